@@ -1,0 +1,7 @@
+"""The one place that holds the book's version (semantic versioning: MAJOR.MINOR.PATCH).
+
+`review release VERSION` rewrites this file; CITATION.cff, the book banner and the changelog are
+generated from it.
+"""
+
+__version__ = "0.1.0"
