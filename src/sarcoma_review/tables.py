@@ -1,0 +1,76 @@
+"""HTML tables for the book: escaped text, optional click-to-sort headers, numbers formatted once.
+
+Every cell is HTML-escaped (a study name such as ``<script>`` shows as text); sorting is done in
+the reader's browser by ``book/_static/sortable.js`` on tables with the class ``sortable``.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from IPython.display import HTML
+
+
+def _cell(value: Any, fmt: str | None) -> str:
+    """One ``<td>``: escaped display text, with a numeric sort key for numbers."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return '<td data-sort="">—</td>'
+    if isinstance(value, (bool, np.bool_)):
+        return f'<td data-num="{int(value)}">{"yes" if value else "no"}</td>'
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        text = format(value, fmt) if fmt else (f"{value:g}" if isinstance(value, (float, np.floating)) else str(value))
+        return f'<td data-num="{float(value)!r}">{html.escape(text)}</td>'
+    text = html.escape(str(value))
+    return f'<td data-sort="{html.escape(str(value), quote=True)}">{text}</td>'
+
+
+def html_table(
+    df: pd.DataFrame,
+    *,
+    columns: Mapping[str, str] | None = None,
+    formats: Mapping[str, str] | None = None,
+    sortable: bool = True,
+    caption: str | None = None,
+    table_id: str | None = None,
+) -> HTML:
+    """Render ``df`` as an escaped HTML table.
+
+    Parameters
+    ----------
+    df
+        The rows to show.
+    columns
+        ``{column: header}`` in display order (default: every column, its own name).
+    formats
+        ``{column: format spec}`` for numbers, e.g. ``{"estimate": ".1f"}``.
+    sortable
+        Adds the ``sortable`` class; headers sort the rows when clicked (numbers numerically).
+    caption, table_id
+        Optional caption and ``id`` attribute (for links to a table).
+    """
+    columns = dict(columns) if columns is not None else {c: str(c) for c in df.columns}
+    formats = dict(formats or {})
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise KeyError(f"html_table: columns {missing} are not in the table (it has {list(df.columns)})")
+    classes = "review-table" + (" sortable" if sortable else "")
+    attrs = f' class="{classes}"' + (f' id="{html.escape(table_id, quote=True)}"' if table_id else "")
+    parts = [f"<table{attrs}>"]
+    if caption:
+        parts.append(f"<caption>{html.escape(caption)}</caption>")
+    parts.append("<thead><tr>" + "".join(
+        f'<th scope="col">{html.escape(h)}</th>' for h in columns.values()) + "</tr></thead><tbody>")
+    for _, row in df.iterrows():
+        parts.append("<tr>" + "".join(_cell(row[col], formats.get(col)) for col in columns) + "</tr>")
+    parts.append("</tbody></table>")
+    return HTML("".join(parts))
+
+
+def records_table(rows: Sequence[Mapping[str, Any]], **kwargs: Any) -> HTML:
+    """:func:`html_table` for a list of dicts."""
+    return html_table(pd.DataFrame(list(rows)), **kwargs)
