@@ -1,0 +1,65 @@
+"""Errors raised when a data file does not match its schema."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from sarcoma_review.paths import REPO_ROOT
+
+#: One problem: (data row number, 1-based, or None for the whole file/header; column or None; expected; got).
+Problem = tuple[int | None, str | None, str, str]
+
+
+def display_path(path: str | Path) -> str:
+    """``path`` relative to the repository root when inside it, else absolute."""
+    p = Path(path).resolve()
+    try:
+        return p.relative_to(REPO_ROOT).as_posix()
+    except ValueError:
+        return str(p)
+
+
+class DataValidationError(ValueError):
+    """A data file is missing, malformed, or breaks its schema.
+
+    Attributes
+    ----------
+    path : Path
+        The offending file.
+    problems : list of (row, column, expected, got)
+        ``row`` is the 1-based data row (the CSV line is ``row + 1`` for files without
+        multi-line fields) or ``None`` for file-level problems; ``column`` may be ``None``.
+    lines : dict
+        Optional CSV line number per data row, used in the message when known.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        problems: Sequence[Problem],
+        lines: dict[int, int] | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.problems: list[Problem] = list(problems)
+        self.lines = dict(lines or {})
+        super().__init__(self._message())
+
+    def _where(self, row: int | None, column: str | None) -> str:
+        parts = [display_path(self.path)]
+        if row is not None:
+            parts.append(f"line {self.lines.get(row, row + 1)} (row {row})")
+        if column is not None:
+            parts.append(f"column {column!r}")
+        return ", ".join(parts)
+
+    def _message(self) -> str:
+        n = len(self.problems)
+        head = f"{display_path(self.path)}: {n} problem{'s' if n != 1 else ''} found"
+        body = [
+            f"  {self._where(row, col)}: expected {expected}, got {got}"
+            for row, col, expected, got in self.problems
+        ]
+        if n == 1:
+            return body[0].strip()
+        return "\n".join([head, *body])
