@@ -1,0 +1,101 @@
+"""Shared helpers for the release / citation / What's-new tests: a tiny repo-like git tree and a toy pool.
+
+The toy pool is deliberately trivial so every number can be derived by hand in the tests:
+estimate = patient-weighted mean of the rates, CI = [min rate, max rate], k = number of studies,
+q_p = 0.01 when the rates span more than 25 points, else 0.5.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+
+from sarcoma_review.paths import REPO_ROOT
+
+#: The real schema files (and the particle-group lookup the studies table references) make the toy
+#: tables pass the same validation as the real data.
+SCHEMA_FILES = ["literature/studies.schema.yaml", "literature/outcomes.schema.yaml",
+                "literature/particle_groups.schema.yaml", "literature/particle_groups.csv"]
+
+STUDIES = """study_id,first_author,year,n_patients,site,histology,particle,particle_group,source
+a2001,Alpha,2001,10,Spine,Chordoma,Carbon ions,carbon,toy
+b2002,Beta,2002,30,Pelvis,Various,Protons ± Photons,proton-based,toy
+"""
+OUTCOMES = """study_id,endpoint,horizon_years,rate_percent,source
+a2001,LC,5,50,toy
+b2002,LC,5,70,toy
+a2001,OS,5,40,toy
+b2002,OS,5,60,toy
+"""
+COMPARATORS = """comparator_id,endpoint,horizon_years,rate_percent,source
+photon_lc5,LC,5,75,toy
+"""
+
+
+def toy_pool(rows: pd.DataFrame, analysis: dict, subgroup_column: str | None) -> pd.DataFrame:
+    groups = [(None, rows)] if subgroup_column is None else list(rows.groupby(subgroup_column, sort=True))
+    out = []
+    for value, g in groups:
+        n = g["n_patients"].astype(float)
+        r = g["rate_percent"].astype(float)
+        out.append({"analysis_id": analysis["id"], "endpoint": analysis["endpoint"],
+                    "horizon_years": analysis["horizon_years"], "subgroup_column": subgroup_column,
+                    "subgroup_value": value, "k": len(g), "n_patients": int(n.sum()), "model": "toy",
+                    "estimate": float((n * r).sum() / n.sum()), "ci_low": float(r.min()), "ci_high": float(r.max()),
+                    "q_p": 0.01 if r.max() - r.min() > 25 else 0.5})
+    return pd.DataFrame(out)
+
+
+def make_real_repo(root: Path) -> Path:
+    """A repo-like tree holding a copy of the real data/ (version 0.1.0), committed in a fresh git repository."""
+    (root / "src" / "sarcoma_review").mkdir(parents=True)
+    (root / "src" / "sarcoma_review" / "_version.py").write_text('"""v"""\n\n__version__ = "0.1.0"\n')
+    shutil.copytree(REPO_ROOT / "data", root / "data", ignore=shutil.ignore_patterns("__pycache__"))
+    (root / "book").mkdir()
+    _init(root)
+    return root
+
+
+def _init(root: Path) -> None:
+    git(root, "init", "-q", "-b", "main")
+    git(root, "config", "user.name", "Test")
+    git(root, "config", "user.email", "test@example.org")
+    git(root, "config", "commit.gpgsign", "false")
+    git(root, "config", "tag.gpgsign", "false")
+    git(root, "add", ".")
+    git(root, "commit", "-q", "-m", "init")
+
+
+def git(root: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True, text=True).stdout.strip()
+
+
+def make_repo(root: Path, comparators: bool = True) -> Path:
+    """A tiny repo-like tree (version 0.1.0, two studies) committed in a fresh git repository."""
+    (root / "src" / "sarcoma_review").mkdir(parents=True)
+    (root / "src" / "sarcoma_review" / "_version.py").write_text('"""v"""\n\n__version__ = "0.1.0"\n')
+    (root / "data" / "literature").mkdir(parents=True)
+    (root / "data" / "literature" / "studies.csv").write_text(STUDIES)
+    (root / "data" / "literature" / "outcomes.csv").write_text(OUTCOMES)
+    for name in SCHEMA_FILES:
+        shutil.copy2(REPO_ROOT / "data" / name, root / "data" / name)
+    if comparators:
+        (root / "data" / "comparators").mkdir()
+        (root / "data" / "comparators" / "photon.csv").write_text(COMPARATORS)
+    (root / "book").mkdir()
+    (root / "book" / "intro.md").write_text("# Intro\n")
+    _init(root)
+    return root
+
+
+def add_study(root: Path) -> None:
+    """Add study c2003 (n=20; LC 5-year 80%, OS 5-year 70%) and commit it."""
+    with open(root / "data" / "literature" / "studies.csv", "a") as fh:
+        fh.write("c2003,Gamma,2003,20,Pelvis,Various,Carbon ions,carbon,toy\n")
+    with open(root / "data" / "literature" / "outcomes.csv", "a") as fh:
+        fh.write("c2003,LC,5,80,toy\nc2003,OS,5,70,toy\n")
+    git(root, "add", "data")
+    git(root, "commit", "-q", "-m", "add c2003")
