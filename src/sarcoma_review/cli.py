@@ -65,13 +65,9 @@ def validate(
             if p.is_dir():
                 default_validator(p.resolve())
             elif p.is_file():
-                from sarcoma_review import loaders
+                from sarcoma_review.loaders import validate_paths
 
-                validate_file = getattr(loaders, "validate_file", None)
-                if validate_file is None:
-                    raise typer.BadParameter(f"{p}: validating a single file needs "
-                                             "sarcoma_review.loaders.validate_file; give its folder instead")
-                validate_file(p.resolve())
+                validate_paths([p.resolve()])
             else:
                 raise typer.BadParameter(f"{p} does not exist")
             typer.echo(f"valid: {p}")

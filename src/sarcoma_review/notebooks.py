@@ -108,6 +108,12 @@ def run_notebook(task: Mapping[str, Any]) -> dict[str, Any]:
     env = {READS_ENV_VAR: str(reads_log), DATA_ENV_VAR: str(task["data_dir"])}
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
+    # The kernel writes start-up chatter to stderr: keep it in a log next to the reads log, quoted on failure.
+    stderr_log = reads_log.with_suffix(".stderr")
+    saved_fd = os.dup(2)
+    log_fd = os.open(stderr_log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.dup2(log_fd, 2)
+    os.close(log_fd)
     t0 = time.perf_counter()
     kernel = None
     try:
@@ -125,10 +131,13 @@ def run_notebook(task: Mapping[str, Any]) -> dict[str, Any]:
                f"  the cell begins: {first!r}")
         return {"ok": False, "message": msg, "output": str(output), "seconds": time.perf_counter() - t0}
     except Exception as exc:  # noqa: BLE001 - kernel start, bad notebook JSON, missing parameter ...
+        tail = stderr_log.read_text(errors="replace")[-2000:] if stderr_log.exists() else ""
         return {"ok": False, "message": f"{label}: could not be executed: {type(exc).__name__}: "
-                                        f"{strip_ansi(str(exc))}",
+                                        f"{strip_ansi(str(exc))}" + (f"\n  kernel log: {tail}" if tail else ""),
                 "output": str(output), "seconds": time.perf_counter() - t0}
     finally:
+        os.dup2(saved_fd, 2)
+        os.close(saved_fd)
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)
