@@ -8,8 +8,8 @@
 - the conclusions that changed: a confidence interval that now includes or excludes a comparator
   benchmark (``data/comparators/*.csv`` with columns comparator_id, endpoint, horizon_years,
   rate_percent, matched on endpoint and horizon), and a test p-value crossing 0.05 (``q_p``: the
-  subgroup-difference test on rows with a subgroup column and no subgroup value, heterogeneity
-  otherwise).
+  subgroup-difference test on rows with a subgroup column and an empty subgroup value or "test",
+  heterogeneity otherwise; the current pooling module reports heterogeneity only).
 
 :func:`render_markdown` renders it for ``book/whats-new.md`` and ``CHANGELOG.md``;
 :func:`cumulative_table` and :func:`cumulative_chart` show each estimate across releases.
@@ -176,7 +176,7 @@ def changed_conclusions(est: pd.DataFrame, comparators: pd.DataFrame) -> list[di
                                     f"{_ci(r, 'before')} → {_ci(r, 'after')}."})
         pb, pa = r.get("q_p_before"), r.get("q_p_after")
         if pd.notna(pb) and pd.notna(pa) and (pb < ALPHA) != (pa < ALPHA):
-            test = ("subgroup-difference test" if r["subgroup_column"] and not r["subgroup_value"]
+            test = ("subgroup-difference test" if r["subgroup_column"] and r["subgroup_value"] in ("", "test")
                     else "heterogeneity test")
             out.append({"kind": "p_crossing", "analysis_id": r["analysis_id"], "subgroup": label, "test": test,
                         "text": f"{label}: {test} p crossed {ALPHA}: p = {pb:.3g} → {pa:.3g}."})
