@@ -69,7 +69,7 @@ def validate(
 
                 validate_paths([p.resolve()])
             else:
-                raise typer.BadParameter(f"{p} does not exist")
+                _fail(FileNotFoundError(f"{p} does not exist; give a data folder or a table's CSV file"))
             typer.echo(f"valid: {p}")
     except _user_errors() as exc:
         _fail(exc)
