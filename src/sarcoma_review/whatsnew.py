@@ -188,8 +188,7 @@ def compare(previous_release_dir: Path | None, current_data_dir: Path, current_e
     current_data_dir = Path(current_data_dir)
     if previous_release_dir is None or not Path(previous_release_dir).exists():
         est = compare_estimates(None, current_estimates)
-        return WhatsNew(None, None, estimates=est,
-                        notes=["There is no previous release: this is the first version of the review."])
+        return WhatsNew(None, None, estimates=est)
     prev = Path(previous_release_dir)
     manifest = json.loads((prev / "manifest.json").read_text(encoding="utf-8")) if (prev / "manifest.json").exists() else {}
     res = WhatsNew(manifest.get("version", prev.name), manifest.get("date"))
