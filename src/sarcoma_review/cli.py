@@ -131,3 +131,8 @@ def build(
         build_book(force=force, jobs=jobs, wait=wait)
     except _user_errors() as exc:
         _fail(exc)
+
+
+from sarcoma_review.release import release_command  # noqa: E402  (registered by the release module)
+
+app.command("release")(release_command)
