@@ -1,0 +1,109 @@
+"""Tests of the chapter tables (sarcoma_review.chapters) against hand derivations from the papers."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sarcoma_review import chapters as C
+from sarcoma_review import loaders as L
+
+
+@pytest.fixture(scope="module")
+def patients() -> pd.DataFrame:
+    return L.load_ifosfamide_patients()
+
+
+def test_plain_converts_numpy_scalars_for_glue():
+    assert C.plain(np.int64(54)) == 54 and type(C.plain(np.int64(54))) is int
+    assert type(C.plain(np.float64(67.4))) is float
+    assert C.plain(float("nan")) == "NA" and C.plain(pd.NA) == "NA"
+    assert C.plain("CNAO") == "CNAO"
+
+
+def test_cnao_landmarks_abstract_has_no_one_year_lc():
+    t = C.cnao_landmark_table(L.load_table("cnao", "landmark_rates")).set_index(["endpoint", "horizon_years"])
+    assert t.loc[("LC", 1), "agreement"] == "results only"
+    assert t.loc[("LC", 1), "results"] == 84.8 and math.isnan(t.loc[("LC", 1), "abstract"])
+    # every other landmark is printed identically in both sections (read from the paper)
+    others = t.drop(index=("LC", 1))
+    assert (others["agreement"] == "same").all() and len(others) == 8
+    assert t.loc[("DPFS", 1), "abstract_wording"].startswith("progression-free survival")
+
+
+def test_cnao_characteristics_percent_checks():
+    t = C.cnao_characteristics(L.load_table("cnao", "characteristics"), 54).set_index("category")
+    # 37/54 = 68.52% prints as 68 only when truncated; 17/54 = 31.48% cannot print as 32; 27/54 = 50% exactly
+    assert t.loc["Unresectable", "check"] == "fits only if truncated"
+    assert t.loc["Subtotal resection", "check"] == "does not fit"
+    assert t.loc["Pelvis", "check"] == "exact"
+    assert t.loc["Chondrosarcoma", "recomputed_percent"] == pytest.approx(100 * 21 / 54)
+
+
+def test_cox_direct_conflicts_are_gender_and_prior_surgery_lc():
+    t = C.cox_consistency(L.load_table("cnao", "cox"))
+    conflicts = t[t["direct_conflict"]][["variable", "endpoint"]].apply(tuple, axis=1).tolist()
+    # Table IV: Gender LC 0.35 (1.1-14.95) and Prior surgery LC 0.498 (1.0034-3.052) exclude 1 with p > 0.05
+    assert conflicts == [("Gender", "LC"), ("Prior surgery", "LC")]
+    # hand Wald p of GTV>1000cc OS (0.97-2.97): est = sqrt(0.97*2.97), se = ln(2.97/0.97)/(2*1.96)
+    se = math.log(2.97 / 0.97) / (2 * 1.959964)
+    p = math.erfc(abs(math.log(math.sqrt(0.97 * 2.97)) / se) / math.sqrt(2))
+    row = t[(t["variable"] == "GTV volume>1000cc") & (t["endpoint"] == "OS")].iloc[0]
+    assert row["wald_p_low"] <= p <= row["wald_p_high"] and row["wald_verdict"] == "fits"
+    assert len(t) == 27  # 30 cells minus the three dashes
+
+
+def test_three_year_series_cnao_ci():
+    s = C.three_year_series(L.load_literature())
+    assert sorted(s.loc[s["endpoint"] == "LC", "study_id"]) == sorted(
+        ["ciernik2011", "sugahara2012", "mima2014", "demizu2016", "cuccia2020"])
+    row = s[(s["study_id"] == "cuccia2020") & (s["endpoint"] == "LC")].iloc[0]
+    assert bool(row["highlight"]) and s["highlight"].sum() == 2
+    # logit Wald interval by hand: 67% of 54
+    y, se = math.log(0.67 / 0.33), math.sqrt(1 / (54 * 0.67 * 0.33))
+    expit = lambda x: 100 / (1 + math.exp(-x))  # noqa: E731
+    assert row["ci_low"] == pytest.approx(expit(y - 1.959964 * se), abs=1e-4)
+    assert row["ci_high"] == pytest.approx(expit(y + 1.959964 * se), abs=1e-4)
+
+
+def test_ifosfamide_recomputed_by_hand(patients):
+    t = C.ifosfamide_recomputed(patients, L.load_table("ifosfamide", "reported_estimates")).set_index("key")
+    # LC: failures at 6 (8 at risk) and 21 (5 at risk): 7/8 * 4/5 = 70%
+    assert t.loc["lc_2y", "recomputed"] == pytest.approx(70.0) and t.loc["lc_2y", "agree"]
+    assert t.loc["lc_5y", "recomputed"] == pytest.approx(70.0)
+    # OS: 8 deaths by 30 months, no censoring before: S = 3/11 after 30 months; S(13) = 5/11 < 0.5
+    assert t.loc["os_5y", "recomputed"] == pytest.approx(300 / 11) and not t.loc["os_5y", "agree"]
+    assert t.loc["os_median", "recomputed"] == 13 and t.loc["os_median", "reported"] == 26
+    assert t.loc["follow_up_alive", "recomputed"] == 106  # median of 72, 106, 124
+    assert t.loc["lc_at_risk_2y", "recomputed"] == 4
+
+
+def test_ifosfamide_logrank_size_lc_by_hand(patients):
+    t = C.ifosfamide_logrank(patients).set_index("key")
+    # events at 6 (4 of 8 at risk > 10 cm) and 21 (2 of 5): E = 0.9, V = 0.25 + 0.24, O - E = 1.1
+    assert t.loc["size_lc", "chisq"] == pytest.approx(1.1**2 / 0.49, rel=1e-9)
+    assert "> 10 cm: n = 6, 2 observed / 0.9 expected" in t.loc["size_lc", "groups"]
+    assert set(t["endpoint"]) == {"LC", "OS"} and len(t) == 6
+
+
+def test_km_frames_os(patients):
+    km, risk, cens = C.km_frames(patients["os_months"], patients["death"], "OS", [0, 12, 24])
+    assert km.iloc[0][["time", "survival"]].tolist() == [0.0, 1.0]
+    assert list(cens["time"]) == [72.0, 106.0, 124.0]
+    assert np.allclose(cens["survival"], 3 / 11)
+    assert list(risk["n_at_risk"]) == [11, 6, 5]  # OS times >= 12: 13, 26, 30, 72, 106, 124
+
+
+def test_ifosfamide_characteristics_size_disagreement(patients):
+    t = C.ifosfamide_characteristics(L.load_table("ifosfamide", "characteristics"), patients)
+    size = t[t["characteristic"] == "Initial tumour size"].set_index("category")
+    # Table 1 prints 5 tumours > 10 cm; Table 3 has 6 initial diameters above 10 cm (11, 13, 25, 11, 15, 11)
+    assert size.loc[">10 cm", "table3_n"] == 6 and size.loc[">10 cm", "agreement"] == "different"
+
+
+def test_endpoint_must_be_in_table3(patients):
+    with pytest.raises(ValueError, match="Table 3 has no other times"):
+        C._endpoint_arrays(patients, "DFS")
