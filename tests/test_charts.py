@@ -265,6 +265,7 @@ def test_enable_offline_renderer_mimebundle() -> None:
         chart = alt.Chart(pd.DataFrame({"x": [1]})).mark_point().encode(x="x:Q")
         bundle = alt.renderers.get()(chart.to_dict())
         assert 'class="sr-vega-chart"' in bundle["text/html"]
-        assert "application/vnd.vegalite.v6+json" in bundle
+        # only types myst-nb knows (the book builds with warnings as errors)
+        assert set(bundle) == {"text/html", "text/plain"}
     finally:
         alt.renderers.enable(before)

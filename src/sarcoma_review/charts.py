@@ -125,11 +125,15 @@ def offline_html(spec: Mapping[str, Any], embed_options: Mapping[str, Any] | Non
 
 
 def _offline_renderer(spec: dict, **metadata: Any) -> dict[str, Any]:
-    """Altair renderer: ``text/html`` for the book, the Vega-Lite mimetype for Jupyter."""
+    """Altair renderer: ``text/html`` (drawn by the page's vegaEmbed) and a text fallback.
+
+    No Vega-Lite mimetype is added: myst-nb warns about it as an unknown output type, and the
+    book builds with warnings as errors. (In JupyterLab, where the page has no global
+    ``vegaEmbed``, use ``alt.renderers.enable("default")`` to explore interactively.)
+    """
     embed_options = metadata.get("embed_options")
     return {
         "text/html": offline_html(spec, embed_options),
-        f"application/vnd.vegalite.v{alt.SCHEMA_VERSION.lstrip('v').split('.')[0]}+json": spec,
         "text/plain": "<sarcoma_review offline Vega-Lite chart>",
     }
 
