@@ -170,6 +170,25 @@ def test_build_stops_on_toc_mismatch_before_execution(tmp_path):
     assert not (root / "_build" / "cache" / "manifest.json").exists()
 
 
+def test_pooled_folder_may_hold_ordinary_pages(tmp_path):
+    from sarcoma_review.build import Layout, plan_chapters
+
+    root = make_book(tmp_path / "repo", chapters={}, analyses=ANALYSES)
+    (root / "book" / "pooled").mkdir()
+    (root / "book" / "pooled" / "index.md").write_text("# Pooled analyses\n")
+    toc = yaml.safe_load((root / "_toc.yml").read_text())
+    toc["chapters"].insert(0, {"file": "book/pooled/index"})
+    (root / "_toc.yml").write_text(yaml.safe_dump(toc))
+    plan = plan_chapters(Layout(root), root / "data")
+    assert [(j.page, j.analysis_id) for j in plan] == [
+        ("book/intro", None), ("book/pooled/index", None), ("book/pooled/lc5", "lc5"), ("book/pooled/os3", "os3")]
+    assert plan[2].parameters == {"title": "Local control at 5 years", "endpoint": "LC", "horizon_years": 5,
+                                  "analysis_id": "lc5", "data_dir": "data"}
+    (root / "book" / "pooled" / "lc5.md").write_text("# clash\n")
+    with pytest.raises(ConfigurationError, match="lc5 clash"):
+        plan_chapters(Layout(root), root / "data")
+
+
 def test_analyses_file_errors(tmp_path):
     f = tmp_path / "analyses.yml"
     f.write_text(yaml.safe_dump({"analyses": [{"id": "lc5", "title": "t", "endpoint": "LC"}]}))

@@ -309,14 +309,25 @@ def plan_chapters(layout: Layout, data_dir: Path) -> list[ChapterJob]:
     """Every toc page as a job, with toc/analyses agreement checked."""
     pages = toc_pages(layout.toc)
     analyses = load_analyses(layout.analyses)
-    check_toc_matches_analyses(pages, analyses)
     by_id = {str(a["id"]): a for a in analyses}
+
+    def has_source(page: str) -> bool:
+        return any((layout.root / (page + sfx)).exists() for sfx in (".ipynb", ".md", ".rst"))
+
+    clash = [aid for aid in by_id if has_source(POOLED_PREFIX + aid)]
+    if clash:
+        raise ConfigurationError(f"{ANALYSES_FILE}: analysis id(s) {', '.join(clash)} clash with existing files "
+                                 f"under {POOLED_PREFIX}; rename the analysis")
+    # pages under book/pooled/ with a source file of their own (e.g. an index.md) are ordinary pages
+    generated = {p for p in pages if p.startswith(POOLED_PREFIX) and not has_source(p)}
+    check_toc_matches_analyses([p for p in pages if p in generated or not p.startswith(POOLED_PREFIX)],
+                               analyses)
     template = layout.root / TEMPLATE
     if analyses and not template.exists():
         raise ConfigurationError(f"{ANALYSES_FILE} lists analyses but the template {TEMPLATE} is missing")
     jobs: list[ChapterJob] = []
     for page in pages:
-        if page.startswith(POOLED_PREFIX):
+        if page in generated:
             aid = page[len(POOLED_PREFIX):]
             params = analysis_parameters(by_id[aid])
             params["data_dir"] = layout.rel(data_dir)
@@ -515,9 +526,10 @@ def run_jupyter_book(stage: Path, out: Path, strict: bool = True) -> Path:
     proc = subprocess.run(cmd, capture_output=True, text=True)
     html = out / "_build" / "html"
     if proc.returncode != 0 or not (html / "index.html").exists():
-        lines = [ln for ln in (proc.stdout + proc.stderr).splitlines()
-                 if re.search(r"WARNING|ERROR|Error|error", ln)]
-        detail = "\n".join(lines[-30:]) or (proc.stdout + proc.stderr)[-3000:]
+        text = (proc.stdout + proc.stderr).replace(str(stage) + os.sep, "")
+        lines = [ln for ln in text.splitlines()
+                 if re.search(r"WARNING:|ERROR:|CRITICAL:|^\w*(Error|Exception)\b", ln)]
+        detail = "\n".join(lines[-30:]) or text[-3000:]
         raise BuildError(f"Jupyter Book failed (warnings are errors):\n{detail}")
     return html
 
