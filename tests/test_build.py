@@ -379,3 +379,13 @@ def test_execute_chapter_writes_notebook_html_and_csv(tmp_path):
     assert not (root / "_build" / "html").exists()
     nb = nbformat.read(res.notebook, as_version=4)
     assert not any("injected-parameters" in c.metadata.get("tags", []) for c in nb.cells)
+
+
+def test_notebook_parameters_reads_the_parameters_cell_even_with_quotes_in_comments(tmp_path):
+    from sarcoma_review.notebooks import notebook_parameters
+
+    nb = notebook(tmp_path / "t.ipynb", "z = 3", parameters=(
+        'estimates_out = ""   # the analysis\' estimates ("" = none)\n'
+        "horizon_years: int = 5\n"))
+    assert notebook_parameters(nb) == {"estimates_out", "horizon_years"}
+    assert notebook_parameters(notebook(tmp_path / "u.ipynb", "z = 3")) == set()

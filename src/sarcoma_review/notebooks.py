@@ -56,10 +56,25 @@ def clean_executed_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 
 def notebook_parameters(path: str | os.PathLike[str]) -> set[str]:
-    """Names declared in the notebook's ``parameters`` cell (empty when it has none)."""
-    import papermill as pm
+    """Names assigned in the notebook's ``parameters`` cell (empty when it has none).
 
-    return set(pm.inspect_notebook(str(path)).keys())
+    Parsed with :mod:`ast` (papermill's own inspector gives up on lines whose comment holds a quote).
+    """
+    import ast
+
+    nb = nbformat.read(path, as_version=4)
+    names: set[str] = set()
+    for cell in nb.cells:
+        if cell.cell_type != "code" or "parameters" not in cell.get("metadata", {}).get("tags", []):
+            continue
+        for node in ast.parse(cell.source).body:
+            targets = node.targets if isinstance(node, ast.Assign) else (
+                [node.target] if isinstance(node, ast.AnnAssign) else [])
+            for t in targets:
+                for n in ast.walk(t):
+                    if isinstance(n, ast.Name):
+                        names.add(n.id)
+    return names
 
 
 def _error_cell_source(path: Path) -> str:
