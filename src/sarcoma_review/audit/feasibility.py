@@ -1,0 +1,484 @@
+"""Feasibility of reported Kaplan-Meier figures without patient data ("GRIM for survival curves").
+
+KM algebra
+----------
+With ties broken events-first (which leaves the KM estimate unchanged), ``S(t)`` is the product of
+``(r_j - 1) / r_j`` over the events up to ``t``, where ``r_1 > r_2 > ... > r_d`` are the risk-set
+sizes at the events. Censorings only decide how far ``r`` falls between two events, so *any*
+strictly decreasing sequence ``r_j <= n`` is attainable by placing ``r_j - 1 - r_{j+1}`` censorings
+between events ``j`` and ``j+1``. Reported statements then become linear constraints on binary
+variables ``y[r, k]`` = "an event happens with ``r`` at risk, in time segment ``k``" (segments are cut
+at the landmark times), and ``log S`` at a landmark is linear in ``y``. The search is an exact
+integer program solved with :func:`scipy.optimize.milp` (HiGHS, deterministic); every witness it
+returns is then turned into a concrete dataset and re-checked with exact fractions
+(:func:`evaluate_statements`), so a "feasible" verdict never rests on solver tolerances.
+
+Statements (each can be dropped by name to search for the smallest conflicting set):
+
+``landmark@T``   S(T) prints as the given percentage (half-up: ``[p - h, p + h)``)
+``events_by@T``  exactly ``m`` events at times ``<= T``
+``event_min``    the earliest event time (with ``fu_min``: no censoring before it, so ``r_1 = n``)
+``event_max``    the latest event time
+``event_median`` the median event time
+``fu_min``       no censoring before this time (and for follow-up endpoints, no observation at all)
+``fu_max``       no observation after this time
+``fu_median``    for endpoints whose times are follow-up times (OS): median of all times
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.sparse import lil_matrix
+
+from sarcoma_review.audit.grim import printed_interval
+
+#: Inner safety margin (in log S) so that HiGHS's feasibility tolerance cannot put S on a boundary.
+LOG_MARGIN = 1e-7
+
+
+@dataclass(frozen=True)
+class KMProblem:
+    """Everything reported about one KM curve.
+
+    Parameters
+    ----------
+    n : int
+        Patients in the analysis.
+    events : int
+        Number of events.
+    landmarks : dict[float, str]
+        Time (months) -> survival percentage *as printed* (string, precision matters).
+    events_by : dict[float, int]
+        Time -> number of events at or before it (e.g. "13 of 15 within two years").
+    event_min, event_max, event_median : float, optional
+        Reported range and median of the event times.
+    fu_min, fu_max, fu_median : float, optional
+        Reported follow-up range and median.
+    times_are_followup : bool
+        True for overall survival, whose observed times *are* the follow-up times (so every time
+        lies in ``[fu_min, fu_max]`` and their median is ``fu_median``).
+    rounding : str
+        "half-up" or "truncate": how printed landmarks map to intervals.
+    dropped : tuple[str, ...]
+        Statement names switched off.
+    """
+
+    n: int
+    events: int
+    landmarks: dict[float, str] = field(default_factory=dict)
+    events_by: dict[float, int] = field(default_factory=dict)
+    event_min: float | None = None
+    event_max: float | None = None
+    event_median: float | None = None
+    fu_min: float | None = None
+    fu_max: float | None = None
+    fu_median: float | None = None
+    times_are_followup: bool = False
+    rounding: str = "half-up"
+    dropped: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not 0 < self.events < self.n:
+            raise ValueError(f"need 0 < events < n, got events={self.events}, n={self.n}")
+        for t, m in self.events_by.items():
+            if not 0 <= m <= self.events:
+                raise ValueError(f"events_by[{t}]={m} must lie in 0..{self.events}")
+
+    # -- statements ---------------------------------------------------------------------------
+    def statements(self) -> list[str]:
+        """Names of the active statements (those given and not dropped)."""
+        names = [f"landmark@{_t(t)}" for t in sorted(self.landmarks)]
+        names += [f"events_by@{_t(t)}" for t in sorted(self.events_by)]
+        for a in ("event_min", "event_max", "event_median", "fu_min", "fu_max"):
+            if getattr(self, a) is not None:
+                names.append(a)
+        if self.fu_median is not None and self.times_are_followup:
+            names.append("fu_median")
+        return [s for s in names if s not in self.dropped]
+
+    def describe(self, name: str) -> str:
+        """Plain-words description of one statement."""
+        if name.startswith("landmark@"):
+            t = _find_key(self.landmarks, name)
+            return f"S({_t(t)} mo) = {self.landmarks[t]}%"
+        if name.startswith("events_by@"):
+            t = _find_key(self.events_by, name)
+            return f"{self.events_by[t]} of {self.events} events by {_t(t)} mo"
+        labels = {"event_min": "earliest event at {} mo", "event_max": "latest event at {} mo",
+                  "event_median": "median event time {} mo", "fu_min": "minimum follow-up {} mo",
+                  "fu_max": "maximum follow-up {} mo", "fu_median": "median follow-up {} mo"}
+        return labels[name].format(_t(getattr(self, name)))
+
+    def without(self, *names: str) -> "KMProblem":
+        """A copy with the named statements dropped."""
+        return replace(self, dropped=tuple(sorted(set(self.dropped) | set(names))))
+
+    def active(self, name: str) -> bool:
+        return name in self.statements()
+
+    # -- derived --------------------------------------------------------------------------------
+    def active_landmarks(self) -> dict[float, str]:
+        return {t: p for t, p in self.landmarks.items() if self.active(f"landmark@{_t(t)}")}
+
+    def active_events_by(self) -> dict[float, int]:
+        return {t: m for t, m in self.events_by.items() if self.active(f"events_by@{_t(t)}")}
+
+    def cutpoints(self) -> list[float]:
+        cuts = set(self.active_landmarks()) | set(self.active_events_by())
+        if self.active("fu_median"):
+            cuts.add(self.fu_median)  # type: ignore[arg-type]
+        return sorted(cuts)
+
+
+def _t(t: float) -> str:
+    return f"{t:g}"
+
+
+def _find_key(d: dict[float, object], name: str) -> float:
+    tag = name.split("@", 1)[1]
+    for k in d:
+        if _t(k) == tag:
+            return k
+    raise KeyError(name)
+
+
+@dataclass
+class Witness:
+    """A concrete dataset that satisfies every active statement (verified exactly)."""
+
+    times: list[float]
+    events: list[int]
+    risk_sets: list[int]
+    segments: list[int]
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame({"time_months": self.times, "event": self.events})
+
+
+@dataclass
+class FeasibilityResult:
+    """Outcome of :func:`check_feasibility`."""
+
+    feasible: bool
+    problem: KMProblem
+    witness: Witness | None = None
+    conflict: list[str] = field(default_factory=list)
+    note: str = ""
+
+
+# --------------------------------------------------------------------------------------------
+# exact KM and statement evaluation on a concrete dataset (the oracle)
+# --------------------------------------------------------------------------------------------
+def km_exact(times: Sequence[float], events: Sequence[int], at: float) -> Fraction:
+    """Exact KM survival at ``at`` (events before censorings at tied times)."""
+    data = sorted(zip(times, events), key=lambda te: (te[0], -te[1]))
+    s = Fraction(1)
+    at_risk = len(data)
+    i = 0
+    while i < len(data) and data[i][0] <= at:
+        t = data[i][0]
+        d = c = 0
+        while i < len(data) and data[i][0] == t:
+            d += data[i][1]
+            c += 1 - data[i][1]
+            i += 1
+        if d:
+            s *= Fraction(at_risk - d, at_risk)
+        at_risk -= d + c
+    return s
+
+
+def evaluate_statements(problem: KMProblem, times: Sequence[float], events: Sequence[int]) -> dict[str, bool]:
+    """Check every active statement on a concrete dataset, exactly. Returns name -> holds."""
+    times = [float(t) for t in times]
+    ev = [int(e) for e in events]
+    et = sorted(t for t, e in zip(times, ev) if e)
+    ct = [t for t, e in zip(times, ev) if not e]
+    out: dict[str, bool] = {"n": len(times) == problem.n, "events": sum(ev) == problem.events}
+    for t, p in problem.active_landmarks().items():
+        lo, hi = printed_interval(p, problem.rounding)
+        s = km_exact(times, ev, t) * 100
+        out[f"landmark@{_t(t)}"] = lo <= s < hi
+    for t, m in problem.active_events_by().items():
+        out[f"events_by@{_t(t)}"] = sum(1 for x in et if x <= t) == m
+    if problem.active("event_min"):
+        out["event_min"] = math.isclose(et[0], problem.event_min)  # type: ignore[arg-type]
+    if problem.active("event_max"):
+        out["event_max"] = math.isclose(et[-1], problem.event_max)  # type: ignore[arg-type]
+    if problem.active("event_median"):
+        out["event_median"] = math.isclose(float(np.median(et)), problem.event_median)  # type: ignore[arg-type]
+    pool = times if problem.times_are_followup else ct
+    if problem.active("fu_min"):
+        out["fu_min"] = (not pool) or min(pool) >= problem.fu_min - 1e-9  # type: ignore[operator]
+        if problem.times_are_followup:
+            out["fu_min"] = out["fu_min"] and math.isclose(min(times), problem.fu_min)  # type: ignore[arg-type]
+    if problem.active("fu_max"):
+        out["fu_max"] = max(times) <= problem.fu_max + 1e-9 and math.isclose(max(times), problem.fu_max)  # type: ignore[operator]
+    if problem.active("fu_median"):
+        out["fu_median"] = math.isclose(float(np.median(times)), problem.fu_median)  # type: ignore[arg-type]
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# the integer program
+# --------------------------------------------------------------------------------------------
+def _solve_risk_sets(
+    problem: KMProblem, time_limit: float = 60.0, strict_median: bool = False
+) -> tuple[list[int], list[int]] | None:
+    """Risk-set sizes and segment labels of the events, or None when infeasible.
+
+    ``fu_median`` is encoded by its necessary condition (last risk set before the median >= n/2,
+    first after <= n/2); ``strict_median`` uses the sufficient one (>= n/2 + 2 and <= n/2 - 1, all
+    censorings of the straddling gap placed at the median) for building a witness.
+    """
+    n, d = problem.n, problem.events
+    cuts = problem.cutpoints()
+    K = len(cuts) + 1  # segments: (-inf, c0], (c0, c1], ..., (c_{K-2}, inf)
+    lows = [-math.inf] + cuts
+    highs = cuts + [math.inf]
+    R = list(range(2, n + 1))  # r = 1 would make S = 0: excluded (all reported S are > 0)
+    nR = len(R)
+    ny = nR * K
+    nu = nR * (K - 1)
+    nvar = ny + nu + len(problem.active_landmarks())
+    yi = lambda ri, k: ri * K + k  # noqa: E731
+    ui = lambda ri, k: ny + ri * (K - 1) + k  # noqa: E731
+    rows: list[tuple[dict[int, float], float, float]] = []
+
+    def add(coefs: dict[int, float], lb: float, ub: float) -> None:
+        rows.append((coefs, lb, ub))
+
+    ub = np.ones(nvar)
+    lb = np.zeros(nvar)
+
+    def forbid(ri_pred, k_pred) -> None:
+        for ri, r in enumerate(R):
+            for k in range(K):
+                if ri_pred(r) and k_pred(k):
+                    ub[yi(ri, k)] = 0
+
+    # each risk-set size used at most once; total events
+    for ri in range(nR):
+        add({yi(ri, k): 1 for k in range(K)}, 0, 1)
+    add({yi(ri, k): 1 for ri in range(nR) for k in range(K)}, d, d)
+    # segment ordering through monotone thresholds
+    for b in range(K - 1):
+        for ri in range(nR):
+            add({**{yi(ri, k): 1 for k in range(b + 1)}, ui(ri, b): -1}, -np.inf, 0)
+            add({**{yi(ri, k): 1 for k in range(b + 1, K)}, ui(ri, b): 1}, -np.inf, 1)
+            if ri > 0:
+                add({ui(ri, b): 1, ui(ri - 1, b): -1}, 0, np.inf)
+
+    def seg_of(t: float) -> int:
+        return next(k for k in range(K) if lows[k] < t <= highs[k])
+
+    # landmarks
+    L = [math.log1p(-1 / r) for r in R]
+    objective = np.zeros(nvar)
+    for li, (t, p) in enumerate(sorted(problem.active_landmarks().items())):
+        lo, hi = printed_interval(p, problem.rounding)
+        if lo <= 0:
+            lo = Fraction(1, 10**9)
+        j = cuts.index(t)
+        coefs = {yi(ri, k): L[ri] for ri in range(nR) for k in range(j + 1)}
+        add(coefs, math.log(lo / 100) + LOG_MARGIN, math.log(hi / 100) - LOG_MARGIN)
+        # |log S - log p| <= aux (objective: land close to the printed value)
+        aux = ny + nu + li
+        target = math.log(float(p) / 100)
+        lb[aux], ub[aux] = 0, np.inf
+        add({**coefs, aux: -1}, -np.inf, target)
+        add({**coefs, aux: 1}, target, np.inf)
+        objective[aux] = 0  # pure feasibility: the first solution HiGHS finds is deterministic
+    # events by time
+    for t, m in problem.active_events_by().items():
+        j = cuts.index(t)
+        add({yi(ri, k): 1 for ri in range(nR) for k in range(j + 1)}, m, m)
+    # event range and median
+    if problem.active("event_max"):
+        tmax = problem.event_max
+        forbid(lambda r: True, lambda k: lows[k] >= tmax)
+        add({yi(ri, seg_of(tmax)): 1 for ri in range(nR)}, 1, np.inf)
+    if problem.active("event_min"):
+        tmin = problem.event_min
+        forbid(lambda r: True, lambda k: highs[k] < tmin)
+        add({yi(ri, seg_of(tmin)): 1 for ri in range(nR)}, 1, np.inf)
+        if problem.active("fu_min") and tmin < problem.fu_min:  # type: ignore[operator]
+            lb[yi(nR - 1, seg_of(tmin))] = 1  # first event before any censoring: r_1 = n
+    if problem.active("event_median"):
+        m = problem.event_median
+        half = d // 2
+        below = [k for k in range(K) if highs[k] < m]
+        above = [k for k in range(K) if lows[k] >= m]
+        if below:
+            add({yi(ri, k): 1 for ri in range(nR) for k in below}, 0, half)
+        if above:
+            add({yi(ri, k): 1 for ri in range(nR) for k in above}, 0, half)
+        if d % 2 == 1:
+            add({yi(ri, seg_of(m)): 1 for ri in range(nR)}, 1, np.inf)
+    if problem.times_are_followup and problem.active("fu_min"):
+        forbid(lambda r: True, lambda k: highs[k] < problem.fu_min)
+    if problem.active("fu_max"):
+        forbid(lambda r: True, lambda k: lows[k] >= problem.fu_max)
+    if problem.active("fu_median"):
+        j = cuts.index(problem.fu_median)
+        lo_r = n // 2 + 2 if strict_median else math.ceil(n / 2)
+        hi_r = math.ceil(n / 2) - 1 if strict_median else n // 2
+        forbid(lambda r: r < lo_r, lambda k: k <= j)
+        forbid(lambda r: r > hi_r, lambda k: k > j)
+
+    A = lil_matrix((len(rows), nvar))
+    lbs, ubs = [], []
+    for i, (coefs, lo_, hi_) in enumerate(rows):
+        for c, v in coefs.items():
+            A[i, c] = v
+        lbs.append(lo_)
+        ubs.append(hi_)
+    integrality = np.zeros(nvar)
+    integrality[: ny + nu] = 1
+    res = milp(objective, constraints=LinearConstraint(A.tocsr(), lbs, ubs), integrality=integrality,
+               bounds=Bounds(lb, ub), options={"time_limit": time_limit, "disp": False})
+    if res.status == 2 or res.x is None:  # infeasible
+        return None
+    if res.status != 0:
+        raise RuntimeError(f"MILP did not finish ({res.message}); raise time_limit")
+    x = res.x
+    picks = [(R[ri], k) for ri in range(nR) for k in range(K) if x[yi(ri, k)] > 0.5]
+    picks.sort(key=lambda rk: -rk[0])
+    return [r for r, _ in picks], [k for _, k in picks]
+
+
+# --------------------------------------------------------------------------------------------
+# from risk sets to concrete times
+# --------------------------------------------------------------------------------------------
+def _event_times(problem: KMProblem, segments: list[int], risk_sets: list[int]) -> list[float]:
+    cuts = problem.cutpoints()
+    d = len(segments)
+    horizon = problem.fu_max if problem.fu_max is not None else (cuts[-1] + 24 if cuts else 60)
+    lo_seg = [0.0] + cuts
+    hi_seg = cuts + [horizon]
+    anchors: dict[int, float] = {}
+    if problem.active("event_min"):
+        anchors[0] = problem.event_min  # type: ignore[assignment]
+    if problem.active("event_max"):
+        anchors[d - 1] = problem.event_max  # type: ignore[assignment]
+    if problem.active("event_median"):
+        if d % 2:
+            anchors[d // 2] = problem.event_median  # type: ignore[assignment]
+        else:
+            anchors[d // 2 - 1] = anchors[d // 2] = problem.event_median  # type: ignore[assignment]
+    floor_t = problem.fu_min if (problem.times_are_followup and problem.active("fu_min")) else 0.0
+    lo = [max(lo_seg[s], floor_t or 0.0) for s in segments]
+    if problem.active("fu_min"):
+        # an event with a censoring before it must come after the earliest possible censoring
+        for j, r in enumerate(risk_sets):
+            if problem.n - r - j > 0:
+                lo[j] = max(lo[j], float(problem.fu_min))  # type: ignore[arg-type]
+    hi = [hi_seg[s] for s in segments]
+    for i in range(d):  # monotone bounds from anchors
+        for a, ta in anchors.items():
+            if i < a:
+                hi[i] = min(hi[i], ta)
+            elif i > a:
+                lo[i] = max(lo[i], ta)
+    times: list[float] = []
+    i = 0
+    while i < d:
+        if i in anchors:
+            times.append(float(anchors[i]))
+            i += 1
+            continue
+        j = i
+        while j + 1 < d and j + 1 not in anchors and (lo[j + 1], hi[j + 1]) == (lo[i], hi[i]):
+            j += 1
+        block = j - i + 1
+        for b in range(block):
+            times.append(lo[i] + (hi[i] - lo[i]) * (b + 1) / (block + 1))
+        i = j + 1
+    return [round(t, 1) for t in times]
+
+
+def build_witness(problem: KMProblem, risk_sets: list[int], segments: list[int]) -> Witness:
+    """Concrete times from risk-set sizes: events as placed by the statements, censorings in the gaps."""
+    n = problem.n
+    et = _event_times(problem, segments, risk_sets)
+    # an event preceded by a censoring must come after the earliest censoring time
+    fu_min = problem.fu_min if problem.active("fu_min") else 0.0
+    fu_max = problem.fu_max if problem.active("fu_max") else max(et) + 24
+    fu_med = problem.fu_median if problem.active("fu_median") else None
+    times: list[float] = []
+    events: list[int] = []
+
+    def censor(count: int, start: float, end: float, closed_end: bool) -> None:
+        start = max(start, fu_min or 0.0)
+        if count <= 0:
+            return
+        if fu_med is not None and start <= fu_med < end:
+            pts = [fu_med] * count
+        elif closed_end:
+            pts = [start + (end - start) * k / max(count - 1, 1) for k in range(count)] if count > 1 else [end]
+        else:
+            pts = [start + (end - start) * k / count for k in range(count)]
+        times.extend(round(p, 2) for p in pts)
+        events.extend([0] * count)
+
+    prev_t = 0.0
+    prev_r = n + 1
+    for j, (t, r) in enumerate(zip(et, risk_sets)):
+        gap = prev_r - 1 - r
+        censor(gap, prev_t, t, closed_end=False)
+        times.append(t)
+        events.append(1)
+        prev_t, prev_r = t, r
+    censor(prev_r - 1, prev_t, fu_max, closed_end=True)
+    return Witness(times=times, events=events, risk_sets=list(risk_sets), segments=list(segments))
+
+
+def find_witness(problem: KMProblem, time_limit: float = 60.0) -> Witness | None:
+    """A verified witness dataset, or None when the statements cannot all hold."""
+    sol = _solve_risk_sets(problem, time_limit)
+    if sol is None:
+        return None
+    if problem.active("fu_median"):
+        strict = _solve_risk_sets(problem, time_limit, strict_median=True)
+        if strict is None:
+            raise RuntimeError("the median follow-up is attainable only with ties the witness builder does not place")
+        sol = strict
+    w = build_witness(problem, *sol)
+    checks = evaluate_statements(problem, w.times, w.events)
+    failed = [k for k, ok in checks.items() if not ok]
+    if failed:
+        raise RuntimeError(f"witness construction broke {failed}; the risk sets {sol[0]} were feasible")
+    return w
+
+
+def minimal_conflict(problem: KMProblem, time_limit: float = 60.0) -> list[str]:
+    """An irreducible set of statements that cannot hold together (deletion filter).
+
+    Each statement is dropped in turn; if the rest stays infeasible it is left out for good.
+    The result is minimal (dropping any one member restores feasibility), not necessarily the
+    smallest of all conflicting sets.
+    """
+    current = problem
+    for name in problem.statements():
+        trial = current.without(name)
+        if _solve_risk_sets(trial, time_limit) is None:
+            current = trial
+    return current.statements()
+
+
+def check_feasibility(problem: KMProblem, time_limit: float = 60.0) -> FeasibilityResult:
+    """Decide whether any event/censoring pattern reproduces every active statement.
+
+    Returns a verified witness when feasible, else a minimal conflicting set of statements.
+    """
+    w = find_witness(problem, time_limit)
+    if w is not None:
+        return FeasibilityResult(True, problem, witness=w)
+    return FeasibilityResult(False, problem, conflict=minimal_conflict(problem, time_limit))

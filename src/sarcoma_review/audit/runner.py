@@ -1,0 +1,279 @@
+"""Run every audit check against the data in ``data/`` and write the outputs.
+
+Printed values are read as strings (``dtype=str``) so that their printed precision survives.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from sarcoma_review.audit import grim
+from sarcoma_review.audit.feasibility import check_feasibility, minimal_conflict
+from sarcoma_review.audit.ipd import at_risk, km_median, km_rmst, last_event_time
+from sarcoma_review.audit.feasibility import km_exact
+from sarcoma_review.audit.reconstruct import DROPPED, cnao_problems, reconstruct, reconstruction_problems
+from sarcoma_review.audit.records import COLUMNS, CheckResult
+from sarcoma_review.paths import data_dir as default_data_dir
+
+CNAO, IFO = "cnao", "ifosfamide"
+
+
+def _read(d: Path, group: str, table: str) -> pd.DataFrame:
+    path = d / group / f"{table}.csv"
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: the audit needs data/{group}/{table}.csv")
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def _fact(facts: pd.DataFrame, fact_id: str, col: str = "value") -> str:
+    row = facts.loc[facts["fact_id"] == fact_id]
+    if row.empty:
+        raise KeyError(f"fact {fact_id!r} not found in data/cnao/facts.csv")
+    return row.iloc[0][col]
+
+
+def _percent_table(df: pd.DataFrame, source: str, location: str, denominator: int, prefix: str) -> list[CheckResult]:
+    out = []
+    for _, r in df.iterrows():
+        if r["n"] == "" or r["percent"] == "":
+            continue
+        out.append(grim.check_percent(f"{prefix}.{r['variable']}.{r['category']}", source, location,
+                                      f"{r['variable']}: {r['category']} (%)", int(r["n"]), denominator, r["percent"]))
+    for var, g in df[df["n"] != ""].groupby("variable", sort=False):
+        if len(g) > 1:
+            out.append(grim.check_sum(f"{prefix}.{var}.sum", source, location, f"{var}: categories sum to N",
+                                      [int(x) for x in g["n"]], denominator))
+    return out
+
+
+def cnao_checks(d: Path) -> list[CheckResult]:
+    """GRIM and restatement checks on Cuccia et al. 2020."""
+    ch = _read(d, CNAO, "characteristics")
+    facts = _read(d, CNAO, "facts")
+    lm = _read(d, CNAO, "landmark_rates")
+    cox = _read(d, CNAO, "cox")
+    out = _percent_table(ch, CNAO, "Table II", 54, "cnao.table2")
+    out.append(grim.check_ratio("cnao.sex_ratio", CNAO, "Abstract; Results", "males:females", 32, 22,
+                                _fact(facts, "male_female_ratio_results")))
+    # abstract percentages with their counts
+    for fid, count_id, q in [("surgery_percent_abstract", "surgery_n_results", "surgery before CIRT (%)"),
+                             ("chemo_pre_rt_percent_abstract", "chemo_pre_rt_n_abstract", "pre-RT chemotherapy (%)"),
+                             ("late_g3_neuropathy_percent_abstract", "late_g3_neuropathy_n_abstract", "late G3 neuropathy (%)")]:
+        out.append(grim.check_percent(f"cnao.{fid}", CNAO, "Abstract", q, int(_fact(facts, count_id)), 54,
+                                      _fact(facts, fid)))
+    r1, r2, surg = (int(_fact(facts, k)) for k in ("r1_n_results", "r2_n_results", "surgery_n_results"))
+    out.append(grim.check_sum("cnao.surgery.r1_r2", CNAO, "Results", "R1 + R2 = operated", [r1, r2], surg))
+    t2 = {r["category"]: int(r["n"]) for _, r in ch[ch["variable"] == "surgery"].iterrows()}
+    out.append(CheckResult("cnao.surgery.table2_vs_text", CNAO, "Table II vs Abstract/Results", "patients without surgery",
+                           f"Table II: Unresectable {t2.get('Unresectable')}, Subtotal resection {t2.get('Subtotal resection')}",
+                           f"text: {surg} operated (R1 {r1}, R2 {r2}) -> {54 - surg} not operated",
+                           "inconsistent" if t2.get("Unresectable") != 54 - surg else "consistent",
+                           f"Table II has no R1 row: {t2.get('Unresectable')} unresectable + {t2.get('Subtotal resection')} R2 = 54, text implies {54 - surg} without surgery"))
+    # follow-up and volumes stated twice
+    out.append(grim.check_restatement("cnao.follow_up.range_low", CNAO, "Abstract vs Results", "minimum follow-up (months)",
+                                      _fact(facts, "follow_up_median_abstract", "value_low"),
+                                      _fact(facts, "follow_up_median_results", "value_low"), "Abstract", "Results"))
+    out.append(grim.check_restatement("cnao.follow_up.median", CNAO, "Abstract vs Results", "median follow-up (months)",
+                                      _fact(facts, "follow_up_median_abstract"), _fact(facts, "follow_up_median_results"),
+                                      "Abstract", "Results"))
+    gtv = ch[ch["variable"] == "gtv"].iloc[0]
+    ptv = ch[ch["variable"] == "ptv"].iloc[0]
+    for name, row, fid in [("gtv", gtv, "gtv_median_results"), ("ptv", ptv, "ptv_median_results")]:
+        for col, label in [("value", "median"), ("value_high", "maximum")]:
+            out.append(grim.check_restatement(f"cnao.{name}.{label}", CNAO, "Table II vs Results", f"{name.upper()} {label} (cc = ml)",
+                                              row[col], _fact(facts, fid, col), "Table II", "Results"))
+    # dose per fraction
+    for col, label in [("value", "median"), ("value_low", "minimum"), ("value_high", "maximum")]:
+        tot = ch[ch["variable"] == "total_dose"].iloc[0][col]
+        daily = ch[ch["variable"] == "daily_dose"].iloc[0][col]
+        out.append(grim.check_restatement(f"cnao.daily_dose.{label}", CNAO, "Table II", f"{label} dose per fraction (Gy(RBE))",
+                                          f"{float(grim.to_fraction(tot) / 16):.1f}", daily, "total/16 fractions", "printed daily dose"))
+    # landmark rates abstract vs results
+    for (ep, h), g in lm.groupby(["endpoint", "horizon_years"]):
+        vals = g.set_index("location")["rate_percent"]
+        if {"abstract", "results"} <= set(vals.index):
+            out.append(grim.check_restatement(f"cnao.{ep}.{h}y.abstract_vs_results", CNAO, "Abstract vs Results",
+                                              f"{h}-year {ep} (%)", vals["abstract"], vals["results"], "Abstract", "Results"))
+    # Table I present-study row vs results
+    lit = _read(d, "literature", "outcomes")
+    own = {"LC": "67.4", "OS": "64"}
+    for ep, val in own.items():
+        row = lit[(lit["study_id"].str.startswith("present")) | (lit["study_id"].str.startswith("cuccia"))]
+        row = row[row["endpoint"] == ep]
+        if not row.empty:
+            out.append(grim.check_restatement(f"cnao.table1.present.{ep}", CNAO, "Table I vs Results", f"3-year {ep} (%)",
+                                              val, row.iloc[0]["rate_percent"], "Results", "Table I"))
+    # Table I vs discussion (Imai)
+    rest = _read(d, "literature", "restatements")
+    for _, r in rest.iterrows():
+        t1 = lit[(lit["study_id"] == r["study_id"]) & (lit["endpoint"] == r["endpoint"])]
+        if t1.empty:
+            continue
+        out.append(grim.check_restatement(f"cnao.table1_vs_text.{r['study_id']}.{r['endpoint']}", CNAO,
+                                          f"Table I vs {r['location']}", f"{r['study_id']} {r['horizon_years']}-year {r['endpoint']} (%)",
+                                          t1.iloc[0]["rate_percent"], r["rate_percent"], "Table I", r["location"]))
+    # Table IV: p against its CI
+    for _, r in cox[cox["applicable"] == "true"].iterrows():
+        out.append(grim.check_p_from_ci(f"cnao.table4.{r['variable']}.{r['endpoint']}", CNAO, "Table IV",
+                                        f"Cox {r['variable_as_printed']} ({r['endpoint']})", r["p_value"], r["ci_low"], r["ci_high"]))
+    return out
+
+
+def feasibility_checks() -> list[CheckResult]:
+    """KM feasibility of the CNAO curves, with both follow-up minima (Results 6, Abstract 4)."""
+    out = []
+    for fu_min, where in [(6, "Results"), (4, "Abstract")]:
+        for ep, prob in cnao_problems(fu_min=fu_min).items():
+            res = check_feasibility(prob)
+            stmts = "; ".join(prob.describe(s) for s in prob.statements())
+            if res.feasible:
+                out.append(CheckResult(f"cnao.km.{ep}.fu{fu_min}", CNAO, f"Abstract; Results ({where} follow-up)",
+                                       f"{ep} KM statements jointly attainable", stmts,
+                                       f"witness with {len(res.witness.times)} patients, {sum(res.witness.events)} events",
+                                       "consistent", "an event/censoring pattern reproduces every statement exactly (verified)"))
+            else:
+                conflict = "; ".join(prob.describe(s) for s in res.conflict)
+                out.append(CheckResult(f"cnao.km.{ep}.fu{fu_min}", CNAO, f"Abstract; Results; Discussion ({where} follow-up)",
+                                       f"{ep} KM statements jointly attainable", stmts, f"minimal conflict: {conflict}",
+                                       "inconsistent", f"no event/censoring pattern with n={prob.n} and {prob.events} events satisfies: {conflict}"))
+                if ep == "LC":
+                    for drop in res.conflict:
+                        rest = prob.without(drop)
+                        again = None if check_feasibility(rest).feasible else minimal_conflict(rest)
+                        out.append(CheckResult(f"cnao.km.{ep}.fu{fu_min}.without_{drop}", CNAO, where,
+                                               f"{ep} statements without '{prob.describe(drop)}'", stmts,
+                                               "feasible" if again is None else "still infeasible: " + "; ".join(rest.describe(s) for s in again),
+                                               "consistent" if again is None else "inconsistent",
+                                               "dropping this statement restores feasibility" if again is None
+                                               else "a second conflict remains without it"))
+    return out
+
+
+def ifosfamide_checks(d: Path) -> list[CheckResult]:
+    """GRIM checks and patient-level recomputation for Eckert et al. 2010."""
+    ch = _read(d, IFO, "characteristics")
+    th = _read(d, IFO, "therapy")
+    est = _read(d, IFO, "reported_estimates")
+    pts = _read(d, IFO, "patients")
+    n = len(pts)
+    out = _percent_table(ch, IFO, "Table 1", n, "ifo.table1") + _percent_table(th, IFO, "Table 2", n, "ifo.table2")
+    e = est.set_index("estimate_id")
+    for eid in ("died_metastasized_percent", "size_gt10_before_rt_text_percent", "rt_as_planned", "therapy_completed"):
+        num = e.loc[eid, "numerator"]
+        out.append(grim.check_percent(f"ifo.{eid}", IFO, e.loc[eid, "location"], e.loc[eid, "quantity"] + " " + eid,
+                                      int(num) if num else None, int(e.loc[eid, "denominator"] or n), e.loc[eid, "value"]))
+    out.append(grim.check_percent("ifo.distant_metastases_percent", IFO, "Discussion", "patients with distant metastases (%)",
+                                  None, n, e.loc["distant_metastases_percent", "value"]))
+    lc_t = [float(x) for x in pts["lc_months"]]
+    lc_e = [int(x) for x in pts["local_failure"]]
+    os_t = [float(x) for x in pts["os_months"]]
+    os_e = [int(x) for x in pts["death"]]
+    initial = [float(x) for x in pts["diameter_initial_cm"]]
+    before = [float(x) if x else None for x in pts["diameter_before_rt_cm"]]
+
+    def row(cid, loc, q, rep, rec, ok, expl, rounding=False):
+        verdict = ("consistent with rounding" if rounding else "consistent") if ok else "inconsistent"
+        return CheckResult(f"ifo.ipd.{cid}", IFO, loc, q, rep, rec, verdict, expl)
+
+    lc2, lc5 = (float(km_exact(lc_t, lc_e, m)) * 100 for m in (24, 60))
+    for h, v in ((2, lc2), (5, lc5)):
+        ok = bool(grim.matching_modes(grim.to_fraction(f"{v:.10f}"), "70"))
+        out.append(row(f"lc_{h}y", "Results; Abstract; Figure 2", f"KM local control at {h} years (%)", "70", f"{v:.1f}", ok,
+                       f"Table 3: failures at 6 (8 at risk) and 21 months (5 at risk): 7/8 x 4/5 = {v:.1f}%"))
+    out.append(row("lc_events", "Results", "local failures", "2 (at 6 and 21 months)",
+                   f"{sum(lc_e)} (at {', '.join(f'{t:g}' for t, x in zip(lc_t, lc_e) if x)})",
+                   sum(lc_e) == 2, "Table 3 marks LF for exactly these patients"))
+    out.append(row("lc_at_risk_2y", "Results", "patients at risk for LC after 2 years", "4", str(at_risk(lc_t, 24)),
+                   at_risk(lc_t, 24) == 4, "LC times above 24 months: " + ", ".join(f"{t:g}" for t in sorted(lc_t) if t > 24)))
+    plateau = last_event_time(lc_t, lc_e)
+    out.append(row("lc_plateau", "Results", "LC plateau reached after (months)", "22", f"{plateau:g}",
+                   plateau is not None and plateau <= 22, f"last local failure at {plateau:g} months, flat afterwards", rounding=True))
+    rmst = km_rmst(lc_t, lc_e, max(lc_t))
+    out.append(row("lc_mean", "Abstract", "average local control time (months)", "91", f"{rmst:.1f}",
+                   round(rmst) == 91, f"restricted mean of the LC KM curve up to the last follow-up ({max(lc_t):g} months)", rounding=True))
+    out.append(row("deaths", "Results", "deaths", "8 implied (3 of 11 alive)", f"{sum(os_e)} deaths, {n - sum(os_e)} alive",
+                   n - sum(os_e) == 3, "status column of Table 3"))
+    med = km_median(os_t, os_e)
+    out.append(row("os_median", "Results; Abstract", "median OS (months)", "26", f"{med:g}", med == 26,
+                   f"no censoring before 72 months, so S falls to 5/11 = 45% at the 6th death ({med:g} months); 26 is the 7th death"))
+    os5 = float(km_exact(os_t, os_e, 60)) * 100
+    out.append(row("os_5y", "Results; Abstract; Figure 2", "5-year OS (%)", "34", f"{os5:.1f}", round(os5) == 34,
+                   f"3 of 11 alive beyond 60 months and nobody censored earlier: 3/11 = {os5:.1f}%"))
+    dfs_bound = float(km_exact(os_t, os_e, 60)) * 100
+    out.append(row("dfs_5y_bound", "Results; Abstract; Figure 2", "5-year DFS (%)", "34", f"<= {dfs_bound:.1f}",
+                   34 <= dfs_bound, "DFS can never exceed OS; with no censoring before 72 months OS(5y) = 3/11 bounds DFS"))
+    last_death = max(t for t, x in zip(os_t, os_e) if x)
+    out.append(row("no_death_after_38", "Results", "latest death (months)", "<= 38", f"{last_death:g}", last_death <= 38,
+                   "last death in Table 3"))
+    alive = sorted(t for t, x in zip(os_t, os_e) if not x)
+    out.append(row("alive_over_5y", "Results", "3 alive, all > 5 years", "3, > 60 months",
+                   f"{len(alive)}: {', '.join(f'{t:g}' for t in alive)}", len(alive) == 3 and min(alive) > 60, "AWOD rows of Table 3"))
+    med_alive = float(pd.Series(alive).median())
+    out.append(row("fu_median_alive", "Results", "median follow-up of patients alive (months)", e.loc["follow_up_median_alive", "value"],
+                   f"{med_alive:g}", med_alive == float(e.loc["follow_up_median_alive", "value"]),
+                   f"alive at 72, 106, 124 months; 13 is the median of all 11 observed times ({pd.Series(os_t).median():g})"))
+    fu = e.loc["follow_up_median"]
+    out.append(row("fu_median", "Patients and Methods; Table 1", "median follow-up (months)", fu["value"],
+                   f"{pd.Series(os_t).median():g} (all), {med_alive:g} (alive)", float(fu["value"]) in (pd.Series(os_t).median(), med_alive),
+                   "neither the median observed time nor the median among survivors is 55"))
+    out.append(row("fu_range", "Patients and Methods; Table 1", "follow-up range (months)", f"{fu['value_low']}-{fu['value_high']}",
+                   f"{min(os_t):g}-{max(os_t):g}", (float(fu["value_low"]), float(fu["value_high"])) == (min(os_t), max(os_t)),
+                   "observed times in Table 3 run from 1 to 124 months"))
+    gt10 = sum(x > 10 for x in initial)
+    out.append(row("size_gt10_initial", "Patients and Methods; Table 1", "tumours > 10 cm initially",
+                   e.loc["size_gt10_initial_text", "value"], str(gt10), gt10 == int(e.loc["size_gt10_initial_text", "value"]),
+                   "initial diameters in Table 3: " + ", ".join(f"{x:g}" for x in initial)))
+    gt10b = sum((b if b is not None else a) > 10 for a, b in zip(initial, before))
+    out.append(row("size_gt10_before_rt", "Patients and Methods", "tumours > 10 cm before RT",
+                   e.loc["size_gt10_before_rt_text", "value"], f"{gt10b} (patient 11's residual size not printed; initial used)",
+                   gt10b == int(e.loc["size_gt10_before_rt_text", "value"]),
+                   "equals 4 only if patient 11 (after R2 resection, 11 cm printed) had a residual <= 10 cm"))
+    g3 = sum(g == "G3" for g in pts["grade"])
+    out.append(grim.check_percent("ifo.ipd.g3", IFO, "Patients and Methods; Table 1", "G3 tumours (%) from Table 3", g3, n,
+                                  e.loc["g3_percent_text", "value"]))
+    doses = sorted(float(x) for x in pts["dose_gy"])
+    out.append(row("dose", "Patients and Methods; Table 2", "median (range) RT dose (Gy)", "60 (50.0-72.6)",
+                   f"{pd.Series(doses).median():g} ({doses[0]:.1f}-{doses[-1]:.1f})",
+                   (pd.Series(doses).median(), doses[0], doses[-1]) == (60.0, 50.0, 72.6), "doses in Table 3"))
+    return out
+
+
+def run_audit(data_dir: Path | None = None) -> pd.DataFrame:
+    """Every check as one table with columns :data:`~sarcoma_review.audit.records.COLUMNS`."""
+    d = Path(data_dir) if data_dir is not None else default_data_dir()
+    rows = cnao_checks(d) + feasibility_checks() + ifosfamide_checks(d)
+    return pd.DataFrame([r.as_dict() for r in rows], columns=list(COLUMNS))
+
+
+def write_audit_csv(path: Path | str, data_dir: Path | None = None) -> Path:
+    """Write :func:`run_audit` to ``path`` (CSV) and return the path."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    run_audit(data_dir).to_csv(p, index=False)
+    return p
+
+
+def reconstruct_all(data_dir: Path | None = None) -> dict[str, pd.DataFrame]:
+    """Pseudo-IPD per CNAO endpoint (LC, DPFS, OS); see :mod:`sarcoma_review.audit.reconstruct`.
+
+    ``data_dir`` is accepted for symmetry; the CNAO statements are the module's own constants,
+    cross-checked against ``data/cnao`` by the test suite.
+    """
+    return {ep: reconstruct(p, ep) for ep, p in reconstruction_problems().items()}
+
+
+def write_pseudo_ipd(directory: Path | str, data_dir: Path | None = None) -> list[Path]:
+    """Write ``cnao_pseudo_ipd_<endpoint>.csv`` files (time_months, event, endpoint) and return their paths."""
+    out_dir = Path(directory)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for ep, df in reconstruct_all(data_dir).items():
+        p = out_dir / f"cnao_pseudo_ipd_{ep}.csv"
+        df[["time_months", "event", "endpoint"]].to_csv(p, index=False)
+        paths.append(p)
+    return paths
+
+
+__all__ = ["run_audit", "write_audit_csv", "reconstruct_all", "write_pseudo_ipd", "DROPPED"]
