@@ -625,8 +625,9 @@ def build_book(data_dir: str | os.PathLike[str] | None = None, force: bool = Fal
 
         plan = plan_chapters(layout, ddir)
         work_root = layout.build / "work"
-        if work_root.exists():  # stale folders of killed builds
-            shutil.rmtree(work_root, ignore_errors=True)
+        for stale in (work_root, layout.build / "failed"):  # left by killed or failed builds
+            if stale.exists():
+                shutil.rmtree(stale, ignore_errors=True)
         work = work_root / f"{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
         stage = work / "stage"
         stage_sources(layout, stage)
