@@ -255,8 +255,8 @@ def check_p_from_ci(
     if rng[0] <= float(p_hi) and float(p_lo) <= rng[1]:
         return CheckResult(check_id, source, location, quantity, reported, recomputed, "consistent with rounding",
                            "p lies in the Wald range implied by the printed CI")
-    return CheckResult(check_id, source, location, quantity, reported, recomputed, "inconsistent",
-                       f"a Wald CI ({lo_printed}-{hi_printed}) implies p {rng[0]:.2g}-{rng[1]:.2g}, not {p_printed}")
+    return CheckResult(check_id, source, location, quantity, reported, recomputed, "cannot check",
+                       f"a Wald CI implies p {rng[0]:.2g}-{rng[1]:.2g}, not {p_printed}; the paper does not say which test gave p")
 
 
 def all_modes_table(count: int, denominator: int, decimals: int = 0) -> dict[str, Fraction]:

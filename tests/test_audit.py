@@ -1,0 +1,140 @@
+"""Audit checks on hand-made cases with known answers, then on the project data."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+
+from sarcoma_review.audit import grim
+from sarcoma_review.audit.feasibility import KMProblem, check_feasibility, evaluate_statements, km_exact
+from sarcoma_review.audit.ipd import km_median, km_rmst
+from sarcoma_review.audit.reconstruct import cnao_problems, reconstruct, reconstruction_problems, validate_pseudo_ipd
+
+
+# --- GRIM ---------------------------------------------------------------------------------
+def test_percent_only_truncation_explains():
+    # 6/11 = 54.5454...%: half-up and half-even give 55, dropping digits gives 54.
+    r = grim.check_percent("t", "s", "l", "q", 6, 11, "54")
+    assert r.verdict == "consistent with rounding"
+    assert "truncate only" in r.explanation
+    assert grim.matching_modes(Fraction(600, 11), "55") == ["half-up", "half-even"]
+
+
+def test_percent_no_rounding_explains():
+    # 5/11 = 45.45% prints as 45 under every rule; 46% fits no k/11 (k=5 -> 45.45, k=6 -> 54.55).
+    r = grim.check_percent("t", "s", "l", "q", 5, 11, "46")
+    assert r.verdict == "inconsistent"
+    assert grim.grim_numerators(11, "46") == []
+    # 66% of 11 patients: 7/11 = 63.6, 8/11 = 72.7 -> impossible
+    assert grim.check_percent("t", "s", "l", "q", None, 11, "66").verdict == "inconsistent"
+
+
+def test_half_even_differs_from_half_up_on_ties():
+    # 1/8 = 12.5%: half-up 13, half-even 12, truncation 12
+    assert grim.matching_modes(Fraction(25, 2), "13") == ["half-up"]
+    assert grim.matching_modes(Fraction(25, 2), "12") == ["half-even", "truncate"]
+
+
+def test_restatement_and_sum():
+    assert grim.check_restatement("t", "s", "l", "q", "77.2", "77", "a", "b").verdict == "consistent with rounding"
+    assert grim.check_restatement("t", "s", "l", "q", "4", "6", "a", "b").verdict == "inconsistent"
+    # 268.51 rounds half-up to 269: only truncation gives the printed 268
+    assert "truncate" in grim.check_restatement("t", "s", "l", "q", "268.51", "268", "a", "b").explanation
+    assert grim.check_sum("t", "s", "l", "q", [37, 17], 54).verdict == "consistent"
+    assert grim.check_sum("t", "s", "l", "q", [8, 17], 24).verdict == "inconsistent"
+
+
+def test_p_from_ci():
+    # HR CI 1.1-14.95 excludes 1, so p must be < 0.05: p = 0.35 is a contradiction
+    assert grim.check_p_from_ci("t", "s", "l", "q", "0.35", "1.1", "14.95").verdict == "inconsistent"
+    # Wald: log HR = (ln 2.9 + ln 65)/2, SE = (ln 65 - ln 2.9)/3.92 -> z = 3.29, p = 0.0010
+    assert grim.wald_p_from_ci(2.9, 65) == pytest.approx(0.00098, abs=5e-5)
+
+
+# --- KM feasibility -------------------------------------------------------------------------
+def test_km_exact_matches_hand_value():
+    # 5 patients: event 1, censor 2, event 3 (3 at risk), censor 4, 5: S(3) = 4/5 * 2/3 = 8/15
+    assert km_exact([1, 2, 3, 4, 5], [1, 0, 1, 0, 0], 3) == Fraction(8, 15)
+
+
+def test_infeasible_plateau_with_late_event():
+    """S(24) and S(36) both print 50.0%, yet the last of 4 events (n=10) is at 30 months.
+
+    Derivation: the event at 30 lies in (24, 36], so S(36) = S(24) * (1 - 1/r) with r <= 10
+    at risk, i.e. S(36) <= 0.9 * S(24). With S(24) < 50.05%, S(36) < 45.05%, which cannot print
+    as 50.0%. Dropping the latest-event statement restores feasibility.
+    """
+    p = KMProblem(n=10, events=4, landmarks={24: "50.0", 36: "50.0"}, event_max=30)
+    res = check_feasibility(p)
+    assert not res.feasible
+    assert sorted(res.conflict) == ["event_max", "landmark@24", "landmark@36"]
+    assert check_feasibility(p.without("event_max")).feasible
+
+
+def test_infeasible_too_few_at_risk():
+    """n=10, 1 event by 12 months, S(12) printed 95%: max S after one event is 9/10 = 90% < 94.5%."""
+    p = KMProblem(n=10, events=3, landmarks={12: "95"}, events_by={12: 1})
+    assert not check_feasibility(p).feasible
+
+
+def test_feasible_witness_recomputed():
+    # n=20, 4 events, S(12) = 90.0% (e.g. 18/20 at full risk), S(24) = 75.0%: needs censoring.
+    p = KMProblem(n=20, events=4, landmarks={12: "90.0", 24: "75.0"}, fu_min=6, fu_max=40)
+    res = check_feasibility(p)
+    assert res.feasible
+    w = res.witness
+    assert sum(w.events) == 4 and len(w.times) == 20
+    # independent recomputation with exact fractions
+    assert Fraction(8995, 100) <= km_exact(w.times, w.events, 12) * 100 < Fraction(9005, 100)
+    assert Fraction(7495, 100) <= km_exact(w.times, w.events, 24) * 100 < Fraction(7505, 100)
+    assert all(6 <= t <= 40 for t, e in zip(w.times, w.events) if not e)
+
+
+# --- CNAO findings and reconstruction ----------------------------------------------------------
+def test_cnao_lc_conflict():
+    """Latest LC failure at 35 months lies in (24, 36], so S(36) <= S(24) * (1 - 1/54) < 66.3%."""
+    res = check_feasibility(cnao_problems()["LC"])
+    assert not res.feasible
+    assert set(res.conflict) == {"landmark@24", "landmark@36", "event_max"}
+
+
+@pytest.mark.parametrize("endpoint", ["LC", "DPFS", "OS"])
+def test_reconstruction_tolerances(endpoint):
+    prob = reconstruction_problems()[endpoint]
+    df = reconstruct(prob, endpoint)
+    checks = validate_pseudo_ipd(df, prob)
+    assert all(checks.values()), {k: v for k, v in checks.items() if not v}
+    # event count exact, landmarks within 1 pp (validate_pseudo_ipd), deterministic
+    assert int(df["event"].sum()) == prob.events
+    assert df.equals(reconstruct(prob, endpoint))
+
+
+# --- ifosfamide helpers on Table 3 (hand-computed) ---------------------------------------------
+LC_T = [72, 9, 124, 106, 21, 1, 6, 26, 13, 5, 4]
+LC_E = [0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0]
+OS_T = [72, 9, 124, 106, 30, 1, 10, 26, 13, 5, 4]
+OS_E = [0, 1, 0, 0, 1, 1, 1, 1, 1, 1, 1]
+
+
+def test_ifosfamide_hand_values():
+    # LC: 8 at risk at 6 months, 5 at 21 -> 7/8 * 4/5 = 0.70
+    assert km_exact(LC_T, LC_E, 60) == Fraction(7, 10)
+    # area: 6*1 + 15*0.875 + 103*0.7 = 91.225
+    assert km_rmst(LC_T, LC_E, 124) == pytest.approx(91.225)
+    # OS: no censoring before 72 -> 5/11 after the 6th death at 13 months
+    assert km_median(OS_T, OS_E) == 13
+    assert km_exact(OS_T, OS_E, 60) == Fraction(3, 11)
+
+
+def test_audit_runs_on_project_data():
+    from sarcoma_review.audit.runner import run_audit
+
+    df = run_audit()
+    assert set(df["verdict"]) <= {"consistent", "consistent with rounding", "inconsistent", "cannot check"}
+    bad = set(df.loc[df["verdict"] == "inconsistent", "check_id"])
+    for cid in ("cnao.surgery_percent_abstract", "cnao.follow_up.range_low", "cnao.km.LC.fu6",
+                "ifo.table1.initial_tumor_size.>10 cm", "ifo.ipd.os_median", "ifo.ipd.os_5y",
+                "ifo.distant_metastases_percent", "ifo.ipd.size_gt10_initial"):
+        assert cid in bad, cid
+    assert "cnao.km.OS.fu6" not in bad and "cnao.km.DPFS.fu6" not in bad
