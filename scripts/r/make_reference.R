@@ -19,7 +19,7 @@ lit <- merge(outcomes[, c("study_id", "endpoint", "horizon_years", "rate_percent
              studies[, c("study_id", "first_author", "year", "n_patients", "particle_group")],
              by = "study_id", sort = FALSE)
 
-ctrl <- list(threshold = 1e-12, maxiter = 10000, stepadj = 0.5)
+ctrl <- list(threshold = 1e-12, tol = 1e-12, maxiter = 10000, stepadj = 0.5)
 landmark <- function(ep, h) {
   d <- lit[lit$endpoint == ep & lit$horizon_years == h, ]
   d <- d[order(d$study_id), ]

@@ -570,6 +570,18 @@ def _glmm_negloglik(params, x, n, gh_x, gh_w, logc):
     return -float(np.sum(li + logc))
 
 
+def _num_hessian(f, x0: np.ndarray, h: float = 1e-4) -> np.ndarray:
+    """Central-difference Hessian of a scalar function."""
+    k = x0.size
+    H = np.empty((k, k))
+    E = np.eye(k) * h
+    for i in range(k):
+        for j in range(i, k):
+            H[i, j] = H[j, i] = (f(x0 + E[i] + E[j]) - f(x0 + E[i] - E[j])
+                                 - f(x0 - E[i] + E[j]) + f(x0 - E[i] - E[j])) / (4 * h * h)
+    return H
+
+
 def pool_glmm(df: pd.DataFrame, endpoint: str | None = None, horizon: float | None = None,
               analysis_id: str | None = None, n_agq: int = 7) -> pd.DataFrame:
     """Binomial-normal GLMM by maximum likelihood (sensitivity analysis).
@@ -604,12 +616,11 @@ def pool_glmm(df: pd.DataFrame, endpoint: str | None = None, horizon: float | No
         mu = float(special.logit(x.sum() / n.sum()))
         tau2 = 0.0
         note = "tau^2 at the boundary 0"
-    # observed information of mu (profile over tau held fixed at its estimate), numerical
-    h = 1e-4
+    # SE of mu from the inverse of the observed information of (mu, log tau) (lme4's vcov of a
+    # glmer fit with nAGQ > 1 also inverts the full Hessian, so the uncertainty of tau counts)
     if tau2 > 0:
-        f0 = fun([mu, log_tau])
-        d2 = (fun([mu + h, log_tau]) - 2 * f0 + fun([mu - h, log_tau])) / h**2
-        se = float(1 / np.sqrt(d2))
+        hess = _num_hessian(fun, np.array([mu, log_tau]))
+        se = float(np.sqrt(np.linalg.inv(hess)[0, 0]))
     else:
         pbar = x.sum() / n.sum()
         se = float(1 / np.sqrt(n.sum() * pbar * (1 - pbar)))

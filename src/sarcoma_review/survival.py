@@ -1,0 +1,200 @@
+"""Survival analysis of individual patient data (Kaplan-Meier, medians, RMST, log-rank).
+
+Built on lifelines; every function takes plain arrays (times, event indicators 0/1, groups) and
+returns tidy DataFrames or dicts. Conventions follow R ``survival`` so that results can be
+checked against ``survfit``/``survdiff`` (tests/fixtures/r_reference.json):
+
+* pointwise 95% intervals of S(t) on the log(-log) scale (lifelines' "exponential Greenwood",
+  R ``survfit(..., conf.type="log-log")``); where S(t) = 1 the interval is undefined on that
+  scale and is reported as [1, 1] (R reports NA there -- an empty-risk convention, not a
+  different estimate);
+* the median is the first time S(t) <= 0.5 (R's ``quantile.survfit``: when S is exactly 0.5 on a
+  flat stretch, the midpoint of that stretch); its CI is {t : lower(t) <= 0.5 <= upper(t)}, found
+  by the same rule applied to the lower and upper confidence curves (Brookmeyer-Crowley style,
+  as ``survfit``'s printed median CI);
+* RMST at ``tau`` is the area under the KM curve on [0, tau], its SE the Greenwood-type
+  estimator R prints for ``rmean``;
+* the log-rank test is the ``survdiff`` (rho = 0) chi-square on G-1 df.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from lifelines import KaplanMeierFitter
+from lifelines.statistics import multivariate_logrank_test
+from scipy import stats
+
+__all__ = ["kaplan_meier", "landmarks", "number_at_risk", "median_survival", "rmst", "logrank"]
+
+_TOL = np.sqrt(np.finfo(float).eps)
+
+
+def _check(time, event) -> tuple[np.ndarray, np.ndarray]:
+    t = np.asarray(time, dtype=float).ravel()
+    e = np.asarray(event, dtype=float).ravel()
+    if t.size == 0:
+        raise ValueError("no patients: time is empty")
+    if t.shape != e.shape:
+        raise ValueError(f"time has {t.size} values but event has {e.size}")
+    if np.isnan(t).any() or np.isnan(e).any():
+        raise ValueError("time/event contain missing values; drop those patients first")
+    if (t < 0).any():
+        raise ValueError("times must be >= 0")
+    if not np.isin(e, (0, 1)).all():
+        raise ValueError("event must be 0 (censored) or 1 (event)")
+    return t, e.astype(int)
+
+
+def _fit(t, e) -> KaplanMeierFitter:
+    return KaplanMeierFitter(alpha=0.05).fit(t, e)
+
+
+def kaplan_meier(time, event) -> pd.DataFrame:
+    """Kaplan-Meier estimate at every distinct observed time (as R ``survfit``).
+
+    Returns
+    -------
+    DataFrame with ``time``, ``n_risk``, ``n_event``, ``n_censor``, ``surv``, ``ci_low``,
+    ``ci_high`` (95%, log(-log) scale).
+    """
+    t, e = _check(time, event)
+    kmf = _fit(t, e)
+    et = kmf.event_table
+    et = et[et.index > 0] if (t > 0).all() else et
+    times = et.index.to_numpy(float)
+    sf = kmf.survival_function_.iloc[:, 0].reindex(times).to_numpy()
+    ci = kmf.confidence_interval_survival_function_.reindex(times)
+    lo = ci.iloc[:, 0].to_numpy(float)
+    hi = ci.iloc[:, 1].to_numpy(float)
+    one = np.isclose(sf, 1.0)
+    lo = np.where(one, 1.0, lo)
+    hi = np.where(one, 1.0, hi)
+    return pd.DataFrame({
+        "time": times, "n_risk": et["at_risk"].to_numpy(int), "n_event": et["observed"].to_numpy(int),
+        "n_censor": et["censored"].to_numpy(int), "surv": sf, "ci_low": lo, "ci_high": hi,
+    })
+
+
+def _step_at(curve: pd.DataFrame, col: str, times: np.ndarray) -> np.ndarray:
+    idx = np.searchsorted(curve["time"].to_numpy(), times, side="right") - 1
+    vals = curve[col].to_numpy(float)
+    return np.where(idx >= 0, vals[np.clip(idx, 0, None)], 1.0)
+
+
+def number_at_risk(time, event, times) -> pd.DataFrame:
+    """Numbers at risk (time >= t), events and censorings up to each time in ``times``."""
+    t, e = _check(time, event)
+    times = np.asarray(times, float)
+    return pd.DataFrame({
+        "time": times,
+        "n_risk": [(t >= x).sum() for x in times],
+        "cum_events": [int(((t <= x) & (e == 1)).sum()) for x in times],
+        "cum_censored": [int(((t <= x) & (e == 0)).sum()) for x in times],
+    })
+
+
+def landmarks(time, event, times) -> pd.DataFrame:
+    """S(t) with its 95% log(-log) CI and the number at risk at each landmark time
+    (R ``summary(survfit(...), times=times, extend=TRUE)``)."""
+    t, e = _check(time, event)
+    times = np.asarray(times, float)
+    km = kaplan_meier(t, e)
+    out = pd.DataFrame({
+        "time": times, "surv": _step_at(km, "surv", times), "ci_low": _step_at(km, "ci_low", times),
+        "ci_high": _step_at(km, "ci_high", times), "n_risk": [(t >= x).sum() for x in times],
+    })
+    out["beyond_follow_up"] = times > t.max()
+    return out
+
+
+def _first_below(x: np.ndarray, y: np.ndarray, p: float) -> float:
+    """R quantile.survfit rule on a step curve y(x) (y at and after x[i])."""
+    ok = ~np.isnan(y)
+    x, y = x[ok], y[ok]
+    hit = np.nonzero(y <= p + _TOL)[0]
+    if hit.size == 0:
+        return float("nan")
+    i = hit[0]
+    if abs(y[i] - p) < _TOL:  # flat at exactly p: midpoint to the next drop below p
+        nxt = np.nonzero(y < p - _TOL)[0]
+        return float((x[i] + x[nxt[0]]) / 2) if nxt.size else float(x[i])
+    return float(x[i])
+
+
+def median_survival(time, event) -> dict:
+    """Median survival with its 95% CI (R ``quantile(survfit(conf.type="log-log"), 0.5)``).
+
+    Returns ``{"median", "ci_low", "ci_high"}``; NaN where the curve (or a CI curve) never
+    reaches 0.5 (R: NA).
+    """
+    km = kaplan_meier(time, event)
+    x = km["time"].to_numpy(float)
+    return {"median": _first_below(x, km["surv"].to_numpy(float), 0.5),
+            "ci_low": _first_below(x, km["ci_low"].to_numpy(float), 0.5),
+            "ci_high": _first_below(x, km["ci_high"].to_numpy(float), 0.5)}
+
+
+def rmst(time, event, tau: float) -> dict:
+    """Restricted mean survival time on [0, tau] with its standard error.
+
+    ``RMST = int_0^tau S(t) dt``; ``Var = sum_j A_j^2 d_j / (n_j (n_j - d_j))`` over event times
+    ``t_j <= tau``, ``A_j = int_{t_j}^tau S(t) dt`` (the estimator R prints as ``se(rmean)``).
+    """
+    t, e = _check(time, event)
+    if not tau > 0:
+        raise ValueError("tau must be > 0")
+    km = kaplan_meier(t, e)
+    x = km["time"].to_numpy(float)
+    s = km["surv"].to_numpy(float)
+    keep = x < tau
+    knots = np.concatenate([[0.0], x[keep], [tau]])
+    svals = np.concatenate([[1.0], s[keep]])
+    widths = np.diff(knots)
+    area = float(np.sum(svals * widths))
+    # A_j: area from knot j (an observed time) to tau
+    seg = svals * widths
+    tail = np.cumsum(seg[::-1])[::-1]  # tail[m] = area from knots[m] to tau
+    nr = km["n_risk"].to_numpy(float)[keep]
+    d = km["n_event"].to_numpy(float)[keep]
+    aj = tail[1:]  # area from x_j to tau
+    with np.errstate(divide="ignore", invalid="ignore"):
+        h = np.where(nr - d > 0, d / (nr * (nr - d)), 0.0)
+    var = float(np.sum(aj**2 * h))
+    return {"tau": float(tau), "rmst": area, "se": float(np.sqrt(var))}
+
+
+def logrank(time, event, group) -> tuple[dict, pd.DataFrame]:
+    """Log-rank test between groups (R ``survdiff``, rho = 0).
+
+    Returns
+    -------
+    summary : dict with ``chisq``, ``df``, ``p``
+    table : DataFrame with ``group``, ``n``, ``observed``, ``expected`` (sorted group labels)
+    """
+    t, e = _check(time, event)
+    g = pd.Series(np.asarray(group, dtype=object).ravel())
+    if len(g) != t.size:
+        raise ValueError("group must have one value per patient")
+    if g.isna().any():
+        raise ValueError("group has missing values; drop those patients first")
+    g = g.astype(str).to_numpy()
+    levels = sorted(set(g))
+    if len(levels) < 2:
+        raise ValueError("log-rank needs at least two groups")
+    res = multivariate_logrank_test(t, g, e)
+    # observed and expected events per group (hypergeometric expectation at each event time)
+    ut = np.unique(t[e == 1])
+    obs, exp_ = [], []
+    at_risk_all = np.array([(t >= u).sum() for u in ut], float)
+    d_all = np.array([((t == u) & (e == 1)).sum() for u in ut], float)
+    for lv in levels:
+        m = g == lv
+        nr = np.array([((t >= u) & m).sum() for u in ut], float)
+        obs.append(int(((e == 1) & m).sum()))
+        exp_.append(float(np.sum(d_all * nr / at_risk_all)))
+    dfree = len(levels) - 1
+    chisq = float(res.test_statistic)
+    table = pd.DataFrame({"group": levels, "n": [int((g == lv).sum()) for lv in levels],
+                          "observed": obs, "expected": exp_})
+    return {"chisq": chisq, "df": dfree, "p": float(stats.chi2.sf(chisq, dfree))}, table
