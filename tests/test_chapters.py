@@ -54,6 +54,11 @@ def test_cox_direct_conflicts_are_gender_and_prior_surgery_lc():
     row = t[(t["variable"] == "GTV volume>1000cc") & (t["endpoint"] == "OS")].iloc[0]
     assert row["wald_p_low"] <= p <= row["wald_p_high"] and row["wald_verdict"] == "fits"
     assert len(t) == 27  # 30 cells minus the three dashes
+    # Age LC 0.10 (0.43-1.9): Wald z = ln(sqrt(0.43*1.9)) / (ln(1.9/0.43)/3.92) = -0.27, p = 0.79, not 0.10
+    se = math.log(1.9 / 0.43) / (2 * 1.959964)
+    p_age = math.erfc(abs(math.log(math.sqrt(0.43 * 1.9))) / se / math.sqrt(2))
+    age = t[(t["variable"] == "Age") & (t["endpoint"] == "LC")].iloc[0]
+    assert age["wald_p_low"] <= p_age <= age["wald_p_high"] and age["wald_verdict"] == "does not fit"
 
 
 def test_three_year_series_cnao_ci():

@@ -39,6 +39,9 @@ __all__ = [
     "km_frames",
     "ifosfamide_recomputed",
     "ifosfamide_logrank",
+    "significant_cells",
+    "cnao_glue_values",
+    "ifosfamide_glue_values",
 ]
 
 ENDPOINT_ORDER = ("LC", "DPFS", "OS")
@@ -100,7 +103,7 @@ CNAO_LABELS = {
 def cnao_characteristics(chars: pd.DataFrame, n_total: int) -> pd.DataFrame:
     """Table II as printed with ``n / n_total`` recomputed and the printed percentage checked.
 
-    Returns columns ``characteristic, category, as_printed, n, recomputed_percent, check`` where
+    Returns columns ``characteristic, category, item, as_printed, n, recomputed_percent, check`` where
     ``check`` is the verdict of :func:`sarcoma_review.audit.grim.check_percent` in words
     (empty for rows without a printed percentage).
     """
@@ -114,8 +117,10 @@ def cnao_characteristics(chars: pd.DataFrame, n_total: int) -> pd.DataFrame:
                                      _printed_number(r["percent"]))
             check = {"consistent": "exact", "consistent with rounding": _rounding_words(res.explanation),
                      "inconsistent": "does not fit"}.get(res.verdict, res.verdict)
-        rows.append({"characteristic": CNAO_LABELS.get(r["variable"], str(r["variable"])),
-                     "category": "" if r["category"] in ("median", "yes") else str(r["category"]),
+        label = CNAO_LABELS.get(r["variable"], str(r["variable"]))
+        category = "" if r["category"] in ("median", "yes") else str(r["category"])
+        rows.append({"characteristic": label, "category": category,
+                     "item": f"{label}: {category}" if category else label,
                      "as_printed": str(r["as_printed"]), "n": n, "recomputed_percent": rec, "check": check})
     return pd.DataFrame(rows)
 
@@ -198,18 +203,19 @@ def cox_consistency(cox: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
         if not m:
             raise ValueError(f"cnao/cox: cannot read {r['as_printed']!r} as 'p (low-high)'; fix the as_printed cell")
         p_s, lo_s, hi_s = m.groups()
-        res = grim.check_p_from_ci(f"cnao.cox.{r['variable']}.{r['endpoint']}", "cnao", "Table IV",
-                                   f"{r['variable_as_printed']} ({r['endpoint']})", p_s, lo_s, hi_s)
         lo, hi, p = float(lo_s), float(hi_s), float(p_s)
         excludes = lo > 1 or hi < 1
         wald = [grim.wald_p_from_ci(float(a), float(b)) for a in grim.printed_interval(lo_s)
                 for b in grim.printed_interval(hi_s) if 0 < a < b]
+        p_lo, p_hi = (float(x) for x in grim.printed_interval(p_s))
+        fits = min(wald) <= p_hi and p_lo <= max(wald)
         rows.append({
             "variable": str(r["variable_as_printed"]), "endpoint": str(r["endpoint"]), "p": p_s,
             "interval": f"{lo_s}–{hi_s}", "interval_excludes_1": excludes, "p_significant": p <= alpha,
             "direct_conflict": excludes != (p <= alpha),
             "wald_p_low": min(wald), "wald_p_high": max(wald),
-            "wald_verdict": "fits" if res.verdict != "inconsistent" else "does not fit",
+            "wald_p_range": f"{min(wald):.3g}–{max(wald):.3g}",
+            "wald_verdict": "fits" if fits else "does not fit",
         })
     return pd.DataFrame(rows)
 
@@ -462,3 +468,189 @@ def ifosfamide_logrank(patients: pd.DataFrame) -> pd.DataFrame:
             rows.append({"key": f"{key}_{ep.lower()}", "comparison": title, "endpoint": ep,
                          "groups": groups, "events": int(e.sum()), "chisq": summary["chisq"], "p": summary["p"]})
     return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------------------------
+# values quoted in the chapters' prose (glued by key)
+# --------------------------------------------------------------------------------------------
+def _join(items: Sequence[str]) -> str:
+    items = list(items)
+    if not items:
+        return "none"
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def significant_cells(df: pd.DataFrame, alpha: float = 0.05) -> list[str]:
+    """``"GTV volume>1000cc (LC, p = 0.04)"`` for every Table III/IV cell with printed p <= alpha."""
+    sub = df[df["applicable"].astype(bool) & (df["p_value"].astype(float) <= alpha)]
+    col = "p_as_printed" if "p_as_printed" in df.columns else None
+    out = []
+    for _, r in sub.iterrows():
+        p = r[col] if col else _COX_PRINTED.match(str(r["as_printed"])).group(1)
+        out.append(f"{r['variable_as_printed']} ({r['endpoint']}, p = {p})")
+    return out
+
+
+def cnao_glue_values(facts: pd.DataFrame, chars: pd.DataFrame, landmarks: pd.DataFrame,
+                     logrank: pd.DataFrame, cox: pd.DataFrame, series: pd.DataFrame) -> dict[str, Any]:
+    """Every value the CNAO chapter's prose quotes, keyed ``cnao_*``."""
+    f = fact_values(facts)
+    v: dict[str, Any] = {}
+
+    def fv(key: str, fact_id: str, part: str = "value") -> None:
+        v[key] = f[fact_id][part]
+
+    fv("cnao_n", "n_patients_results")
+    fv("cnao_accrual_start", "accrual_start_results", "printed")
+    fv("cnao_accrual_end", "accrual_end_results", "printed")
+    for part, suffix in (("value", ""), ("low", "_low"), ("high", "_high")):
+        fv(f"cnao_age{suffix}", "age_median_results", part)
+        fv(f"cnao_dose{suffix}", "total_dose_results", part)
+        fv(f"cnao_daily_dose{suffix}", "daily_dose_results", part)
+        fv(f"cnao_gtv_text{suffix}", "gtv_median_results", part)
+        fv(f"cnao_ptv_text{suffix}", "ptv_median_results", part)
+        fv(f"cnao_fu{suffix}_results", "follow_up_median_results", part)
+        fv(f"cnao_fu{suffix}_abstract", "follow_up_median_abstract", part)
+        fv(f"cnao_ttlp{suffix}", "time_to_lp_results", part)
+    for part in ("low", "high"):
+        fv(f"cnao_ctv_margin_{part}", "ctv_margin_methods", part)
+        fv(f"cnao_ptv_margin_{part}", "ptv_margin_methods", part)
+    fv("cnao_fractions", "fractions_results")
+    fv("cnao_fractions_per_week", "fractions_per_week_results")
+    fv("cnao_kps_min", "kps_min_methods")
+    fv("cnao_mf_ratio", "male_female_ratio_results")
+    fv("cnao_surgery_n", "surgery_n_results")
+    fv("cnao_surgery_pct_abstract", "surgery_percent_abstract")
+    fv("cnao_r1", "r1_n_results")
+    fv("cnao_r2", "r2_n_results")
+    fv("cnao_lost", "lost_to_follow_up_results")
+    fv("cnao_late_g3", "late_g3_neuropathy_n_results")
+    fv("cnao_late_g3_pct", "late_g3_neuropathy_percent_abstract")
+    fv("cnao_acute_max", "acute_max_grade_results")
+    fv("cnao_local_failures", "local_failures_results")
+    fv("cnao_lf_within_2y", "local_failures_within_2y_discussion")
+    fv("cnao_distant", "distant_progression_results")
+    fv("cnao_deaths", "deaths_results")
+    fv("cnao_deaths_progression", "died_of_progression_results")
+    fv("cnao_grading_unavailable", "grading_unavailable_n_results")
+    n = int(v["cnao_n"])
+    v["cnao_surgery_pct_exact"] = 100 * int(v["cnao_surgery_n"]) / n
+    v["cnao_lf_after_2y"] = int(v["cnao_local_failures"]) - int(v["cnao_lf_within_2y"])
+
+    c = chars.set_index(["variable", "category"])
+    male, female = int(c.loc[("sex", "male"), "n"]), int(c.loc[("sex", "female"), "n"])
+    v.update(cnao_male=male, cnao_female=female, cnao_mf_exact=male / female)
+    for cat, key in (("Unresectable", "unresectable"), ("Subtotal resection", "subtotal")):
+        v[f"cnao_{key}_n"] = int(c.loc[("surgery", cat), "n"])
+        v[f"cnao_{key}_pct"] = float(c.loc[("surgery", cat), "percent"])
+        v[f"cnao_{key}_pct_exact"] = 100 * v[f"cnao_{key}_n"] / n
+    v["cnao_chemo_n"] = int(c.loc[("chemotherapy_pre_rt", "yes"), "n"])
+    v["cnao_chemo_pct"] = float(c.loc[("chemotherapy_pre_rt", "yes"), "percent"])
+    v["cnao_chemo_pct_exact"] = 100 * v["cnao_chemo_n"] / n
+    v["cnao_table2_surgery_sum"] = v["cnao_unresectable_n"] + v["cnao_subtotal_n"]
+    for key, var in (("gtv", "gtv"), ("ptv", "ptv")):
+        v[f"cnao_{key}_table"] = float(c.loc[(var, "median"), "value"])
+        v[f"cnao_{key}_table_low"] = float(c.loc[(var, "median"), "value_low"])
+        v[f"cnao_{key}_table_high"] = float(c.loc[(var, "median"), "value_high"])
+    for var, cat, key in (("tumor_site", "Pelvis", "pelvis"), ("histology", "Chondrosarcoma", "chondro"),
+                          ("histology", "Osteosarcoma", "osteo"), ("disease_presentation", "Recurrent", "recurrent"),
+                          ("grading", "G3", "g3")):
+        v[f"cnao_{key}_n"] = int(c.loc[(var, cat), "n"])
+        v[f"cnao_{key}_pct"] = float(c.loc[(var, cat), "percent"])
+
+    lm = cnao_landmark_table(landmarks).set_index(["endpoint", "horizon_years"])
+    for ep in ENDPOINT_ORDER:
+        for hz in (1, 2, 3):
+            v[f"cnao_{ep.lower()}_{hz}y"] = float(lm.loc[(ep, hz), "results"])
+
+    sig_lr = significant_cells(logrank)
+    sig_cox = significant_cells(cox)
+    v.update(cnao_logrank_significant=_join(sig_lr), cnao_logrank_n_significant=len(sig_lr),
+             cnao_cox_significant=_join(sig_cox), cnao_cox_n_significant=len(sig_cox))
+    cc = cox_consistency(cox)
+    direct = cc[cc["direct_conflict"]]
+    v["cnao_cox_n_cells"] = len(cc)
+    v["cnao_cox_n_direct"] = len(direct)
+    v["cnao_cox_direct"] = _join([f"{r.variable} for {r.endpoint} (p = {r.p}, interval {r.interval})"
+                                  for r in direct.itertuples()])
+    v["cnao_gtv_factor"] = str(cox.loc[cox["variable"] == "gtv_gt_1000cc", "variable_as_printed"].iloc[0])
+    v["cnao_cox_n_wald_misfit"] = int((cc["wald_verdict"] == "does not fit").sum())
+
+    s = series.set_index(["study_id", "endpoint"])
+    for ep in ("LC", "OS"):
+        row = s.loc[("cuccia2020", ep)]
+        v[f"cnao_t1_{ep.lower()}_3y"] = float(row["rate_percent"])
+        v[f"cnao_t1_{ep.lower()}_3y_ci_low"] = float(row["ci_low"])
+        v[f"cnao_t1_{ep.lower()}_3y_ci_high"] = float(row["ci_high"])
+        others = series[(series["endpoint"] == ep) & ~series["highlight"]]
+        v[f"cnao_others_{ep.lower()}_min"] = float(others["rate_percent"].min())
+        v[f"cnao_others_{ep.lower()}_max"] = float(others["rate_percent"].max())
+        v[f"cnao_others_{ep.lower()}_k"] = len(others)
+    return v
+
+
+def ifosfamide_glue_values(patients: pd.DataFrame, reported: pd.DataFrame, chars: pd.DataFrame,
+                           therapy: pd.DataFrame) -> dict[str, Any]:
+    """Every value the ifosfamide chapter's prose quotes, keyed ``ifo_*``."""
+    r = reported.set_index("estimate_id")
+    v: dict[str, Any] = {"ifo_n": len(patients)}
+
+    def rv(key: str, estimate_id: str, part: str = "value") -> None:
+        v[key] = r.loc[estimate_id, part]
+
+    rv("ifo_dose", "dose_median_text")
+    rv("ifo_dose_low", "dose_median_text", "value_low")
+    rv("ifo_dose_high", "dose_median_text", "value_high")
+    rv("ifo_age", "age_median_text")
+    rv("ifo_fu", "follow_up_median")
+    rv("ifo_fu_low", "follow_up_median", "value_low")
+    rv("ifo_fu_high", "follow_up_median", "value_high")
+    rv("ifo_completed", "therapy_completed", "numerator")
+    rv("ifo_completed_pct", "therapy_completed")
+    rv("ifo_rt_planned", "rt_as_planned", "numerator")
+    rv("ifo_skin_severe", "skin_toxicity_severe", "numerator")
+    rv("ifo_skin_evaluable", "skin_toxicity_severe", "denominator")
+    rv("ifo_died_metastasized", "died_metastasized")
+    rv("ifo_dm_pct_text", "distant_metastases_percent")
+    rv("ifo_dfs_median", "dfs_median_results")
+    rv("ifo_dfs_5y", "dfs_5y_abstract")
+    rv("ifo_lc_mean", "lc_mean_abstract")
+    rv("ifo_latest_death_text", "os_no_death_after")
+    rv("ifo_gt10_text", "size_gt10_initial_text")
+    rv("ifo_gt10_before_rt_text", "size_gt10_before_rt_text")
+    rv("ifo_dfs_grade_p", "dfs_by_grade_logrank")
+    n = len(patients)
+    dm = grim.check_percent("ifosfamide.dm_percent", "ifosfamide", "Discussion", "distant metastases",
+                            None, n, _printed_number(v["ifo_dm_pct_text"]))
+    v["ifo_dm_pct_check"] = dm.explanation
+    ch = chars.set_index(["variable", "category"])
+    th = therapy.set_index(["variable", "category"])
+    v["ifo_gt10_table1"] = int(ch.loc[("initial_tumor_size", ">10 cm"), "n"])
+    v["ifo_gt10_table1_pct"] = float(ch.loc[("initial_tumor_size", ">10 cm"), "percent"])
+    v["ifo_le10_table1_pct"] = float(ch.loc[("initial_tumor_size", "5 - 10 cm"), "percent"])
+    v["ifo_ifo15_table2_pct"] = float(th.loc[("ifosfamide_dose_intended", "15 g/m2"), "percent"])
+    v["ifo_ifo10_table2_pct"] = float(th.loc[("ifosfamide_dose_intended", "10 g/m2"), "percent"])
+    d0 = patients["diameter_initial_cm"].astype(float)
+    v["ifo_gt10_table3"] = int((d0 > 10).sum())
+    v["ifo_g3"] = int((patients["grade"] == "G3").sum())
+    v["ifo_primary"] = int((patients["setting"] == "primary").sum())
+    v["ifo_after_r2"] = int((patients["setting"] == "after_R2").sum())
+    v["ifo_hyperthermia"] = int(patients["hyperthermia"].astype(bool).sum())
+    v["ifo_deaths"] = int(patients["death"].sum())
+    v["ifo_latest_death"] = float(patients.loc[patients["death"] == 1, "os_months"].max())
+    v["ifo_os_max"] = float(patients["os_months"].max())
+    v["ifo_os_min"] = float(patients["os_months"].min())
+    lf = patients[patients["local_failure"] == 1]
+    v["ifo_lf_gt10"] = int((lf["diameter_initial_cm"].astype(float) > 10).sum())
+
+    rec = ifosfamide_recomputed(patients, reported).set_index("key")
+    for key in rec.index:
+        v[f"ifo_{key}_reported"] = rec.loc[key, "reported"]
+        v[f"ifo_{key}_recomputed"] = rec.loc[key, "recomputed"]
+        v[f"ifo_{key}_ci_low"] = rec.loc[key, "ci_low"]
+        v[f"ifo_{key}_ci_high"] = rec.loc[key, "ci_high"]
+    lr = ifosfamide_logrank(patients)
+    v["ifo_logrank_min_p"] = float(lr["p"].min())
+    v["ifo_logrank_max_p"] = float(lr["p"].max())
+    v["ifo_lc_events"] = int(patients["local_failure"].sum())
+    return v
