@@ -253,7 +253,7 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def series_dot_chart(series: pd.DataFrame, highlight_label: str = "CNAO (this chapter)",
-                     other_label: str = "Other Table I series", width: int = 260) -> alt.HConcatChart:
+                     other_label: str = "Other Table I series", width: int = 170) -> alt.HConcatChart:
     """Dot-and-whisker chart of :func:`three_year_series`: one panel per endpoint, highlighted row in red."""
     df = series.copy()
     df["series"] = np.where(df["highlight"], highlight_label, other_label)
@@ -262,7 +262,7 @@ def series_dot_chart(series: pd.DataFrame, highlight_label: str = "CNAO (this ch
     order = list(dict.fromkeys(df.sort_values(["year", "label"])["row_label"]))
     colour = alt.Color("series:N", title=None, scale=alt.Scale(domain=[highlight_label, other_label],
                                                                range=["#d62728", "#1f77b4"]),
-                       legend=alt.Legend(orient="bottom"))
+                         legend=alt.Legend(orient="bottom"))
     panels = []
     for i, ep in enumerate([e for e in ENDPOINT_ORDER if e in set(df["endpoint"])]):
         sub = df[df["endpoint"] == ep]
@@ -491,6 +491,11 @@ def significant_cells(df: pd.DataFrame, alpha: float = 0.05) -> list[str]:
     return out
 
 
+def _position(x: float, lo: float, hi: float) -> str:
+    """``"below"``, ``"within"`` or ``"above"`` the range ``lo``-``hi``."""
+    return "below" if x < lo else ("above" if x > hi else "within")
+
+
 def cnao_glue_values(facts: pd.DataFrame, chars: pd.DataFrame, landmarks: pd.DataFrame,
                      logrank: pd.DataFrame, cox: pd.DataFrame, series: pd.DataFrame) -> dict[str, Any]:
     """Every value the CNAO chapter's prose quotes, keyed ``cnao_*``."""
@@ -586,6 +591,8 @@ def cnao_glue_values(facts: pd.DataFrame, chars: pd.DataFrame, landmarks: pd.Dat
         v[f"cnao_others_{ep.lower()}_min"] = float(others["rate_percent"].min())
         v[f"cnao_others_{ep.lower()}_max"] = float(others["rate_percent"].max())
         v[f"cnao_others_{ep.lower()}_k"] = len(others)
+        v[f"cnao_{ep.lower()}_position"] = _position(float(row["rate_percent"]), float(others["rate_percent"].min()),
+                                                     float(others["rate_percent"].max()))
     return v
 
 
@@ -653,4 +660,8 @@ def ifosfamide_glue_values(patients: pd.DataFrame, reported: pd.DataFrame, chars
     v["ifo_logrank_min_p"] = float(lr["p"].min())
     v["ifo_logrank_max_p"] = float(lr["p"].max())
     v["ifo_lc_events"] = int(patients["local_failure"].sum())
+    v["ifo_logrank_n_tests"] = len(lr)
+    sizes = [int(n) for text in lr["groups"] for n in re.findall(r"n = (\d+)", text)]
+    v["ifo_logrank_min_n"], v["ifo_logrank_max_n"] = min(sizes), max(sizes)
+    v["ifo_size_label"] = str(chars.loc[chars["variable"] == "initial_tumor_size", "category"].iloc[-1])
     return v
