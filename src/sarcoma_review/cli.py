@@ -136,3 +136,7 @@ def build(
 from sarcoma_review.release import release_command  # noqa: E402  (registered by the release module)
 
 app.command("release")(release_command)
+
+from sarcoma_review.bench import bench_command  # noqa: E402  (registered by the bench module)
+
+app.command("bench")(bench_command)
