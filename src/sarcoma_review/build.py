@@ -516,6 +516,23 @@ def stage_sources(layout: Layout, stage: Path) -> None:
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints", "*.ipynb", "__pycache__"))
 
 
+def generate_pages(layout: Layout, stage: Path, data_dir: Path) -> None:
+    """Write the pages generated from the repository's metadata into the stage.
+
+    Only for a root that has a ``CITATION.cff`` (the review itself, not the small test books):
+    the version/data-date banner on every page (``html.announcement``), the "How to cite" page
+    from ``CITATION.cff`` and the "What's new" page comparing the data with the last release.
+    They are regenerated on every build, so they can never be stale.
+    """
+    if not (layout.root / "CITATION.cff").exists():
+        return
+    from sarcoma_review import citation, whatsnew
+
+    citation.inject_banner(stage / "_config.yml", root=layout.root)
+    citation.write_cite_page(stage / "book" / "cite.md", cff_path=layout.root / "CITATION.cff", root=layout.root)
+    whatsnew.write_page(stage / "book" / "whats-new.md", root=layout.root, data_dir=data_dir)
+
+
 def run_jupyter_book(stage: Path, out: Path, strict: bool = True) -> Path:
     """Run Jupyter Book on ``stage`` (warnings as errors when ``strict``); return the HTML folder."""
     exe = Path(sys.executable).with_name("jupyter-book")
@@ -631,6 +648,7 @@ def build_book(data_dir: str | os.PathLike[str] | None = None, force: bool = Fal
         work = work_root / f"{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
         stage = work / "stage"
         stage_sources(layout, stage)
+        generate_pages(layout, stage, ddir)
 
         cache = Cache(layout)
         pkg = package_hash(layout.package_dir)

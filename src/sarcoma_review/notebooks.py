@@ -36,13 +36,36 @@ def strip_ansi(text: str) -> str:
     return _ANSI.sub("", text)
 
 
-def clean_executed_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+#: Placeholder in a template's Markdown replaced by the run's page title (see :func:`page_title`).
+TITLE_PLACEHOLDER = "{{ analysis_title }}"
+
+
+def page_title(parameters: Mapping[str, Any]) -> str:
+    """The title of a parameterised page: its ``title`` parameter, else one made from its
+    ``endpoint`` and ``horizon_years`` ("Pooled 5-year local control"), else "Pooled analysis"."""
+    if parameters.get("title"):
+        return str(parameters["title"])
+    if parameters.get("endpoint") and parameters.get("horizon_years") not in (None, ""):
+        from sarcoma_review.analysis import landmark_name
+
+        return "Pooled " + landmark_name(str(parameters["endpoint"]), float(parameters["horizon_years"]))
+    return "Pooled analysis"
+
+
+def clean_executed_notebook(nb: nbformat.NotebookNode,
+                            parameters: Mapping[str, Any] | None = None) -> nbformat.NotebookNode:
     """Make an executed notebook fit for publication (in place; also returned).
 
     Removes the cell papermill injects (tag ``injected-parameters``), adds ``remove-cell`` to the
     ``parameters`` cell, and drops papermill's notebook and cell metadata (input/output paths,
-    timings) so no local path or timing noise reaches the page or the cache.
+    timings) so no local path or timing noise reaches the page or the cache. When ``parameters``
+    are given, :data:`TITLE_PLACEHOLDER` in Markdown cells becomes :func:`page_title`.
     """
+    if parameters is not None:
+        title = page_title(parameters)
+        for cell in nb.cells:
+            if cell.cell_type == "markdown" and TITLE_PLACEHOLDER in cell.source:
+                cell.source = cell.source.replace(TITLE_PLACEHOLDER, title)
     nb.cells = [c for c in nb.cells if "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
     for cell in nb.cells:
         meta = cell.setdefault("metadata", {})
@@ -159,7 +182,7 @@ def run_notebook(task: Mapping[str, Any]) -> dict[str, Any]:
             else:
                 os.environ[k] = v
     seconds = time.perf_counter() - t0
-    nb = clean_executed_notebook(nbformat.read(output, as_version=4))
+    nb = clean_executed_notebook(nbformat.read(output, as_version=4), dict(task.get("parameters") or {}))
     nbformat.write(nb, output)
     return {"ok": True, "seconds": seconds, "output": str(output),
             "reads": [str(p) for p in reads_from_log(reads_log)]}

@@ -1,0 +1,149 @@
+"""Comparisons for the book: subgroups of the literature series, and particle therapy against the
+photon and radiochemotherapy figures the sources cite.
+
+Every function returns tidy tables; the statistics are those of :mod:`sarcoma_review.pooling` and
+:mod:`sarcoma_review.compare` (validated against metafor).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sarcoma_review import compare, pooling, survival
+from sarcoma_review.analysis import landmark_name
+
+#: The landmarks Table I reports (endpoint, horizon in years).
+MAIN_LANDMARKS: list[tuple[str, float]] = [("LC", 5.0), ("OS", 5.0), ("LC", 3.0), ("OS", 3.0)]
+
+
+def _landmark(lit: pd.DataFrame, endpoint: str, horizon: float) -> pd.DataFrame:
+    return lit[(lit["endpoint"] == endpoint) & (lit["horizon_years"].astype(float) == horizon)]
+
+
+def subgroup_estimates(lit: pd.DataFrame, column: str,
+                       landmarks: list[tuple[str, float]] = MAIN_LANDMARKS) -> pd.DataFrame:
+    """Pooled rate per value of ``column`` at each landmark (a one-study subgroup is that study)."""
+    parts = []
+    for ep, hz in landmarks:
+        d = _landmark(lit, ep, hz)
+        if d.empty:
+            continue
+        r = pooling.pool(d, method="REML", ci="HKSJ", subgroup=column)
+        r["landmark"] = landmark_name(ep, hz)
+        parts.append(r)
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def subgroup_tests(lit: pd.DataFrame, column: str,
+                   landmarks: list[tuple[str, float]] = MAIN_LANDMARKS) -> pd.DataFrame:
+    """Mixed-effects moderator test (common τ², Knapp–Hartung F) and between-subgroup Q test.
+
+    A landmark where the column has a single value, or too few studies to estimate the moderator,
+    gets a row whose ``note`` says why and NaN statistics (never a silent omission).
+    """
+    rows = []
+    for ep, hz in landmarks:
+        d = _landmark(lit, ep, hz)
+        groups = d[column].nunique()
+        row = {"landmark": landmark_name(ep, hz), "endpoint": ep, "horizon_years": hz, "k": len(d),
+               "groups": groups, "f": np.nan, "df1": np.nan, "df2": np.nan, "p_moderator": np.nan,
+               "q_between": np.nan, "q_df": np.nan, "p_between": np.nan, "note": ""}
+        if groups < 2:
+            row["note"] = f"all {len(d)} series are in one {column} group"
+        elif len(d) <= groups:
+            row["note"] = f"{len(d)} series cannot estimate {groups} group means and τ²"
+        else:
+            summary, _ = compare.moderator_test(d, column, method="REML", ci="HKSJ")
+            row.update(f=summary["statistic"], df1=summary["df1"], df2=summary["df2"], p_moderator=summary["p"])
+            q, _ = compare.subgroup_q_test(d, column, method="REML")
+            row.update(q_between=q["q"], q_df=q["df"], p_between=q["p"])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def year_regressions(lit: pd.DataFrame, landmarks: list[tuple[str, float]] = MAIN_LANDMARKS) -> pd.DataFrame:
+    """Meta-regression of the logit rate on publication year (Knapp–Hartung F) per landmark."""
+    rows = []
+    for ep, hz in landmarks:
+        d = _landmark(lit, ep, hz)
+        if len(d) < 3:
+            continue
+        summary, coefs = compare.meta_regression(d, "year", method="REML", ci="HKSJ")
+        slope = coefs.iloc[1]
+        rows.append({"landmark": landmark_name(ep, hz), "k": len(d), "slope_per_year": float(slope["estimate"]),
+                     "slope_ci_low": float(slope["ci_low"]), "slope_ci_high": float(slope["ci_high"]),
+                     "f": summary["statistic"], "df1": summary["df1"], "df2": summary["df2"], "p": summary["p"]})
+    return pd.DataFrame(rows)
+
+
+def benchmarks(comparators: pd.DataFrame, ifosfamide_reported: pd.DataFrame | None = None,
+               ifosfamide_patients: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The comparator rates a pooled particle estimate can be set against.
+
+    Rows: every comparator with an LC or OS rate at a stated horizon, plus the ifosfamide series'
+    reported 5-year LC and OS and (from its patient table) the Kaplan–Meier recomputation. Columns:
+    label, modality, endpoint, horizon_years, rate_percent, source.
+    """
+    c = comparators[comparators["endpoint"].isin(["LC", "OS"]) & comparators["horizon_years"].notna()
+                    & comparators["rate_percent"].notna()]
+    rows = [{"label": f"{r.study}, {r.group}", "modality": r.modality, "endpoint": r.endpoint,
+             "horizon_years": float(r.horizon_years), "rate_percent": float(r.rate_percent),
+             "source": r.comparator_id} for r in c.itertuples()]
+    if ifosfamide_reported is not None:
+        rep = ifosfamide_reported[(ifosfamide_reported["quantity"] == "km_rate")
+                                  & ifosfamide_reported["endpoint"].isin(["LC", "OS"])
+                                  & ifosfamide_reported["horizon_years"].notna()]
+        rep = rep.drop_duplicates(["endpoint", "horizon_years", "value"])
+        for r in rep.itertuples():
+            if float(r.horizon_years) == 5.0:
+                rows.append({"label": "Ifosfamide radiochemotherapy (Eckert 2010), as reported", "modality": "radiochemotherapy",
+                             "endpoint": r.endpoint, "horizon_years": 5.0, "rate_percent": float(r.value),
+                             "source": r.estimate_id})
+    if ifosfamide_patients is not None:
+        p = ifosfamide_patients
+        for ep, t, e in (("LC", p["lc_months"], p["local_failure"]), ("OS", p["os_months"], p["death"])):
+            lm = survival.landmarks(t, e, [60.0])
+            rows.append({"label": "Ifosfamide radiochemotherapy (Eckert 2010), recomputed from Table 3", "modality": "radiochemotherapy",
+                         "endpoint": ep, "horizon_years": 5.0, "rate_percent": 100 * float(lm["surv"].iat[0]),
+                         "source": "ifosfamide/patients.csv (Kaplan-Meier at 60 months)"})
+    return pd.DataFrame(rows)
+
+
+def benchmark_panel(lit: pd.DataFrame, bench: pd.DataFrame) -> pd.DataFrame:
+    """Pooled particle therapy against each benchmark at the same endpoint and horizon.
+
+    One row per benchmark: pooled estimate and CI, the difference in percentage points with its
+    interval, the probability that a new particle series exceeds the benchmark (predictive
+    distribution), and whether the pooled CI excludes the benchmark. Benchmarks with no matching
+    pooled landmark (k < 2) are left out and listed in ``note`` of the returned frame's attrs.
+    """
+    rows, skipped = [], []
+    for b in bench.itertuples():
+        d = _landmark(lit, b.endpoint, b.horizon_years)
+        if len(d) < 2 or not 0 < b.rate_percent < 100:
+            skipped.append(b.label)
+            continue
+        r = compare.benchmark_comparison(d, b.rate_percent, method="REML", ci="HKSJ", benchmark_label=b.label)
+        r = r.iloc[0].to_dict()
+        r.update(label=b.label, modality=b.modality, landmark=landmark_name(b.endpoint, b.horizon_years),
+                 excludes=bool(r["ci_low"] > b.rate_percent or r["ci_high"] < b.rate_percent))
+        rows.append(r)
+    out = pd.DataFrame(rows)
+    out.attrs["skipped"] = skipped
+    return out
+
+
+def benchmark_points(panel: pd.DataFrame) -> str:
+    """Plain-language Markdown bullets, one per benchmark comparison, every number from ``panel``."""
+    lines = []
+    for r in panel.itertuples():
+        verdict = ("the pooled interval lies above it" if r.ci_low > r.benchmark else
+                   "the pooled interval lies below it" if r.ci_high < r.benchmark else
+                   "the pooled interval includes it")
+        lines.append(
+            f"- **{r.landmark}, {r.label}** ({r.benchmark:.0f}%): pooled particle therapy "
+            f"{r.estimate:.1f}% (95% CI {r.ci_low:.1f}% to {r.ci_high:.1f}%); difference "
+            f"{r.difference:+.1f} points ({r.diff_low:+.1f} to {r.diff_high:+.1f}); {verdict}. "
+            f"Probability that a new particle series exceeds it: {r.prob_new_study_exceeds:.0%}.")
+    return "\n".join(lines)

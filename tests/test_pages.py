@@ -1,0 +1,38 @@
+"""Generated parts of pages: the pooled pages' titles and the staged banner / cite / what's-new pages."""
+
+import nbformat
+import yaml
+
+from sarcoma_review import __version__
+from sarcoma_review.build import Layout, generate_pages, stage_sources
+from sarcoma_review.notebooks import TITLE_PLACEHOLDER, clean_executed_notebook, page_title
+from sarcoma_review.paths import REPO_ROOT
+
+
+def test_page_title_from_parameters():
+    assert page_title({"title": "Pooled 5-year local control", "endpoint": "OS"}) == "Pooled 5-year local control"
+    assert page_title({"endpoint": "OS", "horizon_years": 3}) == "Pooled 3-year overall survival"
+    assert page_title({}) == "Pooled analysis"
+
+
+def test_placeholder_replaced_only_in_markdown():
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell(f"# {TITLE_PLACEHOLDER}\n\ntext"),
+        nbformat.v4.new_code_cell(f"x = '{TITLE_PLACEHOLDER}'"),
+    ])
+    clean_executed_notebook(nb, {"endpoint": "LC", "horizon_years": 5})
+    assert nb.cells[0].source.startswith("# Pooled 5-year local control\n")
+    assert TITLE_PLACEHOLDER in nb.cells[1].source
+
+
+def test_generated_pages_in_stage(tmp_path):
+    layout = Layout(REPO_ROOT)
+    stage = tmp_path / "stage"
+    stage_sources(layout, stage)
+    generate_pages(layout, stage, REPO_ROOT / "data")
+    cfg = yaml.safe_load((stage / "_config.yml").read_text())
+    assert cfg["html"]["announcement"].startswith(f"Version {__version__} · data as of ")
+    assert cfg["execute"]["execute_notebooks"] == "off"
+    cite = (stage / "book" / "cite.md").read_text()
+    assert f"version {__version__}" in cite.lower() and "@" in cite  # APA text and a BibTeX entry
+    assert (stage / "book" / "whats-new.md").read_text().startswith("# What's new")
