@@ -10,6 +10,7 @@ the file, the line, the column, what was expected and what was found.
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -40,6 +41,8 @@ __all__ = [
 ]
 
 _TRUE = {"true", "True", "TRUE", "1"}
+#: Numbers as written in a CSV: ASCII digits, optional sign, decimals and exponent (not "1_000", "inf", "١٢").
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", re.ASCII)
 _FALSE = {"false", "False", "FALSE", "0"}
 
 
@@ -60,7 +63,7 @@ def _read_rows(path: Path) -> tuple[list[str], list[list[str]], dict[int, int]]:
         raise DataValidationError(path, [(None, None, "an existing file (see data/README.md)", "no such file")])
     tracking.record_read(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark (Excel's "CSV UTF-8") is not data
     except UnicodeDecodeError as exc:
         raise DataValidationError(path, [(None, None, "UTF-8 text", f"undecodable bytes ({exc.reason})")]) from None
     if not text.strip():
@@ -85,7 +88,8 @@ def _read_rows(path: Path) -> tuple[list[str], list[list[str]], dict[int, int]]:
         raise DataValidationError(
             path, [(None, None, f"well-formed CSV (balanced quotes) at line {start}", f"a CSV error: {exc}")]
         ) from None
-    assert header is not None
+    if header is None:
+        raise DataValidationError(path, [(None, None, "a header line naming the columns", "only empty fields")])
     ragged = [
         (i, None, f"{len(header)} fields (as in the header)", f"{len(r)} fields")
         for i, r in enumerate(rows, 1)
@@ -109,10 +113,9 @@ def _pre_parse(df: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
             def num(v: object, integer: bool = col.type == "integer") -> object:
                 if v is pd.NA:
                     return v if integer else float("nan")
-                try:
-                    f = float(str(v))
-                except ValueError:
+                if not _NUMBER.fullmatch(str(v)):
                     return v
+                f = float(str(v))
                 if integer:
                     return int(f) if f.is_integer() else v
                 return f
@@ -159,6 +162,16 @@ def _validate_frame(path: Path, spec: TableSpec, header: list[str], rows: list[l
 
     df = _pre_parse(raw, spec)
     bad: set[tuple[int, str]] = set()
+    # Text left in a numeric/boolean column after _pre_parse cannot be parsed: report it per cell here
+    # (pandera's coercion may fail for the whole column without naming the row, e.g. for "1_000").
+    for col in spec.columns:
+        if col.type == "string" or col.name not in df:
+            continue
+        for row, v in df[col.name].items():
+            if isinstance(v, str):
+                bad.add((row, col.name))
+                problems.append((row, col.name, col.expected, _describe(v)))
+                df.loc[row, col.name] = float("nan") if col.type == "number" else pd.NA
     # Stage 1: types only, so that a wrong type is reported once, as a type error.
     try:
         to_pandera(spec, with_checks=False).validate(df, lazy=True)
@@ -183,6 +196,10 @@ def _validate_frame(path: Path, spec: TableSpec, header: list[str], rows: list[l
         for _, r in fc.iterrows():
             check = str(r["check"])
             if check.startswith(("coerce_dtype", "dtype")) or pd.isna(r["index"]):
+                if not any(c == str(r["column"]) for _, c in bad):  # not already reported per cell
+                    problems.append((None, str(r["column"]), spec.column(str(r["column"])).expected
+                                     if str(r["column"]) in spec.column_names else "a valid column",
+                                     f"{_describe(r['failure_case'])} ({check})"))
                 continue
             row, colname = int(r["index"]), str(r["column"])
             if (row, colname) in bad:
@@ -208,7 +225,9 @@ def _validate_frame(path: Path, spec: TableSpec, header: list[str], rows: list[l
     if problems:
         problems.sort(key=lambda p: (p[0] or 0, spec.column_names.index(p[1]) if p[1] in spec.column_names else -1))
         raise DataValidationError(path, problems, lines)
-    assert out is not None
+    if out is None:  # pandera failed without a failure we could name: still a data problem, not a crash
+        raise DataValidationError(path, [(None, None, f"a table matching {spec.group}/{spec.table}{SCHEMA_SUFFIX}",
+                                          "values pandera could not validate")], lines)
     return out[spec.column_names].reset_index(drop=True)
 
 
