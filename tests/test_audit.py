@@ -138,3 +138,51 @@ def test_audit_runs_on_project_data():
                 "ifo.distant_metastases_percent", "ifo.ipd.size_gt10_initial"):
         assert cid in bad, cid
     assert "cnao.km.OS.fu6" not in bad and "cnao.km.DPFS.fu6" not in bad
+
+
+def test_audit_reads_the_data_so_a_changed_landmark_changes_its_rows(tmp_path, monkeypatch):
+    """In a copy of data/, the Results' 3-year OS "64" becomes "70.0".
+
+    Expected by hand: the Abstract still prints 64, i.e. [63.5, 64.5), which cannot meet
+    [69.95, 70.05), so the Abstract-vs-Results row turns inconsistent (it is consistent on the real
+    data); the KM feasibility row states S(36 mo) = 70.0% (printed precision kept: "70.0", not "70");
+    and every file the audit read is recorded, from the copy named by $REVIEW_DATA_DIR.
+    """
+    import shutil
+
+    import pandas as pd
+
+    from sarcoma_review.audit.runner import run_audit
+    from sarcoma_review.paths import data_dir
+
+    copy = tmp_path / "data"
+    shutil.copytree(data_dir(), copy)
+    path = copy / "cnao" / "landmark_rates.csv"
+    lm = pd.read_csv(path, dtype=str, keep_default_na=False)
+    hit = (lm["endpoint"] == "OS") & (lm["horizon_years"] == "3") & (lm["location"] == "results")
+    assert lm.loc[hit, "rate_percent"].tolist() == ["64"]
+    lm.loc[hit, "rate_percent"] = "70.0"
+    lm.to_csv(path, index=False)
+
+    assert cnao_problems(data_dir=copy)["OS"].landmarks == {12: "87.1", 24: "75.4", 36: "70.0"}
+    log = tmp_path / "reads.log"
+    monkeypatch.setenv("REVIEW_DATA_DIR", str(copy))
+    monkeypatch.setenv("REVIEW_READS_LOG", str(log))
+    df = run_audit().set_index("check_id")
+    row = df.loc["cnao.OS.3y.abstract_vs_results"]
+    assert (row["reported"], row["recomputed"], row["verdict"]) == ("Abstract: 64", "Results: 70.0", "inconsistent")
+    assert "S(36 mo) = 70.0%" in df.loc["cnao.km.OS.fu6", "reported"]
+    reads = {p for p in log.read_text().split("\n") if p}
+    for table in ("landmark_rates", "facts", "characteristics", "cox"):
+        assert str((copy / "cnao" / f"{table}.csv").resolve()) in reads
+    assert all(p.startswith(str(copy.resolve())) for p in reads), reads
+
+
+def test_audit_rows_on_real_data_for_the_changed_landmark():
+    """The counterpart on the real data: Abstract and Results both print 64 (same printed value)."""
+    from sarcoma_review.audit.runner import cnao_checks
+    from sarcoma_review.paths import data_dir
+
+    rows = {r.check_id: r for r in cnao_checks(data_dir())}
+    assert rows["cnao.OS.3y.abstract_vs_results"].verdict == "consistent"
+    assert cnao_problems()["OS"].landmarks == {12: "87.1", 24: "75.4", 36: "64"}

@@ -13,7 +13,14 @@ from sarcoma_review.audit import grim
 from sarcoma_review.audit.feasibility import check_feasibility, minimal_conflict
 from sarcoma_review.audit.ipd import at_risk, km_median, km_rmst, last_event_time
 from sarcoma_review.audit.feasibility import km_exact
-from sarcoma_review.audit.reconstruct import DROPPED, cnao_problems, reconstruct, reconstruction_problems
+from sarcoma_review.audit.reconstruct import (
+    DROPPED,
+    cnao_problems,
+    follow_up_minima,
+    read_strings,
+    reconstruct,
+    reconstruction_problems,
+)
 from sarcoma_review.audit.records import COLUMNS, CheckResult
 from sarcoma_review.paths import data_dir as default_data_dir
 
@@ -21,10 +28,8 @@ CNAO, IFO = "cnao", "ifosfamide"
 
 
 def _read(d: Path, group: str, table: str) -> pd.DataFrame:
-    path = d / group / f"{table}.csv"
-    if not path.exists():
-        raise FileNotFoundError(f"{path} is missing: the audit needs data/{group}/{table}.csv")
-    return pd.read_csv(path, dtype=str, keep_default_na=False)
+    """Validated table as printed strings; the read is recorded for the build's cache."""
+    return read_strings(group, table, d)
 
 
 def _fact(facts: pd.DataFrame, fact_id: str, col: str = "value") -> str:
@@ -54,23 +59,25 @@ def cnao_checks(d: Path) -> list[CheckResult]:
     facts = _read(d, CNAO, "facts")
     lm = _read(d, CNAO, "landmark_rates")
     cox = _read(d, CNAO, "cox")
-    out = _percent_table(ch, CNAO, "Table II", 54, "cnao.table2")
-    out.append(grim.check_ratio("cnao.sex_ratio", CNAO, "Abstract; Results", "males:females", 32, 22,
+    n = int(_fact(facts, "n_patients_results"))
+    sex = {r["category"]: int(r["n"]) for _, r in ch[ch["variable"] == "sex"].iterrows()}
+    out = _percent_table(ch, CNAO, "Table II", n, "cnao.table2")
+    out.append(grim.check_ratio("cnao.sex_ratio", CNAO, "Abstract; Results", "males:females", sex["male"], sex["female"],
                                 _fact(facts, "male_female_ratio_results")))
     # abstract percentages with their counts
     for fid, count_id, q in [("surgery_percent_abstract", "surgery_n_results", "surgery before CIRT (%)"),
                              ("chemo_pre_rt_percent_abstract", "chemo_pre_rt_n_abstract", "pre-RT chemotherapy (%)"),
                              ("late_g3_neuropathy_percent_abstract", "late_g3_neuropathy_n_abstract", "late G3 neuropathy (%)")]:
-        out.append(grim.check_percent(f"cnao.{fid}", CNAO, "Abstract", q, int(_fact(facts, count_id)), 54,
+        out.append(grim.check_percent(f"cnao.{fid}", CNAO, "Abstract", q, int(_fact(facts, count_id)), n,
                                       _fact(facts, fid)))
     r1, r2, surg = (int(_fact(facts, k)) for k in ("r1_n_results", "r2_n_results", "surgery_n_results"))
     out.append(grim.check_sum("cnao.surgery.r1_r2", CNAO, "Results", "R1 + R2 = operated", [r1, r2], surg))
     t2 = {r["category"]: int(r["n"]) for _, r in ch[ch["variable"] == "surgery"].iterrows()}
     out.append(CheckResult("cnao.surgery.table2_vs_text", CNAO, "Table II vs Abstract/Results", "patients without surgery",
                            f"Table II: Unresectable {t2.get('Unresectable')}, Subtotal resection {t2.get('Subtotal resection')}",
-                           f"text: {surg} operated (R1 {r1}, R2 {r2}) -> {54 - surg} not operated",
-                           "inconsistent" if t2.get("Unresectable") != 54 - surg else "consistent",
-                           f"Table II has no R1 row: {t2.get('Unresectable')} unresectable + {t2.get('Subtotal resection')} R2 = 54, text implies {54 - surg} without surgery"))
+                           f"text: {surg} operated (R1 {r1}, R2 {r2}) -> {n - surg} not operated",
+                           "inconsistent" if t2.get("Unresectable") != n - surg else "consistent",
+                           f"Table II has no R1 row: {t2.get('Unresectable')} unresectable + {t2.get('Subtotal resection')} R2 = {n}, text implies {n - surg} without surgery"))
     # follow-up and volumes stated twice
     out.append(grim.check_restatement("cnao.follow_up.range_low", CNAO, "Abstract vs Results", "minimum follow-up (months)",
                                       _fact(facts, "follow_up_median_abstract", "value_low"),
@@ -98,7 +105,8 @@ def cnao_checks(d: Path) -> list[CheckResult]:
                                               f"{h}-year {ep} (%)", vals["abstract"], vals["results"], "Abstract", "Results"))
     # Table I present-study row vs results
     lit = _read(d, "literature", "outcomes")
-    own = {"LC": "67.4", "OS": "64"}
+    own = {ep: g.set_index("location")["rate_percent"].get("results", g["rate_percent"].iloc[0])
+           for ep, g in lm[lm["horizon_years"] == "3"].groupby("endpoint")}
     for ep, val in own.items():
         row = lit[(lit["study_id"].str.startswith("present")) | (lit["study_id"].str.startswith("cuccia"))]
         row = row[row["endpoint"] == ep]
@@ -121,11 +129,11 @@ def cnao_checks(d: Path) -> list[CheckResult]:
     return out
 
 
-def feasibility_checks() -> list[CheckResult]:
-    """KM feasibility of the CNAO curves, with both follow-up minima (Results 6, Abstract 4)."""
+def feasibility_checks(data_dir: Path | None = None) -> list[CheckResult]:
+    """KM feasibility of the CNAO curves, once per printed follow-up minimum (Results 6, Abstract 4)."""
     out = []
-    for fu_min, where in [(6, "Results"), (4, "Abstract")]:
-        for ep, prob in cnao_problems(fu_min=fu_min).items():
+    for fu_min, where in follow_up_minima(data_dir):
+        for ep, prob in cnao_problems(fu_min=fu_min, data_dir=data_dir).items():
             res = check_feasibility(prob)
             stmts = "; ".join(prob.describe(s) for s in prob.statements())
             if res.feasible:
@@ -243,7 +251,7 @@ def ifosfamide_checks(d: Path) -> list[CheckResult]:
 def run_audit(data_dir: Path | None = None) -> pd.DataFrame:
     """Every check as one table with columns :data:`~sarcoma_review.audit.records.COLUMNS`."""
     d = Path(data_dir) if data_dir is not None else default_data_dir()
-    rows = cnao_checks(d) + feasibility_checks() + ifosfamide_checks(d)
+    rows = cnao_checks(d) + feasibility_checks(d) + ifosfamide_checks(d)
     return pd.DataFrame([r.as_dict() for r in rows], columns=list(COLUMNS))
 
 
@@ -258,10 +266,9 @@ def write_audit_csv(path: Path | str, data_dir: Path | None = None) -> Path:
 def reconstruct_all(data_dir: Path | None = None) -> dict[str, pd.DataFrame]:
     """Pseudo-IPD per CNAO endpoint (LC, DPFS, OS); see :mod:`sarcoma_review.audit.reconstruct`.
 
-    ``data_dir`` is accepted for symmetry; the CNAO statements are the module's own constants,
-    cross-checked against ``data/cnao`` by the test suite.
+    The statements are read from ``<data_dir>/cnao`` (default :func:`sarcoma_review.paths.data_dir`).
     """
-    return {ep: reconstruct(p, ep) for ep, p in reconstruction_problems().items()}
+    return {ep: reconstruct(p, ep) for ep, p in reconstruction_problems(data_dir=data_dir).items()}
 
 
 def write_pseudo_ipd(directory: Path | str, data_dir: Path | None = None) -> list[Path]:
