@@ -601,6 +601,15 @@ def pool_glmm(df: pd.DataFrame, endpoint: str | None = None, horizon: float | No
         y, v, _ = logit_rates(100 * x / n, n)
         res = _single_study(float(y[0]), float(v[0]), float(n.sum()))
         return pd.DataFrame([res.row(analysis_id=aid, endpoint=ep, horizon_years=hz)], columns=RESULT_COLUMNS)
+    if x.sum() == 0 or x.sum() == n.sum():
+        # every study 0% (or every study 100%): the likelihood keeps rising as mu -> -inf (+inf), so the
+        # GLMM has no finite ML estimate; say so instead of reporting an optimiser's stopping point
+        edge = "0%" if x.sum() == 0 else "100%"
+        res = PoolResult(int(x.size), float(n.sum()), "binomial-normal GLMM (ML)", "ML", "Wald", np.nan, np.nan,
+                         (np.nan, np.nan), (np.nan, np.nan), np.nan, (np.nan, np.nan), np.nan, np.nan, np.nan,
+                         np.nan, np.nan, float("inf"),
+                         f"not estimable: every study at {edge} (no finite maximum-likelihood estimate)")
+        return pd.DataFrame([res.row(analysis_id=aid, endpoint=ep, horizon_years=hz)], columns=RESULT_COLUMNS)
     gh_x, gh_w = np.polynomial.hermite.hermgauss(n_agq)
     logc = special.gammaln(n + 1) - special.gammaln(x + 1) - special.gammaln(n - x + 1)
     y, v, _ = logit_rates(100 * x / n, n)
@@ -620,7 +629,13 @@ def pool_glmm(df: pd.DataFrame, endpoint: str | None = None, horizon: float | No
     # glmer fit with nAGQ > 1 also inverts the full Hessian, so the uncertainty of tau counts)
     if tau2 > 0:
         hess = _num_hessian(fun, np.array([mu, log_tau]))
-        se = float(np.sqrt(np.linalg.inv(hess)[0, 0]))
+        try:
+            var_mu = float(np.linalg.inv(hess)[0, 0])
+        except np.linalg.LinAlgError:
+            var_mu = np.nan
+        se = float(np.sqrt(var_mu)) if np.isfinite(var_mu) and var_mu > 0 else np.nan
+        if np.isnan(se):  # flat or non-convex likelihood (e.g. a few studies of 1-2 patients)
+            note = "; ".join(s for s in (note, "observed information not positive definite: no Wald interval") if s)
     else:
         pbar = x.sum() / n.sum()
         se = float(1 / np.sqrt(n.sum() * pbar * (1 - pbar)))
