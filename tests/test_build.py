@@ -389,3 +389,44 @@ def test_notebook_parameters_reads_the_parameters_cell_even_with_quotes_in_comme
         "horizon_years: int = 5\n"))
     assert notebook_parameters(nb) == {"estimates_out", "horizon_years"}
     assert notebook_parameters(notebook(tmp_path / "u.ipynb", "z = 3")) == set()
+
+
+# A chapter that publishes files: writes report.csv (derived from data/a.csv) when given a folder.
+DOWNLOADS_PARAMS = 'downloads_dir = ""   # "" = do not write (plain papermill)\n'
+DOWNLOADS_BODY = """
+from pathlib import Path
+from sarcoma_review.paths import data_dir
+from sarcoma_review.tracking import record_read
+p = data_dir() / "a.csv"
+record_read(p)
+total = sum(int(x) for x in p.read_text().split()[1:])
+if downloads_dir:
+    Path(downloads_dir, "report.csv").write_text(f"total\\n{total}\\n")
+print(f"D_TOTAL={total}")
+"""
+
+
+def test_downloads_dir_chapter_publishes_its_files_also_when_cached(tmp_path):
+    root = make_book(tmp_path / "repo", chapters={})
+    notebook(root / "book" / "d.ipynb", DOWNLOADS_BODY, parameters=DOWNLOADS_PARAMS, title="Chapter d")
+    (root / "book" / "links.md").write_text("# Links\n\n[the report](_static/downloads/report.csv)\n")
+    toc = {"format": "jb-book", "root": "book/intro", "chapters": [{"file": "book/d"}, {"file": "book/links"}]}
+    (root / "_toc.yml").write_text(yaml.safe_dump(toc, sort_keys=False))
+    published = root / "_build/html/_static/downloads/report.csv"
+
+    r1 = build_book(root=root, validator=ok, quiet=True)
+    assert r1.executed_pages == ["book/d"] and r1.downloads == {"report.csv": "book/d"}
+    assert published.read_text() == "total\n6\n"  # 1 + 2 + 3
+    assert "D_TOTAL=6" in page(root, "d") and "_build/work" not in page(root, "d")
+    # the Markdown link to _static/downloads/report.csv resolved (Sphinx copied it as a download)
+    assert "report.csv" in page(root, "links") and list((root / "_build/html/_downloads").rglob("report.csv"))
+
+    # nothing changed: the chapter is cached and its file is still published, from the cache
+    r2 = build_book(root=root, validator=ok, quiet=True)
+    assert r2.executed == [] and r2.cached == ["book/d"] and r2.downloads == {"report.csv": "book/d"}
+    assert published.read_text() == "total\n6\n"
+
+    # the data change re-executes it and the published file follows (1 + 20 + 3 = 24)
+    (root / "data" / "a.csv").write_text("value\n1\n20\n3\n")
+    r3 = build_book(root=root, validator=ok, quiet=True)
+    assert r3.executed_pages == ["book/d"] and published.read_text() == "total\n24\n"

@@ -13,6 +13,12 @@ Steps of :func:`build_book` (all under an exclusive lock on ``_build/.lock``):
 4. concatenate the analyses' estimates into ``_static/downloads/pooled_estimates.csv`` (published
    at ``<book URL>/_static/downloads/pooled_estimates.csv``; one file per analysis beside it under
    ``_static/downloads/pooled/<id>.csv``);
+   a chapter whose ``parameters`` cell declares ``downloads_dir = ""`` gets a fresh folder
+   (``_build/work/<run>/downloads/<page>/``, relative to the root) as that parameter; every file it
+   writes there is stored with its cache entry (``files`` ``downloads/<name>``) and copied, from the
+   fresh or the cached entry alike, into ``_static/downloads/<name>`` (published at
+   ``<book URL>/_static/downloads/<name>``; a chapter links it as ``[name](_static/downloads/name)``
+   from ``book/``); two chapters publishing one name is an error;
 5. run Jupyter Book on the staged sources with execution off and warnings as errors;
 6. check that no page holds the repository's absolute path or a Python traceback;
 7. swap the new HTML into ``_build/html`` with renames only.
@@ -76,8 +82,12 @@ TEMPLATE = "book/pooled.ipynb"
 ANALYSES_FILE = "book/analyses.yml"
 DOWNLOADS = "book/_static/downloads"
 POOLED_CSV = f"{DOWNLOADS}/pooled_estimates.csv"
+#: Parameter through which a chapter receives the folder of files to publish (see :func:`build_book`).
+DOWNLOADS_PARAMETER = "downloads_dir"
+#: Names under ``_static/downloads`` the build writes itself (pooled estimates).
+RESERVED_DOWNLOADS = frozenset({"pooled_estimates.csv", "pooled"})
 #: Parameters that name outputs, not inputs: excluded from the cache key.
-OUTPUT_PARAMETERS = frozenset({"estimates_out"})
+OUTPUT_PARAMETERS = frozenset({"estimates_out", DOWNLOADS_PARAMETER})
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 
@@ -182,6 +192,8 @@ class BuildReport:
     static: list[str] = field(default_factory=list)
     pooled_csv: Path | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    #: Files published under ``_static/downloads/`` by chapters (file name -> page).
+    downloads: dict[str, str] = field(default_factory=dict)
 
     @property
     def executed_pages(self) -> list[str]:
@@ -198,6 +210,7 @@ class RunResult:
     estimates: Path | None
     reads: list[Path]
     seconds: float
+    downloads: list[Path] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- hashing
@@ -467,6 +480,7 @@ class Cache:
         entry.mkdir(parents=True)
         digests = {}
         for name, src in files.items():
+            (entry / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, entry / name)
             digests[name] = sha256_file(entry / name)
         read_hashes = {}
@@ -661,13 +675,17 @@ def build_book(data_dir: str | os.PathLike[str] | None = None, force: bool = Fal
             inputs = chapter_inputs(layout, job, pkg, ddir)
             entry = None if force else cache.lookup(job.page, inputs)
             if entry is not None:
-                _place(entry, job, stage, estimates)
+                _place(entry, job, stage, estimates, report.downloads)
                 report.cached.append(job.page)
                 say(f"[dim]· cached[/] {job.page}")
                 continue
             params = dict(job.parameters)
             if job.analysis_id:
                 params["estimates_out"] = layout.rel(work / "estimates" / f"{job.analysis_id}.csv")
+            if DOWNLOADS_PARAMETER in notebook_parameters(job.source):
+                folder = work / "downloads" / job.page.replace("/", "__")
+                folder.mkdir(parents=True, exist_ok=True)
+                params[DOWNLOADS_PARAMETER] = layout.rel(folder)
             task = {"source": str(job.source), "output": str(work / "executed" / (job.page + ".ipynb")),
                     "parameters": params, "cwd": str(layout.root), "data_dir": str(ddir),
                     "reads_log": str(work / "reads" / (job.page.replace("/", "__") + ".log")),
@@ -705,13 +723,41 @@ def build_book(data_dir: str | os.PathLike[str] | None = None, force: bool = Fal
     return report
 
 
-def _place(entry: Path, job: ChapterJob, stage: Path, estimates: dict[str, Path]) -> None:
-    """Copy a cached (or freshly cached) entry into the stage."""
+def _place(entry: Path, job: ChapterJob, stage: Path, estimates: dict[str, Path],
+           published: dict[str, str] | None = None) -> None:
+    """Copy a cached (or freshly cached) entry into the stage, its downloads into ``_static/downloads``.
+
+    ``published`` (file name -> page) collects the downloads and catches two chapters publishing one name.
+    """
     dest = stage / (job.page + ".ipynb")
     dest.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(entry / "notebook.ipynb", dest)
     if job.analysis_id:
         estimates[job.analysis_id] = entry / "estimates.csv"
+    published = {} if published is None else published
+    folder = entry / "downloads"
+    for f in sorted(folder.iterdir()) if folder.is_dir() else []:
+        if f.name in RESERVED_DOWNLOADS or published.get(f.name, job.page) != job.page:
+            owner = published.get(f.name, "the build (pooled estimates)")
+            raise BuildError(f"{job.page} publishes {f.name}, which {owner} already publishes under "
+                             f"{DOWNLOADS}/; rename one of them")
+        (stage / DOWNLOADS).mkdir(parents=True, exist_ok=True)
+        shutil.copy2(f, stage / DOWNLOADS / f.name)
+        published[f.name] = job.page
+
+
+def downloads_written(folder: Path, label: str) -> dict[str, Path]:
+    """The files a chapter wrote into its ``downloads_dir`` (``downloads/<name>`` -> path).
+
+    Only plain files at the top level are published; a sub-folder is an error naming the chapter.
+    """
+    out: dict[str, Path] = {}
+    for f in sorted(folder.iterdir()) if folder.is_dir() else []:
+        if not f.is_file():
+            raise BuildError(f"{label}: wrote the folder {f.name}/ into its downloads_dir; only files are "
+                             "published (write them at the top level)")
+        out[f"downloads/{f.name}"] = f
+    return out
 
 
 def _execute_all(to_run, layout: Layout, cache: Cache, stage: Path, estimates: dict[str, Path],
@@ -752,8 +798,11 @@ def _execute_all(to_run, layout: Layout, cache: Cache, stage: Path, estimates: d
                                         f"`estimates_out` parameter ({task['parameters']['estimates_out']})")
                         continue
                     files["estimates.csv"] = est
+                if DOWNLOADS_PARAMETER in task["parameters"]:
+                    files.update(downloads_written(layout.root / task["parameters"][DOWNLOADS_PARAMETER],
+                                                   task["label"]))
                 entry = cache.store(job.page, job.source, inputs, res["reads"], files, res["seconds"])
-                _place(entry, job, stage, estimates)
+                _place(entry, job, stage, estimates, report.downloads)
                 report.executed.append(ChapterTiming(job.page, res["seconds"]))
                 if console:
                     progress.console.print(f"[green]✓[/] executed {job.page} ({res['seconds']:.1f} s, "
@@ -804,7 +853,8 @@ def execute_chapter(notebook: str | os.PathLike[str], output_dir: str | os.PathL
     """Execute one notebook into ``output_dir`` (never touches ``_build/html``).
 
     Writes ``<name>.ipynb`` (executed, cleaned), ``estimates.csv`` when the notebook declares an
-    ``estimates_out`` parameter, and with ``html`` a one-page Jupyter Book under ``html/``
+    ``estimates_out`` parameter, the files it publishes under ``downloads/`` when it declares a
+    ``downloads_dir`` parameter, and with ``html`` a one-page Jupyter Book under ``html/``
     (``html/index.html`` opens the page). The kernel runs at the root with ``$REVIEW_DATA_DIR`` set
     to ``data_dir`` (default ``paths.data_dir()``), which is also passed as the ``data_dir`` parameter
     when the notebook declares one.
@@ -827,6 +877,11 @@ def execute_chapter(notebook: str | os.PathLike[str], output_dir: str | os.PathL
     if estimates is not None:
         estimates.unlink(missing_ok=True)
         params["estimates_out"] = layout.rel(estimates)
+    downloads = out / "downloads" if DOWNLOADS_PARAMETER in declared else None
+    if downloads is not None:
+        shutil.rmtree(downloads, ignore_errors=True)
+        downloads.mkdir()
+        params[DOWNLOADS_PARAMETER] = layout.rel(downloads)
     name = nb_path.stem if "analysis_id" not in params else str(params["analysis_id"])
     executed = out / f"{name}.ipynb"
     res = run_notebook({"source": str(nb_path), "output": str(executed), "parameters": params,
@@ -841,7 +896,8 @@ def execute_chapter(notebook: str | os.PathLike[str], output_dir: str | os.PathL
     page = None
     if html:
         page = _single_page_html(layout, executed, out / "html", name)
-    return RunResult(out, executed, page, estimates, [Path(r) for r in res["reads"]], res["seconds"])
+    written = list(downloads_written(downloads, layout.rel(nb_path)).values()) if downloads is not None else []
+    return RunResult(out, executed, page, estimates, [Path(r) for r in res["reads"]], res["seconds"], written)
 
 
 def _single_page_html(layout: Layout, executed: Path, dest: Path, name: str) -> Path:
