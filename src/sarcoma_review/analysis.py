@@ -205,7 +205,8 @@ def heterogeneity_table(a: PooledAnalysis) -> pd.DataFrame:
     p = a.primary
     return pd.DataFrame([{
         "k": int(p["k"]), "Q": p["q"], "df": p["q_df"], "p": p["q_p"], "I² (%)": p["i2"], "H²": p["h2"],
-        "τ²": p["tau2"], "τ² 95% CI": f"{p['tau2_ci_low']:.3f} to {p['tau2_ci_high']:.3f}",
+        "τ²": p["tau2"], "τ² 95% CI": (f"{p['tau2_ci_low']:.3f} to {p['tau2_ci_high']:.3f}"
+                                       if pd.notna(p["tau2_ci_low"]) and pd.notna(p["tau2_ci_high"]) else "—"),
     }])
 
 
