@@ -186,3 +186,22 @@ def test_audit_rows_on_real_data_for_the_changed_landmark():
     rows = {r.check_id: r for r in cnao_checks(data_dir())}
     assert rows["cnao.OS.3y.abstract_vs_results"].verdict == "consistent"
     assert cnao_problems()["OS"].landmarks == {12: "87.1", 24: "75.4", 36: "64"}
+
+
+def test_links_point_failed_checks_to_their_audit_rows():
+    import pandas as pd
+
+    from sarcoma_review.audit import links
+    from sarcoma_review.audit.runner import anchor_id
+
+    rows = [("cnao.a", "cnao", "inconsistent"), ("cnao.b", "cnao", "consistent"),
+            ("ifo.table1.initial_tumor_size.>10 cm", "ifosfamide", "inconsistent")]
+    audit = pd.DataFrame([{"check_id": c, "source": s, "location": "", "quantity": "", "reported": "",
+                           "recomputed": "", "verdict": v, "explanation": ""} for c, s, v in rows])
+    got = links("cnao", audit=audit)
+    assert got["check_id"].tolist() == ["cnao.a"] and got["href"].tolist() == ["audit.html#audit-cnao.a"]
+    # spaces and '>' cannot stand in an HTML id: they become '-'
+    assert links("ifosfamide", audit=audit)["href"].tolist() == ["audit.html#audit-ifo.table1.initial_tumor_size.-10-cm"]
+    assert anchor_id("x y") == "audit-x-y"
+    with pytest.raises(ValueError, match="source must be"):
+        links("other", audit=audit)

@@ -30,3 +30,14 @@ def test_numbers_formatted_and_sortable_numerically():
 def test_unknown_column_is_a_clear_error():
     with pytest.raises(KeyError, match="not in the table"):
         html_table(pd.DataFrame({"a": [1]}), columns={"b": "B"})
+
+
+def test_row_ids_give_each_row_an_escaped_anchor():
+    from sarcoma_review.tables import html_table
+
+    df = pd.DataFrame({"a": ["x", "y"]})
+    out = html_table(df, row_ids=["audit-one", 'q"<b>']).data
+    assert '<tr id="audit-one"><td data-sort="x">x</td></tr>' in out
+    assert '<tr id="q&quot;&lt;b&gt;">' in out
+    with pytest.raises(ValueError, match="one id per row"):
+        html_table(df, row_ids=["only-one"])

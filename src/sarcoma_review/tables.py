@@ -37,6 +37,7 @@ def html_table(
     sortable: bool = True,
     caption: str | None = None,
     table_id: str | None = None,
+    row_ids: Sequence[str] | None = None,
 ) -> HTML:
     """Render ``df`` as an escaped HTML table.
 
@@ -52,6 +53,8 @@ def html_table(
         Adds the ``sortable`` class; headers sort the rows when clicked (numbers numerically).
     caption, table_id
         Optional caption and ``id`` attribute (for links to a table).
+    row_ids
+        One ``id`` per row (escaped), so other pages can link to a row (``page.html#<id>``).
     """
     columns = dict(columns) if columns is not None else {c: str(c) for c in df.columns}
     formats = dict(formats or {})
@@ -60,13 +63,16 @@ def html_table(
         raise KeyError(f"html_table: columns {missing} are not in the table (it has {list(df.columns)})")
     classes = "review-table" + (" sortable" if sortable else "")
     attrs = f' class="{classes}"' + (f' id="{html.escape(table_id, quote=True)}"' if table_id else "")
+    if row_ids is not None and len(row_ids) != len(df):
+        raise ValueError(f"html_table: {len(row_ids)} row_ids for {len(df)} rows; give one id per row")
     parts = [f"<table{attrs}>"]
     if caption:
         parts.append(f"<caption>{html.escape(caption)}</caption>")
     parts.append("<thead><tr>" + "".join(
         f'<th scope="col">{html.escape(h)}</th>' for h in columns.values()) + "</tr></thead><tbody>")
-    for _, row in df.iterrows():
-        parts.append("<tr>" + "".join(_cell(row[col], formats.get(col)) for col in columns) + "</tr>")
+    for i, (_, row) in enumerate(df.iterrows()):
+        rid = f' id="{html.escape(str(row_ids[i]), quote=True)}"' if row_ids is not None else ""
+        parts.append(f"<tr{rid}>" + "".join(_cell(row[col], formats.get(col)) for col in columns) + "</tr>")
     parts.append("</tbody></table>")
     return HTML("".join(parts))
 

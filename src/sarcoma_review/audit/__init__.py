@@ -11,9 +11,21 @@ reconstruct
 ipd
     Recomputation of the ifosfamide series' estimates from its Table 3.
 runner
-    ``run_audit``, ``write_audit_csv``, ``reconstruct_all``, ``write_pseudo_ipd``.
+    ``run_audit``, ``write_audit_csv``, ``reconstruct_all``, ``write_pseudo_ipd``, ``links``.
+
+``links(source)`` (also ``sarcoma_review.audit.links``) lists a paper's failed checks with an
+``href`` to their row in the audit chapter (``audit.html#audit-<check_id>``).
 """
 
 from sarcoma_review.audit.records import COLUMNS, VERDICTS, CheckResult
 
-__all__ = ["COLUMNS", "VERDICTS", "CheckResult"]
+
+
+def links(source, audit=None, data_dir=None):
+    """See :func:`sarcoma_review.audit.runner.links` (imported lazily: the runner pulls in SciPy)."""
+    from sarcoma_review.audit.runner import links as _links
+
+    return _links(source, audit=audit, data_dir=data_dir)
+
+
+__all__ = ["COLUMNS", "VERDICTS", "CheckResult", "links"]

@@ -5,6 +5,7 @@ Printed values are read as strings (``dtype=str``) so that their printed precisi
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -283,4 +284,43 @@ def write_pseudo_ipd(directory: Path | str, data_dir: Path | None = None) -> lis
     return paths
 
 
-__all__ = ["run_audit", "write_audit_csv", "reconstruct_all", "write_pseudo_ipd", "DROPPED"]
+
+
+#: Page of the audit chapter (pages are flat in ``book/``, so the relative href works from any chapter).
+AUDIT_PAGE = "audit.html"
+
+
+def anchor_id(check_id: str) -> str:
+    """HTML ``id`` of a check's row in the audit chapter: ``audit-`` + the id, spaces etc. as ``-``."""
+    return "audit-" + re.sub(r"[^A-Za-z0-9_.-]+", "-", check_id).strip("-")
+
+
+def links(source: str, audit: pd.DataFrame | None = None, data_dir: Path | None = None) -> pd.DataFrame:
+    """Checks of ``source`` ("cnao" or "ifosfamide") that failed, each with a link to its audit row.
+
+    Parameters
+    ----------
+    source
+        Which paper's checks.
+    audit
+        A table from :func:`run_audit` (computed when omitted; that takes ~15 s).
+    data_dir
+        Data folder when ``audit`` is omitted.
+
+    Returns
+    -------
+    DataFrame
+        The :data:`COLUMNS` of the inconsistent rows plus ``anchor`` and ``href``
+        (``"audit.html#audit-<check_id>"``).
+    """
+    if source not in (CNAO, IFO):
+        raise ValueError(f"source must be {CNAO!r} or {IFO!r}, got {source!r}")
+    df = run_audit(data_dir) if audit is None else audit
+    out = df[(df["source"] == source) & (df["verdict"] == "inconsistent")].copy()
+    out["anchor"] = out["check_id"].map(anchor_id)
+    out["href"] = AUDIT_PAGE + "#" + out["anchor"]
+    return out.reset_index(drop=True)
+
+
+__all__ = ["AUDIT_PAGE", "DROPPED", "anchor_id", "links", "reconstruct_all", "run_audit", "write_audit_csv",
+           "write_pseudo_ipd"]
