@@ -123,12 +123,24 @@ def sensitivity_table(a: PooledAnalysis) -> pd.DataFrame:
 
 def _describe(r) -> str:
     if r.model == "single study":
-        return "single study (nothing pooled)"
+        return "Single study (nothing pooled)"
     if r.model == "random effects":
-        return f"random effects, τ² {r.tau2_method}, {r.ci_method} interval"
+        return f"{r.tau2_method} · {r.ci_method}"
     if r.model.startswith("random effects, n x"):
-        return f"halved effective sample size ({r.tau2_method}, {r.ci_method})"
+        return f"Halved n ({r.tau2_method} · {r.ci_method})"
+    if r.model.startswith("binomial-normal GLMM"):
+        return "GLMM (ML, events = n·p)"
+    if r.model.startswith("Bayesian"):
+        return "Bayesian normal–normal"
     return str(r.model)
+
+
+def settings_markdown(endpoint: str, horizon_years: float, tau2_method: str, ci_method: str,
+                      subgroup_column: str = "", subgroup_value: str = "", data_dir: str = "data") -> str:
+    """One line saying what this page computed (the parameters readers cannot see)."""
+    scope = f"series with {subgroup_column} = {subgroup_value}" if subgroup_column else "all series"
+    return (f"*Analysis: {landmark_name(endpoint, horizon_years)} ({endpoint} at {horizon_years:g} years), "
+            f"{scope}; τ² by {tau2_method}, {ci_method} interval; data from `{data_dir}/literature/`.*")
 
 
 def forest_chart(a: PooledAnalysis, title: str | None = None, colour_by: str | None = "particle_group"):
