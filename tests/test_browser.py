@@ -273,6 +273,7 @@ def demo_site(tmp_path_factory) -> Iterator[tuple[Path, str]]:
     (stage / "book").mkdir(parents=True)
     shutil.copy2(REPO_ROOT / "_config.yml", stage / "_config.yml")
     shutil.copytree(REPO_ROOT / "book" / "_static", stage / "book" / "_static")
+    shutil.copytree(REPO_ROOT / "book" / "_ext", stage / "book" / "_ext")  # local Sphinx extension in _config.yml
     shutil.copy2(REPO_ROOT / "book" / "references.bib", stage / "book" / "references.bib")
     (stage / "book" / "intro.md").write_text("# Demo\n\nA throwaway book for the chart test.\n")
     (stage / "book" / "chart_demo_pooled.ipynb").write_text(json.dumps(_demo_notebook()))
