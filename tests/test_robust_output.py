@@ -139,3 +139,19 @@ def test_hostile_text_is_plain_data_in_the_forest_plot(hostile):
 def test_hostile_text_in_the_estimates_csv_round_trips(hostile, tmp_path):
     p = analysis.write_estimates(hostile, tmp_path / "e.csv")
     assert pd.read_csv(p)["k"].iloc[0] == hostile.k
+
+
+def test_hostile_text_is_escaped_in_markdown_the_pages_display():
+    """Markdown passes raw HTML through: study text put into displayed Markdown must be escaped."""
+    from sarcoma_review import literature
+
+    lit = pd.DataFrame({"study_id": ["h"], "first_author": [SCRIPT], "year": [2021], "n_patients": [40],
+                        "site": [IMG], "histology": ["Chordoma"], "particle": ["Carbon ions"],
+                        "particle_group": ["carbon"], "endpoint": ["LC"], "horizon_years": [5],
+                        "rate_percent": [70.0], "source_study": ["t"], "source_outcome": ["t"]})
+    texts = [*literature.study_summaries(lit),
+             analysis.summary_markdown(analysis.run_analysis(lit, "LC", 5), "LC", 5)]  # single study: its label
+    for text in texts:
+        assert "<script" not in text and "<img" not in text, text
+        assert html.escape(SCRIPT, quote=False) in text
+    assert html.escape(IMG, quote=False) in texts[0]

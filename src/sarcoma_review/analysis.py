@@ -6,6 +6,7 @@ the release tooling call :func:`run_analysis`; nothing statistical happens in a 
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -188,7 +189,7 @@ def summary_markdown(a: PooledAnalysis, endpoint: str, horizon_years: float) -> 
     p = a.primary
     what = landmark_name(endpoint, horizon_years)
     if not a.is_pooled:
-        sid = a.studies["label"].iat[0]
+        sid = html.escape(str(a.studies["label"].iat[0]), quote=False)  # data text in Markdown: never markup
         return (f"Only one series ({sid}, {int(p['n_patients'])} patients) reports {what}: "
                 f"{_pct(p['estimate'])} (95% CI {_pct(p['ci_low'])} to {_pct(p['ci_high'])}). "
                 "Nothing is pooled; the figure is that study's own estimate.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import pandas as pd
 
 from sarcoma_review.analysis import ENDPOINT_NAMES
@@ -48,8 +50,9 @@ def study_summary(study: pd.Series, outcomes: pd.DataFrame) -> str:
             if not r.empty:
                 rates.append(f"{ENDPOINT_NAMES.get(ep, ep)} {r['rate_percent'].iat[0]:g}%")
         parts.append(f"at {float(h):g} years, " + ", ".join(rates))
-    return (f"**{label(study)}**: {int(study['n_patients'])} patients; site {study['site']}; "
-            f"histology {study['histology']}; {study['particle']} ({study['particle_group']}). "
+    esc = lambda v: html.escape(str(v), quote=False)  # noqa: E731 - data text, never markup (Markdown passes HTML)
+    return (f"**{esc(label(study))}**: {int(study['n_patients'])} patients; site {esc(study['site'])}; "
+            f"histology {esc(study['histology'])}; {esc(study['particle'])} ({esc(study['particle_group'])}). "
             "Reported " + "; ".join(parts) + ".")
 
 
