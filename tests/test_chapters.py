@@ -112,3 +112,22 @@ def test_ifosfamide_characteristics_size_disagreement(patients):
 def test_endpoint_must_be_in_table3(patients):
     with pytest.raises(ValueError, match="Table 3 has no other times"):
         C._endpoint_arrays(patients, "DFS")
+
+
+def test_audit_flags_link_each_failed_check_to_its_row():
+    """The follow-up contradiction (abstract 4-61 vs results 6-61 months) is an inconsistency the
+    audit must find, and the CNAO chapter must link it; every link points at an audit row id."""
+    import re
+
+    from sarcoma_review.audit import runner
+
+    audit = runner.run_audit()
+    from sarcoma_review.chapters import audit_flags_html
+
+    out = audit_flags_html("cnao", audit=audit).data
+    hrefs = re.findall(r'href="([^"]+)"', out)
+    failed = audit[(audit["source"].str.lower().str.contains("cnao|cuccia")) & (audit["verdict"] == "inconsistent")]
+    assert len(hrefs) == len(failed) > 0
+    assert all(h.startswith("audit.html#audit-") for h in hrefs)
+    assert "audit.html#audit-cnao.follow_up.range_low" in hrefs
+    assert "<script" not in out

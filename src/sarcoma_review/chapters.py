@@ -665,3 +665,28 @@ def ifosfamide_glue_values(patients: pd.DataFrame, reported: pd.DataFrame, chars
     v["ifo_logrank_min_n"], v["ifo_logrank_max_n"] = min(sizes), max(sizes)
     v["ifo_size_label"] = str(chars.loc[chars["variable"] == "initial_tumor_size", "category"].iloc[-1])
     return v
+
+
+def audit_flags_html(source: str, audit: pd.DataFrame | None = None):
+    """The numbers of ``source`` ("cnao" or "ifosfamide") that failed a reproduction-audit check,
+    as an HTML list linking each to its row of the audit chapter (``audit.html#audit-<id>``).
+
+    Escaped throughout; the links are relative, and the study chapters sit beside ``audit`` in
+    ``book/``.
+    """
+    import html as _html
+
+    from IPython.display import HTML
+
+    from sarcoma_review.audit import links
+
+    flagged = links(source, audit=audit)
+    if flagged.empty:
+        return HTML("<p>No number of this paper failed a check of the reproduction audit.</p>")
+    items = []
+    for r in flagged.itertuples():
+        items.append(
+            f'<li><strong>{_html.escape(str(r.quantity))}</strong> ({_html.escape(str(r.location))}): '
+            f"reported {_html.escape(str(r.reported))}; recomputed {_html.escape(str(r.recomputed))}. "
+            f'<a href="{_html.escape(r.href, quote=True)}">Audit row</a></li>')
+    return HTML('<ul class="audit-flags">' + "".join(items) + "</ul>")
