@@ -47,3 +47,17 @@ def test_single_group_landmark_gets_a_note(lit):
     carbon = lit[lit["particle_group"] == "carbon"]
     t = comparisons.subgroup_tests(carbon, "particle_group")
     assert t["note"].str.contains("one particle_group group").all() and t["f"].isna().all()
+
+
+def test_benchmark_text_never_claims_certainty_and_escapes(lit):
+    import pandas as pd
+
+    panel = pd.DataFrame([{"landmark": "5-year local control", "label": "<b>x</b> >=63 Gy", "estimate": 71.8,
+                           "ci_low": 64.5, "ci_high": 78.1, "k": 8, "benchmark": 10.0, "difference": 61.8, "modality": "photon RT",
+                           "diff_low": 54.5, "diff_high": 68.1, "prob_new_study_exceeds": 0.99999}])
+    text = comparisons.benchmark_points(panel)
+    assert ">99%" in text and "100%" not in text
+    assert "&lt;b&gt;x&lt;/b&gt; ≥63 Gy" in text and "<b>" not in text
+    assert "interval above it" in text
+    spec = comparisons.benchmark_chart(panel).to_dict()
+    assert len(spec["vconcat"]) == 1

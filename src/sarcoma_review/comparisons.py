@@ -134,16 +134,69 @@ def benchmark_panel(lit: pd.DataFrame, bench: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _pretty(label: str) -> str:
+    return label.replace(">=", "≥").replace("<=", "≤")
+
+
+def _prob(p: float) -> str:
+    """A probability as a rounded percentage that never reads as certainty (">99%", "<1%")."""
+    return ">99%" if p > 0.995 else "<1%" if p < 0.005 else f"{p:.0%}"
+
+
 def benchmark_points(panel: pd.DataFrame) -> str:
-    """Plain-language Markdown bullets, one per benchmark comparison, every number from ``panel``."""
-    lines = []
-    for r in panel.itertuples():
-        verdict = ("the pooled interval lies above it" if r.ci_low > r.benchmark else
-                   "the pooled interval lies below it" if r.ci_high < r.benchmark else
-                   "the pooled interval includes it")
-        lines.append(
-            f"- **{r.landmark}, {r.label}** ({r.benchmark:.0f}%): pooled particle therapy "
-            f"{r.estimate:.1f}% (95% CI {r.ci_low:.1f}% to {r.ci_high:.1f}%); difference "
-            f"{r.difference:+.1f} points ({r.diff_low:+.1f} to {r.diff_high:+.1f}); {verdict}. "
-            f"Probability that a new particle series exceeds it: {r.prob_new_study_exceeds:.0%}.")
-    return "\n".join(lines)
+    """Plain-language Markdown, one block per landmark, every number from ``panel``.
+
+    Text from the data is escaped (it is shown as Markdown, where raw HTML would run).
+    """
+    import html
+
+    blocks = []
+    for landmark, g in panel.groupby("landmark", sort=False):
+        first = g.iloc[0]
+        head = (f"**{html.escape(landmark.capitalize())}**: pooled particle therapy {first['estimate']:.1f}% "
+                f"(95% CI {first['ci_low']:.1f}% to {first['ci_high']:.1f}%, {int(first['k'])} series).")
+        items = []
+        for r in g.itertuples():
+            where = ("above" if r.ci_low > r.benchmark else "below" if r.ci_high < r.benchmark else "includes")
+            verdict = {"above": "interval above it", "below": "interval below it",
+                       "includes": "interval includes it"}[where]
+            items.append(f"  - {html.escape(_pretty(r.label))}, {r.benchmark:.0f}%: difference "
+                         f"{r.difference:+.1f} points ({r.diff_low:+.1f} to {r.diff_high:+.1f}), {verdict}; "
+                         f"chance a new particle series exceeds it {_prob(r.prob_new_study_exceeds)}.")
+        blocks.append("- " + head + "\n" + "\n".join(items))
+    return "\n".join(blocks)
+
+
+def benchmark_chart(panel: pd.DataFrame, width: int = 260):
+    """One panel per landmark: the pooled particle rate with its 95% CI (bar and point) and each
+    comparator as a diamond on its own row, coloured by modality. Rates on a 0-100% axis."""
+    import altair as alt
+
+    charts_ = []
+    for landmark, g in panel.groupby("landmark", sort=False):
+        first = g.iloc[0]
+        pooled = pd.DataFrame([{"row": f"Particle therapy, pooled ({int(first['k'])} series)",
+                                "estimate": first["estimate"], "ci_low": first["ci_low"],
+                                "ci_high": first["ci_high"], "modality": "particle therapy (pooled)"}])
+        comp = pd.DataFrame({"row": [_pretty(x) for x in g["label"]], "estimate": g["benchmark"].to_numpy(),
+                             "ci_low": g["benchmark"].to_numpy(), "ci_high": g["benchmark"].to_numpy(),
+                             "modality": g["modality"].to_numpy()})
+        d = pd.concat([pooled, comp], ignore_index=True)
+        order = list(d["row"])
+        x = alt.X("estimate:Q", title="Rate (%)", scale=alt.Scale(domain=[0, 100]))
+        y = alt.Y("row:N", sort=order, title=None, axis=alt.Axis(labelLimit=300))
+        colour = alt.Color("modality:N", title="Modality", legend=alt.Legend(orient="bottom", columns=2))
+        tip = [alt.Tooltip("row:N", title="Series"), alt.Tooltip("estimate:Q", title="Rate (%)", format=".1f"),
+               alt.Tooltip("ci_low:Q", title="95% CI low", format=".1f"),
+               alt.Tooltip("ci_high:Q", title="95% CI high", format=".1f")]
+        base = alt.Chart(alt.Data(values=d.to_dict(orient="records")))
+        band = alt.Chart(alt.Data(values=pooled.to_dict(orient="records"))).mark_rect(opacity=0.12, color="#1f77b4").encode(
+            x="ci_low:Q", x2="ci_high:Q")
+        layer = alt.layer(
+            band,
+            base.mark_rule(strokeWidth=2).encode(x=alt.X("ci_low:Q", scale=alt.Scale(domain=[0, 100])), x2="ci_high:Q",
+                                                 y=y, color=colour, tooltip=tip),
+            base.mark_point(shape="diamond", filled=True, size=90).encode(x=x, y=y, color=colour, tooltip=tip),
+        ).properties(width=width, height=24 * len(d), title=landmark.capitalize())
+        charts_.append(layer)
+    return alt.vconcat(*charts_).resolve_scale(y="independent")
