@@ -36,3 +36,13 @@ def test_generated_pages_in_stage(tmp_path):
     cite = (stage / "book" / "cite.md").read_text()
     assert f"version {__version__}" in cite.lower() and "@" in cite  # APA text and a BibTeX entry
     assert (stage / "book" / "whats-new.md").read_text().startswith("# What's new")
+
+
+def test_reference_versions_recorded_as_read(tmp_path, monkeypatch):
+    from sarcoma_review.reference import FIXTURE, reference_versions
+
+    log = tmp_path / "reads.log"
+    monkeypatch.setenv("REVIEW_READS_LOG", str(log))
+    v = reference_versions()
+    assert v["R"].startswith("R version 4.") and v["metafor"].startswith("3.8")
+    assert str(FIXTURE.resolve()) in log.read_text()
