@@ -205,3 +205,18 @@ def test_links_point_failed_checks_to_their_audit_rows():
     assert anchor_id("x y") == "audit-x-y"
     with pytest.raises(ValueError, match="source must be"):
         links("other", audit=audit)
+
+
+def test_plain_reason_for_flat_interval_with_an_event():
+    """Hand case: S(12) = S(24) = 70.0% but the latest event is at 18 months. With n = 10 an event at
+    18 months multiplies S by at most 9/10, so S(24) <= 70.05 * 0.9 = 63.045% < 69.95%."""
+    from sarcoma_review.audit.feasibility import KMProblem, check_feasibility
+
+    prob = KMProblem(n=10, events=3, landmarks={12.0: "70.0", 24.0: "70.0"}, event_max=18.0)
+    res = check_feasibility(prob)
+    assert not res.feasible
+    reason = prob.plain_reason(list(res.conflict))
+    assert "printed as 70.0% at both 12 and 24 months" in reason
+    assert "factor 9/10" in reason and "at most 63.05%" in reason and "below the 69.95%" in reason
+    # a conflict of another shape gets no canned sentence
+    assert prob.plain_reason(["landmark@12"]) is None

@@ -116,6 +116,33 @@ class KMProblem:
                   "fu_max": "maximum follow-up {} mo", "fu_median": "median follow-up {} mo"}
         return labels[name].format(_t(getattr(self, name)))
 
+    def plain_reason(self, conflict: list[str]) -> str | None:
+        """A clinician-readable reason for a conflict of a recognised shape, else None.
+
+        Recognised: two landmarks printed with the same rate, with a reported event time
+        (earliest, latest or median) strictly between them. A Kaplan-Meier curve drops at every
+        event, by at least a factor (n - 1)/n, so it cannot be flat across an interval that holds
+        an event.
+        """
+        marks = sorted((_find_key(self.landmarks, s), s) for s in conflict if s.startswith("landmark@"))
+        bounds = [s for s in conflict if s in ("event_min", "event_max", "event_median")]
+        for (t1, _), (t2, _) in zip(marks, marks[1:]):
+            if self.landmarks[t1] != self.landmarks[t2]:
+                continue
+            for b in bounds:
+                tb = getattr(self, b)
+                if t1 < tb < t2:
+                    from sarcoma_review.audit.grim import printed_interval
+
+                    lo, hi = (float(x) for x in printed_interval(self.landmarks[t1], self.rounding))
+                    return (f"the rate is printed as {self.landmarks[t1]}% at both {_t(t1)} and {_t(t2)} months, "
+                            f"so no event can have happened in between; yet the paper reports "
+                            f"{self.describe(b)}. An event between {_t(t1)} and {_t(t2)} months lowers the "
+                            f"curve by at least a factor {self.n - 1}/{self.n}: from at most {hi:g}% to at most "
+                            f"{math.ceil(hi * (self.n - 1) / self.n * 100) / 100:.2f}%, below the {lo:g}% that a printed "
+                            f"{self.landmarks[t2]}% allows")
+        return None
+
     def without(self, *names: str) -> "KMProblem":
         """A copy with the named statements dropped."""
         return replace(self, dropped=tuple(sorted(set(self.dropped) | set(names))))

@@ -146,7 +146,8 @@ def feasibility_checks(data_dir: Path | None = None) -> list[CheckResult]:
                 conflict = "; ".join(prob.describe(s) for s in res.conflict)
                 out.append(CheckResult(f"cnao.km.{ep}.fu{fu_min}", CNAO, f"Abstract; Results; Discussion ({where} follow-up)",
                                        f"{ep} KM statements jointly attainable", stmts, f"minimal conflict: {conflict}",
-                                       "inconsistent", f"no event/censoring pattern with n={prob.n} and {prob.events} events satisfies: {conflict}"))
+                                       "inconsistent", prob.plain_reason(list(res.conflict))
+                                       or f"no event/censoring pattern with n={prob.n} and {prob.events} events satisfies: {conflict}"))
                 if ep == "LC":
                     for drop in res.conflict:
                         rest = prob.without(drop)
