@@ -680,13 +680,17 @@ BOUNDS = [
     "and the package (≈ 1.5–2 s) before any work; chapters run in parallel on the cores, so the execution phase "
     "is bounded by the slowest pair of chapters per core. Sphinx (Jupyter Book) then runs serially on one core "
     "and is the same work in both builds.",
+    "- **Thread oversubscription**: numpy/scipy start one BLAS/OpenMP thread per core in every kernel; with "
+    "two chapters executing at once on two cores the threads compete and the parallel build gains little or "
+    "nothing (chapter times roughly double). Limiting each kernel to one thread removes that.",
     "- **Jupyter Book's serial build**: the sum of every chapter's kernel start, imports and work, plus the same "
     "Sphinx run.",
     "- **Rebuild with nothing changed**: no chapter executes (cache hit on content hashes), so the figure is "
     "validation, staging and the generated pages, plus a full Sphinx run on a freshly staged copy (Sphinx "
     "has no saved environment to be incremental from; with notebooks already executed it is a few seconds).",
     "- **Rebuild after one data row changed**: the chapters whose recorded reads include the changed file "
-    "execute again (for `literature/outcomes.csv`: the literature chapter and every pooled page), plus Sphinx.",
+    "execute again (for `literature/outcomes.csv`: nearly every chapter, since most of them load the literature), "
+    "plus Sphinx.",
     "- **run_analysis**: the primary REML fit and Q-profile τ² interval are O(k) per iteration; leave-one-out and "
     "cumulative repeat that fit k times (O(k²) overall), which dominates above a few hundred studies.",
     "- **Pooled page size**: tables with one row per study (leave-one-out, the series table) and the cumulative "
@@ -706,13 +710,16 @@ def write_results(results: Mapping[str, Any], out_dir: Path, report: Path) -> tu
 def _notes(results: Mapping[str, Any]) -> list[str]:
     """One sentence per target not met: the figure, its bound and what would move it."""
     moves = {
-        "cold_vs_jupyter_book": "more cores (execution is parallel, Sphinx is not), or fewer, lighter kernels "
-                                "(one kernel running several pooled analyses)",
+        "cold_vs_jupyter_book": "one BLAS/OpenMP thread per kernel when chapters run in parallel "
+                                "(OMP_NUM_THREADS=OPENBLAS_NUM_THREADS=MKL_NUM_THREADS=1 in the kernels' environment: "
+                                "two kernels with a thread per core each oversubscribe the cores), then fewer, "
+                                "lighter kernels (one kernel running several pooled analyses)",
         "nochange_vs_cold": "skip Jupyter Book when the staged sources hash the same as the last build's "
                             "(return the existing book), or keep Sphinx's build environment between builds "
                             "so it re-writes only changed pages (sarcoma_review.build)",
-        "row_change_vs_cold": "finer read tracking (re-execute only the analyses whose selected rows changed) and "
-                              "an incremental Sphinx (see the no-change row)",
+        "row_change_vs_cold": "finer read tracking (a chapter that reads outcomes.csv re-executes only when the rows "
+                              "it selects change: today nearly every chapter reads it), and the one-thread-per-kernel "
+                              "fix of the cold build (the re-executed chapters are most of the book)",
         "run_analysis_1000_s": "closed-form leave-one-out (DL/REML updates from the full fit's sums) or capping "
                                "leave-one-out to the most influential studies above a size",
         "pooled_1000_vs_table1": "the O(k²) leave-one-out/cumulative work and per-row table rendering; cap them above "
