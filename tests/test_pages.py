@@ -46,3 +46,23 @@ def test_reference_versions_recorded_as_read(tmp_path, monkeypatch):
     v = reference_versions()
     assert v["R"].startswith("R version 4.") and v["metafor"].startswith("3.8")
     assert str(FIXTURE.resolve()) in log.read_text()
+
+
+def test_kernels_run_single_threaded_maths(tmp_path, monkeypatch):
+    """Parallel chapters must not oversubscribe the cores: each kernel gets one maths thread."""
+    from sarcoma_review.notebooks import THREAD_ENV_VARS, run_notebook
+
+    for k in THREAD_ENV_VARS:
+        monkeypatch.delenv(k, raising=False)
+    monkeypatch.setenv("MKL_NUM_THREADS", "3")  # a caller's explicit choice is kept
+    out = tmp_path / "env.txt"
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import os\n"
+        f"open({str(out)!r}, 'w').write(','.join(os.environ.get(k, '') for k in {list(THREAD_ENV_VARS)!r}))")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    src = tmp_path / "nb.ipynb"
+    nbformat.write(nb, src)
+    res = run_notebook({"source": str(src), "output": str(tmp_path / "out.ipynb"), "parameters": {},
+                        "cwd": str(tmp_path), "data_dir": str(tmp_path), "reads_log": str(tmp_path / "r.log")})
+    assert res["ok"], res
+    assert out.read_text() == "1,1,3"

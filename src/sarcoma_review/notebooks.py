@@ -28,6 +28,8 @@ from sarcoma_review.tracking import ENV_VAR as READS_ENV_VAR
 from sarcoma_review.tracking import reads_from_log
 
 DATA_ENV_VAR = "REVIEW_DATA_DIR"
+#: Thread-pool sizes of the numerical libraries, set to 1 for each kernel (see :func:`run_notebook`).
+THREAD_ENV_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
@@ -144,6 +146,10 @@ def run_notebook(task: Mapping[str, Any]) -> dict[str, Any]:
     reads_log.parent.mkdir(parents=True, exist_ok=True)
     reads_log.unlink(missing_ok=True)
     env = {READS_ENV_VAR: str(reads_log), DATA_ENV_VAR: str(task["data_dir"])}
+    # Chapters run in parallel, one kernel per core: a kernel whose maths libraries also start one
+    # thread per core oversubscribes the machine (measured: the cold build took ~1.8x longer).
+    # One thread per kernel, unless the caller has chosen otherwise.
+    env.update({k: os.environ.get(k, "1") for k in THREAD_ENV_VARS})
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     # The kernel writes start-up chatter to stderr: keep it in a log next to the reads log, quoted on failure.

@@ -388,6 +388,111 @@ def pool_rates(rate_percent, n_patients, method: str = "REML", ci: str = "HKSJ",
     )
 
 
+def _tau2_subsets(y: np.ndarray, v: np.ndarray, M: np.ndarray, method: str) -> np.ndarray:
+    """``tau^2`` of every subset at once: row ``i`` of the 0/1 matrix ``M`` selects the studies.
+
+    Intercept-only model. DL in closed form; REML by Fisher scoring
+    ``tau2 <- tau2 + (y'PPy - tr P) / tr(PP)`` from the DL value (metafor's algorithm); PM by
+    Newton's method on ``Q(tau2) = k - 1`` (``dQ/dtau2 = -sum w^2 r^2``) from 0, which
+    increases monotonically to the root. Both iterate to a relative change of 1e-13 and are
+    truncated at 0, so they solve the estimating equations of :func:`tau2_estimate` (checked
+    against it in the tests).
+    """
+    k = M.sum(axis=1)
+
+    def parts(t):
+        W = M / (v[None, :] + t[:, None])
+        s1 = W.sum(axis=1)
+        mu = (W @ y) / s1
+        R = (y[None, :] - mu[:, None]) * M
+        return W, s1, R
+
+    W0, s0, R0 = parts(np.zeros(M.shape[0]))
+    q0 = np.sum(W0 * R0**2, axis=1)
+    trp0 = s0 - np.sum(W0**2, axis=1) / s0
+    tau2 = np.maximum(0.0, (q0 - (k - 1)) / trp0)  # DerSimonian-Laird
+    if method == "DL":
+        return tau2
+    if method == "PM":
+        tau2 = np.zeros_like(tau2)
+    for _ in range(1000):
+        W, s1, R = parts(tau2)
+        if method == "REML":
+            s2w = np.sum(W**2, axis=1)
+            g = np.sum(W**2 * R**2, axis=1) - (s1 - s2w / s1)
+            trpp = s2w - 2 * np.sum(W**3, axis=1) / s1 + (s2w / s1) ** 2
+            new = np.maximum(0.0, tau2 + g / trpp)
+        else:  # PM
+            g = np.sum(W * R**2, axis=1) - (k - 1)
+            d = np.sum(W**2 * R**2, axis=1)
+            new = np.maximum(0.0, tau2 + np.where(d > 0, g / np.where(d > 0, d, 1.0), 0.0))
+        done = np.abs(new - tau2) <= 1e-13 * (1.0 + tau2)
+        tau2 = new
+        if done.all():
+            break
+    return tau2
+
+
+def _pool_subsets(r: np.ndarray, n: np.ndarray, M: np.ndarray, method: str, ci: str,
+                  model: str) -> list[PoolResult]:
+    """:func:`pool_rates` for every row of the boolean matrix ``M`` in one vectorised pass.
+
+    Used by :func:`leave_one_out` and :func:`cumulative`, whose ``k`` subsets would otherwise
+    cost ``k`` separate fits (quadratic in ``k`` with a large constant). The tau^2 Q-profile
+    interval is not computed for these rows (metafor's ``leave1out`` and ``cumul`` do not
+    report it either).
+    """
+    y, v, corr = logit_rates(r, n)
+    Mf = M.astype(float)
+    k = Mf.sum(axis=1).astype(int)
+    out: list[PoolResult | None] = [None] * M.shape[0]
+    nan2 = (np.nan, np.nan)
+    for i in np.flatnonzero(k == 1):
+        j = int(np.flatnonzero(M[i])[0])
+        note = "continuity correction (+0.5) applied to 1 study(ies) at 0%/100%" if corr[j] else ""
+        out[i] = _single_study(float(y[j]), float(v[j]), float(n[j]), note)
+    multi = np.flatnonzero(k >= 2)
+    if multi.size:
+        Mm = Mf[multi]
+        km = k[multi]
+        tau2 = _tau2_subsets(y, v, Mm, method)
+        W = Mm / (v[None, :] + tau2[:, None])
+        s1 = W.sum(axis=1)
+        mu = (W @ y) / s1
+        R = (y[None, :] - mu[:, None]) * Mm
+        if ci == "HKSJ":
+            se = np.sqrt(np.sum(W * R**2, axis=1) / (km - 1) / s1)
+            ddf = (km - 1).astype(float)
+            crit = stats.t.ppf(1 - (1 - _LEVEL) / 2, ddf)
+        else:
+            se = np.sqrt(1.0 / s1)
+            ddf = np.full(km.shape, np.inf)
+            crit = np.full(km.shape, stats.norm.ppf(1 - (1 - _LEVEL) / 2))
+        W0 = Mm / v[None, :]
+        s0 = W0.sum(axis=1)
+        R0 = (y[None, :] - ((W0 @ y) / s0)[:, None]) * Mm
+        q = np.sum(W0 * R0**2, axis=1)
+        qdf = km - 1
+        qp = stats.chi2.sf(q, qdf)
+        s2 = qdf / (s0 - np.sum(W0**2, axis=1) / s0)
+        i2 = 100.0 * tau2 / (tau2 + s2)
+        h2 = (tau2 + s2) / s2
+        ncorr = (Mm * corr[None, :]).sum(axis=1).astype(int)
+        npat = Mm @ n
+        spi = np.sqrt(se**2 + tau2)
+        for a, i in enumerate(multi):
+            note = (f"continuity correction (+0.5) applied to {ncorr[a]} study(ies) at 0%/100%"
+                    if ncorr[a] else "")
+            out[i] = PoolResult(
+                k=int(km[a]), n_patients=float(npat[a]), model=model, tau2_method=method,
+                ci_method=ci, mu=float(mu[a]), se=float(se[a]),
+                ci_logit=(float(mu[a] - crit[a] * se[a]), float(mu[a] + crit[a] * se[a])),
+                pi_logit=(float(mu[a] - crit[a] * spi[a]), float(mu[a] + crit[a] * spi[a])),
+                tau2=float(tau2[a]), tau2_ci=nan2, i2=float(i2[a]), h2=float(h2[a]), q=float(q[a]),
+                q_df=float(qdf[a]), q_p=float(qp[a]), ddf=float(ddf[a]), note=note)
+    return out  # type: ignore[return-value]
+
+
 # --------------------------------------------------------------------------------------------
 # DataFrame front ends
 # --------------------------------------------------------------------------------------------
@@ -509,12 +614,11 @@ def leave_one_out(df: pd.DataFrame, endpoint: str | None = None, horizon: float 
     r = d["rate_percent"].to_numpy(float)
     n = d["n_patients"].to_numpy(float)
     aid = _aid(analysis_id, ep, hz, "loo")
-    rows = []
-    for i in range(len(d)):
-        keep = np.arange(len(d)) != i
-        res = pool_rates(r[keep], n[keep], method, ci, model="random effects, leave one out")
-        rows.append(res.row(analysis_id=aid, endpoint=ep, horizon_years=hz,
-                            subgroup_column="omitted", subgroup_value=ids[i]))
+    _check_inputs(r, n)
+    fits = _pool_subsets(r, n, ~np.eye(len(d), dtype=bool), _norm_method(method), _norm_ci(ci),
+                         "random effects, leave one out")
+    rows = [res.row(analysis_id=aid, endpoint=ep, horizon_years=hz, subgroup_column="omitted",
+                    subgroup_value=ids[i]) for i, res in enumerate(fits)]
     return pd.DataFrame(rows, columns=RESULT_COLUMNS)
 
 
@@ -534,11 +638,11 @@ def cumulative(df: pd.DataFrame, endpoint: str | None = None, horizon: float | N
     r = d["rate_percent"].to_numpy(float)
     n = d["n_patients"].to_numpy(float)
     aid = _aid(analysis_id, ep, hz, "cumulative")
-    rows = []
-    for j in range(1, len(d) + 1):
-        res = pool_rates(r[:j], n[:j], method, ci, model="random effects, cumulative")
-        rows.append(res.row(analysis_id=aid, endpoint=ep, horizon_years=hz,
-                            subgroup_column="added", subgroup_value=ids[j - 1]))
+    _check_inputs(r, n)
+    prefixes = np.tri(len(d), dtype=bool)  # row j selects the first j + 1 studies
+    fits = _pool_subsets(r, n, prefixes, _norm_method(method), _norm_ci(ci), "random effects, cumulative")
+    rows = [res.row(analysis_id=aid, endpoint=ep, horizon_years=hz, subgroup_column="added",
+                    subgroup_value=ids[j]) for j, res in enumerate(fits)]
     return pd.DataFrame(rows, columns=RESULT_COLUMNS)
 
 
