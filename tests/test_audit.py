@@ -220,3 +220,35 @@ def test_plain_reason_for_flat_interval_with_an_event():
     assert "factor 9/10" in reason and "at most 63.05%" in reason and "below the 69.95%" in reason
     # a conflict of another shape gets no canned sentence
     assert prob.plain_reason(["landmark@12"]) is None
+
+
+def test_feasibility_memo_returns_the_solver_answer(tmp_path, monkeypatch):
+    """With the memo folder set, a second solve of the same problem comes from disk, unchanged;
+    a problem that differs in one printed value is solved afresh (the deletion filter of the first
+    solve already stored the sub-problems without each statement, so a value change is the test)."""
+    from sarcoma_review.audit import feasibility as F
+
+    monkeypatch.setenv(F.MEMO_ENV_VAR, str(tmp_path))
+    prob = F.KMProblem(n=10, events=3, landmarks={12.0: "70.0", 24.0: "70.0"}, event_max=18.0)
+    first = F.check_feasibility(prob)
+    assert list(tmp_path.glob("*.json"))
+
+    def boom(*a, **k):
+        raise AssertionError("solver called despite a stored answer")
+
+    monkeypatch.setattr(F, "_solve_risk_sets_uncached", boom)
+    again = F.check_feasibility(prob)
+    assert again.feasible == first.feasible and again.conflict == first.conflict
+    with pytest.raises(AssertionError, match="solver called"):
+        F.check_feasibility(F.KMProblem(n=10, events=3, landmarks={12.0: "70.0", 24.0: "60.0"}, event_max=18.0))
+
+
+def test_links_for_one_paper_read_only_that_papers_data(tmp_path, monkeypatch):
+    from sarcoma_review.audit import runner
+
+    log = tmp_path / "reads.log"
+    monkeypatch.setenv("REVIEW_READS_LOG", str(log))
+    flagged = runner.links("ifosfamide")
+    assert len(flagged) > 0 and set(flagged["source"]) == {"ifosfamide"}
+    read = log.read_text()
+    assert "/ifosfamide/" in read and "/cnao/" not in read and "/literature/" not in read

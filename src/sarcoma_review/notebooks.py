@@ -150,6 +150,10 @@ def run_notebook(task: Mapping[str, Any]) -> dict[str, Any]:
     # thread per core oversubscribes the machine (measured: the cold build took ~1.8x longer).
     # One thread per kernel, unless the caller has chosen otherwise.
     env.update({k: os.environ.get(k, "1") for k in THREAD_ENV_VARS})
+    # Deterministic Kaplan-Meier feasibility solves are memoised across chapters and builds.
+    from sarcoma_review.audit.feasibility import MEMO_ENV_VAR
+
+    env[MEMO_ENV_VAR] = str(Path(task["cwd"]) / "_build" / "cache" / "feasibility")
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     # The kernel writes start-up chatter to stderr: keep it in a log next to the reads log, quoted on failure.

@@ -27,9 +27,13 @@ Statements (each can be dropped by name to search for the smallest conflicting s
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+import os
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -256,7 +260,44 @@ def evaluate_statements(problem: KMProblem, times: Sequence[float], events: Sequ
 # --------------------------------------------------------------------------------------------
 # the integer program
 # --------------------------------------------------------------------------------------------
+#: Folder for memoised solver results, set by the book build for its kernels (unset: no memo).
+MEMO_ENV_VAR = "REVIEW_FEASIBILITY_CACHE"
+
+
+def _memo_path(problem: KMProblem, time_limit: float, strict_median: bool) -> Path | None:
+    """Where the solver result for this exact problem lives, or None when memoising is off.
+
+    The key is the problem's every field, the solver options and a hash of this module's
+    source, so a changed statement or a changed solver never reuses an old answer.
+    """
+    folder = os.environ.get(MEMO_ENV_VAR)
+    if not folder:
+        return None
+    code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+    key = json.dumps([repr(problem), time_limit, strict_median, code])
+    return Path(folder) / (hashlib.sha256(key.encode()).hexdigest() + ".json")
+
+
 def _solve_risk_sets(
+    problem: KMProblem, time_limit: float = 60.0, strict_median: bool = False
+) -> tuple[list[int], list[int]] | None:
+    """Memoised :func:`_solve_risk_sets_uncached` (see :func:`_memo_path`); the solver is
+    deterministic, so a stored answer is the answer it would give again."""
+    path = _memo_path(problem, time_limit, strict_median)
+    if path is not None and path.exists():
+        stored = json.loads(path.read_text(encoding="utf-8"))
+        return None if stored is None else (stored[0], stored[1])
+    sol = _solve_risk_sets_uncached(problem, time_limit, strict_median)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(None if sol is None else [list(map(int, sol[0])), list(map(int, sol[1]))]),
+                       encoding="utf-8")
+        tmp.replace(path)  # atomic: a concurrent reader sees the old state or the whole answer
+    return sol
+
+
+def _solve_risk_sets_uncached(
     problem: KMProblem, time_limit: float = 60.0, strict_median: bool = False
 ) -> tuple[list[int], list[int]] | None:
     """Risk-set sizes and segment labels of the events, or None when infeasible.

@@ -316,7 +316,11 @@ def links(source: str, audit: pd.DataFrame | None = None, data_dir: Path | None 
     """
     if source not in (CNAO, IFO):
         raise ValueError(f"source must be {CNAO!r} or {IFO!r}, got {source!r}")
-    df = run_audit(data_dir) if audit is None else audit
+    if audit is None:  # only this paper's checks: the other paper's data are not read
+        d = Path(data_dir) if data_dir is not None else default_data_dir()
+        rows = cnao_checks(d) + feasibility_checks(d) if source == CNAO else ifosfamide_checks(d)
+        audit = pd.DataFrame([r.as_dict() for r in rows], columns=list(COLUMNS))
+    df = audit
     out = df[(df["source"] == source) & (df["verdict"] == "inconsistent")].copy()
     out["anchor"] = out["check_id"].map(anchor_id)
     out["href"] = AUDIT_PAGE + "#" + out["anchor"]
