@@ -313,6 +313,8 @@ def bench_builds(cfg: Bench, progress, say) -> dict[str, Any]:
     reports = []
 
     def cold() -> None:
+        # truly cold: no memoised Kaplan-Meier feasibility solves from an earlier build either
+        shutil.rmtree(root / "_build" / "cache" / "feasibility", ignore_errors=True)
         reports.append(_with_other(build_book(ddir, force=True, jobs=cfg.jobs, root=root, quiet=True, package_dir=pkg)))
         progress.advance(task)
 
