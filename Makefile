@@ -30,7 +30,7 @@ browser:
 test: book browser
 	$(BIN)/python -m pytest
 
-## Benchmarks (not timed tests): writes _build/bench/results.md
+## Benchmarks (not timed tests): writes BENCHMARKS.md and _build/bench/results.json
 bench: env
 	$(BIN)/review bench
 

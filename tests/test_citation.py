@@ -74,7 +74,12 @@ def test_apa_and_bibtex():
     assert bib.startswith("@misc{livingreview_sarcoma_1_2_3,\n")
     assert "  author  = {{The living-review team}},\n" in bib and "  version = {1.2.3},\n" in bib
     page = citation.render_cite_page(cff, "Version 1.2.3 · data as of 2027-05-01")
-    assert "version 1.2.3" in page and "```bibtex" in page and "Version 1.2.3 · data as of 2027-05-01" in page
+    assert "release 1.2.3" in page and "```bibtex" in page and "Version 1.2.3 · data as of 2027-05-01" in page
+    # a page never calls an edition a frozen release when it is not one
+    unreleased = citation.render_cite_page(cff, None, "unreleased")
+    assert "version 1.2.3, not yet released" in unreleased and "frozen under `releases/1.2.3/`" not in unreleased
+    changed = citation.render_cite_page(cff, None, "changed since release")
+    assert "release 1.2.3 with later changes to the data" in changed
     assert "Cuccia, F., Fiore, M. R.," in page and "*40*(5), 2853–2859" in page
 
 

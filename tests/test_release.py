@@ -132,8 +132,9 @@ def test_release_refuses_dirty_data_and_existing_version(tmp_path):
     with pytest.raises(rel.ReleaseError, match="uncommitted changes"):
         rel.release("0.2.0", root=repo, pool=toy_pool)
     git(repo, "checkout", "--", "data")
+    rel.release("0.1.0", root=repo, pool=toy_pool, tag=False)  # first release of the version in preparation
     with pytest.raises(rel.ReleaseError, match="greater than the current version 0.1.0"):
-        rel.release("0.1.0", root=repo, pool=toy_pool)
+        rel.release("0.1.0", root=repo, pool=toy_pool)  # the same version twice: refused
 
 
 def test_dry_run_writes_nothing(tmp_path):
@@ -155,3 +156,29 @@ def test_cli_help_and_version_error(tmp_path):
     repo = make_repo(tmp_path / "repo")
     res = runner.invoke(app, ["release", "0.0.1", "--root", str(repo)])
     assert res.exit_code == 1 and "must be greater than the current version 0.1.0" in res.output
+
+
+def test_first_release_may_use_the_unreleased_current_version():
+    # _version.py names the release in preparation until it is released
+    rel.check_new_version("0.1.0", "0.1.0", current_released=False)
+    with pytest.raises(rel.ReleaseError):
+        rel.check_new_version("0.1.0", "0.1.0", current_released=True)
+    with pytest.raises(rel.ReleaseError):
+        rel.check_new_version("0.0.9", "0.1.0", current_released=False)
+
+
+def test_release_status_follows_frozen_data_hashes(tmp_path):
+    from sarcoma_review import citation
+
+    root = tmp_path / "r"
+    (root / "src" / "sarcoma_review").mkdir(parents=True)
+    (root / "src" / "sarcoma_review" / "_version.py").write_text('__version__ = "0.3.0"\n')
+    (root / "data").mkdir()
+    (root / "data" / "a.csv").write_text("x\n1\n")
+    assert citation.release_status(root) == "unreleased"
+    frozen = root / "releases" / "0.3.0"
+    frozen.mkdir(parents=True)
+    (frozen / "data_hashes.json").write_text(json.dumps(rel.data_hashes(root / "data")))
+    assert citation.release_status(root) == "released"
+    (root / "data" / "a.csv").write_text("x\n2\n")
+    assert citation.release_status(root) == "changed since release"

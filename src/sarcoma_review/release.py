@@ -82,8 +82,14 @@ def parse_version(text: str) -> tuple[int, int, int]:
     return int(m.group(1)), int(m.group(2)), int(m.group(3))
 
 
-def check_new_version(new: str, current: str) -> None:
-    """Raise :class:`ReleaseError` unless ``new`` is a semantic version greater than ``current``."""
+def check_new_version(new: str, current: str, current_released: bool = True) -> None:
+    """Raise :class:`ReleaseError` unless ``new`` is a semantic version greater than ``current``.
+
+    When ``current`` has never been released (no ``releases/<current>/``), ``new`` may equal it:
+    the version file then names the release in preparation, and its first release uses it.
+    """
+    if not current_released and parse_version(new) == parse_version(current):
+        return
     if parse_version(new) <= parse_version(current):
         raise ReleaseError(f"version {new} must be greater than the current version {current}; "
                            f"e.g. {bump(current, 'patch')}, {bump(current, 'minor')} or {bump(current, 'major')}.")
@@ -355,7 +361,7 @@ def release(version: str, root: Path = REPO_ROOT, date: str | None = None, *, ta
 
     root = Path(root).resolve()
     current = citation.read_version(root)
-    check_new_version(version, current)
+    check_new_version(version, current, current_released=(root / "releases" / current).is_dir())
     date = date or _dt.datetime.now(_dt.timezone.utc).date().isoformat()
     _dt.date.fromisoformat(date)
     rel_dir = root / "releases" / version
