@@ -720,10 +720,11 @@ def _notes(results: Mapping[str, Any]) -> list[str]:
                             "(return the existing book), or keep Sphinx's build environment between builds "
                             "so it re-writes only changed pages (sarcoma_review.build)",
         "row_change_vs_cold": "finer read tracking (a chapter that reads outcomes.csv re-executes only when the rows "
-                              "it selects change: today nearly every chapter reads it), and the one-thread-per-kernel "
-                              "fix of the cold build (the re-executed chapters are most of the book)",
-        "run_analysis_1000_s": "closed-form leave-one-out (DL/REML updates from the full fit's sums) or capping "
-                               "leave-one-out to the most influential studies above a size",
+                              "it selects change: today 10 of 12 chapters read it, so a changed Table I row re-runs "
+                              "most of the book), or fewer, warmer kernels (each re-executed chapter pays ~2-3 s of "
+                              "kernel start and imports before its own work)",
+        "run_analysis_1000_s": "leave-one-out and cumulative are vectorised over all subsets (REML by Fisher scoring); "
+                               "what remains grows as k^2 in memory traffic: cap them above a size",
         "pooled_1000_vs_table1": "the O(k²) leave-one-out/cumulative work and per-row table rendering; cap them above "
                                  "a size",
         "page_mb_1000": "a summary view of leave-one-out/series tables above some k (most influential rows + CSV "
