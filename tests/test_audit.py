@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 
@@ -76,6 +77,57 @@ def test_infeasible_too_few_at_risk():
     """n=10, 1 event by 12 months, S(12) printed 95%: max S after one event is 9/10 = 90% < 94.5%."""
     p = KMProblem(n=10, events=3, landmarks={12: "95"}, events_by={12: 1})
     assert not check_feasibility(p).feasible
+
+
+def test_last_patient_at_risk_may_fail_after_the_last_landmark():
+    """n=4, 2 events, S(12) printed 50%, 1 event by 12 months: attainable, e.g. times
+    1 (censored), 2 (censored), 6 (event), 20 (event).
+
+    By hand: at 6 months 2 of 4 remain at risk (two censored earlier), so S(12) = 1/2 = 50%;
+    exactly one event by 12. The second event, at 20, has r = 1 at risk: S drops to 0, but only
+    after 12 months, where nothing is reported. Conversely S(12) = (r_1 - 1)/r_1 = 1/2 forces
+    r_1 = 2, so the second event *must* have r_2 = 1: a search that excludes r = 1 would call
+    these statements inconsistent, a false accusation.
+    """
+    p = KMProblem(n=4, events=2, landmarks={12: "50"}, events_by={12: 1})
+    assert evaluate_statements(p, [1, 2, 6, 20], [0, 0, 1, 1]) == {
+        "n": True, "events": True, "landmark@12": True, "events_by@12": True}
+    res = check_feasibility(p)
+    assert res.feasible and not res.undecided
+    assert res.witness.risk_sets == [2, 1]
+    assert km_exact(res.witness.times, res.witness.events, 12) == Fraction(1, 2)
+    # r = 1 before a landmark would make that S = 0, which no printed 50% allows: still infeasible
+    assert not check_feasibility(KMProblem(n=4, events=2, landmarks={12: "50", 24: "50"},
+                                           events_by={12: 1, 24: 2})).feasible
+
+
+def test_unbuildable_witness_is_cannot_check_not_a_crash(monkeypatch):
+    """If the solver's risk sets cannot be built into a dataset that passes the exact re-check
+    (simulated by a builder that drops an event), the result is undecided, and the runner's row
+    says "cannot check": neither a crash of the build nor a verdict either way."""
+    from sarcoma_review.audit import feasibility as F
+    from sarcoma_review.audit import runner
+
+    def broken(problem, risk_sets, segments):
+        w = real(problem, risk_sets, segments)
+        w.events[w.events.index(1)] = 0
+        return w
+
+    real = F.build_witness
+    monkeypatch.setattr(F, "build_witness", broken)
+    monkeypatch.delenv(F.MEMO_ENV_VAR, raising=False)
+    p = KMProblem(n=20, events=4, landmarks={12: "90.0", 24: "75.0"}, fu_min=6, fu_max=40)
+    res = check_feasibility(p)
+    assert not res.feasible and res.witness is None and res.conflict == []
+    assert "breaks events" in res.undecided
+    # on the CNAO data: DPFS and OS (feasible, so a witness is needed) become "cannot check";
+    # LC's infeasibility needs no witness and keeps its verdict
+    rows = {r.check_id: r for r in runner.feasibility_checks()}
+    for cid in ("cnao.km.DPFS.fu6", "cnao.km.OS.fu6", "cnao.km.DPFS.fu4", "cnao.km.OS.fu4"):
+        assert rows[cid].verdict == "cannot check", cid
+        assert rows[cid].explanation.startswith("the search could not settle it"), cid
+    assert rows["cnao.km.LC.fu6"].verdict == "inconsistent"
+    assert rows["cnao.km.LC.fu6.without_event_max"].verdict == "cannot check"
 
 
 def test_feasible_witness_recomputed():
@@ -241,6 +293,25 @@ def test_feasibility_memo_returns_the_solver_answer(tmp_path, monkeypatch):
     assert again.feasible == first.feasible and again.conflict == first.conflict
     with pytest.raises(AssertionError, match="solver called"):
         F.check_feasibility(F.KMProblem(n=10, events=3, landmarks={12.0: "70.0", 24.0: "60.0"}, event_max=18.0))
+
+
+def test_feasibility_memo_key_covers_grim_and_scipy(tmp_path, monkeypatch):
+    """The memo key changes when grim.py's text (printed_interval) or the SciPy version changes."""
+    import scipy
+
+    from sarcoma_review.audit import feasibility as F
+
+    monkeypatch.setenv(F.MEMO_ENV_VAR, str(tmp_path))
+    prob = F.KMProblem(n=10, events=3, landmarks={12.0: "70.0"})
+    base = F._memo_path(prob, 60.0, False)
+    fake_grim = tmp_path / "grim.py"
+    fake_grim.write_bytes(Path(F._grim.__file__).read_bytes() + b"# changed")
+    monkeypatch.setattr(F, "_MEMO_SOURCES", (F.__file__, str(fake_grim)))
+    assert F._memo_path(prob, 60.0, False) != base
+    monkeypatch.setattr(F, "_MEMO_SOURCES", (F.__file__, F._grim.__file__))
+    assert F._memo_path(prob, 60.0, False) == base
+    monkeypatch.setattr(scipy, "__version__", "0.0.0")
+    assert F._memo_path(prob, 60.0, False) != base
 
 
 def test_links_for_one_paper_read_only_that_papers_data(tmp_path, monkeypatch):

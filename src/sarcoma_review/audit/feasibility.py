@@ -5,10 +5,12 @@ KM algebra
 With ties broken events-first (which leaves the KM estimate unchanged), ``S(t)`` is the product of
 ``(r_j - 1) / r_j`` over the events up to ``t``, where ``r_1 > r_2 > ... > r_d`` are the risk-set
 sizes at the events. Censorings only decide how far ``r`` falls between two events, so *any*
-strictly decreasing sequence ``r_j <= n`` is attainable by placing ``r_j - 1 - r_{j+1}`` censorings
+strictly decreasing sequence ``n >= r_1 > ... > r_d >= 1`` is attainable by placing ``r_j - 1 - r_{j+1}`` censorings
 between events ``j`` and ``j+1``. Reported statements then become linear constraints on binary
 variables ``y[r, k]`` = "an event happens with ``r`` at risk, in time segment ``k``" (segments are cut
-at the landmark times), and ``log S`` at a landmark is linear in ``y``. The search is an exact
+at the landmark times), and ``log S`` at a landmark is linear in ``y``. An event with one patient
+at risk (``r = 1``) sets S to 0 for good; it is allowed only after the last reported landmark,
+where it changes no reported (positive) S. The search is an exact
 integer program solved with :func:`scipy.optimize.milp` (HiGHS, deterministic); every witness it
 returns is then turned into a concrete dataset and re-checked with exact fractions
 (:func:`evaluate_statements`), so a "feasible" verdict never rests on solver tolerances.
@@ -38,9 +40,11 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
+import scipy
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import lil_matrix
 
+from sarcoma_review.audit import grim as _grim
 from sarcoma_review.audit.grim import printed_interval
 
 #: Inner safety margin (in log S) so that HiGHS's feasibility tolerance cannot put S on a boundary.
@@ -136,8 +140,6 @@ class KMProblem:
             for b in bounds:
                 tb = getattr(self, b)
                 if t1 < tb < t2:
-                    from sarcoma_review.audit.grim import printed_interval
-
                     lo, hi = (float(x) for x in printed_interval(self.landmarks[t1], self.rounding))
                     return (f"the rate is printed as {self.landmarks[t1]}% at both {_t(t1)} and {_t(t2)} months, "
                             f"so no event can have happened in between; yet the paper reports "
@@ -193,15 +195,29 @@ class Witness:
         return pd.DataFrame({"time_months": self.times, "event": self.events})
 
 
+class Undecided(RuntimeError):
+    """The search could not settle a problem: the solver hit its time limit, or a solution it
+    found could not be turned into a concrete dataset that passes the exact re-check.
+
+    Neither means the statements conflict, so callers must record "cannot check", never
+    "inconsistent" (and never "consistent": no verified witness exists).
+    """
+
+
 @dataclass
 class FeasibilityResult:
-    """Outcome of :func:`check_feasibility`."""
+    """Outcome of :func:`check_feasibility`.
+
+    ``undecided`` holds the reason when the search could not settle the question (see
+    :class:`Undecided`); then ``feasible`` is False, there is no witness and no conflict.
+    """
 
     feasible: bool
     problem: KMProblem
     witness: Witness | None = None
     conflict: list[str] = field(default_factory=list)
     note: str = ""
+    undecided: str = ""
 
 
 # --------------------------------------------------------------------------------------------
@@ -263,18 +279,25 @@ def evaluate_statements(problem: KMProblem, times: Sequence[float], events: Sequ
 #: Folder for memoised solver results, set by the book build for its kernels (unset: no memo).
 MEMO_ENV_VAR = "REVIEW_FEASIBILITY_CACHE"
 
+#: Source files whose text is part of the memo key (this module and the printed-interval rules).
+_MEMO_SOURCES = (__file__, _grim.__file__)
+
 
 def _memo_path(problem: KMProblem, time_limit: float, strict_median: bool) -> Path | None:
     """Where the solver result for this exact problem lives, or None when memoising is off.
 
-    The key is the problem's every field, the solver options and a hash of this module's
-    source, so a changed statement or a changed solver never reuses an old answer.
+    The key is the problem's every field, the solver options, a hash of the source of this
+    module and of :mod:`sarcoma_review.audit.grim` (whose ``printed_interval`` turns printed
+    landmarks into the constraints) and the SciPy version (HiGHS ships with SciPy), so a changed
+    statement, a changed constraint or a changed solver never reuses an old answer.
     """
     folder = os.environ.get(MEMO_ENV_VAR)
     if not folder:
         return None
-    code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
-    key = json.dumps([repr(problem), time_limit, strict_median, code])
+    code = hashlib.sha256()
+    for module in _MEMO_SOURCES:
+        code.update(Path(module).read_bytes())
+    key = json.dumps([repr(problem), time_limit, strict_median, code.hexdigest(), scipy.__version__])
     return Path(folder) / (hashlib.sha256(key.encode()).hexdigest() + ".json")
 
 
@@ -311,7 +334,10 @@ def _solve_risk_sets_uncached(
     K = len(cuts) + 1  # segments: (-inf, c0], (c0, c1], ..., (c_{K-2}, inf)
     lows = [-math.inf] + cuts
     highs = cuts + [math.inf]
-    R = list(range(2, n + 1))  # r = 1 would make S = 0: excluded (all reported S are > 0)
+    # r = 1 (the last patient at risk has the event) makes S = 0 from then on. Every printed
+    # landmark is > 0 (printed_interval floors it above 0), so r = 1 may only fall in a segment
+    # after the last active landmark, where it touches no reported S (forbidden below).
+    R = list(range(1, n + 1))
     nR = len(R)
     ny = nR * K
     nu = nR * (K - 1)
@@ -347,15 +373,20 @@ def _solve_risk_sets_uncached(
     def seg_of(t: float) -> int:
         return next(k for k in range(K) if lows[k] < t <= highs[k])
 
-    # landmarks
-    L = [math.log1p(-1 / r) for r in R]
+    # r = 1 cannot precede any landmark (it would make that S = 0, never a printed value)
+    marks = problem.active_landmarks()
+    if marks:
+        last_mark = cuts.index(max(marks))
+        forbid(lambda r: r == 1, lambda k: k <= last_mark)
+    # landmarks (log S is linear in y; r = 1 never enters: forbidden up to the last landmark)
+    L = [math.log1p(-1 / r) if r > 1 else 0.0 for r in R]
     objective = np.zeros(nvar)
     for li, (t, p) in enumerate(sorted(problem.active_landmarks().items())):
         lo, hi = printed_interval(p, problem.rounding)
         if lo <= 0:
             lo = Fraction(1, 10**9)
         j = cuts.index(t)
-        coefs = {yi(ri, k): L[ri] for ri in range(nR) for k in range(j + 1)}
+        coefs = {yi(ri, k): L[ri] for ri in range(nR) for k in range(j + 1) if R[ri] > 1}
         add(coefs, math.log(lo / 100) + LOG_MARGIN, math.log(hi / 100) - LOG_MARGIN)
         # |log S - log p| <= aux (objective: land close to the printed value)
         aux = ny + nu + li
@@ -415,7 +446,8 @@ def _solve_risk_sets_uncached(
     if res.status == 2 or res.x is None:  # infeasible
         return None
     if res.status != 0:
-        raise RuntimeError(f"MILP did not finish ({res.message}); raise time_limit")
+        raise Undecided(f"the integer program did not finish within {time_limit:g} s ({res.message}); "
+                        "raise time_limit")
     x = res.x
     picks = [(R[ri], k) for ri in range(nR) for k in range(K) if x[yi(ri, k)] > 0.5]
     picks.sort(key=lambda rk: -rk[0])
@@ -514,20 +546,28 @@ def build_witness(problem: KMProblem, risk_sets: list[int], segments: list[int])
 
 
 def find_witness(problem: KMProblem, time_limit: float = 60.0) -> Witness | None:
-    """A verified witness dataset, or None when the statements cannot all hold."""
+    """A verified witness dataset, or None when the statements cannot all hold.
+
+    Raises
+    ------
+    Undecided
+        When the solver runs out of time or its solution cannot be built into a dataset that
+        passes the exact re-check (:func:`evaluate_statements`).
+    """
     sol = _solve_risk_sets(problem, time_limit)
     if sol is None:
         return None
     if problem.active("fu_median"):
         strict = _solve_risk_sets(problem, time_limit, strict_median=True)
         if strict is None:
-            raise RuntimeError("the median follow-up is attainable only with ties the witness builder does not place")
+            raise Undecided("the median follow-up is attainable only with ties the witness builder does not place")
         sol = strict
     w = build_witness(problem, *sol)
     checks = evaluate_statements(problem, w.times, w.events)
     failed = [k for k, ok in checks.items() if not ok]
     if failed:
-        raise RuntimeError(f"witness construction broke {failed}; the risk sets {sol[0]} were feasible")
+        raise Undecided(f"the solver found risk sets {sol[0]}, but the dataset built from them breaks "
+                        f"{', '.join(failed)} on the exact re-check")
     return w
 
 
@@ -550,8 +590,14 @@ def check_feasibility(problem: KMProblem, time_limit: float = 60.0) -> Feasibili
     """Decide whether any event/censoring pattern reproduces every active statement.
 
     Returns a verified witness when feasible, else a minimal conflicting set of statements.
+    When the search cannot settle the question (:class:`Undecided`), the result has
+    ``feasible=False``, no conflict and the reason in ``undecided``: an audit must then say
+    "cannot check", never accuse the paper.
     """
-    w = find_witness(problem, time_limit)
-    if w is not None:
-        return FeasibilityResult(True, problem, witness=w)
-    return FeasibilityResult(False, problem, conflict=minimal_conflict(problem, time_limit))
+    try:
+        w = find_witness(problem, time_limit)
+        if w is not None:
+            return FeasibilityResult(True, problem, witness=w)
+        return FeasibilityResult(False, problem, conflict=minimal_conflict(problem, time_limit))
+    except Undecided as exc:
+        return FeasibilityResult(False, problem, undecided=str(exc))

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from sarcoma_review.audit import grim
-from sarcoma_review.audit.feasibility import check_feasibility, minimal_conflict
+from sarcoma_review.audit.feasibility import check_feasibility
 from sarcoma_review.audit.ipd import at_risk, km_median, km_rmst, last_event_time
 from sarcoma_review.audit.feasibility import km_exact
 from sarcoma_review.audit.reconstruct import (
@@ -137,7 +137,11 @@ def feasibility_checks(data_dir: Path | None = None) -> list[CheckResult]:
         for ep, prob in cnao_problems(fu_min=fu_min, data_dir=data_dir).items():
             res = check_feasibility(prob)
             stmts = "; ".join(prob.describe(s) for s in prob.statements())
-            if res.feasible:
+            if res.undecided:
+                out.append(CheckResult(f"cnao.km.{ep}.fu{fu_min}", CNAO, f"Abstract; Results ({where} follow-up)",
+                                       f"{ep} KM statements jointly attainable", stmts, "not settled",
+                                       "cannot check", "the search could not settle it: " + res.undecided))
+            elif res.feasible:
                 out.append(CheckResult(f"cnao.km.{ep}.fu{fu_min}", CNAO, f"Abstract; Results ({where} follow-up)",
                                        f"{ep} KM statements jointly attainable", stmts,
                                        f"witness with {len(res.witness.times)} patients, {sum(res.witness.events)} events",
@@ -151,13 +155,19 @@ def feasibility_checks(data_dir: Path | None = None) -> list[CheckResult]:
                 if ep == "LC":
                     for drop in res.conflict:
                         rest = prob.without(drop)
-                        again = None if check_feasibility(rest).feasible else minimal_conflict(rest)
-                        out.append(CheckResult(f"cnao.km.{ep}.fu{fu_min}.without_{drop}", CNAO, where,
-                                               f"{ep} statements without '{prob.describe(drop)}'", stmts,
-                                               "feasible" if again is None else "still infeasible: " + "; ".join(rest.describe(s) for s in again),
-                                               "consistent" if again is None else "inconsistent",
-                                               "dropping this statement restores feasibility" if again is None
-                                               else "a second conflict remains without it"))
+                        sub = check_feasibility(rest)
+                        cid = f"cnao.km.{ep}.fu{fu_min}.without_{drop}"
+                        q = f"{ep} statements without '{prob.describe(drop)}'"
+                        if sub.undecided:
+                            out.append(CheckResult(cid, CNAO, where, q, stmts, "not settled", "cannot check",
+                                                   "the search could not settle it: " + sub.undecided))
+                        elif sub.feasible:
+                            out.append(CheckResult(cid, CNAO, where, q, stmts, "feasible", "consistent",
+                                                   "dropping this statement restores feasibility"))
+                        else:
+                            out.append(CheckResult(cid, CNAO, where, q, stmts,
+                                                   "still infeasible: " + "; ".join(rest.describe(s) for s in sub.conflict),
+                                                   "inconsistent", "a second conflict remains without it"))
     return out
 
 
