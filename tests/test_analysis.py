@@ -49,8 +49,11 @@ def test_primary_and_panel_match_metafor(literature, endpoint, horizon):
     halved = a.estimates[a.estimates["model"].str.contains("n x 0.5")]
     h = _case("halved", f"{endpoint}_{horizon}y")
     assert logit(halved["estimate"].iat[0] / 100) == pytest.approx(h["estimate"], abs=TOL)
-    # the panel holds all 9 analyses and the CSV shape of the statistics core
-    assert len(a.estimates) == 9
+    adhoc = a.estimates[a.estimates["ci_method"] == "HKSJ-adhoc"]
+    r = next(c for c in FIXTURE["adhoc"] if c["case"] == f"{endpoint}_{horizon}y")
+    assert logit(adhoc["ci_low"].iat[0] / 100) == pytest.approx(r["ci_lb"], abs=TOL)
+    # 6 estimator x interval fits, the ad hoc HKSJ, halved n, GLMM and two Bayesian priors
+    assert len(a.estimates) == 11
     assert (a.estimates["analysis_id"] == f"{endpoint}_{horizon}y").all()
 
 

@@ -27,7 +27,7 @@ GLMM_TOL = 1e-3  # ML via lme4's optimiser (bobyqa/Nelder-Mead, default toleranc
 
 # The grid of reference cases may grow, never shrink: these counts and names are committed.
 MIN_CASES = {"pooling": 60, "single": 6, "leave1out": 4, "cumul": 4, "halved": 4, "glmm": 4,
-             "moderators": 8, "between": 4, "metareg": 8, "benchmark": 24, "bayes": 12}
+             "moderators": 8, "between": 4, "metareg": 8, "benchmark": 24, "bayes": 12, "adhoc": 4}
 NAMED = {
     "pooling": [f"{ep}_{h}y_{g}_{m}_{c}" for ep in ("LC", "OS") for h in (5, 3)
                 for g in ("all", "carbon") for m in ("REML", "DL", "PM") for c in ("HKSJ", "Wald")]
@@ -37,6 +37,7 @@ NAMED = {
     "cumul": ["LC_5y", "LC_3y", "OS_5y", "OS_3y"],
     "glmm": ["LC_5y", "LC_3y", "OS_5y", "OS_3y"],
     "halved": ["LC_5y", "LC_3y", "OS_5y", "OS_3y"],
+    "adhoc": ["LC_5y", "LC_3y", "OS_5y", "OS_3y"],
 }
 
 
@@ -170,25 +171,27 @@ def test_bayes_matches_r_integrate(case):
         assert post[key] == pytest.approx(case[key], abs=TOL), key
 
 
-def test_bayes_against_bruteforce_grid():
-    """Independent check: the unnormalised joint posterior on a 2-D (mu, tau) grid."""
+@pytest.mark.parametrize("tau_scale", [0.5, 1.0])
+def test_bayes_against_bruteforce_grid(tau_scale):
+    """Independent check: the unnormalised joint posterior on a 2-D (mu, tau) grid (the primary
+    prior scale 0.5 and the wider 1.0 the book shows as a prior-sensitivity row)."""
     d = landmark("LC", 5, "proton-based")
     y, v, _ = P.logit_rates(d.rate_percent, d.n_patients)
     mu = np.linspace(-6, 8, 2801)
     tau = np.linspace(0.0005, 4, 2000)
     M, T = np.meshgrid(mu, tau, indexing="ij")
     ll = sum(stats.norm.logpdf(yi, M, np.sqrt(vi + T**2)) for yi, vi in zip(y, v))
-    lp = ll + stats.norm.logpdf(M, 0, 10) + stats.halfnorm.logpdf(T, scale=0.5)
+    lp = ll + stats.norm.logpdf(M, 0, 10) + stats.halfnorm.logpdf(T, scale=tau_scale)
     dens = np.exp(lp - lp.max()).sum(axis=1)
     cdf = np.cumsum(dens) / dens.sum()
     med = np.interp(0.5, cdf, mu)
-    post = P.bayes_posterior(y, v)
+    post = P.bayes_posterior(y, v, tau_scale=tau_scale)
     # grid step in mu is 0.005: quantiles from a step-function CDF are good to about one step
     assert post["mu_median"] == pytest.approx(med, abs=0.01)
     assert post["mu_low"] == pytest.approx(np.interp(0.025, cdf, mu), abs=0.01)
     assert post["mu_high"] == pytest.approx(np.interp(0.975, cdf, mu), abs=0.01)
-    out = P.pool_bayes(d).iloc[0]
-    assert out.model == "Bayesian normal-normal"
+    out = P.pool_bayes(d, tau_scale=tau_scale).iloc[0]
+    assert out.model == ("Bayesian normal-normal" if tau_scale == 0.5 else "Bayesian normal-normal (tau scale 1)")
     assert out.estimate == pytest.approx(100 * special.expit(post["mu_median"]), abs=1e-9)
 
 

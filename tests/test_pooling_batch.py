@@ -19,7 +19,7 @@ N = rng.integers(12, 200, 40).astype(float)
 
 
 @pytest.mark.parametrize("method", ["REML", "DL", "PM"])
-@pytest.mark.parametrize("ci", ["HKSJ", "Wald"])
+@pytest.mark.parametrize("ci", ["HKSJ", "HKSJ-adhoc", "Wald"])
 def test_subsets_equal_separate_fits(method, ci):
     M = ~np.eye(R.size, dtype=bool)
     M[5, :] = False

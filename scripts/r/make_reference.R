@@ -42,7 +42,7 @@ summ <- function(res, ci) {
        QE = res$QE, QEp = res$QEp, ddf = if (is.null(res$ddf) || is.na(res$ddf[1])) NA else res$ddf[1])
 }
 
-pooling <- list(); loo <- list(); cum <- list(); halved <- list(); glmm <- list()
+pooling <- list(); loo <- list(); cum <- list(); halved <- list(); glmm <- list(); adhoc <- list()
 moderators <- list(); metareg <- list(); between <- list(); benchmark <- list(); single <- list()
 for (ep in c("LC", "OS")) for (h in c(5, 3)) {
   d <- landmark(ep, h)
@@ -70,6 +70,9 @@ for (ep in c("LC", "OS")) for (h in c(5, 3)) {
   cum[[length(cum) + 1]] <- list(case = sprintf("%s_%gy", ep, h), added = d$study_id[order(d$year)],
     estimate = cu$estimate, se = cu$se, ci_lb = cu$ci.lb, ci_ub = cu$ci.ub, tau2 = cu$tau2,
     I2 = cu$I2, H2 = cu$H2, QE = cu$Q, QEp = cu$Qp)
+  # HKSJ with the Knapp-Hartung ad hoc correction (scale factor truncated at 1): metafor test = "adhoc"
+  ra <- rma(yi, vi, data = d, method = "REML", test = "adhoc", control = ctrl)
+  adhoc[[length(adhoc) + 1]] <- c(list(case = sprintf("%s_%gy", ep, h)), summ(ra, "HKSJ-adhoc"))
   # halved effective sample size
   eh <- escalc(measure = "PLO", xi = d$xi / 2, ni = d$n_patients / 2, add = 1/2, to = "only0")
   rh <- rma(eh$yi, eh$vi, method = "REML", test = "knha", control = ctrl)
@@ -189,7 +192,7 @@ out <- list(
               survival = as.character(packageVersion("survival")),
               lme4 = as.character(packageVersion("lme4")),
               generated_by = "scripts/r/make_reference.R", rma_control = ctrl),
-  pooling = pooling, single = single, leave1out = loo, cumul = cum, halved = halved, glmm = glmm,
+  pooling = pooling, single = single, leave1out = loo, cumul = cum, halved = halved, glmm = glmm, adhoc = adhoc,
   moderators = moderators, between = between, metareg = metareg, benchmark = benchmark,
   bayes = bayes, survival = surv)
 writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, na = "null", pretty = TRUE), out_file)

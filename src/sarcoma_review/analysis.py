@@ -16,6 +16,8 @@ from sarcoma_review import charts, pooling
 
 #: Below this many studies HKSJ intervals are very wide; the Bayesian estimate is shown beside them.
 SMALL_K = 5
+#: A wider half-normal scale for tau than the primary prior's 0.5: the prior-sensitivity row.
+WIDE_TAU_SCALE = 1.0
 
 
 @dataclass
@@ -79,9 +81,10 @@ def run_analysis(literature: pd.DataFrame, endpoint: str, horizon_years: float, 
                  subgroup_column: str | None = None, subgroup_value: str | None = None) -> PooledAnalysis:
     """Pool one landmark and run the sensitivity panel.
 
-    The panel: every other tau² estimator (REML, DL, PM) and interval (HKSJ, Wald), the
-    binomial-normal GLMM on reconstructed events, halved effective sample size, and the Bayesian
-    normal-normal model (always computed; emphasised in the book when ``k <`` :data:`SMALL_K`).
+    The panel: every other tau² estimator (REML, DL, PM) and interval (HKSJ, Wald), HKSJ with the
+    ad hoc correction (scale factor at least 1), the binomial-normal GLMM on reconstructed
+    events, halved effective sample size, and the Bayesian normal-normal model with the primary
+    prior on tau and a wider one (always computed; emphasised when ``k <`` :data:`SMALL_K`).
     With one study, only the single-study row is returned.
     """
     d = select_landmark(literature, endpoint, horizon_years, subgroup_column, subgroup_value)
@@ -95,9 +98,12 @@ def run_analysis(literature: pd.DataFrame, endpoint: str, horizon_years: float, 
             for c in pooling.CI_METHODS:
                 if (m, c) != (primary["tau2_method"].iat[0], primary["ci_method"].iat[0]):
                     parts.append(pooling.pool(d, method=m, ci=c, **kw))
+        if primary["ci_method"].iat[0] == "HKSJ":
+            parts.append(pooling.pool(d, method=tau2_method, ci=pooling.ADHOC, **kw))
         parts.append(pooling.pool(d, method=tau2_method, ci=ci_method, n_scale=0.5, **kw))
         parts.append(pooling.pool_glmm(d, **kw))
         parts.append(pooling.pool_bayes(d, **kw))
+        parts.append(pooling.pool_bayes(d, tau_scale=WIDE_TAU_SCALE, **kw))
         loo = pooling.leave_one_out(d, method=tau2_method, ci=ci_method, **kw)
         cum = pooling.cumulative(d, method=tau2_method, ci=ci_method, **kw)
     estimates = pd.concat(parts, ignore_index=True)
@@ -125,14 +131,18 @@ def sensitivity_table(a: PooledAnalysis) -> pd.DataFrame:
 def _describe(r) -> str:
     if r.model == "single study":
         return "Single study (nothing pooled)"
-    if r.model == "random effects":
+    if r.model == "random effects" and r.ci_method != "HKSJ-adhoc":
         return f"{r.tau2_method} · {r.ci_method}"
     if r.model.startswith("random effects, n x"):
         return f"Halved n ({r.tau2_method} · {r.ci_method})"
+    if r.model == "random effects" and r.ci_method == "HKSJ-adhoc":
+        return f"{r.tau2_method} · HKSJ, scale ≥ 1 (ad hoc)"
     if r.model.startswith("binomial-normal GLMM"):
         return "GLMM (ML, events = n·p)"
-    if r.model.startswith("Bayesian"):
-        return "Bayesian normal–normal"
+    if r.model == "Bayesian normal-normal":
+        return f"Bayesian, τ ~ half-normal({pooling.PRIOR_TAU_SCALE:g})"
+    if r.model.startswith("Bayesian normal-normal (tau scale"):
+        return f"Bayesian, τ ~ half-normal({WIDE_TAU_SCALE:g})"
     return str(r.model)
 
 
@@ -197,8 +207,9 @@ def summary_markdown(a: PooledAnalysis, endpoint: str, horizon_years: float) -> 
         f"- **Pooled {what}: {_pct(p['estimate'])}** (95% CI {_pct(p['ci_low'])} to {_pct(p['ci_high'])}), "
         f"from {a.k} series with {int(p['n_patients'])} patients "
         f"(random effects, τ² by {p['tau2_method']}, {p['ci_method']} interval).",
-        f"- A new series like these would be expected to report between {_pct(p['pi_low'])} and "
-        f"{_pct(p['pi_high'])} (95% prediction interval).",
+        f"- The true rate of a new series like these would be expected between {_pct(p['pi_low'])} and "
+        f"{_pct(p['pi_high'])} (95% prediction interval; the rate it reports would vary more, by its own "
+        "sampling error).",
         f"- Between-series heterogeneity: I² = {p['i2']:.0f}%, τ² = {p['tau2']:.3f} "
         f"(95% CI {p['tau2_ci_low']:.3f} to {p['tau2_ci_high']:.3f}), "
         f"Q = {p['q']:.2f} on {int(p['q_df'])} df, p = {p['q_p']:.3f}.",
@@ -206,10 +217,20 @@ def summary_markdown(a: PooledAnalysis, endpoint: str, horizon_years: float) -> 
     sens = a.estimates.iloc[1:]
     lo, hi = sens["estimate"].min(), sens["estimate"].max()
     lines.append(f"- Across the sensitivity analyses the estimate ranges from {_pct(lo)} to {_pct(hi)}.")
+    adhoc = a.estimates[a.estimates["ci_method"] == "HKSJ-adhoc"]
+    if not adhoc.empty and (adhoc["ci_high"].iat[0] - adhoc["ci_low"].iat[0]) > (p["ci_high"] - p["ci_low"]) + 0.05:
+        lines.append(f"- The HKSJ scale factor is below 1 here (the series vary less around the pooled rate than "
+                     f"the fitted random-effects model expects), which narrows the HKSJ interval; held at 1 or "
+                     f"more (ad hoc correction) the interval is {_pct(adhoc['ci_low'].iat[0])} to "
+                     f"{_pct(adhoc['ci_high'].iat[0])}.")
     if a.k < SMALL_K:
         b = a.estimates[a.estimates["model"] == "Bayesian normal-normal"].iloc[0]
-        lines.append(f"- With fewer than {SMALL_K} series the HKSJ interval is wide; the Bayesian estimate "
-                     f"is {_pct(b['estimate'])} (95% credible interval {_pct(b['ci_low'])} to {_pct(b['ci_high'])}).")
+        w = a.estimates[a.estimates["model"].str.startswith("Bayesian normal-normal (tau scale")].iloc[0]
+        lines.append(f"- With fewer than {SMALL_K} series the HKSJ interval is wide. A Bayesian model gives "
+                     f"{_pct(b['estimate'])} (95% credible interval {_pct(b['ci_low'])} to {_pct(b['ci_high'])}), "
+                     f"but that interval leans on its prior for the between-series spread (half-normal, scale "
+                     f"{pooling.PRIOR_TAU_SCALE:g}): with scale {WIDE_TAU_SCALE:g} it is {_pct(w['ci_low'])} to "
+                     f"{_pct(w['ci_high'])}.")
     return "\n".join(lines)
 
 

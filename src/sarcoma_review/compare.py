@@ -45,7 +45,7 @@ def _test_rows(fit, names, coef_idx, tau2_0):
     bi = b[coef_idx]
     m = len(coef_idx)
     qm = float(bi @ np.linalg.solve(vb[np.ix_(coef_idx, coef_idx)], bi))
-    if fit.ci == "HKSJ":
+    if fit.ci in ("HKSJ", "HKSJ-adhoc"):
         stat, df1, df2 = qm / m, m, fit.ddf
         p = float(stats.f.sf(stat, df1, df2))
         test = "Knapp-Hartung F"

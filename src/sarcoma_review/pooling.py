@@ -12,7 +12,10 @@ random effects, ``y_i ~ N(mu, v_i + tau^2)``:
   or Paule-Mandel (``"PM"``);
 * the confidence interval of ``mu`` by Hartung-Knapp-Sidik-Jonkman (``"HKSJ"``, default; metafor
   ``test="knha"``, *without* truncating the scale factor at 1, as metafor does by default) with
-  ``t_{k-1}``, or Wald (``"Wald"``, normal quantile);
+  ``t_{k-1}``; the same with the Knapp-Hartung ad hoc correction (``"HKSJ-adhoc"``, metafor
+  ``test="adhoc"``: the scale factor is truncated at 1, so the interval is never narrower than
+  Wald's with the same quantile -- plain HKSJ can be, when the series agree more closely than
+  their sampling variances suggest); or Wald (``"Wald"``, normal quantile);
 * the prediction interval as metafor 3.8 ``predict.rma``: ``mu +/- q * sqrt(SE(mu)^2 + tau^2)``
   with ``q`` from ``t_{k-1}`` under HKSJ and from the normal distribution under Wald;
 * Cochran's ``Q`` (fixed-effect weights) with ``k-1`` df and its p value, ``I^2`` and ``H^2``
@@ -75,7 +78,10 @@ STUDY_COLUMNS: list[str] = [
 
 TAU2_METHODS = ("REML", "DL", "PM")
 CI_METHODS = ("HKSJ", "Wald")
-_CI_ALIASES = {"hksj": "HKSJ", "knha": "HKSJ", "kh": "HKSJ", "wald": "Wald", "z": "Wald"}
+#: HKSJ with the scale factor truncated at 1 (metafor ``test="adhoc"``): a sensitivity interval.
+ADHOC = "HKSJ-adhoc"
+_CI_ALIASES = {"hksj": "HKSJ", "knha": "HKSJ", "kh": "HKSJ", "wald": "Wald", "z": "Wald",
+               "hksj-adhoc": ADHOC, "adhoc": ADHOC}
 _LEVEL = 0.95
 
 
@@ -90,7 +96,7 @@ def _norm_method(method: str) -> str:
 
 def _norm_ci(ci: str) -> str:
     if not isinstance(ci, str) or ci.lower() not in _CI_ALIASES:
-        raise ValueError(f"unknown CI method {ci!r}; use 'HKSJ' (alias 'knha') or 'Wald'")
+        raise ValueError(f"unknown CI method {ci!r}; use 'HKSJ' (alias 'knha'), 'HKSJ-adhoc' (alias 'adhoc') or 'Wald'")
     return _CI_ALIASES[ci.lower()]
 
 
@@ -250,8 +256,10 @@ def fit_rma(y, v, X=None, method: str = "REML", ci: str = "HKSJ") -> RmaFit:
     else:
         i2 = h2 = float("nan")
     w, b, Ainv, r = _wls(y, v, X, tau2)
-    if ci == "HKSJ":
+    if ci in ("HKSJ", ADHOC):
         s2_hk = float(np.sum(w * r**2) / (k - p)) if k > p else float("nan")
+        if ci == ADHOC:
+            s2_hk = max(1.0, s2_hk)
         vb = s2_hk * Ainv
         ddf = float(k - p)
     else:
@@ -359,8 +367,9 @@ def pool_rates(rate_percent, n_patients, method: str = "REML", ci: str = "HKSJ",
         One rate (percent) and one patient number per study.
     method : {"REML", "DL", "PM"}
         ``tau^2`` estimator.
-    ci : {"HKSJ", "Wald"}
-        Interval for the pooled logit (``"knha"`` is accepted for ``"HKSJ"``).
+    ci : {"HKSJ", "HKSJ-adhoc", "Wald"}
+        Interval for the pooled logit (``"knha"`` is accepted for ``"HKSJ"``, ``"adhoc"`` for
+        ``"HKSJ-adhoc"``).
     n_scale : float
         Multiplies every ``n`` (``0.5`` = the halved-effective-sample-size sensitivity analysis).
     model : str
@@ -468,8 +477,11 @@ def _pool_subsets(r: np.ndarray, n: np.ndarray, M: np.ndarray, method: str, ci: 
         s1 = W.sum(axis=1)
         mu = (W @ y) / s1
         R = (y[None, :] - mu[:, None]) * Mm
-        if ci == "HKSJ":
-            se = np.sqrt(np.sum(W * R**2, axis=1) / (km - 1) / s1)
+        if ci in ("HKSJ", ADHOC):
+            scale = np.sum(W * R**2, axis=1) / (km - 1)
+            if ci == ADHOC:
+                scale = np.maximum(1.0, scale)
+            se = np.sqrt(scale / s1)
             ddf = (km - 1).astype(float)
             crit = stats.t.ppf(1 - (1 - _LEVEL) / 2, ddf)
         else:
@@ -822,7 +834,9 @@ def pool_bayes(df: pd.DataFrame, endpoint: str | None = None, horizon: float | N
                mu_sd: float = PRIOR_MU_SD, tau_scale: float = PRIOR_TAU_SCALE) -> pd.DataFrame:
     """Bayesian normal-normal pooling (sensitivity analysis for small subgroups, k < 5).
 
-    Priors: pooled logit ``mu ~ N(0, 10^2)`` (vague), ``tau ~ half-normal(scale 0.5)``. Posterior
+    Priors: pooled logit ``mu ~ N(0, 10^2)`` (vague), ``tau ~ half-normal(scale 0.5)`` -- weakly
+    informative, not vague: it puts about 5% of its mass above tau = 1 on the logit scale, so with
+    few studies the credible interval leans on it (the book also shows ``tau_scale=1``). Posterior
     by numerical integration (:func:`bayes_posterior`, no MCMC). ``estimate`` is the posterior
     median and ``ci_low``/``ci_high`` the 95% equal-tailed credible interval (back-transformed,
     which commutes with quantiles); ``tau2`` is the square of the posterior median of ``tau``.
@@ -838,7 +852,8 @@ def pool_bayes(df: pd.DataFrame, endpoint: str | None = None, horizon: float | N
         row = dict.fromkeys(RESULT_COLUMNS, np.nan)
         row.update(
             analysis_id=aid, endpoint=ep, horizon_years=hz, subgroup_column=col, subgroup_value=val,
-            k=int(y.size), n_patients=float(g["n_patients"].sum()), model="Bayesian normal-normal",
+            k=int(y.size), n_patients=float(g["n_patients"].sum()),
+            model="Bayesian normal-normal" + ("" if tau_scale == PRIOR_TAU_SCALE else f" (tau scale {tau_scale:g})"),
             tau2_method="posterior median", ci_method="95% credible",
             estimate=_expit_pct(post["mu_median"]), ci_low=_expit_pct(post["mu_low"]),
             ci_high=_expit_pct(post["mu_high"]), tau2=post["tau2_median"],
