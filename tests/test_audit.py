@@ -323,3 +323,71 @@ def test_links_for_one_paper_read_only_that_papers_data(tmp_path, monkeypatch):
     assert len(flagged) > 0 and set(flagged["source"]) == {"ifosfamide"}
     read = log.read_text()
     assert "/ifosfamide/" in read and "/cnao/" not in read and "/literature/" not in read
+
+
+def _data_copy(tmp_path):
+    import shutil
+
+    from sarcoma_review.paths import data_dir
+
+    copy = tmp_path / "data"
+    shutil.copytree(data_dir(), copy)
+    return copy
+
+
+def test_ifosfamide_checks_read_reported_values_from_the_data(tmp_path):
+    """In a copy of data/, the reported median OS (Results) becomes 13 months instead of 26.
+
+    By hand from Table 3: no censoring before 72 months, so S falls to 5/11 <= 0.5 at the 6th
+    death, 13 months: the recomputed median is 13. With "13" printed the row must report 13 and
+    turn consistent (it is inconsistent with the printed 26), and its explanation no longer
+    names 26.
+    """
+    import pandas as pd
+
+    from sarcoma_review.audit.runner import ifosfamide_checks
+    from sarcoma_review.paths import data_dir
+
+    real = {r.check_id: r for r in ifosfamide_checks(data_dir())}["ifo.ipd.os_median"]
+    assert (real.reported, real.recomputed, real.verdict) == ("26", "13", "inconsistent")
+    assert "26 months is death number 7 of 8" in real.explanation
+
+    copy = _data_copy(tmp_path)
+    path = copy / "ifosfamide" / "reported_estimates.csv"
+    est = pd.read_csv(path, dtype=str, keep_default_na=False)
+    est.loc[est["estimate_id"] == "os_median_results", "value"] = "13"
+    est.to_csv(path, index=False)
+    row = {r.check_id: r for r in ifosfamide_checks(copy)}["ifo.ipd.os_median"]
+    assert (row.reported, row.recomputed, row.verdict) == ("13", "13", "consistent")
+    assert "26" not in row.explanation
+
+
+def test_ifosfamide_checks_name_the_file_of_a_missing_estimate(tmp_path):
+    import pandas as pd
+
+    from sarcoma_review.audit.runner import ifosfamide_checks
+
+    copy = _data_copy(tmp_path)
+    path = copy / "ifosfamide" / "reported_estimates.csv"
+    est = pd.read_csv(path, dtype=str, keep_default_na=False)
+    est[est["estimate_id"] != "lc_plateau"].to_csv(path, index=False)
+    with pytest.raises(ValueError, match=r"reported_estimates\.csv has no estimate_id 'lc_plateau'"):
+        ifosfamide_checks(copy)
+
+
+def test_missing_cnao_fact_names_the_file():
+    import pandas as pd
+
+    from sarcoma_review.audit.runner import _fact
+
+    with pytest.raises(ValueError, match=r"data/cnao/facts\.csv has no fact_id 'nope'"):
+        _fact(pd.DataFrame({"fact_id": ["a"], "value": ["1"]}), "nope")
+
+
+def test_dropped_reason_is_built_from_the_reported_values():
+    """LC: latest failure at 35 months lies between the 24- and 36-month landmarks, both 67.4%."""
+    from sarcoma_review.audit.reconstruct import drop_reason, dropped_reasons
+
+    assert dropped_reasons()["LC"] == {"event_max": "latest event at 35 mo contradicts S(24 mo) = S(36 mo) = 67.4%"}
+    p = KMProblem(n=10, events=3, landmarks={12: "80.0", 24: "80.0"}, event_max=18)
+    assert drop_reason(p, "event_max") == "latest event at 18 mo contradicts S(12 mo) = S(24 mo) = 80.0%"

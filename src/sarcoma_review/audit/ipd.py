@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from sarcoma_review.audit.feasibility import km_exact
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def km_steps(times: Sequence[float], events: Sequence[int]) -> list[tuple[float, Fraction, int]]:
@@ -47,3 +50,20 @@ def last_event_time(times: Sequence[float], events: Sequence[int]) -> float | No
     """Time of the last event (start of the final plateau)."""
     ts = [t for t, e in zip(times, events) if e]
     return max(ts) if ts else None
+
+
+def size_threshold(chars: "pd.DataFrame") -> tuple[float, str]:
+    """The tumour-size cut-off of Eckert et al.'s Table 1, read from its category label.
+
+    ``characteristics.csv`` prints the upper size class of ``initial_tumor_size`` as ``">10 cm"``;
+    this returns ``(10.0, ">10 cm")``. Raises ``ValueError`` naming the file when no such row exists.
+    """
+    import re
+
+    rows = chars.loc[chars["variable"] == "initial_tumor_size", "category"].astype(str)
+    for cat in rows:
+        m = re.fullmatch(r"\s*>\s*([0-9.]+)\s*cm\s*", cat)
+        if m:
+            return float(m.group(1)), cat.strip()
+    raise ValueError("data/ifosfamide/characteristics.csv has no initial_tumor_size row whose category reads "
+                     f"'>X cm' (found {list(rows)}); the size cut-off is read from it")

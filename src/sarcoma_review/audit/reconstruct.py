@@ -62,7 +62,7 @@ def read_strings(group: str, table: str, data_dir: Path | str | None = None) -> 
 def _fact_row(facts: pd.DataFrame, fact_id: str) -> pd.Series:
     row = facts.loc[facts["fact_id"] == fact_id]
     if row.empty:
-        raise KeyError(f"fact {fact_id!r} not found in data/cnao/facts.csv; the audit needs it (add the row)")
+        raise ValueError(f"data/cnao/facts.csv has no fact_id {fact_id!r}; the audit needs it (add the row)")
     return row.iloc[0]
 
 
@@ -159,18 +159,41 @@ def cnao_problems(fu_min: float | None = None, fu_max: float | None = None,
     }
 
 
-#: Statements each reconstruction leaves out, with the reason.
-DROPPED = {
-    "LC": {"event_max": "latest failure at 35 months contradicts S(24) = S(36) = 67.4%"},
-    "DPFS": {},
-    "OS": {},
-}
+#: Statements each reconstruction leaves out (a modelling choice; the reasons are generated from
+#: the data by :func:`dropped_reasons`).
+DROP: dict[str, tuple[str, ...]] = {"LC": ("event_max",), "DPFS": (), "OS": ()}
+
+
+def drop_reason(problem: KMProblem, name: str) -> str:
+    """Why ``name`` is left out of ``problem``'s reconstruction, in words built from its values.
+
+    For an event time lying strictly between two landmarks printed with the same rate:
+    ``"latest event at 35 mo contradicts S(24 mo) = S(36 mo) = 67.4%"``; otherwise a pointer to
+    the feasibility check.
+    """
+    if name in ("event_min", "event_max", "event_median") and getattr(problem, name) is not None:
+        tb = getattr(problem, name)
+        marks = sorted(problem.landmarks.items())
+        for (t1, p1), (t2, p2) in zip(marks, marks[1:]):
+            if p1 == p2 and t1 < tb < t2:
+                return f"{problem.describe(name)} contradicts S({t1:g} mo) = S({t2:g} mo) = {p1}%"
+    return f"{problem.describe(name)} is left out (see the KM feasibility check of the audit)"
+
+
+def dropped_reasons(problems: dict[str, KMProblem] | None = None,
+                    data_dir: Path | str | os.PathLike[str] | None = None) -> dict[str, dict[str, str]]:
+    """``{endpoint: {statement: reason}}`` for the statements :data:`DROP` leaves out.
+
+    ``problems`` defaults to :func:`cnao_problems` of ``data_dir`` (the reported statements).
+    """
+    problems = cnao_problems(data_dir=data_dir) if problems is None else problems
+    return {ep: {s: drop_reason(p, s) for s in DROP.get(ep, ())} for ep, p in problems.items()}
 
 
 def reconstruction_problems(fu_min: float | None = None, fu_max: float | None = None,
                             data_dir: Path | str | os.PathLike[str] | None = None) -> dict[str, KMProblem]:
-    """The statements each pseudo-IPD honours (the reported set minus :data:`DROPPED`)."""
-    return {ep: p.without(*DROPPED[ep]) for ep, p in cnao_problems(fu_min, fu_max, data_dir).items()}
+    """The statements each pseudo-IPD honours (the reported set minus :data:`DROP`)."""
+    return {ep: p.without(*DROP[ep]) for ep, p in cnao_problems(fu_min, fu_max, data_dir).items()}
 
 
 def reconstruct(problem: KMProblem, endpoint: str) -> pd.DataFrame:

@@ -6,16 +6,18 @@ Printed values are read as strings (``dtype=str``) so that their printed precisi
 from __future__ import annotations
 
 import re
+from fractions import Fraction
 from pathlib import Path
 
 import pandas as pd
 
 from sarcoma_review.audit import grim
 from sarcoma_review.audit.feasibility import check_feasibility
-from sarcoma_review.audit.ipd import at_risk, km_median, km_rmst, last_event_time
+from sarcoma_review.audit.ipd import at_risk, km_median, km_rmst, km_steps, last_event_time, size_threshold
 from sarcoma_review.audit.feasibility import km_exact
 from sarcoma_review.audit.reconstruct import (
-    DROPPED,
+    DROP,
+    dropped_reasons,
     cnao_problems,
     follow_up_minima,
     read_strings,
@@ -36,7 +38,7 @@ def _read(d: Path, group: str, table: str) -> pd.DataFrame:
 def _fact(facts: pd.DataFrame, fact_id: str, col: str = "value") -> str:
     row = facts.loc[facts["fact_id"] == fact_id]
     if row.empty:
-        raise KeyError(f"fact {fact_id!r} not found in data/cnao/facts.csv")
+        raise ValueError(f"data/cnao/facts.csv has no fact_id {fact_id!r}; the audit needs it (add the row)")
     return row.iloc[0][col]
 
 
@@ -190,74 +192,162 @@ def ifosfamide_checks(d: Path) -> list[CheckResult]:
     lc_e = [int(x) for x in pts["local_failure"]]
     os_t = [float(x) for x in pts["os_months"]]
     os_e = [int(x) for x in pts["death"]]
+    ids = list(pts["patient_id"])
     initial = [float(x) for x in pts["diameter_initial_cm"]]
     before = [float(x) if x else None for x in pts["diameter_before_rt_cm"]]
+    est_file = "data/ifosfamide/reported_estimates.csv"
+
+    def val(eid: str, col: str = "value") -> str:
+        """A reported value as printed (ValueError naming the file when the row or cell is missing)."""
+        if eid not in e.index:
+            raise ValueError(f"{est_file} has no estimate_id {eid!r}; the audit needs it (add the row)")
+        v = str(e.loc[eid, col]).strip()
+        if v == "":
+            raise ValueError(f"{est_file}: {eid!r} has no {col}; the audit needs it")
+        return v
+
+    def months(eid: str) -> float:
+        return 12 * float(val(eid, "horizon_years"))
 
     def row(cid, loc, q, rep, rec, ok, expl, rounding=False):
         verdict = ("consistent with rounding" if rounding else "consistent") if ok else "inconsistent"
         return CheckResult(f"ifo.ipd.{cid}", IFO, loc, q, rep, rec, verdict, expl)
 
-    lc2, lc5 = (float(km_exact(lc_t, lc_e, m)) * 100 for m in (24, 60))
-    for h, v in ((2, lc2), (5, lc5)):
-        ok = bool(grim.matching_modes(grim.to_fraction(f"{v:.10f}"), "70"))
-        out.append(row(f"lc_{h}y", "Results; Abstract; Figure 2", f"KM local control at {h} years (%)", "70", f"{v:.1f}", ok,
-                       f"Table 3: failures at 6 (8 at risk) and 21 months (5 at risk): 7/8 x 4/5 = {v:.1f}%"))
-    out.append(row("lc_events", "Results", "local failures", "2 (at 6 and 21 months)",
-                   f"{sum(lc_e)} (at {', '.join(f'{t:g}' for t, x in zip(lc_t, lc_e) if x)})",
-                   sum(lc_e) == 2, "Table 3 marks LF for exactly these patients"))
-    out.append(row("lc_at_risk_2y", "Results", "patients at risk for LC after 2 years", "4", str(at_risk(lc_t, 24)),
-                   at_risk(lc_t, 24) == 4, "LC times above 24 months: " + ", ".join(f"{t:g}" for t in sorted(lc_t) if t > 24)))
+    def prints_as(x: float | Fraction, printed: str) -> bool:
+        """Does the exact value print as ``printed`` under some rounding rule?"""
+        return bool(grim.matching_modes(grim.to_fraction(x) if not isinstance(x, Fraction) else x, printed))
+
+    def fmt_times(ts) -> str:
+        return grim_join([f"{t:g}" for t in ts])
+
+    # local control at the reported horizons
+    lc_steps = km_steps(lc_t, lc_e)
+    product = " x ".join(f"{r - 1}/{r}" for _, _, r in lc_steps)
+    failures = grim_join([f"{t:g} ({r} at risk)" for t, _, r in lc_steps])
+    for eid in ("lc_2y_results", "lc_5y_results"):
+        h = months(eid)
+        s_h = km_exact(lc_t, lc_e, h)
+        v = float(s_h) * 100
+        ok = prints_as(s_h * 100, val(eid))
+        out.append(row(f"lc_{h / 12:g}y", "Results; Abstract; Figure 2", f"KM local control at {h / 12:g} years (%)",
+                       val(eid), f"{v:.1f}", ok,
+                       f"Table 3: failures at {failures} months: {product} = {v:.1f}%"))
+    lf_times = [t for t, x in zip(lc_t, lc_e) if x]
+    out.append(row("lc_events", "Results", "local failures", f"{val('local_relapses')} ({val('local_relapses', 'value_as_printed')})",
+                   f"{sum(lc_e)} (at {fmt_times(sorted(lf_times))} months)",
+                   sum(lc_e) == int(val("local_relapses")), "Table 3 marks a local failure (LF) for these patients"))
+    h = months("lc_at_risk_2y")
+    n_risk = at_risk(lc_t, h)
+    out.append(row("lc_at_risk_2y", "Results", f"patients at risk for LC after {h / 12:g} years", val("lc_at_risk_2y"),
+                   str(n_risk), n_risk == int(val("lc_at_risk_2y")),
+                   f"LC times above {h:g} months: " + ", ".join(f"{t:g}" for t in sorted(lc_t) if t > h)))
     plateau = last_event_time(lc_t, lc_e)
-    out.append(row("lc_plateau", "Results", "LC plateau reached after (months)", "22", f"{plateau:g}",
-                   plateau is not None and plateau <= 22, f"last local failure at {plateau:g} months, flat afterwards", rounding=True))
+    rep_plateau = float(val("lc_plateau"))
+    out.append(row("lc_plateau", "Results", "LC plateau reached after (months)", val("lc_plateau"), f"{plateau:g}",
+                   plateau is not None and plateau <= rep_plateau,
+                   f"last local failure at {plateau:g} months, flat afterwards", rounding=True))
     rmst = km_rmst(lc_t, lc_e, max(lc_t))
-    out.append(row("lc_mean", "Abstract", "average local control time (months)", "91", f"{rmst:.1f}",
-                   round(rmst) == 91, f"restricted mean of the LC KM curve up to the last follow-up ({max(lc_t):g} months)", rounding=True))
-    out.append(row("deaths", "Results", "deaths", "8 implied (3 of 11 alive)", f"{sum(os_e)} deaths, {n - sum(os_e)} alive",
-                   n - sum(os_e) == 3, "status column of Table 3"))
+    out.append(row("lc_mean", "Abstract", "average local control time (months)", val("lc_mean_abstract"), f"{rmst:.1f}",
+                   prints_as(Fraction(rmst), val("lc_mean_abstract")),
+                   f"restricted mean of the LC KM curve up to the last follow-up ({max(lc_t):g} months)", rounding=True))
+    n_alive_rep, n_alive_den = int(val("alive_disease_free")), int(val("alive_disease_free", "denominator"))
+    deaths = sum(os_e)
+    out.append(row("deaths", "Results", "deaths",
+                   f"{n_alive_den - n_alive_rep} implied ({n_alive_rep} of {n_alive_den} alive)",
+                   f"{deaths} deaths, {n - deaths} alive", n - deaths == n_alive_rep, "status column of Table 3"))
+    # overall survival
+    cens = [t for t, x in zip(os_t, os_e) if not x]
+    first_cens = min(cens) if cens else None
     med = km_median(os_t, os_e)
-    out.append(row("os_median", "Results; Abstract", "median OS (months)", "26", f"{med:g}", med == 26,
-                   f"no censoring before 72 months, so S falls to 5/11 = 45% at the 6th death ({med:g} months); 26 is the 7th death"))
-    os5 = float(km_exact(os_t, os_e, 60)) * 100
-    out.append(row("os_5y", "Results; Abstract; Figure 2", "5-year OS (%)", "34", f"{os5:.1f}", round(os5) == 34,
-                   f"3 of 11 alive beyond 60 months and nobody censored earlier: 3/11 = {os5:.1f}%"))
-    dfs_bound = float(km_exact(os_t, os_e, 60)) * 100
-    out.append(row("dfs_5y_bound", "Results; Abstract; Figure 2", "5-year DFS (%)", "34", f"<= {dfs_bound:.1f}",
-                   34 <= dfs_bound, "DFS can never exceed OS; with no censoring before 72 months OS(5y) = 3/11 bounds DFS"))
-    last_death = max(t for t, x in zip(os_t, os_e) if x)
-    out.append(row("no_death_after_38", "Results", "latest death (months)", "<= 38", f"{last_death:g}", last_death <= 38,
-                   "last death in Table 3"))
-    alive = sorted(t for t, x in zip(os_t, os_e) if not x)
-    out.append(row("alive_over_5y", "Results", "3 alive, all > 5 years", "3, > 60 months",
-                   f"{len(alive)}: {', '.join(f'{t:g}' for t in alive)}", len(alive) == 3 and min(alive) > 60, "AWOD rows of Table 3"))
+    s_med = km_exact(os_t, os_e, med) if med is not None else None
+    death_times = sorted(t for t, x in zip(os_t, os_e) if x)
+    rep_med = float(val("os_median_results"))
+    rank = (f"; {val('os_median_results')} months is death number {death_times.index(rep_med) + 1} of {len(death_times)}"
+            if rep_med in death_times and rep_med != med else "")
+    med_text = "never reached" if med is None else f"{med:g}"
+    out.append(row("os_median", "Results; Abstract", "median OS (months)", val("os_median_results"), med_text,
+                   med is not None and prints_as(Fraction(med), val("os_median_results")),
+                   (f"first censoring at {first_cens:g} months; " if first_cens is not None else "no censoring; ")
+                   + (f"S first falls to 0.5 or below at {med:g} months ({s_med.numerator}/{s_med.denominator} = "
+                      f"{float(s_med) * 100:.0f}%)" if med is not None else "S never falls to 0.5") + rank))
+    h = months("os_5y_results")
+    s5 = km_exact(os_t, os_e, h)
+    os5 = float(s5) * 100
+    out.append(row("os_5y", "Results; Abstract; Figure 2", f"{h / 12:g}-year OS (%)", val("os_5y_results"), f"{os5:.1f}",
+                   prints_as(s5 * 100, val("os_5y_results")),
+                   f"KM at {h:g} months from Table 3 (first censoring at {first_cens:g} months): "
+                   f"{s5.numerator}/{s5.denominator} = {os5:.1f}%"))
+    h = months("dfs_5y_abstract")
+    bound = km_exact(os_t, os_e, h) * 100
+    lo_dfs, _ = grim.printed_interval(val("dfs_5y_abstract"))
+    out.append(row("dfs_5y_bound", "Results; Abstract; Figure 2", f"{h / 12:g}-year DFS (%)", val("dfs_5y_abstract"),
+                   f"<= {float(bound):.1f}", lo_dfs <= bound,
+                   f"DFS can never exceed OS, and OS at {h:g} months from Table 3 is {float(bound):.1f}%"))
+    last_death = max(death_times)
+    out.append(row("latest_death", "Results", "latest death (months)", f"<= {val('os_no_death_after')}",
+                   f"{last_death:g}", last_death <= float(val("os_no_death_after")), "last death in Table 3"))
+    alive = sorted(cens)
+    m_years = re.search(r"more than (\d+) years", val("alive_disease_free", "value_as_printed"))
+    if m_years is None:
+        raise ValueError(f"{est_file}: alive_disease_free.value_as_printed must say 'more than N years' "
+                         "(the audit reads the survivors' minimum time from it)")
+    over = 12 * int(m_years.group(1))
+    out.append(row("alive_over_5y", "Results", f"alive, all > {over / 12:g} years", f"{n_alive_rep}, > {over:g} months",
+                   f"{len(alive)}: {', '.join(f'{t:g}' for t in alive)}",
+                   len(alive) == n_alive_rep and bool(alive) and min(alive) > over, "AWOD rows of Table 3"))
     med_alive = float(pd.Series(alive).median())
-    out.append(row("fu_median_alive", "Results", "median follow-up of patients alive (months)", e.loc["follow_up_median_alive", "value"],
-                   f"{med_alive:g}", med_alive == float(e.loc["follow_up_median_alive", "value"]),
-                   f"alive at 72, 106, 124 months; 13 is the median of all 11 observed times ({pd.Series(os_t).median():g})"))
-    fu = e.loc["follow_up_median"]
-    out.append(row("fu_median", "Patients and Methods; Table 1", "median follow-up (months)", fu["value"],
-                   f"{pd.Series(os_t).median():g} (all), {med_alive:g} (alive)", float(fu["value"]) in (pd.Series(os_t).median(), med_alive),
-                   "neither the median observed time nor the median among survivors is 55"))
-    out.append(row("fu_range", "Patients and Methods; Table 1", "follow-up range (months)", f"{fu['value_low']}-{fu['value_high']}",
-                   f"{min(os_t):g}-{max(os_t):g}", (float(fu["value_low"]), float(fu["value_high"])) == (min(os_t), max(os_t)),
-                   "observed times in Table 3 run from 1 to 124 months"))
-    gt10 = sum(x > 10 for x in initial)
-    out.append(row("size_gt10_initial", "Patients and Methods; Table 1", "tumours > 10 cm initially",
-                   e.loc["size_gt10_initial_text", "value"], str(gt10), gt10 == int(e.loc["size_gt10_initial_text", "value"]),
+    med_all = float(pd.Series(os_t).median())
+    rep_alive = val("follow_up_median_alive")
+    out.append(row("fu_median_alive", "Results", "median follow-up of patients alive (months)", rep_alive,
+                   f"{med_alive:g}", med_alive == float(rep_alive),
+                   f"alive at {fmt_times(alive)} months; the median of all {n} observed times is {med_all:g}"))
+    rep_fu = val("follow_up_median")
+    out.append(row("fu_median", "Patients and Methods; Table 1", "median follow-up (months)", rep_fu,
+                   f"{med_all:g} (all), {med_alive:g} (alive)", float(rep_fu) in (med_all, med_alive),
+                   f"the median observed time is {med_all:g} and the median among survivors {med_alive:g}; "
+                   + ("one of them" if float(rep_fu) in (med_all, med_alive) else "neither") + f" is {rep_fu}"))
+    fu_lo, fu_hi = val("follow_up_median", "value_low"), val("follow_up_median", "value_high")
+    out.append(row("fu_range", "Patients and Methods; Table 1", "follow-up range (months)", f"{fu_lo}-{fu_hi}",
+                   f"{min(os_t):g}-{max(os_t):g}", (float(fu_lo), float(fu_hi)) == (min(os_t), max(os_t)),
+                   f"observed times in Table 3 run from {min(os_t):g} to {max(os_t):g} months"))
+    thr, thr_label = size_threshold(ch)
+    gt = sum(x > thr for x in initial)
+    out.append(row("size_gt10_initial", "Patients and Methods; Table 1", f"tumours {thr_label} initially",
+                   val("size_gt10_initial_text"), str(gt), gt == int(val("size_gt10_initial_text")),
                    "initial diameters in Table 3: " + ", ".join(f"{x:g}" for x in initial)))
-    gt10b = sum((b if b is not None else a) > 10 for a, b in zip(initial, before))
-    out.append(row("size_gt10_before_rt", "Patients and Methods", "tumours > 10 cm before RT",
-                   e.loc["size_gt10_before_rt_text", "value"], f"{gt10b} (patient 11's residual size not printed; initial used)",
-                   gt10b == int(e.loc["size_gt10_before_rt_text", "value"]),
-                   "equals 4 only if patient 11 (after R2 resection, 11 cm printed) had a residual <= 10 cm"))
+    gtb = sum((b if b is not None else a) > thr for a, b in zip(initial, before))
+    missing = [(i, a) for i, a, b in zip(ids, initial, before) if b is None]
+    miss_txt = grim_join([f"patient {i}" for i, _ in missing])
+    rep_b = val("size_gt10_before_rt_text")
+    if missing:
+        rec_b = f"{gtb} ({miss_txt}: residual size not printed; initial used)"
+        big = [(i, a) for i, a in missing if a > thr]
+        expl = (f"{gtb} counting the initial size where Table 3 prints no residual; "
+                + (f"{gtb - len(big)} if " + grim_join([f"patient {i} ({a:g} cm initially)" for i, a in big])
+                   + f" had a residual <= {thr:g} cm" if big else "no unprinted residual can change the count"))
+    else:
+        rec_b, expl = str(gtb), "diameters before RT in Table 3"
+    lo_count = gtb - sum(a > thr for _, a in missing)
+    out.append(row("size_gt10_before_rt", "Patients and Methods", f"tumours {thr_label} before RT", rep_b, rec_b,
+                   lo_count <= int(rep_b) <= gtb, expl))
     g3 = sum(g == "G3" for g in pts["grade"])
     out.append(grim.check_percent("ifo.ipd.g3", IFO, "Patients and Methods; Table 1", "G3 tumours (%) from Table 3", g3, n,
-                                  e.loc["g3_percent_text", "value"]))
+                                  val("g3_percent_text")))
     doses = sorted(float(x) for x in pts["dose_gy"])
-    out.append(row("dose", "Patients and Methods; Table 2", "median (range) RT dose (Gy)", "60 (50.0-72.6)",
+    d_med, d_lo, d_hi = val("dose_median_text"), val("dose_median_text", "value_low"), val("dose_median_text", "value_high")
+    out.append(row("dose", "Patients and Methods; Table 2", "median (range) RT dose (Gy)", f"{d_med} ({d_lo}-{d_hi})",
                    f"{pd.Series(doses).median():g} ({doses[0]:.1f}-{doses[-1]:.1f})",
-                   (pd.Series(doses).median(), doses[0], doses[-1]) == (60.0, 50.0, 72.6), "doses in Table 3"))
+                   (float(pd.Series(doses).median()), doses[0], doses[-1]) == (float(d_med), float(d_lo), float(d_hi)),
+                   "doses in Table 3"))
     return out
+
+
+def grim_join(items: list[str]) -> str:
+    """``["a", "b", "c"]`` -> ``"a, b and c"``."""
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def run_audit(data_dir: Path | None = None) -> pd.DataFrame:
@@ -337,5 +427,5 @@ def links(source: str, audit: pd.DataFrame | None = None, data_dir: Path | None 
     return out.reset_index(drop=True)
 
 
-__all__ = ["AUDIT_PAGE", "DROPPED", "anchor_id", "links", "reconstruct_all", "run_audit", "write_audit_csv",
+__all__ = ["AUDIT_PAGE", "DROP", "dropped_reasons", "anchor_id", "links", "reconstruct_all", "run_audit", "write_audit_csv",
            "write_pseudo_ipd"]
