@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 
 import pandas as pd
 
+from sarcoma_review.analysis import ENDPOINT_NAMES
 from sarcoma_review.audit.feasibility import KMProblem
 from sarcoma_review.audit.records import VERDICTS
 
 SOURCE_NAMES = {"cnao": "Cuccia et al. 2020 (CNAO)", "ifosfamide": "Eckert et al. 2010 (ifosfamide)"}
-ENDPOINT_NAMES = {"LC": "Local control", "DPFS": "Distant progression-free survival", "OS": "Overall survival"}
+
+
+def endpoint_title(endpoint: str) -> str:
+    """``"LC"`` -> ``"Local control"``: :data:`sarcoma_review.analysis.ENDPOINT_NAMES`, capitalised."""
+    name = ENDPOINT_NAMES.get(endpoint, endpoint)
+    return name[:1].upper() + name[1:]
 
 
 def summary(audit: pd.DataFrame) -> pd.DataFrame:
@@ -39,6 +46,24 @@ def statements_table(problems: dict[str, KMProblem], dropped: dict[str, dict[str
     for ep, p in problems.items():
         for s in p.statements():
             why = dropped.get(ep, {}).get(s)
-            rows.append({"endpoint": ENDPOINT_NAMES.get(ep, ep), "statement": p.describe(s),
+            rows.append({"endpoint": endpoint_title(ep), "statement": p.describe(s),
                          "in the reconstruction": "dropped" if why else "honoured", "why dropped": why or ""})
     return pd.DataFrame(rows)
+
+
+def follow_up_minima_text(minima: Sequence[tuple[float, str]]) -> str:
+    """``[(6, "Results"), (4, "Abstract")]`` -> ``"6 months in the Results, 4 in the Abstract"``."""
+    parts = [f"{v:g} months in the {where}" if i == 0 else f"{v:g} in the {where}"
+             for i, (v, where) in enumerate(minima)]
+    return ", ".join(parts)
+
+
+def dropped_text(reasons: dict[str, dict[str, str]]) -> str:
+    """One sentence per endpoint whose reconstruction drops a statement, built from
+    :func:`sarcoma_review.audit.reconstruct.dropped_reasons`; ``""`` when none is dropped."""
+    out = []
+    for ep, why in reasons.items():
+        if why:
+            out.append(f"For {ENDPOINT_NAMES.get(ep, ep)} the reconstruction leaves out what cannot coexist "
+                       "with the other statements: the " + "; the ".join(why.values()) + ".")
+    return " ".join(out)
