@@ -153,12 +153,33 @@ def test_cnao_lc_conflict():
 
 @pytest.mark.parametrize("endpoint", ["LC", "DPFS", "OS"])
 def test_reconstruction_tolerances(endpoint):
+    """The pseudo-IPD checked with an independent Kaplan-Meier (lifelines, via
+    sarcoma_review.survival), not with the exact-fraction oracle the witness search itself uses.
+
+    Tolerance: the issue asks for every attainable reported landmark within 1 percentage point;
+    the reconstruction does better, so the test holds it to the printed precision: each
+    recomputed rate must lie in the half-open interval the printed value stands for ("67.4" ->
+    [67.35, 67.45)), up to 1e-9 pp of floating-point slack in lifelines' product. Every reported
+    landmark of the kept statements is attainable (LC drops only its latest event time).
+    """
+    from sarcoma_review import survival
+
     prob = reconstruction_problems()[endpoint]
     df = reconstruct(prob, endpoint)
-    checks = validate_pseudo_ipd(df, prob)
-    assert all(checks.values()), {k: v for k, v in checks.items() if not v}
-    # event count exact, landmarks within 1 pp (validate_pseudo_ipd), deterministic
-    assert int(df["event"].sum()) == prob.events
+    t, e = df["time_months"].to_numpy(float), df["event"].to_numpy(int)
+    assert len(df) == prob.n and int(e.sum()) == prob.events
+    marks = sorted(prob.landmarks)
+    lm = survival.landmarks(t, e, marks).set_index("time")
+    for m in marks:
+        lo, hi = grim.printed_interval(prob.landmarks[m])
+        got = 100 * float(lm.loc[m, "surv"])
+        assert float(lo) - 1e-9 <= got < float(hi) + 1e-9, (m, prob.landmarks[m], got)
+        assert abs(got - float(prob.landmarks[m])) <= 1.0  # the issue's tolerance, a fortiori
+    # follow-up bounds: every censoring inside the reported follow-up range
+    cens = t[e == 0]
+    assert cens.min() >= prob.fu_min and t.max() <= prob.fu_max
+    assert all(validate_pseudo_ipd(df, prob).values())
+    # deterministic
     assert df.equals(reconstruct(prob, endpoint))
 
 
