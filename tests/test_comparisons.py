@@ -38,7 +38,17 @@ def test_benchmarks_include_ifosfamide_recomputation(lit):
     assert rec["LC"] == pytest.approx(70.0, abs=1e-9)
     assert rec["OS"] == pytest.approx(100 * 3 / 11, abs=1e-9)
     panel = comparisons.benchmark_panel(lit, b)
-    assert "radiotherapy alone (ref. [18]), retroperitoneal sarcomas" in panel.attrs["skipped"]  # 0%: no logit
+    assert ("radiotherapy alone (ref. [18]), retroperitoneal sarcomas", "a rate of 0% has no logit to compare on"
+            ) in panel.attrs["skipped"]
+    assert "Not compared:" in comparisons.skipped_markdown(panel)
+    # the recomputed comparator carries its own Kaplan-Meier 95% interval at 60 months: R survfit
+    # (conf.type "log-log") in the fixture; 1e-6 as in tests/test_survival.py
+    km = FIXTURE["survival"]["km"]["OS"]
+    at60 = km["landmark_times"].index(60)
+    osrow = panel[panel["label"].str.contains("recomputed") & (panel["landmark"] == "5-year overall survival")].iloc[0]
+    assert osrow["benchmark"] == pytest.approx(100 * km["landmark_surv"][at60], abs=1e-6)
+    assert osrow["benchmark_ci_low"] == pytest.approx(100 * km["landmark_lower"][at60], abs=1e-6)
+    assert osrow["benchmark_ci_high"] == pytest.approx(100 * km["landmark_upper"][at60], abs=1e-6)
     assert np.allclose(panel["difference"], panel["estimate"] - panel["benchmark"])
     assert (panel["excludes"] == ((panel["ci_low"] > panel["benchmark"]) | (panel["ci_high"] < panel["benchmark"]))).all()
 

@@ -68,12 +68,14 @@ def year_regressions(lit: pd.DataFrame, landmarks: list[tuple[str, float]] = MAI
     for ep, hz in landmarks:
         d = _landmark(lit, ep, hz)
         if len(d) < 3:
+            rows.append({"landmark": landmark_name(ep, hz), "k": len(d), "note": "fewer than 3 series: no regression"})
             continue
         summary, coefs = compare.meta_regression(d, "year", method="REML", ci="HKSJ")
         slope = coefs.iloc[1]
         rows.append({"landmark": landmark_name(ep, hz), "k": len(d), "slope_per_year": float(slope["estimate"]),
                      "slope_ci_low": float(slope["ci_low"]), "slope_ci_high": float(slope["ci_high"]),
-                     "f": summary["statistic"], "df1": summary["df1"], "df2": summary["df2"], "p": summary["p"]})
+                     "f": summary["statistic"], "df1": summary["df1"], "df2": summary["df2"], "p": summary["p"],
+                     "note": ""})
     return pd.DataFrame(rows)
 
 
@@ -83,7 +85,8 @@ def benchmarks(comparators: pd.DataFrame, ifosfamide_reported: pd.DataFrame | No
 
     Rows: every comparator with an LC or OS rate at a stated horizon, plus the ifosfamide series'
     reported 5-year LC and OS and (from its patient table) the Kaplan–Meier recomputation. Columns:
-    label, modality, endpoint, horizon_years, rate_percent, source.
+    label, modality, endpoint, horizon_years, rate_percent, rate_ci_low, rate_ci_high (the
+    comparator's own 95% CI where the data allow one: the recomputed rows; else NaN), source.
     """
     c = comparators[comparators["endpoint"].isin(["LC", "OS"]) & comparators["horizon_years"].notna()
                     & comparators["rate_percent"].notna()]
@@ -106,8 +109,13 @@ def benchmarks(comparators: pd.DataFrame, ifosfamide_reported: pd.DataFrame | No
             lm = survival.landmarks(t, e, [60.0])
             rows.append({"label": "Ifosfamide radiochemotherapy (Eckert 2010), recomputed from Table 3", "modality": "radiochemotherapy",
                          "endpoint": ep, "horizon_years": 5.0, "rate_percent": 100 * float(lm["surv"].iat[0]),
+                         "rate_ci_low": 100 * float(lm["ci_low"].iat[0]), "rate_ci_high": 100 * float(lm["ci_high"].iat[0]),
                          "source": "ifosfamide/patients.csv (Kaplan-Meier at 60 months)"})
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    for col in ("rate_ci_low", "rate_ci_high"):
+        if col not in out.columns:
+            out[col] = np.nan
+    return out
 
 
 def benchmark_panel(lit: pd.DataFrame, bench: pd.DataFrame) -> pd.DataFrame:
@@ -115,19 +123,24 @@ def benchmark_panel(lit: pd.DataFrame, bench: pd.DataFrame) -> pd.DataFrame:
 
     One row per benchmark: pooled estimate and CI, the difference in percentage points with its
     interval, the probability that a new particle series exceeds the benchmark (predictive
-    distribution), and whether the pooled CI excludes the benchmark. Benchmarks with no matching
-    pooled landmark (k < 2) are left out and listed in ``note`` of the returned frame's attrs.
+    distribution of the true rate of a new series), whether the pooled CI excludes the benchmark,
+    and the benchmark's own 95% CI where known (not part of the difference interval). Benchmarks
+    that cannot be compared are listed with the reason in ``attrs["skipped"]`` as (label, why).
     """
     rows, skipped = [], []
     for b in bench.itertuples():
         d = _landmark(lit, b.endpoint, b.horizon_years)
-        if len(d) < 2 or not 0 < b.rate_percent < 100:
-            skipped.append(b.label)
+        if len(d) < 2:
+            skipped.append((b.label, f"fewer than 2 particle series report {landmark_name(b.endpoint, b.horizon_years)}"))
+            continue
+        if not 0 < b.rate_percent < 100:
+            skipped.append((b.label, f"a rate of {b.rate_percent:g}% has no logit to compare on"))
             continue
         r = compare.benchmark_comparison(d, b.rate_percent, method="REML", ci="HKSJ", benchmark_label=b.label)
         r = r.iloc[0].to_dict()
         r.update(label=b.label, modality=b.modality, landmark=landmark_name(b.endpoint, b.horizon_years),
-                 excludes=bool(r["ci_low"] > b.rate_percent or r["ci_high"] < b.rate_percent))
+                 excludes=bool(r["ci_low"] > b.rate_percent or r["ci_high"] < b.rate_percent),
+                 benchmark_ci_low=getattr(b, "rate_ci_low", np.nan), benchmark_ci_high=getattr(b, "rate_ci_high", np.nan))
         rows.append(r)
     out = pd.DataFrame(rows)
     out.attrs["skipped"] = skipped
@@ -160,9 +173,14 @@ def benchmark_points(panel: pd.DataFrame) -> str:
             where = ("above" if r.ci_low > r.benchmark else "below" if r.ci_high < r.benchmark else "includes")
             verdict = {"above": "interval above it", "below": "interval below it",
                        "includes": "interval includes it"}[where]
-            items.append(f"  - {html.escape(_pretty(r.label))}, {r.benchmark:.0f}%: difference "
+            own = ""
+            if "benchmark_ci_low" in panel.columns and not pd.isna(r.benchmark_ci_low):
+                own = (f" (its own 95% CI {r.benchmark_ci_low:.0f}% to {r.benchmark_ci_high:.0f}%, "
+                       "not included in the difference)")
+            items.append(f"  - {html.escape(_pretty(r.label))}, {r.benchmark:.0f}%{own}: difference "
                          f"{r.difference:+.1f} points ({r.diff_low:+.1f} to {r.diff_high:+.1f}), {verdict}; "
-                         f"chance a new particle series exceeds it {_prob(r.prob_new_study_exceeds)}.")
+                         f"probability that the true rate of a new particle series exceeds it "
+                         f"{_prob(r.prob_new_study_exceeds)}.")
         blocks.append("- " + head + "\n" + "\n".join(items))
     return "\n".join(blocks)
 
@@ -200,3 +218,13 @@ def benchmark_chart(panel: pd.DataFrame, width: int = 260):
         ).properties(width=width, height=24 * len(d), title=landmark.capitalize())
         charts_.append(layer)
     return alt.vconcat(*charts_).resolve_scale(y="independent")
+
+
+def skipped_markdown(panel: pd.DataFrame) -> str:
+    """The comparators that could not be compared, with the reason (never a silent omission)."""
+    import html
+
+    skipped = panel.attrs.get("skipped", [])
+    if not skipped:
+        return "Every comparator with a rate at a stated horizon was compared."
+    return "Not compared:\n" + "\n".join(f"- {html.escape(_pretty(lbl))}: {html.escape(why)}." for lbl, why in skipped)
