@@ -131,3 +131,27 @@ def test_audit_flags_link_each_failed_check_to_its_row():
     assert all(h.startswith("audit.html#audit-") for h in hrefs)
     assert "audit.html#audit-cnao.follow_up.range_low" in hrefs
     assert "<script" not in out
+
+
+def test_size_cutoff_is_read_from_table1_not_row_order(patients):
+    """Table 1 prints the size classes "5 - 10 cm" and ">10 cm"; the label and cut-off come from the
+    ">X cm" category wherever its row sits, and the module default equals it."""
+    chars = L.load_table("ifosfamide", "characteristics")
+    reordered = chars.iloc[::-1].reset_index(drop=True)
+    reported = L.load_table("ifosfamide", "reported_estimates")
+    therapy = L.load_table("ifosfamide", "therapy")
+    v = C.ifosfamide_glue_values(patients, reported, reordered, therapy)
+    assert v["ifo_size_label"] == ">10 cm"
+    # Table 3 initial diameters 11, 13, 25, 11, 15, 11 exceed 10 cm: 6 (Table 1 prints 5)
+    assert v["ifo_gt10_table3"] == 6 and v["ifo_gt10_table1"] == 5
+    from sarcoma_review.audit.ipd import size_threshold
+
+    assert size_threshold(chars)[0] == C.TABLE1_SIZE_CUTOFF_CM
+
+
+def test_missing_estimate_names_its_csv(patients):
+    reported = L.load_table("ifosfamide", "reported_estimates")
+    reported = reported[reported["estimate_id"] != "age_median_text"]
+    with pytest.raises(ValueError, match=r"reported_estimates\.csv has no estimate_id 'age_median_text'"):
+        C.ifosfamide_glue_values(patients, reported, L.load_table("ifosfamide", "characteristics"),
+                                 L.load_table("ifosfamide", "therapy"))

@@ -21,7 +21,9 @@ import numpy as np
 import pandas as pd
 
 from sarcoma_review import pooling, survival
+from sarcoma_review.analysis import ENDPOINT_NAMES
 from sarcoma_review.audit import grim
+from sarcoma_review.audit.ipd import size_threshold
 
 __all__ = [
     "plain",
@@ -45,8 +47,12 @@ __all__ = [
 ]
 
 ENDPOINT_ORDER = ("LC", "DPFS", "OS")
-ENDPOINT_NAMES = {"LC": "Local control", "DPFS": "Distant progression-free survival",
-                  "OS": "Overall survival", "DFS": "Disease-free survival"}
+
+
+def endpoint_title(endpoint: str) -> str:
+    """``"LC"`` -> ``"Local control"`` (:data:`sarcoma_review.analysis.ENDPOINT_NAMES`, capitalised)."""
+    name = ENDPOINT_NAMES.get(endpoint, endpoint)
+    return name[:1].upper() + name[1:]
 
 
 # --------------------------------------------------------------------------------------------
@@ -157,7 +163,7 @@ def cnao_landmark_table(landmarks: pd.DataFrame) -> pd.DataFrame:
             else:
                 agreement = "same" if a == b else "different"
             wording = cell.loc[cell["location"] == "abstract", "endpoint_as_printed"]
-            rows.append({"endpoint": ep, "endpoint_name": ENDPOINT_NAMES[ep], "horizon_years": int(hz),
+            rows.append({"endpoint": ep, "endpoint_name": endpoint_title(ep), "horizon_years": int(hz),
                          "abstract": a, "results": b, "agreement": agreement,
                          "abstract_wording": str(wording.iloc[0]) if len(wording) else ""})
     return pd.DataFrame(rows)
@@ -278,7 +284,7 @@ def series_dot_chart(series: pd.DataFrame, highlight_label: str = "CNAO (this ch
                                                  x2="ci_high:Q", y=y, color=colour, tooltip=tip),
             base.mark_point(filled=True, size=80).encode(x=alt.X("rate_percent:Q", scale=xs), y=y,
                                                          color=colour, tooltip=tip),
-        ).properties(width=width, height=28 * len(order), title=ENDPOINT_NAMES[ep])
+        ).properties(width=width, height=28 * len(order), title=endpoint_title(ep))
         panels.append(panel)
     return alt.hconcat(*panels, spacing=12).configure_view(stroke=None)
 
@@ -303,9 +309,13 @@ def _table3_count(patients: pd.DataFrame, variable: str, category: str) -> float
         return float((p["grade"] == "G" + category.split()[-1]).sum())
     if variable == "initial_tumor_size":
         d = p["diameter_initial_cm"].astype(float)
-        if category.startswith(">"):
-            return float((d > 10).sum())
-        return float(((d >= 5) & (d <= 10)).sum())
+        m = re.fullmatch(r"\s*>\s*([0-9.]+)\s*cm\s*", category)
+        if m:
+            return float((d > float(m.group(1))).sum())
+        m = re.fullmatch(r"\s*([0-9.]+)\s*-\s*([0-9.]+)\s*cm\s*", category)
+        if m:
+            return float(((d >= float(m.group(1))) & (d <= float(m.group(2)))).sum())
+        return float("nan")
     if variable == "localisation":
         site = {"Craniocervical": "HN", "Trunk": "Trunk"}.get(category)
         return float((p["site"] == site).sum()) if site else float("nan")
@@ -442,24 +452,32 @@ def ifosfamide_recomputed(patients: pd.DataFrame, reported: pd.DataFrame) -> pd.
     return pd.DataFrame(rows)
 
 
-def ifosfamide_groupings(patients: pd.DataFrame) -> dict[str, tuple[str, pd.Series]]:
+#: Size cut-off of Eckert et al.'s Table 1 (category ">10 cm" of ``initial_tumor_size`` in
+#: data/ifosfamide/characteristics.csv); the chapter passes the value read from the data
+#: (:func:`sarcoma_review.audit.ipd.size_threshold`), and a test checks this default against it.
+TABLE1_SIZE_CUTOFF_CM = 10.0
+
+
+def ifosfamide_groupings(patients: pd.DataFrame,
+                         threshold_cm: float = TABLE1_SIZE_CUTOFF_CM) -> dict[str, tuple[str, pd.Series]]:
     """The groupings Table 3 allows: ``{key: (title, labels per patient)}``."""
     d = patients["diameter_initial_cm"].astype(float)
     return {
-        "size": ("Initial diameter", pd.Series(np.where(d > 10, "> 10 cm", "≤ 10 cm"), index=patients.index)),
+        "size": ("Initial diameter", pd.Series(np.where(d > threshold_cm, f"> {threshold_cm:g} cm",
+                                                        f"≤ {threshold_cm:g} cm"), index=patients.index)),
         "grade": ("Grade", patients["grade"].astype(str)),
         "setting": ("Setting", patients["setting"].map(SETTING_NAMES).fillna(patients["setting"]).astype(str)),
     }
 
 
-def ifosfamide_logrank(patients: pd.DataFrame) -> pd.DataFrame:
+def ifosfamide_logrank(patients: pd.DataFrame, threshold_cm: float = TABLE1_SIZE_CUTOFF_CM) -> pd.DataFrame:
     """Log-rank tests (:func:`sarcoma_review.survival.logrank`) by size, grade and setting, LC and OS.
 
     Returns one row per comparison x endpoint: ``comparison, endpoint, groups`` (text with n,
     observed and expected events per group), ``events``, ``chisq``, ``p``.
     """
     rows = []
-    for key, (title, labels) in ifosfamide_groupings(patients).items():
+    for key, (title, labels) in ifosfamide_groupings(patients, threshold_cm).items():
         for ep in ("LC", "OS"):
             t, e = _endpoint_arrays(patients, ep)
             summary, table = survival.logrank(t, e, labels.to_numpy())
@@ -503,6 +521,8 @@ def cnao_glue_values(facts: pd.DataFrame, chars: pd.DataFrame, landmarks: pd.Dat
     v: dict[str, Any] = {}
 
     def fv(key: str, fact_id: str, part: str = "value") -> None:
+        if fact_id not in f:
+            raise ValueError(f"data/cnao/facts.csv has no fact_id {fact_id!r}; the CNAO chapter quotes it (add the row)")
         v[key] = f[fact_id][part]
 
     fv("cnao_n", "n_patients_results")
@@ -603,6 +623,9 @@ def ifosfamide_glue_values(patients: pd.DataFrame, reported: pd.DataFrame, chars
     v: dict[str, Any] = {"ifo_n": len(patients)}
 
     def rv(key: str, estimate_id: str, part: str = "value") -> None:
+        if estimate_id not in r.index:
+            raise ValueError(f"data/ifosfamide/reported_estimates.csv has no estimate_id {estimate_id!r}; "
+                             "the ifosfamide chapter quotes it (add the row)")
         v[key] = r.loc[estimate_id, part]
 
     rv("ifo_dose", "dose_median_text")
@@ -632,13 +655,16 @@ def ifosfamide_glue_values(patients: pd.DataFrame, reported: pd.DataFrame, chars
     v["ifo_dm_pct_check"] = dm.explanation
     ch = chars.set_index(["variable", "category"])
     th = therapy.set_index(["variable", "category"])
-    v["ifo_gt10_table1"] = int(ch.loc[("initial_tumor_size", ">10 cm"), "n"])
-    v["ifo_gt10_table1_pct"] = float(ch.loc[("initial_tumor_size", ">10 cm"), "percent"])
-    v["ifo_le10_table1_pct"] = float(ch.loc[("initial_tumor_size", "5 - 10 cm"), "percent"])
+    threshold, gt_label = size_threshold(chars)
+    sizes = chars[chars["variable"] == "initial_tumor_size"]
+    le_label = str(sizes.loc[sizes["category"] != gt_label, "category"].iloc[0])
+    v["ifo_gt10_table1"] = int(ch.loc[("initial_tumor_size", gt_label), "n"])
+    v["ifo_gt10_table1_pct"] = float(ch.loc[("initial_tumor_size", gt_label), "percent"])
+    v["ifo_le10_table1_pct"] = float(ch.loc[("initial_tumor_size", le_label), "percent"])
     v["ifo_ifo15_table2_pct"] = float(th.loc[("ifosfamide_dose_intended", "15 g/m2"), "percent"])
     v["ifo_ifo10_table2_pct"] = float(th.loc[("ifosfamide_dose_intended", "10 g/m2"), "percent"])
     d0 = patients["diameter_initial_cm"].astype(float)
-    v["ifo_gt10_table3"] = int((d0 > 10).sum())
+    v["ifo_gt10_table3"] = int((d0 > threshold).sum())
     v["ifo_g3"] = int((patients["grade"] == "G3").sum())
     v["ifo_primary"] = int((patients["setting"] == "primary").sum())
     v["ifo_after_r2"] = int((patients["setting"] == "after_R2").sum())
@@ -648,7 +674,7 @@ def ifosfamide_glue_values(patients: pd.DataFrame, reported: pd.DataFrame, chars
     v["ifo_os_max"] = float(patients["os_months"].max())
     v["ifo_os_min"] = float(patients["os_months"].min())
     lf = patients[patients["local_failure"] == 1]
-    v["ifo_lf_gt10"] = int((lf["diameter_initial_cm"].astype(float) > 10).sum())
+    v["ifo_lf_gt10"] = int((lf["diameter_initial_cm"].astype(float) > threshold).sum())
 
     rec = ifosfamide_recomputed(patients, reported).set_index("key")
     for key in rec.index:
@@ -656,14 +682,14 @@ def ifosfamide_glue_values(patients: pd.DataFrame, reported: pd.DataFrame, chars
         v[f"ifo_{key}_recomputed"] = rec.loc[key, "recomputed"]
         v[f"ifo_{key}_ci_low"] = rec.loc[key, "ci_low"]
         v[f"ifo_{key}_ci_high"] = rec.loc[key, "ci_high"]
-    lr = ifosfamide_logrank(patients)
+    lr = ifosfamide_logrank(patients, threshold)
     v["ifo_logrank_min_p"] = float(lr["p"].min())
     v["ifo_logrank_max_p"] = float(lr["p"].max())
     v["ifo_lc_events"] = int(patients["local_failure"].sum())
     v["ifo_logrank_n_tests"] = len(lr)
     sizes = [int(n) for text in lr["groups"] for n in re.findall(r"n = (\d+)", text)]
     v["ifo_logrank_min_n"], v["ifo_logrank_max_n"] = min(sizes), max(sizes)
-    v["ifo_size_label"] = str(chars.loc[chars["variable"] == "initial_tumor_size", "category"].iloc[-1])
+    v["ifo_size_label"] = size_threshold(chars)[1]
     return v
 
 
