@@ -179,3 +179,29 @@ def test_validate_paths(data_copy: Path) -> None:
 def test_types() -> None:
     pts = loaders.load_ifosfamide_patients()
     assert pts["hyperthermia"].dtype == "boolean" and pd.isna(pts.loc[10, "diameter_before_rt_cm"])
+
+
+def test_particle_group_must_follow_the_mapping_file(data_copy):
+    """studies.csv says Serizawa 2009 (printed 'Carbon ions') is 'mixed'; the mapping file says carbon."""
+    from sarcoma_review.errors import DataValidationError
+    from sarcoma_review.loaders import load_literature
+
+    path = data_copy / "literature" / "studies.csv"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("Retroperitoneum,Various,Carbon ions,carbon,", "Retroperitoneum,Various,Carbon ions,mixed,"),
+                    encoding="utf-8")
+    with pytest.raises(DataValidationError) as exc:
+        load_literature(data_copy)
+    msg = str(exc.value)
+    assert "data" in msg and "studies.csv, line 2 (row 1), column 'particle_group'" in msg
+    assert "expected 'carbon'" in msg and "got 'mixed'" in msg
+
+
+def test_schema_files_are_recorded_as_read(data_copy, tmp_path, monkeypatch):
+    from sarcoma_review.loaders import load_table
+
+    log = tmp_path / "reads.log"
+    monkeypatch.setenv("REVIEW_READS_LOG", str(log))
+    load_table("comparators", "comparators", data_copy)
+    read = log.read_text()
+    assert "comparators.schema.yaml" in read and "comparators.csv" in read

@@ -66,3 +66,14 @@ def test_kernels_run_single_threaded_maths(tmp_path, monkeypatch):
                         "cwd": str(tmp_path), "data_dir": str(tmp_path), "reads_log": str(tmp_path / "r.log")})
     assert res["ok"], res
     assert out.read_text() == "1,1,3"
+
+
+def test_environment_pins_are_a_chapter_input(tmp_path):
+    """Changing a pinned version must re-execute chapters: the pins are part of every cache key."""
+    from sarcoma_review.build import environment_hash
+
+    (tmp_path / "requirements.txt").write_text("pandas==2.3.3\n")
+    (tmp_path / "constraints.txt").write_text("numpy==2.4.6\n")
+    before = environment_hash(tmp_path)
+    (tmp_path / "constraints.txt").write_text("numpy==2.4.7\n")
+    assert environment_hash(tmp_path) != before

@@ -507,9 +507,20 @@ class Cache:
                     shutil.rmtree(d, ignore_errors=True)
 
 
+def environment_hash(root: Path) -> str:
+    """Hash of the pinned environment (``requirements.txt`` and ``constraints.txt`` when present):
+    a library upgrade can change what a chapter computes, so it re-executes every chapter."""
+    h = hashlib.sha256()
+    for name in ("requirements.txt", "constraints.txt"):
+        p = Path(root) / name
+        h.update(name.encode() + b"\0" + (p.read_bytes() if p.exists() else b"") + b"\0")
+    return h.hexdigest()
+
+
 def chapter_inputs(layout: Layout, job: ChapterJob, pkg_hash: str, data_dir: Path) -> dict[str, str]:
     return {"notebook": sha256_file(job.source), "parameters": parameters_hash(job.parameters),
-            "package": pkg_hash, "data_dir": layout.rel(data_dir)}
+            "package": pkg_hash, "environment": environment_hash(layout.root),
+            "data_dir": layout.rel(data_dir)}
 
 
 # --------------------------------------------------------------------------- staging and sphinx

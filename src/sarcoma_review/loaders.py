@@ -52,6 +52,7 @@ def _dir(data_dir: Path | None) -> Path:
 
 def _spec(data_dir: Path, group: str, table: str, csv_path: Path) -> TableSpec:
     sp = schema_path(data_dir, group, table)
+    tracking.record_read(sp)  # a schema change (types, allowed values) changes what a chapter gets
     if not sp.exists():
         raise DataValidationError(csv_path, [(None, None, f"a schema file {sp.name} next to the table", "none")])
     return read_spec(sp, group, table)
@@ -272,8 +273,21 @@ def load_table(group: str, table: str, data_dir: Path | None = None) -> pd.DataF
 
 
 def load_studies(data_dir: Path | None = None) -> pd.DataFrame:
-    """Table I studies (``literature/studies``)."""
-    return load_table("literature", "studies", data_dir)
+    """Table I studies (``literature/studies``).
+
+    ``particle_group`` must be the group that ``literature/particle_groups.csv`` maps the study's
+    printed ``particle`` to: the mapping file is the one place the grouping is decided.
+    """
+    d = _dir(data_dir)
+    studies = load_table("literature", "studies", d)
+    groups = load_table("literature", "particle_groups", d).set_index("particle")["particle_group"]
+    expected = studies["particle"].map(groups)
+    bad = [(i, "particle_group", f"{expected.iat[i - 1]!r} (the group data/literature/particle_groups.csv gives "
+                                 f"particle {studies['particle'].iat[i - 1]!r})", repr(studies["particle_group"].iat[i - 1]))
+           for i in range(1, len(studies) + 1) if studies["particle_group"].iat[i - 1] != expected.iat[i - 1]]
+    if bad:
+        raise DataValidationError(d / "literature" / "studies.csv", bad)
+    return studies
 
 
 def load_outcomes(data_dir: Path | None = None) -> pd.DataFrame:
