@@ -48,7 +48,18 @@ def test_restatement_and_sum():
 
 def test_p_from_ci():
     # HR CI 1.1-14.95 excludes 1, so p must be < 0.05: p = 0.35 is a contradiction
-    assert grim.check_p_from_ci("t", "s", "l", "q", "0.35", "1.1", "14.95").verdict == "inconsistent"
+    r = grim.check_p_from_ci("t", "s", "l", "q", "0.35", "1.1", "14.95")
+    assert r.verdict == "inconsistent" and "no 95% confidence interval of any kind" in r.explanation
+    # Age LC 0.10 (0.43-1.9): Wald p 0.75-0.83 over the printed precision; the paper does not say what
+    # the intervals are, so the verdict is conditional: "cannot check", worded "if these are Wald ..."
+    r = grim.check_p_from_ci("t", "s", "l", "q", "0.10", "0.43", "1.9")
+    assert r.verdict == "cannot check"
+    assert r.explanation == ("if these are Wald 95% intervals of hazard ratios, the printed p-value does not fit "
+                             "(it would be between 0.75 and 0.83); the paper does not say what the intervals are")
+    # Pre-RT chemotherapy OS 0.13 (0.73-9.7): Wald p 0.135-0.141; two digits would print "0.14 and 0.14"
+    assert "between 0.135 and 0.141" in grim.check_p_from_ci("t", "s", "l", "q", "0.13", "0.73", "9.7").explanation
+    r = grim.check_p_from_ci("t", "s", "l", "q", "0.06", "0.97", "2.97")
+    assert r.verdict == "consistent with rounding" and r.explanation.startswith("if these are Wald 95% intervals")
     # Wald: log HR = (ln 2.9 + ln 65)/2, SE = (ln 65 - ln 2.9)/3.92 -> z = 3.29, p = 0.0010
     assert grim.wald_p_from_ci(2.9, 65) == pytest.approx(0.00098, abs=5e-5)
 

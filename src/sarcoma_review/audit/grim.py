@@ -231,11 +231,15 @@ def wald_p_from_ci(lo: float, hi: float, level: float = 0.95) -> float:
 def check_p_from_ci(
     check_id: str, source: str, location: str, quantity: str, p_printed: str, lo_printed: str, hi_printed: str
 ) -> CheckResult:
-    """Is a printed p-value compatible with its printed 95% CI (hazard ratio, Wald, log scale)?
+    """Is a printed p-value compatible with its printed interval (read as a Wald 95% hazard-ratio CI)?
 
-    The CI bounds are widened to their printed-precision intervals and the attainable p range is
-    compared with the printed p's own interval. A CI that excludes 1 with p > 0.05 (or includes 1 with
-    p < 0.05) is flagged regardless of the Wald assumption.
+    Verdicts: ``"inconsistent"`` when the interval excludes 1 with p > 0.05 (or includes 1 with
+    p < 0.05), which no 95% confidence interval of any kind allows; otherwise the Wald question,
+    asked conditionally because a paper may not say what its intervals are: the CI bounds are
+    widened to their printed-precision intervals and the attainable Wald p range is compared
+    with the printed p's own interval (``"consistent with rounding"`` if they meet, else
+    ``"cannot check"``: the p-value does not fit a Wald interval, but the interval may be of
+    another kind, or p from another test).
     """
     p = to_fraction(p_printed)
     p_lo, p_hi = printed_interval(p_printed)
@@ -244,19 +248,27 @@ def check_p_from_ci(
     rng = (min(cands), max(cands))
     excludes_one = float(lo_i[0]) > 1 or float(hi_i[1]) < 1
     includes_one = float(lo_i[1]) < 1 < float(hi_i[0])
+    digits = 2  # enough significant digits that the two ends of the range print differently
+    while f"{rng[0]:.{digits}g}" == f"{rng[1]:.{digits}g}" and digits < 6:
+        digits += 1
+    a, b = f"{rng[0]:.{digits}g}", f"{rng[1]:.{digits}g}"
     reported = f"p={p_printed} ({lo_printed}-{hi_printed})"
-    recomputed = f"Wald p {rng[0]:.3g}-{rng[1]:.3g}"
+    recomputed = f"Wald p {a}-{b} (if Wald 95% HR CI)"
     if excludes_one and p > Fraction(5, 100):
         return CheckResult(check_id, source, location, quantity, reported, recomputed, "inconsistent",
-                           f"the 95% CI excludes 1 but p={p_printed} > 0.05")
+                           f"the interval {lo_printed}-{hi_printed} excludes 1 but p={p_printed} > 0.05: "
+                           "no 95% confidence interval of any kind allows this")
     if includes_one and p < Fraction(5, 100):
         return CheckResult(check_id, source, location, quantity, reported, recomputed, "inconsistent",
-                           f"the 95% CI includes 1 but p={p_printed} < 0.05")
+                           f"the interval {lo_printed}-{hi_printed} includes 1 but p={p_printed} < 0.05: "
+                           "no 95% confidence interval of any kind allows this")
     if rng[0] <= float(p_hi) and float(p_lo) <= rng[1]:
         return CheckResult(check_id, source, location, quantity, reported, recomputed, "consistent with rounding",
-                           "p lies in the Wald range implied by the printed CI")
+                           f"if these are Wald 95% intervals of hazard ratios, the printed p-value fits "
+                           f"(Wald p between {a} and {b})")
     return CheckResult(check_id, source, location, quantity, reported, recomputed, "cannot check",
-                       f"a Wald CI implies p {rng[0]:.2g}-{rng[1]:.2g}, not {p_printed}; the paper does not say which test gave p")
+                       f"if these are Wald 95% intervals of hazard ratios, the printed p-value does not fit "
+                       f"(it would be between {a} and {b}); the paper does not say what the intervals are")
 
 
 def all_modes_table(count: int, denominator: int, decimals: int = 0) -> dict[str, Fraction]:
