@@ -43,22 +43,81 @@ def test_cnao_characteristics_percent_checks():
     assert t.loc["Chondrosarcoma", "recomputed_percent"] == pytest.approx(100 * 21 / 54)
 
 
-def test_cox_direct_conflicts_are_gender_and_prior_surgery_lc():
+def _wald_range(text: str) -> tuple[float, float]:
+    import re
+
+    m = re.search(r"Wald p ([0-9.e-]+)-([0-9.e-]+)", text)
+    assert m, text
+    return float(m.group(1)), float(m.group(2))
+
+
+def test_cox_consistency_uses_the_audit_verdicts():
+    from sarcoma_review.audit import grim
+
     t = C.cox_consistency(L.load_table("cnao", "cox"))
-    conflicts = t[t["direct_conflict"]][["variable", "endpoint"]].apply(tuple, axis=1).tolist()
+    assert len(t) == 27  # 30 cells minus the three dashes
+    conflicts = t[t["verdict"] == "inconsistent"][["variable", "endpoint"]].apply(tuple, axis=1).tolist()
     # Table IV: Gender LC 0.35 (1.1-14.95) and Prior surgery LC 0.498 (1.0034-3.052) exclude 1 with p > 0.05
     assert conflicts == [("Gender", "LC"), ("Prior surgery", "LC")]
+    assert t.set_index(["variable", "endpoint"]).loc[("Gender", "LC"), "interval_excludes_1"]
+    # the chapter's verdict and wording are the audit's, cell by cell (one implementation)
+    for r in t.itertuples():
+        p, lo, hi = r.p, *r.interval.split("–")
+        res = grim.check_p_from_ci("x", "cnao", "Table IV", "q", p, lo, hi)
+        assert (r.verdict, r.explanation) == (res.verdict, res.explanation)
     # hand Wald p of GTV>1000cc OS (0.97-2.97): est = sqrt(0.97*2.97), se = ln(2.97/0.97)/(2*1.96)
     se = math.log(2.97 / 0.97) / (2 * 1.959964)
     p = math.erfc(abs(math.log(math.sqrt(0.97 * 2.97)) / se) / math.sqrt(2))
     row = t[(t["variable"] == "GTV volume>1000cc") & (t["endpoint"] == "OS")].iloc[0]
-    assert row["wald_p_low"] <= p <= row["wald_p_high"] and row["wald_verdict"] == "fits"
-    assert len(t) == 27  # 30 cells minus the three dashes
-    # Age LC 0.10 (0.43-1.9): Wald z = ln(sqrt(0.43*1.9)) / (ln(1.9/0.43)/3.92) = -0.27, p = 0.79, not 0.10
+    lo, hi = _wald_range(row["wald_p"])
+    # the printed range has 3 significant digits: widen by half a unit in the third digit
+    assert lo - 5e-4 <= p <= hi + 5e-4 and row["verdict"] == "consistent with rounding"
+    # Age LC 0.10 (0.43-1.9): Wald z = ln(sqrt(0.43*1.9)) / (ln(1.9/0.43)/3.92) = -0.27, p = 0.79, not 0.10:
+    # conditional verdict "cannot check", worded as conditional on Wald 95% intervals
     se = math.log(1.9 / 0.43) / (2 * 1.959964)
     p_age = math.erfc(abs(math.log(math.sqrt(0.43 * 1.9))) / se / math.sqrt(2))
     age = t[(t["variable"] == "Age") & (t["endpoint"] == "LC")].iloc[0]
-    assert age["wald_p_low"] <= p_age <= age["wald_p_high"] and age["wald_verdict"] == "does not fit"
+    lo, hi = _wald_range(age["wald_p"])
+    assert lo - 5e-3 <= p_age <= hi + 5e-3 and age["verdict"] == "cannot check"
+    assert age["explanation"].startswith("if these are Wald 95% intervals of hazard ratios, the printed p-value "
+                                         "does not fit (it would be between 0.75 and 0.83)")
+    assert age["explanation"].endswith("the paper does not say what the intervals are")
+    # 9 cells do not fit a Wald interval, 16 fit, 2 are inconsistent: 27 in all
+    assert (t["verdict"] == "cannot check").sum() == 9 and (t["verdict"] == "consistent with rounding").sum() == 16
+
+
+def _cnao_values() -> dict:
+    return C.cnao_glue_values(L.load_table("cnao", "facts"), L.load_table("cnao", "characteristics"),
+                              L.load_table("cnao", "landmark_rates"), L.load_table("cnao", "logrank"),
+                              L.load_table("cnao", "cox"), C.three_year_series(L.load_literature()))
+
+
+def test_cnao_key_point_caveat_and_generated_verdicts():
+    v = _cnao_values()
+    # Table III: GTV>1000cc LC p = 0.04; Table IV: 0.0010 (as printed)
+    assert (v["cnao_gtv_logrank_p_lc"], v["cnao_gtv_cox_p_lc"]) == ("0.04", "0.0010")
+    # factors with a printed p in Table III or IV: LC 8 (no local failure / distant metastases row),
+    # DPFS 9 (local failure added), OS 10 (both added)
+    assert "(8 for local control, 9 for distant progression-free survival and 10 for overall survival)" \
+        in v["cnao_factor_caveat"]
+    assert v["cnao_factor_caveat"].endswith("two Cox intervals for local control (Gender and Prior surgery) "
+                                            "exclude 1 despite p > 0.05.")
+    assert v["cnao_cox_n_direct"] == 2 and v["cnao_cox_n_wald_misfit"] == 9 and v["cnao_cox_n_wald_fit"] == 16
+    # every landmark printed in both sections is equal; 1-year LC (84.8%) is in the results only
+    assert v["cnao_sections_agreement"] == ("The two sections agree wherever both give a value. "
+                                            "The 1-year local control (84.8%) appears in the results only.")
+    # latest local failure at 35 months < 36
+    assert v["cnao_ttlp_vs_3y"] == "which the range excludes"
+
+
+def test_cnao_sections_agreement_reports_a_difference():
+    lm = L.load_table("cnao", "landmark_rates").copy()
+    i = lm[(lm["endpoint"] == "OS") & (lm["horizon_years"] == 2) & (lm["location"] == "abstract")].index[0]
+    lm.loc[i, "rate_percent"] = 70.0
+    text = C._cnao_landmark_sentences(lm, {"cnao_ttlp_high": 40.0})
+    assert text["cnao_sections_agreement"].startswith(
+        "The two sections differ for 2-year overall survival (abstract 70%, results 75.4%).")
+    assert text["cnao_ttlp_vs_3y"] == "which the range allows"
 
 
 def test_three_year_series_cnao_ci():
@@ -155,3 +214,21 @@ def test_missing_estimate_names_its_csv(patients):
     with pytest.raises(ValueError, match=r"reported_estimates\.csv has no estimate_id 'age_median_text'"):
         C.ifosfamide_glue_values(patients, reported, L.load_table("ifosfamide", "characteristics"),
                                  L.load_table("ifosfamide", "therapy"))
+
+
+def test_ifosfamide_generated_phrases(patients):
+    reported = L.load_table("ifosfamide", "reported_estimates")
+    v = C.ifosfamide_glue_values(patients, reported, L.load_table("ifosfamide", "characteristics"),
+                                 L.load_table("ifosfamide", "therapy"))
+    # Table 3: stage T2 in all 11 rows; grade G3 in 8 rows, G2 in 3
+    assert v["ifo_stage_grade"] == "all 11 T2; 8 G3, 3 G2"
+    # text: five tumours > 10 cm initially, four at the start of RT
+    assert v["ifo_gt10_reduced"] == "one"
+    # LC: 70% at 2 and 5 years, 4 at risk, 2 failures, all exact; OS median 13 vs 26 reported
+    assert v["ifo_lc_verdict"] == "recomputes exactly" and v["ifo_os_verdict"] == "does not recompute"
+    # Table 3: 8 deaths, all DOD
+    assert v["ifo_deaths_cause"] == "All 8 deaths in Table 3 are recorded as death of disease (DOD)."
+    alive_one = patients.copy()
+    alive_one.loc[alive_one["death"] == 1, "status"] = ["DOC"] + ["DOD"] * 7
+    v2 = C._ifosfamide_sentences(alive_one, reported)
+    assert v2["ifo_deaths_cause"] == "7 of the 8 deaths in Table 3 are recorded as death of disease (DOD)."

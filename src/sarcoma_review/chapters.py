@@ -193,15 +193,16 @@ def p_value_grid(df: pd.DataFrame, value_column: str) -> pd.DataFrame:
 _COX_PRINTED = re.compile(r"^\s*([0-9.]+)\s*\(\s*([0-9.]+)\s*-\s*([0-9.]+)\s*\)\s*$")
 
 
-def cox_consistency(cox: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
-    """Each Table IV cell: does the printed interval agree with the printed p-value?
+def cox_consistency(cox: pd.DataFrame) -> pd.DataFrame:
+    """Each Table IV cell checked by the audit's own test, :func:`sarcoma_review.audit.grim.check_p_from_ci`.
 
-    The paper does not say what the intervals are; if they are 95% hazard-ratio intervals, an
-    interval that excludes 1 means p < 0.05 and vice versa (``direct_conflict``). Under the
-    further assumption of a Wald interval (symmetric on the log scale) the interval implies a
-    p-value range (``wald_p_low``-``wald_p_high``, from the printed precision; see
-    :func:`sarcoma_review.audit.grim.check_p_from_ci`); ``wald_verdict`` says whether the
-    printed p lies in it.
+    The paper does not say what the intervals are. A printed interval that excludes 1 with
+    p > 0.05 (or includes 1 with p < 0.05) is ``"inconsistent"`` under any reading of a 95% CI;
+    otherwise the verdict is conditional on the intervals being Wald 95% hazard-ratio intervals:
+    ``"consistent with rounding"`` (p fits) or ``"cannot check"`` (p does not fit a Wald
+    interval). Returns one row per printed cell: ``variable, endpoint, p, interval,
+    interval_excludes_1, verdict, wald_p`` (the audit's recomputed range, in words) and
+    ``explanation`` (the audit's wording), in table order.
     """
     rows = []
     for _, r in cox[cox["applicable"].astype(bool)].iterrows():
@@ -209,19 +210,12 @@ def cox_consistency(cox: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
         if not m:
             raise ValueError(f"cnao/cox: cannot read {r['as_printed']!r} as 'p (low-high)'; fix the as_printed cell")
         p_s, lo_s, hi_s = m.groups()
-        lo, hi, p = float(lo_s), float(hi_s), float(p_s)
-        excludes = lo > 1 or hi < 1
-        wald = [grim.wald_p_from_ci(float(a), float(b)) for a in grim.printed_interval(lo_s)
-                for b in grim.printed_interval(hi_s) if 0 < a < b]
-        p_lo, p_hi = (float(x) for x in grim.printed_interval(p_s))
-        fits = min(wald) <= p_hi and p_lo <= max(wald)
+        res = grim.check_p_from_ci(f"cnao.table4.{r['variable']}.{r['endpoint']}", "cnao", "Table IV",
+                                   f"Cox {r['variable_as_printed']} ({r['endpoint']})", p_s, lo_s, hi_s)
         rows.append({
             "variable": str(r["variable_as_printed"]), "endpoint": str(r["endpoint"]), "p": p_s,
-            "interval": f"{lo_s}–{hi_s}", "interval_excludes_1": excludes, "p_significant": p <= alpha,
-            "direct_conflict": excludes != (p <= alpha),
-            "wald_p_low": min(wald), "wald_p_high": max(wald),
-            "wald_p_range": f"{min(wald):.3g}–{max(wald):.3g}",
-            "wald_verdict": "fits" if fits else "does not fit",
+            "interval": f"{lo_s}–{hi_s}", "interval_excludes_1": float(lo_s) > 1 or float(hi_s) < 1,
+            "verdict": res.verdict, "wald_p": res.recomputed, "explanation": res.explanation,
         })
     return pd.DataFrame(rows)
 
@@ -514,6 +508,68 @@ def _position(x: float, lo: float, hi: float) -> str:
     return "below" if x < lo else ("above" if x > hi else "within")
 
 
+def _cnao_key_point_values(logrank: pd.DataFrame, cox: pd.DataFrame, cc: pd.DataFrame) -> dict[str, Any]:
+    """The GTV p-values the paper quotes for local control, and the caveat on its "only factor" claim.
+
+    ``cnao_factor_caveat`` counts the factors tested per endpoint (log-rank and Cox, Tables III
+    and IV) and names the Cox intervals for local control that exclude 1 with p > 0.05.
+    """
+    v: dict[str, Any] = {}
+    for name, df, col in (("logrank", logrank, "p_as_printed"), ("cox", cox, "as_printed")):
+        cell = df[(df["variable"] == "gtv_gt_1000cc") & (df["endpoint"] == "LC")]
+        if cell.empty:
+            raise ValueError(f"data/cnao/{name}.csv has no gtv_gt_1000cc row for LC; the CNAO chapter quotes it")
+        text = str(cell[col].iloc[0])
+        v[f"cnao_gtv_{name}_p_lc"] = text if name == "logrank" else _COX_PRINTED.match(text).group(1)
+    counts = []
+    for ep in ENDPOINT_ORDER:
+        tested = set(logrank.loc[(logrank["endpoint"] == ep) & logrank["applicable"].astype(bool), "variable"])
+        tested |= set(cox.loc[(cox["endpoint"] == ep) & cox["applicable"].astype(bool), "variable"])
+        counts.append(f"{len(tested)} for {ENDPOINT_NAMES.get(ep, ep)}")
+    text = (f"The paper tested several factors per endpoint ({_join(counts)}), each by log-rank and by Cox, "
+            "and reports no correction for multiple testing")
+    lc_bad = cc[(cc["endpoint"] == "LC") & (cc["verdict"] == "inconsistent") & cc["interval_excludes_1"]]
+    if len(lc_bad):
+        n = len(lc_bad)
+        text += (f"; {_number_word(n)} Cox interval{'s' if n != 1 else ''} for local control "
+                 f"({_join(list(lc_bad['variable']))}) exclude{'s' if n == 1 else ''} 1 despite p > 0.05")
+    v["cnao_factor_caveat"] = text + "."
+    return v
+
+
+def _number_word(n: int) -> str:
+    words = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+    return words[n] if 0 <= n < len(words) else str(n)
+
+
+def _cnao_landmark_sentences(landmarks: pd.DataFrame, v: Mapping[str, Any]) -> dict[str, Any]:
+    """Generated verdicts on the landmark rates: abstract vs results, and a failure after 3 years.
+
+    ``cnao_sections_agreement``: whether the abstract and the results give the same rate wherever
+    both give one, and which rates only one section gives. ``cnao_ttlp_vs_3y``: whether the
+    printed range of time to local failure allows a failure after 36 months.
+    """
+    lm = cnao_landmark_table(landmarks)
+    both = lm[lm["agreement"].isin(["same", "different"])]
+    diff = both[both["agreement"] == "different"]
+    if diff.empty:
+        text = "The two sections agree wherever both give a value."
+    else:
+        text = "The two sections differ for " + _join(
+            [f"{r.horizon_years}-year {ENDPOINT_NAMES.get(r.endpoint, r.endpoint)} (abstract {r.abstract:g}%, "
+             f"results {r.results:g}%)" for r in diff.itertuples()]) + "."
+    for only, section in (("results only", "results"), ("abstract only", "abstract")):
+        sub = lm[lm["agreement"] == only]
+        if len(sub):
+            col = "results" if section == "results" else "abstract"
+            items = [f"{r.horizon_years}-year {ENDPOINT_NAMES.get(r.endpoint, r.endpoint)} ({getattr(r, col):g}%)"
+                     for r in sub.itertuples()]
+            text += f" The {_join(items)} appear{'s' if len(items) == 1 else ''} in the {section} only."
+    ttlp_high = float(v["cnao_ttlp_high"])
+    return {"cnao_sections_agreement": text,
+            "cnao_ttlp_vs_3y": "which the range excludes" if ttlp_high <= 36 else "which the range allows"}
+
+
 def cnao_glue_values(facts: pd.DataFrame, chars: pd.DataFrame, landmarks: pd.DataFrame,
                      logrank: pd.DataFrame, cox: pd.DataFrame, series: pd.DataFrame) -> dict[str, Any]:
     """Every value the CNAO chapter's prose quotes, keyed ``cnao_*``."""
@@ -593,13 +649,16 @@ def cnao_glue_values(facts: pd.DataFrame, chars: pd.DataFrame, landmarks: pd.Dat
     v.update(cnao_logrank_significant=_join(sig_lr), cnao_logrank_n_significant=len(sig_lr),
              cnao_cox_significant=_join(sig_cox), cnao_cox_n_significant=len(sig_cox))
     cc = cox_consistency(cox)
-    direct = cc[cc["direct_conflict"]]
+    direct = cc[cc["verdict"] == "inconsistent"]
     v["cnao_cox_n_cells"] = len(cc)
     v["cnao_cox_n_direct"] = len(direct)
     v["cnao_cox_direct"] = _join([f"{r.variable} for {r.endpoint} (p = {r.p}, interval {r.interval})"
                                   for r in direct.itertuples()])
     v["cnao_gtv_factor"] = str(cox.loc[cox["variable"] == "gtv_gt_1000cc", "variable_as_printed"].iloc[0])
-    v["cnao_cox_n_wald_misfit"] = int((cc["wald_verdict"] == "does not fit").sum())
+    v["cnao_cox_n_wald_misfit"] = int((cc["verdict"] == "cannot check").sum())
+    v["cnao_cox_n_wald_fit"] = int((cc["verdict"] == "consistent with rounding").sum())
+    v.update(_cnao_key_point_values(logrank, cox, cc))
+    v.update(_cnao_landmark_sentences(landmarks, v))
 
     s = series.set_index(["study_id", "endpoint"])
     for ep in ("LC", "OS"):
@@ -613,6 +672,57 @@ def cnao_glue_values(facts: pd.DataFrame, chars: pd.DataFrame, landmarks: pd.Dat
         v[f"cnao_others_{ep.lower()}_k"] = len(others)
         v[f"cnao_{ep.lower()}_position"] = _position(float(row["rate_percent"]), float(others["rate_percent"].min()),
                                                      float(others["rate_percent"].max()))
+    return v
+
+
+def _ifosfamide_sentences(patients: pd.DataFrame, reported: pd.DataFrame) -> dict[str, Any]:
+    """Generated phrases of the ifosfamide chapter (counts and verdicts read from the data).
+
+    ``ifo_stage_grade``: stage and grade counts of Table 3 ("all 11 T2; 8 G3, 3 G2").
+    ``ifo_gt10_reduced``: tumours > 10 cm initially minus those > 10 cm at the start of RT (text).
+    ``ifo_lc_verdict`` / ``ifo_os_verdict``: whether every local-control / overall-survival figure
+    of :func:`ifosfamide_recomputed` is reproduced (exactly, or after rounding).
+    ``ifo_deaths_cause``: how many deaths Table 3 records as death of disease (DOD).
+    """
+    n = len(patients)
+
+    def counts(col: str) -> str:
+        vc = patients[col].astype(str).value_counts()
+        if len(vc) == 1:
+            return f"all {n} {vc.index[0]}"
+        return ", ".join(f"{k} {lab}" for lab, k in sorted(vc.items(), key=lambda x: (-x[1], x[0])))
+
+    v: dict[str, Any] = {"ifo_stage_grade": f"{counts('stage')}; {counts('grade')}"}
+    r = reported.set_index("estimate_id")
+    for eid in ("size_gt10_initial_text", "size_gt10_before_rt_text"):
+        if eid not in r.index:
+            raise ValueError(f"data/ifosfamide/reported_estimates.csv has no estimate_id {eid!r}; "
+                             "the ifosfamide chapter quotes it (add the row)")
+    reduced = int(float(r.loc["size_gt10_initial_text", "value"]) - float(r.loc["size_gt10_before_rt_text", "value"]))
+    v["ifo_gt10_reduced"] = _number_word(reduced) if reduced >= 0 else str(reduced)
+    rec = ifosfamide_recomputed(patients, reported)
+    for ep in ("lc", "os"):
+        sub = rec[rec["key"].str.startswith(ep + "_")]
+        if sub.empty:
+            raise ValueError(f"no {ep.upper()} figure in data/ifosfamide/reported_estimates.csv to recompute")
+        if (sub["recomputed"].astype(float) == sub["reported"].astype(float)).all():
+            verdict = "recomputes exactly"
+        elif sub["agree"].all():
+            verdict = "recomputes after rounding"
+        elif sub["agree"].any():
+            verdict = "recomputes only in part"
+        else:
+            verdict = "does not recompute"
+        v[f"ifo_{ep}_verdict"] = verdict
+    deaths = patients[patients["death"] == 1]
+    dod = int((deaths["status"] == "DOD").sum())
+    if len(deaths) == 0:
+        text = "Table 3 records no death."
+    elif dod == len(deaths):
+        text = f"All {len(deaths)} deaths in Table 3 are recorded as death of disease (DOD)."
+    else:
+        text = f"{dod} of the {len(deaths)} deaths in Table 3 are recorded as death of disease (DOD)."
+    v["ifo_deaths_cause"] = text
     return v
 
 
@@ -670,6 +780,7 @@ def ifosfamide_glue_values(patients: pd.DataFrame, reported: pd.DataFrame, chars
     v["ifo_after_r2"] = int((patients["setting"] == "after_R2").sum())
     v["ifo_hyperthermia"] = int(patients["hyperthermia"].astype(bool).sum())
     v["ifo_deaths"] = int(patients["death"].sum())
+    v.update(_ifosfamide_sentences(patients, reported))
     v["ifo_latest_death"] = float(patients.loc[patients["death"] == 1, "os_months"].max())
     v["ifo_os_max"] = float(patients["os_months"].max())
     v["ifo_os_min"] = float(patients["os_months"].min())
