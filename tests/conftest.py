@@ -16,3 +16,58 @@ def data_copy(tmp_path: Path) -> Path:
     dest = tmp_path / "data"
     shutil.copytree(paths.REPO_ROOT / "data", dest)
     return dest
+
+
+# ----------------------------------------------------------------------------- browser tests
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's package; never `playwright install`
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def require_chromium() -> None:
+    """Skip without Chromium, unless REQUIRE_BROWSER=1 (CI), where a missing browser fails."""
+    import os
+
+    if CHROMIUM.exists():
+        return
+    msg = f"{CHROMIUM} is missing: `apt-get install chromium` (Debian's package)"
+    if os.environ.get("REQUIRE_BROWSER") == "1":
+        pytest.fail(msg + " (REQUIRE_BROWSER=1)")
+    pytest.skip(msg)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium driven by playwright (one per test module)."""
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def serve_dir():
+    """``serve_dir(root) -> origin``: a threaded static server on 127.0.0.1 (stopped after the module)."""
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args) -> None:  # noqa: A002 - the stdlib's name
+            pass
+
+    servers = []
+
+    def serve(root: Path) -> str:
+        server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(root)))
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}"
+
+    yield serve
+    for s in servers:
+        s.shutdown()
+        s.server_close()

@@ -15,27 +15,21 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import re
 import shutil
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
 from html.parser import HTMLParser
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
 import pytest
+from conftest import require_chromium
 
 from sarcoma_review.paths import BUILD_DIR, HTML_DIR, REPO_ROOT
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 CHART_SELECTOR = ".sr-vega-chart, .vega-embed, [id^='altair-viz']"
 SEARCH_AUTHOR = "Imai"  # first author of studies in Table I of Cuccia et al. 2020
 SCREENSHOT_KEYS = ("ifosfamide", "pooled")
@@ -46,38 +40,6 @@ EVIL = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
 # ----------------------------------------------------------------------------- fixtures
 
 
-def _require_chromium() -> None:
-    if CHROMIUM.exists():
-        return
-    msg = f"{CHROMIUM} is missing: `apt-get install chromium` (Debian's package)"
-    if os.environ.get("REQUIRE_BROWSER") == "1":
-        pytest.fail(msg + " (REQUIRE_BROWSER=1)")
-    pytest.skip(msg)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    _require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 - the stdlib's name
-        pass
-
-
-def _serve(root: Path) -> tuple[ThreadingHTTPServer, str]:
-    handler = functools.partial(_QuietHandler, directory=str(root))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}"
-
-
 @pytest.fixture(scope="module")
 def built_html() -> Path:
     if not (HTML_DIR / "index.html").exists():
@@ -86,11 +48,8 @@ def built_html() -> Path:
 
 
 @pytest.fixture(scope="module")
-def site(built_html: Path) -> Iterator[str]:
-    server, origin = _serve(built_html)
-    yield origin
-    server.shutdown()
-    server.server_close()
+def site(built_html: Path, serve_dir) -> str:
+    return serve_dir(built_html)
 
 
 class Visit:
@@ -266,9 +225,9 @@ def _demo_notebook() -> dict:
 
 
 @pytest.fixture(scope="module")
-def demo_site(tmp_path_factory) -> Iterator[tuple[Path, str]]:
+def demo_site(tmp_path_factory, serve_dir) -> tuple[Path, str]:
     """A throwaway book (same _config.yml and _static) with one chart page, built and served."""
-    _require_chromium()
+    require_chromium()
     stage = tmp_path_factory.mktemp("demo") / "stage"
     (stage / "book").mkdir(parents=True)
     shutil.copy2(REPO_ROOT / "_config.yml", stage / "_config.yml")
@@ -283,10 +242,7 @@ def demo_site(tmp_path_factory) -> Iterator[tuple[Path, str]]:
     subprocess.run([str(jb), "build", str(stage), "--path-output", str(out), "--warningiserror",
                     "--nitpick", "--keep-going", "--quiet"], check=True, timeout=300)
     html = out / "_build" / "html"
-    server, origin = _serve(html)
-    yield html, origin
-    server.shutdown()
-    server.server_close()
+    return html, serve_dir(html)
 
 
 def test_chart_draws_offline_and_tooltip_is_text(browser, demo_site) -> None:

@@ -11,47 +11,25 @@ fire and no ``<img src=x>`` element may be created.
 from __future__ import annotations
 
 import csv
-import functools
 import shutil
-import threading
-from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from conftest import require_chromium
 
 from sarcoma_review import paths
 from sarcoma_review.build import build_book
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 AUTHOR = "<script>alert(1)</script>"
 SITE = '"><img src=x onerror=alert(2)>'
 SEARCH_WORD = "Zyxhostile"  # a word only the hostile study's histology contains, for the search index
 
 
-def _require_chromium() -> None:
-    import os
-
-    if CHROMIUM.exists():
-        return
-    msg = f"{CHROMIUM} is missing: `apt-get install chromium` (Debian's package)"
-    if os.environ.get("REQUIRE_BROWSER") == "1":
-        pytest.fail(msg + " (REQUIRE_BROWSER=1)")
-    pytest.skip(msg)
-
-
-class _Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 - the stdlib's name
-        pass
-
-
 @pytest.fixture(scope="module")
-def hostile_site(tmp_path_factory) -> Iterator[tuple[Path, str]]:
-    _require_chromium()
+def hostile_site(tmp_path_factory, serve_dir) -> tuple[Path, str]:
+    require_chromium()
     root = tmp_path_factory.mktemp("hostile") / "repo"
     root.mkdir()
     for name in ("_config.yml", "_toc.yml"):
@@ -66,21 +44,7 @@ def hostile_site(tmp_path_factory) -> Iterator[tuple[Path, str]]:
         csv.writer(fh, lineterminator="\n").writerow(["hostile2021", "LC", 5, 70, "test"])
     build_book(root=root, quiet=True)
     html = root / "_build" / "html"
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(html)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield html, f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.fixture(scope="module")
-def page_factory():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    return html, serve_dir(html)
 
 
 def _open(browser, origin: str, url: str):
@@ -101,10 +65,10 @@ def _no_injection(page, dialogs: list[str]) -> None:
     assert page.evaluate("Array.from(document.scripts).filter(s => s.textContent.trim() === 'alert(1)').length") == 0
 
 
-def test_hostile_text_is_literal_in_the_literature_and_pooled_tables(page_factory, hostile_site):
+def test_hostile_text_is_literal_in_the_literature_and_pooled_tables(browser, hostile_site):
     _, origin = hostile_site
     for url in ("/book/literature.html", "/book/pooled/lc-5y.html"):
-        context, page, dialogs = _open(page_factory, origin, url)
+        context, page, dialogs = _open(browser, origin, url)
         try:
             cells = page.locator("table.review-table td").all_inner_texts()
             assert any(AUTHOR in c for c in cells), f"{url}: the author is not shown literally in a table"
@@ -115,9 +79,9 @@ def test_hostile_text_is_literal_in_the_literature_and_pooled_tables(page_factor
             context.close()
 
 
-def test_hostile_text_is_literal_in_the_forest_tooltip(page_factory, hostile_site):
+def test_hostile_text_is_literal_in_the_forest_tooltip(browser, hostile_site):
     _, origin = hostile_site
-    context, page, dialogs = _open(page_factory, origin, "/book/pooled/lc-5y.html")
+    context, page, dialogs = _open(browser, origin, "/book/pooled/lc-5y.html")
     try:
         page.wait_for_selector(".sr-vega-chart svg.marks", timeout=20000)
         chart = page.locator(".sr-vega-chart").first
@@ -142,9 +106,9 @@ def test_hostile_text_is_literal_in_the_forest_tooltip(page_factory, hostile_sit
         context.close()
 
 
-def test_hostile_study_is_found_by_search_and_shown_as_text(page_factory, hostile_site):
+def test_hostile_study_is_found_by_search_and_shown_as_text(browser, hostile_site):
     _, origin = hostile_site
-    context, page, dialogs = _open(page_factory, origin, f"/search.html?q={SEARCH_WORD}")
+    context, page, dialogs = _open(browser, origin, f"/search.html?q={SEARCH_WORD}")
     try:
         page.wait_for_selector("#search-results .search-summary", timeout=20000)
         items = page.locator("#search-results ul.search li")

@@ -7,7 +7,6 @@ print integers, so the comparisons are exact.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
