@@ -818,12 +818,18 @@ def audit_flags_html(source: str, audit: pd.DataFrame | None = None):
     from sarcoma_review.audit import links
 
     flagged = links(source, audit=audit)
+    # The "without <statement>" rows are the audit's diagnostics of a survival-curve conflict, not
+    # numbers of the paper; the conflict itself is listed, in plain words.
+    flagged = flagged[~flagged["check_id"].str.contains(".without_", regex=False)]
     if flagged.empty:
         return HTML("<p>No number of this paper failed a check of the reproduction audit.</p>")
     items = []
     for r in flagged.itertuples():
+        if ".km." in r.check_id:
+            what = _html.escape(str(r.explanation))
+        else:
+            what = (f"reported {_html.escape(str(r.reported))}; recomputed {_html.escape(str(r.recomputed))}")
         items.append(
-            f'<li><strong>{_html.escape(str(r.quantity))}</strong> ({_html.escape(str(r.location))}): '
-            f"reported {_html.escape(str(r.reported))}; recomputed {_html.escape(str(r.recomputed))}. "
+            f'<li><strong>{_html.escape(str(r.quantity))}</strong> ({_html.escape(str(r.location))}): {what}. '
             f'<a href="{_html.escape(r.href, quote=True)}">Audit row</a></li>')
     return HTML('<ul class="audit-flags">' + "".join(items) + "</ul>")
