@@ -449,14 +449,15 @@ def verify_release(version: str, root: Path = REPO_ROOT, pool: PoolFn | None = N
 
 def release_command(
     version: str = typer.Argument(
-        ..., help="New semantic version MAJOR.MINOR.PATCH; it must be greater than the current version."),
+        ..., help="New semantic version MAJOR.MINOR.PATCH, greater than the current version (or equal to it "
+                  "when that version has never been released: _version.py names the release in preparation)."),
     date: str = typer.Option(None, help="Release date YYYY-MM-DD (default: today, UTC)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Compute and show the changelog entry; write nothing."),
     no_tag: bool = typer.Option(False, "--no-tag", help="Commit the release but do not tag it."),
     no_commit: bool = typer.Option(False, "--no-commit", help="Write the files; no commit, no tag."),
     root: Path = typer.Option(REPO_ROOT, hidden=True, help="Repository root (tests)."),
 ) -> None:
-    """Release VERSION (semantic versioning, greater than the current version): bump _version.py, CITATION.cff
+    """Release VERSION (semantic versioning, greater than the last release): bump _version.py, CITATION.cff
     and CHANGELOG.md, freeze releases/VERSION/ (estimates, audit, data hashes, manifest), commit and tag vVERSION.
     """
     try:
