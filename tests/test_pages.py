@@ -77,3 +77,35 @@ def test_environment_pins_are_a_chapter_input(tmp_path):
     before = environment_hash(tmp_path)
     (tmp_path / "constraints.txt").write_text("numpy==2.4.7\n")
     assert environment_hash(tmp_path) != before
+
+
+def test_kernel_start_race_is_retried_other_errors_are_not(tmp_path, monkeypatch):
+    """jupyter_client can hand two kernels started at once the same port; the loser dies before
+    replying to kernel_info. That start-up failure is retried; a failing cell never is."""
+    import papermill
+
+    from sarcoma_review.notebooks import run_notebook
+
+    real = papermill.execute_notebook
+    calls = []
+
+    def flaky(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("Kernel died before replying to kernel_info")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(papermill, "execute_notebook", flaky)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    src = tmp_path / "nb.ipynb"
+    nbformat.write(nb, src)
+    task = {"source": str(src), "output": str(tmp_path / "out.ipynb"), "parameters": {},
+            "cwd": str(tmp_path), "data_dir": str(tmp_path), "reads_log": str(tmp_path / "r.log")}
+    assert run_notebook(task)["ok"] and len(calls) == 2
+
+    calls.clear()
+    monkeypatch.setattr(papermill, "execute_notebook", lambda *a, **k: (calls.append(1), (_ for _ in ()).throw(
+        RuntimeError("something else"))))
+    res = run_notebook(task)
+    assert not res["ok"] and "something else" in res["message"] and len(calls) == 1

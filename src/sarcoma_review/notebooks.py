@@ -28,6 +28,8 @@ from sarcoma_review.tracking import ENV_VAR as READS_ENV_VAR
 from sarcoma_review.tracking import reads_from_log
 
 DATA_ENV_VAR = "REVIEW_DATA_DIR"
+#: Start-up attempts for a kernel (see the port race handled in :func:`run_notebook`).
+KERNEL_START_ATTEMPTS = 3
 #: Thread-pool sizes of the numerical libraries, set to 1 for each kernel (see :func:`run_notebook`).
 THREAD_ENV_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -168,9 +170,19 @@ def run_notebook(task: Mapping[str, Any]) -> dict[str, Any]:
         nb0 = nbformat.read(source, as_version=4)
         if not nb0.metadata.get("kernelspec", {}).get("name"):
             kernel = "python3"
-        pm.execute_notebook(str(source), str(output), parameters=dict(task.get("parameters") or {}),
-                            cwd=str(task["cwd"]), kernel_name=kernel, progress_bar=False,
-                            log_output=False, request_save_on_cell_execute=False)
+        for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
+            try:
+                pm.execute_notebook(str(source), str(output), parameters=dict(task.get("parameters") or {}),
+                                    cwd=str(task["cwd"]), kernel_name=kernel, progress_bar=False,
+                                    log_output=False, request_save_on_cell_execute=False)
+                break
+            except RuntimeError as exc:
+                # Two kernels started at once can be handed the same free TCP port by
+                # jupyter_client; the loser dies before its first reply. Nothing of the
+                # notebook ran, so starting it again is safe. Any other failure is not retried.
+                if "Kernel died before replying to kernel_info" not in str(exc) or attempt == KERNEL_START_ATTEMPTS:
+                    raise
+                reads_log.unlink(missing_ok=True)
     except PapermillExecutionError as exc:
         cell_src = (exc.source or _error_cell_source(output)).strip()
         first = cell_src.splitlines()[0] if cell_src else ""
