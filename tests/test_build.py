@@ -429,3 +429,20 @@ def test_downloads_dir_chapter_publishes_its_files_also_when_cached(tmp_path):
     (root / "data" / "a.csv").write_text("value\n1\n20\n3\n")
     r3 = build_book(root=root, validator=ok, quiet=True)
     assert r3.executed_pages == ["book/d"] and published.read_text() == "total\n24\n"
+
+
+@pytest.mark.slow
+def test_unchanged_sources_skip_sphinx_changed_ones_do_not(tmp_path):
+    """A build whose staged sources equal the published book's does not run Jupyter Book again
+    (the book on disk is what it would write); any change to a page, or --force, runs it."""
+    root = make_book(tmp_path / "repo")
+    first = build_book(root=root, validator=ok, quiet=True)
+    assert not first.sphinx_skipped
+    html = root / "_build" / "html" / "book" / "intro.html"
+    stamp = html.stat().st_mtime_ns
+    again = build_book(root=root, validator=ok, quiet=True)
+    assert again.sphinx_skipped and html.stat().st_mtime_ns == stamp
+    (root / "book" / "intro.md").write_text("# Tiny book\n\nA changed introduction.\n")
+    changed = build_book(root=root, validator=ok, quiet=True)
+    assert not changed.sphinx_skipped and "A changed introduction." in html.read_text()
+    assert not build_book(root=root, validator=ok, quiet=True, force=True).sphinx_skipped

@@ -194,6 +194,8 @@ class BuildReport:
     timings: dict[str, float] = field(default_factory=dict)
     #: Files published under ``_static/downloads/`` by chapters (file name -> page).
     downloads: dict[str, str] = field(default_factory=dict)
+    #: True when the staged sources equalled those of the published book, so Sphinx was not run.
+    sphinx_skipped: bool = False
 
     @property
     def executed_pages(self) -> list[str]:
@@ -219,6 +221,15 @@ def sha256_file(path: Path) -> str:
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
+    return h.hexdigest()
+
+
+def tree_hash(folder: Path) -> str:
+    """Hash of every file under ``folder`` (relative names and contents, in sorted order)."""
+    h = hashlib.sha256()
+    for p in sorted(q for q in Path(folder).rglob("*") if q.is_file()):
+        h.update(p.relative_to(folder).as_posix().encode() + b"\0")
+        h.update(p.read_bytes() + b"\0")
     return h.hexdigest()
 
 
@@ -720,12 +731,26 @@ def build_book(data_dir: str | os.PathLike[str] | None = None, force: bool = Fal
         cache.prune([j.page for j in plan])
 
         t0 = time.perf_counter()
-        say("[cyan]…[/] Jupyter Book (warnings are errors)")
+        stage_sha = tree_hash(stage)
+        marker = layout.build / "cache" / "published-stage.sha256"
         try:
-            html = run_jupyter_book(stage, work / "out")
-            check_published(html, layout.root)
-            report.timings["sphinx"] = time.perf_counter() - t0
-            swap_into_place(html, layout.html)
+            if (not force and (layout.html / "index.html").exists() and marker.exists()
+                    and marker.read_text(encoding="utf-8").strip() == stage_sha):
+                # Every staged file (config, pages, executed notebooks, downloads, generated pages)
+                # is byte for byte what the published book was built from: Sphinx would write the
+                # same book again.
+                report.sphinx_skipped = True
+                report.timings["sphinx"] = 0.0
+                say("[green]✓[/] sources identical to the published book's: Jupyter Book not needed")
+            else:
+                say("[cyan]…[/] Jupyter Book (warnings are errors)")
+                html = run_jupyter_book(stage, work / "out")
+                check_published(html, layout.root)
+                report.timings["sphinx"] = time.perf_counter() - t0
+                marker.unlink(missing_ok=True)
+                swap_into_place(html, layout.html)
+                marker.parent.mkdir(parents=True, exist_ok=True)
+                marker.write_text(stage_sha + "\n", encoding="utf-8")
         finally:
             shutil.rmtree(work, ignore_errors=True)
     report.timings["total"] = time.perf_counter() - t_start
