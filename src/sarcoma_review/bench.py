@@ -684,18 +684,19 @@ BOUNDS = [
     "is bounded by the slowest pair of chapters per core. Sphinx (Jupyter Book) then runs serially on one core "
     "and is the same work in both builds.",
     "- **Thread oversubscription**: numpy/scipy start one BLAS/OpenMP thread per core in every kernel; with "
-    "two chapters executing at once on two cores the threads compete and the parallel build gains little or "
-    "nothing (chapter times roughly double). Limiting each kernel to one thread removes that.",
+    "two chapters executing at once on two cores the threads would compete (chapter times roughly double), so "
+    "the build gives each kernel one maths thread.",
     "- **Jupyter Book's serial build**: the sum of every chapter's kernel start, imports and work, plus the same "
     "Sphinx run.",
     "- **Rebuild with nothing changed**: no chapter executes (cache hit on content hashes), so the figure is "
-    "validation, staging and the generated pages, plus a full Sphinx run on a freshly staged copy (Sphinx "
-    "has no saved environment to be incremental from; with notebooks already executed it is a few seconds).",
+    "validation, staging and the generated pages; Sphinx is not run when the staged sources hash the same as "
+    "the published book's (otherwise a full Sphinx run on a freshly staged copy, a few seconds).",
     "- **Rebuild after one data row changed**: the chapters whose recorded reads include the changed file "
     "execute again (for `literature/outcomes.csv`: nearly every chapter, since most of them load the literature), "
     "plus Sphinx.",
     "- **run_analysis**: the primary REML fit and Q-profile τ² interval are O(k) per iteration; leave-one-out and "
-    "cumulative repeat that fit k times (O(k²) overall), which dominates above a few hundred studies.",
+    "cumulative fit all k subsets at once (vectorised Fisher scoring in memory-bounded blocks): O(k²) "
+    "arithmetic, which dominates above a few thousand studies.",
     "- **Pooled page size**: tables with one row per study (leave-one-out, the series table) and the cumulative "
     "chart's data grow linearly with k; the forest plot is capped at 60 rows.",
 ]
