@@ -13,6 +13,8 @@ import subprocess
 
 import pandas as pd
 import pytest
+
+from sarcoma_review.paths import REPO_ROOT
 import typer
 from typer.testing import CliRunner
 
@@ -67,7 +69,10 @@ def test_release_in_temp_repo_writes_tags_and_reproduces(tmp_path):
     audit_df, audit_note = rel.current_audit(repo / "data")
     assert manifest["notes"] == [audit_note]
     assert (d / "audit.csv").exists() == (audit_df is not None)
-    assert audit_df is not None or audit_note.startswith("audit skipped")
+    assert audit_df is None and audit_note.startswith("audit skipped: the data have no cnao or ifosfamide")
+    # on the review's own data the audit is computed and frozen
+    real_df, real_note = rel.current_audit(REPO_ROOT / "data")
+    assert real_note.endswith("runner.run_audit") and {"check_id", "verdict"} <= set(real_df.columns)
     assert manifest["version"] == "0.2.0" and manifest["date"] == "2026-03-01"
     assert manifest["git_commit"] == git(repo, "rev-parse", "v0.2.0^{commit}^")
     hashes = json.loads((d / "data_hashes.json").read_text())

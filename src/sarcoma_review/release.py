@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
-import importlib
-import importlib.util
 import json
 import re
 import shutil
@@ -255,18 +253,17 @@ def read_estimates_csv(path: Path) -> pd.DataFrame:
 
 def current_audit(data_dir: Path, audit_fn: Callable[[Path], pd.DataFrame] | None = None
                   ) -> tuple[pd.DataFrame | None, str]:
-    """The audit table when :mod:`sarcoma_review.audit` exists (or ``audit_fn`` is given), with a note."""
+    """The reproduction-audit table of ``data_dir`` (:func:`sarcoma_review.audit.runner.run_audit`,
+    or ``audit_fn`` when given), with a note saying where it came from."""
     if audit_fn is not None:
         return audit_fn(Path(data_dir)), "audit.csv from the given audit function"
-    if importlib.util.find_spec("sarcoma_review.audit") is None:
-        return None, "audit skipped: sarcoma_review.audit does not exist yet, so no audit.csv was frozen."
-    audit = importlib.import_module("sarcoma_review.audit")
-    for name in ("run_audit", "audit_table", "audit"):
-        fn = getattr(audit, name, None)
-        if callable(fn):
-            return fn(Path(data_dir)), f"audit.csv from sarcoma_review.audit.{name}"
-    return None, ("audit skipped: sarcoma_review.audit has no run_audit/audit_table/audit function; "
-                  "adapt sarcoma_review.release.current_audit.")
+    missing = [g for g in ("cnao", "ifosfamide") if not (Path(data_dir) / g).is_dir()]
+    if missing:
+        return None, (f"audit skipped: the data have no {' or '.join(missing)} tables, whose statements the "
+                      "audit checks, so no audit.csv was frozen.")
+    from sarcoma_review.audit.runner import run_audit
+
+    return run_audit(Path(data_dir)), "audit.csv from sarcoma_review.audit.runner.run_audit"
 
 
 def data_hashes(data_dir: Path) -> dict[str, str]:
