@@ -13,12 +13,11 @@ import subprocess
 
 import pandas as pd
 import pytest
-
-from sarcoma_review.paths import REPO_ROOT
 import typer
 from typer.testing import CliRunner
 
 from sarcoma_review import citation, release as rel
+from sarcoma_review.paths import REPO_ROOT
 from test_release_support import add_study, git, make_repo, toy_pool
 
 
