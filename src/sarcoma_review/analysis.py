@@ -52,14 +52,19 @@ class PooledAnalysis:
         return self.primary["model"] != "single study"
 
 
+def landmark_rows(literature: pd.DataFrame, endpoint: str, horizon_years: float) -> pd.DataFrame:
+    """The rows of ``literature`` for one endpoint at one horizon (possibly none)."""
+    return literature[(literature["endpoint"] == endpoint)
+                      & (literature["horizon_years"].astype(float) == float(horizon_years))]
+
+
 def select_landmark(literature: pd.DataFrame, endpoint: str, horizon_years: float,
                     subgroup_column: str | None = None, subgroup_value: str | None = None) -> pd.DataFrame:
     """The study rows reporting ``endpoint`` at ``horizon_years`` (optionally one subgroup).
 
     Raises a ValueError naming what is available when nothing matches.
     """
-    d = literature[(literature["endpoint"] == endpoint)
-                   & (literature["horizon_years"].astype(float) == float(horizon_years))]
+    d = landmark_rows(literature, endpoint, horizon_years)
     if subgroup_column:
         if subgroup_column not in literature.columns:
             raise ValueError(f"subgroup column {subgroup_column!r} is not a study column; "

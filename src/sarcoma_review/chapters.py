@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from sarcoma_review import pooling, survival
-from sarcoma_review.analysis import ENDPOINT_NAMES
+from sarcoma_review.analysis import ENDPOINT_NAMES, landmark_rows
 from sarcoma_review.audit import grim
 from sarcoma_review.audit.ipd import size_threshold
 
@@ -231,7 +231,7 @@ def three_year_series(literature: pd.DataFrame, highlight: str = "cuccia2020",
     """
     parts = []
     for ep in endpoints:
-        sub = literature[(literature["endpoint"] == ep) & (literature["horizon_years"].astype(float) == 3.0)]
+        sub = landmark_rows(literature, ep, 3.0)
         if sub.empty:
             continue
         st = pooling.study_table(sub, endpoint=ep, horizon=3)

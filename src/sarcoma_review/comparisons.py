@@ -11,14 +11,10 @@ import numpy as np
 import pandas as pd
 
 from sarcoma_review import compare, pooling, survival
-from sarcoma_review.analysis import landmark_name
+from sarcoma_review.analysis import landmark_name, landmark_rows
 
 #: The landmarks Table I reports (endpoint, horizon in years).
 MAIN_LANDMARKS: list[tuple[str, float]] = [("LC", 5.0), ("OS", 5.0), ("LC", 3.0), ("OS", 3.0)]
-
-
-def _landmark(lit: pd.DataFrame, endpoint: str, horizon: float) -> pd.DataFrame:
-    return lit[(lit["endpoint"] == endpoint) & (lit["horizon_years"].astype(float) == horizon)]
 
 
 def subgroup_estimates(lit: pd.DataFrame, column: str,
@@ -26,7 +22,7 @@ def subgroup_estimates(lit: pd.DataFrame, column: str,
     """Pooled rate per value of ``column`` at each landmark (a one-study subgroup is that study)."""
     parts = []
     for ep, hz in landmarks:
-        d = _landmark(lit, ep, hz)
+        d = landmark_rows(lit, ep, hz)
         if d.empty:
             continue
         r = pooling.pool(d, method="REML", ci="HKSJ", subgroup=column)
@@ -44,7 +40,7 @@ def subgroup_tests(lit: pd.DataFrame, column: str,
     """
     rows = []
     for ep, hz in landmarks:
-        d = _landmark(lit, ep, hz)
+        d = landmark_rows(lit, ep, hz)
         groups = d[column].nunique()
         row = {"landmark": landmark_name(ep, hz), "endpoint": ep, "horizon_years": hz, "k": len(d),
                "groups": groups, "f": np.nan, "df1": np.nan, "df2": np.nan, "p_moderator": np.nan,
@@ -66,7 +62,7 @@ def year_regressions(lit: pd.DataFrame, landmarks: list[tuple[str, float]] = MAI
     """Meta-regression of the logit rate on publication year (Knapp–Hartung F) per landmark."""
     rows = []
     for ep, hz in landmarks:
-        d = _landmark(lit, ep, hz)
+        d = landmark_rows(lit, ep, hz)
         if len(d) < 3:
             rows.append({"landmark": landmark_name(ep, hz), "k": len(d), "note": "fewer than 3 series: no regression"})
             continue
@@ -129,7 +125,7 @@ def benchmark_panel(lit: pd.DataFrame, bench: pd.DataFrame) -> pd.DataFrame:
     """
     rows, skipped = [], []
     for b in bench.itertuples():
-        d = _landmark(lit, b.endpoint, b.horizon_years)
+        d = landmark_rows(lit, b.endpoint, b.horizon_years)
         if len(d) < 2:
             skipped.append((b.label, f"fewer than 2 particle series report {landmark_name(b.endpoint, b.horizon_years)}"))
             continue
