@@ -9,9 +9,9 @@ import nbformat
 import pytest
 from typer.testing import CliRunner
 
-import sarcoma_review.build as build_mod
-from sarcoma_review.build import ChapterExecutionError, DataValidationError
+import sarcoma_review.living.build as build_mod
 from sarcoma_review.cli import app, parse_parameter
+from sarcoma_review.living.build import ChapterExecutionError, DataValidationError
 
 runner = CliRunner()
 

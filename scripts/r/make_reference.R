@@ -1,5 +1,5 @@
 #!/usr/bin/env Rscript
-# Reference values for the statistics core (src/sarcoma_review/pooling.py, compare.py, survival.py).
+# Reference values for the statistics core (src/sarcoma_review/pooling.py, moderators.py, survival.py).
 # Reads the committed data/ CSVs and writes tests/fixtures/r_reference.json.
 # Run through scripts/regenerate_r_fixtures.sh (from the repository root). CI never runs R.
 #

@@ -1,14 +1,45 @@
 """sarcoma_review: the package behind the living review of particle therapy for sarcoma.
 
+Layers, each importing only from the layers above it in this list (data → statistics → audit →
+pages → living workflow → command line); ``paths`` and ``errors`` are shared by all.
+
 Modules
 -------
-paths      where the repository, its data and its build folders are
-schemas    the data dictionary (one schema file per table under ``data/``) as pandera schemas
-loaders    read and validate every table; bad input raises :class:`DataValidationError`
-pooling    random-effects pooling of landmark survival rates (the review's primary model)
-survival   Kaplan-Meier, medians, RMST and log-rank on individual patient data (lifelines)
-charts     Altair forest plots and Kaplan-Meier curves
-build      execute chapters with papermill in parallel and build the book with Jupyter Book
+paths                   where the checkout, its data and its build folders are
+errors                  the one error hierarchy (:class:`~sarcoma_review.errors.ReviewError` and below)
+data.schemas            the data dictionary (one ``*.schema.yaml`` per table) as pandera schemas
+data.loaders            read and validate every table; bad input raises ``DataValidationError``
+data.tracking           record which data files a chapter read (the build's dependencies)
+data.vocabulary         endpoint names and order, landmark names: the words every layer shares
+stats.pooling           random-effects pooling of landmark rates (REML/DL/PM, HKSJ/Wald), GLMM, Bayesian
+stats.sensitivity       one pooled analysis: the primary model and its sensitivity panel, keyed by variant
+stats.moderators        subgroup differences, moderator tests, meta-regression, benchmark comparisons
+stats.survival          Kaplan-Meier, medians, RMST and log-rank on individual patient data (lifelines)
+audit.records           the audit's result record and verdict vocabulary
+audit.grim              checks of printed numbers (percentages, sums, restatements, p from CI)
+audit.feasibility       can any event/censoring pattern give the reported Kaplan-Meier figures?
+audit.ipd               recomputation from the ifosfamide patient table
+audit.reconstruct       pseudo-individual patient data for the CNAO endpoints
+audit.runner            run every check; the audit table and its links
+pages.common            what the study chapters share (glue, plain values, fact lookups, flag lists)
+pages.methods           the Methods chapter (versions of the R reference)
+pages.literature        the Table I literature chapter
+pages.cnao              the CNAO carbon-ion chapter
+pages.ifosfamide        the ifosfamide radiochemotherapy chapter
+pages.pooled            the pooled chapter (one page per analysis)
+pages.comparisons       the comparisons chapter (subgroups, photon and radiochemotherapy comparators)
+pages.audit             the reproduction-audit chapter
+pages.render.charts     Altair charts, drawn offline
+pages.render.tables     escaped, sortable HTML tables
+living.analyses         the one reader of ``book/analyses.yml``; the estimates table every route shares
+living.notebooks        execute one notebook with papermill and clean it for publication
+living.build            plan, cache, execute, stage and swap the book into place
+living.store            the frozen-release store under ``releases/`` (read by release, citation, What's new)
+living.release          ``review release``: freeze a version and verify a frozen one
+living.citation         CITATION.cff, the How to cite page and the version banner
+living.whatsnew         What's new: the evidence compared with the previous release
+living.bench            ``review bench``: benchmarks of the build and the pooling
+cli                     the ``review`` command line; catches ``ReviewError`` once
 """
 
 from sarcoma_review._version import __version__

@@ -1,4 +1,18 @@
-"""Errors raised when a data file does not match its schema."""
+"""Every error the review raises for a reason the user can fix: one hierarchy under :class:`ReviewError`.
+
+The command line (:mod:`sarcoma_review.cli`) catches :class:`ReviewError` once and prints its message
+on one line (no traceback, exit status 1). Anything else that escapes is a bug.
+
+ReviewError
+├── DataValidationError      a data file is missing, malformed or breaks its schema (file, line, column)
+├── UsageError               a bad option or argument (unknown chapter, parameter, date, version...)
+├── ProjectError             the working directory is not inside a checkout of the review
+├── BuildError               the book could not be built
+│   ├── ChapterExecutionError    a chapter's cell raised (names the notebook and the cell)
+│   ├── BuildLockedError         another build holds the lock
+│   └── ConfigurationError       _toc.yml, book/analyses.yml or _config.yml are inconsistent
+└── ReleaseError             a release cannot proceed, or a frozen release does not verify
+"""
 
 from __future__ import annotations
 
@@ -20,7 +34,39 @@ def display_path(path: str | Path) -> str:
         return str(p)
 
 
-class DataValidationError(ValueError):
+class ReviewError(Exception):
+    """Base of every error whose message tells the user what is wrong and how to fix it."""
+
+
+class UsageError(ReviewError, ValueError):
+    """A command-line option or argument has a value the command cannot use."""
+
+
+class ProjectError(ReviewError):
+    """The working directory is not inside a checkout of the review (no ``_config.yml`` and ``data/``)."""
+
+
+class BuildError(ReviewError, RuntimeError):
+    """A build failed for a reason the message explains (no traceback needed)."""
+
+
+class ChapterExecutionError(BuildError):
+    """A chapter's cell raised; the message names the notebook and the cell."""
+
+
+class BuildLockedError(BuildError):
+    """Another build holds the lock."""
+
+
+class ConfigurationError(BuildError):
+    """``_toc.yml``, ``book/analyses.yml`` or ``_config.yml`` is inconsistent."""
+
+
+class ReleaseError(ReviewError, RuntimeError):
+    """A release cannot proceed (or a frozen release does not verify); the message says how to fix it."""
+
+
+class DataValidationError(ReviewError, ValueError):
     """A data file is missing, malformed, or breaks its schema.
 
     Attributes

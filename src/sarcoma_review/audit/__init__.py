@@ -20,7 +20,6 @@ runner
 from sarcoma_review.audit.records import COLUMNS, VERDICTS, CheckResult
 
 
-
 def links(source, audit=None, data_dir=None):
     """See :func:`sarcoma_review.audit.runner.links` (imported lazily: the runner pulls in SciPy)."""
     from sarcoma_review.audit.runner import links as _links

@@ -26,8 +26,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from sarcoma_review import tracking
-from sarcoma_review.audit.feasibility import KMProblem, evaluate_statements, find_witness, km_exact
+from sarcoma_review.audit.feasibility import (
+    KMProblem,
+    evaluate_statements,
+    find_witness,
+    km_exact,
+)
+from sarcoma_review.data import tracking
 from sarcoma_review.paths import data_dir as default_data_dir
 
 #: Month names as printed in the accrual statements ("January 2013").
@@ -41,13 +46,13 @@ EVENT_FACTS = {"LC": "local_failures_results", "DPFS": "distant_progression_resu
 def read_strings(group: str, table: str, data_dir: Path | str | None = None) -> pd.DataFrame:
     """``<data_dir>/<group>/<table>.csv`` with every cell as the printed string.
 
-    The table is first validated against its schema (:func:`sarcoma_review.loaders.load_table`,
+    The table is first validated against its schema (:func:`sarcoma_review.data.loaders.load_table`,
     clear errors on bad data), then read again as text so that printed precision survives
     ("64" and "64.0" are different statements). The read is recorded with
-    :func:`sarcoma_review.tracking.record_read`, so the build knows the audit depends on it.
+    :func:`sarcoma_review.data.tracking.record_read`, so the build knows the audit depends on it.
     ``data_dir`` defaults to :func:`sarcoma_review.paths.data_dir` (honours ``$REVIEW_DATA_DIR``).
     """
-    from sarcoma_review.loaders import load_table
+    from sarcoma_review.data.loaders import load_table
 
     d = Path(data_dir) if data_dir is not None else default_data_dir()
     path = d / group / f"{table}.csv"

@@ -12,13 +12,19 @@ from pathlib import Path
 import pandas as pd
 
 from sarcoma_review.audit import grim
-from sarcoma_review.audit.feasibility import check_feasibility
-from sarcoma_review.audit.ipd import at_risk, km_median, km_rmst, km_steps, last_event_time, size_threshold
-from sarcoma_review.audit.feasibility import km_exact
+from sarcoma_review.audit.feasibility import check_feasibility, km_exact
+from sarcoma_review.audit.ipd import (
+    at_risk,
+    km_median,
+    km_rmst,
+    km_steps,
+    last_event_time,
+    size_threshold,
+)
 from sarcoma_review.audit.reconstruct import (
     DROP,
-    dropped_reasons,
     cnao_problems,
+    dropped_reasons,
     follow_up_minima,
     read_strings,
     reconstruct,

@@ -1,0 +1,350 @@
+"""Read and validate the data tables.
+
+Every table is ``<data_dir>/<group>/<table>.csv`` with ``<table>.schema.yaml`` beside it (see
+:mod:`sarcoma_review.data.schemas`). Anything wrong with a file (missing, empty, malformed CSV, a column
+missing or extra, a value of the wrong type, out of range or not allowed, a duplicate key, a key
+unknown to the referenced table) raises :class:`~sarcoma_review.errors.DataValidationError` naming
+the file, the line, the column, what was expected and what was found.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+import pandas as pd
+import pandera.pandas as pa
+
+from sarcoma_review import paths
+from sarcoma_review.data import tracking
+from sarcoma_review.data.schemas import (
+    SCHEMA_SUFFIX,
+    TableSpec,
+    dictionary_frame,
+    read_spec,
+    schema_path,
+    to_pandera,
+)
+from sarcoma_review.errors import DataValidationError, Problem
+
+__all__ = [
+    "DataValidationError",
+    "data_dictionary",
+    "load_comparators",
+    "load_ifosfamide_patients",
+    "load_literature",
+    "load_outcomes",
+    "load_studies",
+    "load_table",
+    "validate_all",
+    "validate_paths",
+]
+
+_TRUE = {"true", "True", "TRUE", "1"}
+#: Numbers as written in a CSV: ASCII digits, optional sign, decimals and exponent (not "1_000", "inf", "١٢").
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", re.ASCII)
+_FALSE = {"false", "False", "FALSE", "0"}
+
+
+def _dir(data_dir: Path | None) -> Path:
+    return Path(data_dir) if data_dir is not None else paths.data_dir()
+
+
+def _spec(data_dir: Path, group: str, table: str, csv_path: Path) -> TableSpec:
+    sp = schema_path(data_dir, group, table)
+    tracking.record_read(sp)  # a schema change (types, allowed values) changes what a chapter gets
+    if not sp.exists():
+        raise DataValidationError(csv_path, [(None, None, f"a schema file {sp.name} next to the table", "none")])
+    return read_spec(sp, group, table)
+
+
+def _read_rows(path: Path) -> tuple[list[str], list[list[str]], dict[int, int]]:
+    """Header, data rows and the CSV line of each data row; malformed text -> DataValidationError."""
+    if not path.exists():
+        raise DataValidationError(path, [(None, None, "an existing file (see data/README.md)", "no such file")])
+    tracking.record_read(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark (Excel's "CSV UTF-8") is not data
+    except UnicodeDecodeError as exc:
+        raise DataValidationError(path, [(None, None, "UTF-8 text", f"undecodable bytes ({exc.reason})")]) from None
+    if not text.strip():
+        raise DataValidationError(path, [(None, None, "a header line naming the columns", "an empty file")])
+    reader = csv.reader(text.splitlines(keepends=True), strict=True)
+    rows: list[list[str]] = []
+    lines: dict[int, int] = {}
+    header: list[str] | None = None
+    start = 1
+    try:
+        for rec in reader:
+            line = start
+            start = reader.line_num + 1
+            if not rec or all(not f.strip() for f in rec):
+                continue
+            if header is None:
+                header = [h.strip() for h in rec]
+                continue
+            rows.append(rec)
+            lines[len(rows)] = line
+    except csv.Error as exc:
+        raise DataValidationError(
+            path, [(None, None, f"well-formed CSV (balanced quotes) at line {start}", f"a CSV error: {exc}")]
+        ) from None
+    if header is None:
+        raise DataValidationError(path, [(None, None, "a header line naming the columns", "only empty fields")])
+    ragged = [
+        (i, None, f"{len(header)} fields (as in the header)", f"{len(r)} fields")
+        for i, r in enumerate(rows, 1)
+        if len(r) != len(header)
+    ]
+    if ragged:
+        raise DataValidationError(path, ragged, lines)
+    if not rows:
+        raise DataValidationError(path, [(None, None, "at least one data row", "only the header")])
+    return header, rows, lines
+
+
+def _pre_parse(df: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
+    """Empty cells -> NA; numeric/boolean text -> Python values, unparsable text left for pandera to flag."""
+    out = df.copy()
+    for col in spec.columns:
+        if col.name not in out:
+            continue
+        s = out[col.name].map(lambda v: pd.NA if v.strip() == "" else v.strip())
+        if col.type in ("integer", "number"):
+            def num(v: object, integer: bool = col.type == "integer") -> object:
+                if v is pd.NA:
+                    return v if integer else float("nan")
+                if not _NUMBER.fullmatch(str(v)):
+                    return v
+                f = float(str(v))
+                if integer:
+                    return int(f) if f.is_integer() else v
+                return f
+            s = s.map(num)
+        elif col.type == "boolean":
+            s = s.map(lambda v: v if v is pd.NA else (True if v in _TRUE else False if v in _FALSE else v))
+        out[col.name] = s
+    return out
+
+
+def _describe(v: object) -> str:
+    if v is None or v is pd.NA or (isinstance(v, float) and pd.isna(v)):
+        return "an empty cell"
+    if isinstance(v, str):
+        return repr(v)
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def _failures(exc: pa.errors.SchemaErrors) -> pd.DataFrame:
+    fc = exc.failure_cases.copy()
+    return fc
+
+
+def _validate_frame(path: Path, spec: TableSpec, header: list[str], rows: list[list[str]],
+                    lines: dict[int, int]) -> pd.DataFrame:
+    raw = pd.DataFrame(rows, columns=header, index=pd.RangeIndex(1, len(rows) + 1), dtype=object)
+    problems: list[Problem] = []
+    dup = sorted({h for h in header if header.count(h) > 1})
+    for h in dup:
+        problems.append((None, h, "each column once in the header", "a repeated column"))
+    if dup:
+        raise DataValidationError(path, problems, lines)
+    for h in header:
+        if h not in spec.column_names:
+            problems.append((None, h, f"only the columns of {spec.group}/{spec.table}{SCHEMA_SUFFIX} "
+                                      f"({', '.join(spec.column_names)})", "an extra column"))
+    for c in spec.column_names:
+        if c not in header:
+            problems.append((None, c, f"a column {c!r} ({spec.column(c).description})", "no such column"))
+    if problems:
+        raise DataValidationError(path, problems, lines)
+
+    df = _pre_parse(raw, spec)
+    bad: set[tuple[int, str]] = set()
+    # Text left in a numeric/boolean column after _pre_parse cannot be parsed: report it per cell here
+    # (pandera's coercion may fail for the whole column without naming the row, e.g. for "1_000").
+    for col in spec.columns:
+        if col.type == "string" or col.name not in df:
+            continue
+        for row, v in df[col.name].items():
+            if isinstance(v, str):
+                bad.add((row, col.name))
+                problems.append((row, col.name, col.expected, _describe(v)))
+                df.loc[row, col.name] = float("nan") if col.type == "number" else pd.NA
+    # Stage 1: types only, so that a wrong type is reported once, as a type error.
+    try:
+        to_pandera(spec, with_checks=False).validate(df, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        fc = _failures(exc)
+        for _, r in fc[fc["check"].astype(str).str.startswith("coerce_dtype")].iterrows():
+            if pd.isna(r["index"]):
+                continue
+            row, colname = int(r["index"]), str(r["column"])
+            if (row, colname) in bad:
+                continue
+            bad.add((row, colname))
+            problems.append((row, colname, spec.column(colname).expected, _describe(r["failure_case"])))
+        for row, colname in bad:
+            df.loc[row, colname] = float("nan") if spec.column(colname).type == "number" else pd.NA
+    # Stage 2: everything (ranges, allowed values, required cells, keys).
+    try:
+        out = to_pandera(spec).validate(df, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        fc = _failures(exc)
+        seen_rows: set[int] = set()
+        for _, r in fc.iterrows():
+            check = str(r["check"])
+            if check.startswith(("coerce_dtype", "dtype")) or pd.isna(r["index"]):
+                if not any(c == str(r["column"]) for _, c in bad):  # not already reported per cell
+                    problems.append((None, str(r["column"]), spec.column(str(r["column"])).expected
+                                     if str(r["column"]) in spec.column_names else "a valid column",
+                                     f"{_describe(r['failure_case'])} ({check})"))
+                continue
+            row, colname = int(r["index"]), str(r["column"])
+            if (row, colname) in bad:
+                continue
+            if check == "not_nullable":
+                problems.append((row, colname, "a value (the column is required)", "an empty cell"))
+            elif check == "field_uniqueness":
+                first = df.index[df[colname] == df.loc[row, colname]][0]
+                if row != first:
+                    problems.append((row, colname, "a unique value",
+                                     f"{_describe(r['failure_case'])}, already on line {lines.get(first, first + 1)}"))
+            elif check == "multiple_fields_uniqueness":
+                pk = list(spec.primary_key)
+                key = tuple(df.loc[row, pk])
+                first = next(i for i in df.index if tuple(df.loc[i, pk]) == key)
+                if row != first and row not in seen_rows:
+                    seen_rows.add(row)
+                    problems.append((row, ", ".join(pk), f"a unique ({', '.join(pk)})",
+                                     f"{key!r}, already on line {lines.get(first, first + 1)}"))
+            else:
+                problems.append((row, colname, spec.column(colname).expected, _describe(r["failure_case"])))
+        out = None
+    if problems:
+        problems.sort(key=lambda p: (p[0] or 0, spec.column_names.index(p[1]) if p[1] in spec.column_names else -1))
+        raise DataValidationError(path, problems, lines)
+    if out is None:  # pandera failed without a failure we could name: still a data problem, not a crash
+        raise DataValidationError(path, [(None, None, f"a table matching {spec.group}/{spec.table}{SCHEMA_SUFFIX}",
+                                          "values pandera could not validate")], lines)
+    return out[spec.column_names].reset_index(drop=True)
+
+
+def _check_foreign_keys(path: Path, spec: TableSpec, df: pd.DataFrame, data_dir: Path,
+                        lines: dict[int, int]) -> None:
+    problems: list[Problem] = []
+    for fk in spec.foreign_keys:
+        rgroup, rtable = fk["references"].split("/")
+        ref = load_table(rgroup, rtable, data_dir)
+        cols, rcols = list(fk["columns"]), list(fk["reference_columns"])
+        known = set(map(tuple, ref[rcols].astype(object).itertuples(index=False, name=None)))
+        for i, key in enumerate(df[cols].astype(object).itertuples(index=False, name=None), 1):
+            if any(pd.isna(k) for k in key):
+                continue
+            if key not in known:
+                got = repr(key[0]) if len(key) == 1 else repr(key)
+                problems.append((i, ", ".join(cols),
+                                 f"a {'/'.join(rcols)} listed in data/{rgroup}/{rtable}.csv", f"{got} (unknown)"))
+    if problems:
+        raise DataValidationError(path, problems, lines)
+
+
+def load_table(group: str, table: str, data_dir: Path | None = None) -> pd.DataFrame:
+    """Read ``<data_dir>/<group>/<table>.csv``, validate it against its schema file, return it.
+
+    Columns come back in schema order with the declared types (``Int64``, ``float64``,
+    ``boolean``, object for text; empty cells are missing values). Foreign keys declared in the
+    schema are checked against the referenced tables.
+
+    Raises
+    ------
+    DataValidationError
+        The file is missing, empty, malformed or breaks its schema; the message lists every problem.
+    """
+    d = _dir(data_dir)
+    path = d / group / f"{table}.csv"
+    spec = _spec(d, group, table, path)
+    header, rows, lines = _read_rows(path)
+    df = _validate_frame(path, spec, header, rows, lines)
+    _check_foreign_keys(path, spec, df, d, lines)
+    return df
+
+
+def load_studies(data_dir: Path | None = None) -> pd.DataFrame:
+    """Table I studies (``literature/studies``).
+
+    ``particle_group`` must be the group that ``literature/particle_groups.csv`` maps the study's
+    printed ``particle`` to: the mapping file is the one place the grouping is decided.
+    """
+    d = _dir(data_dir)
+    studies = load_table("literature", "studies", d)
+    groups = load_table("literature", "particle_groups", d).set_index("particle")["particle_group"]
+    expected = studies["particle"].map(groups)
+    bad = [(i, "particle_group", f"{expected.iat[i - 1]!r} (the group data/literature/particle_groups.csv gives "
+                                 f"particle {studies['particle'].iat[i - 1]!r})", repr(studies["particle_group"].iat[i - 1]))
+           for i in range(1, len(studies) + 1) if studies["particle_group"].iat[i - 1] != expected.iat[i - 1]]
+    if bad:
+        raise DataValidationError(d / "literature" / "studies.csv", bad)
+    return studies
+
+
+def load_outcomes(data_dir: Path | None = None) -> pd.DataFrame:
+    """Table I landmark rates (``literature/outcomes``); an unknown ``study_id`` is an error."""
+    return load_table("literature", "outcomes", data_dir)
+
+
+def load_literature(data_dir: Path | None = None) -> pd.DataFrame:
+    """Outcomes joined with their study: one row per study x endpoint x horizon.
+
+    The ``source`` columns of the two tables are kept as ``source_study`` and ``source_outcome``.
+    """
+    studies = load_studies(data_dir)
+    outcomes = load_outcomes(data_dir)
+    merged = outcomes.merge(studies, on="study_id", how="left", suffixes=("_outcome", "_study"),
+                            validate="many_to_one")
+    lead = [c for c in studies.columns if c not in ("study_id", "source")]
+    cols = ["study_id", *lead, "endpoint", "horizon_years", "rate_percent", "source_study", "source_outcome"]
+    return merged[cols]
+
+
+def load_ifosfamide_patients(data_dir: Path | None = None) -> pd.DataFrame:
+    """Eckert et al. Table 3 as individual patient data (``ifosfamide/patients``)."""
+    return load_table("ifosfamide", "patients", data_dir)
+
+
+def load_comparators(data_dir: Path | None = None) -> pd.DataFrame:
+    """Photon RT / radiochemotherapy / surgery results cited by the two papers."""
+    return load_table("comparators", "comparators", data_dir)
+
+
+def _tables(d: Path) -> list[tuple[str, str]]:
+    found = {(p.parent.name, p.name[: -len(SCHEMA_SUFFIX)]) for p in d.glob(f"*/*{SCHEMA_SUFFIX}")}
+    found |= {(p.parent.name, p.stem) for p in d.glob("*/*.csv")}
+    return sorted(found)
+
+
+def validate_all(data_dir: Path | None = None) -> dict[str, pd.DataFrame]:
+    """Load every table under ``data_dir`` (a CSV without a schema file is an error).
+
+    Returns ``{"<group>/<table>": DataFrame}``.
+    """
+    d = _dir(data_dir)
+    return {f"{g}/{t}": load_table(g, t, d) for g, t in _tables(d)}
+
+
+def validate_paths(paths_: list[Path]) -> None:
+    """Validate the given CSV files (``<data_dir>/<group>/<table>.csv``); raise on the first bad one."""
+    for p in paths_:
+        p = Path(p).resolve()
+        load_table(p.parent.name, p.stem, p.parent.parent)
+
+
+def data_dictionary(group: str, table: str, data_dir: Path | None = None) -> pd.DataFrame:
+    """Column documentation of ``group/table`` (for the book's Methods chapter)."""
+    d = _dir(data_dir)
+    sp = schema_path(d, group, table)
+    tracking.record_read(sp)
+    return dictionary_frame(read_spec(sp, group, table))

@@ -1,0 +1,142 @@
+"""The pooled analyses of the book: the one reader of ``book/analyses.yml``, and the estimates
+table that the build, a release and What's new all compute the same way.
+
+Each entry of ``book/analyses.yml`` becomes the page ``book/pooled/<id>`` (executed from the
+template ``book/pooled.ipynb``); the same entries define what a release freezes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from sarcoma_review.errors import ConfigurationError, ReleaseError
+from sarcoma_review.living.store import ESTIMATE_COLUMNS, canonical_estimates  # noqa: F401
+from sarcoma_review.paths import REPO_ROOT
+
+ANALYSES_FILE = "book/analyses.yml"
+_ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
+def load_analyses(path: Path) -> list[dict[str, Any]]:
+    """The analyses listed in ``book/analyses.yml`` (empty when the file is absent).
+
+    Each entry needs ``id`` (lower-case letters, digits, ``-``, ``_``; unique), ``title``,
+    ``endpoint`` and ``horizon_years``; every other key is passed to the template as a parameter.
+    """
+    if not path.exists():
+        return []
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    items = data.get("analyses") if isinstance(data, dict) else None
+    if items is None:
+        items = []
+    if not isinstance(items, list):
+        raise ConfigurationError(f"{ANALYSES_FILE}: 'analyses' must be a list of mappings")
+    seen: set[str] = set()
+    for i, a in enumerate(items):
+        if not isinstance(a, dict):
+            raise ConfigurationError(f"{ANALYSES_FILE}: entry {i + 1} is not a mapping (id: ..., title: ...)")
+        missing = [k for k in ("id", "title", "endpoint", "horizon_years") if k not in a]
+        if missing:
+            raise ConfigurationError(f"{ANALYSES_FILE}: entry {i + 1} ({a.get('id', '?')}) lacks "
+                                     f"{', '.join(missing)}; add them")
+        aid = str(a["id"])
+        if not _ID.match(aid):
+            raise ConfigurationError(f"{ANALYSES_FILE}: id {aid!r} must use lower-case letters, digits, '-' "
+                                     "or '_' (it becomes the page name book/pooled/<id>)")
+        if aid in seen:
+            raise ConfigurationError(f"{ANALYSES_FILE}: id {aid!r} appears twice; ids must be unique")
+        seen.add(aid)
+    return items
+
+
+#: Used when book/analyses.yml (owned by the build) does not exist yet.
+DEFAULT_ANALYSES: list[dict[str, Any]] = [
+    {"id": "lc5", "title": "5-year local control", "endpoint": "LC", "horizon_years": 5},
+    {"id": "os5", "title": "5-year overall survival", "endpoint": "OS", "horizon_years": 5},
+    {"id": "lc3", "title": "3-year local control", "endpoint": "LC", "horizon_years": 3},
+    {"id": "os3", "title": "3-year overall survival", "endpoint": "OS", "horizon_years": 3},
+]
+#: Every analysis is also run by these subgroup columns of the studies table.
+DEFAULT_SUBGROUPS = ["particle_group"]
+
+#: A pooling function: (rows of one analysis: studies merged with outcomes, the analysis entry,
+#: subgroup column or None) -> tidy DataFrame with :data:`ESTIMATE_COLUMNS`.
+PoolFn = Callable[[pd.DataFrame, dict[str, Any], "str | None"], pd.DataFrame]
+
+
+# --- versions ------------------------------------------------------------------------------------
+
+def analysis_rows(data_dir: Path) -> pd.DataFrame:
+    """Studies joined with their outcomes, validated: :func:`sarcoma_review.data.loaders.load_literature`.
+
+    Invalid data raise the loaders' ``DataValidationError`` (a release never freezes unvalidated data).
+    """
+    from sarcoma_review.data import loaders
+
+    return loaders.load_literature(Path(data_dir))
+
+
+def _default_pool() -> PoolFn:
+    """:func:`sarcoma_review.stats.sensitivity.pool_primary`: the primary model of the pooled pages
+    (REML, HKSJ unless the analysis entry says otherwise)."""
+    from sarcoma_review.stats import sensitivity
+
+    def pool(rows: pd.DataFrame, analysis: dict[str, Any], subgroup: str | None) -> pd.DataFrame:
+        return sensitivity.pool_primary(rows, analysis["endpoint"], analysis["horizon_years"],
+                                        tau2_method=analysis.get("tau2_method", "REML"),
+                                        ci_method=analysis.get("ci_method", "HKSJ"),
+                                        analysis_id=analysis["id"], subgroup=subgroup)
+
+    return pool
+
+
+def current_estimates(data_dir: Path, analyses: list[dict[str, Any]] | None = None,
+                      subgroups: Iterable[str] = DEFAULT_SUBGROUPS, pool: PoolFn | None = None,
+                      root: Path = REPO_ROOT) -> pd.DataFrame:
+    """The pooled-estimates table for the data in ``data_dir`` (all studies, then by each subgroup column).
+
+    Parameters
+    ----------
+    data_dir
+        A data folder laid out like ``data/``.
+    analyses
+        Entries with ``id``, ``endpoint``, ``horizon_years``; default :func:`load_analyses` of ``root``.
+    subgroups
+        Subgroup columns of the studies table; every analysis is also run by each of them.
+    pool
+        The pooling function (default: :mod:`sarcoma_review.stats.pooling`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Tidy table with :data:`ESTIMATE_COLUMNS` in canonical order (see :func:`canonical_estimates`).
+    """
+    analyses = standard_analyses(root) if analyses is None else analyses
+    pool = pool or _default_pool()
+    rows = analysis_rows(Path(data_dir))
+    parts = []
+    for a in analyses:
+        sel = rows[(rows["endpoint"] == a["endpoint"]) & (rows["horizon_years"] == a["horizon_years"])]
+        if sel.empty:
+            continue
+        for sub in [None, *subgroups]:
+            out = pool(sel.reset_index(drop=True), a, sub)
+            if out is not None and len(out):
+                parts.append(out)
+    if not parts:
+        raise ReleaseError(f"no analysis found any outcome rows in {data_dir}; check book/analyses.yml.")
+    return canonical_estimates(pd.concat(parts, ignore_index=True))
+
+
+
+
+def standard_analyses(root: Path = REPO_ROOT) -> list[dict[str, Any]]:
+    """The analyses a release freezes: ``book/analyses.yml`` (:func:`load_analyses`), or
+    :data:`DEFAULT_ANALYSES` when it is absent or lists none."""
+    return load_analyses(Path(root) / ANALYSES_FILE) or [dict(a) for a in DEFAULT_ANALYSES]

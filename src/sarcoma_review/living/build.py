@@ -1,0 +1,921 @@
+"""Build the book: validate the data, execute the chapters (cached), run Jupyter Book, swap into place.
+
+Steps of :func:`build_book` (all under an exclusive lock on ``_build/.lock``):
+
+1. validate every data table (:func:`sarcoma_review.data.loaders.validate_all`); bad data stops the build
+   before anything is executed;
+2. read ``_toc.yml`` and ``book/analyses.yml`` and check that they agree (every analysis ``<id>`` is
+   the page ``book/pooled/<id>`` and vice versa);
+3. execute every notebook chapter with papermill, in parallel, kernel working directory at the
+   repository root, unless the content-hash cache (``_build/cache/manifest.json``) holds an executed
+   copy made from the same inputs; each analysis runs the template ``book/pooled.ipynb`` with its
+   parameters into ``book/pooled/<id>.ipynb``;
+4. concatenate the analyses' estimates into ``_static/downloads/pooled_estimates.csv`` (published
+   at ``<book URL>/_static/downloads/pooled_estimates.csv``; one file per analysis beside it under
+   ``_static/downloads/pooled/<id>.csv``);
+   a chapter whose ``parameters`` cell declares ``downloads_dir = ""`` gets a fresh folder
+   (``_build/work/<run>/downloads/<page>/``, relative to the root) as that parameter; every file it
+   writes there is stored with its cache entry (``files`` ``downloads/<name>``) and copied, from the
+   fresh or the cached entry alike, into ``_static/downloads/<name>`` (published at
+   ``<book URL>/_static/downloads/<name>``; a chapter links it as ``[name](_static/downloads/name)``
+   from ``book/``); two chapters publishing one name is an error;
+5. run Jupyter Book on the staged sources with execution off and warnings as errors;
+6. check that no page holds the repository's absolute path or a Python traceback;
+7. swap the new HTML into ``_build/html`` with renames only.
+
+Any failure leaves the previous ``_build/html`` untouched.
+
+Cache manifest (``_build/cache/manifest.json``)::
+
+    {"version": 1,
+     "chapters": {
+       "<page, e.g. book/pooled/lc5>": {
+         "source": "book/pooled.ipynb",          # notebook executed (relative to the root)
+         "inputs": {"notebook": "<sha256>", "parameters": "<sha256>",
+                    "package": "<sha256>", "data_dir": "data"},
+         "reads": {"data/literature/outcomes.csv": "<sha256>", ...},
+         "entry": "entries/<uuid>",              # folder under _build/cache holding the results
+         "files": {"notebook.ipynb": "<sha256>", "estimates.csv": "<sha256>"},
+         "seconds": 3.2, "executed_at": "2026-01-01T12:00:00+00:00"}}}
+
+A chapter is reused when its inputs and the hashes of every file it read are unchanged and its
+cached files are intact; otherwise it is executed again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import fcntl
+import hashlib
+import inspect
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+import sarcoma_review
+from sarcoma_review import paths
+from sarcoma_review.errors import (  # noqa: F401  (re-exported for callers of the build)
+    BuildError,
+    BuildLockedError,
+    ChapterExecutionError,
+    ConfigurationError,
+    DataValidationError,
+)
+from sarcoma_review.living.analyses import ANALYSES_FILE, load_analyses
+from sarcoma_review.living.notebooks import (
+    clean_executed_notebook,
+    notebook_parameters,
+    run_notebook,
+)
+
+CACHE_VERSION = 1
+POOLED_PREFIX = "book/pooled/"
+TEMPLATE = "book/pooled.ipynb"
+DOWNLOADS = "book/_static/downloads"
+POOLED_CSV = f"{DOWNLOADS}/pooled_estimates.csv"
+#: Parameter through which a chapter receives the folder of files to publish (see :func:`build_book`).
+DOWNLOADS_PARAMETER = "downloads_dir"
+#: Names under ``_static/downloads`` the build writes itself (pooled estimates).
+RESERVED_DOWNLOADS = frozenset({"pooled_estimates.csv", "pooled"})
+#: Parameters that name outputs, not inputs: excluded from the cache key.
+OUTPUT_PARAMETERS = frozenset({"estimates_out", DOWNLOADS_PARAMETER})
+# --------------------------------------------------------------------------- results
+@dataclass(frozen=True)
+class Layout:
+    """Where a book's sources and build folders are (``root`` is the repository root)."""
+
+    root: Path
+    package_dir: Path = Path(sarcoma_review.__file__).resolve().parent
+
+    @property
+    def config(self) -> Path:
+        return self.root / "_config.yml"
+
+    @property
+    def toc(self) -> Path:
+        return self.root / "_toc.yml"
+
+    @property
+    def book(self) -> Path:
+        return self.root / "book"
+
+    @property
+    def analyses(self) -> Path:
+        return self.root / ANALYSES_FILE
+
+    @property
+    def build(self) -> Path:
+        return self.root / "_build"
+
+    @property
+    def html(self) -> Path:
+        return self.build / "html"
+
+    @property
+    def cache(self) -> Path:
+        return self.build / "cache"
+
+    @property
+    def lock(self) -> Path:
+        return self.build / ".lock"
+
+    def default_data_dir(self) -> Path:
+        """``paths.data_dir()`` (honours ``$REVIEW_DATA_DIR``) for the real repository, else ``root/data``."""
+        if self.root.resolve() == paths.REPO_ROOT.resolve():
+            return paths.data_dir()
+        return self.root / "data"
+
+    def rel(self, p: Path) -> str:
+        """``p`` relative to the root when inside it (posix), else absolute."""
+        p = Path(p).resolve()
+        try:
+            return p.relative_to(self.root.resolve()).as_posix()
+        except ValueError:
+            return str(p)
+
+
+@dataclass
+class ChapterJob:
+    """One page of the book: a notebook to execute, or a Markdown page to copy."""
+
+    page: str                      # toc name, e.g. "book/intro" or "book/pooled/lc5"
+    source: Path                   # file in the sources
+    parameters: dict[str, Any] = field(default_factory=dict)
+    analysis_id: str | None = None
+
+    @property
+    def is_notebook(self) -> bool:
+        return self.source.suffix == ".ipynb"
+
+
+@dataclass
+class ChapterTiming:
+    page: str
+    seconds: float
+
+
+@dataclass
+class BuildReport:
+    """What a build did."""
+
+    html_dir: Path
+    executed: list[ChapterTiming] = field(default_factory=list)
+    cached: list[str] = field(default_factory=list)
+    static: list[str] = field(default_factory=list)
+    pooled_csv: Path | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    #: Files published under ``_static/downloads/`` by chapters (file name -> page).
+    downloads: dict[str, str] = field(default_factory=dict)
+    #: True when the staged sources equalled those of the published book, so Sphinx was not run.
+    sphinx_skipped: bool = False
+
+    @property
+    def executed_pages(self) -> list[str]:
+        return [t.page for t in self.executed]
+
+
+@dataclass
+class RunResult:
+    """What :func:`execute_chapter` wrote."""
+
+    output_dir: Path
+    notebook: Path
+    html: Path | None
+    estimates: Path | None
+    reads: list[Path]
+    seconds: float
+    downloads: list[Path] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- hashing
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def tree_hash(folder: Path) -> str:
+    """Hash of every file under ``folder`` (relative names and contents, in sorted order)."""
+    h = hashlib.sha256()
+    for p in sorted(q for q in Path(folder).rglob("*") if q.is_file()):
+        h.update(p.relative_to(folder).as_posix().encode() + b"\0")
+        h.update(p.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def package_hash(package_dir: Path) -> str:
+    """Hash of every ``*.py`` under the package (relative names and contents)."""
+    h = hashlib.sha256()
+    for p in sorted(package_dir.rglob("*.py")):
+        if "__pycache__" in p.parts:
+            continue
+        h.update(p.relative_to(package_dir).as_posix().encode() + b"\0")
+        h.update(p.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def parameters_hash(parameters: Mapping[str, Any]) -> str:
+    keyed = {k: v for k, v in parameters.items() if k not in OUTPUT_PARAMETERS}
+    return hashlib.sha256(json.dumps(keyed, sort_keys=True, default=str).encode()).hexdigest()
+
+
+# --------------------------------------------------------------------------- toc and analyses
+def toc_pages(toc_path: Path) -> list[str]:
+    """Every page named in ``_toc.yml`` (``root`` and each ``file``, depth first, in order)."""
+    if not toc_path.exists():
+        raise ConfigurationError(f"{toc_path.name} not found at {toc_path}")
+    data = yaml.safe_load(toc_path.read_text(encoding="utf-8")) or {}
+    pages: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key in ("root", "file"):
+                if isinstance(node.get(key), str):
+                    pages.append(re.sub(r"\.(ipynb|md|rst)$", "", node[key]))
+            for key, value in node.items():
+                if key not in ("root", "file"):
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(data)
+    return pages
+
+
+def check_toc_matches_analyses(pages: Sequence[str], analyses: Sequence[Mapping[str, Any]]) -> None:
+    """Raise :class:`ConfigurationError` unless the toc's ``book/pooled/<id>`` pages are exactly the analyses."""
+    in_toc = [p[len(POOLED_PREFIX):] for p in pages if p.startswith(POOLED_PREFIX)]
+    ids = [str(a["id"]) for a in analyses]
+    missing_in_toc = [i for i in ids if i not in in_toc]
+    unknown = [i for i in in_toc if i not in ids]
+    problems = []
+    if missing_in_toc:
+        problems.append("analyses not in _toc.yml (add `- file: " + POOLED_PREFIX + "<id>`): "
+                        + ", ".join(missing_in_toc))
+    if unknown:
+        problems.append(f"_toc.yml pages with no analysis in {ANALYSES_FILE} (add the analysis or "
+                        "remove the page): " + ", ".join(POOLED_PREFIX + i for i in unknown))
+    if problems:
+        raise ConfigurationError("_toc.yml and " + ANALYSES_FILE + " disagree: " + "; ".join(problems))
+
+
+def analysis_parameters(analysis: Mapping[str, Any]) -> dict[str, Any]:
+    """Template parameters for one analysis: ``analysis_id`` plus every key but ``id``."""
+    params = {k: v for k, v in analysis.items() if k != "id"}
+    params["analysis_id"] = str(analysis["id"])
+    return params
+
+
+def plan_chapters(layout: Layout, data_dir: Path) -> list[ChapterJob]:
+    """Every toc page as a job, with toc/analyses agreement checked."""
+    pages = toc_pages(layout.toc)
+    analyses = load_analyses(layout.analyses)
+    by_id = {str(a["id"]): a for a in analyses}
+
+    def has_source(page: str) -> bool:
+        return any((layout.root / (page + sfx)).exists() for sfx in (".ipynb", ".md", ".rst"))
+
+    clash = [aid for aid in by_id if has_source(POOLED_PREFIX + aid)]
+    if clash:
+        raise ConfigurationError(f"{ANALYSES_FILE}: analysis id(s) {', '.join(clash)} clash with existing files "
+                                 f"under {POOLED_PREFIX}; rename the analysis")
+    # pages under book/pooled/ with a source file of their own (e.g. an index.md) are ordinary pages
+    generated = {p for p in pages if p.startswith(POOLED_PREFIX) and not has_source(p)}
+    check_toc_matches_analyses([p for p in pages if p in generated or not p.startswith(POOLED_PREFIX)],
+                               analyses)
+    template = layout.root / TEMPLATE
+    if analyses and not template.exists():
+        raise ConfigurationError(f"{ANALYSES_FILE} lists analyses but the template {TEMPLATE} is missing")
+    jobs: list[ChapterJob] = []
+    for page in pages:
+        if page in generated:
+            aid = page[len(POOLED_PREFIX):]
+            params = analysis_parameters(by_id[aid])
+            params["data_dir"] = layout.rel(data_dir)
+            jobs.append(ChapterJob(page, template, params, analysis_id=aid))
+            continue
+        for suffix in (".ipynb", ".md", ".rst"):
+            src = layout.root / (page + suffix)
+            if src.exists():
+                jobs.append(ChapterJob(page, src))
+                break
+        else:
+            raise ConfigurationError(f"_toc.yml names {page!r} but no {page}.ipynb/.md exists; "
+                                     "create the chapter or remove the entry")
+    return jobs
+
+
+# --------------------------------------------------------------------------- validation
+def default_validator(data_dir: Path) -> bool:
+    """Validate every data table with :func:`sarcoma_review.data.loaders.validate_all`."""
+    try:
+        from sarcoma_review.data.loaders import validate_all
+    except ImportError as exc:  # pragma: no cover - until the loaders land
+        if "sarcoma_review.data.loaders" not in str(exc):
+            raise
+        print("warning: sarcoma_review.data.loaders not available yet; data not validated", file=sys.stderr)
+        return False
+    if inspect.signature(validate_all).parameters:
+        validate_all(data_dir)
+    else:
+        with _env("REVIEW_DATA_DIR", str(data_dir)):
+            validate_all()
+    return True
+
+
+@contextlib.contextmanager
+def _env(name: str, value: str) -> Iterator[None]:
+    old = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = old
+
+
+# --------------------------------------------------------------------------- lock and swap
+@contextlib.contextmanager
+def build_lock(path: Path, wait: bool = False) -> Iterator[None]:
+    """Hold an exclusive ``fcntl`` lock on ``path``; raise :class:`BuildLockedError` if busy and not ``wait``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "unknown process"
+            raise BuildLockedError(f"another build is running ({holder}; lock {path}). Wait for it to "
+                                   "finish, or run `review build --wait` to queue behind it.") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()} since {_dt.datetime.now().isoformat(timespec='seconds')}".encode(), 0)
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, 0)
+        os.close(fd)  # closing releases the lock
+
+
+def swap_into_place(new_html: Path, target: Path) -> None:
+    """Replace ``target`` by ``new_html`` with renames only, so a reader never sees half a book.
+
+    ``target`` is moved to ``<target>.old`` and ``new_html`` renamed to ``target``; if a build is
+    killed between the two renames, :func:`recover_html` restores the old book next time.
+    """
+    old = target.with_name(target.name + ".old")
+    if old.exists():
+        shutil.rmtree(old)
+    if target.exists():
+        target.rename(old)
+    new_html.rename(target)
+    if old.exists():
+        shutil.rmtree(old)
+
+
+def recover_html(target: Path) -> None:
+    """Put ``<target>.old`` back if a build died between the two renames of :func:`swap_into_place`."""
+    old = target.with_name(target.name + ".old")
+    if old.exists() and not target.exists():
+        old.rename(target)
+
+
+# --------------------------------------------------------------------------- cache
+class Cache:
+    """The content-hash cache of executed notebooks under ``_build/cache`` (see the module docstring)."""
+
+    def __init__(self, layout: Layout):
+        self.layout = layout
+        self.dir = layout.cache
+        self.manifest_path = self.dir / "manifest.json"
+        self.chapters: dict[str, dict[str, Any]] = {}
+        if self.manifest_path.exists():
+            try:
+                data = json.loads(self.manifest_path.read_text(encoding="utf-8"))
+                if data.get("version") == CACHE_VERSION:
+                    self.chapters = dict(data.get("chapters", {}))
+            except (json.JSONDecodeError, AttributeError):
+                self.chapters = {}
+
+    def save(self) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        tmp = self.manifest_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"version": CACHE_VERSION, "chapters": self.chapters}, indent=1,
+                                  sort_keys=True), encoding="utf-8")
+        os.replace(tmp, self.manifest_path)
+
+    def lookup(self, page: str, inputs: Mapping[str, str]) -> Path | None:
+        """The cached entry folder for ``page`` when still valid, else ``None``."""
+        e = self.chapters.get(page)
+        if not e or e.get("inputs") != dict(inputs):
+            return None
+        for name, digest in e.get("reads", {}).items():
+            p = Path(name) if Path(name).is_absolute() else self.layout.root / name
+            if not p.exists() or sha256_file(p) != digest:
+                return None
+        entry = self.dir / e["entry"]
+        for name, digest in e.get("files", {}).items():
+            f = entry / name
+            if not f.exists() or sha256_file(f) != digest:
+                return None
+        return entry
+
+    def store(self, page: str, source: Path, inputs: Mapping[str, str], reads: Sequence[str],
+              files: Mapping[str, Path], seconds: float) -> Path:
+        entry_rel = f"entries/{uuid.uuid4().hex}"
+        entry = self.dir / entry_rel
+        entry.mkdir(parents=True)
+        digests = {}
+        for name, src in files.items():
+            (entry / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, entry / name)
+            digests[name] = sha256_file(entry / name)
+        read_hashes = {}
+        for r in reads:
+            p = Path(r)
+            if p.exists():
+                read_hashes[self.layout.rel(p)] = sha256_file(p)
+        self.chapters[page] = {
+            "source": self.layout.rel(source), "inputs": dict(inputs), "reads": read_hashes,
+            "entry": entry_rel, "files": digests, "seconds": round(seconds, 3),
+            "executed_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+        self.save()
+        return entry
+
+    def prune(self, pages: Sequence[str]) -> None:
+        """Forget pages no longer in the book and delete entry folders nothing refers to."""
+        self.chapters = {p: e for p, e in self.chapters.items() if p in set(pages)}
+        self.save()
+        used = {e["entry"] for e in self.chapters.values()}
+        entries = self.dir / "entries"
+        if entries.exists():
+            for d in entries.iterdir():
+                if f"entries/{d.name}" not in used:
+                    shutil.rmtree(d, ignore_errors=True)
+
+
+def environment_hash(root: Path) -> str:
+    """Hash of the pinned environment (``requirements.txt`` and ``constraints.txt`` when present):
+    a library upgrade can change what a chapter computes, so it re-executes every chapter."""
+    h = hashlib.sha256()
+    for name in ("requirements.txt", "constraints.txt"):
+        p = Path(root) / name
+        h.update(name.encode() + b"\0" + (p.read_bytes() if p.exists() else b"") + b"\0")
+    return h.hexdigest()
+
+
+def chapter_inputs(layout: Layout, job: ChapterJob, pkg_hash: str, data_dir: Path) -> dict[str, str]:
+    return {"notebook": sha256_file(job.source), "parameters": parameters_hash(job.parameters),
+            "package": pkg_hash, "environment": environment_hash(layout.root),
+            "data_dir": layout.rel(data_dir)}
+
+
+# --------------------------------------------------------------------------- staging and sphinx
+def stage_sources(layout: Layout, stage: Path) -> None:
+    """Copy ``_config.yml``, ``_toc.yml`` and ``book/`` (without notebooks) into a fresh ``stage``.
+
+    Jupyter Book's own execution is forced off in the staged configuration.
+    """
+    if stage.exists():
+        shutil.rmtree(stage)
+    stage.mkdir(parents=True)
+    shutil.copy2(layout.toc, stage / "_toc.yml")
+    config = yaml.safe_load(layout.config.read_text(encoding="utf-8")) or {}
+    config.setdefault("execute", {})["execute_notebooks"] = "off"
+    (stage / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True),
+                                       encoding="utf-8")
+    shutil.copytree(layout.book, stage / "book",
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "*.ipynb", "__pycache__"))
+
+
+def generate_pages(layout: Layout, stage: Path, data_dir: Path) -> None:
+    """Write the pages generated from the repository's metadata into the stage.
+
+    Only for a root that has a ``CITATION.cff`` (the review itself, not the small test books):
+    the version/data-date banner on every page (``html.announcement``), the "How to cite" page
+    from ``CITATION.cff`` and the "What's new" page comparing the data with the last release.
+    They are regenerated on every build, so they can never be stale.
+    """
+    if not (layout.root / "CITATION.cff").exists():
+        return
+    from sarcoma_review.living import citation, whatsnew
+
+    citation.inject_banner(stage / "_config.yml", root=layout.root)
+    citation.write_cite_page(stage / "book" / "cite.md", cff_path=layout.root / "CITATION.cff", root=layout.root)
+    whatsnew.write_page(stage / "book" / "whats-new.md", root=layout.root, data_dir=data_dir)
+
+
+def run_jupyter_book(stage: Path, out: Path, strict: bool = True) -> Path:
+    """Run Jupyter Book on ``stage`` (warnings as errors when ``strict``); return the HTML folder."""
+    exe = Path(sys.executable).with_name("jupyter-book")
+    cmd = [str(exe) if exe.exists() else "jupyter-book", "build", str(stage), "--path-output", str(out),
+           "--keep-going"]
+    if strict:
+        cmd += ["--warningiserror", "--nitpick"]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    html = out / "_build" / "html"
+    if proc.returncode != 0 or not (html / "index.html").exists():
+        text = (proc.stdout + proc.stderr).replace(str(stage) + os.sep, "")
+        lines = [ln for ln in text.splitlines()
+                 if re.search(r"WARNING:|ERROR:|CRITICAL:|^\w*(Error|Exception)\b", ln)]
+        detail = "\n".join(lines[-30:]) or text[-3000:]
+        raise BuildError(f"Jupyter Book failed (warnings are errors):\n{detail}")
+    return html
+
+
+def check_published(html: Path, root: Path) -> None:
+    """Raise :class:`BuildError` if any page holds the repository's absolute path or a traceback."""
+    needle = str(root.resolve())
+    bad: list[str] = []
+    for p in sorted(html.rglob("*")):
+        if p.is_dir() or p.suffix not in {".html", ".txt", ".ipynb", ".md", ".csv", ".json", ".js"}:
+            continue
+        if "vendor" in p.relative_to(html).parts:
+            continue
+        text = p.read_text(encoding="utf-8", errors="replace")
+        if needle in text:
+            bad.append(f"{p.relative_to(html)} contains the local path {needle}")
+        if p.suffix == ".html" and "Traceback" in text:
+            bad.append(f"{p.relative_to(html)} contains a Python traceback")
+    if bad:
+        raise BuildError("the built book would publish local details; fix the chapters "
+                         "(use paths relative to the repository root, silence warnings):\n  "
+                         + "\n  ".join(bad[:20]))
+
+
+def concat_estimates(files: Sequence[tuple[str, Path]], out: Path) -> Path:
+    """Concatenate each analysis' estimates CSV (with an ``analysis_id`` column) into ``out``."""
+    import pandas as pd
+
+    frames = []
+    for aid, path in files:
+        df = pd.read_csv(path)
+        if "analysis_id" not in df.columns:
+            df.insert(0, "analysis_id", aid)
+        frames.append(df)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    pd.concat(frames, ignore_index=True).to_csv(out, index=False)
+    return out
+
+
+# --------------------------------------------------------------------------- the build
+def _console():
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def build_book(data_dir: str | os.PathLike[str] | None = None, force: bool = False, jobs: int | None = None,
+               *, root: str | os.PathLike[str] | None = None,
+               validator: Callable[[Path], Any] | None = None,
+               package_dir: Path | None = None, wait: bool = False, quiet: bool = False) -> BuildReport:
+    """Build the book into ``<root>/_build/html``; the previous book stays if anything fails.
+
+    Parameters
+    ----------
+    data_dir
+        Data folder for every chapter (``$REVIEW_DATA_DIR`` and the analyses' ``data_dir``);
+        default ``paths.data_dir()``.
+    force
+        Execute every chapter even when the cache holds a valid copy.
+    jobs
+        Parallel executions (default: the number of CPU cores).
+    root
+        Repository-like root holding ``_config.yml``, ``_toc.yml``, ``book/`` (default: this repository).
+    validator
+        Called with the data folder before anything runs; must raise on bad data
+        (default :func:`default_validator`, i.e. ``loaders.validate_all``).
+    package_dir
+        Package whose ``*.py`` hash is part of every cache key (default: ``sarcoma_review``).
+    wait
+        Wait for another build's lock instead of failing at once.
+    quiet
+        No progress output.
+
+    Raises
+    ------
+    DataValidationError, ConfigurationError, ChapterExecutionError, BuildLockedError, BuildError
+    """
+    t_start = time.perf_counter()
+    layout = Layout(Path(root).resolve() if root else paths.REPO_ROOT,
+                    **({"package_dir": Path(package_dir).resolve()} if package_dir else {}))
+    ddir = Path(data_dir).resolve() if data_dir else layout.default_data_dir()
+    console = None if quiet else _console()
+    say = (lambda msg: console.print(msg, highlight=False)) if console else (lambda msg: None)
+    report = BuildReport(html_dir=layout.html)
+
+    with build_lock(layout.lock, wait=wait):
+        recover_html(layout.html)
+        t0 = time.perf_counter()
+        checked = (validator or default_validator)(ddir)
+        report.timings["validate"] = time.perf_counter() - t0
+        if checked is not False:
+            say(f"[green]✓[/] data valid ({layout.rel(ddir)})")
+
+        plan = plan_chapters(layout, ddir)
+        work_root = layout.build / "work"
+        for stale in (work_root, layout.build / "failed"):  # left by killed or failed builds
+            if stale.exists():
+                shutil.rmtree(stale, ignore_errors=True)
+        work = work_root / f"{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+        stage = work / "stage"
+        stage_sources(layout, stage)
+        generate_pages(layout, stage, ddir)
+
+        cache = Cache(layout)
+        pkg = package_hash(layout.package_dir)
+        to_run: list[tuple[ChapterJob, dict[str, str], dict[str, Any]]] = []
+        estimates: dict[str, Path] = {}
+        for job in plan:
+            if not job.is_notebook:
+                report.static.append(job.page)
+                continue
+            inputs = chapter_inputs(layout, job, pkg, ddir)
+            entry = None if force else cache.lookup(job.page, inputs)
+            if entry is not None:
+                _place(entry, job, stage, estimates, report.downloads)
+                report.cached.append(job.page)
+                say(f"[dim]· cached[/] {job.page}")
+                continue
+            params = dict(job.parameters)
+            if job.analysis_id:
+                params["estimates_out"] = layout.rel(work / "estimates" / f"{job.analysis_id}.csv")
+            if DOWNLOADS_PARAMETER in notebook_parameters(job.source):
+                folder = work / "downloads" / job.page.replace("/", "__")
+                folder.mkdir(parents=True, exist_ok=True)
+                params[DOWNLOADS_PARAMETER] = layout.rel(folder)
+            task = {"source": str(job.source), "output": str(work / "executed" / (job.page + ".ipynb")),
+                    "parameters": params, "cwd": str(layout.root), "data_dir": str(ddir),
+                    "reads_log": str(work / "reads" / (job.page.replace("/", "__") + ".log")),
+                    "label": job.page + (f" ({layout.rel(job.source)})" if job.analysis_id else ".ipynb")}
+            to_run.append((job, inputs, task))
+
+        t0 = time.perf_counter()
+        if to_run:
+            _execute_all(to_run, layout, cache, stage, estimates, report, work, jobs, console)
+        report.timings["execute"] = time.perf_counter() - t0
+
+        analyses_ids = [j.analysis_id for j in plan if j.analysis_id]
+        if analyses_ids:
+            files = [(aid, estimates[aid]) for aid in analyses_ids]
+            for aid, f in files:
+                dest = stage / DOWNLOADS / "pooled" / f"{aid}.csv"
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(f, dest)
+            concat_estimates(files, stage / POOLED_CSV)
+            report.pooled_csv = layout.html / "_static" / "downloads" / "pooled_estimates.csv"
+        cache.prune([j.page for j in plan])
+
+        t0 = time.perf_counter()
+        stage_sha = tree_hash(stage)
+        marker = layout.build / "cache" / "published-stage.sha256"
+        try:
+            if (not force and (layout.html / "index.html").exists() and marker.exists()
+                    and marker.read_text(encoding="utf-8").strip() == stage_sha):
+                # Every staged file (config, pages, executed notebooks, downloads, generated pages)
+                # is byte for byte what the published book was built from: Sphinx would write the
+                # same book again.
+                report.sphinx_skipped = True
+                report.timings["sphinx"] = 0.0
+                say("[green]✓[/] sources identical to the published book's: Jupyter Book not needed")
+            else:
+                say("[cyan]…[/] Jupyter Book (warnings are errors)")
+                html = run_jupyter_book(stage, work / "out")
+                check_published(html, layout.root)
+                report.timings["sphinx"] = time.perf_counter() - t0
+                marker.unlink(missing_ok=True)
+                swap_into_place(html, layout.html)
+                marker.parent.mkdir(parents=True, exist_ok=True)
+                marker.write_text(stage_sha + "\n", encoding="utf-8")
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    report.timings["total"] = time.perf_counter() - t_start
+    say(f"[green]✓[/] book built: {layout.rel(layout.html / 'index.html')} "
+        f"({len(report.executed)} executed, {len(report.cached)} cached, {report.timings['total']:.1f} s)")
+    return report
+
+
+def _place(entry: Path, job: ChapterJob, stage: Path, estimates: dict[str, Path],
+           published: dict[str, str] | None = None) -> None:
+    """Copy a cached (or freshly cached) entry into the stage, its downloads into ``_static/downloads``.
+
+    ``published`` (file name -> page) collects the downloads and catches two chapters publishing one name.
+    """
+    dest = stage / (job.page + ".ipynb")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(entry / "notebook.ipynb", dest)
+    if job.analysis_id:
+        estimates[job.analysis_id] = entry / "estimates.csv"
+    published = {} if published is None else published
+    folder = entry / "downloads"
+    for f in sorted(folder.iterdir()) if folder.is_dir() else []:
+        if f.name in RESERVED_DOWNLOADS or published.get(f.name, job.page) != job.page:
+            owner = published.get(f.name, "the build (pooled estimates)")
+            raise BuildError(f"{job.page} publishes {f.name}, which {owner} already publishes under "
+                             f"{DOWNLOADS}/; rename one of them")
+        (stage / DOWNLOADS).mkdir(parents=True, exist_ok=True)
+        shutil.copy2(f, stage / DOWNLOADS / f.name)
+        published[f.name] = job.page
+
+
+def downloads_written(folder: Path, label: str) -> dict[str, Path]:
+    """The files a chapter wrote into its ``downloads_dir`` (``downloads/<name>`` -> path).
+
+    Only plain files at the top level are published; a sub-folder is an error naming the chapter.
+    """
+    out: dict[str, Path] = {}
+    for f in sorted(folder.iterdir()) if folder.is_dir() else []:
+        if not f.is_file():
+            raise BuildError(f"{label}: wrote the folder {f.name}/ into its downloads_dir; only files are "
+                             "published (write them at the top level)")
+        out[f"downloads/{f.name}"] = f
+    return out
+
+
+def _execute_all(to_run, layout: Layout, cache: Cache, stage: Path, estimates: dict[str, Path],
+                 report: BuildReport, work: Path, jobs: int | None, console) -> None:
+    """Execute ``to_run`` in a process pool; cache each success; raise on the first failure."""
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    workers = max(1, min(jobs or os.cpu_count() or 1, len(to_run)))
+    progress = Progress(SpinnerColumn(), TextColumn("executing {task.description}"), BarColumn(),
+                        TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
+                        console=console, disable=console is None, transient=True)
+    failures: list[str] = []
+    with progress, ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+        bar = progress.add_task(f"{len(to_run)} chapter(s) on {workers} worker(s)", total=len(to_run))
+        pending: dict[Future, tuple[ChapterJob, dict[str, str], dict[str, Any]]] = {
+            pool.submit(run_notebook, task): (job, inputs, task) for job, inputs, task in to_run}
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                job, inputs, task = pending.pop(fut)
+                progress.advance(bar)
+                try:
+                    res = fut.result()
+                except Exception as exc:  # noqa: BLE001 - a worker died
+                    res = {"ok": False, "message": f"{task['label']}: worker failed: {exc!r}"}
+                if not res["ok"]:
+                    failures.append(res["message"])
+                    if console:
+                        progress.console.print(f"[red]✗[/] {job.page}", highlight=False)
+                    for f in pending:
+                        f.cancel()
+                    continue
+                files = {"notebook.ipynb": Path(res["output"])}
+                if job.analysis_id:
+                    est = layout.root / task["parameters"]["estimates_out"]
+                    if not est.exists():
+                        failures.append(f"{task['label']}: did not write its estimates to the "
+                                        f"`estimates_out` parameter ({task['parameters']['estimates_out']})")
+                        continue
+                    files["estimates.csv"] = est
+                if DOWNLOADS_PARAMETER in task["parameters"]:
+                    files.update(downloads_written(layout.root / task["parameters"][DOWNLOADS_PARAMETER],
+                                                   task["label"]))
+                entry = cache.store(job.page, job.source, inputs, res["reads"], files, res["seconds"])
+                _place(entry, job, stage, estimates, report.downloads)
+                report.executed.append(ChapterTiming(job.page, res["seconds"]))
+                if console:
+                    progress.console.print(f"[green]✓[/] executed {job.page} ({res['seconds']:.1f} s, "
+                                           f"read {len(res['reads'])} data file(s))", highlight=False)
+    if failures:
+        kept = layout.build / "failed"
+        kept.mkdir(parents=True, exist_ok=True)
+        for job, _, task in to_run:
+            out = Path(task["output"])
+            if out.exists() and job.page not in report.executed_pages:
+                dest = kept / (job.page.replace("/", "__") + ".ipynb")
+                shutil.copy2(out, dest)
+        raise ChapterExecutionError(
+            "chapter execution failed; the previous book in _build/html is unchanged.\n"
+            + "\n".join(failures)
+            + f"\nThe failed notebooks (with tracebacks) are in {layout.rel(kept)}/.")
+
+
+# --------------------------------------------------------------------------- review run
+def resolve_chapter(chapter: str, root: Path | None = None) -> tuple[Path, dict[str, Any], str]:
+    """``(notebook, base parameters, name)`` for ``review run CHAPTER``.
+
+    ``CHAPTER`` may be a notebook path (relative to the cwd or the root), a chapter name under
+    ``book/`` (``pooled`` means ``book/pooled.ipynb``), or an analysis id from ``book/analyses.yml``
+    (the template with that analysis' parameters).
+    """
+    layout = Layout(Path(root).resolve() if root else paths.REPO_ROOT)
+    for cand in (Path(chapter), layout.root / chapter):
+        if cand.suffix == ".ipynb" and cand.is_file():
+            return cand.resolve(), {}, cand.stem
+    named = layout.book / f"{chapter}.ipynb"
+    if named.is_file():
+        return named, {}, chapter
+    for a in load_analyses(layout.analyses):
+        if str(a["id"]) == chapter:
+            return layout.root / TEMPLATE, analysis_parameters(a), chapter
+    known = sorted(p.relative_to(layout.book).with_suffix("").as_posix() for p in layout.book.rglob("*.ipynb")
+                   if ".ipynb_checkpoints" not in p.parts)
+    ids = [str(a["id"]) for a in load_analyses(layout.analyses)]
+    raise ConfigurationError(f"no chapter {chapter!r}: give a notebook path, a chapter name "
+                             f"({', '.join(known) or 'none yet'}) or an analysis id ({', '.join(ids) or 'none yet'})")
+
+
+def execute_chapter(notebook: str | os.PathLike[str], output_dir: str | os.PathLike[str],
+                    parameters: Mapping[str, Any] | None = None,
+                    data_dir: str | os.PathLike[str] | None = None, *,
+                    root: str | os.PathLike[str] | None = None, html: bool = True) -> RunResult:
+    """Execute one notebook into ``output_dir`` (never touches ``_build/html``).
+
+    Writes ``<name>.ipynb`` (executed, cleaned), ``estimates.csv`` when the notebook declares an
+    ``estimates_out`` parameter, the files it publishes under ``downloads/`` when it declares a
+    ``downloads_dir`` parameter, and with ``html`` a one-page Jupyter Book under ``html/``
+    (``html/index.html`` opens the page). The kernel runs at the root with ``$REVIEW_DATA_DIR`` set
+    to ``data_dir`` (default ``paths.data_dir()``), which is also passed as the ``data_dir`` parameter
+    when the notebook declares one.
+
+    Raises
+    ------
+    ChapterExecutionError
+        A cell failed (the message names the notebook and the cell).
+    """
+    layout = Layout(Path(root).resolve() if root else paths.REPO_ROOT)
+    nb_path = Path(notebook).resolve()
+    out = Path(output_dir).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    ddir = Path(data_dir).resolve() if data_dir else layout.default_data_dir()
+    declared = notebook_parameters(nb_path)
+    params = dict(parameters or {})
+    if data_dir is not None and "data_dir" in declared:
+        params["data_dir"] = layout.rel(ddir)
+    estimates = out / "estimates.csv" if "estimates_out" in declared else None
+    if estimates is not None:
+        estimates.unlink(missing_ok=True)
+        params["estimates_out"] = layout.rel(estimates)
+    downloads = out / "downloads" if DOWNLOADS_PARAMETER in declared else None
+    if downloads is not None:
+        shutil.rmtree(downloads, ignore_errors=True)
+        downloads.mkdir()
+        params[DOWNLOADS_PARAMETER] = layout.rel(downloads)
+    name = nb_path.stem if "analysis_id" not in params else str(params["analysis_id"])
+    executed = out / f"{name}.ipynb"
+    res = run_notebook({"source": str(nb_path), "output": str(executed), "parameters": params,
+                        "cwd": str(layout.root), "data_dir": str(ddir),
+                        "reads_log": str(out / ".reads.log"), "label": layout.rel(nb_path)})
+    (out / ".reads.log").unlink(missing_ok=True)
+    if not res["ok"]:
+        raise ChapterExecutionError(res["message"] + f"\nThe failed notebook is {res['output']}")
+    if estimates is not None and not estimates.exists():
+        raise ChapterExecutionError(f"{layout.rel(nb_path)} did not write its estimates to the "
+                                    f"`estimates_out` parameter ({params['estimates_out']})")
+    page = None
+    if html:
+        page = _single_page_html(layout, executed, out / "html", name)
+    written = list(downloads_written(downloads, layout.rel(nb_path)).values()) if downloads is not None else []
+    return RunResult(out, executed, page, estimates, [Path(r) for r in res["reads"]], res["seconds"], written)
+
+
+def _single_page_html(layout: Layout, executed: Path, dest: Path, name: str) -> Path:
+    """Render one executed notebook as a one-page Jupyter Book (same theme as the book) into ``dest``."""
+    stage = dest.parent / ".stage"
+    stage_sources(layout, stage)
+    target = stage / "book" / "run" / f"{name}.ipynb"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(executed, target)
+    (stage / "_toc.yml").write_text(yaml.safe_dump({"format": "jb-book", "root": f"book/run/{name}"}),
+                                    encoding="utf-8")
+    try:
+        built = run_jupyter_book(stage, stage / "out", strict=False)
+        if dest.exists():
+            shutil.rmtree(dest)
+        shutil.move(str(built), dest)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    return dest / "index.html"
+
+
+__all__ = ["BuildError", "BuildLockedError", "BuildReport", "ChapterExecutionError", "ConfigurationError",
+           "DataValidationError", "Layout", "RunResult", "build_book", "build_lock", "check_published",
+           "check_toc_matches_analyses", "clean_executed_notebook", "execute_chapter", "load_analyses",
+           "resolve_chapter", "toc_pages"]

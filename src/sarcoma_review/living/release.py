@@ -1,0 +1,260 @@
+"""Versioned, citable releases: ``review release VERSION``.
+
+A release
+
+1. checks that VERSION is a semantic version (``MAJOR.MINOR.PATCH``) greater than the current one
+   and that ``data/`` has no uncommitted changes (otherwise the tag could not reproduce it);
+2. computes the pooled-estimates table from ``data/`` (:func:`current_estimates`) and compares it
+   with the previous release (:mod:`sarcoma_review.living.whatsnew`);
+3. writes the version into ``src/sarcoma_review/_version.py``, rewrites ``CITATION.cff`` (version,
+   date-released), prepends a ``CHANGELOG.md`` entry (the What's-new comparison), regenerates
+   ``book/cite.md`` and ``book/whats-new.md``;
+4. freezes ``releases/<VERSION>/``: ``estimates.csv`` (deterministic bytes), ``audit.csv`` (when the
+   audit module exists; otherwise the manifest and the command say it was skipped), ``data_hashes.json``
+   (sha256 of every file under ``data/``), ``manifest.json`` (version, date, git commit, data date,
+   analyses, library versions), ``whats-new.md`` and a copy of ``data/`` (for the next comparison);
+5. commits exactly those files and tags the commit ``vVERSION`` (annotated).
+
+Rebuilding a release from its tag reproduces ``estimates.csv`` byte for byte: see
+:func:`verify_release`.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import re
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from sarcoma_review.errors import ReleaseError
+from sarcoma_review.living import citation, store
+from sarcoma_review.living.analyses import (
+    DEFAULT_SUBGROUPS,
+    PoolFn,
+    current_estimates,
+    standard_analyses,
+)
+from sarcoma_review.living.store import (
+    FLOAT_FORMAT,
+    data_hashes,
+    estimates_csv_bytes,
+    parse_version,
+    previous_release_dir,
+    write_estimates_csv,
+)
+from sarcoma_review.paths import REPO_ROOT
+
+
+def check_new_version(new: str, current: str, current_released: bool = True) -> None:
+    """Raise :class:`ReleaseError` unless ``new`` is a semantic version greater than ``current``.
+
+    When ``current`` has never been released (no ``releases/<current>/``), ``new`` may equal it:
+    the version file then names the release in preparation, and its first release uses it.
+    """
+    if not current_released and parse_version(new) == parse_version(current):
+        return
+    if parse_version(new) <= parse_version(current):
+        raise ReleaseError(f"version {new} must be greater than the current version {current}; "
+                           f"e.g. {bump(current, 'patch')}, {bump(current, 'minor')} or {bump(current, 'major')}.")
+
+
+def bump(version: str, part: str) -> str:
+    """The next ``major``/``minor``/``patch`` version after ``version``."""
+    ma, mi, pa = parse_version(version)
+    return {"major": f"{ma + 1}.0.0", "minor": f"{ma}.{mi + 1}.0", "patch": f"{ma}.{mi}.{pa + 1}"}[part]
+
+
+def write_version(root: Path, version: str) -> Path:
+    """Rewrite the ``__version__`` line of ``<root>/src/sarcoma_review/_version.py``."""
+    path = Path(root) / "src" / "sarcoma_review" / "_version.py"
+    text = path.read_text(encoding="utf-8")
+    new, n = re.subn(r'^__version__\s*=\s*"[^"]*"', f'__version__ = "{version}"', text, flags=re.M)
+    if n != 1:
+        raise ReleaseError(f"{path}: expected exactly one `__version__ = \"...\"` line, found {n}.")
+    path.write_text(new, encoding="utf-8", newline="\n")
+    return path
+
+
+def current_audit(data_dir: Path, audit_fn: Callable[[Path], pd.DataFrame] | None = None
+                  ) -> tuple[pd.DataFrame | None, str]:
+    """The reproduction-audit table of ``data_dir`` (:func:`sarcoma_review.audit.runner.run_audit`,
+    or ``audit_fn`` when given), with a note saying where it came from."""
+    if audit_fn is not None:
+        return audit_fn(Path(data_dir)), "audit.csv from the given audit function"
+    missing = [g for g in ("cnao", "ifosfamide") if not (Path(data_dir) / g).is_dir()]
+    if missing:
+        return None, (f"audit skipped: the data have no {' or '.join(missing)} tables, whose statements the "
+                      "audit checks, so no audit.csv was frozen.")
+    from sarcoma_review.audit.runner import run_audit
+
+    return run_audit(Path(data_dir)), "audit.csv from sarcoma_review.audit.runner.run_audit"
+
+
+def _git(root: Path, *args: str) -> str:
+    """Run git in ``root``; a failure raises :class:`ReleaseError` naming the command."""
+    return store.git(root, *args, check=True) or ""
+
+
+def _library_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for name in ("pandas", "numpy", "scipy"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            pass
+    return out
+
+
+# --- the release ---------------------------------------------------------------------------------
+
+@dataclass
+class ReleaseResult:
+    """What a release did (or, with ``dry_run``, would do)."""
+
+    version: str
+    previous_version: str | None
+    date: str
+    release_dir: Path
+    estimates: pd.DataFrame
+    changelog_entry: str
+    notes: list[str] = field(default_factory=list)
+    written: list[Path] = field(default_factory=list)
+    commit: str | None = None
+    tag: str | None = None
+
+
+def changelog_entry(version: str, date: str, whatsnew_markdown: str) -> str:
+    """A CHANGELOG.md entry: ``## [VERSION] - DATE`` then the What's-new text (headings demoted)."""
+    body = re.sub(r"^(#+) ", lambda m: "#" * (len(m.group(1)) + 2) + " ", whatsnew_markdown.strip(), flags=re.M)
+    return f"## [{version}] - {date}\n\n{body}\n"
+
+
+def prepend_changelog(path: Path, entry: str) -> Path:
+    """Insert ``entry`` above the newest entry of CHANGELOG.md (creating the file when absent)."""
+    header = ("# Changelog\n\nEvery release of the living review, newest first. Entries are generated by "
+              "`review release` from the What's-new comparison with the previous release.\n\n")
+    text = Path(path).read_text(encoding="utf-8") if Path(path).exists() else header
+    i = text.find("\n## [")
+    new = text.rstrip("\n") + "\n\n" + entry if i < 0 else text[: i + 1] + entry + "\n" + text[i + 1:]
+    Path(path).write_text(new, encoding="utf-8", newline="\n")
+    return Path(path)
+
+
+def release(version: str, root: Path = REPO_ROOT, date: str | None = None, *, tag: bool = True,
+            commit: bool = True, dry_run: bool = False, pool: PoolFn | None = None,
+            audit_fn: Callable[[Path], pd.DataFrame] | None = None) -> ReleaseResult:
+    """Make release ``version`` of the review in the git checkout ``root`` (see the module docstring).
+
+    Parameters
+    ----------
+    version
+        New semantic version, greater than the current one.
+    root
+        Repository root (a git checkout).
+    date
+        Release date ``YYYY-MM-DD`` (default: today, UTC).
+    tag, commit
+        Create the annotated tag ``vVERSION`` / the release commit (``tag`` needs ``commit``).
+    dry_run
+        Compute everything, write nothing.
+    pool
+        Pooling function (default :mod:`sarcoma_review.stats.pooling`).
+    audit_fn
+        Audit function ``data_dir -> DataFrame`` (default :mod:`sarcoma_review.audit` when it exists).
+    """
+    from sarcoma_review.living import whatsnew
+
+    root = Path(root).resolve()
+    current = citation.read_version(root)
+    check_new_version(version, current, current_released=(root / "releases" / current).is_dir())
+    date = date or _dt.datetime.now(_dt.timezone.utc).date().isoformat()
+    _dt.date.fromisoformat(date)
+    rel_dir = root / "releases" / version
+    if rel_dir.exists():
+        raise ReleaseError(f"{rel_dir} already exists: release {version} was frozen before; pick a new version.")
+    if store.git(root, "rev-parse", "--is-inside-work-tree") != "true":
+        raise ReleaseError(f"{root} is not a git checkout; releases are commits with tags.")
+    if _git(root, "tag", "--list", f"v{version}"):
+        raise ReleaseError(f"tag v{version} already exists.")
+    dirty = _git(root, "status", "--porcelain", "--", "data")
+    if dirty and not dry_run:
+        raise ReleaseError("data/ has uncommitted changes; commit them first so the tag reproduces the release:\n"
+                           + dirty)
+    head = _git(root, "rev-parse", "HEAD")
+    data_dir = root / "data"
+    analyses = standard_analyses(root)
+    estimates = current_estimates(data_dir, analyses, pool=pool, root=root)
+    prev_dir = previous_release_dir(root, before=version)
+    comparison = whatsnew.compare(prev_dir, data_dir, estimates)
+    md = whatsnew.render_markdown(comparison, title=f"What's new in version {version}")
+    entry = changelog_entry(version, date, md)
+    audit_df, audit_note = current_audit(data_dir, audit_fn)
+    notes = [audit_note]
+    result = ReleaseResult(version, prev_dir.name if prev_dir else None, date, rel_dir, estimates, entry, notes)
+    if dry_run:
+        return result
+
+    rel_dir.mkdir(parents=True)
+    written = [write_estimates_csv(estimates, rel_dir / "estimates.csv")]
+    if audit_df is not None:
+        p = rel_dir / "audit.csv"
+        p.write_bytes(audit_df.to_csv(index=False, float_format=FLOAT_FORMAT, lineterminator="\n").encode())
+        written.append(p)
+    hashes = data_hashes(data_dir)
+    (rel_dir / "data_hashes.json").write_text(json.dumps(hashes, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    shutil.copytree(data_dir, rel_dir / "data", ignore=shutil.ignore_patterns("__pycache__"))
+    (rel_dir / "whats-new.md").write_text(md, encoding="utf-8", newline="\n")
+    manifest = {
+        "version": version,
+        "date": date,
+        "git_commit": head,
+        "git_commit_note": "the commit the release was computed from; tag v" + version + " is its child "
+                           "(same data and code, plus this folder)",
+        "data_date": citation.data_date(root),
+        "previous_version": result.previous_version,
+        "analyses": analyses,
+        "subgroups": DEFAULT_SUBGROUPS,
+        "libraries": _library_versions(),
+        "estimates_sha256": hashlib.sha256((rel_dir / "estimates.csv").read_bytes()).hexdigest(),
+        "notes": notes,
+    }
+    (rel_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    written += [rel_dir / "data_hashes.json", rel_dir / "data", rel_dir / "whats-new.md", rel_dir / "manifest.json"]
+
+    written.append(write_version(root, version))
+    written.append(citation.write_cff(root / "CITATION.cff", version, date))
+    written.append(prepend_changelog(root / "CHANGELOG.md", entry))
+    (root / "book").mkdir(exist_ok=True)
+    written.append(citation.write_cite_page(root / "book" / "cite.md", root / "CITATION.cff", root))
+    written.append(whatsnew.write_page(root / "book" / "whats-new.md", root=root, estimates=estimates))
+    result.written = written
+
+    if commit:
+        _git(root, "add", "--", *[str(p.relative_to(root)) for p in written])
+        _git(root, "commit", "-q", "-m", f"Release {version}", "-m", entry)
+        result.commit = _git(root, "rev-parse", "HEAD")
+        if tag:
+            _git(root, "tag", "-a", f"v{version}", "-m", f"Living review version {version} ({date})")
+            result.tag = f"v{version}"
+    return result
+
+
+def verify_release(version: str, root: Path = REPO_ROOT, pool: PoolFn | None = None) -> bool:
+    """Recompute the estimates from ``<root>`` (e.g. a checkout of tag ``vVERSION``) and compare bytes.
+
+    Returns True when the recomputed table equals ``releases/<VERSION>/estimates.csv`` byte for byte.
+    """
+    root = Path(root)
+    frozen = (root / "releases" / version / "estimates.csv").read_bytes()
+    manifest = json.loads((root / "releases" / version / "manifest.json").read_text(encoding="utf-8"))
+    df = current_estimates(root / "data", manifest["analyses"], manifest.get("subgroups", DEFAULT_SUBGROUPS),
+                           pool=pool, root=root)
+    return estimates_csv_bytes(df) == frozen

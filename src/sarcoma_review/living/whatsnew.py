@@ -1,0 +1,381 @@
+"""What's new: compare the current data and pooled estimates with the previous frozen release.
+
+:func:`compare` returns a :class:`WhatsNew` with
+
+- the studies added, removed and corrected (``data/literature`` studies and outcomes, by ``study_id``,
+  listing each changed field with its value before and after);
+- each pooled estimate before and after, with its interval and number of studies;
+- the conclusions that changed: a confidence interval that now includes or excludes a comparator
+  benchmark (``data/comparators/*.csv`` with columns comparator_id, endpoint, horizon_years,
+  rate_percent, matched on endpoint and horizon), and a test p-value crossing 0.05 (``q_p``: the
+  subgroup-difference test on rows with a subgroup column and an empty subgroup value or "test",
+  heterogeneity otherwise; the current pooling module reports heterogeneity only).
+
+:func:`render_markdown` renders it for ``book/whats-new.md`` and ``CHANGELOG.md``;
+:func:`cumulative_table` and :func:`cumulative_chart` show each estimate across releases.
+The previous release's data are read from its frozen copy ``releases/<VERSION>/data/``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sarcoma_review.paths import REPO_ROOT
+
+#: Significance threshold for "a test crossing 0.05".
+ALPHA = 0.05
+#: Tables compared, with their keys (relative to the data folder).
+TABLES = {"studies": ("literature/studies.csv", ["study_id"]),
+          "outcomes": ("literature/outcomes.csv", ["study_id", "endpoint", "horizon_years"])}
+KEY = ["analysis_id", "subgroup_column", "subgroup_value"]
+_SHOWN = ["estimate", "ci_low", "ci_high", "k", "n_patients", "q_p", "endpoint", "horizon_years"]
+
+
+@dataclass
+class WhatsNew:
+    """The comparison of the current data/estimates with a previous release (None: first release)."""
+
+    previous_version: str | None
+    previous_date: str | None
+    added: list[dict[str, Any]] = field(default_factory=list)
+    removed: list[dict[str, Any]] = field(default_factory=list)
+    corrected: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    estimates: pd.DataFrame = field(default_factory=pd.DataFrame)
+    conclusions: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+# --- data diff -----------------------------------------------------------------------------------
+
+def _read(path: Path) -> pd.DataFrame | None:
+    return pd.read_csv(path, dtype=str, keep_default_na=False) if path.exists() else None
+
+
+def _fmt_key(row: pd.Series | dict, keys: list[str]) -> str:
+    return " ".join(str(row[k]) for k in keys)
+
+
+def diff_table(before: pd.DataFrame, after: pd.DataFrame, keys: list[str]) -> tuple[pd.DataFrame, pd.DataFrame,
+                                                                                  list[dict[str, Any]]]:
+    """Rows added, rows removed and field changes (key, field, before, after) between two tables (as text)."""
+    b = before.set_index(keys)
+    a = after.set_index(keys)
+    added = a.loc[a.index.difference(b.index)].reset_index()
+    removed = b.loc[b.index.difference(a.index)].reset_index()
+    changes = []
+    for idx in a.index.intersection(b.index).sort_values():
+        for col in sorted(set(a.columns) | set(b.columns)):
+            va = a.at[idx, col] if col in a.columns else None
+            vb = b.at[idx, col] if col in b.columns else None
+            if va != vb:
+                key = dict(zip(keys, idx if isinstance(idx, tuple) else (idx,)))
+                changes.append({**key, "field": col, "before": vb, "after": va})
+    return added, removed, changes
+
+
+def diff_data(previous_data: Path, current_data: Path) -> tuple[list[dict], list[dict], dict[str, list[dict]]]:
+    """Studies added, removed and corrected (by study_id) between two data folders."""
+    b_st, a_st = _read(previous_data / TABLES["studies"][0]), _read(current_data / TABLES["studies"][0])
+    st_add, st_rem, st_chg = diff_table(b_st, a_st, TABLES["studies"][1])
+    b_out, a_out = _read(previous_data / TABLES["outcomes"][0]), _read(current_data / TABLES["outcomes"][0])
+    out_add, out_rem, out_chg = diff_table(b_out, a_out, TABLES["outcomes"][1])
+    added_ids = set(st_add["study_id"])
+    removed_ids = set(st_rem["study_id"])
+    added = [dict(r) for _, r in st_add.sort_values("study_id").iterrows()]
+    for rec in added:
+        rec["outcomes"] = [dict(r) for _, r in a_out[a_out["study_id"] == rec["study_id"]].iterrows()]
+    removed = [dict(r) for _, r in st_rem.sort_values("study_id").iterrows()]
+    corrected: dict[str, list[dict]] = {}
+    for c in st_chg:
+        corrected.setdefault(c["study_id"], []).append({"table": "studies", **c})
+    for c in out_chg:
+        corrected.setdefault(c["study_id"], []).append(
+            {"table": "outcomes", **c, "field": f"{c['endpoint']} {c['horizon_years']}-year {c['field']}"})
+    for frame, what in ((out_add, "outcome added"), (out_rem, "outcome removed")):
+        for _, r in frame.iterrows():
+            if r["study_id"] in added_ids | removed_ids:
+                continue
+            corrected.setdefault(r["study_id"], []).append(
+                {"table": "outcomes", "study_id": r["study_id"], "field": f"{r['endpoint']} {r['horizon_years']}-year",
+                 "before": r["rate_percent"] if what == "outcome removed" else None,
+                 "after": r["rate_percent"] if what == "outcome added" else None, "what": what})
+    return added, removed, dict(sorted(corrected.items()))
+
+
+# --- estimates -----------------------------------------------------------------------------------
+
+def _normalise(df: pd.DataFrame) -> pd.DataFrame:
+    """Round-trip through the frozen CSV format so before/after have the same precision and types."""
+    from sarcoma_review.living.store import estimates_csv_bytes, read_estimates_csv
+
+    out = read_estimates_csv(io.BytesIO(estimates_csv_bytes(df)))
+    for k in KEY:
+        out[k] = out[k].fillna("").astype(str)
+    return out
+
+
+def compare_estimates(before: pd.DataFrame | None, after: pd.DataFrame) -> pd.DataFrame:
+    """One row per analysis x subgroup: before and after (estimate, ci_low, ci_high, k, ...) and a status."""
+    a = _normalise(after)
+    cols = [c for c in _SHOWN if c in a.columns]
+    a = a[KEY + cols].drop_duplicates(KEY)
+    if before is None:
+        b = pd.DataFrame(columns=KEY + cols)
+    else:
+        b = _normalise(before)
+        b = b[KEY + [c for c in cols if c in b.columns]].drop_duplicates(KEY)
+    m = b.merge(a, on=KEY, how="outer", suffixes=("_before", "_after"), indicator=True)
+    for c in ("endpoint", "horizon_years"):
+        m[c] = m[f"{c}_after"].where(m[f"{c}_after"].notna(), m[f"{c}_before"])
+        m = m.drop(columns=[f"{c}_before", f"{c}_after"])
+    same = pd.Series(True, index=m.index)
+    for c in ("estimate", "ci_low", "ci_high", "k"):
+        eq = (m[f"{c}_before"] == m[f"{c}_after"]) | (m[f"{c}_before"].isna() & m[f"{c}_after"].isna())
+        same &= eq
+    m["status"] = m["_merge"].map({"left_only": "removed", "right_only": "new", "both": "unchanged"}).astype(str)
+    m.loc[(m["status"] == "unchanged") & ~same, "status"] = "changed"
+    m = m.drop(columns="_merge")
+    return m.sort_values(KEY).reset_index(drop=True)
+
+
+def load_comparators(data_dir: Path) -> pd.DataFrame:
+    """Comparator benchmarks from ``data_dir/comparators/*.csv`` (files with the needed columns); may be empty."""
+    need = ["comparator_id", "endpoint", "horizon_years", "rate_percent"]
+    frames = []
+    folder = Path(data_dir) / "comparators"
+    for p in sorted(folder.glob("*.csv")) if folder.is_dir() else []:
+        df = pd.read_csv(p)
+        if set(need) <= set(df.columns):
+            frames.append(df[need])
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=need)
+
+
+def changed_conclusions(est: pd.DataFrame, comparators: pd.DataFrame) -> list[dict[str, Any]]:
+    """Intervals that now include/exclude a comparator rate, and p-values crossing :data:`ALPHA`."""
+    out = []
+    both = est[est["status"].isin(["changed", "unchanged"])]
+    for _, r in both.iterrows():
+        label = _label(r)
+        for _, c in comparators.iterrows():
+            if c["endpoint"] != r["endpoint"] or float(c["horizon_years"]) != float(r["horizon_years"]):
+                continue
+            rate = float(c["rate_percent"])
+            inside_b = r["ci_low_before"] <= rate <= r["ci_high_before"]
+            inside_a = r["ci_low_after"] <= rate <= r["ci_high_after"]
+            if inside_b != inside_a:
+                verb = "now includes" if inside_a else "now excludes"
+                out.append({"kind": "comparator", "analysis_id": r["analysis_id"], "subgroup": label,
+                            "comparator_id": c["comparator_id"], "rate_percent": rate,
+                            "text": f"{label}: the 95% CI {verb} comparator {c['comparator_id']} ({rate:g}%): "
+                                    f"{_ci(r, 'before')} → {_ci(r, 'after')}."})
+        pb, pa = r.get("q_p_before"), r.get("q_p_after")
+        if pd.notna(pb) and pd.notna(pa) and (pb < ALPHA) != (pa < ALPHA):
+            test = ("subgroup-difference test" if r["subgroup_column"] and r["subgroup_value"] in ("", "test")
+                    else "heterogeneity test")
+            out.append({"kind": "p_crossing", "analysis_id": r["analysis_id"], "subgroup": label, "test": test,
+                        "text": f"{label}: {test} p crossed {ALPHA}: p = {pb:.3g} → {pa:.3g}."})
+    return out
+
+
+def compare(previous_release_dir: Path | None, current_data_dir: Path, current_estimates: pd.DataFrame) -> WhatsNew:
+    """Compare the current data and estimates with a frozen release folder (None: there is no previous release)."""
+    current_data_dir = Path(current_data_dir)
+    if previous_release_dir is None or not Path(previous_release_dir).exists():
+        est = compare_estimates(None, current_estimates)
+        return WhatsNew(None, None, estimates=est)
+    prev = Path(previous_release_dir)
+    manifest = json.loads((prev / "manifest.json").read_text(encoding="utf-8")) if (prev / "manifest.json").exists() else {}
+    res = WhatsNew(manifest.get("version", prev.name), manifest.get("date"))
+    if (prev / "data").is_dir():
+        res.added, res.removed, res.corrected = diff_data(prev / "data", current_data_dir)
+    else:
+        res.notes.append(f"{prev} has no frozen data/ copy: studies added or corrected cannot be listed.")
+    from sarcoma_review.living.store import read_estimates_csv
+
+    before = read_estimates_csv(prev / "estimates.csv") if (prev / "estimates.csv").exists() else None
+    res.estimates = compare_estimates(before, current_estimates)
+    comparators = load_comparators(current_data_dir)
+    if comparators.empty:
+        res.notes.append("No comparator benchmarks (data/comparators) were found: no benchmark conclusions checked.")
+    res.conclusions = changed_conclusions(res.estimates, comparators)
+    return res
+
+
+# --- rendering -----------------------------------------------------------------------------------
+
+def _label(r: pd.Series) -> str:
+    sub = ("all studies" if not r["subgroup_column"]
+           else f"{r['subgroup_column']} = {r['subgroup_value']}" if r["subgroup_value"]
+           else f"by {r['subgroup_column']}")
+    return f"{r['analysis_id']} ({sub})"
+
+
+def _pct(v: Any) -> str:
+    return "–" if v is None or pd.isna(v) else f"{float(v):.1f}"
+
+
+def _ci(r: pd.Series, side: str) -> str:
+    e = r.get(f"estimate_{side}")
+    if e is None or pd.isna(e):
+        return "–"
+    return f"{_pct(e)}% ({_pct(r[f'ci_low_{side}'])}–{_pct(r[f'ci_high_{side}'])})"
+
+
+def _k(v: Any) -> str:
+    return "–" if v is None or pd.isna(v) else str(int(v))
+
+
+def render_markdown(res: WhatsNew, title: str = "What's new", cumulative: pd.DataFrame | None = None,
+                    chart_spec: dict | None = None) -> str:
+    """Markdown for the What's-new page (with ``cumulative``/``chart_spec``) or a changelog entry (without)."""
+    L = [f"# {title}", ""]
+    if res.previous_version is None:
+        L += ["There is no previous release to compare with: this is the first version of the review.", ""]
+    else:
+        L += [f"Compared with version {res.previous_version}"
+              + (f" (released {res.previous_date})." if res.previous_date else "."), ""]
+        L += ["## Studies", ""]
+        if not (res.added or res.removed or res.corrected):
+            L += ["No study was added, removed or corrected.", ""]
+        for rec in res.added:
+            outs = ", ".join(f"{o['endpoint']} {o['horizon_years']}-year {o['rate_percent']}%" for o in rec.get("outcomes", []))
+            L.append(f"- **Added** `{rec['study_id']}`: {rec.get('first_author', '')} {rec.get('year', '')}, "
+                     f"n = {rec.get('n_patients', '?')}" + (f" ({outs})" if outs else "") + ".")
+        for rec in res.removed:
+            L.append(f"- **Removed** `{rec['study_id']}`: {rec.get('first_author', '')} {rec.get('year', '')}.")
+        for sid, changes in res.corrected.items():
+            parts = "; ".join(f"{c['field']}: {c['before'] if c['before'] is not None else '(none)'} → "
+                              f"{c['after'] if c['after'] is not None else '(none)'}" for c in changes)
+            L.append(f"- **Corrected** `{sid}`: {parts}.")
+        if res.added or res.removed or res.corrected:
+            L.append("")
+        L += ["## Conclusions that changed", ""]
+        if res.conclusions:
+            L += [f"- {c['text']}" for c in res.conclusions] + [""]
+        else:
+            L += ["No conclusion changed: no interval crossed a comparator benchmark and no test crossed p = 0.05.", ""]
+    for n in res.notes:
+        L += [f"*Note: {n}*", ""]
+    est = res.estimates
+    if not est.empty:
+        L += ["## Pooled estimates, before and after", "",
+              "Percent, with 95% confidence interval; k = number of studies.", "",
+              "| analysis | k before | before | k after | after | change |", "|---|---|---|---|---|---|"]
+        for _, r in est.iterrows():
+            L.append(f"| {_label(r)} | {_k(r.get('k_before'))} | {_ci(r, 'before')} | {_k(r.get('k_after'))} | "
+                     f"{_ci(r, 'after')} | {r['status']} |")
+        L.append("")
+    if cumulative is not None and not cumulative.empty:
+        L += ["## Estimates across releases", "", render_cumulative(cumulative), ""]
+    if chart_spec is not None:
+        spec = json.dumps(chart_spec, sort_keys=True).replace("</", "<\\/")
+        L += ["```{raw} html",
+              '<div id="whatsnew-cumulative-chart" class="review-chart"></div>',
+              "<script>window.addEventListener('load', function () { if (window.vegaEmbed) { "
+              f"vegaEmbed('#whatsnew-cumulative-chart', {spec}, {{actions: false}}); }} }});</script>",
+              "```", ""]
+    return "\n".join(L).rstrip("\n") + "\n"
+
+
+# --- across releases -----------------------------------------------------------------------------
+
+def cumulative_table(root: Path = REPO_ROOT, current_estimates: pd.DataFrame | None = None,
+                     current_label: str = "current") -> pd.DataFrame:
+    """Each estimate in every frozen release (oldest first), plus ``current_estimates`` labelled ``current_label``."""
+    from sarcoma_review.living.store import list_releases, read_estimates_csv
+
+    frames = []
+    for i, v in enumerate(list_releases(root)):
+        df = _normalise(read_estimates_csv(Path(root) / "releases" / v / "estimates.csv"))
+        frames.append(df.assign(release=v, release_order=i))
+    if current_estimates is not None:
+        frames.append(_normalise(current_estimates).assign(release=current_label, release_order=len(frames)))
+    if not frames:
+        return pd.DataFrame(columns=["release", "release_order", *KEY, "estimate", "ci_low", "ci_high", "k"])
+    out = pd.concat(frames, ignore_index=True)
+    return out[["release", "release_order", *KEY, "estimate", "ci_low", "ci_high", "k"]]
+
+
+def render_cumulative(table: pd.DataFrame) -> str:
+    """Markdown table: one row per analysis x subgroup, one column per release (estimate and CI)."""
+    releases = table.drop_duplicates("release").sort_values("release_order")["release"].tolist()
+    L = ["| analysis | " + " | ".join(releases) + " |", "|---|" + "---|" * len(releases)]
+    for key, g in table.groupby(KEY, sort=True):
+        r0 = dict(zip(KEY, key))
+        cells = []
+        for rel in releases:
+            row = g[g["release"] == rel]
+            cells.append("–" if row.empty else _ci(row.iloc[0].rename(lambda c: f"{c}_x"), "x"))
+        L.append(f"| {_label(pd.Series(r0))} | " + " | ".join(cells) + " |")
+    return "\n".join(L)
+
+
+def cumulative_chart(table: pd.DataFrame):
+    """Altair line chart of each all-studies estimate across releases (points with 95% CI bars)."""
+    import altair as alt
+
+    data = table[table["subgroup_column"] == ""].copy()
+    order = data.drop_duplicates("release").sort_values("release_order")["release"].tolist()
+    base = alt.Chart(data).encode(
+        x=alt.X("release:O", sort=order, title="Release"),
+        color=alt.Color("analysis_id:N", title="Analysis"))
+    line = base.mark_line(point=True).encode(
+        y=alt.Y("estimate:Q", title="Pooled estimate (%)", scale=alt.Scale(domain=[0, 100])),
+        tooltip=["analysis_id", "release", "estimate", "ci_low", "ci_high", "k"])
+    bars = base.mark_rule().encode(y="ci_low:Q", y2="ci_high:Q")
+    return (bars + line).properties(title="Pooled estimates across releases", width=480, height=260)
+
+
+def page_comparison(root: Path = REPO_ROOT, estimates: pd.DataFrame | None = None,
+                    data_dir: Path | None = None) -> tuple[Path | None, str]:
+    """Which release the page compares with, and the page title.
+
+    After release X (``_version.py`` says X and ``releases/X`` exists) the page shows what is new in X
+    against the release before it, as long as the data still equal X's; once the data differ from X,
+    it shows the unreleased changes since X.
+    """
+    from sarcoma_review.living import citation
+    from sarcoma_review.living.store import data_hashes, previous_release_dir
+
+    version = citation.read_version(root)
+    data_dir = Path(data_dir) if data_dir else Path(root) / "data"
+    this = Path(root) / "releases" / version
+    if this.exists() and json.loads((this / "data_hashes.json").read_text(encoding="utf-8")) != data_hashes(data_dir):
+        return this, f"What's new since version {version} (not yet released)"
+    return previous_release_dir(root, before=version), f"What's new in version {version}"
+
+
+def write_page(out: Path, root: Path = REPO_ROOT, estimates: pd.DataFrame | None = None,
+               data_dir: Path | None = None) -> Path:
+    """Generate ``book/whats-new.md`` (or its staged copy) for the current data.
+
+    ``estimates`` default to :func:`sarcoma_review.living.release.current_estimates`; if the statistics module
+    is not available, the page says so instead of failing the build.
+    """
+    from sarcoma_review.errors import ReleaseError
+    from sarcoma_review.living.analyses import current_estimates
+
+    data_dir = Path(data_dir) if data_dir else Path(root) / "data"
+    prev, title = page_comparison(root, estimates, data_dir)
+    if estimates is None:
+        try:
+            estimates = current_estimates(data_dir, root=root)
+        except ReleaseError as exc:
+            text = f"# {title}\n\nThe comparison could not be computed: {exc}\n"
+            Path(out).write_text(text, encoding="utf-8", newline="\n")
+            return Path(out)
+    res = compare(prev, data_dir, estimates)
+    from sarcoma_review.living import citation
+
+    label = citation.read_version(root) if "not yet" not in title else "current"
+    cum = cumulative_table(root, estimates, label)
+    cum = cum.drop_duplicates(["release", *KEY])
+    spec = cumulative_chart(cum).to_dict() if not cum.empty else None
+    Path(out).write_text(render_markdown(res, title, cum, spec), encoding="utf-8", newline="\n")
+    return Path(out)

@@ -1,0 +1,207 @@
+"""Every table loads; each kind of bad input gives a DataValidationError naming file, line, column."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sarcoma_review.data import loaders
+from sarcoma_review.errors import DataValidationError
+
+TABLES = [
+    "literature/studies", "literature/outcomes", "literature/particle_groups", "literature/restatements",
+    "cnao/characteristics", "cnao/landmark_rates", "cnao/logrank", "cnao/cox", "cnao/facts",
+    "ifosfamide/patients", "ifosfamide/characteristics", "ifosfamide/therapy", "ifosfamide/reported_estimates",
+    "comparators/comparators",
+]
+
+
+def test_validate_all_finds_every_table() -> None:
+    tables = loaders.validate_all()
+    assert sorted(tables) == sorted(TABLES)
+    for name, df in tables.items():
+        assert len(df) > 0, name
+
+
+def test_row_counts() -> None:
+    # Published table sizes: Table I 13 series x (LC, OS) + 2 DPFS rows from the Discussion; Table 3: 11 patients.
+    assert len(loaders.load_studies()) == 13
+    assert len(loaders.load_outcomes()) == 28
+    lit = loaders.load_literature()
+    assert len(lit) == 28 and not lit.duplicated(["study_id", "endpoint", "horizon_years"]).any()
+    assert lit["n_patients"].notna().all()
+    pts = loaders.load_ifosfamide_patients()
+    assert list(pts["patient_id"]) == list(range(1, 12))
+    assert len(loaders.load_comparators()) == 18
+
+
+def test_data_dictionary_lists_columns() -> None:
+    dd = loaders.data_dictionary("literature", "outcomes")
+    assert list(dd["column"]) == ["study_id", "endpoint", "horizon_years", "rate_percent", "source"]
+    assert dd.set_index("column").loc["rate_percent", "maximum"] == 100
+
+
+def test_load_table_records_reads(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    log = tmp_path / "reads.log"
+    monkeypatch.setenv("REVIEW_READS_LOG", str(log))
+    loaders.load_outcomes()
+    read = log.read_text().split()
+    assert any(p.endswith("literature/outcomes.csv") for p in read)
+    assert any(p.endswith("literature/studies.csv") for p in read)  # foreign key check reads studies
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def _err(fn, *args) -> str:
+    with pytest.raises(DataValidationError) as info:
+        fn(*args)
+    return str(info.value)
+
+
+def test_rate_out_of_range(data_copy: Path) -> None:
+    f = data_copy / "literature" / "outcomes.csv"
+    _edit(f, "matsunobu2012,LC,5,62,", "matsunobu2012,LC,5,120,")
+    msg = _err(loaders.load_outcomes, data_copy)
+    # matsunobu2012 LC is the 9th data row -> CSV line 10.
+    assert "literature/outcomes.csv, line 10 (row 9), column 'rate_percent': expected a number from 0 to 100, got 120" in msg
+
+
+def test_missing_column(data_copy: Path) -> None:
+    f = data_copy / "literature" / "outcomes.csv"
+    lines = f.read_text().splitlines()
+    f.write_text("\n".join(",".join(l.split(",")[:3] + [l.split(",", 4)[4]]) for l in lines) + "\n")
+    msg = _err(loaders.load_outcomes, data_copy)
+    assert "outcomes.csv, column 'rate_percent': expected a column 'rate_percent'" in msg and "no such column" in msg
+
+
+def test_extra_column(data_copy: Path) -> None:
+    f = data_copy / "literature" / "particle_groups.csv"
+    lines = f.read_text().splitlines()
+    f.write_text("\n".join([lines[0] + ",colour"] + [l + ",red" for l in lines[1:]]) + "\n")
+    msg = _err(loaders.load_table, "literature", "particle_groups", data_copy)
+    assert "particle_groups.csv, column 'colour': expected only the columns of literature/particle_groups" in msg
+    assert "got an extra column" in msg
+
+
+def test_wrong_type(data_copy: Path) -> None:
+    _edit(data_copy / "literature" / "studies.csv", "Serizawa,2009,", "Serizawa,two thousand nine,")
+    msg = _err(loaders.load_studies, data_copy)
+    assert "studies.csv, line 2 (row 1), column 'year': expected an integer from 1900 to 2100, got 'two thousand nine'" in msg
+
+
+def test_n_not_positive_integer(data_copy: Path) -> None:
+    f = data_copy / "literature" / "studies.csv"
+    _edit(f, "Serizawa,2009,24,", "Serizawa,2009,0,")
+    _edit(f, "Staab,2011,40,", "Staab,2011,40.5,")
+    msg = _err(loaders.load_studies, data_copy)
+    assert "2 problems found" in msg
+    assert "line 2 (row 1), column 'n_patients': expected a positive integer (>= 1), got 0" in msg
+    assert "line 4 (row 3), column 'n_patients': expected a positive integer (>= 1), got '40.5'" in msg
+
+
+def test_duplicate_study_id(data_copy: Path) -> None:
+    _edit(data_copy / "literature" / "studies.csv", "staab2011,Staab", "ciernik2011,Staab")
+    msg = _err(loaders.load_studies, data_copy)
+    assert "line 4 (row 3), column 'study_id': expected a unique value, got 'ciernik2011', already on line 3" in msg
+
+
+def test_duplicate_outcome_key(data_copy: Path) -> None:
+    _edit(data_copy / "literature" / "outcomes.csv", "serizawa2009,OS,5,50", "serizawa2009,LC,5,50")
+    msg = _err(loaders.load_outcomes, data_copy)
+    assert "line 3 (row 2), column 'study_id, endpoint, horizon_years': expected a unique (study_id, endpoint, horizon_years)" in msg
+
+
+def test_outcome_for_unknown_study(data_copy: Path) -> None:
+    _edit(data_copy / "literature" / "outcomes.csv", "staab2011,LC,5,62", "nobody1999,LC,5,62")
+    msg = _err(loaders.load_outcomes, data_copy)
+    assert "outcomes.csv, line 6 (row 5), column 'study_id': expected a study_id listed in data/literature/studies.csv, got 'nobody1999' (unknown)" in msg
+
+
+def test_unknown_category(data_copy: Path) -> None:
+    _edit(data_copy / "literature" / "studies.csv", "Carbon ions,carbon,", "Carbon ions,photons,")
+    msg = _err(loaders.load_studies, data_copy)
+    assert "line 2 (row 1), column 'particle_group': expected one of 'carbon', 'proton-based', 'mixed', got 'photons'" in msg
+
+
+def test_empty_file(data_copy: Path) -> None:
+    (data_copy / "literature" / "studies.csv").write_text("")
+    msg = _err(loaders.load_studies, data_copy)
+    assert msg.startswith("data/") is False  # tmp copy is outside the repo: absolute path
+    assert "literature/studies.csv: expected a header line naming the columns, got an empty file" in msg
+
+
+def test_header_only(data_copy: Path) -> None:
+    f = data_copy / "comparators" / "comparators.csv"
+    f.write_text(f.read_text().splitlines()[0] + "\n")
+    assert "expected at least one data row, got only the header" in _err(loaders.load_comparators, data_copy)
+
+
+def test_missing_file(data_copy: Path) -> None:
+    (data_copy / "ifosfamide" / "patients.csv").unlink()
+    msg = _err(loaders.load_ifosfamide_patients, data_copy)
+    assert "ifosfamide/patients.csv: expected an existing file" in msg and "got no such file" in msg
+
+
+def test_unbalanced_quote(data_copy: Path) -> None:
+    f = data_copy / "literature" / "restatements.csv"
+    _edit(f, 'Discussion,"To the best', 'Discussion,"To "the best')
+    msg = _err(loaders.load_table, "literature", "restatements", data_copy)
+    assert "restatements.csv: expected well-formed CSV" in msg and "got a CSV error" in msg
+
+
+def test_ragged_row(data_copy: Path) -> None:
+    _edit(data_copy / "literature" / "outcomes.csv", "staab2011,OS,5,80,", "staab2011,OS,5,80,extra,")
+    msg = _err(loaders.load_outcomes, data_copy)
+    assert "outcomes.csv, line 7 (row 6): expected 5 fields (as in the header), got 6 fields" in msg
+
+
+def test_message_relative_to_repo_root() -> None:
+    from sarcoma_review.paths import REPO_ROOT
+
+    err = DataValidationError(REPO_ROOT / "data/literature/outcomes.csv", [(7, "rate_percent", "a number from 0 to 100", "120")])
+    assert str(err) == "data/literature/outcomes.csv, line 8 (row 7), column 'rate_percent': expected a number from 0 to 100, got 120"
+    assert err.problems[0][0] == 7 and isinstance(err, ValueError)
+
+
+def test_validate_paths(data_copy: Path) -> None:
+    loaders.validate_paths([data_copy / "cnao" / "cox.csv"])
+    _edit(data_copy / "cnao" / "cox.csv", "age,Age,LC,0.10,", "age,Age,LC,1.10,")
+    assert "column 'p_value': expected a number from 0 to 1, got 1.1" in _err(
+        loaders.validate_paths, [data_copy / "cnao" / "cox.csv"])
+
+
+def test_types() -> None:
+    pts = loaders.load_ifosfamide_patients()
+    assert pts["hyperthermia"].dtype == "boolean" and pd.isna(pts.loc[10, "diameter_before_rt_cm"])
+
+
+def test_particle_group_must_follow_the_mapping_file(data_copy):
+    """studies.csv says Serizawa 2009 (printed 'Carbon ions') is 'mixed'; the mapping file says carbon."""
+    from sarcoma_review.data.loaders import load_literature
+    from sarcoma_review.errors import DataValidationError
+
+    path = data_copy / "literature" / "studies.csv"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("Retroperitoneum,Various,Carbon ions,carbon,", "Retroperitoneum,Various,Carbon ions,mixed,"),
+                    encoding="utf-8")
+    with pytest.raises(DataValidationError) as exc:
+        load_literature(data_copy)
+    msg = str(exc.value)
+    assert "data" in msg and "studies.csv, line 2 (row 1), column 'particle_group'" in msg
+    assert "expected 'carbon'" in msg and "got 'mixed'" in msg
+
+
+def test_schema_files_are_recorded_as_read(data_copy, tmp_path, monkeypatch):
+    from sarcoma_review.data.loaders import load_table
+
+    log = tmp_path / "reads.log"
+    monkeypatch.setenv("REVIEW_READS_LOG", str(log))
+    load_table("comparators", "comparators", data_copy)
+    read = log.read_text()
+    assert "comparators.schema.yaml" in read and "comparators.csv" in read

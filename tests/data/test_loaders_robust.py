@@ -1,0 +1,176 @@
+"""Property-based robustness of the loaders: malformed CSV text ends in valid data or a DataValidationError.
+
+Hypothesis runs derandomized (the same examples every run) with a modest number of examples, so
+the suite stays fast and a failure reproduces. Each example rewrites one table of a private copy
+of ``data/`` and loads it; anything but a loaded table or
+:class:`sarcoma_review.errors.DataValidationError` (an AssertionError, a pandas/pandera error, a
+TypeError...) fails the test.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sarcoma_review import paths
+from sarcoma_review.data import loaders
+from sarcoma_review.errors import DataValidationError
+
+ROBUST = settings(derandomize=True, max_examples=40, deadline=None, database=None,
+                  suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+
+TABLES = ["literature/studies", "literature/outcomes", "ifosfamide/patients", "comparators/comparators"]
+#: Pieces that trip CSV and number parsing: quotes, separators, line ends, NUL, numbers Python accepts
+#: but a CSV should not ("1_000", "inf", non-ASCII digits), a byte-order mark, markup.
+PIECES = [",", '"', '""', "\n", "\r\n", "\r", "\t", ";", " ", "\x00", "\ufeff", "nan", "NaN", "inf", "-1",
+          "1e309", "1_000", "١٢", "½", "True", "", "<b>", "Carbon ions", "LC", "5", "100", "0", "é"]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("robust") / "data"
+    shutil.copytree(paths.REPO_ROOT / "data", d)
+    return d
+
+
+def _load(data: Path, table: str, text: str | bytes) -> pd.DataFrame | None:
+    """Write ``text`` as ``table``'s CSV, load it, restore the original; the loaded frame or None."""
+    group, name = table.split("/")
+    path = data / group / f"{name}.csv"
+    original = (paths.REPO_ROOT / "data" / group / f"{name}.csv").read_bytes()
+    try:
+        path.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
+        try:
+            return loaders.load_table(group, name, data)
+        except DataValidationError as exc:
+            assert str(exc), "a DataValidationError must say what is wrong"
+            assert exc.problems, "a DataValidationError must list at least one problem"
+            return None
+    finally:
+        path.write_bytes(original)
+
+
+@st.composite
+def mutated(draw) -> tuple[str, str]:
+    """A real table with a few insertions, deletions and replacements of troublesome pieces."""
+    table = draw(st.sampled_from(TABLES))
+    text = list((paths.REPO_ROOT / "data" / f"{table}.csv").read_text(encoding="utf-8"))
+    for _ in range(draw(st.integers(1, 6))):
+        pos = draw(st.integers(0, len(text)))
+        op = draw(st.sampled_from(["insert", "delete", "replace"]))
+        piece = list(draw(st.sampled_from(PIECES) | st.text(max_size=4)))
+        if op == "insert":
+            text[pos:pos] = piece
+        elif op == "delete":
+            del text[pos:pos + draw(st.integers(1, 30))]
+        else:
+            text[pos:pos + draw(st.integers(1, 6))] = piece
+    return table, "".join(text)
+
+
+@st.composite
+def cell_edits(draw) -> tuple[str, str]:
+    """A real table with one cell replaced by arbitrary text (quoted so the CSV stays well-formed)."""
+    table = draw(st.sampled_from(TABLES))
+    lines = (paths.REPO_ROOT / "data" / f"{table}.csv").read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    row = draw(st.integers(1, min(5, len(lines) - 1)))
+    col = draw(st.integers(0, len(header) - 1))
+    import csv
+    import io
+
+    rec = next(csv.reader([lines[row]]))
+    rec[col] = draw(st.sampled_from(PIECES) | st.text(max_size=12))
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow(rec)
+    lines[row] = buf.getvalue().rstrip("\n")
+    return table, "\n".join(lines) + "\n"
+
+
+@ROBUST
+@given(case=mutated())
+def test_mutated_tables_load_or_raise_data_validation_error(data, case):
+    table, text = case
+    _load(data, table, text)
+
+
+@ROBUST
+@given(case=cell_edits())
+def test_any_cell_value_loads_or_raises_data_validation_error(data, case):
+    table, text = case
+    df = _load(data, table, text)
+    if df is not None:  # accepted: then every declared non-text column has its declared dtype
+        spec = loaders.read_spec(data / table.split("/")[0] / f"{table.split('/')[1]}.schema.yaml",
+                                 *table.split("/"))
+        for c in spec.columns:
+            if c.type == "integer":
+                assert str(df[c.name].dtype) == "Int64"
+            elif c.type == "number":
+                assert str(df[c.name].dtype) == "float64"
+
+
+@ROBUST
+@given(text=st.text(max_size=300), table=st.sampled_from(TABLES))
+def test_arbitrary_text_loads_or_raises_data_validation_error(data, text, table):
+    _load(data, table, text)
+
+
+@ROBUST
+@given(blob=st.binary(max_size=200), table=st.sampled_from(TABLES))
+def test_arbitrary_bytes_load_or_raise_data_validation_error(data, blob, table):
+    _load(data, table, blob)
+
+
+@pytest.mark.parametrize("text, expected", [
+    (",,,\n,,,\n", "a header line naming the columns"),             # was an AssertionError
+    ("\r\r\r", "a header line naming the columns"),
+    ('"\n', "well-formed CSV"),
+])
+def test_degenerate_files_name_the_problem(data, text, expected):
+    try:
+        with pytest.raises(DataValidationError, match=expected):
+            loaders.validate_paths([_write(data, "literature/studies", text)])
+    finally:
+        _restore(data, "literature/studies")
+
+
+@pytest.mark.parametrize("value", ["1_000", "١٢", "½", "inf", "nan", "0x10"])
+def test_numbers_python_accepts_but_a_csv_should_not_are_rejected(data, value):
+    """``float()`` accepts "1_000", "١٢" (Arabic-Indic digits), "inf", "nan": a count of patients must be ASCII digits."""
+    path = paths.REPO_ROOT / "data" / "literature" / "studies.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    rec = lines[1].split(",")
+    rec[3] = value  # n_patients
+    text = "\n".join([lines[0], ",".join(rec), *lines[2:]]) + "\n"
+    try:
+        with pytest.raises(DataValidationError, match=r"line 2 \(row 1\), column 'n_patients': expected a "
+                                                      r"positive integer"):
+            loaders.validate_paths([_write(data, "literature/studies", text)])
+    finally:
+        _restore(data, "literature/studies")
+
+
+def test_byte_order_mark_is_not_part_of_the_first_column(data):
+    """Spreadsheets save "CSV UTF-8" with a BOM: the table still loads, with the real column names."""
+    text = "\ufeff" + (paths.REPO_ROOT / "data" / "literature" / "studies.csv").read_text(encoding="utf-8")
+    try:
+        df = loaders.load_table("literature", "studies", data) if _write(data, "literature/studies", text) else None
+        assert df is not None and df.columns[0] == "study_id"
+        assert len(df) == len(pd.read_csv(paths.REPO_ROOT / "data" / "literature" / "studies.csv"))
+    finally:
+        _restore(data, "literature/studies")
+
+
+def _write(data: Path, table: str, text: str) -> Path:
+    p = data / f"{table}.csv"
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def _restore(data: Path, table: str) -> None:
+    shutil.copy2(paths.REPO_ROOT / "data" / f"{table}.csv", data / f"{table}.csv")

@@ -1,0 +1,110 @@
+"""Two concurrent builds, and a build killed while Jupyter Book runs, leave the last good book intact.
+
+tests/test_build.py covers the lock held in-process and a build killed while a chapter executes;
+this file adds two real concurrent build processes and a kill during the Sphinx phase (after every
+chapter executed, before the swap). Tiny throwaway books in tmp_path; never the real book.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from sarcoma_review.living.build import BuildLockedError, build_book
+
+KERNEL = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+          "language_info": {"name": "python"}}
+
+
+def tiny_book(root: Path, code: str) -> Path:
+    """A one-chapter book whose chapter runs ``code`` and prints ``MARK``."""
+    (root / "book").mkdir(parents=True)
+    (root / "book" / "intro.md").write_text("# Tiny\n\nIntro.\n")
+    nb = nbformat.v4.new_notebook(metadata=KERNEL)
+    nb.cells = [nbformat.v4.new_markdown_cell("# Chapter"), nbformat.v4.new_code_cell(code)]
+    nbformat.write(nb, root / "book" / "ch.ipynb")
+    (root / "_toc.yml").write_text(yaml.safe_dump({"format": "jb-book", "root": "book/intro",
+                                                   "chapters": [{"file": "book/ch"}]}, sort_keys=False))
+    (root / "_config.yml").write_text(yaml.safe_dump({
+        "title": "Tiny", "author": "Test", "only_build_toc_files": True, "exclude_patterns": ["_build", "data"],
+        "execute": {"execute_notebooks": "off"}}))
+    (root / "data").mkdir()
+    return root
+
+
+def last_good(root: Path) -> Path:
+    html = root / "_build" / "html"
+    html.mkdir(parents=True)
+    (html / "index.html").write_text("<p>LAST GOOD BOOK</p>")
+    return html / "index.html"
+
+
+def _spawn(root: Path) -> subprocess.Popen:
+    code = ("from sarcoma_review.living.build import build_book\n"
+            f"build_book(root={str(root)!r}, validator=lambda d: None, quiet=True)\n")
+    return subprocess.Popen([sys.executable, "-c", code], start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for(cond, seconds: float) -> bool:
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if cond():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.mark.slow
+def test_two_concurrent_builds_one_refuses_and_the_book_stays_whole(tmp_path):
+    started = tmp_path / "started.flag"
+    root = tiny_book(tmp_path / "repo", f"open({str(started)!r}, 'w').close()\nimport time\ntime.sleep(4)\n"
+                                        "print('MARK_FIRST')")
+    index = last_good(root)
+    first = _spawn(root)
+    try:
+        assert _wait_for(started.exists, 90), "the first build never started its chapter"
+        # a second build (another process: this one) while the first runs: refused at once
+        with pytest.raises(BuildLockedError, match=r"another build is running \(pid \d+"):
+            build_book(root=root, validator=lambda d: None, quiet=True)
+        assert index.read_text() == "<p>LAST GOOD BOOK</p>"  # untouched while the first build runs
+        out, err = first.communicate(timeout=300)
+        assert first.returncode == 0, err[-2000:]
+    finally:
+        if first.poll() is None:
+            os.killpg(first.pid, signal.SIGKILL)
+            first.wait()
+    page = (root / "_build" / "html" / "book" / "ch.html").read_text(encoding="utf-8")
+    assert "MARK_FIRST" in page and (root / "_build" / "html" / "index.html").exists()
+    assert not (root / "_build" / "html.old").exists() and not (root / "_build" / "html.new").exists()
+    # with wait=True a second build queues behind the lock instead of failing, then builds
+    report = build_book(root=root, validator=lambda d: None, quiet=True, wait=True)
+    assert report.cached == ["book/ch"]
+
+
+@pytest.mark.slow
+def test_build_killed_during_jupyter_book_leaves_last_good_book(tmp_path):
+    root = tiny_book(tmp_path / "repo", "print('MARK_KILLED')")
+    index = last_good(root)
+    proc = _spawn(root)
+    work = root / "_build" / "work"
+    try:
+        # run_jupyter_book writes into _build/work/<stamp>/out: the chapters have executed, Sphinx runs
+        assert _wait_for(lambda: any(work.glob("*/out")), 120), "the build never reached Jupyter Book"
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert index.read_text() == "<p>LAST GOOD BOOK</p>"
+    assert not (root / "_build" / "html" / "book").exists()
+    # the next build clears the killed build's work folder and publishes (the chapter comes from the cache)
+    report = build_book(root=root, validator=lambda d: None, quiet=True)
+    assert report.cached == ["book/ch"] and not any(work.glob("*/out"))
+    assert "MARK_KILLED" in (root / "_build" / "html" / "book" / "ch.html").read_text(encoding="utf-8")

@@ -1,0 +1,113 @@
+"""CITATION.cff (CFF 1.2.0, validated by cffconvert), the How-to-cite page and the version/data-date banner."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from helpers import git, make_repo
+
+from sarcoma_review import __version__
+from sarcoma_review.living import citation
+from sarcoma_review.paths import REPO_ROOT
+
+CFFCONVERT = Path(sys.executable).with_name("cffconvert")
+
+
+def test_committed_citation_validates_with_cffconvert_cli():
+    res = subprocess.run([str(CFFCONVERT), "--validate", "-i", str(REPO_ROOT / "CITATION.cff")],
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "valid according to schema version 1.2.0" in res.stdout
+
+
+def test_committed_citation_matches_version_and_entity_author():
+    cff = citation.load_cff(REPO_ROOT / "CITATION.cff")
+    assert cff["cff-version"] == "1.2.0"
+    assert cff["version"] == __version__ == citation.read_version()
+    assert cff["authors"] == [{"name": "The living-review team"}]
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(cff["date-released"]))
+    # The committed file is exactly what the generator writes for its version and date.
+    assert (REPO_ROOT / "CITATION.cff").read_text() == citation.render_cff(cff["version"], cff["date-released"])
+
+
+def _bib_entries() -> dict[str, dict[str, str]]:
+    text = (REPO_ROOT / "book" / "references.bib").read_text()
+    out = {}
+    for key, body in re.findall(r"@article\{(\w+),(.*?)\n\}", text, flags=re.S):
+        out[key] = {k: v for k, v in re.findall(r"(\w+)\s*=\s*\{(.*?)\},?\n", body + "\n")}
+    return out
+
+
+def test_references_agree_with_the_books_bibliography():
+    """The two source papers, cross-checked field by field against book/references.bib (an independent copy)."""
+    refs = {r["doi"]: r for r in citation.load_cff(REPO_ROOT / "CITATION.cff")["references"]}
+    bib = {e["doi"]: e for e in _bib_entries().values()}
+    assert set(refs) == set(bib) == {"10.21873/anticanres.14260", "10.1186/1748-717X-5-55"}
+    for doi, ref in refs.items():
+        b = bib[doi]
+        assert ref["title"] == b["title"] and ref["journal"] == b["journal"]
+        assert str(ref["year"]) == b["year"] and ref["volume"] == b["volume"]
+        assert ref.get("issue") == b.get("number")
+        assert "--".join(filter(None, [ref["start"], ref.get("end")])) == b["pages"]
+        names = " and ".join(f"{a['family-names']}, {a['given-names']}" for a in ref["authors"])
+        assert names == b["author"]
+
+
+def test_invalid_citation_is_rejected(tmp_path):
+    bad = yaml.safe_load(citation.render_cff("1.0.0", "2026-01-01"))
+    del bad["authors"]
+    p = tmp_path / "CITATION.cff"
+    p.write_text(yaml.safe_dump(bad))
+    with pytest.raises(ValueError, match="not valid CFF 1.2.0"):
+        citation.validate_cff(p)
+
+
+def test_apa_and_bibtex():
+    cff = yaml.safe_load(citation.render_cff("1.2.3", "2027-05-06"))
+    assert citation.apa(cff) == ("The living-review team. (2027). *Particle therapy for bone and soft-tissue "
+                                 "sarcoma: a living review* (Version 1.2.3) [Living review].")
+    bib = citation.bibtex(cff)
+    assert bib.startswith("@misc{livingreview_sarcoma_1_2_3,\n")
+    assert "  author  = {{The living-review team}},\n" in bib and "  version = {1.2.3},\n" in bib
+    page = citation.render_cite_page(cff, "Version 1.2.3 · data as of 2027-05-01")
+    assert "release 1.2.3" in page and "```bibtex" in page and "Version 1.2.3 · data as of 2027-05-01" in page
+    # a page never calls an edition a frozen release when it is not one
+    unreleased = citation.render_cite_page(cff, None, "unreleased")
+    assert "version 1.2.3, not yet released" in unreleased and "frozen under `releases/1.2.3/`" not in unreleased
+    changed = citation.render_cite_page(cff, None, "changed since release")
+    assert "release 1.2.3 with later changes to the data" in changed
+    assert "Cuccia, F., Fiore, M. R.," in page and "*40*(5), 2853–2859" in page
+
+
+def test_banner_is_version_and_last_data_commit_date(tmp_path):
+    repo = make_repo(tmp_path / "repo")
+    env_date = "2026-02-03T10:00:00+00:00"
+    (repo / "data" / "literature" / "note.txt").write_text("x\n")
+    git(repo, "add", "data")
+    subprocess.run(["git", "-C", str(repo), "commit", "-q", "-m", "data"], check=True,
+                   env={"GIT_COMMITTER_DATE": env_date, "GIT_AUTHOR_DATE": env_date, "PATH": "/usr/bin:/bin",
+                        "HOME": str(tmp_path), "TZ": "UTC"})
+    # A later commit that does not touch data/ does not move the data date.
+    (repo / "book" / "intro.md").write_text("# Changed\n")
+    git(repo, "commit", "-q", "-am", "book only")
+    assert citation.banner_text(repo) == "Version 0.1.0 · data as of 2026-02-03"
+    assert citation.banner_text(repo) == citation.banner_text(repo)
+    (repo / "data" / "literature" / "note.txt").write_text("y\n")
+    assert citation.banner_text(repo) == "Version 0.1.0 · data as of 2026-02-03 (plus uncommitted data changes)"
+
+
+def test_inject_banner_into_staged_config(tmp_path):
+    repo = make_repo(tmp_path / "repo")
+    cfg = tmp_path / "_config.yml"
+    cfg.write_text((REPO_ROOT / "_config.yml").read_text())
+    before = yaml.safe_load(cfg.read_text())
+    citation.inject_banner(cfg, root=repo)
+    after = yaml.safe_load(cfg.read_text())
+    assert after["html"]["announcement"] == citation.banner_text(repo)
+    after["html"].pop("announcement")
+    assert after == before  # nothing else changed

@@ -1,0 +1,115 @@
+"""Generated parts of pages: the pooled pages' titles and the staged banner / cite / what's-new pages."""
+
+import nbformat
+import yaml
+
+from sarcoma_review import __version__
+from sarcoma_review.living.build import Layout, generate_pages, stage_sources
+from sarcoma_review.living.notebooks import (
+    TITLE_PLACEHOLDER,
+    clean_executed_notebook,
+    page_title,
+)
+from sarcoma_review.paths import REPO_ROOT
+
+
+def test_page_title_from_parameters():
+    assert page_title({"title": "Pooled 5-year local control", "endpoint": "OS"}) == "Pooled 5-year local control"
+    assert page_title({"endpoint": "OS", "horizon_years": 3}) == "Pooled 3-year overall survival"
+    assert page_title({}) == "Pooled analysis"
+
+
+def test_placeholder_replaced_only_in_markdown():
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell(f"# {TITLE_PLACEHOLDER}\n\ntext"),
+        nbformat.v4.new_code_cell(f"x = '{TITLE_PLACEHOLDER}'"),
+    ])
+    clean_executed_notebook(nb, {"endpoint": "LC", "horizon_years": 5})
+    assert nb.cells[0].source.startswith("# Pooled 5-year local control\n")
+    assert TITLE_PLACEHOLDER in nb.cells[1].source
+
+
+def test_generated_pages_in_stage(tmp_path):
+    layout = Layout(REPO_ROOT)
+    stage = tmp_path / "stage"
+    stage_sources(layout, stage)
+    generate_pages(layout, stage, REPO_ROOT / "data")
+    cfg = yaml.safe_load((stage / "_config.yml").read_text())
+    assert cfg["html"]["announcement"].startswith(f"Version {__version__} · data as of ")
+    assert cfg["execute"]["execute_notebooks"] == "off"
+    cite = (stage / "book" / "cite.md").read_text()
+    assert f"version {__version__}" in cite.lower() and "@" in cite  # APA text and a BibTeX entry
+    assert (stage / "book" / "whats-new.md").read_text().startswith("# What's new")
+
+
+def test_reference_versions_recorded_as_read(tmp_path, monkeypatch):
+    from sarcoma_review.pages.methods import FIXTURE, reference_versions
+
+    log = tmp_path / "reads.log"
+    monkeypatch.setenv("REVIEW_READS_LOG", str(log))
+    v = reference_versions()
+    assert v["R"].startswith("R version 4.") and v["metafor"].startswith("3.8")
+    assert str(FIXTURE.resolve()) in log.read_text()
+
+
+def test_kernels_run_single_threaded_maths(tmp_path, monkeypatch):
+    """Parallel chapters must not oversubscribe the cores: each kernel gets one maths thread."""
+    from sarcoma_review.living.notebooks import THREAD_ENV_VARS, run_notebook
+
+    for k in THREAD_ENV_VARS:
+        monkeypatch.delenv(k, raising=False)
+    monkeypatch.setenv("MKL_NUM_THREADS", "3")  # a caller's explicit choice is kept
+    out = tmp_path / "env.txt"
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import os\n"
+        f"open({str(out)!r}, 'w').write(','.join(os.environ.get(k, '') for k in {list(THREAD_ENV_VARS)!r}))")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    src = tmp_path / "nb.ipynb"
+    nbformat.write(nb, src)
+    res = run_notebook({"source": str(src), "output": str(tmp_path / "out.ipynb"), "parameters": {},
+                        "cwd": str(tmp_path), "data_dir": str(tmp_path), "reads_log": str(tmp_path / "r.log")})
+    assert res["ok"], res
+    assert out.read_text() == "1,1,3"
+
+
+def test_environment_pins_are_a_chapter_input(tmp_path):
+    """Changing a pinned version must re-execute chapters: the pins are part of every cache key."""
+    from sarcoma_review.living.build import environment_hash
+
+    (tmp_path / "requirements.txt").write_text("pandas==2.3.3\n")
+    (tmp_path / "constraints.txt").write_text("numpy==2.4.6\n")
+    before = environment_hash(tmp_path)
+    (tmp_path / "constraints.txt").write_text("numpy==2.4.7\n")
+    assert environment_hash(tmp_path) != before
+
+
+def test_kernel_start_race_is_retried_other_errors_are_not(tmp_path, monkeypatch):
+    """jupyter_client can hand two kernels started at once the same port; the loser dies before
+    replying to kernel_info. That start-up failure is retried; a failing cell never is."""
+    import papermill
+
+    from sarcoma_review.living.notebooks import run_notebook
+
+    real = papermill.execute_notebook
+    calls = []
+
+    def flaky(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("Kernel died before replying to kernel_info")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(papermill, "execute_notebook", flaky)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    src = tmp_path / "nb.ipynb"
+    nbformat.write(nb, src)
+    task = {"source": str(src), "output": str(tmp_path / "out.ipynb"), "parameters": {},
+            "cwd": str(tmp_path), "data_dir": str(tmp_path), "reads_log": str(tmp_path / "r.log")}
+    assert run_notebook(task)["ok"] and len(calls) == 2
+
+    calls.clear()
+    monkeypatch.setattr(papermill, "execute_notebook", lambda *a, **k: (calls.append(1), (_ for _ in ()).throw(
+        RuntimeError("something else"))))
+    res = run_notebook(task)
+    assert not res["ok"] and "something else" in res["message"] and len(calls) == 1

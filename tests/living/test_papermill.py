@@ -1,0 +1,41 @@
+"""Plain papermill, run from the repository root, re-executes the pooled chapter on another data
+folder and writes its estimates where told (the analyst's path, without the build)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+import nbformat
+import pandas as pd
+import pytest
+
+from sarcoma_review.data import loaders
+from sarcoma_review.paths import REPO_ROOT
+from sarcoma_review.stats import pooling
+
+
+@pytest.mark.slow
+def test_papermill_pooled_chapter_with_an_added_study(tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(REPO_ROOT / "data", data)
+    with open(data / "literature" / "studies.csv", "a", encoding="utf-8") as fh:
+        fh.write("newstudy2026,Newauthor,2026,60,Pelvis,Various,Carbon ions,carbon,a test row\n")
+    with open(data / "literature" / "outcomes.csv", "a", encoding="utf-8") as fh:
+        fh.write("newstudy2026,LC,5,55,a test row\n")
+    out_nb, out_csv = tmp_path / "out.ipynb", tmp_path / "est" / "lc5.csv"
+    subprocess.run([sys.executable, "-m", "papermill", "book/pooled.ipynb", str(out_nb),
+                    "-p", "endpoint", "LC", "-p", "horizon_years", "5", "-p", "data_dir", str(data),
+                    "-p", "estimates_out", str(out_csv), "--no-progress-bar"],
+                   cwd=REPO_ROOT, check=True, capture_output=True)
+    est = pd.read_csv(out_csv)
+    primary = est.iloc[0]
+    assert (primary["model"], primary["tau2_method"], primary["ci_method"]) == ("random effects", "REML", "HKSJ")
+    assert primary["k"] == 9  # the 8 Table I series with 5-year LC, plus the new one
+    expected = pooling.pool(loaders.load_literature(data), "LC", 5).iloc[0]
+    original = pooling.pool(loaders.load_literature(), "LC", 5).iloc[0]
+    assert primary["estimate"] == pytest.approx(expected["estimate"], rel=1e-9)  # CSV written at %.10g
+    assert abs(primary["estimate"] - original["estimate"]) > 0.5  # the added study moved the estimate
+    nb = nbformat.read(out_nb, as_version=4)
+    assert not [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]

@@ -1,0 +1,271 @@
+"""Chart specs: the layers, encodings and data values, checked against hand-made inputs."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import altair as alt
+import pandas as pd
+import pytest
+
+from sarcoma_review.pages.render import charts
+
+EVIL = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
+
+
+def per_study() -> pd.DataFrame:
+    return pd.DataFrame({
+        "study_id": ["imai2016", "mueller2010", "evil2018"],
+        "label": ["Imai 2016", "Müller 2010", EVIL],
+        "n_patients": [30, 12, 50],
+        "estimate": [77.0, 60.0, 85.0], "ci_low": [60.0, 30.0, 75.0], "ci_high": [90.0, 85.0, 93.0],
+        "weight": [30.0, 15.0, 55.0], "subgroup": ["carbon", "proton", "carbon"],
+        "year": [2016, 2010, 2018], "source": ["Table I row 1", "Table I row 2", "Table I row 3"],
+    })
+
+
+POOLED = {"estimate": 78.0, "ci_low": 70.0, "ci_high": 85.0, "pi_low": 50.0, "pi_high": 93.0,
+          "tau2": 0.0123, "i2": 45.0, "q": 3.6, "q_p": 0.165, "k": 3, "n_patients": 92,
+          "model": "random-effects"}
+
+
+def walk(node):
+    """Every dict inside a spec."""
+    if isinstance(node, dict):
+        yield node
+        for v in node.values():
+            yield from walk(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from walk(v)
+
+
+def units(spec: dict) -> list[dict]:
+    """Unit specs (those with a mark), each given the data it inherits from its parents."""
+    found: list[dict] = []
+
+    def visit(node, data):
+        if isinstance(node, dict):
+            data = node.get("data", data)
+            if "mark" in node:
+                found.append({**node, "data": data} if data is not None else node)
+            for v in node.values():
+                visit(v, data)
+        elif isinstance(node, list):
+            for v in node:
+                visit(v, data)
+
+    visit(spec, None)
+    return found
+
+
+def mark_type(unit: dict) -> str:
+    return unit["mark"] if isinstance(unit["mark"], str) else unit["mark"]["type"]
+
+
+def inline_values(unit: dict, spec: dict) -> list[dict]:
+    data = unit.get("data", {})
+    if "values" in data:
+        return data["values"]
+    return spec["datasets"][data["name"]]
+
+
+# ----------------------------------------------------------------------------- forest plot
+
+
+def test_forest_rows_order_text_and_diamond() -> None:
+    rows, diamond, info = charts.forest_rows(per_study(), POOLED)
+    # sorted by year: 2010, 2016, 2018, then the pooled row and the prediction interval
+    assert list(rows["kind"]) == ["study", "study", "study", "pooled", "pi"]
+    assert list(rows["label"][:3]) == ["Müller 2010", "Imai 2016", EVIL]
+    assert list(rows["pos"]) == [0, 1, 2, 3, 4]
+    assert rows.loc[1, "ci_text"] == "77.0 [60.0, 90.0]"
+    assert rows.loc[3, "ci_text"] == "78.0 [70.0, 85.0]"
+    assert rows.loc[4, "ci_text"] == "[50.0, 93.0]"
+    assert list(rows["n_text"]) == ["12", "30", "50", "92", ""]
+    assert list(rows["weight_text"]) == ["15.0%", "30.0%", "55.0%", "100%", ""]
+    # diamond: tips at the pooled estimate, widest at the CI, centred on the pooled row (pos 3)
+    assert diamond.to_dict("list") == {"y": [2.6, 3.0, 3.4], "x": [78.0, 70.0, 78.0], "x2": [78.0, 85.0, 78.0]}
+    # tau2 to 4 significant digits, I2 as given (percent), df = k - 1, p to 3 decimals
+    assert info["heterogeneity"] == "Heterogeneity: τ² = 0.0123, I² = 45.0%, Q = 3.60 (df = 2), p = 0.165"
+
+
+def test_forest_fractions_are_converted_to_percent() -> None:
+    df = per_study()
+    for c in ("estimate", "ci_low", "ci_high"):
+        df[c] = df[c] / 100
+    pooled = {**POOLED, **{k: POOLED[k] / 100 for k in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high")}}
+    rows, diamond, _ = charts.forest_rows(df, pooled)
+    assert rows.loc[1, "ci_text"] == "77.0 [60.0, 90.0]"
+    assert diamond["x2"].tolist() == pytest.approx([78.0, 85.0, 78.0])
+    # explicit percent keeps 0-1 values as they are
+    rows_pct, _, _ = charts.forest_rows(df, pooled, scale="percent")
+    assert rows_pct.loc[1, "estimate"] == pytest.approx(0.77)
+
+
+def test_forest_spec_layers_and_encodings() -> None:
+    spec = charts.forest_plot(per_study(), POOLED).to_dict()
+    marks = [mark_type(u) for u in units(spec)]
+    assert marks.count("square") == 1 and marks.count("area") == 1
+    square = next(u for u in units(spec) if mark_type(u) == "square")
+    enc = square["encoding"]
+    assert enc["size"]["field"] == "weight"
+    assert enc["color"]["field"] == "subgroup"  # two subgroups -> coloured
+    assert enc["x"]["scale"]["domain"] == [0, 100]
+    assert {t["field"] for t in enc["tooltip"]} >= {"label", "n_patients", "estimate", "ci_low", "ci_high",
+                                                    "weight", "year", "source"}
+    area = next(u for u in units(spec) if mark_type(u) == "area")
+    verts = inline_values(area, spec)
+    assert verts == [{"y": 2.6, "x": 78.0, "x2": 78.0}, {"y": 3.0, "x": 70.0, "x2": 85.0},
+                     {"y": 3.4, "x": 78.0, "x2": 78.0}]
+    assert area["encoding"]["x2"]["field"] == "x2"
+    whisker = next(u for u in units(spec) if mark_type(u) == "rule" and u["encoding"].get("x2", {}).get("field")
+                   == "ci_high" and "color" in u["encoding"] and u["encoding"]["color"].get("field") == "subgroup")
+    assert whisker["encoding"]["x"]["field"] == "ci_low"
+    pi = next(u for u in units(spec) if u.get("transform") == [{"filter": "datum.kind === 'pi'"}])
+    assert mark_type(pi) == "rule"
+    het = [v for u in units(spec) if mark_type(u) == "text" for v in inline_values(u, spec) if "text" in v]
+    assert het == [{"text": "Heterogeneity: τ² = 0.0123, I² = 45.0%, Q = 3.60 (df = 2), p = 0.165"}]
+    # the table's text columns are fields of the shared row data
+    text_fields = {u["encoding"]["text"]["field"] for u in units(spec)
+                   if mark_type(u) == "text" and "field" in u["encoding"].get("text", {})}
+    assert {"label", "n_text", "ci_text", "weight_text"} <= text_fields
+
+
+def test_forest_single_subgroup_uses_one_colour() -> None:
+    df = per_study().drop(columns="subgroup")
+    spec = charts.forest_plot(df, POOLED).to_dict()
+    square = next(u for u in units(spec) if mark_type(u) == "square")
+    assert square["encoding"]["color"] == {"value": charts.STUDY_COLOUR}
+
+
+def test_forest_large_k_draws_top_weights_and_notes_the_rest() -> None:
+    k = 80
+    df = pd.DataFrame({"study_id": [f"s{i}" for i in range(k)], "label": [f"Author{i} {2000 + i % 20}" for i in range(k)],
+                       "n_patients": [10 + i for i in range(k)], "estimate": [50.0] * k, "ci_low": [40.0] * k,
+                       "ci_high": [60.0] * k, "weight": [float(i + 1) for i in range(k)],
+                       "year": [2000 + i % 20 for i in range(k)], "source": ["x"] * k})
+    total = df["weight"].sum()
+    df["weight"] = df["weight"] / total * 100
+    rows, _, info = charts.forest_rows(df, {**POOLED, "k": k}, max_studies=60)
+    shown = rows[rows["kind"] == "study"]
+    assert len(shown) == 60 and info["k_shown"] == 60 and info["k"] == k
+    # the 20 smallest weights are those of s0..s19 (weights 1..20 of 3240): 210/3240 = 6.48%
+    assert set(shown["study_id"]) == {f"s{i}" for i in range(20, 80)}
+    assert info["omitted_weight"] == pytest.approx(210 / total * 100)
+    note = rows[rows["kind"] == "omitted"]["label"].item()
+    assert note == "… 20 smaller studies not shown (weight 6.5%)"
+    spec_text = json.dumps(charts.forest_plot(df, {**POOLED, "k": k}, max_studies=60).to_dict())
+    assert "Author5 2005" not in spec_text  # omitted studies are not embedded in the page
+
+
+def test_forest_rejects_missing_columns_with_a_hint() -> None:
+    with pytest.raises(ValueError, match=r"missing column\(s\) \['weight'\]"):
+        charts.forest_plot(per_study().drop(columns="weight"), POOLED)
+    with pytest.raises(ValueError, match="pooled needs values"):
+        charts.forest_plot(per_study(), {"estimate": 1.0})
+
+
+# ----------------------------------------------------------------------------- Kaplan-Meier
+
+
+def km_inputs():
+    km = pd.DataFrame({"group": ["A"] * 4 + ["B"] * 3, "time": [0, 5, 10, 20, 0, 8, 15],
+                       "survival": [1, .9, .7, .7, 1, .8, .5], "ci_low": [1, .8, .55, .55, 1, .6, .3],
+                       "ci_high": [1, .97, .85, .85, 1, .95, .7]})
+    at_risk = pd.DataFrame({"group": ["A", "A", "A", "B", "B", "B"], "time": [0, 10, 20, 0, 10, 20],
+                            "n_at_risk": [10, 7, 3, 8, 5, 1]})
+    censored = pd.DataFrame({"group": ["A", "B"], "time": [12, 17], "survival": [.7, .5]})
+    return km, at_risk, censored
+
+
+def test_km_spec() -> None:
+    km, at_risk, censored = km_inputs()
+    spec = charts.km_plot(km, at_risk, censored).to_dict()
+    us = units(spec)
+    line = next(u for u in us if mark_type(u) == "line")
+    assert line["mark"]["interpolate"] == "step-after"
+    assert line["encoding"]["y"]["scale"]["domain"] == [0, 100]
+    band = next(u for u in us if mark_type(u) == "area")
+    assert band["mark"]["interpolate"] == "step-after"
+    assert (band["encoding"]["y"]["field"], band["encoding"]["y2"]["field"]) == ("ci_low", "ci_high")
+    curve = inline_values(line, spec)
+    # survival in percent; group B carried flat from its last event (15 mo, 50%) to its censoring at 17 mo
+    b = [(r["time"], r["survival"]) for r in curve if r["group"] == "B"]
+    assert b == [(0, 100.0), (8, 80.0), (15, 50.0), (17.0, 50.0)]
+    ticks = next(u for u in us if mark_type(u) == "tick")
+    assert [(r["group"], r["time"], r["survival"]) for r in inline_values(ticks, spec)] == [("A", 12, 70.0), ("B", 17, 50.0)]
+    risk = next(u for u in us if mark_type(u) == "text")
+    assert risk["encoding"]["text"]["field"] == "n_at_risk"
+    assert inline_values(risk, spec) == at_risk.to_dict("records")
+    assert spec["resolve"]["scale"]["x"] == "shared"
+
+
+def test_km_censored_flag_column_and_percent_error() -> None:
+    km, at_risk, _ = km_inputs()
+    km["censored"] = [False, False, True, False, False, False, False]
+    spec = charts.km_plot(km, at_risk).to_dict()
+    ticks = next(u for u in units(spec) if mark_type(u) == "tick")
+    assert [(r["group"], r["time"]) for r in inline_values(ticks, spec)] == [("A", 10)]
+    km2, _, _ = km_inputs()
+    km2["survival"] = km2["survival"] * 100
+    with pytest.raises(ValueError, match="fractions between 0 and 1"):
+        charts.km_plot(km2, at_risk)
+
+
+# ----------------------------------------------------------------------------- other charts
+
+
+def test_cumulative_plot_rows() -> None:
+    cum = pd.DataFrame({"year": [2016, 2010, 2018], "estimate": [.7, .6, .78], "ci_low": [.55, .3, .7],
+                        "ci_high": [.85, .85, .85], "k": [2, 1, 3]})
+    spec = charts.cumulative_plot(cum).to_dict()
+    point = next(u for u in units(spec) if mark_type(u) == "point")
+    assert point["encoding"]["y"]["sort"] == ["up to 2010 (k = 1)", "up to 2016 (k = 2)", "up to 2018 (k = 3)"]
+    vals = inline_values(point, spec)
+    assert [v["ci_text"] for v in vals] == ["60.0 [30.0, 85.0]", "70.0 [55.0, 85.0]", "78.0 [70.0, 85.0]"]
+
+
+def test_benchmark_plot() -> None:
+    est = pd.DataFrame({"label": ["Carbon ions, pooled"], "estimate": [78.0], "ci_low": [70.0], "ci_high": [85.0]})
+    spec = charts.benchmark_plot(est, {"Photon RT": 50.0}).to_dict()
+    rule = next(u for u in units(spec) if mark_type(u) == "rule" and u["encoding"]["x"]["field"] == "value")
+    assert inline_values(rule, spec) == [{"label": "Photon RT", "value": 50.0, "source": None}]
+    pt = next(u for u in units(spec) if mark_type(u) == "point")
+    assert inline_values(pt, spec)[0]["ci_text"] == "78.0 [70.0, 85.0]"
+
+
+# ----------------------------------------------------------------------------- offline HTML
+
+
+def test_offline_html_uses_global_vegaembed_and_no_cdn() -> None:
+    html = charts.offline_html(charts.km_plot(*km_inputs()).to_dict(), div_id="c1")
+    assert '<div class="sr-vega-chart" id="c1"></div>' in html
+    assert "window.vegaEmbed(el, spec, opts)" in html
+    assert "src=" not in html and "cdn" not in html.lower() and "http" not in html.replace(
+        "https://vega.github.io/schema", "")
+
+
+def test_offline_html_cannot_be_broken_out_of() -> None:
+    html = charts.offline_html({"title": EVIL, "data": {"values": [{"a": "</script><!--"}]}}, div_id="c2")
+    script = html.split("<script", 1)[1]
+    # the only closing tag is the element's own; no "<" of the data reaches the HTML parser
+    assert script.count("</script>") == 1 and "<img" not in html and "<!--" not in html
+    spec_json = re.search(r"var spec = (.*);\n", html).group(1)
+    assert json.loads(spec_json)["title"] == EVIL  # the value itself is unchanged
+
+
+def test_enable_offline_renderer_mimebundle() -> None:
+    before = alt.renderers.active
+    try:
+        charts.enable_offline()
+        charts.enable_offline()  # idempotent
+        assert alt.renderers.active == charts.RENDERER_NAME
+        chart = alt.Chart(pd.DataFrame({"x": [1]})).mark_point().encode(x="x:Q")
+        bundle = alt.renderers.get()(chart.to_dict())
+        assert 'class="sr-vega-chart"' in bundle["text/html"]
+        # only types myst-nb knows (the book builds with warnings as errors)
+        assert set(bundle) == {"text/html", "text/plain"}
+    finally:
+        alt.renderers.enable(before)

@@ -1,0 +1,43 @@
+"""The book's HTML tables escape every cell and give numbers a numeric sort key."""
+
+import math
+
+import pandas as pd
+import pytest
+
+from sarcoma_review.pages.render.tables import html_table
+
+
+def test_hostile_text_is_escaped_and_non_ascii_kept():
+    df = pd.DataFrame({"study": ['<script>alert(1)</script>', '"><img src=x onerror=alert(1)>', "Müller-Sørensen"]})
+    out = html_table(df).data
+    assert "<script>" not in out and "<img" not in out
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in out
+    assert "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;" in out
+    assert "Müller-Sørensen" in out
+
+
+def test_numbers_formatted_and_sortable_numerically():
+    df = pd.DataFrame({"n": [9, 10, 188], "rate": [62.0, math.nan, 7.25]})
+    out = html_table(df, formats={"rate": ".1f"}).data
+    # numeric keys let the browser sort 9 < 10 < 188 (a text sort would give 10 < 188 < 9)
+    assert '<td data-num="9.0">9</td>' in out and '<td data-num="188.0">188</td>' in out
+    assert '<td data-num="7.25">7.2</td>' in out  # format spec applied to the text only
+    assert "—" in out  # a missing value is shown as a dash, never "nan"
+    assert "nan" not in out.lower().replace("data-num", "")
+
+
+def test_unknown_column_is_a_clear_error():
+    with pytest.raises(KeyError, match="not in the table"):
+        html_table(pd.DataFrame({"a": [1]}), columns={"b": "B"})
+
+
+def test_row_ids_give_each_row_an_escaped_anchor():
+    from sarcoma_review.pages.render.tables import html_table
+
+    df = pd.DataFrame({"a": ["x", "y"]})
+    out = html_table(df, row_ids=["audit-one", 'q"<b>']).data
+    assert '<tr id="audit-one"><td data-sort="x">x</td></tr>' in out
+    assert '<tr id="q&quot;&lt;b&gt;">' in out
+    with pytest.raises(ValueError, match="one id per row"):
+        html_table(df, row_ids=["only-one"])

@@ -1,0 +1,53 @@
+"""HKSJ with the Knapp-Hartung ad hoc correction (scale factor truncated at 1) against metafor
+``rma(yi, vi, method="REML", test="adhoc")`` (fixture group "adhoc"; tolerance 1e-4 on the logit
+scale as for every pooled fit, see tests/test_pooling.py), and the property that motivates it:
+plain HKSJ can be narrower than Wald, the ad hoc variant never is."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import special
+
+from sarcoma_review.data import loaders
+from sarcoma_review.stats import pooling as P
+
+REF = json.loads((Path(__file__).parents[1] / "fixtures" / "r_reference.json").read_text())
+TOL = 1e-4
+
+
+@pytest.mark.parametrize("case", REF["adhoc"], ids=lambda c: c["case"])
+def test_adhoc_matches_metafor(case):
+    ep, h = case["case"].split("_")
+    lit = loaders.load_literature()
+    d = lit[(lit.endpoint == ep) & (lit.horizon_years == float(h[:-1]))]
+    out = P.pool(d, method="REML", ci="adhoc").iloc[0]
+    assert out.ci_method == "HKSJ-adhoc"
+    for col, key in (("estimate", "estimate"), ("ci_low", "ci_lb"), ("ci_high", "ci_ub"),
+                     ("pi_low", "pi_lb"), ("pi_high", "pi_ub")):
+        assert special.logit(out[col] / 100) == pytest.approx(case[key], abs=TOL), col
+
+
+def test_identical_rates_hksj_degenerate_adhoc_not():
+    """Three series at exactly 70%: every residual is 0, so the HKSJ scale factor is 0 and its
+    interval has zero width; truncating the factor at 1 gives the Wald standard error with t_2."""
+    r, n = np.array([70.0, 70.0, 70.0]), np.array([40.0, 50.0, 60.0])
+    plain = P.pool_rates(r, n, "REML", "HKSJ")
+    adhoc = P.pool_rates(r, n, "REML", "adhoc")
+    assert plain.ci_logit[1] - plain.ci_logit[0] == pytest.approx(0.0, abs=1e-12)
+    v = 1 / (n * 0.7 * 0.3)  # logit sampling variances; tau^2 = 0
+    se = np.sqrt(1 / np.sum(1 / v))
+    t2 = 4.302652729911275  # qt(0.975, 2)
+    assert adhoc.ci_logit[1] - adhoc.ci_logit[0] == pytest.approx(2 * t2 * se, rel=1e-9)
+
+
+def test_adhoc_never_narrower_than_wald():
+    rng = np.random.default_rng(7)
+    for _ in range(50):
+        k = int(rng.integers(2, 12))
+        r = np.round(100 * special.expit(rng.normal(0.8, rng.uniform(0, 0.8), k)), 1)
+        n = rng.integers(15, 200, k).astype(float)
+        w = P.pool_rates(r, n, "REML", "Wald")
+        a = P.pool_rates(r, n, "REML", "adhoc")
+        assert a.ci_logit[1] - a.ci_logit[0] >= w.ci_logit[1] - w.ci_logit[0] - 1e-12

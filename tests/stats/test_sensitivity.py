@@ -1,0 +1,91 @@
+"""The pooled-page orchestration (sarcoma_review.analysis) against the R reference fixture.
+
+The fixture (tests/fixtures/r_reference.json) was produced by scripts/r/make_reference.R with
+metafor; its estimates are on the logit scale, so our percentages are compared after the logit
+transform. Tolerance 1e-4 on the logit scale, as in tests/test_pooling.py: REML and DL agree to
+~1e-13; metafor's Paule-Mandel iteration stops earlier (tau^2 differs by ~2e-5, the logit
+estimate by ~3e-6), well inside 1e-4.
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.special import logit
+
+from sarcoma_review.data import loaders
+from sarcoma_review.pages import pooled
+from sarcoma_review.stats import sensitivity
+
+FIXTURE = json.loads((Path(__file__).parents[1] / "fixtures" / "r_reference.json").read_text())
+TOL = 1e-4
+
+
+def _case(group, name):
+    return next(c for c in FIXTURE[group] if c["case"] == name)
+
+
+@pytest.fixture(scope="module")
+def literature():
+    return loaders.load_literature()
+
+
+@pytest.mark.parametrize("endpoint,horizon", [("LC", 5), ("OS", 5), ("LC", 3), ("OS", 3)])
+def test_primary_and_panel_match_metafor(literature, endpoint, horizon):
+    a = sensitivity.run_analysis(literature, endpoint, horizon)
+    ref = _case("pooling", f"{endpoint}_{horizon}y_all_REML_HKSJ")
+    assert a.k == ref["k"]
+    assert logit(a.primary["estimate"] / 100) == pytest.approx(ref["estimate"], abs=TOL)
+    assert logit(a.primary["pi_low"] / 100) == pytest.approx(ref["pi_lb"], abs=TOL)
+    # every other estimator x interval in the panel is the metafor fit with those settings
+    for m in ("REML", "DL", "PM"):
+        for c in ("HKSJ", "Wald"):
+            row = a.estimates[(a.estimates["model"] == "random effects")
+                              & (a.estimates["tau2_method"] == m) & (a.estimates["ci_method"] == c)]
+            assert len(row) == 1
+            r = _case("pooling", f"{endpoint}_{horizon}y_all_{m}_{c}")
+            assert logit(row["ci_low"].iat[0] / 100) == pytest.approx(r["ci_lb"], abs=TOL)
+            assert logit(row["estimate"].iat[0] / 100) == pytest.approx(r["estimate"], abs=TOL)
+    halved = a.estimates[a.estimates["model"].str.contains("n x 0.5")]
+    h = _case("halved", f"{endpoint}_{horizon}y")
+    assert logit(halved["estimate"].iat[0] / 100) == pytest.approx(h["estimate"], abs=TOL)
+    adhoc = a.estimates[a.estimates["ci_method"] == "HKSJ-adhoc"]
+    r = next(c for c in FIXTURE["adhoc"] if c["case"] == f"{endpoint}_{horizon}y")
+    assert logit(adhoc["ci_low"].iat[0] / 100) == pytest.approx(r["ci_lb"], abs=TOL)
+    # 6 estimator x interval fits, the ad hoc HKSJ, halved n, GLMM and two Bayesian priors
+    assert len(a.estimates) == 11
+    assert (a.estimates["analysis_id"] == f"{endpoint}_{horizon}y").all()
+
+
+def test_leave_one_out_labels_and_change(literature):
+    a = sensitivity.run_analysis(literature, "LC", 5)
+    t = pooled.leave_one_out_table(a)
+    assert len(t) == a.k
+    assert np.allclose(t["change"], t["estimate"] - a.primary["estimate"])
+    assert "Imai 2016" in set(t["omitted"])
+
+
+def test_single_study_is_labelled_not_pooled(literature):
+    a = sensitivity.run_analysis(literature, "OS", 3, subgroup_column="particle_group", subgroup_value="proton-based")
+    assert not a.is_pooled and a.k == 1
+    text = pooled.summary_markdown(a, "OS", 3)
+    assert "Only one series" in text and "Nothing is pooled" in text
+    assert len(a.estimates) == 1 and a.leave_one_out.empty
+
+
+def test_unknown_landmark_names_what_exists(literature):
+    with pytest.raises(ValueError, match=r"no study reports LC at 10 years; the data have .*LC at 5 years"):
+        sensitivity.run_analysis(literature, "LC", 10)
+    with pytest.raises(ValueError, match="is not a study column"):
+        sensitivity.run_analysis(literature, "LC", 5, subgroup_column="colour", subgroup_value="x")
+
+
+def test_write_estimates_roundtrip(tmp_path, literature):
+    a = sensitivity.run_analysis(literature, "OS", 5)
+    out = pooled.write_estimates(a, tmp_path / "sub" / "est.csv")
+    back = pd.read_csv(out)
+    assert list(back.columns) == list(a.estimates.columns)
+    assert back["estimate"].to_numpy() == pytest.approx(a.estimates["estimate"].to_numpy(), rel=1e-9)
+    assert pooled.write_estimates(a, "") is None
