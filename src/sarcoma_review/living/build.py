@@ -77,10 +77,11 @@ from sarcoma_review.errors import (  # noqa: F401  (re-exported for callers of t
 from sarcoma_review.living.analyses import ANALYSES_FILE, load_analyses
 from sarcoma_review.living.notebooks import (
     clean_executed_notebook,
+    finish_notebook,
     notebook_parameters,
     run_notebook,
 )
-from sarcoma_review.living.warm import start_fork_server, warm_pool
+from sarcoma_review.living.warm import run_isolated, start_fork_server, submit, warm_pool
 
 CACHE_VERSION = 1
 POOLED_PREFIX = "book/pooled/"
@@ -814,14 +815,14 @@ def _execute_all(to_run, layout: Layout, cache: Cache, stage: Path, estimates: d
     with progress, warm_pool(workers) as pool:
         bar = progress.add_task(f"{len(to_run)} chapter(s) on {workers} worker(s)", total=len(to_run))
         pending: dict[Future, tuple[ChapterJob, dict[str, str], dict[str, Any]]] = {
-            pool.submit(run_notebook, task): (job, inputs, task) for job, inputs, task in to_run}
+            submit(pool, run_notebook, task): (job, inputs, task) for job, inputs, task in to_run}
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
                 job, inputs, task = pending.pop(fut)
                 progress.advance(bar)
                 try:
-                    res = fut.result()
+                    res = finish_notebook(task, fut.result())
                 except Exception as exc:  # noqa: BLE001 - a worker died
                     res = {"ok": False, "message": f"{task['label']}: worker failed: {exc!r}"}
                 if not res["ok"]:
@@ -930,8 +931,7 @@ def execute_chapter(notebook: str | os.PathLike[str], output_dir: str | os.PathL
     task = {"source": str(nb_path), "output": str(executed), "parameters": params,
             "cwd": str(layout.root), "data_dir": str(ddir),
             "reads_log": str(out / ".reads.log"), "label": layout.rel(nb_path)}
-    with warm_pool(1) as pool:
-        res = pool.submit(run_notebook, task).result()
+    res = run_isolated(task)
     (out / ".reads.log").unlink(missing_ok=True)
     if not res["ok"]:
         raise ChapterExecutionError(res["message"] + f"\nThe failed notebook is {res['output']}")

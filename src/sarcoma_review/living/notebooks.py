@@ -255,15 +255,15 @@ def run_notebook(task: Mapping[str, Any]) -> dict[str, Any]:
         ``source`` (notebook path), ``output`` (executed notebook path), ``parameters`` (dict),
         ``cwd`` (working directory: the repository root), ``data_dir`` (set as
         ``$REVIEW_DATA_DIR``), ``reads_log`` (set as ``$REVIEW_READS_LOG``) and
-        ``label`` (how messages name the notebook).
+        ``label`` (how messages name the notebook); optionally ``environ`` (the environment to run
+        with, replacing this process's).
 
     Returns
     -------
     dict
-        ``ok``; ``seconds``; ``reads`` (absolute paths of the data files read, first-read order),
-        ``raw`` (those read outside a frame loader) and ``frames`` (see
-        :mod:`sarcoma_review.data.tracking`); ``max_rss_mb`` (peak resident memory of this process);
-        on failure ``message`` (names the notebook and the cell) and ``output`` (the failed notebook).
+        ``ok``; ``seconds``; ``notebook`` (the executed notebook, uncleaned; ``None`` if it could not
+        be read); ``max_rss_mb`` (peak resident memory of this process); on failure ``message``
+        (names the notebook and the cell). Pass it to :func:`finish_notebook` in the submitting process.
     """
     import resource
     import sys
@@ -274,6 +274,9 @@ def run_notebook(task: Mapping[str, Any]) -> dict[str, Any]:
     output.parent.mkdir(parents=True, exist_ok=True)
     reads_log.parent.mkdir(parents=True, exist_ok=True)
     reads_log.unlink(missing_ok=True)
+    if task.get("environ") is not None:  # the submitting process's environment (see warm.submit)
+        os.environ.clear()
+        os.environ.update(task["environ"])
     preload = sys.modules.get("sarcoma_review.living.preload")
     if preload is not None and preload.stale_package_modules():
         # the package changed since the fork server imported it: import the current code instead
@@ -305,19 +308,16 @@ def run_notebook(task: Mapping[str, Any]) -> dict[str, Any]:
         nb = parameterize(nbformat.read(source, as_version=4), task.get("parameters") or {})
         execute_in_process(nb)
     except CellError as exc:
-        nbformat.write(nb, output)
         first = exc.source.strip().splitlines()[0] if exc.source.strip() else ""
         where = f"cell In [{exc.exec_count}]" if exc.exec_count else f"cell #{exc.cell_index}"
         msg = (f"{label}: {where} failed: {exc.ename}: {strip_ansi(exc.evalue)}\n"
                f"  the cell begins: {first!r}")
-        return {"ok": False, "message": msg, "output": str(output), "seconds": time.perf_counter() - t0}
+        return {"ok": False, "message": msg, "notebook": nb, "seconds": time.perf_counter() - t0}
     except Exception as exc:  # noqa: BLE001 - bad notebook JSON, a missing parameter ...
-        if nb is not None:
-            nbformat.write(nb, output)
         tail = stderr_log.read_text(errors="replace")[-2000:] if stderr_log.exists() else ""
         return {"ok": False, "message": f"{label}: could not be executed: {type(exc).__name__}: "
                                         f"{strip_ansi(str(exc))}" + (f"\n  log: {tail}" if tail else ""),
-                "output": str(output), "seconds": time.perf_counter() - t0}
+                "notebook": nb, "seconds": time.perf_counter() - t0}
     finally:
         os.dup2(saved_fd, 2)
         os.close(saved_fd)
@@ -328,10 +328,29 @@ def run_notebook(task: Mapping[str, Any]) -> dict[str, Any]:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
-    seconds = time.perf_counter() - t0
-    nb = clean_executed_notebook(nb, dict(task.get("parameters") or {}))
-    nbformat.write(nb, output)
-    records = records_from_log(reads_log)
-    return {"ok": True, "seconds": seconds, "output": str(output),
-            "reads": records["files"], "raw": records["raw"], "frames": records["frames"],
+    return {"ok": True, "seconds": time.perf_counter() - t0, "notebook": nb,
             "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}
+
+
+def finish_notebook(task: Mapping[str, Any], res: Mapping[str, Any]) -> dict[str, Any]:
+    """In the submitting process: write the notebook :func:`run_notebook` returned and read its reads log.
+
+    Done here, not in the chapter process, because the chapter may have changed anything in its own
+    process (even ``json.dumps``). Writes ``task["output"]`` (cleaned when the run succeeded; with
+    its error outputs when it failed) and returns ``res`` with ``output`` and, on success, ``reads``,
+    ``raw`` and ``frames`` (see :mod:`sarcoma_review.data.tracking`).
+    """
+    out = {k: v for k, v in res.items() if k != "notebook"}
+    output = Path(task["output"])
+    out["output"] = str(output)
+    nb = res.get("notebook")
+    if nb is not None:
+        nb = nbformat.from_dict(nb)
+        if res.get("ok"):
+            nb = clean_executed_notebook(nb, dict(task.get("parameters") or {}))
+        output.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, output)
+    if res.get("ok"):
+        records = records_from_log(task["reads_log"])
+        out.update(reads=records["files"], raw=records["raw"], frames=records["frames"])
+    return out

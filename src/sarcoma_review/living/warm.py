@@ -75,4 +75,21 @@ def warm_pool(workers: int) -> ProcessPoolExecutor:
                                max_tasks_per_child=1)
 
 
-__all__ = ["PRELOAD_MODULE", "start_fork_server", "stop_fork_server", "warm_pool"]
+def run_isolated(task: dict) -> dict:
+    """Execute one notebook task (:func:`~sarcoma_review.living.notebooks.run_notebook`) in a fresh chapter
+    process with this process's environment (see :func:`submit`); the notebook is written here
+    (:func:`~sarcoma_review.living.notebooks.finish_notebook`)."""
+    from sarcoma_review.living.notebooks import finish_notebook, run_notebook
+
+    with warm_pool(1) as pool:
+        return finish_notebook(task, submit(pool, run_notebook, task).result())
+
+
+def submit(pool: ProcessPoolExecutor, fn, task: dict):
+    """Submit ``fn(task)``, the task carrying this process's environment as ``environ``: the chapter
+    process, forked from a fork server started earlier, then runs with the environment a kernel
+    started now would inherit (what the fork server already imported stays as imported)."""
+    return pool.submit(fn, dict(task, environ=dict(os.environ)))
+
+
+__all__ = ["PRELOAD_MODULE", "run_isolated", "start_fork_server", "stop_fork_server", "submit", "warm_pool"]
