@@ -6,9 +6,11 @@ Steps of :func:`build_book` (all under an exclusive lock on ``_build/.lock``):
    before anything is executed;
 2. read ``_toc.yml`` and ``book/analyses.yml`` and check that they agree (every analysis ``<id>`` is
    the page ``book/pooled/<id>`` and vice versa);
-3. execute every notebook chapter with papermill, in parallel, kernel working directory at the
-   repository root, unless the content-hash cache (``_build/cache/manifest.json``) holds an executed
-   copy made from the same inputs; each analysis runs the template ``book/pooled.ipynb`` with its
+3. execute every notebook chapter (papermill's parameters; each in its own process forked from a
+   fork server that has done the heavy imports, see :mod:`sarcoma_review.living.warm`), in parallel,
+   working directory at the repository root, unless the content-hash cache
+   (``_build/cache/manifest.json``) holds an executed copy made from the same inputs and the same
+   data (see :meth:`Cache.lookup`); each analysis runs the template ``book/pooled.ipynb`` with its
    parameters into ``book/pooled/<id>.ipynb``;
 4. concatenate the analyses' estimates into ``_static/downloads/pooled_estimates.csv`` (published
    at ``<book URL>/_static/downloads/pooled_estimates.csv``; one file per analysis beside it under
@@ -33,13 +35,18 @@ Cache manifest (``_build/cache/manifest.json``)::
          "source": "book/pooled.ipynb",          # notebook executed (relative to the root)
          "inputs": {"notebook": "<sha256>", "parameters": "<sha256>",
                     "package": "<sha256>", "data_dir": "data"},
-         "reads": {"data/literature/outcomes.csv": "<sha256>", ...},
+         "reads": {"data/literature/outcomes.csv": "<sha256>", ...},   # every data file read
+         "raw": ["data/..."],                    # those read outside a frame loader
+         "frames": [{"module": "sarcoma_review.data.loaders", "loader": "load_landmark",
+                     "args": {...}, "sha256": "<frame digest>"}, ...],
          "entry": "entries/<uuid>",              # folder under _build/cache holding the results
          "files": {"notebook.ipynb": "<sha256>", "estimates.csv": "<sha256>"},
          "seconds": 3.2, "executed_at": "2026-01-01T12:00:00+00:00"}}}
 
-A chapter is reused when its inputs and the hashes of every file it read are unchanged and its
-cached files are intact; otherwise it is executed again.
+A chapter is reused when its inputs are unchanged, its cached files intact, and either every file
+it read is unchanged or, when some changed, none of them was read outside a frame loader and every
+frame it received, recomputed on the current data, has the same digest (it would receive exactly
+the same data; see :mod:`sarcoma_review.data.tracking`); otherwise it is executed again.
 """
 
 from __future__ import annotations
@@ -464,6 +471,10 @@ class Cache:
         """:func:`sarcoma_review.data.tracking.evaluate_frame`, memoised for this build."""
         from sarcoma_review.data.tracking import evaluate_frame
 
+        args = dict(record.get("args", {}))
+        if "data_dir" in args and not Path(str(args["data_dir"])).is_absolute():
+            args["data_dir"] = str(self.layout.root / str(args["data_dir"]))  # stored relative to the root
+        record = dict(record, args=args)
         key = json.dumps({k: record.get(k) for k in ("module", "loader", "args")}, sort_keys=True)
         if key not in self._frames:
             self._frames[key] = evaluate_frame(record)
@@ -490,11 +501,19 @@ class Cache:
         raw_rel = sorted({self.layout.rel(Path(r)) for r in (reads if raw is None else raw)})
         self.chapters[page] = {
             "source": self.layout.rel(source), "inputs": dict(inputs), "reads": read_hashes,
-            "raw": raw_rel, "frames": [dict(f) for f in frames],
+            "raw": raw_rel, "frames": [self._relative_frame(f) for f in frames],
             "entry": entry_rel, "files": digests, "seconds": round(seconds, 3),
             "executed_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
         self.save()
         return entry
+
+    def _relative_frame(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        """``record`` with its ``data_dir`` relative to the root when inside it (a moved checkout
+        re-evaluates its own data, never the old location's)."""
+        args = dict(record.get("args", {}))
+        if "data_dir" in args:
+            args["data_dir"] = self.layout.rel(Path(str(args["data_dir"])))
+        return dict(record, args=args)
 
     def prune(self, pages: Sequence[str]) -> None:
         """Forget pages no longer in the book and delete entry folders nothing refers to."""

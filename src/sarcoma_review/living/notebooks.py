@@ -27,6 +27,7 @@ import nbformat
 
 from sarcoma_review.data.tracking import ENV_VAR as READS_ENV_VAR
 from sarcoma_review.data.tracking import records_from_log
+from sarcoma_review.errors import CellExecutionError
 
 DATA_ENV_VAR = "REVIEW_DATA_DIR"
 #: Thread-pool sizes of the numerical libraries, set to 1 for each kernel (see :func:`run_notebook`).
@@ -120,15 +121,6 @@ LANGUAGE_INFO = {"codemirror_mode": {"name": "ipython", "version": 3}, "file_ext
                  "pygments_lexer": "ipython3"}
 
 
-class CellError(Exception):
-    """A cell raised (or did not compile): ``exec_count``, ``cell_index``, ``ename``, ``evalue``, ``source``."""
-
-    def __init__(self, exec_count: int | None, cell_index: int, ename: str, evalue: str, source: str):
-        super().__init__(f"{ename}: {evalue}")
-        self.exec_count, self.cell_index, self.ename, self.evalue, self.source = (
-            exec_count, cell_index, ename, evalue, source)
-
-
 def parameterize(nb: nbformat.NotebookNode, parameters: Mapping[str, Any]) -> nbformat.NotebookNode:
     """``nb`` with papermill's ``injected-parameters`` cell (exactly what ``papermill -p`` injects;
     like papermill, nothing is injected when there are no parameters)."""
@@ -150,7 +142,7 @@ def execute_in_process(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
     Streams (stdout, stderr, warnings), ``display()`` calls (glue included), a cell's last value
     (``execute_result`` with its execution count) and errors become the cell's outputs, as nbclient
-    records them from a Jupyter kernel. Stops at the first failing cell (raises :class:`CellError`,
+    records them from a Jupyter kernel. Stops at the first failing cell (raises :class:`CellExecutionError`,
     ``nb`` keeps the outputs so far). Meant for a process that runs this one notebook and exits
     (:mod:`sarcoma_review.living.warm`): the shell's state is the process's state.
     """
@@ -237,7 +229,7 @@ def execute_in_process(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
             shell.run_cell(cell.source, store_history=True)
             cell.execution_count = count
             if sink["error"] is not None:
-                raise CellError(count, index, sink["error"][0], sink["error"][1], cell.source)
+                raise CellExecutionError(count, index, sink["error"][0], sink["error"][1], cell.source)
     finally:
         sys.stdout, sys.stderr = saved
     return nb
@@ -256,7 +248,8 @@ def run_notebook(task: Mapping[str, Any]) -> dict[str, Any]:
         ``cwd`` (working directory: the repository root), ``data_dir`` (set as
         ``$REVIEW_DATA_DIR``), ``reads_log`` (set as ``$REVIEW_READS_LOG``) and
         ``label`` (how messages name the notebook); optionally ``environ`` (the environment to run
-        with, replacing this process's).
+        with, replacing this process's) and ``injected`` (the parameters are already in ``source``,
+        see :func:`prepare_task`).
 
     Returns
     -------
@@ -305,9 +298,11 @@ def run_notebook(task: Mapping[str, Any]) -> dict[str, Any]:
     t0 = time.perf_counter()
     nb = None
     try:
-        nb = parameterize(nbformat.read(source, as_version=4), task.get("parameters") or {})
+        nb = nbformat.read(source, as_version=4)
+        if not task.get("injected"):
+            nb = parameterize(nb, task.get("parameters") or {})
         execute_in_process(nb)
-    except CellError as exc:
+    except CellExecutionError as exc:
         first = exc.source.strip().splitlines()[0] if exc.source.strip() else ""
         where = f"cell In [{exc.exec_count}]" if exc.exec_count else f"cell #{exc.cell_index}"
         msg = (f"{label}: {where} failed: {exc.ename}: {strip_ansi(exc.evalue)}\n"
@@ -330,6 +325,22 @@ def run_notebook(task: Mapping[str, Any]) -> dict[str, Any]:
                 os.environ[k] = v
     return {"ok": True, "seconds": time.perf_counter() - t0, "notebook": nb,
             "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}
+
+
+def prepare_task(task: Mapping[str, Any]) -> dict[str, Any]:
+    """In the submitting process: inject the parameters (:func:`parameterize`) into a copy of the
+    notebook beside ``task["output"]``, so the chapter process need not import papermill.
+
+    Returns the task with ``source`` that copy and ``injected`` true (unchanged without parameters)."""
+    task = dict(task)
+    if not task.get("parameters") or task.get("injected"):
+        return task
+    nb = parameterize(nbformat.read(task["source"], as_version=4), task["parameters"])
+    dest = Path(task["output"]).with_suffix(".parameterized.ipynb")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, dest)
+    task.update(source=str(dest), injected=True)
+    return task
 
 
 def finish_notebook(task: Mapping[str, Any], res: Mapping[str, Any]) -> dict[str, Any]:

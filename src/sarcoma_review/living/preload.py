@@ -1,7 +1,7 @@
 """Imported once by the chapter fork server (:mod:`sarcoma_review.living.warm`): the heavy imports.
 
 Importing this module imports what every chapter imports (NumPy, pandas, SciPy, pandera, Altair,
-IPython, myst-nb's glue, papermill's parameter injection and the package's data, statistics, audit
+IPython, myst-nb's glue and the package's data, statistics, audit
 and page modules) and records the SHA-256 of every ``sarcoma_review`` module file loaded, so a forked
 chapter process can tell whether the package changed since (:func:`stale_package_modules`).
 Nothing here reads data or runs a chapter: a forked process starts with modules as imported.
@@ -20,7 +20,6 @@ for _k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 MODULES = (
     "numpy", "pandas", "scipy.stats", "scipy.optimize", "scipy.special", "pandera.pandas", "altair",
     "IPython", "IPython.core.interactiveshell", "IPython.display", "myst_nb", "nbformat",
-    "papermill.parameterize",
     "sarcoma_review.data.loaders", "sarcoma_review.data.vocabulary",
     "sarcoma_review.stats.pooling", "sarcoma_review.stats.sensitivity", "sarcoma_review.stats.moderators",
     "sarcoma_review.stats.survival",

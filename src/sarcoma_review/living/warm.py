@@ -88,8 +88,11 @@ def run_isolated(task: dict) -> dict:
 def submit(pool: ProcessPoolExecutor, fn, task: dict):
     """Submit ``fn(task)``, the task carrying this process's environment as ``environ``: the chapter
     process, forked from a fork server started earlier, then runs with the environment a kernel
-    started now would inherit (what the fork server already imported stays as imported)."""
-    return pool.submit(fn, dict(task, environ=dict(os.environ)))
+    started now would inherit (what the fork server already imported stays as imported). The
+    parameters are injected here (:func:`~sarcoma_review.living.notebooks.prepare_task`)."""
+    from sarcoma_review.living.notebooks import prepare_task
+
+    return pool.submit(fn, dict(prepare_task(task), environ=dict(os.environ)))
 
 
 __all__ = ["PRELOAD_MODULE", "run_isolated", "start_fork_server", "stop_fork_server", "submit", "warm_pool"]
