@@ -105,3 +105,29 @@ def test_a_changed_row_re_executes_only_the_chapters_that_received_it(tmp_path):
     # the reused entry now records the new file digest: nothing executes on the next build
     r3 = build_book(root=root, validator=ok, quiet=True)
     assert r3.executed_pages == []
+
+
+def test_validation_verdict_is_reused_only_for_the_same_bytes(tmp_path, monkeypatch):
+    from sarcoma_review.errors import DataValidationError
+    from sarcoma_review.living import build
+
+    root = make_book(tmp_path / "repo", chapters={"a": ("print('A')",)})
+    calls = []
+
+    def validator(d):
+        calls.append(d)
+        if "bad" in (d / "a.csv").read_text():
+            raise DataValidationError(d / "a.csv", [(1, "value", "a number", "'bad'")])
+
+    monkeypatch.setattr(build, "default_validator", validator)
+    build_book(root=root, quiet=True)
+    build_book(root=root, quiet=True)
+    assert len(calls) == 1  # same data, same package: the verdict is reused
+    (root / "data" / "a.csv").write_text("value\nbad\n")
+    for _ in range(2):  # a failed validation is never remembered
+        with pytest.raises(DataValidationError):
+            build_book(root=root, quiet=True)
+    assert len(calls) == 3
+    (root / "data" / "a.csv").write_text("value\n1\n2\n3\n")  # back to the bytes that passed
+    build_book(root=root, quiet=True)
+    assert len(calls) == 3

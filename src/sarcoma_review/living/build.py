@@ -3,7 +3,8 @@
 Steps of :func:`build_book` (all under an exclusive lock on ``_build/.lock``):
 
 1. validate every data table (:func:`sarcoma_review.data.loaders.validate_all`); bad data stops the build
-   before anything is executed;
+   before anything is executed (the verdict is reused when the same data, byte for byte, package and
+   environment passed before: ``_build/cache/validated.sha256``);
 2. read ``_toc.yml`` and ``book/analyses.yml`` and check that they agree (every analysis ``<id>`` is
    the page ``book/pooled/<id>`` and vice versa);
 3. execute every notebook chapter (papermill's parameters; each in its own process forked from a
@@ -350,6 +351,27 @@ def default_validator(data_dir: Path) -> bool:
     return True
 
 
+def _validate(layout: Layout, data_dir: Path, validator: Callable[[Path], Any] | None, pkg_hash: str) -> Any:
+    """Run the validator, or, for the default one, skip it when the very same data (every file under
+    ``data_dir``, byte for byte), package code and pinned environment passed it before.
+
+    Validation is a function of those alone, so its verdict is reused; the marker
+    ``_build/cache/validated.sha256`` is written only after a validation passed.
+    """
+    if validator is not None:
+        return validator(data_dir)
+    marker = layout.cache / "validated.sha256"
+    key = hashlib.sha256("\0".join([tree_hash(data_dir), pkg_hash, environment_hash(layout.root),
+                                     layout.rel(data_dir)]).encode()).hexdigest()
+    if marker.exists() and marker.read_text(encoding="utf-8").strip() == key:
+        return True
+    checked = default_validator(data_dir)
+    if checked is not False:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(key + "\n", encoding="utf-8")
+    return checked
+
+
 @contextlib.contextmanager
 def _env(name: str, value: str) -> Iterator[None]:
     old = os.environ.get(name)
@@ -694,7 +716,7 @@ def build_book(data_dir: str | os.PathLike[str] | None = None, force: bool = Fal
         if any(entry is None for _, entry in decisions.values()):
             start_fork_server()
         t0 = time.perf_counter()
-        checked = (validator or default_validator)(ddir)
+        checked = _validate(layout, ddir, validator, pkg)
         report.timings["validate"] = time.perf_counter() - t0
         if checked is not False:
             say(f"[green]✓[/] data valid ({layout.rel(ddir)})")
