@@ -101,3 +101,18 @@ def test_projection_and_horizon_loaders_match_the_full_table(data_copy):
     lc5 = loaders.load_landmark("LC", 5, data_copy)
     expected = full[(full["endpoint"] == "LC") & (full["horizon_years"].astype(float) == 5.0)].reset_index(drop=True)
     pd.testing.assert_frame_equal(lc5, expected)
+
+
+def test_memoised_loads_once_hands_out_copies_and_ends_with_its_block(data_copy):
+    path = data_copy / "literature" / "outcomes.csv"
+    with tracking.memoised():
+        a = loaders.load_outcomes(data_copy)
+        a.loc[0, "rate_percent"] = -1.0  # a caller's change must not reach the next caller
+        path.write_text(path.read_text().replace("\n", "\n", 1))  # same content: the memo still serves it
+        b = loaders.load_outcomes(data_copy)
+        assert b.loc[0, "rate_percent"] != -1.0
+    out = pd.read_csv(path, dtype=str, keep_default_na=False)
+    out.loc[0, "rate_percent"] = "1"
+    out.to_csv(path, index=False, lineterminator="\n")
+    assert loaders.load_outcomes(data_copy).loc[0, "rate_percent"] == 1.0  # outside the block: read again
+    assert tracking._memo is None

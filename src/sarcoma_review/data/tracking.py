@@ -21,13 +21,14 @@ Only the outermost frame loader of a nested call is recorded (``load_literature`
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import importlib
 import inspect
 import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -100,6 +101,16 @@ def frame_loader(fn: F) -> F:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if _memo is not None:
+            try:
+                key = json.dumps([fn.__module__, fn.__name__, _arguments(fn, args, kwargs)], sort_keys=True)
+            except (TypeError, ValueError):
+                key = None
+            if key is not None:
+                if key not in _memo:
+                    _memo[key] = fn(*args, **kwargs)
+                hit = _memo[key]
+                return hit.copy() if hasattr(hit, "copy") else hit
         if not os.environ.get(ENV_VAR) or _stack:
             return fn(*args, **kwargs)
         _stack.append([])
@@ -120,6 +131,23 @@ def frame_loader(fn: F) -> F:
 
     setattr(wrapper, MARK, True)
     return wrapper  # type: ignore[return-value]
+
+
+_memo: dict[str, Any] | None = None
+
+
+@contextlib.contextmanager
+def memoised() -> Iterator[None]:
+    """Within the block, each frame loader called with the same arguments loads once (callers get
+    copies). For the build process, whose cache checks and validation load the same tables while the
+    data do not change; never active in a chapter."""
+    global _memo
+    outer = _memo
+    _memo = {} if outer is None else outer
+    try:
+        yield
+    finally:
+        _memo = outer
 
 
 def evaluate_frame(record: Mapping[str, Any]) -> str | None:

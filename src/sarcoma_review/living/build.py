@@ -82,6 +82,7 @@ from sarcoma_review.errors import (  # noqa: F401  (re-exported for callers of t
     ConfigurationError,
     DataValidationError,
 )
+from sarcoma_review.data.tracking import memoised
 from sarcoma_review.living.analyses import ANALYSES_FILE, load_analyses
 from sarcoma_review.living.notebooks import (
     clean_executed_notebook,
@@ -704,20 +705,21 @@ def build_book(data_dir: str | os.PathLike[str] | None = None, force: bool = Fal
         # Cache checks first: when any chapter must execute, the fork server starts at once and does
         # its imports while the data are validated and the sources staged.
         plan = plan_chapters(layout, ddir)
-        t0 = time.perf_counter()
-        cache = Cache(layout)
-        pkg = package_hash(layout.package_dir)
-        decisions: dict[str, tuple[dict[str, str], Path | None]] = {}
-        for job in plan:
-            if job.is_notebook:
-                inputs = chapter_inputs(layout, job, pkg, ddir)
-                decisions[job.page] = (inputs, None if force else cache.lookup(job.page, inputs))
-        report.timings["cache"] = time.perf_counter() - t0
-        if any(entry is None for _, entry in decisions.values()):
-            start_fork_server()
-        t0 = time.perf_counter()
-        checked = _validate(layout, ddir, validator, pkg)
-        report.timings["validate"] = time.perf_counter() - t0
+        with memoised():  # the cache checks and the validation load the same tables: once each
+            t0 = time.perf_counter()
+            cache = Cache(layout)
+            pkg = package_hash(layout.package_dir)
+            decisions: dict[str, tuple[dict[str, str], Path | None]] = {}
+            for job in plan:
+                if job.is_notebook:
+                    inputs = chapter_inputs(layout, job, pkg, ddir)
+                    decisions[job.page] = (inputs, None if force else cache.lookup(job.page, inputs))
+            report.timings["cache"] = time.perf_counter() - t0
+            if any(entry is None for _, entry in decisions.values()):
+                start_fork_server()
+            t0 = time.perf_counter()
+            checked = _validate(layout, ddir, validator, pkg)
+            report.timings["validate"] = time.perf_counter() - t0
         if checked is not False:
             say(f"[green]✓[/] data valid ({layout.rel(ddir)})")
 
