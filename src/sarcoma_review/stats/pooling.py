@@ -132,6 +132,15 @@ def logit_rates(rate_percent, n_patients) -> tuple[np.ndarray, np.ndarray, np.nd
         ``yi = logit(p)``, ``vi = 1/(n p (1-p))`` and a boolean flag for the studies that got the
         continuity correction (rate 0% or 100%: ``p = (n p + 0.5) / (n + 1)``,
         ``vi = 1/(x + 0.5) + 1/(n - x + 0.5)``).
+
+    Examples
+    --------
+    50% of 20 patients: logit 0, variance 1/(20 x 0.5 x 0.5) = 0.2; 80% of 10: logit(0.8) = 1.3863,
+    variance 1/(10 x 0.8 x 0.2) = 0.625.
+
+    >>> y, v, corrected = logit_rates([50, 80], [20, 10])
+    >>> [round(float(x), 4) for x in y], [round(float(x), 4) for x in v], corrected.tolist()
+    ([0.0, 1.3863], [0.2, 0.625], [False, False])
     """
     r, n = _check_inputs(rate_percent, n_patients)
     x = n * r / 100.0
@@ -182,6 +191,28 @@ def tau2_estimate(y, v, X=None, method: str = "REML") -> float:
     root-finding (truncated at 0), ``"DL"`` is the DerSimonian-Laird moment estimator (its
     metafor generalisation to a design matrix), ``"PM"`` solves the generalised
     ``Q(tau^2) = k - p`` (Paule-Mandel).
+
+    Parameters
+    ----------
+    y, v : array-like
+        Effect sizes (logits) and their sampling variances.
+    X : array-like, optional
+        Design matrix (default: intercept only).
+    method : {"REML", "DL", "PM"}
+        The estimator.
+
+    Returns
+    -------
+    float
+        ``tau^2`` (>= 0).
+
+    Examples
+    --------
+    Two studies with equal variance 0.1 and logits 0 and 1: DL gives
+    ``(Q - 1) / (sum w - sum w^2 / sum w)`` with ``w = 10``, ``Q = 10 x 0.25 x 2 = 5``: ``(5 - 1) / (20 - 10) = 0.4``.
+
+    >>> round(tau2_estimate([0.0, 1.0], [0.1, 0.1], method="DL"), 4)
+    0.4
     """
     method = _norm_method(method)
     y = np.asarray(y, float)
@@ -374,6 +405,20 @@ def pool_rates(rate_percent, n_patients, method: str = "REML", ci: str = "HKSJ",
         Multiplies every ``n`` (``0.5`` = the halved-effective-sample-size sensitivity analysis).
     model : str
         Label written into the ``model`` column.
+
+    Returns
+    -------
+    PoolResult
+        Logit-scale fit; :meth:`PoolResult.row` gives the tidy row in percent.
+
+    Examples
+    --------
+    Three series (the same numbers as ``rma(measure="PLO")`` in metafor, REML + Knapp-Hartung):
+
+    >>> res = pool_rates([60, 70, 80], [40, 50, 60])
+    >>> row = res.row()
+    >>> res.k, *(round(float(row[c]), 1) for c in ("estimate", "ci_low", "ci_high"))
+    (3, 70.7, 41.7, 89.0)
     """
     method = _norm_method(method)
     ci = _norm_ci(ci)

@@ -53,10 +53,30 @@ def _fit(t, e) -> KaplanMeierFitter:
 def kaplan_meier(time, event) -> pd.DataFrame:
     """Kaplan-Meier estimate at every distinct observed time (as R ``survfit``).
 
+    Parameters
+    ----------
+    time : array-like
+        Follow-up time of each patient (any unit, >= 0).
+    event : array-like
+        1 when the patient had the event at ``time``, 0 when censored.
+
     Returns
     -------
     DataFrame with ``time``, ``n_risk``, ``n_event``, ``n_censor``, ``surv``, ``ci_low``,
     ``ci_high`` (95%, log(-log) scale).
+
+    Examples
+    --------
+    Five patients, events at 2, 5 and 8: S = 4/5, then 4/5 x 2/3, then x 1/2.
+
+    >>> km = kaplan_meier([2, 3, 5, 8, 13], [1, 0, 1, 1, 0])
+    >>> print(km[["time", "n_risk", "surv"]].round(4).to_string(index=False))
+    time  n_risk   surv
+     2.0       5 0.8000
+     3.0       4 0.8000
+     5.0       3 0.5333
+     8.0       2 0.2667
+    13.0       1 0.2667
     """
     t, e = _check(time, event)
     kmf = _fit(t, e)
@@ -96,7 +116,26 @@ def number_at_risk(time, event, times) -> pd.DataFrame:
 
 def landmarks(time, event, times) -> pd.DataFrame:
     """S(t) with its 95% log(-log) CI and the number at risk at each landmark time
-    (R ``summary(survfit(...), times=times, extend=TRUE)``)."""
+    (R ``summary(survfit(...), times=times, extend=TRUE)``).
+
+    Parameters
+    ----------
+    time, event : array-like
+        As :func:`kaplan_meier`.
+    times : array-like
+        Landmark times, in the unit of ``time``.
+
+    Returns
+    -------
+    DataFrame with ``time``, ``surv``, ``ci_low``, ``ci_high``, ``n_risk`` and
+    ``beyond_follow_up`` (True past the last observed time).
+
+    Examples
+    --------
+    >>> lm = landmarks([2, 3, 5, 8, 13], [1, 0, 1, 1, 0], [4, 10])
+    >>> [round(s, 4) for s in lm["surv"]], list(lm["n_risk"])
+    ([0.8, 0.2667], [3, 1])
+    """
     t, e = _check(time, event)
     times = np.asarray(times, float)
     km = kaplan_meier(t, e)
