@@ -15,15 +15,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sarcoma_review.paths import REPO_ROOT
 from sarcoma_review.stats import moderators as C
+from helpers import FROZEN_DATA
 
 REF = json.loads((Path(__file__).parents[1] / "fixtures" / "r_reference.json").read_text())
 TOL = 1e-4
 
 
 def landmark(ep: str, h: float) -> pd.DataFrame:
-    lit = REPO_ROOT / "data" / "literature"
+    lit = FROZEN_DATA / "literature"  # the R fixture's inputs, not the live data/
     s = pd.read_csv(lit / "studies.csv").drop(columns="source")
     o = pd.read_csv(lit / "outcomes.csv").drop(columns="source")
     d = o.merge(s, on="study_id")
