@@ -265,9 +265,10 @@ def run_analysis(literature: pd.DataFrame, endpoint: str, horizon_years: float, 
         used_eff = {s: e for s, e in (effective_n or {}).items() if s in set(d["study_id"].astype(str))}
         if used_eff:
             d_eff = d.copy()
+            d_eff["n_patients"] = d_eff["n_patients"].astype(float)
             for s, e in used_eff.items():
                 d_eff.loc[d_eff["study_id"].astype(str) == s, "n_patients"] = e.n_eff
-            names = ", ".join(f"{s} n = {e.n_eff:.1f}" for s, e in used_eff.items())
+            names = ", ".join(f"{s}: {e.n_eff:.1f} instead of {e.n_reported:g}" for s, e in used_eff.items())
             parts.append(pooling.pool(d_eff, method=tau2_method, ci=ci_method,
                                       model=f"random effects, effective n ({names})", **kw))
             variants.append(EFFECTIVE_N)
