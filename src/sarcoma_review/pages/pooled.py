@@ -30,6 +30,7 @@ def _shift(lo: float, hi: float) -> str:
     """``"−1.2 / +0.9"``: how far a row's lower and upper bound lie from the primary's (points)."""
     if pd.isna(lo) or pd.isna(hi):
         return "—"
+    lo, hi = round(float(lo), 1) + 0.0, round(float(hi), 1) + 0.0  # no "−0.0"
     return f"{lo:+.1f} / {hi:+.1f}".replace("-", "−")
 
 
