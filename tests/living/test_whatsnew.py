@@ -13,8 +13,8 @@ import json
 
 import pandas as pd
 import pytest
-from scipy import special
 from helpers import git, make_real_repo, make_repo, toy_pool
+from scipy import special
 
 from sarcoma_review.living import analyses, whatsnew
 from sarcoma_review.living import release as rel
