@@ -878,8 +878,13 @@ def bayes_posterior(y, v, mu_sd: float = PRIOR_MU_SD, tau_scale: float = PRIOR_T
     cdf = lambda q: float(np.sum(wt * stats.norm.cdf((q - m) / sd)))  # noqa: E731
     lo, hi = float(np.min(m - 12 * sd)), float(np.max(m + 12 * sd))
     qs = {a: optimize.brentq(lambda q, a=a: cdf(q) - a, lo, hi, xtol=1e-12) for a in (0.025, 0.5, 0.975)}
-    ctau = np.cumsum(wt)
-    tau_med = float(np.interp(0.5, ctau, tau))
+    # The grid holds each cell's mass at its midpoint; the posterior CDF of tau reaches
+    # cumsum(wt)[i] at the UPPER edge of cell i, and is linear within a cell (piecewise-constant
+    # density), so the median interpolates between cell edges (reading it at the midpoints would put
+    # it half a cell low).
+    half = float(tau[0])  # uniform grid starting at 0: the first midpoint is half a cell
+    ctau = np.concatenate([[0.0], np.cumsum(wt)])
+    tau_med = float(np.interp(0.5, ctau, np.concatenate([[0.0], tau + half])))
     return {"mu_median": qs[0.5], "mu_low": qs[0.025], "mu_high": qs[0.975], "tau_median": tau_med,
             "tau2_median": tau_med**2, "mu_mean": float(np.sum(wt * m))}
 
