@@ -9,7 +9,7 @@
 # 2. Run scripts/r/make_reference.R, which reads only tests/fixtures/r_inputs/ and records the
 #    sha256 of every frozen file under meta.inputs of the fixture.
 # The tests compare the package with R on the frozen copies, so new rows in data/ do not break them;
-# tests/test_fixture_inputs.py warns when data/ has moved on from the frozen copies.
+# tests/stats/test_fixture_inputs.py warns when data/ has moved on from the frozen copies.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 command -v Rscript >/dev/null || { echo "Rscript not found: install R (see header of this script)" >&2; exit 1; }

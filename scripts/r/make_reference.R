@@ -1,5 +1,5 @@
 #!/usr/bin/env Rscript
-# Reference values for the statistics core (src/sarcoma_review/stats/pooling.py, moderators.py, survival.py).
+# Reference values for the statistics core (src/sarcoma_review/stats/: pooling.py, moderators.py, survival.py).
 # Reads the frozen copies of the data tables in tests/fixtures/r_inputs/ (never the live data/) and
 # writes tests/fixtures/r_reference.json with the sha256 of every frozen file under meta$inputs.
 # Run through scripts/regenerate_r_fixtures.sh (from the repository root), which first copies the
@@ -259,7 +259,7 @@ bayes_ref <- function(y, v, mu_sd = 10, tau_scale = 0.5, half = 6) {
   tau_med <- uniroot(function(q) cdf_t(q) - 0.5, c(0, 8 * tau_scale), tol = 1e-10)$root
   c(low = qf(0.025), median = qf(0.5), high = qf(0.975), tau_median = tau_med)
 }
-WIDE_TAU_SCALE <- 1  # stats.sensitivity.WIDE_TAU_SCALE: the prior-sensitivity row of the pooled pages
+WIDE_TAU_SCALE <- 1  # analysis.WIDE_TAU_SCALE: the prior-sensitivity row of the pooled pages
 for (i in seq_len(nrow(LANDMARKS))) {
   ep <- LANDMARKS$endpoint[i]; h <- LANDMARKS$horizon[i]
   d <- landmark(ep, h)

@@ -16,8 +16,8 @@ import pytest
 
 from sarcoma_review.data import loaders
 from sarcoma_review.living.build import build_book
-from sarcoma_review.stats import pooling
 from sarcoma_review.paths import REPO_ROOT
+from sarcoma_review.stats import pooling
 
 
 def _copy_root(dst):

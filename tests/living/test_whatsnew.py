@@ -15,13 +15,12 @@ import shutil
 
 import pandas as pd
 import pytest
+from helpers import FROZEN_DATA, git, make_real_repo, make_repo, toy_pool
 from scipy import special
-from helpers import git, make_real_repo, make_repo, toy_pool
 
 from sarcoma_review.living import analyses, whatsnew
 from sarcoma_review.living import release as rel
 from sarcoma_review.paths import REPO_ROOT
-from helpers import FROZEN_DATA
 
 TOL = 1e-4
 DROPPED = "imai2018"

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import frozen_literature, frozen_patients
 
 from sarcoma_review.data import loaders
 from sarcoma_review.pages import comparisons
-from helpers import frozen_literature, frozen_patients
 
 FIXTURE = json.loads((Path(__file__).parents[1] / "fixtures" / "r_reference.json").read_text())
 

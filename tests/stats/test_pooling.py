@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import FROZEN_DATA
 from scipy import special, stats
 
 from sarcoma_review.stats import pooling as P
-from helpers import FROZEN_DATA
 
 REF = json.loads((Path(__file__).parents[1] / "fixtures" / "r_reference.json").read_text())
 TOL = 1e-4  # see module docstring

@@ -3,7 +3,7 @@ forest plot's per-series intervals, against the R fixture (scripts/r/make_refere
 histology_pooling, histology_between, histology_moderators, prediction_k2, bayes, bayes_wide,
 forest). Inputs are the fixture's frozen copies (tests/helpers.py), never the live data/.
 
-Tolerances, as in tests/test_pooling.py and tests/test_compare.py:
+Tolerances, as in tests/stats/test_pooling.py and tests/stats/test_moderators.py:
 * TOL = 1e-4 (logit scale, percent points, I^2 points; relative for Q/F statistics) for every
   metafor comparison: both sides solve the same estimating equations to ~1e-12 (observed
   agreement ~1e-11), so 1e-4 is round-off margin yet far below what a wrong df, quantile or SE
@@ -12,10 +12,9 @@ Tolerances, as in tests/test_pooling.py and tests/test_compare.py:
   adaptive quadrature over mu in mhat +/- 6 (default prior; +/- 15 for the wide prior); the
   package integrates mu analytically and tau on a 4000-point grid. Observed: ~1e-6 except
   one-series groups under the default prior (up to 6.4e-5, R's +/- 6 range cutting mu's tails).
-* Posterior median of tau: the package reads it off the cumulative grid weights at the cell
-  midpoints, i.e. half a grid cell low: 8 * tau_scale / 4000 / 2 = tau_scale / 1000 (0.0005 for
-  the default prior, 0.001 for the wide one), observed exactly. The tolerance is that half cell
-  plus TOL; test_tau_median_gap_is_half_a_grid_cell shows the gap shrinking with the grid.
+* Posterior median of tau: TOL. The package reads it off the posterior CDF between grid-cell
+  edges (it first read it at the cell midpoints, half a cell low: tau_scale / 1000, which this
+  comparison found; test_tau_median_converges_with_the_grid keeps it from coming back).
 """
 
 from __future__ import annotations
@@ -26,16 +25,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import frozen_literature
 from scipy import special, stats
 
 from sarcoma_review.stats import moderators as C
 from sarcoma_review.stats import pooling as P
-from sarcoma_review.stats import sensitivity
-from helpers import frozen_literature
 
 REF = json.loads((Path(__file__).parents[1] / "fixtures" / "r_reference.json").read_text())
 TOL = 1e-4
-WIDE_TAU_SCALE = sensitivity.WIDE_TAU_SCALE  # the prior-sensitivity row; R recorded its scale (prior_tau_scale)
+WIDE_TAU_SCALE = 1.0  # analysis.WIDE_TAU_SCALE, the prior-sensitivity row (R: WIDE_TAU_SCALE)
 PRIORS = {"bayes": P.PRIOR_TAU_SCALE, "bayes_wide": WIDE_TAU_SCALE}
 
 MIN_CASES = {"histology_pooling": 12, "histology_between": 5, "histology_moderators": 8, "prediction_k2": 12,
@@ -164,7 +162,7 @@ def test_bayes_both_priors_match_r_integrate(lit, section, case):
     post = P.bayes_posterior(y, v, tau_scale=tau_scale)
     for key in ("mu_low", "mu_median", "mu_high"):
         assert post[key] == pytest.approx(case[key], abs=TOL), key
-    tau_tol = tau_scale / 1000 + TOL  # half a grid cell (module docstring) plus round-off
+    tau_tol = TOL  # module docstring
     assert post["tau_median"] == pytest.approx(case["tau_median"], abs=tau_tol)
     # the tidy row the pooled page shows (percent; tau2 = squared posterior median of tau)
     out = P.pool_bayes(d, tau_scale=tau_scale).iloc[0]
@@ -174,14 +172,15 @@ def test_bayes_both_priors_match_r_integrate(lit, section, case):
 
 
 @pytest.mark.parametrize("tau_scale", [P.PRIOR_TAU_SCALE, WIDE_TAU_SCALE])
-def test_tau_median_gap_is_half_a_grid_cell(lit, tau_scale):
+def test_tau_median_converges_with_the_grid(lit, tau_scale):
+    # A median read at cell midpoints is half a cell (tau_scale / 1000 on 4000 cells) low and moves
+    # tenfold with a tenfold finer grid; read between cell edges it agrees with R at both grids.
     case = next(c for c in REF["bayes" if tau_scale == P.PRIOR_TAU_SCALE else "bayes_wide"] if c["case"] == "LC_5y_all")
     d = _bayes_input(lit, case)
     y, v, _ = P.logit_rates(d["rate_percent"], d["n_patients"])
-    gap = P.bayes_posterior(y, v, tau_scale=tau_scale)["tau_median"] - case["tau_median"]
-    assert gap == pytest.approx(-tau_scale / 1000, abs=2e-5)  # 8 * scale / 4000 / 2, low
-    fine = P.bayes_posterior(y, v, tau_scale=tau_scale, n_grid=40_000)["tau_median"] - case["tau_median"]
-    assert fine == pytest.approx(-tau_scale / 10_000, abs=2e-6)  # ten times finer grid, ten times smaller
+    for n_grid in (4000, 40_000):
+        got = P.bayes_posterior(y, v, tau_scale=tau_scale, n_grid=n_grid)["tau_median"]
+        assert got == pytest.approx(case["tau_median"], abs=TOL / 10), n_grid
 
 
 # ------------------------------------------------------------------ 3e per-series intervals (forest)

@@ -2,7 +2,7 @@
 
 The fixture (tests/fixtures/r_reference.json) was produced by scripts/r/make_reference.R with
 metafor; its estimates are on the logit scale, so our percentages are compared after the logit
-transform. Tolerance 1e-4 on the logit scale, as in tests/test_pooling.py: REML and DL agree to
+transform. Tolerance 1e-4 on the logit scale, as in tests/stats/test_pooling.py: REML and DL agree to
 ~1e-13; metafor's Paule-Mandel iteration stops earlier (tau^2 differs by ~2e-5, the logit
 estimate by ~3e-6), well inside 1e-4.
 """
@@ -13,12 +13,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import frozen_literature
 from scipy.special import logit
 
-from sarcoma_review.data import loaders
 from sarcoma_review.pages import pooled
 from sarcoma_review.stats import sensitivity
-from helpers import frozen_literature
 
 FIXTURE = json.loads((Path(__file__).parents[1] / "fixtures" / "r_reference.json").read_text())
 TOL = 1e-4

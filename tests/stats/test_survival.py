@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import FROZEN_DATA
 
 from sarcoma_review.stats import survival as S
-from helpers import FROZEN_DATA
 
 REF = json.loads((Path(__file__).parents[1] / "fixtures" / "r_reference.json").read_text())["survival"]
 TOL = 1e-6

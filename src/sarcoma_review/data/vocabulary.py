@@ -42,8 +42,11 @@ def histology_stratum(histology: str) -> str:
 def with_strata(df):
     """``df`` (study rows with ``histology``) with the :data:`HISTOLOGY_STRATUM` column added.
 
-    The one place the stratum is derived; every layer that needs it calls this.
+    The one place the stratum is derived; every layer that needs it calls this. A table without
+    ``histology`` is returned unchanged (there is nothing to stratify by).
     """
+    if "histology" not in df.columns:
+        return df
     out = df.copy()
     out[HISTOLOGY_STRATUM] = [histology_stratum(h) for h in out["histology"]]
     return out

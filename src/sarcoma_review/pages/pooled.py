@@ -312,6 +312,8 @@ def strata_markdown(a: PooledAnalysis, s: Stratification) -> str:
 def histology_caveat(a: PooledAnalysis) -> str:
     """What the chordoma/other split cannot separate: series of mixed ("Various") histology."""
     st = a.studies
+    if "histology" not in st.columns:
+        return "The data give no histology for these series: no histology strata."
     mixed = st[st["histology"].astype(str) == vocabulary.MIXED_HISTOLOGY]
     chord = st[st[vocabulary.HISTOLOGY_STRATUM] == vocabulary.CHORDOMA]
     base = (f"The chordoma stratum holds the series whose histology Table I gives as chordoma only "

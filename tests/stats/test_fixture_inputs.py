@@ -14,11 +14,12 @@ import json
 import warnings
 from pathlib import Path
 
-from sarcoma_review.data import loaders
-from sarcoma_review.paths import REPO_ROOT
 from helpers import FROZEN_DATA
 
-META = json.loads((Path(__file__).parent / "fixtures" / "r_reference.json").read_text())["meta"]
+from sarcoma_review.data import loaders
+from sarcoma_review.paths import REPO_ROOT
+
+META = json.loads((Path(__file__).parents[1] / "fixtures" / "r_reference.json").read_text())["meta"]
 
 
 class StaleRFixtureWarning(UserWarning):
