@@ -123,6 +123,12 @@ def test_one_series_stratum_is_named_not_pooled_in_the_page_table(frozen):
     assert t["pi_low"].isna().all()
     md = pooled.strata_markdown(a, s)
     assert p_text(s.test["p_between"]) in md and "no moderator test" in md
+    # leaving one of two series out leaves the other alone: named, not pooled
+    loo = pooled.leave_one_out_table(a)
+    labels = set(a.studies["label"])
+    for r in loo.itertuples():
+        (other,) = labels - {r.omitted}
+        assert r.k == 1 and r.remaining == f"one series: {other} (not pooled)"
 
 
 def test_sensitivity_table_shifts_are_bounds_minus_the_primary(frozen):

@@ -162,12 +162,15 @@ def heterogeneity_table(a: PooledAnalysis) -> pd.DataFrame:
 
 
 def leave_one_out_table(a: PooledAnalysis) -> pd.DataFrame:
-    """Leave-one-out results with the omitted study's label."""
+    """Leave-one-out results with the omitted study's label; ``remaining`` says what the estimate is
+    (with two series, leaving one out leaves that other series alone: named, not pooled)."""
     labels = a.studies.set_index("study_id")["label"]
     t = a.leave_one_out.copy()
     t["omitted"] = [labels[s] for s in t["subgroup_value"]]
     t["change"] = t["estimate"] - float(a.primary["estimate"])
-    return t[["omitted", "k", "estimate", "ci_low", "ci_high", "tau2", "i2", "change"]]
+    t["remaining"] = [f"one series: {next(lab for sid, lab in labels.items() if sid != s)} (not pooled)" if k == 1
+                      else f"pooled, {int(k)} series" for s, k in zip(t["subgroup_value"], t["k"])]
+    return t[["omitted", "remaining", "k", "estimate", "ci_low", "ci_high", "tau2", "i2", "change"]]
 
 
 def pi_convention_sentence(a: PooledAnalysis) -> str:
