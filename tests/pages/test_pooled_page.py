@@ -95,7 +95,7 @@ def test_generated_sentences_read_from_the_analysis(ep, h):
     if not a.is_pooled:  # possible with other data: then the page names the one series and pools nothing
         assert "Only one series" in text and str(a.studies["label"].iat[0]) in text
         return
-    assert f"k − 1 = {a.k - 1} degrees of freedom" in text
+    assert f"k − 1 = {a.k - 1} degree" in text
     m = sensitivity.interval_moves(a)
     assert f"{m['ci_low'].min():.1f}%" in text and f"{m['ci_high'].max():.1f}%" in text
     if a.k >= 3:

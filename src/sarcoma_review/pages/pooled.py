@@ -179,8 +179,9 @@ def pi_convention_sentence(a: PooledAnalysis) -> str:
     if p["ci_method"] == "Wald":
         head = "The prediction interval uses the normal quantile (Wald), as metafor does."
     else:
-        head = (f"The prediction interval uses the t distribution with k − 1 = {a.k - 1} degrees of freedom, as "
-                "metafor does; others use k − 2 (Higgins and colleagues).")
+        df = a.k - 1
+        head = (f"The prediction interval uses the t distribution with k − 1 = {df} degree{'s' if df != 1 else ''} "
+                "of freedom, as metafor does; others use k − 2 (Higgins and colleagues).")
     k2 = a.estimates[[v == sensitivity.PI_K2 for v in a.variants]]
     if k2.empty:
         return head + f" With {a.k} series the k − 2 interval is undefined."
@@ -324,7 +325,9 @@ def histology_caveat(a: PooledAnalysis) -> str:
     if mixed.empty:
         return base + "No series pooled here has mixed (\"Various\") histology."
     labs = ", ".join(html.escape(x, quote=False) for x in mixed["label"])
-    return base + (f"{len(mixed)} series of the other stratum report \"Various\" histologies ({labs}; "
-                   f"{int(mixed['n_patients'].sum())} patients): they may include some chordomas, and Table I "
+    verb = "reports" if len(mixed) == 1 else "report"
+    return base + (f"{len(mixed)} series of the other stratum {verb} \"Various\" histologies ({labs}; "
+                   f"{int(mixed['n_patients'].sum())} patients): {'it' if len(mixed) == 1 else 'they'} may include "
+                   "some chordomas, and Table I "
                    "does not say how many, so the split is chordoma-only series against the rest, not "
                    "chordoma patients against other patients.")
