@@ -232,8 +232,8 @@ def benchmark_panel(lit: pd.DataFrame, bench: pd.DataFrame, method: str = "REML"
             k = len(d)
             if pooled:
                 interval = f"{ci} t interval on {k - 1} df ({method} tau2)" if ci.upper() != "WALD" else "Wald interval"
-                prob_of = (f"that the true rate of a new particle series like the {label} exceeds the comparator's "
-                           f"true rate (predictive t on {k - 1} df)")
+                prob_of = (f"that the true rate of a new particle series like those pooled ({label}) exceeds the "
+                           f"comparator's true rate (predictive t on {k - 1} df)")
             else:
                 interval = "Wald logit interval of that one series"
                 prob_of = "that this one series' true rate exceeds the comparator's true rate"
@@ -343,8 +343,8 @@ def benchmark_points(panel: pd.DataFrame) -> str:
                 parts.append(text)
             primary = c[c["population_role"] == "primary"]
             p = primary.iloc[0] if len(primary) else first
-            who = ("a new particle series like the " + p["particle_population"] if p["k"] >= 2
-                   else "that one series")
+            who = (f"a new particle series like those pooled ({p['particle_population']})" if p["k"] >= 2
+                   else f"that one series ({p['particle_population']})")
             items.append(f"  - {html.escape(_pretty(label))}, {first['comparator_estimate']:.0f}% "
                          f"({html.escape(_own_interval(first))}): " + "; ".join(parts) + ". "
                          f"Probability that the true rate of {html.escape(who)} exceeds the comparator's: "
