@@ -195,3 +195,17 @@ def test_comparator_uncertainty_pulls_the_probability_towards_one_half():
     res = pooled(70, 0.2, ddf=2.0)
     probs = [C.prob_exceeds(res, c) for c in (C.fixed_rate(40), C.binomial_rate(40, 112), C.binomial_rate(40, 15))]
     assert 0.5 < probs[2] < probs[1] < probs[0]
+
+
+def test_a_fixed_comparator_reproduces_the_metafor_validated_benchmark_comparison():
+    # moderators.benchmark_comparison (checked against metafor in test_moderators.py) treats the benchmark
+    # as fixed; with a fixed comparator compare() must give the same interval shift and probability.
+    from sarcoma_review.stats import moderators, pooling
+
+    d = pd.DataFrame({"rate_percent": [55.0, 70.0, 82.0, 64.0], "n_patients": [30, 45, 60, 25]})
+    old = moderators.benchmark_comparison(d, 60.0).iloc[0]
+    new = C.compare(pooling.pool_rates(d["rate_percent"], d["n_patients"]), C.fixed_rate(60.0))
+    assert new["difference"] == pytest.approx(old["difference"], abs=1e-12)
+    assert new["diff_low"] == pytest.approx(old["diff_low"], abs=1e-12)
+    assert new["diff_high"] == pytest.approx(old["diff_high"], abs=1e-12)
+    assert new["prob_particle_exceeds"] == pytest.approx(old["prob_new_study_exceeds"], abs=1e-12)
