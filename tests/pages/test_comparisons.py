@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import frozen_literature, frozen_patients
 
 from sarcoma_review.data import loaders
 from sarcoma_review.pages import comparisons
@@ -19,7 +20,7 @@ FIXTURE = json.loads((Path(__file__).parents[1] / "fixtures" / "r_reference.json
 
 @pytest.fixture(scope="module")
 def lit():
-    return loaders.load_literature()
+    return frozen_literature()  # the R fixture's inputs (tests/helpers.py), not the live data/
 
 
 @pytest.mark.parametrize("landmark,case", [("5-year local control", "LC_5y"), ("5-year overall survival", "OS_5y"),
@@ -31,13 +32,19 @@ def test_subgroup_tests_match_metafor_moderator(lit, landmark, case):
     assert row["p_moderator"] == pytest.approx(ref["QMp"], abs=1e-4)
 
 
+@pytest.fixture(scope="module")
+def live_lit():
+    return loaders.load_literature()  # live data/: only structural truths are asserted on it
+
+
 def _bench():
     return comparisons.benchmarks(loaders.load_comparators(), loaders.load_table("ifosfamide", "reported_estimates"),
                                   loaders.load_ifosfamide_patients())
 
 
 def test_benchmarks_include_ifosfamide_recomputation(lit):
-    b = _bench()
+    b = comparisons.benchmarks(loaders.load_comparators(), loaders.load_table("ifosfamide", "reported_estimates"),
+                               frozen_patients())
     rec = b[b["label"].str.contains("recomputed")].set_index("endpoint")["rate_percent"]
     # Table 3 by hand: LC 7/8 * 4/5 = 70%; OS: 3 of 11 alive beyond 60 months, no censoring before -> 3/11
     assert rec["LC"] == pytest.approx(70.0, abs=1e-9)
@@ -57,7 +64,7 @@ def test_benchmarks_include_ifosfamide_recomputation(lit):
 
 
 # ------------------------------------------------------------------ structural truths on the live data
-def test_every_sized_comparator_has_an_interval_and_unknown_ones_are_fixed(lit):
+def test_every_sized_comparator_has_an_interval_and_unknown_ones_are_fixed(live_lit):
     b = _bench()
     comps = loaders.load_comparators().set_index("comparator_id")
     for r in b.itertuples():
@@ -71,7 +78,7 @@ def test_every_sized_comparator_has_an_interval_and_unknown_ones_are_fixed(lit):
             assert r.rate_ci_low == r.rate_ci_high == r.rate_percent and "fixed" in r.uncertainty
         if r.n_kind == "bound":
             assert "narrowest" in r.uncertainty
-    panel = comparisons.benchmark_panel(lit, b)
+    panel = comparisons.benchmark_panel(live_lit, b)
     assert not panel.empty
     sized = panel[panel["comparator_n_kind"] != "unknown"]
     assert (sized["comparator_ci_low"] < sized["comparator_ci_high"]).all()
@@ -85,12 +92,12 @@ def test_every_sized_comparator_has_an_interval_and_unknown_ones_are_fixed(lit):
     assert panel["prob_particle_exceeds"].between(0, 1).all()
 
 
-def test_primary_population_is_the_non_chordoma_series(lit):
-    panel = comparisons.benchmark_panel(lit, _bench())
+def test_primary_population_is_the_non_chordoma_series(live_lit):
+    panel = comparisons.benchmark_panel(live_lit, _bench())
     for (landmark, comp), g in panel.groupby(["landmark", "comparator"]):
         assert list(g["population_role"]) == ["primary", "sensitivity"][: len(g)]
         prim = g.iloc[0]
-        d = lit[(lit["endpoint"] == prim["endpoint"]) & (lit["horizon_years"] == prim["horizon_years"])]
+        d = live_lit[(live_lit["endpoint"] == prim["endpoint"]) & (live_lit["horizon_years"] == prim["horizon_years"])]
         assert prim["particle_population"] == "non-chordoma series"
         assert prim["k"] == int((d["histology"] != "Chordoma").sum())
         if len(g) > 1:
@@ -100,10 +107,10 @@ def test_primary_population_is_the_non_chordoma_series(lit):
             assert ("pooled" in r.particle_label) == (r.k >= 2)
 
 
-def test_comparisons_csv_has_its_columns(lit, tmp_path):
+def test_comparisons_csv_has_its_columns(live_lit, tmp_path):
     import pandas as pd
 
-    panel = comparisons.benchmark_panel(lit, _bench())
+    panel = comparisons.benchmark_panel(live_lit, _bench())
     path = comparisons.write_comparisons_csv(panel, tmp_path)
     back = pd.read_csv(path)
     required = {"landmark", "endpoint", "horizon_years", "particle_population", "comparator", "comparator_n",
@@ -177,8 +184,8 @@ def test_missing_comparator_size_is_a_data_error(tmp_path):
         comparisons.benchmarks(comps)
 
 
-def test_chart_draws_the_comparator_interval(lit):
-    panel = comparisons.benchmark_panel(lit, _bench())
+def test_chart_draws_the_comparator_interval(live_lit):
+    panel = comparisons.benchmark_panel(live_lit, _bench())
     spec = comparisons.benchmark_chart(panel).to_dict()
     rows = [v for layer in spec["vconcat"] for v in layer["layer"][1]["data"]["values"]]
     kepka = [v for v in rows if v["row"].startswith("Kepka")]
