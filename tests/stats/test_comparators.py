@@ -209,3 +209,15 @@ def test_a_fixed_comparator_reproduces_the_metafor_validated_benchmark_compariso
     assert new["diff_low"] == pytest.approx(old["diff_low"], abs=1e-12)
     assert new["diff_high"] == pytest.approx(old["diff_high"], abs=1e-12)
     assert new["prob_particle_exceeds"] == pytest.approx(old["prob_new_study_exceeds"], abs=1e-12)
+
+
+def test_binomial_comparator_interval_matches_r():
+    # tests/fixtures/r_reference.json "binomial": R escalc(measure="PLO") logit and variance, Wald limits
+    # back-transformed (scripts/r/make_reference.R); closed forms, so 1e-9.
+    ref = json.loads((Path(__file__).parents[1] / "fixtures" / "r_reference.json").read_text())["binomial"]
+    assert ref
+    for case in ref:
+        b = C.binomial_rate(case["p_percent"], case["n"])
+        assert b.centre == pytest.approx(case["yi"], abs=1e-9) and b.se**2 == pytest.approx(case["vi"], abs=1e-9)
+        assert b.ci_low == pytest.approx(case["wald_low_percent"], abs=1e-9), case["case"]
+        assert b.ci_high == pytest.approx(case["wald_high_percent"], abs=1e-9), case["case"]
