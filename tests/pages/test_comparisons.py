@@ -171,7 +171,16 @@ def test_a_comparator_whose_size_is_unknown_is_labelled_fixed():
 
 def test_a_bound_verdict_is_qualified():
     text = comparisons.benchmark_points(comparisons.benchmark_panel(_toy_lit(["Various"] * 3), _toy_bench(rate=20.0)))
-    assert "the narrowest interval it can have" in text and "with the comparator's narrowest interval" in text
+    assert "the narrowest interval it can have" in text and "with the comparator's narrowest possible interval" in text
+
+
+def test_size_notes_list_every_sized_comparator_with_its_reason():
+    b = _bench()
+    text = comparisons.size_notes_markdown(b)
+    sized = b[b["n_kind"].isin(["exact", "bound"]) & b["rate"].notna()]
+    for r in sized.drop_duplicates("label").itertuples():
+        sign = "≤" if r.n_kind == "bound" else "="
+        assert f"(n {sign} {int(r.n_value)})" in text
 
 
 def test_missing_comparator_size_is_a_data_error(tmp_path):

@@ -336,7 +336,7 @@ def benchmark_points(panel: pd.DataFrame) -> str:
                 text = (f"{r.particle_population}: difference {r.difference:+.1f} points "
                         f"(95% interval {r.diff_low:+.1f} to {r.diff_high:+.1f}), {VERDICT_WORDS[r.verdict]}")
                 if r.comparator_n_kind == "bound" and r.verdict != "includes":
-                    text += " with the comparator's narrowest interval (its wider real one might reach zero)"
+                    text += " (with the comparator's narrowest possible interval)"
                 if r.verdict != r.verdict_if_comparator_fixed:
                     text += (f" (taken as a fixed number, the comparator would have given "
                              f"\"{VERDICT_WORDS[r.verdict_if_comparator_fixed]}\")")
@@ -351,6 +351,21 @@ def benchmark_points(panel: pd.DataFrame) -> str:
                          f"{_prob(p['prob_particle_exceeds'])}.")
         blocks.append("- " + head + "\n" + "\n".join(items))
     return "\n".join(blocks)
+
+
+def size_notes_markdown(bench: pd.DataFrame) -> str:
+    """Where each comparator's size or size bound comes from (``size_note`` of the data), as Markdown."""
+    import html
+
+    rows = bench[bench["n_kind"].isin(["exact", "bound"]) & bench["rate"].notna()].drop_duplicates("label")
+    if rows.empty:
+        return ""
+    items = []
+    for r in rows.itertuples():
+        size = f"n ≤ {int(r.n_value)}" if r.n_kind == "bound" else f"n = {int(r.n_value)}"
+        note = f": {html.escape(r.size_note)}" if r.size_note else ""
+        items.append(f"- {html.escape(_pretty(r.label))} ({size}){note}")
+    return "Where each size comes from:\n\n" + "\n".join(items)
 
 
 def _chart_label(r) -> str:
