@@ -67,3 +67,7 @@ def test_one_row_change_reexecutes_only_dependants_and_updates_page(tmp_path):
     pooled = pooling.pool(loaders.load_literature(root / "data"), "LC", 5).iloc[0]["estimate"]
     diff = pooled - 65
     assert f"difference {diff:+.1f} points" in flat
+    # the primary particle figure of these comparisons is the non-chordoma pool (issue 10)
+    live = loaders.load_literature(root / "data")
+    primary = pooling.pool(live[live["histology"] != "Chordoma"], "LC", 5).iloc[0]["estimate"]
+    assert f"non-chordoma series: difference {primary - 65:+.1f} points" in flat
