@@ -216,3 +216,18 @@ def sof_html(frame: pd.DataFrame, table_id: str = "summary-of-findings") -> str:
     out.append('<ol class="sof-notes" style="list-style: none; padding-left: 0; font-size: 0.9em">'
                + "".join(f'<li id="sof-note-{m}"><strong>{m}</strong>. {_e(t)}</li>' for m, t in notes) + "</ol>")
     return "".join(out)
+
+
+def load_sof(analyses: Sequence[Mapping[str, Any]], data_dir: Path | None = None) -> pd.DataFrame:
+    """:func:`sof_frame` for the data in ``data_dir`` (default ``data/``): every landmark and population."""
+    lit = loaders.load_literature(data_dir)
+    judgements = loaders.load_table("appraisal", "certainty_judgements", data_dir)
+    return sof_frame(lit, judgements, analyses, data_dir=data_dir)
+
+
+def lead_values(shown: pd.DataFrame) -> dict[str, Any]:
+    """Glue values for the sentence above the table: outcomes shown and how many at each certainty level."""
+    counts = shown["certainty"].value_counts()
+    parts = [f"{int(counts[lvl])} at {lvl} certainty" for lvl in reversed(grade.LEVELS) if lvl in counts.index]
+    return {"sof_n_outcomes": len(shown), "sof_levels": _join(parts) if parts else "none rated",
+            "sof_n_single": int((shown["model"] == "single study").sum())}
