@@ -76,9 +76,11 @@ def comparator_figures(endpoint: str, horizon_years: float, data_dir: Path | Non
             size = f"{'at most ' if r.n_kind == 'bound' else ''}{int(r.n_value)} patients"
         else:
             size = "size not reported"
+        paper = names.get(str(r.cited_in), str(r.cited_in))
         out.append({"label": f"{r.study} ({r.modality}, {r.group}; {size})", "rate_percent": float(r.rate_percent),
-                    "source": f"quoted by {names.get(str(r.cited_in), r.cited_in)}, {r.location}",
-                    "id": str(r.comparator_id)})
+                    "source": f"quoted by {paper}, {r.location}", "id": str(r.comparator_id),
+                    "short": (f"{'' if str(r.study).startswith(str(r.modality)) else f'{r.modality}, '}{r.study}, "
+                              f"{r.group}: {float(r.rate_percent):g}% [{paper}]")})
     rep = loaders.load_table("ifosfamide", "reported_estimates", data_dir)
     rep = rep[(rep["quantity"] == "km_rate") & (rep["endpoint"] == endpoint)
               & (pd.to_numeric(rep["horizon_years"], errors="coerce") == float(horizon_years))]
@@ -89,7 +91,8 @@ def comparator_figures(endpoint: str, horizon_years: float, data_dir: Path | Non
         where = ", ".join(sorted(set(rep["location"].astype(str))))
         for v in values:
             out.append({"label": f"Ifosfamide radiochemotherapy ({name}; {n} patients, as reported)",
-                        "rate_percent": v, "source": f"{name}, {where}", "id": "ifosfamide/reported_estimates"})
+                        "rate_percent": v, "source": f"{name}, {where}", "id": "ifosfamide/reported_estimates",
+                        "short": f"radiochemotherapy, ifosfamide series ({n} patients): {v:g}% [{name}]"})
     return out
 
 
@@ -155,6 +158,7 @@ def sof_frame(literature: pd.DataFrame, judgements: pd.DataFrame, analyses: Sequ
             row[f"{d.domain}_basis"] = d.basis
             row[f"{d.domain}_reason"] = d.reason
         row["comparators"] = " | ".join(f"{x['label']}: {x['rate_percent']:g}% ({x['source']})" for x in comps)
+        row["comparators_short"] = " | ".join(x["short"] for x in comps)
         row["statement"] = statement(c, literature)
         row["page"] = f"pooled/{a['id']}.html"
         rows.append(row)
@@ -192,31 +196,38 @@ def _e(x: Any) -> str:
 
 
 def sof_html(frame: pd.DataFrame, table_id: str = "summary-of-findings") -> str:
-    """The summary-of-findings table as escaped HTML with links to the pooled pages and footnote marks."""
+    """The summary-of-findings table as escaped HTML: links to the pooled pages, footnote marks, and under
+    each outcome its plain-language sentence."""
     marks, notes = footnotes(frame)
-    head = ["Outcome", "Series (patients)", "Particle therapy: rate (95% CI)", "Prediction interval",
-            "Photon RT / radiochemotherapy (as quoted)", "Certainty", "What this means"]
-    out = [f'<table class="review-table sof-table" id="{_e(table_id)}"><thead><tr>'
+    head = ["Outcome", "Series (patients)", "Particle therapy: rate (95% CI) and prediction interval",
+            "Photon RT or radiochemotherapy, as quoted [source]", "Certainty"]
+    out = [f'<table class="review-table sof-table" id="{_e(table_id)}" style="font-size: 0.85rem">'
+           + '<colgroup><col style="width: 15%"><col style="width: 10%"><col style="width: 24%">'
+           + '<col style="width: 36%"><col style="width: 15%"></colgroup><thead><tr>'
            + "".join(f'<th scope="col">{h}</th>' for h in head) + "</tr></thead><tbody>"]
     for i, r in frame.iterrows():
-        link = f'<a href="{_e(r["page"])}">{_e(r["outcome"])}</a>'
-        rate = f"{r['estimate']:.1f}% ({r['ci_low']:.1f} to {r['ci_high']:.1f})"
+        link = f'<a href="{_e(r["page"])}"><strong>{_e(r["outcome"])}</strong></a>'
+        rate = f"<strong>{r['estimate']:.1f}%</strong> ({r['ci_low']:.1f} to {r['ci_high']:.1f})"
         if r["model"] == "single study":
-            rate += f"<br><em>one series: {_e(r['series'])}, not pooled</em>"
-        pi = "—" if pd.isna(r["pi_low"]) else f"{r['pi_low']:.0f}% to {r['pi_high']:.0f}%"
-        comps = r["comparators"].split(" | ") if r["comparators"] else []
+            rate += f"<br><em>one series ({_e(r['series'])}): not pooled</em>"
+        else:
+            rate += f"<br>prediction interval {r['pi_low']:.0f}% to {r['pi_high']:.0f}%"
+        comps = r["comparators_short"].split(" | ") if r["comparators_short"] else []
         comp = "<br>".join(_e(x) for x in comps) if comps else "none quoted for this landmark"
-        sup = "".join(f'<sup><a href="#sof-note-{m}">{m}</a></sup>'
-                      for m in dict.fromkeys(marks[(i, d)] for d in grade.DOMAINS if (i, d) in marks))
-        cert = f'<span class="grade-symbols" aria-hidden="true">{r["certainty_symbols"]}</span> {_e(r["certainty"])}{sup}'
-        out.append(f'<tr id="sof-{_e(r["endpoint"].lower())}-{r["horizon_years"]:g}y"><td>{link}</td>'
-                   f'<td data-num="{int(r["k"])}">{int(r["k"])} ({int(r["n_patients"])})</td><td>{rate}</td>'
-                   f"<td>{pi}</td><td>{comp}</td><td>{cert}</td><td>{_e(r['statement'])}</td></tr>")
+        sup = ",".join(f'<a href="#sof-note-{m}">{m}</a>'
+                       for m in dict.fromkeys(marks[(i, d)] for d in grade.DOMAINS if (i, d) in marks))
+        sup = f"<sup>{sup}</sup>" if sup else ""
+        cert = (f'<span class="grade-symbols" aria-hidden="true">{r["certainty_symbols"]}</span><br>'
+                f'{_e(r["certainty"])}{sup}')
+        rid = f'sof-{_e(r["endpoint"].lower())}-{r["horizon_years"]:g}y'
+        out.append(f'<tr id="{rid}"><td>{link}</td><td>{int(r["k"])} ({int(r["n_patients"])})</td><td>{rate}</td>'
+                   f"<td>{comp}</td><td>{cert}</td></tr>")
+        out.append(f'<tr class="sof-statement"><td colspan="5" style="border-bottom: 2px solid #bbb">'
+                   f"<em>{_e(r['statement'])}</em></td></tr>")
     out.append("</tbody></table>")
-    out.append('<ol class="sof-notes" style="list-style: none; padding-left: 0; font-size: 0.9em">'
+    out.append('<ol class="sof-notes" style="list-style: none; padding-left: 0; font-size: 0.85em">'
                + "".join(f'<li id="sof-note-{m}"><strong>{m}</strong>. {_e(t)}</li>' for m, t in notes) + "</ol>")
     return "".join(out)
-
 
 def load_sof(analyses: Sequence[Mapping[str, Any]], data_dir: Path | None = None) -> pd.DataFrame:
     """:func:`sof_frame` for the data in ``data_dir`` (default ``data/``): every landmark and population."""

@@ -7,6 +7,7 @@ count of distinct statements per series uses only rows that overlap no other row
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +19,15 @@ from sarcoma_review.data import loaders
 def events(data_dir: Path | None = None) -> pd.DataFrame:
     """The events table with display columns: ``count`` (``n/d (p%)``), ``restates`` (the rows it repeats)."""
     e = loaders.load_table("toxicity", "events", data_dir).copy()
-    e["count"] = [_count(n, d) for n, d in zip(e["n_events"], e["denominator"])]
+    e["count"] = [_count(n, d, p) for n, d, p in zip(e["n_events"], e["denominator"], e["patient_id"])]
     e["restates"] = e["overlaps_with"].fillna("").astype(str)
     e["is_restatement"] = e["restates"].str.strip() != ""
     return e
 
 
-def _count(n: Any, d: Any) -> str:
+def _count(n: Any, d: Any, patient: Any = None) -> str:
+    if pd.isna(d) and not pd.isna(n) and not pd.isna(patient):
+        return f"{int(n)} (Table 3, patient {int(patient)})"
     if pd.isna(n) and pd.isna(d):
         return "no count given"
     if pd.isna(n):
@@ -72,3 +75,9 @@ def pooling_values(e: pd.DataFrame, data_dir: Path | None = None) -> dict[str, A
             "tox_n_table_i": len(studies), "tox_n_particle_counted": len(with_count),
             "tox_particle_counted": ", ".join(labels) if labels else "none",
             "tox_scales": ", ".join(sorted({str(x) for x in e["scale"].dropna()})) or "none named"}
+
+
+
+def heading_html(series: str) -> str:
+    """A series name as an escaped HTML sub-heading (data text is never markup)."""
+    return f'<h3 class="toxicity-series">{html.escape(str(series))}</h3>'
