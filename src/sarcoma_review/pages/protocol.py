@@ -48,7 +48,8 @@ def flow_counts(analyses: Sequence[Mapping[str, Any]], data_dir: Path | None = N
             rep = reported.get(r.study_id, [])
             what = ", ".join(landmark_name(e, h) for e, h in rep) if rep else "no landmark rate"
             why.append(f"{_label(r)}: reports {what}")
-        pools.append({"id": a["id"], "title": landmark_name(ep, hz), "k": len(inside),
+        pools.append({"id": a["id"], "title": landmark_name(ep, hz), "endpoint": ep, "horizon_years": hz,
+                      "k": len(inside),
                       "n_patients": int(inside["n_patients"].sum()),
                       "k_chordoma": len(population_rows(inside, "chordoma")),
                       "excluded": why})
