@@ -41,6 +41,9 @@ def git(root: Path, *args: str, check: bool = False) -> str | None:
 ESTIMATE_COLUMNS = ["analysis_id", "endpoint", "horizon_years", "subgroup_column", "subgroup_value", "k",
                     "n_patients", "model", "tau2_method", "ci_method", "estimate", "ci_low", "ci_high", "pi_low",
                     "pi_high", "tau2", "tau2_ci_low", "tau2_ci_high", "i2", "h2", "q", "q_df", "q_p", "note"]
+#: The summary-of-findings table a release freezes (with the certainty ratings What's new compares).
+SOF_FILE = "summary_of_findings.csv"
+
 #: Rows are sorted by these columns (then by every other column, so the order is total).
 SORT_KEYS = ["analysis_id", "subgroup_column", "subgroup_value", "model", "tau2_method", "ci_method"]
 #: Float format of the frozen CSV (10 significant digits: far below any reported precision, and

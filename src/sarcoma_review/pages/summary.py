@@ -32,6 +32,8 @@ POPULATION_NAMES = {"all": "all series", "non-chordoma": "series other than chor
                     "chordoma": "chordoma series"}
 
 CSV_NAME = "summary_of_findings.csv"
+#: Float format of the published CSV (four significant digits: beyond any reported precision).
+CSV_FLOAT_FORMAT = "%.4g"
 
 
 def _landmarks(analyses: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
@@ -130,19 +132,21 @@ def _join(items: list[str]) -> str:
 
 
 def sof_frame(literature: pd.DataFrame, judgements: pd.DataFrame, analyses: Sequence[Mapping[str, Any]],
-              populations: Iterable[str] = grade.POPULATIONS, data_dir: Path | None = None) -> pd.DataFrame:
+              populations: Iterable[str] = grade.POPULATIONS, data_dir: Path | None = None,
+              comparators: bool = True) -> pd.DataFrame:
     """The summary-of-findings table (one row per landmark x population), as published in the CSV.
 
     Columns: outcome, endpoint, horizon_years, population, k, n_patients, model (``random effects`` or
     ``single study``: one series' own rate, nothing pooled), series (the series' names), estimate, ci_low,
     ci_high, pi_low, pi_high (empty for one series), certainty, certainty_symbols, then per domain its
     judgement, ``<domain>_downgrade``, ``<domain>_basis`` (computed/judged) and ``<domain>_reason``;
-    comparators (the figures beside it, with sources), statement, page.
+    comparators (the figures beside it, with sources; left empty with ``comparators=False``, which reads
+    no comparator data), statement, page.
     """
     rows = []
     for a, c in rate_analyses(literature, judgements, analyses, populations):
         r = c.result
-        comps = comparator_figures(c.endpoint, c.horizon_years, data_dir)
+        comps = comparator_figures(c.endpoint, c.horizon_years, data_dir) if comparators else []
         row = {"outcome": landmark_name(c.endpoint, c.horizon_years), "endpoint": c.endpoint,
                "horizon_years": c.horizon_years, "population": c.population, "k": int(r["k"]),
                "n_patients": int(r["n_patients"]),
@@ -168,8 +172,13 @@ def sof_frame(literature: pd.DataFrame, judgements: pd.DataFrame, analyses: Sequ
 def write_csv(frame: pd.DataFrame, folder: str | Path) -> Path:
     """Write ``summary_of_findings.csv`` into ``folder``."""
     p = Path(folder) / CSV_NAME
-    frame.to_csv(p, index=False, float_format="%.4g", lineterminator="\n")
+    p.write_bytes(csv_bytes(frame))
     return p
+
+
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    """The CSV as published (and frozen by a release): deterministic bytes for the same computation."""
+    return frame.to_csv(index=False, float_format=CSV_FLOAT_FORMAT, lineterminator="\n").encode("utf-8")
 
 
 def footnotes(frame: pd.DataFrame) -> tuple[dict[tuple[int, str], str], list[tuple[str, str]]]:
@@ -229,11 +238,12 @@ def sof_html(frame: pd.DataFrame, table_id: str = "summary-of-findings") -> str:
                + "".join(f'<li id="sof-note-{m}"><strong>{m}</strong>. {_e(t)}</li>' for m, t in notes) + "</ol>")
     return "".join(out)
 
-def load_sof(analyses: Sequence[Mapping[str, Any]], data_dir: Path | None = None) -> pd.DataFrame:
+def load_sof(analyses: Sequence[Mapping[str, Any]], data_dir: Path | None = None,
+             comparators: bool = True) -> pd.DataFrame:
     """:func:`sof_frame` for the data in ``data_dir`` (default ``data/``): every landmark and population."""
     lit = loaders.load_literature(data_dir)
     judgements = loaders.load_table("appraisal", "certainty_judgements", data_dir)
-    return sof_frame(lit, judgements, analyses, data_dir=data_dir)
+    return sof_frame(lit, judgements, analyses, data_dir=data_dir, comparators=comparators)
 
 
 def lead_values(shown: pd.DataFrame) -> dict[str, Any]:
