@@ -47,7 +47,7 @@ def flow_counts(analyses: Sequence[Mapping[str, Any]], data_dir: Path | None = N
         for r in out.itertuples():
             rep = reported.get(r.study_id, [])
             what = ", ".join(landmark_name(e, h) for e, h in rep) if rep else "no landmark rate"
-            why.append(f"{_label(r)}: reports {what}")
+            why.append(f"{_label(r)}: {what}")
         pools.append({"id": a["id"], "title": landmark_name(ep, hz), "endpoint": ep, "horizon_years": hz,
                       "k": len(inside),
                       "n_patients": int(inside["n_patients"].sum()),
@@ -62,8 +62,22 @@ def flow_counts(analyses: Sequence[Mapping[str, Any]], data_dir: Path | None = N
 
 
 def flow_boxes(c: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The boxes of the flow diagram (for :func:`sarcoma_review.pages.render.appraisal.flow_html`)."""
-    boxes = [
+    """The boxes of the flow diagram (for :func:`sarcoma_review.pages.render.appraisal.flow_html`): the
+    sources, the Table I series, then one parallel branch per pooled analysis with the series it leaves out,
+    grouped by reason."""
+    branches = []
+    for p in c["pools"]:
+        groups: dict[str, list[str]] = {}
+        for item in p["excluded"]:
+            name, reason = item.split(": ", 1)
+            groups.setdefault(reason, []).append(name)
+        branches.append({"title": f"{p['title']}: {p['k']} series ({p['n_patients']} patients)",
+                         "lines": [f"{p['k_chordoma']} of them chordoma series"]
+                         + (["one series only: shown as that series, not pooled"] if p["k"] == 1 else []),
+                         "side": [f"left out: {', '.join(v)} ({len(v)} series; "
+                                  f"{'it reports' if len(v) == 1 else 'they report'} {k} instead)"
+                                  for k, v in groups.items()]})
+    return [
         {"title": f"Source papers read: {c['papers']}",
          "lines": [f"{c['sources']} sources appraised for risk of bias (the two papers and the Table I series)",
                    f"{c['comparator_rows']} comparator statements ({c['comparators']} with a rate) and "
@@ -74,13 +88,8 @@ def flow_boxes(c: Mapping[str, Any]) -> list[dict[str, Any]]:
         {"title": f"Particle-therapy series in Table I: {c['series']} ({c['series_patients']} patients)",
          "lines": ["one row per series: patients, site, histology, particle, one local-control and one "
                    "overall-survival rate (5-year, or 3-year where marked)"]},
+        {"title": "Pooled analyses (each from the Table I series reporting that landmark)", "branches": branches},
     ]
-    for p in c["pools"]:
-        boxes.append({"title": f"Pooled {p['title']}: {p['k']} series ({p['n_patients']} patients)",
-                      "lines": [f"{p['k_chordoma']} of them chordoma series"]
-                      + (["one series only: shown as that series, not pooled"] if p["k"] == 1 else []),
-                      "side": p["excluded"]})
-    return boxes
 
 
 def limitation_values(data_dir: Path | None = None) -> dict[str, Any]:

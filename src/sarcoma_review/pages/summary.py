@@ -37,8 +37,16 @@ CSV_FLOAT_FORMAT = "%.4g"
 
 
 def _landmarks(analyses: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    """The analyses that pool all series of one landmark (no subgroup restriction), in file order."""
-    return [a for a in analyses if not a.get("subgroup_column")]
+    """The analyses that pool all series of one landmark (no subgroup restriction), in file order; the first
+    entry of each endpoint and horizon (a second entry for the same landmark is a variant, not a new outcome)."""
+    out, seen = [], set()
+    for a in analyses:
+        key = (str(a["endpoint"]), float(a["horizon_years"]))
+        if a.get("subgroup_column") or key in seen:
+            continue
+        seen.add(key)
+        out.append(a)
+    return out
 
 
 def rate_analyses(literature: pd.DataFrame, judgements: pd.DataFrame, analyses: Sequence[Mapping[str, Any]],

@@ -68,7 +68,8 @@ def flow_html(boxes: Sequence[dict[str, Any]], caption: str = "How the evidence 
     """A vertical flow diagram (PRISMA style) as accessible HTML: one box per stage, with side notes.
 
     Each box: ``title``, ``lines`` (list of str) and optional ``side`` (list of str: what left the flow here
-    and why). Text is escaped.
+    and why); or ``title`` and ``branches`` (boxes of the same kind drawn side by side: parallel analyses,
+    their ``side`` notes inside them). Text is escaped.
     """
     e = html.escape
     parts = [f'<figure class="flow-diagram" role="group" aria-label="{e(caption, quote=True)}" '
@@ -76,6 +77,20 @@ def flow_html(boxes: Sequence[dict[str, Any]], caption: str = "How the evidence 
     for i, b in enumerate(boxes):
         if i:
             parts.append('<div aria-hidden="true" style="text-align: center; font-size: 1.4em; line-height: 1">↓</div>')
+        if b.get("branches"):
+            parts.append(f'<div class="flow-branches-title" style="text-align: center"><strong>{e(b["title"])}'
+                         '</strong></div><div class="flow-branches" style="display: flex; gap: 0.6em; '
+                         'flex-wrap: wrap; align-items: stretch">')
+            for br in b["branches"]:
+                parts.append('<div class="flow-box" style="flex: 1 1 11em; border: 2px solid #0072B2; '
+                             'border-radius: 6px; padding: 0.4em 0.6em; font-size: 0.85em">'
+                             f'<strong>{e(br["title"])}</strong><ul style="margin: 0.3em 0 0 1em; padding: 0">'
+                             + "".join(f"<li>{e(str(x))}</li>" for x in br.get("lines", []))
+                             + "".join(f'<li style="list-style: circle; color: #444">{e(str(x))}</li>'
+                                       for x in br.get("side", []))
+                             + "</ul></div>")
+            parts.append("</div>")
+            continue
         side = b.get("side") or []
         parts.append('<div style="display: flex; gap: 1em; align-items: stretch; flex-wrap: wrap">')
         parts.append('<div class="flow-box" style="flex: 2 1 20em; border: 2px solid #0072B2; border-radius: 6px; '
