@@ -55,8 +55,7 @@ def series_summary(e: pd.DataFrame) -> pd.DataFrame:
         first = g[~g["is_restatement"]]
         counted = first.dropna(subset=["n_events"])
         dens = sorted({int(x) for x in g["denominator"].dropna()})
-        rows.append({"series": series, "source_id": g["source_id"].iat[0] if g["source_id"].notna().any() else "",
-                     "rows": len(g), "restatements": int(g["is_restatement"].sum()),
+        rows.append({"series": series, "rows": len(g), "restatements": int(g["is_restatement"].sum()),
                      "statements with a count": len(counted),
                      "denominators": ", ".join(str(x) for x in dens) if dens else "none given"})
     return pd.DataFrame(rows)
@@ -74,7 +73,8 @@ def pooling_values(e: pd.DataFrame, data_dir: Path | None = None) -> dict[str, A
             "tox_n_series": int(e["series"].nunique()),
             "tox_n_table_i": len(studies), "tox_n_particle_counted": len(with_count),
             "tox_particle_counted": ", ".join(labels) if labels else "none",
-            "tox_scales": ", ".join(sorted({str(x) for x in e["scale"].dropna()})) or "none named"}
+            "tox_scales": "; ".join(sorted({str(x) for x in e["scale"].dropna()
+                                            if not str(x).startswith("not stated")})) or "none named"}
 
 
 
