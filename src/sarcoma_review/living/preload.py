@@ -26,9 +26,12 @@ MODULES = (
     "sarcoma_review.audit.runner", "sarcoma_review.audit.reconstruct",
     "sarcoma_review.pages.common", "sarcoma_review.pages.methods", "sarcoma_review.pages.literature",
     "sarcoma_review.pages.cnao", "sarcoma_review.pages.ifosfamide", "sarcoma_review.pages.pooled",
-    "sarcoma_review.pages.comparisons", "sarcoma_review.pages.audit",
+    "sarcoma_review.stats.certainty", "sarcoma_review.stats.comparators",
+    "sarcoma_review.pages.comparisons", "sarcoma_review.pages.audit", "sarcoma_review.pages.appraisal",
+    "sarcoma_review.pages.summary", "sarcoma_review.pages.toxicity", "sarcoma_review.pages.protocol",
     "sarcoma_review.pages.render.charts", "sarcoma_review.pages.render.tables",
-    "sarcoma_review.living.notebooks",
+    "sarcoma_review.pages.render.appraisal",
+    "sarcoma_review.living.notebooks", "sarcoma_review.living.analyses",
 )
 
 
