@@ -191,7 +191,8 @@ def bench_command(
 ) -> None:
     """Benchmark the build and the pooling; writes _build/bench/results.json and BENCHMARKS.md.
 
-    Cold build vs Jupyter Book's serial execution, no-change and one-row rebuilds vs cold,
+    Cold build vs Jupyter Book's serial execution, no-change, one-rate and one-study rebuilds vs cold,
+    side by side with Jupyter Book's own cache (times, and what each shows after the edit),
     run_analysis and the pooled chapter on 10 to 10,000 synthetic studies, page weights, memory.
     Builds a scratch copy of the book: _build/html is not touched.
     """

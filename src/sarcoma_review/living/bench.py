@@ -11,7 +11,9 @@ Comparisons
    Book's own serial execution of the same notebooks (``execute_notebooks: force`` on a staged
    copy in which each pooled page is the papermill-parameterised template);
 2. rebuild with nothing changed against the cold build;
-3. rebuild after one data row changed against the cold build;
+3. rebuilds after one rate changed and after one study added against the cold build, what the
+   incremental build shows against a cold build of the same edited data, and Jupyter Book's own
+   cache (``execute_notebooks: cache``) side by side: its times and what it shows after the edit;
 4. scaling: :func:`sarcoma_review.analysis.run_analysis` on synthetic literature sets of 10 to
    10,000 studies (:func:`synthetic_literature`), and the pooled chapter executed on them;
 5. page weight of every built page and the build's peak memory.
