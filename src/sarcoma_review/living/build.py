@@ -75,6 +75,7 @@ import yaml
 
 import sarcoma_review
 from sarcoma_review import paths
+from sarcoma_review.data.tracking import memoised
 from sarcoma_review.errors import (  # noqa: F401  (re-exported for callers of the build)
     BuildError,
     BuildLockedError,
@@ -82,7 +83,6 @@ from sarcoma_review.errors import (  # noqa: F401  (re-exported for callers of t
     ConfigurationError,
     DataValidationError,
 )
-from sarcoma_review.data.tracking import memoised
 from sarcoma_review.living.analyses import ANALYSES_FILE, load_analyses
 from sarcoma_review.living.notebooks import (
     clean_executed_notebook,
