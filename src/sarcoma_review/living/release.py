@@ -267,7 +267,8 @@ def verify_release(version: str, root: Path = REPO_ROOT, pool: PoolFn | None = N
     manifest = json.loads((root / "releases" / version / "manifest.json").read_text(encoding="utf-8"))
     df = current_estimates(root / "data", manifest["analyses"], manifest.get("subgroups", DEFAULT_SUBGROUPS),
                            pool=pool, root=root)
-    if estimates_csv_bytes(df) != frozen:
+    recorded = frozen.split(b"\n", 1)[0].decode("utf-8").split(",")  # the columns this release froze
+    if estimates_csv_bytes(df, columns=recorded) != frozen:
         return False
     sof_frozen = root / "releases" / version / store.SOF_FILE
     if not sof_frozen.exists():  # releases made before certainty was rated (0.1.0) froze no summary of findings
