@@ -15,10 +15,11 @@ stats.pooling           random-effects pooling of landmark rates (REML/DL/PM, HK
 stats.sensitivity       one pooled analysis: the primary model and its sensitivity panel, keyed by variant
 stats.moderators        subgroup differences, moderator tests, meta-regression, benchmark comparisons
 stats.survival          Kaplan-Meier, medians, RMST and log-rank on individual patient data (lifelines)
-audit.records           the audit's result record and verdict vocabulary
+audit.records           the audit's result record, verdicts, roles (finding/exploration) and csv columns
 audit.grim              checks of printed numbers (percentages, sums, restatements, p from CI)
 audit.feasibility       can any event/censoring pattern give the reported Kaplan-Meier figures?
 audit.ipd               recomputation from the ifosfamide patient table
+audit.patients          the ifosfamide text's statements about patients against its Table 3, pair by pair
 audit.reconstruct       pseudo-individual patient data for the CNAO endpoints
 audit.runner            run every check; the audit table and its links
 pages.common            what the study chapters share (glue, plain values, fact lookups, flag lists)

@@ -224,8 +224,13 @@ def test_ifosfamide_hand_values():
 def test_audit_runs_on_project_data():
     from sarcoma_review.audit.runner import run_audit
 
+    from sarcoma_review.audit.records import VERDICTS
+
     df = run_audit()
-    assert set(df["verdict"]) <= {"consistent", "consistent with rounding", "inconsistent", "cannot check"}
+    assert set(df["verdict"]) <= set(VERDICTS) and set(df["role"]) <= {"finding", "exploration"}
+    # one finding per conflict: every finding_id has exactly one row stating it
+    assert (df[df["role"] == "finding"].groupby("finding_id").size() == 1).all()
+    assert set(df.loc[df["role"] == "exploration", "finding_id"]) <= set(df.loc[df["role"] == "finding", "finding_id"])
     bad = set(df.loc[df["verdict"] == "inconsistent", "check_id"])
     for cid in ("cnao.surgery_percent_abstract", "cnao.follow_up.range_low", "cnao.km.LC.fu6",
                 "ifo.table1.initial_tumor_size.>10 cm", "ifo.ipd.os_median", "ifo.ipd.os_5y",
@@ -288,14 +293,19 @@ def test_links_point_failed_checks_to_their_audit_rows():
     from sarcoma_review.audit import links
     from sarcoma_review.audit.runner import anchor_id
 
-    rows = [("cnao.a", "cnao", "inconsistent"), ("cnao.b", "cnao", "consistent"),
-            ("ifo.table1.initial_tumor_size.>10 cm", "ifosfamide", "inconsistent")]
-    audit = pd.DataFrame([{"check_id": c, "source": s, "location": "", "quantity": "", "reported": "",
-                           "recomputed": "", "verdict": v, "explanation": ""} for c, s, v in rows])
+    rows = [("cnao.a", "cnao.a", "finding", "cnao", "inconsistent"), ("cnao.b", "cnao.b", "finding", "cnao", "consistent"),
+            ("cnao.a.x", "cnao.a", "exploration", "cnao", "inconsistent"),
+            ("cnao.c", "cnao.c", "finding", "cnao", "implausible"),
+            ("ifo.table1.initial_tumor_size.>10 cm", "ifo.table1.initial_tumor_size.>10 cm", "finding", "ifosfamide",
+             "inconsistent")]
+    audit = pd.DataFrame([{"check_id": c, "finding_id": f, "role": r, "source": s, "location": "", "quantity": "",
+                           "reported": "", "recomputed": "", "verdict": v, "explanation": ""} for c, f, r, s, v in rows])
     got = links("cnao", audit=audit)
-    assert got["check_id"].tolist() == ["cnao.a"] and got["href"].tolist() == ["audit.html#audit-cnao.a"]
+    # the exploration of cnao.a is not listed again; the implausible finding is
+    assert got["check_id"].tolist() == ["cnao.a", "cnao.c"]
+    assert got["href"].tolist() == ["audit.html#finding-cnao.a", "audit.html#finding-cnao.c"]
     # spaces and '>' cannot stand in an HTML id: they become '-'
-    assert links("ifosfamide", audit=audit)["href"].tolist() == ["audit.html#audit-ifo.table1.initial_tumor_size.-10-cm"]
+    assert links("ifosfamide", audit=audit)["href"].tolist() == ["audit.html#finding-ifo.table1.initial_tumor_size.-10-cm"]
     assert anchor_id("x y") == "audit-x-y"
     with pytest.raises(ValueError, match="source must be"):
         links("other", audit=audit)
@@ -364,7 +374,9 @@ def test_links_for_one_paper_read_only_that_papers_data(tmp_path, monkeypatch):
     flagged = runner.links("ifosfamide")
     assert len(flagged) > 0 and set(flagged["source"]) == {"ifosfamide"}
     read = log.read_text()
-    assert "/ifosfamide/" in read and "/cnao/" not in read and "/literature/" not in read
+    # toxicity/events (the text statements about patients) has foreign keys into appraisal/sources,
+    # which reads the literature tables; the CNAO tables are never read
+    assert "/ifosfamide/" in read and "/toxicity/" in read and "/cnao/" not in read
 
 
 def _data_copy(tmp_path):
