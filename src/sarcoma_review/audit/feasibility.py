@@ -81,6 +81,10 @@ class KMProblem:
         "half-up" or "truncate": how printed landmarks map to intervals.
     dropped : tuple[str, ...]
         Statement names switched off.
+    at_risk_after : (float, int), optional
+        Not a reported statement but a device of the pseudo-data reconstruction: ``(M, R)`` lets
+        every event after ``M`` months have at most ``R`` patients at risk, so that enough
+        censorings fall before ``M`` for the reverse Kaplan-Meier median follow-up to be ``M``.
     """
 
     n: int
@@ -96,6 +100,7 @@ class KMProblem:
     times_are_followup: bool = False
     rounding: str = "half-up"
     dropped: tuple[str, ...] = ()
+    at_risk_after: tuple[float, int] | None = None
 
     def __post_init__(self) -> None:
         if not 0 < self.events < self.n:
@@ -172,6 +177,8 @@ class KMProblem:
         cuts = set(self.active_landmarks()) | set(self.active_events_by())
         if self.active("fu_median"):
             cuts.add(self.fu_median)  # type: ignore[arg-type]
+        if self.at_risk_after is not None:
+            cuts.add(self.at_risk_after[0])
         return sorted(cuts)
 
 
@@ -436,6 +443,9 @@ def _solve_risk_sets_uncached(
         forbid(lambda r: True, lambda k: highs[k] < problem.fu_min)
     if problem.active("fu_max"):
         forbid(lambda r: True, lambda k: lows[k] >= problem.fu_max)
+    if problem.at_risk_after is not None:
+        m_after, r_after = problem.at_risk_after
+        forbid(lambda r: r > r_after, lambda k: lows[k] >= m_after)
     if problem.active("fu_median"):
         j = cuts.index(problem.fu_median)
         lo_r = n // 2 + 2 if strict_median else math.ceil(n / 2)

@@ -23,13 +23,13 @@ from sarcoma_review.audit.ipd import (
     size_threshold,
 )
 from sarcoma_review.audit.reconstruct import (
-    DROP,
     cnao_problems,
     dropped_reasons,
     follow_up_minima,
     read_strings,
     reconstruct,
     reconstruction_problems,
+    sidecar,
 )
 from sarcoma_review.audit.patients import patient_checks
 from sarcoma_review.audit.records import COLUMNS, CheckResult
@@ -401,21 +401,41 @@ def reconstruct_all(data_dir: Path | None = None) -> dict[str, pd.DataFrame]:
 
     The statements are read from ``<data_dir>/cnao`` (default :func:`sarcoma_review.paths.data_dir`).
     """
-    return {ep: reconstruct(p, ep) for ep, p in reconstruction_problems(data_dir=data_dir).items()}
+    reported = cnao_problems(data_dir=data_dir)
+    return {ep: reconstruct(p, ep, fu_median=reported[ep].fu_median)
+            for ep, p in reconstruction_problems(data_dir=data_dir).items()}
+
+
+def pseudo_ipd_records(data_dir: Path | None = None) -> dict[str, tuple[pd.DataFrame, dict]]:
+    """``{endpoint: (pseudo-IPD, sidecar record)}``; see :func:`sarcoma_review.audit.reconstruct.sidecar`."""
+    reported = cnao_problems(data_dir=data_dir)
+    kept = reconstruction_problems(data_dir=data_dir)
+    reasons = dropped_reasons(reported)
+    out = {}
+    for ep, p in kept.items():
+        df = reconstruct(p, ep, fu_median=reported[ep].fu_median)
+        pl = plausibility(p)
+        caveat = ("the honoured statements need an implausible timing of events: " + pl.sentence()
+                  if pl is not None and pl.implausible else None)
+        out[ep] = (df, sidecar(ep, reported[ep], p, df, reasons.get(ep, {}), caveat, data_dir))
+    return out
 
 
 def write_pseudo_ipd(directory: Path | str, data_dir: Path | None = None) -> list[Path]:
-    """Write ``cnao_pseudo_ipd_<endpoint>.csv`` files (time_months, event, endpoint) and return their paths."""
+    """Write ``cnao_pseudo_ipd_<endpoint>.csv`` (time_months, event, endpoint) and, beside each, its
+    sidecar ``cnao_pseudo_ipd_<endpoint>.json`` (what it honours and drops, and why); return the paths."""
+    import json
+
     out_dir = Path(directory)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
-    for ep, df in reconstruct_all(data_dir).items():
+    for ep, (df, record) in pseudo_ipd_records(data_dir).items():
         p = out_dir / f"cnao_pseudo_ipd_{ep}.csv"
         df[["time_months", "event", "endpoint"]].to_csv(p, index=False)
-        paths.append(p)
+        j = p.with_suffix(".json")
+        j.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        paths += [p, j]
     return paths
-
-
 
 
 #: Page of the audit chapter (pages are flat in ``book/``, so the relative href works from any chapter).
@@ -474,5 +494,5 @@ def links(source: str, audit: pd.DataFrame | None = None, data_dir: Path | None 
     return out.reset_index(drop=True)
 
 
-__all__ = ["AUDIT_PAGE", "DROP", "FAILED", "dropped_reasons", "anchor_id", "finding_anchor", "links",
+__all__ = ["AUDIT_PAGE", "FAILED", "pseudo_ipd_records", "dropped_reasons", "anchor_id", "finding_anchor", "links",
            "reconstruct_all", "run_audit", "write_audit_csv", "write_pseudo_ipd"]
