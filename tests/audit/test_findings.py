@@ -129,3 +129,19 @@ def test_patient_pair_turns_consistent_when_table3_agrees(tmp_path):
     pts.to_csv(path, index=False)
     rows = {r.check_id: r for r in ifosfamide_checks(copy)}
     assert rows["ifo.pt.cycle_withheld.leucopenia"].verdict == "consistent"
+
+
+def test_size_statement_with_two_readings(frozen_audit):
+    """'The patients still at risk after 2 years all had tumours smaller than 10 cm': Table 3 rows
+    with LC beyond 24 months are 1 (8 cm), 3 (9), 4 (8) and 8 (15 cm initially, 4 cm before RT).
+    True only if the size before radiotherapy is meant: the finding is consistent and names the
+    reading; the two readings are explorations of it (the initial-size one inconsistent)."""
+    r = frozen_audit.set_index("check_id")
+    assert r.loc["ifo.pt.at_risk_2y.size", ["role", "verdict"]].tolist() == ["finding", "consistent"]
+    assert "by the diameter before radiotherapy only" in r.loc["ifo.pt.at_risk_2y.size", "explanation"]
+    assert r.loc["ifo.pt.at_risk_2y.size.initial", ["role", "finding_id", "verdict"]].tolist() == [
+        "exploration", "ifo.pt.at_risk_2y.size", "inconsistent"]
+    assert r.loc["ifo.pt.at_risk_2y.size.before_rt", "verdict"] == "consistent"
+    # both local failures were over 10 cm by either size (13 and 11 cm): no exploration needed
+    assert r.loc["ifo.pt.local_failure.size", "verdict"] == "consistent"
+    assert "ifo.pt.local_failure.size.initial" not in r.index

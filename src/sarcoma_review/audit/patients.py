@@ -190,6 +190,52 @@ def patient_checks(pts: pd.DataFrame, therapy: pd.DataFrame, events: pd.DataFram
                    "consistent" if text_pairs == t3_pairs else "inconsistent",
                    "each relapse has the same time and dose in the text and in Table 3" if text_pairs == t3_pairs
                    else "the times and doses of the relapses differ between the text and Table 3"))
+    # --- tumour size of the patients who failed locally, and of those still at risk -------------------
+    initial = {int(a): float(b) for a, b in zip(pts["patient_id"], pts["diameter_initial_cm"])}
+    before = {int(a): (float(b) if str(b).strip() else None) for a, b in zip(pts["patient_id"], pts["diameter_before_rt_cm"])}
+    lc_t = {int(a): float(b) for a, b in zip(pts["patient_id"], pts["lc_months"])}
+    lf_ids = [int(a) for a, b in zip(pts["patient_id"], pts["local_failure"]) if b == "1"]
+    for eid, cid, group, over in (("local_failure_size_text", "local_failure.size", lf_ids, True),
+                                  ("at_risk_2y_size_text", "at_risk_2y.size", None, False)):
+        if eid not in e.index:
+            raise ValueError(f"data/ifosfamide/reported_estimates.csv has no estimate_id {eid!r}; the audit needs it")
+        thr = float(e.loc[eid, "value"])
+        if group is None:
+            h = 12 * float(e.loc[eid, "horizon_years"])
+            group = [p for p in pid if lc_t[p] > h]
+            who = f"the {len(group)} patients with local control beyond {h:g} months ({_rows(group)})"
+        else:
+            who = f"the {len(group)} patients with a local failure ({_rows(group)})"
+        readings = []
+        for label, sizes in (("initial diameter", initial), ("diameter before radiotherapy", before)):
+            vals = {p: (sizes[p] if sizes[p] is not None else initial[p]) for p in group}
+            bad = [p for p, v in vals.items() if (v <= thr if over else v >= thr)]
+            readings.append((label, vals, bad))
+        fits = [lab for lab, _, bad in readings if not bad]
+        fid = f"ifo.pt.{cid}"
+        word = "over" if over else "smaller than"
+        rep = f"{e.loc[eid, 'statement']}"
+        # a statement true under one reading of an ambiguous size is consistent (the finding says
+        # which reading); the readings are explorations of it when they differ
+        primary_ok = bool(fits)
+        out.append(row(cid, "Results; Table 3", f"tumour size of {who.split(' (')[0]}", rep,
+                       "; ".join(f"{lab}: " + ", ".join(f"row {p} {v:g} cm" for p, v in vals.items())
+                                 for lab, vals, _ in readings),
+                       "consistent" if primary_ok else "inconsistent",
+                       (f"every tumour is {word} {thr:g} cm by its " + " and by its ".join(fits) if len(fits) == 2 else
+                        f"true by the {fits[0]} only: " + "; ".join(
+                            f"by the {lab}, " + _join([f"row {p} ({vals[p]:g} cm)" for p in bad]) + f" is not {word} {thr:g} cm"
+                            for lab, vals, bad in readings if bad) + "; the text does not say which size it means"
+                        if fits else f"not {word} {thr:g} cm by either size")))
+        differ = len({tuple(v.items()) for _, v, _ in readings}) > 1
+        for lab, vals, bad in readings if differ else ():
+            out.append(CheckResult(f"{fid}.{'initial' if lab.startswith('initial') else 'before_rt'}", IFO,
+                                   "Results; Table 3", f"the same, reading the size as the {lab}", rep,
+                                   ", ".join(f"row {p} {v:g} cm" for p, v in vals.items()),
+                                   "consistent" if not bad else "inconsistent",
+                                   f"every tumour {word} {thr:g} cm" if not bad else
+                                   _join([f"row {p} ({vals[p]:g} cm)" for p in bad]) + f" is not {word} {thr:g} cm",
+                                   finding_id=fid, role="exploration"))
     # --- hyperfractionation, hyperthermia --------------------------------------------------------------
     for eid, col, what in (("hyperfractionation_n_text", "hyperfractionation", "hyperfractionated twice daily"),
                            ("hyperthermia_n_text", "hyperthermia", "regional hyperthermia")):
