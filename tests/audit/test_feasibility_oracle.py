@@ -181,11 +181,12 @@ def test_feasibility_agrees_with_brute_force(case):
         # never a false accusation: a pattern exists, so the check must not name a conflict
         assert res.feasible or res.undecided, (prob, "a grid pattern meets every statement, yet the check "
                                                f"calls {res.conflict} a conflict")
-    # "undecided" (the audit's "cannot check") accuses nobody and is allowed here. The oracle shows
-    # where the witness builder falls short of the solver (known gaps, reported in the audit
-    # chapter's method notes): the last patient's time is not pinned to a stated maximum
-    # follow-up when that patient has the event, and an earliest event time after the latest one
-    # with a single event is not rejected by the integer program. Neither yields a verdict.
+    # "undecided" (the audit's "cannot check") accuses nobody and is allowed here. The oracle showed
+    # where the witness builder fell short of the solver: the last patient's time was not pinned to
+    # the stated maximum follow-up when that patient has the event (fixed); what remains (about 3%
+    # of these cases) is where the integer program admits risk sets that no dataset can realise,
+    # e.g. a stated shortest follow-up with no patient able to leave that early; these stay
+    # "cannot check", never a verdict.
     if res.feasible:
         w = res.witness
         assert holds(prob, [Fraction(str(t)) for t in w.times], w.events), (prob, w)

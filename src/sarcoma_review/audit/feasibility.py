@@ -496,10 +496,15 @@ def _event_times(problem: KMProblem, segments: list[int], risk_sets: list[int]) 
             anchors[d // 2 - 1] = anchors[d // 2] = problem.event_median  # type: ignore[assignment]
     floor_t = problem.fu_min if (problem.times_are_followup and problem.active("fu_min")) else 0.0
     if (problem.times_are_followup and problem.active("fu_min") and d and 0 not in anchors
-            and risk_sets[0] == problem.n and lo_seg[segments[0]] < problem.fu_min < hi_seg[segments[0]]):
+            and risk_sets[0] == problem.n and lo_seg[segments[0]] < problem.fu_min <= hi_seg[segments[0]]):
         # nobody is censored before the first event, so the shortest follow-up (which the range
         # states exactly) must be that event's time
         anchors[0] = float(problem.fu_min)  # type: ignore[arg-type]
+    if (problem.active("fu_max") and d and d - 1 not in anchors and risk_sets[-1] == 1
+            and lo_seg[segments[-1]] < problem.fu_max <= max(hi_seg[segments[-1]], problem.fu_max)):
+        # nobody is left after the last event, so the longest observed time (which the range
+        # states exactly) must be that event's time (found by the brute-force oracle)
+        anchors[d - 1] = float(problem.fu_max)  # type: ignore[arg-type]
     lo = [max(lo_seg[s], floor_t or 0.0) for s in segments]
     if problem.active("fu_min"):
         # an event with a censoring before it must come after the earliest possible censoring
