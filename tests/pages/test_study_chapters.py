@@ -175,7 +175,8 @@ def test_endpoint_must_be_in_table3(patients):
 
 def test_audit_flags_link_each_failed_check_to_its_row():
     """The follow-up contradiction (abstract 4-61 vs results 6-61 months) is an inconsistency the
-    audit must find, and the CNAO chapter must link it; every link points at an audit row id."""
+    audit must find, and the CNAO chapter must link it; every link points at a finding's anchor,
+    and each failed finding (inconsistent or implausible) is listed once, its explorations not."""
     import re
 
     from sarcoma_review.audit import runner
@@ -185,11 +186,11 @@ def test_audit_flags_link_each_failed_check_to_its_row():
 
     out = audit_flags_html("cnao", audit=audit).data
     hrefs = re.findall(r'href="([^"]+)"', out)
-    failed = audit[(audit["source"].str.lower().str.contains("cnao|cuccia")) & (audit["verdict"] == "inconsistent")
-                   & ~audit["check_id"].str.contains(".without_", regex=False)]  # diagnostics, not the paper's numbers
-    assert len(hrefs) == len(failed) > 0
-    assert all(h.startswith("audit.html#audit-") for h in hrefs)
-    assert "audit.html#audit-cnao.follow_up.range_low" in hrefs
+    failed = audit[(audit["source"] == "cnao") & audit["verdict"].isin(["inconsistent", "implausible"])
+                   & (audit["role"] == "finding")]
+    assert len(hrefs) == len(failed) == failed["finding_id"].nunique() > 0
+    assert all(h.startswith("audit.html#finding-") for h in hrefs)
+    assert "audit.html#finding-cnao.follow_up.range_low" in hrefs and "audit.html#finding-cnao.km.LC" in hrefs
     assert "<script" not in out
 
 
