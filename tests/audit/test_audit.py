@@ -17,7 +17,6 @@ from sarcoma_review.audit.feasibility import (
 from sarcoma_review.audit.ipd import km_median, km_rmst
 from sarcoma_review.audit.reconstruct import (
     cnao_problems,
-    reconstruct,
     reconstruction_problems,
     validate_pseudo_ipd,
 )
@@ -252,9 +251,8 @@ def test_ifosfamide_hand_values():
 
 
 def test_audit_runs_on_project_data():
-    from sarcoma_review.audit.runner import run_audit
-
     from sarcoma_review.audit.records import VERDICTS
+    from sarcoma_review.audit.runner import run_audit
 
     df = run_audit()
     assert set(df["verdict"]) <= set(VERDICTS) and set(df["role"]) <= {"finding", "exploration"}

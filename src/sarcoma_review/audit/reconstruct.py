@@ -30,11 +30,10 @@ every censoring time by accrual length + minimum follow-up (:func:`validate_pseu
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
-
-from dataclasses import replace
 
 from sarcoma_review.audit.feasibility import (
     KMProblem,

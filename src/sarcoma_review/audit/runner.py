@@ -22,6 +22,7 @@ from sarcoma_review.audit.ipd import (
     last_event_time,
     size_threshold,
 )
+from sarcoma_review.audit.patients import patient_checks
 from sarcoma_review.audit.reconstruct import (
     cnao_problems,
     dropped_reasons,
@@ -31,7 +32,6 @@ from sarcoma_review.audit.reconstruct import (
     reconstruction_problems,
     sidecar,
 )
-from sarcoma_review.audit.patients import patient_checks
 from sarcoma_review.audit.records import COLUMNS, CheckResult
 from sarcoma_review.paths import data_dir as default_data_dir
 
