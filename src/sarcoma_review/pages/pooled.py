@@ -79,6 +79,8 @@ def _pct(x: float) -> str:
     return f"{x:.1f}%"
 
 
+COCHRAN_Q = "Cochran's Q"  # its glossary entry
+
 #: What the rate counts, in a clinician's words ("... of patients <phrase> 5 years after treatment").
 OUTCOME_PHRASES = {
     "LC": "had no regrowth of the treated tumour",
@@ -136,7 +138,7 @@ def summary_markdown(a: PooledAnalysis, endpoint: str, horizon_years: float) -> 
         f"{term(str(p['ci_method']), 'HKSJ') if str(p['ci_method']).startswith('HKSJ') else p['ci_method']} interval.",
         f"- Heterogeneity: {term('I²')} = {p['i2']:.0f}%, {term('τ²')} = {p['tau2']:.3f} "
         f"({term('Q-profile')} 95% CI {p['tau2_ci_low']:.3f} to {p['tau2_ci_high']:.3f}), "
-        f"{term('Q', "Cochran's Q")} = {p['q']:.2f} on {int(p['q_df'])} df, p = {p['q_p']:.3f}.",
+        f"{term('Q', COCHRAN_Q)} = {p['q']:.2f} on {int(p['q_df'])} df, p = {p['q_p']:.3f}.",
     ]
     adhoc = a.estimates[a.estimates["ci_method"] == "HKSJ-adhoc"]
     if not adhoc.empty and (adhoc["ci_high"].iat[0] - adhoc["ci_low"].iat[0]) > (p["ci_high"] - p["ci_low"]) + 0.05:
