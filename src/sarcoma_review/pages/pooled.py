@@ -123,7 +123,7 @@ def summary_markdown(a: PooledAnalysis, endpoint: str, horizon_years: float) -> 
                  f"{a.k} series a test of {term('heterogeneity')} often misses real differences.")
     lines = [
         f"- **On average, {_pct(p['estimate'])} of patients {phrase} {horizon_years:g} years after "
-        f"treatment** ({what}, {outcome}), across {a.k} {term('series')} with {int(p['n_patients'])} "
+        f"treatment** ({horizon_years:g}-year {outcome}), across {a.k} {term('series')} with {int(p['n_patients'])} "
         f"patients ({term('95% CI', 'confidence interval')} {_pct(p['ci_low'])} to {_pct(p['ci_high'])}).",
         f"- **What a new centre might see:** the true rate of a new series like these would be expected "
         f"between {_pct(p['pi_low'])} and {_pct(p['pi_high'])} ({term('prediction interval')}; the rate it "
