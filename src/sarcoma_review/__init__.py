@@ -14,7 +14,8 @@ data.vocabulary         endpoint names and order, landmark names: the words ever
 stats.pooling           random-effects pooling of landmark rates (REML/DL/PM, HKSJ/Wald), GLMM, Bayesian
 stats.sensitivity       one pooled analysis: the primary model and its sensitivity panel, keyed by variant
 stats.moderators        subgroup differences, moderator tests, meta-regression, benchmark comparisons
-stats.survival          Kaplan-Meier, medians, RMST and log-rank on individual patient data (lifelines)
+stats.survival          Kaplan-Meier, medians, RMST, Greenwood and log-rank on individual patient data (lifelines)
+stats.comparators       a comparator's rate with its own uncertainty; particle minus comparator (MOVER)
 audit.records           the audit's result record and verdict vocabulary
 audit.grim              checks of printed numbers (percentages, sums, restatements, p from CI)
 audit.feasibility       can any event/censoring pattern give the reported Kaplan-Meier figures?
