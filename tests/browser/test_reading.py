@@ -280,3 +280,23 @@ def test_long_tables_filter_offline(browser, serve_dir) -> None:
         assert details.locator("dl").is_visible()
     finally:
         context.close()
+
+
+def test_the_page_contents_open_from_the_header_on_a_laptop(browser, serve_dir) -> None:
+    """At 1280 px the contents column is folded into the header's button (the article takes the
+    width); the button opens the page's contents."""
+    origin = serve_dir(HTML_DIR)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(f"{origin}/book/pooled/lc-5y.html", wait_until="load")
+        article = page.evaluate("document.querySelector('.bd-article').getBoundingClientRect().width")
+        assert article > 900  # the width that the contents column used to take is the article's
+        button = page.locator(".bd-header button.secondary-toggle")
+        assert button.is_visible()
+        button.click()
+        dialog = page.locator("#pst-secondary-sidebar-modal")
+        dialog.locator("nav.page-toc a").first.wait_for(state="visible", timeout=5000)
+        assert dialog.locator("nav.page-toc a").count() >= 3
+    finally:
+        context.close()
