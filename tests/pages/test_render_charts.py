@@ -351,6 +351,23 @@ def test_km_axis_ticks_are_the_at_risk_times() -> None:
     assert line["encoding"]["strokeDash"]["field"] == "group"
 
 
+def test_km_drawn_axis_labels_every_at_risk_time() -> None:
+    """Drawn, not just specified: Vega thins explicit tick values to its tick count (width / 40)
+    unless told otherwise, which put "6 at risk" under an unlabelled tick. Twelve yearly times
+    on a narrow plot must all be labelled, at the x positions of their numbers at risk."""
+    km, _, censored = km_inputs()
+    times = list(range(0, 133, 12))
+    at_risk = pd.DataFrame({"group": "A", "time": times, "n_at_risk": list(range(len(times), 0, -1))})
+    svg = charts.static_svg(charts.book_spec(charts.km_plot(km, at_risk, censored, width=300).to_dict()), "k")
+    labels = re.findall(r'role-axis-label"[^>]*>(.*?)</g>', svg)
+    x_labels = [re.findall(r"translate\(([-\d.]+),[-\d.]+\)[^>]*>([^<]*)</text>", g) for g in labels]
+    x_axis = next(g for g in x_labels if [t for _, t in g][:2] == ["0", "12"])
+    assert [t for _, t in x_axis] == [str(t) for t in times]
+    # the numbers at risk are drawn at the same x positions (0 .. width)
+    xs = [float(x) for x, _ in x_axis]
+    assert xs == pytest.approx([t / 132 * 300 for t in times], abs=0.5)
+
+
 def test_forest_shows_histology_when_the_frame_has_it() -> None:
     df = per_study().assign(histology=["chordoma", "chondrosarcoma", None])
     spec = charts.forest_plot(df, POOLED).to_dict()

@@ -681,7 +681,8 @@ def km_plot(km: pd.DataFrame, at_risk: pd.DataFrame, censored: pd.DataFrame | No
     curve_data = alt.Data(values=_records(curves[["group", "time", "survival", "ci_low", "ci_high"]]))
     base = alt.Chart(curve_data)
     x = alt.X("time:Q", title=x_title, scale=x_scale,
-              axis=alt.Axis(values=tick_values, labelOverlap=False) if tick_values else alt.Undefined)
+              axis=alt.Axis(values=tick_values, tickCount=len(tick_values), labelOverlap=False)
+              if tick_values else alt.Undefined)
     y = alt.Y("survival:Q", title=y_title, scale=alt.Scale(domain=PERCENT_DOMAIN, nice=False))
     tooltip = [alt.Tooltip("group:N", title="Group"), alt.Tooltip("time:Q", title="Months", format=".1f"),
                alt.Tooltip("survival:Q", title="Survival (%)", format=".1f"),
