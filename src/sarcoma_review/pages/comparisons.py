@@ -7,9 +7,12 @@ Every function returns tidy tables; the statistics are those of :mod:`sarcoma_re
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
+from sarcoma_review.data import vocabulary
 from sarcoma_review.data.vocabulary import landmark_name
 from sarcoma_review.pages.render import charts
 from sarcoma_review.stats import comparators as comparators_stats
@@ -78,8 +81,9 @@ def year_regressions(lit: pd.DataFrame, landmarks: list[tuple[str, float]] = MAI
     return pd.DataFrame(rows)
 
 
-#: Table I's spelling of chordoma in ``histology``.
-CHORDOMA = "Chordoma"
+#: Table I's spelling of chordoma in ``histology`` (the stratum rule is defined once, in
+#: :func:`sarcoma_review.data.vocabulary.histology_stratum`).
+CHORDOMA = vocabulary.CHORDOMA_HISTOLOGY
 
 #: The particle-therapy populations each comparator is set against, in the order shown:
 #: (key, label, role). Every comparator the two papers cite is a soft-tissue sarcoma series, so the
@@ -114,7 +118,7 @@ DIFFERENCE_METHOD = ("difference = particle minus comparator (percentage points)
 def particle_population(lit: pd.DataFrame, key: str) -> pd.DataFrame:
     """The literature rows of one particle population (:data:`POPULATIONS`)."""
     if key == "non-chordoma":
-        return lit[lit["histology"].astype(str) != CHORDOMA]
+        return lit[[vocabulary.histology_stratum(h) == vocabulary.OTHER for h in lit["histology"]]]
     if key == "all":
         return lit
     raise ValueError(f"unknown particle population {key!r}; use one of {[p[0] for p in POPULATIONS]}")
@@ -259,9 +263,8 @@ def benchmark_panel(lit: pd.DataFrame, bench: pd.DataFrame, method: str = "REML"
     return out
 
 
-def write_comparisons_csv(panel: pd.DataFrame, folder) -> "Path":
+def write_comparisons_csv(panel: pd.DataFrame, folder: str | Path) -> Path:
     """Write ``comparisons.csv`` (the columns :data:`CSV_COLUMNS`) into ``folder``; return its path."""
-    from pathlib import Path
 
     path = Path(folder) / "comparisons.csv"
     panel[CSV_COLUMNS].to_csv(path, index=False, float_format="%.6g")
@@ -276,7 +279,7 @@ def chordoma_share_text(lit: pd.DataFrame, landmarks: list[tuple[str, float]] = 
         d = landmark_rows(lit, "LC", hz)
         if d.empty:
             continue
-        ch = d[d["histology"].astype(str) == CHORDOMA]
+        ch = d[[vocabulary.histology_stratum(h) == vocabulary.CHORDOMA for h in d["histology"]]]
         parts.append(f"{len(ch)} of the {len(d)} series ({int(ch['n_patients'].sum())} of "
                      f"{int(d['n_patients'].sum())} patients) at {hz:g} years")
     return " and ".join(parts) if len(parts) <= 2 else ", ".join(parts[:-1]) + " and " + parts[-1]
