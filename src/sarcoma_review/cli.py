@@ -19,11 +19,15 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
 from sarcoma_review.errors import ReviewError, UsageError
+
+
+#: The command-line parser's own error for a bad option value or argument (typer vendors click, so
+#: the class is found through the public ``typer.BadParameter``).
+ParserUsageError = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
 
 
 class ReviewGroup(TyperGroup):
@@ -35,7 +39,7 @@ class ReviewGroup(TyperGroup):
         except ReviewError as exc:
             typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
             raise typer.Exit(code=1) from None
-        except click.UsageError as exc:
+        except ParserUsageError as exc:
             # click's parsing errors (bad option value, missing argument) as one line too
             command = exc.ctx.command_path if exc.ctx is not None else "review"
             typer.secho(f"error: {exc.format_message()} (see `{command} --help`)", fg=typer.colors.RED, err=True)
@@ -139,6 +143,7 @@ def run(
     from sarcoma_review.paths import BUILD_DIR
 
     _project()
+    ddir = None if data is None else _data(data)
     notebook, params, name = resolve_chapter(chapter)
     given = dict(parse_parameter(p) for p in parameter or [])
     check_parameters(notebook, given)
@@ -147,7 +152,7 @@ def run(
         stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         out = BUILD_DIR / "runs" / f"{name}-{stamp}"
     typer.echo(f"executing {notebook.name} into {out} ...")
-    res = execute_chapter(notebook, out, params, data if data is None else _data(data))
+    res = execute_chapter(notebook, out, params, ddir)
     typer.echo(f"notebook:  {res.notebook}")
     if res.html:
         typer.echo(f"html:      {res.html}")
@@ -276,7 +281,6 @@ def add_study_command(
                 break
             texts.append(answer)
     rates = [parse_rate(t) for t in texts]
-    typer.echo("computing the pooled estimates before and after ...")
     res = add_study(ddir, fields, rates, rate_source=rate_source, particle_group=particle_group, root=root)
     typer.echo(f"added {res.study_id} ({res.particle_group}) with {len(rates)} rate(s) to "
                + " and ".join(str(p) for p in res.files) + "; data valid")

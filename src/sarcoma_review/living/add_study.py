@@ -32,7 +32,7 @@ import pandas as pd
 
 from sarcoma_review.data.vocabulary import ENDPOINT_NAMES, landmark_name
 from sarcoma_review.errors import ReviewError, UsageError
-from sarcoma_review.living.analyses import current_estimates, standard_analyses
+from sarcoma_review.living.analyses import PoolFn, current_estimates, standard_analyses
 from sarcoma_review.paths import REPO_ROOT
 
 #: The study fields, in the column order of ``literature/studies.csv`` (``particle_group`` is derived).
@@ -156,7 +156,7 @@ def _pick(df: pd.DataFrame | None, analysis_id: str, subgroup_value: str | None)
 
 def add_study(data_dir: Path, study: Mapping[str, Any], rates: Sequence[Rate], *,
               rate_source: str | None = None, particle_group: str | None = None,
-              root: Path = REPO_ROOT, compare: bool = True) -> AddStudyResult:
+              root: Path = REPO_ROOT, compare: bool = True, pool: PoolFn | None = None) -> AddStudyResult:
     """Add one study and its rates to ``data_dir/literature`` (see the module docstring).
 
     Parameters
@@ -173,6 +173,8 @@ def add_study(data_dir: Path, study: Mapping[str, Any], rates: Sequence[Rate], *
         Optional check: the group the caller expects ``particle`` to map to.
     compare
         Compute the pooled estimates before and after (off for speed in tests of the writing alone).
+    pool
+        Pooling function for those estimates (default: the pooled pages' primary model).
 
     Raises
     ------
@@ -218,7 +220,8 @@ def add_study(data_dir: Path, study: Mapping[str, Any], rates: Sequence[Rate], *
             raise UsageError(f"rate {r.endpoint}:{r.horizon_years} is given twice; give each endpoint and landmark once")
         seen.add(key)
 
-    before = current_estimates(data_dir, root=root) if compare else None
+    default_validator(data_dir)  # a problem already there is reported as it is, before anything is written
+    before = current_estimates(data_dir, pool=pool, root=root) if compare else None
     saved = {p: p.read_bytes() for p in (studies_csv, outcomes_csv)}
     source = str(study["source"]).strip()
     r_source = (rate_source or source).strip()
@@ -236,7 +239,7 @@ def add_study(data_dir: Path, study: Mapping[str, Any], rates: Sequence[Rate], *
         raise
     result = AddStudyResult(sid, group, [studies_csv, outcomes_csv])
     if compare:
-        after = current_estimates(data_dir, root=root)
+        after = current_estimates(data_dir, pool=pool, root=root)
         for a in standard_analyses(root):
             if (a["endpoint"], int(a["horizon_years"])) not in seen:
                 continue

@@ -68,16 +68,19 @@ def publish_release_files(book_dir: Path, root: Path = REPO_ROOT) -> list[Path]:
 
 
 def _evidence_summary(release_dir: Path) -> list[str]:
-    """What changed in the evidence: the bullet lines and first paragraph of the release's ``whats-new.md``."""
+    """What changed in the evidence: the text of the release's ``whats-new.md`` above its estimate
+    tables (the comparison sentence, the studies added, removed or corrected, the conclusions that changed)."""
     path = release_dir / "whats-new.md"
     if not path.exists():
         return ["(this release recorded no comparison with an earlier one)"]
     out: list[str] = []
     for line in path.read_text(encoding="utf-8").splitlines():
-        if line.startswith("#") or line.startswith("<!--"):
+        if line.startswith(("## Pooled estimates", "## Estimates across")):
+            break  # the tables stay on the release's own What's new (in its PDF and CHANGELOG.md)
+        if line.startswith(("#", "<!--", "|")):
             continue
-        if line.startswith("|") or line.startswith("```"):
-            break  # the tables stay on the release's own What's new; the summary is the text above them
+        if out and not out[-1].strip() and not line.strip():
+            continue
         out.append(line)
     text = "\n".join(out).strip()
     return text.splitlines() if text else ["(see the release's What's new)"]
