@@ -4,7 +4,7 @@
 #
 # The versions follow the pins of the installed Altair: vega-lite exactly alt.VEGALITE_VERSION,
 # vega and vega-embed the releases of the majors alt.VEGA_VERSION / alt.VEGAEMBED_VERSION that
-# were current with that vega-lite release. tests/test_vendor.py checks that they stay in step:
+# were current with that vega-lite release. tests/living/test_vendor.py checks that they stay in step:
 # when Altair is upgraded, edit the three versions below, run this script and commit the result.
 #
 # Usage: scripts/vendor_vega.sh            (needs npm, which reaches the npm registry)

@@ -1,4 +1,12 @@
-"""Shared helpers for the release / citation / What's-new tests: a tiny repo-like git tree and a toy pool.
+"""Helpers shared by the tests (not tests themselves).
+
+1. The frozen inputs of the R reference fixture: ``scripts/regenerate_r_fixtures.sh`` copies the data
+   tables ``scripts/r/make_reference.R`` reads into ``tests/fixtures/r_inputs/`` (same
+   ``<group>/<table>`` layout as ``data/``, schemas included) before running R. Tests that compare the
+   package with ``r_reference.json`` read those copies (:data:`FROZEN_DATA`), never the live ``data/``,
+   so adding a study to ``data/`` does not break them (``tests/stats/test_fixture_inputs.py`` warns when
+   ``data/`` has moved on).
+2. For the release / citation / What's-new tests: a tiny repo-like git tree and a toy pool.
 
 The toy pool is deliberately trivial so every number can be derived by hand in the tests:
 estimate = patient-weighted mean of the rates, CI = [min rate, max rate], k = number of studies,
@@ -14,6 +22,24 @@ from pathlib import Path
 import pandas as pd
 
 from sarcoma_review.paths import REPO_ROOT
+
+#: A data folder (``data_dir=``) holding exactly what the R fixture was computed from.
+FROZEN_DATA = Path(__file__).parent / "fixtures" / "r_inputs"
+
+
+def frozen_literature() -> pd.DataFrame:
+    """``loaders.load_literature()`` on the frozen copies (validated, foreign keys checked)."""
+    from sarcoma_review.data import loaders
+
+    return loaders.load_literature(FROZEN_DATA)
+
+
+def frozen_patients() -> pd.DataFrame:
+    """``loaders.load_ifosfamide_patients()`` on the frozen copy."""
+    from sarcoma_review.data import loaders
+
+    return loaders.load_ifosfamide_patients(FROZEN_DATA)
+
 
 #: The real schema files (and the particle-group lookup the studies table references) make the toy
 #: tables pass the same validation as the real data.

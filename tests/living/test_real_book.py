@@ -9,14 +9,15 @@ first build executes everything, which changes nothing in what is asserted.
 from __future__ import annotations
 
 import json
-import math
 import re
 import shutil
 
 import pytest
 
+from sarcoma_review.data import loaders
 from sarcoma_review.living.build import build_book
 from sarcoma_review.paths import REPO_ROOT
+from sarcoma_review.stats import pooling
 
 
 def _copy_root(dst):
@@ -60,8 +61,9 @@ def test_one_row_change_reexecutes_only_dependants_and_updates_page(tmp_path):
     page = (root / "_build" / "html" / "book" / "comparisons.html").read_text(encoding="utf-8")
     flat = re.sub(r"<[^>]+>", "", page)
     assert "Kepka et al., ≥63 Gy, 65%" in flat and "Kepka et al., ≥63 Gy, 60%" not in flat
-    # pooled 5-year LC of the unchanged Table I data, from the metafor fixture, minus the new 65%
-    ref = json.loads((REPO_ROOT / "tests" / "fixtures" / "r_reference.json").read_text())
-    logit = next(c["estimate"] for c in ref["pooling"] if c["case"] == "LC_5y_all_REML_HKSJ")
-    diff = 100 / (1 + math.exp(-logit)) - 65
+    # pooled 5-year LC of the unchanged Table I data minus the new 65%: the primary model on the
+    # copied data/ (the live data, which may be newer than the R fixture's frozen inputs; the
+    # model's agreement with metafor is tested on those inputs in tests/test_pooling.py)
+    pooled = pooling.pool(loaders.load_literature(root / "data"), "LC", 5).iloc[0]["estimate"]
+    diff = pooled - 65
     assert f"difference {diff:+.1f} points" in flat

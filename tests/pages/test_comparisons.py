@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import frozen_literature, frozen_patients
 
 from sarcoma_review.data import loaders
 from sarcoma_review.pages import comparisons
@@ -19,7 +20,7 @@ FIXTURE = json.loads((Path(__file__).parents[1] / "fixtures" / "r_reference.json
 
 @pytest.fixture(scope="module")
 def lit():
-    return loaders.load_literature()
+    return frozen_literature()  # the R fixture's inputs (tests/helpers.py), not the live data/
 
 
 @pytest.mark.parametrize("landmark,case", [("5-year local control", "LC_5y"), ("5-year overall survival", "OS_5y"),
@@ -33,7 +34,7 @@ def test_subgroup_tests_match_metafor_moderator(lit, landmark, case):
 
 def test_benchmarks_include_ifosfamide_recomputation(lit):
     b = comparisons.benchmarks(loaders.load_comparators(), loaders.load_table("ifosfamide", "reported_estimates"),
-                               loaders.load_ifosfamide_patients())
+                               frozen_patients())
     rec = b[b["label"].str.contains("recomputed")].set_index("endpoint")["rate_percent"]
     # Table 3 by hand: LC 7/8 * 4/5 = 70%; OS: 3 of 11 alive beyond 60 months, no censoring before -> 3/11
     assert rec["LC"] == pytest.approx(70.0, abs=1e-9)

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import FROZEN_DATA
 
-from sarcoma_review.paths import REPO_ROOT
 from sarcoma_review.stats import moderators as C
 
 REF = json.loads((Path(__file__).parents[1] / "fixtures" / "r_reference.json").read_text())
@@ -23,7 +23,7 @@ TOL = 1e-4
 
 
 def landmark(ep: str, h: float) -> pd.DataFrame:
-    lit = REPO_ROOT / "data" / "literature"
+    lit = FROZEN_DATA / "literature"  # the R fixture's inputs, not the live data/
     s = pd.read_csv(lit / "studies.csv").drop(columns="source")
     o = pd.read_csv(lit / "outcomes.csv").drop(columns="source")
     d = o.merge(s, on="study_id")

@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import FROZEN_DATA
 from scipy import special, stats
 
-from sarcoma_review.paths import REPO_ROOT
 from sarcoma_review.stats import pooling as P
 
 REF = json.loads((Path(__file__).parents[1] / "fixtures" / "r_reference.json").read_text())
@@ -41,8 +41,9 @@ NAMED = {
 
 
 def literature() -> pd.DataFrame:
-    """Table I, outcomes joined with studies (what loaders.load_literature() returns)."""
-    lit = REPO_ROOT / "data" / "literature"
+    """Table I, outcomes joined with studies (what loaders.load_literature() returns), from the
+    frozen copies the R fixture was computed from (tests/helpers.py), not the live data/."""
+    lit = FROZEN_DATA / "literature"
     s = pd.read_csv(lit / "studies.csv").drop(columns="source")
     o = pd.read_csv(lit / "outcomes.csv").drop(columns="source")
     return o.merge(s, on="study_id")

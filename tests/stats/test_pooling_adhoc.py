@@ -1,6 +1,6 @@
 """HKSJ with the Knapp-Hartung ad hoc correction (scale factor truncated at 1) against metafor
 ``rma(yi, vi, method="REML", test="adhoc")`` (fixture group "adhoc"; tolerance 1e-4 on the logit
-scale as for every pooled fit, see tests/test_pooling.py), and the property that motivates it:
+scale as for every pooled fit, see tests/stats/test_pooling.py), and the property that motivates it:
 plain HKSJ can be narrower than Wald, the ad hoc variant never is."""
 
 import json
@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import frozen_literature
 from scipy import special
 
-from sarcoma_review.data import loaders
 from sarcoma_review.stats import pooling as P
 
 REF = json.loads((Path(__file__).parents[1] / "fixtures" / "r_reference.json").read_text())
@@ -20,7 +20,7 @@ TOL = 1e-4
 @pytest.mark.parametrize("case", REF["adhoc"], ids=lambda c: c["case"])
 def test_adhoc_matches_metafor(case):
     ep, h = case["case"].split("_")
-    lit = loaders.load_literature()
+    lit = frozen_literature()  # the R fixture's inputs, not the live data/
     d = lit[(lit.endpoint == ep) & (lit.horizon_years == float(h[:-1]))]
     out = P.pool(d, method="REML", ci="adhoc").iloc[0]
     assert out.ci_method == "HKSJ-adhoc"

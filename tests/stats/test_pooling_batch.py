@@ -4,7 +4,7 @@ pooling._pool_subsets solves tau^2 for all subsets at once (Fisher scoring for R
 PM, closed form for DL); pooling.pool_rates fits one subset with Brent's root finder. Both solve
 the same estimating equations, so they must agree to the iteration tolerances (1e-13 relative on
 tau^2; 1e-9 is a comfortable bound for everything derived from it). The metafor comparison of
-leave_one_out and cumulative is in tests/test_pooling.py.
+leave_one_out and cumulative is in tests/stats/test_pooling.py.
 """
 
 import numpy as np

@@ -2,7 +2,7 @@
 
 The fixture (tests/fixtures/r_reference.json) was produced by scripts/r/make_reference.R with
 metafor; its estimates are on the logit scale, so our percentages are compared after the logit
-transform. Tolerance 1e-4 on the logit scale, as in tests/test_pooling.py: REML and DL agree to
+transform. Tolerance 1e-4 on the logit scale, as in tests/stats/test_pooling.py: REML and DL agree to
 ~1e-13; metafor's Paule-Mandel iteration stops earlier (tau^2 differs by ~2e-5, the logit
 estimate by ~3e-6), well inside 1e-4.
 """
@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import frozen_literature
 from scipy.special import logit
 
-from sarcoma_review.data import loaders
 from sarcoma_review.pages import pooled
 from sarcoma_review.stats import sensitivity
 
@@ -29,7 +29,7 @@ def _case(group, name):
 
 @pytest.fixture(scope="module")
 def literature():
-    return loaders.load_literature()
+    return frozen_literature()  # the R fixture's inputs (tests/helpers.py), not the live data/
 
 
 @pytest.mark.parametrize("endpoint,horizon", [("LC", 5), ("OS", 5), ("LC", 3), ("OS", 3)])

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import FROZEN_DATA
 
-from sarcoma_review.paths import REPO_ROOT
 from sarcoma_review.stats import survival as S
 
 REF = json.loads((Path(__file__).parents[1] / "fixtures" / "r_reference.json").read_text())["survival"]
@@ -26,7 +26,7 @@ ENDPOINTS = {"LC": ("lc_months", "local_failure"), "OS": ("os_months", "death")}
 
 
 def ipd() -> pd.DataFrame:
-    d = pd.read_csv(REPO_ROOT / "data" / "ifosfamide" / "patients.csv")
+    d = pd.read_csv(FROZEN_DATA / "ifosfamide" / "patients.csv")  # the R fixture's input, not data/
     d["diam_gt10"] = np.where(d.diameter_initial_cm > 10, ">10 cm", "<=10 cm")
     return d
 

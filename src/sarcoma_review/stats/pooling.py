@@ -132,6 +132,15 @@ def logit_rates(rate_percent, n_patients) -> tuple[np.ndarray, np.ndarray, np.nd
         ``yi = logit(p)``, ``vi = 1/(n p (1-p))`` and a boolean flag for the studies that got the
         continuity correction (rate 0% or 100%: ``p = (n p + 0.5) / (n + 1)``,
         ``vi = 1/(x + 0.5) + 1/(n - x + 0.5)``).
+
+    Examples
+    --------
+    50% of 20 patients: logit 0, variance 1/(20 x 0.5 x 0.5) = 0.2; 80% of 10: logit(0.8) = 1.3863,
+    variance 1/(10 x 0.8 x 0.2) = 0.625.
+
+    >>> y, v, corrected = logit_rates([50, 80], [20, 10])
+    >>> [round(float(x), 4) for x in y], [round(float(x), 4) for x in v], corrected.tolist()
+    ([0.0, 1.3863], [0.2, 0.625], [False, False])
     """
     r, n = _check_inputs(rate_percent, n_patients)
     x = n * r / 100.0
@@ -182,6 +191,28 @@ def tau2_estimate(y, v, X=None, method: str = "REML") -> float:
     root-finding (truncated at 0), ``"DL"`` is the DerSimonian-Laird moment estimator (its
     metafor generalisation to a design matrix), ``"PM"`` solves the generalised
     ``Q(tau^2) = k - p`` (Paule-Mandel).
+
+    Parameters
+    ----------
+    y, v : array-like
+        Effect sizes (logits) and their sampling variances.
+    X : array-like, optional
+        Design matrix (default: intercept only).
+    method : {"REML", "DL", "PM"}
+        The estimator.
+
+    Returns
+    -------
+    float
+        ``tau^2`` (>= 0).
+
+    Examples
+    --------
+    Two studies with equal variance 0.1 and logits 0 and 1: DL gives
+    ``(Q - 1) / (sum w - sum w^2 / sum w)`` with ``w = 10``, ``Q = 10 x 0.25 x 2 = 5``: ``(5 - 1) / (20 - 10) = 0.4``.
+
+    >>> round(tau2_estimate([0.0, 1.0], [0.1, 0.1], method="DL"), 4)
+    0.4
     """
     method = _norm_method(method)
     y = np.asarray(y, float)
@@ -208,7 +239,7 @@ def tau2_estimate(y, v, X=None, method: str = "REML") -> float:
     return float(optimize.brentq(g, 0.0, hi, xtol=1e-14, rtol=1e-14, maxiter=500))
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class RmaFit:
     """A fitted random-effects (meta-regression) model on the logit scale."""
 
@@ -266,12 +297,15 @@ def fit_rma(y, v, X=None, method: str = "REML", ci: str = "HKSJ") -> RmaFit:
         s2_hk = float("nan")
         vb = Ainv
         ddf = float("inf")
-    return RmaFit(k, p, tau2, b, vb, np.sqrt(np.diag(vb)), ci, ddf, qe, qe_df, qe_p, i2, h2,
-                  s2_hk, method)
+    return RmaFit(k=k, p=p, tau2=tau2, b=b, vb=vb, se=np.sqrt(np.diag(vb)), ci=ci, ddf=ddf, qe=qe,
+                  qe_df=qe_df, qe_p=qe_p, i2=i2, h2=h2, s2_hksj=s2_hk, tau2_method=method)
 
 
-def _crit(ddf: float) -> float:
-    a = 1 - (1 - _LEVEL) / 2
+def _crit(ddf: float, level: float = _LEVEL) -> float:
+    """Two-sided critical value at ``level``: normal when ``ddf`` is infinite, else t(ddf)."""
+    if not 0 < level < 1:
+        raise ValueError(f"level must be between 0 and 1 (e.g. 0.95), got {level!r}")
+    a = 1 - (1 - level) / 2
     return float(stats.norm.ppf(a)) if not np.isfinite(ddf) else float(stats.t.ppf(a, ddf))
 
 
@@ -307,9 +341,10 @@ def tau2_qprofile_ci(y, v) -> tuple[float, float]:
 # --------------------------------------------------------------------------------------------
 # pooled results on arrays
 # --------------------------------------------------------------------------------------------
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class PoolResult:
-    """One pooled result; logit-scale quantities plus the tidy percent row (:meth:`row`)."""
+    """One pooled result, built by keyword and never modified: logit-scale quantities plus the
+    tidy percent row (:meth:`row`). Intervals are at ``level`` (0.95 unless asked otherwise)."""
 
     k: int
     n_patients: float
@@ -329,6 +364,7 @@ class PoolResult:
     q_p: float
     ddf: float
     note: str = ""
+    level: float = _LEVEL
 
     def row(self, **labels) -> dict:
         """The result as a dict with :data:`RESULT_COLUMNS` (rates in percent)."""
@@ -347,18 +383,19 @@ class PoolResult:
         return d
 
 
-def _single_study(y: float, v: float, n: float, note: str = "") -> PoolResult:
-    z = _crit(float("inf"))
+def _single_study(y: float, v: float, n: float, note: str = "", level: float = _LEVEL) -> PoolResult:
+    z = _crit(float("inf"), level)
     se = float(np.sqrt(v))
-    ci = (y - z * se, y + z * se)
     nan2 = (np.nan, np.nan)
     note = "; ".join(s for s in ("one study: its own rate with a Wald logit CI, not pooled", note) if s)
-    return PoolResult(1, n, "single study", "", "Wald", float(y), se, ci, nan2, np.nan, nan2,
-                      np.nan, np.nan, np.nan, np.nan, np.nan, float("inf"), note)
+    return PoolResult(k=1, n_patients=n, model="single study", tau2_method="", ci_method="Wald", mu=float(y),
+                      se=se, ci_logit=(y - z * se, y + z * se), pi_logit=nan2, tau2=np.nan, tau2_ci=nan2,
+                      i2=np.nan, h2=np.nan, q=np.nan, q_df=np.nan, q_p=np.nan, ddf=float("inf"), note=note,
+                      level=level)
 
 
 def pool_rates(rate_percent, n_patients, method: str = "REML", ci: str = "HKSJ",
-               n_scale: float = 1.0, model: str = "random effects") -> PoolResult:
+               n_scale: float = 1.0, model: str = "random effects", level: float = _LEVEL) -> PoolResult:
     """Pool landmark rates (percent) of ``k`` studies by the primary model (module docstring).
 
     Parameters
@@ -374,6 +411,22 @@ def pool_rates(rate_percent, n_patients, method: str = "REML", ci: str = "HKSJ",
         Multiplies every ``n`` (``0.5`` = the halved-effective-sample-size sensitivity analysis).
     model : str
         Label written into the ``model`` column.
+    level : float
+        Confidence level of the interval and the prediction interval (default 0.95).
+
+    Returns
+    -------
+    PoolResult
+        Logit-scale fit; :meth:`PoolResult.row` gives the tidy row in percent.
+
+    Examples
+    --------
+    Three series (the same numbers as ``rma(measure="PLO")`` in metafor, REML + Knapp-Hartung):
+
+    >>> res = pool_rates([60, 70, 80], [40, 50, 60])
+    >>> row = res.row()
+    >>> res.k, *(round(float(row[c]), 1) for c in ("estimate", "ci_low", "ci_high"))
+    (3, 70.7, 41.7, 89.0)
     """
     method = _norm_method(method)
     ci = _norm_ci(ci)
@@ -383,17 +436,17 @@ def pool_rates(rate_percent, n_patients, method: str = "REML", ci: str = "HKSJ",
     y, v, corr = logit_rates(r, n * n_scale)
     note = f"continuity correction (+0.5) applied to {int(corr.sum())} study(ies) at 0%/100%" if corr.any() else ""
     if y.size == 1:
-        return _single_study(float(y[0]), float(v[0]), float(n.sum()), note)
+        return _single_study(float(y[0]), float(v[0]), float(n.sum()), note, level)
     f = fit_rma(y, v, None, method, ci)
     mu = float(f.b[0])
     se = float(f.se[0])
-    c = _crit(f.ddf)
+    c = _crit(f.ddf, level)
     spi = float(np.sqrt(se**2 + f.tau2))
     return PoolResult(
         k=int(y.size), n_patients=float(n.sum()), model=model, tau2_method=method, ci_method=ci,
         mu=mu, se=se, ci_logit=(mu - c * se, mu + c * se), pi_logit=(mu - c * spi, mu + c * spi),
         tau2=f.tau2, tau2_ci=tau2_qprofile_ci(y, v), i2=f.i2, h2=f.h2, q=f.qe, q_df=f.qe_df,
-        q_p=f.qe_p, ddf=f.ddf, note=note,
+        q_p=f.qe_p, ddf=f.ddf, note=note, level=level,
     )
 
 
@@ -729,10 +782,12 @@ def pool_glmm(df: pd.DataFrame, endpoint: str | None = None, horizon: float | No
         # every study 0% (or every study 100%): the likelihood keeps rising as mu -> -inf (+inf), so the
         # GLMM has no finite ML estimate; say so instead of reporting an optimiser's stopping point
         edge = "0%" if x.sum() == 0 else "100%"
-        res = PoolResult(int(x.size), float(n.sum()), "binomial-normal GLMM (ML)", "ML", "Wald", np.nan, np.nan,
-                         (np.nan, np.nan), (np.nan, np.nan), np.nan, (np.nan, np.nan), np.nan, np.nan, np.nan,
-                         np.nan, np.nan, float("inf"),
-                         f"not estimable: every study at {edge} (no finite maximum-likelihood estimate)")
+        nan2 = (np.nan, np.nan)
+        res = PoolResult(k=int(x.size), n_patients=float(n.sum()), model="binomial-normal GLMM (ML)",
+                         tau2_method="ML", ci_method="Wald", mu=np.nan, se=np.nan, ci_logit=nan2, pi_logit=nan2,
+                         tau2=np.nan, tau2_ci=nan2, i2=np.nan, h2=np.nan, q=np.nan, q_df=np.nan, q_p=np.nan,
+                         ddf=float("inf"),
+                         note=f"not estimable: every study at {edge} (no finite maximum-likelihood estimate)")
         return pd.DataFrame([res.row(analysis_id=aid, endpoint=ep, horizon_years=hz)], columns=RESULT_COLUMNS)
     gh_x, gh_w = np.polynomial.hermite.hermgauss(n_agq)
     logc = special.gammaln(n + 1) - special.gammaln(x + 1) - special.gammaln(n - x + 1)
@@ -823,8 +878,13 @@ def bayes_posterior(y, v, mu_sd: float = PRIOR_MU_SD, tau_scale: float = PRIOR_T
     cdf = lambda q: float(np.sum(wt * stats.norm.cdf((q - m) / sd)))  # noqa: E731
     lo, hi = float(np.min(m - 12 * sd)), float(np.max(m + 12 * sd))
     qs = {a: optimize.brentq(lambda q, a=a: cdf(q) - a, lo, hi, xtol=1e-12) for a in (0.025, 0.5, 0.975)}
-    ctau = np.cumsum(wt)
-    tau_med = float(np.interp(0.5, ctau, tau))
+    # The grid holds each cell's mass at its midpoint; the posterior CDF of tau reaches
+    # cumsum(wt)[i] at the UPPER edge of cell i, and is linear within a cell (piecewise-constant
+    # density), so the median interpolates between cell edges (reading it at the midpoints would put
+    # it half a cell low).
+    half = float(tau[0])  # uniform grid starting at 0: the first midpoint is half a cell
+    ctau = np.concatenate([[0.0], np.cumsum(wt)])
+    tau_med = float(np.interp(0.5, ctau, np.concatenate([[0.0], tau + half])))
     return {"mu_median": qs[0.5], "mu_low": qs[0.025], "mu_high": qs[0.975], "tau_median": tau_med,
             "tau2_median": tau_med**2, "mu_mean": float(np.sum(wt * m))}
 

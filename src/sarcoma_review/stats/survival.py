@@ -53,10 +53,30 @@ def _fit(t, e) -> KaplanMeierFitter:
 def kaplan_meier(time, event) -> pd.DataFrame:
     """Kaplan-Meier estimate at every distinct observed time (as R ``survfit``).
 
+    Parameters
+    ----------
+    time : array-like
+        Follow-up time of each patient (any unit, >= 0).
+    event : array-like
+        1 when the patient had the event at ``time``, 0 when censored.
+
     Returns
     -------
     DataFrame with ``time``, ``n_risk``, ``n_event``, ``n_censor``, ``surv``, ``ci_low``,
     ``ci_high`` (95%, log(-log) scale).
+
+    Examples
+    --------
+    Five patients, events at 2, 5 and 8: S = 4/5, then 4/5 x 2/3, then x 1/2.
+
+    >>> km = kaplan_meier([2, 3, 5, 8, 13], [1, 0, 1, 1, 0])
+    >>> print(km[["time", "n_risk", "surv"]].round(4).to_string(index=False))
+    time  n_risk   surv
+     2.0       5 0.8000
+     3.0       4 0.8000
+     5.0       3 0.5333
+     8.0       2 0.2667
+    13.0       1 0.2667
     """
     t, e = _check(time, event)
     kmf = _fit(t, e)
@@ -83,7 +103,27 @@ def _step_at(curve: pd.DataFrame, col: str, times: np.ndarray) -> np.ndarray:
 
 
 def number_at_risk(time, event, times) -> pd.DataFrame:
-    """Numbers at risk (time >= t), events and censorings up to each time in ``times``."""
+    """Numbers at risk (time >= t), events and censorings up to each time in ``times``.
+
+    Parameters
+    ----------
+    time, event : array-like
+        As :func:`kaplan_meier`.
+    times : array-like
+        The times at which to count (e.g. the ticks of a Kaplan-Meier plot's axis).
+
+    Returns
+    -------
+    DataFrame with ``time``, ``n_risk``, ``cum_events``, ``cum_censored``.
+
+    Examples
+    --------
+    >>> print(number_at_risk([2, 3, 5, 8, 13], [1, 0, 1, 1, 0], [0, 4, 10]).to_string(index=False))
+     time  n_risk  cum_events  cum_censored
+      0.0       5           0             0
+      4.0       3           1             1
+     10.0       1           3             1
+    """
     t, e = _check(time, event)
     times = np.asarray(times, float)
     return pd.DataFrame({
@@ -96,7 +136,26 @@ def number_at_risk(time, event, times) -> pd.DataFrame:
 
 def landmarks(time, event, times) -> pd.DataFrame:
     """S(t) with its 95% log(-log) CI and the number at risk at each landmark time
-    (R ``summary(survfit(...), times=times, extend=TRUE)``)."""
+    (R ``summary(survfit(...), times=times, extend=TRUE)``).
+
+    Parameters
+    ----------
+    time, event : array-like
+        As :func:`kaplan_meier`.
+    times : array-like
+        Landmark times, in the unit of ``time``.
+
+    Returns
+    -------
+    DataFrame with ``time``, ``surv``, ``ci_low``, ``ci_high``, ``n_risk`` and
+    ``beyond_follow_up`` (True past the last observed time).
+
+    Examples
+    --------
+    >>> lm = landmarks([2, 3, 5, 8, 13], [1, 0, 1, 1, 0], [4, 10])
+    >>> [round(s, 4) for s in lm["surv"]], list(lm["n_risk"])
+    ([0.8, 0.2667], [3, 1])
+    """
     t, e = _check(time, event)
     times = np.asarray(times, float)
     km = kaplan_meier(t, e)
@@ -125,8 +184,24 @@ def _first_below(x: np.ndarray, y: np.ndarray, p: float) -> float:
 def median_survival(time, event) -> dict:
     """Median survival with its 95% CI (R ``quantile(survfit(conf.type="log-log"), 0.5)``).
 
+    Parameters
+    ----------
+    time, event : array-like
+        As :func:`kaplan_meier`.
+
+    Returns
+    -------
+    dict
+
     Returns ``{"median", "ci_low", "ci_high"}``; NaN where the curve (or a CI curve) never
     reaches 0.5 (R: NA).
+
+    Examples
+    --------
+    The curve first falls to 0.5 or below at 8 (0.8, 0.533, then 0.267):
+
+    >>> median_survival([2, 3, 5, 8, 13], [1, 0, 1, 1, 0])["median"]
+    8.0
     """
     km = kaplan_meier(time, event)
     x = km["time"].to_numpy(float)
@@ -140,6 +215,25 @@ def rmst(time, event, tau: float) -> dict:
 
     ``RMST = int_0^tau S(t) dt``; ``Var = sum_j A_j^2 d_j / (n_j (n_j - d_j))`` over event times
     ``t_j <= tau``, ``A_j = int_{t_j}^tau S(t) dt`` (the estimator R prints as ``se(rmean)``).
+
+    Parameters
+    ----------
+    time, event : array-like
+        As :func:`kaplan_meier`.
+    tau : float
+        Horizon (> 0), in the unit of ``time``.
+
+    Returns
+    -------
+    dict with ``tau``, ``rmst`` and ``se``.
+
+    Examples
+    --------
+    Area under the steps 1, 0.8, 0.533, 0.267 on [0, 2), [2, 5), [5, 8), [8, 10):
+    2 + 2.4 + 1.6 + 0.533 = 6.533.
+
+    >>> round(rmst([2, 3, 5, 8, 13], [1, 0, 1, 1, 0], 10)["rmst"], 3)
+    6.533
     """
     t, e = _check(time, event)
     if not tau > 0:
@@ -167,10 +261,26 @@ def rmst(time, event, tau: float) -> dict:
 def logrank(time, event, group) -> tuple[dict, pd.DataFrame]:
     """Log-rank test between groups (R ``survdiff``, rho = 0).
 
+    Parameters
+    ----------
+    time, event : array-like
+        As :func:`kaplan_meier`.
+    group : array-like
+        One label per patient (two or more groups).
+
     Returns
     -------
     summary : dict with ``chisq``, ``df``, ``p``
     table : DataFrame with ``group``, ``n``, ``observed``, ``expected`` (sorted group labels)
+
+    Examples
+    --------
+    Six events at 1..6, alternating groups a, b: group a expects
+    3/6 + 2/5 + 2/4 + 1/3 + 1/2 + 0/1 = 2.233 of them.
+
+    >>> summary, table = logrank([1, 2, 3, 4, 5, 6], [1] * 6, list("ababab"))
+    >>> round(float(table.loc[0, "expected"]), 3), summary["df"]
+    (2.233, 1)
     """
     t, e = _check(time, event)
     g = pd.Series(np.asarray(group, dtype=object).ravel())
