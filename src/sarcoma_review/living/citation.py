@@ -214,8 +214,8 @@ def render_cite_page(cff: dict[str, Any], banner: str | None = None, status: str
     ]
     if banner:
         lines += [f"*{banner}*", ""]
-    if pdf_href and status == "released":
-        lines += [f"The book as released, as one PDF: [version {v} (PDF)]({pdf_href}).", ""]
+    if pdf_href:
+        lines += [f"Release {v} as one PDF, the book as it was released: [version {v} (PDF)]({pdf_href}).", ""]
     if versions_page:
         lines += ["Every earlier version, with its frozen estimates, audit, data and PDF, is listed on the "
                   "[Versions](versions.md) page.", ""]
