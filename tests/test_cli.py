@@ -167,6 +167,10 @@ ADD = ["add-study", "--study-id", "newstudy2030", "--first-author", "New", "--ye
     (["validate", "--data", "{bad}"], ["outcomes.csv", "rate_percent", "150"]),
     (["validate", "--data", "{missing}"], ["no such folder"]),
     (["validate", "{missing}/x.csv"], ["does not exist"]),
+    (["validate", "--data", "{nofile}"], ["outcomes.csv", "no such file"]),
+    (["build", "--data", "{nofile}"], ["outcomes.csv", "no such file"]),
+    (["run", "book/not-there.ipynb"], ["no chapter 'book/not-there.ipynb'"]),
+    ([*ADD, "--rate", "LC:5=70", "--data", "{nofile}"], ["outcomes.csv not found"]),
     (["run", "no-such-chapter"], ["no chapter 'no-such-chapter'"]),
     (["run", "pooled", "-p", "no_such_parameter=1"], ["has no parameter 'no_such_parameter'", "horizon_years"]),
     (["run", "pooled", "-p", "horizon_years"], ["is not NAME=VALUE"]),
@@ -188,7 +192,11 @@ ADD = ["add-study", "--study-id", "newstudy2030", "--first-author", "New", "--ye
 def test_every_command_ends_in_one_clear_message(args, words, data_copy, tmp_path):
     good = tmp_path / "good"
     shutil.copytree(data_copy, good)
-    subs = {"{bad}": str(_corrupt(data_copy)), "{missing}": str(tmp_path / "missing"), "{good}": str(good)}
+    nofile = tmp_path / "nofile"
+    shutil.copytree(data_copy, nofile)
+    (nofile / "literature" / "outcomes.csv").unlink()
+    subs = {"{bad}": str(_corrupt(data_copy)), "{missing}": str(tmp_path / "missing"), "{good}": str(good),
+            "{nofile}": str(nofile)}
     argv = [subs.get(a, a) for a in args]
     argv = [a.replace("{missing}", str(tmp_path / "missing")) for a in argv]
     before = {p: p.read_bytes() for p in (good / "literature").iterdir()}
