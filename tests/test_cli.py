@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -227,6 +228,13 @@ def test_add_study_prints_each_affected_estimate_before_and_after(data_copy):
     assert lc5
     for _a in lc5:
         assert f"{landmark_name('LC', 5)}, all series:" in out and f"{landmark_name('LC', 5)}, carbon series:" in out
+    # the all-series line shows the estimate before and after (k grows by one), in percent
+    line = next(ln for ln in out.splitlines() if f"{landmark_name('LC', 5)}, all series:" in ln)
+    before, after = line.split(" -> ")
+    k_before = int(before.rsplit(", ", 1)[1].split()[0])
+    assert after.endswith(f", {k_before + 1} series") and "none" not in line
+    for pct in (float(x) for x in re.findall(r"(\d+\.\d)%", line)):
+        assert 0 <= pct <= 100
     studies = (data_copy / "literature" / "studies.csv").read_text(encoding="utf-8")
     assert "newstudy2030,New,2030,25,Pelvis,Various,Carbon ions,carbon,\"New 2030, Table 1\"" in studies
 

@@ -103,7 +103,7 @@ class EstimateChange:
 
 
 def _pct(v: Any) -> str:
-    return "n/a" if v is None or pd.isna(v) else f"{100 * float(v):.1f}%"
+    return "n/a" if v is None or pd.isna(v) else f"{float(v):.1f}%"  # the estimates table is in percent
 
 
 @dataclass
@@ -146,8 +146,8 @@ def _pick(df: pd.DataFrame | None, analysis_id: str, subgroup_value: str | None)
     if df is None:
         return None
     sel = df[df["analysis_id"] == analysis_id]
-    if subgroup_value is None:
-        sel = sel[sel["subgroup_column"].isna()]
+    if subgroup_value is None:  # all series: no subgroup column (empty or missing)
+        sel = sel[sel["subgroup_column"].isna() | (sel["subgroup_column"].astype(str) == "")]
     else:
         sel = sel[(sel["subgroup_column"] == "particle_group") & (sel["subgroup_value"].astype(str) == subgroup_value)]
     sel = _primary(sel)
