@@ -4,7 +4,9 @@
 modules never import typer: they raise :class:`~sarcoma_review.errors.ReviewError` subclasses, which
 :class:`ReviewGroup` catches once and prints as one message (``error: ...``), exit status 1, no
 traceback; a bad option (click's own parsing) is likewise one line, exit status 2.
-Every command that reads data takes ``--data DIR``.
+Every command that reads the working data takes ``--data DIR`` (``validate``, ``run``, ``build``,
+``add-study``); ``release`` freezes the checkout's committed ``data/``, ``verify-release`` reads the
+release's frozen copy and ``bench`` a scratch copy of the checkout.
 
 Every command works on the checkout you stand in (:func:`sarcoma_review.paths.project_problem`): it
 refuses, with one line, to run outside a checkout or with another checkout's package, and it sets
