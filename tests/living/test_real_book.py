@@ -47,7 +47,9 @@ def test_one_row_change_reexecutes_only_dependants_and_updates_page(tmp_path):
     manifest = json.loads((root / "_build" / "cache" / "manifest.json").read_text())
     readers = {page for page, entry in manifest["chapters"].items()
                if "data/comparators/comparators.csv" in entry["reads"]}
-    assert readers == {"book/intro", "book/comparisons"}  # the only chapters that use the comparators
+    # the only chapters that use the comparators: the summary of findings (intro), the comparisons, and the
+    # evidence flow (protocol), which counts them
+    assert readers == {"book/intro", "book/comparisons", "book/protocol"}
 
     # Kepka et al., >=63 Gy, 5-year local control: 60% as quoted -> 65% (one cell of one row)
     path = root / "data" / "comparators" / "comparators.csv"
@@ -67,3 +69,7 @@ def test_one_row_change_reexecutes_only_dependants_and_updates_page(tmp_path):
     pooled = pooling.pool(loaders.load_literature(root / "data"), "LC", 5).iloc[0]["estimate"]
     diff = pooled - 65
     assert f"difference {diff:+.1f} points" in flat
+    # the primary particle figure of these comparisons is the non-chordoma pool (issue 10)
+    live = loaders.load_literature(root / "data")
+    primary = pooling.pool(live[live["histology"] != "Chordoma"], "LC", 5).iloc[0]["estimate"]
+    assert f"non-chordoma series: difference {primary - 65:+.1f} points" in flat

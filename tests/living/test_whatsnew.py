@@ -122,7 +122,7 @@ def test_conclusions_benchmark_and_p_crossing():
     got = whatsnew.changed_conclusions(est, comps)
     assert [(c["kind"], c.get("comparator_id")) for c in got] == [("comparator", "photon"), ("p_crossing", None)]
     assert "now includes comparator photon (75%)" in got[0]["text"]
-    assert got[1]["test"] == "heterogeneity test" and "p = 0.5 → 0.01" in got[1]["text"]
+    assert got[1]["test"] == "heterogeneity test" and "p = 0.500 → p = 0.010" in got[1]["text"]  # the one p format (render.tables.format_p)
     # Reverse direction: excludes.
     back = whatsnew.changed_conclusions(whatsnew.compare_estimates(after, before), comps)
     assert "now excludes comparator photon (75%)" in back[0]["text"]

@@ -569,14 +569,22 @@ def check_published(html: Path, root: Path) -> None:
 
 
 def concat_estimates(files: Sequence[tuple[str, Path]], out: Path) -> Path:
-    """Concatenate each analysis' estimates CSV (with an ``analysis_id`` column) into ``out``."""
+    """Concatenate each analysis' estimates CSV (with an ``analysis_id`` column) into ``out``.
+
+    Each pooled page writes every estimate it shows (primary, sensitivity rows, strata, leave-one-out,
+    cumulative; :func:`sarcoma_review.stats.sensitivity.estimates_table`), so the published table
+    holds them all. ``kind`` says whether a row is pooled or one series shown as itself (derived
+    from ``k`` for a CSV written without it).
+    """
     import pandas as pd
 
     frames = []
     for aid, path in files:
-        df = pd.read_csv(path)
+        df = pd.read_csv(path, dtype={"subgroup_value": "string", "series": "string"})
         if "analysis_id" not in df.columns:
             df.insert(0, "analysis_id", aid)
+        if "kind" not in df.columns and "k" in df.columns:
+            df["kind"] = ["single series" if k == 1 else "pooled" for k in df["k"]]
         frames.append(df)
     out.parent.mkdir(parents=True, exist_ok=True)
     pd.concat(frames, ignore_index=True).to_csv(out, index=False)

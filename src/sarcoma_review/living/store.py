@@ -40,7 +40,14 @@ def git(root: Path, *args: str, check: bool = False) -> str | None:
 #: Column order of the frozen estimates table (the pooling module's tidy output).
 ESTIMATE_COLUMNS = ["analysis_id", "endpoint", "horizon_years", "subgroup_column", "subgroup_value", "k",
                     "n_patients", "model", "tau2_method", "ci_method", "estimate", "ci_low", "ci_high", "pi_low",
-                    "pi_high", "tau2", "tau2_ci_low", "tau2_ci_high", "i2", "h2", "q", "q_df", "q_p", "note"]
+                    "pi_high", "tau2", "tau2_ci_low", "tau2_ci_high", "i2", "h2", "q", "q_df", "q_p", "note",
+                    "kind", "series"]
+#: ``kind`` is "pooled" or "single series" (one series shown as itself, named in ``series``); releases
+#: frozen before these columns existed are read with ``kind`` derived from ``k`` (:func:`read_estimates_csv`).
+
+#: The summary-of-findings table a release freezes (with the certainty ratings What's new compares).
+SOF_FILE = "summary_of_findings.csv"
+
 #: Rows are sorted by these columns (then by every other column, so the order is total).
 SORT_KEYS = ["analysis_id", "subgroup_column", "subgroup_value", "model", "tau2_method", "ci_method"]
 #: Float format of the frozen CSV (10 significant digits: far below any reported precision, and
@@ -109,8 +116,13 @@ def write_estimates_csv(df: pd.DataFrame, path: Path) -> Path:
 
 def read_estimates_csv(path: Path) -> pd.DataFrame:
     """Read a frozen estimates table (subgroup_value kept as text)."""
-    return pd.read_csv(path, dtype={"subgroup_column": "string", "subgroup_value": "string",
-                                    "analysis_id": "string", "note": "string"}, keep_default_na=True)
+    df = pd.read_csv(path, dtype={"subgroup_column": "string", "subgroup_value": "string",
+                                  "analysis_id": "string", "note": "string", "kind": "string",
+                                  "series": "string"}, keep_default_na=True)
+    if "k" in df.columns:
+        derived = pd.Series(["single series" if k == 1 else "pooled" for k in df["k"]], index=df.index, dtype="string")
+        df["kind"] = df["kind"].fillna(derived) if "kind" in df.columns else derived
+    return df
 
 
 # --- audit and hashes ----------------------------------------------------------------------------

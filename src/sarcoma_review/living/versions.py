@@ -5,7 +5,7 @@
   the commit it was computed from, what changed in the evidence (the release's own ``whats-new.md``,
   summarised to its first lines), and links to its frozen estimates, audit, data and PDF.
 * :func:`publish_release_files`: copies those files into the book's ``_static/releases/<version>/``
-  (``estimates.csv``, ``audit.csv``, ``manifest.json``, ``data_hashes.json``, ``data.zip``: the
+  (``estimates.csv``, ``audit.csv``, ``summary_of_findings.csv`` when frozen, ``manifest.json``, ``data_hashes.json``, ``data.zip``: the
   frozen data folder zipped with fixed timestamps, so its bytes depend only on the data; and
   ``book.pdf`` when the release has one).
 * :func:`print_book_pdf`: prints the built pages, in the order of ``_toc.yml``, with Debian's
@@ -32,7 +32,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 #: Where the book publishes each release's files (relative to ``book/``; URL ``_static/releases/<v>/``).
 STATIC_RELEASES = Path("_static") / "releases"
 #: Files of a release folder the book publishes as they are.
-PUBLISHED = ("estimates.csv", "audit.csv", "manifest.json", "data_hashes.json", "book.pdf")
+PUBLISHED = ("estimates.csv", "audit.csv", "summary_of_findings.csv", "manifest.json", "data_hashes.json", "book.pdf")
 PDF_NAME = "book.pdf"
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 
@@ -112,6 +112,8 @@ def render_page(root: Path = REPO_ROOT, current_version: str | None = None) -> s
         links = [f"[estimates (CSV)]({base}/estimates.csv)"]
         if (d / "audit.csv").exists():
             links.append(f"[audit (CSV)]({base}/audit.csv)")
+        if (d / "summary_of_findings.csv").exists():
+            links.append(f"[summary of findings (CSV)]({base}/summary_of_findings.csv)")
         if (d / "data").is_dir():
             links.append(f"[data (zip)]({base}/data.zip)")
         links.append(f"[manifest]({base}/manifest.json)")

@@ -4,7 +4,11 @@
 
 - the studies added, removed and corrected (``data/literature`` studies and outcomes, by ``study_id``,
   listing each changed field with its value before and after);
-- each pooled estimate before and after, with its interval and number of studies;
+- each pooled estimate before and after, with its interval and number of studies; a subgroup of one
+  series is never listed as a pooled estimate: it is listed, named, under "Single series" (``kind``);
+- the certainty ratings that changed (GRADE, per outcome and population): the previous release's frozen
+  ``summary_of_findings.csv`` against the current one (:func:`compare_certainty`); a release frozen before
+  ratings existed says so instead;
 - the conclusions that changed: a confidence interval that now includes or excludes a comparator
   benchmark (``data/comparators/*.csv`` with columns comparator_id, endpoint, horizon_years,
   rate_percent, matched on endpoint and horizon), and a test p-value crossing 0.05 (``q_p``: the
@@ -26,6 +30,7 @@ from typing import Any
 
 import pandas as pd
 
+from sarcoma_review.pages.render.tables import p_text
 from sarcoma_review.paths import REPO_ROOT
 
 #: Significance threshold for "a test crossing 0.05".
@@ -34,7 +39,8 @@ ALPHA = 0.05
 TABLES = {"studies": ("literature/studies.csv", ["study_id"]),
           "outcomes": ("literature/outcomes.csv", ["study_id", "endpoint", "horizon_years"])}
 KEY = ["analysis_id", "subgroup_column", "subgroup_value"]
-_SHOWN = ["estimate", "ci_low", "ci_high", "k", "n_patients", "q_p", "endpoint", "horizon_years"]
+_SHOWN = ["estimate", "ci_low", "ci_high", "k", "n_patients", "q_p", "endpoint", "horizon_years", "kind", "series"]
+SINGLE = "single series"
 
 
 @dataclass
@@ -49,6 +55,9 @@ class WhatsNew:
     estimates: pd.DataFrame = field(default_factory=pd.DataFrame)
     conclusions: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: Certainty ratings that changed (None: not compared, see ``certainty_note``).
+    certainty: list[dict[str, Any]] | None = None
+    certainty_note: str | None = None
 
 
 # --- data diff -----------------------------------------------------------------------------------
@@ -179,12 +188,84 @@ def changed_conclusions(est: pd.DataFrame, comparators: pd.DataFrame) -> list[di
             test = ("subgroup-difference test" if r["subgroup_column"] and r["subgroup_value"] in ("", "test")
                     else "heterogeneity test")
             out.append({"kind": "p_crossing", "analysis_id": r["analysis_id"], "subgroup": label, "test": test,
-                        "text": f"{label}: {test} p crossed {ALPHA}: p = {pb:.3g} → {pa:.3g}."})
+                        "text": f"{label}: {test} p crossed {ALPHA}: {p_text(pb)} → {p_text(pa)}."})
     return out
 
 
-def compare(previous_release_dir: Path | None, current_data_dir: Path, current_estimates: pd.DataFrame) -> WhatsNew:
-    """Compare the current data and estimates with a frozen release folder (None: there is no previous release)."""
+_SOF_KEY = ["endpoint", "horizon_years", "population"]
+
+
+def current_sof(data_dir: Path, root: Path = REPO_ROOT) -> tuple[pd.DataFrame | None, str | None]:
+    """The summary-of-findings table for ``data_dir`` (:func:`sarcoma_review.pages.summary.load_sof`), or
+    ``(None, why)`` when the data cannot rate certainty (e.g. no ``appraisal/certainty_judgements.csv``)."""
+    from sarcoma_review.errors import ReviewError
+    from sarcoma_review.living.analyses import standard_analyses
+    from sarcoma_review.pages import summary
+
+    if not (Path(data_dir) / "appraisal" / "certainty_judgements.csv").exists():
+        return None, "the data have no appraisal/certainty_judgements.csv, so certainty is not rated"
+    try:
+        return summary.load_sof(standard_analyses(root), Path(data_dir)), None
+    except ReviewError as exc:
+        return None, f"certainty could not be rated: {exc}"
+
+
+def _sof_label(r: pd.Series, side: str) -> str:
+    from sarcoma_review.data.vocabulary import landmark_name
+
+    pop = {"all": "all series", "non-chordoma": "series other than chordoma", "chordoma": "chordoma series"}
+    text = f"{landmark_name(str(r['endpoint']), float(r['horizon_years']))} ({pop.get(r['population'], r['population'])}"
+    k = r.get(f"k_{side}")
+    if k is not None and not pd.isna(k) and int(k) == 1:
+        text += f"; one series, {r.get(f'series_{side}')}, not pooled"
+    return text + ")"
+
+
+def compare_certainty(before: pd.DataFrame | None, after: pd.DataFrame | None) -> list[dict[str, Any]]:
+    """Ratings whose certainty level changed, appeared or disappeared, keyed by endpoint, horizon and population.
+
+    Each change lists the domains whose judgement changed (computed domains move with the data; judged
+    ones with ``certainty_judgements.csv``).
+    """
+    from sarcoma_review.stats.certainty import DOMAIN_NAMES, DOMAINS
+
+    if before is None or after is None:
+        return []
+    cols = ["k", "series", "certainty", *DOMAINS]
+    b = before[[c for c in _SOF_KEY + cols if c in before.columns]].copy()
+    a = after[[c for c in _SOF_KEY + cols if c in after.columns]].copy()
+    for d in (a, b):
+        d["horizon_years"] = d["horizon_years"].astype(float)
+    m = b.merge(a, on=_SOF_KEY, how="outer", suffixes=("_before", "_after"))
+    out = []
+    for _, r in m.sort_values(_SOF_KEY, kind="stable").iterrows():
+        cb, ca = r.get("certainty_before"), r.get("certainty_after")
+        cb = None if cb is None or pd.isna(cb) else str(cb)
+        ca = None if ca is None or pd.isna(ca) else str(ca)
+        if cb == ca:
+            continue
+        side = "after" if ca is not None else "before"
+        label = _sof_label(r, side)
+        domains = [f"{DOMAIN_NAMES[d]}: {r.get(f'{d}_before')} → {r.get(f'{d}_after')}" for d in DOMAINS
+                   if f"{d}_before" in r and f"{d}_after" in r and cb is not None and ca is not None
+                   and str(r[f"{d}_before"]) != str(r[f"{d}_after"])]
+        if cb is None:
+            text = f"{label}: newly rated, {ca} certainty."
+        elif ca is None:
+            text = f"{label}: no longer rated (was {cb} certainty)."
+        else:
+            text = f"{label}: {cb} → {ca} certainty" + (f" ({'; '.join(domains)})" if domains else "") + "."
+        out.append({"endpoint": r["endpoint"], "horizon_years": float(r["horizon_years"]),
+                    "population": r["population"], "before": cb, "after": ca, "text": text})
+    return out
+
+
+def compare(previous_release_dir: Path | None, current_data_dir: Path, current_estimates: pd.DataFrame,
+            current_sof_table: pd.DataFrame | None = None) -> WhatsNew:
+    """Compare the current data and estimates with a frozen release folder (None: there is no previous release).
+
+    ``current_sof_table`` is the current summary of findings (default: computed by :func:`current_sof`).
+    """
     current_data_dir = Path(current_data_dir)
     if previous_release_dir is None or not Path(previous_release_dir).exists():
         est = compare_estimates(None, current_estimates)
@@ -204,15 +285,45 @@ def compare(previous_release_dir: Path | None, current_data_dir: Path, current_e
     if comparators.empty:
         res.notes.append("No comparator benchmarks (data/comparators) were found: no benchmark conclusions checked.")
     res.conclusions = changed_conclusions(res.estimates, comparators)
+    from sarcoma_review.living.store import SOF_FILE
+
+    if current_sof_table is None:
+        current_sof_table, why = current_sof(current_data_dir)
+    else:
+        why = None
+    frozen = prev / SOF_FILE
+    if current_sof_table is None:
+        res.certainty_note = f"Certainty ratings were not compared: {why}."
+    elif not frozen.exists():
+        res.certainty_note = (f"Version {res.previous_version} froze no certainty ratings ({SOF_FILE}); "
+                              "changes of rating are listed from the next release on.")
+    else:
+        res.certainty = compare_certainty(pd.read_csv(frozen), current_sof_table)
     return res
 
 
 # --- rendering -----------------------------------------------------------------------------------
 
-def _label(r: pd.Series) -> str:
+def _is_single(r: pd.Series, side: str | None = None) -> bool:
+    """Whether a row (or one side of a before/after row) is one series shown as itself."""
+    kind = r.get("kind" if side is None else f"kind_{side}")
+    return isinstance(kind, str) and kind == SINGLE
+
+
+def _series(r: pd.Series, side: str | None = None) -> str:
+    s = r.get("series" if side is None else f"series_{side}")
+    return "" if s is None or (not isinstance(s, str) and pd.isna(s)) else str(s)
+
+
+def _label(r: pd.Series, side: str | None = None) -> str:
     sub = ("all studies" if not r["subgroup_column"]
            else f"{r['subgroup_column']} = {r['subgroup_value']}" if r["subgroup_value"]
            else f"by {r['subgroup_column']}")
+    sides = [side] if side else ["after", "before"] if "kind_after" in r.index else [None]
+    for s in sides:
+        if _is_single(r, s):
+            name = _series(r, s)
+            return f"{r['analysis_id']} ({sub}): one series" + (f", {name}" if name else "") + ", not pooled"
     return f"{r['analysis_id']} ({sub})"
 
 
@@ -224,7 +335,11 @@ def _ci(r: pd.Series, side: str) -> str:
     e = r.get(f"estimate_{side}")
     if e is None or pd.isna(e):
         return "–"
-    return f"{_pct(e)}% ({_pct(r[f'ci_low_{side}'])}–{_pct(r[f'ci_high_{side}'])})"
+    text = f"{_pct(e)}% ({_pct(r[f'ci_low_{side}'])}–{_pct(r[f'ci_high_{side}'])})"
+    if _is_single(r, side):
+        name = _series(r, side)
+        text = (f"{name} alone: " if name else "one series alone: ") + text
+    return text
 
 
 def _k(v: Any) -> str:
@@ -255,6 +370,14 @@ def render_markdown(res: WhatsNew, title: str = "What's new", cumulative: pd.Dat
             L.append(f"- **Corrected** `{sid}`: {parts}.")
         if res.added or res.removed or res.corrected:
             L.append("")
+        if res.certainty is not None or res.certainty_note:
+            L += ["## Certainty of evidence", ""]
+            if res.certainty:
+                L += [f"- {c['text']}" for c in res.certainty] + [""]
+            elif res.certainty is not None:
+                L += ["No certainty rating changed.", ""]
+            if res.certainty_note:
+                L += [res.certainty_note, ""]
         L += ["## Conclusions that changed", ""]
         if res.conclusions:
             L += [f"- {c['text']}" for c in res.conclusions] + [""]
@@ -264,13 +387,26 @@ def render_markdown(res: WhatsNew, title: str = "What's new", cumulative: pd.Dat
         L += [f"*Note: {n}*", ""]
     est = res.estimates
     if not est.empty:
-        L += ["## Pooled estimates, before and after", "",
-              "Percent, with 95% confidence interval; k = number of studies.", "",
-              "| analysis | k before | before | k after | after | change |", "|---|---|---|---|---|---|"]
-        for _, r in est.iterrows():
-            L.append(f"| {_label(r)} | {_k(r.get('k_before'))} | {_ci(r, 'before')} | {_k(r.get('k_after'))} | "
-                     f"{_ci(r, 'after')} | {r['status']} |")
-        L.append("")
+        single = est.apply(lambda r: all(_is_single(r, s) or pd.isna(r.get(f"estimate_{s}")) for s in ("before", "after")),
+                           axis=1)
+        pooled, singles = est[~single], est[single]
+        if not pooled.empty:
+            L += ["## Pooled estimates, before and after", "",
+                  "Percent, with 95% confidence interval; k = number of studies. Where one side holds a single "
+                  "series, that series is named and its own rate shown (it is not a pooled estimate).", "",
+                  "| analysis | k before | before | k after | after | change |", "|---|---|---|---|---|---|"]
+            for _, r in pooled.iterrows():
+                L.append(f"| {_label(r)} | {_k(r.get('k_before'))} | {_ci(r, 'before')} | {_k(r.get('k_after'))} | "
+                         f"{_ci(r, 'after')} | {r['status']} |")
+            L.append("")
+        if not singles.empty:
+            L += ["## Single series, before and after", "",
+                  "Subgroups that hold one series: that series' own rate with its 95% Wald interval (percent). "
+                  "Nothing is pooled here.", "",
+                  "| subgroup | series before | series after | change |", "|---|---|---|---|"]
+            for _, r in singles.iterrows():
+                L.append(f"| {_label(r)} | {_ci(r, 'before')} | {_ci(r, 'after')} | {r['status']} |")
+            L.append("")
     if cumulative is not None and not cumulative.empty:
         L += ["## Estimates across releases", "", render_cumulative(cumulative), ""]
     if chart_spec is not None:
@@ -297,9 +433,10 @@ def cumulative_table(root: Path = REPO_ROOT, current_estimates: pd.DataFrame | N
     if current_estimates is not None:
         frames.append(_normalise(current_estimates).assign(release=current_label, release_order=len(frames)))
     if not frames:
-        return pd.DataFrame(columns=["release", "release_order", *KEY, "estimate", "ci_low", "ci_high", "k"])
+        return pd.DataFrame(columns=["release", "release_order", *KEY, "estimate", "ci_low", "ci_high", "k",
+                                     "kind", "series"])
     out = pd.concat(frames, ignore_index=True)
-    return out[["release", "release_order", *KEY, "estimate", "ci_low", "ci_high", "k"]]
+    return out[["release", "release_order", *KEY, "estimate", "ci_low", "ci_high", "k", "kind", "series"]]
 
 
 def render_cumulative(table: pd.DataFrame) -> str:
@@ -312,7 +449,10 @@ def render_cumulative(table: pd.DataFrame) -> str:
         for rel in releases:
             row = g[g["release"] == rel]
             cells.append("–" if row.empty else _ci(row.iloc[0].rename(lambda c: f"{c}_x"), "x"))
-        L.append(f"| {_label(pd.Series(r0))} | " + " | ".join(cells) + " |")
+        label = _label(pd.Series(r0))
+        if (g["kind"] == SINGLE).any():
+            label += " (a single series in some releases: named in its cells)"
+        L.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(L)
 
 
@@ -370,7 +510,8 @@ def write_page(out: Path, root: Path = REPO_ROOT, estimates: pd.DataFrame | None
             text = f"# {title}\n\nThe comparison could not be computed: {exc}\n"
             Path(out).write_text(text, encoding="utf-8", newline="\n")
             return Path(out)
-    res = compare(prev, data_dir, estimates)
+    sof, _ = current_sof(data_dir, root)
+    res = compare(prev, data_dir, estimates, sof)
     from sarcoma_review.living import citation
 
     label = citation.read_version(root) if "not yet" not in title else "current"

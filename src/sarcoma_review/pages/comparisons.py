@@ -7,11 +7,15 @@ Every function returns tidy tables; the statistics are those of :mod:`sarcoma_re
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
+from sarcoma_review.data import vocabulary
 from sarcoma_review.data.vocabulary import landmark_name
-from sarcoma_review.stats import moderators, pooling, survival
+from sarcoma_review.stats import comparators as comparators_stats
+from sarcoma_review.stats import moderators, pooling
 from sarcoma_review.stats.sensitivity import landmark_rows
 
 #: The landmarks Table I reports (endpoint, horizon in years).
@@ -76,20 +80,95 @@ def year_regressions(lit: pd.DataFrame, landmarks: list[tuple[str, float]] = MAI
     return pd.DataFrame(rows)
 
 
+#: Table I's spelling of chordoma in ``histology`` (the stratum rule is defined once, in
+#: :func:`sarcoma_review.data.vocabulary.histology_stratum`).
+CHORDOMA = vocabulary.CHORDOMA_HISTOLOGY
+
+#: The particle-therapy populations each comparator is set against, in the order shown:
+#: (key, label, role). Every comparator the two papers cite is a soft-tissue sarcoma series, so the
+#: primary particle figure leaves out the chordoma series; all series are the sensitivity analysis.
+POPULATIONS: tuple[tuple[str, str, str], ...] = (
+    ("non-chordoma", "non-chordoma series", "primary"),
+    ("all", "all series", "sensitivity"),
+)
+
+#: How each kind of comparator carries its uncertainty (words for the tables and the CSV).
+UNCERTAINTY = {
+    "kaplan-meier": "Kaplan-Meier from the patient table; Greenwood variance, 95% interval on the log(-log) scale",
+    "exact": "binomial variance 1/(n p (1-p)) with its stated n; 95% interval on the logit scale",
+    "bound": ("binomial variance with the upper bound of its n; 95% interval on the logit scale: the narrowest "
+              "interval it can have (its real interval is wider)"),
+    "unknown": "fixed number: its size is given nowhere, so its sampling uncertainty cannot be included",
+}
+
+#: The columns of ``comparisons.csv`` (and of :func:`benchmark_panel`), in order.
+CSV_COLUMNS: list[str] = [
+    "landmark", "endpoint", "horizon_years", "particle_population", "population_role", "particle_label", "k",
+    "n_particle_patients", "particle_estimate", "particle_ci_low", "particle_ci_high", "particle_interval",
+    "comparator", "modality", "comparator_source", "comparator_n_kind", "comparator_n", "comparator_estimate",
+    "comparator_ci_low", "comparator_ci_high", "comparator_uncertainty", "difference", "diff_low", "diff_high",
+    "verdict", "verdict_if_comparator_fixed", "prob_particle_exceeds", "probability_of", "notes",
+]
+
+DIFFERENCE_METHOD = ("difference = particle minus comparator (percentage points); 95% interval by MOVER "
+                     "(square-and-add) from the two sides' own 95% intervals, the two assumed independent")
+
+
+def particle_population(lit: pd.DataFrame, key: str) -> pd.DataFrame:
+    """The literature rows of one particle population (:data:`POPULATIONS`)."""
+    if key == "non-chordoma":
+        return lit[[vocabulary.histology_stratum(h) == vocabulary.OTHER for h in lit["histology"]]]
+    if key == "all":
+        return lit
+    raise ValueError(f"unknown particle population {key!r}; use one of {[p[0] for p in POPULATIONS]}")
+
+
+def _size_error(comparators: pd.DataFrame, i: int, why: str):
+    from sarcoma_review.errors import DataValidationError
+    from sarcoma_review.paths import data_dir
+
+    row = comparators.index.get_loc(i) + 1
+    return DataValidationError(data_dir() / "comparators" / "comparators.csv",
+                               [(row, "n_value", "a size n >= 1 when n_kind is exact or bound", why)])
+
+
+def _comparator_rate(rate: float, kind: str, n) -> comparators_stats.ComparatorRate | None:
+    """The comparator's rate with its uncertainty, or None when it has no logit (0% or 100%)."""
+    if not 0 < rate < 100:
+        return None
+    if kind in ("exact", "bound"):
+        return comparators_stats.binomial_rate(rate, float(n), kind)
+    return comparators_stats.fixed_rate(rate)
+
+
 def benchmarks(comparators: pd.DataFrame, ifosfamide_reported: pd.DataFrame | None = None,
                ifosfamide_patients: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The comparator rates a pooled particle estimate can be set against.
+    """The comparator rates a particle-therapy rate can be set against, each with its own uncertainty.
 
     Rows: every comparator with an LC or OS rate at a stated horizon, plus the ifosfamide series'
-    reported 5-year LC and OS and (from its patient table) the Kaplan–Meier recomputation. Columns:
-    label, modality, endpoint, horizon_years, rate_percent, rate_ci_low, rate_ci_high (the
-    comparator's own 95% CI where the data allow one: the recomputed rows; else NaN), source.
+    reported 5-year LC and OS (binomial, with the series' patients as n) and (from its patient table)
+    the Kaplan-Meier recomputation (Greenwood). Columns: label, modality, endpoint, horizon_years,
+    rate_percent, rate_ci_low, rate_ci_high (the comparator's own 95% interval; equal to the rate when
+    it is a fixed number), n_kind (exact/bound/unknown), n_value, uncertainty (words), source,
+    size_note, and ``rate`` (the :class:`~sarcoma_review.stats.comparators.ComparatorRate`, None
+    when the rate has no logit). A comparator with n_kind exact or bound and no n_value raises
+    :class:`~sarcoma_review.errors.DataValidationError`.
     """
     c = comparators[comparators["endpoint"].isin(["LC", "OS"]) & comparators["horizon_years"].notna()
                     & comparators["rate_percent"].notna()]
-    rows = [{"label": f"{r.study}, {r.group}", "modality": r.modality, "endpoint": r.endpoint,
-             "horizon_years": float(r.horizon_years), "rate_percent": float(r.rate_percent),
-             "source": r.comparator_id} for r in c.itertuples()]
+    rows = []
+    for i, r in c.iterrows():
+        kind = str(r["n_kind"])
+        n = r["n_value"]
+        if kind in ("exact", "bound") and (pd.isna(n) or not float(n) >= 1):
+            raise _size_error(comparators, i, "empty" if pd.isna(n) else str(n))
+        rows.append({"label": f"{r['study']}, {r['group']}", "modality": r["modality"], "endpoint": r["endpoint"],
+                     "horizon_years": float(r["horizon_years"]), "rate_percent": float(r["rate_percent"]),
+                     "n_kind": kind, "n_value": float(n) if kind != "unknown" else np.nan,
+                     "source": r["comparator_id"],
+                     "size_note": "" if pd.isna(r["size_note"]) else str(r["size_note"]),
+                     "rate": _comparator_rate(float(r["rate_percent"]), kind, n)})
+    n_ifo = len(ifosfamide_patients) if ifosfamide_patients is not None else None
     if ifosfamide_reported is not None:
         rep = ifosfamide_reported[(ifosfamide_reported["quantity"] == "km_rate")
                                   & ifosfamide_reported["endpoint"].isin(["LC", "OS"])
@@ -97,51 +176,112 @@ def benchmarks(comparators: pd.DataFrame, ifosfamide_reported: pd.DataFrame | No
         rep = rep.drop_duplicates(["endpoint", "horizon_years", "value"])
         for r in rep.itertuples():
             if float(r.horizon_years) == 5.0:
-                rows.append({"label": "Ifosfamide radiochemotherapy (Eckert 2010), as reported", "modality": "radiochemotherapy",
-                             "endpoint": r.endpoint, "horizon_years": 5.0, "rate_percent": float(r.value),
-                             "source": r.estimate_id})
+                kind = "exact" if n_ifo else "unknown"
+                rows.append({"label": "Ifosfamide radiochemotherapy (Eckert 2010), as reported",
+                             "modality": "radiochemotherapy", "endpoint": r.endpoint, "horizon_years": 5.0,
+                             "rate_percent": float(r.value), "n_kind": kind,
+                             "n_value": float(n_ifo) if n_ifo else np.nan, "source": r.estimate_id,
+                             "size_note": (f"the series' {n_ifo} patients (one row each in Table 3); the reported "
+                                           "Kaplan-Meier rate is censored, so its real variance is larger"
+                                           if n_ifo else ""),
+                             "rate": _comparator_rate(float(r.value), kind, n_ifo)})
     if ifosfamide_patients is not None:
         p = ifosfamide_patients
         for ep, t, e in (("LC", p["lc_months"], p["local_failure"]), ("OS", p["os_months"], p["death"])):
-            lm = survival.landmarks(t, e, [60.0])
-            rows.append({"label": "Ifosfamide radiochemotherapy (Eckert 2010), recomputed from Table 3", "modality": "radiochemotherapy",
-                         "endpoint": ep, "horizon_years": 5.0, "rate_percent": 100 * float(lm["surv"].iat[0]),
-                         "rate_ci_low": 100 * float(lm["ci_low"].iat[0]), "rate_ci_high": 100 * float(lm["ci_high"].iat[0]),
-                         "source": "ifosfamide/patients.csv (Kaplan-Meier at 60 months)"})
-    out = pd.DataFrame(rows)
-    for col in ("rate_ci_low", "rate_ci_high"):
-        if col not in out.columns:
-            out[col] = np.nan
+            km = comparators_stats.km_rate(t, e, 60.0)
+            rows.append({"label": "Ifosfamide radiochemotherapy (Eckert 2010), recomputed from Table 3",
+                         "modality": "radiochemotherapy", "endpoint": ep, "horizon_years": 5.0,
+                         "rate_percent": km.rate, "n_kind": "exact", "n_value": float(len(p)),
+                         "source": "ifosfamide/patients.csv (Kaplan-Meier at 60 months)",
+                         "size_note": f"Kaplan-Meier at 60 months from the {len(p)} patients of Table 3",
+                         "rate": km})
+    out = pd.DataFrame(rows, columns=["label", "modality", "endpoint", "horizon_years", "rate_percent", "n_kind",
+                                      "n_value", "source", "size_note", "rate"])
+    out["uncertainty"] = [UNCERTAINTY[x.kind] if x is not None else "" for x in out["rate"]]
+    out["rate_ci_low"] = [x.ci_low if x is not None else np.nan for x in out["rate"]]
+    out["rate_ci_high"] = [x.ci_high if x is not None else np.nan for x in out["rate"]]
     return out
 
 
-def benchmark_panel(lit: pd.DataFrame, bench: pd.DataFrame) -> pd.DataFrame:
-    """Pooled particle therapy against each benchmark at the same endpoint and horizon.
+def _particle_label(d: pd.DataFrame, pooled: bool) -> str:
+    if pooled:
+        return f"pooled, {len(d)} series"
+    r = d.iloc[0]
+    return f"{r['first_author']} {int(r['year'])} (one series, not pooled)"
 
-    One row per benchmark: pooled estimate and CI, the difference in percentage points with its
-    interval, the probability that a new particle series exceeds the benchmark (predictive
-    distribution of the true rate of a new series), whether the pooled CI excludes the benchmark,
-    and the benchmark's own 95% CI where known (not part of the difference interval). Benchmarks
-    that cannot be compared are listed with the reason in ``attrs["skipped"]`` as (label, why).
+
+def benchmark_panel(lit: pd.DataFrame, bench: pd.DataFrame, method: str = "REML", ci: str = "HKSJ") -> pd.DataFrame:
+    """Particle therapy against each comparator at the same endpoint and horizon, both with their uncertainty.
+
+    One row per comparator and particle population (:data:`POPULATIONS`: non-chordoma series, the
+    primary figure, then all series), with the columns :data:`CSV_COLUMNS` (see
+    :mod:`sarcoma_review.stats.comparators` for the method). A population with one series at the
+    landmark is that series, labelled so. Comparators or populations that cannot be compared are
+    listed with the reason in ``attrs["skipped"]`` as (label, why).
     """
     rows, skipped = [], []
     for b in bench.itertuples():
-        d = landmark_rows(lit, b.endpoint, b.horizon_years)
-        if len(d) < 2:
-            skipped.append((b.label, f"fewer than 2 particle series report {landmark_name(b.endpoint, b.horizon_years)}"))
-            continue
-        if not 0 < b.rate_percent < 100:
+        landmark = landmark_name(b.endpoint, b.horizon_years)
+        if b.rate is None:
             skipped.append((b.label, f"a rate of {b.rate_percent:g}% has no logit to compare on"))
             continue
-        r = moderators.benchmark_comparison(d, b.rate_percent, method="REML", ci="HKSJ", benchmark_label=b.label)
-        r = r.iloc[0].to_dict()
-        r.update(label=b.label, modality=b.modality, landmark=landmark_name(b.endpoint, b.horizon_years),
-                 excludes=bool(r["ci_low"] > b.rate_percent or r["ci_high"] < b.rate_percent),
-                 benchmark_ci_low=getattr(b, "rate_ci_low", np.nan), benchmark_ci_high=getattr(b, "rate_ci_high", np.nan))
-        rows.append(r)
-    out = pd.DataFrame(rows)
+        for key, label, role in POPULATIONS:
+            d = landmark_rows(particle_population(lit, key), b.endpoint, b.horizon_years)
+            if d.empty:
+                skipped.append((b.label, f"no particle series ({label}) reports {landmark}"))
+                continue
+            res = pooling.pool_rates(d["rate_percent"], d["n_patients"], method, ci)
+            r = comparators_stats.compare(res, b.rate)
+            pooled = r.pop("pooled")
+            k = len(d)
+            if pooled:
+                interval = f"{ci} t interval on {k - 1} df ({method} tau2)" if ci.upper() != "WALD" else "Wald interval"
+                prob_of = (f"that the true rate of a new particle series like those pooled ({label}) exceeds the "
+                           f"comparator's true rate (predictive t on {k - 1} df)")
+            else:
+                interval = "Wald logit interval of that one series"
+                prob_of = "that this one series' true rate exceeds the comparator's true rate"
+            notes = [UNCERTAINTY[b.rate.kind]]
+            if b.size_note:
+                notes.append(f"size: {b.size_note}")
+            notes.append(DIFFERENCE_METHOD)
+            if role == "primary":
+                notes.append("primary: the comparators are soft-tissue sarcoma series and chordoma is another disease; "
+                             "series of 'Various' histology may include some chordomas")
+            rows.append({
+                "landmark": landmark, "endpoint": b.endpoint, "horizon_years": float(b.horizon_years),
+                "particle_population": label, "population_role": role, "particle_label": _particle_label(d, pooled),
+                "k": k, "n_particle_patients": int(d["n_patients"].sum()), **r, "particle_interval": interval,
+                "comparator": b.label, "modality": b.modality, "comparator_source": b.source,
+                "comparator_n_kind": b.n_kind, "comparator_n": b.n_value,
+                "comparator_uncertainty": UNCERTAINTY[b.rate.kind], "probability_of": prob_of,
+                "notes": "; ".join(notes),
+            })
+    out = pd.DataFrame(rows, columns=CSV_COLUMNS)
     out.attrs["skipped"] = skipped
     return out
+
+
+def write_comparisons_csv(panel: pd.DataFrame, folder: str | Path) -> Path:
+    """Write ``comparisons.csv`` (the columns :data:`CSV_COLUMNS`) into ``folder``; return its path."""
+
+    path = Path(folder) / "comparisons.csv"
+    panel[CSV_COLUMNS].to_csv(path, index=False, float_format="%.6g")
+    return path
+
+
+def chordoma_share_text(lit: pd.DataFrame, landmarks: list[tuple[str, float]] = MAIN_LANDMARKS) -> str:
+    """How much of each horizon's local-control pool is chordoma: "3 of the 8 series (284 of 611 patients)
+    at 5 years and 1 of the 5 series (23 of 240 patients) at 3 years"."""
+    parts = []
+    for hz in sorted({h for _, h in landmarks}, reverse=True):
+        d = landmark_rows(lit, "LC", hz)
+        if d.empty:
+            continue
+        ch = d[[vocabulary.histology_stratum(h) == vocabulary.CHORDOMA for h in d["histology"]]]
+        parts.append(f"{len(ch)} of the {len(d)} series ({int(ch['n_patients'].sum())} of "
+                     f"{int(d['n_patients'].sum())} patients) at {hz:g} years")
+    return " and ".join(parts) if len(parts) <= 2 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 def _pretty(label: str) -> str:
@@ -153,6 +293,31 @@ def _prob(p: float) -> str:
     return ">99%" if p > 0.995 else "<1%" if p < 0.005 else f"{p:.0%}"
 
 
+VERDICT_WORDS = {"above": "particle rate higher: the interval lies above zero",
+                 "below": "particle rate lower: the interval lies below zero",
+                 "includes": "the interval includes zero"}
+
+
+def _own_interval(r) -> str:
+    n = "" if pd.isna(r.comparator_n) else f"{int(r.comparator_n)}"
+    if r.comparator_n_kind == "unknown":
+        return "a fixed number: its size is given nowhere, so its uncertainty is not included"
+    ci = f"95% CI {r.comparator_ci_low:.0f}% to {r.comparator_ci_high:.0f}%"
+    if r.comparator_n_kind == "bound":
+        return (f"{ci} with n = {n}, the most patients it can have: the narrowest interval it can have, "
+                "its real one is wider")
+    if "Kaplan" in r.comparator_uncertainty:
+        return f"{ci}, Kaplan-Meier from its {n} patients"
+    return f"{ci} from its {n} patients"
+
+
+def _particle_head(r) -> str:
+    fig = f"{r.particle_estimate:.1f}% (95% CI {r.particle_ci_low:.1f}% to {r.particle_ci_high:.1f}%"
+    if r.k >= 2:
+        return f"{r.particle_population}, pooled: {fig}, {int(r.k)} series)"
+    return f"{r.particle_population}: one series only, {r.particle_label.split(' (')[0]}: {fig}, not pooled)"
+
+
 def benchmark_points(panel: pd.DataFrame) -> str:
     """Plain-language Markdown, one block per landmark, every number from ``panel``.
 
@@ -162,51 +327,94 @@ def benchmark_points(panel: pd.DataFrame) -> str:
 
     blocks = []
     for landmark, g in panel.groupby("landmark", sort=False):
-        first = g.iloc[0]
-        head = (f"**{html.escape(landmark.capitalize())}**: pooled particle therapy {first['estimate']:.1f}% "
-                f"(95% CI {first['ci_low']:.1f}% to {first['ci_high']:.1f}%, {int(first['k'])} series).")
+        firsts = g.drop_duplicates("particle_population")
+        heads = [f"{_particle_head(r)}{' (primary)' if r.population_role == 'primary' else ' (sensitivity)'}"
+                 for r in firsts.itertuples()]
+        head = f"**{html.escape(landmark.capitalize())}**: particle therapy, " + "; ".join(heads) + "."
         items = []
-        for r in g.itertuples():
-            where = ("above" if r.ci_low > r.benchmark else "below" if r.ci_high < r.benchmark else "includes")
-            verdict = {"above": "interval above it", "below": "interval below it",
-                       "includes": "interval includes it"}[where]
-            own = ""
-            if "benchmark_ci_low" in panel.columns and not pd.isna(r.benchmark_ci_low):
-                own = (f" (its own 95% CI {r.benchmark_ci_low:.0f}% to {r.benchmark_ci_high:.0f}%, "
-                       "not included in the difference)")
-            items.append(f"  - {html.escape(_pretty(r.label))}, {r.benchmark:.0f}%{own}: difference "
-                         f"{r.difference:+.1f} points ({r.diff_low:+.1f} to {r.diff_high:+.1f}), {verdict}; "
-                         f"probability that the true rate of a new particle series exceeds it "
-                         f"{_prob(r.prob_new_study_exceeds)}.")
+        for label, c in g.groupby("comparator", sort=False):
+            first = c.iloc[0]
+            parts = []
+            for r in c.itertuples():
+                text = (f"{r.particle_population}: difference {r.difference:+.1f} points "
+                        f"(95% interval {r.diff_low:+.1f} to {r.diff_high:+.1f}), {VERDICT_WORDS[r.verdict]}")
+                if r.comparator_n_kind == "bound" and r.verdict != "includes":
+                    text += " (with the comparator's narrowest possible interval)"
+                if r.verdict != r.verdict_if_comparator_fixed:
+                    text += (f" (taken as a fixed number, the comparator would have given "
+                             f"\"{VERDICT_WORDS[r.verdict_if_comparator_fixed]}\")")
+                parts.append(text)
+            primary = c[c["population_role"] == "primary"]
+            p = primary.iloc[0] if len(primary) else first
+            who = (f"a new particle series like those pooled ({p['particle_population']})" if p["k"] >= 2
+                   else f"that one series ({p['particle_population']})")
+            items.append(f"  - {html.escape(_pretty(label))}, {first['comparator_estimate']:.0f}% "
+                         f"({html.escape(_own_interval(first))}): " + "; ".join(parts) + ". "
+                         f"Probability that the true rate of {html.escape(who)} exceeds the comparator's: "
+                         f"{_prob(p['prob_particle_exceeds'])}.")
         blocks.append("- " + head + "\n" + "\n".join(items))
     return "\n".join(blocks)
 
 
+def size_notes_markdown(bench: pd.DataFrame) -> str:
+    """Where each comparator's size or size bound comes from (``size_note`` of the data), as Markdown."""
+    import html
+
+    rows = bench[bench["n_kind"].isin(["exact", "bound"]) & bench["rate"].notna()].drop_duplicates("label")
+    if rows.empty:
+        return ""
+    items = []
+    for r in rows.itertuples():
+        size = f"n ≤ {int(r.n_value)}" if r.n_kind == "bound" else f"n = {int(r.n_value)}"
+        note = f": {html.escape(r.size_note)}" if r.size_note else ""
+        items.append(f"- {html.escape(_pretty(r.label))} ({size}){note}")
+    return "Where each size comes from:\n\n" + "\n".join(items)
+
+
+def _chart_label(r) -> str:
+    base = _pretty(r.comparator)
+    if r.comparator_n_kind == "bound":
+        return f"{base} (n ≤ {int(r.comparator_n)}: narrowest interval)"
+    if r.comparator_n_kind == "unknown":
+        return f"{base} (fixed: size unknown)"
+    return f"{base} (n = {int(r.comparator_n)})"
+
+
 def benchmark_chart(panel: pd.DataFrame, width: int = 260):
-    """One panel per landmark: the pooled particle rate with its 95% CI (bar and point) and each
-    comparator as a diamond on its own row, coloured by modality. Rates on a 0-100% axis."""
+    """One panel per landmark: each particle population's rate with its 95% CI, then each comparator
+    with its own 95% interval (a point only where it is a fixed number), coloured by modality."""
     import altair as alt
 
     charts_ = []
     for landmark, g in panel.groupby("landmark", sort=False):
-        first = g.iloc[0]
-        pooled = pd.DataFrame([{"row": f"Particle therapy, pooled ({int(first['k'])} series)",
-                                "estimate": first["estimate"], "ci_low": first["ci_low"],
-                                "ci_high": first["ci_high"], "modality": "particle therapy (pooled)"}])
-        comp = pd.DataFrame({"row": [_pretty(x) for x in g["label"]], "estimate": g["benchmark"].to_numpy(),
-                             "ci_low": g["benchmark"].to_numpy(), "ci_high": g["benchmark"].to_numpy(),
-                             "modality": g["modality"].to_numpy()})
-        d = pd.concat([pooled, comp], ignore_index=True)
+        firsts = g.drop_duplicates("particle_population")
+        part = pd.DataFrame({
+            "row": [f"Particle therapy, {r.particle_population}: {r.particle_label} ({r.population_role})"
+                    for r in firsts.itertuples()],
+            "estimate": firsts["particle_estimate"].to_numpy(), "ci_low": firsts["particle_ci_low"].to_numpy(),
+            "ci_high": firsts["particle_ci_high"].to_numpy(),
+            "modality": ["particle therapy"] * len(firsts),
+            "interval": list(firsts["particle_interval"])})
+        comps = g.drop_duplicates("comparator")
+        comp = pd.DataFrame({"row": [_chart_label(r) for r in comps.itertuples()],
+                             "estimate": comps["comparator_estimate"].to_numpy(),
+                             "ci_low": comps["comparator_ci_low"].to_numpy(),
+                             "ci_high": comps["comparator_ci_high"].to_numpy(),
+                             "modality": comps["modality"].to_numpy(),
+                             "interval": list(comps["comparator_uncertainty"])})
+        d = pd.concat([part, comp], ignore_index=True)
         order = list(d["row"])
         x = alt.X("estimate:Q", title="Rate (%)", scale=alt.Scale(domain=[0, 100]))
-        y = alt.Y("row:N", sort=order, title=None, axis=alt.Axis(labelLimit=300))
+        y = alt.Y("row:N", sort=order, title=None, axis=alt.Axis(labelLimit=420))
         colour = alt.Color("modality:N", title="Modality", legend=alt.Legend(orient="bottom", columns=2))
         tip = [alt.Tooltip("row:N", title="Series"), alt.Tooltip("estimate:Q", title="Rate (%)", format=".1f"),
                alt.Tooltip("ci_low:Q", title="95% CI low", format=".1f"),
-               alt.Tooltip("ci_high:Q", title="95% CI high", format=".1f")]
+               alt.Tooltip("ci_high:Q", title="95% CI high", format=".1f"),
+               alt.Tooltip("interval:N", title="Interval")]
         base = alt.Chart(alt.Data(values=d.to_dict(orient="records")))
-        band = alt.Chart(alt.Data(values=pooled.to_dict(orient="records"))).mark_rect(opacity=0.12, color="#1f77b4").encode(
-            x="ci_low:Q", x2="ci_high:Q")
+        primary = part.iloc[[0]]
+        band = alt.Chart(alt.Data(values=primary.to_dict(orient="records"))).mark_rect(
+            opacity=0.12, color="#1f77b4").encode(x="ci_low:Q", x2="ci_high:Q")
         layer = alt.layer(
             band,
             base.mark_rule(strokeWidth=2).encode(x=alt.X("ci_low:Q", scale=alt.Scale(domain=[0, 100])), x2="ci_high:Q",
@@ -215,6 +423,31 @@ def benchmark_chart(panel: pd.DataFrame, width: int = 260):
         ).properties(width=width, height=24 * len(d), title=landmark.capitalize())
         charts_.append(layer)
     return alt.vconcat(*charts_).resolve_scale(y="independent")
+
+
+def method_markdown() -> str:
+    """The Methods chapter's paragraph on how a comparison is computed (generated here, shown there)."""
+    return (
+        "**How each comparison is computed.** A comparator carries its own sampling uncertainty wherever "
+        "its size is known or bounded: a rate recomputed from a patient table is a Kaplan–Meier estimate with "
+        "the Greenwood variance and a 95% interval on the log(−log) scale (the interval R's `survfit` gives); "
+        "a rate whose number of patients *n* the text gives has the binomial variance 1 / (*n p* (1 − *p*)) "
+        "on the logit scale, the variance the pooled model gives each series; a rate of a subgroup of a series "
+        "of known size has the same variance with the series' size as *n*, which is the narrowest interval it "
+        "can honestly have (its real interval is wider), and is labelled so; only a rate whose size is given "
+        "nowhere stays a fixed number, labelled so. The difference (particle therapy minus comparator, "
+        "in percentage points) has a 95% interval by the method of variance estimates recovery "
+        "(MOVER, square-and-add; {cite:t}`newcombe1998`), built from the two 95% intervals as shown — "
+        "the HKSJ *t* interval of the pooled rate and the comparator's own interval — with the two "
+        "assumed independent (they are different patients); with a fixed comparator it is the pooled "
+        "interval shifted. A difference is called higher or lower only when its whole interval lies "
+        "above or below zero. The probability shown is that the true rate of a new particle-therapy series "
+        "like those pooled (its predictive *t* distribution on *k* − 1 degrees of freedom) exceeds the "
+        "comparator's true rate (the comparator's sampling distribution, independent), computed by "
+        "Gauss–Hermite quadrature. The comparisons with soft-tissue sarcoma series use the non-chordoma "
+        "series as the primary particle-therapy figure and all series as a sensitivity analysis; every "
+        "comparison is published in `comparisons.csv`."
+    )
 
 
 def skipped_markdown(panel: pd.DataFrame) -> str:

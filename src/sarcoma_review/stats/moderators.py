@@ -12,7 +12,8 @@ All models are on the logit scale of the landmark rates, with the sampling varia
   ``(G-1, k-G)`` df, or the Wald ``QM`` chi-square test (``ci="Wald"``).
 * :func:`meta_regression` -- a continuous moderator (e.g. publication year), same tests.
 * :func:`benchmark_comparison` -- pooled rate minus a benchmark rate (percentage points, the
-  benchmark taken as fixed, so the interval is the pooled CI shifted) and the probability that a
+  benchmark taken as fixed, so the interval is the pooled CI shifted; the book's comparisons use
+  :mod:`sarcoma_review.stats.comparators`, which adds the comparator's own uncertainty) and the probability that a
   new particle-therapy study exceeds the benchmark under the predictive distribution
   ``mu + sqrt(SE^2 + tau^2) T``, ``T ~ t_{k-1}`` under HKSJ (normal under Wald), i.e. the
   distribution behind metafor's prediction interval.

@@ -14,7 +14,11 @@ checked against ``survfit``/``survdiff`` (tests/fixtures/r_reference.json):
   as ``survfit``'s printed median CI);
 * RMST at ``tau`` is the area under the KM curve on [0, tau], its SE the Greenwood-type
   estimator R prints for ``rmean``;
-* the log-rank test is the ``survdiff`` (rho = 0) chi-square on G-1 df.
+* the log-rank test is the ``survdiff`` (rho = 0) chi-square on G-1 df;
+* :func:`greenwood` gives, at given times, S(t), the Greenwood variance sum
+  ``G(t) = sum_{t_j <= t} d_j / (n_j (n_j - d_j))``, the standard error of S(t)
+  ``S(t) sqrt(G(t))`` (R ``summary(survfit)$std.err``) and that of ``log(-log S(t))``,
+  ``sqrt(G(t)) / |log S(t)|`` (the scale of the log-log interval).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from lifelines import KaplanMeierFitter
 from lifelines.statistics import multivariate_logrank_test
 from scipy import stats
 
-__all__ = ["kaplan_meier", "landmarks", "number_at_risk", "median_survival", "rmst", "logrank"]
+__all__ = ["kaplan_meier", "landmarks", "greenwood", "number_at_risk", "median_survival", "rmst", "logrank"]
 
 _TOL = np.sqrt(np.finfo(float).eps)
 
@@ -165,6 +169,37 @@ def landmarks(time, event, times) -> pd.DataFrame:
     })
     out["beyond_follow_up"] = times > t.max()
     return out
+
+
+def greenwood(time, event, times) -> pd.DataFrame:
+    """Kaplan-Meier S(t) with its Greenwood standard errors at each time in ``times``.
+
+    Returns
+    -------
+    DataFrame with ``time``, ``surv``, ``greenwood_sum`` (``G(t) = sum d_j / (n_j (n_j - d_j))``
+    over event times ``t_j <= t``; R ``survfit()$std.err`` squared), ``se_surv``
+    (``S(t) sqrt(G(t))``, R ``summary(survfit)$std.err``), ``se_loglog`` (standard error of
+    ``log(-log S(t))``: ``sqrt(G(t)) / |log S(t)|``; NaN where S(t) is 0 or 1), ``n_risk`` and
+    ``beyond_follow_up``. Where every patient at risk has the event (``n_j = d_j``), S falls to 0
+    and ``G`` is infinite (R: NaN).
+    """
+    t, e = _check(time, event)
+    times = np.asarray(times, float)
+    km = kaplan_meier(t, e)
+    nr = km["n_risk"].to_numpy(float)
+    d = km["n_event"].to_numpy(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        term = np.where(d > 0, np.where(nr > d, d / (nr * (nr - d)), np.inf), 0.0)
+    cum = np.cumsum(term)
+    idx = np.searchsorted(km["time"].to_numpy(), times, side="right") - 1
+    g = np.where(idx >= 0, cum[np.clip(idx, 0, None)], 0.0)
+    surv = _step_at(km, "surv", times)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        se_ll = np.where((surv > 0) & (surv < 1), np.sqrt(g) / np.abs(np.log(surv)), np.nan)
+    return pd.DataFrame({
+        "time": times, "surv": surv, "greenwood_sum": g, "se_surv": surv * np.sqrt(g), "se_loglog": se_ll,
+        "n_risk": [(t >= x).sum() for x in times], "beyond_follow_up": times > t.max(),
+    })
 
 
 def _first_below(x: np.ndarray, y: np.ndarray, p: float) -> float:

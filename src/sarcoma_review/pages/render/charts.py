@@ -32,6 +32,8 @@ from typing import Any, Literal
 import altair as alt
 import pandas as pd
 
+from sarcoma_review.pages.render.tables import p_text
+
 __all__ = [
     "RENDERER_NAME",
     "enable_offline",
@@ -188,12 +190,6 @@ def _get(row: Mapping[str, Any] | pd.Series, key: str, default: Any = None) -> A
     return value
 
 
-def _fmt_p(p: float | None) -> str:
-    if p is None:
-        return "NA"
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
-
-
 def heterogeneity_text(pooled: Mapping[str, Any] | pd.Series) -> str:
     """``"Heterogeneity: tau^2 = 0.0123, I^2 = 45.0%, Q = 12.30 (df = 6), p = 0.056"``.
 
@@ -206,7 +202,7 @@ def heterogeneity_text(pooled: Mapping[str, Any] | pd.Series) -> str:
         "I² = " + ("NA" if i2_pct is None else f"{i2_pct:.1f}%"),
         "Q = " + ("NA" if q is None else f"{float(q):.2f}")
         + ("" if k is None else f" (df = {int(k) - 1})"),
-        "p = " + _fmt_p(None if q_p is None else float(q_p)),
+        "p = NA" if q_p is None else p_text(float(q_p)),
     ]
     return "Heterogeneity: " + ", ".join(parts)
 

@@ -1,5 +1,8 @@
 """HTML tables for the book: escaped text, optional click-to-sort headers, numbers formatted once.
 
+p-values print one way everywhere (:func:`format_p`, :func:`p_text`; the format spec ``"p"`` of
+:func:`html_table`): three decimals, and "< 0.001" / "> 0.999" beyond them.
+
 Every cell is HTML-escaped (a study name such as ``<script>`` shows as text); sorting is done in
 the reader's browser by ``book/_static/sortable.js`` on tables with the class ``sortable``.
 """
@@ -15,6 +18,29 @@ import numpy as np
 import pandas as pd
 from IPython.display import HTML
 
+#: The :func:`html_table` format spec of a p-value column.
+P_FORMAT = "p"
+
+
+def format_p(p: Any) -> str:
+    """A p-value as every page prints it: ``"0.034"``, ``"< 0.001"``, ``"> 0.999"`` (``"—"`` if missing)."""
+    if p is None or p is pd.NA or (isinstance(p, (float, np.floating)) and math.isnan(p)):
+        return "—"
+    p = float(p)
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"a p-value must lie in [0, 1], got {p!r}")
+    if p < 0.001:
+        return "< 0.001"
+    if p > 0.999:
+        return "> 0.999"
+    return f"{p:.3f}"
+
+
+def p_text(p: Any) -> str:
+    """``"p = 0.034"``, ``"p < 0.001"``, ``"p > 0.999"``: :func:`format_p` in running text."""
+    s = format_p(p)
+    return f"p {s}" if s[0] in "<>" else f"p = {s}"
+
 
 def _cell(value: Any, fmt: str | None) -> str:
     """One ``<td>``: escaped display text, with a numeric sort key for numbers."""
@@ -23,7 +49,7 @@ def _cell(value: Any, fmt: str | None) -> str:
     if isinstance(value, (bool, np.bool_)):
         return f'<td data-num="{int(value)}">{"yes" if value else "no"}</td>'
     if isinstance(value, (int, float, np.integer, np.floating)):
-        text = format(value, fmt) if fmt else (f"{value:g}" if isinstance(value, (float, np.floating)) else str(value))
+        text = format_p(value) if fmt == P_FORMAT else format(value, fmt) if fmt else (f"{value:g}" if isinstance(value, (float, np.floating)) else str(value))
         return f'<td data-num="{float(value)!r}">{html.escape(text)}</td>'
     text = html.escape(str(value))
     return f'<td data-sort="{html.escape(str(value), quote=True)}">{text}</td>'
@@ -48,7 +74,8 @@ def html_table(
     columns
         ``{column: header}`` in display order (default: every column, its own name).
     formats
-        ``{column: format spec}`` for numbers, e.g. ``{"estimate": ".1f"}``.
+        ``{column: format spec}`` for numbers, e.g. ``{"estimate": ".1f"}``; ``"p"``
+        (:data:`P_FORMAT`) for p-values (:func:`format_p`).
     sortable
         Adds the ``sortable`` class; headers sort the rows when clicked (numbers numerically).
     caption, table_id
