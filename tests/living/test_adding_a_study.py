@@ -104,7 +104,7 @@ def test_adding_a_study_by_hand_and_with_the_command_keeps_everything_green(tmp_
     assert downloads.count("\n") > 1
 
     # 5. the whole test suite of the copy, but this test and the browser tests
-    suite = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x",
+    suite = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                             "--ignore=tests/browser", "--deselect",
                             "tests/living/test_adding_a_study.py::"
                             "test_adding_a_study_by_hand_and_with_the_command_keeps_everything_green"],
