@@ -47,6 +47,8 @@ living.release          ``review release``: freeze a version and verify a frozen
 living.citation         CITATION.cff, the How to cite page and the version banner
 living.whatsnew         What's new: the evidence compared with the previous release
 living.bench            ``review bench``: benchmarks of the build and the pooling
+living.add_study        ``review add-study``: add one series and its rates, validated, estimates before/after
+living.versions         every version on record: the Versions page, published release files, the release PDF
 cli                     the ``review`` command line; catches ``ReviewError`` once
 """
 

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import PUBLISHED_DATA
 
 from sarcoma_review.data import loaders as L
 from sarcoma_review.pages import cnao, common, ifosfamide
@@ -14,7 +15,7 @@ from sarcoma_review.pages import cnao, common, ifosfamide
 
 @pytest.fixture(scope="module")
 def patients() -> pd.DataFrame:
-    return L.load_ifosfamide_patients()
+    return L.load_ifosfamide_patients(PUBLISHED_DATA)  # Table 3 as published (frozen copy)
 
 
 def test_plain_converts_numpy_scalars_for_glue():
@@ -121,7 +122,8 @@ def test_cnao_sections_agreement_reports_a_difference():
 
 
 def test_three_year_series_cnao_ci():
-    s = cnao.three_year_series(L.load_literature())
+    # Table I's 3-year series (the frozen copy: the published rows, whatever data/ holds today)
+    s = cnao.three_year_series(L.load_literature(PUBLISHED_DATA))
     assert sorted(s.loc[s["endpoint"] == "LC", "study_id"]) == sorted(
         ["ciernik2011", "sugahara2012", "mima2014", "demizu2016", "cuccia2020"])
     row = s[(s["study_id"] == "cuccia2020") & (s["endpoint"] == "LC")].iloc[0]

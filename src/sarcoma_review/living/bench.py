@@ -117,18 +117,44 @@ def synthetic_literature(k: int, seed: int = SEED, data_dir: Path | None = None
     return studies, outcomes
 
 
+def _tables_keyed_to_studies(data_dir: Path) -> list[str]:
+    """Tables (``group/table``) whose foreign keys lead, directly or through other tables, to
+    ``literature/studies``; ``literature/outcomes`` excepted."""
+    import yaml
+
+    refs: dict[str, set[str]] = {}
+    for schema in Path(data_dir).glob("*/*.schema.yaml"):
+        name = f"{schema.parent.name}/{schema.name.removesuffix('.schema.yaml')}"
+        spec = yaml.safe_load(schema.read_text(encoding="utf-8")) or {}
+        refs[name] = {fk["references"] for fk in spec.get("foreign_keys") or []}
+    keyed = {"literature/studies"}
+    changed = True
+    while changed:
+        changed = False
+        for name, targets in refs.items():
+            if name not in keyed and targets & keyed:
+                keyed.add(name)
+                changed = True
+    return sorted(keyed - {"literature/studies", "literature/outcomes"})
+
+
 def write_synthetic_data(dest: Path, k: int, seed: int = SEED, data_dir: Path | None = None) -> Path:
     """A data folder at ``dest``: the repository's tables with ``k`` synthetic studies in literature/.
 
     Every other table (and every schema file) is copied, so :func:`sarcoma_review.data.loaders.validate_all`
-    passes; ``literature/restatements.csv`` is left out because it restates real Table I studies
-    that the synthetic set does not contain.
+    passes; the tables keyed to the real studies (``literature/restatements.csv``, the appraisal and
+    toxicity tables: every table whose foreign keys lead to ``literature/studies``, but
+    ``literature/outcomes``, which is replaced) are left out, because the synthetic set does not
+    contain those studies.
     """
     src = Path(data_dir) if data_dir is not None else paths.REPO_ROOT / "data"
     dest = Path(dest)
     if dest.exists():
         shutil.rmtree(dest)
-    shutil.copytree(src, dest, ignore=shutil.ignore_patterns("restatements.*"))
+    shutil.copytree(src, dest)
+    for table in _tables_keyed_to_studies(dest):
+        for suffix in (".csv", ".schema.yaml"):
+            (dest / (table + suffix)).unlink(missing_ok=True)
     studies, outcomes = synthetic_literature(k, seed, src)
     studies.to_csv(dest / "literature" / "studies.csv", index=False, lineterminator="\n")
     outcomes.to_csv(dest / "literature" / "outcomes.csv", index=False, lineterminator="\n")

@@ -6,6 +6,8 @@ The functions here run in a worker process of the build (see :mod:`sarcoma_revie
 * starts the kernel with its working directory at the repository root, so a notebook uses paths
   relative to the root exactly as ``papermill book/x.ipynb out.ipynb -p name value`` run from the
   root would;
+* sets ``$REVIEW_ROOT`` to that root when it is a checkout (:mod:`sarcoma_review.paths`), so the
+  kernel's package reads the same project as the build;
 * sets ``$REVIEW_READS_LOG`` (every loader appends the data file it read, see
   :mod:`sarcoma_review.data.tracking`) and ``$REVIEW_DATA_DIR`` (the data folder, see
   :func:`sarcoma_review.paths.data_dir`) for the kernel;
@@ -148,6 +150,12 @@ def run_notebook(task: Mapping[str, Any]) -> dict[str, Any]:
     reads_log.parent.mkdir(parents=True, exist_ok=True)
     reads_log.unlink(missing_ok=True)
     env = {READS_ENV_VAR: str(reads_log), DATA_ENV_VAR: str(task["data_dir"])}
+    # The kernel's project is the checkout it runs in (see sarcoma_review.paths), whatever the
+    # working directory of the process that started the build.
+    from sarcoma_review.paths import ROOT_ENV_VAR, is_project
+
+    if is_project(Path(task["cwd"])):
+        env[ROOT_ENV_VAR] = str(Path(task["cwd"]).resolve())
     # Chapters run in parallel, one kernel per core: a kernel whose maths libraries also start one
     # thread per core oversubscribes the machine (measured: the cold build took ~1.8x longer).
     # One thread per kernel, unless the caller has chosen otherwise.
