@@ -9,7 +9,7 @@ paths                   where the checkout, its data and its build folders are
 errors                  the one error hierarchy (:class:`~sarcoma_review.errors.ReviewError` and below)
 data.schemas            the data dictionary (one ``*.schema.yaml`` per table) as pandera schemas
 data.loaders            read and validate every table; bad input raises ``DataValidationError``
-data.tracking           record which data files a chapter read (the build's dependencies)
+data.tracking           record what data a chapter received: files and frame digests (the build's dependencies)
 data.vocabulary         endpoint names and order, landmark names: the words every layer shares
 stats.pooling           random-effects pooling of landmark rates (REML/DL/PM, HKSJ/Wald), GLMM, Bayesian
 stats.sensitivity       one pooled analysis: the primary model and its sensitivity panel, keyed by variant
@@ -40,7 +40,9 @@ pages.render.charts     Altair charts, drawn offline
 pages.render.appraisal  the risk-of-bias traffic light (Altair) and the evidence flow diagram (HTML)
 pages.render.tables     escaped, sortable HTML tables
 living.analyses         the one reader of ``book/analyses.yml``; the estimates table every route shares
-living.notebooks        execute one notebook with papermill and clean it for publication
+living.notebooks        execute one notebook (papermill's parameters, in-process IPython) and clean it
+living.warm             warm, isolated chapter processes forked from a preloaded fork server
+living.preload          the fork server's heavy imports (and the package digests it loaded)
 living.build            plan, cache, execute, stage and swap the book into place
 living.store            the frozen-release store under ``releases/`` (read by release, citation, What's new)
 living.release          ``review release``: freeze a version and verify a frozen one

@@ -26,7 +26,6 @@ from typer.core import TyperGroup
 
 from sarcoma_review.errors import ReviewError, UsageError
 
-
 #: The command-line parser's own error for a bad option value or argument (typer vendors click, so
 #: the class is found through the public ``typer.BadParameter``).
 ParserUsageError = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
@@ -141,7 +140,11 @@ def run(
     Writes the executed notebook, a one-page HTML rendering (html/index.html) and, for notebooks
     with an `estimates_out` parameter, estimates.csv.
     """
-    from sarcoma_review.living.build import check_parameters, execute_chapter, resolve_chapter
+    from sarcoma_review.living.build import (
+        check_parameters,
+        execute_chapter,
+        resolve_chapter,
+    )
     from sarcoma_review.paths import BUILD_DIR
 
     _project()
@@ -322,7 +325,8 @@ def bench_command(
 ) -> None:
     """Benchmark the build and the pooling; writes _build/bench/results.json and BENCHMARKS.md.
 
-    Cold build vs Jupyter Book's serial execution, no-change and one-row rebuilds vs cold,
+    Cold build vs Jupyter Book's serial execution, no-change, one-rate and one-study rebuilds vs cold,
+    side by side with Jupyter Book's own cache (times, and what each shows after the edit),
     run_analysis and the pooled chapter on 10 to 10,000 synthetic studies, page weights, memory.
     Builds a scratch copy of the book: _build/html is not touched.
     """

@@ -299,7 +299,9 @@ def test_audit_reads_the_data_so_a_changed_landmark_changes_its_rows(tmp_path, m
     row = df.loc["cnao.OS.3y.abstract_vs_results"]
     assert (row["reported"], row["recomputed"], row["verdict"]) == ("Abstract: 64", "Results: 70.0", "inconsistent")
     assert "S(36 mo) = 70.0%" in df.loc["cnao.km.OS.fu6", "reported"]
-    reads = {p for p in log.read_text().split("\n") if p}
+    from sarcoma_review.data.tracking import reads_from_log
+
+    reads = {str(p) for p in reads_from_log(log)}
     for table in ("landmark_rates", "facts", "characteristics", "cox"):
         assert str((copy / "cnao" / f"{table}.csv").resolve()) in reads
     assert all(p.startswith(str(copy.resolve())) for p in reads), reads

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from helpers import PUBLISHED_DATA
 
 from sarcoma_review import paths

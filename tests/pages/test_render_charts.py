@@ -391,3 +391,20 @@ def test_forest_text_columns_are_never_cut() -> None:
             assert "limit" not in u["mark"]
     label_col = next(d for d in walk(spec) if isinstance(d.get("title"), dict) and d["title"].get("text") == "Study")
     assert label_col["width"] >= charts.text_width([df.loc[1, "label"]], bold=True)
+
+
+def test_chart_ids_are_deterministic_and_unique_on_a_page(monkeypatch) -> None:
+    """Same spec -> same id (pages built twice compare byte for byte); a repeat on one page gets -2."""
+    import hashlib
+    import json as _json
+
+    monkeypatch.setattr(charts, "_CHART_COUNTS", {})
+    spec = charts.km_plot(*km_inputs()).to_dict()
+    first, second = charts.chart_id(spec), charts.chart_id(spec)
+    digest = hashlib.sha256(_json.dumps([spec, {}], sort_keys=True, ensure_ascii=False,
+                                        default=str).encode()).hexdigest()[:12]
+    assert (first, second) == (f"sr-chart-{digest}", f"sr-chart-{digest}-2")
+    assert charts.chart_id({"mark": "point"}) != first
+    monkeypatch.setattr(charts, "_CHART_COUNTS", {})  # a new page (process) starts counting again
+    assert charts.chart_id(spec) == first
+    assert f'id="{first}"' in charts.offline_html({"mark": "bar"}, div_id=first)

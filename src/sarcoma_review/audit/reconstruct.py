@@ -53,6 +53,7 @@ _MONTHS = ("january", "february", "march", "april", "may", "june", "july", "augu
 EVENT_FACTS = {"LC": "local_failures_results", "DPFS": "distant_progression_results", "OS": "deaths_results"}
 
 
+@tracking.frame_loader
 def read_strings(group: str, table: str, data_dir: Path | str | None = None) -> pd.DataFrame:
     """``<data_dir>/<group>/<table>.csv`` with every cell as the printed string.
 

@@ -33,6 +33,7 @@ from sarcoma_review.audit.reconstruct import (
     sidecar,
 )
 from sarcoma_review.audit.records import COLUMNS, CheckResult
+from sarcoma_review.data import tracking
 from sarcoma_review.paths import data_dir as default_data_dir
 
 CNAO, IFO = "cnao", "ifosfamide"
@@ -41,6 +42,24 @@ CNAO, IFO = "cnao", "ifosfamide"
 def _read(d: Path, group: str, table: str) -> pd.DataFrame:
     """Validated table as printed strings; the read is recorded for the build's cache."""
     return read_strings(group, table, d)
+
+
+@tracking.frame_loader
+def audited_outcomes(data_dir: Path | None = None) -> pd.DataFrame:
+    """The rows of ``literature/outcomes.csv`` the audit checks, as printed strings (their index in the table).
+
+    The present study's rows (``study_id`` beginning ``present`` or ``cuccia``) and the rows restated
+    in ``literature/restatements.csv`` (same ``study_id`` and ``endpoint``): the audit reads no other
+    Table I rate, so a change to another row leaves the audit, and the pages that show its flags,
+    as they were (see :mod:`sarcoma_review.data.tracking`).
+    """
+    d = Path(data_dir) if data_dir is not None else default_data_dir()
+    lit = read_strings("literature", "outcomes", d)
+    rest = read_strings("literature", "restatements", d)
+    restated = set(zip(rest["study_id"], rest["endpoint"]))
+    keep = (lit["study_id"].str.startswith(("present", "cuccia"))
+            | pd.Series([k in restated for k in zip(lit["study_id"], lit["endpoint"])], index=lit.index))
+    return lit[keep]
 
 
 def _fact(facts: pd.DataFrame, fact_id: str, col: str = "value") -> str:
@@ -115,7 +134,7 @@ def cnao_checks(d: Path) -> list[CheckResult]:
             out.append(grim.check_restatement(f"cnao.{ep}.{h}y.abstract_vs_results", CNAO, "Abstract vs Results",
                                               f"{h}-year {ep} (%)", vals["abstract"], vals["results"], "Abstract", "Results"))
     # Table I present-study row vs results
-    lit = _read(d, "literature", "outcomes")
+    lit = audited_outcomes(d)  # only the rows checked below: present-study rows and restated rows
     in_table1_all = lit[lit["source"].str.contains("Table I", regex=False)]
     own = {ep: g.set_index("location")["rate_percent"].get("results", g["rate_percent"].iloc[0])
            for ep, g in lm[lm["horizon_years"] == "3"].groupby("endpoint")}

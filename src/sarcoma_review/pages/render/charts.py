@@ -32,9 +32,9 @@ see :func:`forest_plot` for how that is decided.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
-import uuid
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -175,6 +175,22 @@ def static_svg(spec: Mapping[str, Any], id_prefix: str) -> str:
     return svg.replace('class="marks"', 'class="sr-static-svg" role="img"', 1)
 
 
+#: How many charts with each spec digest this process has drawn (see :func:`chart_id`).
+_CHART_COUNTS: dict[str, int] = {}
+
+
+def chart_id(spec: Mapping[str, Any], embed_options: Mapping[str, Any] | None = None) -> str:
+    """A deterministic container id: ``sr-chart-`` + 12 hex digits of the SHA-256 of the spec and options,
+    with ``-2``, ``-3`` ... for the second, third ... identical chart drawn by this process (one page).
+
+    The same page built twice from the same data gets the same ids, so pages compare byte for byte.
+    """
+    text = json.dumps([spec, embed_options or {}], sort_keys=True, ensure_ascii=False, default=str)
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+    n = _CHART_COUNTS[digest] = _CHART_COUNTS.get(digest, 0) + 1
+    return f"sr-chart-{digest}" + (f"-{n}" if n > 1 else "")
+
+
 def offline_html(spec: Mapping[str, Any], embed_options: Mapping[str, Any] | None = None,
                  div_id: str | None = None, static: bool = True) -> str:
     """HTML fragment that draws a Vega-Lite ``spec`` with the page's global ``vegaEmbed``.
@@ -186,7 +202,7 @@ def offline_html(spec: Mapping[str, Any], embed_options: Mapping[str, Any] | Non
     embed_options
         vega-embed options; defaults to :data:`EMBED_OPTIONS`.
     div_id
-        Id of the container; a random one by default.
+        Id of the container; by default :func:`chart_id` (deterministic).
     static
         Also embed the chart as a static SVG (:func:`static_svg`), shown when scripts do not run
         and in print, hidden once the interactive chart is drawn.
@@ -199,9 +215,9 @@ def offline_html(spec: Mapping[str, Any], embed_options: Mapping[str, Any] | Non
         defined yet when the script runs, drawing waits for the window's ``load`` event; if it is
         still missing, the static chart stays and the console logs an error.
     """
-    div_id = div_id or f"sr-chart-{uuid.uuid4().hex[:12]}"
     spec = book_spec(spec)
     opts = dict(EMBED_OPTIONS if embed_options is None else embed_options)
+    div_id = div_id or chart_id(spec, opts)
     static_html = (f'<div class="sr-vega-static" id="{div_id}-static">{static_svg(spec, div_id)}</div>\n'
                    if static else "")
     return (
