@@ -17,10 +17,11 @@ stats.moderators        subgroup differences, moderator tests, meta-regression, 
 stats.survival          Kaplan-Meier, medians, RMST, Greenwood and log-rank on individual patient data (lifelines)
 stats.comparators       a comparator's rate with its own uncertainty; particle minus comparator (MOVER)
 stats.certainty         GRADE for overall prognosis: computed inconsistency/imprecision, judged domains from data
-audit.records           the audit's result record and verdict vocabulary
+audit.records           the audit's result record, verdicts, roles (finding/exploration) and csv columns
 audit.grim              checks of printed numbers (percentages, sums, restatements, p from CI)
 audit.feasibility       can any event/censoring pattern give the reported Kaplan-Meier figures?
 audit.ipd               recomputation from the ifosfamide patient table
+audit.patients          the ifosfamide text's statements about patients against its Table 3, pair by pair
 audit.reconstruct       pseudo-individual patient data for the CNAO endpoints
 audit.runner            run every check; the audit table and its links
 pages.common            what the study chapters share (glue, plain values, fact lookups, flag lists)
@@ -48,6 +49,8 @@ living.release          ``review release``: freeze a version and verify a frozen
 living.citation         CITATION.cff, the How to cite page and the version banner
 living.whatsnew         What's new: the evidence compared with the previous release
 living.bench            ``review bench``: benchmarks of the build and the pooling
+living.add_study        ``review add-study``: add one series and its rates, validated, estimates before/after
+living.versions         every version on record: the Versions page, published release files, the release PDF
 cli                     the ``review`` command line; catches ``ReviewError`` once
 """
 

@@ -11,10 +11,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+from test_build import make_book, ok, page
 
 from sarcoma_review import paths
 from sarcoma_review.living.build import build_book
-from test_build import make_book, ok, page
 
 # Chapter "a" leaves every kind of state a shared kernel would carry over: a global, a monkeypatched
 # attribute of a package module and of a standard-library module, a new module attribute, the working

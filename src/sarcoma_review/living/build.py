@@ -82,6 +82,7 @@ from sarcoma_review.errors import (  # noqa: F401  (re-exported for callers of t
     ChapterExecutionError,
     ConfigurationError,
     DataValidationError,
+    UsageError,
 )
 from sarcoma_review.living.analyses import ANALYSES_FILE, load_analyses
 from sarcoma_review.living.notebooks import (
@@ -90,7 +91,12 @@ from sarcoma_review.living.notebooks import (
     notebook_parameters,
     run_notebook,
 )
-from sarcoma_review.living.warm import run_isolated, start_fork_server, submit, warm_pool
+from sarcoma_review.living.warm import (
+    run_isolated,
+    start_fork_server,
+    submit,
+    warm_pool,
+)
 
 CACHE_VERSION = 1
 POOLED_PREFIX = "book/pooled/"
@@ -589,16 +595,22 @@ def generate_pages(layout: Layout, stage: Path, data_dir: Path) -> None:
 
     Only for a root that has a ``CITATION.cff`` (the review itself, not the small test books):
     the version/data-date banner on every page (``html.announcement``), the "How to cite" page
-    from ``CITATION.cff`` and the "What's new" page comparing the data with the last release.
+    from ``CITATION.cff``, the "What's new" page comparing the data with the last release and,
+    when the toc lists ``book/versions``, the Versions page with every release's frozen files
+    published under ``_static/releases/<version>/``.
     They are regenerated on every build, so they can never be stale.
     """
     if not (layout.root / "CITATION.cff").exists():
         return
-    from sarcoma_review.living import citation, whatsnew
+    from sarcoma_review.living import citation, versions, whatsnew
 
     citation.inject_banner(stage / "_config.yml", root=layout.root)
     citation.write_cite_page(stage / "book" / "cite.md", cff_path=layout.root / "CITATION.cff", root=layout.root)
     whatsnew.write_page(stage / "book" / "whats-new.md", root=layout.root, data_dir=data_dir)
+    if (layout.book / "versions.md").exists():
+        versions.write_page(stage / "book" / "versions.md", root=layout.root,
+                            current_version=citation.read_version(layout.root))
+        versions.publish_release_files(stage / "book", root=layout.root)
 
 
 def run_jupyter_book(stage: Path, out: Path, strict: bool = True) -> Path:
@@ -938,8 +950,18 @@ def resolve_chapter(chapter: str, root: Path | None = None) -> tuple[Path, dict[
     known = sorted(p.relative_to(layout.book).with_suffix("").as_posix() for p in layout.book.rglob("*.ipynb")
                    if ".ipynb_checkpoints" not in p.parts)
     ids = [str(a["id"]) for a in load_analyses(layout.analyses)]
-    raise ConfigurationError(f"no chapter {chapter!r}: give a notebook path, a chapter name "
+    raise UsageError(f"no chapter {chapter!r}: give a notebook path, a chapter name "
                              f"({', '.join(known) or 'none yet'}) or an analysis id ({', '.join(ids) or 'none yet'})")
+
+
+def check_parameters(notebook: Path, given: Mapping[str, Any]) -> None:
+    """Raise :class:`UsageError` when ``given`` names a parameter the notebook's ``parameters`` cell
+    does not declare (papermill would inject it silently and the run would ignore it)."""
+    declared = notebook_parameters(notebook)
+    unknown = sorted(set(given) - declared)
+    if unknown:
+        raise UsageError(f"{notebook.name} has no parameter {', '.join(repr(u) for u in unknown)}; its "
+                         f"parameters are {', '.join(sorted(declared)) or 'none'} (e.g. -p horizon_years=5)")
 
 
 def execute_chapter(notebook: str | os.PathLike[str], output_dir: str | os.PathLike[str],

@@ -7,6 +7,8 @@
   ``papermill book/x.ipynb out.ipynb -p name value`` run from the root executes the same code;
 * runs with its working directory at the repository root, so a notebook uses paths relative to
   the root;
+* sets ``$REVIEW_ROOT`` to that root when it is a checkout (:mod:`sarcoma_review.paths`), so the
+  chapter's package reads the same project as the build;
 * sets ``$REVIEW_READS_LOG`` (every loader records the data it read, see
   :mod:`sarcoma_review.data.tracking`) and ``$REVIEW_DATA_DIR`` (the data folder, see
   :func:`sarcoma_review.paths.data_dir`);
@@ -276,6 +278,12 @@ def run_notebook(task: Mapping[str, Any]) -> dict[str, Any]:
         for name in [n for n in sys.modules if n.startswith("sarcoma_review.") and n != __name__]:
             del sys.modules[name]
     env = {READS_ENV_VAR: str(reads_log), DATA_ENV_VAR: str(task["data_dir"])}
+    # The chapter's project is the checkout it runs in (see sarcoma_review.paths), whatever the
+    # working directory of the process that started the build.
+    from sarcoma_review.paths import ROOT_ENV_VAR, is_project
+
+    if is_project(Path(task["cwd"])):
+        env[ROOT_ENV_VAR] = str(Path(task["cwd"]).resolve())
     # Chapters run in parallel, one process per core: maths libraries that also start one thread per
     # core oversubscribe the machine (measured: the cold build took ~1.8x longer). One thread each,
     # unless the caller has chosen otherwise (the fork server read these when it imported NumPy).

@@ -102,10 +102,16 @@ def _sort_key(v: Any) -> tuple[int, Any]:
     return (2, str(v))
 
 
-def estimates_csv_bytes(df: pd.DataFrame) -> bytes:
-    """Deterministic CSV bytes: canonical order, ``%.10g`` floats, empty NA, ``\\n`` line endings, UTF-8."""
-    return canonical_estimates(df).to_csv(index=False, float_format=FLOAT_FORMAT, na_rep="",
-                                          lineterminator="\n").encode("utf-8")
+def estimates_csv_bytes(df: pd.DataFrame, columns: list[str] | None = None) -> bytes:
+    """Deterministic CSV bytes: canonical order, ``%.10g`` floats, empty NA, ``\\n`` line endings, UTF-8.
+
+    ``columns`` restricts the table to the columns a frozen file recorded (a release frozen before a
+    column existed is verified on the columns it has).
+    """
+    df = canonical_estimates(df)
+    if columns is not None:
+        df = df[list(columns)]
+    return df.to_csv(index=False, float_format=FLOAT_FORMAT, na_rep="", lineterminator="\n").encode("utf-8")
 
 
 def write_estimates_csv(df: pd.DataFrame, path: Path) -> Path:
