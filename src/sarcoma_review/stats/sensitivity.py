@@ -142,7 +142,8 @@ class EffectiveN:
     whose binomial variance equals the Kaplan-Meier estimate's Greenwood variance. The primary
     model gives each series the binomial variance of all its ``n`` patients, as if none had been
     censored before the landmark; ``n_eff`` is the n that carries the information its Kaplan-Meier
-    rate actually has. ``n_at_risk`` (patients still followed at the landmark) is its lower bound.
+    rate actually has (held at most ``n_reported``). ``n_at_risk`` is the number still followed at the
+    landmark, shown beside it (with usual censoring patterns a lower value than ``n_eff``).
     """
 
     study_id: str
