@@ -259,8 +259,10 @@ def effective_n_markdown(a: PooledAnalysis) -> str:
                 f"{e.n_at_risk} of {e.n_reported:.0f} patients were still followed at the landmark, and the "
                 f"Kaplan–Meier estimate there ({_pct(100 * e.surv)}) has the precision of "
                 f"{e.n_eff:.1f} patients followed completely (effective sample size: the n whose binomial "
-                f"variance equals the estimate's Greenwood variance; the number at risk would understate it, "
-                f"because patients censored before the landmark still inform the curve up to their censoring).")
+                f"variance equals the estimate's Greenwood variance"
+                + ("; the number at risk would understate it, because patients censored before the landmark "
+                   "still inform the curve up to their censoring)." if e.n_at_risk < e.n_eff else ").")
+                )
         if not row.empty:
             r = row.iloc[0]
             text += (f" With {lab} entering with n = {e.n_eff:.1f}, the pooled estimate is {_pct(r['estimate'])} "
