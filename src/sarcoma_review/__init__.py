@@ -16,6 +16,7 @@ stats.sensitivity       one pooled analysis: the primary model and its sensitivi
 stats.moderators        subgroup differences, moderator tests, meta-regression, benchmark comparisons
 stats.survival          Kaplan-Meier, medians, RMST, Greenwood and log-rank on individual patient data (lifelines)
 stats.comparators       a comparator's rate with its own uncertainty; particle minus comparator (MOVER)
+stats.certainty         GRADE for overall prognosis: computed inconsistency/imprecision, judged domains from data
 audit.records           the audit's result record and verdict vocabulary
 audit.grim              checks of printed numbers (percentages, sums, restatements, p from CI)
 audit.feasibility       can any event/censoring pattern give the reported Kaplan-Meier figures?
@@ -30,7 +31,12 @@ pages.ifosfamide        the ifosfamide radiochemotherapy chapter
 pages.pooled            the pooled chapter (one page per analysis)
 pages.comparisons       the comparisons chapter (subgroups, photon and radiochemotherapy comparators)
 pages.audit             the reproduction-audit chapter
+pages.summary           the summary of findings (introduction's first screen) and summary_of_findings.csv
+pages.appraisal         the risk-of-bias and certainty chapter
+pages.toxicity          the toxicity chapter (severe events with denominators; restatements not added)
+pages.protocol          how the review was made: evidence flow counts and the limitations' numbers
 pages.render.charts     Altair charts, drawn offline
+pages.render.appraisal  the risk-of-bias traffic light (Altair) and the evidence flow diagram (HTML)
 pages.render.tables     escaped, sortable HTML tables
 living.analyses         the one reader of ``book/analyses.yml``; the estimates table every route shares
 living.notebooks        execute one notebook with papermill and clean it for publication

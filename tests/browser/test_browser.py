@@ -2,7 +2,8 @@
 
 Every page of ``_build/html`` must load, draw each chart (an SVG or canvas inside every chart
 container), log no console error, and link only to local pages and anchors that exist; the
-search page must find a study by its first author. Screenshots of the ifosfamide and pooled
+search page must find a study by its first author; the summary of findings must be on the
+introduction's first screen. Screenshots of the ifosfamide, pooled, introduction and appraisal
 pages go to ``_build/screenshots/``. A throwaway book with a chart from
 ``sarcoma_review.pages.render.charts`` proves that charts draw offline and that tooltips show a hostile
 study label as text.
@@ -32,7 +33,7 @@ pytestmark = pytest.mark.browser
 
 CHART_SELECTOR = ".sr-vega-chart, .vega-embed, [id^='altair-viz']"
 SEARCH_AUTHOR = "Imai"  # first author of studies in Table I of Cuccia et al. 2020
-SCREENSHOT_KEYS = ("ifosfamide", "pooled")
+SCREENSHOT_KEYS = ("ifosfamide", "pooled", "intro", "appraisal")
 SKIP_DIRS = {"_static", "_sources", "_images", "_downloads"}
 EVIL = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
 
@@ -182,6 +183,28 @@ def test_search_finds_a_study_by_author(browser, built_html: Path, site: str) ->
         summary = visit.page.inner_text("#search-results .search-summary")
         assert items.count() > 0, (f"searching the book for {SEARCH_AUTHOR!r} found no page "
                                    f"({summary!r}): the study chapters are missing from the build")
+        assert not visit.errors, visit.errors
+    finally:
+        visit.close()
+
+
+def test_summary_of_findings_is_on_the_first_screen(browser, built_html: Path, site: str) -> None:
+    """The introduction's first screen (1280 x 900) shows the summary-of-findings table: its header and
+    first outcome row start above the fold, and it has one outcome row per pooled landmark analysis."""
+    from sarcoma_review.living.analyses import standard_analyses
+
+    visit = Visit(browser, site)
+    try:
+        visit.page.goto(f"{site}/book/intro.html", wait_until="load")
+        table = visit.page.locator("table#summary-of-findings")
+        assert table.count() == 1, "the introduction has no summary-of-findings table"
+        first_row = table.locator("tbody tr").first
+        box = first_row.bounding_box()
+        assert box is not None and box["y"] < 900, f"the first outcome row starts below the first screen: {box}"
+        n_rows = table.locator("tbody tr[id^='sof-']").count()
+        landmarks = {(a["endpoint"], float(a["horizon_years"])) for a in standard_analyses()
+                     if not a.get("subgroup_column")}
+        assert n_rows == len(landmarks)
         assert not visit.errors, visit.errors
     finally:
         visit.close()

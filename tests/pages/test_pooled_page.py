@@ -17,12 +17,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from helpers import frozen_literature
 
 from sarcoma_review.data import loaders, vocabulary
 from sarcoma_review.pages import pooled
 from sarcoma_review.pages.render.tables import format_p, html_table, p_text
 from sarcoma_review.stats import pooling, sensitivity
-from helpers import frozen_literature
 
 REF = json.loads((Path(__file__).parents[1] / "fixtures" / "r_reference.json").read_text())
 TOL = 1e-4

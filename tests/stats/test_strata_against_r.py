@@ -27,12 +27,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import frozen_literature, frozen_patients
 from scipy import special
 
 from sarcoma_review.data import vocabulary
 from sarcoma_review.stats import pooling as P
 from sarcoma_review.stats import sensitivity as S
-from helpers import frozen_literature, frozen_patients
 
 REF = json.loads((Path(__file__).parents[1] / "fixtures" / "r_reference.json").read_text())
 TOL = 1e-4

@@ -10,7 +10,9 @@ A release
    date-released), prepends a ``CHANGELOG.md`` entry (the What's-new comparison), regenerates
    ``book/cite.md`` and ``book/whats-new.md``;
 4. freezes ``releases/<VERSION>/``: ``estimates.csv`` (deterministic bytes), ``audit.csv`` (when the
-   audit module exists; otherwise the manifest and the command say it was skipped), ``data_hashes.json``
+   audit module exists; otherwise the manifest and the command say it was skipped),
+   ``summary_of_findings.csv`` (the certainty ratings What's new compares; when the data can rate them),
+   ``data_hashes.json``
    (sha256 of every file under ``data/``), ``manifest.json`` (version, date, git commit, data date,
    analyses, library versions), ``whats-new.md`` and a copy of ``data/`` (for the next comparison);
 5. commits exactly those files and tags the commit ``vVERSION`` (annotated).
@@ -193,7 +195,8 @@ def release(version: str, root: Path = REPO_ROOT, date: str | None = None, *, ta
     analyses = standard_analyses(root)
     estimates = current_estimates(data_dir, analyses, pool=pool, root=root)
     prev_dir = previous_release_dir(root, before=version)
-    comparison = whatsnew.compare(prev_dir, data_dir, estimates)
+    sof, sof_why = whatsnew.current_sof(data_dir, root)
+    comparison = whatsnew.compare(prev_dir, data_dir, estimates, sof)
     md = whatsnew.render_markdown(comparison, title=f"What's new in version {version}")
     entry = changelog_entry(version, date, md)
     audit_df, audit_note = current_audit(data_dir, audit_fn)
@@ -207,6 +210,12 @@ def release(version: str, root: Path = REPO_ROOT, date: str | None = None, *, ta
     if audit_df is not None:
         p = rel_dir / "audit.csv"
         p.write_bytes(audit_df.to_csv(index=False, float_format=FLOAT_FORMAT, lineterminator="\n").encode())
+        written.append(p)
+    if sof is not None:
+        from sarcoma_review.pages.summary import csv_bytes
+
+        p = rel_dir / store.SOF_FILE
+        p.write_bytes(csv_bytes(sof))
         written.append(p)
     hashes = data_hashes(data_dir)
     (rel_dir / "data_hashes.json").write_text(json.dumps(hashes, indent=2, sort_keys=True) + "\n", encoding="utf-8")
@@ -225,6 +234,7 @@ def release(version: str, root: Path = REPO_ROOT, date: str | None = None, *, ta
         "libraries": _library_versions(),
         "estimates_sha256": hashlib.sha256((rel_dir / "estimates.csv").read_bytes()).hexdigest(),
         "notes": notes,
+        "summary_of_findings": (store.SOF_FILE if sof is not None else f"not frozen: {sof_why}"),
     }
     (rel_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     written += [rel_dir / "data_hashes.json", rel_dir / "data", rel_dir / "whats-new.md", rel_dir / "manifest.json"]
@@ -257,4 +267,13 @@ def verify_release(version: str, root: Path = REPO_ROOT, pool: PoolFn | None = N
     manifest = json.loads((root / "releases" / version / "manifest.json").read_text(encoding="utf-8"))
     df = current_estimates(root / "data", manifest["analyses"], manifest.get("subgroups", DEFAULT_SUBGROUPS),
                            pool=pool, root=root)
-    return estimates_csv_bytes(df) == frozen
+    if estimates_csv_bytes(df) != frozen:
+        return False
+    sof_frozen = root / "releases" / version / store.SOF_FILE
+    if not sof_frozen.exists():  # releases made before certainty was rated (0.1.0) froze no summary of findings
+        return True
+    from sarcoma_review.living.whatsnew import current_sof
+    from sarcoma_review.pages.summary import csv_bytes
+
+    sof, _ = current_sof(root / "data", root)
+    return sof is not None and csv_bytes(sof) == sof_frozen.read_bytes()

@@ -44,6 +44,10 @@ ESTIMATE_COLUMNS = ["analysis_id", "endpoint", "horizon_years", "subgroup_column
                     "kind", "series"]
 #: ``kind`` is "pooled" or "single series" (one series shown as itself, named in ``series``); releases
 #: frozen before these columns existed are read with ``kind`` derived from ``k`` (:func:`read_estimates_csv`).
+
+#: The summary-of-findings table a release freezes (with the certainty ratings What's new compares).
+SOF_FILE = "summary_of_findings.csv"
+
 #: Rows are sorted by these columns (then by every other column, so the order is total).
 SORT_KEYS = ["analysis_id", "subgroup_column", "subgroup_value", "model", "tau2_method", "ci_method"]
 #: Float format of the frozen CSV (10 significant digits: far below any reported precision, and

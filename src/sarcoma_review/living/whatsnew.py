@@ -6,6 +6,9 @@
   listing each changed field with its value before and after);
 - each pooled estimate before and after, with its interval and number of studies; a subgroup of one
   series is never listed as a pooled estimate: it is listed, named, under "Single series" (``kind``);
+- the certainty ratings that changed (GRADE, per outcome and population): the previous release's frozen
+  ``summary_of_findings.csv`` against the current one (:func:`compare_certainty`); a release frozen before
+  ratings existed says so instead;
 - the conclusions that changed: a confidence interval that now includes or excludes a comparator
   benchmark (``data/comparators/*.csv`` with columns comparator_id, endpoint, horizon_years,
   rate_percent, matched on endpoint and horizon), and a test p-value crossing 0.05 (``q_p``: the
@@ -52,6 +55,9 @@ class WhatsNew:
     estimates: pd.DataFrame = field(default_factory=pd.DataFrame)
     conclusions: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: Certainty ratings that changed (None: not compared, see ``certainty_note``).
+    certainty: list[dict[str, Any]] | None = None
+    certainty_note: str | None = None
 
 
 # --- data diff -----------------------------------------------------------------------------------
@@ -186,8 +192,80 @@ def changed_conclusions(est: pd.DataFrame, comparators: pd.DataFrame) -> list[di
     return out
 
 
-def compare(previous_release_dir: Path | None, current_data_dir: Path, current_estimates: pd.DataFrame) -> WhatsNew:
-    """Compare the current data and estimates with a frozen release folder (None: there is no previous release)."""
+_SOF_KEY = ["endpoint", "horizon_years", "population"]
+
+
+def current_sof(data_dir: Path, root: Path = REPO_ROOT) -> tuple[pd.DataFrame | None, str | None]:
+    """The summary-of-findings table for ``data_dir`` (:func:`sarcoma_review.pages.summary.load_sof`), or
+    ``(None, why)`` when the data cannot rate certainty (e.g. no ``appraisal/certainty_judgements.csv``)."""
+    from sarcoma_review.errors import ReviewError
+    from sarcoma_review.living.analyses import standard_analyses
+    from sarcoma_review.pages import summary
+
+    if not (Path(data_dir) / "appraisal" / "certainty_judgements.csv").exists():
+        return None, "the data have no appraisal/certainty_judgements.csv, so certainty is not rated"
+    try:
+        return summary.load_sof(standard_analyses(root), Path(data_dir)), None
+    except ReviewError as exc:
+        return None, f"certainty could not be rated: {exc}"
+
+
+def _sof_label(r: pd.Series, side: str) -> str:
+    from sarcoma_review.data.vocabulary import landmark_name
+
+    pop = {"all": "all series", "non-chordoma": "series other than chordoma", "chordoma": "chordoma series"}
+    text = f"{landmark_name(str(r['endpoint']), float(r['horizon_years']))} ({pop.get(r['population'], r['population'])}"
+    k = r.get(f"k_{side}")
+    if k is not None and not pd.isna(k) and int(k) == 1:
+        text += f"; one series, {r.get(f'series_{side}')}, not pooled"
+    return text + ")"
+
+
+def compare_certainty(before: pd.DataFrame | None, after: pd.DataFrame | None) -> list[dict[str, Any]]:
+    """Ratings whose certainty level changed, appeared or disappeared, keyed by endpoint, horizon and population.
+
+    Each change lists the domains whose judgement changed (computed domains move with the data; judged
+    ones with ``certainty_judgements.csv``).
+    """
+    from sarcoma_review.stats.certainty import DOMAIN_NAMES, DOMAINS
+
+    if before is None or after is None:
+        return []
+    cols = ["k", "series", "certainty", *DOMAINS]
+    b = before[[c for c in _SOF_KEY + cols if c in before.columns]].copy()
+    a = after[[c for c in _SOF_KEY + cols if c in after.columns]].copy()
+    for d in (a, b):
+        d["horizon_years"] = d["horizon_years"].astype(float)
+    m = b.merge(a, on=_SOF_KEY, how="outer", suffixes=("_before", "_after"))
+    out = []
+    for _, r in m.sort_values(_SOF_KEY, kind="stable").iterrows():
+        cb, ca = r.get("certainty_before"), r.get("certainty_after")
+        cb = None if cb is None or pd.isna(cb) else str(cb)
+        ca = None if ca is None or pd.isna(ca) else str(ca)
+        if cb == ca:
+            continue
+        side = "after" if ca is not None else "before"
+        label = _sof_label(r, side)
+        domains = [f"{DOMAIN_NAMES[d]}: {r.get(f'{d}_before')} → {r.get(f'{d}_after')}" for d in DOMAINS
+                   if f"{d}_before" in r and f"{d}_after" in r and cb is not None and ca is not None
+                   and str(r[f"{d}_before"]) != str(r[f"{d}_after"])]
+        if cb is None:
+            text = f"{label}: newly rated, {ca} certainty."
+        elif ca is None:
+            text = f"{label}: no longer rated (was {cb} certainty)."
+        else:
+            text = f"{label}: {cb} → {ca} certainty" + (f" ({'; '.join(domains)})" if domains else "") + "."
+        out.append({"endpoint": r["endpoint"], "horizon_years": float(r["horizon_years"]),
+                    "population": r["population"], "before": cb, "after": ca, "text": text})
+    return out
+
+
+def compare(previous_release_dir: Path | None, current_data_dir: Path, current_estimates: pd.DataFrame,
+            current_sof_table: pd.DataFrame | None = None) -> WhatsNew:
+    """Compare the current data and estimates with a frozen release folder (None: there is no previous release).
+
+    ``current_sof_table`` is the current summary of findings (default: computed by :func:`current_sof`).
+    """
     current_data_dir = Path(current_data_dir)
     if previous_release_dir is None or not Path(previous_release_dir).exists():
         est = compare_estimates(None, current_estimates)
@@ -207,6 +285,20 @@ def compare(previous_release_dir: Path | None, current_data_dir: Path, current_e
     if comparators.empty:
         res.notes.append("No comparator benchmarks (data/comparators) were found: no benchmark conclusions checked.")
     res.conclusions = changed_conclusions(res.estimates, comparators)
+    from sarcoma_review.living.store import SOF_FILE
+
+    if current_sof_table is None:
+        current_sof_table, why = current_sof(current_data_dir)
+    else:
+        why = None
+    frozen = prev / SOF_FILE
+    if current_sof_table is None:
+        res.certainty_note = f"Certainty ratings were not compared: {why}."
+    elif not frozen.exists():
+        res.certainty_note = (f"Version {res.previous_version} froze no certainty ratings ({SOF_FILE}); "
+                              "changes of rating are listed from the next release on.")
+    else:
+        res.certainty = compare_certainty(pd.read_csv(frozen), current_sof_table)
     return res
 
 
@@ -278,6 +370,14 @@ def render_markdown(res: WhatsNew, title: str = "What's new", cumulative: pd.Dat
             L.append(f"- **Corrected** `{sid}`: {parts}.")
         if res.added or res.removed or res.corrected:
             L.append("")
+        if res.certainty is not None or res.certainty_note:
+            L += ["## Certainty of evidence", ""]
+            if res.certainty:
+                L += [f"- {c['text']}" for c in res.certainty] + [""]
+            elif res.certainty is not None:
+                L += ["No certainty rating changed.", ""]
+            if res.certainty_note:
+                L += [res.certainty_note, ""]
         L += ["## Conclusions that changed", ""]
         if res.conclusions:
             L += [f"- {c['text']}" for c in res.conclusions] + [""]
@@ -410,7 +510,8 @@ def write_page(out: Path, root: Path = REPO_ROOT, estimates: pd.DataFrame | None
             text = f"# {title}\n\nThe comparison could not be computed: {exc}\n"
             Path(out).write_text(text, encoding="utf-8", newline="\n")
             return Path(out)
-    res = compare(prev, data_dir, estimates)
+    sof, _ = current_sof(data_dir, root)
+    res = compare(prev, data_dir, estimates, sof)
     from sarcoma_review.living import citation
 
     label = citation.read_version(root) if "not yet" not in title else "current"

@@ -7,6 +7,8 @@ Every function returns tidy tables; the statistics are those of :mod:`sarcoma_re
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -260,9 +262,8 @@ def benchmark_panel(lit: pd.DataFrame, bench: pd.DataFrame, method: str = "REML"
     return out
 
 
-def write_comparisons_csv(panel: pd.DataFrame, folder) -> "Path":
+def write_comparisons_csv(panel: pd.DataFrame, folder: str | Path) -> Path:
     """Write ``comparisons.csv`` (the columns :data:`CSV_COLUMNS`) into ``folder``; return its path."""
-    from pathlib import Path
 
     path = Path(folder) / "comparisons.csv"
     panel[CSV_COLUMNS].to_csv(path, index=False, float_format="%.6g")

@@ -19,7 +19,13 @@ from sarcoma_review.data.vocabulary import landmark_name
 from sarcoma_review.pages.render import charts
 from sarcoma_review.pages.render.tables import p_text
 from sarcoma_review.stats import pooling, sensitivity
-from sarcoma_review.stats.sensitivity import SMALL_K, WIDE_TAU_SCALE, EffectiveN, PooledAnalysis, Stratification
+from sarcoma_review.stats.sensitivity import (
+    SMALL_K,
+    WIDE_TAU_SCALE,
+    EffectiveN,
+    PooledAnalysis,
+    Stratification,
+)
 
 #: The Table I row of the CNAO cohort itself ("Present study (2020)" in ``studies.csv``), whose
 #: pseudo-patient data (:mod:`sarcoma_review.audit.reconstruct`) give its numbers at risk.

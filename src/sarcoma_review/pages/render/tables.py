@@ -18,7 +18,6 @@ import numpy as np
 import pandas as pd
 from IPython.display import HTML
 
-
 #: The :func:`html_table` format spec of a p-value column.
 P_FORMAT = "p"
 

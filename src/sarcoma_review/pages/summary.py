@@ -1,0 +1,262 @@
+"""The summary of findings on the introduction's first screen, and its published CSV.
+
+One row per pooled landmark of ``book/analyses.yml`` (all series): series and patients, the pooled rate
+with its 95% CI and prediction interval (or, with one series, that series' own rate), the photon and
+radiochemotherapy figures the sources quote for the same endpoint and horizon, the GRADE certainty
+(:mod:`sarcoma_review.stats.certainty`), a plain-language sentence generated from the numbers, a link to
+the pooled page, and footnotes explaining every rating-down. The CSV holds the same rows for every
+population (all series, non-chordoma, chordoma).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sarcoma_review.data import loaders
+from sarcoma_review.data.vocabulary import landmark_name
+from sarcoma_review.stats import certainty as grade
+from sarcoma_review.stats.sensitivity import pool_primary
+
+#: Comparator modalities shown beside the particle-therapy rates (photon radiotherapy, radiochemotherapy).
+COMPARATOR_MODALITIES = ("photon RT", "radiotherapy with radiosensitiser", "radiotherapy alone")
+#: What a reader is told the certainty level means for the sentence of a row.
+_UNCERTAINTY = {"high": "the evidence is reliable", "moderate": "the evidence is probably reliable",
+                "low": "the evidence is uncertain", "very low": "the evidence is very uncertain"}
+#: The reader's words for the populations.
+POPULATION_NAMES = {"all": "all series", "non-chordoma": "series other than chordoma",
+                    "chordoma": "chordoma series"}
+
+CSV_NAME = "summary_of_findings.csv"
+#: Float format of the published CSV (four significant digits: beyond any reported precision).
+CSV_FLOAT_FORMAT = "%.4g"
+
+
+def _landmarks(analyses: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The analyses that pool all series of one landmark (no subgroup restriction), in file order; the first
+    entry of each endpoint and horizon (a second entry for the same landmark is a variant, not a new outcome)."""
+    out, seen = [], set()
+    for a in analyses:
+        key = (str(a["endpoint"]), float(a["horizon_years"]))
+        if a.get("subgroup_column") or key in seen:
+            continue
+        seen.add(key)
+        out.append(a)
+    return out
+
+
+def rate_analyses(literature: pd.DataFrame, judgements: pd.DataFrame, analyses: Sequence[Mapping[str, Any]],
+                  populations: Iterable[str] = grade.POPULATIONS) -> list[tuple[Mapping[str, Any], grade.Certainty]]:
+    """``(analysis entry, rating)`` for every landmark analysis and population, pooled with the entry's model."""
+    out = []
+    for a in _landmarks(analyses):
+        def pool(rows: pd.DataFrame, ep: str, hz: float, a: Mapping[str, Any] = a) -> dict[str, Any]:
+            return pool_primary(rows, ep, hz, tau2_method=a.get("tau2_method", "REML"),
+                                ci_method=a.get("ci_method", "HKSJ")).iloc[0].to_dict()
+        for c in grade.rate_all(literature, judgements, [(a["endpoint"], float(a["horizon_years"]))],
+                                populations, pool=pool):
+            out.append((a, c))
+    return out
+
+
+def _source_names(data_dir: Path | None = None) -> dict[str, str]:
+    """Seed file -> short name of the paper (``"Cuccia et al. 2020"``) from ``appraisal/sources``."""
+    s = loaders.load_table("appraisal", "sources", data_dir)
+    s = s[s["role"] != "Table I series"]
+    return {str(r.seed_file): str(r.label).split(" (")[0] for r in s.itertuples()}
+
+
+def comparator_figures(endpoint: str, horizon_years: float, data_dir: Path | None = None) -> list[dict[str, Any]]:
+    """Photon / radiochemotherapy rates the sources quote for this endpoint and horizon, each with its source.
+
+    From ``comparators/comparators`` (modalities :data:`COMPARATOR_MODALITIES`) and the ifosfamide series'
+    own reported Kaplan-Meier rate (``ifosfamide/reported_estimates``, quantity ``km_rate``).
+    """
+    names = _source_names(data_dir)
+    c = loaders.load_comparators(data_dir)
+    c = c[c["modality"].isin(COMPARATOR_MODALITIES) & (c["endpoint"] == endpoint)
+          & (pd.to_numeric(c["horizon_years"], errors="coerce") == float(horizon_years)) & c["rate_percent"].notna()]
+    out = []
+    for r in c.itertuples():
+        if str(r.n_kind) in ("exact", "bound") and pd.notna(r.n_value):
+            size = f"{'at most ' if r.n_kind == 'bound' else ''}{int(r.n_value)} patients"
+        else:
+            size = "size not reported"
+        paper = names.get(str(r.cited_in), str(r.cited_in))
+        out.append({"label": f"{r.study} ({r.modality}, {r.group}; {size})", "rate_percent": float(r.rate_percent),
+                    "source": f"quoted by {paper}, {r.location}", "id": str(r.comparator_id),
+                    "short": (f"{'' if str(r.study).startswith(str(r.modality)) else f'{r.modality}, '}{r.study}, "
+                              f"{r.group}: {float(r.rate_percent):g}% [{paper}]")})
+    rep = loaders.load_table("ifosfamide", "reported_estimates", data_dir)
+    rep = rep[(rep["quantity"] == "km_rate") & (rep["endpoint"] == endpoint)
+              & (pd.to_numeric(rep["horizon_years"], errors="coerce") == float(horizon_years))]
+    if not rep.empty:
+        n = len(loaders.load_ifosfamide_patients(data_dir))
+        name = next((v for k, v in names.items() if "003_" in k), "the ifosfamide series")
+        values = sorted(set(rep["value"].astype(float)))
+        where = ", ".join(sorted(set(rep["location"].astype(str))))
+        for v in values:
+            out.append({"label": f"Ifosfamide radiochemotherapy ({name}; {n} patients, as reported)",
+                        "rate_percent": v, "source": f"{name}, {where}", "id": "ifosfamide/reported_estimates",
+                        "short": f"radiochemotherapy, ifosfamide series ({n} patients): {v:g}% [{name}]"})
+    return out
+
+
+def _pct(x: float) -> str:
+    return f"{x:.0f}%"
+
+
+def _series_label(literature: pd.DataFrame, study_ids: str) -> str:
+    s = literature.drop_duplicates("study_id").set_index("study_id")
+    return "; ".join(f"{s.at[i, 'first_author']} {int(s.at[i, 'year'])}" for i in study_ids.split(";") if i)
+
+
+def downgraded(c: grade.Certainty) -> list[grade.DomainRating]:
+    return [d for d in c.domains if d.downgrade < 0]
+
+
+def statement(c: grade.Certainty, literature: pd.DataFrame) -> str:
+    """One plain sentence for a row, every number from the rating."""
+    r = c.result
+    what = landmark_name(c.endpoint, c.horizon_years)
+    down = downgraded(c)
+    because = (" because of " + _join([grade.DOMAIN_NAMES[d.domain] + (" (very serious)" if d.downgrade <= -2 else "")
+                                       for d in down])) if down else ""
+    tail = f"; {_UNCERTAINTY[c.level]} ({c.level} certainty{because})."
+    if not c.pooled:
+        return (f"Only one series ({_series_label(literature, str(r.get('study_ids', '')))}, {int(r['n_patients'])} "
+                f"patients) reports {what}: {_pct(r['estimate'])}; nothing is pooled" + tail)
+    return (f"Particle therapy series report {what} of about {_pct(r['estimate'])} "
+            f"({int(r['k'])} series, {int(r['n_patients'])} patients; a new series could expect "
+            f"{_pct(r['pi_low'])} to {_pct(r['pi_high'])})" + tail)
+
+
+def _join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def sof_frame(literature: pd.DataFrame, judgements: pd.DataFrame, analyses: Sequence[Mapping[str, Any]],
+              populations: Iterable[str] = grade.POPULATIONS, data_dir: Path | None = None,
+              comparators: bool = True) -> pd.DataFrame:
+    """The summary-of-findings table (one row per landmark x population), as published in the CSV.
+
+    Columns: outcome, endpoint, horizon_years, population, k, n_patients, model (``random effects`` or
+    ``single study``: one series' own rate, nothing pooled), series (the series' names), estimate, ci_low,
+    ci_high, pi_low, pi_high (empty for one series), certainty, certainty_symbols, then per domain its
+    judgement, ``<domain>_downgrade``, ``<domain>_basis`` (computed/judged) and ``<domain>_reason``;
+    comparators (the figures beside it, with sources; left empty with ``comparators=False``, which reads
+    no comparator data), statement, page.
+    """
+    rows = []
+    for a, c in rate_analyses(literature, judgements, analyses, populations):
+        r = c.result
+        comps = comparator_figures(c.endpoint, c.horizon_years, data_dir) if comparators else []
+        row = {"outcome": landmark_name(c.endpoint, c.horizon_years), "endpoint": c.endpoint,
+               "horizon_years": c.horizon_years, "population": c.population, "k": int(r["k"]),
+               "n_patients": int(r["n_patients"]),
+               "model": (f"random effects ({r['tau2_method']}, {r['ci_method']})" if c.pooled else "single study"),
+               "series": _series_label(literature, str(r.get("study_ids", ""))),
+               "estimate": float(r["estimate"]), "ci_low": float(r["ci_low"]), "ci_high": float(r["ci_high"]),
+               "pi_low": float(r["pi_low"]) if c.pooled else float("nan"),
+               "pi_high": float(r["pi_high"]) if c.pooled else float("nan"),
+               "certainty": c.level, "certainty_symbols": c.symbols}
+        for d in c.domains:
+            row[d.domain] = d.judgement
+            row[f"{d.domain}_downgrade"] = d.downgrade
+            row[f"{d.domain}_basis"] = d.basis
+            row[f"{d.domain}_reason"] = d.reason
+        row["comparators"] = " | ".join(f"{x['label']}: {x['rate_percent']:g}% ({x['source']})" for x in comps)
+        row["comparators_short"] = " | ".join(x["short"] for x in comps)
+        row["statement"] = statement(c, literature)
+        row["page"] = f"pooled/{a['id']}.html"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def write_csv(frame: pd.DataFrame, folder: str | Path) -> Path:
+    """Write ``summary_of_findings.csv`` into ``folder``."""
+    p = Path(folder) / CSV_NAME
+    p.write_bytes(csv_bytes(frame))
+    return p
+
+
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    """The CSV as published (and frozen by a release): deterministic bytes for the same computation."""
+    return frame.to_csv(index=False, float_format=CSV_FLOAT_FORMAT, lineterminator="\n").encode("utf-8")
+
+
+def footnotes(frame: pd.DataFrame) -> tuple[dict[tuple[int, str], str], list[tuple[str, str]]]:
+    """Footnote marks: ``{(row index, domain): mark}`` and the list of ``(mark, text)``, one per distinct reason."""
+    marks: dict[tuple[int, str], str] = {}
+    notes: list[tuple[str, str]] = []
+    seen: dict[str, str] = {}
+    for i, r in frame.iterrows():
+        for d in grade.DOMAINS:
+            if int(r[f"{d}_downgrade"]) >= 0:
+                continue
+            levels = "two levels" if int(r[f"{d}_downgrade"]) <= -2 else "one level"
+            text = (f"Rated down {levels} for {grade.DOMAIN_NAMES[d]} ({r[f'{d}_basis']}; {r[d]}): "
+                    f"{r[f'{d}_reason']}")
+            if text not in seen:
+                seen[text] = chr(ord("a") + len(notes)) if len(notes) < 26 else str(len(notes) + 1)
+                notes.append((seen[text], text))
+            marks[(i, d)] = seen[text]
+    return marks, notes
+
+
+def _e(x: Any) -> str:
+    return html.escape(str(x), quote=True)
+
+
+def sof_html(frame: pd.DataFrame, table_id: str = "summary-of-findings") -> str:
+    """The summary-of-findings table as escaped HTML: links to the pooled pages, footnote marks, and under
+    each outcome its plain-language sentence."""
+    marks, notes = footnotes(frame)
+    head = ["Outcome", "Series (patients)", "Particle therapy: rate (95% CI) and prediction interval",
+            "Photon RT or radiochemotherapy, as quoted [source]", "Certainty"]
+    out = [f'<table class="review-table sof-table" id="{_e(table_id)}" style="font-size: 0.85rem">'
+           + '<colgroup><col style="width: 15%"><col style="width: 10%"><col style="width: 24%">'
+           + '<col style="width: 36%"><col style="width: 15%"></colgroup><thead><tr>'
+           + "".join(f'<th scope="col">{h}</th>' for h in head) + "</tr></thead><tbody>"]
+    for i, r in frame.iterrows():
+        link = f'<a href="{_e(r["page"])}"><strong>{_e(r["outcome"])}</strong></a>'
+        rate = f"<strong>{r['estimate']:.1f}%</strong> ({r['ci_low']:.1f} to {r['ci_high']:.1f})"
+        if r["model"] == "single study":
+            rate += f"<br><em>one series ({_e(r['series'])}): not pooled</em>"
+        else:
+            rate += f"<br>prediction interval {r['pi_low']:.0f}% to {r['pi_high']:.0f}%"
+        comps = r["comparators_short"].split(" | ") if r["comparators_short"] else []
+        comp = "<br>".join(_e(x) for x in comps) if comps else "none quoted for this landmark"
+        sup = ",".join(f'<a href="#sof-note-{m}">{m}</a>'
+                       for m in dict.fromkeys(marks[(i, d)] for d in grade.DOMAINS if (i, d) in marks))
+        sup = f"<sup>{sup}</sup>" if sup else ""
+        cert = (f'<span class="grade-symbols" aria-hidden="true">{r["certainty_symbols"]}</span><br>'
+                f'{_e(r["certainty"])}{sup}')
+        rid = f'sof-{_e(r["endpoint"].lower())}-{r["horizon_years"]:g}y'
+        out.append(f'<tr id="{rid}"><td>{link}</td><td>{int(r["k"])} ({int(r["n_patients"])})</td><td>{rate}</td>'
+                   f"<td>{comp}</td><td>{cert}</td></tr>")
+        out.append(f'<tr class="sof-statement"><td colspan="5" style="border-bottom: 2px solid #bbb">'
+                   f"<em>{_e(r['statement'])}</em></td></tr>")
+    out.append("</tbody></table>")
+    out.append('<ol class="sof-notes" style="list-style: none; padding-left: 0; font-size: 0.85em">'
+               + "".join(f'<li id="sof-note-{m}"><strong>{m}</strong>. {_e(t)}</li>' for m, t in notes) + "</ol>")
+    return "".join(out)
+
+def load_sof(analyses: Sequence[Mapping[str, Any]], data_dir: Path | None = None,
+             comparators: bool = True) -> pd.DataFrame:
+    """:func:`sof_frame` for the data in ``data_dir`` (default ``data/``): every landmark and population."""
+    lit = loaders.load_literature(data_dir)
+    judgements = loaders.load_table("appraisal", "certainty_judgements", data_dir)
+    return sof_frame(lit, judgements, analyses, data_dir=data_dir, comparators=comparators)
+
+
+def lead_values(shown: pd.DataFrame) -> dict[str, Any]:
+    """Glue values for the sentence above the table: outcomes shown and how many at each certainty level."""
+    counts = shown["certainty"].value_counts()
+    parts = [f"{int(counts[lvl])} at {lvl} certainty" for lvl in reversed(grade.LEVELS) if lvl in counts.index]
+    return {"sof_n_outcomes": len(shown), "sof_levels": _join(parts) if parts else "none rated",
+            "sof_n_single": int((shown["model"] == "single study").sum())}

@@ -1,0 +1,142 @@
+"""The summary of findings follows the data: a changed rate changes the table (on a copy of data/), one
+series is never shown as a pooled estimate, every downgrade has a footnote, and data text is escaped."""
+
+from __future__ import annotations
+
+import csv
+import html
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sarcoma_review.data import loaders
+from sarcoma_review.living.analyses import standard_analyses
+from sarcoma_review.pages import appraisal, protocol, summary, toxicity
+from sarcoma_review.stats import certainty as grade
+from sarcoma_review.stats import pooling
+
+
+def _set_rate(data: Path, study_id: str, endpoint: str, horizon: int, rate: float) -> None:
+    p = data / "literature" / "outcomes.csv"
+    rows = list(csv.DictReader(p.open(encoding="utf-8")))
+    hit = [r for r in rows if (r["study_id"], r["endpoint"], r["horizon_years"]) == (study_id, endpoint, str(horizon))]
+    assert len(hit) == 1
+    hit[0]["rate_percent"] = str(rate)
+    with p.open("w", encoding="utf-8", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]), lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+
+
+def _row(sof: pd.DataFrame, endpoint: str, horizon: float, population: str = "all") -> pd.Series:
+    r = sof[(sof["endpoint"] == endpoint) & (sof["horizon_years"] == horizon) & (sof["population"] == population)]
+    assert len(r) == 1
+    return r.iloc[0]
+
+
+def test_changing_one_rate_changes_the_summary_of_findings(data_copy: Path):
+    analyses = standard_analyses()
+    before = summary.load_sof(analyses, data_copy)
+    lit = loaders.load_literature(data_copy)
+    lc5 = lit[(lit["endpoint"] == "LC") & (lit["horizon_years"] == 5)]
+    target = lc5.sort_values("rate_percent").iloc[0]            # the lowest 5-year LC rate ...
+    _set_rate(data_copy, target["study_id"], "LC", 5, 99.0)      # ... raised to 99%
+    after = summary.load_sof(analyses, data_copy)
+    b, a = _row(before, "LC", 5.0), _row(after, "LC", 5.0)
+    assert a["estimate"] > b["estimate"]  # raising one series' rate raises the pooled rate
+    # the new row is exactly the primary pooled model on the changed data (same function as the pooled page)
+    new = loaders.load_literature(data_copy)
+    expect = pooling.pool(new[(new["endpoint"] == "LC") & (new["horizon_years"] == 5)], method="REML", ci="HKSJ")
+    assert a["estimate"] == pytest.approx(float(expect["estimate"].iat[0]), abs=1e-9)
+    assert f"about {a['estimate']:.0f}%" in a["statement"]
+    assert a["statement"] != b["statement"]
+    # other landmarks do not move
+    assert _row(after, "OS", 5.0)["estimate"] == pytest.approx(_row(before, "OS", 5.0)["estimate"], abs=1e-12)
+
+
+def test_homogeneous_rates_clear_the_computed_inconsistency(data_copy: Path):
+    lit = loaders.load_literature(data_copy)
+    lc5 = lit[(lit["endpoint"] == "LC") & (lit["horizon_years"] == 5)]
+    for sid in lc5["study_id"]:
+        _set_rate(data_copy, sid, "LC", 5, 70.0)
+    row = _row(summary.load_sof(standard_analyses(), data_copy), "LC", 5.0)
+    # identical rates: Q = 0, I² = 0 and the prediction interval equals the CI, which for several hundred
+    # patients at 70% is far narrower than 30 points -> not serious by the stated rule
+    assert row["inconsistency"] == "not serious"
+
+
+def test_single_series_rows_are_never_pooled_estimates():
+    sof = summary.load_sof(standard_analyses())
+    for _, r in sof.iterrows():
+        if r["k"] == 1:
+            assert r["model"] == "single study"
+            assert pd.isna(r["pi_low"]) and pd.isna(r["pi_high"])
+            assert r["statement"].startswith("Only one series")
+            assert r["series"] in r["statement"]
+        else:
+            assert r["statement"].startswith("Particle therapy series report")
+
+
+def test_csv_columns_and_every_downgrade_has_a_footnote(tmp_path: Path):
+    sof = summary.load_sof(standard_analyses())
+    path = summary.write_csv(sof, tmp_path)
+    back = pd.read_csv(path)
+    required = ["outcome", "endpoint", "horizon_years", "population", "k", "n_patients", "estimate", "ci_low",
+                "ci_high", "pi_low", "pi_high", "certainty", *grade.DOMAINS, *(f"{d}_basis" for d in grade.DOMAINS)]
+    assert [c for c in required if c not in back.columns] == []
+    assert set(back["population"]) <= set(grade.POPULATIONS)
+    shown = sof[sof["population"] == "all"].reset_index(drop=True)
+    marks, notes = summary.footnotes(shown)
+    for i, r in shown.iterrows():
+        for d in grade.DOMAINS:
+            assert ((i, d) in marks) == (r[f"{d}_downgrade"] < 0)
+    page = summary.sof_html(shown)
+    for m, _ in notes:
+        assert f'id="sof-note-{m}"' in page
+    for p in shown["page"]:
+        assert f'href="{p}"' in page
+
+
+def test_data_text_is_escaped_in_the_table():
+    sof = summary.load_sof(standard_analyses())
+    shown = sof[sof["population"] == "all"].head(1).copy()
+    shown["statement"] = "<script>alert(1)</script>"
+    out = summary.sof_html(shown.reset_index(drop=True))
+    assert "<script>" not in out and html.escape("<script>") in out
+
+
+def test_comparators_carry_their_source():
+    for x in summary.comparator_figures("LC", 5.0):
+        assert x["source"] and "[" in x["short"]
+
+
+# ----------------------------------------------------------------------------- other new chapters
+def test_appraisal_tables_cover_every_source_and_item():
+    rob = appraisal.rob_long()
+    n_sources = len(loaders.load_table("appraisal", "sources"))
+    n_items = len(loaders.load_table("appraisal", "rob_items"))
+    assert len(rob) == n_sources * n_items
+    tl = appraisal.traffic_light_frame()
+    assert len(tl) == n_sources * (n_items + 1)  # every item plus Overall
+    share = appraisal.unappraisable_share()
+    assert (share["n_not_judged"] <= share["n_patients"]).all()
+
+
+def test_toxicity_restatements_are_flagged_and_not_counted_again():
+    ev = toxicity.events()
+    assert (ev["is_restatement"] == ev["overlaps_with"].notna()).all()
+    s = toxicity.series_summary(ev)
+    assert s["rows"].sum() == len(ev)
+    assert s["restatements"].sum() == ev["is_restatement"].sum()
+    assert (s["statements with a count"] <= s["rows"] - s["restatements"]).all()
+
+
+def test_flow_counts_add_up():
+    c = protocol.flow_counts(standard_analyses())
+    lit = loaders.load_literature()
+    for p in c["pools"]:
+        assert p["k"] + len(p["excluded"]) == c["series"]
+        inside = lit[(lit["endpoint"] == p["endpoint"]) & (lit["horizon_years"] == p["horizon_years"])]
+        assert p["k"] == len(inside) and p["n_patients"] == int(inside["n_patients"].sum())
+    assert c["series"] == len(loaders.load_studies())
