@@ -153,4 +153,5 @@ def test_cumulative_table_and_chart_across_releases(tmp_path):
     page = (repo / "book" / "whats-new.md").read_text()
     assert "# What's new in version 0.3.0" in page and "## Estimates across releases" in page
     assert "| lc5 (all studies) | 65.0% (50.0–70.0) | 70.0% (50.0–80.0) |" in page
-    assert "vegaEmbed('#whatsnew-cumulative-chart'" in page
+    assert 'id="whatsnew-cumulative-chart"' in page and "window.vegaEmbed(el, spec, opts)" in page
+    assert 'class="sr-vega-static"' in page  # the static chart for readers without scripts

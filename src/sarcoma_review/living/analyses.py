@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from sarcoma_review.data.tracking import record_read
 from sarcoma_review.errors import ConfigurationError, ReleaseError
 from sarcoma_review.living.store import ESTIMATE_COLUMNS, canonical_estimates  # noqa: F401
 from sarcoma_review.paths import REPO_ROOT
@@ -31,6 +32,7 @@ def load_analyses(path: Path) -> list[dict[str, Any]]:
     """
     if not path.exists():
         return []
+    record_read(path)  # a chapter that lists the analyses depends on this file (see data.tracking)
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     items = data.get("analyses") if isinstance(data, dict) else None
     if items is None:

@@ -105,16 +105,13 @@ def _sort_key(v: Any) -> tuple[int, Any]:
 def estimates_csv_bytes(df: pd.DataFrame, columns: list[str] | None = None) -> bytes:
     """Deterministic CSV bytes: canonical order, ``%.10g`` floats, empty NA, ``\\n`` line endings, UTF-8.
 
-    ``columns`` keeps only those columns, in that order (a release verifies the columns it froze:
-    columns added to the table later, such as ``kind`` and ``series``, are not part of its record).
+    ``columns`` restricts the table to the columns a frozen file recorded (a release frozen before a
+    column existed is verified on the columns it has).
     """
-    out = canonical_estimates(df)
+    df = canonical_estimates(df)
     if columns is not None:
-        missing = [c for c in columns if c not in out.columns]
-        if missing:
-            raise ReleaseError(f"the recomputed estimates lack the frozen column(s) {missing}")
-        out = out[list(columns)]
-    return out.to_csv(index=False, float_format=FLOAT_FORMAT, na_rep="", lineterminator="\n").encode("utf-8")
+        df = df[list(columns)]
+    return df.to_csv(index=False, float_format=FLOAT_FORMAT, na_rep="", lineterminator="\n").encode("utf-8")
 
 
 def write_estimates_csv(df: pd.DataFrame, path: Path) -> Path:

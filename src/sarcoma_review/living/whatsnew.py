@@ -410,11 +410,11 @@ def render_markdown(res: WhatsNew, title: str = "What's new", cumulative: pd.Dat
     if cumulative is not None and not cumulative.empty:
         L += ["## Estimates across releases", "", render_cumulative(cumulative), ""]
     if chart_spec is not None:
-        spec = json.dumps(chart_spec, sort_keys=True).replace("</", "<\\/")
+        from sarcoma_review.pages.render.charts import EMBED_OPTIONS, offline_html
+
+        # the book's chart: drawn by the vendored vegaEmbed, with a static SVG for no-script and print
         L += ["```{raw} html",
-              '<div id="whatsnew-cumulative-chart" class="review-chart"></div>',
-              "<script>window.addEventListener('load', function () { if (window.vegaEmbed) { "
-              f"vegaEmbed('#whatsnew-cumulative-chart', {spec}, {{actions: false}}); }} }});</script>",
+              offline_html(chart_spec, {**EMBED_OPTIONS, "actions": False}, div_id="whatsnew-cumulative-chart"),
               "```", ""]
     return "\n".join(L).rstrip("\n") + "\n"
 
@@ -465,11 +465,14 @@ def cumulative_chart(table: pd.DataFrame):
     base = alt.Chart(data).encode(
         x=alt.X("release:O", sort=order, title="Release"),
         color=alt.Color("analysis_id:N", title="Analysis"))
-    line = base.mark_line(point=True).encode(
-        y=alt.Y("estimate:Q", title="Pooled estimate (%)", scale=alt.Scale(domain=[0, 100])),
-        tooltip=["analysis_id", "release", "estimate", "ci_low", "ci_high", "k"])
+    y = alt.Y("estimate:Q", title="Pooled estimate (%)", scale=alt.Scale(domain=[0, 100]))
+    tip = ["analysis_id", "release", "estimate", "ci_low", "ci_high", "k"]
+    line = base.mark_line().encode(y=y, tooltip=tip)
+    # each analysis has its own marker shape as well as its colour
+    points = base.mark_point(filled=True, size=70, opacity=1).encode(
+        y=y, shape=alt.Shape("analysis_id:N", title="Analysis"), tooltip=tip)
     bars = base.mark_rule().encode(y="ci_low:Q", y2="ci_high:Q")
-    return (bars + line).properties(title="Pooled estimates across releases", width=480, height=260)
+    return (bars + line + points).properties(title="Pooled estimates across releases", width=480, height=260)
 
 
 def page_comparison(root: Path = REPO_ROOT, estimates: pd.DataFrame | None = None,

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from sarcoma_review.data import vocabulary
-from sarcoma_review.data.vocabulary import landmark_name
+from sarcoma_review.data.vocabulary import ENDPOINT_NAMES, landmark_name
 from sarcoma_review.pages.render import charts
 from sarcoma_review.pages.render.tables import p_text
 from sarcoma_review.stats import pooling, sensitivity
@@ -119,42 +119,85 @@ def _pct(x: float) -> str:
     return f"{x:.1f}%"
 
 
+COCHRAN_Q = "Cochran's Q"  # its glossary entry
+
+#: What the rate counts, in a clinician's words ("... of patients <phrase> 5 years after treatment").
+OUTCOME_PHRASES = {
+    "LC": "had no regrowth of the treated tumour",
+    "OS": "were alive",
+    "DPFS": "had no distant spread of the disease",
+}
+
+
+def term(text: str, target: str | None = None) -> str:
+    """A MyST ``{term}`` role: ``text`` linked to its entry in ``book/glossary.md``."""
+    return f"{{term}}`{text} <{target}>`" if target else f"{{term}}`{text}`"
+
+
 def summary_markdown(a: PooledAnalysis, endpoint: str, horizon_years: float) -> str:
-    """The page's key findings as Markdown, every number taken from ``a``."""
+    """The page's key findings as Markdown, every number taken from ``a``.
+
+    What a clinician needs comes first (how many patients reached the outcome on average, what a
+    new centre might see, whether the series agree, whether the number holds up); the statistical
+    detail (model, heterogeneity statistics, interval corrections) follows under its own heading.
+    Technical words link to the glossary (MyST ``{term}`` roles; the book renders Markdown output
+    as MyST).
+    """
     p = a.primary
     what = landmark_name(endpoint, horizon_years)
+    outcome = term(ENDPOINT_NAMES.get(endpoint, endpoint))
     if not a.is_pooled:
         sid = html.escape(str(a.studies["label"].iat[0]), quote=False)  # data text in Markdown: never markup
-        return (f"Only one series ({sid}, {int(p['n_patients'])} patients) reports {what}: "
-                f"{_pct(p['estimate'])} (95% CI {_pct(p['ci_low'])} to {_pct(p['ci_high'])}). "
+        return (f"Only one series ({sid}, {int(p['n_patients'])} patients) reports {what} "
+                f"({outcome}): {_pct(p['estimate'])} "
+                f"({term('95% CI', 'confidence interval')} {_pct(p['ci_low'])} to {_pct(p['ci_high'])}). "
                 "Nothing is pooled; the figure is that study's own estimate.")
+    phrase = OUTCOME_PHRASES.get(endpoint, f"reached {ENDPOINT_NAMES.get(endpoint, endpoint)}")
+    moves = sensitivity.interval_moves(a)
+    lo, hi = moves["estimate"].min(), moves["estimate"].max()
+    if p["q_p"] < 0.05:
+        agree = (f"The series differ more than chance alone would explain ({term('heterogeneity')}): "
+                 "a single average hides real differences between them.")
+    else:
+        agree = (f"The differences between the series are no larger than chance would explain, but with "
+                 f"{a.k} series a test of {term('heterogeneity')} often misses real differences.")
     lines = [
-        f"- **Pooled {what}: {_pct(p['estimate'])}** (95% CI {_pct(p['ci_low'])} to {_pct(p['ci_high'])}), "
-        f"from {a.k} series with {int(p['n_patients'])} patients "
-        f"(random effects, τ² by {p['tau2_method']}, {p['ci_method']} interval).",
-        f"- The true rate of a new series like these would be expected between {_pct(p['pi_low'])} and "
-        f"{_pct(p['pi_high'])} (95% prediction interval; the rate it reports would vary more, by its own "
-        f"sampling error). {pi_convention_sentence(a)}",
-        f"- Between-series heterogeneity: I² = {p['i2']:.0f}%, τ² = {p['tau2']:.3f} "
-        f"(95% CI {p['tau2_ci_low']:.3f} to {p['tau2_ci_high']:.3f}), "
-        f"Q = {p['q']:.2f} on {int(p['q_df'])} df, {p_text(p['q_p'])}.",
+        f"- **On average, {_pct(p['estimate'])} of patients {phrase} {horizon_years:g} years after "
+        f"treatment** ({horizon_years:g}-year {outcome}), across {a.k} {term('series')} with {int(p['n_patients'])} "
+        f"patients ({term('95% CI', 'confidence interval')} {_pct(p['ci_low'])} to {_pct(p['ci_high'])}).",
+        f"- **What a new centre might see:** the true rate of a new series like these would be expected "
+        f"between {_pct(p['pi_low'])} and {_pct(p['pi_high'])} ({term('prediction interval')}; the rate it "
+        "reports would vary more, by its own chance variation).",
+        f"- **Do the series agree?** {agree}",
+        f"- **Does the number hold up?** Across the {term('sensitivity analyses', 'sensitivity analysis')} "
+        f"the estimate ranges from {_pct(lo)} to {_pct(hi)}.",
     ]
-    lines.append("- " + interval_moves_sentence(a))
+    detail = [
+        f"- Model: {term('random effects', 'random-effects model')} on the {term('logit scale')}, "
+        f"{term('τ²')} by {term(str(p['tau2_method']), 'REML') if p['tau2_method'] == 'REML' else p['tau2_method']}, "
+        f"{term(str(p['ci_method']), 'HKSJ') if str(p['ci_method']).startswith('HKSJ') else p['ci_method']} interval.",
+        f"- Heterogeneity: {term('I²')} = {p['i2']:.0f}%, {term('τ²')} = {p['tau2']:.3f} "
+        f"({term('Q-profile')} 95% CI {p['tau2_ci_low']:.3f} to {p['tau2_ci_high']:.3f}), "
+        f"{term('Q', COCHRAN_Q)} = {p['q']:.2f} on {int(p['q_df'])} df, {p_text(p['q_p'])}.",
+        f"- {pi_convention_sentence(a)}",
+        f"- {interval_moves_sentence(a)}",
+    ]
     adhoc = a.estimates[a.estimates["ci_method"] == "HKSJ-adhoc"]
     if not adhoc.empty and (adhoc["ci_high"].iat[0] - adhoc["ci_low"].iat[0]) > (p["ci_high"] - p["ci_low"]) + 0.05:
-        lines.append(f"- The HKSJ scale factor is below 1 here (the series vary less around the pooled rate than "
-                     f"the fitted random-effects model expects), which narrows the HKSJ interval; held at 1 or "
-                     f"more (ad hoc correction) the interval is {_pct(adhoc['ci_low'].iat[0])} to "
-                     f"{_pct(adhoc['ci_high'].iat[0])}.")
+        detail.append(f"- The {term('HKSJ scale factor')} is below 1 here (the series vary less around the pooled "
+                      f"rate than the fitted random-effects model expects), which narrows the HKSJ interval; held "
+                      f"at 1 or more ({term('ad hoc correction')}) the interval is {_pct(adhoc['ci_low'].iat[0])} "
+                      f"to {_pct(adhoc['ci_high'].iat[0])}.")
     if a.k < SMALL_K:
         b = a.estimates[a.estimates["model"] == "Bayesian normal-normal"].iloc[0]
         w = a.estimates[a.estimates["model"].str.startswith("Bayesian normal-normal (tau scale")].iloc[0]
-        lines.append(f"- With fewer than {SMALL_K} series the HKSJ interval is wide. A Bayesian model gives "
-                     f"{_pct(b['estimate'])} (95% credible interval {_pct(b['ci_low'])} to {_pct(b['ci_high'])}), "
-                     f"but that interval leans on its prior for the between-series spread (half-normal, scale "
+        lines.append(f"- **With fewer than {SMALL_K} series the interval is wide.** A "
+                     f"{term('Bayesian model')} gives {_pct(b['estimate'])} ({term('credible interval')} "
+                     f"{_pct(b['ci_low'])} to {_pct(b['ci_high'])}), but that interval leans on its "
+                     f"{term('prior')} for how much the series vary (half-normal, scale "
                      f"{pooling.PRIOR_TAU_SCALE:g}): with scale {WIDE_TAU_SCALE:g} it is {_pct(w['ci_low'])} to "
                      f"{_pct(w['ci_high'])}.")
-    return "\n".join(lines)
+    return "\n".join(lines) + "\n\n**Statistical detail**\n\n" + "\n".join(detail)
 
 
 def heterogeneity_table(a: PooledAnalysis) -> pd.DataFrame:
