@@ -25,6 +25,9 @@ from sarcoma_review.paths import REPO_ROOT
 
 #: A data folder (``data_dir=``) holding exactly what the R fixture was computed from.
 FROZEN_DATA = Path(__file__).parent / "fixtures" / "r_inputs"
+#: The papers' tables as extracted, frozen (tests/fixtures/published/README.md): what tests of a
+#: published value read, so that they do not depend on today's data/.
+PUBLISHED_DATA = Path(__file__).parent / "fixtures" / "published"
 
 
 def frozen_literature() -> pd.DataFrame:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -12,6 +17,7 @@ from typer.testing import CliRunner
 import sarcoma_review.living.build as build_mod
 from sarcoma_review.cli import app, parse_parameter
 from sarcoma_review.living.build import ChapterExecutionError, DataValidationError
+from sarcoma_review.paths import REPO_ROOT
 
 runner = CliRunner()
 
@@ -129,3 +135,148 @@ def test_run_failing_cell_exits_1_naming_the_cell(tmp_path):
     res = runner.invoke(app, ["run", str(src), "--out", str(tmp_path / "out")])
     assert res.exit_code == 1
     assert "broken.ipynb" in res.output and "ZeroDivisionError" in res.output and "'1 / 0'" in res.output
+
+
+# --- every command ends in one clear message -------------------------------------------------------
+
+def one_line_error(res, *words: str, code: int | None = None) -> str:
+    """The command failed (non-zero exit) with exactly one non-empty line, ``error: ...``, naming ``words``."""
+    lines = [ln for ln in res.output.splitlines() if ln.strip()]
+    assert res.exit_code != 0 and (code is None or res.exit_code == code), res.output
+    assert "Traceback" not in res.output and res.exception is None or isinstance(res.exception, SystemExit)
+    assert len(lines) == 1 and lines[0].startswith("error: "), res.output
+    for w in words:
+        assert w in lines[0], (w, lines[0])
+    return lines[0]
+
+
+def _corrupt(data_copy: Path) -> Path:
+    p = data_copy / "literature" / "outcomes.csv"
+    lines = p.read_text(encoding="utf-8").splitlines()
+    head = lines[0].split(",")
+    first = lines[1].split(",")
+    first[head.index("rate_percent")] = "150"
+    p.write_text("\n".join([lines[0], ",".join(first), *lines[2:]]) + "\n", encoding="utf-8")
+    return data_copy
+
+
+ADD = ["add-study", "--study-id", "newstudy2030", "--first-author", "New", "--year", "2030", "--n-patients", "25",
+       "--site", "Pelvis", "--histology", "Various", "--particle", "Carbon ions", "--source", "New 2030, Table 1"]
+
+
+@pytest.mark.parametrize("args, words", [
+    (["validate", "--data", "{bad}"], ["outcomes.csv", "rate_percent", "150"]),
+    (["validate", "--data", "{missing}"], ["no such folder"]),
+    (["validate", "{missing}/x.csv"], ["does not exist"]),
+    (["validate", "--data", "{nofile}"], ["outcomes.csv", "no such file"]),
+    (["build", "--data", "{nofile}"], ["outcomes.csv", "no such file"]),
+    (["run", "book/not-there.ipynb"], ["no chapter 'book/not-there.ipynb'"]),
+    ([*ADD, "--rate", "LC:5=70", "--data", "{nofile}"], ["outcomes.csv not found"]),
+    (["run", "no-such-chapter"], ["no chapter 'no-such-chapter'"]),
+    (["run", "pooled", "-p", "no_such_parameter=1"], ["has no parameter 'no_such_parameter'", "horizon_years"]),
+    (["run", "pooled", "-p", "horizon_years"], ["is not NAME=VALUE"]),
+    (["run", "pooled", "--data", "{missing}"], ["no such folder"]),
+    (["build", "--data", "{bad}"], ["outcomes.csv", "rate_percent"]),
+    (["build", "--data", "{missing}"], ["no such folder"]),
+    ([*ADD, "--rate", "LC:5=70", "--data", "{bad}"], ["outcomes.csv", "rate_percent"]),
+    ([*ADD, "--rate", "LC:5=70", "--data", "{missing}"], ["no such folder"]),
+    ([*ADD, "--rate", "LC5=70", "--data", "{good}"], ["ENDPOINT:YEARS=PERCENT"]),
+    ([*ADD[:-2], "--rate", "LC:5=70", "--data", "{good}"], ["missing --source"]),
+    ([*ADD, "--particle", "Neutrons", "--rate", "LC:5=70", "--data", "{good}"], ["'Neutrons'", "particle_groups.csv"]),
+    ([*ADD, "--rate", "LC:5=170", "--data", "{good}"], ["rate_percent", "study not added"]),
+    (["release", "1.2"], ["'1.2' is not a semantic version"]),
+    (["release", "0.2.0", "--date", "2026-02-30"], ["'2026-02-30' is not a date that exists"]),
+    (["verify-release", "v0.1.0"], ["is not a semantic version"]),
+    (["verify-release", "9.9.9"], ["no release 9.9.9", "releases on record"]),
+    (["bench", "--report", "{missing}/BENCH.md"], ["--report", "does not exist"]),
+])
+def test_every_command_ends_in_one_clear_message(args, words, data_copy, tmp_path):
+    good = tmp_path / "good"
+    shutil.copytree(data_copy, good)
+    nofile = tmp_path / "nofile"
+    shutil.copytree(data_copy, nofile)
+    (nofile / "literature" / "outcomes.csv").unlink()
+    subs = {"{bad}": str(_corrupt(data_copy)), "{missing}": str(tmp_path / "missing"), "{good}": str(good),
+            "{nofile}": str(nofile)}
+    argv = [subs.get(a, a) for a in args]
+    argv = [a.replace("{missing}", str(tmp_path / "missing")) for a in argv]
+    before = {p: p.read_bytes() for p in (good / "literature").iterdir()}
+    one_line_error(runner.invoke(app, argv), *words)
+    assert {p: p.read_bytes() for p in (good / "literature").iterdir()} == before  # nothing half-written
+
+
+@pytest.mark.parametrize("args, words", [
+    (["build", "--jobs", "0"], ["--jobs", "greater than or equal to 1"]),
+    (["bench", "--repeat", "0"], ["--repeat"]),
+    (["build", "--no-such-option"], ["--no-such-option"]),
+    (["add-study", "--year", "soon"], ["--year", "integer"]),
+])
+def test_bad_option_values_caught_by_the_parser_are_one_line_too(args, words):
+    one_line_error(runner.invoke(app, args), *words, code=2)
+
+
+def test_add_study_prints_each_affected_estimate_before_and_after(data_copy):
+    res = runner.invoke(app, [*ADD, "--rate", "LC:5=70", "--data", str(data_copy)])
+    assert res.exit_code == 0, res.output
+    out = res.output
+    assert "added newstudy2030 (carbon)" in out
+    # every analysis of book/analyses.yml at 5-year LC is reported, for all series and for carbon
+    from sarcoma_review.data.vocabulary import landmark_name
+    from sarcoma_review.living.analyses import standard_analyses
+
+    lc5 = [a for a in standard_analyses() if (a["endpoint"], int(a["horizon_years"])) == ("LC", 5)]
+    assert lc5
+    for _a in lc5:
+        assert f"{landmark_name('LC', 5)}, all series:" in out and f"{landmark_name('LC', 5)}, carbon series:" in out
+    # the all-series line shows the estimate before and after (k grows by one), in percent
+    line = next(ln for ln in out.splitlines() if f"{landmark_name('LC', 5)}, all series:" in ln)
+    before, after = line.split(" -> ")
+    k_before = int(before.rsplit(", ", 1)[1].split()[0])
+    assert after.endswith(f", {k_before + 1} series") and "none" not in line
+    for pct in (float(x) for x in re.findall(r"(\d+\.\d)%", line)):
+        assert 0 <= pct <= 100
+    studies = (data_copy / "literature" / "studies.csv").read_text(encoding="utf-8")
+    assert "newstudy2030,New,2030,25,Pelvis,Various,Carbon ions,carbon,\"New 2030, Table 1\"" in studies
+
+
+# --- the project is the one you stand in --------------------------------------------------------
+
+def _review(cwd: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    exe = Path(sys.executable).with_name("review")
+    full = {k: v for k, v in os.environ.items() if k not in ("REVIEW_ROOT", "REVIEW_DATA_DIR")}
+    full.update(env or {})
+    return subprocess.run([str(exe), *args], cwd=cwd, capture_output=True, text=True, env=full, timeout=300)
+
+
+def _clone(dest: Path) -> Path:
+    """A second checkout: the tracked files of this one (what a clone holds)."""
+    files = subprocess.run(["git", "-C", str(REPO_ROOT), "ls-files", "-z"], capture_output=True, check=True
+                           ).stdout.decode().split("\0")
+    for f in filter(None, files):
+        src = REPO_ROOT / f
+        if src.is_file():
+            (dest / f).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / f)
+    return dest
+
+
+def test_outside_any_checkout_review_refuses_in_one_line(tmp_path):
+    res = _review(tmp_path, "validate")
+    assert res.returncode == 1 and "Traceback" not in res.stderr
+    lines = [ln for ln in (res.stdout + res.stderr).splitlines() if ln.strip()]
+    assert len(lines) == 1 and "is not inside a checkout of the review" in lines[0]
+    bogus = _review(REPO_ROOT, "validate", env={"REVIEW_ROOT": str(tmp_path)})
+    assert bogus.returncode == 1 and "REVIEW_ROOT" in bogus.stderr and "not a checkout" in bogus.stderr
+
+
+def test_a_second_clone_is_never_silently_served_by_the_first(tmp_path):
+    """From clone B with clone A's environment, `review` refuses (naming both); with B's own package
+    on the path it works on B: its validate reads B's data (a bad row in B is found, A is untouched)."""
+    b = _clone(tmp_path / "clone-b")
+    res = _review(b / "book", "validate")  # from a sub-folder of B
+    assert res.returncode == 1 and "Traceback" not in res.stderr
+    assert f"you stand in {b}" in res.stderr and str(REPO_ROOT) in res.stderr and "own environment" in res.stderr
+    _corrupt(b / "data")
+    own = _review(b, "validate", env={"PYTHONPATH": str(b / "src")})
+    assert own.returncode == 1 and "outcomes.csv" in own.stderr and "150" in own.stderr, own.stderr
+    assert _review(REPO_ROOT, "validate").returncode == 0  # A's data are valid: B's row was read from B

@@ -32,3 +32,49 @@ document.addEventListener("DOMContentLoaded", function () {
     });
   });
 });
+
+// Tables with class "filterable" get a search box above them: typing hides the rows whose text
+// (details included) does not contain every typed word, case- and accent-insensitively, and says
+// how many rows are shown. Without scripts every row stays visible; print shows them all.
+document.addEventListener("DOMContentLoaded", function () {
+  var fold = function (s) {
+    return s.normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase();
+  };
+  document.querySelectorAll("table.filterable").forEach(function (table, n) {
+    var body = table.tBodies[0];
+    if (!body) { return; }
+    var box = document.createElement("div");
+    box.className = "review-filter";
+    var id = (table.id || "review-table-" + n) + "-filter";
+    var label = document.createElement("label");
+    label.setAttribute("for", id);
+    label.textContent = "Filter rows:";
+    var input = document.createElement("input");
+    input.type = "search";
+    input.id = id;
+    input.placeholder = "type a word, e.g. a name or a site";
+    input.setAttribute("aria-controls", table.id || "");
+    var count = document.createElement("span");
+    count.className = "review-filter-count";
+    count.setAttribute("aria-live", "polite");
+    box.appendChild(label);
+    box.appendChild(input);
+    box.appendChild(count);
+    var anchor = table.parentElement && table.parentElement.classList.contains("review-table-wrap")
+      ? table.parentElement : table;
+    anchor.parentElement.insertBefore(box, anchor);
+    var apply = function () {
+      var words = fold(input.value).split(/\s+/).filter(Boolean);
+      var rows = Array.prototype.slice.call(body.rows), shown = 0;
+      rows.forEach(function (r) {
+        var text = fold(r.textContent);
+        var keep = words.every(function (w) { return text.indexOf(w) !== -1; });
+        r.hidden = !keep;
+        if (keep) { shown += 1; }
+      });
+      count.textContent = words.length ? shown + " of " + rows.length + " rows" : rows.length + " rows";
+    };
+    input.addEventListener("input", apply);
+    apply();
+  });
+});

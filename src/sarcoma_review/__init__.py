@@ -9,7 +9,7 @@ paths                   where the checkout, its data and its build folders are
 errors                  the one error hierarchy (:class:`~sarcoma_review.errors.ReviewError` and below)
 data.schemas            the data dictionary (one ``*.schema.yaml`` per table) as pandera schemas
 data.loaders            read and validate every table; bad input raises ``DataValidationError``
-data.tracking           record which data files a chapter read (the build's dependencies)
+data.tracking           record what data a chapter received: files and frame digests (the build's dependencies)
 data.vocabulary         endpoint names and order, landmark names: the words every layer shares
 stats.pooling           random-effects pooling of landmark rates (REML/DL/PM, HKSJ/Wald), GLMM, Bayesian
 stats.sensitivity       one pooled analysis: the primary model and its sensitivity panel, keyed by variant
@@ -17,10 +17,11 @@ stats.moderators        subgroup differences, moderator tests, meta-regression, 
 stats.survival          Kaplan-Meier, medians, RMST, Greenwood and log-rank on individual patient data (lifelines)
 stats.comparators       a comparator's rate with its own uncertainty; particle minus comparator (MOVER)
 stats.certainty         GRADE for overall prognosis: computed inconsistency/imprecision, judged domains from data
-audit.records           the audit's result record and verdict vocabulary
+audit.records           the audit's result record, verdicts, roles (finding/exploration) and csv columns
 audit.grim              checks of printed numbers (percentages, sums, restatements, p from CI)
 audit.feasibility       can any event/censoring pattern give the reported Kaplan-Meier figures?
 audit.ipd               recomputation from the ifosfamide patient table
+audit.patients          the ifosfamide text's statements about patients against its Table 3, pair by pair
 audit.reconstruct       pseudo-individual patient data for the CNAO endpoints
 audit.runner            run every check; the audit table and its links
 pages.common            what the study chapters share (glue, plain values, fact lookups, flag lists)
@@ -39,13 +40,17 @@ pages.render.charts     Altair charts, drawn offline
 pages.render.appraisal  the risk-of-bias traffic light (Altair) and the evidence flow diagram (HTML)
 pages.render.tables     escaped, sortable HTML tables
 living.analyses         the one reader of ``book/analyses.yml``; the estimates table every route shares
-living.notebooks        execute one notebook with papermill and clean it for publication
+living.notebooks        execute one notebook (papermill's parameters, in-process IPython) and clean it
+living.warm             warm, isolated chapter processes forked from a preloaded fork server
+living.preload          the fork server's heavy imports (and the package digests it loaded)
 living.build            plan, cache, execute, stage and swap the book into place
 living.store            the frozen-release store under ``releases/`` (read by release, citation, What's new)
 living.release          ``review release``: freeze a version and verify a frozen one
 living.citation         CITATION.cff, the How to cite page and the version banner
 living.whatsnew         What's new: the evidence compared with the previous release
 living.bench            ``review bench``: benchmarks of the build and the pooling
+living.add_study        ``review add-study``: add one series and its rates, validated, estimates before/after
+living.versions         every version on record: the Versions page, published release files, the release PDF
 cli                     the ``review`` command line; catches ``ReviewError`` once
 """
 

@@ -1,14 +1,23 @@
 """The ``review`` command line: every command of the living review, in one place.
 
-``validate``, ``run``, ``build``, ``release``, ``verify-release`` and ``bench``. Domain modules never
-import typer: they raise :class:`~sarcoma_review.errors.ReviewError` subclasses, which
-:class:`ReviewGroup` catches once and prints as one line (``error: ...``), exit status 1, no traceback.
-Every command that reads data takes ``--data DIR``.
+``validate``, ``run``, ``build``, ``add-study``, ``release``, ``verify-release`` and ``bench``. Domain
+modules never import typer: they raise :class:`~sarcoma_review.errors.ReviewError` subclasses, which
+:class:`ReviewGroup` catches once and prints as one message (``error: ...``), exit status 1, no
+traceback; a bad option (click's own parsing) is likewise one line, exit status 2.
+Every command that reads the working data takes ``--data DIR`` (``validate``, ``run``, ``build``,
+``add-study``); ``release`` freezes the checkout's committed ``data/``, ``verify-release`` reads the
+release's frozen copy and ``bench`` a scratch copy of the checkout.
+
+Every command works on the checkout you stand in (:func:`sarcoma_review.paths.project_problem`): it
+refuses, with one line, to run outside a checkout or with another checkout's package, and it sets
+``$REVIEW_ROOT`` for the kernels and subprocesses it starts.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import os
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,6 +25,10 @@ import typer
 from typer.core import TyperGroup
 
 from sarcoma_review.errors import ReviewError, UsageError
+
+#: The command-line parser's own error for a bad option value or argument (typer vendors click, so
+#: the class is found through the public ``typer.BadParameter``).
+ParserUsageError = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
 
 
 class ReviewGroup(TyperGroup):
@@ -27,6 +40,24 @@ class ReviewGroup(TyperGroup):
         except ReviewError as exc:
             typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
             raise typer.Exit(code=1) from None
+        except ParserUsageError as exc:
+            # click's parsing errors (bad option value, missing argument) as one line too
+            command = exc.ctx.command_path if exc.ctx is not None else "review"
+            typer.secho(f"error: {exc.format_message()} (see `{command} --help`)", fg=typer.colors.RED, err=True)
+            raise typer.Exit(code=2) from None
+
+
+def _project() -> Path:
+    """The checkout the command works on (see :func:`sarcoma_review.paths.project_problem`); its root is
+    exported as ``$REVIEW_ROOT`` so every kernel and subprocess reads the same project."""
+    from sarcoma_review.errors import ProjectError
+    from sarcoma_review.paths import REPO_ROOT, ROOT_ENV_VAR, project_problem
+
+    problem = project_problem()
+    if problem:
+        raise ProjectError(problem)
+    os.environ[ROOT_ENV_VAR] = str(REPO_ROOT)
+    return REPO_ROOT
 
 
 app = typer.Typer(cls=ReviewGroup,
@@ -40,6 +71,7 @@ DataOption = Annotated[Path | None, typer.Option(
 def _data(data: Path | None) -> Path:
     from sarcoma_review.paths import data_dir
 
+    _project()
     if data is None:
         return data_dir()
     if not data.is_dir():
@@ -81,6 +113,7 @@ def validate(
     from sarcoma_review.data.loaders import validate_paths
     from sarcoma_review.living.build import default_validator
 
+    _project()
     targets = list(paths or [_data(data)])
     for p in targets:
         if p.is_dir():
@@ -107,16 +140,24 @@ def run(
     Writes the executed notebook, a one-page HTML rendering (html/index.html) and, for notebooks
     with an `estimates_out` parameter, estimates.csv.
     """
-    from sarcoma_review.living.build import execute_chapter, resolve_chapter
+    from sarcoma_review.living.build import (
+        check_parameters,
+        execute_chapter,
+        resolve_chapter,
+    )
     from sarcoma_review.paths import BUILD_DIR
 
+    _project()
+    ddir = None if data is None else _data(data)
     notebook, params, name = resolve_chapter(chapter)
-    params.update(dict(parse_parameter(p) for p in parameter or []))
+    given = dict(parse_parameter(p) for p in parameter or [])
+    check_parameters(notebook, given)
+    params.update(given)
     if out is None:
         stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         out = BUILD_DIR / "runs" / f"{name}-{stamp}"
     typer.echo(f"executing {notebook.name} into {out} ...")
-    res = execute_chapter(notebook, out, params, data if data is None else _data(data))
+    res = execute_chapter(notebook, out, params, ddir)
     typer.echo(f"notebook:  {res.notebook}")
     if res.html:
         typer.echo(f"html:      {res.html}")
@@ -140,6 +181,7 @@ def build(
     """
     from sarcoma_review.living.build import build_book
 
+    _project()
     build_book(data_dir=None if data is None else _data(data), force=force, jobs=jobs, wait=wait)
 
 
@@ -161,17 +203,22 @@ def release_command(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Compute and show the changelog entry; write nothing.")] = False,
     no_tag: Annotated[bool, typer.Option("--no-tag", help="Commit the release but do not tag it.")] = False,
     no_commit: Annotated[bool, typer.Option("--no-commit", help="Write the files; no commit, no tag.")] = False,
+    no_pdf: Annotated[bool, typer.Option("--no-pdf", help="Do not build and print the book into "
+                                         "releases/VERSION/book.pdf.")] = False,
     root: Annotated[Path | None, typer.Option(hidden=True, help="Repository root (tests).")] = None,
 ) -> None:
     """Release VERSION (semantic versioning, greater than the last release): bump _version.py, CITATION.cff
-    and CHANGELOG.md, freeze releases/VERSION/ (estimates, audit, data hashes, manifest), commit and tag vVERSION.
+    and CHANGELOG.md, freeze releases/VERSION/ (estimates, audit, data hashes, manifest with the commit and the
+    environment, and book.pdf: the book as released, printed with Debian's Chromium), commit and tag vVERSION.
     """
     from sarcoma_review.living.release import parse_version, release
-    from sarcoma_review.paths import REPO_ROOT
 
     parse_version(version)
-    res = release(version, root=root or REPO_ROOT, date=_date(date), tag=not (no_tag or no_commit),
-                  commit=not no_commit, dry_run=dry_run)
+    when = _date(date)
+    if root is None:
+        root = _project()
+    res = release(version, root=root, date=when, tag=not (no_tag or no_commit),
+                  commit=not no_commit, dry_run=dry_run, pdf=not no_pdf)
     for note in res.notes:
         typer.echo(f"note: {note}")
     if dry_run:
@@ -180,6 +227,93 @@ def release_command(
         return
     typer.echo(f"released {res.version} into {res.release_dir}"
                + (f", commit {res.commit[:12]}" if res.commit else "") + (f", tag {res.tag}" if res.tag else ""))
+
+
+def _ask(value: Any, name: str, text: str, kind: type = str) -> Any:
+    """``value``, or in a terminal the answer to a prompt; without a terminal a missing value is left
+    to :func:`~sarcoma_review.living.add_study.add_study`, which names every missing option at once."""
+    if value not in (None, "") or not sys.stdin.isatty():
+        return value
+    return typer.prompt(text, type=kind)
+
+
+@app.command("add-study")
+def add_study_command(
+    study_id: Annotated[str | None, typer.Option(help="New id: first author in lower case + year (e.g. smith2025).")] = None,
+    first_author: Annotated[str | None, typer.Option(help="First author as printed.")] = None,
+    year: Annotated[int | None, typer.Option(help="Publication year.")] = None,
+    n_patients: Annotated[int | None, typer.Option(help="Patients in the series.")] = None,
+    site: Annotated[str | None, typer.Option(help="Anatomical site as printed.")] = None,
+    histology: Annotated[str | None, typer.Option(help="Histology as printed.")] = None,
+    particle: Annotated[str | None, typer.Option(
+        help="Particle as printed, one of the forms in data/literature/particle_groups.csv.")] = None,
+    particle_group: Annotated[str | None, typer.Option(
+        help="Optional check: the group you expect (the group written is the mapping's).")] = None,
+    source: Annotated[str | None, typer.Option(
+        help="Where the series is printed (e.g. 'Smith 2025, Table 2').")] = None,
+    rate: Annotated[list[str] | None, typer.Option(
+        "--rate", help="ENDPOINT:YEARS=PERCENT, e.g. LC:5=70 (repeatable; endpoints LC, OS, DPFS).")] = None,
+    rate_source: Annotated[str | None, typer.Option(
+        help="Where the rates are printed (default: --source).")] = None,
+    data: DataOption = None,
+) -> None:
+    """Add one literature series and its rates to data/literature (studies.csv and outcomes.csv).
+
+    Checks the particle mapping and the keys, writes the rows with their provenance, validates every
+    table (on failure both files are restored) and prints each affected pooled estimate before and
+    after. Missing fields are asked for one by one when run in a terminal.
+    """
+    from sarcoma_review.living.add_study import add_study, parse_rate
+
+    root = _project()
+    ddir = _data(data)
+    fields = {
+        "study_id": _ask(study_id, "study_id", "study id (first author in lower case + year)"),
+        "first_author": _ask(first_author, "first_author", "first author"),
+        "year": _ask(year, "year", "publication year", int),
+        "n_patients": _ask(n_patients, "n_patients", "patients (n)", int),
+        "site": _ask(site, "site", "anatomical site as printed"),
+        "histology": _ask(histology, "histology", "histology as printed"),
+        "particle": _ask(particle, "particle", "particle as printed"),
+        "source": _ask(source, "source", "where the series is printed"),
+    }
+    texts = list(rate or [])
+    if not texts and sys.stdin.isatty():
+        while True:
+            answer = typer.prompt("rate ENDPOINT:YEARS=PERCENT (e.g. LC:5=70; empty to finish)",
+                                  default="", show_default=False)
+            if not answer.strip():
+                break
+            texts.append(answer)
+    rates = [parse_rate(t) for t in texts]
+    res = add_study(ddir, fields, rates, rate_source=rate_source, particle_group=particle_group, root=root)
+    typer.echo(f"added {res.study_id} ({res.particle_group}) with {len(rates)} rate(s) to "
+               + " and ".join(str(p) for p in res.files) + "; data valid")
+    for change in res.changes:
+        typer.echo("  " + change.describe())
+    if not res.changes:
+        typer.echo("  no pooled analysis in book/analyses.yml uses these endpoints and landmarks")
+    typer.echo("next: review build (the book), then commit data/literature/")
+
+
+@app.command("verify-release")
+def verify_release_command(
+    version: Annotated[str, typer.Argument(help="A frozen release MAJOR.MINOR.PATCH (a folder under releases/).")],
+) -> None:
+    """Rebuild release VERSION's estimates from its frozen data and compare them byte for byte.
+
+    Reads releases/VERSION/manifest.json (analyses, commit, environment) and releases/VERSION/data/,
+    checks the data against the recorded hashes, recomputes the estimates and compares them with
+    releases/VERSION/estimates.csv.
+    """
+    from sarcoma_review.living.release import parse_version, verify_frozen_release
+
+    parse_version(version)
+    root = _project()
+    report = verify_frozen_release(version, root=root)
+    for note in report.notes:
+        typer.echo(f"note: {note}")
+    typer.echo(f"release {version} verified: {report.summary}")
 
 
 @app.command("bench")
@@ -191,15 +325,21 @@ def bench_command(
 ) -> None:
     """Benchmark the build and the pooling; writes _build/bench/results.json and BENCHMARKS.md.
 
-    Cold build vs Jupyter Book's serial execution, no-change and one-row rebuilds vs cold,
+    Cold build vs Jupyter Book's serial execution, no-change, one-rate and one-study rebuilds vs cold,
+    side by side with Jupyter Book's own cache (times, and what each shows after the edit),
     run_analysis and the pooled chapter on 10 to 10,000 synthetic studies, page weights, memory.
     Builds a scratch copy of the book: _build/html is not touched.
     """
     from sarcoma_review.living.bench import Bench, run_bench
-    from sarcoma_review.paths import REPO_ROOT
+    from sarcoma_review.living.build import default_validator
 
+    root = _project()
+    if report is not None and not report.resolve().parent.is_dir():
+        raise UsageError(f"--report {report}: the folder {report.resolve().parent} does not exist; "
+                         "create it or give another path")
+    default_validator(root / "data")  # bad data: one message before minutes of benchmarks
     cfg = Bench(repeat=1 if quick and repeat == 3 else repeat, quick=quick, jobs=jobs,
-                report=report or REPO_ROOT / "BENCHMARKS.md")
+                report=report or root / "BENCHMARKS.md")
     results = run_bench(cfg)
     for r in results["comparisons"]:
         ratio = "" if r["ratio"] is None else f" ratio {r['ratio']:.2f}"

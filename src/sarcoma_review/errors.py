@@ -54,6 +54,16 @@ class ChapterExecutionError(BuildError):
     """A chapter's cell raised; the message names the notebook and the cell."""
 
 
+class CellExecutionError(ChapterExecutionError):
+    """One cell raised (or did not compile) during in-process execution: ``exec_count``, ``cell_index``,
+    ``ename``, ``evalue`` and the cell's ``source`` (the chapter runner turns it into its message)."""
+
+    def __init__(self, exec_count: int | None, cell_index: int, ename: str, evalue: str, source: str):
+        super().__init__(f"{ename}: {evalue}")
+        self.exec_count, self.cell_index, self.ename, self.evalue, self.source = (
+            exec_count, cell_index, ename, evalue, source)
+
+
 class BuildLockedError(BuildError):
     """Another build holds the lock."""
 

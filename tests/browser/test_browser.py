@@ -32,7 +32,16 @@ from sarcoma_review.paths import BUILD_DIR, HTML_DIR, REPO_ROOT
 pytestmark = pytest.mark.browser
 
 CHART_SELECTOR = ".sr-vega-chart, .vega-embed, [id^='altair-viz']"
-SEARCH_AUTHOR = "Imai"  # first author of studies in Table I of Cuccia et al. 2020
+def _latest_first_author() -> str:
+    """The first author of the last series in data/literature/studies.csv: whatever the data hold,
+    the book must find it (the newest study included)."""
+    import csv
+
+    with open(REPO_ROOT / "data" / "literature" / "studies.csv", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))[-1]["first_author"]
+
+
+SEARCH_AUTHOR = _latest_first_author()
 SCREENSHOT_KEYS = ("ifosfamide", "pooled", "intro", "appraisal")
 SKIP_DIRS = {"_static", "_sources", "_images", "_downloads"}
 EVIL = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'

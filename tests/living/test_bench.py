@@ -59,7 +59,9 @@ def _results() -> dict:
     return {
         "date": "2026-01-01 00:00 UTC", "repeat": 3, "quick": False,
         "environment": {"cpus": 2, "python": "3.11"},
-        "builds": {"cold_s": 60.0, "jupyter_book_s": 100.0, "nochange_s": 30.0, "row_change_s": 20.0,
+        "builds": {"cold_s": 25.0, "jupyter_book_s": 100.0, "nochange_s": 12.5, "row_change_s": 5.0,
+                   "add_study_s": 12.5, "add_study_executed": ["book/intro", "book/literature"],
+                   "add_study_phases": {"validate": 1, "execute": 5, "sphinx": 5, "total": 12.5},
                    "cold_phases": {"validate": 1, "execute": 30, "sphinx": 25, "total": 60},
                    "nochange_phases": {"validate": 1, "execute": 0.5, "sphinx": 25, "total": 30},
                    "row_change_phases": {"validate": 1, "execute": 5, "sphinx": 12, "total": 20},
@@ -81,9 +83,10 @@ def _results() -> dict:
 
 def test_comparisons_are_ratios_against_targets():
     rows = {r["id"]: r for r in bench.comparisons(_results())}
-    assert rows["cold_vs_jupyter_book"]["ratio"] == pytest.approx(0.6) and rows["cold_vs_jupyter_book"]["met"]
+    assert rows["cold_vs_jupyter_book"]["ratio"] == pytest.approx(0.25) and rows["cold_vs_jupyter_book"]["met"]
     assert rows["nochange_vs_cold"]["ratio"] == pytest.approx(0.5) and rows["nochange_vs_cold"]["met"] is False
-    assert rows["row_change_vs_cold"]["ratio"] == pytest.approx(1 / 3) and rows["row_change_vs_cold"]["met"]
+    assert rows["row_change_vs_cold"]["ratio"] == pytest.approx(0.2) and rows["row_change_vs_cold"]["met"]
+    assert rows["add_study_vs_cold"]["ratio"] == pytest.approx(0.5) and rows["add_study_vs_cold"]["met"] is False
     assert rows["run_analysis_1000_s"]["met"] is False
     assert rows["pooled_1000_vs_table1"]["ratio"] == pytest.approx(3.0) and not rows["pooled_1000_vs_table1"]["met"]
     assert rows["page_mb_1000"]["met"] is False  # 2.5 MB > 2 MB
@@ -93,14 +96,15 @@ def test_report_writer_produces_the_table(tmp_path):
     res = _results()
     res["notes"] = bench._notes(res)
     js, md = bench.write_results(res, tmp_path / "bench", tmp_path / "BENCHMARKS.md")
-    assert json.loads(js.read_text())["builds"]["cold_s"] == 60.0
+    assert json.loads(js.read_text())["builds"]["cold_s"] == 25.0
     text = md.read_text()
     assert "| comparison | measured | baseline | ratio | target | met | what bounds it |" in text
     row = next(ln for ln in text.splitlines() if ln.startswith("| Cold build vs Jupyter Book"))
-    assert "| 60.0 s | 100.0 s | 0.60 | ≤ 0.7 | yes |" in row
-    assert "| Rebuild, nothing changed, vs cold build | 30.0 s | 60.0 s | 0.50 | ≤ 0.1 | **no** |" in text
+    assert "| 25.0 s | 100.0 s | 0.25 | ≤ 0.3 | yes |" in row
+    assert "| Rebuild, nothing changed, vs cold build | 12.5 s | 25.0 s | 0.50 | ≤ 0.05 | **no** |" in text
     assert "| book/a.html | 10 KB | 900 KB (5) | 50 KB (3) | 960 KB |" in text
     assert "512 MB" in text and "## What bounds each figure" in text
+    assert "| Rebuild after one study added vs cold build | 12.5 s | 25.0 s | 0.50 | ≤ 0.4 | **no** |" in text
     assert any("would move it" in n for n in res["notes"])
 
 

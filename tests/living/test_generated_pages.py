@@ -54,7 +54,7 @@ def test_reference_versions_recorded_as_read(tmp_path, monkeypatch):
 
 def test_kernels_run_single_threaded_maths(tmp_path, monkeypatch):
     """Parallel chapters must not oversubscribe the cores: each kernel gets one maths thread."""
-    from sarcoma_review.living.notebooks import THREAD_ENV_VARS, run_notebook
+    from sarcoma_review.living.notebooks import THREAD_ENV_VARS
 
     for k in THREAD_ENV_VARS:
         monkeypatch.delenv(k, raising=False)
@@ -66,7 +66,9 @@ def test_kernels_run_single_threaded_maths(tmp_path, monkeypatch):
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     src = tmp_path / "nb.ipynb"
     nbformat.write(nb, src)
-    res = run_notebook({"source": str(src), "output": str(tmp_path / "out.ipynb"), "parameters": {},
+    from sarcoma_review.living.warm import run_isolated
+
+    res = run_isolated({"source": str(src), "output": str(tmp_path / "out.ipynb"), "parameters": {},
                         "cwd": str(tmp_path), "data_dir": str(tmp_path), "reads_log": str(tmp_path / "r.log")})
     assert res["ok"], res
     assert out.read_text() == "1,1,3"
@@ -83,33 +85,27 @@ def test_environment_pins_are_a_chapter_input(tmp_path):
     assert environment_hash(tmp_path) != before
 
 
-def test_kernel_start_race_is_retried_other_errors_are_not(tmp_path, monkeypatch):
-    """jupyter_client can hand two kernels started at once the same port; the loser dies before
-    replying to kernel_info. That start-up failure is retried; a failing cell never is."""
-    import papermill
+def test_in_process_execution_records_what_a_kernel_would_and_stops_at_the_first_error(tmp_path):
+    """Streams, display data, a cell's last value with its execution count, then the failing cell named;
+    the notebook is written by the submitting process even though the chapter broke json.dumps."""
+    from sarcoma_review.living.warm import run_isolated
 
-    from sarcoma_review.living.notebooks import run_notebook
-
-    real = papermill.execute_notebook
-    calls = []
-
-    def flaky(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 1:
-            raise RuntimeError("Kernel died before replying to kernel_info")
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(papermill, "execute_notebook", flaky)
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])
+    cells = ["print('hi')", "from IPython.display import HTML, display\ndisplay(HTML('<b>x</b>'))", "1 + 1",
+             "import json\njson.dumps = None", "raise KeyError('k-7')", "print('never')"]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     src = tmp_path / "nb.ipynb"
     nbformat.write(nb, src)
-    task = {"source": str(src), "output": str(tmp_path / "out.ipynb"), "parameters": {},
-            "cwd": str(tmp_path), "data_dir": str(tmp_path), "reads_log": str(tmp_path / "r.log")}
-    assert run_notebook(task)["ok"] and len(calls) == 2
-
-    calls.clear()
-    monkeypatch.setattr(papermill, "execute_notebook", lambda *a, **k: (calls.append(1), (_ for _ in ()).throw(
-        RuntimeError("something else"))))
-    res = run_notebook(task)
-    assert not res["ok"] and "something else" in res["message"] and len(calls) == 1
+    out = tmp_path / "out.ipynb"
+    res = run_isolated({"source": str(src), "output": str(out), "parameters": {}, "label": "nb.ipynb",
+                        "cwd": str(tmp_path), "data_dir": str(tmp_path), "reads_log": str(tmp_path / "r.log")})
+    assert not res["ok"]
+    assert "nb.ipynb: cell In [5] failed: KeyError: 'k-7'" in res["message"]
+    got = nbformat.read(out, as_version=4).cells
+    assert [o["output_type"] for o in got[0].outputs] == ["stream"] and got[0].outputs[0]["text"] == "hi\n"
+    assert got[1].outputs[0]["output_type"] == "display_data"
+    assert got[1].outputs[0]["data"]["text/html"] == "<b>x</b>"
+    assert got[2].outputs[0]["output_type"] == "execute_result" and got[2].outputs[0]["data"]["text/plain"] == "2"
+    assert got[2].execution_count == 3 and got[2].outputs[0]["execution_count"] == 3
+    assert got[4].outputs[0]["output_type"] == "error" and got[4].outputs[0]["ename"] == "KeyError"
+    assert got[5].outputs == []  # not executed after the error

@@ -43,9 +43,11 @@ def test_estimates_csv_is_deterministic_and_canonical(tmp_path):
     assert b"\r" not in raw and raw.endswith(b"\n")
     header = raw.split(b"\n", 1)[0].decode()
     assert header.split(",") == store.ESTIMATE_COLUMNS
-    # 4 default analyses, but the toy data only have 5-year LC and OS: each overall + 2 particle groups.
+    # 4 default analyses, but the toy data only have 5-year LC and OS: each overall + 2 particle groups
+    # + 2 histology strata (a2001 is a chordoma series, b2002 of "Various" histology).
     df = pd.read_csv(io.BytesIO(raw))
-    assert list(df["analysis_id"]) == ["lc5"] * 3 + ["os5"] * 3
+    assert list(df["analysis_id"]) == ["lc5"] * 5 + ["os5"] * 5
+    assert set(df["subgroup_column"].dropna()) == {"particle_group", "histology_group"}
     # Overall LC5 by hand: (10*50 + 30*70) / 40 = 65.
     assert df.loc[0, "estimate"] == 65 and pd.isna(df.loc[0, "subgroup_column"])
     # 1/3 is written with 10 significant digits.

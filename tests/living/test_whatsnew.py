@@ -122,7 +122,7 @@ def test_conclusions_benchmark_and_p_crossing():
     got = whatsnew.changed_conclusions(est, comps)
     assert [(c["kind"], c.get("comparator_id")) for c in got] == [("comparator", "photon"), ("p_crossing", None)]
     assert "now includes comparator photon (75%)" in got[0]["text"]
-    assert got[1]["test"] == "heterogeneity test" and "p = 0.5 → 0.01" in got[1]["text"]
+    assert got[1]["test"] == "heterogeneity test" and "p = 0.500 → p = 0.010" in got[1]["text"]  # the one p format (render.tables.format_p)
     # Reverse direction: excludes.
     back = whatsnew.changed_conclusions(whatsnew.compare_estimates(after, before), comps)
     assert "now excludes comparator photon (75%)" in back[0]["text"]
@@ -153,4 +153,5 @@ def test_cumulative_table_and_chart_across_releases(tmp_path):
     page = (repo / "book" / "whats-new.md").read_text()
     assert "# What's new in version 0.3.0" in page and "## Estimates across releases" in page
     assert "| lc5 (all studies) | 65.0% (50.0–70.0) | 70.0% (50.0–80.0) |" in page
-    assert "vegaEmbed('#whatsnew-cumulative-chart'" in page
+    assert 'id="whatsnew-cumulative-chart"' in page and "window.vegaEmbed(el, spec, opts)" in page
+    assert 'class="sr-vega-static"' in page  # the static chart for readers without scripts

@@ -133,6 +133,7 @@ def _toy_lit(histologies):
 
 def _toy_bench(rate=40.0, kind="bound", n=112):
     import pandas as pd
+
     from sarcoma_review.stats import comparators as C
 
     cr = C.binomial_rate(rate, n, kind) if kind != "unknown" else C.fixed_rate(rate)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from html import unescape
 
 import altair as alt
 import pandas as pd
@@ -107,11 +108,15 @@ def test_forest_fractions_are_converted_to_percent() -> None:
 def test_forest_spec_layers_and_encodings() -> None:
     spec = charts.forest_plot(per_study(), POOLED).to_dict()
     marks = [mark_type(u) for u in units(spec)]
-    assert marks.count("square") == 1 and marks.count("area") == 1
-    square = next(u for u in units(spec) if mark_type(u) == "square")
+    assert marks.count("area") == 1
+    square = next(u for u in units(spec) if mark_type(u) == "point" and "size" in u["encoding"])
     enc = square["encoding"]
     assert enc["size"]["field"] == "weight"
-    assert enc["color"]["field"] == "subgroup"  # two subgroups -> coloured
+    # two subgroups -> told apart by an Okabe-Ito colour AND a marker shape, in order of appearance
+    assert enc["color"]["field"] == "subgroup" and enc["shape"]["field"] == "subgroup"
+    assert enc["color"]["scale"]["range"] == charts.CATEGORY_COLOURS[:2]
+    assert enc["shape"]["scale"]["range"] == charts.CATEGORY_SHAPES[:2]
+    assert len(set(enc["shape"]["scale"]["range"])) == 2
     assert enc["x"]["scale"]["domain"] == [0, 100]
     assert {t["field"] for t in enc["tooltip"]} >= {"label", "n_patients", "estimate", "ci_low", "ci_high",
                                                     "weight", "year", "source"}
@@ -136,8 +141,9 @@ def test_forest_spec_layers_and_encodings() -> None:
 def test_forest_single_subgroup_uses_one_colour() -> None:
     df = per_study().drop(columns="subgroup")
     spec = charts.forest_plot(df, POOLED).to_dict()
-    square = next(u for u in units(spec) if mark_type(u) == "square")
+    square = next(u for u in units(spec) if mark_type(u) == "point" and "size" in u["encoding"])
     assert square["encoding"]["color"] == {"value": charts.STUDY_COLOUR}
+    assert square["encoding"]["shape"] == {"value": "square"}
 
 
 def test_forest_large_k_draws_top_weights_and_notes_the_rest() -> None:
@@ -243,13 +249,18 @@ def test_offline_html_uses_global_vegaembed_and_no_cdn() -> None:
     html = charts.offline_html(charts.km_plot(*km_inputs()).to_dict(), div_id="c1")
     assert '<div class="sr-vega-chart" id="c1"></div>' in html
     assert "window.vegaEmbed(el, spec, opts)" in html
-    assert "src=" not in html and "cdn" not in html.lower() and "http" not in html.replace(
-        "https://vega.github.io/schema", "")
+    no_ns = (html.replace("https://vega.github.io/schema", "").replace('xmlns="http://www.w3.org/2000/svg"', "")
+             .replace('xmlns:xlink="http://www.w3.org/1999/xlink"', ""))
+    assert "src=" not in html and "cdn" not in html.lower() and "http" not in no_ns
 
 
 def test_offline_html_cannot_be_broken_out_of() -> None:
-    html = charts.offline_html({"title": EVIL, "data": {"values": [{"a": "</script><!--"}]}}, div_id="c2")
-    script = html.split("<script", 1)[1]
+    spec = {"title": EVIL, "data": {"values": [{"a": "</script><!--"}]}, "mark": "text",
+            "encoding": {"text": {"field": "a", "type": "nominal"}}}
+    html = charts.offline_html(spec, div_id="c2")
+    static, script = html.split("<script", 1)
+    # the static SVG shows the hostile text as escaped text, never as markup
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in static and "&lt;/script&gt;&lt;!--" in static
     # the only closing tag is the element's own; no "<" of the data reaches the HTML parser
     assert script.count("</script>") == 1 and "<img" not in html and "<!--" not in html
     spec_json = re.search(r"var spec = (.*);\n", html).group(1)
@@ -269,3 +280,131 @@ def test_enable_offline_renderer_mimebundle() -> None:
         assert set(bundle) == {"text/html", "text/plain"}
     finally:
         alt.renderers.enable(before)
+
+
+# ----------------------------------------------------------------------------- reading: palette, labels, static charts
+
+
+def test_book_spec_lifts_every_label_limit_and_sets_the_okabe_ito_palette() -> None:
+    chart = alt.Chart(pd.DataFrame({"y": ["a" * 80], "x": [1]})).mark_text(limit=50).encode(
+        x="x:Q", y=alt.Y("y:N", axis=alt.Axis(labelLimit=120)), text="y:N")
+    spec = charts.book_spec(chart.to_dict())
+    limits = [d["labelLimit"] for d in walk(spec) if "labelLimit" in d]
+    assert limits and all(v == 0 for v in limits)  # 0 = no limit in Vega
+    assert not [d for d in walk(spec) if d.get("type") == "text" and "limit" in d]
+    assert spec["config"]["range"]["category"] == charts.CATEGORY_COLOURS
+    # Okabe & Ito's eight colours, each once
+    assert {c.upper() for c in charts.CATEGORY_COLOURS} == {
+        "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000"}
+
+
+def test_static_svg_draws_every_label_whole_and_escaped() -> None:
+    long_label = "recomputed from Table 3 of the paper, patient by patient"
+    df = per_study()
+    df.loc[0, "label"] = long_label
+    html = charts.offline_html(charts.forest_plot(df, POOLED).to_dict(), div_id="f1")
+    static = html.split('<div class="sr-vega-chart"', 1)[0]
+    assert '<div class="sr-vega-static" id="f1-static"><svg' in static
+    texts = [unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", static)]
+    assert long_label in texts and "Müller 2010" in texts and EVIL in texts
+    assert not [t for t in texts if "…" in t]  # nothing cut short
+    assert "<script>" not in static and "<img" not in static
+
+
+def test_static_svg_ids_do_not_clash_between_charts() -> None:
+    spec = charts.forest_plot(per_study(), POOLED).to_dict()
+    a, b = charts.static_svg(spec, "one"), charts.static_svg(spec, "two")
+    ids_a, ids_b = set(re.findall(r'id="([^"]+)"', a)), set(re.findall(r'id="([^"]+)"', b))
+    assert all(i.startswith("one-") for i in ids_a) and not ids_a & ids_b
+    for ref in re.findall(r"url\(#([^)]+)\)", a):
+        assert ref in ids_a  # every reference points at an id of its own chart
+
+
+def test_vl_convert_bundles_the_vendored_vega_and_vega_lite() -> None:
+    """The static charts are compiled by the same Vega and Vega-Lite versions as the page draws
+    with: vl-convert's Vega equals book/_static/vendor/VERSIONS.json, and the Vega-Lite bundle it
+    uses for our specs declares the vendored version string."""
+    import vl_convert
+
+    from sarcoma_review.paths import REPO_ROOT
+
+    vendored = json.loads((REPO_ROOT / "book" / "_static" / "vendor" / "VERSIONS.json").read_text())
+    assert vl_convert.get_vega_version() == vendored["vega"]
+    spec = charts.km_plot(*km_inputs()).to_dict()
+    version = charts._vl_version(spec)
+    assert version == ".".join(vendored["vega-lite"].split(".")[:2])
+    assert f'"{vendored["vega-lite"]}"' in vl_convert.javascript_bundle(vl_version=version)
+
+
+def test_km_axis_ticks_are_the_at_risk_times() -> None:
+    km, _, censored = km_inputs()
+    # numbers at risk every 12 months (hand-made): the axis must be ticked at 0, 12, 24 and nowhere else
+    at_risk = pd.DataFrame({"group": ["A", "A", "A", "B", "B", "B"], "time": [0, 12, 24, 0, 12, 24],
+                            "n_at_risk": [10, 6, 2, 8, 4, 1]})
+    spec = charts.km_plot(km, at_risk, censored, max_time=30).to_dict()
+    axes = [d["axis"] for d in walk(spec) if isinstance(d.get("axis"), dict) and "values" in d["axis"]]
+    assert axes and all(a["values"] == [0.0, 12.0, 24.0] for a in axes)
+    risk = next(u for u in units(spec) if mark_type(u) == "text")
+    assert sorted({r["time"] for r in inline_values(risk, spec)}) == [0, 12, 24]
+    # groups are told apart by dash pattern as well as colour
+    line = next(u for u in units(spec) if mark_type(u) == "line")
+    assert line["encoding"]["strokeDash"]["field"] == "group"
+
+
+def test_km_drawn_axis_labels_every_at_risk_time() -> None:
+    """Drawn, not just specified: Vega thins explicit tick values to its tick count (width / 40)
+    unless told otherwise, which put "6 at risk" under an unlabelled tick. Twelve yearly times
+    on a narrow plot must all be labelled, at the x positions of their numbers at risk."""
+    km, _, censored = km_inputs()
+    times = list(range(0, 133, 12))
+    at_risk = pd.DataFrame({"group": "A", "time": times, "n_at_risk": list(range(len(times), 0, -1))})
+    svg = charts.static_svg(charts.book_spec(charts.km_plot(km, at_risk, censored, width=300).to_dict()), "k")
+    labels = re.findall(r'role-axis-label"[^>]*>(.*?)</g>', svg)
+    x_labels = [re.findall(r"translate\(([-\d.]+),[-\d.]+\)[^>]*>([^<]*)</text>", g) for g in labels]
+    x_axis = next(g for g in x_labels if [t for _, t in g][:2] == ["0", "12"])
+    assert [t for _, t in x_axis] == [str(t) for t in times]
+    # the numbers at risk are drawn at the same x positions (0 .. width)
+    xs = [float(x) for x, _ in x_axis]
+    assert xs == pytest.approx([t / 132 * 300 for t in times], abs=0.5)
+
+
+def test_forest_shows_histology_when_the_frame_has_it() -> None:
+    df = per_study().assign(histology=["chordoma", "chondrosarcoma", None])
+    spec = charts.forest_plot(df, POOLED).to_dict()
+    fields = {u["encoding"]["text"]["field"] for u in units(spec)
+              if mark_type(u) == "text" and "field" in u["encoding"].get("text", {})}
+    assert "histology_text" in fields
+    values = inline_values(next(u for u in units(spec) if mark_type(u) == "text"
+                                and u["encoding"]["text"].get("field") == "histology_text"), spec)
+    assert {v["histology_text"] for v in values if v["kind"] == "study"} == {"chordoma", "chondrosarcoma", ""}
+    plain = charts.forest_plot(per_study(), POOLED).to_dict()
+    assert "histology_text" not in {u["encoding"]["text"].get("field") for u in units(plain)
+                                    if mark_type(u) == "text"}
+
+
+def test_forest_text_columns_are_never_cut() -> None:
+    df = per_study()
+    df.loc[1, "label"] = "A very long first-author name et al. 2010 (update)"
+    spec = charts.forest_plot(df, POOLED).to_dict()
+    for u in units(spec):
+        if mark_type(u) == "text":
+            assert "limit" not in u["mark"]
+    label_col = next(d for d in walk(spec) if isinstance(d.get("title"), dict) and d["title"].get("text") == "Study")
+    assert label_col["width"] >= charts.text_width([df.loc[1, "label"]], bold=True)
+
+
+def test_chart_ids_are_deterministic_and_unique_on_a_page(monkeypatch) -> None:
+    """Same spec -> same id (pages built twice compare byte for byte); a repeat on one page gets -2."""
+    import hashlib
+    import json as _json
+
+    monkeypatch.setattr(charts, "_CHART_COUNTS", {})
+    spec = charts.km_plot(*km_inputs()).to_dict()
+    first, second = charts.chart_id(spec), charts.chart_id(spec)
+    digest = hashlib.sha256(_json.dumps([spec, {}], sort_keys=True, ensure_ascii=False,
+                                        default=str).encode()).hexdigest()[:12]
+    assert (first, second) == (f"sr-chart-{digest}", f"sr-chart-{digest}-2")
+    assert charts.chart_id({"mark": "point"}) != first
+    monkeypatch.setattr(charts, "_CHART_COUNTS", {})  # a new page (process) starts counting again
+    assert charts.chart_id(spec) == first
+    assert f'id="{first}"' in charts.offline_html({"mark": "bar"}, div_id=first)

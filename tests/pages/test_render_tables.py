@@ -41,3 +41,25 @@ def test_row_ids_give_each_row_an_escaped_anchor():
     assert '<tr id="q&quot;&lt;b&gt;">' in out
     with pytest.raises(ValueError, match="one id per row"):
         html_table(df, row_ids=["only-one"])
+
+
+def test_details_fold_into_the_last_cell_escaped_and_blank_ones_left_out():
+    df = pd.DataFrame({"name": ["a", "b"], "n": [3, 4], "source": ["Table 3 <row 1>", None],
+                       "note": ["x", " "]})
+    out = html_table(df, columns={"name": "Name", "n": "n"}, details={"source": "Source", "note": "Note"}).data
+    assert out.count("<th scope") == 3 and '<th scope="col">Details</th>' in out
+    first, second = out.split("<tbody>", 1)[1].split("</tr>")[:2]
+    assert "<details><summary>more</summary><dl><dt>Source</dt><dd>Table 3 &lt;row 1&gt;</dd>" in first
+    assert "<dt>Note</dt><dd>x</dd>" in first
+    assert "<details>" not in second  # nothing to unfold: an empty cell, no empty list
+    assert second.count("<td") == 3
+    with pytest.raises(KeyError, match="not in the table"):
+        html_table(df, details={"nope": "Nope"})
+
+
+def test_long_tables_are_filterable_and_every_table_scrolls_in_its_own_box():
+    small = html_table(pd.DataFrame({"a": range(3)})).data
+    big = html_table(pd.DataFrame({"a": range(40)})).data
+    assert small.startswith('<div class="review-table-wrap"><table') and small.endswith("</table></div>")
+    assert "filterable" not in small and 'class="review-table sortable filterable"' in big
+    assert "filterable" in html_table(pd.DataFrame({"a": range(3)}), filterable=True).data

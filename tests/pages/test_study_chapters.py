@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import PUBLISHED_DATA
 
 from sarcoma_review.data import loaders as L
 from sarcoma_review.pages import cnao, common, ifosfamide
@@ -14,7 +15,7 @@ from sarcoma_review.pages import cnao, common, ifosfamide
 
 @pytest.fixture(scope="module")
 def patients() -> pd.DataFrame:
-    return L.load_ifosfamide_patients()
+    return L.load_ifosfamide_patients(PUBLISHED_DATA)  # Table 3 as published (frozen copy)
 
 
 def test_plain_converts_numpy_scalars_for_glue():
@@ -121,7 +122,8 @@ def test_cnao_sections_agreement_reports_a_difference():
 
 
 def test_three_year_series_cnao_ci():
-    s = cnao.three_year_series(L.load_literature())
+    # Table I's 3-year series (the frozen copy: the published rows, whatever data/ holds today)
+    s = cnao.three_year_series(L.load_literature(PUBLISHED_DATA))
     assert sorted(s.loc[s["endpoint"] == "LC", "study_id"]) == sorted(
         ["ciernik2011", "sugahara2012", "mima2014", "demizu2016", "cuccia2020"])
     row = s[(s["study_id"] == "cuccia2020") & (s["endpoint"] == "LC")].iloc[0]
@@ -175,7 +177,8 @@ def test_endpoint_must_be_in_table3(patients):
 
 def test_audit_flags_link_each_failed_check_to_its_row():
     """The follow-up contradiction (abstract 4-61 vs results 6-61 months) is an inconsistency the
-    audit must find, and the CNAO chapter must link it; every link points at an audit row id."""
+    audit must find, and the CNAO chapter must link it; every link points at a finding's anchor,
+    and each failed finding (inconsistent or implausible) is listed once, its explorations not."""
     import re
 
     from sarcoma_review.audit import runner
@@ -185,11 +188,11 @@ def test_audit_flags_link_each_failed_check_to_its_row():
 
     out = audit_flags_html("cnao", audit=audit).data
     hrefs = re.findall(r'href="([^"]+)"', out)
-    failed = audit[(audit["source"].str.lower().str.contains("cnao|cuccia")) & (audit["verdict"] == "inconsistent")
-                   & ~audit["check_id"].str.contains(".without_", regex=False)]  # diagnostics, not the paper's numbers
-    assert len(hrefs) == len(failed) > 0
-    assert all(h.startswith("audit.html#audit-") for h in hrefs)
-    assert "audit.html#audit-cnao.follow_up.range_low" in hrefs
+    failed = audit[(audit["source"] == "cnao") & audit["verdict"].isin(["inconsistent", "implausible"])
+                   & (audit["role"] == "finding")]
+    assert len(hrefs) == len(failed) == failed["finding_id"].nunique() > 0
+    assert all(h.startswith("audit.html#finding-") for h in hrefs)
+    assert "audit.html#finding-cnao.follow_up.range_low" in hrefs and "audit.html#finding-cnao.km.LC" in hrefs
     assert "<script" not in out
 
 

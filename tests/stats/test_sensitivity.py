@@ -54,8 +54,10 @@ def test_primary_and_panel_match_metafor(literature, endpoint, horizon):
     adhoc = a.estimates[a.estimates["ci_method"] == "HKSJ-adhoc"]
     r = next(c for c in FIXTURE["adhoc"] if c["case"] == f"{endpoint}_{horizon}y")
     assert logit(adhoc["ci_low"].iat[0] / 100) == pytest.approx(r["ci_lb"], abs=TOL)
-    # 6 estimator x interval fits, the ad hoc HKSJ, halved n, GLMM and two Bayesian priors
-    assert len(a.estimates) == 11
+    # 6 estimator x interval fits, the ad hoc HKSJ, the t(k-2) prediction interval (k >= 3 here),
+    # halved n, GLMM and two Bayesian priors
+    assert a.k >= 3 and len(a.estimates) == 12
+    assert len(a.variants) == len(a.estimates) and sensitivity.PI_K2 in a.variants
     assert (a.estimates["analysis_id"] == f"{endpoint}_{horizon}y").all()
 
 
@@ -85,7 +87,11 @@ def test_unknown_landmark_names_what_exists(literature):
 def test_write_estimates_roundtrip(tmp_path, literature):
     a = sensitivity.run_analysis(literature, "OS", 5)
     out = pooled.write_estimates(a, tmp_path / "sub" / "est.csv")
-    back = pd.read_csv(out)
-    assert list(back.columns) == list(a.estimates.columns)
-    assert back["estimate"].to_numpy() == pytest.approx(a.estimates["estimate"].to_numpy(), rel=1e-9)
+    back = pd.read_csv(out, dtype={"series": "string", "note": "string"})
+    assert list(back.columns) == list(a.estimates.columns) + sensitivity.TABLE_EXTRA
+    # the panel first (in order, with its keys), then strata, leave-one-out and cumulative rows
+    panel = back.iloc[:len(a.estimates)]
+    assert list(panel["variant"]) == list(a.variants)
+    assert panel["estimate"].to_numpy() == pytest.approx(a.estimates["estimate"].to_numpy(), rel=1e-9)
+    assert len(back) == len(a.estimates) + sum(len(s.estimates) for s in a.strata) + len(a.leave_one_out) + len(a.cumulative)
     assert pooled.write_estimates(a, "") is None

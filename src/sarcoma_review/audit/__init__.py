@@ -10,11 +10,14 @@ reconstruct
     Deterministic pseudo-individual patient data for the CNAO endpoints.
 ipd
     Recomputation of the ifosfamide series' estimates from its Table 3.
+patients
+    The ifosfamide text's statements about patients against Table 3, pair by pair.
 runner
     ``run_audit``, ``write_audit_csv``, ``reconstruct_all``, ``write_pseudo_ipd``, ``links``.
 
-``links(source)`` (also ``sarcoma_review.audit.links``) lists a paper's failed checks with an
-``href`` to their row in the audit chapter (``audit.html#audit-<check_id>``).
+``links(source)`` (also ``sarcoma_review.audit.links``) lists a paper's failed findings with an
+``href`` to the finding in the audit chapter (``audit.html#finding-<finding_id>``); each conflict
+is listed once (see :mod:`sarcoma_review.audit.records` for findings and explorations).
 """
 
 from sarcoma_review.audit.records import COLUMNS, VERDICTS, CheckResult

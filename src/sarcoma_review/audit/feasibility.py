@@ -47,7 +47,12 @@ from scipy.sparse import lil_matrix
 from sarcoma_review.audit import grim as _grim
 from sarcoma_review.audit.grim import printed_interval
 
-#: Inner safety margin (in log S) so that HiGHS's feasibility tolerance cannot put S on a boundary.
+#: Outward margin (in log S) around each printed interval. The integer program is a relaxation:
+#: an attainable S on the closed end of a printed interval (4/5 = 80% exactly, printed "80" under
+#: truncation) must never be cut off, or the check would call attainable statements inconsistent
+#: (the brute-force oracle of tests/audit/test_feasibility_oracle.py found exactly that with an
+#: inner margin). Every witness is re-checked with exact fractions, so the relaxation cannot make a
+#: "feasible" verdict wrong; at worst a witness on a boundary fails the re-check ("cannot check").
 LOG_MARGIN = 1e-7
 
 
@@ -76,6 +81,10 @@ class KMProblem:
         "half-up" or "truncate": how printed landmarks map to intervals.
     dropped : tuple[str, ...]
         Statement names switched off.
+    at_risk_after : (float, int), optional
+        Not a reported statement but a device of the pseudo-data reconstruction: ``(M, R)`` lets
+        every event after ``M`` months have at most ``R`` patients at risk, so that enough
+        censorings fall before ``M`` for the reverse Kaplan-Meier median follow-up to be ``M``.
     """
 
     n: int
@@ -91,6 +100,7 @@ class KMProblem:
     times_are_followup: bool = False
     rounding: str = "half-up"
     dropped: tuple[str, ...] = ()
+    at_risk_after: tuple[float, int] | None = None
 
     def __post_init__(self) -> None:
         if not 0 < self.events < self.n:
@@ -167,6 +177,8 @@ class KMProblem:
         cuts = set(self.active_landmarks()) | set(self.active_events_by())
         if self.active("fu_median"):
             cuts.add(self.fu_median)  # type: ignore[arg-type]
+        if self.at_risk_after is not None:
+            cuts.add(self.at_risk_after[0])
         return sorted(cuts)
 
 
@@ -283,7 +295,7 @@ MEMO_ENV_VAR = "REVIEW_FEASIBILITY_CACHE"
 _MEMO_SOURCES = (__file__, _grim.__file__)
 
 
-def _memo_path(problem: KMProblem, time_limit: float, strict_median: bool) -> Path | None:
+def _memo_path(problem: KMProblem, time_limit: float, strict_median: bool, inner: bool = False) -> Path | None:
     """Where the solver result for this exact problem lives, or None when memoising is off.
 
     The key is the problem's every field, the solver options, a hash of the source of this
@@ -297,20 +309,21 @@ def _memo_path(problem: KMProblem, time_limit: float, strict_median: bool) -> Pa
     code = hashlib.sha256()
     for module in _MEMO_SOURCES:
         code.update(Path(module).read_bytes())
-    key = json.dumps([repr(problem), time_limit, strict_median, code.hexdigest(), scipy.__version__])
+    key = json.dumps([repr(problem), time_limit, strict_median, code.hexdigest(), scipy.__version__]
+                     + (["inner"] if inner else []))
     return Path(folder) / (hashlib.sha256(key.encode()).hexdigest() + ".json")
 
 
 def _solve_risk_sets(
-    problem: KMProblem, time_limit: float = 60.0, strict_median: bool = False
+    problem: KMProblem, time_limit: float = 60.0, strict_median: bool = False, inner: bool = False
 ) -> tuple[list[int], list[int]] | None:
     """Memoised :func:`_solve_risk_sets_uncached` (see :func:`_memo_path`); the solver is
     deterministic, so a stored answer is the answer it would give again."""
-    path = _memo_path(problem, time_limit, strict_median)
+    path = _memo_path(problem, time_limit, strict_median, inner)
     if path is not None and path.exists():
         stored = json.loads(path.read_text(encoding="utf-8"))
         return None if stored is None else (stored[0], stored[1])
-    sol = _solve_risk_sets_uncached(problem, time_limit, strict_median)
+    sol = _solve_risk_sets_uncached(problem, time_limit, strict_median, inner)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
@@ -321,9 +334,13 @@ def _solve_risk_sets(
 
 
 def _solve_risk_sets_uncached(
-    problem: KMProblem, time_limit: float = 60.0, strict_median: bool = False
+    problem: KMProblem, time_limit: float = 60.0, strict_median: bool = False, inner: bool = False
 ) -> tuple[list[int], list[int]] | None:
     """Risk-set sizes and segment labels of the events, or None when infeasible.
+
+    The printed intervals are widened by :data:`LOG_MARGIN` (a relaxation: None proves that no
+    pattern exists); ``inner=True`` narrows them instead, to find a witness away from the ends
+    when the relaxed solution sits on one and fails the exact re-check.
 
     ``fu_median`` is encoded by its necessary condition (last risk set before the median >= n/2,
     first after <= n/2); ``strict_median`` uses the sufficient one (>= n/2 + 2 and <= n/2 - 1, all
@@ -387,7 +404,8 @@ def _solve_risk_sets_uncached(
             lo = Fraction(1, 10**9)
         j = cuts.index(t)
         coefs = {yi(ri, k): L[ri] for ri in range(nR) for k in range(j + 1) if R[ri] > 1}
-        add(coefs, math.log(lo / 100) + LOG_MARGIN, math.log(hi / 100) - LOG_MARGIN)
+        margin = -LOG_MARGIN if inner else LOG_MARGIN
+        add(coefs, math.log(lo / 100) - margin, math.log(hi / 100) + margin)
         # |log S - log p| <= aux (objective: land close to the printed value)
         aux = ny + nu + li
         target = math.log(float(p) / 100)
@@ -425,6 +443,9 @@ def _solve_risk_sets_uncached(
         forbid(lambda r: True, lambda k: highs[k] < problem.fu_min)
     if problem.active("fu_max"):
         forbid(lambda r: True, lambda k: lows[k] >= problem.fu_max)
+    if problem.at_risk_after is not None:
+        m_after, r_after = problem.at_risk_after
+        forbid(lambda r: r > r_after, lambda k: lows[k] >= m_after)
     if problem.active("fu_median"):
         j = cuts.index(problem.fu_median)
         lo_r = n // 2 + 2 if strict_median else math.ceil(n / 2)
@@ -475,10 +496,15 @@ def _event_times(problem: KMProblem, segments: list[int], risk_sets: list[int]) 
             anchors[d // 2 - 1] = anchors[d // 2] = problem.event_median  # type: ignore[assignment]
     floor_t = problem.fu_min if (problem.times_are_followup and problem.active("fu_min")) else 0.0
     if (problem.times_are_followup and problem.active("fu_min") and d and 0 not in anchors
-            and risk_sets[0] == problem.n and lo_seg[segments[0]] < problem.fu_min < hi_seg[segments[0]]):
+            and risk_sets[0] == problem.n and lo_seg[segments[0]] < problem.fu_min <= hi_seg[segments[0]]):
         # nobody is censored before the first event, so the shortest follow-up (which the range
         # states exactly) must be that event's time
         anchors[0] = float(problem.fu_min)  # type: ignore[arg-type]
+    if (problem.active("fu_max") and d and d - 1 not in anchors and risk_sets[-1] == 1
+            and lo_seg[segments[-1]] < problem.fu_max <= max(hi_seg[segments[-1]], problem.fu_max)):
+        # nobody is left after the last event, so the longest observed time (which the range
+        # states exactly) must be that event's time (found by the brute-force oracle)
+        anchors[d - 1] = float(problem.fu_max)  # type: ignore[arg-type]
     lo = [max(lo_seg[s], floor_t or 0.0) for s in segments]
     if problem.active("fu_min"):
         # an event with a censoring before it must come after the earliest possible censoring
@@ -548,27 +574,36 @@ def build_witness(problem: KMProblem, risk_sets: list[int], segments: list[int])
 def find_witness(problem: KMProblem, time_limit: float = 60.0) -> Witness | None:
     """A verified witness dataset, or None when the statements cannot all hold.
 
+    The relaxed integer program decides infeasibility; a solution it finds is built into a dataset
+    and re-checked exactly. If that fails (a risk-set product on the very end of a printed
+    interval), the program is solved again with the intervals narrowed (``inner``) and re-checked.
+
     Raises
     ------
     Undecided
-        When the solver runs out of time or its solution cannot be built into a dataset that
+        When the solver runs out of time or no solution can be built into a dataset that
         passes the exact re-check (:func:`evaluate_statements`).
     """
-    sol = _solve_risk_sets(problem, time_limit)
-    if sol is None:
+    if _solve_risk_sets(problem, time_limit) is None:
         return None
-    if problem.active("fu_median"):
-        strict = _solve_risk_sets(problem, time_limit, strict_median=True)
-        if strict is None:
-            raise Undecided("the median follow-up is attainable only with ties the witness builder does not place")
-        sol = strict
-    w = build_witness(problem, *sol)
-    checks = evaluate_statements(problem, w.times, w.events)
-    failed = [k for k, ok in checks.items() if not ok]
-    if failed:
-        raise Undecided(f"the solver found risk sets {sol[0]}, but the dataset built from them breaks "
+    failures = []
+    for inner in (False, True):
+        sol = _solve_risk_sets(problem, time_limit, inner=inner)
+        if sol is not None and problem.active("fu_median"):
+            sol = _solve_risk_sets(problem, time_limit, strict_median=True, inner=inner)
+            if sol is None:
+                failures.append("the median follow-up is attainable only with ties the witness builder does not place")
+                continue
+        if sol is None:
+            continue
+        w = build_witness(problem, *sol)
+        checks = evaluate_statements(problem, w.times, w.events)
+        failed = [k for k, ok in checks.items() if not ok]
+        if not failed:
+            return w
+        failures.append(f"the solver found risk sets {sol[0]}, but the dataset built from them breaks "
                         f"{', '.join(failed)} on the exact re-check")
-    return w
+    raise Undecided("; ".join(failures) or "no solution away from the ends of the printed intervals")
 
 
 def minimal_conflict(problem: KMProblem, time_limit: float = 60.0) -> list[str]:
@@ -601,3 +636,101 @@ def check_feasibility(problem: KMProblem, time_limit: float = 60.0) -> Feasibili
         return FeasibilityResult(False, problem, conflict=minimal_conflict(problem, time_limit))
     except Undecided as exc:
         return FeasibilityResult(False, problem, undecided=str(exc))
+
+
+# --------------------------------------------------------------------------------------------
+# plausibility: attainable, but only with events where few patients can still be followed
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Plausibility:
+    """The numbers of the plausibility rule for one curve (see :func:`plausibility`)."""
+
+    implausible: bool
+    landmark: float
+    landmark_printed: str
+    events: int
+    max_events_by: int
+    late_events: int
+    n: int
+    followed_max: int
+    fu_median: float
+    fu_max: float | None
+    rate_ratio: float | None
+    s_end_max: float | None
+
+    def sentence(self) -> str:
+        """The rule's numbers in one plain sentence."""
+        head = (f"at least {self.late_events} of the {self.events} events must fall after {_t(self.landmark)} months "
+                f"(at most {self.max_events_by} fit before it with S({_t(self.landmark)} mo) = {self.landmark_printed}%), "
+                f"when with a median follow-up of {_t(self.fu_median)} months at most {self.followed_max} of the "
+                f"{self.n} patients can still be followed after {_t(self.landmark)} months")
+        if self.rate_ratio is not None and self.fu_max is not None:
+            ratio = "without bound" if math.isinf(self.rate_ratio) else f"at least {self.rate_ratio:.1f} times"
+            head += (f"; the monthly event rate after {_t(self.landmark)} months would have to be {ratio} that of "
+                     f"the first {_t(self.landmark)} months (the curve falling to at most "
+                     f"{100 * (self.s_end_max or 0):.1f}% by {_t(self.fu_max)} months)")
+        return head
+
+
+def max_events_by(problem: KMProblem, at: float, time_limit: float = 60.0) -> int | None:
+    """The largest number of events at or before ``at`` that is attainable with every active
+    statement of ``problem`` (exact integer program, one solve per candidate count, from the
+    largest down); None when the statements cannot hold at all."""
+    fixed = problem.active_events_by()
+    if at in fixed:
+        return fixed[at] if _solve_risk_sets(problem, time_limit) is not None else None
+    for m in range(problem.events, -1, -1):
+        trial = replace(problem, events_by={**problem.events_by, at: m})
+        if _solve_risk_sets(trial, time_limit) is not None:
+            return m
+    return None
+
+
+def plausibility(problem: KMProblem, time_limit: float = 60.0) -> Plausibility | None:
+    """Is a feasible set of statements attainable only with an implausible timing of events?
+
+    The rule (stated in the audit chapter too). Let ``T`` be the latest landmark the paper
+    reports for the curve and ``M`` its reported median follow-up. The rule applies when
+    ``M <= T``: then at least half of the patients have a follow-up of at most ``M`` months, so at
+    most ``floor(n / 2)`` patients can still be under observation after ``T``. Let ``m`` be the
+    largest number of events by ``T`` that the integer program finds attainable together with
+    every statement (:func:`max_events_by`); the other ``events - m`` must fall after ``T``. The
+    statements are **implausible** when that is more than half of all events: most events of the
+    endpoint in the unreported tail, where at most half of the patients can still be followed.
+
+    The numbers reported with it: the late events, the bound on patients followed, and how steep
+    the curve must then fall: with at most ``a = floor(n/2)`` at risk, ``k`` late events lower the
+    curve by at least the factor ``(a - k) / a``, so the monthly event rate after ``T`` (on the log
+    scale, up to the maximum follow-up) must be at least ``-ln((a - k)/a) / (fu_max - T)`` against
+    at most ``-ln(S_low(T)) / T`` before ``T`` (``S_low`` the lowest value the printed landmark
+    allows); their ratio is ``rate_ratio``.
+
+    Reading the median follow-up as the median of the patients' follow-up times is an assumption
+    (a paper may give the reverse Kaplan-Meier median, an estimate of the same quantity).
+
+    Returns None when the rule does not apply (no landmark, no median follow-up, ``M > T``) or
+    the statements cannot hold at all.
+    """
+    marks = problem.active_landmarks()
+    if not marks or problem.fu_median is None:
+        return None
+    t_last = max(marks)
+    if problem.fu_median > t_last:
+        return None
+    m = max_events_by(problem, t_last, time_limit)
+    if m is None:
+        return None
+    late = problem.events - m
+    a = problem.n // 2
+    lo, hi = printed_interval(marks[t_last], problem.rounding)
+    ratio = s_end = None
+    fu_max = problem.fu_max
+    if fu_max is not None and fu_max > t_last and late > 0:
+        h_before = -math.log(float(lo) / 100) / t_last
+        factor = (a - late) / a if late < a else 0.0
+        s_end = float(hi) / 100 * factor
+        h_after = math.inf if factor <= 0 else -math.log(factor) / (fu_max - t_last)
+        ratio = math.inf if h_before <= 0 else h_after / h_before
+    return Plausibility(implausible=2 * late > problem.events, landmark=t_last, landmark_printed=marks[t_last],
+                        events=problem.events, max_events_by=m, late_events=late, n=problem.n, followed_max=a,
+                        fu_median=problem.fu_median, fu_max=fu_max, rate_ratio=ratio, s_end_max=s_end)

@@ -6,13 +6,14 @@ Printed values are read as strings (``dtype=str``) so that their printed precisi
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
 import pandas as pd
 
 from sarcoma_review.audit import grim
-from sarcoma_review.audit.feasibility import check_feasibility, km_exact
+from sarcoma_review.audit.feasibility import check_feasibility, km_exact, plausibility
 from sarcoma_review.audit.ipd import (
     at_risk,
     km_median,
@@ -21,16 +22,18 @@ from sarcoma_review.audit.ipd import (
     last_event_time,
     size_threshold,
 )
+from sarcoma_review.audit.patients import patient_checks
 from sarcoma_review.audit.reconstruct import (
-    DROP,
     cnao_problems,
     dropped_reasons,
     follow_up_minima,
     read_strings,
     reconstruct,
     reconstruction_problems,
+    sidecar,
 )
 from sarcoma_review.audit.records import COLUMNS, CheckResult
+from sarcoma_review.data import tracking
 from sarcoma_review.paths import data_dir as default_data_dir
 
 CNAO, IFO = "cnao", "ifosfamide"
@@ -39,6 +42,24 @@ CNAO, IFO = "cnao", "ifosfamide"
 def _read(d: Path, group: str, table: str) -> pd.DataFrame:
     """Validated table as printed strings; the read is recorded for the build's cache."""
     return read_strings(group, table, d)
+
+
+@tracking.frame_loader
+def audited_outcomes(data_dir: Path | None = None) -> pd.DataFrame:
+    """The rows of ``literature/outcomes.csv`` the audit checks, as printed strings (their index in the table).
+
+    The present study's rows (``study_id`` beginning ``present`` or ``cuccia``) and the rows restated
+    in ``literature/restatements.csv`` (same ``study_id`` and ``endpoint``): the audit reads no other
+    Table I rate, so a change to another row leaves the audit, and the pages that show its flags,
+    as they were (see :mod:`sarcoma_review.data.tracking`).
+    """
+    d = Path(data_dir) if data_dir is not None else default_data_dir()
+    lit = read_strings("literature", "outcomes", d)
+    rest = read_strings("literature", "restatements", d)
+    restated = set(zip(rest["study_id"], rest["endpoint"]))
+    keep = (lit["study_id"].str.startswith(("present", "cuccia"))
+            | pd.Series([k in restated for k in zip(lit["study_id"], lit["endpoint"])], index=lit.index))
+    return lit[keep]
 
 
 def _fact(facts: pd.DataFrame, fact_id: str, col: str = "value") -> str:
@@ -113,19 +134,27 @@ def cnao_checks(d: Path) -> list[CheckResult]:
             out.append(grim.check_restatement(f"cnao.{ep}.{h}y.abstract_vs_results", CNAO, "Abstract vs Results",
                                               f"{h}-year {ep} (%)", vals["abstract"], vals["results"], "Abstract", "Results"))
     # Table I present-study row vs results
-    lit = _read(d, "literature", "outcomes")
+    lit = audited_outcomes(d)  # only the rows checked below: present-study rows and restated rows
+    in_table1_all = lit[lit["source"].str.contains("Table I", regex=False)]
     own = {ep: g.set_index("location")["rate_percent"].get("results", g["rate_percent"].iloc[0])
            for ep, g in lm[lm["horizon_years"] == "3"].groupby("endpoint")}
     for ep, val in own.items():
-        row = lit[(lit["study_id"].str.startswith("present")) | (lit["study_id"].str.startswith("cuccia"))]
+        row = in_table1_all[(in_table1_all["study_id"].str.startswith("present"))
+                            | (in_table1_all["study_id"].str.startswith("cuccia"))]
         row = row[row["endpoint"] == ep]
         if not row.empty:
             out.append(grim.check_restatement(f"cnao.table1.present.{ep}", CNAO, "Table I vs Results", f"3-year {ep} (%)",
                                               val, row.iloc[0]["rate_percent"], "Results", "Table I"))
     # Table I vs discussion (Imai)
     rest = _read(d, "literature", "restatements")
+    in_table1 = lit[lit["source"].str.contains("Table I", regex=False)]
     for _, r in rest.iterrows():
-        t1 = lit[(lit["study_id"] == r["study_id"]) & (lit["endpoint"] == r["endpoint"])]
+        if str(r["study_id"]).startswith(("present", "cuccia")):
+            continue  # the present study's own Table I row is checked once, by cnao.table1.present.<endpoint>
+        # compare two statements only when both exist: Table I has no DPFS column, so a DPFS
+        # rate "restated" in the Discussion has nothing in Table I to be compared with
+        t1 = in_table1[(in_table1["study_id"] == r["study_id"]) & (in_table1["endpoint"] == r["endpoint"])
+                       & (in_table1["horizon_years"] == r["horizon_years"])]
         if t1.empty:
             continue
         out.append(grim.check_restatement(f"cnao.table1_vs_text.{r['study_id']}.{r['endpoint']}", CNAO,
@@ -138,44 +167,58 @@ def cnao_checks(d: Path) -> list[CheckResult]:
     return out
 
 
+def _km_row(cid: str, where: str, quantity: str, prob, res, stmts: str) -> CheckResult:
+    """One KM feasibility row: inconsistent (no pattern), implausible (only with late events, see
+    :func:`~sarcoma_review.audit.feasibility.plausibility`), consistent, or cannot check."""
+    if res.undecided:
+        return CheckResult(cid, CNAO, where, quantity, stmts, "not settled", "cannot check",
+                           "the search could not settle it: " + res.undecided)
+    if not res.feasible:
+        conflict = "; ".join(prob.describe(s) for s in res.conflict)
+        return CheckResult(cid, CNAO, where, quantity, stmts, f"minimal conflict: {conflict}", "inconsistent",
+                           prob.plain_reason(list(res.conflict))
+                           or f"no event/censoring pattern with n={prob.n} and {prob.events} events satisfies: {conflict}")
+    witness = f"witness with {len(res.witness.times)} patients, {sum(res.witness.events)} events"
+    pl = plausibility(prob)
+    if pl is not None and pl.implausible:
+        return CheckResult(cid, CNAO, where, quantity, stmts, witness + " (needs the late events below)", "implausible",
+                           "attainable only with an implausible timing: " + pl.sentence())
+    return CheckResult(cid, CNAO, where, quantity, stmts, witness, "consistent",
+                       "an event/censoring pattern reproduces every statement exactly (verified)")
+
+
 def feasibility_checks(data_dir: Path | None = None) -> list[CheckResult]:
-    """KM feasibility of the CNAO curves, once per printed follow-up minimum (Results 6, Abstract 4)."""
+    """KM feasibility of the CNAO curves: one finding per curve (``cnao.km.<endpoint>``).
+
+    The paper prints the minimum follow-up twice (Results 6, Abstract 4): the Results reading states
+    the finding, the other reading is an exploration of it. For an infeasible curve, each statement
+    of the minimal conflict is dropped in turn (explorations too): a drop that restores feasibility
+    is reported with the plausibility caveat when the remaining statements need late events.
+    """
     out = []
-    for fu_min, where in follow_up_minima(data_dir):
+    for i, (fu_min, where) in enumerate(follow_up_minima(data_dir)):
         for ep, prob in cnao_problems(fu_min=fu_min, data_dir=data_dir).items():
+            fid = f"cnao.km.{ep}"
             res = check_feasibility(prob)
             stmts = "; ".join(prob.describe(s) for s in prob.statements())
-            if res.undecided:
-                out.append(CheckResult(f"cnao.km.{ep}.fu{fu_min}", CNAO, f"Abstract; Results ({where} follow-up)",
-                                       f"{ep} KM statements jointly attainable", stmts, "not settled",
-                                       "cannot check", "the search could not settle it: " + res.undecided))
-            elif res.feasible:
-                out.append(CheckResult(f"cnao.km.{ep}.fu{fu_min}", CNAO, f"Abstract; Results ({where} follow-up)",
-                                       f"{ep} KM statements jointly attainable", stmts,
-                                       f"witness with {len(res.witness.times)} patients, {sum(res.witness.events)} events",
-                                       "consistent", "an event/censoring pattern reproduces every statement exactly (verified)"))
-            else:
-                conflict = "; ".join(prob.describe(s) for s in res.conflict)
-                out.append(CheckResult(f"cnao.km.{ep}.fu{fu_min}", CNAO, f"Abstract; Results; Discussion ({where} follow-up)",
-                                       f"{ep} KM statements jointly attainable", stmts, f"minimal conflict: {conflict}",
-                                       "inconsistent", prob.plain_reason(list(res.conflict))
-                                       or f"no event/censoring pattern with n={prob.n} and {prob.events} events satisfies: {conflict}"))
-                if ep == "LC":
-                    for drop in res.conflict:
-                        rest = prob.without(drop)
-                        sub = check_feasibility(rest)
-                        cid = f"cnao.km.{ep}.fu{fu_min}.without_{drop}"
-                        q = f"{ep} statements without '{prob.describe(drop)}'"
-                        if sub.undecided:
-                            out.append(CheckResult(cid, CNAO, where, q, stmts, "not settled", "cannot check",
-                                                   "the search could not settle it: " + sub.undecided))
-                        elif sub.feasible:
-                            out.append(CheckResult(cid, CNAO, where, q, stmts, "feasible", "consistent",
-                                                   "dropping this statement restores feasibility"))
-                        else:
-                            out.append(CheckResult(cid, CNAO, where, q, stmts,
-                                                   "still infeasible: " + "; ".join(rest.describe(s) for s in sub.conflict),
-                                                   "inconsistent", "a second conflict remains without it"))
+            loc = f"Abstract; Results; Discussion ({where} follow-up)"
+            row = _km_row(f"{fid}.fu{fu_min:g}", loc, f"{ep} KM statements jointly attainable", prob, res, stmts)
+            out.append(replace(row, finding_id=fid) if i == 0 else row.explores(fid))
+            if i > 0 or res.feasible or res.undecided:
+                continue
+            for drop in res.conflict:
+                rest = prob.without(drop)
+                sub = check_feasibility(rest)
+                q = f"{ep} statements without '{prob.describe(drop)}'"
+                r = _km_row(f"{fid}.fu{fu_min:g}.without_{drop}", where, q, rest, sub, stmts)
+                if r.verdict == "inconsistent":
+                    r = CheckResult(r.check_id, CNAO, where, q, stmts,
+                                    "still infeasible: " + "; ".join(rest.describe(s) for s in sub.conflict),
+                                    "inconsistent", "a second conflict remains without it")
+                elif r.verdict == "consistent":
+                    r = CheckResult(r.check_id, CNAO, where, q, stmts, "feasible", "consistent",
+                                    "dropping this statement restores feasibility")
+                out.append(r.explores(fid))
     return out
 
 
@@ -345,6 +388,7 @@ def ifosfamide_checks(d: Path) -> list[CheckResult]:
                    f"{pd.Series(doses).median():g} ({doses[0]:.1f}-{doses[-1]:.1f})",
                    (float(pd.Series(doses).median()), doses[0], doses[-1]) == (float(d_med), float(d_lo), float(d_hi)),
                    "doses in Table 3"))
+    out += patient_checks(pts, th, _read(d, "toxicity", "events"), est)
     return out
 
 
@@ -376,21 +420,41 @@ def reconstruct_all(data_dir: Path | None = None) -> dict[str, pd.DataFrame]:
 
     The statements are read from ``<data_dir>/cnao`` (default :func:`sarcoma_review.paths.data_dir`).
     """
-    return {ep: reconstruct(p, ep) for ep, p in reconstruction_problems(data_dir=data_dir).items()}
+    reported = cnao_problems(data_dir=data_dir)
+    return {ep: reconstruct(p, ep, fu_median=reported[ep].fu_median)
+            for ep, p in reconstruction_problems(data_dir=data_dir).items()}
+
+
+def pseudo_ipd_records(data_dir: Path | None = None) -> dict[str, tuple[pd.DataFrame, dict]]:
+    """``{endpoint: (pseudo-IPD, sidecar record)}``; see :func:`sarcoma_review.audit.reconstruct.sidecar`."""
+    reported = cnao_problems(data_dir=data_dir)
+    kept = reconstruction_problems(data_dir=data_dir)
+    reasons = dropped_reasons(reported)
+    out = {}
+    for ep, p in kept.items():
+        df = reconstruct(p, ep, fu_median=reported[ep].fu_median)
+        pl = plausibility(p)
+        caveat = ("the honoured statements need an implausible timing of events: " + pl.sentence()
+                  if pl is not None and pl.implausible else None)
+        out[ep] = (df, sidecar(ep, reported[ep], p, df, reasons.get(ep, {}), caveat, data_dir))
+    return out
 
 
 def write_pseudo_ipd(directory: Path | str, data_dir: Path | None = None) -> list[Path]:
-    """Write ``cnao_pseudo_ipd_<endpoint>.csv`` files (time_months, event, endpoint) and return their paths."""
+    """Write ``cnao_pseudo_ipd_<endpoint>.csv`` (time_months, event, endpoint) and, beside each, its
+    sidecar ``cnao_pseudo_ipd_<endpoint>.json`` (what it honours and drops, and why); return the paths."""
+    import json
+
     out_dir = Path(directory)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
-    for ep, df in reconstruct_all(data_dir).items():
+    for ep, (df, record) in pseudo_ipd_records(data_dir).items():
         p = out_dir / f"cnao_pseudo_ipd_{ep}.csv"
         df[["time_months", "event", "endpoint"]].to_csv(p, index=False)
-        paths.append(p)
+        j = p.with_suffix(".json")
+        j.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        paths += [p, j]
     return paths
-
-
 
 
 #: Page of the audit chapter (pages are flat in ``book/``, so the relative href works from any chapter).
@@ -402,8 +466,20 @@ def anchor_id(check_id: str) -> str:
     return "audit-" + re.sub(r"[^A-Za-z0-9_.-]+", "-", check_id).strip("-")
 
 
+def finding_anchor(finding_id: str) -> str:
+    """HTML ``id`` of a finding in the audit chapter: ``finding-`` + the id, spaces etc. as ``-``.
+
+    Stable as long as the finding's id is: the study chapters link to it.
+    """
+    return "finding-" + re.sub(r"[^A-Za-z0-9_.-]+", "-", finding_id).strip("-")
+
+
+#: Verdicts of a failed check (listed in the study chapters).
+FAILED = ("inconsistent", "implausible")
+
+
 def links(source: str, audit: pd.DataFrame | None = None, data_dir: Path | None = None) -> pd.DataFrame:
-    """Checks of ``source`` ("cnao" or "ifosfamide") that failed, each with a link to its audit row.
+    """Findings of ``source`` ("cnao" or "ifosfamide") that failed, each with a link to the audit.
 
     Parameters
     ----------
@@ -417,8 +493,9 @@ def links(source: str, audit: pd.DataFrame | None = None, data_dir: Path | None 
     Returns
     -------
     DataFrame
-        The :data:`COLUMNS` of the inconsistent rows plus ``anchor`` and ``href``
-        (``"audit.html#audit-<check_id>"``).
+        The :data:`COLUMNS` of the rows stating a finding (``role == "finding"``) whose verdict is
+        in :data:`FAILED`, plus ``anchor`` and ``href`` (``"audit.html#finding-<finding_id>"``).
+        Explorations of a finding are not listed: each conflict appears once.
     """
     if source not in (CNAO, IFO):
         raise ValueError(f"source must be {CNAO!r} or {IFO!r}, got {source!r}")
@@ -427,11 +504,14 @@ def links(source: str, audit: pd.DataFrame | None = None, data_dir: Path | None 
         rows = cnao_checks(d) + feasibility_checks(d) if source == CNAO else ifosfamide_checks(d)
         audit = pd.DataFrame([r.as_dict() for r in rows], columns=list(COLUMNS))
     df = audit
-    out = df[(df["source"] == source) & (df["verdict"] == "inconsistent")].copy()
-    out["anchor"] = out["check_id"].map(anchor_id)
+    role = df["role"] if "role" in df.columns else pd.Series("finding", index=df.index)
+    fid = df["finding_id"] if "finding_id" in df.columns else df["check_id"]
+    out = df[(df["source"] == source) & df["verdict"].isin(FAILED) & (role == "finding")].copy()
+    out["finding_id"] = fid[out.index]
+    out["anchor"] = out["finding_id"].map(finding_anchor)
     out["href"] = AUDIT_PAGE + "#" + out["anchor"]
     return out.reset_index(drop=True)
 
 
-__all__ = ["AUDIT_PAGE", "DROP", "dropped_reasons", "anchor_id", "links", "reconstruct_all", "run_audit", "write_audit_csv",
-           "write_pseudo_ipd"]
+__all__ = ["AUDIT_PAGE", "FAILED", "pseudo_ipd_records", "dropped_reasons", "anchor_id", "finding_anchor", "links",
+           "reconstruct_all", "run_audit", "write_audit_csv", "write_pseudo_ipd"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -33,6 +34,7 @@ __all__ = [
     "data_dictionary",
     "load_comparators",
     "load_ifosfamide_patients",
+    "load_landmark",
     "load_literature",
     "load_outcomes",
     "load_studies",
@@ -252,6 +254,7 @@ def _check_foreign_keys(path: Path, spec: TableSpec, df: pd.DataFrame, data_dir:
         raise DataValidationError(path, problems, lines)
 
 
+@tracking.frame_loader
 def load_table(group: str, table: str, data_dir: Path | None = None) -> pd.DataFrame:
     """Read ``<data_dir>/<group>/<table>.csv``, validate it against its schema file, return it.
 
@@ -273,6 +276,7 @@ def load_table(group: str, table: str, data_dir: Path | None = None) -> pd.DataF
     return df
 
 
+@tracking.frame_loader
 def load_studies(data_dir: Path | None = None) -> pd.DataFrame:
     """Table I studies (``literature/studies``).
 
@@ -291,15 +295,21 @@ def load_studies(data_dir: Path | None = None) -> pd.DataFrame:
     return studies
 
 
+@tracking.frame_loader
 def load_outcomes(data_dir: Path | None = None) -> pd.DataFrame:
     """Table I landmark rates (``literature/outcomes``); an unknown ``study_id`` is an error."""
     return load_table("literature", "outcomes", data_dir)
 
 
-def load_literature(data_dir: Path | None = None) -> pd.DataFrame:
+@tracking.frame_loader
+def load_literature(data_dir: Path | None = None, *, horizon_years: float | None = None,
+                    columns: Sequence[str] | None = None) -> pd.DataFrame:
     """Outcomes joined with their study: one row per study x endpoint x horizon.
 
     The ``source`` columns of the two tables are kept as ``source_study`` and ``source_outcome``.
+    ``horizon_years`` keeps only the rows at that horizon (with their index in the whole table),
+    ``columns`` only those columns: a chapter that needs only part of the table loads only that part,
+    so the build re-executes it only when that part changes (see :mod:`sarcoma_review.data.tracking`).
     """
     studies = load_studies(data_dir)
     outcomes = load_outcomes(data_dir)
@@ -307,14 +317,39 @@ def load_literature(data_dir: Path | None = None) -> pd.DataFrame:
                             validate="many_to_one")
     lead = [c for c in studies.columns if c not in ("study_id", "source")]
     cols = ["study_id", *lead, "endpoint", "horizon_years", "rate_percent", "source_study", "source_outcome"]
-    return merged[cols]
+    out = merged[cols]
+    if horizon_years is not None:
+        out = out[out["horizon_years"].astype(float) == float(horizon_years)]
+    if columns is not None:
+        out = out[list(columns)]
+    return out
 
 
+@tracking.frame_loader
+def load_landmark(endpoint: str, horizon_years: float, data_dir: Path | None = None) -> pd.DataFrame:
+    """The rows of :func:`load_literature` for one endpoint at one horizon (index 0..k-1).
+
+    A chapter about one landmark loads only its rows, so the build re-executes it only when those
+    rows change (see :mod:`sarcoma_review.data.tracking`). Raises ``ValueError`` naming the landmarks
+    the data have when none matches.
+    """
+    lit = load_literature(data_dir)
+    rows = lit[(lit["endpoint"] == endpoint) & (lit["horizon_years"].astype(float) == float(horizon_years))]
+    if rows.empty:
+        have = (lit[["endpoint", "horizon_years"]].drop_duplicates()
+                .sort_values(["endpoint", "horizon_years"]).itertuples(index=False))
+        avail = ", ".join(f"{e} at {h:g} years" for e, h in have)
+        raise ValueError(f"no study reports {endpoint} at {float(horizon_years):g} years; the data have {avail}")
+    return rows.reset_index(drop=True)
+
+
+@tracking.frame_loader
 def load_ifosfamide_patients(data_dir: Path | None = None) -> pd.DataFrame:
     """Eckert et al. Table 3 as individual patient data (``ifosfamide/patients``)."""
     return load_table("ifosfamide", "patients", data_dir)
 
 
+@tracking.frame_loader
 def load_comparators(data_dir: Path | None = None) -> pd.DataFrame:
     """Photon RT / radiochemotherapy / surgery results cited by the two papers."""
     return load_table("comparators", "comparators", data_dir)
@@ -342,6 +377,7 @@ def validate_paths(paths_: list[Path]) -> None:
         load_table(p.parent.name, p.stem, p.parent.parent)
 
 
+@tracking.frame_loader
 def data_dictionary(group: str, table: str, data_dir: Path | None = None) -> pd.DataFrame:
     """Column documentation of ``group/table`` (for the book's Methods chapter)."""
     d = _dir(data_dir)

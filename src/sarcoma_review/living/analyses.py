@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from sarcoma_review.data.tracking import record_read
 from sarcoma_review.errors import ConfigurationError, ReleaseError
 from sarcoma_review.living.store import ESTIMATE_COLUMNS, canonical_estimates  # noqa: F401
 from sarcoma_review.paths import REPO_ROOT
@@ -31,6 +32,7 @@ def load_analyses(path: Path) -> list[dict[str, Any]]:
     """
     if not path.exists():
         return []
+    record_read(path)  # a chapter that lists the analyses depends on this file (see data.tracking)
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     items = data.get("analyses") if isinstance(data, dict) else None
     if items is None:
@@ -62,8 +64,9 @@ DEFAULT_ANALYSES: list[dict[str, Any]] = [
     {"id": "lc3", "title": "3-year local control", "endpoint": "LC", "horizon_years": 3},
     {"id": "os3", "title": "3-year overall survival", "endpoint": "OS", "horizon_years": 3},
 ]
-#: Every analysis is also run by these subgroup columns of the studies table.
-DEFAULT_SUBGROUPS = ["particle_group"]
+#: Every analysis is also run by these subgroup columns of the studies table (the histology stratum
+#: is derived once, :func:`sarcoma_review.data.vocabulary.with_strata`).
+DEFAULT_SUBGROUPS = ["particle_group", "histology_group"]
 
 #: A pooling function: (rows of one analysis: studies merged with outcomes, the analysis entry,
 #: subgroup column or None) -> tidy DataFrame with :data:`ESTIMATE_COLUMNS`.
@@ -73,13 +76,14 @@ PoolFn = Callable[[pd.DataFrame, dict[str, Any], "str | None"], pd.DataFrame]
 # --- versions ------------------------------------------------------------------------------------
 
 def analysis_rows(data_dir: Path) -> pd.DataFrame:
-    """Studies joined with their outcomes, validated: :func:`sarcoma_review.data.loaders.load_literature`.
+    """Studies joined with their outcomes, validated (:func:`sarcoma_review.data.loaders.load_literature`),
+    with the histology stratum (:func:`sarcoma_review.data.vocabulary.with_strata`).
 
     Invalid data raise the loaders' ``DataValidationError`` (a release never freezes unvalidated data).
     """
-    from sarcoma_review.data import loaders
+    from sarcoma_review.data import loaders, vocabulary
 
-    return loaders.load_literature(Path(data_dir))
+    return vocabulary.with_strata(loaders.load_literature(Path(data_dir)))
 
 
 def _default_pool() -> PoolFn:

@@ -3,12 +3,15 @@
 Steps of :func:`build_book` (all under an exclusive lock on ``_build/.lock``):
 
 1. validate every data table (:func:`sarcoma_review.data.loaders.validate_all`); bad data stops the build
-   before anything is executed;
+   before anything is executed (the verdict is reused when the same data, byte for byte, package and
+   environment passed before: ``_build/cache/validated.sha256``);
 2. read ``_toc.yml`` and ``book/analyses.yml`` and check that they agree (every analysis ``<id>`` is
    the page ``book/pooled/<id>`` and vice versa);
-3. execute every notebook chapter with papermill, in parallel, kernel working directory at the
-   repository root, unless the content-hash cache (``_build/cache/manifest.json``) holds an executed
-   copy made from the same inputs; each analysis runs the template ``book/pooled.ipynb`` with its
+3. execute every notebook chapter (papermill's parameters; each in its own process forked from a
+   fork server that has done the heavy imports, see :mod:`sarcoma_review.living.warm`), in parallel,
+   working directory at the repository root, unless the content-hash cache
+   (``_build/cache/manifest.json``) holds an executed copy made from the same inputs and the same
+   data (see :meth:`Cache.lookup`); each analysis runs the template ``book/pooled.ipynb`` with its
    parameters into ``book/pooled/<id>.ipynb``;
 4. concatenate the analyses' estimates into ``_static/downloads/pooled_estimates.csv`` (published
    at ``<book URL>/_static/downloads/pooled_estimates.csv``; one file per analysis beside it under
@@ -33,13 +36,18 @@ Cache manifest (``_build/cache/manifest.json``)::
          "source": "book/pooled.ipynb",          # notebook executed (relative to the root)
          "inputs": {"notebook": "<sha256>", "parameters": "<sha256>",
                     "package": "<sha256>", "data_dir": "data"},
-         "reads": {"data/literature/outcomes.csv": "<sha256>", ...},
+         "reads": {"data/literature/outcomes.csv": "<sha256>", ...},   # every data file read
+         "raw": ["data/..."],                    # those read outside a frame loader
+         "frames": [{"module": "sarcoma_review.data.loaders", "loader": "load_landmark",
+                     "args": {...}, "sha256": "<frame digest>"}, ...],
          "entry": "entries/<uuid>",              # folder under _build/cache holding the results
          "files": {"notebook.ipynb": "<sha256>", "estimates.csv": "<sha256>"},
          "seconds": 3.2, "executed_at": "2026-01-01T12:00:00+00:00"}}}
 
-A chapter is reused when its inputs and the hashes of every file it read are unchanged and its
-cached files are intact; otherwise it is executed again.
+A chapter is reused when its inputs are unchanged, its cached files intact, and either every file
+it read is unchanged or, when some changed, none of them was read outside a frame loader and every
+frame it received, recomputed on the current data, has the same digest (it would receive exactly
+the same data; see :mod:`sarcoma_review.data.tracking`); otherwise it is executed again.
 """
 
 from __future__ import annotations
@@ -58,9 +66,8 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -68,18 +75,27 @@ import yaml
 
 import sarcoma_review
 from sarcoma_review import paths
+from sarcoma_review.data.tracking import memoised
 from sarcoma_review.errors import (  # noqa: F401  (re-exported for callers of the build)
     BuildError,
     BuildLockedError,
     ChapterExecutionError,
     ConfigurationError,
     DataValidationError,
+    UsageError,
 )
 from sarcoma_review.living.analyses import ANALYSES_FILE, load_analyses
 from sarcoma_review.living.notebooks import (
     clean_executed_notebook,
+    finish_notebook,
     notebook_parameters,
     run_notebook,
+)
+from sarcoma_review.living.warm import (
+    run_isolated,
+    start_fork_server,
+    submit,
+    warm_pool,
 )
 
 CACHE_VERSION = 1
@@ -182,6 +198,8 @@ class BuildReport:
     downloads: dict[str, str] = field(default_factory=dict)
     #: True when the staged sources equalled those of the published book, so Sphinx was not run.
     sphinx_skipped: bool = False
+    #: Peak resident memory of the largest chapter process (MB; 0 when nothing executed).
+    chapter_rss_mb: float = 0.0
 
     @property
     def executed_pages(self) -> list[str]:
@@ -340,6 +358,27 @@ def default_validator(data_dir: Path) -> bool:
     return True
 
 
+def _validate(layout: Layout, data_dir: Path, validator: Callable[[Path], Any] | None, pkg_hash: str) -> Any:
+    """Run the validator, or, for the default one, skip it when the very same data (every file under
+    ``data_dir``, byte for byte), package code and pinned environment passed it before.
+
+    Validation is a function of those alone, so its verdict is reused; the marker
+    ``_build/cache/validated.sha256`` is written only after a validation passed.
+    """
+    if validator is not None:
+        return validator(data_dir)
+    marker = layout.cache / "validated.sha256"
+    key = hashlib.sha256("\0".join([tree_hash(data_dir), pkg_hash, environment_hash(layout.root),
+                                     layout.rel(data_dir)]).encode()).hexdigest()
+    if marker.exists() and marker.read_text(encoding="utf-8").strip() == key:
+        return True
+    checked = default_validator(data_dir)
+    if checked is not False:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(key + "\n", encoding="utf-8")
+    return checked
+
+
 @contextlib.contextmanager
 def _env(name: str, value: str) -> Iterator[None]:
     old = os.environ.get(name)
@@ -407,6 +446,7 @@ class Cache:
         self.dir = layout.cache
         self.manifest_path = self.dir / "manifest.json"
         self.chapters: dict[str, dict[str, Any]] = {}
+        self._frames: dict[str, str | None] = {}
         if self.manifest_path.exists():
             try:
                 data = json.loads(self.manifest_path.read_text(encoding="utf-8"))
@@ -423,23 +463,57 @@ class Cache:
         os.replace(tmp, self.manifest_path)
 
     def lookup(self, page: str, inputs: Mapping[str, str]) -> Path | None:
-        """The cached entry folder for ``page`` when still valid, else ``None``."""
+        """The cached entry folder for ``page`` when still valid, else ``None``.
+
+        Valid when the inputs are unchanged, the cached files intact, and either every data file the
+        chapter read is unchanged, or none of the changed ones was read outside a frame loader and
+        every frame the chapter received is, recomputed on the current data, the same (see
+        :mod:`sarcoma_review.data.tracking`). In the second case the entry's file digests are
+        updated, so the next lookup takes the fast path.
+        """
         e = self.chapters.get(page)
         if not e or e.get("inputs") != dict(inputs):
             return None
-        for name, digest in e.get("reads", {}).items():
-            p = Path(name) if Path(name).is_absolute() else self.layout.root / name
-            if not p.exists() or sha256_file(p) != digest:
-                return None
         entry = self.dir / e["entry"]
         for name, digest in e.get("files", {}).items():
             f = entry / name
             if not f.exists() or sha256_file(f) != digest:
                 return None
+        now: dict[str, str | None] = {}
+        for name in e.get("reads", {}):
+            p = Path(name) if Path(name).is_absolute() else self.layout.root / name
+            now[name] = sha256_file(p) if p.exists() else None
+        changed = [n for n, d in e.get("reads", {}).items() if now[n] != d]
+        if not changed:
+            return entry
+        raw = set(e["raw"]) if "raw" in e else set(e.get("reads", {}))  # old entries: every read is raw
+        if any(n in raw or now[n] is None for n in changed):
+            return None
+        frames = e.get("frames", [])
+        if not frames or any(self.frame_digest(fr) != fr.get("sha256") for fr in frames):
+            return None
+        e["reads"] = {n: d for n, d in now.items() if d is not None}
+        self.save()
         return entry
 
+    def frame_digest(self, record: Mapping[str, Any]) -> str | None:
+        """:func:`sarcoma_review.data.tracking.evaluate_frame`, memoised for this build."""
+        from sarcoma_review.data.tracking import evaluate_frame
+
+        args = dict(record.get("args", {}))
+        if "data_dir" in args and not Path(str(args["data_dir"])).is_absolute():
+            args["data_dir"] = str(self.layout.root / str(args["data_dir"]))  # stored relative to the root
+        record = dict(record, args=args)
+        key = json.dumps({k: record.get(k) for k in ("module", "loader", "args")}, sort_keys=True)
+        if key not in self._frames:
+            self._frames[key] = evaluate_frame(record)
+        return self._frames[key]
+
     def store(self, page: str, source: Path, inputs: Mapping[str, str], reads: Sequence[str],
-              files: Mapping[str, Path], seconds: float) -> Path:
+              files: Mapping[str, Path], seconds: float, raw: Sequence[str] | None = None,
+              frames: Sequence[Mapping[str, Any]] = ()) -> Path:
+        """Keep an executed chapter's files; ``reads`` every data file it read, ``raw`` those read
+        outside a frame loader (default: all), ``frames`` the frame records (see :meth:`lookup`)."""
         entry_rel = f"entries/{uuid.uuid4().hex}"
         entry = self.dir / entry_rel
         entry.mkdir(parents=True)
@@ -453,12 +527,22 @@ class Cache:
             p = Path(r)
             if p.exists():
                 read_hashes[self.layout.rel(p)] = sha256_file(p)
+        raw_rel = sorted({self.layout.rel(Path(r)) for r in (reads if raw is None else raw)})
         self.chapters[page] = {
             "source": self.layout.rel(source), "inputs": dict(inputs), "reads": read_hashes,
+            "raw": raw_rel, "frames": [self._relative_frame(f) for f in frames],
             "entry": entry_rel, "files": digests, "seconds": round(seconds, 3),
             "executed_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
         self.save()
         return entry
+
+    def _relative_frame(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        """``record`` with its ``data_dir`` relative to the root when inside it (a moved checkout
+        re-evaluates its own data, never the old location's)."""
+        args = dict(record.get("args", {}))
+        if "data_dir" in args:
+            args["data_dir"] = self.layout.rel(Path(str(args["data_dir"])))
+        return dict(record, args=args)
 
     def prune(self, pages: Sequence[str]) -> None:
         """Forget pages no longer in the book and delete entry folders nothing refers to."""
@@ -511,16 +595,22 @@ def generate_pages(layout: Layout, stage: Path, data_dir: Path) -> None:
 
     Only for a root that has a ``CITATION.cff`` (the review itself, not the small test books):
     the version/data-date banner on every page (``html.announcement``), the "How to cite" page
-    from ``CITATION.cff`` and the "What's new" page comparing the data with the last release.
+    from ``CITATION.cff``, the "What's new" page comparing the data with the last release and,
+    when the toc lists ``book/versions``, the Versions page with every release's frozen files
+    published under ``_static/releases/<version>/``.
     They are regenerated on every build, so they can never be stale.
     """
     if not (layout.root / "CITATION.cff").exists():
         return
-    from sarcoma_review.living import citation, whatsnew
+    from sarcoma_review.living import citation, versions, whatsnew
 
     citation.inject_banner(stage / "_config.yml", root=layout.root)
     citation.write_cite_page(stage / "book" / "cite.md", cff_path=layout.root / "CITATION.cff", root=layout.root)
     whatsnew.write_page(stage / "book" / "whats-new.md", root=layout.root, data_dir=data_dir)
+    if (layout.book / "versions.md").exists():
+        versions.write_page(stage / "book" / "versions.md", root=layout.root,
+                            current_version=citation.read_version(layout.root))
+        versions.publish_release_files(stage / "book", root=layout.root)
 
 
 def run_jupyter_book(stage: Path, out: Path, strict: bool = True) -> Path:
@@ -562,14 +652,22 @@ def check_published(html: Path, root: Path) -> None:
 
 
 def concat_estimates(files: Sequence[tuple[str, Path]], out: Path) -> Path:
-    """Concatenate each analysis' estimates CSV (with an ``analysis_id`` column) into ``out``."""
+    """Concatenate each analysis' estimates CSV (with an ``analysis_id`` column) into ``out``.
+
+    Each pooled page writes every estimate it shows (primary, sensitivity rows, strata, leave-one-out,
+    cumulative; :func:`sarcoma_review.stats.sensitivity.estimates_table`), so the published table
+    holds them all. ``kind`` says whether a row is pooled or one series shown as itself (derived
+    from ``k`` for a CSV written without it).
+    """
     import pandas as pd
 
     frames = []
     for aid, path in files:
-        df = pd.read_csv(path)
+        df = pd.read_csv(path, dtype={"subgroup_value": "string", "series": "string"})
         if "analysis_id" not in df.columns:
             df.insert(0, "analysis_id", aid)
+        if "kind" not in df.columns and "k" in df.columns:
+            df["kind"] = ["single series" if k == 1 else "pooled" for k in df["k"]]
         frames.append(df)
     out.parent.mkdir(parents=True, exist_ok=True)
     pd.concat(frames, ignore_index=True).to_csv(out, index=False)
@@ -624,13 +722,27 @@ def build_book(data_dir: str | os.PathLike[str] | None = None, force: bool = Fal
 
     with build_lock(layout.lock, wait=wait):
         recover_html(layout.html)
-        t0 = time.perf_counter()
-        checked = (validator or default_validator)(ddir)
-        report.timings["validate"] = time.perf_counter() - t0
+        # Cache checks first: when any chapter must execute, the fork server starts at once and does
+        # its imports while the data are validated and the sources staged.
+        plan = plan_chapters(layout, ddir)
+        with memoised():  # the cache checks and the validation load the same tables: once each
+            t0 = time.perf_counter()
+            cache = Cache(layout)
+            pkg = package_hash(layout.package_dir)
+            decisions: dict[str, tuple[dict[str, str], Path | None]] = {}
+            for job in plan:
+                if job.is_notebook:
+                    inputs = chapter_inputs(layout, job, pkg, ddir)
+                    decisions[job.page] = (inputs, None if force else cache.lookup(job.page, inputs))
+            report.timings["cache"] = time.perf_counter() - t0
+            if any(entry is None for _, entry in decisions.values()):
+                start_fork_server()
+            t0 = time.perf_counter()
+            checked = _validate(layout, ddir, validator, pkg)
+            report.timings["validate"] = time.perf_counter() - t0
         if checked is not False:
             say(f"[green]✓[/] data valid ({layout.rel(ddir)})")
 
-        plan = plan_chapters(layout, ddir)
         work_root = layout.build / "work"
         for stale in (work_root, layout.build / "failed"):  # left by killed or failed builds
             if stale.exists():
@@ -640,16 +752,13 @@ def build_book(data_dir: str | os.PathLike[str] | None = None, force: bool = Fal
         stage_sources(layout, stage)
         generate_pages(layout, stage, ddir)
 
-        cache = Cache(layout)
-        pkg = package_hash(layout.package_dir)
         to_run: list[tuple[ChapterJob, dict[str, str], dict[str, Any]]] = []
         estimates: dict[str, Path] = {}
         for job in plan:
             if not job.is_notebook:
                 report.static.append(job.page)
                 continue
-            inputs = chapter_inputs(layout, job, pkg, ddir)
-            entry = None if force else cache.lookup(job.page, inputs)
+            inputs, entry = decisions[job.page]
             if entry is not None:
                 _place(entry, job, stage, estimates, report.downloads)
                 report.cached.append(job.page)
@@ -766,17 +875,17 @@ def _execute_all(to_run, layout: Layout, cache: Cache, stage: Path, estimates: d
                         TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
                         console=console, disable=console is None, transient=True)
     failures: list[str] = []
-    with progress, ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+    with progress, warm_pool(workers) as pool:
         bar = progress.add_task(f"{len(to_run)} chapter(s) on {workers} worker(s)", total=len(to_run))
         pending: dict[Future, tuple[ChapterJob, dict[str, str], dict[str, Any]]] = {
-            pool.submit(run_notebook, task): (job, inputs, task) for job, inputs, task in to_run}
+            submit(pool, run_notebook, task): (job, inputs, task) for job, inputs, task in to_run}
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
                 job, inputs, task = pending.pop(fut)
                 progress.advance(bar)
                 try:
-                    res = fut.result()
+                    res = finish_notebook(task, fut.result())
                 except Exception as exc:  # noqa: BLE001 - a worker died
                     res = {"ok": False, "message": f"{task['label']}: worker failed: {exc!r}"}
                 if not res["ok"]:
@@ -797,9 +906,11 @@ def _execute_all(to_run, layout: Layout, cache: Cache, stage: Path, estimates: d
                 if DOWNLOADS_PARAMETER in task["parameters"]:
                     files.update(downloads_written(layout.root / task["parameters"][DOWNLOADS_PARAMETER],
                                                    task["label"]))
-                entry = cache.store(job.page, job.source, inputs, res["reads"], files, res["seconds"])
+                entry = cache.store(job.page, job.source, inputs, res["reads"], files, res["seconds"],
+                                    raw=res.get("raw"), frames=res.get("frames", ()))
                 _place(entry, job, stage, estimates, report.downloads)
                 report.executed.append(ChapterTiming(job.page, res["seconds"]))
+                report.chapter_rss_mb = max(report.chapter_rss_mb, float(res.get("max_rss_mb", 0.0)))
                 if console:
                     progress.console.print(f"[green]✓[/] executed {job.page} ({res['seconds']:.1f} s, "
                                            f"read {len(res['reads'])} data file(s))", highlight=False)
@@ -838,8 +949,18 @@ def resolve_chapter(chapter: str, root: Path | None = None) -> tuple[Path, dict[
     known = sorted(p.relative_to(layout.book).with_suffix("").as_posix() for p in layout.book.rglob("*.ipynb")
                    if ".ipynb_checkpoints" not in p.parts)
     ids = [str(a["id"]) for a in load_analyses(layout.analyses)]
-    raise ConfigurationError(f"no chapter {chapter!r}: give a notebook path, a chapter name "
+    raise UsageError(f"no chapter {chapter!r}: give a notebook path, a chapter name "
                              f"({', '.join(known) or 'none yet'}) or an analysis id ({', '.join(ids) or 'none yet'})")
+
+
+def check_parameters(notebook: Path, given: Mapping[str, Any]) -> None:
+    """Raise :class:`UsageError` when ``given`` names a parameter the notebook's ``parameters`` cell
+    does not declare (papermill would inject it silently and the run would ignore it)."""
+    declared = notebook_parameters(notebook)
+    unknown = sorted(set(given) - declared)
+    if unknown:
+        raise UsageError(f"{notebook.name} has no parameter {', '.join(repr(u) for u in unknown)}; its "
+                         f"parameters are {', '.join(sorted(declared)) or 'none'} (e.g. -p horizon_years=5)")
 
 
 def execute_chapter(notebook: str | os.PathLike[str], output_dir: str | os.PathLike[str],
@@ -880,9 +1001,10 @@ def execute_chapter(notebook: str | os.PathLike[str], output_dir: str | os.PathL
         params[DOWNLOADS_PARAMETER] = layout.rel(downloads)
     name = nb_path.stem if "analysis_id" not in params else str(params["analysis_id"])
     executed = out / f"{name}.ipynb"
-    res = run_notebook({"source": str(nb_path), "output": str(executed), "parameters": params,
-                        "cwd": str(layout.root), "data_dir": str(ddir),
-                        "reads_log": str(out / ".reads.log"), "label": layout.rel(nb_path)})
+    task = {"source": str(nb_path), "output": str(executed), "parameters": params,
+            "cwd": str(layout.root), "data_dir": str(ddir),
+            "reads_log": str(out / ".reads.log"), "label": layout.rel(nb_path)}
+    res = run_isolated(task)
     (out / ".reads.log").unlink(missing_ok=True)
     if not res["ok"]:
         raise ChapterExecutionError(res["message"] + f"\nThe failed notebook is {res['output']}")

@@ -184,11 +184,13 @@ def release_status(root: Path = REPO_ROOT, data_dir: Path | None = None) -> str:
     return "released" if json.loads(frozen.read_text(encoding="utf-8")) == now else "changed since release"
 
 
-def render_cite_page(cff: dict[str, Any], banner: str | None = None, status: str = "released") -> str:
+def render_cite_page(cff: dict[str, Any], banner: str | None = None, status: str = "released",
+                     pdf_href: str | None = None, versions_page: bool = False) -> str:
     """Markdown for the "How to cite" page (book/cite.md) from CITATION.cff content.
 
     ``status`` (see :func:`release_status`) decides what the page says about the edition: a
-    page must never call a build a frozen release when it is not one.
+    page must never call a build a frozen release when it is not one. ``pdf_href`` links the
+    release's PDF (the book as released); ``versions_page`` links the Versions page.
     """
     v = cff["version"]
     intro = {
@@ -212,6 +214,11 @@ def render_cite_page(cff: dict[str, Any], banner: str | None = None, status: str
     ]
     if banner:
         lines += [f"*{banner}*", ""]
+    if pdf_href:
+        lines += [f"Release {v} as one PDF, the book as it was released: [version {v} (PDF)]({pdf_href}).", ""]
+    if versions_page:
+        lines += ["Every earlier version, with its frozen estimates, audit, data and PDF, is listed on the "
+                  "[Versions](versions.md) page.", ""]
     lines += [
         "## APA",
         "",
@@ -234,7 +241,13 @@ def render_cite_page(cff: dict[str, Any], banner: str | None = None, status: str
 
 def write_cite_page(out: Path, cff_path: Path = REPO_ROOT / "CITATION.cff", root: Path = REPO_ROOT) -> Path:
     """Generate the "How to cite" page at ``out`` (e.g. the staged ``book/cite.md``)."""
-    page = render_cite_page(load_cff(cff_path), banner_text(root), release_status(root))
+    root = Path(root)
+    cff = load_cff(cff_path)
+    version = str(cff["version"])
+    has_pdf = (root / "releases" / version / "book.pdf").exists()
+    page = render_cite_page(cff, banner_text(root), release_status(root),
+                            pdf_href=f"_static/releases/{version}/book.pdf" if has_pdf else None,
+                            versions_page=(root / "book" / "versions.md").exists())
     Path(out).write_text(page, encoding="utf-8", newline="\n")
     return Path(out)
 

@@ -31,6 +31,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -103,6 +104,29 @@ def _git(root: Path, *args: str) -> str:
     return store.git(root, *args, check=True) or ""
 
 
+def environment_record(root: Path) -> dict[str, Any]:
+    """The environment a release was computed in: Python, platform, every installed distribution
+    pinned by ``constraints.txt`` (name -> installed version) and the sha256 of the pin files."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    root = Path(root)
+    pins: dict[str, str] = {}
+    cons = root / "constraints.txt"
+    if cons.exists():
+        for line in cons.read_text(encoding="utf-8").splitlines():
+            name = line.split("#", 1)[0].split("==", 1)[0].strip()
+            if name and "==" in line:
+                try:
+                    pins[name] = version(name)
+                except PackageNotFoundError:
+                    pins[name] = "not installed"
+    files = {n: hashlib.sha256((root / n).read_bytes()).hexdigest()
+             for n in ("requirements.txt", "constraints.txt") if (root / n).exists()}
+    return {"python": platform.python_version(), "platform": platform.platform(terse=True),
+            "pin_files_sha256": files, "packages": pins}
+
+
 def _library_versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -152,7 +176,7 @@ def prepend_changelog(path: Path, entry: str) -> Path:
 
 def release(version: str, root: Path = REPO_ROOT, date: str | None = None, *, tag: bool = True,
             commit: bool = True, dry_run: bool = False, pool: PoolFn | None = None,
-            audit_fn: Callable[[Path], pd.DataFrame] | None = None) -> ReleaseResult:
+            audit_fn: Callable[[Path], pd.DataFrame] | None = None, pdf: bool = False) -> ReleaseResult:
     """Make release ``version`` of the review in the git checkout ``root`` (see the module docstring).
 
     Parameters
@@ -171,6 +195,9 @@ def release(version: str, root: Path = REPO_ROOT, date: str | None = None, *, ta
         Pooling function (default :mod:`sarcoma_review.stats.pooling`).
     audit_fn
         Audit function ``data_dir -> DataFrame`` (default :mod:`sarcoma_review.audit` when it exists).
+    pdf
+        Build the book as released (``review build``) and print it into ``releases/VERSION/book.pdf``
+        (:func:`sarcoma_review.living.versions.release_pdf`); needs a ``_toc.yml`` and Chromium.
     """
     from sarcoma_review.living import whatsnew
 
@@ -232,6 +259,7 @@ def release(version: str, root: Path = REPO_ROOT, date: str | None = None, *, ta
         "analyses": analyses,
         "subgroups": DEFAULT_SUBGROUPS,
         "libraries": _library_versions(),
+        "environment": environment_record(root),
         "estimates_sha256": hashlib.sha256((rel_dir / "estimates.csv").read_bytes()).hexdigest(),
         "notes": notes,
         "summary_of_findings": (store.SOF_FILE if sof is not None else f"not frozen: {sof_why}"),
@@ -245,6 +273,19 @@ def release(version: str, root: Path = REPO_ROOT, date: str | None = None, *, ta
     (root / "book").mkdir(exist_ok=True)
     written.append(citation.write_cite_page(root / "book" / "cite.md", root / "CITATION.cff", root))
     written.append(whatsnew.write_page(root / "book" / "whats-new.md", root=root, estimates=estimates))
+    if (root / "book" / "versions.md").exists():
+        from sarcoma_review.living import versions
+
+        written.append(versions.write_page(root / "book" / "versions.md", root=root, current_version=version))
+    if pdf:
+        from sarcoma_review.living.build import build_book
+        from sarcoma_review.living.versions import release_pdf
+
+        if not (root / "_toc.yml").exists():
+            raise ReleaseError(f"{root} has no _toc.yml: there is no book to print; release with --no-pdf")
+        build_book(root=root)
+        written.append(release_pdf(root, version))
+        notes.append(f"book.pdf: the built book printed with Chromium ({(rel_dir / 'book.pdf').stat().st_size // 1024} KiB)")
     result.written = written
 
     if commit:
@@ -267,7 +308,8 @@ def verify_release(version: str, root: Path = REPO_ROOT, pool: PoolFn | None = N
     manifest = json.loads((root / "releases" / version / "manifest.json").read_text(encoding="utf-8"))
     df = current_estimates(root / "data", manifest["analyses"], manifest.get("subgroups", DEFAULT_SUBGROUPS),
                            pool=pool, root=root)
-    if estimates_csv_bytes(df) != frozen:
+    recorded = frozen.split(b"\n", 1)[0].decode("utf-8").split(",")  # the columns this release froze
+    if estimates_csv_bytes(df, columns=recorded) != frozen:
         return False
     sof_frozen = root / "releases" / version / store.SOF_FILE
     if not sof_frozen.exists():  # releases made before certainty was rated (0.1.0) froze no summary of findings
@@ -277,3 +319,142 @@ def verify_release(version: str, root: Path = REPO_ROOT, pool: PoolFn | None = N
 
     sof, _ = current_sof(root / "data", root)
     return sof is not None and csv_bytes(sof) == sof_frozen.read_bytes()
+
+
+
+# --- verifying a frozen release without its tag ---------------------------------------------------
+
+@dataclass
+class VerifyReport:
+    """How :func:`verify_frozen_release` reproduced a release."""
+
+    version: str
+    code: str                      # "this checkout" or "commit <sha>"
+    summary: str
+    notes: list[str] = field(default_factory=list)
+
+
+#: Run by :func:`_estimates_with_commit` in the recorded commit's code (old and new package layouts).
+_OLD_CODE_SCRIPT = """
+import json, sys
+from pathlib import Path
+try:
+    from sarcoma_review.living.analyses import current_estimates
+    from sarcoma_review.living.store import estimates_csv_bytes
+except ImportError:
+    from sarcoma_review.release import current_estimates, estimates_csv_bytes
+manifest = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
+kw = {"subgroups": manifest["subgroups"]} if "subgroups" in manifest else {}
+df = current_estimates(Path(sys.argv[2]), manifest["analyses"], **kw)
+Path(sys.argv[3]).write_bytes(estimates_csv_bytes(df))
+"""
+
+
+def _estimates_with_commit(root: Path, commit: str, rel_dir: Path) -> bytes:
+    """The estimates computed from ``rel_dir/data`` by the package as it was at ``commit``
+    (``git archive`` of its ``src/`` into a temporary folder, run in a subprocess with that folder first
+    on ``PYTHONPATH``, in this environment)."""
+    import os
+    import subprocess
+    import sys
+    import tarfile
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="verify-release-") as tmp:
+        tar = Path(tmp) / "src.tar"
+        proc = subprocess.run(["git", "-C", str(root), "archive", "--format=tar", "-o", str(tar), commit, "src"],
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise ReleaseError(f"cannot export the code of commit {commit[:12]}: {proc.stderr.strip()}")
+        with tarfile.open(tar) as tf:
+            tf.extractall(tmp, filter="data")
+        out = Path(tmp) / "estimates.csv"
+        env = {**os.environ, "PYTHONPATH": str(Path(tmp) / "src"), "REVIEW_ROOT": str(root)}
+        env.pop("REVIEW_DATA_DIR", None)
+        proc = subprocess.run([sys.executable, "-c", _OLD_CODE_SCRIPT, str(rel_dir / "manifest.json"),
+                               str(rel_dir / "data"), str(out)], capture_output=True, text=True, env=env,
+                              cwd=str(root))
+        if proc.returncode != 0:
+            last = (proc.stderr.strip().splitlines() or ["no message"])[-1]
+            raise ReleaseError(f"the code of commit {commit[:12]} could not recompute the estimates: {last}")
+        return out.read_bytes()
+
+
+def _first_difference(a: bytes, b: bytes) -> str:
+    la, lb = a.decode().splitlines(), b.decode().splitlines()
+    for i, (x, y) in enumerate(zip(la, lb, strict=False)):
+        if x != y:
+            return f"line {i + 1}: frozen {x[:120]!r}, recomputed {y[:120]!r}"
+    return f"frozen {len(la)} lines, recomputed {len(lb)} lines"
+
+
+def verify_frozen_release(version: str, root: Path = REPO_ROOT, pool: PoolFn | None = None) -> VerifyReport:
+    """Check release ``version`` from what its folder records, without needing its git tag.
+
+    1. ``releases/<version>/data/`` must hash to ``data_hashes.json``;
+    2. the estimates recomputed from that data with the manifest's analyses and subgroups must equal
+       ``estimates.csv`` byte for byte, with this checkout's code or, when the code changed since,
+       with the code of the commit the manifest records (when this clone has it);
+    3. differences between the recorded and the installed libraries are reported as notes.
+
+    Raises
+    ------
+    ReleaseError
+        No such release, a missing or altered frozen file, or estimates that do not reproduce.
+    """
+    parse_version(version)
+    root = Path(root).resolve()
+    rel_dir = root / "releases" / version
+    if not rel_dir.is_dir():
+        on_record = ", ".join(store.list_releases(root)) or "none"
+        raise ReleaseError(f"no release {version} under {rel_dir.parent} (releases on record: {on_record})")
+    for name in ("manifest.json", "estimates.csv", "data_hashes.json", "data"):
+        if not (rel_dir / name).exists():
+            raise ReleaseError(f"{rel_dir / name} is missing: release {version} cannot be verified without it "
+                               "(restore it from git: git checkout -- releases/)")
+    manifest = json.loads((rel_dir / "manifest.json").read_text(encoding="utf-8"))
+    recorded = json.loads((rel_dir / "data_hashes.json").read_text(encoding="utf-8"))
+    now = data_hashes(rel_dir / "data")
+    if recorded != now:
+        changed = sorted(k for k in set(recorded) | set(now) if recorded.get(k) != now.get(k))
+        raise ReleaseError(f"releases/{version}/data no longer matches its data_hashes.json ({', '.join(changed)}); "
+                           "a frozen release must not change: restore it with git checkout -- releases/")
+    frozen = (rel_dir / "estimates.csv").read_bytes()
+    notes = []
+    libs = manifest.get("libraries", {})
+    installed = _library_versions()
+    for name, v in sorted(libs.items()):
+        if installed.get(name) != v:
+            notes.append(f"{name} {installed.get(name, 'absent')} installed, {v} recorded")
+    here = estimates_csv_bytes(current_estimates(rel_dir / "data", manifest["analyses"],
+                                                 manifest.get("subgroups", DEFAULT_SUBGROUPS), pool=pool, root=root))
+    sof_frozen = rel_dir / store.SOF_FILE
+    if sof_frozen.exists():  # releases made before certainty was rated (0.1.0) froze no summary of findings
+        from sarcoma_review.living.whatsnew import current_sof
+        from sarcoma_review.pages.summary import csv_bytes
+
+        sof, _ = current_sof(rel_dir / "data", root)
+        if sof is None or csv_bytes(sof) != sof_frozen.read_bytes():
+            raise ReleaseError(f"releases/{version}/{store.SOF_FILE} does not reproduce from releases/{version}/data "
+                               "with this checkout's code")
+        notes.append(f"{store.SOF_FILE} reproduced byte for byte")
+    if here == frozen:
+        return VerifyReport(version, "this checkout",
+                            f"estimates.csv reproduced byte for byte from releases/{version}/data with this "
+                            "checkout's code", notes)
+    commit = manifest.get("git_commit")
+    diff = _first_difference(frozen, here)
+    if pool is None and commit and store.git(root, "cat-file", "-e", f"{commit}^{{commit}}") is not None:
+        old = _estimates_with_commit(root, commit, rel_dir)
+        if old == frozen:
+            notes.append(f"this checkout's code computes other bytes ({diff}): the analysis code changed "
+                         "since the release")
+            return VerifyReport(version, f"commit {commit}",
+                                f"estimates.csv reproduced byte for byte from releases/{version}/data with the "
+                                f"code of the recorded commit {commit[:12]}", notes)
+        diff = _first_difference(frozen, old)
+        raise ReleaseError(f"release {version} does not reproduce with the code of its commit {commit[:12]} "
+                           f"({diff}); check the environment: " + ("; ".join(notes) or "same library versions"))
+    raise ReleaseError(f"release {version} does not reproduce with this checkout's code ({diff}) and its commit "
+                       f"{(commit or 'unrecorded')[:12]} is not in this clone; fetch it (git fetch --all) and run "
+                       "verify-release again")

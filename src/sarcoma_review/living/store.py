@@ -40,7 +40,11 @@ def git(root: Path, *args: str, check: bool = False) -> str | None:
 #: Column order of the frozen estimates table (the pooling module's tidy output).
 ESTIMATE_COLUMNS = ["analysis_id", "endpoint", "horizon_years", "subgroup_column", "subgroup_value", "k",
                     "n_patients", "model", "tau2_method", "ci_method", "estimate", "ci_low", "ci_high", "pi_low",
-                    "pi_high", "tau2", "tau2_ci_low", "tau2_ci_high", "i2", "h2", "q", "q_df", "q_p", "note"]
+                    "pi_high", "tau2", "tau2_ci_low", "tau2_ci_high", "i2", "h2", "q", "q_df", "q_p", "note",
+                    "kind", "series"]
+#: ``kind`` is "pooled" or "single series" (one series shown as itself, named in ``series``); releases
+#: frozen before these columns existed are read with ``kind`` derived from ``k`` (:func:`read_estimates_csv`).
+
 #: The summary-of-findings table a release freezes (with the certainty ratings What's new compares).
 SOF_FILE = "summary_of_findings.csv"
 
@@ -98,10 +102,16 @@ def _sort_key(v: Any) -> tuple[int, Any]:
     return (2, str(v))
 
 
-def estimates_csv_bytes(df: pd.DataFrame) -> bytes:
-    """Deterministic CSV bytes: canonical order, ``%.10g`` floats, empty NA, ``\\n`` line endings, UTF-8."""
-    return canonical_estimates(df).to_csv(index=False, float_format=FLOAT_FORMAT, na_rep="",
-                                          lineterminator="\n").encode("utf-8")
+def estimates_csv_bytes(df: pd.DataFrame, columns: list[str] | None = None) -> bytes:
+    """Deterministic CSV bytes: canonical order, ``%.10g`` floats, empty NA, ``\\n`` line endings, UTF-8.
+
+    ``columns`` restricts the table to the columns a frozen file recorded (a release frozen before a
+    column existed is verified on the columns it has).
+    """
+    df = canonical_estimates(df)
+    if columns is not None:
+        df = df[list(columns)]
+    return df.to_csv(index=False, float_format=FLOAT_FORMAT, na_rep="", lineterminator="\n").encode("utf-8")
 
 
 def write_estimates_csv(df: pd.DataFrame, path: Path) -> Path:
@@ -112,8 +122,13 @@ def write_estimates_csv(df: pd.DataFrame, path: Path) -> Path:
 
 def read_estimates_csv(path: Path) -> pd.DataFrame:
     """Read a frozen estimates table (subgroup_value kept as text)."""
-    return pd.read_csv(path, dtype={"subgroup_column": "string", "subgroup_value": "string",
-                                    "analysis_id": "string", "note": "string"}, keep_default_na=True)
+    df = pd.read_csv(path, dtype={"subgroup_column": "string", "subgroup_value": "string",
+                                  "analysis_id": "string", "note": "string", "kind": "string",
+                                  "series": "string"}, keep_default_na=True)
+    if "k" in df.columns:
+        derived = pd.Series(["single series" if k == 1 else "pooled" for k in df["k"]], index=df.index, dtype="string")
+        df["kind"] = df["kind"].fillna(derived) if "kind" in df.columns else derived
+    return df
 
 
 # --- audit and hashes ----------------------------------------------------------------------------

@@ -4,7 +4,8 @@
 
 - the studies added, removed and corrected (``data/literature`` studies and outcomes, by ``study_id``,
   listing each changed field with its value before and after);
-- each pooled estimate before and after, with its interval and number of studies;
+- each pooled estimate before and after, with its interval and number of studies; a subgroup of one
+  series is never listed as a pooled estimate: it is listed, named, under "Single series" (``kind``);
 - the certainty ratings that changed (GRADE, per outcome and population): the previous release's frozen
   ``summary_of_findings.csv`` against the current one (:func:`compare_certainty`); a release frozen before
   ratings existed says so instead;
@@ -29,6 +30,7 @@ from typing import Any
 
 import pandas as pd
 
+from sarcoma_review.pages.render.tables import p_text
 from sarcoma_review.paths import REPO_ROOT
 
 #: Significance threshold for "a test crossing 0.05".
@@ -37,7 +39,8 @@ ALPHA = 0.05
 TABLES = {"studies": ("literature/studies.csv", ["study_id"]),
           "outcomes": ("literature/outcomes.csv", ["study_id", "endpoint", "horizon_years"])}
 KEY = ["analysis_id", "subgroup_column", "subgroup_value"]
-_SHOWN = ["estimate", "ci_low", "ci_high", "k", "n_patients", "q_p", "endpoint", "horizon_years"]
+_SHOWN = ["estimate", "ci_low", "ci_high", "k", "n_patients", "q_p", "endpoint", "horizon_years", "kind", "series"]
+SINGLE = "single series"
 
 
 @dataclass
@@ -185,7 +188,7 @@ def changed_conclusions(est: pd.DataFrame, comparators: pd.DataFrame) -> list[di
             test = ("subgroup-difference test" if r["subgroup_column"] and r["subgroup_value"] in ("", "test")
                     else "heterogeneity test")
             out.append({"kind": "p_crossing", "analysis_id": r["analysis_id"], "subgroup": label, "test": test,
-                        "text": f"{label}: {test} p crossed {ALPHA}: p = {pb:.3g} → {pa:.3g}."})
+                        "text": f"{label}: {test} p crossed {ALPHA}: {p_text(pb)} → {p_text(pa)}."})
     return out
 
 
@@ -301,10 +304,26 @@ def compare(previous_release_dir: Path | None, current_data_dir: Path, current_e
 
 # --- rendering -----------------------------------------------------------------------------------
 
-def _label(r: pd.Series) -> str:
+def _is_single(r: pd.Series, side: str | None = None) -> bool:
+    """Whether a row (or one side of a before/after row) is one series shown as itself."""
+    kind = r.get("kind" if side is None else f"kind_{side}")
+    return isinstance(kind, str) and kind == SINGLE
+
+
+def _series(r: pd.Series, side: str | None = None) -> str:
+    s = r.get("series" if side is None else f"series_{side}")
+    return "" if s is None or (not isinstance(s, str) and pd.isna(s)) else str(s)
+
+
+def _label(r: pd.Series, side: str | None = None) -> str:
     sub = ("all studies" if not r["subgroup_column"]
            else f"{r['subgroup_column']} = {r['subgroup_value']}" if r["subgroup_value"]
            else f"by {r['subgroup_column']}")
+    sides = [side] if side else ["after", "before"] if "kind_after" in r.index else [None]
+    for s in sides:
+        if _is_single(r, s):
+            name = _series(r, s)
+            return f"{r['analysis_id']} ({sub}): one series" + (f", {name}" if name else "") + ", not pooled"
     return f"{r['analysis_id']} ({sub})"
 
 
@@ -316,7 +335,11 @@ def _ci(r: pd.Series, side: str) -> str:
     e = r.get(f"estimate_{side}")
     if e is None or pd.isna(e):
         return "–"
-    return f"{_pct(e)}% ({_pct(r[f'ci_low_{side}'])}–{_pct(r[f'ci_high_{side}'])})"
+    text = f"{_pct(e)}% ({_pct(r[f'ci_low_{side}'])}–{_pct(r[f'ci_high_{side}'])})"
+    if _is_single(r, side):
+        name = _series(r, side)
+        text = (f"{name} alone: " if name else "one series alone: ") + text
+    return text
 
 
 def _k(v: Any) -> str:
@@ -364,21 +387,34 @@ def render_markdown(res: WhatsNew, title: str = "What's new", cumulative: pd.Dat
         L += [f"*Note: {n}*", ""]
     est = res.estimates
     if not est.empty:
-        L += ["## Pooled estimates, before and after", "",
-              "Percent, with 95% confidence interval; k = number of studies.", "",
-              "| analysis | k before | before | k after | after | change |", "|---|---|---|---|---|---|"]
-        for _, r in est.iterrows():
-            L.append(f"| {_label(r)} | {_k(r.get('k_before'))} | {_ci(r, 'before')} | {_k(r.get('k_after'))} | "
-                     f"{_ci(r, 'after')} | {r['status']} |")
-        L.append("")
+        single = est.apply(lambda r: all(_is_single(r, s) or pd.isna(r.get(f"estimate_{s}")) for s in ("before", "after")),
+                           axis=1)
+        pooled, singles = est[~single], est[single]
+        if not pooled.empty:
+            L += ["## Pooled estimates, before and after", "",
+                  "Percent, with 95% confidence interval; k = number of studies. Where one side holds a single "
+                  "series, that series is named and its own rate shown (it is not a pooled estimate).", "",
+                  "| analysis | k before | before | k after | after | change |", "|---|---|---|---|---|---|"]
+            for _, r in pooled.iterrows():
+                L.append(f"| {_label(r)} | {_k(r.get('k_before'))} | {_ci(r, 'before')} | {_k(r.get('k_after'))} | "
+                         f"{_ci(r, 'after')} | {r['status']} |")
+            L.append("")
+        if not singles.empty:
+            L += ["## Single series, before and after", "",
+                  "Subgroups that hold one series: that series' own rate with its 95% Wald interval (percent). "
+                  "Nothing is pooled here.", "",
+                  "| subgroup | series before | series after | change |", "|---|---|---|---|"]
+            for _, r in singles.iterrows():
+                L.append(f"| {_label(r)} | {_ci(r, 'before')} | {_ci(r, 'after')} | {r['status']} |")
+            L.append("")
     if cumulative is not None and not cumulative.empty:
         L += ["## Estimates across releases", "", render_cumulative(cumulative), ""]
     if chart_spec is not None:
-        spec = json.dumps(chart_spec, sort_keys=True).replace("</", "<\\/")
+        from sarcoma_review.pages.render.charts import EMBED_OPTIONS, offline_html
+
+        # the book's chart: drawn by the vendored vegaEmbed, with a static SVG for no-script and print
         L += ["```{raw} html",
-              '<div id="whatsnew-cumulative-chart" class="review-chart"></div>',
-              "<script>window.addEventListener('load', function () { if (window.vegaEmbed) { "
-              f"vegaEmbed('#whatsnew-cumulative-chart', {spec}, {{actions: false}}); }} }});</script>",
+              offline_html(chart_spec, {**EMBED_OPTIONS, "actions": False}, div_id="whatsnew-cumulative-chart"),
               "```", ""]
     return "\n".join(L).rstrip("\n") + "\n"
 
@@ -397,9 +433,10 @@ def cumulative_table(root: Path = REPO_ROOT, current_estimates: pd.DataFrame | N
     if current_estimates is not None:
         frames.append(_normalise(current_estimates).assign(release=current_label, release_order=len(frames)))
     if not frames:
-        return pd.DataFrame(columns=["release", "release_order", *KEY, "estimate", "ci_low", "ci_high", "k"])
+        return pd.DataFrame(columns=["release", "release_order", *KEY, "estimate", "ci_low", "ci_high", "k",
+                                     "kind", "series"])
     out = pd.concat(frames, ignore_index=True)
-    return out[["release", "release_order", *KEY, "estimate", "ci_low", "ci_high", "k"]]
+    return out[["release", "release_order", *KEY, "estimate", "ci_low", "ci_high", "k", "kind", "series"]]
 
 
 def render_cumulative(table: pd.DataFrame) -> str:
@@ -412,7 +449,10 @@ def render_cumulative(table: pd.DataFrame) -> str:
         for rel in releases:
             row = g[g["release"] == rel]
             cells.append("–" if row.empty else _ci(row.iloc[0].rename(lambda c: f"{c}_x"), "x"))
-        L.append(f"| {_label(pd.Series(r0))} | " + " | ".join(cells) + " |")
+        label = _label(pd.Series(r0))
+        if (g["kind"] == SINGLE).any():
+            label += " (a single series in some releases: named in its cells)"
+        L.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(L)
 
 
@@ -425,11 +465,14 @@ def cumulative_chart(table: pd.DataFrame):
     base = alt.Chart(data).encode(
         x=alt.X("release:O", sort=order, title="Release"),
         color=alt.Color("analysis_id:N", title="Analysis"))
-    line = base.mark_line(point=True).encode(
-        y=alt.Y("estimate:Q", title="Pooled estimate (%)", scale=alt.Scale(domain=[0, 100])),
-        tooltip=["analysis_id", "release", "estimate", "ci_low", "ci_high", "k"])
+    y = alt.Y("estimate:Q", title="Pooled estimate (%)", scale=alt.Scale(domain=[0, 100]))
+    tip = ["analysis_id", "release", "estimate", "ci_low", "ci_high", "k"]
+    line = base.mark_line().encode(y=y, tooltip=tip)
+    # each analysis has its own marker shape as well as its colour
+    points = base.mark_point(filled=True, size=70, opacity=1).encode(
+        y=y, shape=alt.Shape("analysis_id:N", title="Analysis"), tooltip=tip)
     bars = base.mark_rule().encode(y="ci_low:Q", y2="ci_high:Q")
-    return (bars + line).properties(title="Pooled estimates across releases", width=480, height=260)
+    return (bars + line + points).properties(title="Pooled estimates across releases", width=480, height=260)
 
 
 def page_comparison(root: Path = REPO_ROOT, estimates: pd.DataFrame | None = None,

@@ -20,24 +20,147 @@ def endpoint_title(endpoint: str) -> str:
     return name[:1].upper() + name[1:]
 
 
+#: Reader-facing groups of findings, most important first: what a reader of the paper relies on
+#: most (its outcomes) before how the patients were treated, the statistics and who they were.
+TIERS = (
+    ("Survival, local control and follow-up",
+     (".km.", "ipd.os", "ipd.lc", "ipd.dfs", "ipd.fu_", "ipd.deaths", "ipd.alive", "ipd.latest", "follow_up",
+      ".lc_", ".os_", ".dfs", "distant_metastases", "died_metastasized", ".LC.", ".OS.", ".DPFS.")),
+    ("Treatment and toxicity", ("ifo.pt.", "surgery", "therapy_completed", "rt_as_planned", "dose", "neuropathy",
+                                 "chemo")),
+    ("Statistical tests", ("table4", "logrank")),
+    ("Who the patients were", ("",)),
+)
+
+#: Order of verdicts within a group: the worst first.
+VERDICT_ORDER = {"inconsistent": 0, "implausible": 1, "cannot check": 2, "consistent with rounding": 3, "consistent": 4}
+
+
+def tier(check_id: str) -> tuple[int, str]:
+    """``(rank, group name)`` of a check in :data:`TIERS`: statistical tests are recognised first
+    (a Cox row on prior surgery is a test, not treatment), then the groups in order."""
+    order = [2] + [i for i in range(len(TIERS)) if i != 2]
+    for i in order:
+        name, pats = TIERS[i]
+        if any(pat in check_id for pat in pats):
+            return i, name
+    return len(TIERS) - 1, TIERS[-1][0]
+
+
+def _findings(audit: pd.DataFrame) -> pd.DataFrame:
+    role = audit["role"] if "role" in audit.columns else pd.Series("finding", index=audit.index)
+    return audit[role == "finding"]
+
+
 def summary(audit: pd.DataFrame) -> pd.DataFrame:
-    """Checks per source (rows) and verdict (columns, in :data:`VERDICTS` order), with totals."""
-    t = pd.crosstab(audit["source"].map(SOURCE_NAMES).fillna(audit["source"]), audit["verdict"])
+    """Findings (one per conflict: rows with ``role == "finding"``) per paper and verdict, with
+    totals, and the rows that only explore a finding (not counted as findings)."""
+    f = _findings(audit)
+    t = pd.crosstab(f["source"].map(SOURCE_NAMES).fillna(f["source"]), f["verdict"])
     t = t.reindex(columns=[v for v in VERDICTS if v in t.columns], fill_value=0)
-    t["all checks"] = t.sum(axis=1)
+    t["all findings"] = t.sum(axis=1)
+    expl = audit[audit["role"] == "exploration"] if "role" in audit.columns else audit.iloc[0:0]
+    t["rows exploring a finding"] = (expl["source"].map(SOURCE_NAMES).fillna(expl["source"])
+                                     .value_counts().reindex(t.index, fill_value=0))
     return t.reset_index().rename(columns={"source": "paper"})
 
 
+def _sentence(text: str) -> str:
+    text = str(text).strip()
+    return (text[:1].upper() + text[1:]).rstrip(".") + "." if text else ""
+
+
+def findings_html(audit: pd.DataFrame, anchor, row_anchor, flagged=("inconsistent", "implausible", "cannot check")) -> str:
+    """The findings in plain words: one item per finding whose verdict is in ``flagged``, grouped
+    by paper and by :data:`TIERS` (most important first), each with a stable anchor
+    (``anchor(finding_id)``, e.g. ``finding-cnao.km.LC``) and a link to its row in the full table."""
+    f = _findings(audit)
+    f = f[f["verdict"].isin(flagged)].copy()
+    if f.empty:
+        return "<p>Every check passed.</p>"
+    f["_tier"] = f["check_id"].map(lambda c: tier(c)[0])
+    f["_v"] = f["verdict"].map(VERDICT_ORDER)
+    n_expl = (audit[audit["role"] == "exploration"].groupby("finding_id").size()
+              if "role" in audit.columns else pd.Series(dtype=int))
+    out = []
+    for src in [s for s in SOURCE_NAMES if s in set(f["source"])] + sorted(set(f["source"]) - set(SOURCE_NAMES)):
+        g = f[f["source"] == src].sort_values(["_tier", "_v", "check_id"], kind="stable")
+        out.append(f'<h3 class="audit-source">{html.escape(SOURCE_NAMES.get(src, src))}</h3>')
+        for t_rank, gg in g.groupby("_tier", sort=True):
+            out.append(f"<h4>{html.escape(TIERS[t_rank][0])}</h4><ul class=\"audit-findings\">")
+            for _, r in gg.iterrows():
+                e = {k: html.escape(str(v)) for k, v in r.items()}
+                extra = int(n_expl.get(r["finding_id"], 0))
+                more = (f" {extra} further row{'s' if extra != 1 else ''} explore{'s' if extra == 1 else ''} it "
+                        "(each statement dropped in turn, each reading of an ambiguous value).") if extra else ""
+                out.append(
+                    f'<li id="{html.escape(anchor(r["finding_id"]), quote=True)}"><strong>{e["quantity"]}</strong> '
+                    f'<span class="audit-verdict audit-verdict-{html.escape(r["verdict"].replace(" ", "-"))}">'
+                    f'{e["verdict"]}</span> ({e["location"]}). Printed: <em>{e["reported"]}</em>; '
+                    f'recomputed: {e["recomputed"]}. {html.escape(_sentence(r["explanation"]))}{html.escape(more)} '
+                    f'<a href="#{html.escape(row_anchor(r["check_id"]), quote=True)}">Row in the table</a>.</li>')
+            out.append("</ul>")
+    return "".join(out)
+
+
 def inconsistency_bullets(audit: pd.DataFrame, anchor=lambda cid: "audit-" + cid) -> str:
-    """HTML list, one item per inconsistent check (escaped): where, what, why, and a link to its row."""
+    """HTML list, one item per inconsistent finding (escaped): where, what, why, and a link to its row."""
     items = []
-    for _, r in audit[audit["verdict"] == "inconsistent"].iterrows():
+    for _, r in _findings(audit)[lambda d: d["verdict"] == "inconsistent"].iterrows():
         e = {k: html.escape(str(v)) for k, v in r.items()}
         why = e["explanation"][:1].upper() + e["explanation"][1:]
         items.append(f"<li><strong>{html.escape(SOURCE_NAMES.get(r['source'], r['source']))}, {e['location']}</strong>"
                      f" &mdash; {e['quantity']}: printed <em>{e['reported']}</em>; recomputed: {e['recomputed']}. "
                      f'{why}. <a href="#{html.escape(anchor(r["check_id"]), quote=True)}">See the row</a>.</li>')
     return '<ul class="audit-findings">' + "".join(items) + "</ul>"
+
+
+def _slug(verdict: str) -> str:
+    return verdict.replace(" ", "-")
+
+
+def checks_html(audit: pd.DataFrame, row_anchor, table) -> str:
+    """The full table of checks: one collapsed ``<details>`` per paper, filterable by verdict.
+
+    The filter needs no script: radio buttons and a CSS ``:has()`` rule hide the rows of other
+    verdicts (browsers without ``:has`` show every row). ``table`` is
+    :func:`sarcoma_review.pages.render.tables.html_table`; each row keeps its anchor
+    (``row_anchor(check_id)``) and gets a ``data-verdict`` attribute.
+    """
+    verdicts = [v for v in VERDICTS if v in set(audit["verdict"])]
+    radios = ['<input type="radio" name="audit-verdict" id="audit-v-all" checked>'
+              '<label for="audit-v-all">all</label>']
+    css = []
+    for v in verdicts:
+        sl = _slug(v)
+        radios.append(f'<input type="radio" name="audit-verdict" id="audit-v-{sl}"><label for="audit-v-{sl}">'
+                      f'{html.escape(v)}</label>')
+        css.append(f'.audit-checks:has(#audit-v-{sl}:checked) tr[data-verdict]:not([data-verdict="{sl}"])'
+                   "{display:none}")
+    parts = ["<style>" + "".join(css) + ".audit-filter label{margin:0 .8em 0 .2em}</style>",
+             '<div class="audit-checks"><fieldset class="audit-filter"><legend>Show verdict</legend>'
+             + "".join(radios) + "</fieldset>"]
+    cols = {"check_id": "check", "finding_id": "finding", "role": "role", "location": "where", "quantity": "what",
+            "reported": "printed", "recomputed": "recomputed", "verdict": "verdict", "explanation": "why"}
+    for src in [s for s in SOURCE_NAMES if s in set(audit["source"])]:
+        g = audit[audit["source"] == src].reset_index(drop=True)
+        ids = [row_anchor(c) for c in g["check_id"]]
+        body = table(g, columns=cols, row_ids=ids, caption=f"All checks of {SOURCE_NAMES[src]}").data
+        for rid, v in zip(ids, g["verdict"]):
+            body = body.replace(f'<tr id="{html.escape(rid, quote=True)}">',
+                                f'<tr id="{html.escape(rid, quote=True)}" data-verdict="{_slug(v)}">', 1)
+        n_f = int((g["role"] == "finding").sum()) if "role" in g.columns else len(g)
+        parts.append(f"<details><summary>{html.escape(SOURCE_NAMES[src])}: {len(g)} rows, {n_f} findings"
+                     f"</summary>{body}</details>")
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def columns_doc() -> pd.DataFrame:
+    """The columns of the published audit.csv and what each holds."""
+    from sarcoma_review.audit.records import COLUMN_DOCS, COLUMNS
+
+    return pd.DataFrame({"column": list(COLUMNS), "what it holds": [COLUMN_DOCS[c] for c in COLUMNS]})
 
 
 def statements_table(problems: dict[str, KMProblem], dropped: dict[str, dict[str, str]]) -> pd.DataFrame:

@@ -27,6 +27,7 @@ from sarcoma_review.pages.common import (
     fact_values,
     significant_cells,
 )
+from sarcoma_review.pages.render import charts
 from sarcoma_review.stats import pooling
 from sarcoma_review.stats.sensitivity import landmark_rows
 
@@ -173,21 +174,25 @@ def three_year_series(literature: pd.DataFrame, highlight: str = "cuccia2020",
 
 def series_dot_chart(series: pd.DataFrame, highlight_label: str = "CNAO (this chapter)",
                      other_label: str = "Other Table I series", width: int = 170) -> alt.HConcatChart:
-    """Dot-and-whisker chart of :func:`three_year_series`: one panel per endpoint, highlighted row in red."""
+    """Dot-and-whisker chart of :func:`three_year_series`: one panel per endpoint; the highlighted
+    series is a vermillion diamond, the others blue circles (shape tells them apart without colour)."""
     df = series.copy()
     df["series"] = np.where(df["highlight"], highlight_label, other_label)
     df["ci_text"] = [f"{e:.0f}% (95% CI {lo:.0f}–{hi:.0f})" for e, lo, hi in
                      zip(df["rate_percent"], df["ci_low"], df["ci_high"])]
     order = list(dict.fromkeys(df.sort_values(["year", "label"])["row_label"]))
+    legend = alt.Legend(orient="bottom", symbolSize=120)
     colour = alt.Color("series:N", title=None, scale=alt.Scale(domain=[highlight_label, other_label],
-                                                               range=["#d62728", "#1f77b4"]),
-                         legend=alt.Legend(orient="bottom"))
+                                                               range=[charts.HIGHLIGHT_COLOUR, charts.STUDY_COLOUR]),
+                       legend=legend)
+    shape = alt.Shape("series:N", title=None, scale=alt.Scale(domain=[highlight_label, other_label],
+                                                              range=["diamond", "circle"]), legend=legend)
     panels = []
     for i, ep in enumerate([e for e in ENDPOINT_ORDER if e in set(df["endpoint"])]):
         sub = df[df["endpoint"] == ep]
         data = alt.Data(values=_records(sub[["row_label", "rate_percent", "ci_low", "ci_high", "series",
                                              "particle", "ci_text"]]))
-        y = alt.Y("row_label:N", sort=order, title=None, axis=alt.Axis(labels=i == 0, labelLimit=260))
+        y = alt.Y("row_label:N", sort=order, title=None, axis=alt.Axis(labels=i == 0, labelLimit=0))
         xs = alt.Scale(domain=[0, 100], nice=False)
         tip = [alt.Tooltip("row_label:N", title="Series"), alt.Tooltip("particle:N", title="Particle"),
                alt.Tooltip("ci_text:N", title="3-year rate")]
@@ -195,8 +200,8 @@ def series_dot_chart(series: pd.DataFrame, highlight_label: str = "CNAO (this ch
         panel = alt.layer(
             base.mark_rule(strokeWidth=2).encode(x=alt.X("ci_low:Q", scale=xs, title=f"3-year {ep} (%)"),
                                                  x2="ci_high:Q", y=y, color=colour, tooltip=tip),
-            base.mark_point(filled=True, size=80).encode(x=alt.X("rate_percent:Q", scale=xs), y=y,
-                                                         color=colour, tooltip=tip),
+            base.mark_point(filled=True, size=90, opacity=1).encode(x=alt.X("rate_percent:Q", scale=xs), y=y,
+                                                                    color=colour, shape=shape, tooltip=tip),
         ).properties(width=width, height=28 * len(order), title=endpoint_title(ep))
         panels.append(panel)
     return alt.hconcat(*panels, spacing=12).configure_view(stroke=None)

@@ -133,8 +133,10 @@ def _number_word(n: int) -> str:
 
 
 def audit_flags_html(source: str, audit: pd.DataFrame | None = None):
-    """The numbers of ``source`` ("cnao" or "ifosfamide") that failed a reproduction-audit check,
-    as an HTML list linking each to its row of the audit chapter (``audit.html#audit-<id>``).
+    """The findings of ``source`` ("cnao" or "ifosfamide") that failed the reproduction audit
+    (inconsistent or implausible), as a brief HTML list linking each to its finding in the audit
+    chapter (``audit.html#finding-<finding_id>``). Each conflict is listed once: the audit's rows
+    that only explore a finding are not.
 
     Escaped throughout; the links are relative, and the study chapters sit beside ``audit`` in
     ``book/``.
@@ -146,9 +148,6 @@ def audit_flags_html(source: str, audit: pd.DataFrame | None = None):
     from sarcoma_review.audit import links
 
     flagged = links(source, audit=audit)
-    # The "without <statement>" rows are the audit's diagnostics of a survival-curve conflict, not
-    # numbers of the paper; the conflict itself is listed, in plain words.
-    flagged = flagged[~flagged["check_id"].str.contains(".without_", regex=False)]
     if flagged.empty:
         return HTML("<p>No number of this paper failed a check of the reproduction audit.</p>")
     items = []
@@ -156,8 +155,9 @@ def audit_flags_html(source: str, audit: pd.DataFrame | None = None):
         if ".km." in r.check_id:
             what = _html.escape(str(r.explanation))
         else:
-            what = (f"reported {_html.escape(str(r.reported))}; recomputed {_html.escape(str(r.recomputed))}")
+            what = (f"printed {_html.escape(str(r.reported))}; recomputed {_html.escape(str(r.recomputed))}")
+        tag = "" if r.verdict == "inconsistent" else f" <em>({_html.escape(str(r.verdict))})</em>"
         items.append(
-            f'<li><strong>{_html.escape(str(r.quantity))}</strong> ({_html.escape(str(r.location))}): {what}. '
-            f'<a href="{_html.escape(r.href, quote=True)}">Audit row</a></li>')
+            f'<li><strong>{_html.escape(str(r.quantity))}</strong>{tag} ({_html.escape(str(r.location))}): {what}. '
+            f'<a href="{_html.escape(r.href, quote=True)}">Finding in the audit</a></li>')
     return HTML('<ul class="audit-flags">' + "".join(items) + "</ul>")

@@ -7,10 +7,14 @@ Every function returns tidy tables; the statistics are those of :mod:`sarcoma_re
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
+from sarcoma_review.data import vocabulary
 from sarcoma_review.data.vocabulary import landmark_name
+from sarcoma_review.pages.render import charts
 from sarcoma_review.stats import comparators as comparators_stats
 from sarcoma_review.stats import moderators, pooling
 from sarcoma_review.stats.sensitivity import landmark_rows
@@ -77,8 +81,9 @@ def year_regressions(lit: pd.DataFrame, landmarks: list[tuple[str, float]] = MAI
     return pd.DataFrame(rows)
 
 
-#: Table I's spelling of chordoma in ``histology``.
-CHORDOMA = "Chordoma"
+#: Table I's spelling of chordoma in ``histology`` (the stratum rule is defined once, in
+#: :func:`sarcoma_review.data.vocabulary.histology_stratum`).
+CHORDOMA = vocabulary.CHORDOMA_HISTOLOGY
 
 #: The particle-therapy populations each comparator is set against, in the order shown:
 #: (key, label, role). Every comparator the two papers cite is a soft-tissue sarcoma series, so the
@@ -113,7 +118,7 @@ DIFFERENCE_METHOD = ("difference = particle minus comparator (percentage points)
 def particle_population(lit: pd.DataFrame, key: str) -> pd.DataFrame:
     """The literature rows of one particle population (:data:`POPULATIONS`)."""
     if key == "non-chordoma":
-        return lit[lit["histology"].astype(str) != CHORDOMA]
+        return lit[[vocabulary.histology_stratum(h) == vocabulary.OTHER for h in lit["histology"]]]
     if key == "all":
         return lit
     raise ValueError(f"unknown particle population {key!r}; use one of {[p[0] for p in POPULATIONS]}")
@@ -258,9 +263,8 @@ def benchmark_panel(lit: pd.DataFrame, bench: pd.DataFrame, method: str = "REML"
     return out
 
 
-def write_comparisons_csv(panel: pd.DataFrame, folder) -> "Path":
+def write_comparisons_csv(panel: pd.DataFrame, folder: str | Path) -> Path:
     """Write ``comparisons.csv`` (the columns :data:`CSV_COLUMNS`) into ``folder``; return its path."""
-    from pathlib import Path
 
     path = Path(folder) / "comparisons.csv"
     panel[CSV_COLUMNS].to_csv(path, index=False, float_format="%.6g")
@@ -275,7 +279,7 @@ def chordoma_share_text(lit: pd.DataFrame, landmarks: list[tuple[str, float]] = 
         d = landmark_rows(lit, "LC", hz)
         if d.empty:
             continue
-        ch = d[d["histology"].astype(str) == CHORDOMA]
+        ch = d[[vocabulary.histology_stratum(h) == vocabulary.CHORDOMA for h in d["histology"]]]
         parts.append(f"{len(ch)} of the {len(d)} series ({int(ch['n_patients'].sum())} of "
                      f"{int(d['n_patients'].sum())} patients) at {hz:g} years")
     return " and ".join(parts) if len(parts) <= 2 else ", ".join(parts[:-1]) + " and " + parts[-1]
@@ -379,7 +383,8 @@ def _chart_label(r) -> str:
 
 def benchmark_chart(panel: pd.DataFrame, width: int = 260):
     """One panel per landmark: each particle population's rate with its 95% CI, then each comparator
-    with its own 95% interval (a point only where it is a fixed number), coloured by modality."""
+    with its own 95% interval (a point only where it is a fixed number), with a colour and a marker
+    shape per modality (Okabe-Ito; shape tells them apart without colour)."""
     import altair as alt
 
     charts_ = []
@@ -402,8 +407,13 @@ def benchmark_chart(panel: pd.DataFrame, width: int = 260):
         d = pd.concat([part, comp], ignore_index=True)
         order = list(d["row"])
         x = alt.X("estimate:Q", title="Rate (%)", scale=alt.Scale(domain=[0, 100]))
-        y = alt.Y("row:N", sort=order, title=None, axis=alt.Axis(labelLimit=420))
-        colour = alt.Color("modality:N", title="Modality", legend=alt.Legend(orient="bottom", columns=2))
+        y = alt.Y("row:N", sort=order, title=None, axis=alt.Axis(labelLimit=0))
+        modalities = list(dict.fromkeys(d["modality"]))
+        legend = alt.Legend(orient="bottom", columns=2, symbolSize=120)
+        colour = alt.Color("modality:N", title="Modality", legend=legend, scale=alt.Scale(
+            domain=modalities, range=[charts.CATEGORY_COLOURS[i % len(charts.CATEGORY_COLOURS)] for i in range(len(modalities))]))
+        shape = alt.Shape("modality:N", title="Modality", legend=legend, scale=alt.Scale(
+            domain=modalities, range=[charts.CATEGORY_SHAPES[i % len(charts.CATEGORY_SHAPES)] for i in range(len(modalities))]))
         tip = [alt.Tooltip("row:N", title="Series"), alt.Tooltip("estimate:Q", title="Rate (%)", format=".1f"),
                alt.Tooltip("ci_low:Q", title="95% CI low", format=".1f"),
                alt.Tooltip("ci_high:Q", title="95% CI high", format=".1f"),
@@ -411,12 +421,12 @@ def benchmark_chart(panel: pd.DataFrame, width: int = 260):
         base = alt.Chart(alt.Data(values=d.to_dict(orient="records")))
         primary = part.iloc[[0]]
         band = alt.Chart(alt.Data(values=primary.to_dict(orient="records"))).mark_rect(
-            opacity=0.12, color="#1f77b4").encode(x="ci_low:Q", x2="ci_high:Q")
+            opacity=0.12, color=charts.STUDY_COLOUR).encode(x="ci_low:Q", x2="ci_high:Q")
         layer = alt.layer(
             band,
             base.mark_rule(strokeWidth=2).encode(x=alt.X("ci_low:Q", scale=alt.Scale(domain=[0, 100])), x2="ci_high:Q",
                                                  y=y, color=colour, tooltip=tip),
-            base.mark_point(shape="diamond", filled=True, size=90).encode(x=x, y=y, color=colour, tooltip=tip),
+            base.mark_point(filled=True, size=90, opacity=1).encode(x=x, y=y, color=colour, shape=shape, tooltip=tip),
         ).properties(width=width, height=24 * len(d), title=landmark.capitalize())
         charts_.append(layer)
     return alt.vconcat(*charts_).resolve_scale(y="independent")

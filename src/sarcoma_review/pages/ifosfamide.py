@@ -15,6 +15,7 @@ import pandas as pd
 from sarcoma_review.audit import grim
 from sarcoma_review.audit.ipd import size_threshold
 from sarcoma_review.pages.common import _number_word, _printed_number
+from sarcoma_review.pages.render.tables import format_p
 from sarcoma_review.stats import survival
 
 # --------------------------------------------------------------------------------------------
@@ -314,8 +315,8 @@ def ifosfamide_glue_values(patients: pd.DataFrame, reported: pd.DataFrame, chars
         v[f"ifo_{key}_ci_low"] = rec.loc[key, "ci_low"]
         v[f"ifo_{key}_ci_high"] = rec.loc[key, "ci_high"]
     lr = ifosfamide_logrank(patients, threshold)
-    v["ifo_logrank_min_p"] = float(lr["p"].min())
-    v["ifo_logrank_max_p"] = float(lr["p"].max())
+    v["ifo_logrank_min_p"] = format_p(lr["p"].min())  # p-values print one way (render.tables.format_p)
+    v["ifo_logrank_max_p"] = format_p(lr["p"].max())
     v["ifo_lc_events"] = int(patients["local_failure"].sum())
     v["ifo_logrank_n_tests"] = len(lr)
     sizes = [int(n) for text in lr["groups"] for n in re.findall(r"n = (\d+)", text)]

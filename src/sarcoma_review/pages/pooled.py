@@ -1,5 +1,10 @@
 """The pooled chapter (``book/pooled.ipynb``, one page per entry of ``book/analyses.yml``):
 its tables, charts and generated sentences, from a :class:`~sarcoma_review.stats.sensitivity.PooledAnalysis`.
+
+Besides the pooled rate and its sensitivity panel, each page reports its strata (histology --
+chordoma series against all others --, particle group, site) and, where the numbers at risk of a
+series are known or reconstructed (the CNAO cohort, :func:`effective_sample_sizes`), a sensitivity
+row with that series' effective sample size. One series is always shown as that series.
 """
 
 from __future__ import annotations
@@ -9,25 +14,55 @@ from pathlib import Path
 
 import pandas as pd
 
-from sarcoma_review.data.vocabulary import landmark_name
+from sarcoma_review.data import vocabulary
+from sarcoma_review.data.vocabulary import ENDPOINT_NAMES, landmark_name
 from sarcoma_review.pages.render import charts
+from sarcoma_review.pages.render.tables import p_text
 from sarcoma_review.stats import pooling, sensitivity
-from sarcoma_review.stats.sensitivity import SMALL_K, WIDE_TAU_SCALE, PooledAnalysis
+from sarcoma_review.stats.sensitivity import (
+    SMALL_K,
+    WIDE_TAU_SCALE,
+    EffectiveN,
+    PooledAnalysis,
+    Stratification,
+)
+
+#: The Table I row of the CNAO cohort itself ("Present study (2020)" in ``studies.csv``), whose
+#: pseudo-patient data (:mod:`sarcoma_review.audit.reconstruct`) give its numbers at risk.
+CNAO_STUDY_ID = "cuccia2020"
+
+
+def _shift(lo: float, hi: float) -> str:
+    """``"−1.2 / +0.9"``: how far a row's lower and upper bound lie from the primary's (points)."""
+    if pd.isna(lo) or pd.isna(hi):
+        return "—"
+    lo, hi = round(float(lo), 1) + 0.0, round(float(hi), 1) + 0.0  # no "−0.0"
+    return f"{lo:+.1f} / {hi:+.1f}".replace("-", "−")
 
 
 def sensitivity_table(a: PooledAnalysis) -> pd.DataFrame:
-    """The sensitivity panel as readers see it: one row per model, estimate and intervals (percent)."""
+    """The sensitivity panel as readers see it: one row per model, estimate and intervals (percent),
+    and how far each row's CI and PI bounds lie from the primary model's (``ci_shift``, ``pi_shift``)."""
     e = a.estimates.copy()
-    e["analysis"] = [_describe(v, r) for v, r in zip(a.variants, e.itertuples())]
+    e["analysis"] = [_describe(v, r, a) for v, r in zip(a.variants, e.itertuples())]
     e["primary"] = [v in (sensitivity.PRIMARY, sensitivity.SINGLE) for v in a.variants]
-    return e[["analysis", "k", "estimate", "ci_low", "ci_high", "pi_low", "pi_high", "tau2", "primary"]]
+    p = a.primary
+    e["ci_shift"] = [_shift(lo - p["ci_low"], hi - p["ci_high"]) for lo, hi in zip(e["ci_low"], e["ci_high"])]
+    e["pi_shift"] = [_shift(lo - p["pi_low"], hi - p["pi_high"]) for lo, hi in zip(e["pi_low"], e["pi_high"])]
+    return e[["analysis", "k", "estimate", "ci_low", "ci_high", "ci_shift", "pi_low", "pi_high", "pi_shift",
+              "tau2", "primary"]]
 
 
-def _describe(variant: str, r) -> str:
+def _describe(variant: str, r, a: PooledAnalysis | None = None) -> str:
     """The reader's label of one panel row, chosen by the row's key (never by parsing its text)."""
+    eff = ", ".join(f"{_label_of(a, s)} n = {e.n_eff:.0f} instead of {e.n_reported:.0f}"
+                    for s, e in (a.effective_n.items() if a is not None else ()))
     labels = {
-        sensitivity.SINGLE: "Single study (nothing pooled)",
+        sensitivity.SINGLE: f"One series, nothing pooled ({r.series})" if getattr(r, "series", "") else
+        "One series (nothing pooled)",
         sensitivity.PRIMARY: f"{r.tau2_method} · {r.ci_method}",
+        sensitivity.PI_K2: f"{r.tau2_method} · {r.ci_method}, prediction interval t(k−2)",
+        sensitivity.EFFECTIVE_N: f"Effective sample size ({eff})",
         sensitivity.HALVED_N: f"Halved n ({r.tau2_method} · {r.ci_method})",
         sensitivity.ADHOC: f"{r.tau2_method} · HKSJ, scale ≥ 1 (ad hoc)",
         sensitivity.GLMM: "GLMM (ML, events = n·p)",
@@ -48,8 +83,11 @@ def settings_markdown(endpoint: str, horizon_years: float, tau2_method: str, ci_
 
 
 def forest_chart(a: PooledAnalysis, title: str | None = None, colour_by: str | None = "particle_group"):
-    """Forest plot of one analysis (RevMan layout; coloured by ``colour_by``)."""
+    """Forest plot of one analysis (RevMan layout; coloured by ``colour_by``). Each series' label
+    carries its Table I histology ("Imai 2016 · Chordoma"), so the histology strata can be read off."""
     per = a.studies.rename(columns={"weight_percent": "weight", "source_outcome": "source"})
+    if "histology" in per.columns:
+        per = per.assign(label=[f"{lab} · {h}" for lab, h in zip(per["label"], per["histology"])])
     if colour_by and colour_by in per.columns:
         per = per.assign(subgroup=per[colour_by])
     return charts.forest_plot(per, a.primary, title=title, scale="percent")
@@ -66,12 +104,14 @@ def cumulative_chart(a: PooledAnalysis, title: str | None = None):
 
 
 def write_estimates(a: PooledAnalysis, path: str | Path | None) -> Path | None:
-    """Write the analysis' estimates (tidy result shape) to ``path`` as CSV; None: do nothing."""
+    """Write every estimate the page shows (:func:`sarcoma_review.stats.sensitivity.estimates_table`:
+    primary, sensitivity rows, strata, leave-one-out, cumulative; ``kind`` = pooled or single series)
+    to ``path`` as CSV; None: do nothing."""
     if not path:
         return None
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    a.estimates.to_csv(p, index=False, float_format="%.10g", lineterminator="\n")
+    sensitivity.estimates_table(a).to_csv(p, index=False, float_format="%.10g", lineterminator="\n")
     return p
 
 
@@ -79,44 +119,85 @@ def _pct(x: float) -> str:
     return f"{x:.1f}%"
 
 
+COCHRAN_Q = "Cochran's Q"  # its glossary entry
+
+#: What the rate counts, in a clinician's words ("... of patients <phrase> 5 years after treatment").
+OUTCOME_PHRASES = {
+    "LC": "had no regrowth of the treated tumour",
+    "OS": "were alive",
+    "DPFS": "had no distant spread of the disease",
+}
+
+
+def term(text: str, target: str | None = None) -> str:
+    """A MyST ``{term}`` role: ``text`` linked to its entry in ``book/glossary.md``."""
+    return f"{{term}}`{text} <{target}>`" if target else f"{{term}}`{text}`"
+
+
 def summary_markdown(a: PooledAnalysis, endpoint: str, horizon_years: float) -> str:
-    """The page's key findings as Markdown, every number taken from ``a``."""
+    """The page's key findings as Markdown, every number taken from ``a``.
+
+    What a clinician needs comes first (how many patients reached the outcome on average, what a
+    new centre might see, whether the series agree, whether the number holds up); the statistical
+    detail (model, heterogeneity statistics, interval corrections) follows under its own heading.
+    Technical words link to the glossary (MyST ``{term}`` roles; the book renders Markdown output
+    as MyST).
+    """
     p = a.primary
     what = landmark_name(endpoint, horizon_years)
+    outcome = term(ENDPOINT_NAMES.get(endpoint, endpoint))
     if not a.is_pooled:
         sid = html.escape(str(a.studies["label"].iat[0]), quote=False)  # data text in Markdown: never markup
-        return (f"Only one series ({sid}, {int(p['n_patients'])} patients) reports {what}: "
-                f"{_pct(p['estimate'])} (95% CI {_pct(p['ci_low'])} to {_pct(p['ci_high'])}). "
+        return (f"Only one series ({sid}, {int(p['n_patients'])} patients) reports {what} "
+                f"({outcome}): {_pct(p['estimate'])} "
+                f"({term('95% CI', 'confidence interval')} {_pct(p['ci_low'])} to {_pct(p['ci_high'])}). "
                 "Nothing is pooled; the figure is that study's own estimate.")
+    phrase = OUTCOME_PHRASES.get(endpoint, f"reached {ENDPOINT_NAMES.get(endpoint, endpoint)}")
+    moves = sensitivity.interval_moves(a)
+    lo, hi = moves["estimate"].min(), moves["estimate"].max()
+    if p["q_p"] < 0.05:
+        agree = (f"The series differ more than chance alone would explain ({term('heterogeneity')}): "
+                 "a single average hides real differences between them.")
+    else:
+        agree = (f"The differences between the series are no larger than chance would explain, but with "
+                 f"{a.k} series a test of {term('heterogeneity')} often misses real differences.")
     lines = [
-        f"- **Pooled {what}: {_pct(p['estimate'])}** (95% CI {_pct(p['ci_low'])} to {_pct(p['ci_high'])}), "
-        f"from {a.k} series with {int(p['n_patients'])} patients "
-        f"(random effects, τ² by {p['tau2_method']}, {p['ci_method']} interval).",
-        f"- The true rate of a new series like these would be expected between {_pct(p['pi_low'])} and "
-        f"{_pct(p['pi_high'])} (95% prediction interval; the rate it reports would vary more, by its own "
-        "sampling error).",
-        f"- Between-series heterogeneity: I² = {p['i2']:.0f}%, τ² = {p['tau2']:.3f} "
-        f"(95% CI {p['tau2_ci_low']:.3f} to {p['tau2_ci_high']:.3f}), "
-        f"Q = {p['q']:.2f} on {int(p['q_df'])} df, p = {p['q_p']:.3f}.",
+        f"- **On average, {_pct(p['estimate'])} of patients {phrase} {horizon_years:g} years after "
+        f"treatment** ({horizon_years:g}-year {outcome}), across {a.k} {term('series')} with {int(p['n_patients'])} "
+        f"patients ({term('95% CI', 'confidence interval')} {_pct(p['ci_low'])} to {_pct(p['ci_high'])}).",
+        f"- **What a new centre might see:** the true rate of a new series like these would be expected "
+        f"between {_pct(p['pi_low'])} and {_pct(p['pi_high'])} ({term('prediction interval')}; the rate it "
+        "reports would vary more, by its own chance variation).",
+        f"- **Do the series agree?** {agree}",
+        f"- **Does the number hold up?** Across the {term('sensitivity analyses', 'sensitivity analysis')} "
+        f"the estimate ranges from {_pct(lo)} to {_pct(hi)}.",
     ]
-    sens = a.estimates.iloc[1:]
-    lo, hi = sens["estimate"].min(), sens["estimate"].max()
-    lines.append(f"- Across the sensitivity analyses the estimate ranges from {_pct(lo)} to {_pct(hi)}.")
+    detail = [
+        f"- Model: {term('random effects', 'random-effects model')} on the {term('logit scale')}, "
+        f"{term('τ²')} by {term(str(p['tau2_method']), 'REML') if p['tau2_method'] == 'REML' else p['tau2_method']}, "
+        f"{term(str(p['ci_method']), 'HKSJ') if str(p['ci_method']).startswith('HKSJ') else p['ci_method']} interval.",
+        f"- Heterogeneity: {term('I²')} = {p['i2']:.0f}%, {term('τ²')} = {p['tau2']:.3f} "
+        f"({term('Q-profile')} 95% CI {p['tau2_ci_low']:.3f} to {p['tau2_ci_high']:.3f}), "
+        f"{term('Q', COCHRAN_Q)} = {p['q']:.2f} on {int(p['q_df'])} df, {p_text(p['q_p'])}.",
+        f"- {pi_convention_sentence(a)}",
+        f"- {interval_moves_sentence(a)}",
+    ]
     adhoc = a.estimates[a.estimates["ci_method"] == "HKSJ-adhoc"]
     if not adhoc.empty and (adhoc["ci_high"].iat[0] - adhoc["ci_low"].iat[0]) > (p["ci_high"] - p["ci_low"]) + 0.05:
-        lines.append(f"- The HKSJ scale factor is below 1 here (the series vary less around the pooled rate than "
-                     f"the fitted random-effects model expects), which narrows the HKSJ interval; held at 1 or "
-                     f"more (ad hoc correction) the interval is {_pct(adhoc['ci_low'].iat[0])} to "
-                     f"{_pct(adhoc['ci_high'].iat[0])}.")
+        detail.append(f"- The {term('HKSJ scale factor')} is below 1 here (the series vary less around the pooled "
+                      f"rate than the fitted random-effects model expects), which narrows the HKSJ interval; held "
+                      f"at 1 or more ({term('ad hoc correction')}) the interval is {_pct(adhoc['ci_low'].iat[0])} "
+                      f"to {_pct(adhoc['ci_high'].iat[0])}.")
     if a.k < SMALL_K:
         b = a.estimates[a.estimates["model"] == "Bayesian normal-normal"].iloc[0]
         w = a.estimates[a.estimates["model"].str.startswith("Bayesian normal-normal (tau scale")].iloc[0]
-        lines.append(f"- With fewer than {SMALL_K} series the HKSJ interval is wide. A Bayesian model gives "
-                     f"{_pct(b['estimate'])} (95% credible interval {_pct(b['ci_low'])} to {_pct(b['ci_high'])}), "
-                     f"but that interval leans on its prior for the between-series spread (half-normal, scale "
+        lines.append(f"- **With fewer than {SMALL_K} series the interval is wide.** A "
+                     f"{term('Bayesian model')} gives {_pct(b['estimate'])} ({term('credible interval')} "
+                     f"{_pct(b['ci_low'])} to {_pct(b['ci_high'])}), but that interval leans on its "
+                     f"{term('prior')} for how much the series vary (half-normal, scale "
                      f"{pooling.PRIOR_TAU_SCALE:g}): with scale {WIDE_TAU_SCALE:g} it is {_pct(w['ci_low'])} to "
                      f"{_pct(w['ci_high'])}.")
-    return "\n".join(lines)
+    return "\n".join(lines) + "\n\n**Statistical detail**\n\n" + "\n".join(detail)
 
 
 def heterogeneity_table(a: PooledAnalysis) -> pd.DataFrame:
@@ -130,9 +211,172 @@ def heterogeneity_table(a: PooledAnalysis) -> pd.DataFrame:
 
 
 def leave_one_out_table(a: PooledAnalysis) -> pd.DataFrame:
-    """Leave-one-out results with the omitted study's label."""
+    """Leave-one-out results with the omitted study's label; ``remaining`` says what the estimate is
+    (with two series, leaving one out leaves that other series alone: named, not pooled)."""
     labels = a.studies.set_index("study_id")["label"]
     t = a.leave_one_out.copy()
     t["omitted"] = [labels[s] for s in t["subgroup_value"]]
     t["change"] = t["estimate"] - float(a.primary["estimate"])
-    return t[["omitted", "k", "estimate", "ci_low", "ci_high", "tau2", "i2", "change"]]
+    t["remaining"] = [f"one series: {next(lab for sid, lab in labels.items() if sid != s)} (not pooled)" if k == 1
+                      else f"pooled, {int(k)} series" for s, k in zip(t["subgroup_value"], t["k"])]
+    return t[["omitted", "remaining", "k", "estimate", "ci_low", "ci_high", "tau2", "i2", "change"]]
+
+
+def pi_convention_sentence(a: PooledAnalysis) -> str:
+    """The prediction interval's convention, and the t(k−2) interval beside it (from ``a``)."""
+    p = a.primary
+    if p["ci_method"] == "Wald":
+        head = "The prediction interval uses the normal quantile (Wald), as metafor does."
+    else:
+        df = a.k - 1
+        head = (f"The prediction interval uses the t distribution with k − 1 = {df} degree{'s' if df != 1 else ''} "
+                "of freedom, as metafor does; others use k − 2 (Higgins and colleagues).")
+    k2 = a.estimates[[v == sensitivity.PI_K2 for v in a.variants]]
+    if k2.empty:
+        return head + f" With {a.k} series the k − 2 interval is undefined."
+    r = k2.iloc[0]
+    return head + f" With k − 2 it is {_pct(r['pi_low'])} to {_pct(r['pi_high'])}."
+
+
+def interval_moves_sentence(a: PooledAnalysis) -> str:
+    """How far the estimate, the CI and the prediction interval move across the sensitivity rows."""
+    m = sensitivity.interval_moves(a)
+    p = a.primary
+    names = {v: _describe(v, r, a) for v, r in zip(a.variants, a.estimates.itertuples())}
+
+    def span(col: str) -> str:
+        s = m.dropna(subset=[col])
+        lo, hi = s.loc[s[col].idxmin()], s.loc[s[col].idxmax()]
+        return (f"{_pct(lo[col])} ({html.escape(names[lo['variant']], quote=False)}) to "
+                f"{_pct(hi[col])} ({html.escape(names[hi['variant']], quote=False)})")
+
+    text = (f"Across the {len(m)} sensitivity analyses the estimate ranges from "
+            f"{_pct(m['estimate'].min())} to {_pct(m['estimate'].max())}. The 95% CI of the primary model "
+            f"({_pct(p['ci_low'])} to {_pct(p['ci_high'])}) moves as follows: its lower bound ranges from "
+            f"{span('ci_low')}, its upper bound from {span('ci_high')}.")
+    if m["pi_low"].notna().any():
+        text += (f" The prediction interval ({_pct(p['pi_low'])} to {_pct(p['pi_high'])}): lower bound from "
+                 f"{span('pi_low')}, upper bound from {span('pi_high')} (the Bayesian rows have no prediction "
+                 "interval here).")
+    return text
+
+
+# --------------------------------------------------------------------------- strata
+def effective_sample_sizes(literature: pd.DataFrame, endpoint: str, horizon_years: float,
+                           data_dir: str | Path | None = None) -> dict[str, EffectiveN]:
+    """The series whose numbers at risk at this landmark are known or reconstructed, with their
+    effective sample size (:class:`~sarcoma_review.stats.sensitivity.EffectiveN`).
+
+    Today that is the CNAO cohort (:data:`CNAO_STUDY_ID`), from its pseudo-patient data
+    (:mod:`sarcoma_review.audit.reconstruct`, which honours the paper's event counts and landmarks),
+    at the landmarks it reports in Table I. Empty when the landmark has no such series.
+    """
+    rows = sensitivity.landmark_rows(literature, endpoint, horizon_years)
+    if CNAO_STUDY_ID not in set(rows["study_id"].astype(str)):
+        return {}
+    from sarcoma_review.audit import reconstruct
+
+    problems = reconstruct.reconstruction_problems(data_dir=data_dir)
+    if endpoint not in problems:
+        return {}
+    ipd = reconstruct.reconstruct(problems[endpoint], endpoint)
+    g = sensitivity.greenwood_effective_n(ipd["time_months"], ipd["event"], 12.0 * float(horizon_years))
+    if not g["n_eff"] == g["n_eff"]:  # NaN: S is 0 or 1
+        return {}
+    n = float(rows.loc[rows["study_id"].astype(str) == CNAO_STUDY_ID, "n_patients"].iat[0])
+    return {CNAO_STUDY_ID: EffectiveN(CNAO_STUDY_ID, n, min(g["n_eff"], n), g["n_risk"], g["surv"],
+                                      "pseudo-patient data of the CNAO cohort (audit chapter)")}
+
+
+def _label_of(a: PooledAnalysis | None, study_id: str) -> str:
+    if a is None:
+        return study_id
+    labels = a.studies.set_index("study_id")["label"]
+    return str(labels.get(study_id, study_id))
+
+
+def effective_n_markdown(a: PooledAnalysis) -> str:
+    """Why and how a series enters with its effective sample size (empty when none does)."""
+    if not a.effective_n:
+        return ""
+    out = []
+    row = a.estimates[[v == sensitivity.EFFECTIVE_N for v in a.variants]]
+    for sid, e in a.effective_n.items():
+        lab = html.escape(_label_of(a, sid), quote=False)
+        text = (f"The primary model treats every series as if all its patients had been followed to the "
+                f"landmark. For {lab} the numbers at risk are known from its reconstructed patient data: "
+                f"{e.n_at_risk} of {e.n_reported:.0f} patients were still followed at the landmark, and the "
+                f"Kaplan–Meier estimate there ({_pct(100 * e.surv)}) has the precision of "
+                f"{e.n_eff:.1f} patients followed completely (effective sample size: the n whose binomial "
+                f"variance equals the estimate's Greenwood variance; the number at risk would understate it, "
+                f"because patients censored before the landmark still inform the curve up to their censoring).")
+        if not row.empty:
+            r = row.iloc[0]
+            text += (f" With {lab} entering with n = {e.n_eff:.1f}, the pooled estimate is {_pct(r['estimate'])} "
+                     f"(95% CI {_pct(r['ci_low'])} to {_pct(r['ci_high'])}; primary {_pct(a.primary['estimate'])}).")
+        out.append(text)
+    return "\n\n".join(out)
+
+
+def strata_table(s: Stratification) -> pd.DataFrame:
+    """One stratification for display: each stratum's estimate, or its one series named as such."""
+    e = s.estimates
+    if s.column == vocabulary.HISTOLOGY_STRATUM:
+        names = [vocabulary.HISTOLOGY_STRATUM_NAMES.get(v, v) for v in e["subgroup_value"]]
+    else:
+        names = list(e["subgroup_value"])
+    what = [f"one series: {r.series} (its own rate, not pooled)" if r.kind == pooling.SINGLE_SERIES
+            else f"pooled, {r.tau2_method} · {r.ci_method}" for r in e.itertuples()]
+    return pd.DataFrame({"stratum": names, "k": e["k"].astype(int), "n_patients": e["n_patients"],
+                         "what": what, "estimate": e["estimate"], "ci_low": e["ci_low"], "ci_high": e["ci_high"],
+                         "pi_low": e["pi_low"], "pi_high": e["pi_high"]})
+
+
+def strata_markdown(a: PooledAnalysis, s: Stratification) -> str:
+    """The stratification's plain-language result and its tests (every number from ``s``)."""
+    name = vocabulary.SUBGROUP_NAMES.get(s.column, s.column)
+    lines = []
+    e = s.estimates
+    singles = e[e["kind"] == pooling.SINGLE_SERIES]
+    if not singles.empty:
+        lines.append(f"A stratum with one series shows that series' own rate and 95% Wald interval "
+                     f"({', '.join(html.escape(x, quote=False) for x in singles['series'])}); nothing is pooled there.")
+    t = s.test
+    if not s.tested:
+        lines.append(f"The {name} strata are shown side by side but not tested against each other: the labels "
+                     "overlap (\"Various\" covers series from several sites, which may include the sites "
+                     "named in other rows), so the strata are not distinct groups of patients.")
+    else:
+        if pd.notna(t["p_moderator"]):
+            lines.append(f"Mixed-effects moderator test (one τ² shared by the strata, Knapp–Hartung F): "
+                         f"F = {t['f']:.2f} on {int(t['df1'])} and {t['df2']:.0f} df, {p_text(t['p_moderator'])}.")
+        if pd.notna(t["p_between"]):
+            lines.append(f"Between-subgroup Q test (strata pooled separately, each with its Wald standard error"
+                         f"{'; a one-series stratum enters as that series' if not singles.empty else ''}): "
+                         f"Q = {t['q_between']:.2f} on {int(t['q_df'])} df, {p_text(t['p_between'])}.")
+        if t["note"]:
+            lines.append(html.escape(t["note"], quote=False)[0].upper() + html.escape(t["note"], quote=False)[1:] + ".")
+        if pd.notna(t["p_between"]) or pd.notna(t["p_moderator"]):
+            lines.append("With so few series these tests have little power: a large p-value does not show "
+                         "that the strata have the same rate.")
+    return " ".join(lines)
+
+
+def histology_caveat(a: PooledAnalysis) -> str:
+    """What the chordoma/other split cannot separate: series of mixed ("Various") histology."""
+    st = a.studies
+    if "histology" not in st.columns:
+        return "The data give no histology for these series: no histology strata."
+    mixed = st[st["histology"].astype(str) == vocabulary.MIXED_HISTOLOGY]
+    chord = st[st[vocabulary.HISTOLOGY_STRATUM] == vocabulary.CHORDOMA]
+    base = (f"The chordoma stratum holds the series whose histology Table I gives as chordoma only "
+            f"({len(chord)} here); every other series is in the other stratum. ")
+    if mixed.empty:
+        return base + "No series pooled here has mixed (\"Various\") histology."
+    labs = ", ".join(html.escape(x, quote=False) for x in mixed["label"])
+    verb = "reports" if len(mixed) == 1 else "report"
+    return base + (f"{len(mixed)} series of the other stratum {verb} \"Various\" histologies ({labs}; "
+                   f"{int(mixed['n_patients'].sum())} patients): {'it' if len(mixed) == 1 else 'they'} may include "
+                   "some chordomas, and Table I "
+                   "does not say how many, so the split is chordoma-only series against the rest, not "
+                   "chordoma patients against other patients.")

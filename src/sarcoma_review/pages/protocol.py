@@ -32,7 +32,9 @@ def flow_counts(analyses: Sequence[Mapping[str, Any]], data_dir: Path | None = N
     """
     sources = loaders.load_table("appraisal", "sources", data_dir)
     studies = loaders.load_studies(data_dir)
-    lit = loaders.load_literature(data_dir)
+    # only the columns used below (no rates): a changed rate does not re-execute the page
+    lit = loaders.load_literature(data_dir, columns=["study_id", "endpoint", "horizon_years", "n_patients",
+                                                     "histology"])
     comps = loaders.load_comparators(data_dir)
     reported = {s: sorted({(e, float(h)) for e, h in zip(g["endpoint"], g["horizon_years"])})
                 for s, g in lit.groupby("study_id")}

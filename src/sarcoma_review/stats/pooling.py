@@ -46,6 +46,8 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
+from sarcoma_review.data.vocabulary import study_label
+
 __all__ = [
     "RESULT_COLUMNS",
     "STUDY_COLUMNS",
@@ -67,8 +69,14 @@ RESULT_COLUMNS: list[str] = [
     "analysis_id", "endpoint", "horizon_years", "subgroup_column", "subgroup_value", "k",
     "n_patients", "model", "tau2_method", "ci_method", "estimate", "ci_low", "ci_high",
     "pi_low", "pi_high", "tau2", "tau2_ci_low", "tau2_ci_high", "i2", "h2", "q", "q_df",
-    "q_p", "note",
+    "q_p", "note", "kind", "series",
 ]
+#: ``kind`` of a row: a random-effects (or GLMM, Bayesian) estimate over two or more series, or one
+#: series shown as itself (never called pooled); ``series`` names that one series.
+POOLED, SINGLE_SERIES = "pooled", "single series"
+#: Prediction-interval conventions: metafor's (``t_{k-1}`` with HKSJ, normal with Wald; primary) and
+#: Higgins, Thompson & Spiegelhalter's ``t_{k-2}`` (a sensitivity row; needs k >= 3).
+PI_CONVENTIONS = ("k-1", "k-2")
 
 #: Column order of the per-study (forest plot) table.
 STUDY_COLUMNS: list[str] = [
@@ -377,7 +385,7 @@ class PoolResult:
             ci_high=_expit_pct(self.ci_logit[1]), pi_low=_expit_pct(self.pi_logit[0]),
             pi_high=_expit_pct(self.pi_logit[1]), tau2=self.tau2, tau2_ci_low=self.tau2_ci[0],
             tau2_ci_high=self.tau2_ci[1], i2=self.i2, h2=self.h2, q=self.q, q_df=self.q_df,
-            q_p=self.q_p, note=self.note,
+            q_p=self.q_p, note=self.note, kind=SINGLE_SERIES if self.k == 1 else POOLED, series="",
         )
         d.update(labels)
         return d
@@ -395,7 +403,8 @@ def _single_study(y: float, v: float, n: float, note: str = "", level: float = _
 
 
 def pool_rates(rate_percent, n_patients, method: str = "REML", ci: str = "HKSJ",
-               n_scale: float = 1.0, model: str = "random effects", level: float = _LEVEL) -> PoolResult:
+               n_scale: float = 1.0, model: str = "random effects", level: float = _LEVEL,
+               pi_convention: str = "k-1") -> PoolResult:
     """Pool landmark rates (percent) of ``k`` studies by the primary model (module docstring).
 
     Parameters
@@ -413,6 +422,10 @@ def pool_rates(rate_percent, n_patients, method: str = "REML", ci: str = "HKSJ",
         Label written into the ``model`` column.
     level : float
         Confidence level of the interval and the prediction interval (default 0.95).
+    pi_convention : {"k-1", "k-2"}
+        ``"k-1"`` (primary): the prediction interval as metafor, ``t_{k-1}`` under HKSJ and the
+        normal quantile under Wald. ``"k-2"``: Higgins' ``t_{k-2}`` quantile (same ``SE`` and
+        ``tau^2``); with ``k < 3`` it is undefined and the interval is NaN (the note says so).
 
     Returns
     -------
@@ -430,6 +443,8 @@ def pool_rates(rate_percent, n_patients, method: str = "REML", ci: str = "HKSJ",
     """
     method = _norm_method(method)
     ci = _norm_ci(ci)
+    if pi_convention not in PI_CONVENTIONS:
+        raise ValueError(f"unknown prediction-interval convention {pi_convention!r}; use one of {PI_CONVENTIONS}")
     if not n_scale > 0:
         raise ValueError("n_scale must be > 0")
     r, n = _check_inputs(rate_percent, n_patients)
@@ -442,9 +457,14 @@ def pool_rates(rate_percent, n_patients, method: str = "REML", ci: str = "HKSJ",
     se = float(f.se[0])
     c = _crit(f.ddf, level)
     spi = float(np.sqrt(se**2 + f.tau2))
+    cp = c
+    if pi_convention == "k-2":
+        cp = float(stats.t.ppf(1 - (1 - level) / 2, y.size - 2)) if y.size >= 3 else np.nan
+        if y.size < 3:
+            note = "; ".join(s for s in (note, "t(k-2) prediction interval undefined with 2 series") if s)
     return PoolResult(
         k=int(y.size), n_patients=float(n.sum()), model=model, tau2_method=method, ci_method=ci,
-        mu=mu, se=se, ci_logit=(mu - c * se, mu + c * se), pi_logit=(mu - c * spi, mu + c * spi),
+        mu=mu, se=se, ci_logit=(mu - c * se, mu + c * se), pi_logit=(mu - cp * spi, mu + cp * spi),
         tau2=f.tau2, tau2_ci=tau2_qprofile_ci(y, v), i2=f.i2, h2=f.h2, q=f.qe, q_df=f.qe_df,
         q_p=f.qe_p, ddf=f.ddf, note=note, level=level,
     )
@@ -600,6 +620,19 @@ def _select(df: pd.DataFrame, endpoint, horizon) -> tuple[pd.DataFrame, str, flo
     return d, ep, hz
 
 
+def series_label(rows: pd.DataFrame) -> str:
+    """The name of the one series in ``rows`` ("Imai 2016"), or "" when ``rows`` hold more than one.
+
+    Uses ``first_author`` and ``year`` when present, else ``study_id``.
+    """
+    if len(rows) != 1:
+        return ""
+    r = rows.iloc[0]
+    if "first_author" in rows.columns and "year" in rows.columns and pd.notna(r["year"]):
+        return study_label(r["first_author"], r["year"])
+    return str(r["study_id"]) if "study_id" in rows.columns else "one series"
+
+
 def _aid(analysis_id, ep, hz, suffix=""):
     if analysis_id:
         return analysis_id
@@ -609,7 +642,8 @@ def _aid(analysis_id, ep, hz, suffix=""):
 
 def pool(df: pd.DataFrame, endpoint: str | None = None, horizon: float | None = None,
          method: str = "REML", ci: str = "HKSJ", analysis_id: str | None = None,
-         subgroup: str | None = None, n_scale: float = 1.0) -> pd.DataFrame:
+         subgroup: str | None = None, n_scale: float = 1.0, pi_convention: str = "k-1",
+         model: str | None = None) -> pd.DataFrame:
     """Pool one landmark (endpoint x horizon) of a study table, overall or by subgroup.
 
     Parameters
@@ -628,27 +662,35 @@ def pool(df: pd.DataFrame, endpoint: str | None = None, horizon: float | None = 
         ``"single study"`` row).
     n_scale : float
         ``0.5`` runs the halved-effective-sample-size sensitivity analysis (``model`` says so).
+    pi_convention : {"k-1", "k-2"}
+        The prediction interval's quantile (:func:`pool_rates`).
+    model : str, optional
+        Label of the ``model`` column (default from ``n_scale`` and ``pi_convention``).
 
     Returns
     -------
-    DataFrame with :data:`RESULT_COLUMNS`, one row per pooled result, rates in percent.
+    DataFrame with :data:`RESULT_COLUMNS`, one row per pooled result, rates in percent. A group of
+    one series has ``kind = "single series"`` and ``series`` naming it (:func:`series_label`).
     """
     d, ep, hz = _select(df, endpoint, horizon)
-    model = "random effects" if n_scale == 1.0 else f"random effects, n x {n_scale:g}"
+    if model is None:
+        model = "random effects" if n_scale == 1.0 else f"random effects, n x {n_scale:g}"
+        if pi_convention == "k-2":
+            model += ", PI t(k-2)"
     aid = _aid(analysis_id, ep, hz)
     rows = []
     if subgroup is None:
-        res = pool_rates(d["rate_percent"], d["n_patients"], method, ci, n_scale, model)
-        rows.append(res.row(analysis_id=aid, endpoint=ep, horizon_years=hz))
+        res = pool_rates(d["rate_percent"], d["n_patients"], method, ci, n_scale, model, pi_convention=pi_convention)
+        rows.append(res.row(analysis_id=aid, endpoint=ep, horizon_years=hz, series=series_label(d)))
     else:
         if subgroup not in d.columns:
             raise ValueError(f"subgroup column {subgroup!r} not in df; columns are {list(d.columns)}")
         if d[subgroup].isna().any():
             raise ValueError(f"subgroup column {subgroup!r} has missing values; fill them first")
         for val, g in d.groupby(subgroup, sort=True):
-            res = pool_rates(g["rate_percent"], g["n_patients"], method, ci, n_scale, model)
+            res = pool_rates(g["rate_percent"], g["n_patients"], method, ci, n_scale, model, pi_convention=pi_convention)
             rows.append(res.row(analysis_id=aid, endpoint=ep, horizon_years=hz,
-                                subgroup_column=subgroup, subgroup_value=str(val)))
+                                subgroup_column=subgroup, subgroup_value=str(val), series=series_label(g)))
     return pd.DataFrame(rows, columns=RESULT_COLUMNS)
 
 

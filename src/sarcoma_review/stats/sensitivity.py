@@ -5,16 +5,23 @@ The pooled chapter (``book/pooled.ipynb`` through :mod:`sarcoma_review.pages.poo
 model that :func:`run_analysis` puts first. Nothing statistical happens in a notebook.
 
 Each row of the panel carries a key saying what it is (:data:`VARIANTS`), so pages never parse
-a row's label to recognise it.
+a row's label to recognise it. Besides the panel, each analysis is split into strata
+(:data:`STRATA`: histology -- chordoma series against all others --, particle group and site),
+each stratum pooled on its own (one series is shown as that series, never as a pooled estimate),
+with the between-subgroup tests where the strata do not overlap (:class:`Stratification`).
+:func:`estimates_table` is every estimate a pooled page shows, in one table (its published CSV).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
-from sarcoma_review.stats import pooling
+from sarcoma_review.data import vocabulary
+from sarcoma_review.stats import moderators, pooling, survival
 
 #: Below this many studies HKSJ intervals are very wide; the Bayesian estimate is shown beside them.
 SMALL_K = 5
@@ -25,9 +32,20 @@ WIDE_TAU_SCALE = 1.0
 #: The keys of the sensitivity panel, one per kind of row, in the order :func:`run_analysis` adds them.
 #: ``"tau2:<method>/<ci>"`` rows (every other estimator and interval) are formed from
 #: :data:`sarcoma_review.stats.pooling.TAU2_METHODS` and ``CI_METHODS``.
-PRIMARY, SINGLE, ADHOC, HALVED_N, GLMM, BAYES, BAYES_WIDE = (
-    "primary", "single study", "hksj-adhoc", "halved-n", "glmm", "bayes", "bayes-wide")
-VARIANTS = (PRIMARY, SINGLE, ADHOC, HALVED_N, GLMM, BAYES, BAYES_WIDE)
+#: ``PI_K2``: the primary fit with Higgins' t(k-2) prediction interval instead of metafor's t(k-1)
+#: (only with k >= 3); ``EFFECTIVE_N``: the primary model with a series' n replaced by its effective
+#: sample size at the landmark (only when one is known, see :func:`greenwood_effective_n`).
+PRIMARY, SINGLE, ADHOC, PI_K2, HALVED_N, EFFECTIVE_N, GLMM, BAYES, BAYES_WIDE = (
+    "primary", "single study", "hksj-adhoc", "pi-k2", "halved-n", "effective-n", "glmm", "bayes", "bayes-wide")
+VARIANTS = (PRIMARY, SINGLE, ADHOC, PI_K2, HALVED_N, EFFECTIVE_N, GLMM, BAYES, BAYES_WIDE)
+#: Keys of the other estimates a page shows (the ``variant`` column of :func:`estimates_table`).
+STRATUM, LEAVE_ONE_OUT, CUMULATIVE = "stratum", "leave-one-out", "cumulative"
+
+#: The study columns each pooled page is split by, in display order. Only strata that cannot
+#: overlap are tested against each other: a "Various" site (or histology) label may contain the
+#: sites of other series, so site strata are shown without a test.
+STRATA = (vocabulary.HISTOLOGY_STRATUM, "particle_group", "site")
+TESTED_STRATA = (vocabulary.HISTOLOGY_STRATUM, "particle_group")
 
 
 def estimator_variant(tau2_method: str, ci_method: str) -> str:
@@ -62,6 +80,10 @@ class PooledAnalysis:
         Leave-one-out and cumulative-by-year results (empty when ``k < 2``).
     variants : tuple of str
         One key per row of ``estimates`` (:data:`VARIANTS` or :func:`estimator_variant`).
+    strata : tuple of Stratification
+        One per column of :data:`STRATA` present in the data.
+    effective_n : dict
+        ``{study_id: EffectiveN}`` used by the ``EFFECTIVE_N`` row (empty when there is none).
     """
 
     primary: pd.Series
@@ -70,6 +92,8 @@ class PooledAnalysis:
     leave_one_out: pd.DataFrame
     cumulative: pd.DataFrame
     variants: tuple[str, ...] = ()
+    strata: tuple["Stratification", ...] = ()
+    effective_n: dict = field(default_factory=dict)
 
     @property
     def k(self) -> int:
@@ -110,17 +134,111 @@ def select_landmark(literature: pd.DataFrame, endpoint: str, horizon_years: floa
     return d.reset_index(drop=True)
 
 
+@dataclass(frozen=True)
+class EffectiveN:
+    """A series' effective sample size at one landmark, and how it was obtained.
+
+    ``n_eff = S (1 - S) / Var(S)``: the number of patients followed completely to the landmark
+    whose binomial variance equals the Kaplan-Meier estimate's Greenwood variance. The primary
+    model gives each series the binomial variance of all its ``n`` patients, as if none had been
+    censored before the landmark; ``n_eff`` is the n that carries the information its Kaplan-Meier
+    rate actually has. ``n_at_risk`` (patients still followed at the landmark) is its lower bound.
+    """
+
+    study_id: str
+    n_reported: float
+    n_eff: float
+    n_at_risk: int
+    surv: float
+    source: str
+
+
+def greenwood_effective_n(time, event, t: float) -> dict:
+    """Kaplan-Meier ``S(t)``, its Greenwood variance, effective sample size and number at risk at ``t``.
+
+    ``Var(S(t)) = S(t)^2 sum_{t_j <= t} d_j / (n_j (n_j - d_j))`` (Greenwood; R ``survfit``'s
+    ``std.err`` on the survival scale), ``n_eff = S (1 - S) / Var``. ``n_eff`` is NaN when
+    ``S(t)`` is 0 or 1 (no binomial information to match).
+    """
+    km = survival.kaplan_meier(time, event)
+    upto = km[km["time"] <= t]
+    n, d = upto["n_risk"].to_numpy(float), upto["n_event"].to_numpy(float)
+    s = float(upto["surv"].iloc[-1]) if len(upto) else 1.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(d > 0, d / (n * (n - d)), 0.0)
+    var = s**2 * float(terms.sum())
+    n_eff = s * (1 - s) / var if 0 < s < 1 and var > 0 else float("nan")
+    at_risk = int((np.asarray(time, float) >= t).sum())
+    return {"surv": s, "var": var, "se": float(np.sqrt(var)), "n_eff": n_eff, "n_risk": at_risk}
+
+
+@dataclass(frozen=True)
+class Stratification:
+    """One study column's strata at one landmark: each stratum's estimate and the between-strata tests.
+
+    Attributes
+    ----------
+    column : str
+        The study column (one of :data:`STRATA`).
+    estimates : pd.DataFrame
+        One row per stratum (:data:`sarcoma_review.stats.pooling.RESULT_COLUMNS`): pooled when
+        it holds two or more series (``kind = "pooled"``), else that series (``kind = "single
+        series"``, ``series`` naming it, its own rate and Wald CI).
+    tested : bool
+        Whether the strata are tested against each other (:data:`TESTED_STRATA`).
+    test : dict
+        ``f``, ``df1``, ``df2``, ``p_moderator`` (mixed-effects moderator test, common tau²,
+        Knapp-Hartung F), ``q_between``, ``q_df``, ``p_between`` (Q test on separately pooled
+        strata, each with its Wald SE) and ``note`` saying why a test is missing (NaN then).
+    """
+
+    column: str
+    estimates: pd.DataFrame
+    tested: bool
+    test: dict
+
+
+def stratify(d: pd.DataFrame, column: str, *, tau2_method: str = "REML", ci_method: str = "HKSJ",
+             analysis_id: str | None = None) -> Stratification:
+    """Pool each value of ``column`` separately and test the strata (:class:`Stratification`)."""
+    ep, hz = str(d["endpoint"].iloc[0]), float(d["horizon_years"].iloc[0])
+    est = pooling.pool(d, method=tau2_method, ci=ci_method, analysis_id=analysis_id, subgroup=column)
+    groups = int(d[column].nunique())
+    test = {"f": np.nan, "df1": np.nan, "df2": np.nan, "p_moderator": np.nan, "q_between": np.nan,
+            "q_df": np.nan, "p_between": np.nan, "note": ""}
+    tested = column in TESTED_STRATA
+    if not tested:
+        test["note"] = ("not tested: the labels overlap (a series of 'Various' sites may include "
+                        "the sites of other series)")
+    elif groups < 2:
+        test["note"] = f"all {len(d)} series are in one stratum: nothing to compare"
+    else:
+        q, _ = moderators.subgroup_q_test(d, column, ep, hz, method=tau2_method)
+        test.update(q_between=q["q"], q_df=q["df"], p_between=q["p"])
+        if len(d) <= groups:
+            test["note"] = (f"{len(d)} series cannot estimate {groups} stratum means and τ²: "
+                            "no moderator test")
+        else:
+            summary, _ = moderators.moderator_test(d, column, ep, hz, method=tau2_method, ci=ci_method)
+            test.update(f=summary["statistic"], df1=summary["df1"], df2=summary["df2"], p_moderator=summary["p"])
+    return Stratification(column=column, estimates=est, tested=tested, test=test)
+
+
 def run_analysis(literature: pd.DataFrame, endpoint: str, horizon_years: float, *,
                  tau2_method: str = "REML", ci_method: str = "HKSJ", analysis_id: str | None = None,
-                 subgroup_column: str | None = None, subgroup_value: str | None = None) -> PooledAnalysis:
-    """Pool one landmark and run the sensitivity panel.
+                 subgroup_column: str | None = None, subgroup_value: str | None = None,
+                 effective_n: Mapping[str, EffectiveN] | None = None) -> PooledAnalysis:
+    """Pool one landmark, run the sensitivity panel and split it into strata.
 
     The panel: every other tau² estimator (REML, DL, PM) and interval (HKSJ, Wald), HKSJ with the
-    ad hoc correction (scale factor at least 1), the binomial-normal GLMM on reconstructed
-    events, halved effective sample size, and the Bayesian normal-normal model with the primary
-    prior on tau and a wider one (always computed; emphasised when ``k <`` :data:`SMALL_K`).
-    With one study, only the single-study row is returned.
+    ad hoc correction (scale factor at least 1), the prediction interval with t(k-2) instead of
+    t(k-1) (k >= 3), the binomial-normal GLMM on reconstructed events, halved effective sample
+    size, a series' own effective sample size where ``effective_n`` gives one for a pooled
+    series, and the Bayesian normal-normal model with the primary prior on tau and a wider one
+    (always computed; emphasised when ``k <`` :data:`SMALL_K`). With one study, only the
+    single-study row is returned. The strata are those of :data:`STRATA` (:func:`stratify`).
     """
+    literature = vocabulary.with_strata(literature)
     d = select_landmark(literature, endpoint, horizon_years, subgroup_column, subgroup_value)
     aid = analysis_id or f"{endpoint}_{horizon_years:g}y"
     kw = dict(endpoint=endpoint, horizon=horizon_years, analysis_id=aid)
@@ -129,6 +247,7 @@ def run_analysis(literature: pd.DataFrame, endpoint: str, horizon_years: float, 
     parts = [primary]
     variants = [PRIMARY if len(d) >= 2 else SINGLE]
     loo = cum = pd.DataFrame(columns=pooling.RESULT_COLUMNS)
+    used_eff: dict[str, EffectiveN] = {}
     if len(d) >= 2:
         for m in pooling.TAU2_METHODS:
             for c in pooling.CI_METHODS:
@@ -138,11 +257,25 @@ def run_analysis(literature: pd.DataFrame, endpoint: str, horizon_years: float, 
         if primary["ci_method"].iat[0] == "HKSJ":
             parts.append(pooling.pool(d, method=tau2_method, ci=pooling.ADHOC, **kw))
             variants.append(ADHOC)
+        if len(d) >= 3:
+            parts.append(pooling.pool(d, method=tau2_method, ci=ci_method, pi_convention="k-2", **kw))
+            variants.append(PI_K2)
         parts.append(pooling.pool(d, method=tau2_method, ci=ci_method, n_scale=0.5, **kw))
+        variants.append(HALVED_N)
+        used_eff = {s: e for s, e in (effective_n or {}).items() if s in set(d["study_id"].astype(str))}
+        if used_eff:
+            d_eff = d.copy()
+            d_eff["n_patients"] = d_eff["n_patients"].astype(float)
+            for s, e in used_eff.items():
+                d_eff.loc[d_eff["study_id"].astype(str) == s, "n_patients"] = e.n_eff
+            names = ", ".join(f"{s}: {e.n_eff:.1f} instead of {e.n_reported:g}" for s, e in used_eff.items())
+            parts.append(pooling.pool(d_eff, method=tau2_method, ci=ci_method,
+                                      model=f"random effects, effective n ({names})", **kw))
+            variants.append(EFFECTIVE_N)
         parts.append(pooling.pool_glmm(d, **kw))
         parts.append(pooling.pool_bayes(d, **kw))
         parts.append(pooling.pool_bayes(d, tau_scale=WIDE_TAU_SCALE, **kw))
-        variants += [HALVED_N, GLMM, BAYES, BAYES_WIDE]
+        variants += [GLMM, BAYES, BAYES_WIDE]
         loo = pooling.leave_one_out(d, method=tau2_method, ci=ci_method, **kw)
         cum = pooling.cumulative(d, method=tau2_method, ci=ci_method, **kw)
     estimates = pd.concat(parts, ignore_index=True)
@@ -151,9 +284,60 @@ def run_analysis(literature: pd.DataFrame, endpoint: str, horizon_years: float, 
         estimates["subgroup_column"] = subgroup_column
         estimates["subgroup_value"] = str(subgroup_value)
     studies = pooling.study_table(d, method=tau2_method)
-    extra = [c for c in ("study_id", "first_author", "particle_group", "site", "histology", "source_outcome")
-             if c in d.columns]
+    extra = [c for c in ("study_id", "first_author", "particle_group", "site", "histology",
+                         vocabulary.HISTOLOGY_STRATUM, "source_outcome") if c in d.columns]
     studies = studies.merge(d[extra], on="study_id", how="left")
-    studies["label"] = [f"{a} {int(y)}" for a, y in zip(studies["first_author"], studies["year"])]
+    studies["label"] = [vocabulary.study_label(a, y) for a, y in zip(studies["first_author"], studies["year"])]
+    strata = tuple(stratify(d, c, tau2_method=tau2_method, ci_method=ci_method, analysis_id=aid)
+                   for c in STRATA if c in d.columns and c != subgroup_column)
     return PooledAnalysis(primary=estimates.iloc[0], estimates=estimates, studies=studies,
-                          leave_one_out=loo, cumulative=cum, variants=tuple(variants))
+                          leave_one_out=loo, cumulative=cum, variants=tuple(variants), strata=strata,
+                          effective_n=used_eff)
+
+
+def interval_moves(a: PooledAnalysis) -> pd.DataFrame:
+    """How each sensitivity row moves the estimate and both intervals against the primary model.
+
+    One row per row of ``a.estimates`` after the first: ``variant``, the estimate, CI and PI
+    bounds, and their differences from the primary's (percentage points; NaN where a row has no
+    such interval, e.g. the prediction interval of a Bayesian or t(k-2) row with two series).
+    """
+    p = a.primary
+    e = a.estimates.iloc[1:].copy()
+    e.insert(0, "variant", list(a.variants[1:]))
+    for col in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high"):
+        e[f"d_{col}"] = e[col].astype(float) - float(p[col])
+    return e.reset_index(drop=True)
+
+
+#: Columns of :func:`estimates_table` after :data:`sarcoma_review.stats.pooling.RESULT_COLUMNS`.
+TABLE_EXTRA = ["variant"]
+
+
+def estimates_table(a: PooledAnalysis) -> pd.DataFrame:
+    """Every estimate one pooled page shows, in the tidy result shape plus ``variant``.
+
+    Rows: the primary model and each sensitivity row (``variant`` from :data:`VARIANTS`), every
+    stratum (``variant = "stratum"``, ``subgroup_column`` naming the column), leave-one-out
+    (``"leave-one-out"``, ``subgroup_value`` = the omitted series) and cumulative
+    (``"cumulative"``, ``subgroup_value`` = the series added). ``kind`` says whether a row is
+    pooled or one series shown as itself; ``series`` names that series.
+    """
+    labels = a.studies.set_index("study_id")["label"].to_dict()
+    parts = [a.estimates.assign(variant=list(a.variants))]
+    for s in a.strata:
+        parts.append(s.estimates.assign(variant=STRATUM))
+    if not a.leave_one_out.empty:
+        loo = a.leave_one_out.assign(variant=LEAVE_ONE_OUT)
+        only = {sid: [o for o in labels if o != sid] for sid in labels}
+        loo["series"] = [labels[only[s][0]] if k == 1 else "" for s, k in zip(loo["subgroup_value"], loo["k"])]
+        parts.append(loo)
+    if not a.cumulative.empty:
+        cum = a.cumulative.assign(variant=CUMULATIVE)
+        cum["series"] = [labels.get(s, s) if k == 1 else "" for s, k in zip(cum["subgroup_value"], cum["k"])]
+        parts.append(cum)
+    out = pd.concat([x for x in parts if not x.empty], ignore_index=True)
+    out["analysis_id"] = a.primary["analysis_id"]
+    out["kind"] = np.where(out["k"].astype(int) == 1, pooling.SINGLE_SERIES, pooling.POOLED)
+    out["series"] = out["series"].fillna("")
+    return out[pooling.RESULT_COLUMNS + TABLE_EXTRA]

@@ -9,10 +9,19 @@ Sphinx's ``html_js_files`` (``_config.yml``), in the order vega, vega-lite, vega
 :func:`enable_offline` (call it once per notebook) switches Altair to the renderer
 ``"sarcoma_offline"``, whose ``text/html`` output (the one myst-nb puts in the page) is a
 ``<div class="sr-vega-chart">`` plus a small script that calls the page's global
-``vegaEmbed``: no ``<script src=...>``, no CDN. The spec is embedded as JSON with ``<``, ``>``
+``vegaEmbed``: no ``<script src=...>``, no CDN. Beside it stands the same chart as a static SVG,
+rendered at build time by ``vl-convert`` (no browser, no network), which a reader sees when
+scripts do not run and on paper; the script hides it once the interactive chart is drawn. The spec is embedded as JSON with ``<``, ``>``
 and ``&`` escaped, so a study label such as ``"</script><script>..."`` cannot leave the script
 element; vega draws text as SVG text nodes and vega-tooltip escapes HTML in tooltips
 (its default ``sanitize``), so labels always appear as text.
+
+Reading
+-------
+Every chart goes through :func:`book_spec` before it is drawn: the Okabe-Ito colour-blind-safe
+palette (Okabe and Ito, *Color Universal Design*, 2008) for categories, and no label cut short
+(every ``labelLimit`` and text ``limit`` is lifted). Where colour carries meaning, a shape or
+a dash pattern carries it too.
 
 Charts
 ------
@@ -23,14 +32,16 @@ see :func:`forest_plot` for how that is decided.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
-import uuid
 from collections.abc import Mapping
 from typing import Any, Literal
 
 import altair as alt
 import pandas as pd
+
+from sarcoma_review.pages.render.tables import p_text
 
 __all__ = [
     "RENDERER_NAME",
@@ -57,7 +68,29 @@ EMBED_OPTIONS: dict[str, Any] = {
 
 PERCENT_DOMAIN = [0, 100]
 POOLED_COLOUR = "#222222"
-STUDY_COLOUR = "#1f77b4"
+
+#: Okabe-Ito colours in the order categories take them (blue, orange, bluish green, reddish
+#: purple, sky blue, vermillion, black, yellow; yellow last: it is faint on white).
+CATEGORY_COLOURS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000", "#F0E442"]
+#: Marker shapes in the same order, so a category is told by its shape without colour.
+CATEGORY_SHAPES = ["circle", "square", "triangle-up", "diamond", "triangle-down", "cross",
+                   "triangle-right", "triangle-left"]
+#: Dash patterns for lines (Kaplan-Meier curves), same order.
+CATEGORY_DASHES = [[1, 0], [6, 3], [2, 2], [8, 3, 2, 3], [4, 4], [1, 3]]
+STUDY_COLOUR = CATEGORY_COLOURS[0]
+HIGHLIGHT_COLOUR = "#D55E00"  # Okabe-Ito vermillion
+REFERENCE_COLOUR = "#D55E00"
+
+#: Chart defaults of the book (merged into every spec by :func:`book_spec`).
+BOOK_CONFIG: dict[str, Any] = {
+    "range": {"category": CATEGORY_COLOURS},
+    "axis": {"labelLimit": 0, "titleLimit": 0, "labelFontSize": 11, "titleFontSize": 12},
+    "legend": {"labelLimit": 0, "titleLimit": 0, "labelFontSize": 11},
+    "header": {"labelLimit": 0, "titleLimit": 0},
+}
+
+#: Vega-Lite versions of the specs and of vl-convert are compared on major.minor.
+_VL_VERSION_PREFIX = "https://vega.github.io/schema/vega-lite/v"
 
 # --------------------------------------------------------------------------------------------
 # Offline renderer
@@ -76,51 +109,143 @@ def _json_for_script(value: Any) -> str:
     return "".join(_SCRIPT_ESCAPES.get(ch, ch) for ch in text)
 
 
+def _lift_limits(node: Any) -> Any:
+    """A copy of ``node`` with every ``labelLimit``/``titleLimit`` set to 0 (no limit) and every text
+    mark's ``limit`` removed, so no label is ever cut to "…"."""
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            if key in ("labelLimit", "titleLimit") and isinstance(value, (int, float)):
+                out[key] = 0
+            elif key == "mark" and isinstance(value, dict) and value.get("type") == "text":
+                out[key] = {k: v for k, v in value.items() if k != "limit"}
+            else:
+                out[key] = _lift_limits(value)
+        return out
+    if isinstance(node, list):
+        return [_lift_limits(v) for v in node]
+    return node
+
+
+def book_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """The spec as the book draws it: :data:`BOOK_CONFIG` under the spec's own ``config`` (the
+    spec's own settings win, except that no label limit survives), and every limit lifted."""
+    out = _lift_limits(dict(spec))
+    config = {k: dict(v) if isinstance(v, dict) else v for k, v in BOOK_CONFIG.items()}
+    for key, value in (out.get("config") or {}).items():
+        config[key] = {**config[key], **value} if isinstance(value, dict) and isinstance(config.get(key), dict) else value
+    out["config"] = _lift_limits(config)
+    return out
+
+
+def _vl_version(spec: Mapping[str, Any]) -> str:
+    """The ``major.minor`` Vega-Lite version that vl-convert should compile ``spec`` with: the
+    spec's own (from ``$schema``) when vl-convert bundles it, else the newest of the same major."""
+    import vl_convert
+
+    available = list(vl_convert.get_vegalite_versions())
+    schema = str(spec.get("$schema", ""))
+    if schema.startswith(_VL_VERSION_PREFIX):
+        major_minor = ".".join(schema[len(_VL_VERSION_PREFIX):].removesuffix(".json").split(".")[:2])
+        if major_minor in available:
+            return major_minor
+        same_major = [v for v in available if v.split(".")[0] == major_minor.split(".")[0]]
+        if same_major:
+            return same_major[-1]
+        raise ValueError(f"chart spec is Vega-Lite {major_minor}; vl-convert bundles only {available}")
+    return available[-1]
+
+
+def static_svg(spec: Mapping[str, Any], id_prefix: str) -> str:
+    """The chart as a self-contained SVG string, rendered now (offline) by vl-convert.
+
+    Ids inside the SVG (clip paths) are prefixed with ``id_prefix`` so that several charts on one
+    page do not share them. Text in the SVG is XML-escaped by Vega's SVG renderer, so a label
+    such as ``<script>`` stays text.
+    """
+    import re
+
+    import vl_convert
+
+    svg = vl_convert.vegalite_to_svg(dict(spec), vl_version=_vl_version(spec))
+    svg = re.sub(r"^<\?xml[^>]*>\s*", "", svg)
+    svg = re.sub(r'\bid="([^"]+)"', lambda m: f'id="{id_prefix}-{m.group(1)}"', svg)
+    svg = re.sub(r"url\(#([^)]+)\)", lambda m: f"url(#{id_prefix}-{m.group(1)})", svg)
+    svg = re.sub(r'href="#([^"]+)"', lambda m: f'href="#{id_prefix}-{m.group(1)}"', svg)
+    return svg.replace('class="marks"', 'class="sr-static-svg" role="img"', 1)
+
+
+#: How many charts with each spec digest this process has drawn (see :func:`chart_id`).
+_CHART_COUNTS: dict[str, int] = {}
+
+
+def chart_id(spec: Mapping[str, Any], embed_options: Mapping[str, Any] | None = None) -> str:
+    """A deterministic container id: ``sr-chart-`` + 12 hex digits of the SHA-256 of the spec and options,
+    with ``-2``, ``-3`` ... for the second, third ... identical chart drawn by this process (one page).
+
+    The same page built twice from the same data gets the same ids, so pages compare byte for byte.
+    """
+    text = json.dumps([spec, embed_options or {}], sort_keys=True, ensure_ascii=False, default=str)
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+    n = _CHART_COUNTS[digest] = _CHART_COUNTS.get(digest, 0) + 1
+    return f"sr-chart-{digest}" + (f"-{n}" if n > 1 else "")
+
+
 def offline_html(spec: Mapping[str, Any], embed_options: Mapping[str, Any] | None = None,
-                 div_id: str | None = None) -> str:
+                 div_id: str | None = None, static: bool = True) -> str:
     """HTML fragment that draws a Vega-Lite ``spec`` with the page's global ``vegaEmbed``.
 
     Parameters
     ----------
     spec
-        A Vega-Lite specification (``chart.to_dict()``).
+        A Vega-Lite specification (``chart.to_dict()``); drawn as :func:`book_spec` makes it.
     embed_options
         vega-embed options; defaults to :data:`EMBED_OPTIONS`.
     div_id
-        Id of the container; a random one by default.
+        Id of the container; by default :func:`chart_id` (deterministic).
+    static
+        Also embed the chart as a static SVG (:func:`static_svg`), shown when scripts do not run
+        and in print, hidden once the interactive chart is drawn.
 
     Returns
     -------
     str
-        A ``<div class="sr-vega-chart">`` and an inline script. If ``vegaEmbed`` is not defined
-        yet when the script runs, drawing waits for the window's ``load`` event; if it is still
-        missing, the container says so and the console logs an error.
+        ``<div class="sr-chart">`` holding the static ``<div class="sr-vega-static">``, the
+        interactive ``<div class="sr-vega-chart">`` and an inline script. If ``vegaEmbed`` is not
+        defined yet when the script runs, drawing waits for the window's ``load`` event; if it is
+        still missing, the static chart stays and the console logs an error.
     """
-    div_id = div_id or f"sr-chart-{uuid.uuid4().hex[:12]}"
+    spec = book_spec(spec)
     opts = dict(EMBED_OPTIONS if embed_options is None else embed_options)
+    div_id = div_id or chart_id(spec, opts)
+    static_html = (f'<div class="sr-vega-static" id="{div_id}-static">{static_svg(spec, div_id)}</div>\n'
+                   if static else "")
     return (
+        f'<div class="sr-chart" id="{div_id}-box">\n'
+        f"{static_html}"
         f'<div class="sr-vega-chart" id="{div_id}"></div>\n'
         '<script type="text/javascript">\n'
         "(function () {\n"
-        f"  var spec = {_json_for_script(dict(spec))};\n"
+        f"  var spec = {_json_for_script(spec)};\n"
         f"  var opts = {_json_for_script(opts)};\n"
         f"  var id = {_json_for_script(div_id)};\n"
         "  function draw() {\n"
         "    var el = document.getElementById(id);\n"
         "    if (typeof window.vegaEmbed !== 'function') {\n"
-        "      el.textContent = 'This chart needs vega-embed, which this page did not load.';\n"
         "      console.error('sarcoma_review chart ' + id + ': vegaEmbed is not loaded');\n"
         "      return;\n"
         "    }\n"
-        "    window.vegaEmbed(el, spec, opts).catch(function (err) {\n"
-        "      el.textContent = 'Chart error: ' + err.message;\n"
+        "    window.vegaEmbed(el, spec, opts).then(function () {\n"
+        "      document.getElementById(id + '-box').classList.add('sr-drawn');\n"
+        "    }).catch(function (err) {\n"
         "      console.error(err);\n"
         "    });\n"
         "  }\n"
         "  if (typeof window.vegaEmbed === 'function') { draw(); }\n"
         "  else { window.addEventListener('load', draw); }\n"
         "})();\n"
-        "</script>"
+        "</script>\n"
+        "</div>"
     )
 
 
@@ -188,12 +313,6 @@ def _get(row: Mapping[str, Any] | pd.Series, key: str, default: Any = None) -> A
     return value
 
 
-def _fmt_p(p: float | None) -> str:
-    if p is None:
-        return "NA"
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
-
-
 def heterogeneity_text(pooled: Mapping[str, Any] | pd.Series) -> str:
     """``"Heterogeneity: tau^2 = 0.0123, I^2 = 45.0%, Q = 12.30 (df = 6), p = 0.056"``.
 
@@ -206,7 +325,7 @@ def heterogeneity_text(pooled: Mapping[str, Any] | pd.Series) -> str:
         "I² = " + ("NA" if i2_pct is None else f"{i2_pct:.1f}%"),
         "Q = " + ("NA" if q is None else f"{float(q):.2f}")
         + ("" if k is None else f" (df = {int(k) - 1})"),
-        "p = " + _fmt_p(None if q_p is None else float(q_p)),
+        "p = NA" if q_p is None else p_text(float(q_p)),
     ]
     return "Heterogeneity: " + ", ".join(parts)
 
@@ -255,7 +374,7 @@ def forest_rows(per_study: pd.DataFrame, pooled: Mapping[str, Any] | pd.Series, 
     df["weight"] = df["weight"].astype("float64")
     if "subgroup" not in df.columns:
         df["subgroup"] = None
-    for c in ("year", "source"):
+    for c in ("year", "source", "histology"):
         if c not in df.columns:
             df[c] = None
     df["subgroup"] = df["subgroup"].astype("object").where(df["subgroup"].notna(), "All studies")
@@ -284,6 +403,7 @@ def forest_rows(per_study: pd.DataFrame, pooled: Mapping[str, Any] | pd.Series, 
             "weight": float(s["weight"]), "subgroup": str(s["subgroup"]),
             "year": None if pd.isna(s["year"]) else int(s["year"]),
             "source": None if s["source"] is None or pd.isna(s["source"]) else str(s["source"]),
+            "histology": None if s["histology"] is None or pd.isna(s["histology"]) else str(s["histology"]),
         })
     if k > len(shown):
         records.append({"kind": "omitted",
@@ -331,22 +451,24 @@ def forest_plot(per_study: pd.DataFrame, pooled: Mapping[str, Any] | pd.Series, 
                 title: str | None = None, x_title: str = "Estimate (%)",
                 max_studies: int = 60, sort_by: Literal["year", "estimate", "weight", "input"] = "year",
                 scale: Literal["auto", "fraction", "percent"] = "auto", pooled_label: str | None = None,
-                plot_width: int = 320, row_height: int = 22, label_width: int = 190,
+                plot_width: int = 320, row_height: int = 24, label_width: int = 120,
                 decimals: int = 1) -> alt.VConcatChart:
     """Forest plot in the RevMan / metafor layout.
 
-    Columns, left to right: study ("First author year"), n, the plot (study squares sized by
-    weight with horizontal CI whiskers, the pooled diamond, the prediction interval as a bar,
-    a dashed line at the pooled estimate), "Estimate [95% CI]" and weight (%). The
-    heterogeneity line (tau², I², Q with df and p) is printed under the table. Studies are
-    coloured by ``subgroup`` when that column is present; tooltips show each study's values and
-    its source.
+    Columns, left to right: study ("First author year"), histology (when ``per_study`` has a
+    ``histology`` column with any value), n, the plot (study markers sized by weight with
+    horizontal CI whiskers, the pooled diamond, the prediction interval as a bar, a dashed line
+    at the pooled estimate), "Estimate [95% CI]" and weight (%). Text is 12 px and every text
+    column is as wide as its longest entry (nothing is cut). The heterogeneity line (tau², I², Q
+    with df and p) is printed under the table. With more than one ``subgroup``, studies take an
+    Okabe-Ito colour AND a marker shape per subgroup (one legend); otherwise blue squares.
+    Tooltips show each study's values and its source.
 
     Parameters
     ----------
     per_study
         Columns ``study_id, label, n_patients, estimate, ci_low, ci_high, weight`` (percent of
-        the total), optional ``subgroup, year, source``.
+        the total), optional ``subgroup, year, source, histology``.
     pooled
         Mapping or Series with ``estimate, ci_low, ci_high`` and optionally ``pi_low, pi_high,
         tau2, i2, q, q_p, k, n_patients, model``.
@@ -371,15 +493,28 @@ def forest_plot(per_study: pd.DataFrame, pooled: Mapping[str, Any] | pd.Series, 
     """
     rows, diamond, info = forest_rows(per_study, pooled, max_studies=max_studies, sort_by=sort_by,
                                       scale=scale, pooled_label=pooled_label, decimals=decimals)
+    if "histology" not in rows.columns:
+        rows["histology"] = None
+    rows["histology_text"] = ["" if h is None or (isinstance(h, float) and math.isnan(h)) else str(h)
+                              for h in rows["histology"]]
+    show_histology = bool((rows["histology_text"] != "").any())
     n_rows = len(rows)
     height = max(row_height * n_rows, 60)
     y_scale = alt.Scale(domain=[-0.5, n_rows - 0.5], reverse=True, nice=False, zero=False)
     y = alt.Y("pos:Q", scale=y_scale, axis=None)
     data = alt.Data(values=_records(rows))
     studies = alt.Chart(data).transform_filter("datum.kind === 'study'")
-    has_subgroups = rows.loc[rows["kind"] == "study", "subgroup"].nunique() > 1
-    colour = (alt.Color("subgroup:N", title="Subgroup", legend=alt.Legend(orient="bottom"))
-              if has_subgroups else alt.value(STUDY_COLOUR))
+    subgroups = list(dict.fromkeys(rows.loc[rows["kind"] == "study", "subgroup"]))
+    has_subgroups = len(subgroups) > 1
+    if has_subgroups:
+        legend = alt.Legend(orient="bottom", title="Subgroup", labelFontSize=12, symbolSize=120)
+        colour = alt.Color("subgroup:N", scale=alt.Scale(domain=subgroups, range=_cycle(CATEGORY_COLOURS, len(subgroups))),
+                           legend=legend)
+        shape = alt.Shape("subgroup:N", scale=alt.Scale(domain=subgroups, range=_cycle(CATEGORY_SHAPES, len(subgroups))),
+                          legend=legend)
+    else:
+        colour = alt.value(STUDY_COLOUR)
+        shape = alt.value("square")
     x = alt.X("estimate:Q", title=x_title, scale=alt.Scale(domain=PERCENT_DOMAIN, nice=False, clamp=True))
     tooltip = [
         alt.Tooltip("label:N", title="Study"),
@@ -389,6 +524,7 @@ def forest_plot(per_study: pd.DataFrame, pooled: Mapping[str, Any] | pd.Series, 
         alt.Tooltip("ci_high:Q", title="95% CI high", format=f".{decimals}f"),
         alt.Tooltip("weight:Q", title="Weight (%)", format=".1f"),
         alt.Tooltip("subgroup:N", title="Subgroup"),
+        *([alt.Tooltip("histology:N", title="Histology")] if show_histology else []),
         alt.Tooltip("year:O", title="Year"),
         alt.Tooltip("source:N", title="Source"),
     ]
@@ -396,20 +532,21 @@ def forest_plot(per_study: pd.DataFrame, pooled: Mapping[str, Any] | pd.Series, 
     def text_column(field: str, header: str, width: int, align: str = "left") -> alt.LayerChart:
         base = alt.Chart(data).encode(x=alt.value(0 if align == "left" else width), y=y, text=f"{field}:N")
         normal = base.transform_filter("datum.kind !== 'pooled'").mark_text(
-            align=align, baseline="middle", fontSize=11, limit=width)
+            align=align, baseline="middle", fontSize=FOREST_FONT_SIZE)
         bold = base.transform_filter("datum.kind === 'pooled'").mark_text(
-            align=align, baseline="middle", fontSize=11, limit=width, fontWeight="bold")
+            align=align, baseline="middle", fontSize=FOREST_FONT_SIZE, fontWeight="bold")
         return alt.layer(normal, bold).properties(
             width=width, height=height,
-            title=alt.TitleParams(header, anchor="start" if align == "left" else "end", fontSize=12))
+            title=alt.TitleParams(header, anchor="start" if align == "left" else "end",
+                                  fontSize=FOREST_FONT_SIZE, fontWeight="bold"))
 
     whiskers = studies.mark_rule(strokeWidth=1.5).encode(
         x=alt.X("ci_low:Q", title=x_title, scale=alt.Scale(domain=PERCENT_DOMAIN, nice=False, clamp=True)),
         x2="ci_high:Q", y=y, color=colour, tooltip=tooltip)
-    squares = studies.mark_square(opacity=1).encode(
-        x=x, y=y, color=colour, tooltip=tooltip,
+    markers = studies.mark_point(filled=True, opacity=1, stroke="#222222", strokeWidth=0.5).encode(
+        x=x, y=y, color=colour, shape=shape, tooltip=tooltip,
         size=alt.Size("weight:Q", scale=alt.Scale(domain=[0, max(rows["weight"].max(), 1e-9)],
-                                                   range=[12, 260]), legend=None))
+                                                   range=[30, 320]), legend=None))
     diamond_layer = alt.Chart(alt.Data(values=_records(diamond))).mark_area(
         color=POOLED_COLOUR, orient="horizontal").encode(
         y=alt.Y("y:Q", scale=y_scale, axis=None), x=alt.X("x:Q"), x2="x2:Q")
@@ -426,28 +563,48 @@ def forest_plot(per_study: pd.DataFrame, pooled: Mapping[str, Any] | pd.Series, 
     pooled_est = float(rows.loc[rows["kind"] == "pooled", "estimate"].iloc[0])
     ref_line = alt.Chart(alt.Data(values=[{"estimate": pooled_est}])).mark_rule(
         strokeDash=[4, 3], color="#999999").encode(x="estimate:Q")
-    plot = alt.layer(ref_line, whiskers, squares, pi_bar, diamond_layer, pooled_tip).properties(
+    plot = alt.layer(ref_line, whiskers, markers, pi_bar, diamond_layer, pooled_tip).properties(
         width=plot_width, height=height,
-        title=alt.TitleParams("Estimate and 95% CI", anchor="middle", fontSize=12))
+        title=alt.TitleParams("Estimate and 95% CI", anchor="middle", fontSize=FOREST_FONT_SIZE, fontWeight="bold"))
 
-    table = alt.hconcat(
-        text_column("label", "Study", label_width),
-        text_column("n_text", "n", 36, align="right"),
+    label_width = max(label_width, text_width(rows["label"], bold=True))
+    columns = [text_column("label", "Study", label_width)]
+    if show_histology:
+        columns.append(text_column("histology_text", "Histology", max(70, text_width(rows["histology_text"]))))
+    columns += [
+        text_column("n_text", "n", max(30, text_width(rows["n_text"], bold=True)), align="right"),
         plot,
-        text_column("ci_text", "Estimate [95% CI]", 130),
-        text_column("weight_text", "Weight", 50, align="right"),
-        spacing=8,
-    ).resolve_scale(y="shared")
+        text_column("ci_text", "Estimate [95% CI]", max(130, text_width(rows["ci_text"], bold=True))),
+        text_column("weight_text", "Weight", 54, align="right"),
+    ]
+    table = alt.hconcat(*columns, spacing=10).resolve_scale(y="shared", color="shared", shape="shared")
     note = info["heterogeneity"]
     if info["k"] > info["k_shown"]:
         note += f"; {info['k_shown']} of {info['k']} studies drawn (largest weights)"
     het = alt.Chart(alt.Data(values=[{"text": note}])).mark_text(
-        align="left", baseline="middle", fontSize=11, fontStyle="italic").encode(
-        text="text:N", x=alt.value(0), y=alt.value(8)).properties(width=label_width, height=16)
+        align="left", baseline="middle", fontSize=FOREST_FONT_SIZE - 1, fontStyle="italic").encode(
+        text="text:N", x=alt.value(0), y=alt.value(8)).properties(
+        width=text_width([note], size=FOREST_FONT_SIZE - 1), height=16)
     chart = alt.vconcat(table, het, spacing=4).configure_view(stroke=None).configure_axis(grid=False)
     if title:
         chart = chart.properties(title=title)
     return chart
+
+
+def _cycle(values: list[Any], n: int) -> list[Any]:
+    """The first ``n`` of ``values``, repeated when there are more categories than values."""
+    return [values[i % len(values)] for i in range(n)]
+
+
+#: Font size of the forest plot's text columns (legible at the default zoom).
+FOREST_FONT_SIZE = 12
+
+
+def text_width(texts: Any, size: int = FOREST_FONT_SIZE, bold: bool = False) -> int:
+    """Pixels that the longest of ``texts`` needs at ``size`` px (a generous estimate for
+    sans-serif: 0.62 em a character, 0.68 em bold), so a text column never cuts its text."""
+    longest = max((len(str(t)) for t in texts if t is not None), default=0)
+    return int(math.ceil(longest * size * (0.68 if bold else 0.62))) + 4
 
 
 # --------------------------------------------------------------------------------------------
@@ -484,8 +641,9 @@ def km_plot(km: pd.DataFrame, at_risk: pd.DataFrame, censored: pd.DataFrame | No
     Returns
     -------
     alt.VConcatChart
-        The curves (y 0-100 %, step-after interpolation) above the at-risk table; both share
-        the time scale.
+        The curves (y 0-100 %, step-after interpolation; each group its own colour and dash
+        pattern) above the at-risk table; both share the time scale, and the time axis is
+        ticked exactly at the ``at_risk`` times, so every number stands under its tick.
     """
     _require(km, KM_COLUMNS, "km")
     _require(at_risk, AT_RISK_COLUMNS, "at_risk")
@@ -521,12 +679,22 @@ def km_plot(km: pd.DataFrame, at_risk: pd.DataFrame, censored: pd.DataFrame | No
     risk["group"] = risk["group"].astype(str)
     groups = list(dict.fromkeys(list(curves["group"]) + list(risk["group"])))
     t_max = float(max_time if max_time is not None else max(curves["time"].max(), risk["time"].max()))
+    risk = risk[(risk["time"] >= 0) & (risk["time"] <= t_max)]
+    # The time axis is ticked exactly at the times the numbers at risk are given, so each number
+    # stands under the tick it belongs to (no separate grid that would misplace it).
+    tick_values = sorted({float(t) for t in risk["time"]})
     x_scale = alt.Scale(domain=[0, t_max], nice=False, zero=True)
-    colour = alt.Color("group:N", title=None, scale=alt.Scale(domain=groups),
-                       legend=alt.Legend(orient="top-right") if len(groups) > 1 else None)
+    palette = alt.Scale(domain=groups, range=_cycle(CATEGORY_COLOURS, len(groups)))
+    legend = alt.Legend(orient="top-right", symbolStrokeWidth=2.5, symbolSize=300,
+                        symbolType="stroke") if len(groups) > 1 else None
+    colour = alt.Color("group:N", title=None, scale=palette, legend=legend)
+    dash = alt.StrokeDash("group:N", title=None, scale=alt.Scale(domain=groups, range=_cycle(CATEGORY_DASHES, len(groups))),
+                          legend=legend)
     curve_data = alt.Data(values=_records(curves[["group", "time", "survival", "ci_low", "ci_high"]]))
     base = alt.Chart(curve_data)
-    x = alt.X("time:Q", title=x_title, scale=x_scale)
+    x = alt.X("time:Q", title=x_title, scale=x_scale,
+              axis=alt.Axis(values=tick_values, tickCount=len(tick_values), labelOverlap=False)
+              if tick_values else alt.Undefined)
     y = alt.Y("survival:Q", title=y_title, scale=alt.Scale(domain=PERCENT_DOMAIN, nice=False))
     tooltip = [alt.Tooltip("group:N", title="Group"), alt.Tooltip("time:Q", title="Months", format=".1f"),
                alt.Tooltip("survival:Q", title="Survival (%)", format=".1f"),
@@ -534,24 +702,24 @@ def km_plot(km: pd.DataFrame, at_risk: pd.DataFrame, censored: pd.DataFrame | No
                alt.Tooltip("ci_high:Q", title="95% CI high", format=".1f")]
     layers = []
     if band:
-        layers.append(base.mark_area(interpolate="step-after", opacity=0.18).encode(
+        layers.append(base.mark_area(interpolate="step-after", opacity=0.15).encode(
             x=x, y=alt.Y("ci_low:Q", title=y_title, scale=alt.Scale(domain=PERCENT_DOMAIN, nice=False)),
-            y2="ci_high:Q", color=colour))
+            y2="ci_high:Q", color=alt.Color("group:N", scale=palette, legend=None)))
     layers.append(base.mark_line(interpolate="step-after", strokeWidth=2).encode(
-        x=x, y=y, color=colour, detail="group:N"))
+        x=x, y=y, color=colour, strokeDash=dash, detail="group:N"))
     layers.append(base.mark_point(opacity=0, size=60).encode(x=x, y=y, tooltip=tooltip))
     layers.append(alt.Chart(alt.Data(values=_records(marks))).mark_tick(
         orient="vertical", thickness=1.5, size=9).encode(
         x=alt.X("time:Q", scale=x_scale), y=alt.Y("survival:Q", scale=alt.Scale(domain=PERCENT_DOMAIN)),
-        color=colour, tooltip=[alt.Tooltip("group:N", title="Censored"),
-                               alt.Tooltip("time:Q", title="Months", format=".1f")]))
+        color=alt.Color("group:N", scale=palette, legend=None),
+        tooltip=[alt.Tooltip("group:N", title="Censored"), alt.Tooltip("time:Q", title="Months", format=".1f")]))
     curves_chart = alt.layer(*layers).properties(width=width, height=height)
     risk_chart = alt.Chart(alt.Data(values=_records(risk)),
                            title=alt.TitleParams("Number at risk", anchor="start", fontSize=11)).mark_text(
         fontSize=11, baseline="middle").encode(
         x=alt.X("time:Q", scale=x_scale, axis=None),
         y=alt.Y("group:N", title=None, sort=groups, axis=alt.Axis(ticks=False, domain=False, labelPadding=18)),
-        text="n_at_risk:Q", color=colour,
+        text="n_at_risk:Q", color=alt.Color("group:N", scale=palette, legend=None),
     ).properties(width=width, height=18 * len(groups))
     chart = alt.vconcat(curves_chart, risk_chart, spacing=6).resolve_scale(x="shared").configure_view(stroke=None)
     if title:
@@ -653,9 +821,9 @@ def benchmark_plot(estimates: pd.DataFrame, benchmarks: pd.DataFrame | Mapping[s
     bench_tip = [alt.Tooltip("label:N", title="Benchmark"), alt.Tooltip("value:Q", title="Value (%)", format=".1f"),
                  alt.Tooltip("source:N", title="Source")]
     chart = alt.layer(
-        alt.Chart(bench_data).mark_rule(strokeDash=[5, 4], color="#d62728").encode(
+        alt.Chart(bench_data).mark_rule(strokeDash=[5, 4], color=REFERENCE_COLOUR).encode(
             x=alt.X("value:Q", scale=xs, title=x_title), tooltip=bench_tip),
-        alt.Chart(bench_data).mark_text(align="left", dx=3, dy=-4, baseline="bottom", color="#d62728",
+        alt.Chart(bench_data).mark_text(align="left", dx=3, dy=-4, baseline="bottom", color=REFERENCE_COLOUR,
                                         fontSize=10).encode(
             x=alt.X("value:Q", scale=xs), y=alt.value(0), text="label:N"),
         alt.Chart(data).mark_rule(strokeWidth=1.5, color=STUDY_COLOUR).encode(

@@ -1,7 +1,17 @@
 """HTML tables for the book: escaped text, optional click-to-sort headers, numbers formatted once.
 
+p-values print one way everywhere (:func:`format_p`, :func:`p_text`; the format spec ``"p"`` of
+:func:`html_table`): three decimals, and "< 0.001" / "> 0.999" beyond them.
+
 Every cell is HTML-escaped (a study name such as ``<script>`` shows as text); sorting is done in
-the reader's browser by ``book/_static/sortable.js`` on tables with the class ``sortable``.
+the reader's browser by ``book/_static/sortable.js`` on tables with the class ``sortable``, and
+long tables (class ``filterable``) get a search box from the same script.
+
+Reading on a laptop or a phone: the table stands in its own ``<div class="review-table-wrap">``,
+which scrolls sideways when the table is wider than the screen (the page never does). Columns a
+reader needs to compare rows stay columns; identifiers, sources and notes go to ``details``:
+one last cell per row with a ``<details>`` element ("more") that unfolds them, so the key
+columns fit the width of a laptop screen.
 """
 
 from __future__ import annotations
@@ -15,6 +25,29 @@ import numpy as np
 import pandas as pd
 from IPython.display import HTML
 
+#: The :func:`html_table` format spec of a p-value column.
+P_FORMAT = "p"
+
+
+def format_p(p: Any) -> str:
+    """A p-value as every page prints it: ``"0.034"``, ``"< 0.001"``, ``"> 0.999"`` (``"—"`` if missing)."""
+    if p is None or p is pd.NA or (isinstance(p, (float, np.floating)) and math.isnan(p)):
+        return "—"
+    p = float(p)
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"a p-value must lie in [0, 1], got {p!r}")
+    if p < 0.001:
+        return "< 0.001"
+    if p > 0.999:
+        return "> 0.999"
+    return f"{p:.3f}"
+
+
+def p_text(p: Any) -> str:
+    """``"p = 0.034"``, ``"p < 0.001"``, ``"p > 0.999"``: :func:`format_p` in running text."""
+    s = format_p(p)
+    return f"p {s}" if s[0] in "<>" else f"p = {s}"
+
 
 def _cell(value: Any, fmt: str | None) -> str:
     """One ``<td>``: escaped display text, with a numeric sort key for numbers."""
@@ -23,10 +56,39 @@ def _cell(value: Any, fmt: str | None) -> str:
     if isinstance(value, (bool, np.bool_)):
         return f'<td data-num="{int(value)}">{"yes" if value else "no"}</td>'
     if isinstance(value, (int, float, np.integer, np.floating)):
-        text = format(value, fmt) if fmt else (f"{value:g}" if isinstance(value, (float, np.floating)) else str(value))
+        text = format_p(value) if fmt == P_FORMAT else format(value, fmt) if fmt else (f"{value:g}" if isinstance(value, (float, np.floating)) else str(value))
         return f'<td data-num="{float(value)!r}">{html.escape(text)}</td>'
     text = html.escape(str(value))
     return f'<td data-sort="{html.escape(str(value), quote=True)}">{text}</td>'
+
+
+#: Tables with more rows than this get a filter box by default.
+FILTER_MIN_ROWS = 15
+
+
+def _is_blank(value: Any) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)) or (
+        isinstance(value, str) and not value.strip())
+
+
+def _details_cell(row: pd.Series, details: Mapping[str, str], formats: Mapping[str, str]) -> str:
+    """The row's last cell: its detail columns as a folded label/value list."""
+    items = []
+    for col, label in details.items():
+        value = row[col]
+        if _is_blank(value):
+            continue
+        if isinstance(value, (bool, np.bool_)):
+            text = "yes" if value else "no"
+        elif isinstance(value, (int, float, np.integer, np.floating)) and formats.get(col):
+            text = format(value, formats[col])
+        else:
+            text = str(value)
+        items.append(f"<dt>{html.escape(label)}</dt><dd>{html.escape(text)}</dd>")
+    if not items:
+        return '<td class="review-details" data-sort=""></td>'
+    return ('<td class="review-details" data-sort=""><details><summary>more</summary>'
+            f"<dl>{''.join(items)}</dl></details></td>")
 
 
 def html_table(
@@ -38,6 +100,9 @@ def html_table(
     caption: str | None = None,
     table_id: str | None = None,
     row_ids: Sequence[str] | None = None,
+    details: Mapping[str, str] | None = None,
+    details_header: str = "Details",
+    filterable: bool | None = None,
 ) -> HTML:
     """Render ``df`` as an escaped HTML table.
 
@@ -48,32 +113,48 @@ def html_table(
     columns
         ``{column: header}`` in display order (default: every column, its own name).
     formats
-        ``{column: format spec}`` for numbers, e.g. ``{"estimate": ".1f"}``.
+        ``{column: format spec}`` for numbers, e.g. ``{"estimate": ".1f"}``; ``"p"``
+        (:data:`P_FORMAT`) for p-values (:func:`format_p`).
     sortable
         Adds the ``sortable`` class; headers sort the rows when clicked (numbers numerically).
     caption, table_id
         Optional caption and ``id`` attribute (for links to a table).
     row_ids
         One ``id`` per row (escaped), so other pages can link to a row (``page.html#<id>``).
+    details
+        ``{column: label}``: columns shown not as columns but in the row's last cell (header
+        ``details_header``), folded in a ``<details>`` element as a label/value list; empty
+        values are left out. Use it for identifiers, sources and long notes.
+    filterable
+        Give the table a search box that hides the rows not containing the typed text
+        (``sortable.js``; the rows stay in the page for readers without scripts and for print).
+        Default: tables with more than :data:`FILTER_MIN_ROWS` rows.
     """
     columns = dict(columns) if columns is not None else {c: str(c) for c in df.columns}
     formats = dict(formats or {})
-    missing = [c for c in columns if c not in df.columns]
+    details = dict(details or {})
+    missing = [c for c in [*columns, *details] if c not in df.columns]
     if missing:
         raise KeyError(f"html_table: columns {missing} are not in the table (it has {list(df.columns)})")
-    classes = "review-table" + (" sortable" if sortable else "")
+    if filterable is None:
+        filterable = len(df) > FILTER_MIN_ROWS
+    classes = "review-table" + (" sortable" if sortable else "") + (" filterable" if filterable else "")
     attrs = f' class="{classes}"' + (f' id="{html.escape(table_id, quote=True)}"' if table_id else "")
     if row_ids is not None and len(row_ids) != len(df):
         raise ValueError(f"html_table: {len(row_ids)} row_ids for {len(df)} rows; give one id per row")
-    parts = [f"<table{attrs}>"]
+    parts = [f'<div class="review-table-wrap"><table{attrs}>']
     if caption:
         parts.append(f"<caption>{html.escape(caption)}</caption>")
+    headers = list(columns.values()) + ([details_header] if details else [])
     parts.append("<thead><tr>" + "".join(
-        f'<th scope="col">{html.escape(h)}</th>' for h in columns.values()) + "</tr></thead><tbody>")
+        f'<th scope="col">{html.escape(h)}</th>' for h in headers) + "</tr></thead><tbody>")
     for i, (_, row) in enumerate(df.iterrows()):
         rid = f' id="{html.escape(str(row_ids[i]), quote=True)}"' if row_ids is not None else ""
-        parts.append(f"<tr{rid}>" + "".join(_cell(row[col], formats.get(col)) for col in columns) + "</tr>")
-    parts.append("</tbody></table>")
+        cells = "".join(_cell(row[col], formats.get(col)) for col in columns)
+        if details:
+            cells += _details_cell(row, details, formats)
+        parts.append(f"<tr{rid}>{cells}</tr>")
+    parts.append("</tbody></table></div>")
     return HTML("".join(parts))
 
 

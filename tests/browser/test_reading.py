@@ -1,0 +1,302 @@
+"""The built book read as a reader would: on a laptop (1280×900) and a phone (390×844), with and
+without scripts, and on paper.
+
+Every page named in the built book's table of contents (the sidebar of its front page; checked
+against ``_toc.yml`` so a page cannot be missed) is opened at both widths and must:
+
+- never be wider than the screen (a wide table or chart scrolls or scales inside its own box);
+- at 1280 px, show every column of every table without sideways scrolling (details that do not
+  fit are folded into the row, see ``pages.render.tables.html_table``);
+- draw no chart label cut short ("…" in the SVG text of a chart, interactive or static);
+- with scripts disabled, show a static image of every chart.
+
+Screenshots of the front page, a pooled page, the audit and the ifosfamide chapter at both widths
+go to ``_build/screenshots/`` for a person to look at.
+"""
+
+from __future__ import annotations
+
+import json
+from html.parser import HTMLParser
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+import yaml
+
+from sarcoma_review.paths import BUILD_DIR, HTML_DIR, REPO_ROOT
+
+pytestmark = pytest.mark.browser
+
+VIEWPORTS = {"laptop": (1280, 900), "phone": (390, 844)}
+SCREENSHOT_PAGES = ("book/intro.html", "book/pooled/lc-5y.html", "book/audit.html", "book/ifosfamide.html")
+CHART = ".sr-chart"
+
+
+# ----------------------------------------------------------------------------- the pages of the toc
+
+
+class _TocLinks(HTMLParser):
+    """The hrefs of the links inside the sidebar's book navigation (``nav.bd-docs-nav``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.depth = 0  # >0 while inside the nav
+        self.hrefs: list[str] = []
+
+    def handle_starttag(self, tag, attrs) -> None:
+        a = dict(attrs)
+        if tag == "nav" and "bd-docs-nav" in (a.get("class") or ""):
+            self.depth = 1
+        elif self.depth and tag == "nav":
+            self.depth += 1
+        elif self.depth and tag == "a" and a.get("href") and "reference" in (a.get("class") or ""):
+            self.hrefs.append(a["href"])
+
+    def handle_endtag(self, tag) -> None:
+        if self.depth and tag == "nav":
+            self.depth -= 1
+
+
+def _toc_files() -> list[str]:
+    """Every ``file`` of ``_toc.yml`` (and its root), as built HTML paths."""
+    toc = yaml.safe_load((REPO_ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    files = [toc["root"]]
+
+    def walk(node) -> None:
+        if isinstance(node, dict):
+            if "file" in node:
+                files.append(node["file"])
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk({k: v for k, v in toc.items() if k != "root"})
+    return [f + ".html" for f in files]
+
+
+@pytest.fixture(scope="module")
+def toc_pages() -> list[str]:
+    """The pages of the built book, read from the navigation of its front page."""
+    root = _toc_files()[0]
+    front = HTML_DIR / root
+    if not front.exists():
+        pytest.fail(f"{front} is missing: build the book first (`.venv/bin/review build`)")
+    parser = _TocLinks()
+    parser.feed(front.read_text(encoding="utf-8"))
+    pages = [root]
+    for href in parser.hrefs:
+        url = urlsplit(urljoin(f"http://book/{root}", href))
+        rel = url.path.lstrip("/")
+        if url.netloc == "book" and rel.endswith(".html") and rel not in pages:
+            pages.append(rel)
+    missing = sorted(set(_toc_files()) - set(pages))
+    assert not missing, f"pages of _toc.yml missing from the built navigation: {missing}"
+    return pages
+
+
+# ----------------------------------------------------------------------------- one visit per page and width
+
+_MEASURE = """() => {
+  const vw = window.innerWidth;
+  const article = document.querySelector('.bd-article') || document.body;
+  const visible = el => el.offsetParent !== null && el.getBoundingClientRect().width > 0;
+  const tables = Array.from(article.querySelectorAll('table')).filter(visible).map(t => {
+    const box = t.closest('.review-table-wrap, .table-wrapper, .cell_output, .output') || t.parentElement;
+    const r = t.getBoundingClientRect();
+    return {id: t.id || (t.caption ? t.caption.textContent.slice(0, 60) : t.className),
+            width: Math.round(r.width), right: Math.round(r.right),
+            room: Math.round(Math.min(box.clientWidth, article.clientWidth)),
+            scrolls: box.scrollWidth > box.clientWidth + 1};
+  });
+  const texts = Array.from(document.querySelectorAll('.sr-chart svg text, .vega-embed svg text'))
+                     .map(t => t.textContent).filter(t => t.includes('…'));
+  const charts = Array.from(document.querySelectorAll('.sr-chart')).map(c => {
+    const r = c.getBoundingClientRect();
+    return {right: Math.round(r.right), width: Math.round(r.width)};
+  });
+  return {pageWidth: document.documentElement.scrollWidth, viewport: vw, tables, cut: texts, charts};
+}"""
+
+
+def _wait_for_charts(page) -> None:
+    if page.locator(CHART).count():
+        page.wait_for_function(
+            "() => Array.from(document.querySelectorAll('.sr-chart')).every(c => c.classList.contains('sr-drawn'))",
+            timeout=30000)
+
+
+@pytest.fixture(scope="module")
+def readings(browser, serve_dir, toc_pages) -> dict:
+    """``{(viewport, page): measures}`` with scripts on, and screenshots of the chosen pages."""
+    origin = serve_dir(HTML_DIR)
+    shots = BUILD_DIR / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    out = {}
+    for name, (w, h) in VIEWPORTS.items():
+        context = browser.new_context(viewport={"width": w, "height": h})
+        page = context.new_page()
+        try:
+            for rel in toc_pages:
+                page.goto(f"{origin}/{rel}", wait_until="load")
+                _wait_for_charts(page)
+                out[(name, rel)] = page.evaluate(_MEASURE)
+                if rel in SCREENSHOT_PAGES:
+                    stem = rel.removeprefix("book/").removesuffix(".html").replace("/", "-")
+                    page.screenshot(path=str(shots / f"{stem}-{w}.png"), full_page=False)
+        finally:
+            context.close()
+    return out
+
+
+def test_the_toc_names_every_chapter(toc_pages) -> None:
+    assert len(toc_pages) >= len(_toc_files()) and "book/glossary.html" in toc_pages
+
+
+def test_no_page_is_wider_than_the_screen(readings) -> None:
+    wide = {f"{v} {p}": f"{m['pageWidth']} px in a {m['viewport']} px window"
+            for (v, p), m in readings.items() if m["pageWidth"] > m["viewport"] + 1}
+    assert not wide, "pages that scroll sideways:\n" + json.dumps(wide, indent=1)
+    charts = {f"{v} {p}": m["charts"] for (v, p), m in readings.items()
+              if any(c["right"] > m["viewport"] + 1 for c in m["charts"])}
+    assert not charts, "charts that reach past the screen's edge:\n" + json.dumps(charts, indent=1)
+
+
+def test_every_table_shows_its_columns_on_a_laptop(readings) -> None:
+    cut = {p: [t for t in m["tables"] if t["scrolls"] or t["width"] > t["room"] + 1 or t["right"] > m["viewport"]]
+           for (v, p), m in readings.items() if v == "laptop"}
+    cut = {p: ts for p, ts in cut.items() if ts}
+    assert not cut, ("tables wider than the text column at 1280 px (fold identifiers and details into "
+                     "html_table(details=...)):\n" + json.dumps(cut, indent=1, ensure_ascii=False))
+
+
+def test_no_chart_label_is_cut_short(readings) -> None:
+    cut = {f"{v} {p}": m["cut"] for (v, p), m in readings.items() if m["cut"]}
+    assert not cut, "chart text ending in an ellipsis:\n" + json.dumps(cut, indent=1, ensure_ascii=False)
+
+
+def test_the_screenshots_are_there(readings) -> None:
+    shots = BUILD_DIR / "screenshots"
+    for rel in SCREENSHOT_PAGES:
+        stem = rel.removeprefix("book/").removesuffix(".html").replace("/", "-")
+        for w, _ in VIEWPORTS.values():
+            png = shots / f"{stem}-{w}.png"
+            assert png.exists() and png.stat().st_size > 10_000, png
+
+
+# ----------------------------------------------------------------------------- without scripts, and on paper
+
+
+def test_every_chart_has_a_static_image_without_scripts(browser, serve_dir, toc_pages) -> None:
+    origin = serve_dir(HTML_DIR)
+    problems: dict[str, list[str]] = {}
+    chart_pages = 0
+    for name, (w, h) in VIEWPORTS.items():
+        context = browser.new_context(viewport={"width": w, "height": h}, java_script_enabled=False)
+        page = context.new_page()
+        try:
+            for rel in toc_pages:
+                html = (HTML_DIR / rel).read_text(encoding="utf-8")
+                embeds = html.split("</head>", 1)[-1].count("vegaEmbed(")
+                page.goto(f"{origin}/{rel}", wait_until="load")
+                found = page.evaluate("""() => Array.from(document.querySelectorAll('.sr-chart')).map(c => {
+                    const svg = c.querySelector('.sr-vega-static svg');
+                    if (!svg) { return null; }
+                    const r = svg.getBoundingClientRect();
+                    return {w: r.width, h: r.height, right: r.right, texts: svg.querySelectorAll('text').length};
+                })""")
+                if embeds:
+                    chart_pages += 1
+                bad = []
+                if len(found) != embeds:
+                    bad.append(f"{embeds} charts in the page, {len(found)} chart boxes")
+                for i, f in enumerate(found):
+                    if f is None:
+                        bad.append(f"chart {i}: no static image")
+                    elif f["w"] < 50 or f["h"] < 50 or f["texts"] == 0:
+                        bad.append(f"chart {i}: static image not shown ({f})")
+                    elif f["right"] > w + 1:
+                        bad.append(f"chart {i}: static image wider than the screen ({f['right']:.0f} px)")
+                if bad:
+                    problems[f"{name} {rel}"] = bad
+        finally:
+            context.close()
+    assert chart_pages >= 2 * 5, "expected charts on at least five pages"
+    assert not problems, json.dumps(problems, indent=1)
+
+
+def test_print_shows_static_charts_and_no_navigation(browser, serve_dir) -> None:
+    origin = serve_dir(HTML_DIR)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(f"{origin}/book/pooled/lc-5y.html", wait_until="load")
+        _wait_for_charts(page)
+        page.emulate_media(media="print")
+        state = page.evaluate("""() => ({
+            nav: ['.bd-sidebar-primary', '.bd-header', '.bd-sidebar-secondary']
+                   .map(s => document.querySelector(s)).filter(e => e && e.offsetParent !== null).length,
+            staticShown: Array.from(document.querySelectorAll('.sr-vega-static'))
+                   .every(e => e.getBoundingClientRect().height > 50),
+            interactiveShown: Array.from(document.querySelectorAll('.sr-vega-chart'))
+                   .some(e => e.getBoundingClientRect().height > 0),
+            scrollers: Array.from(document.querySelectorAll('.review-table-wrap'))
+                   .filter(e => getComputedStyle(e).overflowX !== 'visible').length})""")
+        assert state == {"nav": 0, "staticShown": True, "interactiveShown": False, "scrollers": 0}, state
+    finally:
+        context.close()
+
+
+# ----------------------------------------------------------------------------- long tables
+
+
+def test_long_tables_filter_offline(browser, serve_dir) -> None:
+    origin = serve_dir(HTML_DIR)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(f"{origin}/book/ifosfamide.html", wait_until="load")
+        # the patient table: one row per patient, details folded into each row
+        wrap = page.locator(".review-table-wrap:has(table.filterable td.review-details)").first
+        table = wrap.locator("table")
+        rows = table.locator("tbody tr")
+        total = rows.count()
+        assert total > 1
+        word = rows.nth(0).locator("td").nth(1).inner_text().strip()  # the first patient's histology
+        expected = sum(word.lower() in rows.nth(i).text_content().lower() for i in range(total))
+        box = wrap.locator("xpath=preceding-sibling::div[contains(@class, 'review-filter')][1]")
+        box.locator("input").fill("zzzz-no-such-text")
+        assert table.locator("tbody tr:not([hidden])").count() == 0
+        assert box.locator(".review-filter-count").inner_text().startswith("0 of")
+        box.locator("input").fill(word)
+        assert table.locator("tbody tr:not([hidden])").count() == expected >= 1
+        box.locator("input").fill("")
+        assert table.locator("tbody tr:not([hidden])").count() == total
+        # a row's folded details open on a click
+        details = rows.nth(0).locator("td.review-details details")
+        assert details.count() == 1 and not details.locator("dl").is_visible()
+        details.locator("summary").click()
+        assert details.locator("dl").is_visible()
+    finally:
+        context.close()
+
+
+def test_the_page_contents_open_from_the_header_on_a_laptop(browser, serve_dir) -> None:
+    """At 1280 px the contents column is folded into the header's button (the article takes the
+    width); the button opens the page's contents."""
+    origin = serve_dir(HTML_DIR)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(f"{origin}/book/pooled/lc-5y.html", wait_until="load")
+        article = page.evaluate("document.querySelector('.bd-article').getBoundingClientRect().width")
+        assert article > 900  # the width that the contents column used to take is the article's
+        button = page.locator(".bd-header button.secondary-toggle")
+        assert button.is_visible()
+        button.click()
+        dialog = page.locator("#pst-secondary-sidebar-modal")
+        dialog.locator("nav.page-toc a").first.wait_for(state="visible", timeout=5000)
+        assert dialog.locator("nav.page-toc a").count() >= 3
+    finally:
+        context.close()
