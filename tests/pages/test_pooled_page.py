@@ -143,17 +143,30 @@ def test_sensitivity_table_shifts_are_bounds_minus_the_primary(frozen):
         assert float(hi) == pytest.approx(round(r.ci_high - p["ci_high"], 1), abs=1e-9)
 
 
-def test_effective_n_of_the_cnao_cohort_is_between_at_risk_and_n():
+def test_effective_n_of_the_cnao_cohort_is_at_most_its_n():
     lit = loaders.load_literature()
     for ep, h in LANDMARKS:
         eff = pooled.effective_sample_sizes(lit, ep, h)
         rows = sensitivity.landmark_rows(lit, ep, h)
         assert set(eff) <= {pooled.CNAO_STUDY_ID} & set(rows["study_id"])
         for e in eff.values():
-            assert e.n_at_risk <= e.n_eff <= e.n_reported
+            # never more information than all n patients followed to the landmark (held at n);
+            # the number at risk is not a bound that holds for every censoring pattern, so not asserted
+            assert 0 < e.n_eff <= e.n_reported and 0 <= e.n_at_risk <= e.n_reported and 0 < e.surv < 1
             a = sensitivity.run_analysis(lit, ep, h, effective_n=eff)
-            assert sensitivity.EFFECTIVE_N in a.variants
-            assert f"{e.n_eff:.1f}" in pooled.effective_n_markdown(a)
+            md = pooled.effective_n_markdown(a)
+            # the series enters only when its reconstruction honours the paper's rate at this landmark
+            assert (sensitivity.EFFECTIVE_N in a.variants) == e.honoured
+            assert (f"{e.n_eff:.1f}" in md) if e.honoured else ("does not enter" in md and e.why)
+
+
+def test_a_reconstruction_that_drops_the_landmark_gives_no_effective_n_row(frozen):
+    e = sensitivity.EffectiveN("cuccia2020", 54, 20.0, 5, 0.53, "test", honoured=False, why="it conflicts")
+    a = sensitivity.run_analysis(frozen, "LC", 3, effective_n={"cuccia2020": e})
+    assert sensitivity.EFFECTIVE_N not in a.variants and a.effective_n == {"cuccia2020": e}
+    md = pooled.effective_n_markdown(a)
+    assert "Cuccia 2020 does not enter" in md and "it conflicts" in md
+    assert "instead of" not in " ".join(pooled.sensitivity_table(a)["analysis"])
 
 
 # ------------------------------------------------------------------------------ p-values

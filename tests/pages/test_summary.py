@@ -140,3 +140,12 @@ def test_flow_counts_add_up():
         inside = lit[(lit["endpoint"] == p["endpoint"]) & (lit["horizon_years"] == p["horizon_years"])]
         assert p["k"] == len(inside) and p["n_patients"] == int(inside["n_patients"].sum())
     assert c["series"] == len(loaders.load_studies())
+
+
+def test_table_shows_the_non_chordoma_series_under_each_rate():
+    sof = summary.load_sof(standard_analyses())
+    shown = sof[sof["population"] == "all"].reset_index(drop=True)
+    page = summary.sof_html(shown, strata=sof)
+    n_other = len(sof[sof["population"] == "non-chordoma"])
+    assert page.count("other than chordoma:") == n_other
+    assert "other than chordoma" not in summary.sof_html(shown)

@@ -56,7 +56,7 @@ def sensitivity_table(a: PooledAnalysis) -> pd.DataFrame:
 def _describe(variant: str, r, a: PooledAnalysis | None = None) -> str:
     """The reader's label of one panel row, chosen by the row's key (never by parsing its text)."""
     eff = ", ".join(f"{_label_of(a, s)} n = {e.n_eff:.0f} instead of {e.n_reported:.0f}"
-                    for s, e in (a.effective_n.items() if a is not None else ()))
+                    for s, e in (a.effective_n.items() if a is not None else ()) if e.honoured)
     labels = {
         sensitivity.SINGLE: f"One series, nothing pooled ({r.series})" if getattr(r, "series", "") else
         "One series (nothing pooled)",
@@ -267,25 +267,36 @@ def effective_sample_sizes(literature: pd.DataFrame, endpoint: str, horizon_year
     """The series whose numbers at risk at this landmark are known or reconstructed, with their
     effective sample size (:class:`~sarcoma_review.stats.sensitivity.EffectiveN`).
 
-    Today that is the CNAO cohort (:data:`CNAO_STUDY_ID`), from its pseudo-patient data
-    (:mod:`sarcoma_review.audit.reconstruct`, which honours the paper's event counts and landmarks),
-    at the landmarks it reports in Table I. Empty when the landmark has no such series.
+    Today that is the CNAO cohort (:data:`CNAO_STUDY_ID`), from its pseudo-patient data as published
+    (:mod:`sarcoma_review.audit.reconstruct`, with the reported median follow-up placed), at the
+    landmarks it reports in Table I. When the reconstruction does not honour the paper's rate at this
+    landmark (its statements conflict and the landmark is the one dropped), the entry is marked
+    ``honoured=False`` and the series does not enter with an effective n. Empty when the landmark has
+    no such series or the paper states no rate at it.
     """
     rows = sensitivity.landmark_rows(literature, endpoint, horizon_years)
     if CNAO_STUDY_ID not in set(rows["study_id"].astype(str)):
         return {}
     from sarcoma_review.audit import reconstruct
 
-    problems = reconstruct.reconstruction_problems(data_dir=data_dir)
-    if endpoint not in problems:
+    reported = reconstruct.cnao_problems(data_dir=data_dir)
+    kept = reconstruct.reconstruction_problems(data_dir=data_dir)
+    months = 12.0 * float(horizon_years)
+    statement = f"landmark@{months:g}"
+    if endpoint not in kept or statement not in reported[endpoint].statements():
         return {}
-    ipd = reconstruct.reconstruct(problems[endpoint], endpoint)
-    g = sensitivity.greenwood_effective_n(ipd["time_months"], ipd["event"], 12.0 * float(horizon_years))
+    ipd = reconstruct.reconstruct(kept[endpoint], endpoint, fu_median=reported[endpoint].fu_median)
+    g = sensitivity.greenwood_effective_n(ipd["time_months"], ipd["event"], months)
     if not g["n_eff"] == g["n_eff"]:  # NaN: S is 0 or 1
         return {}
     n = float(rows.loc[rows["study_id"].astype(str) == CNAO_STUDY_ID, "n_patients"].iat[0])
+    honoured = statement in kept[endpoint].statements()
+    why = "" if honoured else (
+        f"its reconstructed patient data do not reproduce its {landmark_name(endpoint, horizon_years)} "
+        f"(the paper's statements about it conflict, and the reconstruction keeps the others; Kaplan–Meier "
+        f"{100 * g['surv']:.1f}% there), so their numbers at risk do not describe that rate")
     return {CNAO_STUDY_ID: EffectiveN(CNAO_STUDY_ID, n, min(g["n_eff"], n), g["n_risk"], g["surv"],
-                                      "pseudo-patient data of the CNAO cohort (audit chapter)")}
+                                      "pseudo-patient data of the CNAO cohort (audit chapter)", honoured, why)}
 
 
 def _label_of(a: PooledAnalysis | None, study_id: str) -> str:
@@ -303,13 +314,19 @@ def effective_n_markdown(a: PooledAnalysis) -> str:
     row = a.estimates[[v == sensitivity.EFFECTIVE_N for v in a.variants]]
     for sid, e in a.effective_n.items():
         lab = html.escape(_label_of(a, sid), quote=False)
+        if not e.honoured:
+            out.append(f"{lab} does not enter a sensitivity analysis with its effective sample size here: "
+                       f"{html.escape(e.why, quote=False)}. See the audit chapter for the conflict.")
+            continue
         text = (f"The primary model treats every series as if all its patients had been followed to the "
                 f"landmark. For {lab} the numbers at risk are known from its reconstructed patient data: "
                 f"{e.n_at_risk} of {e.n_reported:.0f} patients were still followed at the landmark, and the "
                 f"Kaplan–Meier estimate there ({_pct(100 * e.surv)}) has the precision of "
                 f"{e.n_eff:.1f} patients followed completely (effective sample size: the n whose binomial "
-                f"variance equals the estimate's Greenwood variance; the number at risk would understate it, "
-                f"because patients censored before the landmark still inform the curve up to their censoring).")
+                f"variance equals the estimate's Greenwood variance"
+                + ("; the number at risk would understate it, because patients censored before the landmark "
+                   "still inform the curve up to their censoring)." if e.n_at_risk < e.n_eff else ").")
+                )
         if not row.empty:
             r = row.iloc[0]
             text += (f" With {lab} entering with n = {e.n_eff:.1f}, the pooled estimate is {_pct(r['estimate'])} "

@@ -212,9 +212,13 @@ def _e(x: Any) -> str:
     return html.escape(str(x), quote=True)
 
 
-def sof_html(frame: pd.DataFrame, table_id: str = "summary-of-findings") -> str:
+def sof_html(frame: pd.DataFrame, table_id: str = "summary-of-findings", strata: pd.DataFrame | None = None) -> str:
     """The summary-of-findings table as escaped HTML: links to the pooled pages, footnote marks, and under
-    each outcome its plain-language sentence."""
+    each outcome its plain-language sentence.
+
+    ``strata`` (the full table, every population) adds under each rate the series other than chordoma, the
+    population the photon and radiochemotherapy figures (soft-tissue sarcoma series) are closest to.
+    """
     marks, notes = footnotes(frame)
     head = ["Outcome", "Series (patients)", "Particle therapy: rate (95% CI) and prediction interval",
             "Photon RT or radiochemotherapy, as quoted [source]", "Certainty"]
@@ -229,6 +233,15 @@ def sof_html(frame: pd.DataFrame, table_id: str = "summary-of-findings") -> str:
             rate += f"<br><em>one series ({_e(r['series'])}): not pooled</em>"
         else:
             rate += f"<br>prediction interval {r['pi_low']:.0f}% to {r['pi_high']:.0f}%"
+        if strata is not None:
+            o = strata[(strata["endpoint"] == r["endpoint"]) & (strata["horizon_years"] == r["horizon_years"])
+                       & (strata["population"] == "non-chordoma")]
+            if len(o) == 1:
+                o = o.iloc[0]
+                what = (f"one series ({_e(o['series'])}), not pooled" if o["model"] == "single study"
+                        else f"{int(o['k'])} series")
+                rate += (f"<br><small>other than chordoma: {o['estimate']:.1f}% ({o['ci_low']:.1f} to "
+                         f"{o['ci_high']:.1f}), {what}; {_e(o['certainty'])} certainty</small>")
         comps = r["comparators_short"].split(" | ") if r["comparators_short"] else []
         comp = "<br>".join(_e(x) for x in comps) if comps else "none quoted for this landmark"
         sup = ",".join(f'<a href="#sof-note-{m}">{m}</a>'

@@ -142,7 +142,8 @@ class EffectiveN:
     whose binomial variance equals the Kaplan-Meier estimate's Greenwood variance. The primary
     model gives each series the binomial variance of all its ``n`` patients, as if none had been
     censored before the landmark; ``n_eff`` is the n that carries the information its Kaplan-Meier
-    rate actually has. ``n_at_risk`` (patients still followed at the landmark) is its lower bound.
+    rate actually has (held at most ``n_reported``). ``n_at_risk`` is the number still followed at the
+    landmark, shown beside it (with usual censoring patterns a lower value than ``n_eff``).
     """
 
     study_id: str
@@ -151,6 +152,10 @@ class EffectiveN:
     n_at_risk: int
     surv: float
     source: str
+    #: False when the reconstruction does not honour the series' rate at this landmark: then the
+    #: series does not enter with ``n_eff`` (``why`` says so on the page).
+    honoured: bool = True
+    why: str = ""
 
 
 def greenwood_effective_n(time, event, t: float) -> dict:
@@ -248,6 +253,7 @@ def run_analysis(literature: pd.DataFrame, endpoint: str, horizon_years: float, 
     variants = [PRIMARY if len(d) >= 2 else SINGLE]
     loo = cum = pd.DataFrame(columns=pooling.RESULT_COLUMNS)
     used_eff: dict[str, EffectiveN] = {}
+    known_eff: dict[str, EffectiveN] = {}
     if len(d) >= 2:
         for m in pooling.TAU2_METHODS:
             for c in pooling.CI_METHODS:
@@ -262,7 +268,8 @@ def run_analysis(literature: pd.DataFrame, endpoint: str, horizon_years: float, 
             variants.append(PI_K2)
         parts.append(pooling.pool(d, method=tau2_method, ci=ci_method, n_scale=0.5, **kw))
         variants.append(HALVED_N)
-        used_eff = {s: e for s, e in (effective_n or {}).items() if s in set(d["study_id"].astype(str))}
+        known_eff = {s: e for s, e in (effective_n or {}).items() if s in set(d["study_id"].astype(str))}
+        used_eff = {s: e for s, e in known_eff.items() if e.honoured}
         if used_eff:
             d_eff = d.copy()
             d_eff["n_patients"] = d_eff["n_patients"].astype(float)
@@ -292,7 +299,7 @@ def run_analysis(literature: pd.DataFrame, endpoint: str, horizon_years: float, 
                    for c in STRATA if c in d.columns and c != subgroup_column)
     return PooledAnalysis(primary=estimates.iloc[0], estimates=estimates, studies=studies,
                           leave_one_out=loo, cumulative=cum, variants=tuple(variants), strata=strata,
-                          effective_n=used_eff)
+                          effective_n=known_eff if len(d) >= 2 else {})
 
 
 def interval_moves(a: PooledAnalysis) -> pd.DataFrame:
