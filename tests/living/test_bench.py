@@ -136,3 +136,13 @@ def test_flip_rate_changes_one_row_and_back(tmp_path):
     assert abs(b["rate_percent"].iloc[0] - a["rate_percent"].iloc[0]) == 1
     bench._flip_rate(p, toggle)
     assert np.array_equal(pd.read_csv(p)["rate_percent"], a["rate_percent"])
+
+
+def test_shown_estimate_reads_the_pooled_page_headline(tmp_path):
+    p = tmp_path / "lc-5y.html"
+    p.write_text("<li><p><strong>On average, 71.9% of patients were free of local recurrence 5 years after")
+    assert bench.shown_estimate(p) == "71.9%"
+    p.write_text("<strong>Pooled 5-year local control: 70.9%</strong>")  # the older wording
+    assert bench.shown_estimate(p) == "70.9%"
+    p.write_text("<p>no number</p>")
+    assert bench.shown_estimate(p) is None and bench.shown_estimate(tmp_path / "missing.html") is None

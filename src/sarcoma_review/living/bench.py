@@ -411,6 +411,7 @@ def bench_builds(cfg: Bench, progress, say) -> dict[str, Any]:
         res["edited_csvs_differ"] = sorted(k for k in set(incremental) | set(cold_csvs)
                                            if incremental.get(k) != cold_csvs.get(k))
         res["edited_fresh"] = (res["edited_shown"] == res["edited_truth"] and not res["edited_csvs_differ"])
+        # (the pages themselves are compared byte for byte by tests/living/test_never_stale.py)
         say(f"one-row rebuild {res['row_change_s']:.1f} s ({len(res['row_change_executed'])} chapters re-executed); "
             f"shows {res['edited_shown']}, a cold build of the same data {res['edited_truth']}")
     finally:
@@ -486,8 +487,9 @@ def bench_builds(cfg: Bench, progress, say) -> dict[str, Any]:
     return res
 
 
-#: The headline sentence of a pooled page (``pages.pooled.summary_markdown``): "Pooled <landmark>: 70.9%".
-_SHOWN = re.compile(r"Pooled (\d+-year [a-z -]+?): (\d+(?:\.\d+)?)%")
+#: The headline sentence of a pooled page (``pages.pooled.summary_markdown``): "On average, 70.9% of
+#: patients ..." (earlier: "Pooled 5-year local control: 70.9%").
+_SHOWN = re.compile(r"(?:On average,|Pooled \d+-year [a-z -]+?:) (\d+(?:\.\d+)?)%")
 
 
 def shown_estimate(page: Path) -> str | None:
@@ -495,7 +497,7 @@ def shown_estimate(page: Path) -> str | None:
     if not page.exists():
         return None
     m = _SHOWN.search(page.read_text(encoding="utf-8", errors="replace"))
-    return f"{m.group(2)}%" if m else None
+    return f"{m.group(1)}%" if m else None
 
 
 def published_csvs(html: Path) -> dict[str, bytes]:
@@ -881,8 +883,11 @@ def render_markdown(results: Mapping[str, Any]) -> str:
                   + ({True: "yes (CSVs byte-identical to a cold build's)", False: "**no**: "
                       + ", ".join(b.get("edited_csvs_differ", []) or ["page differs"]), None: "—"}[fresh]) + " |"]
         if jc:
-            stale = "yes" if jc.get("edit_fresh") else (f"**stale**: shows {jc.get('edit_shown')}, a fresh build "
-                                                          f"{jc.get('edit_truth')}")
+            if jc.get("edit_shown") is None or jc.get("edit_truth") is None:
+                stale = "not determined (the page's number could not be read)"
+            else:
+                stale = "yes" if jc.get("edit_fresh") else (f"**stale**: shows {jc.get('edit_shown')}, a fresh "
+                                                              f"build {jc.get('edit_truth')}")
             lines.append(f"| Jupyter Book, `execute_notebooks: cache` (serial) | {_fmt_s(jc.get('first_s'))} | "
                          f"{_fmt_s(jc.get('nochange_s'))} | {_fmt_s(jc.get('edit_s'))} | {jc.get('edit_shown') or '—'} | "
                          f"{stale} |")
