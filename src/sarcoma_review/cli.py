@@ -176,8 +176,9 @@ def build(
 ) -> None:
     """Build the whole book into _build/html (the last good book stays in place if this fails).
 
-    Validates the data, executes changed chapters with papermill (cached by content hash under
-    _build/cache), runs Jupyter Book with warnings as errors and swaps the new HTML into place.
+    Validates the data, executes the chapters whose inputs or data changed (papermill's parameters,
+    one warm process per chapter; cached by content hash under _build/cache), runs Jupyter Book
+    with warnings as errors and swaps the new HTML into place.
     """
     from sarcoma_review.living.build import build_book
 

@@ -750,7 +750,8 @@ def build_book(data_dir: str | os.PathLike[str] | None = None, force: bool = Fal
         work = work_root / f"{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
         stage = work / "stage"
         stage_sources(layout, stage)
-        generate_pages(layout, stage, ddir)
+        with memoised():  # What's new recomputes the summary of findings: each table loaded once
+            generate_pages(layout, stage, ddir)
 
         to_run: list[tuple[ChapterJob, dict[str, str], dict[str, Any]]] = []
         estimates: dict[str, Path] = {}
