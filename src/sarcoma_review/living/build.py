@@ -600,17 +600,20 @@ def generate_pages(layout: Layout, stage: Path, data_dir: Path) -> None:
     published under ``_static/releases/<version>/``.
     They are regenerated on every build, so they can never be stale.
     """
-    if not (layout.root / "CITATION.cff").exists():
-        return
     from sarcoma_review.living import citation, versions, whatsnew
 
+    if (layout.book / "versions.md").exists():
+        # Always regenerated (even in a tree without CITATION.cff): the committed page may list
+        # releases this tree does not hold, whose files would then be missing.
+        has_version = (layout.root / "src" / "sarcoma_review" / "_version.py").exists()
+        versions.write_page(stage / "book" / "versions.md", root=layout.root,
+                            current_version=citation.read_version(layout.root) if has_version else None)
+        versions.publish_release_files(stage / "book", root=layout.root)
+    if not (layout.root / "CITATION.cff").exists():
+        return
     citation.inject_banner(stage / "_config.yml", root=layout.root)
     citation.write_cite_page(stage / "book" / "cite.md", cff_path=layout.root / "CITATION.cff", root=layout.root)
     whatsnew.write_page(stage / "book" / "whats-new.md", root=layout.root, data_dir=data_dir)
-    if (layout.book / "versions.md").exists():
-        versions.write_page(stage / "book" / "versions.md", root=layout.root,
-                            current_version=citation.read_version(layout.root))
-        versions.publish_release_files(stage / "book", root=layout.root)
 
 
 def run_jupyter_book(stage: Path, out: Path, strict: bool = True) -> Path:
