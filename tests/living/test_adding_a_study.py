@@ -103,9 +103,11 @@ def test_adding_a_study_by_hand_and_with_the_command_keeps_everything_green(tmp_
     downloads = (html / "_static" / "downloads" / "pooled_estimates.csv").read_text(encoding="utf-8")
     assert downloads.count("\n") > 1
 
-    # 5. the whole test suite of the copy, but this test and the browser tests
+    # 5. the copy's test suite, but this test, the browser tests and the other slow (book-building)
+    # tests: those build whole books again (tens of minutes on two cores) and run on the same code in
+    # the outer suite; every test that reads data/ without building a book runs here on the new data.
     suite = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                            "--ignore=tests/browser", "--deselect",
+                            "--ignore=tests/browser", "-m", "not slow", "--deselect",
                             "tests/living/test_adding_a_study.py::"
                             "test_adding_a_study_by_hand_and_with_the_command_keeps_everything_green"],
                            cwd=copy, env=_env(copy), capture_output=True, text=True, timeout=5400)
