@@ -18,6 +18,26 @@ def data_copy(tmp_path: Path) -> Path:
     return dest
 
 
+# ----------------------------------------------------------------------------- no hidden skips
+def _skips_fail() -> bool:
+    """Under CI (``$CI`` set, or ``REQUIRE_BROWSER=1`` as ``.ci/run`` sets it) a skipped test fails."""
+    import os
+
+    return bool(os.environ.get("CI")) or os.environ.get("REQUIRE_BROWSER") == "1"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Turn every skip into a failure under CI, whatever skipped it (a missing browser, a missing
+    commit, a ``skipif``): a green run there means every test ran."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and not hasattr(report, "wasxfail") and _skips_fail():
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"skipped under CI, which counts as a failure: {reason}"
+
+
 # ----------------------------------------------------------------------------- browser tests
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's package; never `playwright install`
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
