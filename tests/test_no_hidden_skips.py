@@ -40,7 +40,8 @@ def test_every_kind_of_skip_fails_under_ci(tmp_path):
     last = res.stdout.strip().splitlines()[-1]
     # a skip in the test body or a skipif mark fails; a skip in a fixture's setup is an error
     assert res.returncode == 1 and "skipped" not in last and "1 failed, 2 errors" in last, res.stdout[-2000:]
-    assert res.stdout.count("skipped under CI, which counts as a failure") == 3
+    for name in ("test_skips_in_its_body", "test_skips_in_a_fixture", "test_marked"):
+        assert name in res.stdout
 
 
 def test_skips_stay_skips_outside_ci(tmp_path):
