@@ -310,3 +310,22 @@ def test_chart_draws_offline_and_tooltip_is_text(browser, demo_site) -> None:
         visit.page.screenshot(path=str(shots / "chart_demo_pooled.png"), full_page=True)
     finally:
         visit.close()
+
+
+def test_the_audit_page_opens_with_findings_not_a_table(browser, built_html: Path, site: str) -> None:
+    """The audit's first screen (1280 x 900) shows findings in plain words (their #finding-<id>
+    anchors), and the full table of checks starts below the first finding."""
+    visit = Visit(browser, site)
+    try:
+        visit.page.goto(f"{site}/book/audit.html", wait_until="load")
+        first_finding = visit.page.locator("[id^='finding-']").first
+        assert first_finding.count() == 1, "the audit page has no finding anchors"
+        fbox = first_finding.bounding_box()
+        assert fbox is not None and fbox["y"] < 900, f"the first finding starts below the first screen: {fbox}"
+        tables = visit.page.locator("article table")
+        if tables.count():
+            tbox = tables.first.bounding_box()
+            assert tbox is None or tbox["y"] > fbox["y"], "a table comes before the first finding"
+        assert not visit.errors, visit.errors
+    finally:
+        visit.close()
