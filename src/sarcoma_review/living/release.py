@@ -426,8 +426,10 @@ def verify_frozen_release(version: str, root: Path = REPO_ROOT, pool: PoolFn | N
     for name, v in sorted(libs.items()):
         if installed.get(name) != v:
             notes.append(f"{name} {installed.get(name, 'absent')} installed, {v} recorded")
+    recorded = frozen.split(b"\n", 1)[0].decode("utf-8").split(",")  # the columns this release froze
     here = estimates_csv_bytes(current_estimates(rel_dir / "data", manifest["analyses"],
-                                                 manifest.get("subgroups", DEFAULT_SUBGROUPS), pool=pool, root=root))
+                                                 manifest.get("subgroups", DEFAULT_SUBGROUPS), pool=pool, root=root),
+                               columns=recorded)
     sof_frozen = rel_dir / store.SOF_FILE
     if sof_frozen.exists():  # releases made before certainty was rated (0.1.0) froze no summary of findings
         from sarcoma_review.living.whatsnew import current_sof
