@@ -1,6 +1,7 @@
 """The README's "Adding a study", followed as a new analyst would, in a temporary copy of the repository.
 
-The copy holds the tracked files (what a fresh clone holds), committed in a new git repository. One
+The copy is a git clone of this checkout (history and tags, what a fresh clone holds), with the
+working tree's tracked files copied over it. One
 study is added to the two CSV files by hand, another with `review add-study`; then `review validate`,
 `review run pooled ...`, `review build`, and the whole test suite of the copy (except this test and
 the browser tests, to bound the time) must pass, and both studies must be on their pages.
@@ -48,6 +49,9 @@ def _run(copy: Path, *args: str, timeout: int = 1800) -> subprocess.CompletedPro
 
 
 def _fresh_copy(dest: Path) -> Path:
+    """A clone of this checkout (its history and tags, as a fresh clone holds them), with the working
+    tree's tracked files copied over it and committed, so uncommitted edits are tested too."""
+    subprocess.run(["git", "clone", "-q", str(REPO_ROOT), str(dest)], check=True, capture_output=True)
     files = subprocess.run(["git", "-C", str(REPO_ROOT), "ls-files", "-z"], capture_output=True, check=True
                            ).stdout.decode().split("\0")
     for f in filter(None, files):
@@ -55,9 +59,11 @@ def _fresh_copy(dest: Path) -> Path:
         if src.is_file():
             (dest / f).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dest / f)
-    for args in (["init", "-q"], ["add", "-A"],
-                 ["-c", "user.name=test", "-c", "user.email=test@example.org", "commit", "-q", "-m", "clone"]):
-        subprocess.run(["git", "-C", str(dest), *args], check=True, capture_output=True)
+    if subprocess.run(["git", "-C", str(dest), "status", "--porcelain"], capture_output=True, text=True,
+                      check=True).stdout.strip():
+        for args in (["add", "-A"], ["-c", "user.name=test", "-c", "user.email=test@example.org",
+                                      "commit", "-q", "-m", "working tree"]):
+            subprocess.run(["git", "-C", str(dest), *args], check=True, capture_output=True)
     cache = REPO_ROOT / "_build" / "cache"
     if cache.exists():
         shutil.copytree(cache, dest / "_build" / "cache")
