@@ -174,3 +174,36 @@ def _write(data: Path, table: str, text: str) -> Path:
 
 def _restore(data: Path, table: str) -> None:
     shutil.copy2(paths.REPO_ROOT / "data" / f"{table}.csv", data / f"{table}.csv")
+
+
+def test_validated_tables_are_memoised_by_content_never_stale(data_copy: Path):
+    """The loader memo (validated frames keyed by the bytes read): a repeated load equals the first and
+    is a copy the caller may change; an edited CSV or schema in the same process is validated again,
+    so a bad edit after a good load still fails and a good edit shows its new value."""
+    first = loaders.load_outcomes(data_copy)
+    again = loaders.load_outcomes(data_copy)
+    pd.testing.assert_frame_equal(first, again)
+    again.loc[0, "rate_percent"] = -1.0  # the caller's copy, not the memo's
+    pd.testing.assert_frame_equal(loaders.load_outcomes(data_copy), first)
+
+    path = data_copy / "literature" / "outcomes.csv"
+    text = path.read_text(encoding="utf-8")
+    header, row, *rest = text.splitlines(keepends=True)
+    fields = row.rstrip("\n").split(",")
+    i = header.strip().split(",").index("rate_percent")
+    new_rate = 100.0 if float(fields[i]) != 100.0 else 99.0
+    path.write_text(header + ",".join(fields[:i] + [f"{new_rate:g}"] + fields[i + 1:]) + "\n" + "".join(rest),
+                    encoding="utf-8")
+    assert loaders.load_outcomes(data_copy).loc[0, "rate_percent"] == new_rate
+    path.write_text(header + ",".join(fields[:i] + ["101"] + fields[i + 1:]) + "\n" + "".join(rest),
+                    encoding="utf-8")
+    with pytest.raises(DataValidationError, match="rate_percent"):
+        loaders.load_outcomes(data_copy)
+    path.write_text(text, encoding="utf-8")  # valid again: its frame comes back
+    pd.testing.assert_frame_equal(loaders.load_outcomes(data_copy), first)
+    # a schema edit (here: a narrower allowed range) is seen too
+    schema = data_copy / "literature" / "outcomes.schema.yaml"
+    assert "maximum: 100" in schema.read_text(encoding="utf-8")
+    schema.write_text(schema.read_text(encoding="utf-8").replace("maximum: 100", "maximum: 1"), encoding="utf-8")
+    with pytest.raises(DataValidationError, match="rate_percent"):
+        loaders.load_outcomes(data_copy)

@@ -10,6 +10,7 @@ the file, the line, the column, what was expected and what was found.
 from __future__ import annotations
 
 import csv
+import hashlib
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -53,12 +54,28 @@ def _dir(data_dir: Path | None) -> Path:
     return Path(data_dir) if data_dir is not None else paths.data_dir()
 
 
-def _spec(data_dir: Path, group: str, table: str, csv_path: Path) -> TableSpec:
+#: Tables validated in this process, keyed by content: ``(csv path, schema digest, rows digest)`` ->
+#: the validated frame. A chapter calls the loaders dozens of times (every helper loads what it needs)
+#: and the pandera validation dominated its time; the key is the bytes read now, so an edited file is
+#: validated again (never a stale frame), and each call still records its reads for the build.
+_VALIDATED: dict[tuple[str, str, str], pd.DataFrame] = {}
+_SPECS: dict[tuple[str, str, str, str], TableSpec] = {}
+_MEMO_SIZE = 64
+
+
+def _spec(data_dir: Path, group: str, table: str, csv_path: Path) -> tuple[TableSpec, str]:
+    """The table's schema and the SHA-256 of its file's bytes."""
     sp = schema_path(data_dir, group, table)
     tracking.record_read(sp)  # a schema change (types, allowed values) changes what a chapter gets
     if not sp.exists():
         raise DataValidationError(csv_path, [(None, None, f"a schema file {sp.name} next to the table", "none")])
-    return read_spec(sp, group, table)
+    digest = hashlib.sha256(sp.read_bytes()).hexdigest()
+    key = (str(sp), group, table, digest)
+    if key not in _SPECS:
+        if len(_SPECS) >= _MEMO_SIZE:
+            _SPECS.clear()
+        _SPECS[key] = read_spec(sp, group, table)
+    return _SPECS[key], digest
 
 
 def _read_rows(path: Path) -> tuple[list[str], list[list[str]], dict[int, int]]:
@@ -269,10 +286,19 @@ def load_table(group: str, table: str, data_dir: Path | None = None) -> pd.DataF
     """
     d = _dir(data_dir)
     path = d / group / f"{table}.csv"
-    spec = _spec(d, group, table, path)
+    spec, schema_digest = _spec(d, group, table, path)
     header, rows, lines = _read_rows(path)
-    df = _validate_frame(path, spec, header, rows, lines)
-    _check_foreign_keys(path, spec, df, d, lines)
+    rows_digest = hashlib.sha256(repr((header, rows)).encode("utf-8")).hexdigest()
+    key = (str(path.resolve()), schema_digest, rows_digest)
+    if key in _VALIDATED:
+        df = _VALIDATED[key].copy()
+    else:
+        df = _validate_frame(path, spec, header, rows, lines)
+    _check_foreign_keys(path, spec, df, d, lines)  # the referenced tables may have changed since
+    if key not in _VALIDATED:
+        if len(_VALIDATED) >= _MEMO_SIZE:
+            _VALIDATED.clear()
+        _VALIDATED[key] = df.copy()
     return df
 
 
