@@ -145,3 +145,15 @@ def test_size_statement_with_two_readings(frozen_audit):
     # both local failures were over 10 cm by either size (13 and 11 cm): no exploration needed
     assert r.loc["ifo.pt.local_failure.size", "verdict"] == "consistent"
     assert "ifo.pt.local_failure.size.initial" not in r.index
+
+
+def test_links_computed_alone_equal_links_from_the_whole_audit(frozen_audit):
+    """A study chapter computes its failed findings without the explorations (fewer solver calls):
+    the same findings, verdicts and links as the whole audit gives."""
+    from sarcoma_review.audit.runner import links
+
+    for source in ("cnao", "ifosfamide"):
+        alone = links(source, data_dir=FROZEN)
+        whole = links(source, audit=frozen_audit)
+        assert len(whole) > 0
+        pd.testing.assert_frame_equal(alone, whole)
