@@ -320,6 +320,25 @@ def test_static_svg_ids_do_not_clash_between_charts() -> None:
         assert ref in ids_a  # every reference points at an id of its own chart
 
 
+def test_static_svg_memo_returns_what_vl_convert_draws_and_redraws_a_changed_chart(tmp_path, monkeypatch) -> None:
+    """The build memoises static SVGs by the whole spec: a memoised picture is byte-identical to a
+    fresh one; a chart whose data changed by one value gets a new picture, never the old one."""
+    spec = charts.book_spec(charts.forest_plot(per_study(), POOLED).to_dict())
+    fresh = charts.static_svg(spec, "c")  # no memo folder set: drawn now
+    monkeypatch.setenv(charts.SVG_MEMO_ENV_VAR, str(tmp_path / "svg"))
+    first = charts.static_svg(spec, "c")
+    assert len(list((tmp_path / "svg").glob("*.svg"))) == 1
+    assert charts.static_svg(spec, "c") == first == fresh
+    changed = per_study()
+    changed.loc[0, "estimate"] = float(changed.loc[0, "estimate"]) + 1.0
+    changed_spec = charts.book_spec(charts.forest_plot(changed, POOLED).to_dict())
+    monkeypatch.delenv(charts.SVG_MEMO_ENV_VAR)
+    expected = charts.static_svg(changed_spec, "c")
+    monkeypatch.setenv(charts.SVG_MEMO_ENV_VAR, str(tmp_path / "svg"))
+    assert charts.static_svg(changed_spec, "c") == expected != first
+    assert len(list((tmp_path / "svg").glob("*.svg"))) == 2
+
+
 def test_vl_convert_bundles_the_vendored_vega_and_vega_lite() -> None:
     """The static charts are compiled by the same Vega and Vega-Lite versions as the page draws
     with: vl-convert's Vega equals book/_static/vendor/VERSIONS.json, and the Vega-Lite bundle it

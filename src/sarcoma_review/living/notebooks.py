@@ -288,10 +288,14 @@ def run_notebook(task: Mapping[str, Any]) -> dict[str, Any]:
     # core oversubscribe the machine (measured: the cold build took ~1.8x longer). One thread each,
     # unless the caller has chosen otherwise (the fork server read these when it imported NumPy).
     env.update({k: os.environ.get(k, "1") for k in THREAD_ENV_VARS})
-    # Deterministic Kaplan-Meier feasibility solves are memoised across chapters and builds.
+    # Deterministic Kaplan-Meier feasibility solves are memoised across chapters and builds ...
     from sarcoma_review.audit.feasibility import MEMO_ENV_VAR
 
     env[MEMO_ENV_VAR] = str(Path(task["cwd"]) / "_build" / "cache" / "feasibility")
+    # ... and so are the static SVGs of charts (keyed by the whole spec: a changed chart is redrawn).
+    from sarcoma_review.pages.render.charts import SVG_MEMO_ENV_VAR
+
+    env[SVG_MEMO_ENV_VAR] = str(Path(task["cwd"]) / "_build" / "cache" / "svg")
     saved = {k: os.environ.get(k) for k in env}
     saved_cwd, saved_path = os.getcwd(), list(sys.path)
     os.environ.update(env)

@@ -36,6 +36,7 @@ import hashlib
 import json
 import math
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, Literal
 
 import altair as alt
@@ -156,6 +157,44 @@ def _vl_version(spec: Mapping[str, Any]) -> str:
     return available[-1]
 
 
+#: Folder for memoised static SVGs, set by the book build for its chapters (unset: no memo).
+SVG_MEMO_ENV_VAR = "REVIEW_SVG_CACHE"
+
+
+def _render_svg(spec: Mapping[str, Any]) -> str:
+    """vl-convert's SVG of ``spec``, memoised on disk under ``$REVIEW_SVG_CACHE`` when it is set.
+
+    The key is the spec's every byte (canonical JSON), the Vega-Lite version it is compiled with
+    and vl-convert's version, so a changed chart or a changed renderer never reuses an old picture;
+    a rebuild that re-executes a chapter re-renders only the charts whose data changed.
+    """
+    import os
+
+    import vl_convert
+
+    vl_version = _vl_version(spec)
+    folder = os.environ.get(SVG_MEMO_ENV_VAR)
+    path = None
+    if folder:
+        key = json.dumps([spec, vl_version, getattr(vl_convert, "__version__", "")], sort_keys=True,
+                         ensure_ascii=False, default=str)
+        path = Path(folder) / (hashlib.sha256(key.encode("utf-8")).hexdigest() + ".svg")
+        try:
+            return path.read_text(encoding="utf-8")
+        except OSError:
+            pass
+    svg = vl_convert.vegalite_to_svg(dict(spec), vl_version=vl_version)
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(svg, encoding="utf-8")
+            os.replace(tmp, path)  # atomic: a concurrent chapter reads the whole file or none
+        except OSError:
+            pass  # a memo that cannot be written only costs time
+    return svg
+
+
 def static_svg(spec: Mapping[str, Any], id_prefix: str) -> str:
     """The chart as a self-contained SVG string, rendered now (offline) by vl-convert.
 
@@ -165,9 +204,7 @@ def static_svg(spec: Mapping[str, Any], id_prefix: str) -> str:
     """
     import re
 
-    import vl_convert
-
-    svg = vl_convert.vegalite_to_svg(dict(spec), vl_version=_vl_version(spec))
+    svg = _render_svg(spec)
     svg = re.sub(r"^<\?xml[^>]*>\s*", "", svg)
     svg = re.sub(r'\bid="([^"]+)"', lambda m: f'id="{id_prefix}-{m.group(1)}"', svg)
     svg = re.sub(r"url\(#([^)]+)\)", lambda m: f"url(#{id_prefix}-{m.group(1)})", svg)
