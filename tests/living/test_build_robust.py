@@ -96,15 +96,18 @@ def test_build_killed_during_jupyter_book_leaves_last_good_book(tmp_path):
     index = last_good(root)
     proc = _spawn(root)
     work = root / "_build" / "work"
+    sphinx = root / "_build" / "sphinx"
     try:
-        # run_jupyter_book writes into _build/work/<stamp>/out: the chapters have executed, Sphinx runs
-        assert _wait_for(lambda: any(work.glob("*/out")), 120), "the build never reached Jupyter Book"
+        # Jupyter Book writes into _build/sphinx/out: the chapters have executed, Sphinx runs
+        assert _wait_for(lambda: (sphinx / "out").exists(), 120), "the build never reached Jupyter Book"
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
     assert index.read_text() == "<p>LAST GOOD BOOK</p>"
     assert not (root / "_build" / "html" / "book").exists()
+    assert not (sphinx / "state.json").exists()  # the interrupted Sphinx folder is not trusted next time
     # the next build clears the killed build's work folder and publishes (the chapter comes from the cache)
     report = build_book(root=root, validator=lambda d: None, quiet=True)
-    assert report.cached == ["book/ch"] and not any(work.glob("*/out"))
+    assert report.cached == ["book/ch"] and not any(work.glob("*"))
+    assert (sphinx / "state.json").exists()
     assert "MARK_KILLED" in (root / "_build" / "html" / "book" / "ch.html").read_text(encoding="utf-8")

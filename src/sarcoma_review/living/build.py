@@ -634,6 +634,100 @@ def run_jupyter_book(stage: Path, out: Path, strict: bool = True) -> Path:
     return html
 
 
+#: Folder under ``_build`` where Sphinx keeps its environment between builds (sources, doctrees, HTML).
+SPHINX_DIR = "sphinx"
+
+
+def _first_heading(path: Path) -> str:
+    """The first Markdown heading of a page (a staged ``.md`` or ``.ipynb``): what the navigation shows."""
+    try:
+        if path.suffix == ".ipynb":
+            cells = json.loads(path.read_text(encoding="utf-8")).get("cells", [])
+            text = "\n".join("".join(c.get("source", "")) if isinstance(c.get("source"), list) else c.get("source", "")
+                              for c in cells if c.get("cell_type") == "markdown")
+        else:
+            text = path.read_text(encoding="utf-8")
+    except (OSError, ValueError):
+        return "\0unreadable"
+    for line in text.splitlines():
+        if line.startswith("#"):
+            return line.strip()
+    return ""
+
+
+def navigation_digest(stage: Path) -> str:
+    """SHA-256 of what every page's navigation shows: the configuration and table of contents, the
+    set of staged files, and every page's first heading (its title in the sidebar and in the
+    previous/next links). A page that is not re-written keeps its navigation: an incremental Sphinx
+    build is sound only while this digest is unchanged."""
+    h = hashlib.sha256()
+    for name in ("_config.yml", "_toc.yml"):
+        p = stage / name
+        h.update(name.encode() + b"\0" + (p.read_bytes() if p.exists() else b"") + b"\0")
+    for p in sorted(q for q in stage.rglob("*") if q.is_file()):
+        rel = p.relative_to(stage).as_posix()
+        title = _first_heading(p) if p.suffix in (".md", ".ipynb") else ""
+        h.update(f"{rel}\0{title}\0".encode("utf-8"))
+    return h.hexdigest()
+
+
+def _sync_tree(src: Path, dest: Path) -> None:
+    """Make ``dest`` hold exactly the files of ``src``; a file whose bytes are unchanged keeps its
+    modification time (Sphinx then knows it need not read it again); a changed one is written now."""
+    wanted = {p.relative_to(src) for p in src.rglob("*") if p.is_file()}
+    if dest.exists():
+        for p in sorted(dest.rglob("*"), reverse=True):
+            rel = p.relative_to(dest)
+            if p.is_file() and rel not in wanted:
+                p.unlink()
+            elif p.is_dir() and not any(p.iterdir()):
+                p.rmdir()
+    for rel in sorted(wanted):
+        a, b = src / rel, dest / rel
+        if b.is_file() and b.stat().st_size == a.stat().st_size and b.read_bytes() == a.read_bytes():
+            continue
+        b.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(a, b)  # not copy2: the new file must look newer than Sphinx's last read
+
+
+def run_jupyter_book_incremental(layout: Layout, stage: Path, force: bool = False) -> Path:
+    """Jupyter Book on a copy of ``stage`` kept under ``_build/sphinx`` with Sphinx's environment, so
+    that Sphinx re-reads and re-writes only the pages whose sources changed; returns its HTML folder
+    (copy it before publishing: the next build writes there).
+
+    Never stale: when the navigation differs from the last run's (:func:`navigation_digest`: a title,
+    a page or file added or removed, the configuration or table of contents changed), with ``force``,
+    after a failed or interrupted run, or with another Jupyter Book, the folder is emptied first and
+    every page is written anew. A build that fails empties it too.
+    """
+    import jupyter_book
+
+    folder = layout.build / SPHINX_DIR
+    src, out, state_file = folder / "src", folder / "out", folder / "state.json"
+    state = {"navigation": navigation_digest(stage), "jupyter_book": jupyter_book.__version__,
+             "python": sys.version}
+    try:
+        previous = json.loads(state_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        previous = None
+    if force or previous != state:
+        shutil.rmtree(folder, ignore_errors=True)
+    state_file.unlink(missing_ok=True)  # until this run succeeds, the next build starts afresh
+    _sync_tree(stage, src)
+    # Sphinx adds "?v=<checksum>" to a stylesheet link when the file is already in _static as it
+    # writes a page; myst-nb writes its stylesheet at the end of a build, so pages written from
+    # nothing have no such suffix. Without the old _static (Sphinx copies it again), a page written
+    # now is byte for byte what a build from nothing writes.
+    shutil.rmtree(out / "_build" / "html" / "_static", ignore_errors=True)
+    try:
+        html = run_jupyter_book(src, out)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    state_file.write_text(json.dumps(state), encoding="utf-8")
+    return html
+
+
 def check_published(html: Path, root: Path) -> None:
     """Raise :class:`BuildError` if any page holds the repository's absolute path or a traceback."""
     needle = str(root.resolve())
@@ -753,8 +847,6 @@ def build_book(data_dir: str | os.PathLike[str] | None = None, force: bool = Fal
         work = work_root / f"{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
         stage = work / "stage"
         stage_sources(layout, stage)
-        with memoised():  # What's new recomputes the summary of findings: each table loaded once
-            generate_pages(layout, stage, ddir)
 
         to_run: list[tuple[ChapterJob, dict[str, str], dict[str, Any]]] = []
         estimates: dict[str, Path] = {}
@@ -782,8 +874,13 @@ def build_book(data_dir: str | os.PathLike[str] | None = None, force: bool = Fal
             to_run.append((job, inputs, task))
 
         t0 = time.perf_counter()
-        if to_run:
-            _execute_all(to_run, layout, cache, stage, estimates, report, work, jobs, console)
+        if to_run:  # the generated pages are computed in the pool too, beside the chapters
+            _execute_all(to_run, layout, cache, stage, estimates, report, work, jobs, console,
+                         side=(generate_pages_isolated, (str(layout.root), str(layout.package_dir), str(stage),
+                                                         str(ddir))))
+        else:
+            with memoised():  # What's new recomputes the summary of findings: each table loaded once
+                generate_pages(layout, stage, ddir)
         report.timings["execute"] = time.perf_counter() - t0
 
         analyses_ids = [j.analysis_id for j in plan if j.analysis_id]
@@ -811,7 +908,9 @@ def build_book(data_dir: str | os.PathLike[str] | None = None, force: bool = Fal
                 say("[green]✓[/] sources identical to the published book's: Jupyter Book not needed")
             else:
                 say("[cyan]…[/] Jupyter Book (warnings are errors)")
-                html = run_jupyter_book(stage, work / "out")
+                built = run_jupyter_book_incremental(layout, stage, force=force)
+                html = work / "html"
+                shutil.copytree(built, html)  # Sphinx's own folder stays for the next build
                 check_published(html, layout.root)
                 report.timings["sphinx"] = time.perf_counter() - t0
                 marker.unlink(missing_ok=True)
@@ -863,9 +962,41 @@ def downloads_written(folder: Path, label: str) -> dict[str, Path]:
     return out
 
 
+def generate_pages_isolated(root: str, package_dir: str, stage: str, data_dir: str) -> BaseException | None:
+    """:func:`generate_pages` in a chapter process forked from the preloaded fork server (its imports
+    done), so that What's new is computed beside the chapters instead of before them.
+
+    Returns the exception it raised (one that survives pickling, else a :class:`BuildError` naming it),
+    or ``None``: the submitting process raises it.
+    """
+    import pickle
+
+    from sarcoma_review.living.notebooks import ensure_current_package
+
+    ensure_current_package()
+    try:
+        from sarcoma_review.data.tracking import memoised as _memoised
+        from sarcoma_review.living.build import Layout as _Layout, generate_pages as _generate
+
+        with _memoised():
+            _generate(_Layout(Path(root), package_dir=Path(package_dir)), Path(stage), Path(data_dir))
+    except Exception as exc:  # noqa: BLE001 - handed to the submitting process, which raises it
+        try:
+            pickle.loads(pickle.dumps(exc))
+            return exc
+        except Exception:  # noqa: BLE001 - an exception that cannot cross processes
+            return BuildError(f"the generated pages (What's new, How to cite, Versions) failed: "
+                              f"{type(exc).__name__}: {exc}")
+    return None
+
+
 def _execute_all(to_run, layout: Layout, cache: Cache, stage: Path, estimates: dict[str, Path],
-                 report: BuildReport, work: Path, jobs: int | None, console) -> None:
-    """Execute ``to_run`` in a process pool; cache each success; raise on the first failure."""
+                 report: BuildReport, work: Path, jobs: int | None, console,
+                 side: tuple[Callable[..., BaseException | None], tuple] | None = None) -> None:
+    """Execute ``to_run`` in a process pool; cache each success; raise on the first failure.
+
+    ``side`` is ``(function, args)`` run in the same pool, first (the generated pages): the exception
+    it returns is raised once the chapters are done."""
     from rich.progress import (
         BarColumn,
         Progress,
@@ -881,6 +1012,7 @@ def _execute_all(to_run, layout: Layout, cache: Cache, stage: Path, estimates: d
     failures: list[str] = []
     with progress, warm_pool(workers) as pool:
         bar = progress.add_task(f"{len(to_run)} chapter(s) on {workers} worker(s)", total=len(to_run))
+        side_future = pool.submit(side[0], *side[1]) if side else None
         pending: dict[Future, tuple[ChapterJob, dict[str, str], dict[str, Any]]] = {
             submit(pool, run_notebook, task): (job, inputs, task) for job, inputs, task in to_run}
         while pending:
@@ -918,6 +1050,12 @@ def _execute_all(to_run, layout: Layout, cache: Cache, stage: Path, estimates: d
                 if console:
                     progress.console.print(f"[green]✓[/] executed {job.page} ({res['seconds']:.1f} s, "
                                            f"read {len(res['reads'])} data file(s))", highlight=False)
+    side_error: BaseException | None = None
+    if side_future is not None and not side_future.cancelled():
+        try:
+            side_error = side_future.result()
+        except Exception as exc:  # noqa: BLE001 - the worker died
+            side_error = BuildError(f"the generated pages (What's new, How to cite, Versions) failed: {exc!r}")
     if failures:
         kept = layout.build / "failed"
         kept.mkdir(parents=True, exist_ok=True)
@@ -930,6 +1068,8 @@ def _execute_all(to_run, layout: Layout, cache: Cache, stage: Path, estimates: d
             "chapter execution failed; the previous book in _build/html is unchanged.\n"
             + "\n".join(failures)
             + f"\nThe failed notebooks (with tracebacks) are in {layout.rel(kept)}/.")
+    if side_error is not None:
+        raise side_error
 
 
 # --------------------------------------------------------------------------- review run

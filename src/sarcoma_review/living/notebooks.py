@@ -237,6 +237,18 @@ def execute_in_process(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return nb
 
 
+def ensure_current_package() -> None:
+    """In a process forked from the preloaded fork server: when the package's files changed since the
+    fork server imported them, drop the preloaded ``sarcoma_review`` modules, so that what runs next
+    imports the current code (slower, never stale)."""
+    import sys
+
+    preload = sys.modules.get("sarcoma_review.living.preload")
+    if preload is not None and preload.stale_package_modules():
+        for name in [n for n in sys.modules if n.startswith("sarcoma_review.") and n != __name__]:
+            del sys.modules[name]
+
+
 def run_notebook(task: Mapping[str, Any]) -> dict[str, Any]:
     """Execute one notebook IN THIS PROCESS; never raises for a failing cell (returns a description instead).
 
@@ -272,11 +284,7 @@ def run_notebook(task: Mapping[str, Any]) -> dict[str, Any]:
     if task.get("environ") is not None:  # the submitting process's environment (see warm.submit)
         os.environ.clear()
         os.environ.update(task["environ"])
-    preload = sys.modules.get("sarcoma_review.living.preload")
-    if preload is not None and preload.stale_package_modules():
-        # the package changed since the fork server imported it: import the current code instead
-        for name in [n for n in sys.modules if n.startswith("sarcoma_review.") and n != __name__]:
-            del sys.modules[name]
+    ensure_current_package()
     env = {READS_ENV_VAR: str(reads_log), DATA_ENV_VAR: str(task["data_dir"])}
     # The chapter's project is the checkout it runs in (see sarcoma_review.paths), whatever the
     # working directory of the process that started the build.
