@@ -207,3 +207,37 @@ def test_validated_tables_are_memoised_by_content_never_stale(data_copy: Path):
     schema.write_text(schema.read_text(encoding="utf-8").replace("maximum: 100", "maximum: 1"), encoding="utf-8")
     with pytest.raises(DataValidationError, match="rate_percent"):
         loaders.load_outcomes(data_copy)
+
+
+def test_validated_tables_on_disk_are_keyed_by_content(data_copy: Path, tmp_path: Path, monkeypatch):
+    """The build's disk memo of validated tables (read by the chapter processes): a frame read back
+    equals the validated one; an edited table is validated again (a bad edit still fails) and gets its
+    own memo file; nothing is written without the folder set."""
+    folder = tmp_path / "tables"
+    monkeypatch.setattr(loaders, "_VALIDATED", {})  # as in a fresh chapter process
+    first = loaders.load_outcomes(data_copy)
+    assert not folder.exists()
+    monkeypatch.setenv(loaders.TABLE_MEMO_ENV_VAR, str(folder))
+    monkeypatch.setattr(loaders, "_VALIDATED", {})
+    pd.testing.assert_frame_equal(loaders.load_outcomes(data_copy), first)
+    written = set(folder.glob("*.pkl"))
+    assert written
+    monkeypatch.setattr(loaders, "_VALIDATED", {})
+    pd.testing.assert_frame_equal(loaders.load_outcomes(data_copy), first)  # from the disk memo
+    assert set(folder.glob("*.pkl")) == written
+
+    path = data_copy / "literature" / "outcomes.csv"
+    header, *rows = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    i = header.strip().split(",").index("rate_percent")
+    fields = rows[0].rstrip("\n").split(",")
+    path.write_text(header + ",".join(fields[:i] + ["101"] + fields[i + 1:]) + "\n" + "".join(rows[1:]),
+                    encoding="utf-8")
+    monkeypatch.setattr(loaders, "_VALIDATED", {})
+    with pytest.raises(DataValidationError, match="rate_percent"):
+        loaders.load_outcomes(data_copy)
+    new_rate = 100.0 if float(fields[i]) != 100.0 else 99.0
+    path.write_text(header + ",".join(fields[:i] + [f"{new_rate:g}"] + fields[i + 1:]) + "\n" + "".join(rows[1:]),
+                    encoding="utf-8")
+    monkeypatch.setattr(loaders, "_VALIDATED", {})
+    assert loaders.load_outcomes(data_copy).loc[0, "rate_percent"] == new_rate
+    assert len(set(folder.glob("*.pkl")) - written) >= 1

@@ -63,6 +63,57 @@ _SPECS: dict[tuple[str, str, str, str], TableSpec] = {}
 _MEMO_SIZE = 64
 
 
+#: Folder where the book build keeps validated tables between processes (unset: no disk memo). The
+#: build validates every table before the chapters run; each chapter process then reads the frames
+#: instead of validating them again.
+TABLE_MEMO_ENV_VAR = "REVIEW_TABLE_CACHE"
+
+
+def _disk_memo_path(key: tuple[str, str, str]) -> Path | None:
+    """The memo file of a validated table: keyed by the schema and row bytes (not the path: the same
+    content validates the same), this module's and the schema module's source, and the pandas and
+    pandera versions, so a changed table, loader or library never reuses an old frame."""
+    import os
+
+    folder = os.environ.get(TABLE_MEMO_ENV_VAR)
+    if not folder:
+        return None
+    import pandera
+
+    from sarcoma_review.data import schemas
+
+    h = hashlib.sha256(repr((key[1], key[2], pd.__version__, pandera.__version__)).encode("utf-8"))
+    for module in (__file__, schemas.__file__):
+        h.update(Path(module).read_bytes())
+    return Path(folder) / (h.hexdigest() + ".pkl")
+
+
+def _disk_memo_get(key: tuple[str, str, str]) -> pd.DataFrame | None:
+    path = _disk_memo_path(key)
+    if path is None:
+        return None
+    try:
+        df = pd.read_pickle(path)  # written by this package's build into its own _build/cache
+    except Exception:  # noqa: BLE001 - missing, partial or unreadable: validate instead
+        return None
+    return df if isinstance(df, pd.DataFrame) else None
+
+
+def _disk_memo_put(key: tuple[str, str, str], df: pd.DataFrame) -> None:
+    import os
+
+    path = _disk_memo_path(key)
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        df.to_pickle(tmp)
+        os.replace(tmp, path)  # atomic: a concurrent reader sees the whole file or none
+    except OSError:
+        pass  # a memo that cannot be written only costs time
+
+
 def _spec(data_dir: Path, group: str, table: str, csv_path: Path) -> tuple[TableSpec, str]:
     """The table's schema and the SHA-256 of its file's bytes."""
     sp = schema_path(data_dir, group, table)
@@ -293,7 +344,10 @@ def load_table(group: str, table: str, data_dir: Path | None = None) -> pd.DataF
     if key in _VALIDATED:
         df = _VALIDATED[key].copy()
     else:
-        df = _validate_frame(path, spec, header, rows, lines)
+        df = _disk_memo_get(key)
+        if df is None:
+            df = _validate_frame(path, spec, header, rows, lines)
+            _disk_memo_put(key, df)
     _check_foreign_keys(path, spec, df, d, lines)  # the referenced tables may have changed since
     if key not in _VALIDATED:
         if len(_VALIDATED) >= _MEMO_SIZE:

@@ -352,7 +352,7 @@ def bench_builds(cfg: Bench, progress, say) -> dict[str, Any]:
 
     def cold() -> None:
         # truly cold: no memoised Kaplan-Meier feasibility solves or chart SVGs from an earlier build either
-        for memo in ("feasibility", "svg"):
+        for memo in ("feasibility", "svg", "tables"):
             shutil.rmtree(root / "_build" / "cache" / memo, ignore_errors=True)
         reports.append(build(force=True))
         progress.advance(task)

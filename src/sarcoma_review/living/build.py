@@ -822,7 +822,11 @@ def build_book(data_dir: str | os.PathLike[str] | None = None, force: bool = Fal
         # Cache checks first: when any chapter must execute, the fork server starts at once and does
         # its imports while the data are validated and the sources staged.
         plan = plan_chapters(layout, ddir)
-        with memoised():  # the cache checks and the validation load the same tables: once each
+        from sarcoma_review.data.loaders import TABLE_MEMO_ENV_VAR
+
+        # the cache checks and the validation load the same tables: once each, and the validated
+        # frames are kept on disk for the chapter processes (see loaders.TABLE_MEMO_ENV_VAR)
+        with memoised(), _env(TABLE_MEMO_ENV_VAR, str(layout.cache / "tables")):
             t0 = time.perf_counter()
             cache = Cache(layout)
             pkg = package_hash(layout.package_dir)

@@ -303,6 +303,10 @@ def run_notebook(task: Mapping[str, Any]) -> dict[str, Any]:
     from sarcoma_review.pages.render.charts import SVG_MEMO_ENV_VAR
 
     env[SVG_MEMO_ENV_VAR] = str(Path(task["cwd"]) / "_build" / "cache" / "svg")
+    # ... and the validated data tables (the build validated them before the chapters ran).
+    from sarcoma_review.data.loaders import TABLE_MEMO_ENV_VAR
+
+    env[TABLE_MEMO_ENV_VAR] = str(Path(task["cwd"]) / "_build" / "cache" / "tables")
     saved = {k: os.environ.get(k) for k in env}
     saved_cwd, saved_path = os.getcwd(), list(sys.path)
     os.environ.update(env)
