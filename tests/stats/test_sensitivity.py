@@ -95,3 +95,16 @@ def test_write_estimates_roundtrip(tmp_path, literature):
     assert panel["estimate"].to_numpy() == pytest.approx(a.estimates["estimate"].to_numpy(), rel=1e-9)
     assert len(back) == len(a.estimates) + sum(len(s.estimates) for s in a.strata) + len(a.leave_one_out) + len(a.cumulative)
     assert pooled.write_estimates(a, "") is None
+
+
+@pytest.mark.parametrize("endpoint,horizon", [("LC", 5), ("OS", 3)])
+def test_without_the_panel_the_primary_and_the_series_are_those_of_the_whole_analysis(endpoint, horizon):
+    """``panel=False`` (the literature chapter's forest plots) computes only what a forest plot shows:
+    the same primary row and per-series table as the whole analysis, and nothing else."""
+    lit = frozen_literature()
+    whole = sensitivity.run_analysis(lit, endpoint, horizon)
+    light = sensitivity.run_analysis(lit, endpoint, horizon, panel=False)
+    pd.testing.assert_series_equal(light.primary, whole.primary)
+    pd.testing.assert_frame_equal(light.studies, whole.studies)
+    assert len(light.estimates) == 1 and light.strata == () and light.leave_one_out.empty and light.cumulative.empty
+    assert len(whole.estimates) > 1 and whole.strata

@@ -358,6 +358,21 @@ def default_validator(data_dir: Path) -> bool:
     return True
 
 
+def _validation_key(layout: Layout, data_dir: Path, pkg_hash: str) -> str:
+    """Every data file's bytes, the package code, the pinned environment and the data folder's name."""
+    return hashlib.sha256("\0".join([tree_hash(data_dir), pkg_hash, environment_hash(layout.root),
+                                      layout.rel(data_dir)]).encode()).hexdigest()
+
+
+def _validated_before(layout: Layout, data_dir: Path, pkg_hash: str) -> bool:
+    """True when the very same data, package and environment passed validation in an earlier build."""
+    marker = layout.cache / "validated.sha256"
+    try:
+        return marker.read_text(encoding="utf-8").strip() == _validation_key(layout, data_dir, pkg_hash)
+    except OSError:
+        return False
+
+
 def _validate(layout: Layout, data_dir: Path, validator: Callable[[Path], Any] | None, pkg_hash: str) -> Any:
     """Run the validator, or, for the default one, skip it when the very same data (every file under
     ``data_dir``, byte for byte), package code and pinned environment passed it before.
@@ -368,9 +383,8 @@ def _validate(layout: Layout, data_dir: Path, validator: Callable[[Path], Any] |
     if validator is not None:
         return validator(data_dir)
     marker = layout.cache / "validated.sha256"
-    key = hashlib.sha256("\0".join([tree_hash(data_dir), pkg_hash, environment_hash(layout.root),
-                                     layout.rel(data_dir)]).encode()).hexdigest()
-    if marker.exists() and marker.read_text(encoding="utf-8").strip() == key:
+    key = _validation_key(layout, data_dir, pkg_hash)
+    if _validated_before(layout, data_dir, pkg_hash):
         return True
     checked = default_validator(data_dir)
     if checked is not False:
@@ -461,6 +475,14 @@ class Cache:
         tmp.write_text(json.dumps({"version": CACHE_VERSION, "chapters": self.chapters}, indent=1,
                                   sort_keys=True), encoding="utf-8")
         os.replace(tmp, self.manifest_path)
+
+    def last_seconds(self, page: str) -> float:
+        """How long ``page`` took when it last executed (0 when it never has): the build starts the
+        longest chapters first, so that a long one does not start last and finish alone."""
+        try:
+            return float(self.chapters.get(page, {}).get("seconds", 0.0))
+        except (TypeError, ValueError):
+            return 0.0
 
     def lookup(self, page: str, inputs: Mapping[str, str]) -> Path | None:
         """The cached entry folder for ``page`` when still valid, else ``None``.
@@ -819,8 +841,13 @@ def build_book(data_dir: str | os.PathLike[str] | None = None, force: bool = Fal
 
     with build_lock(layout.lock, wait=wait):
         recover_html(layout.html)
-        # Cache checks first: when any chapter must execute, the fork server starts at once and does
-        # its imports while the data are validated and the sources staged.
+        # When the data or the package differ from the last validated build (a chapter will most
+        # likely execute), the fork server starts at once and does its imports on another core while
+        # the cache is checked, the data validated and the sources staged; otherwise only once the
+        # cache checks found a chapter to execute (its imports would compete with the rest).
+        pkg = package_hash(layout.package_dir)
+        if force or not _validated_before(layout, ddir, pkg):
+            start_fork_server()
         plan = plan_chapters(layout, ddir)
         from sarcoma_review.data.loaders import TABLE_MEMO_ENV_VAR
 
@@ -829,7 +856,6 @@ def build_book(data_dir: str | os.PathLike[str] | None = None, force: bool = Fal
         with memoised(), _env(TABLE_MEMO_ENV_VAR, str(layout.cache / "tables")):
             t0 = time.perf_counter()
             cache = Cache(layout)
-            pkg = package_hash(layout.package_dir)
             decisions: dict[str, tuple[dict[str, str], Path | None]] = {}
             for job in plan:
                 if job.is_notebook:
@@ -837,7 +863,7 @@ def build_book(data_dir: str | os.PathLike[str] | None = None, force: bool = Fal
                     decisions[job.page] = (inputs, None if force else cache.lookup(job.page, inputs))
             report.timings["cache"] = time.perf_counter() - t0
             if any(entry is None for _, entry in decisions.values()):
-                start_fork_server()
+                start_fork_server()  # a no-op when it runs already
             t0 = time.perf_counter()
             checked = _validate(layout, ddir, validator, pkg)
             report.timings["validate"] = time.perf_counter() - t0
@@ -878,13 +904,25 @@ def build_book(data_dir: str | os.PathLike[str] | None = None, force: bool = Fal
             to_run.append((job, inputs, task))
 
         t0 = time.perf_counter()
+        # The generated pages (banner, How to cite, What's new, Versions) are written into a folder of
+        # their own (with the staged configuration, which the banner goes into), kept by the hash of
+        # their inputs and merged into the stage; with unchanged inputs the kept ones are reused.
+        gen_key = generated_pages_key(layout, ddir, pkg)
+        reused = restore_generated_pages(layout, stage, gen_key)
+        gen = work / "generated"
+        if not reused:
+            (gen / "book").mkdir(parents=True)
+            shutil.copyfile(stage / "_config.yml", gen / "_config.yml")
         if to_run:  # the generated pages are computed in the pool too, beside the chapters
-            _execute_all(to_run, layout, cache, stage, estimates, report, work, jobs, console,
-                         side=(generate_pages_isolated, (str(layout.root), str(layout.package_dir), str(stage),
-                                                         str(ddir))))
-        else:
+            side = None if reused else (generate_pages_isolated, (str(layout.root), str(layout.package_dir),
+                                                                  str(gen), str(ddir)))
+            _execute_all(to_run, layout, cache, stage, estimates, report, work, jobs, console, side=side)
+        elif not reused:
             with memoised():  # What's new recomputes the summary of findings: each table loaded once
-                generate_pages(layout, stage, ddir)
+                generate_pages(layout, gen, ddir)
+        if not reused:
+            keep_generated_pages(layout, gen, gen_key)
+            shutil.copytree(gen, stage, dirs_exist_ok=True)
         report.timings["execute"] = time.perf_counter() - t0
 
         analyses_ids = [j.analysis_id for j in plan if j.analysis_id]
@@ -966,6 +1004,60 @@ def downloads_written(folder: Path, label: str) -> dict[str, Path]:
     return out
 
 
+#: Generated pages kept from earlier builds, by the hash of everything they are computed from.
+GENERATED_DIR = "generated"
+
+
+def generated_pages_key(layout: Layout, data_dir: Path, pkg_hash: str) -> str:
+    """Hash of everything :func:`generate_pages` reads: the data, the package, the pinned environment,
+    ``book/`` (``analyses.yml``), ``releases/``, ``CITATION.cff``, the configuration, the table of
+    contents, the changelog, the version file, and the banner's git facts (the data's last commit
+    date, uncommitted data changes)."""
+    from sarcoma_review.living import citation
+
+    h = hashlib.sha256()
+    for part in (tree_hash(data_dir), pkg_hash, environment_hash(layout.root), layout.rel(data_dir),
+                 tree_hash(layout.book), tree_hash(layout.root / "releases")):
+        h.update(part.encode() + b"\0")
+    for name in ("CITATION.cff", "_config.yml", "_toc.yml", "CHANGELOG.md", "src/sarcoma_review/_version.py"):
+        p = layout.root / name
+        h.update(name.encode() + b"\0" + (p.read_bytes() if p.is_file() else b"-") + b"\0")
+    if (layout.root / "CITATION.cff").exists():
+        try:
+            h.update(citation.banner_text(layout.root).encode())
+        except Exception as exc:  # noqa: BLE001 - generate_pages will raise it, clearly
+            h.update(repr(exc).encode())
+    return h.hexdigest()
+
+
+def restore_generated_pages(layout: Layout, stage: Path, key: str) -> bool:
+    """Copy the pages generated by an earlier build with the same :func:`generated_pages_key` into
+    ``stage``; False when there are none."""
+    kept = layout.cache / GENERATED_DIR / key
+    try:
+        files = json.loads((kept / "files.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if not all((kept / "files" / rel).is_file() for rel in files):
+        return False
+    for rel in files:
+        (stage / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(kept / "files" / rel, stage / rel)
+    return True
+
+
+def keep_generated_pages(layout: Layout, generated: Path, key: str) -> None:
+    """Keep the files :func:`generate_pages` wrote into the folder ``generated`` under
+    ``_build/cache/generated/<key>`` (only the newest set is kept)."""
+    folder = layout.cache / GENERATED_DIR
+    shutil.rmtree(folder, ignore_errors=True)
+    files = sorted(p.relative_to(generated).as_posix() for p in generated.rglob("*") if p.is_file())
+    tmp = folder / (key + ".tmp")
+    shutil.copytree(generated, tmp / "files")
+    (tmp / "files.json").write_text(json.dumps(files), encoding="utf-8")
+    tmp.rename(folder / key)
+
+
 def generate_pages_isolated(root: str, package_dir: str, stage: str, data_dir: str) -> BaseException | None:
     """:func:`generate_pages` in a chapter process forked from the preloaded fork server (its imports
     done), so that What's new is computed beside the chapters instead of before them.
@@ -1017,8 +1109,10 @@ def _execute_all(to_run, layout: Layout, cache: Cache, stage: Path, estimates: d
     with progress, warm_pool(workers) as pool:
         bar = progress.add_task(f"{len(to_run)} chapter(s) on {workers} worker(s)", total=len(to_run))
         side_future = pool.submit(side[0], *side[1]) if side else None
+        # longest first (by the last recorded time; the table of contents' order among equals)
+        ordered = sorted(to_run, key=lambda item: -cache.last_seconds(item[0].page))
         pending: dict[Future, tuple[ChapterJob, dict[str, str], dict[str, Any]]] = {
-            submit(pool, run_notebook, task): (job, inputs, task) for job, inputs, task in to_run}
+            submit(pool, run_notebook, task): (job, inputs, task) for job, inputs, task in ordered}
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:

@@ -232,8 +232,11 @@ def stratify(d: pd.DataFrame, column: str, *, tau2_method: str = "REML", ci_meth
 def run_analysis(literature: pd.DataFrame, endpoint: str, horizon_years: float, *,
                  tau2_method: str = "REML", ci_method: str = "HKSJ", analysis_id: str | None = None,
                  subgroup_column: str | None = None, subgroup_value: str | None = None,
-                 effective_n: Mapping[str, EffectiveN] | None = None) -> PooledAnalysis:
+                 effective_n: Mapping[str, EffectiveN] | None = None, panel: bool = True) -> PooledAnalysis:
     """Pool one landmark, run the sensitivity panel and split it into strata.
+
+    With ``panel=False`` only the primary model and the per-series table are computed (no
+    sensitivity rows, leave-one-out, cumulative or strata): what a forest plot needs.
 
     The panel: every other tau² estimator (REML, DL, PM) and interval (HKSJ, Wald), HKSJ with the
     ad hoc correction (scale factor at least 1), the prediction interval with t(k-2) instead of
@@ -254,7 +257,7 @@ def run_analysis(literature: pd.DataFrame, endpoint: str, horizon_years: float, 
     loo = cum = pd.DataFrame(columns=pooling.RESULT_COLUMNS)
     used_eff: dict[str, EffectiveN] = {}
     known_eff: dict[str, EffectiveN] = {}
-    if len(d) >= 2:
+    if len(d) >= 2 and panel:
         for m in pooling.TAU2_METHODS:
             for c in pooling.CI_METHODS:
                 if (m, c) != (primary["tau2_method"].iat[0], primary["ci_method"].iat[0]):
@@ -296,10 +299,10 @@ def run_analysis(literature: pd.DataFrame, endpoint: str, horizon_years: float, 
     studies = studies.merge(d[extra], on="study_id", how="left")
     studies["label"] = [vocabulary.study_label(a, y) for a, y in zip(studies["first_author"], studies["year"])]
     strata = tuple(stratify(d, c, tau2_method=tau2_method, ci_method=ci_method, analysis_id=aid)
-                   for c in STRATA if c in d.columns and c != subgroup_column)
+                   for c in STRATA if c in d.columns and c != subgroup_column) if panel else ()
     return PooledAnalysis(primary=estimates.iloc[0], estimates=estimates, studies=studies,
                           leave_one_out=loo, cumulative=cum, variants=tuple(variants), strata=strata,
-                          effective_n=known_eff if len(d) >= 2 else {})
+                          effective_n=known_eff if len(d) >= 2 and panel else {})
 
 
 def interval_moves(a: PooledAnalysis) -> pd.DataFrame:
