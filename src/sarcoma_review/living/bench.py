@@ -351,9 +351,9 @@ def bench_builds(cfg: Bench, progress, say) -> dict[str, Any]:
         return _with_other(build_book(ddir, jobs=cfg.jobs, root=root, quiet=True, package_dir=pkg, **kw))
 
     def cold() -> None:
-        # truly cold: no memoised Kaplan-Meier feasibility solves or chart SVGs from an earlier build either
-        for memo in ("feasibility", "svg", "tables"):
-            shutil.rmtree(root / "_build" / "cache" / memo, ignore_errors=True)
+        # truly cold, as in a fresh clone: no _build at all (no cache, memos, recorded chapter times,
+        # validation verdict, generated pages or Sphinx environment)
+        shutil.rmtree(root / "_build", ignore_errors=True)
         reports.append(build(force=True))
         progress.advance(task)
 

@@ -638,14 +638,61 @@ def generate_pages(layout: Layout, stage: Path, data_dir: Path) -> None:
     whatsnew.write_page(stage / "book" / "whats-new.md", root=layout.root, data_dir=data_dir)
 
 
-def run_jupyter_book(stage: Path, out: Path, strict: bool = True) -> Path:
-    """Run Jupyter Book on ``stage`` (warnings as errors when ``strict``); return the HTML folder."""
-    exe = Path(sys.executable).with_name("jupyter-book")
-    cmd = [str(exe) if exe.exists() else "jupyter-book", "build", str(stage), "--path-output", str(out),
-           "--keep-going"]
+#: Modules Jupyter Book's build imports (its command line, Sphinx, the extensions and theme it loads).
+SPHINX_PRELOAD = ("jupyter_book.cli.main", "jupyter_book.sphinx", "sphinx.application", "sphinx.builders.html",
+                  "sphinx.search", "myst_nb", "myst_parser", "sphinx_book_theme", "pydata_sphinx_theme",
+                  "sphinx_external_toc", "sphinx_copybutton", "sphinx_togglebutton", "sphinx_design",
+                  "sphinx_comments", "sphinx_multitoc_numbering", "sphinx_jupyterbook_latex",
+                  "sphinxcontrib.bibtex")
+
+#: A Jupyter Book process that imports :data:`SPHINX_PRELOAD`, then waits for one line on its standard
+#: input (the command-line arguments, JSON) and runs ``jupyter-book`` with them, exiting with its code.
+_SPHINX_PROCESS_CODE = (
+    "import importlib, json, sys\n"
+    "for m in json.loads(sys.argv[1]):\n"
+    "    try:\n"
+    "        importlib.import_module(m)\n"
+    "    except ImportError:\n"
+    "        pass\n"
+    "line = sys.stdin.readline()\n"
+    "from jupyter_book.cli.main import main\n"
+    "main.main(args=json.loads(line), prog_name='jupyter-book', standalone_mode=True)\n")
+
+
+class SphinxProcess:
+    """Jupyter Book started ahead: its imports (about a second) overlap the chapters' execution.
+
+    :meth:`run` hands it the build's arguments; :meth:`close` ends it unused. Either way it runs once.
+    """
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-c", _SPHINX_PROCESS_CODE, json.dumps(SPHINX_PRELOAD)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True)
+
+    def run(self, args: Sequence[str]) -> subprocess.CompletedProcess:
+        stdout, stderr = self.proc.communicate(json.dumps(list(args)) + "\n")
+        return subprocess.CompletedProcess(self.proc.args, self.proc.returncode, stdout, stderr)
+
+    def close(self) -> None:
+        """End it if it has not run (it has only imported modules: nothing to lose)."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.communicate()
+
+
+def run_jupyter_book(stage: Path, out: Path, strict: bool = True, process: SphinxProcess | None = None) -> Path:
+    """Run Jupyter Book on ``stage`` (warnings as errors when ``strict``); return the HTML folder.
+
+    With ``process`` (a :class:`SphinxProcess` started earlier) it runs there, its imports done."""
+    args = ["build", str(stage), "--path-output", str(out), "--keep-going"]
     if strict:
-        cmd += ["--warningiserror", "--nitpick"]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+        args += ["--warningiserror", "--nitpick"]
+    if process is not None:
+        proc = process.run(args)
+    else:
+        exe = Path(sys.executable).with_name("jupyter-book")
+        proc = subprocess.run([str(exe) if exe.exists() else "jupyter-book", *args], capture_output=True, text=True)
     html = out / "_build" / "html"
     if proc.returncode != 0 or not (html / "index.html").exists():
         text = (proc.stdout + proc.stderr).replace(str(stage) + os.sep, "")
@@ -712,7 +759,8 @@ def _sync_tree(src: Path, dest: Path) -> None:
         shutil.copyfile(a, b)  # not copy2: the new file must look newer than Sphinx's last read
 
 
-def run_jupyter_book_incremental(layout: Layout, stage: Path, force: bool = False) -> Path:
+def run_jupyter_book_incremental(layout: Layout, stage: Path, force: bool = False,
+                                 process: SphinxProcess | None = None) -> Path:
     """Jupyter Book on a copy of ``stage`` kept under ``_build/sphinx`` with Sphinx's environment, so
     that Sphinx re-reads and re-writes only the pages whose sources changed; returns its HTML folder
     (copy it before publishing: the next build writes there).
@@ -742,7 +790,7 @@ def run_jupyter_book_incremental(layout: Layout, stage: Path, force: bool = Fals
     # now is byte for byte what a build from nothing writes.
     shutil.rmtree(out / "_build" / "html" / "_static", ignore_errors=True)
     try:
-        html = run_jupyter_book(src, out)
+        html = run_jupyter_book(src, out, process=process)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -839,7 +887,7 @@ def build_book(data_dir: str | os.PathLike[str] | None = None, force: bool = Fal
     say = (lambda msg: console.print(msg, highlight=False)) if console else (lambda msg: None)
     report = BuildReport(html_dir=layout.html)
 
-    with build_lock(layout.lock, wait=wait):
+    with build_lock(layout.lock, wait=wait), contextlib.ExitStack() as cleanup:
         recover_html(layout.html)
         # When the data or the package differ from the last validated build (a chapter will most
         # likely execute), the fork server starts at once and does its imports on another core while
@@ -862,8 +910,11 @@ def build_book(data_dir: str | os.PathLike[str] | None = None, force: bool = Fal
                     inputs = chapter_inputs(layout, job, pkg, ddir)
                     decisions[job.page] = (inputs, None if force else cache.lookup(job.page, inputs))
             report.timings["cache"] = time.perf_counter() - t0
+            sphinx_process = None
             if any(entry is None for _, entry in decisions.values()):
                 start_fork_server()  # a no-op when it runs already
+                sphinx_process = SphinxProcess()  # Jupyter Book's imports overlap the chapters
+                cleanup.callback(sphinx_process.close)  # ended unused when the build stops early
             t0 = time.perf_counter()
             checked = _validate(layout, ddir, validator, pkg)
             report.timings["validate"] = time.perf_counter() - t0
@@ -950,7 +1001,7 @@ def build_book(data_dir: str | os.PathLike[str] | None = None, force: bool = Fal
                 say("[green]✓[/] sources identical to the published book's: Jupyter Book not needed")
             else:
                 say("[cyan]…[/] Jupyter Book (warnings are errors)")
-                built = run_jupyter_book_incremental(layout, stage, force=force)
+                built = run_jupyter_book_incremental(layout, stage, force=force, process=sphinx_process)
                 html = work / "html"
                 shutil.copytree(built, html)  # Sphinx's own folder stays for the next build
                 check_published(html, layout.root)
@@ -1006,6 +1057,20 @@ def downloads_written(folder: Path, label: str) -> dict[str, Path]:
 
 #: Generated pages kept from earlier builds, by the hash of everything they are computed from.
 GENERATED_DIR = "generated"
+
+
+#: Notebook metadata key of a chapter's own estimate of its execution time (``expected_seconds``),
+#: used to schedule a first build, before any time is recorded.
+NOTEBOOK_METADATA_KEY = "sarcoma_review"
+
+
+def expected_seconds(source: Path) -> float:
+    """``metadata.sarcoma_review.expected_seconds`` of the notebook at ``source`` (0 when absent)."""
+    try:
+        meta = json.loads(Path(source).read_text(encoding="utf-8")).get("metadata", {})
+        return float(meta.get(NOTEBOOK_METADATA_KEY, {}).get("expected_seconds", 0.0))
+    except (OSError, ValueError, TypeError, AttributeError):
+        return 0.0
 
 
 def generated_pages_key(layout: Layout, data_dir: Path, pkg_hash: str) -> str:
@@ -1109,8 +1174,10 @@ def _execute_all(to_run, layout: Layout, cache: Cache, stage: Path, estimates: d
     with progress, warm_pool(workers) as pool:
         bar = progress.add_task(f"{len(to_run)} chapter(s) on {workers} worker(s)", total=len(to_run))
         side_future = pool.submit(side[0], *side[1]) if side else None
-        # longest first (by the last recorded time; the table of contents' order among equals)
-        ordered = sorted(to_run, key=lambda item: -cache.last_seconds(item[0].page))
+        # longest first (by the last recorded time, else the notebook's own estimate; the table of
+        # contents' order among equals)
+        ordered = sorted(to_run, key=lambda item: -(cache.last_seconds(item[0].page)
+                                                    or expected_seconds(item[0].source)))
         pending: dict[Future, tuple[ChapterJob, dict[str, str], dict[str, Any]]] = {
             submit(pool, run_notebook, task): (job, inputs, task) for job, inputs, task in ordered}
         while pending:
