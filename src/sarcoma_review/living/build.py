@@ -1137,7 +1137,8 @@ def generate_pages_isolated(root: str, package_dir: str, stage: str, data_dir: s
     ensure_current_package()
     try:
         from sarcoma_review.data.tracking import memoised as _memoised
-        from sarcoma_review.living.build import Layout as _Layout, generate_pages as _generate
+        from sarcoma_review.living.build import Layout as _Layout
+        from sarcoma_review.living.build import generate_pages as _generate
 
         with _memoised():
             _generate(_Layout(Path(root), package_dir=Path(package_dir)), Path(stage), Path(data_dir))

@@ -128,7 +128,9 @@ def parameterize(nb: nbformat.NotebookNode, parameters: Mapping[str, Any]) -> nb
     like papermill, nothing is injected when there are no parameters)."""
     if not parameters:
         return nb
-    from papermill.parameterize import parameterize_notebook  # imported only when needed (~0.2 s)
+    from papermill.parameterize import (
+        parameterize_notebook,  # imported only when needed (~0.2 s)
+    )
 
     nb.metadata.setdefault("papermill", {})
     for cell in nb.cells:
