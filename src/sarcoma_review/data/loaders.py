@@ -78,14 +78,24 @@ def _disk_memo_path(key: tuple[str, str, str]) -> Path | None:
     folder = os.environ.get(TABLE_MEMO_ENV_VAR)
     if not folder:
         return None
+    h = hashlib.sha256(repr((key[1], key[2], _CODE_DIGEST)).encode("utf-8"))
+    return Path(folder) / (h.hexdigest() + ".pkl")
+
+
+def _code_digest() -> str:
+    """This module's and the schema module's source as imported, and the pandas and pandera versions:
+    what a validated frame is computed by (read once, at import: the code this process runs)."""
     import pandera
 
     from sarcoma_review.data import schemas
 
-    h = hashlib.sha256(repr((key[1], key[2], pd.__version__, pandera.__version__)).encode("utf-8"))
+    h = hashlib.sha256(repr((pd.__version__, pandera.__version__)).encode("utf-8"))
     for module in (__file__, schemas.__file__):
         h.update(Path(module).read_bytes())
-    return Path(folder) / (h.hexdigest() + ".pkl")
+    return h.hexdigest()
+
+
+_CODE_DIGEST = _code_digest()
 
 
 def _disk_memo_get(key: tuple[str, str, str]) -> pd.DataFrame | None:
@@ -120,12 +130,13 @@ def _spec(data_dir: Path, group: str, table: str, csv_path: Path) -> tuple[Table
     tracking.record_read(sp)  # a schema change (types, allowed values) changes what a chapter gets
     if not sp.exists():
         raise DataValidationError(csv_path, [(None, None, f"a schema file {sp.name} next to the table", "none")])
-    digest = hashlib.sha256(sp.read_bytes()).hexdigest()
+    raw = sp.read_bytes()  # hashed and parsed from the same bytes
+    digest = hashlib.sha256(raw).hexdigest()
     key = (str(sp), group, table, digest)
     if key not in _SPECS:
         if len(_SPECS) >= _MEMO_SIZE:
             _SPECS.clear()
-        _SPECS[key] = read_spec(sp, group, table)
+        _SPECS[key] = read_spec(sp, group, table, text=raw.decode("utf-8"))
     return _SPECS[key], digest
 
 

@@ -84,9 +84,11 @@ def schema_path(data_dir: Path, group: str, table: str) -> Path:
     return Path(data_dir) / group / f"{table}{SCHEMA_SUFFIX}"
 
 
-def read_spec(path: Path, group: str, table: str) -> TableSpec:
-    """Parse a schema file into a :class:`TableSpec` (raises ``ValueError`` on a malformed file)."""
-    raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+def read_spec(path: Path, group: str, table: str, text: str | None = None) -> TableSpec:
+    """Parse a schema file into a :class:`TableSpec` (raises ``ValueError`` on a malformed file).
+
+    ``text``: the file's content when the caller has read it already (parsed instead of reading again)."""
+    raw = yaml.safe_load(Path(path).read_text(encoding="utf-8") if text is None else text)
     if not isinstance(raw, dict) or "columns" not in raw:
         raise ValueError(f"{path}: a schema file needs a 'columns' list")
     cols = []

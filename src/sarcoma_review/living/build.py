@@ -620,7 +620,8 @@ def generate_pages(layout: Layout, stage: Path, data_dir: Path) -> None:
     from ``CITATION.cff``, the "What's new" page comparing the data with the last release and,
     when the toc lists ``book/versions``, the Versions page with every release's frozen files
     published under ``_static/releases/<version>/``.
-    They are regenerated on every build, so they can never be stale.
+    They are regenerated whenever anything they read changed (:func:`generated_pages_key`; and with
+    ``--force``), so they can never be stale.
     """
     from sarcoma_review.living import citation, versions, whatsnew
 
@@ -724,19 +725,40 @@ def _first_heading(path: Path) -> str:
     return ""
 
 
+#: Staged files computed from the data on every build: a change in them re-writes only their own pages
+#: (they define nothing other pages show). Every other staged file is authored source.
+DATA_DRIVEN = ("book/whats-new.md", "book/cite.md", "book/versions.md", "book/_static/downloads/",
+               "book/_static/releases/")
+
+
+def _markdown_text(path: Path) -> str:
+    """The authored text of a notebook: its Markdown cells (not its outputs, which come from the data)."""
+    try:
+        cells = json.loads(path.read_text(encoding="utf-8")).get("cells", [])
+    except (OSError, ValueError):
+        return "\0unreadable"
+    return "\0".join("".join(c.get("source", "")) if isinstance(c.get("source"), list) else str(c.get("source", ""))
+                      for c in cells if c.get("cell_type") == "markdown")
+
+
 def navigation_digest(stage: Path) -> str:
-    """SHA-256 of what every page's navigation shows: the configuration and table of contents, the
-    set of staged files, and every page's first heading (its title in the sidebar and in the
-    previous/next links). A page that is not re-written keeps its navigation: an incremental Sphinx
-    build is sound only while this digest is unchanged."""
+    """SHA-256 of everything a page can show about another page: the configuration, the table of
+    contents, the set of staged files, every authored file's content (Markdown pages, the Markdown
+    cells of notebooks: titles, section labels and glossary terms other pages link to; the
+    bibliography; the local Sphinx extension; stylesheets and scripts) and the first heading of
+    each page computed from the data (:data:`DATA_DRIVEN`). A page that is not re-written keeps what it
+    showed: an incremental Sphinx build is sound only while this digest is unchanged, so any authored
+    edit starts Sphinx afresh and a data edit re-writes only the pages whose sources changed."""
     h = hashlib.sha256()
-    for name in ("_config.yml", "_toc.yml"):
-        p = stage / name
-        h.update(name.encode() + b"\0" + (p.read_bytes() if p.exists() else b"") + b"\0")
     for p in sorted(q for q in stage.rglob("*") if q.is_file()):
         rel = p.relative_to(stage).as_posix()
-        title = _first_heading(p) if p.suffix in (".md", ".ipynb") else ""
-        h.update(f"{rel}\0{title}\0".encode("utf-8"))
+        if rel.startswith(DATA_DRIVEN):
+            part = _first_heading(p) if p.suffix in (".md", ".ipynb") else ""
+        elif p.suffix == ".ipynb":
+            part = _markdown_text(p)
+        else:
+            part = hashlib.sha256(p.read_bytes()).hexdigest()
+        h.update(f"{rel}\0{part}\0".encode("utf-8"))
     return h.hexdigest()
 
 
@@ -765,17 +787,18 @@ def run_jupyter_book_incremental(layout: Layout, stage: Path, force: bool = Fals
     that Sphinx re-reads and re-writes only the pages whose sources changed; returns its HTML folder
     (copy it before publishing: the next build writes there).
 
-    Never stale: when the navigation differs from the last run's (:func:`navigation_digest`: a title,
-    a page or file added or removed, the configuration or table of contents changed), with ``force``,
-    after a failed or interrupted run, or with another Jupyter Book, the folder is emptied first and
-    every page is written anew. A build that fails empties it too.
+    Never stale: when :func:`navigation_digest` differs from the last run's (an authored file edited, a
+    page or file added or removed, the configuration or table of contents changed), with ``force``,
+    after a failed or interrupted run, or with another Jupyter Book or pinned environment
+    (``requirements.txt``, ``constraints.txt``), the folder is emptied first and every page is written
+    anew. A build that fails empties it too.
     """
     import jupyter_book
 
     folder = layout.build / SPHINX_DIR
     src, out, state_file = folder / "src", folder / "out", folder / "state.json"
     state = {"navigation": navigation_digest(stage), "jupyter_book": jupyter_book.__version__,
-             "python": sys.version}
+             "python": sys.version, "environment": environment_hash(layout.root)}
     try:
         previous = json.loads(state_file.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -959,7 +982,7 @@ def build_book(data_dir: str | os.PathLike[str] | None = None, force: bool = Fal
         # their own (with the staged configuration, which the banner goes into), kept by the hash of
         # their inputs and merged into the stage; with unchanged inputs the kept ones are reused.
         gen_key = generated_pages_key(layout, ddir, pkg)
-        reused = restore_generated_pages(layout, stage, gen_key)
+        reused = not force and restore_generated_pages(layout, stage, gen_key)
         gen = work / "generated"
         if not reused:
             (gen / "book").mkdir(parents=True)
@@ -1074,15 +1097,16 @@ def expected_seconds(source: Path) -> float:
 
 
 def generated_pages_key(layout: Layout, data_dir: Path, pkg_hash: str) -> str:
-    """Hash of everything :func:`generate_pages` reads: the data, the package, the pinned environment,
+    """Hash of everything :func:`generate_pages` reads: the data (the build's and the checkout's own
+    ``data/``, whose hashes say whether the edition is a frozen release), the package, the pinned environment,
     ``book/`` (``analyses.yml``), ``releases/``, ``CITATION.cff``, the configuration, the table of
     contents, the changelog, the version file, and the banner's git facts (the data's last commit
     date, uncommitted data changes)."""
     from sarcoma_review.living import citation
 
     h = hashlib.sha256()
-    for part in (tree_hash(data_dir), pkg_hash, environment_hash(layout.root), layout.rel(data_dir),
-                 tree_hash(layout.book), tree_hash(layout.root / "releases")):
+    for part in (tree_hash(data_dir), tree_hash(layout.root / "data"), pkg_hash, environment_hash(layout.root),
+                 layout.rel(data_dir), tree_hash(layout.book), tree_hash(layout.root / "releases")):
         h.update(part.encode() + b"\0")
     for name in ("CITATION.cff", "_config.yml", "_toc.yml", "CHANGELOG.md", "src/sarcoma_review/_version.py"):
         p = layout.root / name
@@ -1167,7 +1191,7 @@ def _execute_all(to_run, layout: Layout, cache: Cache, stage: Path, estimates: d
         TimeElapsedColumn,
     )
 
-    workers = max(1, min(jobs or os.cpu_count() or 1, len(to_run)))
+    workers = max(1, min(jobs or os.cpu_count() or 1, len(to_run) + (1 if side else 0)))
     progress = Progress(SpinnerColumn(), TextColumn("executing {task.description}"), BarColumn(),
                         TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
                         console=console, disable=console is None, transient=True)
