@@ -101,6 +101,15 @@ def data_dir() -> Path:
     return Path(override).resolve() if override else REPO_ROOT / "data"
 
 
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file renamed into place, so that a concurrent
+    reader (another chapter process) sees the old state or the whole new file, never part of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
 BOOK_DIR = REPO_ROOT / "book"
 BUILD_DIR = REPO_ROOT / "_build"
 HTML_DIR = BUILD_DIR / "html"

@@ -46,6 +46,7 @@ from scipy.sparse import lil_matrix
 
 from sarcoma_review.audit import grim as _grim
 from sarcoma_review.audit.grim import printed_interval
+from sarcoma_review.paths import write_atomic
 
 #: Outward margin (in log S) around each printed interval. The integer program is a relaxation:
 #: an attainable S on the closed end of a printed interval (4/5 = 80% exactly, printed "80" under
@@ -324,12 +325,9 @@ def _solve_risk_sets(
         stored = json.loads(path.read_text(encoding="utf-8"))
         return None if stored is None else (stored[0], stored[1])
     sol = _solve_risk_sets_uncached(problem, time_limit, strict_median, inner)
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(None if sol is None else [list(map(int, sol[0])), list(map(int, sol[1]))]),
-                       encoding="utf-8")
-        tmp.replace(path)  # atomic: a concurrent reader sees the old state or the whole answer
+    if path is not None:  # atomic: a concurrent reader sees the old state or the whole answer
+        write_atomic(path, json.dumps(None if sol is None else [list(map(int, sol[0])), list(map(int, sol[1]))])
+                     .encode("utf-8"))
     return sol
 
 

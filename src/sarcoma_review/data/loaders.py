@@ -110,16 +110,13 @@ def _disk_memo_get(key: tuple[str, str, str]) -> pd.DataFrame | None:
 
 
 def _disk_memo_put(key: tuple[str, str, str], df: pd.DataFrame) -> None:
-    import os
+    import pickle
 
     path = _disk_memo_path(key)
     if path is None:
         return
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        df.to_pickle(tmp)
-        os.replace(tmp, path)  # atomic: a concurrent reader sees the whole file or none
+        paths.write_atomic(path, pickle.dumps(df))  # a concurrent reader sees the whole file or none
     except OSError:
         pass  # a memo that cannot be written only costs time
 

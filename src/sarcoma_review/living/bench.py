@@ -554,10 +554,11 @@ _SPHINX_CODE = (
 
 
 def bench_sphinx_incremental(root: Path, work: Path) -> dict[str, Any]:
-    """What keeping Sphinx's environment between builds would save: the built book's sources (its
+    """What keeping Sphinx's environment between builds saves (the build does so, see
+    :func:`sarcoma_review.living.build.run_jupyter_book_incremental`): the built book's sources (its
     cached executed notebooks, generated pages and downloads) staged once, Sphinx run on them from
     nothing, then again, with its environment kept, after one pooled page changed (Sphinx re-reads and
-    re-writes only that page). Measured, not used by the build."""
+    re-writes only that page)."""
     import json as _json
 
     from sarcoma_review.living import build

@@ -364,11 +364,11 @@ def _validation_key(layout: Layout, data_dir: Path, pkg_hash: str) -> str:
                                       layout.rel(data_dir)]).encode()).hexdigest()
 
 
-def _validated_before(layout: Layout, data_dir: Path, pkg_hash: str) -> bool:
-    """True when the very same data, package and environment passed validation in an earlier build."""
-    marker = layout.cache / "validated.sha256"
+def _validated_before(layout: Layout, key: str) -> bool:
+    """True when data, package and environment with this :func:`_validation_key` passed validation in
+    an earlier build."""
     try:
-        return marker.read_text(encoding="utf-8").strip() == _validation_key(layout, data_dir, pkg_hash)
+        return (layout.cache / "validated.sha256").read_text(encoding="utf-8").strip() == key
     except OSError:
         return False
 
@@ -384,7 +384,7 @@ def _validate(layout: Layout, data_dir: Path, validator: Callable[[Path], Any] |
         return validator(data_dir)
     marker = layout.cache / "validated.sha256"
     key = _validation_key(layout, data_dir, pkg_hash)
-    if _validated_before(layout, data_dir, pkg_hash):
+    if _validated_before(layout, key):
         return True
     checked = default_validator(data_dir)
     if checked is not False:
@@ -708,17 +708,26 @@ def run_jupyter_book(stage: Path, out: Path, strict: bool = True, process: Sphin
 SPHINX_DIR = "sphinx"
 
 
-def _first_heading(path: Path) -> str:
-    """The first Markdown heading of a page (a staged ``.md`` or ``.ipynb``): what the navigation shows."""
+def _markdown_text(path: Path) -> str:
+    """The authored text of a notebook: its Markdown cells (not its outputs, which come from the data),
+    each starting a line of its own."""
     try:
-        if path.suffix == ".ipynb":
-            cells = json.loads(path.read_text(encoding="utf-8")).get("cells", [])
-            text = "\n".join("".join(c.get("source", "")) if isinstance(c.get("source"), list) else c.get("source", "")
-                              for c in cells if c.get("cell_type") == "markdown")
-        else:
-            text = path.read_text(encoding="utf-8")
+        cells = json.loads(path.read_text(encoding="utf-8")).get("cells", [])
     except (OSError, ValueError):
         return "\0unreadable"
+    return "\n\0\n".join("".join(c.get("source", "")) if isinstance(c.get("source"), list) else str(c.get("source", ""))
+                      for c in cells if c.get("cell_type") == "markdown")
+
+
+def _first_heading(path: Path) -> str:
+    """The first Markdown heading of a page (a staged ``.md`` or ``.ipynb``): what the navigation shows."""
+    if path.suffix == ".ipynb":
+        text = _markdown_text(path)
+    else:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, ValueError):
+            return "\0unreadable"
     for line in text.splitlines():
         if line.startswith("#"):
             return line.strip()
@@ -729,16 +738,6 @@ def _first_heading(path: Path) -> str:
 #: (they define nothing other pages show). Every other staged file is authored source.
 DATA_DRIVEN = ("book/whats-new.md", "book/cite.md", "book/versions.md", "book/_static/downloads/",
                "book/_static/releases/")
-
-
-def _markdown_text(path: Path) -> str:
-    """The authored text of a notebook: its Markdown cells (not its outputs, which come from the data)."""
-    try:
-        cells = json.loads(path.read_text(encoding="utf-8")).get("cells", [])
-    except (OSError, ValueError):
-        return "\0unreadable"
-    return "\0".join("".join(c.get("source", "")) if isinstance(c.get("source"), list) else str(c.get("source", ""))
-                      for c in cells if c.get("cell_type") == "markdown")
 
 
 def navigation_digest(stage: Path) -> str:
@@ -917,7 +916,7 @@ def build_book(data_dir: str | os.PathLike[str] | None = None, force: bool = Fal
         # the cache is checked, the data validated and the sources staged; otherwise only once the
         # cache checks found a chapter to execute (its imports would compete with the rest).
         pkg = package_hash(layout.package_dir)
-        if force or not _validated_before(layout, ddir, pkg):
+        if force or not _validated_before(layout, _validation_key(layout, ddir, pkg)):
             start_fork_server()
         plan = plan_chapters(layout, ddir)
         from sarcoma_review.data.loaders import TABLE_MEMO_ENV_VAR
@@ -1104,9 +1103,11 @@ def generated_pages_key(layout: Layout, data_dir: Path, pkg_hash: str) -> str:
     date, uncommitted data changes)."""
     from sarcoma_review.living import citation
 
+    root_data = layout.root / "data"
     h = hashlib.sha256()
-    for part in (tree_hash(data_dir), tree_hash(layout.root / "data"), pkg_hash, environment_hash(layout.root),
-                 layout.rel(data_dir), tree_hash(layout.book), tree_hash(layout.root / "releases")):
+    for part in (tree_hash(data_dir), tree_hash(root_data) if Path(data_dir).resolve() != root_data.resolve() else "",
+                 pkg_hash, environment_hash(layout.root), layout.rel(data_dir), tree_hash(layout.book),
+                 tree_hash(layout.root / "releases")):
         h.update(part.encode() + b"\0")
     for name in ("CITATION.cff", "_config.yml", "_toc.yml", "CHANGELOG.md", "src/sarcoma_review/_version.py"):
         p = layout.root / name

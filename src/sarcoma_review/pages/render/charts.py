@@ -43,6 +43,7 @@ import altair as alt
 import pandas as pd
 
 from sarcoma_review.pages.render.tables import p_text
+from sarcoma_review.paths import write_atomic
 
 __all__ = [
     "RENDERER_NAME",
@@ -186,10 +187,7 @@ def _render_svg(spec: Mapping[str, Any]) -> str:
     svg = vl_convert.vegalite_to_svg(dict(spec), vl_version=vl_version)
     if path is not None:
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(svg, encoding="utf-8")
-            os.replace(tmp, path)  # atomic: a concurrent chapter reads the whole file or none
+            write_atomic(path, svg.encode("utf-8"))  # a concurrent chapter reads the whole file or none
         except OSError:
             pass  # a memo that cannot be written only costs time
     return svg
