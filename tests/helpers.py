@@ -7,6 +7,8 @@
    so adding a study to ``data/`` does not break them (``tests/stats/test_fixture_inputs.py`` warns when
    ``data/`` has moved on).
 2. For the release / citation / What's-new tests: a tiny repo-like git tree and a toy pool.
+3. For the build tests on tiny throwaway books: :func:`notebook` writes a chapter, :func:`tiny_book` a
+   whole book, :func:`write_toc` its table of contents.
 
 The toy pool is deliberately trivial so every number can be derived by hand in the tests:
 estimate = patient-weighted mean of the rates, CI = [min rate, max rate], k = number of studies,
@@ -17,9 +19,12 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import textwrap
 from pathlib import Path
 
+import nbformat
 import pandas as pd
+import yaml
 
 from sarcoma_review.paths import REPO_ROOT
 
@@ -128,3 +133,48 @@ def add_study(root: Path) -> None:
         fh.write("c2003,LC,5,80,toy\nc2003,OS,5,70,toy\n")
     git(root, "add", "data")
     git(root, "commit", "-q", "-m", "add c2003")
+
+
+#: Kernel metadata of the tiny books' notebooks.
+KERNEL = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+          "language_info": {"name": "python"}}
+
+
+def notebook(path: Path, *cells: str, parameters: str | None = None, title: str | None = None,
+             metadata: dict | None = None) -> Path:
+    """Write a notebook: optional title markdown, optional parameters cell, then code cells;
+    ``metadata`` is merged into the notebook's (after :data:`KERNEL`)."""
+    nb = nbformat.v4.new_notebook(metadata={**KERNEL, **(metadata or {})})
+    if title:
+        nb.cells.append(nbformat.v4.new_markdown_cell(f"# {title}"))
+    if parameters is not None:
+        nb.cells.append(nbformat.v4.new_code_cell(textwrap.dedent(parameters), metadata={"tags": ["parameters"]}))
+    nb.cells += [nbformat.v4.new_code_cell(textwrap.dedent(c)) for c in cells]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+    return path
+
+
+def write_toc(root: Path, files: list[str]) -> None:
+    """``_toc.yml`` of a tiny book: ``book/intro`` as root, then ``files`` as chapters."""
+    (root / "_toc.yml").write_text(yaml.safe_dump({"format": "jb-book", "root": "book/intro",
+                                                   "chapters": [{"file": f} for f in files]}, sort_keys=False))
+
+
+def tiny_book(root: Path, chapters: dict[str, str], pages: dict[str, str] | None = None,
+              intro: str = "# Tiny\n\nIntro.\n") -> Path:
+    """A tiny book: ``book/intro.md``, one notebook per ``chapters`` entry (name -> code, titled
+    "Chapter"), one Markdown page per ``pages`` entry (name -> text), in that order in the toc; the
+    configuration turns Jupyter Book's own execution off; an empty ``data/``."""
+    (root / "book").mkdir(parents=True)
+    (root / "book" / "intro.md").write_text(intro)
+    for name, code in chapters.items():
+        notebook(root / "book" / f"{name}.ipynb", code, title="Chapter")
+    for name, text in (pages or {}).items():
+        (root / "book" / f"{name}.md").write_text(text)
+    write_toc(root, [f"book/{n}" for n in [*chapters, *(pages or {})]])
+    (root / "_config.yml").write_text(yaml.safe_dump({
+        "title": "Tiny", "author": "Test", "only_build_toc_files": True, "exclude_patterns": ["_build", "data"],
+        "execute": {"execute_notebooks": "off"}}))
+    (root / "data").mkdir()
+    return root

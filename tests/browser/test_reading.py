@@ -16,6 +16,7 @@ go to ``_build/screenshots/`` for a person to look at.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
@@ -226,12 +227,20 @@ def test_every_chart_has_a_static_image_without_scripts(browser, serve_dir, toc_
     assert not problems, json.dumps(problems, indent=1)
 
 
-def test_print_shows_static_charts_and_no_navigation(browser, serve_dir) -> None:
-    origin = serve_dir(HTML_DIR)
+@contextlib.contextmanager
+def _laptop_page(browser, serve_dir, path: str):
+    """The built page ``path`` opened at 1280 x 900 (loaded), its browser context closed afterwards."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
     try:
-        page.goto(f"{origin}/book/pooled/lc-5y.html", wait_until="load")
+        page = context.new_page()
+        page.goto(f"{serve_dir(HTML_DIR)}/{path}", wait_until="load")
+        yield page
+    finally:
+        context.close()
+
+
+def test_print_shows_static_charts_and_no_navigation(browser, serve_dir) -> None:
+    with _laptop_page(browser, serve_dir, "book/pooled/lc-5y.html") as page:
         _wait_for_charts(page)
         page.emulate_media(media="print")
         state = page.evaluate("""() => ({
@@ -244,19 +253,13 @@ def test_print_shows_static_charts_and_no_navigation(browser, serve_dir) -> None
             scrollers: Array.from(document.querySelectorAll('.review-table-wrap'))
                    .filter(e => getComputedStyle(e).overflowX !== 'visible').length})""")
         assert state == {"nav": 0, "staticShown": True, "interactiveShown": False, "scrollers": 0}, state
-    finally:
-        context.close()
 
 
 # ----------------------------------------------------------------------------- long tables
 
 
 def test_long_tables_filter_offline(browser, serve_dir) -> None:
-    origin = serve_dir(HTML_DIR)
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    try:
-        page.goto(f"{origin}/book/ifosfamide.html", wait_until="load")
+    with _laptop_page(browser, serve_dir, "book/ifosfamide.html") as page:
         # the patient table: one row per patient, details folded into each row
         wrap = page.locator(".review-table-wrap:has(table.filterable td.review-details)").first
         table = wrap.locator("table")
@@ -278,18 +281,12 @@ def test_long_tables_filter_offline(browser, serve_dir) -> None:
         assert details.count() == 1 and not details.locator("dl").is_visible()
         details.locator("summary").click()
         assert details.locator("dl").is_visible()
-    finally:
-        context.close()
 
 
 def test_the_page_contents_open_from_the_header_on_a_laptop(browser, serve_dir) -> None:
     """At 1280 px the contents column is folded into the header's button (the article takes the
     width); the button opens the page's contents."""
-    origin = serve_dir(HTML_DIR)
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    try:
-        page.goto(f"{origin}/book/pooled/lc-5y.html", wait_until="load")
+    with _laptop_page(browser, serve_dir, "book/pooled/lc-5y.html") as page:
         article = page.evaluate("document.querySelector('.bd-article').getBoundingClientRect().width")
         assert article > 900  # the width that the contents column used to take is the article's
         button = page.locator(".bd-header button.secondary-toggle")
@@ -298,5 +295,3 @@ def test_the_page_contents_open_from_the_header_on_a_laptop(browser, serve_dir) 
         dialog = page.locator("#pst-secondary-sidebar-modal")
         dialog.locator("nav.page-toc a").first.wait_for(state="visible", timeout=5000)
         assert dialog.locator("nav.page-toc a").count() >= 3
-    finally:
-        context.close()

@@ -176,6 +176,16 @@ def _restore(data: Path, table: str) -> None:
     shutil.copy2(paths.REPO_ROOT / "data" / f"{table}.csv", data / f"{table}.csv")
 
 
+def _set_first_rate(path: Path, value: str) -> float:
+    """Write ``value`` into the first data row's ``rate_percent`` of ``path``; return the rate it had."""
+    header, row, *rest = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    fields = row.rstrip("\n").split(",")
+    i = header.strip().split(",").index("rate_percent")
+    old = float(fields[i])
+    path.write_text(header + ",".join(fields[:i] + [value] + fields[i + 1:]) + "\n" + "".join(rest), encoding="utf-8")
+    return old
+
+
 def test_validated_tables_are_memoised_by_content_never_stale(data_copy: Path):
     """The loader memo (validated frames keyed by the bytes read): a repeated load equals the first and
     is a copy the caller may change; an edited CSV or schema in the same process is validated again,
@@ -188,15 +198,10 @@ def test_validated_tables_are_memoised_by_content_never_stale(data_copy: Path):
 
     path = data_copy / "literature" / "outcomes.csv"
     text = path.read_text(encoding="utf-8")
-    header, row, *rest = text.splitlines(keepends=True)
-    fields = row.rstrip("\n").split(",")
-    i = header.strip().split(",").index("rate_percent")
-    new_rate = 100.0 if float(fields[i]) != 100.0 else 99.0
-    path.write_text(header + ",".join(fields[:i] + [f"{new_rate:g}"] + fields[i + 1:]) + "\n" + "".join(rest),
-                    encoding="utf-8")
+    new_rate = 100.0 if float(first.loc[0, "rate_percent"]) != 100.0 else 99.0
+    _set_first_rate(path, f"{new_rate:g}")
     assert loaders.load_outcomes(data_copy).loc[0, "rate_percent"] == new_rate
-    path.write_text(header + ",".join(fields[:i] + ["101"] + fields[i + 1:]) + "\n" + "".join(rest),
-                    encoding="utf-8")
+    _set_first_rate(path, "101")
     with pytest.raises(DataValidationError, match="rate_percent"):
         loaders.load_outcomes(data_copy)
     path.write_text(text, encoding="utf-8")  # valid again: its frame comes back
@@ -227,17 +232,12 @@ def test_validated_tables_on_disk_are_keyed_by_content(data_copy: Path, tmp_path
     assert set(folder.glob("*.pkl")) == written
 
     path = data_copy / "literature" / "outcomes.csv"
-    header, *rows = path.read_text(encoding="utf-8").splitlines(keepends=True)
-    i = header.strip().split(",").index("rate_percent")
-    fields = rows[0].rstrip("\n").split(",")
-    path.write_text(header + ",".join(fields[:i] + ["101"] + fields[i + 1:]) + "\n" + "".join(rows[1:]),
-                    encoding="utf-8")
+    old_rate = _set_first_rate(path, "101")
     monkeypatch.setattr(loaders, "_VALIDATED", {})
     with pytest.raises(DataValidationError, match="rate_percent"):
         loaders.load_outcomes(data_copy)
-    new_rate = 100.0 if float(fields[i]) != 100.0 else 99.0
-    path.write_text(header + ",".join(fields[:i] + [f"{new_rate:g}"] + fields[i + 1:]) + "\n" + "".join(rows[1:]),
-                    encoding="utf-8")
+    new_rate = 100.0 if old_rate != 100.0 else 99.0
+    _set_first_rate(path, f"{new_rate:g}")
     monkeypatch.setattr(loaders, "_VALIDATED", {})
     assert loaders.load_outcomes(data_copy).loc[0, "rate_percent"] == new_rate
     assert len(set(folder.glob("*.pkl")) - written) >= 1

@@ -10,13 +10,13 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
 import nbformat
 import pytest
 import yaml
+from helpers import notebook
 
 from sarcoma_review.living.build import (
     BuildLockedError,
@@ -33,23 +33,6 @@ from sarcoma_review.living.build import (
     toc_pages,
 )
 from sarcoma_review.living.notebooks import clean_executed_notebook
-
-KERNEL = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-          "language_info": {"name": "python"}}
-
-
-def notebook(path: Path, *cells: str, parameters: str | None = None, title: str | None = None) -> Path:
-    """Write a notebook: optional title markdown, optional parameters cell, then code cells."""
-    nb = nbformat.v4.new_notebook(metadata=KERNEL)
-    if title:
-        nb.cells.append(nbformat.v4.new_markdown_cell(f"# {title}"))
-    if parameters is not None:
-        nb.cells.append(nbformat.v4.new_code_cell(textwrap.dedent(parameters), metadata={"tags": ["parameters"]}))
-    nb.cells += [nbformat.v4.new_code_cell(textwrap.dedent(c)) for c in cells]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, path)
-    return path
-
 
 # Chapter A reads data/a.csv through paths.data_dir() ($REVIEW_DATA_DIR, set by the build).
 CHAPTER_A = """

@@ -14,30 +14,15 @@ import sys
 import time
 from pathlib import Path
 
-import nbformat
+import helpers
 import pytest
-import yaml
 
 from sarcoma_review.living.build import BuildLockedError, build_book
 
-KERNEL = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-          "language_info": {"name": "python"}}
-
 
 def tiny_book(root: Path, code: str) -> Path:
-    """A one-chapter book whose chapter runs ``code`` and prints ``MARK``."""
-    (root / "book").mkdir(parents=True)
-    (root / "book" / "intro.md").write_text("# Tiny\n\nIntro.\n")
-    nb = nbformat.v4.new_notebook(metadata=KERNEL)
-    nb.cells = [nbformat.v4.new_markdown_cell("# Chapter"), nbformat.v4.new_code_cell(code)]
-    nbformat.write(nb, root / "book" / "ch.ipynb")
-    (root / "_toc.yml").write_text(yaml.safe_dump({"format": "jb-book", "root": "book/intro",
-                                                   "chapters": [{"file": "book/ch"}]}, sort_keys=False))
-    (root / "_config.yml").write_text(yaml.safe_dump({
-        "title": "Tiny", "author": "Test", "only_build_toc_files": True, "exclude_patterns": ["_build", "data"],
-        "execute": {"execute_notebooks": "off"}}))
-    (root / "data").mkdir()
-    return root
+    """A one-chapter book whose chapter runs ``code``."""
+    return helpers.tiny_book(root, {"ch": code})
 
 
 def last_good(root: Path) -> Path:

@@ -12,32 +12,14 @@ from pathlib import Path
 
 import nbformat
 import pytest
-import yaml
+from helpers import tiny_book, write_toc
 
 from sarcoma_review.living.build import SPHINX_DIR, build_book, navigation_digest
 
-KERNEL = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-          "language_info": {"name": "python"}}
-
 
 def _book(root: Path) -> Path:
-    (root / "book").mkdir(parents=True)
-    (root / "book" / "intro.md").write_text("# Tiny\n\nIntro, see {doc}`other`.\n")
-    (root / "book" / "other.md").write_text("# Other page\n\nFirst text.\n")
-    nb = nbformat.v4.new_notebook(metadata=KERNEL)
-    nb.cells = [nbformat.v4.new_markdown_cell("# Chapter"), nbformat.v4.new_code_cell("print('MARK')")]
-    nbformat.write(nb, root / "book" / "ch.ipynb")
-    _toc(root, ["book/ch", "book/other"])
-    (root / "_config.yml").write_text(yaml.safe_dump({
-        "title": "Tiny", "author": "Test", "only_build_toc_files": True, "exclude_patterns": ["_build", "data"],
-        "execute": {"execute_notebooks": "off"}}))
-    (root / "data").mkdir()
-    return root
-
-
-def _toc(root: Path, chapters: list[str]) -> None:
-    (root / "_toc.yml").write_text(yaml.safe_dump({"format": "jb-book", "root": "book/intro",
-                                                   "chapters": [{"file": c} for c in chapters]}, sort_keys=False))
+    return tiny_book(root, {"ch": "print('MARK')"}, {"other": "# Other page\n\nFirst text.\n"},
+                     intro="# Tiny\n\nIntro, see {doc}`other`.\n")
 
 
 def _pages(root: Path) -> dict[str, bytes]:
@@ -98,7 +80,7 @@ def test_incremental_sphinx_rewrites_only_changed_pages_and_never_a_stale_one(tm
 
     # 3. a page leaves the table of contents (and the intro's link to it): it is not published, and no
     # page's navigation names it
-    _toc(root, ["book/ch"])
+    write_toc(root, ["book/ch"])
     (root / "book" / "intro.md").write_text("# Tiny\n\nIntro.\n")
     _build(root)
     assert not (root / "_build" / "html" / "book" / "other.html").exists()
