@@ -18,6 +18,19 @@ def data_copy(tmp_path: Path) -> Path:
     return dest
 
 
+@pytest.fixture
+def table_i_copy(data_copy: Path) -> Path:
+    """``data_copy`` with its literature tables replaced by the frozen copy of Table I as extracted
+    (``tests/fixtures/published/literature``): the tests of validation messages edit known rows of it,
+    whatever series the live data hold."""
+    lit = data_copy / "literature"
+    for name in ("studies", "outcomes", "particle_groups", "restatements"):
+        for suffix in (".csv", ".schema.yaml"):
+            shutil.copy(paths.REPO_ROOT / "tests" / "fixtures" / "published" / "literature" / f"{name}{suffix}",
+                        lit / f"{name}{suffix}")
+    return data_copy
+
+
 # ----------------------------------------------------------------------------- no hidden skips
 def _skips_fail() -> bool:
     """Under CI (``$CI`` set, or ``REQUIRE_BROWSER=1`` as ``.ci/run`` sets it) a skipped test fails."""

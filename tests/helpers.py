@@ -42,6 +42,14 @@ def frozen_literature() -> pd.DataFrame:
     return loaders.load_literature(FROZEN_DATA)
 
 
+def frozen_primary() -> pd.DataFrame:
+    """:func:`frozen_literature` with each shared cohort counted once per landmark (the rows R pools:
+    ``independent()`` in scripts/r/make_reference.R)."""
+    from sarcoma_review.data import overlap
+
+    return overlap.independent_by_landmark(frozen_literature())
+
+
 def frozen_patients() -> pd.DataFrame:
     """``loaders.load_ifosfamide_patients()`` on the frozen copy."""
     from sarcoma_review.data import loaders
@@ -51,8 +59,35 @@ def frozen_patients() -> pd.DataFrame:
 
 #: The real schema files (and the particle-group lookup the studies table references) make the toy
 #: tables pass the same validation as the real data.
+#: The toy repositories use the frozen Table I-era literature schemas (tests/fixtures/published): the
+#: release and What's new machinery they test does not depend on the live tables' columns.
 SCHEMA_FILES = ["literature/studies.schema.yaml", "literature/outcomes.schema.yaml",
                 "literature/particle_groups.schema.yaml", "literature/particle_groups.csv"]
+SCHEMA_SOURCE = REPO_ROOT / "tests" / "fixtures" / "published"
+
+#: Values for the columns a test row does not name (valid under the live schemas of data/literature).
+ROW_DEFAULTS = {
+    "studies": {"site": "Pelvis", "histology": "Various", "histology_group": "mixed", "particle": "Carbon ions",
+                "particle_group": "carbon", "setting": "not reported", "centre": "test centre",
+                "origin": "update 2026-12", "citation": "test citation", "address": "https://example.org/test",
+                "access": "abstract", "source": "test"},
+    "outcomes": {"endpoint_as_named": "test endpoint", "access": "abstract", "address": "https://example.org/test",
+                 "quote": "test sentence", "source": "test"},
+}
+
+
+def append_rows(path: Path, rows: list[dict]) -> None:
+    """Append ``rows`` to a CSV by its header; a column a row does not name takes :data:`ROW_DEFAULTS`
+    (for studies/outcomes tables) or stays empty."""
+    import csv
+
+    with open(path, encoding="utf-8", newline="") as fh:
+        header = next(csv.reader(fh))
+    defaults = ROW_DEFAULTS.get(Path(path).stem, {})
+    with open(path, "a", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=header, lineterminator="\n")
+        for r in rows:
+            w.writerow({c: r.get(c, defaults.get(c, "")) for c in header})
 
 STUDIES = """study_id,first_author,year,n_patients,site,histology,particle,particle_group,source
 a2001,Alpha,2001,10,Spine,Chordoma,Carbon ions,carbon,toy
@@ -115,7 +150,7 @@ def make_repo(root: Path, comparators: bool = True) -> Path:
     (root / "data" / "literature" / "studies.csv").write_text(STUDIES)
     (root / "data" / "literature" / "outcomes.csv").write_text(OUTCOMES)
     for name in SCHEMA_FILES:
-        shutil.copy2(REPO_ROOT / "data" / name, root / "data" / name)
+        shutil.copy2(SCHEMA_SOURCE / name, root / "data" / name)
     if comparators:
         (root / "data" / "comparators").mkdir()
         (root / "data" / "comparators" / "photon.csv").write_text(COMPARATORS)

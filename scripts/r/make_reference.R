@@ -30,15 +30,27 @@ inputs <- setNames(lapply(input_files, function(f) sha256_file(file.path(inputs_
 
 studies <- read.csv(file.path(inputs_dir, "literature", "studies.csv"), stringsAsFactors = FALSE)
 outcomes <- read.csv(file.path(inputs_dir, "literature", "outcomes.csv"), stringsAsFactors = FALSE)
+if (!"overlap_group" %in% names(studies)) studies$overlap_group <- ""
+studies$overlap_group[is.na(studies$overlap_group)] <- ""
 lit <- merge(outcomes[, c("study_id", "endpoint", "horizon_years", "rate_percent")],
-             studies[, c("study_id", "first_author", "year", "n_patients", "particle_group", "histology")],
+             studies[, c("study_id", "first_author", "year", "n_patients", "particle_group", "histology",
+                         "overlap_group")],
              by = "study_id", sort = FALSE)
 # histology strata: chordoma-only series versus all other series
 lit$histology_group <- ifelse(lit$histology == "Chordoma", "chordoma", "other")
 
 ctrl <- list(threshold = 1e-12, tol = 1e-12, maxiter = 10000, stepadj = 0.5)
-landmark <- function(ep, h) {
+# The protocol's overlap rule, written again here (independently of sarcoma_review.data.overlap): within
+# one landmark, the series of an overlap group with the most patients stands in for the group (a tie to
+# the later year, then the smaller study_id); a series without a group is its own group.
+independent <- function(d) {
+  key <- ifelse(d$overlap_group == "", paste0("series:", d$study_id), d$overlap_group)
+  o <- order(key, -d$n_patients, -d$year, d$study_id)
+  d[o, ][!duplicated(key[o]), ]
+}
+landmark <- function(ep, h, every_series = FALSE) {
   d <- lit[lit$endpoint == ep & lit$horizon_years == h, ]
+  if (!every_series) d <- independent(d)
   d <- d[order(d$study_id), ]
   # inputs are KM rates, not counts: xi = n * p is generally non-integer (escalc accepts it)
   d$xi <- d$n_patients * d$rate_percent / 100
@@ -95,7 +107,22 @@ pooling_grid <- function(ep, h, d) {
     }
   }
 }
-for (ep in c("LC", "OS")) for (h in c(5, 3)) {
+# The landmarks of book/analyses.yml (the pooled pages), each pooled on the series the overlap rule keeps
+LANDMARKS <- data.frame(endpoint = c("LC", "LC", "LC", "OS", "OS", "OS", "PFS", "PFS", "DFS"),
+                        horizon = c(5, 3, 2, 5, 3, 2, 3, 5, 5))
+# every series as published (the pooled pages' sensitivity row when the overlap rule left one out)
+all_series <- list()
+for (i in seq_len(nrow(LANDMARKS))) {
+  ep <- LANDMARKS$endpoint[i]; h <- LANDMARKS$horizon[i]
+  da <- landmark(ep, h, every_series = TRUE)
+  if (nrow(da) > nrow(landmark(ep, h)) && nrow(da) >= 2) {
+    res <- rma(yi, vi, data = da, method = "REML", test = "knha", control = ctrl)
+    all_series[[length(all_series) + 1]] <- c(list(case = sprintf("%s_%gy", ep, h), endpoint = ep, horizon = h,
+      study_ids = I(sort(da$study_id)), kept = I(sort(landmark(ep, h)$study_id))), summ(res, "HKSJ"))
+  }
+}
+for (i in seq_len(nrow(LANDMARKS))) {
+  ep <- LANDMARKS$endpoint[i]; h <- LANDMARKS$horizon[i]
   d <- landmark(ep, h)
   pooling_grid(ep, h, d)
   res <- rma(yi, vi, data = d, method = "REML", test = "knha", control = ctrl)
@@ -159,10 +186,6 @@ for (ep in c("LC", "OS")) for (h in c(5, 3)) {
       diff_ub = 100 * plogis(r$ci.ub) - bm, prob_exceed = prob)
   }
 }
-# DPFS at 5 years (two series, both carbon): the estimator x interval grid only
-pooling_grid("DPFS", 5, landmark("DPFS", 5))
-
-LANDMARKS <- data.frame(endpoint = c("LC", "LC", "OS", "OS", "DPFS"), horizon = c(5, 3, 5, 3, 5))
 
 # ---------------------------------------------------------------- histology strata (chordoma / other)
 # Each stratum with k >= 2 pooled by REML + HKSJ and REML + Wald; the between-subgroup Q test as the
@@ -332,6 +355,6 @@ out <- list(
   moderators = moderators, between = between, metareg = metareg, benchmark = benchmark,
   bayes = bayes, survival = surv, prediction_k2 = prediction_k2, histology_pooling = histology_pooling,
   histology_between = histology_between, histology_moderators = histology_moderators,
-  bayes_wide = bayes_wide, forest = forest, binomial = binomial)
+  bayes_wide = bayes_wide, forest = forest, binomial = binomial, all_series = all_series)
 writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, na = "null", pretty = TRUE), out_file)
 cat("wrote", out_file, "\n")

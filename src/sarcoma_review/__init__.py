@@ -11,6 +11,8 @@ data.schemas            the data dictionary (one ``*.schema.yaml`` per table) as
 data.loaders            read and validate every table; bad input raises ``DataValidationError``
 data.tracking           record what data a chapter received: files and frame digests (the build's dependencies)
 data.vocabulary         endpoint names and order, landmark names: the words every layer shares
+data.overlap            shared cohorts counted once: the protocol's overlap rule
+data.evidence           the update's evidence records: both extractions and their agreement, Table I verification, search flow
 stats.pooling           random-effects pooling of landmark rates (REML/DL/PM, HKSJ/Wald), GLMM, Bayesian
 stats.sensitivity       one pooled analysis: the primary model and its sensitivity panel, keyed by variant
 stats.moderators        subgroup differences, moderator tests, meta-regression, benchmark comparisons

@@ -45,12 +45,14 @@ def test_live_literature_holds_for_any_valid_data() -> None:
     studies = loaders.load_studies()
     lit = loaders.load_literature()
     assert studies["study_id"].is_unique and len(studies) >= 1
-    assert set(lit["study_id"]) == set(studies["study_id"])
+    # a series may report only endpoints or horizons no pool uses (it is shown in the literature chapter)
+    assert set(lit["study_id"]) <= set(studies["study_id"])
     assert not lit.duplicated(["study_id", "endpoint", "horizon_years"]).any()
     assert lit["n_patients"].notna().all() and (lit["n_patients"] > 0).all()
     assert lit["rate_percent"].between(0, 100).all()
     published = set(loaders.load_studies(PUBLISHED_DATA)["study_id"])
-    assert published <= set(studies["study_id"]), "a published Table I series was removed from data/"
+    table_i = set(loaders.load_table("literature", "table_i")["study_id"])
+    assert published <= table_i, "a published Table I series was removed from data/"
     pts = loaders.load_ifosfamide_patients()
     assert pts["patient_id"].is_unique
     comparators = loaders.load_comparators()
@@ -59,7 +61,8 @@ def test_live_literature_holds_for_any_valid_data() -> None:
 
 def test_data_dictionary_lists_columns() -> None:
     dd = loaders.data_dictionary("literature", "outcomes")
-    assert list(dd["column"]) == ["study_id", "endpoint", "horizon_years", "rate_percent", "source"]
+    assert list(dd["column"]) == ["study_id", "endpoint", "endpoint_as_named", "horizon_years", "rate_percent",
+                                  "access", "address", "quote", "source"]
     assert dd.set_index("column").loc["rate_percent", "maximum"] == 100
 
 
@@ -84,19 +87,19 @@ def _err(fn, *args) -> str:
     return str(info.value)
 
 
-def test_rate_out_of_range(data_copy: Path) -> None:
-    f = data_copy / "literature" / "outcomes.csv"
+def test_rate_out_of_range(table_i_copy: Path) -> None:
+    f = table_i_copy / "literature" / "outcomes.csv"
     _edit(f, "matsunobu2012,LC,5,62,", "matsunobu2012,LC,5,120,")
-    msg = _err(loaders.load_outcomes, data_copy)
+    msg = _err(loaders.load_outcomes, table_i_copy)
     # matsunobu2012 LC is the 9th data row -> CSV line 10.
     assert "literature/outcomes.csv, line 10 (row 9), column 'rate_percent': expected a number from 0 to 100, got 120" in msg
 
 
-def test_missing_column(data_copy: Path) -> None:
-    f = data_copy / "literature" / "outcomes.csv"
+def test_missing_column(table_i_copy: Path) -> None:
+    f = table_i_copy / "literature" / "outcomes.csv"
     lines = f.read_text().splitlines()
     f.write_text("\n".join(",".join(l.split(",")[:3] + [l.split(",", 4)[4]]) for l in lines) + "\n")
-    msg = _err(loaders.load_outcomes, data_copy)
+    msg = _err(loaders.load_outcomes, table_i_copy)
     assert "outcomes.csv, column 'rate_percent': expected a column 'rate_percent'" in msg and "no such column" in msg
 
 
@@ -109,49 +112,49 @@ def test_extra_column(data_copy: Path) -> None:
     assert "got an extra column" in msg
 
 
-def test_wrong_type(data_copy: Path) -> None:
-    _edit(data_copy / "literature" / "studies.csv", "Serizawa,2009,", "Serizawa,two thousand nine,")
-    msg = _err(loaders.load_studies, data_copy)
+def test_wrong_type(table_i_copy: Path) -> None:
+    _edit(table_i_copy / "literature" / "studies.csv", "Serizawa,2009,", "Serizawa,two thousand nine,")
+    msg = _err(loaders.load_studies, table_i_copy)
     assert "studies.csv, line 2 (row 1), column 'year': expected an integer from 1900 to 2100, got 'two thousand nine'" in msg
 
 
-def test_n_not_positive_integer(data_copy: Path) -> None:
-    f = data_copy / "literature" / "studies.csv"
+def test_n_not_positive_integer(table_i_copy: Path) -> None:
+    f = table_i_copy / "literature" / "studies.csv"
     _edit(f, "Serizawa,2009,24,", "Serizawa,2009,0,")
     _edit(f, "Staab,2011,40,", "Staab,2011,40.5,")
-    msg = _err(loaders.load_studies, data_copy)
+    msg = _err(loaders.load_studies, table_i_copy)
     assert "2 problems found" in msg
     assert "line 2 (row 1), column 'n_patients': expected a positive integer (>= 1), got 0" in msg
     assert "line 4 (row 3), column 'n_patients': expected a positive integer (>= 1), got '40.5'" in msg
 
 
-def test_duplicate_study_id(data_copy: Path) -> None:
-    _edit(data_copy / "literature" / "studies.csv", "staab2011,Staab", "ciernik2011,Staab")
-    msg = _err(loaders.load_studies, data_copy)
+def test_duplicate_study_id(table_i_copy: Path) -> None:
+    _edit(table_i_copy / "literature" / "studies.csv", "staab2011,Staab", "ciernik2011,Staab")
+    msg = _err(loaders.load_studies, table_i_copy)
     assert "line 4 (row 3), column 'study_id': expected a unique value, got 'ciernik2011', already on line 3" in msg
 
 
-def test_duplicate_outcome_key(data_copy: Path) -> None:
-    _edit(data_copy / "literature" / "outcomes.csv", "serizawa2009,OS,5,50", "serizawa2009,LC,5,50")
-    msg = _err(loaders.load_outcomes, data_copy)
+def test_duplicate_outcome_key(table_i_copy: Path) -> None:
+    _edit(table_i_copy / "literature" / "outcomes.csv", "serizawa2009,OS,5,50", "serizawa2009,LC,5,50")
+    msg = _err(loaders.load_outcomes, table_i_copy)
     assert "line 3 (row 2), column 'study_id, endpoint, horizon_years': expected a unique (study_id, endpoint, horizon_years)" in msg
 
 
-def test_outcome_for_unknown_study(data_copy: Path) -> None:
-    _edit(data_copy / "literature" / "outcomes.csv", "staab2011,LC,5,62", "nobody1999,LC,5,62")
-    msg = _err(loaders.load_outcomes, data_copy)
+def test_outcome_for_unknown_study(table_i_copy: Path) -> None:
+    _edit(table_i_copy / "literature" / "outcomes.csv", "staab2011,LC,5,62", "nobody1999,LC,5,62")
+    msg = _err(loaders.load_outcomes, table_i_copy)
     assert "outcomes.csv, line 6 (row 5), column 'study_id': expected a study_id listed in data/literature/studies.csv, got 'nobody1999' (unknown)" in msg
 
 
-def test_unknown_category(data_copy: Path) -> None:
-    _edit(data_copy / "literature" / "studies.csv", "Carbon ions,carbon,", "Carbon ions,photons,")
-    msg = _err(loaders.load_studies, data_copy)
+def test_unknown_category(table_i_copy: Path) -> None:
+    _edit(table_i_copy / "literature" / "studies.csv", "Carbon ions,carbon,", "Carbon ions,photons,")
+    msg = _err(loaders.load_studies, table_i_copy)
     assert "line 2 (row 1), column 'particle_group': expected one of 'carbon', 'proton-based', 'mixed', got 'photons'" in msg
 
 
-def test_empty_file(data_copy: Path) -> None:
-    (data_copy / "literature" / "studies.csv").write_text("")
-    msg = _err(loaders.load_studies, data_copy)
+def test_empty_file(table_i_copy: Path) -> None:
+    (table_i_copy / "literature" / "studies.csv").write_text("")
+    msg = _err(loaders.load_studies, table_i_copy)
     assert msg.startswith("data/") is False  # tmp copy is outside the repo: absolute path
     assert "literature/studies.csv: expected a header line naming the columns, got an empty file" in msg
 
@@ -168,16 +171,16 @@ def test_missing_file(data_copy: Path) -> None:
     assert "ifosfamide/patients.csv: expected an existing file" in msg and "got no such file" in msg
 
 
-def test_unbalanced_quote(data_copy: Path) -> None:
-    f = data_copy / "literature" / "restatements.csv"
+def test_unbalanced_quote(table_i_copy: Path) -> None:
+    f = table_i_copy / "literature" / "restatements.csv"
     _edit(f, 'Discussion,"To the best', 'Discussion,"To "the best')
-    msg = _err(loaders.load_table, "literature", "restatements", data_copy)
+    msg = _err(loaders.load_table, "literature", "restatements", table_i_copy)
     assert "restatements.csv: expected well-formed CSV" in msg and "got a CSV error" in msg
 
 
-def test_ragged_row(data_copy: Path) -> None:
-    _edit(data_copy / "literature" / "outcomes.csv", "staab2011,OS,5,80,", "staab2011,OS,5,80,extra,")
-    msg = _err(loaders.load_outcomes, data_copy)
+def test_ragged_row(table_i_copy: Path) -> None:
+    _edit(table_i_copy / "literature" / "outcomes.csv", "staab2011,OS,5,80,", "staab2011,OS,5,80,extra,")
+    msg = _err(loaders.load_outcomes, table_i_copy)
     assert "outcomes.csv, line 7 (row 6): expected 5 fields (as in the header), got 6 fields" in msg
 
 
@@ -201,17 +204,17 @@ def test_types() -> None:
     assert pts["hyperthermia"].dtype == "boolean" and pd.isna(pts.loc[10, "diameter_before_rt_cm"])
 
 
-def test_particle_group_must_follow_the_mapping_file(data_copy):
+def test_particle_group_must_follow_the_mapping_file(table_i_copy):
     """studies.csv says Serizawa 2009 (printed 'Carbon ions') is 'mixed'; the mapping file says carbon."""
     from sarcoma_review.data.loaders import load_literature
     from sarcoma_review.errors import DataValidationError
 
-    path = data_copy / "literature" / "studies.csv"
+    path = table_i_copy / "literature" / "studies.csv"
     text = path.read_text(encoding="utf-8")
     path.write_text(text.replace("Retroperitoneum,Various,Carbon ions,carbon,", "Retroperitoneum,Various,Carbon ions,mixed,"),
                     encoding="utf-8")
     with pytest.raises(DataValidationError) as exc:
-        load_literature(data_copy)
+        load_literature(table_i_copy)
     msg = str(exc.value)
     assert "data" in msg and "studies.csv, line 2 (row 1), column 'particle_group'" in msg
     assert "expected 'carbon'" in msg and "got 'mixed'" in msg

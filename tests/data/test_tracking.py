@@ -66,7 +66,7 @@ def test_raw_reads_and_old_log_lines_are_raw(monkeypatch, tmp_path, data_copy):
 def test_a_loader_that_fails_leaves_its_reads_as_raw(monkeypatch, tmp_path, data_copy):
     log = _log(monkeypatch, tmp_path)
     with pytest.raises(ValueError):
-        loaders.load_landmark("LC", 4, data_copy)  # no 4-year rates: the chapter may catch this
+        loaders.load_landmark("LC", 11, data_copy)  # no 11-year rates: the chapter may catch this
     rec = tracking.records_from_log(log)
     assert rec["frames"] == [] and str((data_copy / "literature" / "outcomes.csv").resolve()) in rec["raw"]
 
@@ -87,7 +87,7 @@ def test_evaluate_frame_follows_the_rows_the_loader_selects(monkeypatch, tmp_pat
     assert tracking.evaluate_frame(lc) != lc["sha256"]
     assert tracking.evaluate_frame(os_) == os_["sha256"]
     # a loader that now fails, or a function that is not a frame loader, is "unsure"
-    assert tracking.evaluate_frame(dict(lc, args=dict(lc["args"], horizon_years=4))) is None
+    assert tracking.evaluate_frame(dict(lc, args=dict(lc["args"], horizon_years=11))) is None
     assert tracking.evaluate_frame(dict(lc, module="os", loader="getcwd")) is None
     assert tracking.evaluate_frame(dict(lc, module="sarcoma_review.paths", loader="data_dir")) is None
 

@@ -48,3 +48,36 @@ def test_summary_sentence_takes_every_figure_from_data(lit):
                     "Reported at 5 years, local control 65%, overall survival 46%, "
                     "distant progression-free survival 39%.")
     assert len(literature.study_summaries(lit)) == 13
+
+
+def test_table_one_lists_every_series_of_the_live_data():
+    # a series with no poolable rate (only endpoints or horizons no pool uses) is still a row of the table
+    studies = loaders.load_studies()
+    t = literature.table_one(loaders.load_literature(), studies)
+    assert len(t) == len(studies)
+
+
+def test_not_pooled_lists_the_table_i_rates_their_publication_does_not_support():
+    ver = loaders.load_table("literature", "verification")
+    bad = literature.not_pooled(ver)
+    assert set(bad["verdict"]) <= {"differs", "not reported there", "publication not readable"}
+    rates = ver[ver["field"].isin(["LC", "OS"])]
+    assert len(bad) == int((rates["verdict"] != "agrees").sum())
+
+
+def test_chapter_values_count_the_data():
+    v = literature.chapter_values()
+    studies = loaders.load_studies()
+    assert v["n_series"] == len(studies) and v["n_patients"] == int(studies["n_patients"].sum())
+    assert v["n_carbon"] + v["n_proton"] + v["n_mixed"] == v["n_series"]
+    assert v["n_agree"] + v["n_disagree"] + v["n_only_one"] == v["n_compared"]
+    assert v["n_rates_agree"] + v["n_rates_not_pooled"] == v["n_rates_checked"]
+
+
+def test_overlap_table_names_each_member_once():
+    studies = loaders.load_studies()
+    groups = loaders.load_table("literature", "overlap_groups")
+    t = literature.overlap_table(studies, groups)
+    assert len(t) == len(groups)
+    for g, row in zip(groups.itertuples(), t.itertuples()):
+        assert row.series.count("patients") == len(g.members.split())

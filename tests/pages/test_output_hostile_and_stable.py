@@ -25,6 +25,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from helpers import append_rows
+
 from sarcoma_review.data import loaders
 from sarcoma_review.pages import pooled
 from sarcoma_review.pages.render import charts
@@ -80,16 +82,16 @@ def test_write_estimates_twice_in_one_process_is_identical(tmp_path):
 # ----------------------------------------------------------------------------- hostile text
 def add_hostile_studies(data: Path) -> None:
     """Append two studies (markup and non-ASCII text) with 5-year LC rates to a data copy."""
-    studies, outcomes = data / "literature" / "studies.csv", data / "literature" / "outcomes.csv"
-    with open(studies, "a", encoding="utf-8", newline="") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(["hostile2021", SCRIPT, 2021, 40, IMG, "Chordoma", "Carbon ions", "carbon", "test: hostile text"])
-        w.writerow(["muller2022", NON_ASCII, 2022, 60, "Sacrum", "Chordoma", "Carbon ions", "carbon",
-                    "test: non-ASCII text"])
-    with open(outcomes, "a", encoding="utf-8", newline="") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(["hostile2021", "LC", 5, 70, "test"])
-        w.writerow(["muller2022", "LC", 5, 75, "test"])
+    lit = data / "literature"
+    append_rows(lit / "studies.csv", [
+        {"study_id": "hostile2021", "first_author": SCRIPT, "year": 2021, "n_patients": 40, "site": IMG,
+         "histology": "Chordoma", "histology_group": "chordoma", "centre": SCRIPT, "citation": IMG,
+         "source": "test: hostile text"},
+        {"study_id": "muller2022", "first_author": NON_ASCII, "year": 2022, "n_patients": 60, "site": "Sacrum",
+         "histology": "Chordoma", "histology_group": "chordoma", "source": "test: non-ASCII text"}])
+    append_rows(lit / "outcomes.csv", [
+        {"study_id": "hostile2021", "endpoint": "LC", "horizon_years": 5, "rate_percent": 70, "quote": SCRIPT},
+        {"study_id": "muller2022", "endpoint": "LC", "horizon_years": 5, "rate_percent": 75}])
 
 
 @pytest.fixture

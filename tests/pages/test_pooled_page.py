@@ -19,14 +19,14 @@ import pandas as pd
 import pytest
 from helpers import frozen_literature
 
-from sarcoma_review.data import loaders, vocabulary
+from sarcoma_review.data import loaders, overlap, vocabulary
 from sarcoma_review.pages import pooled
 from sarcoma_review.pages.render.tables import format_p, html_table, p_text
 from sarcoma_review.stats import pooling, sensitivity
 
 REF = json.loads((Path(__file__).parents[1] / "fixtures" / "r_reference.json").read_text())
 TOL = 1e-4
-LANDMARKS = [("LC", 5.0), ("OS", 5.0), ("LC", 3.0), ("OS", 3.0), ("DPFS", 5.0)]
+LANDMARKS = [("LC", 5.0), ("OS", 5.0), ("LC", 3.0), ("OS", 3.0), ("LC", 2.0), ("OS", 2.0), ("PFS", 3.0), ("PFS", 5.0), ("DFS", 5.0)]
 
 
 def _study_records(node):
@@ -75,7 +75,7 @@ def test_published_csv_holds_every_estimate_and_never_calls_one_series_pooled(tm
     assert back.loc[one, "series"].notna().all() and (back.loc[one, "series"].str.len() > 0).all()
     # every stratum of every shown column, leave-one-out and cumulative rows are in it
     strata = back[back["variant"] == sensitivity.STRATUM]
-    d = vocabulary.with_strata(sensitivity.landmark_rows(lit, ep, h))
+    d = vocabulary.with_strata(overlap.independent(sensitivity.landmark_rows(lit, ep, h)))
     for col in sensitivity.STRATA:
         assert set(strata.loc[strata["subgroup_column"] == col, "subgroup_value"]) == set(d[col].astype(str))
     if a.k >= 2:
@@ -113,8 +113,12 @@ def test_generated_sentences_read_from_the_analysis(ep, h):
     assert "not tested against each other" in pooled.strata_markdown(a, site)
 
 
-def test_one_series_stratum_is_named_not_pooled_in_the_page_table(frozen):
-    a = sensitivity.run_analysis(frozen, "DPFS", 5)  # two series: one chordoma, one other
+def test_one_series_stratum_is_named_not_pooled_in_the_page_table():
+    two = pd.DataFrame({"study_id": ["a", "b"], "first_author": ["A", "B"], "year": [2010, 2012],
+                        "n_patients": [100, 50], "site": ["Sacrum", "Pelvis"], "histology": ["Chordoma", "Various"],
+                        "particle": "Carbon ions", "particle_group": "carbon", "endpoint": "DPFS",
+                        "horizon_years": 5, "rate_percent": [50.3, 39.0], "source_study": "t", "source_outcome": "t"})
+    a = sensitivity.run_analysis(two, "DPFS", 5)  # two series: one chordoma, one other
     s = next(x for x in a.strata if x.column == vocabulary.HISTOLOGY_STRATUM)
     t = pooled.strata_table(s)
     assert list(t["stratum"]) == [vocabulary.HISTOLOGY_STRATUM_NAMES[v] for v in s.estimates["subgroup_value"]]

@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 from helpers import FROZEN_DATA
 
+from sarcoma_review.data import overlap
 from sarcoma_review.stats import moderators as C
 
 REF = json.loads((Path(__file__).parents[1] / "fixtures" / "r_reference.json").read_text())
@@ -26,8 +27,9 @@ def landmark(ep: str, h: float) -> pd.DataFrame:
     lit = FROZEN_DATA / "literature"  # the R fixture's inputs, not the live data/
     s = pd.read_csv(lit / "studies.csv").drop(columns="source")
     o = pd.read_csv(lit / "outcomes.csv").drop(columns="source")
-    d = o.merge(s, on="study_id")
-    return d[(d.endpoint == ep) & (d.horizon_years == h)].sort_values("study_id")
+    d = o.merge(s, on="study_id", suffixes=("_outcome", ""))
+    # each shared cohort counted once, as R's landmark() does (scripts/r/make_reference.R)
+    return overlap.independent(d[(d.endpoint == ep) & (d.horizon_years == h)]).sort_values("study_id")
 
 
 def _eh(case):

@@ -18,6 +18,7 @@ import pytest
 from helpers import FROZEN_DATA
 from scipy import special, stats
 
+from sarcoma_review.data import overlap
 from sarcoma_review.stats import pooling as P
 
 REF = json.loads((Path(__file__).parents[1] / "fixtures" / "r_reference.json").read_text())
@@ -30,13 +31,17 @@ MIN_CASES = {"pooling": 60, "single": 6, "leave1out": 4, "cumul": 4, "halved": 4
 NAMED = {
     "pooling": [f"{ep}_{h}y_{g}_{m}_{c}" for ep in ("LC", "OS") for h in (5, 3)
                 for g in ("all", "carbon") for m in ("REML", "DL", "PM") for c in ("HKSJ", "Wald")]
-    + [f"{ep}_5y_proton-based_{m}_{c}" for ep in ("LC", "OS") for m in ("REML", "DL", "PM") for c in ("HKSJ", "Wald")],
-    "single": ["LC_5y_mixed", "LC_3y_mixed", "LC_3y_proton-based", "OS_3y_proton-based"],
-    "leave1out": ["LC_5y", "LC_3y", "OS_5y", "OS_3y"],
-    "cumul": ["LC_5y", "LC_3y", "OS_5y", "OS_3y"],
-    "glmm": ["LC_5y", "LC_3y", "OS_5y", "OS_3y"],
-    "halved": ["LC_5y", "LC_3y", "OS_5y", "OS_3y"],
-    "adhoc": ["LC_5y", "LC_3y", "OS_5y", "OS_3y"],
+    + [f"{lm}_proton-based_{m}_{c}" for lm in ("LC_5y", "LC_3y", "OS_3y") for m in ("REML", "DL", "PM")
+       for c in ("HKSJ", "Wald")]
+    # the landmarks three or more independent series report since the 2026-12 update (book/analyses.yml)
+    + [f"{lm}_all_{m}_{c}" for lm in ("LC_2y", "OS_2y", "PFS_3y", "PFS_5y", "DFS_5y") for m in ("REML", "DL", "PM")
+       for c in ("HKSJ", "Wald")],
+    "single": ["LC_5y_mixed", "LC_3y_mixed", "OS_5y_mixed", "OS_5y_proton-based"],
+    "leave1out": ["LC_5y", "LC_3y", "OS_5y", "OS_3y", "LC_2y", "OS_2y", "PFS_3y", "PFS_5y", "DFS_5y"],
+    "cumul": ["LC_5y", "LC_3y", "OS_5y", "OS_3y", "LC_2y", "OS_2y", "PFS_3y", "PFS_5y", "DFS_5y"],
+    "glmm": ["LC_5y", "LC_3y", "OS_5y", "OS_3y", "LC_2y", "OS_2y", "PFS_3y", "PFS_5y", "DFS_5y"],
+    "halved": ["LC_5y", "LC_3y", "OS_5y", "OS_3y", "LC_2y", "OS_2y", "PFS_3y", "PFS_5y", "DFS_5y"],
+    "adhoc": ["LC_5y", "LC_3y", "OS_5y", "OS_3y", "LC_2y", "OS_2y", "PFS_3y", "PFS_5y", "DFS_5y"],
 }
 
 
@@ -46,7 +51,8 @@ def literature() -> pd.DataFrame:
     lit = FROZEN_DATA / "literature"
     s = pd.read_csv(lit / "studies.csv").drop(columns="source")
     o = pd.read_csv(lit / "outcomes.csv").drop(columns="source")
-    return o.merge(s, on="study_id")
+    # each shared cohort counted once per landmark, as R's landmark() does (scripts/r/make_reference.R)
+    return overlap.independent_by_landmark(o.merge(s, on="study_id", suffixes=("_outcome", "")))
 
 
 def landmark(ep: str, h: float, group: str = "all") -> pd.DataFrame:
@@ -102,7 +108,9 @@ def test_subgroup_rows_and_columns():
     assert list(out.k) == [5, 1, 2]
     assert list(out.model) == ["random effects", "single study", "random effects"]
     assert (out.analysis_id == "lc5_by_particle").all()
-    assert list(out.n_patients) == [24 + 78 + 47 + 188 + 128, 56, 40 + 50]
+    # LC at 5 years, each shared cohort once: carbon = Serizawa 2009, Matsunobu 2012, Imai 2018, Demizu 2021
+    # and the older-patients series 2024; mixed = the Heidelberg 2020 series; proton-based = Ciernik 2011, DeLaney 2014
+    assert list(out.n_patients) == [24 + 78 + 128 + 219 + 235, 68, 55 + 50]
 
 
 def _check_rows(out, ref, n_rows):

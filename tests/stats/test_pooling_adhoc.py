@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import frozen_literature
+from helpers import frozen_primary
 from scipy import special
 
 from sarcoma_review.stats import pooling as P
@@ -20,7 +20,7 @@ TOL = 1e-4
 @pytest.mark.parametrize("case", REF["adhoc"], ids=lambda c: c["case"])
 def test_adhoc_matches_metafor(case):
     ep, h = case["case"].split("_")
-    lit = frozen_literature()  # the R fixture's inputs, not the live data/
+    lit = frozen_primary()  # the R fixture's inputs, not the live data/
     d = lit[(lit.endpoint == ep) & (lit.horizon_years == float(h[:-1]))]
     out = P.pool(d, method="REML", ci="adhoc").iloc[0]
     assert out.ci_method == "HKSJ-adhoc"

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import frozen_literature
+from helpers import frozen_primary as frozen_literature
 from scipy import special, stats
 
 from sarcoma_review.stats import moderators as C
@@ -62,10 +62,11 @@ def _split(case):
 def test_extra_grid_cannot_shrink():
     for section, n in MIN_CASES.items():
         assert len(REF[section]) >= n, section
-    assert {c["case"] for c in REF["pooling"]} >= {f"DPFS_5y_{g}_{m}_{c}" for g in ("all", "carbon")
-                                                  for m in ("REML", "DL", "PM") for c in ("HKSJ", "Wald")}
+    assert {c["case"] for c in REF["pooling"]} >= {f"{lm}_{g}_{m}_{c}" for lm in ("PFS_5y", "DFS_5y")
+                                                  for g in ("all", "carbon") for m in ("REML", "DL", "PM")
+                                                  for c in ("HKSJ", "Wald")}
     assert {c["case"] for c in REF["histology_between"]} >= {f"{lm}_histology" for lm in
-                                                             ("LC_5y", "LC_3y", "OS_5y", "OS_3y", "DPFS_5y")}
+                                                             ("LC_5y", "LC_3y", "OS_5y", "LC_2y", "OS_2y", "PFS_5y", "DFS_5y")}
     # stored for their future consumers (README): Greenwood SEs of the ifosfamide KM, binomial comparators
     for ep in ("LC", "OS"):
         assert REF["survival"]["greenwood"][ep]["times"] == [12, 24, 36, 60]

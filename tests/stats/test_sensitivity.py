@@ -42,7 +42,8 @@ def test_primary_and_panel_match_metafor(literature, endpoint, horizon):
     # every other estimator x interval in the panel is the metafor fit with those settings
     for m in ("REML", "DL", "PM"):
         for c in ("HKSJ", "Wald"):
-            row = a.estimates[(a.estimates["model"] == "random effects")
+            panel = pd.Series([v != sensitivity.ALL_SERIES for v in a.variants], index=a.estimates.index)
+            row = a.estimates[panel & (a.estimates["model"] == "random effects")
                               & (a.estimates["tau2_method"] == m) & (a.estimates["ci_method"] == c)]
             assert len(row) == 1
             r = _case("pooling", f"{endpoint}_{horizon}y_all_{m}_{c}")
@@ -56,7 +57,7 @@ def test_primary_and_panel_match_metafor(literature, endpoint, horizon):
     assert logit(adhoc["ci_low"].iat[0] / 100) == pytest.approx(r["ci_lb"], abs=TOL)
     # 6 estimator x interval fits, the ad hoc HKSJ, the t(k-2) prediction interval (k >= 3 here),
     # halved n, GLMM and two Bayesian priors
-    assert a.k >= 3 and len(a.estimates) == 12
+    assert a.k >= 3 and len(a.estimates) == 12 + (sensitivity.ALL_SERIES in a.variants)
     assert len(a.variants) == len(a.estimates) and sensitivity.PI_K2 in a.variants
     assert (a.estimates["analysis_id"] == f"{endpoint}_{horizon}y").all()
 
@@ -66,13 +67,13 @@ def test_leave_one_out_labels_and_change(literature):
     t = pooled.leave_one_out_table(a)
     assert len(t) == a.k
     assert np.allclose(t["change"], t["estimate"] - a.primary["estimate"])
-    assert "Imai 2016" in set(t["omitted"])
+    assert set(t["omitted"]) == set(a.studies["label"])  # each pooled series left out once
 
 
 def test_single_study_is_labelled_not_pooled(literature):
-    a = sensitivity.run_analysis(literature, "OS", 3, subgroup_column="particle_group", subgroup_value="proton-based")
-    assert not a.is_pooled and a.k == 1
-    text = pooled.summary_markdown(a, "OS", 3)
+    a = sensitivity.run_analysis(literature, "OS", 5, subgroup_column="particle_group", subgroup_value="proton-based")
+    assert not a.is_pooled and a.k == 1  # Ciernik 2011 alone
+    text = pooled.summary_markdown(a, "OS", 5)
     assert "Only one series" in text and "Nothing is pooled" in text
     assert len(a.estimates) == 1 and a.leave_one_out.empty
 
@@ -108,3 +109,17 @@ def test_without_the_panel_the_primary_and_the_series_are_those_of_the_whole_ana
     pd.testing.assert_frame_equal(light.studies, whole.studies)
     assert len(light.estimates) == 1 and light.strata == () and light.leave_one_out.empty and light.cumulative.empty
     assert len(whole.estimates) > 1 and whole.strata
+
+
+@pytest.mark.parametrize("case", FIXTURE["all_series"], ids=lambda c: c["case"])
+def test_every_series_as_published_row_matches_metafor(literature, case):
+    """The sensitivity row that pools every series as published (shared cohorts counted twice): R's rma
+    REML + knha on every row of the landmark (scripts/r/make_reference.R, all_series)."""
+    a = sensitivity.run_analysis(literature, case["endpoint"], float(case["horizon"]))
+    row = a.estimates[[v == sensitivity.ALL_SERIES for v in a.variants]]
+    assert len(row) == 1 and int(row["k"].iat[0]) == case["k"] > a.k
+    assert sorted(a.studies["study_id"]) == sorted(case["kept"])
+    assert logit(row["estimate"].iat[0] / 100) == pytest.approx(case["estimate"], abs=TOL)
+    assert logit(row["ci_low"].iat[0] / 100) == pytest.approx(case["ci_lb"], abs=TOL)
+    assert logit(row["ci_high"].iat[0] / 100) == pytest.approx(case["ci_ub"], abs=TOL)
+    assert row["tau2"].iat[0] == pytest.approx(case["tau2"], abs=TOL)

@@ -38,7 +38,8 @@ COLUMN_DOCS = {
     "finding_id": "the finding this row belongs to; one finding per conflict (anchor finding-<finding_id>)",
     "role": "'finding': the one row that states the finding and is counted; 'exploration': a row that "
             "explains it (a statement dropped in turn, another reading of an ambiguous value), not counted",
-    "source": "cnao (Cuccia et al. 2020) or ifosfamide (Eckert et al. 2010)",
+    "source": "cnao (Cuccia et al. 2020), ifosfamide (Eckert et al. 2010), or table_i (Table I of Cuccia et al. 2020 "
+              "against each series' own publication: a secondary table checked against primary publications)",
     "location": "where in the paper the checked statements are printed",
     "quantity": "what is checked, in words",
     "reported": "the value or statements as printed",

@@ -54,7 +54,10 @@ def audited_outcomes(data_dir: Path | None = None) -> pd.DataFrame:
     as they were (see :mod:`sarcoma_review.data.tracking`).
     """
     d = Path(data_dir) if data_dir is not None else default_data_dir()
-    lit = read_strings("literature", "outcomes", d)
+    # Table I's rates as printed (literature/table_i_rates); a data folder from before the 2026-12
+    # update kept them in literature/outcomes
+    table = "table_i_rates" if (d / "literature" / "table_i_rates.csv").exists() else "outcomes"
+    lit = read_strings("literature", table, d)
     rest = read_strings("literature", "restatements", d)
     restated = set(zip(rest["study_id"], rest["endpoint"]))
     keep = (lit["study_id"].str.startswith(("present", "cuccia"))
@@ -403,10 +406,35 @@ def grim_join(items: list[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
+#: What Table I's verification verdicts (literature/verification) mean as audit verdicts.
+_TABLE_I_VERDICT = {"agrees": "consistent", "differs": "inconsistent", "not reported there": "inconsistent",
+                    "publication not readable": "cannot check"}
+
+
+def table_i_checks(d: Path) -> list[CheckResult]:
+    """Secondary table against primary publication: each Table I value (literature/verification)
+    against the series' own publication, one finding per value, with both statements.
+
+    A data folder without ``literature/verification.csv`` (one frozen before the 2026-12 update) has none.
+    """
+    if not (d / "literature" / "verification.csv").exists():
+        return []
+    ver = _read(d, "literature", "verification")
+    out = []
+    for _, r in ver.iterrows():
+        own = (f"{r['primary_value']} ({r['access']}: \u201c{r['quote']}\u201d)" if r["quote"]
+               else (r["primary_value"] or "not given"))
+        out.append(CheckResult(
+            f"table_i.{r['study_id']}.{r['field']}", "table_i", f"Table I row {r['study_id']} vs its own publication",
+            f"{r['study_id']} {r['field']}", f"Table I: {r['table_i_value']}", f"own publication: {own}",
+            _TABLE_I_VERDICT[r["verdict"]], f"{r['verdict']}: {r['reason']}"))
+    return out
+
+
 def run_audit(data_dir: Path | None = None) -> pd.DataFrame:
     """Every check as one table with columns :data:`~sarcoma_review.audit.records.COLUMNS`."""
     d = Path(data_dir) if data_dir is not None else default_data_dir()
-    rows = cnao_checks(d) + feasibility_checks(d) + ifosfamide_checks(d)
+    rows = cnao_checks(d) + feasibility_checks(d) + ifosfamide_checks(d) + table_i_checks(d)
     return pd.DataFrame([r.as_dict() for r in rows], columns=list(COLUMNS))
 
 

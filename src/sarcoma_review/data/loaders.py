@@ -401,10 +401,15 @@ def load_literature(data_dir: Path | None = None, *, horizon_years: float | None
     """
     studies = load_studies(data_dir)
     outcomes = load_outcomes(data_dir)
+    # a rate's own provenance (address, what was read, the sentence) keeps the suffix _outcome
+    own = [c for c in ("endpoint_as_named", "access", "address", "quote") if c in outcomes.columns]
+    outcomes = outcomes.rename(columns={c: f"{c}_outcome" for c in own if c != "endpoint_as_named"})
     merged = outcomes.merge(studies, on="study_id", how="left", suffixes=("_outcome", "_study"),
                             validate="many_to_one")
     lead = [c for c in studies.columns if c not in ("study_id", "source")]
-    cols = ["study_id", *lead, "endpoint", "horizon_years", "rate_percent", "source_study", "source_outcome"]
+    extra = [c for c in merged.columns if c.endswith("_outcome") and c != "source_outcome"]
+    extra = (["endpoint_as_named"] if "endpoint_as_named" in merged.columns else []) + extra
+    cols = ["study_id", *lead, "endpoint", "horizon_years", "rate_percent", "source_study", "source_outcome", *extra]
     out = merged[cols]
     if horizon_years is not None:
         out = out[out["horizon_years"].astype(float) == float(horizon_years)]

@@ -3,7 +3,10 @@ and the histology strata (chordoma series against all others), defined once."""
 
 from __future__ import annotations
 
-ENDPOINT_NAMES = {"LC": "local control", "OS": "overall survival", "DPFS": "distant progression-free survival"}
+ENDPOINT_NAMES = {"LC": "local control", "OS": "overall survival", "DPFS": "distant progression-free survival",
+                  "PFS": "progression-free survival", "DFS": "disease-free survival",
+                  "DMFS": "distant metastasis-free survival", "LRFS": "local recurrence-free survival",
+                  "CSS": "cause-specific survival"}
 
 
 def landmark_name(endpoint: str, horizon_years: float) -> str:

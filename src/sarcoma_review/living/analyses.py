@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from sarcoma_review.data import overlap
 from sarcoma_review.data.tracking import record_read
 from sarcoma_review.errors import ConfigurationError, ReleaseError
 from sarcoma_review.living.store import ESTIMATE_COLUMNS, canonical_estimates  # noqa: F401
@@ -127,6 +128,7 @@ def current_estimates(data_dir: Path, analyses: list[dict[str, Any]] | None = No
     parts = []
     for a in analyses:
         sel = rows[(rows["endpoint"] == a["endpoint"]) & (rows["horizon_years"] == a["horizon_years"])]
+        sel = overlap.independent(sel)  # shared cohorts counted once, as on the pooled pages
         if sel.empty:
             continue
         for sub in [None, *subgroups]:

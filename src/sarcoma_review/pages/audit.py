@@ -11,7 +11,8 @@ from sarcoma_review.audit.feasibility import KMProblem
 from sarcoma_review.audit.records import VERDICTS
 from sarcoma_review.data.vocabulary import ENDPOINT_NAMES
 
-SOURCE_NAMES = {"cnao": "Cuccia et al. 2020 (CNAO)", "ifosfamide": "Eckert et al. 2010 (ifosfamide)"}
+SOURCE_NAMES = {"cnao": "Cuccia et al. 2020 (CNAO)", "ifosfamide": "Eckert et al. 2010 (ifosfamide)",
+                "table_i": "Table I of Cuccia et al. 2020 against each series' own publication"}
 
 
 def endpoint_title(endpoint: str) -> str:

@@ -1,4 +1,6 @@
-"""The literature series (Table I) as readers see it: the wide table and one summary per study."""
+"""The literature series as readers see it: each series as its own publication reports it (the wide
+table and one summary per series), Table I of Cuccia et al. 2020 against those publications, and the
+overlap groups."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import pandas as pd
 
 from sarcoma_review.data.vocabulary import ENDPOINT_NAMES
 
-ENDPOINT_ORDER = ["LC", "OS", "DPFS"]
+ENDPOINT_ORDER = ["LC", "OS", "PFS", "DFS", "DMFS", "DPFS", "LRFS", "CSS"]
 
 
 def label(row) -> str:
@@ -16,16 +18,18 @@ def label(row) -> str:
     return f"{row['first_author']} {int(row['year'])}"
 
 
-def table_one(literature: pd.DataFrame) -> pd.DataFrame:
+def table_one(literature: pd.DataFrame, studies: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per study with its rates in columns such as ``LC 5y (%)``, ordered by year.
 
     Columns: study, year, patients, site, histology, particle (as printed), particle group, then
     one column per endpoint x horizon present in the data (an empty cell where a study does not
     report that landmark).
     """
-    studies = (literature.drop_duplicates("study_id")
-               .loc[:, ["study_id", "first_author", "year", "n_patients", "site", "histology",
-                        "particle", "particle_group"]])
+    cols = ["study_id", "first_author", "year", "n_patients", "site", "histology", "particle", "particle_group"]
+    cols += [c for c in ("histology_group", "setting", "centre", "median_followup_months", "overlap_group", "origin",
+                         "access") if c in literature.columns]
+    base = literature.drop_duplicates("study_id") if studies is None else studies
+    studies = base.loc[:, [c for c in cols if c in base.columns]]
     lit = literature.assign(landmark=[f"{e} {h:g}y (%)" for e, h in
                                       zip(literature["endpoint"], literature["horizon_years"].astype(float))])
     wide = lit.pivot(index="study_id", columns="landmark", values="rate_percent")
@@ -51,9 +55,19 @@ def study_summary(study: pd.Series, outcomes: pd.DataFrame) -> str:
                 rates.append(f"{ENDPOINT_NAMES.get(ep, ep)} {r['rate_percent'].iat[0]:g}%")
         parts.append(f"at {float(h):g} years, " + ", ".join(rates))
     esc = lambda v: html.escape(str(v), quote=False)  # noqa: E731 - data text, never markup (Markdown passes HTML)
+    extra = ""
+    if "centre" in study.index and isinstance(study.get("centre"), str):
+        extra += f"; {esc(study['centre'])}"
+    if "setting" in study.index and isinstance(study.get("setting"), str):
+        extra += f"; setting {esc(study['setting'])}"
+    if "median_followup_months" in study.index and pd.notna(study.get("median_followup_months")):
+        extra += f"; median follow-up {float(study['median_followup_months']):g} months"
+    read = ""
+    if "access" in study.index and isinstance(study.get("access"), str):
+        read = f" (read: {ACCESS_WORDS.get(study['access'], study['access'])})"
     return (f"**{esc(label(study))}**: {int(study['n_patients'])} patients; site {esc(study['site'])}; "
-            f"histology {esc(study['histology'])}; {esc(study['particle'])} ({esc(study['particle_group'])}). "
-            "Reported " + "; ".join(parts) + ".")
+            f"histology {esc(study['histology'])}; {esc(study['particle'])} ({esc(study['particle_group'])}){extra}. "
+            "Reported " + "; ".join(parts) + f"{read}.")
 
 
 def study_summaries(literature: pd.DataFrame) -> list[str]:
@@ -63,3 +77,66 @@ def study_summaries(literature: pd.DataFrame) -> list[str]:
     for _, s in studies.iterrows():
         out.append(study_summary(s, literature[literature["study_id"] == s["study_id"]]))
     return out
+
+
+#: Reader's words for what was read of a publication.
+ACCESS_WORDS = {"full text": "full text", "abstract": "abstract only", "seed": "full text (source paper)"}
+
+
+def verification_table(verification: pd.DataFrame, table_i: pd.DataFrame) -> pd.DataFrame:
+    """Table I against each series' own publication: one row per Table I value with both values,
+    the verdict and why (the quote folded into the row's details)."""
+    labels = {r.study_id: r.author_as_printed for r in table_i.itertuples()}
+    out = verification.copy()
+    out.insert(0, "series", [labels.get(s, s) for s in out["study_id"]])
+    out["access"] = [ACCESS_WORDS.get(a, "") if isinstance(a, str) else "" for a in out["access"]]
+    return out
+
+
+def not_pooled(verification: pd.DataFrame) -> pd.DataFrame:
+    """The Table I rates that their own publication does not support (verdict other than "agrees"):
+    shown in the Table I chapter and the audit, never pooled."""
+    rates = verification[verification["field"].isin(["LC", "OS"])]
+    return rates[rates["verdict"] != "agrees"].reset_index(drop=True)
+
+
+def overlap_table(studies: pd.DataFrame, groups: pd.DataFrame) -> pd.DataFrame:
+    """The overlap groups with their series (label, patients, accrual years) and the evidence."""
+    rows = []
+    for g in groups.itertuples():
+        members = studies[studies["overlap_group"] == g.overlap_group].sort_values("year")
+        names = "; ".join(f"{label(m)} ({int(m['n_patients'])} patients"
+                          + (f", {int(m['accrual_start'])}–{int(m['accrual_end'])}"
+                             if pd.notna(m.get("accrual_start")) and pd.notna(m.get("accrual_end")) else "")
+                          + ")" for _, m in members.iterrows())
+        rows.append({"group": g.overlap_group, "centre": g.centre, "series": names, "evidence": g.evidence})
+    return pd.DataFrame(rows, columns=["group", "centre", "series", "evidence"])
+
+
+def chapter_values(data_dir=None) -> dict:
+    """The numbers the chapter's text states, each counted from ``data/`` (glue values)."""
+    from sarcoma_review.data import evidence, loaders
+
+    studies = loaders.load_studies(data_dir)
+    t1 = loaders.load_table("literature", "table_i", data_dir)
+    ver = loaders.load_table("literature", "verification", data_dir)
+    flow = evidence.search_flow(data_dir)
+    agree = evidence.agreement_summary(evidence.agreement(data_dir))
+    rates = ver[ver["field"].isin(["LC", "OS"])]
+    new = studies[studies["origin"] != "Table I"]
+    return {
+        "n_series": len(studies), "n_patients": int(studies["n_patients"].sum()),
+        "n_table_i": len(t1), "n_table_i_read": flow["previous_readable"],
+        "n_table_i_full": int(studies[studies["study_id"].isin(t1["study_id"])]["access"].isin(["full text", "seed"]).sum()),
+        "n_new": len(new), "n_new_patients": int(new["n_patients"].sum()),
+        "n_carbon": int((studies["particle_group"] == "carbon").sum()),
+        "n_proton": int((studies["particle_group"] == "proton-based").sum()),
+        "n_mixed": int((studies["particle_group"] == "mixed").sum()),
+        "n_rates_checked": len(rates), "n_rates_agree": int((rates["verdict"] == "agrees").sum()),
+        "n_rates_not_pooled": len(not_pooled(ver)),
+        "n_values_checked": len(ver), "n_values_agree": int((ver["verdict"] == "agrees").sum()),
+        "n_overlap_groups": flow["overlap_groups"], "n_series_in_overlap": flow["series_in_overlap"],
+        "n_compared": agree["values"], "n_agree": agree["agree"], "n_disagree": agree["disagree"],
+        "n_only_one": agree["only_1"] + agree["only_2"],
+        "search_date": flow["search_date_last"],
+    }

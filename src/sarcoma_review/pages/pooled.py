@@ -68,6 +68,7 @@ def _describe(variant: str, r, a: PooledAnalysis | None = None) -> str:
         sensitivity.GLMM: "GLMM (ML, events = n·p)",
         sensitivity.BAYES: f"Bayesian, τ ~ half-normal({pooling.PRIOR_TAU_SCALE:g})",
         sensitivity.BAYES_WIDE: f"Bayesian, τ ~ half-normal({WIDE_TAU_SCALE:g})",
+        sensitivity.ALL_SERIES: f"Every series as published, shared cohorts counted twice ({r.tau2_method} · {r.ci_method})",
     }
     if variant.startswith("tau2:"):
         return f"{r.tau2_method} · {r.ci_method}"
@@ -126,6 +127,11 @@ OUTCOME_PHRASES = {
     "LC": "had no regrowth of the treated tumour",
     "OS": "were alive",
     "DPFS": "had no distant spread of the disease",
+    "PFS": "were alive without progression of the disease",
+    "DFS": "were alive without signs of the disease",
+    "DMFS": "had no distant metastasis",
+    "LRFS": "had no local recurrence",
+    "CSS": "had not died of the sarcoma",
 }
 
 
@@ -397,3 +403,24 @@ def histology_caveat(a: PooledAnalysis) -> str:
                    "some chordomas, and Table I "
                    "does not say how many, so the split is chordoma-only series against the rest, not "
                    "chordoma patients against other patients.")
+
+
+def stand_in_markdown(a: PooledAnalysis) -> str:
+    """Which series stood in for which under the overlap rule (shared cohorts counted once), and what
+    pooling every series as published gives."""
+    if a.stand_ins.empty:
+        return ("No two series here come from one centre with overlapping years: every series reporting "
+                "this landmark is counted.")
+    labels = dict(zip(a.studies["study_id"].astype(str), a.studies["label"]))
+    items = []
+    for r in a.stand_ins.itertuples():
+        left = ", ".join(html.escape(s, quote=False) for s in r.left_out.split())
+        items.append(f"- {html.escape(labels.get(r.kept, r.kept), quote=False)} stands in for {left} "
+                     f"(overlap group {html.escape(str(r.overlap_group), quote=False)})")
+    row = a.estimates[[v == sensitivity.ALL_SERIES for v in a.variants]]
+    tail = ""
+    if len(row):
+        r = row.iloc[0]
+        tail = (f"\n\nPooling every series as published, shared cohorts counted twice: {_pct(r['estimate'])} "
+                f"(95% CI {_pct(r['ci_low'])} to {_pct(r['ci_high'])}), {int(r['k'])} series.")
+    return ("Shared cohorts are counted once (the overlap rule of the protocol):\n\n" + "\n".join(items) + tail)

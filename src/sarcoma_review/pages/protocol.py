@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from sarcoma_review.data import loaders
+from sarcoma_review.data import evidence, loaders, overlap
 from sarcoma_review.data.vocabulary import landmark_name
 from sarcoma_review.stats.certainty import population_rows
 
@@ -33,8 +33,8 @@ def flow_counts(analyses: Sequence[Mapping[str, Any]], data_dir: Path | None = N
     sources = loaders.load_table("appraisal", "sources", data_dir)
     studies = loaders.load_studies(data_dir)
     # only the columns used below (no rates): a changed rate does not re-execute the page
-    lit = loaders.load_literature(data_dir, columns=["study_id", "endpoint", "horizon_years", "n_patients",
-                                                     "histology"])
+    lit = loaders.load_literature(data_dir, columns=["study_id", "first_author", "year", "endpoint", "horizon_years",
+                                                     "n_patients", "histology", "overlap_group"])
     comps = loaders.load_comparators(data_dir)
     reported = {s: sorted({(e, float(h)) for e, h in zip(g["endpoint"], g["horizon_years"])})
                 for s, g in lit.groupby("study_id")}
@@ -43,8 +43,10 @@ def flow_counts(analyses: Sequence[Mapping[str, Any]], data_dir: Path | None = N
         if a.get("subgroup_column"):
             continue
         ep, hz = a["endpoint"], float(a["horizon_years"])
-        inside = lit[(lit["endpoint"] == ep) & (lit["horizon_years"].astype(float) == hz)]
-        out = studies[~studies["study_id"].isin(inside["study_id"])]
+        reporting = lit[(lit["endpoint"] == ep) & (lit["horizon_years"].astype(float) == hz)]
+        inside = overlap.independent(reporting)
+        stood = overlap.stand_ins(reporting)
+        out = studies[~studies["study_id"].isin(reporting["study_id"])]
         why = []
         for r in out.itertuples():
             rep = reported.get(r.study_id, [])
@@ -54,66 +56,77 @@ def flow_counts(analyses: Sequence[Mapping[str, Any]], data_dir: Path | None = N
                       "k": len(inside),
                       "n_patients": int(inside["n_patients"].sum()),
                       "k_chordoma": len(population_rows(inside, "chordoma")),
-                      "excluded": why})
+                      "excluded": why,
+                      "stood_in": [f"{r.kept} stands in for {r.left_out}" for r in stood.itertuples()]})
     return {"papers": int(sources["seed_file"].nunique()), "sources": len(sources),
             "series": len(studies), "series_patients": int(studies["n_patients"].sum()),
             "comparators": int(comps["rate_percent"].notna().sum()), "comparator_rows": len(comps),
             "ifosfamide_patients": len(loaders.load_ifosfamide_patients(data_dir)),
             "tox_rows": len(loaders.load_table("toxicity", "events", data_dir)),
+            "update": evidence.search_flow(data_dir),
             "pools": pools}
 
 
 def flow_boxes(c: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The boxes of the flow diagram (for :func:`sarcoma_review.pages.render.appraisal.flow_html`): the
-    sources, the Table I series, then one parallel branch per pooled analysis with the series it leaves out,
-    grouped by reason."""
+    """The boxes of the PRISMA 2020 flow of this update (for
+    :func:`sarcoma_review.pages.render.appraisal.flow_html`): the previous version (Table I), the new
+    search and its screening, the series included, then one parallel branch per pooled analysis with the
+    series it leaves out, grouped by reason, and the shared cohorts counted once."""
+    u = c["update"]
     branches = []
     for p in c["pools"]:
         groups: dict[str, list[str]] = {}
         for item in p["excluded"]:
             name, reason = item.split(": ", 1)
             groups.setdefault(reason, []).append(name)
+        side = [f"not reporting it: {', '.join(v)} ({len(v)} series; "
+                f"{'it reports' if len(v) == 1 else 'they report'} {k})" for k, v in groups.items()]
+        side += [f"shared cohort counted once: {x}" for x in p.get("stood_in", [])]
         branches.append({"title": f"{p['title']}: {p['k']} series ({p['n_patients']} patients)",
                          "lines": [f"{p['k_chordoma']} of them chordoma series"]
                          + (["one series only: shown as that series, not pooled"] if p["k"] == 1 else []),
-                         "side": [f"left out: {', '.join(v)} ({len(v)} series; "
-                                  f"{'it reports' if len(v) == 1 else 'they report'} {k} instead)"
-                                  for k, v in groups.items()]})
+                         "side": side})
+    reasons = [f"{k}: {v}" for k, v in sorted(u["excluded_by_reason"].items(), key=lambda kv: (-kv[1], kv[0]))]
     return [
-        {"title": f"Source papers read: {c['papers']}",
-         "lines": [f"{c['sources']} sources appraised for risk of bias (the two papers and the Table I series)",
-                   f"{c['comparator_rows']} comparator statements ({c['comparators']} with a rate) and "
-                   f"{c['tox_rows']} toxicity statements extracted"],
-         "side": [f"Ifosfamide radiochemotherapy series ({c['ifosfamide_patients']} patients): photon "
-                  "radiochemotherapy, not particle therapy; shown beside the pools, never in them",
-                  "Comparator figures: other treatments and patients; quoted, never pooled"]},
-        {"title": f"Particle-therapy series in Table I: {c['series']} ({c['series_patients']} patients)",
-         "lines": ["one row per series: patients, site, histology, particle, one local-control and one "
-                   "overall-survival rate (5-year, or 3-year where marked)"]},
-        {"title": "Pooled analyses (each from the Table I series reporting that landmark)", "branches": branches},
+        {"title": f"Previous version: Table I of Cuccia et al. 2020, {u['previous_series']} series",
+         "lines": [f"{u['previous_readable']} of them read in their own publication"],
+         "side": [f"{u['previous_series'] - u['previous_readable']} whose publication could not be read: "
+                  "shown in the Table I chapter, not pooled"] if u["previous_series"] > u["previous_readable"] else []},
+        {"title": f"Identification: {u['searches']} searches run on {u['search_date_last']}",
+         "lines": [f"{u['records']} records screened (title and abstract, full text where readable)"],
+         "side": [f"excluded: {u['excluded']}"] + reasons},
+        {"title": f"New series included: {u['new_series']}",
+         "lines": [f"Series in the review: {u['total_series']} ({u['total_patients']} patients)",
+                   f"{u['overlap_groups']} groups of series that may share patients ({u['series_in_overlap']} series)"],
+         "side": [f"Source papers of the review: {c['papers']} (the CNAO cohort with Table I, and the ifosfamide "
+                  f"radiochemotherapy series of {c['ifosfamide_patients']} patients: photon radiochemotherapy, "
+                  "shown beside the pools, never in them)",
+                  f"{c['comparator_rows']} comparator statements ({c['comparators']} with a rate): quoted, never pooled"]},
+        {"title": "Pooled analyses (each counts every shared cohort once)", "branches": branches},
     ]
 
 
 def limitation_values(data_dir: Path | None = None) -> dict[str, Any]:
-    """Numbers behind the protocol's limitations (glue values)."""
+    """Numbers behind the protocol's limitations (glue values), counted from ``data/``."""
     studies = loaders.load_studies(data_dir)
-    sources = loaders.load_table("appraisal", "sources", data_dir)
-    n_row_only = int((sources["role"] == "Table I series").sum())
-    authors = studies.groupby("first_author")
-    repeated = [f"{a} ({', '.join(str(int(y)) for y in g['year'])})" for a, g in authors if len(g) > 1]
+    ex = loaders.load_table("literature", "extractions", data_dir)
+    setting = studies["setting"].value_counts()
     groups = studies["particle_group"].value_counts()
-    various = studies[studies["histology"].astype(str).str.casefold() == "various"]
-    cols = [c for c in studies.columns if c not in ("study_id", "source")]
-    missing = [c for c in cols if any(w in c.lower() for w in _MISSING_WORDS)]
+    hist = studies["histology_group"].value_counts()
+    with_dose = ex[ex["field"] == "dose"]["study_id"].nunique()
+    with_rbe = ex[ex["field"] == "rbe_model"]["study_id"].nunique()
+    abstract_only = studies["access"] == "abstract"
     return {
-        "lim_n_row_only": n_row_only, "lim_n_series": len(studies),
-        "lim_columns": ", ".join(cols),
-        "lim_setting_columns": ", ".join(missing) if missing else "none",
-        "lim_repeated_authors": "; ".join(repeated) if repeated else "none",
-        "lim_n_repeated": len(repeated),
+        "lim_n_series": len(studies),
+        "lim_setting": ", ".join(f"{v} {k}" for k, v in setting.items()),
+        "lim_n_setting_unknown": int(setting.get("not reported", 0)),
+        "lim_n_abstract": int(abstract_only.sum()),
+        "lim_n_dose": int(with_dose), "lim_n_rbe": int(with_rbe),
         "lim_particle_groups": ", ".join(f"{v} {k}" for k, v in groups.items()),
-        "lim_n_various": len(various), "lim_various_patients": int(various["n_patients"].sum()),
-        "lim_n_chordoma": len(population_rows(studies.assign(histology=studies["histology"]), "chordoma")),
+        "lim_histology_groups": ", ".join(f"{v} {k}" for k, v in hist.items()),
+        "lim_n_chordoma": int(hist.get("chordoma", 0)),
+        "lim_n_overlap": int((studies["overlap_group"].astype("string").fillna("") != "").sum()),
+        "lim_n_groups": int(studies["overlap_group"].dropna().nunique()),
     }
 
 

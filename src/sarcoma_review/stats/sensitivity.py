@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from sarcoma_review.data import vocabulary
+from sarcoma_review.data import overlap, vocabulary
 from sarcoma_review.stats import moderators, pooling, survival
 
 #: Below this many studies HKSJ intervals are very wide; the Bayesian estimate is shown beside them.
@@ -35,9 +35,12 @@ WIDE_TAU_SCALE = 1.0
 #: ``PI_K2``: the primary fit with Higgins' t(k-2) prediction interval instead of metafor's t(k-1)
 #: (only with k >= 3); ``EFFECTIVE_N``: the primary model with a series' n replaced by its effective
 #: sample size at the landmark (only when one is known, see :func:`greenwood_effective_n`).
-PRIMARY, SINGLE, ADHOC, PI_K2, HALVED_N, EFFECTIVE_N, GLMM, BAYES, BAYES_WIDE = (
-    "primary", "single study", "hksj-adhoc", "pi-k2", "halved-n", "effective-n", "glmm", "bayes", "bayes-wide")
-VARIANTS = (PRIMARY, SINGLE, ADHOC, PI_K2, HALVED_N, EFFECTIVE_N, GLMM, BAYES, BAYES_WIDE)
+#: ``ALL_SERIES``: the primary model on every series as published, overlapping cohorts included (only
+#: when the overlap rule left a series out, see :mod:`sarcoma_review.data.overlap`).
+PRIMARY, SINGLE, ADHOC, PI_K2, HALVED_N, EFFECTIVE_N, GLMM, BAYES, BAYES_WIDE, ALL_SERIES = (
+    "primary", "single study", "hksj-adhoc", "pi-k2", "halved-n", "effective-n", "glmm", "bayes", "bayes-wide",
+    "all-series")
+VARIANTS = (PRIMARY, SINGLE, ADHOC, PI_K2, HALVED_N, EFFECTIVE_N, GLMM, BAYES, BAYES_WIDE, ALL_SERIES)
 #: Keys of the other estimates a page shows (the ``variant`` column of :func:`estimates_table`).
 STRATUM, LEAVE_ONE_OUT, CUMULATIVE = "stratum", "leave-one-out", "cumulative"
 
@@ -82,6 +85,9 @@ class PooledAnalysis:
         One key per row of ``estimates`` (:data:`VARIANTS` or :func:`estimator_variant`).
     strata : tuple of Stratification
         One per column of :data:`STRATA` present in the data.
+    stand_ins : pd.DataFrame
+        The overlap groups in which one series stood in for others
+        (:func:`sarcoma_review.data.overlap.stand_ins`; empty when none).
     effective_n : dict
         ``{study_id: EffectiveN}`` used by the ``EFFECTIVE_N`` row (empty when there is none).
     """
@@ -94,6 +100,7 @@ class PooledAnalysis:
     variants: tuple[str, ...] = ()
     strata: tuple["Stratification", ...] = ()
     effective_n: dict = field(default_factory=dict)
+    stand_ins: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(overlap.STAND_IN_COLUMNS)))
 
     @property
     def k(self) -> int:
@@ -105,19 +112,23 @@ class PooledAnalysis:
         return self.primary["model"] != "single study"
 
 
-def landmark_rows(literature: pd.DataFrame, endpoint: str, horizon_years: float) -> pd.DataFrame:
-    """The rows of ``literature`` for one endpoint at one horizon (possibly none)."""
-    return literature[(literature["endpoint"] == endpoint)
-                      & (literature["horizon_years"].astype(float) == float(horizon_years))]
+def landmark_rows(literature: pd.DataFrame, endpoint: str, horizon_years: float, *,
+                  every_series: bool = False) -> pd.DataFrame:
+    """The rows of ``literature`` for one endpoint at one horizon (possibly none), each shared cohort
+    counted once (:func:`sarcoma_review.data.overlap.independent`) unless ``every_series``."""
+    d = literature[(literature["endpoint"] == endpoint)
+                   & (literature["horizon_years"].astype(float) == float(horizon_years))]
+    return d if every_series else overlap.independent(d)
 
 
 def select_landmark(literature: pd.DataFrame, endpoint: str, horizon_years: float,
                     subgroup_column: str | None = None, subgroup_value: str | None = None) -> pd.DataFrame:
-    """The study rows reporting ``endpoint`` at ``horizon_years`` (optionally one subgroup).
+    """The study rows reporting ``endpoint`` at ``horizon_years`` (optionally one subgroup), every series
+    as published (:func:`run_analysis` then counts each shared cohort once).
 
     Raises a ValueError naming what is available when nothing matches.
     """
-    d = landmark_rows(literature, endpoint, horizon_years)
+    d = landmark_rows(literature, endpoint, horizon_years, every_series=True)
     if subgroup_column:
         if subgroup_column not in literature.columns:
             raise ValueError(f"subgroup column {subgroup_column!r} is not a study column; "
@@ -245,9 +256,15 @@ def run_analysis(literature: pd.DataFrame, endpoint: str, horizon_years: float, 
     series, and the Bayesian normal-normal model with the primary prior on tau and a wider one
     (always computed; emphasised when ``k <`` :data:`SMALL_K`). With one study, only the
     single-study row is returned. The strata are those of :data:`STRATA` (:func:`stratify`).
+
+    Shared cohorts are counted once (:mod:`sarcoma_review.data.overlap`): every row of the page is
+    computed on the series the overlap rule keeps, and, when it left one out, the panel adds the
+    primary model on every series as published (``ALL_SERIES``).
     """
     literature = vocabulary.with_strata(literature)
-    d = select_landmark(literature, endpoint, horizon_years, subgroup_column, subgroup_value)
+    d_all = select_landmark(literature, endpoint, horizon_years, subgroup_column, subgroup_value)
+    d = overlap.independent(d_all).reset_index(drop=True)
+    stand = overlap.stand_ins(d_all)
     aid = analysis_id or f"{endpoint}_{horizon_years:g}y"
     kw = dict(endpoint=endpoint, horizon=horizon_years, analysis_id=aid)
     primary = pool_primary(d, endpoint, horizon_years, tau2_method=tau2_method, ci_method=ci_method,
@@ -288,6 +305,10 @@ def run_analysis(literature: pd.DataFrame, endpoint: str, horizon_years: float, 
         variants += [GLMM, BAYES, BAYES_WIDE]
         loo = pooling.leave_one_out(d, method=tau2_method, ci=ci_method, **kw)
         cum = pooling.cumulative(d, method=tau2_method, ci=ci_method, **kw)
+    if len(stand) and len(d_all) >= 2 and panel:
+        parts.append(pool_primary(d_all, endpoint, horizon_years, tau2_method=tau2_method, ci_method=ci_method,
+                                  analysis_id=aid))
+        variants.append(ALL_SERIES)
     estimates = pd.concat(parts, ignore_index=True)
     estimates["analysis_id"] = aid
     if subgroup_column:
@@ -302,7 +323,7 @@ def run_analysis(literature: pd.DataFrame, endpoint: str, horizon_years: float, 
                    for c in STRATA if c in d.columns and c != subgroup_column) if panel else ()
     return PooledAnalysis(primary=estimates.iloc[0], estimates=estimates, studies=studies,
                           leave_one_out=loo, cumulative=cum, variants=tuple(variants), strata=strata,
-                          effective_n=known_eff if len(d) >= 2 and panel else {})
+                          effective_n=known_eff if len(d) >= 2 and panel else {}, stand_ins=stand)
 
 
 def interval_moves(a: PooledAnalysis) -> pd.DataFrame:
