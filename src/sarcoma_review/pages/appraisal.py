@@ -1,6 +1,7 @@
 """The chapter "Risk of bias and certainty of evidence" (``book/appraisal.ipynb``).
 
-Risk of bias per source and item (``data/appraisal``), what Table I does not let us judge, and the GRADE
+Risk of bias per source and item (``data/appraisal``), what the series' publications (mostly abstracts) do
+not let us judge, and the GRADE
 table per outcome and population with each domain marked computed or judged
 (:mod:`sarcoma_review.stats.certainty`, through :func:`sarcoma_review.pages.summary.load_sof`).
 """
@@ -15,12 +16,13 @@ import pandas as pd
 from sarcoma_review.data import loaders
 from sarcoma_review.stats import certainty as grade
 
-TABLE_I_ROLE = "Table I series"
+#: ``appraisal/sources.role`` of a particle-therapy series appraised from its own publication.
+SERIES_ROLE = "particle-therapy series"
 
 
 def short_label(label: str) -> str:
-    """``"Serizawa et al. (2009), Table I of ..."`` -> ``"Serizawa et al. (2009)"``; a paper keeps its first part."""
-    return str(label).split(", Table I")[0].split(" (CNAO")[0].split(" (ifosfamide")[0]
+    """``"Serizawa 2009 (own publication, abstract)"`` -> ``"Serizawa 2009"``; a paper keeps its first part."""
+    return str(label).split(" (own publication")[0].split(" (CNAO")[0].split(" (ifosfamide")[0]
 
 
 def rob_long(data_dir: Path | None = None) -> pd.DataFrame:
@@ -41,7 +43,7 @@ def item_order(data_dir: Path | None = None) -> list[str]:
 
 
 def source_order(data_dir: Path | None = None) -> list[str]:
-    """Appraised papers first, then the Table I series in table order."""
+    """The two source papers first, then the series in the order of literature/studies."""
     s = loaders.load_table("appraisal", "sources", data_dir)
     return [short_label(x) for x in s["label"]]
 
@@ -66,8 +68,10 @@ def rob_counts(data_dir: Path | None = None) -> dict[str, Any]:
     counts = overall["overall"].value_counts()
     tools = loaders.load_table("appraisal", "tools", data_dir).set_index("tool_id")
     items = loaders.load_table("appraisal", "rob_items", data_dir)
-    return {"rob_n_sources": len(sources), "rob_n_full_text": int((sources["role"] != TABLE_I_ROLE).sum()),
-            "rob_n_table_i": int((sources["role"] == TABLE_I_ROLE).sum()),
+    full = sources["assessed_from"].astype(str).str.contains("full", case=False)
+    return {"rob_n_sources": len(sources), "rob_n_full_text": int(full.sum()),
+            "rob_n_series": int((sources["role"] == SERIES_ROLE).sum()),
+            "rob_n_abstract": int(((sources["role"] == SERIES_ROLE) & ~full).sum()),
             "rob_n_items": len(items),
             "rob_n_cannot": int(counts.get("cannot be judged", 0)), "rob_n_high": int(counts.get("high", 0)),
             "rob_n_some": int(counts.get("some concerns", 0)), "rob_n_low": int(counts.get("low", 0)),
@@ -81,10 +85,11 @@ def rob_table(data_dir: Path | None = None) -> pd.DataFrame:
     return d[["source", "item_id", "item", "judgement", "rationale", "evidence", "location"]]
 
 
-def table_i_limits(data_dir: Path | None = None) -> pd.DataFrame:
-    """Per item: how the Table I series were judged and why (the commonest rationale), i.e. what Table I cannot tell."""
+def series_limits(data_dir: Path | None = None) -> pd.DataFrame:
+    """Per item: how the particle-therapy series were judged and why (the commonest rationale), i.e. what
+    their publications, mostly abstracts, do not tell."""
     d = rob_long(data_dir)
-    t = d[d["role"] == TABLE_I_ROLE]
+    t = d[d["role"] == SERIES_ROLE]
     rows = []
     for item, g in t.groupby("item_id", sort=False):
         counts = g["judgement"].value_counts()

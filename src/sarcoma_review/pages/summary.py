@@ -66,7 +66,7 @@ def rate_analyses(literature: pd.DataFrame, judgements: pd.DataFrame, analyses: 
 def _source_names(data_dir: Path | None = None) -> dict[str, str]:
     """Seed file -> short name of the paper (``"Cuccia et al. 2020"``) from ``appraisal/sources``."""
     s = loaders.load_table("appraisal", "sources", data_dir)
-    s = s[s["role"] != "Table I series"]
+    s = s[s["seed_file"].notna() & (s["seed_file"].astype(str) != "")]  # the review's two source papers
     return {str(r.seed_file): str(r.label).split(" (")[0] for r in s.itertuples()}
 
 
