@@ -171,7 +171,7 @@ ADD = ["add-study", "--study-id", "newstudy2030", "--first-author", "New", "--ye
     (["validate", "--data", "{nofile}"], ["outcomes.csv", "no such file"]),
     (["build", "--data", "{nofile}"], ["outcomes.csv", "no such file"]),
     (["run", "book/not-there.ipynb"], ["no chapter 'book/not-there.ipynb'"]),
-    ([*ADD, "--rate", "LC:5=70", "--data", "{nofile}"], ["outcomes.csv not found"]),
+    ([*ADD, "--rate", "LC:5=70", "--data", "{nofile}"], ["outcomes.csv", "no such file"]),
     (["run", "no-such-chapter"], ["no chapter 'no-such-chapter'"]),
     (["run", "pooled", "-p", "no_such_parameter=1"], ["has no parameter 'no_such_parameter'", "horizon_years"]),
     (["run", "pooled", "-p", "horizon_years"], ["is not NAME=VALUE"]),

@@ -113,10 +113,13 @@ def validate(
     from sarcoma_review.data.loaders import validate_paths
     from sarcoma_review.living.build import default_validator
 
+    from sarcoma_review.data.loaders import check_required_tables
+
     _project()
     targets = list(paths or [_data(data)])
     for p in targets:
         if p.is_dir():
+            check_required_tables(p.resolve())  # an empty or partial folder is not the review's data
             default_validator(p.resolve())
         elif p.is_file():
             validate_paths([p.resolve()])
@@ -180,10 +183,13 @@ def build(
     one warm process per chapter; cached by content hash under _build/cache), runs Jupyter Book
     with warnings as errors and swaps the new HTML into place.
     """
+    from sarcoma_review.data.loaders import check_required_tables
     from sarcoma_review.living.build import build_book
 
     _project()
-    build_book(data_dir=None if data is None else _data(data), force=force, jobs=jobs, wait=wait)
+    ddir = _data(data)
+    check_required_tables(ddir)
+    build_book(data_dir=None if data is None else ddir, force=force, jobs=jobs, wait=wait)
 
 
 def _date(text: str | None) -> str | None:
@@ -264,10 +270,12 @@ def add_study_command(
     table (on failure both files are restored) and prints each affected pooled estimate before and
     after. Missing fields are asked for one by one when run in a terminal.
     """
+    from sarcoma_review.data.loaders import check_required_tables
     from sarcoma_review.living.add_study import add_study, parse_rate
 
     root = _project()
     ddir = _data(data)
+    check_required_tables(ddir)  # the data validate accepts, and no other
     fields = {
         "study_id": _ask(study_id, "study_id", "study id (first author in lower case + year)"),
         "first_author": _ask(first_author, "first_author", "first author"),
