@@ -68,7 +68,9 @@ def clean_executed_notebook(nb: nbformat.NotebookNode,
     are given, :data:`TITLE_PLACEHOLDER` in Markdown cells becomes :func:`page_title`.
     """
     if parameters is not None:
-        title = page_title(parameters)
+        from sarcoma_review.pages.render.tables import md_text
+
+        title = md_text(page_title(parameters))  # a parameter is text, never markup (`-p title='<script>'`)
         for cell in nb.cells:
             if cell.cell_type == "markdown" and TITLE_PLACEHOLDER in cell.source:
                 cell.source = cell.source.replace(TITLE_PLACEHOLDER, title)
