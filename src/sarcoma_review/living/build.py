@@ -95,6 +95,7 @@ from sarcoma_review.living.warm import (
     run_isolated,
     start_fork_server,
     submit,
+    submit_call,
     warm_pool,
 )
 
@@ -1199,7 +1200,7 @@ def _execute_all(to_run, layout: Layout, cache: Cache, stage: Path, estimates: d
     failures: list[str] = []
     with progress, warm_pool(workers) as pool:
         bar = progress.add_task(f"{len(to_run)} chapter(s) on {workers} worker(s)", total=len(to_run))
-        side_future = pool.submit(side[0], *side[1]) if side else None
+        side_future = submit_call(pool, side[0], *side[1]) if side else None
         # longest first (by the last recorded time, else the notebook's own estimate; the table of
         # contents' order among equals)
         ordered = sorted(to_run, key=lambda item: -(cache.last_seconds(item[0].page)
