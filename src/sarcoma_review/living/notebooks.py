@@ -70,7 +70,10 @@ def clean_executed_notebook(nb: nbformat.NotebookNode,
     if parameters is not None:
         from sarcoma_review.pages.render.tables import md_text
 
-        title = md_text(page_title(parameters))  # a parameter is text, never markup (`-p title='<script>'`)
+        # a parameter is text, never markup (`-p title='<script>'`): escaped for Markdown, and its angle
+        # brackets shown as ‹ › because the theme prints page titles through Jinja's striptags, which
+        # turns &lt; back into a raw < in the navigation and the print header
+        title = md_text(page_title(parameters).replace("<", "‹").replace(">", "›"))
         for cell in nb.cells:
             if cell.cell_type == "markdown" and TITLE_PLACEHOLDER in cell.source:
                 cell.source = cell.source.replace(TITLE_PLACEHOLDER, title)
