@@ -235,7 +235,8 @@ def release(version: str, root: Path = REPO_ROOT, date: str | None = None, *, ta
     dirty = _git(root, "status", "--porcelain", "--untracked-files=all", "--", *inputs) if inputs else ""
     if dirty and not dry_run:
         lines = dirty.splitlines()
-        shown = ", ".join(ln[3:] for ln in lines[:5]) + (f" and {len(lines) - 5} more" if len(lines) > 5 else "")
+        shown = (", ".join(ln.split(maxsplit=1)[-1] for ln in lines[:5])  # porcelain: "XY path"
+                 + (f" and {len(lines) - 5} more" if len(lines) > 5 else ""))
         raise ReleaseError(f"uncommitted changes in what the release is built from ({shown}); commit or "
                            "discard them first, so that the release commit and its tag hold exactly what was "
                            "released (git status)")
