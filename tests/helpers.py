@@ -213,3 +213,50 @@ def tiny_book(root: Path, chapters: dict[str, str], pages: dict[str, str] | None
         "execute": {"execute_notebooks": "off"}}))
     (root / "data").mkdir()
     return root
+
+
+#: Hostile strings a careless or malicious analyst may type into a free-text field: markup with script
+#: and handlers, a Markdown link to javascript:, MyST roles and substitutions, a table-cell break.
+HOSTILE = ('<script>alert("s")</script>', '"><img src=x onerror=alert("i")>', "<svg/onload=alert('v')>",
+           "[click](javascript:alert('l'))", "{raw}`html` <b id=injected>B</b>", "| $x$ {{ title }} *e* _u_ `c`",
+           "<iframe srcdoc='<script>alert(1)</script>'></iframe>")
+
+
+def free_text_columns(data: Path) -> dict[str, list[str]]:
+    """``{"group/table": [column, ...]}``: every text column of every table that takes any text (no
+    ``allowed`` list, no ``pattern``, not part of a key)."""
+    from sarcoma_review.data.schemas import read_spec
+
+    out: dict[str, list[str]] = {}
+    for schema in sorted(Path(data).glob("*/*.schema.yaml")):
+        group, table = schema.parent.name, schema.name[: -len(".schema.yaml")]
+        spec = read_spec(schema, group, table)
+        keys = set(spec.primary_key) | {c for fk in spec.foreign_keys for c in fk["columns"]}
+        cols = [c.name for c in spec.columns if c.type == "string" and c.allowed is None and c.pattern is None
+                and c.name not in keys]
+        if cols:
+            out[f"{group}/{table}"] = cols
+    return out
+
+
+def make_hostile(data: Path, columns: dict[str, list[str]] | None = None) -> dict[str, list[str]]:
+    """Put a :data:`HOSTILE` string after the text of every free-text cell (``columns``, default
+    :func:`free_text_columns`) of a data copy; the text before it stays, so code reading a prefix still
+    can. Returns the columns changed."""
+    import csv
+
+    columns = free_text_columns(data) if columns is None else columns
+    for name, cols in columns.items():
+        path = Path(data) / f"{name}.csv"
+        with open(path, encoding="utf-8", newline="") as fh:
+            rows = list(csv.DictReader(fh))
+            header = list(rows[0].keys()) if rows else []
+        for i, row in enumerate(rows):
+            for col in cols:
+                if row[col].strip():
+                    row[col] = f"{row[col]} {HOSTILE[(i + len(col)) % len(HOSTILE)]}"
+        with open(path, "w", encoding="utf-8", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=header, lineterminator="\n")
+            w.writeheader()
+            w.writerows(rows)
+    return columns

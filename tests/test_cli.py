@@ -171,7 +171,7 @@ ADD = ["add-study", "--study-id", "newstudy2030", "--first-author", "New", "--ye
     (["validate", "--data", "{nofile}"], ["outcomes.csv", "no such file"]),
     (["build", "--data", "{nofile}"], ["outcomes.csv", "no such file"]),
     (["run", "book/not-there.ipynb"], ["no chapter 'book/not-there.ipynb'"]),
-    ([*ADD, "--rate", "LC:5=70", "--data", "{nofile}"], ["outcomes.csv not found"]),
+    ([*ADD, "--rate", "LC:5=70", "--data", "{nofile}"], ["outcomes.csv", "no such file"]),
     (["run", "no-such-chapter"], ["no chapter 'no-such-chapter'"]),
     (["run", "pooled", "-p", "no_such_parameter=1"], ["has no parameter 'no_such_parameter'", "horizon_years"]),
     (["run", "pooled", "-p", "horizon_years"], ["is not NAME=VALUE"]),
@@ -280,3 +280,190 @@ def test_a_second_clone_is_never_silently_served_by_the_first(tmp_path):
     own = _review(b, "validate", env={"PYTHONPATH": str(b / "src")})
     assert own.returncode == 1 and "outcomes.csv" in own.stderr and "150" in own.stderr, own.stderr
     assert _review(REPO_ROOT, "validate").returncode == 0  # A's data are valid: B's row was read from B
+
+
+# --- hostile and careless input (issue 23): one line naming what to change, data unchanged ---------
+
+def _with_study_row(data: Path, row: list) -> Path:
+    import csv
+
+    with open(data / "literature" / "studies.csv", "a", encoding="utf-8", newline="") as fh:
+        csv.writer(fh, lineterminator="\n").writerow(row)
+    return data
+
+
+def _release_repo(root: Path) -> Path:
+    """A tiny git repository with a frozen release 0.1.0 dated 2026-03-01 (its manifest only)."""
+    import json
+
+    from helpers import git, make_repo
+
+    repo = make_repo(root)
+    (repo / "releases" / "0.1.0").mkdir(parents=True)
+    (repo / "releases" / "0.1.0" / "manifest.json").write_text(json.dumps({"version": "0.1.0", "date": "2026-03-01"}))
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "release 0.1.0")
+    return repo
+
+
+HOSTILE_INPUTS = [
+    # ids: one pattern, in validate and in add-study
+    (["validate", "--data", "{semicolon}"], ["studies.csv", "column 'study_id'", "'a;b'", "lower-case letters"]),
+    (["validate", "--data", "{traversal}"], ["studies.csv", "column 'study_id'", "'../../etc/passwd'"]),
+    ([*ADD[:2], "a;b", *ADD[3:], "--rate", "LC:5=70", "--data", "{good}"], ["--study-id 'a;b'", "lower-case letters"]),
+    ([*ADD[:2], "smith 2025", *ADD[3:], "--rate", "LC:5=70", "--data", "{good}"], ["--study-id 'smith 2025'"]),
+    # add-study accepts exactly what validate accepts
+    ([*ADD, "--rate", "LC:5=69%", "--data", "{good}"], ["without '%'"]),
+    ([*ADD, "--rate", "lc:5=69", "--data", "{good}"], ["unknown endpoint 'lc'"]),
+    ([*ADD[:8], "100000000000000000000000", *ADD[9:], "--rate", "LC:5=70", "--data", "{good}"],
+     ["--n-patients", "'100000000000000000000000' (too large for a 64-bit integer)"]),
+    ([*ADD[:6], "1800", *ADD[7:], "--rate", "LC:5=70", "--data", "{good}"], ["--year", "from 1900 to 2100", "1800"]),
+    (["validate", "--data", "{dupkey}"], ["outcomes.csv", "('serizawa2009', 'LC', 5)"]),
+    # a data folder without its tables, a broken schema
+    (["validate", "--data", "{empty}"], ["literature/studies.csv", "no such file", "other required tables missing"]),
+    (["build", "--data", "{empty}"], ["literature/studies.csv", "no such file"]),
+    ([*ADD, "--rate", "LC:5=70", "--data", "{empty}"], ["literature/studies.csv", "no such file"]),
+    (["validate", "--data", "{listschema}"], ["outcomes.schema.yaml", "a YAML list"]),
+    (["validate", "--data", "{brokenschema}"], ["outcomes.schema.yaml", "YAML that does not parse"]),
+    # run: parameters that contradict the analysis, repeated parameters, --out
+    (["run", "lc-5y", "-p", "endpoint=OS"], ["-p endpoint=OS contradicts the analysis 'lc-5y'", "endpoint=LC"]),
+    (["run", "lc-5y", "-p", "horizon_years=3"], ["-p horizon_years=3 contradicts", "horizon_years=5"]),
+    (["run", "pooled", "-p", "analysis_id=lc-5y", "-p", "endpoint=OS"], ["analysis_id=lc-5y names the analysis",
+                                                                       "review run lc-5y"]),
+    (["run", "pooled", "-p", "endpoint=LC", "-p", "endpoint=OS"], ["-p endpoint is given twice", "once"]),
+    (["run", "pooled", "--out", "{file}"], ["is an existing file"]),
+    (["run", "pooled", "--out", "{full}"], ["already holds files"]),
+    (["run", "pooled", "--out", "_build/html"], ["published book (_build/html)"]),
+    (["run", "pooled", "--out", "_build/html/runs/x"], ["published book (_build/html)"]),
+    (["run", "pooled", "--out", "data/literature"], ["inside the data folder"]),
+    (["run", "pooled", "--out", "{good}/x", "--data", "{good}"], ["inside the data folder"]),
+    (["run", "pooled", "--out", "book/x"], ["the book's sources"]),
+    # verify-release on a corrupt frozen release; bench --report a folder
+    (["verify-release", "0.1.0", "--root", "{badmanifest}"], ["releases/0.1.0/manifest.json is not readable JSON"]),
+    (["verify-release", "0.1.0", "--root", "{listmanifest}"], ["releases/0.1.0/manifest.json holds a JSON list"]),
+    (["bench", "--report", "{dir}"], ["--report", "is a folder"]),
+    # release: uncommitted edits anywhere it builds from; a date before the previous release
+    (["release", "0.2.0", "--no-pdf", "--root", "{dirtyrepo}"], ["uncommitted changes", "book/intro.md"]),
+    (["release", "0.2.0", "--no-pdf", "--root", "{untrackedrepo}"], ["uncommitted changes", "src/sarcoma_review/new.py"]),
+    (["release", "0.2.0", "--no-pdf", "--date", "2026-01-01", "--root", "{releaserepo}"],
+     ["--date 2026-01-01 is before release 0.1.0 (2026-03-01)"]),
+]
+
+
+@pytest.mark.parametrize("args, words", HOSTILE_INPUTS)
+def test_hostile_and_careless_inputs_end_in_one_line(args, words, data_copy, tmp_path):
+    """Every input the issue tried: one line `error: ...` naming what to change; no traceback, the data
+    folder and the checkout's published book unchanged."""
+    good = tmp_path / "good"
+    shutil.copytree(data_copy, good)
+    subs: dict[str, Path] = {"{good}": good}
+
+    def data_variant(name: str) -> Path:
+        d = tmp_path / name
+        shutil.copytree(data_copy, d)
+        return d
+
+    need = {a for a in args for k in ("{semicolon}", "{traversal}", "{dupkey}", "{empty}", "{listschema}",
+                                       "{brokenschema}", "{file}", "{full}", "{badmanifest}", "{listmanifest}",
+                                       "{dir}", "{dirtyrepo}", "{untrackedrepo}", "{releaserepo}") if k in a}
+    row = ["x", "X", 2020, 10, "Pelvis", "Chordoma", "Carbon ions", "carbon", "t"]
+    if "{semicolon}" in need:
+        subs["{semicolon}"] = _with_study_row(data_variant("semicolon"), ["a;b", *row[1:]])
+    if "{traversal}" in need:
+        subs["{traversal}"] = _with_study_row(data_variant("traversal"), ["../../etc/passwd", *row[1:]])
+    if "{dupkey}" in need:
+        d = data_variant("dupkey")
+        p = d / "literature" / "outcomes.csv"
+        p.write_text(p.read_text(encoding="utf-8").replace("serizawa2009,OS,5,50", "serizawa2009,LC,5,50"), encoding="utf-8")
+        subs["{dupkey}"] = d
+    if "{empty}" in need:
+        subs["{empty}"] = tmp_path / "empty"
+        subs["{empty}"].mkdir()
+    if "{listschema}" in need:
+        d = data_variant("listschema")
+        (d / "literature" / "outcomes.schema.yaml").write_text("- name: study_id\n- name: endpoint\n")
+        subs["{listschema}"] = d
+    if "{brokenschema}" in need:
+        d = data_variant("brokenschema")
+        (d / "literature" / "outcomes.schema.yaml").write_text("columns: [\n")
+        subs["{brokenschema}"] = d
+    if "{file}" in need:
+        subs["{file}"] = tmp_path / "a-file.txt"
+        subs["{file}"].write_text("keep me\n")
+    if "{full}" in need:
+        subs["{full}"] = tmp_path / "full"
+        subs["{full}"].mkdir()
+        (subs["{full}"] / "estimates.csv").write_text("another run's estimates\n")
+    for key, text in (("{badmanifest}", "{not json"), ("{listmanifest}", "[]")):
+        if key in need:
+            r = tmp_path / key.strip("{}")
+            shutil.copytree(REPO_ROOT / "releases" / "0.1.0", r / "releases" / "0.1.0")
+            (r / "releases" / "0.1.0" / "manifest.json").write_text(text)
+            subs[key] = r
+    if "{dir}" in need:
+        subs["{dir}"] = tmp_path / "reports"
+        subs["{dir}"].mkdir()
+    if need & {"{dirtyrepo}", "{untrackedrepo}", "{releaserepo}"}:
+        repo = _release_repo(tmp_path / "repo")
+        if "{dirtyrepo}" in need:
+            (repo / "book" / "intro.md").write_text("# Intro, edited and not committed\n")
+        if "{untrackedrepo}" in need:
+            (repo / "src" / "sarcoma_review" / "new.py").write_text("x = 1\n")
+        subs[next(iter(need & {"{dirtyrepo}", "{untrackedrepo}", "{releaserepo}"}))] = repo
+    argv = [a.replace(k, str(v)) for a in args for k, v in [next(((k, v) for k, v in subs.items() if k in a),
+                                                                  ("", ""))]]
+    snapshot = {p: p.read_bytes() for p in sorted(good.rglob("*")) if p.is_file()}
+    html = REPO_ROOT / "_build" / "html" / "index.html"
+    published = html.read_bytes() if html.exists() else None
+    one_line_error(runner.invoke(app, argv), *words)
+    assert {p: p.read_bytes() for p in sorted(good.rglob("*")) if p.is_file()} == snapshot  # data unchanged
+    assert (html.read_bytes() if html.exists() else None) == published
+    if "{file}" in subs:
+        assert subs["{file}"].read_text() == "keep me\n"
+    if "{full}" in subs:
+        assert (subs["{full}"] / "estimates.csv").read_text() == "another run's estimates\n"
+    assert not (REPO_ROOT / "data" / "literature" / "pooled.ipynb").exists()
+
+
+def test_two_runs_started_in_the_same_second_get_folders_of_their_own(tmp_path, monkeypatch):
+    """`review run` twice in one second used the same pooled-<timestamp> folder (one run's estimates.csv
+    held the other's results): each run now creates its own folder, atomically."""
+    import datetime as dt
+
+    import sarcoma_review.cli as cli
+
+    class Frozen(dt.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return dt.datetime(2026, 5, 1, 12, 0, 0)
+
+    monkeypatch.setattr(cli._dt, "datetime", Frozen)
+    folders = [cli._run_folder(tmp_path / "runs", "pooled") for _ in range(3)]
+    assert [f.name for f in folders] == ["pooled-20260501-120000", "pooled-20260501-120000-2",
+                                         "pooled-20260501-120000-3"]
+    assert all(f.is_dir() for f in folders)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("delay", [0.05, 0.5, 1.0, 2.0])
+def test_ctrl_c_ends_review_run_quietly(tmp_path, delay):
+    """Ctrl-C (SIGINT to the whole process group, as a terminal sends it) at any moment of a run: one
+    line, exit status 130, no traceback from the command, its fork server or a chapter process."""
+    import signal
+    import time
+
+    env = {k: v for k, v in os.environ.items() if k not in ("REVIEW_ROOT", "REVIEW_DATA_DIR")}
+    env["PYTHONUNBUFFERED"] = "1"
+    proc = subprocess.Popen([str(Path(sys.executable).with_name("review")), "run", "pooled", "--out",
+                             str(tmp_path / "run")], cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True, env=env)
+    assert "executing" in proc.stdout.readline()
+    time.sleep(delay)
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    if proc.returncode == 0:  # it finished before the signal: nothing to check but a clean end
+        assert lines == [], err
+        return
+    assert proc.returncode == 130, (proc.returncode, err)
+    assert "Traceback" not in err and len(lines) == 1 and lines[0].startswith("error: interrupted"), err

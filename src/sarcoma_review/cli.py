@@ -40,6 +40,12 @@ class ReviewGroup(TyperGroup):
         except ReviewError as exc:
             typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
             raise typer.Exit(code=1) from None
+        except KeyboardInterrupt:
+            # Ctrl-C: the chapter processes ignore it and are ended by the command (living.warm.end_pool);
+            # the published book is only ever replaced by a rename, add-study restores its files
+            typer.secho("error: interrupted (Ctrl-C) before the command finished; run it again",
+                        fg=typer.colors.RED, err=True)
+            raise typer.Exit(code=130) from None
         except ParserUsageError as exc:
             # click's parsing errors (bad option value, missing argument) as one line too
             command = exc.ctx.command_path if exc.ctx is not None else "review"
@@ -80,6 +86,64 @@ def _data(data: Path | None) -> Path:
     return data.resolve()
 
 
+def parse_parameters(texts: list[str]) -> dict[str, Any]:
+    """Every ``-p NAME=VALUE`` (:func:`parse_parameter`); a name given twice is refused, not silently
+    the last value."""
+    out: dict[str, Any] = {}
+    for text in texts:
+        name, value = parse_parameter(text)
+        if name in out:
+            raise UsageError(f"-p {name} is given twice ({out[name]!r} and {value!r}); give each parameter once")
+        out[name] = value
+    return out
+
+
+def _run_folder(base: Path, name: str) -> Path:
+    """A new folder ``base/<name>-<timestamp>`` for one run, created here (``-2``, ``-3``... when another
+    run took that name in the same second): two runs never share a folder."""
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    base.mkdir(parents=True, exist_ok=True)
+    for i in range(1, 1000):
+        folder = base / (f"{name}-{stamp}" if i == 1 else f"{name}-{stamp}-{i}")
+        try:
+            folder.mkdir()
+            return folder
+        except FileExistsError:
+            continue
+    raise UsageError(f"{base} holds too many runs named {name}-{stamp}; give --out")
+
+
+def _check_out(out: Path, root: Path, data_dirs: list[Path]) -> Path:
+    """``--out`` as a new (or empty) folder outside the published book, the data and the sources; it is
+    created here, so a second run given the same folder is refused instead of mixing its files."""
+    from sarcoma_review.paths import BUILD_DIR
+
+    target = out.resolve()
+    protected = {BUILD_DIR / "html": "the published book (_build/html), which a run never touches",
+                 BUILD_DIR / "html.old": "the published book's swap folder",
+                 BUILD_DIR / "sphinx": "the build's own Sphinx folder", BUILD_DIR / "cache": "the build's cache",
+                 BUILD_DIR / "work": "the build's work folder",
+                 root / "book": "the book's sources", root / "src": "the package", root / "releases": "the releases",
+                 root / "tests": "the tests"}
+    for d in data_dirs:
+        protected[d] = f"the data folder {d}"
+    for folder, what in protected.items():
+        folder = folder.resolve()
+        if target == folder or folder in target.parents:
+            raise UsageError(f"--out {out} is inside {what}; give a folder of its own, e.g. _build/runs/mine")
+    if target.exists() and not target.is_dir():
+        raise UsageError(f"--out {out} is an existing file; give a new folder (a run writes several files there)")
+    try:
+        target.mkdir(parents=True)
+    except FileExistsError:
+        if any(target.iterdir()):
+            raise UsageError(f"--out {out} already holds files; give a new or empty folder, so that one run's "
+                             "files never mix with another's") from None
+    except OSError as exc:
+        raise UsageError(f"--out {out} cannot be created ({exc.strerror}); give a folder you can write") from None
+    return target
+
+
 def parse_parameter(text: str) -> tuple[str, Any]:
     """``NAME=VALUE`` → ``(name, value)``, typed as papermill's ``-p`` does (int, float, bool, None, str)."""
     if "=" not in text:
@@ -113,10 +177,13 @@ def validate(
     from sarcoma_review.data.loaders import validate_paths
     from sarcoma_review.living.build import default_validator
 
+    from sarcoma_review.data.loaders import check_required_tables
+
     _project()
     targets = list(paths or [_data(data)])
     for p in targets:
         if p.is_dir():
+            check_required_tables(p.resolve())  # an empty or partial folder is not the review's data
             default_validator(p.resolve())
         elif p.is_file():
             validate_paths([p.resolve()])
@@ -140,22 +207,25 @@ def run(
     Writes the executed notebook, a one-page HTML rendering (html/index.html) and, for notebooks
     with an `estimates_out` parameter, estimates.csv.
     """
+    from sarcoma_review.living.analyses import check_run_parameters, load_analyses
     from sarcoma_review.living.build import (
         check_parameters,
         execute_chapter,
         resolve_chapter,
     )
-    from sarcoma_review.paths import BUILD_DIR
+    from sarcoma_review.paths import BUILD_DIR, data_dir
 
-    _project()
+    root = _project()
     ddir = None if data is None else _data(data)
     notebook, params, name = resolve_chapter(chapter)
-    given = dict(parse_parameter(p) for p in parameter or [])
+    given = parse_parameters(parameter or [])
     check_parameters(notebook, given)
+    check_run_parameters(params, given, load_analyses(root / "book" / "analyses.yml"), chapter)
     params.update(given)
     if out is None:
-        stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-        out = BUILD_DIR / "runs" / f"{name}-{stamp}"
+        out = _run_folder(BUILD_DIR / "runs", name)
+    else:
+        out = _check_out(out, root, [data_dir().resolve(), *([ddir] if ddir else [])])
     typer.echo(f"executing {notebook.name} into {out} ...")
     res = execute_chapter(notebook, out, params, ddir)
     typer.echo(f"notebook:  {res.notebook}")
@@ -180,10 +250,13 @@ def build(
     one warm process per chapter; cached by content hash under _build/cache), runs Jupyter Book
     with warnings as errors and swaps the new HTML into place.
     """
+    from sarcoma_review.data.loaders import check_required_tables
     from sarcoma_review.living.build import build_book
 
     _project()
-    build_book(data_dir=None if data is None else _data(data), force=force, jobs=jobs, wait=wait)
+    ddir = _data(data)
+    check_required_tables(ddir)
+    build_book(data_dir=None if data is None else ddir, force=force, jobs=jobs, wait=wait)
 
 
 def _date(text: str | None) -> str | None:
@@ -264,10 +337,12 @@ def add_study_command(
     table (on failure both files are restored) and prints each affected pooled estimate before and
     after. Missing fields are asked for one by one when run in a terminal.
     """
+    from sarcoma_review.data.loaders import check_required_tables
     from sarcoma_review.living.add_study import add_study, parse_rate
 
     root = _project()
     ddir = _data(data)
+    check_required_tables(ddir)  # the data validate accepts, and no other
     fields = {
         "study_id": _ask(study_id, "study_id", "study id (first author in lower case + year)"),
         "first_author": _ask(first_author, "first_author", "first author"),
@@ -300,6 +375,7 @@ def add_study_command(
 @app.command("verify-release")
 def verify_release_command(
     version: Annotated[str, typer.Argument(help="A frozen release MAJOR.MINOR.PATCH (a folder under releases/).")],
+    root: Annotated[Path | None, typer.Option(hidden=True, help="Repository root (tests).")] = None,
 ) -> None:
     """Rebuild release VERSION's estimates from its frozen data and compare them byte for byte.
 
@@ -310,7 +386,7 @@ def verify_release_command(
     from sarcoma_review.living.release import parse_version, verify_frozen_release
 
     parse_version(version)
-    root = _project()
+    root = _project() if root is None else root
     report = verify_frozen_release(version, root=root)
     for note in report.notes:
         typer.echo(f"note: {note}")
@@ -335,9 +411,13 @@ def bench_command(
     from sarcoma_review.living.build import default_validator
 
     root = _project()
+    if report is not None and report.is_dir():
+        raise UsageError(f"--report {report} is a folder; give the Markdown file to write (e.g. {report / 'BENCHMARKS.md'})")
     if report is not None and not report.resolve().parent.is_dir():
         raise UsageError(f"--report {report}: the folder {report.resolve().parent} does not exist; "
                          "create it or give another path")
+    if report is not None and not os.access(report.resolve().parent, os.W_OK):
+        raise UsageError(f"--report {report}: the folder {report.resolve().parent} is not writable; give another path")
     default_validator(root / "data")  # bad data: one message before minutes of benchmarks
     cfg = Bench(repeat=1 if quick and repeat == 3 else repeat, quick=quick, jobs=jobs,
                 report=report or root / "BENCHMARKS.md")

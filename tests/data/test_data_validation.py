@@ -138,6 +138,72 @@ def test_duplicate_outcome_key(table_i_copy: Path) -> None:
     _edit(table_i_copy / "literature" / "outcomes.csv", "serizawa2009,OS,5,50", "serizawa2009,LC,5,50")
     msg = _err(loaders.load_outcomes, table_i_copy)
     assert "line 3 (row 2), column 'study_id, endpoint, horizon_years': expected a unique (study_id, endpoint, horizon_years)" in msg
+    assert "got ('serizawa2009', 'LC', 5), already on line 2" in msg  # the values as written, not np.int64(5)
+
+
+@pytest.mark.parametrize("bad_id", ["a;b", "../../etc/passwd", "a,b", "smith 2025", "Smith2025", "2025smith",
+                                    "smith2025\u200b", "smith-2025", ""])
+def test_study_ids_follow_the_one_id_pattern(data_copy: Path, bad_id: str) -> None:
+    """Ids go into file names, URLs and ;-joined lists: the schema allows [a-z][a-z0-9_]* only (an empty
+    cell is a missing required value)."""
+    import csv
+
+    f = data_copy / "literature" / "studies.csv"
+    rows = len(loaders.load_studies(data_copy)) + 1  # the new row, whatever data/ holds today
+    with open(f, "a", encoding="utf-8", newline="") as fh:
+        csv.writer(fh, lineterminator="\n").writerow([bad_id, "X", 2020, 10, "Pelvis", "Chordoma", "Carbon ions",
+                                                      "carbon", "test"])
+    msg = _err(loaders.load_studies, data_copy)
+    assert f"studies.csv, line {rows + 1} (row {rows}), column 'study_id'" in msg
+    if bad_id:
+        assert "lower-case letters, digits and _, starting with a letter" in msg and repr(bad_id) in msg
+
+
+def test_every_id_column_of_the_data_has_the_id_pattern() -> None:
+    """study_id wherever it occurs in the literature tables, and the other tables' own ids, use the one pattern."""
+    from sarcoma_review.data.schemas import ID_PATTERN, read_spec
+
+    for table, column in [("literature/studies", "study_id"), ("literature/outcomes", "study_id"),
+                          ("literature/restatements", "study_id"), ("cnao/facts", "fact_id"),
+                          ("comparators/comparators", "comparator_id"), ("toxicity/events", "event_id"),
+                          ("ifosfamide/reported_estimates", "estimate_id")]:
+        group, name = table.split("/")
+        spec = read_spec(paths.data_dir() / group / f"{name}.schema.yaml", group, name)
+        assert spec.column(column).pattern == ID_PATTERN, table
+
+
+def test_integer_too_large_is_named_as_such(data_copy: Path) -> None:
+    _edit(data_copy / "literature" / "studies.csv", "Serizawa,2009,24,", "Serizawa,2009,1e23,")
+    msg = _err(loaders.load_studies, data_copy)
+    assert "column 'n_patients'" in msg and "got '1e23' (too large for a 64-bit integer)" in msg
+
+
+@pytest.mark.parametrize("text, words", [
+    ("- a\n- b\n", "got a YAML list"),
+    ("columns: [\n", "YAML that does not parse"),
+    ("title: x\n", "no 'columns' key"),
+    ("columns:\n- 1\n", "column entry 1 as a mapping with a 'name'"),
+    ("columns:\n- name: a\n  type: text\n", "expected a type, one of string"),
+    ("columns:\n- name: a\n  type: string\n  allowed: x\n", "'allowed' as a list"),
+    ("columns:\n- name: a\n  type: string\n  pattern: '[a-'\n", "'pattern' as a regular expression"),
+    ("primary_key: [b]\ncolumns:\n- name: a\n  type: string\n", "primary_key columns among the columns"),
+    ("columns:\n- name: a\n  type: string\nforeign_keys:\n- x\n", "each foreign key as"),
+])
+def test_a_broken_schema_file_is_a_data_error_naming_it(data_copy: Path, text: str, words: str) -> None:
+    (data_copy / "literature" / "outcomes.schema.yaml").write_text(text, encoding="utf-8")
+    msg = _err(loaders.validate_all, data_copy)
+    assert "outcomes.schema.yaml" in msg and words in msg, msg
+
+
+def test_a_data_folder_without_the_required_tables_is_refused(tmp_path: Path, data_copy: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert loaders.validate_all(empty) == {}  # nothing to check table by table...
+    msg = _err(lambda d: loaders.validate_all(d, complete=True), empty)
+    assert "literature/studies.csv" in msg and "no such file" in msg and "other required tables missing" in msg
+    (data_copy / "toxicity" / "events.schema.yaml").unlink()
+    msg = _err(lambda d: loaders.validate_all(d, complete=True), data_copy)
+    assert "toxicity/events.csv" in msg and "no events.schema.yaml beside it" in msg
 
 
 def test_outcome_for_unknown_study(table_i_copy: Path) -> None:

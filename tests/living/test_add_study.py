@@ -20,8 +20,8 @@ STUDY = {"study_id": "c2003", "first_author": "Gamma", "year": 2003, "n_patients
 
 @pytest.mark.parametrize("text, expected", [
     ("LC:5=70", Rate("LC", 5, 70.0)),
-    ("os:3=66.5%", Rate("OS", 3, 66.5)),
-    (" DPFS : 5 = 39 ", Rate("DPFS", 5, 39.0)),
+    ("OS:3=66.5", Rate("OS", 3, 66.5)),
+    (" DPFS : 5 = 39 ", Rate("DPFS", 5, 39.0)),  # spaces around a value: the validator strips them too
 ])
 def test_parse_rate(text, expected):
     assert parse_rate(text) == expected
@@ -31,6 +31,10 @@ def test_parse_rate(text, expected):
     ("LC5=70", "ENDPOINT:YEARS=PERCENT"),
     ("PFS:5=70", "unknown endpoint"),
     ("LC:2.5=70", "whole years"),
+    # what outcomes.csv would refuse, add-study refuses too (same endpoint codes, a bare number)
+    ("LC:5=69%", "without '%'"),
+    ("os:3=66.5", "unknown endpoint 'os'"),
+    ("LC:5=1e2", "ENDPOINT:YEARS=PERCENT"),
 ])
 def test_parse_rate_refuses_what_it_cannot_read(bad, words):
     with pytest.raises(UsageError, match=words):

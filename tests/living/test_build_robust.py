@@ -96,3 +96,57 @@ def test_build_killed_during_jupyter_book_leaves_last_good_book(tmp_path):
     assert report.cached == ["book/ch"] and not any(work.glob("*"))
     assert (sphinx / "state.json").exists()
     assert "MARK_KILLED" in (root / "_build" / "html" / "book" / "ch.html").read_text(encoding="utf-8")
+
+
+#: Parts of ``_build`` a user (or a disk clean-up) may delete between two builds.
+DELETED_PARTS = [
+    ["html"],                                   # the issue's case: rm -rf _build/html; make book
+    ["html"],                                   # again: it failed intermittently (1 in 3, 4 in 5)
+    ["html", "sphinx/out/_build/html/_static"],
+    ["html/_static"],                           # part of the published book
+    ["html/book/ch.html"],
+    ["sphinx/out/_build/html/_static"],         # parts of Sphinx's own folder
+    ["sphinx/out/_build/html"],
+    ["sphinx/out/_build/.doctrees", "html"],
+    ["sphinx/state.json", "html"],
+    ["sphinx/src", "html"],
+    ["cache/published-stage.sha256"],
+    ["cache", "html"],
+    ["cache/generated"],
+    ["work"],
+    ["sphinx"],
+    [""],                                       # all of _build
+]
+
+
+@pytest.mark.slow
+def test_a_build_after_deleting_any_part_of_build_always_succeeds(tmp_path):
+    """`rm -rf _build/html; make book` failed when Sphinx found nothing out of date: it skipped copying
+    _static, which the incremental build had removed, and myst-nb's stylesheet copy then raised
+    FileNotFoundError. Every deletion here is followed by a build that must give the whole book again:
+    the same files, each page with the same bytes (the published copy of a first, cold build)."""
+    import shutil
+
+    root = helpers.tiny_book(tmp_path / "repo", {"ch": "print('CHAPTER OUTPUT')"})
+    build_book(root=root, validator=lambda d: None, quiet=True, jobs=1)
+    html = root / "_build" / "html"
+
+    def pages() -> dict[str, bytes]:
+        return {p.relative_to(html).as_posix(): p.read_bytes() for p in sorted(html.rglob("*"))
+                if p.is_file() and p.suffix in (".html", ".css", ".js") and p.name != "searchindex.js"}
+
+    cold = pages()
+    assert "index.html" in cold and "book/ch.html" in cold and any(n.startswith("_static/mystnb.") for n in cold)
+    assert b"CHAPTER OUTPUT" in cold["book/ch.html"]
+    for parts in DELETED_PARTS:
+        for part in parts:
+            target = root / "_build" / part
+            if target.is_dir():
+                shutil.rmtree(target)
+            else:
+                target.unlink(missing_ok=True)
+        build_book(root=root, validator=lambda d: None, quiet=True, jobs=1)  # raises on any failure
+        now = pages()
+        assert sorted(now) == sorted(cold), (parts, set(cold) ^ set(now))
+        changed = [n for n in cold if now[n] != cold[n]]
+        assert not changed, (parts, changed)

@@ -40,6 +40,8 @@ __all__ = [
     "load_outcomes",
     "load_studies",
     "load_table",
+    "REQUIRED_TABLES",
+    "check_required_tables",
     "validate_all",
     "validate_paths",
 ]
@@ -48,6 +50,8 @@ _TRUE = {"true", "True", "TRUE", "1"}
 #: Numbers as written in a CSV: ASCII digits, optional sign, decimals and exponent (not "1_000", "inf", "١٢").
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", re.ASCII)
 _FALSE = {"false", "False", "FALSE", "0"}
+#: Integer columns hold 64-bit integers (pandas ``Int64``).
+_INT64 = 2**63
 
 
 def _dir(data_dir: Path | None) -> Path:
@@ -195,10 +199,16 @@ def _pre_parse(df: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
                     return v if integer else float("nan")
                 if not _NUMBER.fullmatch(str(v)):
                     return v
-                f = float(str(v))
                 if integer:
-                    return int(f) if f.is_integer() else v
-                return f
+                    if re.fullmatch(r"[+-]?\d+", str(v)):
+                        n = int(str(v))  # exactly, not through a float
+                    else:
+                        f = float(str(v))
+                        if not f.is_integer():
+                            return v
+                        n = int(f)
+                    return n if -_INT64 <= n < _INT64 else v  # too large: reported as such
+                return float(str(v))
             s = s.map(num)
         elif col.type == "boolean":
             s = s.map(lambda v: v if v is pd.NA else (True if v in _TRUE else False if v in _FALSE else v))
@@ -207,6 +217,7 @@ def _pre_parse(df: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
 
 
 def _describe(v: object) -> str:
+    v = _scalar(v)
     if v is None or v is pd.NA or (isinstance(v, float) and pd.isna(v)):
         return "an empty cell"
     if isinstance(v, str):
@@ -214,6 +225,12 @@ def _describe(v: object) -> str:
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
     return str(v)
+
+
+def _scalar(v: object) -> object:
+    """A numpy/pandas scalar as the Python value it stands for (``np.int64(5)`` -> ``5``), for messages."""
+    item = getattr(v, "item", None)
+    return item() if callable(item) and not isinstance(v, str) else v
 
 
 def _failures(exc: pa.errors.SchemaErrors) -> pd.DataFrame:
@@ -250,7 +267,9 @@ def _validate_frame(path: Path, spec: TableSpec, header: list[str], rows: list[l
         for row, v in df[col.name].items():
             if isinstance(v, str):
                 bad.add((row, col.name))
-                problems.append((row, col.name, col.expected, _describe(v)))
+                big = col.type == "integer" and _NUMBER.fullmatch(v) and float(v).is_integer()
+                problems.append((row, col.name, col.expected,
+                                 _describe(v) + (" (too large for a 64-bit integer)" if big else "")))
                 df.loc[row, col.name] = float("nan") if col.type == "number" else pd.NA
     # Stage 1: types only, so that a wrong type is reported once, as a type error.
     try:
@@ -297,8 +316,9 @@ def _validate_frame(path: Path, spec: TableSpec, header: list[str], rows: list[l
                 first = next(i for i in df.index if tuple(df.loc[i, pk]) == key)
                 if row != first and row not in seen_rows:
                     seen_rows.add(row)
+                    shown = "(" + ", ".join(_describe(_scalar(k)) for k in key) + ")"
                     problems.append((row, ", ".join(pk), f"a unique ({', '.join(pk)})",
-                                     f"{key!r}, already on line {lines.get(first, first + 1)}"))
+                                     f"{shown}, already on line {lines.get(first, first + 1)}"))
             else:
                 problems.append((row, colname, spec.column(colname).expected, _describe(r["failure_case"])))
         out = None
@@ -323,7 +343,8 @@ def _check_foreign_keys(path: Path, spec: TableSpec, df: pd.DataFrame, data_dir:
             if any(pd.isna(k) for k in key):
                 continue
             if key not in known:
-                got = repr(key[0]) if len(key) == 1 else repr(key)
+                got = (_describe(_scalar(key[0])) if len(key) == 1
+                       else "(" + ", ".join(_describe(_scalar(k)) for k in key) + ")")
                 problems.append((i, ", ".join(cols),
                                  f"a {'/'.join(rcols)} listed in data/{rgroup}/{rtable}.csv", f"{got} (unknown)"))
     if problems:
@@ -448,18 +469,49 @@ def load_comparators(data_dir: Path | None = None) -> pd.DataFrame:
     return load_table("comparators", "comparators", data_dir)
 
 
+#: The tables the book reads (``<group>/<table>``): a data folder given to ``review validate`` or
+#: ``review build`` must hold every one of them (a folder without them is not the review's data).
+REQUIRED_TABLES = (
+    "literature/studies", "literature/outcomes", "literature/particle_groups", "literature/restatements",
+    "cnao/characteristics", "cnao/cox", "cnao/facts", "cnao/landmark_rates", "cnao/logrank",
+    "ifosfamide/characteristics", "ifosfamide/patients", "ifosfamide/reported_estimates", "ifosfamide/therapy",
+    "comparators/comparators",
+    "appraisal/certainty_judgements", "appraisal/risk_of_bias", "appraisal/rob_items", "appraisal/rob_overall",
+    "appraisal/sources", "appraisal/tools",
+    "toxicity/events",
+)
+
+
+def check_required_tables(data_dir: Path, required: Sequence[str] = REQUIRED_TABLES) -> None:
+    """Raise :class:`DataValidationError` naming the first required table (CSV or schema) missing from
+    ``data_dir``, and how many others are missing."""
+    d = Path(data_dir)
+    missing = [t for t in required if not (d / f"{t}.csv").is_file() or not (d / f"{t}{SCHEMA_SUFFIX}").is_file()]
+    if missing:
+        first = missing[0]
+        more = (f" (and {len(missing) - 1} other required table{'s' if len(missing) > 2 else ''} missing)"
+                if len(missing) > 1 else "")
+        got = "no such file" if not (d / f"{first}.csv").is_file() else f"no {Path(first).name}{SCHEMA_SUFFIX} beside it"
+        raise DataValidationError(d / f"{first}.csv", [(
+            None, None, f"every table the book reads, each a CSV with its schema file beside it (copy "
+                        f"data/{first}.csv and its schema from the checkout)", got + more)])
+
+
 def _tables(d: Path) -> list[tuple[str, str]]:
     found = {(p.parent.name, p.name[: -len(SCHEMA_SUFFIX)]) for p in d.glob(f"*/*{SCHEMA_SUFFIX}")}
     found |= {(p.parent.name, p.stem) for p in d.glob("*/*.csv")}
     return sorted(found)
 
 
-def validate_all(data_dir: Path | None = None) -> dict[str, pd.DataFrame]:
-    """Load every table under ``data_dir`` (a CSV without a schema file is an error).
+def validate_all(data_dir: Path | None = None, *, complete: bool = False) -> dict[str, pd.DataFrame]:
+    """Load every table under ``data_dir`` (a CSV without a schema file is an error); with ``complete``,
+    first require every table of :data:`REQUIRED_TABLES` (:func:`check_required_tables`).
 
     Returns ``{"<group>/<table>": DataFrame}``.
     """
     d = _dir(data_dir)
+    if complete:
+        check_required_tables(d)
     return {f"{g}/{t}": load_table(g, t, d) for g, t in _tables(d)}
 
 

@@ -2,9 +2,12 @@
 
 A schema file holds ``title``, ``description``, ``source``, ``primary_key`` (list of columns),
 ``foreign_keys`` (list of ``{columns, references: "<group>/<table>", reference_columns}``) and
-``columns``: a list of ``{name, type, unit, required, allowed, minimum, maximum, unique,
-description}`` where ``type`` is one of ``string``, ``integer``, ``number``, ``boolean``.
+``columns``: a list of ``{name, type, unit, required, allowed, minimum, maximum, unique, pattern,
+description}`` where ``type`` is one of ``string``, ``integer``, ``number``, ``boolean`` and ``pattern``
+(text columns) is a regular expression every value must match whole; identifiers use :data:`ID_PATTERN`.
 :func:`to_pandera` turns it into a strict, coercing :class:`pandera.pandas.DataFrameSchema`.
+A schema file that is not such a mapping raises :class:`~sarcoma_review.errors.DataValidationError`
+naming the file and what to change.
 """
 
 from __future__ import annotations
@@ -13,9 +16,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import re
+
 import pandas as pd
 import pandera.pandas as pa
 import yaml
+
+from sarcoma_review.errors import DataValidationError
+
+#: The one pattern of identifiers (``study_id`` and the other ``*_id`` keys): lower-case ASCII letters,
+#: digits and ``_``, starting with a letter. Ids go into file names, URLs, CSV cells and ``;``-joined
+#: lists, so no separator, space, dot or slash can occur in one.
+ID_PATTERN = "[a-z][a-z0-9_]*"
+ID_RULE = "lower-case letters, digits and _, starting with a letter (e.g. smith2025)"
 
 TYPES = {"string": str, "integer": "Int64", "number": "float64", "boolean": "boolean"}
 SCHEMA_SUFFIX = ".schema.yaml"
@@ -34,10 +47,15 @@ class ColumnSpec:
     minimum: float | None = None
     maximum: float | None = None
     unique: bool = False
+    pattern: str | None = None
 
     @property
     def expected(self) -> str:
         """Plain-English description of a valid value, used in error messages."""
+        if self.pattern is not None:
+            if self.pattern == ID_PATTERN:
+                return f"an identifier of {ID_RULE}"
+            return f"a text value matching the pattern {self.pattern}"
         if self.allowed is not None:
             return "one of " + ", ".join(repr(a) for a in self.allowed)
         noun = {"string": "a text value", "integer": "an integer", "number": "a number",
@@ -85,25 +103,76 @@ def schema_path(data_dir: Path, group: str, table: str) -> Path:
 
 
 def read_spec(path: Path, group: str, table: str, text: str | None = None) -> TableSpec:
-    """Parse a schema file into a :class:`TableSpec` (raises ``ValueError`` on a malformed file).
+    """Parse a schema file into a :class:`TableSpec`.
 
-    ``text``: the file's content when the caller has read it already (parsed instead of reading again)."""
-    raw = yaml.safe_load(Path(path).read_text(encoding="utf-8") if text is None else text)
-    if not isinstance(raw, dict) or "columns" not in raw:
-        raise ValueError(f"{path}: a schema file needs a 'columns' list")
+    ``text``: the file's content when the caller has read it already (parsed instead of reading again).
+
+    Raises
+    ------
+    DataValidationError
+        The file is not YAML, or not a mapping with a ``columns`` list of ``{name, type, ...}`` entries
+        (the message names the file and the entry to fix).
+    """
+    def bad(expected: str, got: str, column: str | None = None) -> DataValidationError:
+        return DataValidationError(path, [(None, column, f"{expected} (see data/README.md)", got)])
+
+    try:
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8") if text is None else text)
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        at = f" at line {where.line + 1}" if where is not None else ""
+        raise bad("a YAML schema file", f"YAML that does not parse{at}") from None
+    except UnicodeDecodeError:
+        raise bad("a UTF-8 YAML schema file", "undecodable bytes") from None
+    if not isinstance(raw, dict):
+        raise bad("a mapping with title, primary_key and a 'columns' list", f"a YAML {type(raw).__name__}")
+    if not isinstance(raw.get("columns"), list) or not raw["columns"]:
+        raise bad("a non-empty 'columns' list", repr(raw.get("columns")) if "columns" in raw else "no 'columns' key")
+    for key in ("primary_key", "foreign_keys"):
+        if raw.get(key) is not None and not isinstance(raw[key], list):
+            raise bad(f"'{key}' as a list", f"a YAML {type(raw[key]).__name__}")
     cols = []
-    for c in raw["columns"]:
+    for i, c in enumerate(raw["columns"], 1):
+        if not isinstance(c, dict) or not isinstance(c.get("name"), str) or not c["name"]:
+            raise bad(f"column entry {i} as a mapping with a 'name'", repr(c)[:80])
         if c.get("type") not in TYPES:
-            raise ValueError(f"{path}: column {c.get('name')!r} has type {c.get('type')!r}; use one of {list(TYPES)}")
+            raise bad(f"a type, one of {', '.join(TYPES)}", repr(c.get("type")), c["name"])
         allowed = c.get("allowed")
+        if allowed is not None and not isinstance(allowed, list):
+            raise bad("'allowed' as a list of values", repr(allowed)[:80], c["name"])
+        for bound in ("minimum", "maximum"):
+            v = c.get(bound)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
+                raise bad(f"'{bound}' as a number", repr(v)[:80], c["name"])
+        pattern = c.get("pattern")
+        if pattern is not None:
+            try:
+                re.compile(str(pattern))
+            except re.error as exc:
+                raise bad("'pattern' as a regular expression", f"{pattern!r} ({exc})", c["name"]) from None
         cols.append(ColumnSpec(
-            name=c["name"], type=c["type"], description=c.get("description", ""), unit=c.get("unit"),
+            name=c["name"], type=c["type"], description=str(c.get("description", "")), unit=c.get("unit"),
             required=bool(c.get("required", True)), allowed=tuple(allowed) if allowed is not None else None,
             minimum=c.get("minimum"), maximum=c.get("maximum"), unique=bool(c.get("unique", False)),
+            pattern=None if pattern is None else str(pattern),
         ))
+    names = [c.name for c in cols]
+    for key in raw.get("primary_key") or ():
+        if key not in names:
+            raise bad(f"primary_key columns among the columns ({', '.join(names)})", repr(key))
+    for fk in raw.get("foreign_keys") or ():
+        if (not isinstance(fk, dict) or not isinstance(fk.get("references"), str)
+                or fk["references"].count("/") != 1 or not isinstance(fk.get("columns"), list)
+                or not isinstance(fk.get("reference_columns"), list)
+                or len(fk["columns"]) != len(fk["reference_columns"])):
+            raise bad("each foreign key as {columns: [...], references: group/table, reference_columns: [...]}",
+                      repr(fk)[:80])
+        for col in fk["columns"]:
+            if col not in names:
+                raise bad(f"foreign-key columns among the columns ({', '.join(names)})", repr(col))
     return TableSpec(
-        group=group, table=table, title=raw.get("title", table), description=raw.get("description", ""),
-        source=raw.get("source", ""), primary_key=tuple(raw.get("primary_key") or ()), columns=tuple(cols),
+        group=group, table=table, title=str(raw.get("title", table)), description=str(raw.get("description", "")),
+        source=str(raw.get("source", "")), primary_key=tuple(raw.get("primary_key") or ()), columns=tuple(cols),
         foreign_keys=tuple(raw.get("foreign_keys") or ()),
     )
 
@@ -116,6 +185,8 @@ def _checks(col: ColumnSpec) -> list[pa.Check]:
         checks.append(pa.Check.ge(col.minimum))
     if col.maximum is not None:
         checks.append(pa.Check.le(col.maximum))
+    if col.pattern is not None:
+        checks.append(pa.Check.str_matches(f"(?:{col.pattern})\\Z"))
     return checks
 
 

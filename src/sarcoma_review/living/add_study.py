@@ -31,13 +31,18 @@ from typing import Any
 import pandas as pd
 
 from sarcoma_review.data.vocabulary import ENDPOINT_NAMES, landmark_name
-from sarcoma_review.errors import ReviewError, UsageError
+from sarcoma_review.data.schemas import ID_PATTERN, ID_RULE
+from sarcoma_review.errors import DataValidationError, ReviewError, UsageError
 from sarcoma_review.living.analyses import PoolFn, current_estimates, standard_analyses
 from sarcoma_review.paths import REPO_ROOT
 
 #: The study fields, in the column order of ``literature/studies.csv`` (``particle_group`` is derived).
 STUDY_FIELDS = ("study_id", "first_author", "year", "n_patients", "site", "histology", "particle", "source")
-_RATE = re.compile(r"^\s*([A-Za-z]+)\s*:\s*(\d+(?:\.\d+)?)\s*=\s*(\d+(?:\.\d+)?)\s*%?\s*$")
+_RATE = re.compile(r"^\s*([A-Za-z]+)\s*:\s*(\d+(?:\.\d+)?)\s*=\s*(\d+(?:\.\d+)?)\s*$")
+#: Option of the command line that gives each column of the new rows (for messages about a bad value).
+_OPTION = {"study_id": "--study-id", "first_author": "--first-author", "year": "--year",
+           "n_patients": "--n-patients", "site": "--site", "histology": "--histology", "particle": "--particle",
+           "particle_group": "--particle", "source": "--source"}
 
 
 @dataclass(frozen=True)
@@ -55,17 +60,59 @@ class Rate:
 
 def parse_rate(text: str) -> Rate:
     """``"LC:5=70"`` (endpoint, landmark in years, percent) -> :class:`Rate`; anything else is a :class:`UsageError`."""
+    if "%" in text:
+        raise UsageError(f"rate {text!r}: write the percent as a number without '%' (e.g. LC:5=70), "
+                         "as outcomes.csv holds it")
     m = _RATE.match(text)
     if not m:
         raise UsageError(f"rate {text!r} is not ENDPOINT:YEARS=PERCENT; write e.g. LC:5=70 "
                          f"(endpoints {', '.join(ENDPOINT_NAMES)})")
-    endpoint = m.group(1).upper()
+    endpoint = m.group(1)  # as outcomes.csv must hold it: "os" is not an endpoint code there either
     if endpoint not in ENDPOINT_NAMES:
         raise UsageError(f"rate {text!r}: unknown endpoint {m.group(1)!r}; use one of {', '.join(ENDPOINT_NAMES)}")
     years = float(m.group(2))
     if years != int(years):
         raise UsageError(f"rate {text!r}: the landmark must be whole years (e.g. LC:5=70)")
     return Rate(endpoint, int(years), float(m.group(3)))
+
+
+def _id_pattern(data_dir: Path) -> str:
+    """The ``study_id`` pattern of ``literature/studies.schema.yaml`` (the validator's own rule), else
+    :data:`~sarcoma_review.data.schemas.ID_PATTERN`."""
+    from sarcoma_review.data.schemas import read_spec
+
+    path = Path(data_dir) / "literature" / "studies.schema.yaml"
+    try:
+        return read_spec(path, "literature", "studies").column("study_id").pattern or ID_PATTERN
+    except (OSError, KeyError, ReviewError):
+        return ID_PATTERN  # a broken schema is reported by the validator, naming it
+
+
+def _option_message(exc: DataValidationError, studies_csv: Path, outcomes_csv: Path,
+                    saved: Mapping[Path, bytes], rates: Sequence[Rate]) -> str:
+    """The validator's message, said in the command's own terms when every problem is in a new row:
+    the option that gave the bad value (``--n-patients``, ``--rate LC:5=...``) instead of a CSV line."""
+    def old_rows(p: Path) -> int:
+        return max(0, len([ln for ln in saved[p].decode("utf-8").splitlines() if ln.strip()]) - 1)
+
+    if exc.path.resolve() == studies_csv.resolve():
+        first, names = old_rows(studies_csv) + 1, lambda row, col: _OPTION.get(col or "")
+    elif exc.path.resolve() == outcomes_csv.resolve():
+        first = old_rows(outcomes_csv) + 1
+
+        def names(row: int, col: str | None) -> str | None:
+            i = row - first
+            return f"--rate {rates[i].label}" if 0 <= i < len(rates) and col in ("rate_percent", "horizon_years",
+                                                                                  "endpoint") else None
+    else:
+        return str(exc)
+    parts = []
+    for row, col, expected, got in exc.problems:
+        option = names(row, col) if row is not None and row >= first else None
+        if option is None:
+            return str(exc)
+        parts.append(f"{option} (column {col!r}): expected {expected}, got {got}")
+    return "; ".join(parts)
 
 
 def particle_groups(data_dir: Path) -> dict[str, str]:
@@ -197,6 +244,10 @@ def add_study(data_dir: Path, study: Mapping[str, Any], rates: Sequence[Rate], *
         raise UsageError("missing " + ", ".join("--" + f.replace("_", "-") for f in missing)
                          + "; give every field of the study (see `review add-study --help`)")
     sid = str(study["study_id"]).strip()
+    pattern = _id_pattern(data_dir)
+    if not re.fullmatch(pattern, sid):
+        raise UsageError(f"--study-id {sid!r} is not an identifier of {ID_RULE} (pattern {pattern} in "
+                         "literature/studies.schema.yaml); write e.g. smith2025")
     existing = pd.read_csv(studies_csv, dtype=str, keep_default_na=False)
     if sid in set(existing["study_id"]):
         raise UsageError(f"study_id {sid!r} is already in {studies_csv.name}; choose a new id "
@@ -234,6 +285,8 @@ def add_study(data_dir: Path, study: Mapping[str, Any], rates: Sequence[Rate], *
     except BaseException as exc:
         for p, content in saved.items():
             p.write_bytes(content)
+        if isinstance(exc, DataValidationError):
+            exc.args = (_option_message(exc, studies_csv, outcomes_csv, saved, rates),)
         if isinstance(exc, ReviewError):
             exc.args = (f"{exc} (study not added: {studies_csv.name} and {outcomes_csv.name} are unchanged)",)
         raise

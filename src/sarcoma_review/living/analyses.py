@@ -17,7 +17,7 @@ import yaml
 
 from sarcoma_review.data import overlap
 from sarcoma_review.data.tracking import record_read
-from sarcoma_review.errors import ConfigurationError, ReleaseError
+from sarcoma_review.errors import ConfigurationError, ReleaseError, UsageError
 from sarcoma_review.living.store import ESTIMATE_COLUMNS, canonical_estimates  # noqa: F401
 from sarcoma_review.paths import REPO_ROOT
 
@@ -56,6 +56,48 @@ def load_analyses(path: Path) -> list[dict[str, Any]]:
             raise ConfigurationError(f"{ANALYSES_FILE}: id {aid!r} appears twice; ids must be unique")
         seen.add(aid)
     return items
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Two parameter values are the same value (``5`` and ``5.0`` are; ``"LC"`` and ``"OS"`` are not)."""
+    try:
+        return float(a) == float(b)
+    except (TypeError, ValueError):
+        return str(a) == str(b)
+
+
+def check_run_parameters(base: dict[str, Any], given: dict[str, Any], analyses: Iterable[dict[str, Any]],
+                         chapter: str) -> None:
+    """Refuse a run whose parameters contradict the analysis it names (:class:`UsageError`).
+
+    ``base``: the parameters ``review run CHAPTER`` starts from (an analysis id's own parameters, or
+    nothing for a notebook); ``given``: the ``-p`` values. A run of ``lc-5y`` with ``-p endpoint=OS``
+    would publish overall survival under the title and id of 5-year local control, so any value of
+    the analysis' own parameters must stay as book/analyses.yml gives it; likewise ``-p analysis_id``
+    may name a listed analysis only with that analysis' parameters.
+    """
+    listed = {str(a["id"]): a for a in analyses}
+    if base.get("analysis_id"):
+        own = {k: v for k, v in base.items()}
+        for k, v in given.items():
+            if k in own and not _same(v, own[k]):
+                raise UsageError(
+                    f"-p {k}={v} contradicts the analysis {chapter!r}, which book/analyses.yml defines with "
+                    f"{k}={own[k]}; run the template instead (review run pooled -p {k}={v} ...), or the "
+                    "analysis id that has those parameters")
+        return
+    aid = given.get("analysis_id")
+    if aid is not None and str(aid) in listed:
+        a = listed[str(aid)]
+        merged = {**base, **given}
+        for k, v in a.items():
+            if k in ("id", "title"):
+                continue
+            if k not in merged or not _same(merged[k], v):
+                raise UsageError(
+                    f"-p analysis_id={aid} names the analysis of {ANALYSES_FILE} with {k}={v}, but this run has "
+                    f"{k}={merged.get(k, '(the template default)')}; run `review run {aid}`, or give another "
+                    "analysis_id")
 
 
 #: Used when book/analyses.yml (owned by the build) does not exist yet.

@@ -95,6 +95,7 @@ from sarcoma_review.living.warm import (
     run_isolated,
     start_fork_server,
     submit,
+    submit_call,
     warm_pool,
 )
 
@@ -761,15 +762,18 @@ def navigation_digest(stage: Path) -> str:
     return h.hexdigest()
 
 
-def _sync_tree(src: Path, dest: Path) -> None:
+def _sync_tree(src: Path, dest: Path) -> int:
     """Make ``dest`` hold exactly the files of ``src``; a file whose bytes are unchanged keeps its
-    modification time (Sphinx then knows it need not read it again); a changed one is written now."""
+    modification time (Sphinx then knows it need not read it again); a changed one is written now.
+    Returns how many files were written or removed."""
+    changed = 0
     wanted = {p.relative_to(src) for p in src.rglob("*") if p.is_file()}
     if dest.exists():
         for p in sorted(dest.rglob("*"), reverse=True):
             rel = p.relative_to(dest)
             if p.is_file() and rel not in wanted:
                 p.unlink()
+                changed += 1
             elif p.is_dir() and not any(p.iterdir()):
                 p.rmdir()
     for rel in sorted(wanted):
@@ -778,6 +782,24 @@ def _sync_tree(src: Path, dest: Path) -> None:
             continue
         b.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(a, b)  # not copy2: the new file must look newer than Sphinx's last read
+        changed += 1
+    return changed
+
+
+def _touch_root_page(src: Path) -> None:
+    """Mark the book's root page as changed (its modification time now), so that Sphinx writes it and
+    with it the static files: with no source changed Sphinx stops early ("no targets are out of date"),
+    skipping the copy of ``_static`` (removed before each run, see below) while myst-nb still writes its
+    stylesheet there at the end, which fails, and the HTML would lack ``_static``."""
+    try:
+        root = yaml.safe_load((src / "_toc.yml").read_text(encoding="utf-8"))["root"]
+    except (OSError, KeyError, TypeError, yaml.YAMLError):
+        root = None
+    pages = [src / f"{root}{suffix}" for suffix in ("", ".md", ".ipynb")] if root else []
+    for page in [*pages, src / "_toc.yml"]:
+        if page.is_file():
+            os.utime(page)
+            return
 
 
 def run_jupyter_book_incremental(layout: Layout, stage: Path, force: bool = False,
@@ -805,7 +827,8 @@ def run_jupyter_book_incremental(layout: Layout, stage: Path, force: bool = Fals
     if force or previous != state:
         shutil.rmtree(folder, ignore_errors=True)
     state_file.unlink(missing_ok=True)  # until this run succeeds, the next build starts afresh
-    _sync_tree(stage, src)
+    if not _sync_tree(stage, src):  # the published HTML (or the stage marker) was removed, nothing else
+        _touch_root_page(src)
     # Sphinx adds "?v=<checksum>" to a stylesheet link when the file is already in _static as it
     # writes a page; myst-nb writes its stylesheet at the end of a build, so pages written from
     # nothing have no such suffix. Without the old _static (Sphinx copies it again), a page written
@@ -1013,8 +1036,10 @@ def build_book(data_dir: str | os.PathLike[str] | None = None, force: bool = Fal
         stage_sha = tree_hash(stage)
         marker = layout.build / "cache" / "published-stage.sha256"
         try:
+            # the marker holds the stage's hash and the published tree's: a published book with a
+            # file deleted or changed since (any part of _build/html) is built again
             if (not force and (layout.html / "index.html").exists() and marker.exists()
-                    and marker.read_text(encoding="utf-8").strip() == stage_sha):
+                    and marker.read_text(encoding="utf-8").split() == [stage_sha, tree_hash(layout.html)]):
                 # Every staged file (config, pages, executed notebooks, downloads, generated pages)
                 # is byte for byte what the published book was built from: Sphinx would write the
                 # same book again.
@@ -1031,7 +1056,7 @@ def build_book(data_dir: str | os.PathLike[str] | None = None, force: bool = Fal
                 marker.unlink(missing_ok=True)
                 swap_into_place(html, layout.html)
                 marker.parent.mkdir(parents=True, exist_ok=True)
-                marker.write_text(stage_sha + "\n", encoding="utf-8")
+                marker.write_text(f"{stage_sha} {tree_hash(layout.html)}\n", encoding="utf-8")
         finally:
             shutil.rmtree(work, ignore_errors=True)
     report.timings["total"] = time.perf_counter() - t_start
@@ -1199,7 +1224,7 @@ def _execute_all(to_run, layout: Layout, cache: Cache, stage: Path, estimates: d
     failures: list[str] = []
     with progress, warm_pool(workers) as pool:
         bar = progress.add_task(f"{len(to_run)} chapter(s) on {workers} worker(s)", total=len(to_run))
-        side_future = pool.submit(side[0], *side[1]) if side else None
+        side_future = submit_call(pool, side[0], *side[1]) if side else None
         # longest first (by the last recorded time, else the notebook's own estimate; the table of
         # contents' order among equals)
         ordered = sorted(to_run, key=lambda item: -(cache.last_seconds(item[0].page)

@@ -68,7 +68,12 @@ def clean_executed_notebook(nb: nbformat.NotebookNode,
     are given, :data:`TITLE_PLACEHOLDER` in Markdown cells becomes :func:`page_title`.
     """
     if parameters is not None:
-        title = page_title(parameters)
+        from sarcoma_review.pages.render.tables import md_text
+
+        # a parameter is text, never markup (`-p title='<script>'`): escaped for Markdown, and its angle
+        # brackets shown as ‹ › because the theme prints page titles through Jinja's striptags, which
+        # turns &lt; back into a raw < in the navigation and the print header
+        title = md_text(page_title(parameters).replace("<", "‹").replace(">", "›"))
         for cell in nb.cells:
             if cell.cell_type == "markdown" and TITLE_PLACEHOLDER in cell.source:
                 cell.source = cell.source.replace(TITLE_PLACEHOLDER, title)

@@ -54,6 +54,24 @@ from sarcoma_review.living.store import (
 from sarcoma_review.paths import REPO_ROOT
 
 
+#: What a release is computed and built from (relative to the checkout): an uncommitted change in any of
+#: them would be released without being in the release commit its manifest names.
+RELEASE_INPUTS = ("data", "src", "book", "_config.yml", "_toc.yml", "requirements.txt", "constraints.txt",
+                  "pyproject.toml", "CITATION.cff", "CHANGELOG.md", "releases")
+
+
+def _previous_release_date(root: Path, version: str) -> tuple[str, str] | None:
+    """``(version, date)`` of the newest release before ``version`` whose manifest records a date."""
+    prev = previous_release_dir(root, before=version)
+    if prev is None:
+        return None
+    try:
+        date = json.loads((prev / "manifest.json").read_text(encoding="utf-8")).get("date")
+        return (prev.name, _dt.date.fromisoformat(str(date)).isoformat())
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
 def check_new_version(new: str, current: str, current_released: bool = True) -> None:
     """Raise :class:`ReleaseError` unless ``new`` is a semantic version greater than ``current``.
 
@@ -213,10 +231,19 @@ def release(version: str, root: Path = REPO_ROOT, date: str | None = None, *, ta
         raise ReleaseError(f"{root} is not a git checkout; releases are commits with tags.")
     if _git(root, "tag", "--list", f"v{version}"):
         raise ReleaseError(f"tag v{version} already exists.")
-    dirty = _git(root, "status", "--porcelain", "--", "data")
+    inputs = [p for p in RELEASE_INPUTS if (root / p).exists()]
+    dirty = _git(root, "status", "--porcelain", "--untracked-files=all", "--", *inputs) if inputs else ""
     if dirty and not dry_run:
-        raise ReleaseError("data/ has uncommitted changes; commit them first so the tag reproduces the release:\n"
-                           + dirty)
+        lines = dirty.splitlines()
+        shown = (", ".join(ln.split(maxsplit=1)[-1] for ln in lines[:5])  # porcelain: "XY path"
+                 + (f" and {len(lines) - 5} more" if len(lines) > 5 else ""))
+        raise ReleaseError(f"uncommitted changes in what the release is built from ({shown}); commit or "
+                           "discard them first, so that the release commit and its tag hold exactly what was "
+                           "released (git status)")
+    prev_date = _previous_release_date(root, version)
+    if prev_date is not None and date < prev_date[1]:
+        raise ReleaseError(f"--date {date} is before release {prev_date[0]} ({prev_date[1]}); a release cannot "
+                           "be dated before the one it follows: give a later date (default today)")
     head = _git(root, "rev-parse", "HEAD")
     data_dir = root / "data"
     analyses = standard_analyses(root)
@@ -388,6 +415,19 @@ def _first_difference(a: bytes, b: bytes) -> str:
     return f"frozen {len(la)} lines, recomputed {len(lb)} lines"
 
 
+def _frozen_json(path: Path, kind: type, version: str) -> Any:
+    """A frozen release's JSON file, or :class:`ReleaseError` naming it when it is unreadable or not a ``kind``."""
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ReleaseError(f"releases/{version}/{path.name} is not readable JSON ({exc}); a frozen release must "
+                           "not change: restore it with git checkout -- releases/") from None
+    if not isinstance(value, kind):
+        raise ReleaseError(f"releases/{version}/{path.name} holds a JSON {type(value).__name__}, not the "
+                           f"{kind.__name__} a release freezes; restore it with git checkout -- releases/")
+    return value
+
+
 def verify_frozen_release(version: str, root: Path = REPO_ROOT, pool: PoolFn | None = None) -> VerifyReport:
     """Check release ``version`` from what its folder records, without needing its git tag.
 
@@ -412,8 +452,12 @@ def verify_frozen_release(version: str, root: Path = REPO_ROOT, pool: PoolFn | N
         if not (rel_dir / name).exists():
             raise ReleaseError(f"{rel_dir / name} is missing: release {version} cannot be verified without it "
                                "(restore it from git: git checkout -- releases/)")
-    manifest = json.loads((rel_dir / "manifest.json").read_text(encoding="utf-8"))
-    recorded = json.loads((rel_dir / "data_hashes.json").read_text(encoding="utf-8"))
+    manifest = _frozen_json(rel_dir / "manifest.json", dict, version)
+    for key, kind in (("analyses", list), ("version", str)):
+        if not isinstance(manifest.get(key), kind):
+            raise ReleaseError(f"releases/{version}/manifest.json has no {key!r} {kind.__name__}: the frozen "
+                               "manifest was altered; restore it with git checkout -- releases/")
+    recorded = _frozen_json(rel_dir / "data_hashes.json", dict, version)
     now = data_hashes(rel_dir / "data")
     if recorded != now:
         changed = sorted(k for k in set(recorded) | set(now) if recorded.get(k) != now.get(k))
@@ -423,13 +467,18 @@ def verify_frozen_release(version: str, root: Path = REPO_ROOT, pool: PoolFn | N
     notes = []
     libs = manifest.get("libraries", {})
     installed = _library_versions()
-    for name, v in sorted(libs.items()):
+    for name, v in sorted(libs.items() if isinstance(libs, dict) else ()):
         if installed.get(name) != v:
             notes.append(f"{name} {installed.get(name, 'absent')} installed, {v} recorded")
-    recorded = frozen.split(b"\n", 1)[0].decode("utf-8").split(",")  # the columns this release froze
-    here = estimates_csv_bytes(current_estimates(rel_dir / "data", manifest["analyses"],
-                                                 manifest.get("subgroups", DEFAULT_SUBGROUPS), pool=pool, root=root),
-                               columns=recorded)
+    try:
+        recorded = frozen.split(b"\n", 1)[0].decode("utf-8").split(",")  # the columns this release froze
+        here = estimates_csv_bytes(current_estimates(rel_dir / "data", manifest["analyses"],
+                                                     manifest.get("subgroups", DEFAULT_SUBGROUPS), pool=pool,
+                                                     root=root),
+                                   columns=recorded)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:  # ValueError includes UnicodeDecodeError
+        raise ReleaseError(f"releases/{version}: estimates.csv or the analyses of manifest.json were altered "
+                           f"({type(exc).__name__}: {exc}); restore them with git checkout -- releases/") from None
     sof_frozen = rel_dir / store.SOF_FILE
     if sof_frozen.exists():  # releases made before certainty was rated (0.1.0) froze no summary of findings
         from sarcoma_review.living.whatsnew import current_sof

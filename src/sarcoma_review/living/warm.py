@@ -46,13 +46,31 @@ def _thread_env() -> Iterator[None]:
                 os.environ[k] = v
 
 
+@contextlib.contextmanager
+def _interrupt_ignored() -> Iterator[None]:
+    """SIGINT ignored while the fork server is started: an ignored signal stays ignored across exec, so
+    the server (from its first line, before its imports) and every chapter process forked from it
+    leave Ctrl-C to the command, which ends them (:func:`end_pool`) and says so in one line."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
 def start_fork_server() -> None:
     """Start the preloaded fork server now (returns at once; it imports in the background), so its
     imports overlap the build's validation, staging and cache checks. A no-op when it runs already."""
     from multiprocessing import forkserver
 
     get_context("forkserver").set_forkserver_preload([PRELOAD_MODULE])
-    with _thread_env():
+    with _thread_env(), _interrupt_ignored():
         forkserver.ensure_running()
 
 
@@ -68,11 +86,64 @@ def stop_fork_server() -> None:
         stop()
 
 
+def _ignore_interrupt() -> None:
+    """Chapter processes ignore SIGINT (Ctrl-C reaches the whole process group): the command that
+    started them handles it once, ends them (:func:`end_pool`) and says so in one line."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class _WarmPool(ProcessPoolExecutor):
+    """A process pool that, left by Ctrl-C (KeyboardInterrupt), ends its chapter processes at once
+    (:func:`end_pool`) instead of waiting for every queued chapter to run."""
+
+    def __exit__(self, exc_type, exc, tb):  # noqa: ANN001 - the context-manager protocol
+        if exc_type is not None and issubclass(exc_type, KeyboardInterrupt):
+            end_pool(self)
+            return False
+        return super().__exit__(exc_type, exc, tb)
+
+
 def warm_pool(workers: int) -> ProcessPoolExecutor:
     """A process pool whose every task runs in a new process forked from the preloaded fork server."""
     start_fork_server()
-    return ProcessPoolExecutor(max_workers=max(1, workers), mp_context=get_context("forkserver"),
-                               max_tasks_per_child=1)
+    return _WarmPool(max_workers=max(1, workers), mp_context=get_context("forkserver"),
+                     max_tasks_per_child=1, initializer=_ignore_interrupt)
+
+
+@contextlib.contextmanager
+def _interrupt_deferred() -> Iterator[None]:
+    """Ctrl-C held back while a chapter process is being started, then raised: a process interrupted
+    half-started is unknown to its pool, outlives the command and fails noisily once the command's
+    locks are gone; started, it is ended with the pool."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    old = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+    if caught:
+        raise KeyboardInterrupt
+
+
+def end_pool(pool: ProcessPoolExecutor) -> None:
+    """Stop ``pool`` now (after Ctrl-C): cancel what has not started and end the running chapter
+    processes, instead of waiting for them to finish."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())  # noqa: SLF001 - no public handle
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in procs:
+        with contextlib.suppress(Exception):
+            proc.terminate()
+    for proc in procs:  # gone before this process exits (a process still starting needs its parent's locks)
+        with contextlib.suppress(Exception):
+            proc.join(timeout=10)
 
 
 def run_isolated(task: dict) -> dict:
@@ -85,6 +156,12 @@ def run_isolated(task: dict) -> dict:
         return finish_notebook(task, submit(pool, run_notebook, task).result())
 
 
+def submit_call(pool: ProcessPoolExecutor, fn, *args):
+    """``pool.submit(fn, *args)`` with Ctrl-C held back while a chapter process is being started."""
+    with _interrupt_deferred():
+        return pool.submit(fn, *args)
+
+
 def submit(pool: ProcessPoolExecutor, fn, task: dict):
     """Submit ``fn(task)``, the task carrying this process's environment as ``environ``: the chapter
     process, forked from a fork server started earlier, then runs with the environment a kernel
@@ -92,7 +169,9 @@ def submit(pool: ProcessPoolExecutor, fn, task: dict):
     parameters are injected here (:func:`~sarcoma_review.living.notebooks.prepare_task`)."""
     from sarcoma_review.living.notebooks import prepare_task
 
-    return pool.submit(fn, dict(prepare_task(task), environ=dict(os.environ)))
+    with _interrupt_deferred():
+        return pool.submit(fn, dict(prepare_task(task), environ=dict(os.environ)))
 
 
-__all__ = ["PRELOAD_MODULE", "run_isolated", "start_fork_server", "stop_fork_server", "submit", "warm_pool"]
+__all__ = ["PRELOAD_MODULE", "end_pool", "run_isolated", "start_fork_server", "stop_fork_server", "submit",
+           "submit_call", "warm_pool"]

@@ -24,13 +24,15 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from sarcoma_review.pages.render.tables import p_text
+from sarcoma_review.data.schemas import ID_PATTERN
+from sarcoma_review.pages.render.tables import md_text, p_text
 from sarcoma_review.paths import REPO_ROOT
 
 #: Significance threshold for "a test crossing 0.05".
@@ -346,6 +348,12 @@ def _k(v: Any) -> str:
     return "–" if v is None or pd.isna(v) else str(int(v))
 
 
+def _id(value: Any) -> str:
+    """An identifier as code (```smith2025```) when it is one; any other text escaped (:func:`md_text`)."""
+    text = str(value)
+    return f"`{text}`" if re.fullmatch(ID_PATTERN, text) else md_text(text)
+
+
 def render_markdown(res: WhatsNew, title: str = "What's new", cumulative: pd.DataFrame | None = None,
                     chart_spec: dict | None = None) -> str:
     """Markdown for the What's-new page (with ``cumulative``/``chart_spec``) or a changelog entry (without)."""
@@ -353,38 +361,43 @@ def render_markdown(res: WhatsNew, title: str = "What's new", cumulative: pd.Dat
     if res.previous_version is None:
         L += ["There is no previous release to compare with: this is the first version of the review.", ""]
     else:
-        L += [f"Compared with version {res.previous_version}"
-              + (f" (released {res.previous_date})." if res.previous_date else "."), ""]
+        L += [f"Compared with version {md_text(res.previous_version)}"
+              + (f" (released {md_text(res.previous_date)})." if res.previous_date else "."), ""]
         L += ["## Studies", ""]
         if not (res.added or res.removed or res.corrected):
             L += ["No study was added, removed or corrected.", ""]
         for rec in res.added:
-            outs = ", ".join(f"{o['endpoint']} {o['horizon_years']}-year {o['rate_percent']}%" for o in rec.get("outcomes", []))
-            L.append(f"- **Added** `{rec['study_id']}`: {rec.get('first_author', '')} {rec.get('year', '')}, "
-                     f"n = {rec.get('n_patients', '?')}" + (f" ({outs})" if outs else "") + ".")
+            # every value is the data's text: escaped (a first author may be written as markup)
+            outs = ", ".join(f"{md_text(o['endpoint'])} {md_text(o['horizon_years'])}-year {md_text(o['rate_percent'])}%"
+                             for o in rec.get("outcomes", []))
+            L.append(f"- **Added** {_id(rec['study_id'])}: {md_text(rec.get('first_author', ''))} "
+                     f"{md_text(rec.get('year', ''))}, n = {md_text(rec.get('n_patients', '?'))}"
+                     + (f" ({outs})" if outs else "") + ".")
         for rec in res.removed:
-            L.append(f"- **Removed** `{rec['study_id']}`: {rec.get('first_author', '')} {rec.get('year', '')}.")
+            L.append(f"- **Removed** {_id(rec['study_id'])}: {md_text(rec.get('first_author', ''))} "
+                     f"{md_text(rec.get('year', ''))}.")
         for sid, changes in res.corrected.items():
-            parts = "; ".join(f"{c['field']}: {c['before'] if c['before'] is not None else '(none)'} → "
-                              f"{c['after'] if c['after'] is not None else '(none)'}" for c in changes)
-            L.append(f"- **Corrected** `{sid}`: {parts}.")
+            parts = "; ".join(f"{md_text(c['field'])}: "
+                              f"{md_text(c['before']) if c['before'] is not None else '(none)'} → "
+                              f"{md_text(c['after']) if c['after'] is not None else '(none)'}" for c in changes)
+            L.append(f"- **Corrected** {_id(sid)}: {parts}.")
         if res.added or res.removed or res.corrected:
             L.append("")
         if res.certainty is not None or res.certainty_note:
             L += ["## Certainty of evidence", ""]
             if res.certainty:
-                L += [f"- {c['text']}" for c in res.certainty] + [""]
+                L += [f"- {md_text(c['text'])}" for c in res.certainty] + [""]
             elif res.certainty is not None:
                 L += ["No certainty rating changed.", ""]
             if res.certainty_note:
-                L += [res.certainty_note, ""]
+                L += [md_text(res.certainty_note), ""]
         L += ["## Conclusions that changed", ""]
         if res.conclusions:
-            L += [f"- {c['text']}" for c in res.conclusions] + [""]
+            L += [f"- {md_text(c['text'])}" for c in res.conclusions] + [""]
         else:
             L += ["No conclusion changed: no interval crossed a comparator benchmark and no test crossed p = 0.05.", ""]
     for n in res.notes:
-        L += [f"*Note: {n}*", ""]
+        L += [f"*Note: {md_text(n)}*", ""]
     est = res.estimates
     if not est.empty:
         single = est.apply(lambda r: all(_is_single(r, s) or pd.isna(r.get(f"estimate_{s}")) for s in ("before", "after")),
@@ -396,8 +409,8 @@ def render_markdown(res: WhatsNew, title: str = "What's new", cumulative: pd.Dat
                   "series, that series is named and its own rate shown (it is not a pooled estimate).", "",
                   "| analysis | k before | before | k after | after | change |", "|---|---|---|---|---|---|"]
             for _, r in pooled.iterrows():
-                L.append(f"| {_label(r)} | {_k(r.get('k_before'))} | {_ci(r, 'before')} | {_k(r.get('k_after'))} | "
-                         f"{_ci(r, 'after')} | {r['status']} |")
+                L.append(f"| {md_text(_label(r))} | {_k(r.get('k_before'))} | {md_text(_ci(r, 'before'))} | "
+                         f"{_k(r.get('k_after'))} | {md_text(_ci(r, 'after'))} | {md_text(r['status'])} |")
             L.append("")
         if not singles.empty:
             L += ["## Single series, before and after", "",
@@ -405,7 +418,8 @@ def render_markdown(res: WhatsNew, title: str = "What's new", cumulative: pd.Dat
                   "Nothing is pooled here.", "",
                   "| subgroup | series before | series after | change |", "|---|---|---|---|"]
             for _, r in singles.iterrows():
-                L.append(f"| {_label(r)} | {_ci(r, 'before')} | {_ci(r, 'after')} | {r['status']} |")
+                L.append(f"| {md_text(_label(r))} | {md_text(_ci(r, 'before'))} | {md_text(_ci(r, 'after'))} | "
+                         f"{md_text(r['status'])} |")
             L.append("")
     if cumulative is not None and not cumulative.empty:
         L += ["## Estimates across releases", "", render_cumulative(cumulative), ""]
@@ -442,17 +456,17 @@ def cumulative_table(root: Path = REPO_ROOT, current_estimates: pd.DataFrame | N
 def render_cumulative(table: pd.DataFrame) -> str:
     """Markdown table: one row per analysis x subgroup, one column per release (estimate and CI)."""
     releases = table.drop_duplicates("release").sort_values("release_order")["release"].tolist()
-    L = ["| analysis | " + " | ".join(releases) + " |", "|---|" + "---|" * len(releases)]
+    L = ["| analysis | " + " | ".join(md_text(r) for r in releases) + " |", "|---|" + "---|" * len(releases)]
     for key, g in table.groupby(KEY, sort=True):
         r0 = dict(zip(KEY, key))
         cells = []
         for rel in releases:
             row = g[g["release"] == rel]
-            cells.append("–" if row.empty else _ci(row.iloc[0].rename(lambda c: f"{c}_x"), "x"))
+            cells.append("–" if row.empty else md_text(_ci(row.iloc[0].rename(lambda c: f"{c}_x"), "x")))
         label = _label(pd.Series(r0))
         if (g["kind"] == SINGLE).any():
             label += " (a single series in some releases: named in its cells)"
-        L.append(f"| {label} | " + " | ".join(cells) + " |")
+        L.append(f"| {md_text(label)} | " + " | ".join(cells) + " |")
     return "\n".join(L)
 
 
@@ -510,7 +524,7 @@ def write_page(out: Path, root: Path = REPO_ROOT, estimates: pd.DataFrame | None
         try:
             estimates = current_estimates(data_dir, root=root)
         except ReleaseError as exc:
-            text = f"# {title}\n\nThe comparison could not be computed: {exc}\n"
+            text = f"# {title}\n\nThe comparison could not be computed: {md_text(exc)}\n"
             Path(out).write_text(text, encoding="utf-8", newline="\n")
             return Path(out)
     sof, _ = current_sof(data_dir, root)

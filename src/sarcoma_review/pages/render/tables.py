@@ -25,6 +25,37 @@ import numpy as np
 import pandas as pd
 from IPython.display import HTML
 
+#: Characters MyST Markdown gives a meaning inside a line (emphasis, code, links, roles, math, table
+#: cells, strike-through): :func:`md_text` escapes them with a backslash, which MyST shows as the
+#: character itself (``<``, ``>`` and ``&`` become entities).
+_MD_SPECIAL = frozenset("\\`*_{}[]|$~")
+
+
+def md_text(value: Any) -> str:
+    """Text from the data, made safe to put into Markdown the book renders (MyST passes raw HTML through):
+    HTML-escaped (``<`` becomes ``&lt;``), every Markdown-special character backslash-escaped (no link,
+    role, directive, emphasis or table cell can start) and line breaks made spaces (no block can start).
+    The reader sees the text exactly as written; ``None`` is the empty string."""
+    if value is None:
+        return ""
+    text = " ".join(str(value).splitlines())
+    out = []
+    for i, ch in enumerate(text):
+        if ch == "_" and 0 < i < len(text) - 1 and text[i - 1].isalnum() and text[i + 1].isalnum():
+            out.append(ch)  # inside a word (rate_percent) an underscore can neither open nor close emphasis
+        elif ch == "<":
+            out.append("&lt;")
+        elif ch == ">":
+            out.append("&gt;")
+        elif ch == "&":
+            out.append("&amp;")
+        elif ch in _MD_SPECIAL:
+            out.append("\\" + ch)
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
 #: The :func:`html_table` format spec of a p-value column.
 P_FORMAT = "p"
 
