@@ -11,6 +11,7 @@ import textwrap
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -161,7 +162,10 @@ def _corrupt(data_copy: Path) -> Path:
 
 
 ADD = ["add-study", "--study-id", "newstudy2030", "--first-author", "New", "--year", "2030", "--n-patients", "25",
-       "--site", "Pelvis", "--histology", "Various", "--particle", "Carbon ions", "--source", "New 2030, Table 1"]
+       "--site", "Pelvis", "--histology", "Various", "--particle", "Carbon ions", "--source", "New 2030, Table 1",
+       "--histology-group", "mixed", "--setting", "definitive", "--centre", "Test centre",
+       "--citation", "New et al. 2030", "--address", "https://example.org/new2030", "--access", "abstract",
+       "--quote", "The rates of the new series."]
 
 
 @pytest.mark.parametrize("args, words", [
@@ -181,7 +185,7 @@ ADD = ["add-study", "--study-id", "newstudy2030", "--first-author", "New", "--ye
     ([*ADD, "--rate", "LC:5=70", "--data", "{bad}"], ["outcomes.csv", "rate_percent"]),
     ([*ADD, "--rate", "LC:5=70", "--data", "{missing}"], ["no such folder"]),
     ([*ADD, "--rate", "LC5=70", "--data", "{good}"], ["ENDPOINT:YEARS=PERCENT"]),
-    ([*ADD[:-2], "--rate", "LC:5=70", "--data", "{good}"], ["missing --source"]),
+    ([*ADD[:15], *ADD[17:], "--rate", "LC:5=70", "--data", "{good}"], ["missing --source"]),
     ([*ADD, "--particle", "Neutrons", "--rate", "LC:5=70", "--data", "{good}"], ["'Neutrons'", "particle_groups.csv"]),
     ([*ADD, "--rate", "LC:5=170", "--data", "{good}"], ["rate_percent", "study not added"]),
     (["release", "1.2"], ["'1.2' is not a semantic version"]),
@@ -235,8 +239,12 @@ def test_add_study_prints_each_affected_estimate_before_and_after(data_copy):
     assert after.endswith(f", {k_before + 1} series") and "none" not in line
     for pct in (float(x) for x in re.findall(r"(\d+\.\d)%", line)):
         assert 0 <= pct <= 100
-    studies = (data_copy / "literature" / "studies.csv").read_text(encoding="utf-8")
-    assert "newstudy2030,New,2030,25,Pelvis,Various,Carbon ions,carbon,\"New 2030, Table 1\"" in studies
+    studies = pd.read_csv(data_copy / "literature" / "studies.csv", dtype=str, keep_default_na=False)
+    new = studies.set_index("study_id").loc["newstudy2030"]
+    assert new[["first_author", "year", "n_patients", "site", "histology", "particle", "particle_group", "source",
+                "histology_group", "setting", "centre", "access"]].tolist() == [
+        "New", "2030", "25", "Pelvis", "Various", "Carbon ions", "carbon", "New 2030, Table 1", "mixed",
+        "definitive", "Test centre", "abstract"]
 
 
 # --- the project is the one you stand in --------------------------------------------------------
@@ -285,10 +293,13 @@ def test_a_second_clone_is_never_silently_served_by_the_first(tmp_path):
 # --- hostile and careless input (issue 23): one line naming what to change, data unchanged ---------
 
 def _with_study_row(data: Path, row: list) -> Path:
-    import csv
+    """Append a study row given in the Table I-era column order (id, author, year, n, site, histology,
+    particle, group, source); the live table's further columns take valid values (helpers.append_rows)."""
+    from helpers import append_rows
 
-    with open(data / "literature" / "studies.csv", "a", encoding="utf-8", newline="") as fh:
-        csv.writer(fh, lineterminator="\n").writerow(row)
+    keys = ("study_id", "first_author", "year", "n_patients", "site", "histology", "particle", "particle_group",
+            "source")
+    append_rows(data / "literature" / "studies.csv", [dict(zip(keys, row))])
     return data
 
 
@@ -374,7 +385,7 @@ def test_hostile_and_careless_inputs_end_in_one_line(args, words, data_copy, tmp
     if "{dupkey}" in need:
         d = data_variant("dupkey")
         p = d / "literature" / "outcomes.csv"
-        p.write_text(p.read_text(encoding="utf-8").replace("serizawa2009,OS,5,50", "serizawa2009,LC,5,50"), encoding="utf-8")
+        p.write_text(p.read_text(encoding="utf-8").replace("serizawa2009,OS,overall survival,5,50", "serizawa2009,LC,overall survival,5,50"), encoding="utf-8")
         subs["{dupkey}"] = d
     if "{empty}" in need:
         subs["{empty}"] = tmp_path / "empty"

@@ -257,6 +257,12 @@ def build(
     ddir = _data(data)
     check_required_tables(ddir)
     build_book(data_dir=None if data is None else ddir, force=force, jobs=jobs, wait=wait)
+    from sarcoma_review.pages.appraisal import not_appraised
+
+    missing = not_appraised(ddir)
+    if missing:  # the book is built; the appraisal chapter shows these series as not appraised
+        typer.echo(f"note: no risk-of-bias assessment yet for {', '.join(missing)}: add their rows to "
+                   "data/appraisal/sources.csv, risk_of_bias.csv and rob_overall.csv")
 
 
 def _date(text: str | None) -> str | None:
@@ -326,9 +332,30 @@ def add_study_command(
     source: Annotated[str | None, typer.Option(
         help="Where the series is printed (e.g. 'Smith 2025, Table 2').")] = None,
     rate: Annotated[list[str] | None, typer.Option(
-        "--rate", help="ENDPOINT:YEARS=PERCENT, e.g. LC:5=70 (repeatable; endpoints LC, OS, DPFS).")] = None,
+        "--rate", help="ENDPOINT:YEARS=PERCENT, e.g. LC:5=70 (repeatable; endpoints LC, OS, PFS, DFS, DMFS, DPFS, "
+                       "LRFS, CSS; years 1 to 10).")] = None,
     rate_source: Annotated[str | None, typer.Option(
         help="Where the rates are printed (default: --source).")] = None,
+    histology_group: Annotated[str | None, typer.Option(
+        help="chordoma (every patient), bone, soft tissue, mixed or not reported.")] = None,
+    setting: Annotated[str | None, typer.Option(
+        help="definitive, postoperative, mixed or not reported.")] = None,
+    centre: Annotated[str | None, typer.Option(help="Treating centre as printed ('not named in the text read').")] = None,
+    citation: Annotated[str | None, typer.Option(help="The publication as printed on the page read.")] = None,
+    identifier: Annotated[str | None, typer.Option(help="DOI or PMID as printed (doi:... or pmid:...).")] = None,
+    address: Annotated[str | None, typer.Option(help="The address the publication was read at.")] = None,
+    access: Annotated[str | None, typer.Option(help="What was read: full text or abstract.")] = None,
+    quote: Annotated[str | None, typer.Option(help="The sentence that gives the rates, copied exactly.")] = None,
+    origin: Annotated[str | None, typer.Option(
+        help="The update that found the series, e.g. 'update 2026-12'.")] = None,
+    overlap_group: Annotated[str | None, typer.Option(
+        help="Overlap group of series from the same centre and years (literature/overlap_groups.csv).")] = None,
+    n_chordoma: Annotated[int | None, typer.Option(help="Patients with chordoma, if given.")] = None,
+    n_definitive: Annotated[int | None, typer.Option(help="Patients treated for macroscopic disease, if given.")] = None,
+    n_postoperative: Annotated[int | None, typer.Option(help="Patients treated after resection, if given.")] = None,
+    accrual_start: Annotated[int | None, typer.Option(help="First year of treatment, if given.")] = None,
+    accrual_end: Annotated[int | None, typer.Option(help="Last year of treatment, if given.")] = None,
+    median_followup_months: Annotated[float | None, typer.Option(help="Median follow-up in months, if given.")] = None,
     data: DataOption = None,
 ) -> None:
     """Add one literature series and its rates to data/literature (studies.csv and outcomes.csv).
@@ -352,6 +379,16 @@ def add_study_command(
         "histology": _ask(histology, "histology", "histology as printed"),
         "particle": _ask(particle, "particle", "particle as printed"),
         "source": _ask(source, "source", "where the series is printed"),
+        "histology_group": _ask(histology_group, "histology_group", "histology group (chordoma, bone, soft tissue, mixed)"),
+        "setting": _ask(setting, "setting", "setting (definitive, postoperative, mixed, not reported)"),
+        "centre": _ask(centre, "centre", "treating centre"),
+        "citation": _ask(citation, "citation", "the publication as printed"),
+        "address": _ask(address, "address", "address the publication was read at"),
+        "access": _ask(access, "access", "what was read (full text or abstract)"),
+        "quote": _ask(quote, "quote", "the sentence that gives the rates"),
+        "identifier": identifier, "origin": origin or f"update {_dt.date.today():%Y-%m}", "overlap_group": overlap_group,
+        "n_chordoma": n_chordoma, "n_definitive": n_definitive, "n_postoperative": n_postoperative,
+        "accrual_start": accrual_start, "accrual_end": accrual_end, "median_followup_months": median_followup_months,
     }
     texts = list(rate or [])
     if not texts and sys.stdin.isatty():
@@ -369,7 +406,9 @@ def add_study_command(
         typer.echo("  " + change.describe())
     if not res.changes:
         typer.echo("  no pooled analysis in book/analyses.yml uses these endpoints and landmarks")
-    typer.echo("next: review build (the book), then commit data/literature/")
+    typer.echo(f"next: appraise its risk of bias (data/appraisal/sources.csv, risk_of_bias.csv with the ten JBI "
+               f"items, rob_overall.csv: until then {res.study_id} is shown as not appraised), "
+               "review build (the book), then commit data/")
 
 
 @app.command("verify-release")

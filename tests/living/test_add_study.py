@@ -29,7 +29,7 @@ def test_parse_rate(text, expected):
 
 @pytest.mark.parametrize("bad, words", [
     ("LC5=70", "ENDPOINT:YEARS=PERCENT"),
-    ("PFS:5=70", "unknown endpoint"),
+    ("EFS:5=70", "unknown endpoint"),
     ("LC:2.5=70", "whole years"),
     # what outcomes.csv would refuse, add-study refuses too (same endpoint codes, a bare number)
     ("LC:5=69%", "without '%'"),

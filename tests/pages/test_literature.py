@@ -81,3 +81,22 @@ def test_overlap_table_names_each_member_once():
     assert len(t) == len(groups)
     for g, row in zip(groups.itertuples(), t.itertuples()):
         assert row.series.count("patients") == len(g.members.split())
+
+
+def test_every_series_of_the_live_data_is_appraised_or_named():
+    from sarcoma_review.pages import appraisal
+
+    missing = appraisal.not_appraised()
+    studies = loaders.load_studies()
+    assert set(missing) <= set(studies["study_id"])
+    assert missing == [], f"series without a risk-of-bias assessment: {missing}"
+
+
+def test_a_new_series_without_its_appraisal_rows_is_named(data_copy):
+    from helpers import append_rows
+
+    from sarcoma_review.pages import appraisal
+
+    append_rows(data_copy / "literature" / "studies.csv", [{"study_id": "newseries2030", "first_author": "New",
+                                                            "year": 2030, "n_patients": 20}])
+    assert appraisal.not_appraised(data_copy) == ["newseries2030"]

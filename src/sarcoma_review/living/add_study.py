@@ -36,13 +36,22 @@ from sarcoma_review.errors import DataValidationError, ReviewError, UsageError
 from sarcoma_review.living.analyses import PoolFn, current_estimates, standard_analyses
 from sarcoma_review.paths import REPO_ROOT
 
-#: The study fields, in the column order of ``literature/studies.csv`` (``particle_group`` is derived).
+#: The study fields every data folder needs (``particle_group`` is derived).
 STUDY_FIELDS = ("study_id", "first_author", "year", "n_patients", "site", "histology", "particle", "source")
+#: The further columns of ``literature/studies.csv`` since the 2026-12 update (required ones where its schema
+#: says so): written only where the data folder's table has the column.
+EXTRA_STUDY_FIELDS = ("histology_group", "n_chordoma", "setting", "n_definitive", "n_postoperative", "centre",
+                      "accrual_start", "accrual_end", "median_followup_months", "overlap_group", "origin",
+                      "citation", "identifier", "address", "access")
+#: The rate columns of ``literature/outcomes.csv`` beyond key, rate and source (likewise).
+EXTRA_RATE_FIELDS = ("endpoint_as_named", "access", "address", "quote")
 _RATE = re.compile(r"^\s*([A-Za-z]+)\s*:\s*(\d+(?:\.\d+)?)\s*=\s*(\d+(?:\.\d+)?)\s*$")
 #: Option of the command line that gives each column of the new rows (for messages about a bad value).
 _OPTION = {"study_id": "--study-id", "first_author": "--first-author", "year": "--year",
            "n_patients": "--n-patients", "site": "--site", "histology": "--histology", "particle": "--particle",
-           "particle_group": "--particle", "source": "--source"}
+           "particle_group": "--particle", "source": "--source",
+           **{f: "--" + f.replace("_", "-") for f in EXTRA_STUDY_FIELDS},
+           "endpoint_as_named": "--rate", "quote": "--quote"}
 
 
 @dataclass(frozen=True)
@@ -179,6 +188,19 @@ def _append(path: Path, rows: Sequence[Sequence[Any]]) -> None:
     path.write_bytes(text.encode("utf-8"))
 
 
+def _header(path: Path) -> list[str]:
+    with open(path, encoding="utf-8", newline="") as fh:
+        return next(csv.reader(fh), [])
+
+
+def _required(data_dir: Path, table: str) -> set[str]:
+    """The required columns of ``literature/<table>`` by its schema file."""
+    from sarcoma_review.data.schemas import read_spec, schema_path
+
+    path = schema_path(data_dir, "literature", table)
+    return {c.name for c in read_spec(path, "literature", table).columns if c.required}
+
+
 def _primary(df: pd.DataFrame) -> pd.DataFrame:
     """The primary-model rows of an estimates table (one per analysis and subgroup)."""
     if "model" in df.columns and df["model"].notna().any():
@@ -211,7 +233,10 @@ def add_study(data_dir: Path, study: Mapping[str, Any], rates: Sequence[Rate], *
     data_dir
         A data folder laid out like ``data/``.
     study
-        :data:`STUDY_FIELDS` (``source``: where the series is printed, e.g. ``"Smith 2025 Table 2"``).
+        :data:`STUDY_FIELDS` (``source``: where the series is printed, e.g. ``"Smith 2025 Table 2"``), and
+        the :data:`EXTRA_STUDY_FIELDS` the data folder's ``studies.csv`` has (those its schema requires must
+        be given), plus ``quote``: the sentence that gives the rates (written with each rate, with the
+        study's ``address`` and ``access``).
     rates
         Landmark rates (:func:`parse_rate`).
     rate_source
@@ -239,7 +264,11 @@ def add_study(data_dir: Path, study: Mapping[str, Any], rates: Sequence[Rate], *
         if not p.is_file():
             raise UsageError(f"{p} not found; --data must name a data folder laid out like data/ "
                              "(literature/studies.csv and literature/outcomes.csv)")
-    missing = [f for f in STUDY_FIELDS if study.get(f) in (None, "")]
+    s_header, o_header = _header(studies_csv), _header(outcomes_csv)
+    need = [f for f in EXTRA_STUDY_FIELDS if f in s_header and f in _required(data_dir, "studies")]
+    need += [f for f in ("quote", "address", "access") if f in o_header and f in _required(data_dir, "outcomes")
+             and f not in need]
+    missing = [f for f in (*STUDY_FIELDS, *need) if study.get(f) in (None, "")]
     if missing:
         raise UsageError("missing " + ", ".join("--" + f.replace("_", "-") for f in missing)
                          + "; give every field of the study (see `review add-study --help`)")
@@ -277,10 +306,19 @@ def add_study(data_dir: Path, study: Mapping[str, Any], rates: Sequence[Rate], *
     source = str(study["source"]).strip()
     r_source = (rate_source or source).strip()
     try:
-        _append(studies_csv, [[sid, study["first_author"], study["year"], study["n_patients"], study["site"],
-                               study["histology"], particle, group, source]])
-        _append(outcomes_csv, [[sid, r.endpoint, r.horizon_years, f"{r.rate_percent:g}",
-                                f"{r_source} ({landmark_name(r.endpoint, r.horizon_years)})"] for r in rates])
+        row = {**{f: study.get(f) for f in EXTRA_STUDY_FIELDS}, "study_id": sid,
+               **{f: study[f] for f in STUDY_FIELDS if f not in ("study_id", "source")},
+               "particle": particle, "particle_group": group, "source": source}
+        _append(studies_csv, [[row.get(c) for c in s_header]])
+        rate_rows = []
+        for r in rates:
+            rr = {"study_id": sid, "endpoint": r.endpoint, "horizon_years": r.horizon_years,
+                  "rate_percent": f"{r.rate_percent:g}",
+                  "source": f"{r_source} ({landmark_name(r.endpoint, r.horizon_years)})",
+                  "endpoint_as_named": ENDPOINT_NAMES.get(r.endpoint, r.endpoint),
+                  "access": study.get("access"), "address": study.get("address"), "quote": study.get("quote")}
+            rate_rows.append([rr.get(c) for c in o_header])
+        _append(outcomes_csv, rate_rows)
         default_validator(data_dir)
     except BaseException as exc:
         for p, content in saved.items():

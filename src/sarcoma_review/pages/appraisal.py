@@ -154,3 +154,13 @@ def rule_values() -> dict[str, Any]:
             "g_ci_serious": grade.CI_WIDTH_SERIOUS, "g_ci_very": grade.CI_WIDTH_VERY_SERIOUS,
             "g_few_series": grade.FEW_SERIES, "g_few_patients": grade.FEW_PATIENTS,
             "g_start": grade.START_LEVEL}
+
+
+def not_appraised(data_dir: Path | None = None) -> list[str]:
+    """The series of ``literature/studies`` without a risk-of-bias assessment (no ``appraisal/sources`` row
+    with a ``rob_overall`` rating): a new series needs its rows in ``data/appraisal/``."""
+    studies = loaders.load_studies(data_dir)
+    sources = loaders.load_table("appraisal", "sources", data_dir)
+    overall = loaders.load_table("appraisal", "rob_overall", data_dir)
+    rated = set(sources[sources["source_id"].isin(overall["source_id"])]["study_id"].dropna())
+    return [s for s in studies["study_id"] if s not in rated]
