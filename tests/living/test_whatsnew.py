@@ -4,7 +4,7 @@ The added-study test uses a copy of the real data, with the literature tables th
 computed from (tests/fixtures/r_inputs), and the real pooling model. Its expected numbers are
 independent: metafor 3.8 (R) computed the cumulative-by-year random-effects fit of 5-year local
 control (tests/fixtures/r_reference.json, "cumul" LC_5y; REML, Hartung-Knapp): step 7 is every
-study except imai2018, step 8 adds imai2018. Tolerance 1e-4 percentage points, as the pooling tests
+study except the last one published (the older-patients series of 2024), the last step adds it back. Tolerance 1e-4 percentage points, as the pooling tests
 (REML convergence in R vs scipy; the frozen CSV keeps 10 significant digits, far below that).
 """
 
@@ -24,7 +24,7 @@ from sarcoma_review.living import release as rel
 from sarcoma_review.paths import REPO_ROOT
 
 TOL = 1e-4
-DROPPED = "imai2018"
+DROPPED = "olderpatients2024"
 
 
 def _r_cumul_lc5() -> dict:
@@ -65,10 +65,10 @@ def test_added_study_and_its_effect_on_the_pooled_estimate(tmp_path):
     # every table with a row about the study (literature, and the appraisal and toxicity tables keyed to it)
     tables = [p.relative_to(repo / "data").as_posix() for p in sorted((repo / "data").glob("*/*.csv"))]
     originals = {t: (repo / "data" / t).read_text(encoding="utf-8") for t in tables}
-    for t, text in originals.items():  # release 0.2.0 without imai2018 ...
+    for t, text in originals.items():  # release 0.2.0 without the dropped series ...
         kept = [ln for ln in text.splitlines(keepends=True) if DROPPED not in next(csv.reader([ln]), [])]
         (repo / "data" / t).write_text("".join(kept), encoding="utf-8")
-    git(repo, "commit", "-q", "-am", "without imai2018")
+    git(repo, "commit", "-q", "-am", f"without {DROPPED}")
     rel.release("0.2.0", root=repo, date="2026-03-01")
     for t, text in originals.items():  # ... then add it back (the current data)
         (repo / "data" / t).write_text(text, encoding="utf-8")
@@ -77,22 +77,24 @@ def test_added_study_and_its_effect_on_the_pooled_estimate(tmp_path):
     res = whatsnew.compare(repo / "releases" / "0.2.0", repo / "data", estimates)
     assert res.previous_version == "0.2.0" and res.previous_date == "2026-03-01"
     assert [a["study_id"] for a in res.added] == [DROPPED] and not res.removed and not res.corrected
-    assert res.added[0]["first_author"] == "Imai"
+    assert res.added[0]["first_author"] == "Older-patients series"
     lc5 = _overall(res.estimates, "lc5")
     case = _r_cumul_lc5()
-    for side, step in (("before", 6), ("after", 7)):
+    last = len(case["added"]) - 1  # the fixture's last step adds the dropped series back
+    for side, step in (("before", last - 1), ("after", last)):
         assert lc5[f"estimate_{side}"] == pytest.approx(_pct(case["estimate"][step]), abs=TOL)
         assert lc5[f"ci_low_{side}"] == pytest.approx(_pct(case["ci_lb"][step]), abs=TOL)
         assert lc5[f"ci_high_{side}"] == pytest.approx(_pct(case["ci_ub"][step]), abs=TOL)
-    assert (lc5["k_before"], lc5["k_after"], lc5["status"]) == (7, 8, "changed")
+    assert (lc5["k_before"], lc5["k_after"], lc5["status"]) == (last, last + 1, "changed")
     # Rendering shows the added study and the before/after numbers as the table cells.
     md = whatsnew.render_markdown(res)
     assert f"**Added** `{DROPPED}`" in md
-    cell = (f"| lc5 (all studies) | 7 | {_pct(case['estimate'][6]):.1f}% ({_pct(case['ci_lb'][6]):.1f}–"
-            f"{_pct(case['ci_ub'][6]):.1f}) | 8 | {_pct(case['estimate'][7]):.1f}% ({_pct(case['ci_lb'][7]):.1f}–"
-            f"{_pct(case['ci_ub'][7]):.1f}) | changed |")
+    b, a = last - 1, last
+    cell = (f"| lc5 (all studies) | {last} | {_pct(case['estimate'][b]):.1f}% ({_pct(case['ci_lb'][b]):.1f}–"
+            f"{_pct(case['ci_ub'][b]):.1f}) | {last + 1} | {_pct(case['estimate'][a]):.1f}% ({_pct(case['ci_lb'][a]):.1f}–"
+            f"{_pct(case['ci_ub'][a]):.1f}) | changed |")
     assert cell in md
-    # The 3-year analyses do not involve imai2018 (a 5-year series): unchanged.
+    # The 3-year analyses do not involve the dropped series (a 5-year series): unchanged.
     lc3 = _overall(res.estimates, "lc3")
     assert lc3["status"] == "unchanged"
 
@@ -106,7 +108,7 @@ def test_corrected_value_is_listed_with_before_and_after(tmp_path):
     res = whatsnew.compare(repo / "releases" / "0.2.0", repo / "data", est)
     assert res.corrected == {"b2002": [{"table": "outcomes", "study_id": "b2002", "endpoint": "LC",
                                         "horizon_years": "5", "field": "LC 5-year rate_percent",
-                                        "before": "70", "after": "72"}]}
+                                        "before": "70", "after": "72", "why": ""}]}
     assert "**Corrected** `b2002`: LC 5-year rate_percent: 70 → 72." in whatsnew.render_markdown(res)
     # Toy pool by hand: (10*50 + 30*72)/40 = 66.5 (was 65); the 75% benchmark stays outside 50–72.
     lc5 = _overall(res.estimates, "lc5")
@@ -157,3 +159,37 @@ def test_cumulative_table_and_chart_across_releases(tmp_path):
     assert "| lc5 (all studies) | 65.0% (50.0–70.0) | 70.0% (50.0–80.0) |" in page
     assert 'id="whatsnew-cumulative-chart"' in page and "window.vegaEmbed(el, spec, opts)" in page
     assert 'class="sr-vega-static"' in page  # the static chart for readers without scripts
+
+
+def test_every_series_that_left_a_pool_since_0_1_0_is_listed_with_why():
+    """Any valid data: a series of a 0.1.0 pool is in today's pool of that landmark (each shared cohort once)
+    or is listed by left_pools with a reason."""
+    from sarcoma_review.data import loaders, overlap
+
+    prev = REPO_ROOT / "releases" / "0.1.0" / "data"
+    before = pd.read_csv(prev / "literature" / "outcomes.csv")
+    marks = sorted({(str(e), float(h)) for e, h in zip(before["endpoint"], before["horizon_years"])})
+    left = whatsnew.left_pools(prev, REPO_ROOT / "data", marks)
+    lit = loaders.load_literature()
+    for ep, hz in marks:
+        now = set(overlap.independent(lit[(lit["endpoint"] == ep) & (lit["horizon_years"] == hz)])["study_id"])
+        was = set(before[(before["endpoint"] == ep) & (before["horizon_years"] == hz)]["study_id"])
+        listed = {r["study_id"] for r in left if (r["endpoint"], r["horizon_years"]) == (ep, hz)}
+        assert listed == was - now, (ep, hz)
+    assert all(r["why"] for r in left)
+
+
+def test_a_series_its_overlap_group_stands_in_for_is_named_with_the_stand_in(tmp_path):
+    # two series of one centre at one landmark: the larger stands in, the smaller leaves the pool, by name
+    prev, cur = tmp_path / "prev", tmp_path / "cur"
+    for d in (prev, cur):
+        (d / "literature").mkdir(parents=True)
+    (prev / "literature" / "studies.csv").write_text("study_id,first_author,year,n_patients\na2001,A,2001,10\nb2002,B,2002,30\n")
+    (prev / "literature" / "outcomes.csv").write_text("study_id,endpoint,horizon_years,rate_percent\na2001,LC,5,50\nb2002,LC,5,70\n")
+    (cur / "literature" / "studies.csv").write_text(
+        "study_id,first_author,year,n_patients,overlap_group\na2001,A,2001,10,g\nb2002,B,2002,30,g\n")
+    (cur / "literature" / "outcomes.csv").write_text(
+        "study_id,endpoint,horizon_years,rate_percent\na2001,LC,5,50\nb2002,LC,5,70\n")
+    left = whatsnew.left_pools(prev, cur, [("LC", 5.0)])
+    assert left == [{"endpoint": "LC", "horizon_years": 5.0, "study_id": "a2001",
+                     "why": "shared cohort: b2002 stands in for it (overlap rule)"}]

@@ -83,7 +83,8 @@ def test_release_without_frozen_ratings_is_named_not_compared(tmp_path):
     shutil.copytree(repo / "data", old / "data")
     est = pd.DataFrame(columns=store.ESTIMATE_COLUMNS)
     res = whatsnew.compare(old, repo / "data", est)
-    assert res.certainty is None
+    # nothing to compare with: every current rating is listed as new, none as changed
+    assert res.certainty and all(c["before"] is None and "newly rated" in c["text"] for c in res.certainty)
     assert "0.1.0 froze no certainty ratings" in res.certainty_note
     assert res.certainty_note in whatsnew.render_markdown(res)
 

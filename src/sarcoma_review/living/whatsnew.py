@@ -54,6 +54,10 @@ class WhatsNew:
     added: list[dict[str, Any]] = field(default_factory=list)
     removed: list[dict[str, Any]] = field(default_factory=list)
     corrected: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: Series that left a pool, with why (:func:`left_pools`).
+    left: list[dict[str, Any]] = field(default_factory=list)
+    #: Columns the compared tables gained (:func:`new_columns`).
+    columns: dict[str, list[str]] = field(default_factory=dict)
     estimates: pd.DataFrame = field(default_factory=pd.DataFrame)
     conclusions: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -72,16 +76,24 @@ def _fmt_key(row: pd.Series | dict, keys: list[str]) -> str:
     return " ".join(str(row[k]) for k in keys)
 
 
+#: Columns that say where a value comes from, not what it is: a change there is not a corrected value.
+PROVENANCE = frozenset({"source", "address", "access", "quote", "citation", "identifier", "endpoint_as_named"})
+
+
 def diff_table(before: pd.DataFrame, after: pd.DataFrame, keys: list[str]) -> tuple[pd.DataFrame, pd.DataFrame,
                                                                                   list[dict[str, Any]]]:
-    """Rows added, rows removed and field changes (key, field, before, after) between two tables (as text)."""
+    """Rows added, rows removed and field changes (key, field, before, after) between two tables (as text).
+
+    Only the columns both tables have are compared, provenance columns (:data:`PROVENANCE`) aside: a
+    column new in ``after`` is a change of the data model (see :func:`new_columns`), not a correction."""
     b = before.set_index(keys)
     a = after.set_index(keys)
     added = a.loc[a.index.difference(b.index)].reset_index()
     removed = b.loc[b.index.difference(a.index)].reset_index()
     changes = []
+    shared = sorted((set(a.columns) & set(b.columns)) - PROVENANCE)
     for idx in a.index.intersection(b.index).sort_values():
-        for col in sorted(set(a.columns) | set(b.columns)):
+        for col in shared:
             va = a.at[idx, col] if col in a.columns else None
             vb = b.at[idx, col] if col in b.columns else None
             if va != vb:
@@ -116,7 +128,91 @@ def diff_data(previous_data: Path, current_data: Path) -> tuple[list[dict], list
                 {"table": "outcomes", "study_id": r["study_id"], "field": f"{r['endpoint']} {r['horizon_years']}-year",
                  "before": r["rate_percent"] if what == "outcome removed" else None,
                  "after": r["rate_percent"] if what == "outcome added" else None, "what": what})
+    reasons = _reasons(current_data)
+    for rec in removed:
+        rec["why"] = reasons.get((rec["study_id"], "n_patients"), "")
+    for sid, changes in corrected.items():
+        for c in changes:
+            if c["table"] == "studies":
+                c["why"] = reasons.get((sid, c["field"]), "")
+            elif c.get("what") == "outcome added":
+                c["why"] = "reported by the series' own publication"
+            else:  # a rate Table I printed, changed or gone: the verification's verdict on it
+                c["why"] = _renamed(a_out, sid, c) or reasons.get((sid, str(c["field"]).split()[0]), "")
     return added, removed, dict(sorted(corrected.items()))
+
+
+def _renamed(outcomes: pd.DataFrame, sid: str, change: dict) -> str:
+    """For a rate that is gone: the endpoint the series' own publication gives the same rate under, if any."""
+    if change.get("what") != "outcome removed" or change.get("before") is None:
+        return ""
+    ep, years = str(change["field"]).split()[0], str(change["field"]).split()[1].split("-")[0]
+    same = outcomes[(outcomes["study_id"] == sid) & (outcomes["horizon_years"].astype(str) == years)
+                    & (outcomes["endpoint"] != ep)
+                    & (pd.to_numeric(outcomes["rate_percent"]) == pd.to_numeric(pd.Series([change["before"]])).iat[0])]
+    if same.empty:
+        return ""
+    r = same.iloc[0]
+    named = f"{r['endpoint_as_named']} ({r['endpoint']})" if "endpoint_as_named" in same.columns else r["endpoint"]
+    return f"its own publication names this rate {named}, a different endpoint"
+
+
+def _reasons(data_dir: Path) -> dict[tuple[str, str], str]:
+    """``{(study_id, field): "verdict: reason"}`` from ``literature/verification.csv`` (Table I against each
+    series' own publication), the why of a value that changed; empty when the data have no such table."""
+    path = Path(data_dir) / "literature" / "verification.csv"
+    if not path.exists():
+        return {}
+    v = pd.read_csv(path, dtype=str, keep_default_na=False)
+    return {(r.study_id, r.field): f"{r.verdict}: {r.reason}" for r in v.itertuples()}
+
+
+def new_columns(previous_data: Path, current_data: Path) -> dict[str, list[str]]:
+    """Columns each compared table has now and did not have in the previous release (a data-model change)."""
+    out = {}
+    for name, (rel, _keys) in TABLES.items():
+        b, a = _read(Path(previous_data) / rel), _read(Path(current_data) / rel)
+        if b is not None and a is not None:
+            cols = [c for c in a.columns if c not in b.columns]
+            if cols:
+                out[name] = cols
+    return out
+
+
+def left_pools(previous_data: Path, current_data: Path, landmarks: list[tuple[str, float]]) -> list[dict[str, Any]]:
+    """Series that were in a pool of the previous release and are not in it now, with why: the series is
+    no longer in the review (its publication could not be read), its own publication does not report that
+    landmark, or another series of its overlap group stands in for it."""
+    from sarcoma_review.data import overlap
+
+    b_st, a_st = _read(Path(previous_data) / TABLES["studies"][0]), _read(Path(current_data) / TABLES["studies"][0])
+    b_out, a_out = _read(Path(previous_data) / TABLES["outcomes"][0]), _read(Path(current_data) / TABLES["outcomes"][0])
+    if any(x is None for x in (b_st, a_st, b_out, a_out)):
+        return []
+    reasons = _reasons(current_data)
+    now = a_out.merge(a_st, on="study_id", suffixes=("_outcome", ""))
+    now["n_patients"] = now["n_patients"].astype(float)
+    now["year"] = now["year"].astype(float)
+    out = []
+    for ep, hz in landmarks:
+        was = set(b_out[(b_out["endpoint"] == ep) & (b_out["horizon_years"].astype(float) == float(hz))]["study_id"])
+        rows = now[(now["endpoint"] == ep) & (now["horizon_years"].astype(float) == float(hz))]
+        kept = set(overlap.independent(rows)["study_id"])
+        stood = {m: r.kept for r in overlap.stand_ins(rows).itertuples() for m in r.left_out.split()}
+        for sid in sorted(was - kept):
+            if sid not in set(a_st["study_id"]):
+                why = reasons.get((sid, "n_patients"), "no longer a series of the review")
+            elif sid in stood:
+                why = f"shared cohort: {stood[sid]} stands in for it (overlap rule)"
+            else:
+                gone = {"what": "outcome removed", "field": f"{ep} {hz:g}-year",
+                        "before": b_out[(b_out["study_id"] == sid) & (b_out["endpoint"] == ep)
+                                        & (b_out["horizon_years"].astype(float) == float(hz))]["rate_percent"].iat[0]}
+                v = reasons.get((sid, ep), "")
+                why = _renamed(a_out, sid, gone) or ("its own publication does not report this landmark"
+                                                      + (f" ({v})" if v else ""))
+            out.append({"endpoint": ep, "horizon_years": float(hz), "study_id": sid, "why": why})
+    return out
 
 
 # --- estimates -----------------------------------------------------------------------------------
@@ -277,12 +373,16 @@ def compare(previous_release_dir: Path | None, current_data_dir: Path, current_e
     res = WhatsNew(manifest.get("version", prev.name), manifest.get("date"))
     if (prev / "data").is_dir():
         res.added, res.removed, res.corrected = diff_data(prev / "data", current_data_dir)
+        res.columns = new_columns(prev / "data", current_data_dir)
     else:
         res.notes.append(f"{prev} has no frozen data/ copy: studies added or corrected cannot be listed.")
     from sarcoma_review.living.store import read_estimates_csv
 
     before = read_estimates_csv(prev / "estimates.csv") if (prev / "estimates.csv").exists() else None
     res.estimates = compare_estimates(before, current_estimates)
+    if (prev / "data").is_dir() and before is not None:
+        marks = sorted({(str(e), float(h)) for e, h in zip(before["endpoint"], before["horizon_years"])})
+        res.left = left_pools(prev / "data", current_data_dir, marks)
     comparators = load_comparators(current_data_dir)
     if comparators.empty:
         res.notes.append("No comparator benchmarks (data/comparators) were found: no benchmark conclusions checked.")
@@ -297,8 +397,10 @@ def compare(previous_release_dir: Path | None, current_data_dir: Path, current_e
     if current_sof_table is None:
         res.certainty_note = f"Certainty ratings were not compared: {why}."
     elif not frozen.exists():
-        res.certainty_note = (f"Version {res.previous_version} froze no certainty ratings ({SOF_FILE}); "
-                              "changes of rating are listed from the next release on.")
+        # nothing to compare with: every rating of this version is listed as new, so the reader sees them all
+        res.certainty = compare_certainty(current_sof_table.iloc[0:0], current_sof_table)
+        res.certainty_note = (f"Version {res.previous_version} froze no certainty ratings ({SOF_FILE}): each "
+                              "rating above is listed as new; changes of rating are listed from the next release on.")
     else:
         res.certainty = compare_certainty(pd.read_csv(frozen), current_sof_table)
     return res
@@ -375,13 +477,24 @@ def render_markdown(res: WhatsNew, title: str = "What's new", cumulative: pd.Dat
                      + (f" ({outs})" if outs else "") + ".")
         for rec in res.removed:
             L.append(f"- **Removed** {_id(rec['study_id'])}: {md_text(rec.get('first_author', ''))} "
-                     f"{md_text(rec.get('year', ''))}.")
+                     f"{md_text(rec.get('year', ''))}" + (f" ({md_text(rec['why'])})" if rec.get("why") else "") + ".")
         for sid, changes in res.corrected.items():
             parts = "; ".join(f"{md_text(c['field'])}: "
                               f"{md_text(c['before']) if c['before'] is not None else '(none)'} → "
-                              f"{md_text(c['after']) if c['after'] is not None else '(none)'}" for c in changes)
+                              f"{md_text(c['after']) if c['after'] is not None else '(none)'}"
+                              + (f" ({md_text(c['why'])})" if c.get("why") else "") for c in changes)
             L.append(f"- **Corrected** {_id(sid)}: {parts}.")
         if res.added or res.removed or res.corrected:
+            L.append("")
+        if res.columns:
+            L += ["The data model gained columns: "
+                  + "; ".join(f"{md_text(t)}: {', '.join(md_text(c) for c in cols)}" for t, cols in res.columns.items())
+                  + ". They are new information, not corrections.", ""]
+        if res.left:
+            L += ["## Series that left a pool", "", "| landmark | series | why |", "|---|---|---|"]
+            for r in res.left:
+                L.append(f"| {md_text(r['endpoint'])} {float(r['horizon_years']):g}-year | {_id(r['study_id'])} | "
+                         f"{md_text(r['why'])} |")
             L.append("")
         if res.certainty is not None or res.certainty_note:
             L += ["## Certainty of evidence", ""]
