@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from helpers import frozen_literature, frozen_patients
 
@@ -225,3 +226,41 @@ def test_benchmark_text_never_claims_certainty_and_escapes():
     assert "particle rate higher: the interval lies above zero" in text
     spec = comparisons.benchmark_chart(panel).to_dict()
     assert len(spec["vconcat"]) == 1
+
+
+def test_other_series_chordomas_named_from_the_series_own_histology():
+    import pandas as pd
+
+    s = pd.DataFrame([
+        {"study_id": "a", "first_author": "A", "year": 2010, "n_patients": 50, "histology": "Various",
+         "histology_group": "mixed", "n_chordoma": 29},          # counts its chordomas
+        {"study_id": "b", "first_author": "B", "year": 2011, "n_patients": 40, "histology": "Various",
+         "histology_group": "mixed", "n_chordoma": np.nan},      # mixed, count not given
+        {"study_id": "c", "first_author": "C", "year": 2012, "n_patients": 30, "histology": "Various",
+         "histology_group": "soft tissue", "n_chordoma": np.nan},  # soft tissue: no chordoma
+        {"study_id": "d", "first_author": "D", "year": 2013, "n_patients": 20, "histology": "Osteosarcoma",
+         "histology_group": "bone", "n_chordoma": np.nan},       # one named histology
+        {"study_id": "e", "first_author": "E", "year": 2014, "n_patients": 60, "histology": "Chordoma",
+         "histology_group": "chordoma", "n_chordoma": 60},       # the chordoma stratum itself
+        {"study_id": "f", "first_author": "F", "year": 2015, "n_patients": 54, "histology": "Various",
+         "histology_group": "mixed", "n_chordoma": 0},           # chordomas excluded
+    ])
+    with_ch, unknown = comparisons.other_series_chordomas(s)
+    assert with_ch == ["A 2010 (29 of 50 patients)"] and unknown == ["B 2011"]
+    text = comparisons.other_series_chordomas_text(s, "The pool")
+    assert text.startswith("The pool is not chordoma-free: A 2010 (29 of 50 patients) includes chordomas")
+    assert "B 2011 is of mixed or unreported histology and does not say how many chordomas, if any, it holds." in text
+    clean = s[s["study_id"].isin(["c", "d", "e", "f"])]
+    assert comparisons.other_series_chordomas_text(clean).startswith("No series outside the chordoma stratum")
+
+
+def test_other_series_chordomas_on_the_live_studies():
+    studies = loaders.load_studies()
+    with_ch, unknown = comparisons.other_series_chordomas(studies)
+    labels = {f"{r.first_author} {int(r.year)}": r for r in studies.itertuples()}
+    for item in with_ch:
+        r = labels[item.split(" (")[0]]
+        assert r.histology != "Chordoma" and r.n_chordoma > 0
+    for item in unknown:
+        r = labels[item]
+        assert r.histology != "Chordoma" and pd.isna(r.n_chordoma) and r.histology_group != "soft tissue"

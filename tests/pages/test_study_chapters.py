@@ -236,3 +236,33 @@ def test_ifosfamide_generated_phrases(patients):
     alive_one.loc[alive_one["death"] == 1, "status"] = ["DOC"] + ["DOD"] * 7
     v2 = ifosfamide._ifosfamide_sentences(alive_one, reported)
     assert v2["ifo_deaths_cause"] == "7 of the 8 deaths in Table 3 are recorded as death of disease (DOD)."
+
+
+def test_table_i_rounding_words():
+    assert cnao.table_i_rounding(67.4, 67.0) == "rounded"
+    assert cnao.table_i_rounding(64.0, 64.0) == "as reported"
+    assert cnao.table_i_rounding(67.4, 68.0) == "not the reported rate"
+    assert cnao.table_i_rounding(67.45, 67.5) == "rounded"  # printed to one decimal
+
+
+def test_cnao_among_the_review_series_follows_the_data():
+    lit = L.load_literature(horizon_years=3)
+    series = cnao.three_year_series(lit)
+    t1 = L.load_table("literature", "table_i_rates")
+    v = cnao._series_values(series, t1)
+    own = lit[lit["study_id"] == "cuccia2020"].set_index("endpoint")["rate_percent"]
+    for ep in ("LC", "OS"):
+        e = ep.lower()
+        others = series[(series["endpoint"] == ep) & (series["study_id"] != "cuccia2020")]
+        assert v[f"cnao_own_{e}_3y"] == float(own[ep])  # the paper's own rate, not Table I's
+        assert v[f"cnao_others_{e}_k"] == len(others) == others["study_id"].nunique()
+        assert v[f"cnao_others_{e}_min"] == others["rate_percent"].min()
+        printed = t1[(t1["study_id"] == "cuccia2020") & (t1["endpoint"] == ep)]["rate_percent"].iat[0]
+        assert v[f"cnao_t1_{e}_3y"] == float(printed)
+        assert cnao.table_i_rounding(float(own[ep]), float(printed)) in v["cnao_t1_rounding"]
+    # each shared cohort once: no two series of one overlap group at the same endpoint
+    grouped = series.merge(lit[["study_id", "overlap_group"]].drop_duplicates(), on="study_id", how="left")
+    g = grouped.dropna(subset=["overlap_group"])
+    assert not g.duplicated(["overlap_group", "endpoint"]).any()
+    # without Table I's rates, the chapter's other values still come
+    assert "cnao_t1_rounding" not in cnao._series_values(series, None)

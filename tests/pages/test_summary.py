@@ -151,3 +151,33 @@ def test_table_shows_the_non_chordoma_series_under_each_rate():
     n_other = len(sof[sof["population"] == "non-chordoma"])
     assert page.count("other than chordoma:") == n_other
     assert "other than chordoma" not in summary.sof_html(shown)
+
+
+def test_toxicity_counts_are_over_the_review_series():
+    v = toxicity.pooling_values(toxicity.events())
+    studies = loaders.load_studies()
+    assert v["tox_n_review_series"] == len(studies)
+    named = [x for x in v["tox_extracted"].split(", ") if x != "none"]
+    assert len(named) == v["tox_n_extracted"]
+    # every series is in the source papers' statements, among the extracted statements, or in neither
+    assert len(studies) - v["tox_n_extracted"] - v["tox_n_in_sources"] <= v["tox_n_neither"]
+    assert v["tox_n_neither"] <= len(studies) - max(v["tox_n_extracted"], v["tox_n_in_sources"])
+    assert v["tox_n_particle_counted"] <= v["tox_n_in_sources"]
+
+
+def test_intro_values_name_every_pooled_landmark():
+    from sarcoma_review.data.vocabulary import ENDPOINT_NAMES
+    from sarcoma_review.pages.methods import pooled_landmarks_text
+
+    analyses = standard_analyses()
+    v = summary.intro_values(analyses)
+    assert v["intro_n_table_i_read"] <= v["intro_n_table_i"]
+    assert v["intro_n_new"] == int((loaders.load_studies()["origin"] != "Table I").sum())
+    for a in analyses:
+        assert ENDPOINT_NAMES[a["endpoint"]] in v["intro_pooled_landmarks"]
+    toy = [{"endpoint": "LC", "horizon_years": 5}, {"endpoint": "OS", "horizon_years": 5},
+           {"endpoint": "LC", "horizon_years": 3}, {"endpoint": "OS", "horizon_years": 3},
+           {"endpoint": "DFS", "horizon_years": 5},
+           {"endpoint": "LC", "horizon_years": 5, "subgroup_column": "particle_group"}]
+    assert pooled_landmarks_text(toy) == ("local control and overall survival at 3 and 5 years and "
+                                          "disease-free survival at 5 years")

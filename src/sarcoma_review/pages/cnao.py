@@ -147,12 +147,13 @@ def cox_consistency(cox: pd.DataFrame) -> pd.DataFrame:
 
 def three_year_series(literature: pd.DataFrame, highlight: str = "cuccia2020",
                       endpoints: Sequence[str] = ("LC", "OS")) -> pd.DataFrame:
-    """Table I series with a 3-year rate: each study's rate with its 95% CI.
+    """The review's series with a 3-year rate, each as its own publication reports it and each shared
+    cohort once (:func:`sarcoma_review.stats.sensitivity.landmark_rows`): each series' rate with its 95% CI.
 
     The CI is the per-study Wald interval on the logit scale from
     :func:`sarcoma_review.stats.pooling.study_table` (binomial variance with the series' n; it ignores
-    censoring, so it is a rough guide). Adds ``endpoint``, ``particle``, ``particle_group``,
-    ``row_label`` ("Author (year), n = N") and ``highlight``.
+    censoring, so it is a rough guide). Adds ``endpoint``, ``particle``, ``particle_group`` (and ``site``,
+    ``histology`` where the table has them), ``row_label`` ("Author (year), n = N") and ``highlight``.
     """
     parts = []
     for ep in endpoints:
@@ -160,7 +161,8 @@ def three_year_series(literature: pd.DataFrame, highlight: str = "cuccia2020",
         if sub.empty:
             continue
         st = pooling.study_table(sub, endpoint=ep, horizon=3)
-        st = st.merge(sub[["study_id", "particle", "particle_group"]], on="study_id", how="left")
+        extra = [c for c in ("site", "histology") if c in sub.columns and c not in st.columns]
+        st = st.merge(sub[["study_id", "particle", "particle_group", *extra]], on="study_id", how="left")
         st["endpoint"] = ep
         parts.append(st)
     if not parts:
@@ -173,12 +175,12 @@ def three_year_series(literature: pd.DataFrame, highlight: str = "cuccia2020",
 
 
 def series_dot_chart(series: pd.DataFrame, highlight_label: str = "CNAO (this chapter)",
-                     other_label: str = "Other Table I series", width: int = 170) -> alt.HConcatChart:
+                     other_label: str = "Other series of the review", width: int = 170) -> alt.HConcatChart:
     """Dot-and-whisker chart of :func:`three_year_series`: one panel per endpoint; the highlighted
     series is a vermillion diamond, the others blue circles (shape tells them apart without colour)."""
     df = series.copy()
     df["series"] = np.where(df["highlight"], highlight_label, other_label)
-    df["ci_text"] = [f"{e:.0f}% (95% CI {lo:.0f}–{hi:.0f})" for e, lo, hi in
+    df["ci_text"] = [f"{e:g}% (95% CI {lo:.0f}–{hi:.0f})" for e, lo, hi in
                      zip(df["rate_percent"], df["ci_low"], df["ci_high"])]
     order = list(dict.fromkeys(df.sort_values(["year", "label"])["row_label"]))
     legend = alt.Legend(orient="bottom", symbolSize=120)
@@ -264,9 +266,95 @@ def _cnao_landmark_sentences(landmarks: pd.DataFrame, v: Mapping[str, Any]) -> d
             "cnao_ttlp_vs_3y": "which the range excludes" if ttlp_high <= 36 else "which the range allows"}
 
 
+def _distinct(values) -> list[str]:
+    """Distinct non-empty labels, in order of first appearance."""
+    out: list[str] = []
+    for v in values:
+        if isinstance(v, str) and v.strip() and v not in out:
+            out.append(v)
+    return out
+
+
+#: Reader's words for the labels of a series of several sites or histologies, or none reported.
+MIXED_WORDS = {"Various": "mixed histologies", "not reported": "not reported"}
+
+
+def _histology_words(h: str) -> str:
+    """A histology label in running text: ``"Chordoma"`` -> ``"chordoma"``, ``"Various"`` -> ``"mixed
+    histologies"``; an eponym keeps its capital (``"Ewing sarcoma"``)."""
+    if h in MIXED_WORDS:
+        return MIXED_WORDS[h]
+    return h if h.split()[0] in ("Ewing",) else h[:1].lower() + h[1:]
+
+
+def _sites_text(sites) -> str:
+    """``"sacrum, trunk, pelvis and extremities, and series of several or unreported sites"``."""
+    named = [x for x in _distinct(sites) if x not in ("Various", "not reported")]
+    vague = [x for x in _distinct(sites) if x in ("Various", "not reported")]
+    text = _join([x.lower() for x in named]) if named else ""
+    if vague:
+        what = " or ".join({"Various": "several", "not reported": "unreported"}[x] for x in vague)
+        text += (", and series of " if text else "series of ") + f"{what} sites"
+    return text
+
+
+def table_i_rounding(own: float, printed: float) -> str:
+    """How Table I's printed rate relates to the rate the publication reports: ``"as reported"``,
+    ``"rounded"`` (to the printed precision) or ``"not the reported rate"``."""
+    if float(own) == float(printed):
+        return "as reported"
+    text = _printed_number(printed)
+    decimals = len(text.split(".")[1]) if "." in text else 0
+    return "rounded" if round(float(own), decimals) == float(printed) else "not the reported rate"
+
+
+def _series_values(series: pd.DataFrame, table_i_rates: pd.DataFrame | None,
+                   highlight: str = "cuccia2020") -> dict[str, Any]:
+    """The values of the section on the cohort among the review's 3-year series (``cnao_own_*``,
+    ``cnao_others_*``, ``cnao_t1_*``)."""
+    v: dict[str, Any] = {}
+    s = series.set_index(["study_id", "endpoint"])
+    for ep in ("LC", "OS"):
+        e = ep.lower()
+        row = s.loc[(highlight, ep)]
+        v[f"cnao_own_{e}_3y"] = float(row["rate_percent"])
+        v[f"cnao_own_{e}_3y_ci_low"] = float(row["ci_low"])
+        v[f"cnao_own_{e}_3y_ci_high"] = float(row["ci_high"])
+        others = series[(series["endpoint"] == ep) & ~series["highlight"]]
+        v[f"cnao_others_{e}_min"] = float(others["rate_percent"].min())
+        v[f"cnao_others_{e}_max"] = float(others["rate_percent"].max())
+        v[f"cnao_others_{e}_k"] = len(others)
+        v[f"cnao_{e}_position"] = _position(float(row["rate_percent"]), float(others["rate_percent"].min()),
+                                            float(others["rate_percent"].max()))
+    others = series[~series["highlight"]].sort_values(["year", "label"], kind="stable")
+    v["cnao_others_k"] = int(others["study_id"].nunique())
+    v["cnao_others_sites"] = _sites_text(others["site"]) if "site" in others.columns else "not given"
+    v["cnao_others_histologies"] = (_join([_histology_words(h) for h in _distinct(others["histology"])])
+                                    if "histology" in others.columns else "not given")
+    v["cnao_others_particles"] = _join(_distinct(others["particle"]))
+    if table_i_rates is not None:
+        t1 = table_i_rates[(table_i_rates["study_id"] == highlight)
+                           & (table_i_rates["horizon_years"].astype(float) == 3.0)].set_index("endpoint")
+        words = []
+        for ep in ("LC", "OS"):
+            e = ep.lower()
+            printed = float(t1.at[ep, "rate_percent"])
+            v[f"cnao_t1_{e}_3y"] = printed
+            how = table_i_rounding(v[f"cnao_own_{e}_3y"], printed)
+            words.append(f"{how} for {ENDPOINT_NAMES[ep]}")
+        v["cnao_t1_rounding"] = _join(words)
+    return v
+
+
 def cnao_glue_values(facts: pd.DataFrame, chars: pd.DataFrame, landmarks: pd.DataFrame,
-                     logrank: pd.DataFrame, cox: pd.DataFrame, series: pd.DataFrame) -> dict[str, Any]:
-    """Every value the CNAO chapter's prose quotes, keyed ``cnao_*``."""
+                     logrank: pd.DataFrame, cox: pd.DataFrame, series: pd.DataFrame,
+                     table_i_rates: pd.DataFrame | None = None) -> dict[str, Any]:
+    """Every value the CNAO chapter's prose quotes, keyed ``cnao_*``.
+
+    ``series`` is :func:`three_year_series`; ``table_i_rates`` (``literature/table_i_rates``, optional) adds
+    the CNAO rates as Table I prints them (``cnao_t1_lc_3y``, ``cnao_t1_os_3y``) and how they relate to the
+    reported rates (``cnao_t1_rounding``).
+    """
     f = fact_values(facts)
     v: dict[str, Any] = {}
 
@@ -354,16 +442,5 @@ def cnao_glue_values(facts: pd.DataFrame, chars: pd.DataFrame, landmarks: pd.Dat
     v.update(_cnao_key_point_values(logrank, cox, cc))
     v.update(_cnao_landmark_sentences(landmarks, v))
 
-    s = series.set_index(["study_id", "endpoint"])
-    for ep in ("LC", "OS"):
-        row = s.loc[("cuccia2020", ep)]
-        v[f"cnao_t1_{ep.lower()}_3y"] = float(row["rate_percent"])
-        v[f"cnao_t1_{ep.lower()}_3y_ci_low"] = float(row["ci_low"])
-        v[f"cnao_t1_{ep.lower()}_3y_ci_high"] = float(row["ci_high"])
-        others = series[(series["endpoint"] == ep) & ~series["highlight"]]
-        v[f"cnao_others_{ep.lower()}_min"] = float(others["rate_percent"].min())
-        v[f"cnao_others_{ep.lower()}_max"] = float(others["rate_percent"].max())
-        v[f"cnao_others_{ep.lower()}_k"] = len(others)
-        v[f"cnao_{ep.lower()}_position"] = _position(float(row["rate_percent"]), float(others["rate_percent"].min()),
-                                                     float(others["rate_percent"].max()))
+    v.update(_series_values(series, table_i_rates))
     return v

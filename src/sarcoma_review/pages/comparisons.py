@@ -19,7 +19,8 @@ from sarcoma_review.stats import comparators as comparators_stats
 from sarcoma_review.stats import moderators, pooling
 from sarcoma_review.stats.sensitivity import landmark_rows
 
-#: The landmarks Table I reports (endpoint, horizon in years).
+#: The landmark pages: local control and overall survival at 5 and 3 years (endpoint, horizon in years;
+#: ``book/analyses.yml`` lists every pooled analysis, and the protocol says which horizons are landmark pages).
 MAIN_LANDMARKS: list[tuple[str, float]] = [("LC", 5.0), ("OS", 5.0), ("LC", 3.0), ("OS", 3.0)]
 
 
@@ -81,7 +82,7 @@ def year_regressions(lit: pd.DataFrame, landmarks: list[tuple[str, float]] = MAI
     return pd.DataFrame(rows)
 
 
-#: Table I's spelling of chordoma in ``histology`` (the stratum rule is defined once, in
+#: The spelling of a chordoma-only series in ``studies.histology`` (the stratum rule is defined once, in
 #: :func:`sarcoma_review.data.vocabulary.histology_stratum`).
 CHORDOMA = vocabulary.CHORDOMA_HISTOLOGY
 
@@ -248,7 +249,8 @@ def benchmark_panel(lit: pd.DataFrame, bench: pd.DataFrame, method: str = "REML"
             notes.append(DIFFERENCE_METHOD)
             if role == "primary":
                 notes.append("primary: the comparators are soft-tissue sarcoma series and chordoma is another disease; "
-                             "series of 'Various' histology may include some chordomas")
+                             "a series of mixed histology may include some chordomas (studies.csv: histology_group, "
+                             "n_chordoma)")
             rows.append({
                 "landmark": landmark, "endpoint": b.endpoint, "horizon_years": float(b.horizon_years),
                 "particle_population": label, "population_role": role, "particle_label": _particle_label(d, pooled),
@@ -283,6 +285,54 @@ def chordoma_share_text(lit: pd.DataFrame, landmarks: list[tuple[str, float]] = 
         parts.append(f"{len(ch)} of the {len(d)} series ({int(ch['n_patients'].sum())} of "
                      f"{int(d['n_patients'].sum())} patients) at {hz:g} years")
     return " and ".join(parts) if len(parts) <= 2 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def _label(r) -> str:
+    return vocabulary.study_label(r["first_author"], r["year"])
+
+
+def other_series_chordomas(studies: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """The series outside the chordoma stratum that may hold chordomas, from ``studies``
+    (``histology``, ``histology_group``, ``n_chordoma``).
+
+    Returns ``(with_chordomas, unknown)``: ``"DeLaney 2014 (29 of 50 patients)"`` for each series whose
+    publication counts some chordomas among other histologies, and the labels of the series of mixed or
+    unreported histology (not soft tissue, no single named histology) that do not say how many, if any,
+    they hold. Both in order of publication year.
+    """
+    s = studies.drop_duplicates("study_id").sort_values(["year", "first_author"], kind="stable")
+    other = s[[vocabulary.histology_stratum(h) == vocabulary.OTHER for h in s["histology"]]]
+    n_ch = pd.to_numeric(other["n_chordoma"], errors="coerce") if "n_chordoma" in other.columns else \
+        pd.Series(np.nan, index=other.index)
+    with_ch = [f"{_label(r)} ({int(n)} of {int(r['n_patients'])} patients)"
+               for (_, r), n in zip(other.iterrows(), n_ch) if pd.notna(n) and n > 0]
+    group = other["histology_group"].astype(str) if "histology_group" in other.columns else \
+        pd.Series("not reported", index=other.index)
+    mixed = (other["histology"].astype(str).str.strip() == vocabulary.MIXED_HISTOLOGY) | (group == "not reported")
+    unknown = [_label(r) for (_, r), n, g, m in zip(other.iterrows(), n_ch, group, mixed)
+               if pd.isna(n) and g != "soft tissue" and m]
+    return with_ch, unknown
+
+
+def other_series_chordomas_text(studies: pd.DataFrame, subject: str = "The other stratum") -> str:
+    """One generated sentence on the chordomas the "other" stratum may hold (:func:`other_series_chordomas`),
+    ``"<subject> is not chordoma-free: ..."``."""
+    with_ch, unknown = other_series_chordomas(studies)
+    if not with_ch and not unknown:
+        return "No series outside the chordoma stratum reports or may hold any chordoma."
+    parts = []
+    if with_ch:
+        parts.append(f"{_join_words(with_ch)} include{'s' if len(with_ch) == 1 else ''} chordomas among other "
+                     "histologies")
+    if unknown:
+        parts.append(f"{_join_words(unknown)} {'is' if len(unknown) == 1 else 'are'} of mixed or unreported "
+                     f"histology and do{'es' if len(unknown) == 1 else ''} not say how many chordomas, if any, "
+                     f"{'it holds' if len(unknown) == 1 else 'they hold'}")
+    return f"{subject} is not chordoma-free: " + "; ".join(parts) + "."
+
+
+def _join_words(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _pretty(label: str) -> str:

@@ -273,3 +273,16 @@ def lead_values(shown: pd.DataFrame) -> dict[str, Any]:
     parts = [f"{int(counts[lvl])} at {lvl} certainty" for lvl in reversed(grade.LEVELS) if lvl in counts.index]
     return {"sof_n_outcomes": len(shown), "sof_levels": _join(parts) if parts else "none rated",
             "sof_n_single": int((shown["model"] == "single study").sum())}
+
+
+def intro_values(analyses: Sequence[Mapping[str, Any]], data_dir: Path | None = None) -> dict[str, Any]:
+    """Glue values for the introduction's account of the evidence: where the series come from (Table I's
+    series read in their own publications, the update's search) and the pooled analyses in words."""
+    from sarcoma_review.data import evidence
+    from sarcoma_review.pages.methods import pooled_landmarks_text
+
+    flow = evidence.search_flow(data_dir)
+    return {"intro_n_table_i": flow["previous_series"], "intro_n_table_i_read": flow["previous_readable"],
+            "intro_n_new": flow["new_series"], "intro_search_date": flow["search_date_last"],
+            "intro_n_overlap_groups": flow["overlap_groups"],
+            "intro_pooled_landmarks": pooled_landmarks_text(analyses)}

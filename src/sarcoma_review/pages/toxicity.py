@@ -62,20 +62,36 @@ def series_summary(e: pd.DataFrame) -> pd.DataFrame:
 
 
 def pooling_values(e: pd.DataFrame, data_dir: Path | None = None) -> dict[str, Any]:
-    """Numbers for the "why not pooled" paragraph: particle series with a severe-toxicity count and denominator."""
+    """Numbers for the "why not pooled" paragraph, counted over the review's series (``literature/studies``):
+    the series the source papers give a severe-toxicity count and denominator for, the series whose own
+    publication's extraction recorded a late grade >= 3 toxicity statement (``literature/extractions``,
+    field ``late_toxicity_g3plus``; not in this chapter's table), and the series with neither."""
     studies = loaders.load_studies(data_dir)
-    particle = e[e["source_id"].isin(set(studies["study_id"])) & e["n_events"].notna() & e["denominator"].notna()
+    ids = set(studies["study_id"])
+    particle = e[e["source_id"].isin(ids) & e["n_events"].notna() & e["denominator"].notna()
                  & (e["n_events"] > 0)]
     with_count = particle.groupby("source_id").size()
     names = studies.set_index("study_id")
-    labels = [f"{names.at[s, 'first_author']} {int(names.at[s, 'year'])}" for s in with_count.index]
+
+    def labels(sids) -> list[str]:
+        order = names.loc[list(sids)].sort_values(["year", "first_author"], kind="stable")
+        return [f"{r.first_author} {int(r.year)}" for r in order.itertuples()]
+
+    ex = loaders.load_table("literature", "extractions", data_dir)
+    extracted = set(ex.loc[ex["field"] == "late_toxicity_g3plus", "study_id"]) & ids
+    in_sources = set(e.loc[e["source_id"].isin(ids), "source_id"])
+    neither = ids - in_sources - extracted
+    counted = labels(with_count.index)
     return {"tox_n_rows": len(e), "tox_n_restated": int(e["is_restatement"].sum()),
             "tox_n_series": int(e["series"].nunique()),
-            "tox_n_table_i": len(studies), "tox_n_particle_counted": len(with_count),
-            "tox_particle_counted": ", ".join(labels) if labels else "none",
+            "tox_n_review_series": len(studies), "tox_n_particle_counted": len(with_count),
+            "tox_particle_counted": ", ".join(counted) if counted else "none",
+            "tox_n_in_sources": len(in_sources),
+            "tox_n_extracted": len(extracted),
+            "tox_extracted": ", ".join(labels(extracted)) if extracted else "none",
+            "tox_n_neither": len(neither),
             "tox_scales": "; ".join(sorted({str(x) for x in e["scale"].dropna()
                                             if not str(x).startswith("not stated")})) or "none named"}
-
 
 
 def heading_html(series: str) -> str:

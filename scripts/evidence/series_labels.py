@@ -1,0 +1,62 @@
+"""The review's labels of each series (read by build_tables.py): what is judged from the publication, not copied."""
+NR = 'not named in the text read'
+T1, UPD = 'Table I', 'update 2026-12'
+SERIES = [
+ dict(study_id='serizawa2009', first_author='Serizawa', year=2009, site='Retroperitoneum', histology='Various', histology_group='soft tissue',
+      particle='Carbon ions', setting='definitive', centre=NR, overlap_group='', origin=T1),
+ dict(study_id='ciernik2011', first_author='Ciernik', year=2011, site='not reported', histology='Osteosarcoma', histology_group='bone',
+      particle='Protons ± Photons', setting='mixed', centre='Massachusetts General Hospital', overlap_group='', origin=T1),
+ dict(study_id='matsunobu2012', first_author='Matsunobu', year=2012, site='Trunk', histology='Osteosarcoma', histology_group='bone',
+      particle='Carbon ions', setting='definitive', centre=NR, overlap_group='nirs_trunk_osteosarcoma', origin=T1),
+ dict(study_id='matsumoto2013', first_author='Matsumoto', year=2013, site='Spine', histology='Various', histology_group='not reported',
+      particle='Carbon ions', setting='definitive', centre=NR, overlap_group='nirs_spine_axial', origin=T1),
+ dict(study_id='delaney2014', first_author='DeLaney', year=2014, site='Spine', histology='Various', histology_group='mixed',
+      particle='Protons ± Photons', setting='mixed', centre=NR, overlap_group='', origin=T1, n_postoperative=''),
+ dict(study_id='uhl2015', first_author='Uhl', year=2015, site='Sacrum', histology='Chordoma', histology_group='chordoma',
+      particle='Carbon ions ± Photons', setting='mixed', centre=NR, overlap_group='heidelberg_sacral_chordoma', origin=T1),
+ dict(study_id='imai2016', first_author='Imai', year=2016, site='Sacrum', histology='Chordoma', histology_group='chordoma',
+      particle='Carbon ions', setting='definitive', centre=NR, overlap_group='japan_sacral_chordoma', origin=T1),
+ dict(study_id='imai2018', first_author='Imai', year=2018, site='Trunk', histology='Soft-tissue sarcoma', histology_group='soft tissue',
+      particle='Carbon ions', setting='definitive', centre=NR, overlap_group='nirs_spine_axial', origin=T1),
+ dict(study_id='cuccia2020', first_author='Cuccia', year=2020, n_patients=54, site='Axial skeleton', histology='Various',
+      histology_group='mixed', n_chordoma=0, particle='Carbon ions', setting='mixed', n_definitive=37, n_postoperative=17,
+      centre='National Center for Oncological Hadrontherapy (CNAO)', accrual_start=2013, accrual_end=2018,
+      median_followup_months=24, overlap_group='', origin=T1,
+      citation='Cuccia F, Fiore MR, Barcellini A, et al. Outcome and Toxicity of Carbon Ion Radiotherapy for Axial Bone and Soft Tissue Sarcomas. Anticancer Research 2020;40(5):2853-2859',
+      identifier='doi:10.21873/anticanres.14260', address='seeds/000_fa8db10edc137707.txt', access='seed',
+      source='seeds/000_fa8db10edc137707.txt: Results (54 patients, January 2013 to September 2018, median follow-up 24 months), Table II (Unresectable 37, Subtotal resection 17); data/cnao'),
+ dict(study_id='hitsacral2020', first_author='Heidelberg sacral chordoma series', year=2020, site='Sacrum', histology='Chordoma', histology_group='chordoma',
+      particle='Carbon ions ± Photons', setting='mixed', centre='Heidelberg Ion Beam Therapy Center', overlap_group='heidelberg_sacral_chordoma', origin=UPD),
+ dict(study_id='demizu2021', first_author='Demizu', year=2021, site='Sacrum', histology='Chordoma', histology_group='chordoma',
+      particle='Carbon ions', setting='mixed', centre='Japan Carbon-Ion Radiation Oncology Study Group (institutions across Japan)',
+      overlap_group='japan_sacral_chordoma', origin=UPD),
+ dict(study_id='wu2019', first_author='Wu', year=2019, site='Various', histology='Chordoma and chondrosarcoma', histology_group='bone',
+      particle='Carbon ions', setting='not reported', centre='Shanghai Proton and Heavy Ion Center (SPHIC)', overlap_group='', origin=UPD),
+ dict(study_id='mohamad2018', first_author='Mohamad', year=2018, site='Trunk', histology='Osteosarcoma', histology_group='bone',
+      particle='Carbon ions', setting='definitive', centre='National Institute of Radiological Sciences (Chiba)', overlap_group='nirs_trunk_osteosarcoma', origin=UPD),
+ dict(study_id='uezono2020', first_author='Uezono', year=2020, site='Pelvis', histology='Ewing sarcoma', histology_group='bone',
+      particle='Protons', setting='mixed', centre=NR, overlap_group='', origin=UPD),
+ dict(study_id='worawongsakul2022', first_author='Worawongsakul', year=2022, site='Pelvis', histology='Various', histology_group='bone',
+      particle='Protons', setting='mixed', centre=NR, overlap_group='', origin=UPD),
+ dict(study_id='isac2024', first_author='ISAC trial', year=2024, site='Sacrum', histology='Chordoma', histology_group='chordoma',
+      particle='Carbon ions/Protons', setting='mixed', centre='Heidelberg (ISAC trial)', overlap_group='heidelberg_sacral_chordoma', origin=UPD),
+ dict(study_id='psisacral2021', first_author='PSI sacral chordoma series', year=2021, site='Sacrum', histology='Chordoma', histology_group='chordoma',
+      particle='Protons ± Photons', setting='mixed', centre='Paul Scherrer Institute', overlap_group='', origin=UPD),
+ dict(study_id='takakusagi2022', first_author='Takakusagi', year=2022, site='Extremities', histology='Soft-tissue sarcoma', histology_group='soft tissue',
+      particle='Carbon ions', setting='not reported', centre=NR, overlap_group='', origin=UPD),
+ dict(study_id='laughlin2022', first_author='Laughlin', year=2022, site='Extremities', histology='Soft-tissue sarcoma', histology_group='soft tissue',
+      particle='Protons', setting='mixed', centre=NR, overlap_group='', origin=UPD),
+ dict(study_id='komatsu2021', first_author='Komatsu', year=2021, site='Various', histology='Various', histology_group='mixed',
+      particle='Carbon ions', setting='definitive', centre=NR, overlap_group='', origin=UPD),
+ dict(study_id='olderpatients2024', first_author='Older-patients series', year=2024, site='not reported', histology='Various', histology_group='mixed',
+      particle='Carbon ions', setting='not reported', centre=NR, overlap_group='', origin=UPD),
+]
+def _c(ep, h, rate, named, loc, quote):
+    return ['cuccia2020', ep, named, h, rate, 'seed', 'seeds/000_fa8db10edc137707.txt', quote,
+            f'seeds/000_fa8db10edc137707.txt {loc}; data/cnao/landmark_rates.csv']
+LCQ = "With a median follow-up of 24 months (range=6-61 months), 15 patients experienced a local failure with a median time to progression of 13 months (range=3-35 months), resulting in 1-year LC rate of 84.8%, 2- and 3-year LC were both 67.4% (Figure 1)."
+OSQ = "Fifteen patients died resulting in 1-, 2- and 3-year overall survival rates of 87.1%, 75.4% and 64%, respectively."
+DQ = "Distant progression was detected in 12 patients with 1, 2- and 3-year DPFS rates of 97.5% and both 92.2%."
+CUCCIA_OUTCOMES = [_c('LC',1,84.8,'LC','Results',LCQ), _c('LC',2,67.4,'LC','Results',LCQ), _c('LC',3,67.4,'LC','Results',LCQ),
+                   _c('OS',1,87.1,'overall survival','Results',OSQ), _c('OS',2,75.4,'overall survival','Results',OSQ), _c('OS',3,64,'overall survival','Results',OSQ),
+                   _c('DPFS',1,97.5,'DPFS','Results',DQ), _c('DPFS',2,92.2,'DPFS','Results',DQ), _c('DPFS',3,92.2,'DPFS','Results',DQ)]
