@@ -10,12 +10,12 @@ fire and no ``<img src=x>`` element may be created.
 
 from __future__ import annotations
 
-import csv
 import shutil
 from pathlib import Path
 
 import pytest
 from conftest import require_chromium
+from helpers import append_rows
 
 from sarcoma_review import paths
 from sarcoma_review.living.build import build_book
@@ -37,11 +37,11 @@ def hostile_site(tmp_path_factory, serve_dir) -> tuple[Path, str]:
     shutil.copytree(paths.REPO_ROOT / "book", root / "book",
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
     shutil.copytree(paths.REPO_ROOT / "data", root / "data")
-    with open(root / "data" / "literature" / "studies.csv", "a", encoding="utf-8", newline="") as fh:
-        csv.writer(fh, lineterminator="\n").writerow(
-            ["hostile2021", AUTHOR, 2021, 40, SITE, SEARCH_WORD, "Carbon ions", "carbon", "test: hostile text"])
-    with open(root / "data" / "literature" / "outcomes.csv", "a", encoding="utf-8", newline="") as fh:
-        csv.writer(fh, lineterminator="\n").writerow(["hostile2021", "LC", 5, 70, "test"])
+    append_rows(root / "data" / "literature" / "studies.csv", [
+        {"study_id": "hostile2021", "first_author": AUTHOR, "year": 2021, "n_patients": 40, "site": SITE,
+         "histology": SEARCH_WORD, "centre": AUTHOR, "citation": SITE, "source": "test: hostile text"}])
+    append_rows(root / "data" / "literature" / "outcomes.csv", [
+        {"study_id": "hostile2021", "endpoint": "LC", "horizon_years": 5, "rate_percent": 70, "quote": AUTHOR}])
     build_book(root=root, quiet=True)
     html = root / "_build" / "html"
     return html, serve_dir(html)

@@ -146,13 +146,12 @@ def test_duplicate_outcome_key(table_i_copy: Path) -> None:
 def test_study_ids_follow_the_one_id_pattern(data_copy: Path, bad_id: str) -> None:
     """Ids go into file names, URLs and ;-joined lists: the schema allows [a-z][a-z0-9_]* only (an empty
     cell is a missing required value)."""
-    import csv
+    from helpers import append_rows
 
     f = data_copy / "literature" / "studies.csv"
     rows = len(loaders.load_studies(data_copy)) + 1  # the new row, whatever data/ holds today
-    with open(f, "a", encoding="utf-8", newline="") as fh:
-        csv.writer(fh, lineterminator="\n").writerow([bad_id, "X", 2020, 10, "Pelvis", "Chordoma", "Carbon ions",
-                                                      "carbon", "test"])
+    append_rows(f, [{"study_id": bad_id, "first_author": "X", "year": 2020, "n_patients": 10, "histology": "Chordoma",
+                     "histology_group": "chordoma"}])
     msg = _err(loaders.load_studies, data_copy)
     assert f"studies.csv, line {rows + 1} (row {rows}), column 'study_id'" in msg
     if bad_id:

@@ -21,18 +21,24 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from sarcoma_review.paths import REPO_ROOT
 
 #: Two series made up for the test (valid against the schemas; never part of the review's data).
 BY_HAND = {"study_id": "handadded2031", "first_author": "Handadded", "year": "2031", "n_patients": "42",
-           "site": "Pelvis", "histology": "Various", "particle": "Carbon ions", "particle_group": "carbon",
+           "site": "Pelvis", "histology": "Various", "histology_group": "mixed", "particle": "Carbon ions",
+           "particle_group": "carbon", "setting": "definitive", "centre": "Test centre", "origin": "update 2031-01",
+           "citation": "Handadded et al. 2031", "address": "https://example.org/handadded2031", "access": "abstract",
            "source": "test series added by hand (tests/living/test_adding_a_study.py)"}
 BY_HAND_RATES = [("LC", "5", "71"), ("OS", "5", "58")]
 BY_COMMAND = ["--study-id", "commandadded2032", "--first-author", "Commandadded", "--year", "2032",
               "--n-patients", "31", "--site", "Sacrum", "--histology", "Chordoma", "--particle", "Protons ± Photons",
               "--source", "test series added with review add-study (tests/living/test_adding_a_study.py)",
+              "--histology-group", "chordoma", "--setting", "mixed", "--centre", "Test centre",
+              "--citation", "Commandadded et al. 2032", "--address", "https://example.org/commandadded2032",
+              "--access", "abstract", "--quote", "The 5-year LC was 77% and the 3-year OS 81%.",
               "--rate", "LC:5=77", "--rate", "OS:3=81"]
 
 
@@ -84,10 +90,15 @@ def test_adding_a_study_by_hand_and_with_the_command_keeps_everything_green(tmp_
     # 1. by hand: one row in studies.csv, its rates in outcomes.csv (README step 1)
     with open(lit / "studies.csv", encoding="utf-8") as fh:
         header = next(csv.reader(fh))
-    _append_row(lit / "studies.csv", [BY_HAND[c] for c in header])
+    _append_row(lit / "studies.csv", [BY_HAND.get(c, "") for c in header])
+    with open(lit / "outcomes.csv", encoding="utf-8") as fh:
+        out_header = next(csv.reader(fh))
     for endpoint, horizon, rate in BY_HAND_RATES:
-        _append_row(lit / "outcomes.csv", [BY_HAND["study_id"], endpoint, horizon, rate,
-                                           BY_HAND["source"] + f" ({endpoint} {horizon} years)"])
+        row = {"study_id": BY_HAND["study_id"], "endpoint": endpoint, "horizon_years": horizon, "rate_percent": rate,
+               "source": BY_HAND["source"] + f" ({endpoint} {horizon} years)", "endpoint_as_named": endpoint,
+               "access": "abstract", "address": BY_HAND["address"],
+               "quote": f"The {horizon}-year {endpoint} was {rate}%."}
+        _append_row(lit / "outcomes.csv", [row.get(c, "") for c in out_header])
     # ... and another with the command, which validates and shows the estimates before and after
     added = _run(copy, review, "add-study", *BY_COMMAND)
     assert "added commandadded2032 (proton-based)" in added.stdout
@@ -99,8 +110,9 @@ def test_adding_a_study_by_hand_and_with_the_command_keeps_everything_green(tmp_
     run = _run(copy, review, "run", "pooled", "-p", "endpoint=LC", "-p", "horizon_years=5",
                "--out", str(tmp_path / "run"))
     assert (tmp_path / "run" / "estimates.csv").exists(), run.stdout
-    # 4. the book
-    _run(copy, review, "build", "--jobs", "2")
+    # 4. the book; it names the two series that have no risk-of-bias assessment yet
+    built = _run(copy, review, "build", "--jobs", "2")
+    assert "no risk-of-bias assessment yet for handadded2031, commandadded2032" in built.stdout
     html = copy / "_build" / "html"
     literature_page = (html / "book" / "literature.html").read_text(encoding="utf-8")
     assert "Handadded 2031" in literature_page and "Commandadded 2032" in literature_page
@@ -108,6 +120,17 @@ def test_adding_a_study_by_hand_and_with_the_command_keeps_everything_green(tmp_
     assert "Handadded 2031" in pooled and "Commandadded 2032" in pooled  # both enter 5-year LC
     downloads = (html / "_static" / "downloads" / "pooled_estimates.csv").read_text(encoding="utf-8")
     assert downloads.count("\n") > 1
+    # ... their appraisal rows (README step 1): one source, ten JBI items and an overall rating each
+    apr = copy / "data" / "appraisal"
+    rule = pd.read_csv(apr / "rob_overall.csv")["rule"].iat[0]
+    for sid in ("handadded2031", "commandadded2032"):
+        _append_row(apr / "sources.csv", [sid, f"{sid} (own publication, abstract)", "particle-therapy series", sid,
+                                          "", "its own publication, abstract only (test)"])
+        for i in range(1, 11):
+            _append_row(apr / "risk_of_bias.csv", [sid, "jbi_case_series", f"Q{i}", "unclear", "test series",
+                                                   "The test abstract.", "https://example.org (abstract)"])
+        _append_row(apr / "rob_overall.csv", [sid, "jbi_case_series", "some concerns", rule, "Items: 10 unclear."])
+    _run(copy, review, "validate")
 
     # 5. the copy's test suite, but this test, the browser tests and the other slow (book-building)
     # tests: those build whole books again (tens of minutes on two cores) and run on the same code in

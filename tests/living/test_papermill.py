@@ -10,8 +10,9 @@ import sys
 import nbformat
 import pandas as pd
 import pytest
+from helpers import append_rows
 
-from sarcoma_review.data import loaders
+from sarcoma_review.data import loaders, overlap
 from sarcoma_review.paths import REPO_ROOT
 from sarcoma_review.stats import pooling
 
@@ -20,10 +21,10 @@ from sarcoma_review.stats import pooling
 def test_papermill_pooled_chapter_with_an_added_study(tmp_path):
     data = tmp_path / "data"
     shutil.copytree(REPO_ROOT / "data", data)
-    with open(data / "literature" / "studies.csv", "a", encoding="utf-8") as fh:
-        fh.write("newstudy2026,Newauthor,2026,60,Pelvis,Various,Carbon ions,carbon,a test row\n")
-    with open(data / "literature" / "outcomes.csv", "a", encoding="utf-8") as fh:
-        fh.write("newstudy2026,LC,5,55,a test row\n")
+    append_rows(data / "literature" / "studies.csv", [{"study_id": "newstudy2026", "first_author": "Newauthor",
+                                                       "year": 2026, "n_patients": 60, "source": "a test row"}])
+    append_rows(data / "literature" / "outcomes.csv", [{"study_id": "newstudy2026", "endpoint": "LC",
+                                                        "horizon_years": 5, "rate_percent": 55, "source": "a test row"}])
     out_nb, out_csv = tmp_path / "out.ipynb", tmp_path / "est" / "lc5.csv"
     subprocess.run([sys.executable, "-m", "papermill", "book/pooled.ipynb", str(out_nb),
                     "-p", "endpoint", "LC", "-p", "horizon_years", "5", "-p", "data_dir", str(data),
@@ -32,8 +33,9 @@ def test_papermill_pooled_chapter_with_an_added_study(tmp_path):
     est = pd.read_csv(out_csv)
     primary = est.iloc[0]
     assert (primary["model"], primary["tau2_method"], primary["ci_method"]) == ("random effects", "REML", "HKSJ")
-    expected = pooling.pool(loaders.load_literature(data), "LC", 5).iloc[0]
-    original = pooling.pool(loaders.load_literature(), "LC", 5).iloc[0]
+    # the pooled page counts each shared cohort once
+    expected = pooling.pool(overlap.independent_by_landmark(loaders.load_literature(data)), "LC", 5).iloc[0]
+    original = pooling.pool(overlap.independent_by_landmark(loaders.load_literature()), "LC", 5).iloc[0]
     assert primary["k"] == original["k"] + 1  # the series with 5-year LC in data/, plus the new one
     assert primary["estimate"] == pytest.approx(expected["estimate"], rel=1e-9)  # CSV written at %.10g
     # the added study (a 55% series) moved the estimate

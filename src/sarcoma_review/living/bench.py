@@ -109,6 +109,16 @@ def synthetic_literature(k: int, seed: int = SEED, data_dir: Path | None = None
         "particle_group": groups["particle_group"].to_numpy()[particle_idx],
         "source": SYNTHETIC_SOURCE,
     })
+    # the further columns of the data folder's studies table (since the 2026-12 update): valid values that
+    # say the series is synthetic, in the table's own column order
+    fill = {"histology_group": ["chordoma" if h == "Chordoma" else "mixed" for h in histology],
+            "setting": "not reported", "centre": "synthetic", "origin": "update 2026-12",
+            "citation": SYNTHETIC_SOURCE, "address": "synthetic", "access": "abstract"}
+    for col in real.columns:
+        if col not in studies.columns:
+            studies[col] = fill.get(col, pd.NA)
+    studies = studies[list(real.columns)]
+    real_out = pd.read_csv(d / "literature" / "outcomes.csv", nrows=0).columns
     rows = []
     for ep in ("LC", "OS"):
         mu, sd = _table_one_logits(d, ep)
@@ -116,8 +126,10 @@ def synthetic_literature(k: int, seed: int = SEED, data_dir: Path | None = None
         observed = rng.binomial(n, true_p) / n
         rows.append(pd.DataFrame({"study_id": ids, "endpoint": ep, "horizon_years": 5,
                                   "rate_percent": np.round(100 * observed).astype(int),
-                                  "source": SYNTHETIC_SOURCE}))
+                                  "source": SYNTHETIC_SOURCE, "endpoint_as_named": ep, "access": "abstract",
+                                  "address": "synthetic", "quote": SYNTHETIC_SOURCE}))
     outcomes = pd.concat(rows, ignore_index=True)
+    outcomes = outcomes[[c for c in real_out if c in outcomes.columns]]
     return studies, outcomes
 
 
@@ -604,7 +616,9 @@ def _add_study(ddir: Path) -> None:
     pd.concat([s, row]).to_csv(studies, index=False, lineterminator="\n")
     o = pd.read_csv(outcomes, dtype=str, keep_default_na=False)
     new = pd.DataFrame({"study_id": "benchadded2025", "endpoint": ["LC", "OS"], "horizon_years": "5",
-                        "rate_percent": ["70", "60"], "source": "synthetic row added by review bench; not a real study"})
+                        "rate_percent": ["70", "60"], "source": "synthetic row added by review bench; not a real study",
+                        "endpoint_as_named": ["LC", "OS"], "access": "abstract", "address": "synthetic",
+                        "quote": "synthetic row added by review bench; not a real study"})
     pd.concat([o, new[o.columns]]).to_csv(outcomes, index=False, lineterminator="\n")
 
 

@@ -101,12 +101,11 @@ def not_pooled_endpoints_text(literature, analyses) -> str:
                  for e in eps)
 
 
-def chapter_values(data_dir=None, analyses=None) -> dict:
-    """The numbers and generated phrases of the Methods chapter's prose (glue values), from ``data/``."""
+def chapter_values(analyses, data_dir=None) -> dict:
+    """The numbers and generated phrases of the Methods chapter's prose (glue values), from ``data/``;
+    ``analyses``: the pooled analyses (``living.analyses.standard_analyses()``, passed in by the chapter)."""
     from sarcoma_review.data import evidence, loaders
-    from sarcoma_review.living.analyses import standard_analyses
 
-    analyses = standard_analyses() if analyses is None else analyses
     studies = loaders.load_studies(data_dir)
     lit = loaders.load_literature(data_dir)
     flow = evidence.search_flow(data_dir)
