@@ -45,6 +45,14 @@ def _frozen_literature(repo) -> None:
     rs = lit / "restatements.csv"
     head, *rows = rs.read_text(encoding="utf-8").splitlines(keepends=True)
     rs.write_text(head + "".join(r for r in rows if r.split(",", 1)[0] in ids), encoding="utf-8")
+    # appraisal rows of series absent from the copies (an analyst's newer series) go too (their foreign key)
+    apr = repo / "data" / "appraisal"
+    src = pd.read_csv(apr / "sources.csv", dtype=str, keep_default_na=False)
+    src = src[(src["study_id"] == "") | src["study_id"].isin(ids)]
+    src.to_csv(apr / "sources.csv", index=False, lineterminator="\n")
+    for name in ("risk_of_bias", "rob_overall"):
+        t = pd.read_csv(apr / f"{name}.csv", dtype=str, keep_default_na=False)
+        t[t["source_id"].isin(src["source_id"])].to_csv(apr / f"{name}.csv", index=False, lineterminator="\n")
     git(repo, "commit", "-q", "--allow-empty", "-am", "literature as frozen for the R fixture")
 
 
