@@ -50,6 +50,15 @@ def frozen_primary() -> pd.DataFrame:
     return overlap.independent_by_landmark(frozen_literature())
 
 
+def two_series() -> pd.DataFrame:
+    """A literature table of two series at one landmark (DPFS at 5 years), one chordoma series and one
+    other: the smallest case of strata with one series each."""
+    return pd.DataFrame({"study_id": ["a", "b"], "first_author": ["A", "B"], "year": [2010, 2012],
+                         "n_patients": [100, 50], "site": ["Sacrum", "Pelvis"], "histology": ["Chordoma", "Various"],
+                         "particle": "Carbon ions", "particle_group": "carbon", "endpoint": "DPFS",
+                         "horizon_years": 5, "rate_percent": [50.3, 39.0], "source_study": "t", "source_outcome": "t"})
+
+
 def frozen_patients() -> pd.DataFrame:
     """``loaders.load_ifosfamide_patients()`` on the frozen copy."""
     from sarcoma_review.data import loaders

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from helpers import frozen_literature
+from helpers import frozen_literature, two_series
 
 from sarcoma_review.data import loaders, overlap, vocabulary
 from sarcoma_review.pages import pooled
@@ -114,10 +114,7 @@ def test_generated_sentences_read_from_the_analysis(ep, h):
 
 
 def test_one_series_stratum_is_named_not_pooled_in_the_page_table():
-    two = pd.DataFrame({"study_id": ["a", "b"], "first_author": ["A", "B"], "year": [2010, 2012],
-                        "n_patients": [100, 50], "site": ["Sacrum", "Pelvis"], "histology": ["Chordoma", "Various"],
-                        "particle": "Carbon ions", "particle_group": "carbon", "endpoint": "DPFS",
-                        "horizon_years": 5, "rate_percent": [50.3, 39.0], "source_study": "t", "source_outcome": "t"})
+    two = two_series()  # one chordoma series, one other
     a = sensitivity.run_analysis(two, "DPFS", 5)  # two series: one chordoma, one other
     s = next(x for x in a.strata if x.column == vocabulary.HISTOLOGY_STRATUM)
     t = pooled.strata_table(s)

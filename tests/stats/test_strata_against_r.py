@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import frozen_literature, frozen_patients
+from helpers import frozen_literature, frozen_patients, two_series
 from scipy import special
 
 from sarcoma_review.data import overlap, vocabulary
@@ -126,10 +126,7 @@ def test_two_series_strata_have_no_moderator_test_and_say_why():
     # k = 2 (one chordoma series, one other) cannot fit two coefficients and tau^2: R's script writes a
     # histology_moderators case only when k > the number of strata, and the page says why there is none
     assert all(c["k"] > 2 for c in REF["histology_moderators"])
-    two = pd.DataFrame({"study_id": ["a", "b"], "first_author": ["A", "B"], "year": [2010, 2012],
-                        "n_patients": [100, 50], "site": ["Sacrum", "Pelvis"], "histology": ["Chordoma", "Various"],
-                        "particle": "Carbon ions", "particle_group": "carbon", "endpoint": "DPFS",
-                        "horizon_years": 5, "rate_percent": [50.3, 39.0], "source_study": "t", "source_outcome": "t"})
+    two = two_series()  # one chordoma series, one other
     t = _stratum(S.run_analysis(two, "DPFS", 5), vocabulary.HISTOLOGY_STRATUM).test
     assert np.isnan(t["p_moderator"]) and "cannot estimate" in t["note"]
 
