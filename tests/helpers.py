@@ -76,7 +76,7 @@ SCHEMA_SOURCE = REPO_ROOT / "tests" / "fixtures" / "published"
 
 #: Values for the columns a test row does not name (valid under the live schemas of data/literature).
 ROW_DEFAULTS = {
-    "studies": {"site": "Pelvis", "histology": "Various", "histology_group": "mixed", "particle": "Carbon ions",
+    "studies": {"site": "Pelvis", "histology": "Various", "patient_group": "mixed", "particle": "Carbon ions",
                 "particle_group": "carbon", "setting": "not reported", "centre": "test centre",
                 "origin": "update 2026-12", "citation": "test citation", "address": "https://example.org/test",
                 "access": "abstract", "source": "test"},

@@ -163,7 +163,7 @@ def _corrupt(data_copy: Path) -> Path:
 
 ADD = ["add-study", "--study-id", "newstudy2030", "--first-author", "New", "--year", "2030", "--n-patients", "25",
        "--site", "Pelvis", "--histology", "Various", "--particle", "Carbon ions", "--source", "New 2030, Table 1",
-       "--histology-group", "mixed", "--setting", "definitive", "--centre", "Test centre",
+       "--patient-group", "mixed", "--setting", "definitive", "--centre", "Test centre",
        "--citation", "New et al. 2030", "--address", "https://example.org/new2030", "--access", "abstract",
        "--quote", "The rates of the new series."]
 
@@ -242,7 +242,7 @@ def test_add_study_prints_each_affected_estimate_before_and_after(data_copy):
     studies = pd.read_csv(data_copy / "literature" / "studies.csv", dtype=str, keep_default_na=False)
     new = studies.set_index("study_id").loc["newstudy2030"]
     assert new[["first_author", "year", "n_patients", "site", "histology", "particle", "particle_group", "source",
-                "histology_group", "setting", "centre", "access"]].tolist() == [
+                "patient_group", "setting", "centre", "access"]].tolist() == [
         "New", "2030", "25", "Pelvis", "Various", "Carbon ions", "carbon", "New 2030, Table 1", "mixed",
         "definitive", "Test centre", "abstract"]
 

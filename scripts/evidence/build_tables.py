@@ -60,7 +60,7 @@ def get(sid, field):
     r = resolved.get((sid, field, '', ''))
     return r[0] if r else ''
 exec(open(E/'series_labels.py').read())
-cols = ['study_id','first_author','year','n_patients','site','histology','histology_group','n_chordoma','particle','particle_group',
+cols = ['study_id','first_author','year','n_patients','site','histology','patient_group','n_chordoma','particle','particle_group',
         'setting','n_definitive','n_postoperative','centre','accrual_start','accrual_end','median_followup_months','overlap_group',
         'origin','citation','identifier','address','access','source']
 PG = {'Carbon ions':'carbon','Protons ± Photons':'proton-based','Protons':'proton-based','Carbon ions/Protons':'mixed','Carbon ions ± Photons':'mixed'}

@@ -336,7 +336,7 @@ def add_study_command(
                        "LRFS, CSS; years 1 to 10).")] = None,
     rate_source: Annotated[str | None, typer.Option(
         help="Where the rates are printed (default: --source).")] = None,
-    histology_group: Annotated[str | None, typer.Option(
+    patient_group: Annotated[str | None, typer.Option(
         help="chordoma (every patient), bone, soft tissue, mixed or not reported.")] = None,
     setting: Annotated[str | None, typer.Option(
         help="definitive, postoperative, mixed or not reported.")] = None,
@@ -379,7 +379,7 @@ def add_study_command(
         "histology": _ask(histology, "histology", "histology as printed"),
         "particle": _ask(particle, "particle", "particle as printed"),
         "source": _ask(source, "source", "where the series is printed"),
-        "histology_group": _ask(histology_group, "histology_group", "histology group (chordoma, bone, soft tissue, mixed)"),
+        "patient_group": _ask(patient_group, "patient_group", "histology group (chordoma, bone, soft tissue, mixed)"),
         "setting": _ask(setting, "setting", "setting (definitive, postoperative, mixed, not reported)"),
         "centre": _ask(centre, "centre", "treating centre"),
         "citation": _ask(citation, "citation", "the publication as printed"),

@@ -151,7 +151,7 @@ def test_study_ids_follow_the_one_id_pattern(data_copy: Path, bad_id: str) -> No
     f = data_copy / "literature" / "studies.csv"
     rows = len(loaders.load_studies(data_copy)) + 1  # the new row, whatever data/ holds today
     append_rows(f, [{"study_id": bad_id, "first_author": "X", "year": 2020, "n_patients": 10, "histology": "Chordoma",
-                     "histology_group": "chordoma"}])
+                     "patient_group": "chordoma"}])
     msg = _err(loaders.load_studies, data_copy)
     assert f"studies.csv, line {rows + 1} (row {rows}), column 'study_id'" in msg
     if bad_id:

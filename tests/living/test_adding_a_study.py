@@ -28,7 +28,7 @@ from sarcoma_review.paths import REPO_ROOT
 
 #: Two series made up for the test (valid against the schemas; never part of the review's data).
 BY_HAND = {"study_id": "handadded2031", "first_author": "Handadded", "year": "2031", "n_patients": "42",
-           "site": "Pelvis", "histology": "Various", "histology_group": "mixed", "particle": "Carbon ions",
+           "site": "Pelvis", "histology": "Various", "patient_group": "mixed", "particle": "Carbon ions",
            "particle_group": "carbon", "setting": "definitive", "centre": "Test centre", "origin": "update 2031-01",
            "citation": "Handadded et al. 2031", "address": "https://example.org/handadded2031", "access": "abstract",
            "source": "test series added by hand (tests/living/test_adding_a_study.py)"}
@@ -36,7 +36,7 @@ BY_HAND_RATES = [("LC", "5", "71"), ("OS", "5", "58")]
 BY_COMMAND = ["--study-id", "commandadded2032", "--first-author", "Commandadded", "--year", "2032",
               "--n-patients", "31", "--site", "Sacrum", "--histology", "Chordoma", "--particle", "Protons ± Photons",
               "--source", "test series added with review add-study (tests/living/test_adding_a_study.py)",
-              "--histology-group", "chordoma", "--setting", "mixed", "--centre", "Test centre",
+              "--patient-group", "chordoma", "--setting", "mixed", "--centre", "Test centre",
               "--citation", "Commandadded et al. 2032", "--address", "https://example.org/commandadded2032",
               "--access", "abstract", "--quote", "The 5-year LC was 77% and the 3-year OS 81%.",
               "--rate", "LC:5=77", "--rate", "OS:3=81"]

@@ -233,17 +233,17 @@ def test_other_series_chordomas_named_from_the_series_own_histology():
 
     s = pd.DataFrame([
         {"study_id": "a", "first_author": "A", "year": 2010, "n_patients": 50, "histology": "Various",
-         "histology_group": "mixed", "n_chordoma": 29},          # counts its chordomas
+         "patient_group": "mixed", "n_chordoma": 29},          # counts its chordomas
         {"study_id": "b", "first_author": "B", "year": 2011, "n_patients": 40, "histology": "Various",
-         "histology_group": "mixed", "n_chordoma": np.nan},      # mixed, count not given
+         "patient_group": "mixed", "n_chordoma": np.nan},      # mixed, count not given
         {"study_id": "c", "first_author": "C", "year": 2012, "n_patients": 30, "histology": "Various",
-         "histology_group": "soft tissue", "n_chordoma": np.nan},  # soft tissue: no chordoma
+         "patient_group": "soft tissue", "n_chordoma": np.nan},  # soft tissue: no chordoma
         {"study_id": "d", "first_author": "D", "year": 2013, "n_patients": 20, "histology": "Osteosarcoma",
-         "histology_group": "bone", "n_chordoma": np.nan},       # one named histology
+         "patient_group": "bone", "n_chordoma": np.nan},       # one named histology
         {"study_id": "e", "first_author": "E", "year": 2014, "n_patients": 60, "histology": "Chordoma",
-         "histology_group": "chordoma", "n_chordoma": 60},       # the chordoma stratum itself
+         "patient_group": "chordoma", "n_chordoma": 60},       # the chordoma stratum itself
         {"study_id": "f", "first_author": "F", "year": 2015, "n_patients": 54, "histology": "Various",
-         "histology_group": "mixed", "n_chordoma": 0},           # chordomas excluded
+         "patient_group": "mixed", "n_chordoma": 0},           # chordomas excluded
     ])
     with_ch, unknown = comparisons.other_series_chordomas(s)
     assert with_ch == ["A 2010 (29 of 50 patients)"] and unknown == ["B 2011"]
@@ -263,4 +263,4 @@ def test_other_series_chordomas_on_the_live_studies():
         assert r.histology != "Chordoma" and r.n_chordoma > 0
     for item in unknown:
         r = labels[item]
-        assert r.histology != "Chordoma" and pd.isna(r.n_chordoma) and r.histology_group != "soft tissue"
+        assert r.histology != "Chordoma" and pd.isna(r.n_chordoma) and r.patient_group != "soft tissue"

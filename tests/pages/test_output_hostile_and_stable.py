@@ -85,10 +85,10 @@ def add_hostile_studies(data: Path) -> None:
     lit = data / "literature"
     append_rows(lit / "studies.csv", [
         {"study_id": "hostile2021", "first_author": SCRIPT, "year": 2021, "n_patients": 40, "site": IMG,
-         "histology": "Chordoma", "histology_group": "chordoma", "centre": SCRIPT, "citation": IMG,
+         "histology": "Chordoma", "patient_group": "chordoma", "centre": SCRIPT, "citation": IMG,
          "source": "test: hostile text"},
         {"study_id": "muller2022", "first_author": NON_ASCII, "year": 2022, "n_patients": 60, "site": "Sacrum",
-         "histology": "Chordoma", "histology_group": "chordoma", "source": "test: non-ASCII text"}])
+         "histology": "Chordoma", "patient_group": "chordoma", "source": "test: non-ASCII text"}])
     append_rows(lit / "outcomes.csv", [
         {"study_id": "hostile2021", "endpoint": "LC", "horizon_years": 5, "rate_percent": 70, "quote": SCRIPT},
         {"study_id": "muller2022", "endpoint": "LC", "horizon_years": 5, "rate_percent": 75}])

@@ -103,12 +103,12 @@ def test_generated_sentences_read_from_the_analysis(ep, h):
         assert f"With k − 2 it is {k2['pi_low']:.1f}% to {k2['pi_high']:.1f}%" in text
     else:
         assert f"With {a.k} series the k − 2 interval is undefined" in text
-    # the histology caveat names every series of "Various" histology in this pool, by label
+    # the histology caveat names every series of the other stratum that holds or may hold chordomas, by label
     caveat = pooled.histology_caveat(a)
-    various = a.studies[a.studies["histology"] == vocabulary.MIXED_HISTOLOGY]
-    for lab in various["label"]:
+    uncertain = pooled.chordoma_uncertain(a.studies)
+    for lab in uncertain["label"]:
         assert lab in caveat
-    assert ("may include some chordomas" in caveat) == (not various.empty)
+    assert ("may hold some chordomas" in caveat) == (not uncertain.empty)
     site = next(s for s in a.strata if s.column == "site")
     assert "not tested against each other" in pooled.strata_markdown(a, site)
 

@@ -40,7 +40,7 @@ from sarcoma_review.paths import REPO_ROOT
 STUDY_FIELDS = ("study_id", "first_author", "year", "n_patients", "site", "histology", "particle", "source")
 #: The further columns of ``literature/studies.csv`` since the 2026-12 update (required ones where its schema
 #: says so): written only where the data folder's table has the column.
-EXTRA_STUDY_FIELDS = ("histology_group", "n_chordoma", "setting", "n_definitive", "n_postoperative", "centre",
+EXTRA_STUDY_FIELDS = ("patient_group", "n_chordoma", "setting", "n_definitive", "n_postoperative", "centre",
                       "accrual_start", "accrual_end", "median_followup_months", "overlap_group", "origin",
                       "citation", "identifier", "address", "access")
 #: The rate columns of ``literature/outcomes.csv`` beyond key, rate and source (likewise).

@@ -111,7 +111,7 @@ def synthetic_literature(k: int, seed: int = SEED, data_dir: Path | None = None
     })
     # the further columns of the data folder's studies table (since the 2026-12 update): valid values that
     # say the series is synthetic, in the table's own column order
-    fill = {"histology_group": ["chordoma" if h == "Chordoma" else "mixed" for h in histology],
+    fill = {"patient_group": ["chordoma" if h == "Chordoma" else "mixed" for h in histology],
             "setting": "not reported", "centre": "synthetic", "origin": "update 2026-12",
             "citation": SYNTHETIC_SOURCE, "address": "synthetic", "access": "abstract"}
     for col in real.columns:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from sarcoma_review.data import loaders
+from sarcoma_review.data import loaders, overlap
 from sarcoma_review.stats import certainty as grade
 
 #: ``appraisal/sources.role`` of a particle-therapy series appraised from its own publication.
@@ -68,7 +68,7 @@ def rob_counts(data_dir: Path | None = None) -> dict[str, Any]:
     counts = overall["overall"].value_counts()
     tools = loaders.load_table("appraisal", "tools", data_dir).set_index("tool_id")
     items = loaders.load_table("appraisal", "rob_items", data_dir)
-    full = sources["assessed_from"].astype(str).str.contains("full", case=False)
+    full = sources["assessed_from"].astype(str).str.contains(r"full (?:paper )?text", case=False, regex=True)
     return {"rob_n_sources": len(sources), "rob_n_full_text": int(full.sum()),
             "rob_n_series": int((sources["role"] == SERIES_ROLE).sum()),
             "rob_n_abstract": int(((sources["role"] == SERIES_ROLE) & ~full).sum()),
@@ -102,7 +102,7 @@ def series_limits(data_dir: Path | None = None) -> pd.DataFrame:
 
 def unappraisable_share(data_dir: Path | None = None) -> pd.DataFrame:
     """Per landmark: patients in series whose overall risk of bias could not be judged (feeds the judged domain)."""
-    lit = loaders.load_literature(data_dir)
+    lit = overlap.independent_by_landmark(loaders.load_literature(data_dir))  # each shared cohort once
     overall = loaders.load_table("appraisal", "rob_overall", data_dir)
     sources = loaders.load_table("appraisal", "sources", data_dir)
     status = sources.merge(overall, on="source_id").dropna(subset=["study_id"]).set_index("study_id")["overall"]

@@ -249,7 +249,7 @@ def benchmark_panel(lit: pd.DataFrame, bench: pd.DataFrame, method: str = "REML"
             notes.append(DIFFERENCE_METHOD)
             if role == "primary":
                 notes.append("primary: the comparators are soft-tissue sarcoma series and chordoma is another disease; "
-                             "a series of mixed histology may include some chordomas (studies.csv: histology_group, "
+                             "a series of mixed histology may include some chordomas (studies.csv: patient_group, "
                              "n_chordoma)")
             rows.append({
                 "landmark": landmark, "endpoint": b.endpoint, "horizon_years": float(b.horizon_years),
@@ -293,7 +293,7 @@ def _label(r) -> str:
 
 def other_series_chordomas(studies: pd.DataFrame) -> tuple[list[str], list[str]]:
     """The series outside the chordoma stratum that may hold chordomas, from ``studies``
-    (``histology``, ``histology_group``, ``n_chordoma``).
+    (``histology``, ``patient_group``, ``n_chordoma``).
 
     Returns ``(with_chordomas, unknown)``: ``"DeLaney 2014 (29 of 50 patients)"`` for each series whose
     publication counts some chordomas among other histologies, and the labels of the series of mixed or
@@ -306,7 +306,7 @@ def other_series_chordomas(studies: pd.DataFrame) -> tuple[list[str], list[str]]
         pd.Series(np.nan, index=other.index)
     with_ch = [f"{_label(r)} ({int(n)} of {int(r['n_patients'])} patients)"
                for (_, r), n in zip(other.iterrows(), n_ch) if pd.notna(n) and n > 0]
-    group = other["histology_group"].astype(str) if "histology_group" in other.columns else \
+    group = other["patient_group"].astype(str) if "patient_group" in other.columns else \
         pd.Series("not reported", index=other.index)
     mixed = (other["histology"].astype(str).str.strip() == vocabulary.MIXED_HISTOLOGY) | (group == "not reported")
     unknown = [_label(r) for (_, r), n, g, m in zip(other.iterrows(), n_ch, group, mixed)

@@ -26,7 +26,7 @@ def table_one(literature: pd.DataFrame, studies: pd.DataFrame | None = None) -> 
     where a study does not report that landmark), and ``rates``: every rate of the row in one text cell.
     """
     cols = ["study_id", "first_author", "year", "n_patients", "site", "histology", "particle", "particle_group"]
-    cols += [c for c in ("histology_group", "setting", "centre", "median_followup_months", "overlap_group", "origin",
+    cols += [c for c in ("patient_group", "setting", "centre", "median_followup_months", "overlap_group", "origin",
                          "access") if c in literature.columns]
     base = literature.drop_duplicates("study_id") if studies is None else studies
     studies = base.loc[:, [c for c in cols if c in base.columns]]

@@ -385,38 +385,60 @@ def strata_markdown(a: PooledAnalysis, s: Stratification) -> str:
     return " ".join(lines)
 
 
+def chordoma_uncertain(studies: pd.DataFrame) -> pd.DataFrame:
+    """The series of the other (non-chordoma-only) stratum that hold chordomas or may hold some: a chordoma
+    count above 0 where the publication gives one, or, where it gives none, a histology that does not rule
+    chordomas out ("Various", one that names chordoma among others, a mixed or unreported patient group; a
+    single named histology such as osteosarcoma does)."""
+    other = studies[studies[vocabulary.HISTOLOGY_STRATUM] != vocabulary.CHORDOMA]
+    if "n_chordoma" in other.columns:
+        n = pd.to_numeric(other["n_chordoma"], errors="coerce")
+        hist = other["histology"].astype(str)
+        open_ = (hist == vocabulary.MIXED_HISTOLOGY) | hist.str.contains("chordoma", case=False)
+        if "patient_group" in other.columns:
+            open_ |= other["patient_group"].astype(str).isin(["mixed", "not reported"])
+            open_ &= other["patient_group"].astype(str) != "soft tissue"  # soft-tissue sarcomas only
+        unknown = n.isna() & open_
+        return other[(n > 0) | unknown]
+    return other[other["histology"].astype(str) == vocabulary.MIXED_HISTOLOGY]
+
+
 def histology_caveat(a: PooledAnalysis) -> str:
-    """What the chordoma/other split cannot separate: series of mixed ("Various") histology."""
+    """What the chordoma/other split cannot separate: series of the other stratum with chordomas in them,
+    counted where the publication counts them."""
     st = a.studies
     if "histology" not in st.columns:
         return "The data give no histology for these series: no histology strata."
-    mixed = st[st["histology"].astype(str) == vocabulary.MIXED_HISTOLOGY]
     chord = st[st[vocabulary.HISTOLOGY_STRATUM] == vocabulary.CHORDOMA]
-    base = (f"The chordoma stratum holds the series whose histology Table I gives as chordoma only "
+    base = (f"The chordoma stratum holds the series whose publication reports chordomas only "
             f"({len(chord)} here); every other series is in the other stratum. ")
+    mixed = chordoma_uncertain(st)
     if mixed.empty:
-        return base + "No series pooled here has mixed (\"Various\") histology."
-    labs = ", ".join(html.escape(x, quote=False) for x in mixed["label"])
-    verb = "reports" if len(mixed) == 1 else "report"
-    return base + (f"{len(mixed)} series of the other stratum {verb} \"Various\" histologies ({labs}; "
-                   f"{int(mixed['n_patients'].sum())} patients): {'it' if len(mixed) == 1 else 'they'} may include "
-                   "some chordomas, and Table I "
-                   "does not say how many, so the split is chordoma-only series against the rest, not "
-                   "chordoma patients against other patients.")
+        return base + "No series of the other stratum pooled here holds chordomas, as far as its publication says."
+    parts = []
+    for r in mixed.itertuples():
+        n = pd.to_numeric(pd.Series([getattr(r, "n_chordoma", None)]), errors="coerce").iat[0]
+        lab = html.escape(str(r.label), quote=False)
+        parts.append(f"{lab}: {int(n)} chordomas" if pd.notna(n) else f"{lab}: not said")
+    verb = "holds" if len(mixed) == 1 else "hold"
+    return base + (f"{len(mixed)} series of the other stratum {verb} or may hold some chordomas ({'; '.join(parts)}), "
+                   "so the split is chordoma-only series against the rest, not chordoma patients against other "
+                   "patients.")
 
 
 def stand_in_markdown(a: PooledAnalysis) -> str:
     """Which series stood in for which under the overlap rule (shared cohorts counted once), and what
     pooling every series as published gives."""
     if a.stand_ins.empty:
-        return ("No two series here come from one centre with overlapping years: every series reporting "
-                "this landmark is counted.")
-    labels = dict(zip(a.studies["study_id"].astype(str), a.studies["label"]))
+        return ("No two series here are in one overlap group (series of one centre with overlapping years, which "
+                "may share patients; see the literature chapter): every series reporting this landmark is counted. "
+                "Series whose publication does not name its centre cannot be linked to others.")
     items = []
     for r in a.stand_ins.itertuples():
-        left = ", ".join(html.escape(s, quote=False) for s in r.left_out.split())
-        items.append(f"- {html.escape(labels.get(r.kept, r.kept), quote=False)} stands in for {left} "
-                     f"(overlap group {html.escape(str(r.overlap_group), quote=False)})")
+        kept = getattr(r, "kept_label", r.kept)
+        left = getattr(r, "left_out_labels", r.left_out)
+        items.append(f"- {html.escape(str(kept), quote=False)} stands in for {html.escape(str(left), quote=False)} "
+                     "(shared centre and overlapping years)")
     row = a.estimates[[v == sensitivity.ALL_SERIES for v in a.variants]]
     tail = ""
     if len(row):

@@ -112,7 +112,7 @@ def limitation_values(data_dir: Path | None = None) -> dict[str, Any]:
     ex = loaders.load_table("literature", "extractions", data_dir)
     setting = studies["setting"].value_counts()
     groups = studies["particle_group"].value_counts()
-    hist = studies["histology_group"].value_counts()
+    hist = studies["patient_group"].value_counts()
     with_dose = ex[ex["field"] == "dose"]["study_id"].nunique()
     with_rbe = ex[ex["field"] == "rbe_model"]["study_id"].nunique()
     abstract_only = studies["access"] == "abstract"
@@ -123,7 +123,7 @@ def limitation_values(data_dir: Path | None = None) -> dict[str, Any]:
         "lim_n_abstract": int(abstract_only.sum()),
         "lim_n_dose": int(with_dose), "lim_n_rbe": int(with_rbe),
         "lim_particle_groups": ", ".join(f"{v} {k}" for k, v in groups.items()),
-        "lim_histology_groups": ", ".join(f"{v} {k}" for k, v in hist.items()),
+        "lim_patient_groups": ", ".join(f"{v} {k}" for k, v in hist.items()),
         "lim_n_chordoma": int(hist.get("chordoma", 0)),
         "lim_n_overlap": int((studies["overlap_group"].astype("string").fillna("") != "").sum()),
         "lim_n_groups": int(studies["overlap_group"].dropna().nunique()),

@@ -25,6 +25,8 @@ from typing import Any
 
 import pandas as pd
 
+from sarcoma_review.data import overlap
+
 from sarcoma_review.errors import DataValidationError
 
 #: The five GRADE domains, in the order GRADE tables list them.
@@ -250,7 +252,9 @@ def _pool_primary(rows: pd.DataFrame, endpoint: str, horizon_years: float) -> Ma
 
 def rate_all(literature: pd.DataFrame, judgements: pd.DataFrame, landmarks: Iterable[tuple[str, float]],
              populations: Iterable[str] = POPULATIONS, pool: PoolFn | None = None) -> list[Certainty]:
-    """Rate every landmark in every population that has at least one series reporting it.
+    """Rate every landmark in every population that has at least one series reporting it, each shared
+    cohort counted once (:mod:`sarcoma_review.data.overlap`, applied to the landmark before the population
+    is taken, as the pooled pages' strata are).
 
     ``pool(rows, endpoint, horizon)`` returns the primary result row (default: REML with HKSJ,
     :func:`sarcoma_review.stats.sensitivity.pool_primary`).
@@ -259,6 +263,7 @@ def rate_all(literature: pd.DataFrame, judgements: pd.DataFrame, landmarks: Iter
     out = []
     for ep, hz in landmarks:
         d = literature[(literature["endpoint"] == ep) & (literature["horizon_years"].astype(float) == float(hz))]
+        d = overlap.independent(d)  # each shared cohort counted once, as on the pooled pages
         for pop in populations:
             sel = population_rows(d, pop).reset_index(drop=True)
             if sel.empty:

@@ -265,6 +265,10 @@ def run_analysis(literature: pd.DataFrame, endpoint: str, horizon_years: float, 
     d_all = select_landmark(literature, endpoint, horizon_years, subgroup_column, subgroup_value)
     d = overlap.independent(d_all).reset_index(drop=True)
     stand = overlap.stand_ins(d_all)
+    if len(stand) and {"first_author", "year"} <= set(d_all.columns):
+        names = {str(r.study_id): vocabulary.study_label(r.first_author, r.year) for r in d_all.itertuples()}
+        stand["kept_label"] = [names[k] for k in stand["kept"]]
+        stand["left_out_labels"] = [", ".join(names[x] for x in v.split()) for v in stand["left_out"]]
     aid = analysis_id or f"{endpoint}_{horizon_years:g}y"
     kw = dict(endpoint=endpoint, horizon=horizon_years, analysis_id=aid)
     primary = pool_primary(d, endpoint, horizon_years, tau2_method=tau2_method, ci_method=ci_method,
@@ -315,8 +319,8 @@ def run_analysis(literature: pd.DataFrame, endpoint: str, horizon_years: float, 
         estimates["subgroup_column"] = subgroup_column
         estimates["subgroup_value"] = str(subgroup_value)
     studies = pooling.study_table(d, method=tau2_method)
-    extra = [c for c in ("study_id", "first_author", "particle_group", "site", "histology",
-                         vocabulary.HISTOLOGY_STRATUM, "source_outcome") if c in d.columns]
+    extra = [c for c in ("study_id", "first_author", "particle_group", "site", "histology", "patient_group",
+                         "n_chordoma", vocabulary.HISTOLOGY_STRATUM, "source_outcome") if c in d.columns]
     studies = studies.merge(d[extra], on="study_id", how="left")
     studies["label"] = [vocabulary.study_label(a, y) for a, y in zip(studies["first_author"], studies["year"])]
     strata = tuple(stratify(d, c, tau2_method=tau2_method, ci_method=ci_method, analysis_id=aid)
