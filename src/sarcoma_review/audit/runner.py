@@ -407,7 +407,9 @@ def grim_join(items: list[str]) -> str:
 
 
 #: What Table I's verification verdicts (literature/verification) mean as audit verdicts.
-_TABLE_I_VERDICT = {"agrees": "consistent", "differs": "inconsistent", "not reported there": "inconsistent",
+#: A value the publication read does not report (often an abstract) cannot be checked; one it contradicts is
+#: inconsistent.
+_TABLE_I_VERDICT = {"agrees": "consistent", "differs": "inconsistent", "not reported there": "cannot check",
                     "publication not readable": "cannot check"}
 
 

@@ -111,7 +111,8 @@ def search_flow(data_dir: Path | None = None) -> dict[str, object]:
     return {
         "previous_series": len(t1),
         "previous_readable": int(studies["study_id"].isin(t1["study_id"]).sum()),
-        "searches": len(log), "search_date_first": str(log["date"].min()), "search_date_last": str(log["date"].max()),
+        "searches": int((~log["search_id"].astype(str).str.startswith("S-V")).sum()),
+        "lookups": int(log["search_id"].astype(str).str.startswith("S-V").sum()), "search_date_first": str(log["date"].min()), "search_date_last": str(log["date"].max()),
         "records": len(scr), "excluded": len(exc),
         "excluded_by_reason": {str(k): int(v) for k, v in by_reason.items()},
         "new_series": int((studies["origin"] != "Table I").sum()),

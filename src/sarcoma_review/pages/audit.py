@@ -24,6 +24,7 @@ def endpoint_title(endpoint: str) -> str:
 #: Reader-facing groups of findings, most important first: what a reader of the paper relies on
 #: most (its outcomes) before how the patients were treated, the statistics and who they were.
 TIERS = (
+    ("Table I against the series' own publications", ("table_i.",)),
     ("Survival, local control and follow-up",
      (".km.", "ipd.os", "ipd.lc", "ipd.dfs", "ipd.fu_", "ipd.deaths", "ipd.alive", "ipd.latest", "follow_up",
       ".lc_", ".os_", ".dfs", "distant_metastases", "died_metastasized", ".LC.", ".OS.", ".DPFS.")),

@@ -143,3 +143,40 @@ def chapter_values(data_dir=None) -> dict:
         "n_only_one": agree["only_1"] + agree["only_2"],
         "search_date": flow["search_date_last"],
     }
+
+
+#: Readers' words for the extraction fields (literature/extractions.field).
+FIELD_WORDS = {"n_patients": "patients", "n_chordoma": "patients with chordoma",
+               "setting_definitive": "treated for macroscopic disease", "setting_postoperative": "treated after surgery",
+               "recurrent": "recurrent tumours", "median_followup_months": "median follow-up (months)",
+               "accrual_start": "first year treated", "accrual_end": "last year treated",
+               "late_toxicity_g3plus": "late toxicity grade 3 or worse (patients)", "rate": "rate (%)"}
+
+
+def agreement_table(agreement: pd.DataFrame, studies: pd.DataFrame) -> pd.DataFrame:
+    """The values on which the two extractions did not simply agree, in readers' words: series label,
+    value, endpoint name and horizon, both extractions, the value used and why."""
+    from sarcoma_review.data.vocabulary import study_label
+
+    names = {r.study_id: study_label(r.first_author, r.year) for r in studies.itertuples()}
+    out = agreement[agreement["status"] != "agree"].copy()
+    out["series"] = [names.get(s, s) for s in out["study_id"]]
+    out["value"] = [FIELD_WORDS.get(f, f) for f in out["field"]]
+    out["endpoint"] = [ENDPOINT_NAMES.get(e, "other endpoint (its own name: see why)" if e == "OTHER" else e)
+                       if e else "" for e in out["endpoint"]]
+    out["resolved"] = [r if r else "not used" for r in out["resolved"]]
+    return out.reset_index(drop=True)
+
+
+def unlinked_text(studies: pd.DataFrame) -> str:
+    """A sentence naming the series whose publication, as read, names no centre: they cannot be linked to
+    an overlap group, so a shared cohort among them would go unnoticed."""
+    from sarcoma_review.data.vocabulary import study_label
+
+    grouped = studies["overlap_group"].astype("string").fillna("").str.strip() != ""
+    unnamed = studies[studies["centre"].astype(str).str.startswith("not named") & ~grouped]
+    if unnamed.empty:
+        return "Every series names its centre or is in an overlap group."
+    names = ", ".join(html.escape(study_label(r.first_author, r.year), quote=False) for r in unnamed.itertuples())
+    return (f"{len(unnamed)} series name no centre in what was read and are in no overlap group ({names}): if one "
+            "shares patients with another series, the pools count those patients twice.")

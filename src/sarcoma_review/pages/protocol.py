@@ -91,7 +91,7 @@ def flow_boxes(c: Mapping[str, Any]) -> list[dict[str, Any]]:
         {"title": f"Previous version: Table I of Cuccia et al. 2020, {u['previous_series']} series",
          "lines": [f"{u['previous_readable']} of them read in their own publication"],
          "side": [f"{u['previous_series'] - u['previous_readable']} whose publication could not be read: "
-                  "shown in the Table I chapter, not pooled"] if u["previous_series"] > u["previous_readable"] else []},
+                  "shown in the literature chapter, not pooled"] if u["previous_series"] > u["previous_readable"] else []},
         {"title": f"Identification: {u['searches']} searches run on {u['search_date_last']}",
          "lines": [f"{u['records']} records screened (title and abstract, full text where readable)"],
          "side": [f"excluded: {u['excluded']}"] + reasons},
@@ -133,4 +133,7 @@ def limitation_values(data_dir: Path | None = None) -> dict[str, Any]:
 def flow_table(c: Mapping[str, Any]) -> pd.DataFrame:
     """The pools of the flow diagram as a table (series in, patients, chordoma series, series left out)."""
     return pd.DataFrame([{"analysis": p["title"], "series": p["k"], "patients": p["n_patients"],
-                          "chordoma series": p["k_chordoma"], "left out": len(p["excluded"])} for p in c["pools"]])
+                          "chordoma series": p["k_chordoma"], "not reporting it": len(p["excluded"]),
+                          "counted once (shared cohort)": sum(len(x.split(" stands in for ")[1].split())
+                                                              for x in p.get("stood_in", []))}
+                         for p in c["pools"]])
