@@ -4,4 +4,4 @@
 generated from it.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
