@@ -7,6 +7,7 @@ The test release of the real book runs in a temporary copy of the repository.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 import os
@@ -161,7 +162,10 @@ def test_a_test_release_of_the_real_book_in_a_temporary_copy(tmp_path):
     review = str(Path(sys.executable).with_name("review"))
     current = citation.read_version(REPO_ROOT)
     new = rel.bump(current, "patch")
-    proc = subprocess.run([review, "release", new, "--date", "2026-12-01"], cwd=copy, env=env,
+    # dated the day after the latest release (a release cannot be dated before the one it follows)
+    latest = max(json.loads(m.read_text())["date"] for m in (REPO_ROOT / "releases").glob("*/manifest.json"))
+    day = (datetime.date.fromisoformat(latest) + datetime.timedelta(days=1)).isoformat()
+    proc = subprocess.run([review, "release", new, "--date", day], cwd=copy, env=env,
                           capture_output=True, text=True, timeout=3600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     d = copy / "releases" / new
