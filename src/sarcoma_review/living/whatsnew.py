@@ -125,7 +125,8 @@ def diff_data(previous_data: Path, current_data: Path) -> tuple[list[dict], list
             if r["study_id"] in added_ids | removed_ids:
                 continue
             corrected.setdefault(r["study_id"], []).append(
-                {"table": "outcomes", "study_id": r["study_id"], "field": f"{r['endpoint']} {r['horizon_years']}-year",
+                {"table": "outcomes", "study_id": r["study_id"], "endpoint": r["endpoint"],
+                 "horizon_years": r["horizon_years"], "field": f"{r['endpoint']} {r['horizon_years']}-year",
                  "before": r["rate_percent"] if what == "outcome removed" else None,
                  "after": r["rate_percent"] if what == "outcome added" else None, "what": what})
     reasons = _reasons(current_data)
@@ -138,18 +139,21 @@ def diff_data(previous_data: Path, current_data: Path) -> tuple[list[dict], list
             elif c.get("what") == "outcome added":
                 c["why"] = "reported by the series' own publication"
             else:  # a rate Table I printed, changed or gone: the verification's verdict on it
-                c["why"] = _renamed(a_out, sid, c) or reasons.get((sid, str(c["field"]).split()[0]), "")
+                gone = c.get("what") == "outcome removed"
+                c["why"] = ((_renamed(a_out, sid, c["endpoint"], c["horizon_years"], c["before"]) if gone else "")
+                            or reasons.get((sid, c["endpoint"]), ""))
     return added, removed, dict(sorted(corrected.items()))
 
 
-def _renamed(outcomes: pd.DataFrame, sid: str, change: dict) -> str:
-    """For a rate that is gone: the endpoint the series' own publication gives the same rate under, if any."""
-    if change.get("what") != "outcome removed" or change.get("before") is None:
+def _renamed(outcomes: pd.DataFrame, sid: str, endpoint: str, horizon_years: Any, rate: Any) -> str:
+    """For a rate that is gone (``endpoint`` at ``horizon_years``, ``rate`` percent): the endpoint the series'
+    own publication gives the same rate under at that horizon, if any."""
+    if rate is None:
         return ""
-    ep, years = str(change["field"]).split()[0], str(change["field"]).split()[1].split("-")[0]
-    same = outcomes[(outcomes["study_id"] == sid) & (outcomes["horizon_years"].astype(str) == years)
-                    & (outcomes["endpoint"] != ep)
-                    & (pd.to_numeric(outcomes["rate_percent"]) == pd.to_numeric(pd.Series([change["before"]])).iat[0])]
+    same = outcomes[(outcomes["study_id"] == sid)
+                    & (outcomes["horizon_years"].astype(float) == float(horizon_years))
+                    & (outcomes["endpoint"] != endpoint)
+                    & (pd.to_numeric(outcomes["rate_percent"]) == float(rate))]
     if same.empty:
         return ""
     r = same.iloc[0]
@@ -205,12 +209,11 @@ def left_pools(previous_data: Path, current_data: Path, landmarks: list[tuple[st
             elif sid in stood:
                 why = f"shared cohort: {stood[sid]} stands in for it (overlap rule)"
             else:
-                gone = {"what": "outcome removed", "field": f"{ep} {hz:g}-year",
-                        "before": b_out[(b_out["study_id"] == sid) & (b_out["endpoint"] == ep)
-                                        & (b_out["horizon_years"].astype(float) == float(hz))]["rate_percent"].iat[0]}
+                before = b_out[(b_out["study_id"] == sid) & (b_out["endpoint"] == ep)
+                               & (b_out["horizon_years"].astype(float) == float(hz))]["rate_percent"].iat[0]
                 v = reasons.get((sid, ep), "")
-                why = _renamed(a_out, sid, gone) or ("its own publication does not report this landmark"
-                                                      + (f" ({v})" if v else ""))
+                why = _renamed(a_out, sid, ep, hz, before) or ("its own publication does not report this landmark"
+                                                                + (f" ({v})" if v else ""))
             out.append({"endpoint": ep, "horizon_years": float(hz), "study_id": sid, "why": why})
     return out
 

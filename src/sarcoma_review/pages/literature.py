@@ -8,7 +8,7 @@ import html
 
 import pandas as pd
 
-from sarcoma_review.data.vocabulary import ENDPOINT_NAMES
+from sarcoma_review.data.vocabulary import ENDPOINT_NAMES, study_label
 
 ENDPOINT_ORDER = ["LC", "OS", "PFS", "DFS", "DMFS", "DPFS", "LRFS", "CSS"]
 
@@ -156,8 +156,6 @@ FIELD_WORDS = {"n_patients": "patients", "n_chordoma": "patients with chordoma",
 def agreement_table(agreement: pd.DataFrame, studies: pd.DataFrame) -> pd.DataFrame:
     """The values on which the two extractions did not simply agree, in readers' words: series label,
     value, endpoint name and horizon, both extractions, the value used and why."""
-    from sarcoma_review.data.vocabulary import study_label
-
     names = {r.study_id: study_label(r.first_author, r.year) for r in studies.itertuples()}
     out = agreement[agreement["status"] != "agree"].copy()
     out["series"] = [names.get(s, s) for s in out["study_id"]]
@@ -171,8 +169,6 @@ def agreement_table(agreement: pd.DataFrame, studies: pd.DataFrame) -> pd.DataFr
 def unlinked_text(studies: pd.DataFrame) -> str:
     """A sentence naming the series whose publication, as read, names no centre: they cannot be linked to
     an overlap group, so a shared cohort among them would go unnoticed."""
-    from sarcoma_review.data.vocabulary import study_label
-
     grouped = studies["overlap_group"].astype("string").fillna("").str.strip() != ""
     unnamed = studies[studies["centre"].astype(str).str.startswith("not named") & ~grouped]
     if unnamed.empty:
