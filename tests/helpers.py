@@ -250,9 +250,13 @@ def free_text_columns(data: Path) -> dict[str, list[str]]:
 
 def make_hostile(data: Path, columns: dict[str, list[str]] | None = None) -> dict[str, list[str]]:
     """Put a :data:`HOSTILE` string after the text of every free-text cell (``columns``, default
-    :func:`free_text_columns`) of a data copy; the text before it stays, so code reading a prefix still
-    can. Returns the columns changed."""
+    :func:`free_text_columns`) of a data copy, except cells a schema's ``row_rules`` bind (the code reads
+    those); the text before it stays, so code reading a prefix still can. Returns the columns changed."""
     import csv
+
+    import re
+
+    from sarcoma_review.data.row_rules import read_row_rules
 
     columns = free_text_columns(data) if columns is None else columns
     for name, cols in columns.items():
@@ -260,9 +264,11 @@ def make_hostile(data: Path, columns: dict[str, list[str]] | None = None) -> dic
         with open(path, encoding="utf-8", newline="") as fh:
             rows = list(csv.DictReader(fh))
             header = list(rows[0].keys()) if rows else []
+        rules = read_row_rules(Path(data) / f"{name}.schema.yaml", header)
         for i, row in enumerate(rows):
+            bound = {r.column for r in rules if re.fullmatch(r.when_pattern, row[r.when_column])}
             for col in cols:
-                if row[col].strip():
+                if row[col].strip() and col not in bound:  # a row rule's cell is read by code: not free text
                     row[col] = f"{row[col]} {HOSTILE[(i + len(col)) % len(HOSTILE)]}"
         with open(path, "w", encoding="utf-8", newline="") as fh:
             w = csv.DictWriter(fh, fieldnames=header, lineterminator="\n")

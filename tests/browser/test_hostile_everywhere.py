@@ -173,3 +173,73 @@ def test_no_page_built_from_hostile_data_runs_or_injects_anything(browser, hosti
         finally:
             context.close()
     assert seen_literal == {"whats-new": True, "run": True, "tables": True}, seen_literal
+
+
+# --- the real book, every chapter, from hostile data -------------------------------------------------
+
+@pytest.fixture(scope="module")
+def hostile_book(tmp_path_factory, serve_dir) -> tuple[str, list[str]]:
+    """``(origin, pages)``: this repository's book (every chapter of ``_toc.yml``, its releases for What's
+    new and Versions) built into a temporary root from a copy of ``data/`` whose every free-text cell
+    carries a hostile string (:func:`helpers.make_hostile`)."""
+    require_chromium()
+    root = tmp_path_factory.mktemp("hostile-book")
+    for name in ("book", "releases"):
+        shutil.copytree(paths.REPO_ROOT / name, root / name)
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy2(paths.REPO_ROOT / name, root / name)
+    shutil.copytree(paths.REPO_ROOT / "data", root / "data")
+    columns = helpers.make_hostile(root / "data")
+    assert "literature/studies" in columns and len(columns) >= 15
+    build_book(root=root, data_dir=root / "data", quiet=True, jobs=2)  # validates the hostile copy first
+    html = root / "_build" / "html"
+    pages = ["/" + p.relative_to(html).as_posix() for p in sorted(html.rglob("*.html"))
+             if not p.relative_to(html).as_posix().startswith(("_static/", "_sources/"))]
+    return serve_dir(html), pages
+
+
+def _toc_files(toc: Path) -> set[str]:
+    """Every ``root``/``file`` entry of a Jupyter Book toc (``book/intro``, ...)."""
+    import yaml
+
+    out: set[str] = set()
+
+    def walk(node) -> None:
+        if isinstance(node, dict):
+            out.update(str(node[k]) for k in ("root", "file") if k in node)
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(yaml.safe_load(toc.read_text(encoding="utf-8")))
+    return out
+
+
+def test_every_chapter_of_the_book_built_from_hostile_data_runs_nothing(browser, hostile_book):
+    """Every page of the real book (each chapter, the pooled pages, What's new, the audit) built from the
+    hostile data: no dialog opens and no handler, ``javascript:`` link or element the data carries is in
+    the DOM (the theme's own handlers hold no ``alert``; every hostile payload does)."""
+    origin, pages = hostile_book
+    chapters = _toc_files(paths.REPO_ROOT / "_toc.yml")
+    shown_literally = False
+    for url in pages:
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        dialogs: list[str] = []
+        page.on("dialog", lambda d, dialogs=dialogs: (dialogs.append(d.message), d.dismiss()))
+        page.route("**/*", _offline(origin))
+        try:
+            page.goto(origin + url, wait_until="load")
+            page.wait_for_timeout(300)  # the charts' scripts have run
+            assert dialogs == [], f"{url}: a dialog opened: {dialogs}"
+            found = [f for f in page.evaluate(INJECTED)
+                     if "alert" in f or "javascript:" in f or f.startswith(("element", "script"))]
+            assert found == [], f"{url}: injected: {found}"
+            if url.endswith("/literature.html"):
+                shown_literally = helpers.HOSTILE[0] in _plain_quotes(page.inner_text("body"))
+        finally:
+            context.close()
+    assert chapters and chapters <= {u.lstrip("/")[: -len(".html")] for u in pages}, "every chapter of the toc"
+    assert shown_literally, "the literature page shows the hostile first author as text"

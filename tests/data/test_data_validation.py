@@ -293,3 +293,59 @@ def test_schema_files_are_recorded_as_read(data_copy, tmp_path, monkeypatch):
     load_table("comparators", "comparators", data_copy)
     read = log.read_text()
     assert "comparators.schema.yaml" in read and "comparators.csv" in read
+
+
+# --- text the code reads: column patterns and row rules ----------------------------------------------
+
+def _set_cell(path: Path, key_col: str, key: str, col: str, value: str) -> int:
+    """Set ``col`` on the row whose ``key_col`` is ``key``; return that row's line number in the file."""
+    import csv
+
+    with open(path, encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    header = list(rows[0])
+    i = next(i for i, r in enumerate(rows) if r[key_col] == key)
+    rows[i][col] = value
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=header, lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    return i + 2
+
+
+@pytest.mark.parametrize("table, key_col, key, col, value, words", [
+    # the audit reads the accrual period as month and year (cnao/facts row rule)
+    ("cnao/facts", "fact_id", "accrual_end_abstract", "value_as_printed", "Sept. 2018", "a month and a year"),
+    ("cnao/facts", "fact_id", "accrual_start_results", "value_as_printed", "January 2013 <b>x</b>", "a month and a year"),
+    # the CNAO chapter reads each Cox cell as 'p (low-high)'
+    ("cnao/cox", "variable", "age", "as_printed", "0.10 [0.43-1.9]", "matching the pattern"),
+    # the ifosfamide audit reads the survivors' shortest follow-up from 'more than N years'
+    ("ifosfamide/reported_estimates", "estimate_id", "alive_disease_free", "value_as_printed",
+     "3 of 11 patients, all for a long time", "more than N years"),
+])
+def test_text_the_code_reads_is_validated(data_copy: Path, table, key_col, key, col, value, words) -> None:
+    line = _set_cell(data_copy / f"{table}.csv", key_col, key, col, value)
+    msg = _err(loaders.validate_all, data_copy)
+    assert f"{table}.csv" in msg and f"line {line}" in msg and repr(col) in msg and words in msg, msg
+    assert repr(value) in msg
+
+
+def test_a_row_rule_leaves_other_rows_free(data_copy: Path) -> None:
+    """Rows the rule does not pick (every fact but accrual) still take any text."""
+    _set_cell(data_copy / "cnao/facts.csv", "fact_id", "n_patients_abstract", "value_as_printed", "fifty-four")
+    loaders.validate_all(data_copy)
+
+
+@pytest.mark.parametrize("rules, words", [
+    ("row_rules: 3\n", "'row_rules' as a list"),
+    ("row_rules:\n- column: unit\n", "row rule 1 as {when"),
+    ("row_rules:\n- when: {column: nope, pattern: x}\n  column: unit\n  pattern: x\n", "no such column"),
+    ("row_rules:\n- when: {column: quantity, pattern: x}\n  column: unit\n  pattern: '('\n", "a regular expression"),
+])
+def test_a_broken_row_rule_is_a_data_error_naming_it(data_copy: Path, rules: str, words: str) -> None:
+    schema = data_copy / "cnao" / "facts.schema.yaml"
+    text = schema.read_text(encoding="utf-8")
+    start, end = text.index("row_rules:"), text.index("\ncolumns:")
+    schema.write_text(text[:start] + rules + text[end + 1:], encoding="utf-8")
+    msg = _err(loaders.validate_all, data_copy)
+    assert "facts.schema.yaml" in msg and words in msg, msg

@@ -19,7 +19,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from sarcoma_review import paths
-from sarcoma_review.data import tracking
+from sarcoma_review.data import row_rules, tracking
 from sarcoma_review.data.schemas import (
     SCHEMA_SUFFIX,
     TableSpec,
@@ -376,6 +376,7 @@ def load_table(group: str, table: str, data_dir: Path | None = None) -> pd.DataF
         df = _disk_memo_get(key)
         if df is None:
             df = _validate_frame(path, spec, header, rows, lines)
+            row_rules.check_row_rules(path, schema_path(d, group, table), df, lines)
             _disk_memo_put(key, df)
     _check_foreign_keys(path, spec, df, d, lines)  # the referenced tables may have changed since
     if key not in _VALIDATED:

@@ -15,6 +15,7 @@ import pandas as pd
 from sarcoma_review.data import vocabulary
 from sarcoma_review.data.vocabulary import landmark_name
 from sarcoma_review.pages.render import charts
+from sarcoma_review.pages.render.tables import md_text
 from sarcoma_review.stats import comparators as comparators_stats
 from sarcoma_review.stats import moderators, pooling
 from sarcoma_review.stats.sensitivity import landmark_rows
@@ -381,7 +382,7 @@ def benchmark_points(panel: pd.DataFrame) -> str:
         firsts = g.drop_duplicates("particle_population")
         heads = [f"{_particle_head(r)}{' (primary)' if r.population_role == 'primary' else ' (sensitivity)'}"
                  for r in firsts.itertuples()]
-        head = f"**{html.escape(landmark.capitalize())}**: particle therapy, " + "; ".join(heads) + "."
+        head = f"**{md_text(landmark.capitalize())}**: particle therapy, " + "; ".join(heads) + "."
         items = []
         for label, c in g.groupby("comparator", sort=False):
             first = c.iloc[0]
@@ -399,9 +400,9 @@ def benchmark_points(panel: pd.DataFrame) -> str:
             p = primary.iloc[0] if len(primary) else first
             who = (f"a new particle series like those pooled ({p['particle_population']})" if p["k"] >= 2
                    else f"that one series ({p['particle_population']})")
-            items.append(f"  - {html.escape(_pretty(label))}, {first['comparator_estimate']:.0f}% "
-                         f"({html.escape(_own_interval(first))}): " + "; ".join(parts) + ". "
-                         f"Probability that the true rate of {html.escape(who)} exceeds the comparator's: "
+            items.append(f"  - {md_text(_pretty(label))}, {first['comparator_estimate']:.0f}% "
+                         f"({md_text(_own_interval(first))}): " + "; ".join(parts) + ". "
+                         f"Probability that the true rate of {md_text(who)} exceeds the comparator's: "
                          f"{_prob(p['prob_particle_exceeds'])}.")
         blocks.append("- " + head + "\n" + "\n".join(items))
     return "\n".join(blocks)
@@ -417,8 +418,8 @@ def size_notes_markdown(bench: pd.DataFrame) -> str:
     items = []
     for r in rows.itertuples():
         size = f"n ≤ {int(r.n_value)}" if r.n_kind == "bound" else f"n = {int(r.n_value)}"
-        note = f": {html.escape(r.size_note)}" if r.size_note else ""
-        items.append(f"- {html.escape(_pretty(r.label))} ({size}){note}")
+        note = f": {md_text(r.size_note)}" if r.size_note else ""
+        items.append(f"- {md_text(_pretty(r.label))} ({size}){note}")
     return "Where each size comes from:\n\n" + "\n".join(items)
 
 
@@ -514,4 +515,4 @@ def skipped_markdown(panel: pd.DataFrame) -> str:
     skipped = panel.attrs.get("skipped", [])
     if not skipped:
         return "Every comparator with a rate at a stated horizon was compared."
-    return "Not compared:\n" + "\n".join(f"- {html.escape(_pretty(lbl))}: {html.escape(why)}." for lbl, why in skipped)
+    return "Not compared:\n" + "\n".join(f"- {md_text(_pretty(lbl))}: {md_text(why)}." for lbl, why in skipped)

@@ -4,11 +4,11 @@ overlap groups."""
 
 from __future__ import annotations
 
-import html
 
 import pandas as pd
 
 from sarcoma_review.data.vocabulary import ENDPOINT_NAMES, study_label
+from sarcoma_review.pages.render.tables import md_text
 
 ENDPOINT_ORDER = ["LC", "OS", "PFS", "DFS", "DMFS", "DPFS", "LRFS", "CSS"]
 
@@ -57,7 +57,7 @@ def study_summary(study: pd.Series, outcomes: pd.DataFrame) -> str:
             if not r.empty:
                 rates.append(f"{ENDPOINT_NAMES.get(ep, ep)} {r['rate_percent'].iat[0]:g}%")
         parts.append(f"at {float(h):g} years, " + ", ".join(rates))
-    esc = lambda v: html.escape(str(v), quote=False)  # noqa: E731 - data text, never markup (Markdown passes HTML)
+    esc = lambda v: md_text(str(v))  # noqa: E731 - data text, never markup (Markdown passes HTML)
     extra = ""
     if "centre" in study.index and isinstance(study.get("centre"), str):
         extra += f"; {esc(study['centre'])}"
@@ -173,6 +173,6 @@ def unlinked_text(studies: pd.DataFrame) -> str:
     unnamed = studies[studies["centre"].astype(str).str.startswith("not named") & ~grouped]
     if unnamed.empty:
         return "Every series names its centre or is in an overlap group."
-    names = ", ".join(html.escape(study_label(r.first_author, r.year), quote=False) for r in unnamed.itertuples())
+    names = ", ".join(md_text(study_label(r.first_author, r.year)) for r in unnamed.itertuples())
     return (f"{len(unnamed)} series name no centre in what was read and are in no overlap group ({names}): if one "
             "shares patients with another series, the pools count those patients twice.")

@@ -9,7 +9,6 @@ row with that series' effective sample size. One series is always shown as that 
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
 import pandas as pd
@@ -17,7 +16,7 @@ import pandas as pd
 from sarcoma_review.data import vocabulary
 from sarcoma_review.data.vocabulary import ENDPOINT_NAMES, landmark_name
 from sarcoma_review.pages.render import charts
-from sarcoma_review.pages.render.tables import p_text
+from sarcoma_review.pages.render.tables import md_text, p_text
 from sarcoma_review.stats import pooling, sensitivity
 from sarcoma_review.stats.sensitivity import (
     SMALL_K,
@@ -153,7 +152,7 @@ def summary_markdown(a: PooledAnalysis, endpoint: str, horizon_years: float) -> 
     what = landmark_name(endpoint, horizon_years)
     outcome = term(ENDPOINT_NAMES.get(endpoint, endpoint))
     if not a.is_pooled:
-        sid = html.escape(str(a.studies["label"].iat[0]), quote=False)  # data text in Markdown: never markup
+        sid = md_text(str(a.studies["label"].iat[0]))  # data text in Markdown: never markup
         return (f"Only one series ({sid}, {int(p['n_patients'])} patients) reports {what} "
                 f"({outcome}): {_pct(p['estimate'])} "
                 f"({term('95% CI', 'confidence interval')} {_pct(p['ci_low'])} to {_pct(p['ci_high'])}). "
@@ -253,8 +252,8 @@ def interval_moves_sentence(a: PooledAnalysis) -> str:
     def span(col: str) -> str:
         s = m.dropna(subset=[col])
         lo, hi = s.loc[s[col].idxmin()], s.loc[s[col].idxmax()]
-        return (f"{_pct(lo[col])} ({html.escape(names[lo['variant']], quote=False)}) to "
-                f"{_pct(hi[col])} ({html.escape(names[hi['variant']], quote=False)})")
+        return (f"{_pct(lo[col])} ({md_text(names[lo['variant']])}) to "
+                f"{_pct(hi[col])} ({md_text(names[hi['variant']])})")
 
     text = (f"Across the {len(m)} sensitivity analyses the estimate ranges from "
             f"{_pct(m['estimate'].min())} to {_pct(m['estimate'].max())}. The 95% CI of the primary model "
@@ -319,10 +318,10 @@ def effective_n_markdown(a: PooledAnalysis) -> str:
     out = []
     row = a.estimates[[v == sensitivity.EFFECTIVE_N for v in a.variants]]
     for sid, e in a.effective_n.items():
-        lab = html.escape(_label_of(a, sid), quote=False)
+        lab = md_text(_label_of(a, sid))
         if not e.honoured:
             out.append(f"{lab} does not enter a sensitivity analysis with its effective sample size here: "
-                       f"{html.escape(e.why, quote=False)}. See the audit chapter for the conflict.")
+                       f"{md_text(e.why)}. See the audit chapter for the conflict.")
             continue
         text = (f"The primary model treats every series as if all its patients had been followed to the "
                 f"landmark. For {lab} the numbers at risk are known from its reconstructed patient data: "
@@ -363,7 +362,7 @@ def strata_markdown(a: PooledAnalysis, s: Stratification) -> str:
     singles = e[e["kind"] == pooling.SINGLE_SERIES]
     if not singles.empty:
         lines.append(f"A stratum with one series shows that series' own rate and 95% Wald interval "
-                     f"({', '.join(html.escape(x, quote=False) for x in singles['series'])}); nothing is pooled there.")
+                     f"({', '.join(md_text(x) for x in singles['series'])}); nothing is pooled there.")
     t = s.test
     if not s.tested:
         lines.append(f"The {name} strata are shown side by side but not tested against each other: the labels "
@@ -378,7 +377,7 @@ def strata_markdown(a: PooledAnalysis, s: Stratification) -> str:
                          f"{'; a one-series stratum enters as that series' if not singles.empty else ''}): "
                          f"Q = {t['q_between']:.2f} on {int(t['q_df'])} df, {p_text(t['p_between'])}.")
         if t["note"]:
-            lines.append(html.escape(t["note"], quote=False)[0].upper() + html.escape(t["note"], quote=False)[1:] + ".")
+            lines.append(md_text(t["note"])[0].upper() + md_text(t["note"])[1:] + ".")
         if pd.notna(t["p_between"]) or pd.notna(t["p_moderator"]):
             lines.append("With so few series these tests have little power: a large p-value does not show "
                          "that the strata have the same rate.")
@@ -418,7 +417,7 @@ def histology_caveat(a: PooledAnalysis) -> str:
     parts = []
     for r in mixed.itertuples():
         n = pd.to_numeric(pd.Series([getattr(r, "n_chordoma", None)]), errors="coerce").iat[0]
-        lab = html.escape(str(r.label), quote=False)
+        lab = md_text(str(r.label))
         parts.append(f"{lab}: {int(n)} chordomas" if pd.notna(n) else f"{lab}: not said")
     verb = "holds" if len(mixed) == 1 else "hold"
     return base + (f"{len(mixed)} series of the other stratum {verb} or may hold some chordomas ({'; '.join(parts)}), "
@@ -437,7 +436,7 @@ def stand_in_markdown(a: PooledAnalysis) -> str:
     for r in a.stand_ins.itertuples():
         kept = getattr(r, "kept_label", r.kept)
         left = getattr(r, "left_out_labels", r.left_out)
-        items.append(f"- {html.escape(str(kept), quote=False)} stands in for {html.escape(str(left), quote=False)} "
+        items.append(f"- {md_text(str(kept))} stands in for {md_text(str(left))} "
                      "(shared centre and overlapping years)")
     row = a.estimates[[v == sensitivity.ALL_SERIES for v in a.variants]]
     tail = ""
