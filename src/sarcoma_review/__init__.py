@@ -9,6 +9,7 @@ paths                   where the checkout, its data and its build folders are
 errors                  the one error hierarchy (:class:`~sarcoma_review.errors.ReviewError` and below)
 data.schemas            the data dictionary (one ``*.schema.yaml`` per table) as pandera schemas
 data.loaders            read and validate every table; bad input raises ``DataValidationError``
+data.row_rules          patterns that some rows' text must match because code reads those cells
 data.tracking           record what data a chapter received: files and frame digests (the build's dependencies)
 data.vocabulary         endpoint names and order, landmark names: the words every layer shares
 data.overlap            shared cohorts counted once: the protocol's overlap rule
