@@ -432,6 +432,31 @@ def verify_release_command(
     typer.echo(f"release {version} verified: {report.summary}")
 
 
+@app.command("site")
+def site_command(
+    out: Annotated[Path | None, typer.Option("--out", help="Site folder (default _build/site).")] = None,
+    no_build: Annotated[bool, typer.Option("--no-build", help="Use the book already in _build/html instead of "
+                                           "building it first.")] = False,
+) -> None:
+    """Assemble the publishable site in _build/site: the current book at the root, every release's book as
+    released under v/VERSION/ (built from its frozen data and its own code; kept, so an unchanged release is
+    not built again), a banner naming its version on every page, versions.json and a version switcher.
+    """
+    from sarcoma_review.living.site import build_site
+
+    root = _project()
+    if out is not None:  # a new or empty folder, or a site written before (replaced whole)
+        if not (out.resolve() / "versions.json").is_file():
+            out = _check_out(out, root, [root / "data"])
+        out = out.resolve()
+    report = build_site(root, out, build_current=not no_build, say=typer.echo)
+    for version in report.built:
+        typer.echo(f"built release {version} from its record")
+    for version in report.cached:
+        typer.echo(f"release {version}: kept from an earlier build (unchanged)")
+    typer.echo(f"site: {report.out} ({len(report.versions)} versions; versions.json lists them)")
+
+
 @app.command("bench")
 def bench_command(
     repeat: Annotated[int, typer.Option("--repeat", min=1, help="Runs per figure (the median is reported).")] = 3,
