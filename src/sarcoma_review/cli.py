@@ -1,6 +1,7 @@
 """The ``review`` command line: every command of the living review, in one place.
 
-``validate``, ``run``, ``build``, ``add-study``, ``release``, ``verify-release`` and ``bench``. Domain
+``validate``, ``run``, ``build``, ``add-study``, ``release``, ``verify-release``, ``site``, ``serve`` and
+``bench``. Domain
 modules never import typer: they raise :class:`~sarcoma_review.errors.ReviewError` subclasses, which
 :class:`ReviewGroup` catches once and prints as one message (``error: ...``), exit status 1, no
 traceback; a bad option (click's own parsing) is likewise one line, exit status 2.
@@ -455,6 +456,19 @@ def site_command(
     for version in report.cached:
         typer.echo(f"release {version}: kept from an earlier build (unchanged)")
     typer.echo(f"site: {report.out} ({len(report.versions)} versions; versions.json lists them)")
+
+
+@app.command("serve")
+def serve_command(
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port on localhost (0: any free port).")] = 8000,
+) -> None:
+    """Build the book, serve _build/html on http://127.0.0.1:PORT/ and rebuild on every edit of data/, book/,
+    _config.yml, _toc.yml or the package (the same rules as review build); the open page reloads itself, a
+    failed build shows its error there and here while the last good book stays served. Ctrl-C stops it.
+    """
+    from sarcoma_review.living.serve import serve
+
+    raise typer.Exit(serve(_project(), port=port))
 
 
 @app.command("bench")
