@@ -85,7 +85,7 @@ def test_apa_and_bibtex():
     unreleased = citation.render_cite_page(cff, None, "unreleased")
     assert "version 1.2.3, not yet released" in unreleased and "frozen under `releases/1.2.3/`" not in unreleased
     changed = citation.render_cite_page(cff, None, "changed since release")
-    assert "release 1.2.3 with later changes to the data" in changed
+    assert "release 1.2.3 with later changes" in changed
     assert "Cuccia, F., Fiore, M. R.," in page and "*40*(5), 2853–2859" in page
 
 
@@ -128,12 +128,19 @@ def test_banner_says_release_only_for_exactly_what_the_release_was_built_from(tm
     _freeze(repo, "0.1.0", "2020-01-02")  # a date no commit here has: the banner must take the frozen one
     assert citation.is_release_build(repo)
     assert citation.banner_text(repo) == "Version 0.1.0 · data as of 2020-01-02"
+    (repo / "CITATION.cff").write_text(citation.render_cff("0.1.0", "2020-01-02"))
+    assert "This is **release 0.1.0**" in citation.write_cite_page(tmp_path / "cite.md", repo / "CITATION.cff",
+                                                                  repo).read_text()
     today = git(repo, "log", "-1", "--date=format-local:%Y-%m-%d", "--format=%cd", "--", "data")
     # the book's text edited and committed after the release: still version 0.1.0 in the version file
     (repo / "book" / "intro.md").write_text("# Intro, edited after the release\n")
     git(repo, "commit", "-q", "-am", "edit")
     assert not citation.is_release_build(repo)
     assert citation.banner_text(repo) == f"Development version after 0.1.0 · data as of {today}"
+    # the How to cite page agrees: same data as the release, yet not the release
+    assert citation.release_status(repo) == "released"
+    cite = citation.write_cite_page(tmp_path / "cite.md", repo / "CITATION.cff", repo).read_text()
+    assert "release 0.1.0 with later changes" in cite and "This is **release" not in cite
     git(repo, "revert", "--no-edit", "HEAD")
     assert citation.is_release_build(repo)
     # an untracked page or uncommitted data make a development version too

@@ -198,9 +198,9 @@ def render_cite_page(cff: dict[str, Any], banner: str | None = None, status: str
         "released": [f"This is **release {v}** of the living review ({cff.get('date-released', 'n.d.')}, tag "
                      f"`v{v}`). Its pooled estimates, audit table and data hashes are frozen under "
                      f"`releases/{v}/`, and rebuilding the tag reproduces the estimates byte for byte."],
-        "changed since release": [f"This edition is **release {v} with later changes to the data** (listed on the "
-                                  "What's new page). To cite a fixed state of the evidence, cite release "
-                                  f"{v} (tag `v{v}`) or wait for the next release."],
+        "changed since release": [f"This edition is **release {v} with later changes** (to the data, listed on the "
+                                  "What's new page, or to the analyses and chapters). To cite a fixed state of the "
+                                  f"evidence, cite release {v} (tag `v{v}`) or wait for the next release."],
         "unreleased": [f"This edition is **version {v}, not yet released**: its numbers can still change. To cite "
                        "a fixed state of the evidence, cite a released version (each is tagged and frozen under "
                        "`releases/`)."],
@@ -246,7 +246,11 @@ def write_cite_page(out: Path, cff_path: Path = REPO_ROOT / "CITATION.cff", root
     cff = load_cff(cff_path)
     version = str(cff["version"])
     has_pdf = (root / "releases" / version / "book.pdf").exists()
-    page = render_cite_page(cff, banner_text(root), release_status(root),
+    # the same rule as the banner: "released" only for exactly what the release was built from
+    status = release_status(root)
+    if status == "released" and not is_release_build(root):
+        status = "changed since release"
+    page = render_cite_page(cff, banner_text(root), status,
                             pdf_href=f"_static/releases/{version}/book.pdf" if has_pdf else None,
                             versions_page=(root / "book" / "versions.md").exists())
     Path(out).write_text(page, encoding="utf-8", newline="\n")
