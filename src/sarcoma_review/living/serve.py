@@ -122,6 +122,7 @@ def builder_main(root: str) -> None:
     """The builder: one JSON request per line on stdin (``{"force": false}``), one JSON answer per line
     (``{"ok": true, ...}`` or ``{"ok": false, "error": ...}``) on the original stdout; everything else
     it prints (the build's progress) goes to stderr, the terminal."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # Builder.stop's Ctrl-C, even if started ignoring it
     proto = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
     os.dup2(2, 1)  # chapter processes and libraries print to stdout: the terminal, never the protocol
     sys.stdout = os.fdopen(1, "w", encoding="utf-8", buffering=1)
@@ -374,7 +375,8 @@ def serve(root: str | os.PathLike[str], host: str = "127.0.0.1", port: int = 800
 
 @contextlib.contextmanager
 def _terminate_as_interrupt() -> Iterator[None]:
-    """SIGTERM (e.g. ``kill``) stops the server as Ctrl-C does (in the main thread)."""
+    """Ctrl-C and SIGTERM (e.g. ``kill``) stop the server (in the main thread), even when it was started with
+    SIGINT ignored (a background job of a shell ignores it, and Python then leaves it ignored)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -382,11 +384,12 @@ def _terminate_as_interrupt() -> Iterator[None]:
     def handler(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
-    old = signal.signal(signal.SIGTERM, handler)
+    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, old)
+        for s, h in old.items():
+            signal.signal(s, h)
 
 
 @contextlib.contextmanager
