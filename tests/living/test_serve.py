@@ -145,16 +145,38 @@ def test_invalid_data_shows_the_error_and_keeps_the_last_good_book(served):
         browser.close()
 
 
-def test_ctrl_c_stops_it_cleanly(served):
+def test_an_edit_of_the_package_starts_a_fresh_builder(served):
+    """The builder has the package imported: after an edit of the package it would run stale code, so the
+    server replaces it; the book is rebuilt with the edited package (every chapter: its code changed)."""
     root, url, proc, log, base = served
+    s = sb.status(url)
+    module = root / "src" / "sarcoma_review" / "pages" / "literature.py"
+    module.write_text(module.read_text(encoding="utf-8") + "\n# edited under review serve\n", encoding="utf-8")
+    after = sb.wait_for(url, lambda x: x["generation"] > s["generation"] or x["error"], timeout=600)
+    assert after["error"] is None, after["error"]
+    assert after["builder"] != s["builder"]
+    assert "book/literature" in after["last"]["executed"]
+
+
+def test_ctrl_c_during_a_build_stops_it_cleanly(served):
+    """Ctrl-C while a build runs (chapter processes, fork server, builder all alive): exit status 0, one
+    line saying so, no traceback, and no process the command started left running; the last good book is
+    still in place for the next start."""
+    root, url, proc, log, base = served
+    index = (root / "_build" / "html" / "index.html").read_bytes()
+    sb.flip_first_rate(root / "data" / "literature" / "outcomes.csv", 1)
+    sb.wait_for(url, lambda s: s["building"], timeout=60, every=0.02)
+    time.sleep(1.0)  # chapters running
     started = _descendants(proc.pid)
-    assert started, "the builder and its fork server run beside the server"
+    assert len(started) >= 2, "the builder and its fork server run beside the server"
     assert sb.stop_serve(proc) == 0
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and any(_alive(p) for p in started):
         time.sleep(0.1)
     assert [p for p in started if _alive(p)] == []
     text = log.read_text(encoding="utf-8")
-    assert text.rstrip().endswith("stopped") and "Traceback" not in text
+    assert "stopping (Ctrl-C)" in text and text.rstrip().endswith("stopped")
+    assert "Traceback" not in text, text[-3000:]
     with pytest.raises(OSError):
         sb.get(url, timeout=2)
+    assert (root / "_build" / "html" / "index.html").read_bytes() == index

@@ -136,6 +136,7 @@ def builder_main(root: str) -> None:
             proto.write(json.dumps(_answer(Path(root), json.loads(line), build_book, ReviewError)) + "\n")
     except KeyboardInterrupt:  # the server stops the builder (Builder.stop): leave quietly
         pass
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # nothing left to interrupt: exit without a traceback
 
 
 def _answer(root: Path, request: dict[str, Any], build_book: Callable[..., Any], review_error: type) -> dict[str, Any]:
@@ -165,6 +166,7 @@ class Builder:
         self.env = dict(env if env is not None else os.environ)
         self.env["REVIEW_ROOT"] = str(self.root)
         self.proc: subprocess.Popen | None = None
+        self.busy = False
 
     def start(self) -> None:
         self.proc = subprocess.Popen([sys.executable, "-c", _BUILDER_CODE, str(self.root)], cwd=str(self.root),
@@ -176,20 +178,23 @@ class Builder:
         if self.proc is None or self.proc.poll() is not None:
             self.start()
         assert self.proc is not None and self.proc.stdin is not None and self.proc.stdout is not None
+        self.busy = True
         try:
             self.proc.stdin.write(json.dumps({"force": force}) + "\n")
             self.proc.stdin.flush()
             line = self.proc.stdout.readline()
         except (BrokenPipeError, OSError):
             line = ""
+        self.busy = False  # not reached when Ctrl-C interrupts the build: stop() then interrupts it too
         if not line:
             self.stop()
             return {"ok": False, "error": "the builder stopped unexpectedly; it is started again at the next edit"}
         return json.loads(line)
 
     def stop(self, timeout: float = 10.0) -> None:
-        """End the builder and its process group (chapter processes, fork server, Jupyter Book): Ctrl-C
-        first (the build ends its chapter processes), then, after ``timeout``, SIGKILL."""
+        """End the builder and its process group (chapter processes, fork server, Jupyter Book): an idle
+        builder leaves when its input closes; a building one gets Ctrl-C (the build ends its chapter
+        processes); after ``timeout``, SIGKILL to whatever of the group is left."""
         proc, self.proc = self.proc, None
         if proc is None:
             return
@@ -197,8 +202,10 @@ class Builder:
             if proc.stdin:
                 proc.stdin.close()
         if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGINT)
+            if self.busy:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGINT)
+            self.busy = False
             try:
                 proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
@@ -222,11 +229,12 @@ class State:
         self.error: str | None = None
         self.building = False
         self.last: dict[str, Any] = {}
+        self.builder_pid: int | None = None
 
     def as_json(self) -> bytes:
         with self.lock:
-            return json.dumps({"generation": self.generation, "error": self.error,
-                               "building": self.building, "last": self.last}).encode()
+            return json.dumps({"generation": self.generation, "error": self.error, "building": self.building,
+                               "last": self.last, "builder": self.builder_pid}).encode()
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
@@ -286,6 +294,7 @@ def _say(msg: str) -> None:
 def _run_build(builder: Builder, state: State, why: str, say: Callable[[str], None]) -> dict[str, Any]:
     with state.lock:
         state.building = True
+        state.builder_pid = builder.proc.pid if builder.proc is not None else None
     say(f"… building ({why})")
     result = builder.build()
     with state.lock:
