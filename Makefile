@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: book test env browser bench clean
+.PHONY: book test env browser bench clean site serve
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,14 @@ env: $(STAMP)
 ## Build the book into static HTML under _build/html (executes every chapter).
 book: env
 	$(BIN)/review build
+
+## The publishable site in _build/site: the current book, every release under v/VERSION/, versions.json.
+site: env
+	$(BIN)/review site
+
+## Build, serve _build/html on localhost and rebuild on every edit (Ctrl-C stops).
+serve: env
+	$(BIN)/review serve
 
 ## Headless Chromium for the browser tests: Debian's package, installed under CI (root, apt).
 browser:

@@ -104,3 +104,18 @@ def serve_dir():
     for s in servers:
         s.shutdown()
         s.server_close()
+
+
+# ----------------------------------------------------------------------------- the site (review site)
+@pytest.fixture(scope="session")
+def site_tree(tmp_path_factory):
+    """The publishable site assembled once per test session from the built book (`make book` first) and
+    every release's book built from its record (kept under _build/cache/site by the hash of everything it
+    is built from, so a later session reuses them). Returns (site folder, report of the first assembly)."""
+    from sarcoma_review.living.site import build_site
+
+    if not (paths.HTML_DIR / "index.html").exists():
+        pytest.fail("no built book in _build/html: run `make book` first")
+    out = tmp_path_factory.mktemp("site") / "site"
+    report = build_site(paths.REPO_ROOT, out, build_current=False)
+    return out, report

@@ -353,6 +353,10 @@ HOSTILE_INPUTS = [
     (["verify-release", "0.1.0", "--root", "{badmanifest}"], ["releases/0.1.0/manifest.json is not readable JSON"]),
     (["verify-release", "0.1.0", "--root", "{listmanifest}"], ["releases/0.1.0/manifest.json holds a JSON list"]),
     (["bench", "--report", "{dir}"], ["--report", "is a folder"]),
+    # site: --out never replaces a folder that is not a site written before, nor the book or the data
+    (["site", "--no-build", "--out", "{full}"], ["--out", "already holds files"]),
+    (["site", "--no-build", "--out", "data/literature"], ["inside the data folder"]),
+    (["site", "--no-build", "--out", "_build/html"], ["published book (_build/html)"]),
     # release: uncommitted edits anywhere it builds from; a date before the previous release
     (["release", "0.2.0", "--no-pdf", "--root", "{dirtyrepo}"], ["uncommitted changes", "book/intro.md"]),
     (["release", "0.2.0", "--no-pdf", "--root", "{untrackedrepo}"], ["uncommitted changes", "src/sarcoma_review/new.py"]),
@@ -434,6 +438,17 @@ def test_hostile_and_careless_inputs_end_in_one_line(args, words, data_copy, tmp
     if "{full}" in subs:
         assert (subs["{full}"] / "estimates.csv").read_text() == "another run's estimates\n"
     assert not (REPO_ROOT / "data" / "literature" / "pooled.ipynb").exists()
+
+
+def test_serve_on_a_port_in_use_ends_in_one_line():
+    """`review serve --port N` with N taken: one line naming the port and how to pick another, before any build."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        one_line_error(runner.invoke(app, ["serve", "--port", str(port)]), f"127.0.0.1:{port}", "--port 0")
 
 
 def test_two_runs_started_in_the_same_second_get_folders_of_their_own(tmp_path, monkeypatch):

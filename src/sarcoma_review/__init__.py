@@ -54,6 +54,9 @@ living.whatsnew         What's new: the evidence compared with the previous rele
 living.bench            ``review bench``: benchmarks of the build and the pooling
 living.add_study        ``review add-study``: add one series and its rates, validated, estimates before/after
 living.versions         every version on record: the Versions page, published release files, the release PDF
+living.site             ``review site``: the current book and every release's book as released, versions.json
+living.serve            ``review serve``: the book on localhost, rebuilt on every edit, the open page reloaded
+living.serve_bench      the benchmark of an edit under ``review serve`` (time until the page shows it)
 cli                     the ``review`` command line; catches ``ReviewError`` once
 """
 

@@ -1,6 +1,7 @@
 """The ``review`` command line: every command of the living review, in one place.
 
-``validate``, ``run``, ``build``, ``add-study``, ``release``, ``verify-release`` and ``bench``. Domain
+``validate``, ``run``, ``build``, ``add-study``, ``release``, ``verify-release``, ``site``, ``serve`` and
+``bench``. Domain
 modules never import typer: they raise :class:`~sarcoma_review.errors.ReviewError` subclasses, which
 :class:`ReviewGroup` catches once and prints as one message (``error: ...``), exit status 1, no
 traceback; a bad option (click's own parsing) is likewise one line, exit status 2.
@@ -430,6 +431,44 @@ def verify_release_command(
     for note in report.notes:
         typer.echo(f"note: {note}")
     typer.echo(f"release {version} verified: {report.summary}")
+
+
+@app.command("site")
+def site_command(
+    out: Annotated[Path | None, typer.Option("--out", help="Site folder (default _build/site).")] = None,
+    no_build: Annotated[bool, typer.Option("--no-build", help="Use the book already in _build/html instead of "
+                                           "building it first.")] = False,
+) -> None:
+    """Assemble the publishable site in _build/site: the current book at the root, every release's book as
+    released under v/VERSION/ (built from its frozen data and its own code; kept, so an unchanged release is
+    not built again), a banner naming its version on every page, versions.json and a version switcher.
+    """
+    from sarcoma_review.living.site import build_site
+
+    root = _project()
+    if out is not None:  # a new or empty folder, or a site written before (replaced whole)
+        if not (out.resolve() / "versions.json").is_file():
+            out = _check_out(out, root, [root / "data"])
+        out = out.resolve()
+    report = build_site(root, out, build_current=not no_build, say=typer.echo)
+    for version in report.built:
+        typer.echo(f"built release {version} from its record")
+    for version in report.cached:
+        typer.echo(f"release {version}: kept from an earlier build (unchanged)")
+    typer.echo(f"site: {report.out} ({len(report.versions)} versions; versions.json lists them)")
+
+
+@app.command("serve")
+def serve_command(
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port on localhost (0: any free port).")] = 8000,
+) -> None:
+    """Build the book, serve _build/html on http://127.0.0.1:PORT/ and rebuild on every edit of data/, book/,
+    _config.yml, _toc.yml or the package (the same rules as review build); the open page reloads itself, a
+    failed build shows its error there and here while the last good book stays served. Ctrl-C stops it.
+    """
+    from sarcoma_review.living.serve import serve
+
+    raise typer.Exit(serve(_project(), port=port))
 
 
 @app.command("bench")

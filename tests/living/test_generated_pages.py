@@ -4,6 +4,7 @@ import nbformat
 import yaml
 
 from sarcoma_review import __version__
+from sarcoma_review.living import citation
 from sarcoma_review.living.build import Layout, generate_pages, stage_sources
 from sarcoma_review.living.notebooks import (
     TITLE_PLACEHOLDER,
@@ -35,7 +36,10 @@ def test_generated_pages_in_stage(tmp_path):
     stage_sources(layout, stage)
     generate_pages(layout, stage, REPO_ROOT / "data")
     cfg = yaml.safe_load((stage / "_config.yml").read_text())
-    assert cfg["html"]["announcement"].startswith(f"Version {__version__} · data as of ")
+    # the banner: the version when this checkout is exactly that release, else a development version after it
+    assert cfg["html"]["announcement"] == citation.banner_text(REPO_ROOT)
+    assert cfg["html"]["announcement"].startswith((f"Version {__version__} · data as of ",
+                                                    "Development version after "))
     assert cfg["execute"]["execute_notebooks"] == "off"
     cite = (stage / "book" / "cite.md").read_text()
     assert f"version {__version__}" in cite.lower() and "@" in cite  # APA text and a BibTeX entry

@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from sarcoma_review.living import store
+from sarcoma_review.living.store import previous_release_dir
 from sarcoma_review.paths import REPO_ROOT
 
 #: Title of the review (same as ``title`` in _config.yml).
@@ -197,9 +198,9 @@ def render_cite_page(cff: dict[str, Any], banner: str | None = None, status: str
         "released": [f"This is **release {v}** of the living review ({cff.get('date-released', 'n.d.')}, tag "
                      f"`v{v}`). Its pooled estimates, audit table and data hashes are frozen under "
                      f"`releases/{v}/`, and rebuilding the tag reproduces the estimates byte for byte."],
-        "changed since release": [f"This edition is **release {v} with later changes to the data** (listed on the "
-                                  "What's new page). To cite a fixed state of the evidence, cite release "
-                                  f"{v} (tag `v{v}`) or wait for the next release."],
+        "changed since release": [f"This edition is **release {v} with later changes** (to the data, listed on the "
+                                  "What's new page, or to the analyses and chapters). To cite a fixed state of the "
+                                  f"evidence, cite release {v} (tag `v{v}`) or wait for the next release."],
         "unreleased": [f"This edition is **version {v}, not yet released**: its numbers can still change. To cite "
                        "a fixed state of the evidence, cite a released version (each is tagged and frozen under "
                        "`releases/`)."],
@@ -245,7 +246,11 @@ def write_cite_page(out: Path, cff_path: Path = REPO_ROOT / "CITATION.cff", root
     cff = load_cff(cff_path)
     version = str(cff["version"])
     has_pdf = (root / "releases" / version / "book.pdf").exists()
-    page = render_cite_page(cff, banner_text(root), release_status(root),
+    # the same rule as the banner: "released" only for exactly what the release was built from
+    status = release_status(root)
+    if status == "released" and not is_release_build(root):
+        status = "changed since release"
+    page = render_cite_page(cff, banner_text(root), status,
                             pdf_href=f"_static/releases/{version}/book.pdf" if has_pdf else None,
                             versions_page=(root / "book" / "versions.md").exists())
     Path(out).write_text(page, encoding="utf-8", newline="\n")
@@ -275,16 +280,70 @@ def data_dirty(root: Path = REPO_ROOT) -> bool:
     return bool(got)
 
 
+#: What a release is built from, as git pathspecs relative to the checkout, less the files the release
+#: itself rewrites (the version file and the generated pages): a checkout that differs from the release's
+#: commit in any of them is a development version after that release, not the release.
+RELEASE_BUILD_INPUTS = ("data", "src", "book", "_config.yml", "_toc.yml",
+                        ":(exclude)src/sarcoma_review/_version.py", ":(exclude)book/cite.md",
+                        ":(exclude)book/whats-new.md", ":(exclude)book/versions.md", ":(exclude)**/__pycache__")
+
+
+def _manifest(root: Path, version: str) -> dict[str, Any] | None:
+    path = Path(root) / "releases" / version / "manifest.json"
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def is_release_build(root: Path = REPO_ROOT) -> bool:
+    """True when the checkout holds exactly what release ``read_version(root)`` was built from.
+
+    In a git checkout: ``releases/<version>/manifest.json`` exists and the data, the package and the
+    book (less the files a release rewrites, :data:`RELEASE_BUILD_INPUTS`) are those of the commit the
+    manifest records, with no uncommitted or untracked change. This holds at the tag, and while
+    ``review release`` prints the book it is making. Outside git (a copy of the files), the data must
+    hash to the release's frozen ``data_hashes.json`` (the code cannot be checked there).
+    """
+    root = Path(root)
+    version = read_version(root)
+    manifest = _manifest(root, version)
+    if manifest is None:
+        return False
+    commit = manifest.get("git_commit")
+    if store.git(root, "rev-parse", "--is-inside-work-tree") == "true" and isinstance(commit, str):
+        changed = store.git(root, "diff", "--name-only", commit, "--", *RELEASE_BUILD_INPUTS)
+        untracked = store.git(root, "ls-files", "--others", "--exclude-standard", "--", *RELEASE_BUILD_INPUTS)
+        return changed == "" and untracked == ""
+    return release_status(root) == "released"
+
+
 def banner_text(root: Path = REPO_ROOT) -> str:
-    """One line for the top of every page: the book's version and its data date.
+    """One line for the top of every page: which version the book is, and its data date.
+
+    A release (:func:`is_release_build`) names its version and its frozen data date; any other build
+    says it is a development version after the newest release (or before the first) and gives the
+    date of the newest commit that touched the data (:func:`data_date`).
 
     Examples
     --------
-    ``"Version 0.2.0 · data as of 2026-11-21"``
+    ``"Version 0.2.0 · data as of 2026-12-04"`` (a release),
+    ``"Development version after 0.2.0 · data as of 2026-12-09"`` (anything else).
     """
+    root = Path(root)
     version = read_version(root)
-    date = data_date(root)
-    text = f"Version {version} · data as of {date}" if date else f"Version {version} · data date unknown"
+    if is_release_build(root):
+        manifest = _manifest(root, version) or {}
+        date = manifest.get("data_date") or data_date(root)
+        return f"Version {version} · data as of {date}" if date else f"Version {version} · data date unknown"
+    previous = previous_release_dir(root, before=None)
+    if previous is not None and store.parse_version(previous.name) > store.parse_version(version):
+        previous = previous_release_dir(root, before=version)
+    label = (f"Development version after {previous.name}" if previous is not None
+             else f"Development version {version} (no release yet)")
+    date = data_date(root) if store.git(root, "rev-parse", "--is-inside-work-tree") == "true" else None
+    text = f"{label} · data as of {date}" if date else f"{label} · data date unknown"
     if date and data_dirty(root):
         text += " (plus uncommitted data changes)"
     return text
