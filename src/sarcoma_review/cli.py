@@ -208,11 +208,7 @@ def run(
     with an `estimates_out` parameter, estimates.csv.
     """
     from sarcoma_review.living.analyses import check_run_parameters, load_analyses
-    from sarcoma_review.living.build import (
-        check_parameters,
-        execute_chapter,
-        resolve_chapter,
-    )
+    from sarcoma_review.living.execute import check_parameters, execute_chapter, resolve_chapter
     from sarcoma_review.paths import BUILD_DIR, data_dir
 
     root = _project()

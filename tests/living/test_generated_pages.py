@@ -4,7 +4,8 @@ import nbformat
 import yaml
 
 from sarcoma_review import __version__
-from sarcoma_review.living.build import Layout, generate_pages, stage_sources
+from sarcoma_review.living.plan import Layout
+from sarcoma_review.living.publish import generate_pages, stage_sources
 from sarcoma_review.living.notebooks import (
     TITLE_PLACEHOLDER,
     clean_executed_notebook,
@@ -76,7 +77,7 @@ def test_kernels_run_single_threaded_maths(tmp_path, monkeypatch):
 
 def test_environment_pins_are_a_chapter_input(tmp_path):
     """Changing a pinned version must re-execute chapters: the pins are part of every cache key."""
-    from sarcoma_review.living.build import environment_hash
+    from sarcoma_review.living.cache import environment_hash
 
     (tmp_path / "requirements.txt").write_text("pandas==2.3.3\n")
     (tmp_path / "constraints.txt").write_text("numpy==2.4.6\n")
