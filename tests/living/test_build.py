@@ -18,6 +18,7 @@ import pytest
 import yaml
 from helpers import notebook
 
+from sarcoma_review.living.analyses import load_analyses
 from sarcoma_review.living.build import (
     BuildLockedError,
     ChapterExecutionError,
@@ -25,13 +26,12 @@ from sarcoma_review.living.build import (
     DataValidationError,
     build_book,
 )
-from sarcoma_review.living.analyses import load_analyses
 from sarcoma_review.living.execute import execute_chapter
 from sarcoma_review.living.notebooks import clean_executed_notebook
 from sarcoma_review.living.plan import check_toc_matches_analyses, toc_pages
 from sarcoma_review.living.publish import build_lock, recover_html, swap_into_place
 
-# Chapter A reads data/a.csv through paths.data_dir() ($REVIEW_DATA_DIR, set by the build).
+# Chapter A reads data/a.csv through paths.data_dir() (the chapter's build context, set by the build).
 CHAPTER_A = """
 from sarcoma_review.paths import data_dir
 from sarcoma_review.data.tracking import record_read

@@ -55,15 +55,13 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import hashlib
-import inspect
 import os
 import shutil
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
 
 from sarcoma_review import paths
 from sarcoma_review.data.tracking import memoised
@@ -86,6 +84,9 @@ from sarcoma_review.living.cache import (
     tree_hash,
 )
 from sarcoma_review.living.execute import _execute_all, _place
+from sarcoma_review.living.notebooks import (
+    notebook_parameters,
+)
 from sarcoma_review.living.plan import (
     DOWNLOADS,
     DOWNLOADS_PARAMETER,
@@ -108,13 +109,9 @@ from sarcoma_review.living.publish import (
     stage_sources,
     swap_into_place,
 )
-from sarcoma_review.living.notebooks import (
-    notebook_parameters,
-)
 from sarcoma_review.living.warm import (
     start_fork_server,
 )
-
 
 
 def default_validator(data_dir: Path) -> bool:
@@ -126,11 +123,7 @@ def default_validator(data_dir: Path) -> bool:
             raise
         print("warning: sarcoma_review.data.loaders not available yet; data not validated", file=sys.stderr)
         return False
-    if inspect.signature(validate_all).parameters:
-        validate_all(data_dir)
-    else:
-        with _env("REVIEW_DATA_DIR", str(data_dir)):
-            validate_all()
+    validate_all(data_dir)
     return True
 
 
@@ -169,19 +162,6 @@ def _validate(layout: Layout, data_dir: Path, validator: Callable[[Path], Any] |
     return checked
 
 
-@contextlib.contextmanager
-def _env(name: str, value: str) -> Iterator[None]:
-    old = os.environ.get(name)
-    os.environ[name] = value
-    try:
-        yield
-    finally:
-        if old is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = old
-
-
 def build_book(data_dir: str | os.PathLike[str] | None = None, force: bool = False, jobs: int | None = None,
                *, root: str | os.PathLike[str] | None = None,
                validator: Callable[[Path], Any] | None = None,
@@ -191,7 +171,7 @@ def build_book(data_dir: str | os.PathLike[str] | None = None, force: bool = Fal
     Parameters
     ----------
     data_dir
-        Data folder for every chapter (``$REVIEW_DATA_DIR`` and the analyses' ``data_dir``);
+        Data folder for every chapter (its build context, and the analyses' ``data_dir``);
         default ``paths.data_dir()``.
     force
         Execute every chapter even when the cache holds a valid copy.
@@ -231,11 +211,9 @@ def build_book(data_dir: str | os.PathLike[str] | None = None, force: bool = Fal
         if force or not _validated_before(layout, _validation_key(layout, ddir, pkg)):
             start_fork_server()
         plan = plan_chapters(layout, ddir)
-        from sarcoma_review.data.loaders import TABLE_MEMO_ENV_VAR
-
         # the cache checks and the validation load the same tables: once each, and the validated
-        # frames are kept on disk for the chapter processes (see loaders.TABLE_MEMO_ENV_VAR)
-        with memoised(), _env(TABLE_MEMO_ENV_VAR, str(layout.cache / "tables")):
+        # frames are kept on disk for the chapter processes (see loaders.TABLE_CACHE)
+        with memoised(), paths.using(paths.BuildContext(data_dir=ddir, cache_dir=layout.cache)):
             t0 = time.perf_counter()
             cache = Cache(layout)
             decisions: dict[str, tuple[dict[str, str], Path | None]] = {}
@@ -283,7 +261,7 @@ def build_book(data_dir: str | os.PathLike[str] | None = None, force: bool = Fal
                 folder.mkdir(parents=True, exist_ok=True)
                 params[DOWNLOADS_PARAMETER] = layout.rel(folder)
             task = {"source": str(job.source), "output": str(work / "executed" / (job.page + ".ipynb")),
-                    "parameters": params, "cwd": str(layout.root), "data_dir": str(ddir),
+                    "parameters": params, "cwd": str(layout.root), "data_dir": str(ddir), "cache_dir": str(layout.cache),
                     "reads_log": str(work / "reads" / (job.page.replace("/", "__") + ".log")),
                     "label": job.page + (f" ({layout.rel(job.source)})" if job.analysis_id else ".ipynb")}
             to_run.append((job, inputs, task))

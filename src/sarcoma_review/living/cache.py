@@ -13,7 +13,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-
 from sarcoma_review.errors import (  # noqa: F401  (re-exported for callers of the build)
     BuildError,
     BuildLockedError,
@@ -23,7 +22,6 @@ from sarcoma_review.errors import (  # noqa: F401  (re-exported for callers of t
     UsageError,
 )
 from sarcoma_review.living.plan import OUTPUT_PARAMETERS, ChapterJob, Layout
-
 
 CACHE_VERSION = 1
 

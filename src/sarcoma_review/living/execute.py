@@ -22,13 +22,13 @@ from sarcoma_review.errors import (  # noqa: F401  (re-exported for callers of t
     UsageError,
 )
 from sarcoma_review.living.analyses import load_analyses
+from sarcoma_review.living.cache import Cache, expected_seconds
 from sarcoma_review.living.notebooks import (
     clean_executed_notebook,
     finish_notebook,
     notebook_parameters,
     run_notebook,
 )
-from sarcoma_review.living.cache import Cache, expected_seconds
 from sarcoma_review.living.plan import (
     DOWNLOADS,
     DOWNLOADS_PARAMETER,
@@ -48,7 +48,6 @@ from sarcoma_review.living.warm import (
     submit_call,
     warm_pool,
 )
-
 
 
 def _place(entry: Path, job: ChapterJob, stage: Path, estimates: dict[str, Path],
@@ -219,8 +218,8 @@ def execute_chapter(notebook: str | os.PathLike[str], output_dir: str | os.PathL
     Writes ``<name>.ipynb`` (executed, cleaned), ``estimates.csv`` when the notebook declares an
     ``estimates_out`` parameter, the files it publishes under ``downloads/`` when it declares a
     ``downloads_dir`` parameter, and with ``html`` a one-page Jupyter Book under ``html/``
-    (``html/index.html`` opens the page). The kernel runs at the root with ``$REVIEW_DATA_DIR`` set
-    to ``data_dir`` (default ``paths.data_dir()``), which is also passed as the ``data_dir`` parameter
+    (``html/index.html`` opens the page). The kernel runs at the root under a build context whose data folder
+    is ``data_dir`` (default ``paths.data_dir()``), which is also passed as the ``data_dir`` parameter
     when the notebook declares one.
 
     Raises

@@ -23,8 +23,6 @@ from sarcoma_review.errors import (  # noqa: F401  (re-exported for callers of t
 )
 from sarcoma_review.living.analyses import ANALYSES_FILE, load_analyses
 
-
-
 POOLED_PREFIX = "book/pooled/"
 TEMPLATE = "book/pooled.ipynb"
 DOWNLOADS = "book/_static/downloads"
@@ -76,7 +74,7 @@ class Layout:
         return self.build / ".lock"
 
     def default_data_dir(self) -> Path:
-        """``paths.data_dir()`` (honours ``$REVIEW_DATA_DIR``) for the real repository, else ``root/data``."""
+        """``paths.data_dir()`` (the current build context's data folder) for the real repository, else ``root/data``."""
         if self.root.resolve() == paths.REPO_ROOT.resolve():
             return paths.data_dir()
         return self.root / "data"

@@ -30,7 +30,6 @@ from sarcoma_review.living.cache import environment_hash
 from sarcoma_review.living.plan import Layout
 
 
-
 # --------------------------------------------------------------------------- lock and swap
 @contextlib.contextmanager
 def build_lock(path: Path, wait: bool = False) -> Iterator[None]:
