@@ -84,6 +84,13 @@ def clean_executed_notebook(nb: nbformat.NotebookNode,
         if "parameters" in tags and "remove-cell" not in tags:
             meta["tags"] = [*tags, "remove-cell"]
     nb.metadata.pop("papermill", None)
+    # Cell ids from the cell's place and text, not random: nbformat gives a cell without one (a
+    # notebook stored before ids, papermill's parameterised copy) a random id at every execution, so
+    # the published notebook sources would differ between two builds of the same book.
+    import hashlib
+
+    for i, cell in enumerate(nb.cells):
+        cell["id"] = hashlib.sha256(f"{i}\0{cell.source}".encode("utf-8")).hexdigest()[:8]
     return nb
 
 
