@@ -253,7 +253,6 @@ def make_hostile(data: Path, columns: dict[str, list[str]] | None = None) -> dic
     :func:`free_text_columns`) of a data copy, except cells a schema's ``row_rules`` bind (the code reads
     those); the text before it stays, so code reading a prefix still can. Returns the columns changed."""
     import csv
-
     import re
 
     from sarcoma_review.data.row_rules import read_row_rules
@@ -275,3 +274,15 @@ def make_hostile(data: Path, columns: dict[str, list[str]] | None = None) -> dic
             w.writeheader()
             w.writerows(rows)
     return columns
+
+
+def set_context(monkeypatch, **changes):
+    """Work under the current build context with ``changes`` (``data_dir``, ``cache_dir``, ``reads_log``)
+    until the test ends (:func:`sarcoma_review.paths.context`)."""
+    import dataclasses
+
+    from sarcoma_review import paths
+
+    ctx = dataclasses.replace(paths.context(), **changes)
+    monkeypatch.setattr(paths, "_contexts", [ctx])
+    return ctx

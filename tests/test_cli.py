@@ -101,10 +101,10 @@ def test_run_writes_notebook_html_and_csv(tmp_path):
         nbformat.v4.new_code_cell('factor = 1\ndata_dir = "data"\nestimates_out = "estimates.csv"',
                                   metadata={"tags": ["parameters"]}),
         nbformat.v4.new_code_cell(textwrap.dedent("""
-            import os
             from pathlib import Path
-            # $REVIEW_DATA_DIR and the data_dir parameter both name the --data folder
-            assert Path(os.environ["REVIEW_DATA_DIR"]) == Path(data_dir)
+            from sarcoma_review import paths
+            # the chapter's build context and the data_dir parameter both name the --data folder
+            assert paths.data_dir().resolve() == Path(data_dir).resolve()
             values = [int(x) for x in (Path(data_dir) / "v.csv").read_text().split()[1:]]
             result = factor * sum(values)
             Path(estimates_out).write_text(f"result\\n{result}\\n")

@@ -46,7 +46,11 @@ living.analyses         the one reader of ``book/analyses.yml``; the estimates t
 living.notebooks        execute one notebook (papermill's parameters, in-process IPython) and clean it
 living.warm             warm, isolated chapter processes forked from a preloaded fork server
 living.preload          the fork server's heavy imports (and the package digests it loaded)
-living.build            plan, cache, execute, stage and swap the book into place
+living.plan             the checkout's layout, the chapters of the toc (one page per analysis), build records
+living.cache            content hashes, the executed-chapter cache and the kept generated pages
+living.execute          execute chapters in parallel (the build) or one on its own (``review run``)
+living.publish          stage, generate pages, run Jupyter Book, check and swap the HTML into place
+living.build            ``build_book``: the build as a list of steps over those four modules
 living.store            the frozen-release store under ``releases/`` (read by release, citation, What's new)
 living.release          ``review release``: freeze a version and verify a frozen one
 living.citation         CITATION.cff, the How to cite page and the version banner

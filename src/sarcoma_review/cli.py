@@ -175,10 +175,8 @@ def validate(
     data: DataOption = None,
 ) -> None:
     """Validate the data tables against their schemas; exit 1 with a clear message on the first problem."""
-    from sarcoma_review.data.loaders import validate_paths
+    from sarcoma_review.data.loaders import check_required_tables, validate_paths
     from sarcoma_review.living.build import default_validator
-
-    from sarcoma_review.data.loaders import check_required_tables
 
     _project()
     targets = list(paths or [_data(data)])
@@ -209,7 +207,7 @@ def run(
     with an `estimates_out` parameter, estimates.csv.
     """
     from sarcoma_review.living.analyses import check_run_parameters, load_analyses
-    from sarcoma_review.living.build import (
+    from sarcoma_review.living.execute import (
         check_parameters,
         execute_chapter,
         resolve_chapter,

@@ -19,7 +19,10 @@ Every path below is derived from that root, never from the caller's cwd after st
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 #: Environment variable naming the project root (set by ``review`` for the processes it starts).
@@ -95,10 +98,56 @@ def project_problem(cwd: Path | None = None) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class BuildContext:
+    """What the work in this process reads and where it may keep what it computed: created once by
+    whoever starts the work (the build, for itself and for each chapter it executes; ``review run``;
+    ``review validate --data``) and entered with :func:`using`; read by the loaders, the reads log, the
+    feasibility solver and the charts through :func:`context`. Outside any (a notebook opened by hand,
+    papermill run from the root, a library call) it is the checkout's ``data/`` and no caches.
+
+    Attributes
+    ----------
+    data_dir
+        The data folder every loader reads by default.
+    cache_dir
+        The build's cache folder (``_build/cache``): validated tables under ``tables/``, solver results
+        under ``feasibility/``, chart pictures under ``svg/``; ``None``: nothing is kept on disk.
+    reads_log
+        The file where the loaders record what a chapter read (the build's dependencies); ``None``:
+        nothing is recorded.
+    """
+
+    data_dir: Path
+    cache_dir: Path | None = None
+    reads_log: Path | None = None
+
+    def cache(self, name: str) -> Path | None:
+        """The cache folder ``name`` under :attr:`cache_dir`, or ``None`` when there is no cache."""
+        return None if self.cache_dir is None else self.cache_dir / name
+
+
+_contexts: list[BuildContext] = []
+
+
+def context() -> BuildContext:
+    """The innermost context entered with :func:`using`, else the checkout's ``data/`` and no caches."""
+    return _contexts[-1] if _contexts else BuildContext(data_dir=REPO_ROOT / "data")
+
+
+@contextlib.contextmanager
+def using(ctx: BuildContext) -> Iterator[BuildContext]:
+    """Work under ``ctx`` until the block ends (contexts nest; the outer one is back afterwards)."""
+    _contexts.append(ctx)
+    try:
+        yield ctx
+    finally:
+        _contexts.pop()
+
+
 def data_dir() -> Path:
-    """The data folder: ``$REVIEW_DATA_DIR`` when set (used by ``review run --data``), else ``<root>/data``."""
-    override = os.environ.get("REVIEW_DATA_DIR")
-    return Path(override).resolve() if override else REPO_ROOT / "data"
+    """The data folder of the current :func:`context` (``<root>/data`` outside any)."""
+    return Path(context().data_dir)
 
 
 def write_atomic(path: Path, data: bytes) -> None:

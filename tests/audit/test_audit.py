@@ -5,6 +5,7 @@ from __future__ import annotations
 from fractions import Fraction
 from pathlib import Path
 
+import helpers
 import pytest
 
 from sarcoma_review.audit import grim
@@ -135,7 +136,7 @@ def test_unbuildable_witness_is_cannot_check_not_a_crash(monkeypatch):
 
     real = F.build_witness
     monkeypatch.setattr(F, "build_witness", broken)
-    monkeypatch.delenv(F.MEMO_ENV_VAR, raising=False)
+    helpers.set_context(monkeypatch, cache_dir=None)
     p = KMProblem(n=20, events=4, landmarks={12: "90.0", 24: "75.0"}, fu_min=6, fu_max=40)
     res = check_feasibility(p)
     assert not res.feasible and res.witness is None and res.conflict == []
@@ -273,7 +274,7 @@ def test_audit_reads_the_data_so_a_changed_landmark_changes_its_rows(tmp_path, m
     Expected by hand: the Abstract still prints 64, i.e. [63.5, 64.5), which cannot meet
     [69.95, 70.05), so the Abstract-vs-Results row turns inconsistent (it is consistent on the real
     data); the KM feasibility row states S(36 mo) = 70.0% (printed precision kept: "70.0", not "70");
-    and every file the audit read is recorded, from the copy named by $REVIEW_DATA_DIR.
+    and every file the audit read is recorded, from the copy named by the build context.
     """
     import shutil
 
@@ -293,8 +294,7 @@ def test_audit_reads_the_data_so_a_changed_landmark_changes_its_rows(tmp_path, m
 
     assert cnao_problems(data_dir=copy)["OS"].landmarks == {12: "87.1", 24: "75.4", 36: "70.0"}
     log = tmp_path / "reads.log"
-    monkeypatch.setenv("REVIEW_DATA_DIR", str(copy))
-    monkeypatch.setenv("REVIEW_READS_LOG", str(log))
+    helpers.set_context(monkeypatch, data_dir=copy, reads_log=log)
     df = run_audit().set_index("check_id")
     row = df.loc["cnao.OS.3y.abstract_vs_results"]
     assert (row["reported"], row["recomputed"], row["verdict"]) == ("Abstract: 64", "Results: 70.0", "inconsistent")
@@ -362,10 +362,10 @@ def test_feasibility_memo_returns_the_solver_answer(tmp_path, monkeypatch):
     solve already stored the sub-problems without each statement, so a value change is the test)."""
     from sarcoma_review.audit import feasibility as F
 
-    monkeypatch.setenv(F.MEMO_ENV_VAR, str(tmp_path))
+    helpers.set_context(monkeypatch, cache_dir=tmp_path)
     prob = F.KMProblem(n=10, events=3, landmarks={12.0: "70.0", 24.0: "70.0"}, event_max=18.0)
     first = F.check_feasibility(prob)
-    assert list(tmp_path.glob("*.json"))
+    assert list((tmp_path / F.MEMO_CACHE).glob("*.json"))
 
     def boom(*a, **k):
         raise AssertionError("solver called despite a stored answer")
@@ -383,7 +383,7 @@ def test_feasibility_memo_key_covers_grim_and_scipy(tmp_path, monkeypatch):
 
     from sarcoma_review.audit import feasibility as F
 
-    monkeypatch.setenv(F.MEMO_ENV_VAR, str(tmp_path))
+    helpers.set_context(monkeypatch, cache_dir=tmp_path)
     prob = F.KMProblem(n=10, events=3, landmarks={12.0: "70.0"})
     base = F._memo_path(prob, 60.0, False)
     fake_grim = tmp_path / "grim.py"
@@ -400,7 +400,7 @@ def test_links_for_one_paper_read_only_that_papers_data(tmp_path, monkeypatch):
     from sarcoma_review.audit import runner
 
     log = tmp_path / "reads.log"
-    monkeypatch.setenv("REVIEW_READS_LOG", str(log))
+    helpers.set_context(monkeypatch, reads_log=log)
     flagged = runner.links("ifosfamide")
     assert len(flagged) > 0 and set(flagged["source"]) == {"ifosfamide"}
     read = log.read_text()

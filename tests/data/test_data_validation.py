@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import helpers
 import pandas as pd
 import pytest
 from helpers import PUBLISHED_DATA
@@ -68,7 +69,7 @@ def test_data_dictionary_lists_columns() -> None:
 
 def test_load_table_records_reads(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     log = tmp_path / "reads.log"
-    monkeypatch.setenv("REVIEW_READS_LOG", str(log))
+    helpers.set_context(monkeypatch, reads_log=log)
     loaders.load_outcomes()
     read = log.read_text().split()
     assert any(p.endswith("literature/outcomes.csv") for p in read)
@@ -289,7 +290,7 @@ def test_schema_files_are_recorded_as_read(data_copy, tmp_path, monkeypatch):
     from sarcoma_review.data.loaders import load_table
 
     log = tmp_path / "reads.log"
-    monkeypatch.setenv("REVIEW_READS_LOG", str(log))
+    helpers.set_context(monkeypatch, reads_log=log)
     load_table("comparators", "comparators", data_copy)
     read = log.read_text()
     assert "comparators.schema.yaml" in read and "comparators.csv" in read

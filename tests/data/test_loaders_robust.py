@@ -12,6 +12,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import helpers
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -222,7 +223,7 @@ def test_validated_tables_on_disk_are_keyed_by_content(data_copy: Path, tmp_path
     monkeypatch.setattr(loaders, "_VALIDATED", {})  # as in a fresh chapter process
     first = loaders.load_outcomes(data_copy)
     assert not folder.exists()
-    monkeypatch.setenv(loaders.TABLE_MEMO_ENV_VAR, str(folder))
+    helpers.set_context(monkeypatch, cache_dir=folder.parent)
     monkeypatch.setattr(loaders, "_VALIDATED", {})
     pd.testing.assert_frame_equal(loaders.load_outcomes(data_copy), first)
     written = set(folder.glob("*.pkl"))

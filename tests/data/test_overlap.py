@@ -5,6 +5,7 @@ publication, then the smaller id). Expected rows are derived by hand from the sm
 from __future__ import annotations
 
 import pandas as pd
+
 from sarcoma_review.data import loaders, overlap
 
 

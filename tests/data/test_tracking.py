@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 
+import helpers
 import pandas as pd
 import pytest
 
@@ -24,7 +25,7 @@ def data_copy(tmp_path):
 
 def _log(monkeypatch, tmp_path):
     log = tmp_path / "reads.log"
-    monkeypatch.setenv(tracking.ENV_VAR, str(log))
+    helpers.set_context(monkeypatch, reads_log=log)
     return log
 
 
@@ -76,7 +77,7 @@ def test_evaluate_frame_follows_the_rows_the_loader_selects(monkeypatch, tmp_pat
     loaders.load_landmark("LC", 5, data_copy)
     loaders.load_landmark("OS", 5, data_copy)
     lc, os_ = tracking.records_from_log(log)["frames"]
-    monkeypatch.delenv(tracking.ENV_VAR)
+    helpers.set_context(monkeypatch, reads_log=None)
     assert tracking.evaluate_frame(lc) == lc["sha256"] and tracking.evaluate_frame(os_) == os_["sha256"]
     # change one 5-year LC rate: the LC frame changes, the OS frame does not
     path = data_copy / "literature" / "outcomes.csv"

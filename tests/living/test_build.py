@@ -18,23 +18,20 @@ import pytest
 import yaml
 from helpers import notebook
 
+from sarcoma_review.living.analyses import load_analyses
 from sarcoma_review.living.build import (
     BuildLockedError,
     ChapterExecutionError,
     ConfigurationError,
     DataValidationError,
     build_book,
-    build_lock,
-    check_toc_matches_analyses,
-    execute_chapter,
-    load_analyses,
-    recover_html,
-    swap_into_place,
-    toc_pages,
 )
+from sarcoma_review.living.execute import execute_chapter
 from sarcoma_review.living.notebooks import clean_executed_notebook
+from sarcoma_review.living.plan import check_toc_matches_analyses, toc_pages
+from sarcoma_review.living.publish import build_lock, recover_html, swap_into_place
 
-# Chapter A reads data/a.csv through paths.data_dir() ($REVIEW_DATA_DIR, set by the build).
+# Chapter A reads data/a.csv through paths.data_dir() (the chapter's build context, set by the build).
 CHAPTER_A = """
 from sarcoma_review.paths import data_dir
 from sarcoma_review.data.tracking import record_read
@@ -153,7 +150,7 @@ def test_build_stops_on_toc_mismatch_before_execution(tmp_path):
 
 
 def test_pooled_folder_may_hold_ordinary_pages(tmp_path):
-    from sarcoma_review.living.build import Layout, plan_chapters
+    from sarcoma_review.living.plan import Layout, plan_chapters
 
     root = make_book(tmp_path / "repo", chapters={}, analyses=ANALYSES)
     (root / "book" / "pooled").mkdir()

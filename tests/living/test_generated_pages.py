@@ -1,16 +1,18 @@
 """Generated parts of pages: the pooled pages' titles and the staged banner / cite / what's-new pages."""
 
+import helpers
 import nbformat
 import yaml
 
 from sarcoma_review import __version__
 from sarcoma_review.living import citation
-from sarcoma_review.living.build import Layout, generate_pages, stage_sources
 from sarcoma_review.living.notebooks import (
     TITLE_PLACEHOLDER,
     clean_executed_notebook,
     page_title,
 )
+from sarcoma_review.living.plan import Layout
+from sarcoma_review.living.publish import generate_pages, stage_sources
 from sarcoma_review.paths import REPO_ROOT
 
 
@@ -50,7 +52,7 @@ def test_reference_versions_recorded_as_read(tmp_path, monkeypatch):
     from sarcoma_review.pages.methods import FIXTURE, reference_versions
 
     log = tmp_path / "reads.log"
-    monkeypatch.setenv("REVIEW_READS_LOG", str(log))
+    helpers.set_context(monkeypatch, reads_log=log)
     v = reference_versions()
     assert v["R"].startswith("R version 4.") and v["metafor"].startswith("3.8")
     assert str(FIXTURE.resolve()) in log.read_text()
@@ -80,7 +82,7 @@ def test_kernels_run_single_threaded_maths(tmp_path, monkeypatch):
 
 def test_environment_pins_are_a_chapter_input(tmp_path):
     """Changing a pinned version must re-execute chapters: the pins are part of every cache key."""
-    from sarcoma_review.living.build import environment_hash
+    from sarcoma_review.living.cache import environment_hash
 
     (tmp_path / "requirements.txt").write_text("pandas==2.3.3\n")
     (tmp_path / "constraints.txt").write_text("numpy==2.4.6\n")

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from helpers import notebook, tiny_book
 
-from sarcoma_review.living.build import build_book, expected_seconds
+from sarcoma_review.living.build import build_book
+from sarcoma_review.living.cache import expected_seconds
 
 
 def test_longest_chapters_start_first(tmp_path):

@@ -14,7 +14,8 @@ import nbformat
 import pytest
 from helpers import tiny_book, write_toc
 
-from sarcoma_review.living.build import SPHINX_DIR, build_book, navigation_digest
+from sarcoma_review.living.build import build_book
+from sarcoma_review.living.publish import SPHINX_DIR, navigation_digest
 
 
 def _book(root: Path) -> Path:

@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import html
 import json
@@ -24,7 +23,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from helpers import append_rows
 
 from sarcoma_review.data import loaders

@@ -7,6 +7,7 @@ import re
 from html import unescape
 
 import altair as alt
+import helpers
 import pandas as pd
 import pytest
 
@@ -325,16 +326,16 @@ def test_static_svg_memo_returns_what_vl_convert_draws_and_redraws_a_changed_cha
     fresh one; a chart whose data changed by one value gets a new picture, never the old one."""
     spec = charts.book_spec(charts.forest_plot(per_study(), POOLED).to_dict())
     fresh = charts.static_svg(spec, "c")  # no memo folder set: drawn now
-    monkeypatch.setenv(charts.SVG_MEMO_ENV_VAR, str(tmp_path / "svg"))
+    helpers.set_context(monkeypatch, cache_dir=tmp_path)
     first = charts.static_svg(spec, "c")
     assert len(list((tmp_path / "svg").glob("*.svg"))) == 1
     assert charts.static_svg(spec, "c") == first == fresh
     changed = per_study()
     changed.loc[0, "estimate"] = float(changed.loc[0, "estimate"]) + 1.0
     changed_spec = charts.book_spec(charts.forest_plot(changed, POOLED).to_dict())
-    monkeypatch.delenv(charts.SVG_MEMO_ENV_VAR)
+    helpers.set_context(monkeypatch, cache_dir=None)
     expected = charts.static_svg(changed_spec, "c")
-    monkeypatch.setenv(charts.SVG_MEMO_ENV_VAR, str(tmp_path / "svg"))
+    helpers.set_context(monkeypatch, cache_dir=tmp_path)
     assert charts.static_svg(changed_spec, "c") == expected != first
     assert len(list((tmp_path / "svg").glob("*.svg"))) == 2
 

@@ -32,7 +32,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
@@ -44,6 +43,7 @@ import scipy
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import lil_matrix
 
+from sarcoma_review import paths
 from sarcoma_review.audit import grim as _grim
 from sarcoma_review.audit.grim import printed_interval
 from sarcoma_review.paths import write_atomic
@@ -289,8 +289,9 @@ def evaluate_statements(problem: KMProblem, times: Sequence[float], events: Sequ
 # --------------------------------------------------------------------------------------------
 # the integer program
 # --------------------------------------------------------------------------------------------
-#: Folder for memoised solver results, set by the book build for its kernels (unset: no memo).
-MEMO_ENV_VAR = "REVIEW_FEASIBILITY_CACHE"
+#: Cache folder (under the build context's, :func:`sarcoma_review.paths.context`) of memoised solver
+#: results (no build context with a cache: no memo).
+MEMO_CACHE = "feasibility"
 
 #: Source files whose text is part of the memo key (this module and the printed-interval rules).
 _MEMO_SOURCES = (__file__, _grim.__file__)
@@ -304,8 +305,8 @@ def _memo_path(problem: KMProblem, time_limit: float, strict_median: bool, inner
     landmarks into the constraints) and the SciPy version (HiGHS ships with SciPy), so a changed
     statement, a changed constraint or a changed solver never reuses an old answer.
     """
-    folder = os.environ.get(MEMO_ENV_VAR)
-    if not folder:
+    folder = paths.context().cache(MEMO_CACHE)
+    if folder is None:
         return None
     code = hashlib.sha256()
     for module in _MEMO_SOURCES:

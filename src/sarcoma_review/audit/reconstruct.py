@@ -61,7 +61,7 @@ def read_strings(group: str, table: str, data_dir: Path | str | None = None) -> 
     clear errors on bad data), then read again as text so that printed precision survives
     ("64" and "64.0" are different statements). The read is recorded with
     :func:`sarcoma_review.data.tracking.record_read`, so the build knows the audit depends on it.
-    ``data_dir`` defaults to :func:`sarcoma_review.paths.data_dir` (honours ``$REVIEW_DATA_DIR``).
+    ``data_dir`` defaults to :func:`sarcoma_review.paths.data_dir` (the build context's data folder).
     """
     from sarcoma_review.data.loaders import load_table
 

@@ -67,20 +67,18 @@ _SPECS: dict[tuple[str, str, str, str], TableSpec] = {}
 _MEMO_SIZE = 64
 
 
-#: Folder where the book build keeps validated tables between processes (unset: no disk memo). The
-#: build validates every table before the chapters run; each chapter process then reads the frames
-#: instead of validating them again.
-TABLE_MEMO_ENV_VAR = "REVIEW_TABLE_CACHE"
+#: Cache folder (under the build context's, :func:`sarcoma_review.paths.context`) where the book build
+#: keeps validated tables between processes. The build validates every table before the chapters run;
+#: each chapter process then reads the frames instead of validating them again.
+TABLE_CACHE = "tables"
 
 
 def _disk_memo_path(key: tuple[str, str, str]) -> Path | None:
     """The memo file of a validated table: keyed by the schema and row bytes (not the path: the same
     content validates the same), this module's and the schema module's source, and the pandas and
     pandera versions, so a changed table, loader or library never reuses an old frame."""
-    import os
-
-    folder = os.environ.get(TABLE_MEMO_ENV_VAR)
-    if not folder:
+    folder = paths.context().cache(TABLE_CACHE)
+    if folder is None:
         return None
     h = hashlib.sha256(repr((key[1], key[2], _CODE_DIGEST)).encode("utf-8"))
     return Path(folder) / (h.hexdigest() + ".pkl")

@@ -12,11 +12,10 @@ naming the file and what to change.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import re
 
 import pandas as pd
 import pandera.pandas as pa

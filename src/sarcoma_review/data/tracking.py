@@ -1,6 +1,6 @@
 """Record what data a chapter consumed, so the build can tell what a chapter depends on.
 
-When ``$REVIEW_READS_LOG`` names a file, two kinds of record are appended to it, one per line:
+When the build context (:func:`sarcoma_review.paths.context`) names a reads log, two kinds of record are appended to it, one per line:
 
 * ``read <path>``: a data file read outside any frame loader (its bytes are the dependency);
 * ``via <path>``: a data file read inside a *frame loader* (a function decorated with
@@ -8,7 +8,7 @@ When ``$REVIEW_READS_LOG`` names a file, two kinds of record are appended to it,
 * ``frame <json>``: ``{"module", "loader", "args", "sha256"}``, the loader, the arguments it was
   called with (``data_dir`` resolved) and :func:`frame_digest` of what it returned.
 
-The build sets the variable for each chapter it executes and stores the records with the chapter's
+The build names one for each chapter it executes and stores the records with the chapter's
 cache entry. A later build reuses the chapter when every file it read is unchanged (fast path), or,
 when some changed, when none of the changed files was read outside a frame loader and every recorded
 frame loader, called again on the current data, returns a frame with the same digest: the chapter
@@ -22,6 +22,7 @@ Only the outermost frame loader of a nested call is recorded (``load_literature`
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import hashlib
 import importlib
@@ -32,7 +33,8 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-ENV_VAR = "REVIEW_READS_LOG"
+from sarcoma_review import paths
+
 #: Attribute set on every frame loader (only such functions are re-evaluated by :func:`evaluate_frame`).
 MARK = "__frame_loader__"
 
@@ -41,16 +43,16 @@ _stack: list[list[str]] = []  # files read inside each active frame-loader call 
 
 
 def _append(lines: list[str]) -> None:
-    log = os.environ.get(ENV_VAR)
-    if not log or not lines:
+    log = paths.context().reads_log
+    if log is None or not lines:
         return
     with open(log, "a", encoding="utf-8") as fh:
         fh.write("".join(line + "\n" for line in lines))
 
 
 def record_read(path: str | os.PathLike[str]) -> None:
-    """Note that ``path`` was read (no-op unless ``$REVIEW_READS_LOG`` is set)."""
-    if not os.environ.get(ENV_VAR):
+    """Note that ``path`` was read (no-op unless the build context names a reads log)."""
+    if paths.context().reads_log is None:
         return
     p = str(Path(path).resolve())
     if _stack:
@@ -76,8 +78,6 @@ def frame_digest(obj: Any) -> str:
 
 def _arguments(fn: Callable[..., Any], args: tuple, kwargs: Mapping[str, Any]) -> dict[str, Any]:
     """The call's arguments as JSON values (``data_dir`` resolved to an absolute path)."""
-    from sarcoma_review import paths
-
     bound = inspect.signature(fn).bind(*args, **kwargs)
     bound.apply_defaults()
     out: dict[str, Any] = {}
@@ -94,7 +94,7 @@ def _arguments(fn: Callable[..., Any], args: tuple, kwargs: Mapping[str, Any]) -
 def frame_loader(fn: F) -> F:
     """Decorate a data loader whose result depends only on its arguments and the data files.
 
-    With ``$REVIEW_READS_LOG`` set, the outermost call records the returned frame's digest (see the
+    With a reads log in the build context, the outermost call records the returned frame's digest (see the
     module docstring); the files read inside are recorded as ``via``. If the arguments or the
     result cannot be recorded, the files are recorded as raw reads instead (always safe).
     """
@@ -111,7 +111,7 @@ def frame_loader(fn: F) -> F:
                     _memo[key] = fn(*args, **kwargs)
                 hit = _memo[key]
                 return hit.copy() if hasattr(hit, "copy") else hit
-        if not os.environ.get(ENV_VAR) or _stack:
+        if paths.context().reads_log is None or _stack:
             return fn(*args, **kwargs)
         _stack.append([])
         try:
@@ -165,12 +165,9 @@ def evaluate_frame(record: Mapping[str, Any]) -> str | None:
         args = dict(record.get("args", {}))
         if "data_dir" in args:
             args["data_dir"] = Path(args["data_dir"])
-        saved = os.environ.pop(ENV_VAR, None)  # the build's own evaluation is not a chapter's read
-        try:
+        # the build's own evaluation is not a chapter's read: no reads log while it runs
+        with paths.using(dataclasses.replace(paths.context(), reads_log=None)):
             return frame_digest(fn(**args))
-        finally:
-            if saved is not None:
-                os.environ[ENV_VAR] = saved
     except Exception:  # noqa: BLE001 - any failure means "unsure": re-execute the chapter
         return None
 

@@ -30,8 +30,8 @@ from typing import Any
 
 import pandas as pd
 
-from sarcoma_review.data.vocabulary import ENDPOINT_NAMES, landmark_name
 from sarcoma_review.data.schemas import ID_PATTERN, ID_RULE
+from sarcoma_review.data.vocabulary import ENDPOINT_NAMES, landmark_name
 from sarcoma_review.errors import DataValidationError, ReviewError, UsageError
 from sarcoma_review.living.analyses import PoolFn, current_estimates, standard_analyses
 from sarcoma_review.paths import REPO_ROOT

@@ -275,18 +275,18 @@ def stage_jupyter_book(root: Path, stage: Path, data_dir: Path, mode: str = "for
     import yaml
     from papermill.parameterize import parameterize_notebook
 
-    from sarcoma_review.living import build
+    from sarcoma_review.living import plan, publish
     from sarcoma_review.living.notebooks import TITLE_PLACEHOLDER, page_title
 
-    layout = build.Layout(root)
-    build.stage_sources(layout, stage)
-    build.generate_pages(layout, stage, data_dir)
+    layout = plan.Layout(root)
+    publish.stage_sources(layout, stage)
+    publish.generate_pages(layout, stage, data_dir)
     cfg_path = stage / "_config.yml"
     cfg = yaml.safe_load(cfg_path.read_text(encoding="utf-8"))
     cfg.setdefault("execute", {})["execute_notebooks"] = mode
     cfg["execute"]["timeout"] = 1800
     cfg_path.write_text(yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    for job in build.plan_chapters(layout, data_dir):
+    for job in plan.plan_chapters(layout, data_dir):
         if not job.is_notebook:
             continue
         dest = stage / (job.page + ".ipynb")
@@ -567,19 +567,19 @@ _SPHINX_CODE = (
 
 def bench_sphinx_incremental(root: Path, work: Path) -> dict[str, Any]:
     """What keeping Sphinx's environment between builds saves (the build does so, see
-    :func:`sarcoma_review.living.build.run_jupyter_book_incremental`): the built book's sources (its
+    :func:`sarcoma_review.living.publish.run_jupyter_book_incremental`): the built book's sources (its
     cached executed notebooks, generated pages and downloads) staged once, Sphinx run on them from
     nothing, then again, with its environment kept, after one pooled page changed (Sphinx re-reads and
     re-writes only that page)."""
     import json as _json
 
-    from sarcoma_review.living import build
+    from sarcoma_review.living import plan, publish
 
     shutil.rmtree(work, ignore_errors=True)
-    layout = build.Layout(root)
+    layout = plan.Layout(root)
     stage = work / "stage"
-    build.stage_sources(layout, stage)
-    build.generate_pages(layout, stage, root / "data")
+    publish.stage_sources(layout, stage)
+    publish.generate_pages(layout, stage, root / "data")
     manifest = _json.loads((root / "_build" / "cache" / "manifest.json").read_text(encoding="utf-8"))
     for page, e in manifest["chapters"].items():
         dest = stage / (page + ".ipynb")
@@ -711,7 +711,7 @@ def _outputs_bytes(nb_path: Path) -> dict[str, int]:
 def bench_scaling(cfg: Bench, progress, say) -> dict[str, Any]:
     """Comparison 4: run_analysis and the pooled chapter on synthetic literature sets."""
     from sarcoma_review.data import loaders
-    from sarcoma_review.living.build import execute_chapter
+    from sarcoma_review.living.execute import execute_chapter
 
     res: dict[str, Any] = {"seed": SEED, "analysis": []}
     sizes = QUICK_SIZES if cfg.quick else SIZES

@@ -9,9 +9,9 @@
   the root;
 * sets ``$REVIEW_ROOT`` to that root when it is a checkout (:mod:`sarcoma_review.paths`), so the
   chapter's package reads the same project as the build;
-* sets ``$REVIEW_READS_LOG`` (every loader records the data it read, see
-  :mod:`sarcoma_review.data.tracking`) and ``$REVIEW_DATA_DIR`` (the data folder, see
-  :func:`sarcoma_review.paths.data_dir`);
+* runs under the build context (:class:`sarcoma_review.paths.BuildContext`) the task names: the data
+  folder, the reads log (every loader records the data it read, see :mod:`sarcoma_review.data.tracking`)
+  and the build's cache folder;
 * removes papermill's injected-parameters cell, tags the ``parameters`` cell ``remove-cell`` and
   strips papermill's metadata, so readers see neither the parameters nor local paths.
 """
@@ -27,11 +27,9 @@ from typing import Any
 
 import nbformat
 
-from sarcoma_review.data.tracking import ENV_VAR as READS_ENV_VAR
 from sarcoma_review.data.tracking import records_from_log
 from sarcoma_review.errors import CellExecutionError
 
-DATA_ENV_VAR = "REVIEW_DATA_DIR"
 #: Thread-pool sizes of the numerical libraries, set to 1 for each kernel (see :func:`run_notebook`).
 THREAD_ENV_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -86,6 +84,13 @@ def clean_executed_notebook(nb: nbformat.NotebookNode,
         if "parameters" in tags and "remove-cell" not in tags:
             meta["tags"] = [*tags, "remove-cell"]
     nb.metadata.pop("papermill", None)
+    # Cell ids from the cell's place and text, not random: nbformat gives a cell without one (a
+    # notebook stored before ids, papermill's parameterised copy) a random id at every execution, so
+    # the published notebook sources would differ between two builds of the same book.
+    import hashlib
+
+    for i, cell in enumerate(nb.cells):
+        cell["id"] = hashlib.sha256(f"{i}\0{cell.source}".encode("utf-8")).hexdigest()[:8]
     return nb
 
 
@@ -265,8 +270,8 @@ def run_notebook(task: Mapping[str, Any]) -> dict[str, Any]:
     ----------
     task
         ``source`` (notebook path), ``output`` (executed notebook path), ``parameters`` (dict),
-        ``cwd`` (working directory: the repository root), ``data_dir`` (set as
-        ``$REVIEW_DATA_DIR``), ``reads_log`` (set as ``$REVIEW_READS_LOG``) and
+        ``cwd`` (working directory: the repository root), ``data_dir`` and ``reads_log`` (the
+        chapter's build context), optionally ``cache_dir`` (default ``<cwd>/_build/cache``), and
         ``label`` (how messages name the notebook); optionally ``environ`` (the environment to run
         with, replacing this process's) and ``injected`` (the parameters are already in ``source``,
         see :func:`prepare_task`).
@@ -291,29 +296,21 @@ def run_notebook(task: Mapping[str, Any]) -> dict[str, Any]:
         os.environ.clear()
         os.environ.update(task["environ"])
     ensure_current_package()
-    env = {READS_ENV_VAR: str(reads_log), DATA_ENV_VAR: str(task["data_dir"])}
     # The chapter's project is the checkout it runs in (see sarcoma_review.paths), whatever the
     # working directory of the process that started the build.
-    from sarcoma_review.paths import ROOT_ENV_VAR, is_project
+    from sarcoma_review.paths import ROOT_ENV_VAR, BuildContext, is_project, using
 
+    env = {}
     if is_project(Path(task["cwd"])):
         env[ROOT_ENV_VAR] = str(Path(task["cwd"]).resolve())
     # Chapters run in parallel, one process per core: maths libraries that also start one thread per
     # core oversubscribe the machine (measured: the cold build took ~1.8x longer). One thread each,
     # unless the caller has chosen otherwise (the fork server read these when it imported NumPy).
     env.update({k: os.environ.get(k, "1") for k in THREAD_ENV_VARS})
-    # Deterministic Kaplan-Meier feasibility solves are memoised across chapters and builds ...
-    from sarcoma_review.audit.feasibility import MEMO_ENV_VAR
-
-    env[MEMO_ENV_VAR] = str(Path(task["cwd"]) / "_build" / "cache" / "feasibility")
-    # ... and so are the static SVGs of charts (keyed by the whole spec: a changed chart is redrawn).
-    from sarcoma_review.pages.render.charts import SVG_MEMO_ENV_VAR
-
-    env[SVG_MEMO_ENV_VAR] = str(Path(task["cwd"]) / "_build" / "cache" / "svg")
-    # ... and the validated data tables (the build validated them before the chapters ran).
-    from sarcoma_review.data.loaders import TABLE_MEMO_ENV_VAR
-
-    env[TABLE_MEMO_ENV_VAR] = str(Path(task["cwd"]) / "_build" / "cache" / "tables")
+    # The chapter's context: its data folder, the reads log, and the build's cache (validated tables,
+    # Kaplan-Meier feasibility solves and static chart pictures, memoised across chapters and builds).
+    cache_dir = task.get("cache_dir") or Path(task["cwd"]) / "_build" / "cache"
+    ctx = BuildContext(data_dir=Path(task["data_dir"]), cache_dir=Path(cache_dir), reads_log=reads_log)
     saved = {k: os.environ.get(k) for k in env}
     saved_cwd, saved_path = os.getcwd(), list(sys.path)
     os.environ.update(env)
@@ -331,7 +328,8 @@ def run_notebook(task: Mapping[str, Any]) -> dict[str, Any]:
         nb = nbformat.read(source, as_version=4)
         if not task.get("injected"):
             nb = parameterize(nb, task.get("parameters") or {})
-        execute_in_process(nb)
+        with using(ctx):
+            execute_in_process(nb)
     except CellExecutionError as exc:
         first = exc.source.strip().splitlines()[0] if exc.source.strip() else ""
         where = f"cell In [{exc.exec_count}]" if exc.exec_count else f"cell #{exc.cell_index}"

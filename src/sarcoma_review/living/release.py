@@ -53,7 +53,6 @@ from sarcoma_review.living.store import (
 )
 from sarcoma_review.paths import REPO_ROOT
 
-
 #: What a release is computed and built from (relative to the checkout): an uncommitted change in any of
 #: them would be released without being in the release commit its manifest names.
 RELEASE_INPUTS = ("data", "src", "book", "_config.yml", "_toc.yml", "requirements.txt", "constraints.txt",
@@ -397,7 +396,6 @@ def _estimates_with_commit(root: Path, commit: str, rel_dir: Path) -> bytes:
             tf.extractall(tmp, filter="data")
         out = Path(tmp) / "estimates.csv"
         env = {**os.environ, "PYTHONPATH": str(Path(tmp) / "src"), "REVIEW_ROOT": str(root)}
-        env.pop("REVIEW_DATA_DIR", None)
         proc = subprocess.run([sys.executable, "-c", _OLD_CODE_SCRIPT, str(rel_dir / "manifest.json"),
                                str(rel_dir / "data"), str(out)], capture_output=True, text=True, env=env,
                               cwd=str(root))

@@ -198,7 +198,7 @@ def print_book_pdf(html_dir: Path, pages: list[str], out: Path, chromium: Path =
 
 def release_pdf(root: Path, version: str, html_dir: Path | None = None) -> Path:
     """Print the built book of ``root`` into ``releases/<version>/book.pdf`` (the book as released)."""
-    from sarcoma_review.living.build import toc_pages
+    from sarcoma_review.living.plan import toc_pages
 
     parse_version(version)
     root = Path(root)

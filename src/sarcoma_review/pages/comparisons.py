@@ -375,7 +375,6 @@ def benchmark_points(panel: pd.DataFrame) -> str:
 
     Text from the data is escaped (it is shown as Markdown, where raw HTML would run).
     """
-    import html
 
     blocks = []
     for landmark, g in panel.groupby("landmark", sort=False):
@@ -410,7 +409,6 @@ def benchmark_points(panel: pd.DataFrame) -> str:
 
 def size_notes_markdown(bench: pd.DataFrame) -> str:
     """Where each comparator's size or size bound comes from (``size_note`` of the data), as Markdown."""
-    import html
 
     rows = bench[bench["n_kind"].isin(["exact", "bound"]) & bench["rate"].notna()].drop_duplicates("label")
     if rows.empty:
@@ -510,7 +508,6 @@ def method_markdown() -> str:
 
 def skipped_markdown(panel: pd.DataFrame) -> str:
     """The comparators that could not be compared, with the reason (never a silent omission)."""
-    import html
 
     skipped = panel.attrs.get("skipped", [])
     if not skipped:

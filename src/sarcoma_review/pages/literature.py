@@ -4,7 +4,6 @@ overlap groups."""
 
 from __future__ import annotations
 
-
 import pandas as pd
 
 from sarcoma_review.data.vocabulary import ENDPOINT_NAMES, study_label

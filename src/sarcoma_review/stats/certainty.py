@@ -26,7 +26,6 @@ from typing import Any
 import pandas as pd
 
 from sarcoma_review.data import overlap
-
 from sarcoma_review.errors import DataValidationError
 
 #: The five GRADE domains, in the order GRADE tables list them.

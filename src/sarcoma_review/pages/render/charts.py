@@ -158,25 +158,25 @@ def _vl_version(spec: Mapping[str, Any]) -> str:
     return available[-1]
 
 
-#: Folder for memoised static SVGs, set by the book build for its chapters (unset: no memo).
-SVG_MEMO_ENV_VAR = "REVIEW_SVG_CACHE"
+#: Cache folder (under the build context's, :func:`sarcoma_review.paths.context`) of memoised static SVGs.
+SVG_CACHE = "svg"
 
 
 def _render_svg(spec: Mapping[str, Any]) -> str:
-    """vl-convert's SVG of ``spec``, memoised on disk under ``$REVIEW_SVG_CACHE`` when it is set.
+    """vl-convert's SVG of ``spec``, memoised on disk in the build context's ``svg`` cache when there is one.
 
     The key is the spec's every byte (canonical JSON), the Vega-Lite version it is compiled with
     and vl-convert's version, so a changed chart or a changed renderer never reuses an old picture;
     a rebuild that re-executes a chapter re-renders only the charts whose data changed.
     """
-    import os
-
     import vl_convert
 
+    from sarcoma_review import paths
+
     vl_version = _vl_version(spec)
-    folder = os.environ.get(SVG_MEMO_ENV_VAR)
+    folder = paths.context().cache(SVG_CACHE)
     path = None
-    if folder:
+    if folder is not None:
         key = json.dumps([spec, vl_version, getattr(vl_convert, "__version__", "")], sort_keys=True,
                          ensure_ascii=False, default=str)
         path = Path(folder) / (hashlib.sha256(key.encode("utf-8")).hexdigest() + ".svg")
