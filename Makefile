@@ -40,7 +40,7 @@ test: book browser
 
 ## Benchmarks (not timed tests): writes BENCHMARKS.md and _build/bench/results.json
 bench: env
-	$(BIN)/review bench
+	$(BIN)/python -m benchmarks
 
 clean:
 	rm -rf _build

@@ -192,7 +192,6 @@ ADD = ["add-study", "--study-id", "newstudy2030", "--first-author", "New", "--ye
     (["release", "0.2.0", "--date", "2026-02-30"], ["'2026-02-30' is not a date that exists"]),
     (["verify-release", "v0.1.0"], ["is not a semantic version"]),
     (["verify-release", "9.9.9"], ["no release 9.9.9", "releases on record"]),
-    (["bench", "--report", "{missing}/BENCH.md"], ["--report", "does not exist"]),
 ])
 def test_every_command_ends_in_one_clear_message(args, words, data_copy, tmp_path):
     good = tmp_path / "good"
@@ -211,7 +210,6 @@ def test_every_command_ends_in_one_clear_message(args, words, data_copy, tmp_pat
 
 @pytest.mark.parametrize("args, words", [
     (["build", "--jobs", "0"], ["--jobs", "greater than or equal to 1"]),
-    (["bench", "--repeat", "0"], ["--repeat"]),
     (["build", "--no-such-option"], ["--no-such-option"]),
     (["add-study", "--year", "soon"], ["--year", "integer"]),
 ])
@@ -349,10 +347,9 @@ HOSTILE_INPUTS = [
     (["run", "pooled", "--out", "data/literature"], ["inside the data folder"]),
     (["run", "pooled", "--out", "{good}/x", "--data", "{good}"], ["inside the data folder"]),
     (["run", "pooled", "--out", "book/x"], ["the book's sources"]),
-    # verify-release on a corrupt frozen release; bench --report a folder
+    # verify-release on a corrupt frozen release
     (["verify-release", "0.1.0", "--root", "{badmanifest}"], ["releases/0.1.0/manifest.json is not readable JSON"]),
     (["verify-release", "0.1.0", "--root", "{listmanifest}"], ["releases/0.1.0/manifest.json holds a JSON list"]),
-    (["bench", "--report", "{dir}"], ["--report", "is a folder"]),
     # site: --out never replaces a folder that is not a site written before, nor the book or the data
     (["site", "--no-build", "--out", "{full}"], ["--out", "already holds files"]),
     (["site", "--no-build", "--out", "data/literature"], ["inside the data folder"]),

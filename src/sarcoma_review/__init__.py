@@ -55,12 +55,10 @@ living.store            the frozen-release store under ``releases/`` (read by re
 living.release          ``review release``: freeze a version and verify a frozen one
 living.citation         CITATION.cff, the How to cite page and the version banner
 living.whatsnew         What's new: the evidence compared with the previous release
-living.bench            ``review bench``: benchmarks of the build and the pooling
 living.add_study        ``review add-study``: add one series and its rates, validated, estimates before/after
 living.versions         every version on record: the Versions page, published release files, the release PDF
 living.site             ``review site``: the current book and every release's book as released, versions.json
 living.serve            ``review serve``: the book on localhost, rebuilt on every edit, the open page reloaded
-living.serve_bench      the benchmark of an edit under ``review serve`` (time until the page shows it)
 cli                     the ``review`` command line; catches ``ReviewError`` once
 """
 

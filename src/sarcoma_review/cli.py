@@ -1,13 +1,12 @@
 """The ``review`` command line: every command of the living review, in one place.
 
-``validate``, ``run``, ``build``, ``add-study``, ``release``, ``verify-release``, ``site``, ``serve`` and
-``bench``. Domain
-modules never import typer: they raise :class:`~sarcoma_review.errors.ReviewError` subclasses, which
+``validate``, ``run``, ``build``, ``add-study``, ``release``, ``verify-release``, ``site`` and ``serve``
+(the benchmarks are ``python -m benchmarks``, outside the package). Domain modules never import typer: they raise :class:`~sarcoma_review.errors.ReviewError` subclasses, which
 :class:`ReviewGroup` catches once and prints as one message (``error: ...``), exit status 1, no
 traceback; a bad option (click's own parsing) is likewise one line, exit status 2.
 Every command that reads the working data takes ``--data DIR`` (``validate``, ``run``, ``build``,
 ``add-study``); ``release`` freezes the checkout's committed ``data/``, ``verify-release`` reads the
-release's frozen copy and ``bench`` a scratch copy of the checkout.
+release's frozen copy.
 
 Every command works on the checkout you stand in (:func:`sarcoma_review.paths.project_problem`): it
 refuses, with one line, to run outside a checkout or with another checkout's package, and it sets
@@ -467,41 +466,3 @@ def serve_command(
     from sarcoma_review.living.serve import serve
 
     raise typer.Exit(serve(_project(), port=port))
-
-
-@app.command("bench")
-def bench_command(
-    repeat: Annotated[int, typer.Option("--repeat", min=1, help="Runs per figure (the median is reported).")] = 3,
-    quick: Annotated[bool, typer.Option("--quick", help="One run each, scaling up to 1,000 studies (a few minutes).")] = False,
-    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="Parallel chapter executions (default: cores).")] = None,
-    report: Annotated[Path | None, typer.Option("--report", help="Where to write the Markdown report (default BENCHMARKS.md).")] = None,
-) -> None:
-    """Benchmark the build and the pooling; writes _build/bench/results.json and BENCHMARKS.md.
-
-    Cold build vs Jupyter Book's serial execution, no-change, one-rate and one-study rebuilds vs cold,
-    side by side with Jupyter Book's own cache (times, and what each shows after the edit),
-    run_analysis and the pooled chapter on 10 to 10,000 synthetic studies, page weights, memory.
-    Builds a scratch copy of the book: _build/html is not touched.
-    """
-    from sarcoma_review.living.bench import Bench, run_bench
-    from sarcoma_review.living.build import default_validator
-
-    root = _project()
-    if report is not None and report.is_dir():
-        raise UsageError(f"--report {report} is a folder; give the Markdown file to write (e.g. {report / 'BENCHMARKS.md'})")
-    if report is not None and not report.resolve().parent.is_dir():
-        raise UsageError(f"--report {report}: the folder {report.resolve().parent} does not exist; "
-                         "create it or give another path")
-    if report is not None and not os.access(report.resolve().parent, os.W_OK):
-        raise UsageError(f"--report {report}: the folder {report.resolve().parent} is not writable; give another path")
-    default_validator(root / "data")  # bad data: one message before minutes of benchmarks
-    cfg = Bench(repeat=1 if quick and repeat == 3 else repeat, quick=quick, jobs=jobs,
-                report=report or root / "BENCHMARKS.md")
-    results = run_bench(cfg)
-    for r in results["comparisons"]:
-        ratio = "" if r["ratio"] is None else f" ratio {r['ratio']:.2f}"
-        status = {True: "met", False: "NOT met", None: "n/a"}[r["met"]]
-        typer.echo(f"{r['comparison']}: {r['measured']}{ratio} (target {r['target']}: {status})")
-    for n in results["notes"]:
-        typer.echo(f"  not met: {n}")
-    typer.echo(f"wrote {cfg.out_dir / 'results.json'} and {cfg.report}")

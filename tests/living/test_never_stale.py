@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from sarcoma_review.living import bench
+from benchmarks import harness as bench
 from sarcoma_review.living.build import build_book
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from conftest import CHROMIUM, CHROMIUM_ARGS, require_chromium
 
-from sarcoma_review.living import serve_bench as sb
+from benchmarks import serve as sb
 from sarcoma_review.living.serve import RELOAD_TAG, strip_reload
 from sarcoma_review.paths import REPO_ROOT
 

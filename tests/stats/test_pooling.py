@@ -251,7 +251,7 @@ def test_bad_values_raise(rates, ns, msg):
 
 def test_thousand_studies_reml_solves_its_score_equation():
     """At 1,000 studies the REML estimate still solves y'PPy = tr(P) (checked by hand, independent
-    of the root finder); speed is measured by `review bench`, not asserted here."""
+    of the root finder); speed is measured by `make bench`, not asserted here."""
     rng = np.random.default_rng(1)
     n = rng.integers(10, 200, 1000).astype(float)
     p = special.expit(rng.normal(1.0, 0.4, 1000))

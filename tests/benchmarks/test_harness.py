@@ -1,4 +1,4 @@
-"""The benchmark tooling (no timing assertions: ``review bench`` measures, it does not test speed)."""
+"""The benchmark tooling (no timing assertions: ``make bench`` measures, it does not test speed)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from sarcoma_review import paths
 from sarcoma_review.data import loaders
-from sarcoma_review.living import bench
+from benchmarks import harness as bench
 
 
 def test_synthetic_literature_is_deterministic():
