@@ -168,8 +168,10 @@ def readings(browser, serve_dir, toc_pages) -> dict:
         context = browser.new_context(viewport={"width": w, "height": h})
         page = context.new_page()
         logged: list[str] = []
+        # the browser's own request for /favicon.ico (the book has none) is not the page's doing
         page.on("console", lambda m: logged.append(f"console.{m.type}: {m.text}")
-                if m.type in ("warning", "error") else None)
+                if m.type in ("warning", "error") and not m.location.get("url", "").endswith("/favicon.ico")
+                else None)
         page.on("pageerror", lambda e: logged.append(f"pageerror: {e}"))
         try:
             for rel in toc_pages:
