@@ -79,6 +79,55 @@ CATEGORY_SHAPES = ["circle", "square", "triangle-up", "diamond", "triangle-down"
                    "triangle-right", "triangle-left"]
 #: Dash patterns for lines (Kaplan-Meier curves), same order.
 CATEGORY_DASHES = [[1, 0], [6, 3], [2, 2], [8, 3, 2, 3], [4, 4], [1, 3]]
+#: The book's one visual language: every category a chart can show, with its one colour and one
+#: marker shape, the same in every chart and on every page (carbon is a blue circle in the 5-year
+#: forest plot and in the 3-year one). Within each kind (particle group, histology stratum,
+#: comparator kind, certainty level) colours differ, and no two categories share a colour *and* a
+#: shape. Keys are the data's own values, compared case-insensitively.
+CATEGORY_STYLE: dict[str, tuple[str, str]] = {
+    # particle groups (literature/particle_groups.csv)
+    "carbon": ("#0072B2", "circle"),
+    "proton-based": ("#E69F00", "square"),
+    "mixed": ("#009E73", "triangle-up"),
+    # histology strata (data.vocabulary)
+    "chordoma": ("#CC79A7", "diamond"),
+    "other": ("#56B4E9", "triangle-down"),
+    # comparator kinds (modality of a comparison)
+    "particle therapy": ("#000000", "circle"),
+    "photon rt": ("#D55E00", "square"),
+    "radiochemotherapy": ("#009E73", "diamond"),
+    "radiotherapy with radiosensitiser": ("#CC79A7", "cross"),
+    # GRADE certainty levels
+    "high": ("#009E73", "circle"),
+    "moderate": ("#56B4E9", "square"),
+    "low": ("#E69F00", "triangle-down"),
+    "very low": ("#D55E00", "cross"),
+}
+
+
+def category_style(categories: list[Any]) -> tuple[list[str], list[str]]:
+    """``(colours, shapes)`` for ``categories`` in order: each known category its
+    :data:`CATEGORY_STYLE`; an unknown one (a site, a group of a Kaplan-Meier plot) the first
+    Okabe-Ito colour and shape pair that no category of the registry has, with a colour not yet
+    used in this chart (and a shape not yet used) where one is left, so no two categories of one chart share a mark."""
+    known = [CATEGORY_STYLE.get(str(c).strip().lower()) for c in categories]
+    taken = set(CATEGORY_STYLE.values())
+    spare = [(c, sh) for c in CATEGORY_COLOURS for sh in CATEGORY_SHAPES if (c, sh) not in taken]
+    colours_used = {k[0] for k in known if k}
+    shapes_used = {k[1] for k in known if k}
+    out = []
+    for style in known:
+        if style is None:
+            both = [cs for cs in spare if cs[0] not in colours_used and cs[1] not in shapes_used]
+            fresh = [cs for cs in spare if cs[0] not in colours_used]
+            style = (both or fresh or spare)[0]
+            spare.remove(style)
+            colours_used.add(style[0])
+            shapes_used.add(style[1])
+        out.append(style)
+    return [c for c, _ in out], [sh for _, sh in out]
+
+
 STUDY_COLOUR = CATEGORY_COLOURS[0]
 HIGHLIGHT_COLOUR = "#D55E00"  # Okabe-Ito vermillion
 REFERENCE_COLOUR = "#D55E00"
@@ -543,10 +592,9 @@ def forest_plot(per_study: pd.DataFrame, pooled: Mapping[str, Any] | pd.Series, 
     has_subgroups = len(subgroups) > 1
     if has_subgroups:
         legend = alt.Legend(orient="bottom", title="Subgroup", labelFontSize=12, symbolSize=120)
-        colour = alt.Color("subgroup:N", scale=alt.Scale(domain=subgroups, range=_cycle(CATEGORY_COLOURS, len(subgroups))),
-                           legend=legend)
-        shape = alt.Shape("subgroup:N", scale=alt.Scale(domain=subgroups, range=_cycle(CATEGORY_SHAPES, len(subgroups))),
-                          legend=legend)
+        colours, shapes = category_style(subgroups)
+        colour = alt.Color("subgroup:N", scale=alt.Scale(domain=subgroups, range=colours), legend=legend)
+        shape = alt.Shape("subgroup:N", scale=alt.Scale(domain=subgroups, range=shapes), legend=legend)
     else:
         colour = alt.value(STUDY_COLOUR)
         shape = alt.value("square")
@@ -719,7 +767,7 @@ def km_plot(km: pd.DataFrame, at_risk: pd.DataFrame, censored: pd.DataFrame | No
     # stands under the tick it belongs to (no separate grid that would misplace it).
     tick_values = sorted({float(t) for t in risk["time"]})
     x_scale = alt.Scale(domain=[0, t_max], nice=False, zero=True)
-    palette = alt.Scale(domain=groups, range=_cycle(CATEGORY_COLOURS, len(groups)))
+    palette = alt.Scale(domain=groups, range=category_style(groups)[0])
     legend = alt.Legend(orient="top-right", symbolStrokeWidth=2.5, symbolSize=300,
                         symbolType="stroke") if len(groups) > 1 else None
     colour = alt.Color("group:N", title=None, scale=palette, legend=legend)
