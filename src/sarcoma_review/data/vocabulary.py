@@ -53,3 +53,21 @@ def with_strata(df):
     out = df.copy()
     out[HISTOLOGY_STRATUM] = [histology_stratum(h) for h in out["histology"]]
     return out
+
+
+def analysis_label(analysis_id: str, subgroup_column: str = "", subgroup_value: str = "") -> str:
+    """A pooled analysis in readers' words: ``("lc-5y", "histology_group", "chordoma")`` ->
+    ``"5-year local control, chordoma series"``; ``("os-3y", "particle_group", "carbon")`` ->
+    ``"3-year overall survival, particle group carbon"``; no subgroup -> ``"..., all series"``.
+    An id that is not ``<endpoint>-<years>y`` is kept as given."""
+    import re
+
+    m = re.fullmatch(r"([a-z]+)-(\d+(?:\.\d+)?)y", str(analysis_id).strip().lower())
+    name = landmark_name(m[1].upper(), float(m[2])) if m else str(analysis_id)
+    column, value = str(subgroup_column or ""), str(subgroup_value or "")
+    if not column:
+        return f"{name}, all series"
+    if column == HISTOLOGY_STRATUM and value in HISTOLOGY_STRATUM_NAMES:
+        return f"{name}, {HISTOLOGY_STRATUM_NAMES[value][:1].lower()}{HISTOLOGY_STRATUM_NAMES[value][1:]}"
+    words = SUBGROUP_NAMES.get(column, column.replace("_", " "))
+    return f"{name}, {words} {value}" if value else f"{name}, by {words}"
