@@ -51,8 +51,9 @@ def units(spec: dict) -> list[dict]:
             data = node.get("data", data)
             if "mark" in node:
                 found.append({**node, "data": data} if data is not None else node)
-            for v in node.values():
-                visit(v, data)
+            for k, v in node.items():
+                if k != "usermeta":  # the phone layout a chart carries is checked on its own
+                    visit(v, data)
         elif isinstance(node, list):
             for v in node:
                 visit(v, data)
@@ -463,3 +464,20 @@ def test_registry_marks_are_distinct() -> None:
     colours, shapes = charts.category_style(["carbon", "x", "y", "Chordoma", "z"])
     assert len(set(zip(colours, shapes))) == 5 and len(set(colours)) == 5 and len(set(shapes)) == 5
     assert (colours[3], shapes[3]) == charts.CATEGORY_STYLE["chordoma"]
+
+
+def test_forest_plot_carries_a_phone_layout_and_the_source_of_each_point() -> None:
+    """The phone layout is a list as wide as a phone's text column, every text 12 px or more; the
+    page draws it on a phone and lists each point's source under the chart (a tap, no hover)."""
+    chart = charts.forest_plot(per_study(), POOLED)
+    meta = chart.to_dict()["usermeta"]
+    narrow = meta[charts.NARROW_KEY]
+    texts = [u for u in units(narrow) if mark_type(u) == "text"]
+    assert texts and all(u["mark"].get("fontSize", 12) >= 11 for u in texts)
+    widths = [u.get("width") for u in narrow["vconcat"] if "width" in u]
+    assert widths and max(widths) <= 358
+    assert sorted(meta[charts.SOURCES_KEY]) == sorted(
+        [lab, src] for lab, src in zip(per_study()["label"], per_study()["source"]))
+    html = charts.offline_html(chart.to_dict(), div_id="f9", static=False)
+    assert 'class="sr-chart sr-wide"' in html and 'class="sr-chart sr-narrow"' in html
+    assert '<details class="sr-sources">' in html and "usermeta" not in html.split('id="f9-narrow"')[0]

@@ -33,6 +33,7 @@ see :func:`forest_plot` for how that is decided.
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import math
 from collections.abc import Mapping
@@ -301,11 +302,37 @@ def offline_html(spec: Mapping[str, Any], embed_options: Mapping[str, Any] | Non
     """
     spec = book_spec(spec)
     opts = dict(EMBED_OPTIONS if embed_options is None else embed_options)
+    meta = dict(spec.get("usermeta") or {})
+    narrow, sources = meta.pop(NARROW_KEY, None), meta.pop(SOURCES_KEY, None)
+    if narrow is not None or sources is not None:
+        spec = {k: v for k, v in spec.items() if k != "usermeta"} | ({"usermeta": meta} if meta else {})
     div_id = div_id or chart_id(spec, opts)
+    if narrow is None:
+        out = _chart_box(spec, opts, div_id, static)
+    else:  # a phone draws the narrow layout, a wider screen and paper the wide one (book/_static/charts.css)
+        out = ('<div class="sr-responsive">\n' + _chart_box(spec, opts, div_id, static, "sr-wide") + "\n"
+               + _chart_box(book_spec(narrow), opts, f"{div_id}-narrow", static, "sr-narrow") + "\n</div>")
+    return out + _sources_html(sources)
+
+
+def _sources_html(sources: list[list[str]] | None) -> str:
+    """The source of every point of a chart, folded under it: a tap opens it (tooltips need a
+    pointer), and it is there without scripts and on paper."""
+    if not sources:
+        return ""
+    items = "".join(f"<li><strong>{html.escape(a)}</strong>: {html.escape(b)}</li>" for a, b in sources)
+    return (f'\n<details class="sr-sources"><summary>Source of each point ({len(sources)})</summary>'
+            f"<ul>{items}</ul></details>")
+
+
+def _chart_box(spec: Mapping[str, Any], opts: Mapping[str, Any], div_id: str, static: bool,
+               extra_class: str = "") -> str:
+    """One ``<div class="sr-chart">``: the static SVG, the interactive container and its script."""
     static_html = (f'<div class="sr-vega-static" id="{div_id}-static">{static_svg(spec, div_id)}</div>\n'
                    if static else "")
+    cls = "sr-chart" + (f" {extra_class}" if extra_class else "")
     return (
-        f'<div class="sr-chart" id="{div_id}-box">\n'
+        f'<div class="{cls}" id="{div_id}-box">\n'
         f"{static_html}"
         f'<div class="sr-vega-chart" id="{div_id}"></div>\n'
         '<script type="text/javascript">\n'
@@ -671,7 +698,80 @@ def forest_plot(per_study: pd.DataFrame, pooled: Mapping[str, Any] | pd.Series, 
     chart = alt.vconcat(table, het, spacing=4).configure_view(stroke=None).configure_axis(grid=False)
     if title:
         chart = chart.properties(title=title)
+    narrow = _forest_narrow(rows, diamond, info, x_title=x_title, colour=colour, shape=shape, tooltip=tooltip,
+                            size_domain=[0, max(rows["weight"].max(), 1e-9)], title=title)
+    chart.usermeta = {NARROW_KEY: narrow.to_dict(), SOURCES_KEY: _sources(rows)}
     return chart
+
+
+#: ``usermeta`` keys a chart may carry for :func:`offline_html`: the spec of its layout for a phone
+#: (drawn instead of the wide one on screens up to :data:`NARROW_MAX_PX`), and the source of each
+#: point (listed under the chart, so a reader reaches it by a tap, without scripts and on paper).
+NARROW_KEY, SOURCES_KEY = "sr_narrow", "sr_sources"
+NARROW_MAX_PX = 600
+#: Width of a chart's phone layout: a 390 px phone gives the article about 358 px.
+NARROW_WIDTH = 330
+
+
+def _sources(rows: pd.DataFrame) -> list[list[str]]:
+    """``[[label, source], ...]`` of the drawn studies that name a source."""
+    if "source" not in rows.columns:
+        return []
+    out = rows[(rows["kind"] == "study") & rows["source"].notna()]
+    return [[str(a), str(b)] for a, b in zip(out["label"], out["source"]) if str(b).strip()]
+
+
+def _forest_narrow(rows: pd.DataFrame, diamond: pd.DataFrame, info: Mapping[str, Any], *, x_title: str,
+                   colour: Any, shape: Any, tooltip: list[Any], size_domain: list[float],
+                   title: str | None, width: int = NARROW_WIDTH) -> alt.LayerChart:
+    """The forest plot for a phone: a vertical list, each row a line of text (study, histology,
+    patients) above its whisker with the estimate and 95% CI printed at the right; text 12 px, the
+    chart as wide as a phone's text column, so nothing is scaled down."""
+    r = rows.copy()
+    r["head"] = [lab if not n else f"{lab} (n = {n})" for lab, n in zip(r["label"], r["n_text"])]
+    r["y_text"] = r["pos"] * 2.0
+    r["y_mark"] = r["pos"] * 2.0 + 1.0
+    n = len(r)
+    ys = alt.Scale(domain=[-0.8, 2 * n - 0.2], reverse=True, nice=False, zero=False)
+    plot_w = width - 132  # the estimate text takes the right-hand 132 px
+    xs = alt.Scale(domain=PERCENT_DOMAIN, range=[0, plot_w], nice=False, clamp=True)
+    data = alt.Data(values=_records(r))
+    base = alt.Chart(data)
+    y_text = alt.Y("y_text:Q", scale=ys, axis=None)
+    y_mark = alt.Y("y_mark:Q", scale=ys, axis=None)
+    study = "datum.kind === 'study'"
+    layers = [
+        base.transform_filter("datum.kind !== 'pooled'").mark_text(
+            align="left", baseline="middle", fontSize=FOREST_FONT_SIZE).encode(x=alt.value(0), y=y_text, text="head:N"),
+        base.transform_filter("datum.kind === 'pooled'").mark_text(
+            align="left", baseline="middle", fontSize=FOREST_FONT_SIZE, fontWeight="bold").encode(
+            x=alt.value(0), y=y_text, text="head:N"),
+        base.transform_filter("datum.kind !== 'omitted'").mark_text(
+            align="right", baseline="middle", fontSize=FOREST_FONT_SIZE).encode(
+            x=alt.value(width), y=y_mark, text="ci_text:N"),
+        alt.Chart(alt.Data(values=[{"estimate": float(r.loc[r["kind"] == "pooled", "estimate"].iloc[0])}])).mark_rule(
+            strokeDash=[4, 3], color="#999999").encode(x=alt.X("estimate:Q", scale=xs, title=x_title)),
+        base.transform_filter(study).mark_rule(strokeWidth=1.5).encode(
+            x=alt.X("ci_low:Q", scale=xs, title=x_title), x2="ci_high:Q", y=y_mark, color=colour, tooltip=tooltip),
+        base.transform_filter(study).mark_point(filled=True, opacity=1, stroke="#222222", strokeWidth=0.5).encode(
+            x=alt.X("estimate:Q", scale=xs), y=y_mark, color=colour, shape=shape, tooltip=tooltip,
+            size=alt.Size("weight:Q", scale=alt.Scale(domain=size_domain, range=[30, 200]), legend=None)),
+        base.transform_filter("datum.kind === 'pi'").mark_rule(strokeWidth=4, color="#888888").encode(
+            x=alt.X("ci_low:Q", scale=xs), x2="ci_high:Q", y=y_mark),
+    ]
+    d = diamond.copy()
+    d["y"] = [2 * diamond["y"].iloc[1] + 1 - 0.45, 2 * diamond["y"].iloc[1] + 1, 2 * diamond["y"].iloc[1] + 1 + 0.45]
+    layers.append(alt.Chart(alt.Data(values=_records(d))).mark_area(color=POOLED_COLOUR, orient="horizontal").encode(
+        y=alt.Y("y:Q", scale=ys, axis=None), x=alt.X("x:Q", scale=xs), x2="x2:Q"))
+    plot = alt.layer(*layers).properties(width=width, height=17 * 2 * n)
+    note = info["heterogeneity"].replace(", Q = ", "\nQ = ")
+    if info["k"] > info["k_shown"]:
+        note += f"\n{info['k_shown']} of {info['k']} studies drawn (largest weights)"
+    het = alt.Chart(alt.Data(values=[{"text": note}])).mark_text(
+        align="left", baseline="top", fontSize=FOREST_FONT_SIZE - 1, fontStyle="italic", lineBreak="\n").encode(
+        text="text:N", x=alt.value(0), y=alt.value(0)).properties(width=width, height=16 * (note.count("\n") + 1))
+    chart = alt.vconcat(plot, het, spacing=6).configure_view(stroke=None).configure_axis(grid=False)
+    return chart.properties(title=title) if title else chart
 
 
 def _cycle(values: list[Any], n: int) -> list[Any]:
