@@ -468,6 +468,36 @@ def forest_rows(per_study: pd.DataFrame, pooled: Mapping[str, Any] | pd.Series, 
     info : dict
         ``k``, ``k_shown``, ``omitted_weight`` (percent) and ``heterogeneity`` text.
     """
+    _check_forest_input(per_study, pooled, max_studies)
+    factor = _percent_factor(
+        list(per_study["ci_high"]) + [_get(pooled, "ci_high")] + [_get(pooled, "pi_high")], scale)
+    df = _forest_frame(per_study, factor)
+    k = len(df)
+    shown = df
+    omitted_weight = 0.0
+    if k > max_studies:
+        shown = df.nlargest(max_studies, "weight", keep="first")
+        omitted_weight = float(df["weight"].sum() - shown["weight"].sum())
+    shown = _sort_studies(shown, sort_by)
+    records = [_study_record(s) for _, s in shown.iterrows()]
+    if k > len(shown):
+        records.append({"kind": "omitted",
+                        "label": f"… {k - len(shown)} smaller studies not shown "
+                                 f"(weight {omitted_weight:.1f}%)"})
+    est, lo, hi = (float(_get(pooled, c)) * factor for c in ("estimate", "ci_low", "ci_high"))
+    records += _pooled_records(pooled, factor, k, pooled_label)
+    rows = pd.DataFrame.from_records(records)
+    rows["pos"] = range(len(rows))
+    _forest_texts(rows, decimals)
+    pooled_pos = float(rows.loc[rows["kind"] == "pooled", "pos"].iloc[0])
+    diamond = pd.DataFrame({"y": [pooled_pos - 0.4, pooled_pos, pooled_pos + 0.4],
+                            "x": [est, lo, est], "x2": [est, hi, est]})
+    info = {"k": k, "k_shown": len(shown), "omitted_weight": omitted_weight,
+            "heterogeneity": heterogeneity_text(pooled)}
+    return rows, diamond, info
+
+
+def _check_forest_input(per_study: pd.DataFrame, pooled: Mapping[str, Any] | pd.Series, max_studies: int) -> None:
     _require(per_study, FOREST_STUDY_COLUMNS, "per_study")
     missing = [k for k in FOREST_POOLED_KEYS if _get(pooled, k) is None]
     if missing:
@@ -477,65 +507,64 @@ def forest_rows(per_study: pd.DataFrame, pooled: Mapping[str, Any] | pd.Series, 
     if max_studies < 1:
         raise ValueError(f"max_studies must be at least 1, not {max_studies}")
 
-    factor = _percent_factor(
-        list(per_study["ci_high"]) + [_get(pooled, "ci_high")] + [_get(pooled, "pi_high")], scale)
+
+def _forest_frame(per_study: pd.DataFrame, factor: float) -> pd.DataFrame:
+    """The studies on the 0-100 scale, with the optional columns present (``subgroup`` defaulting to
+    "All studies")."""
     df = per_study.copy()
     for c in ("estimate", "ci_low", "ci_high"):
         df[c] = df[c].astype("float64") * factor
     df["weight"] = df["weight"].astype("float64")
-    if "subgroup" not in df.columns:
-        df["subgroup"] = None
-    for c in ("year", "source", "histology"):
+    for c in ("subgroup", "year", "source", "histology"):
         if c not in df.columns:
             df[c] = None
     df["subgroup"] = df["subgroup"].astype("object").where(df["subgroup"].notna(), "All studies")
+    return df
 
-    k = len(df)
-    shown = df
-    omitted_weight = 0.0
-    if k > max_studies:
-        shown = df.nlargest(max_studies, "weight", keep="first")
-        omitted_weight = float(df["weight"].sum() - shown["weight"].sum())
+
+def _sort_studies(shown: pd.DataFrame, sort_by: str) -> pd.DataFrame:
     if sort_by == "year":
-        shown = shown.sort_values(["year", "label"], kind="stable", na_position="last")
-    elif sort_by == "estimate":
-        shown = shown.sort_values(["estimate", "label"], kind="stable")
-    elif sort_by == "weight":
-        shown = shown.sort_values(["weight", "label"], ascending=[False, True], kind="stable")
-    elif sort_by != "input":
+        return shown.sort_values(["year", "label"], kind="stable", na_position="last")
+    if sort_by == "estimate":
+        return shown.sort_values(["estimate", "label"], kind="stable")
+    if sort_by == "weight":
+        return shown.sort_values(["weight", "label"], ascending=[False, True], kind="stable")
+    if sort_by != "input":
         raise ValueError(f"sort_by must be 'year', 'estimate', 'weight' or 'input', not {sort_by!r}")
+    return shown
 
-    records: list[dict[str, Any]] = []
-    for _, s in shown.iterrows():
-        records.append({
-            "kind": "study", "study_id": str(s["study_id"]), "label": str(s["label"]),
-            "n_patients": None if pd.isna(s["n_patients"]) else int(s["n_patients"]),
+
+def _optional(value: Any, kind: type = str) -> Any:
+    """``None`` for a missing value, else ``kind(value)``."""
+    return None if value is None or pd.isna(value) else kind(value)
+
+
+def _study_record(s: pd.Series) -> dict[str, Any]:
+    return {"kind": "study", "study_id": str(s["study_id"]), "label": str(s["label"]),
+            "n_patients": _optional(s["n_patients"], int),
             "estimate": float(s["estimate"]), "ci_low": float(s["ci_low"]), "ci_high": float(s["ci_high"]),
-            "weight": float(s["weight"]), "subgroup": str(s["subgroup"]),
-            "year": None if pd.isna(s["year"]) else int(s["year"]),
-            "source": None if s["source"] is None or pd.isna(s["source"]) else str(s["source"]),
-            "histology": None if s["histology"] is None or pd.isna(s["histology"]) else str(s["histology"]),
-        })
-    if k > len(shown):
-        records.append({"kind": "omitted",
-                        "label": f"… {k - len(shown)} smaller studies not shown "
-                                 f"(weight {omitted_weight:.1f}%)"})
-    est = float(_get(pooled, "estimate")) * factor
-    lo = float(_get(pooled, "ci_low")) * factor
-    hi = float(_get(pooled, "ci_high")) * factor
+            "weight": float(s["weight"]), "subgroup": str(s["subgroup"]), "year": _optional(s["year"], int),
+            "source": _optional(s["source"]), "histology": _optional(s["histology"])}
+
+
+def _pooled_records(pooled: Mapping[str, Any] | pd.Series, factor: float, k: int,
+                    pooled_label: str | None) -> list[dict[str, Any]]:
+    """The pooled row and, when ``pooled`` has one, the prediction-interval row."""
+    est, lo, hi = (float(_get(pooled, c)) * factor for c in ("estimate", "ci_low", "ci_high"))
     model = _get(pooled, "model", "random-effects")
     n_total = _get(pooled, "n_patients")
     label = pooled_label or f"Pooled ({model}, k = {int(_get(pooled, 'k', k))})"
-    records.append({"kind": "pooled", "label": label, "estimate": est, "ci_low": lo, "ci_high": hi,
-                    "n_patients": None if n_total is None else int(n_total), "weight": 100.0,
-                    "subgroup": "Pooled"})
+    out = [{"kind": "pooled", "label": label, "estimate": est, "ci_low": lo, "ci_high": hi,
+            "n_patients": None if n_total is None else int(n_total), "weight": 100.0, "subgroup": "Pooled"}]
     pi_lo, pi_hi = _get(pooled, "pi_low"), _get(pooled, "pi_high")
     if pi_lo is not None and pi_hi is not None:
-        records.append({"kind": "pi", "label": "95% prediction interval", "estimate": est,
-                        "ci_low": float(pi_lo) * factor, "ci_high": float(pi_hi) * factor,
-                        "subgroup": "Pooled"})
-    rows = pd.DataFrame.from_records(records)
-    rows["pos"] = range(len(rows))
+        out.append({"kind": "pi", "label": "95% prediction interval", "estimate": est,
+                    "ci_low": float(pi_lo) * factor, "ci_high": float(pi_hi) * factor, "subgroup": "Pooled"})
+    return out
+
+
+def _forest_texts(rows: pd.DataFrame, decimals: int) -> None:
+    """Add the text columns ``ci_text``, ``n_text`` and ``weight_text`` to ``rows`` (in place)."""
     is_num = rows["kind"].isin(["study", "pooled", "pi"])
     rows["ci_text"] = [
         (f"[{r.ci_low:.{decimals}f}, {r.ci_high:.{decimals}f}]" if r.kind == "pi"
@@ -544,12 +573,6 @@ def forest_rows(per_study: pd.DataFrame, pooled: Mapping[str, Any] | pd.Series, 
     rows["n_text"] = ["" if pd.isna(n) else str(int(n)) for n in rows["n_patients"]]
     rows["weight_text"] = [f"{w:.1f}%" if kind == "study" else ("100%" if kind == "pooled" else "")
                            for w, kind in zip(rows.get("weight", pd.Series([None] * len(rows))), rows["kind"])]
-    pooled_pos = float(rows.loc[rows["kind"] == "pooled", "pos"].iloc[0])
-    diamond = pd.DataFrame({"y": [pooled_pos - 0.4, pooled_pos, pooled_pos + 0.4],
-                            "x": [est, lo, est], "x2": [est, hi, est]})
-    info = {"k": k, "k_shown": len(shown), "omitted_weight": omitted_weight,
-            "heterogeneity": heterogeneity_text(pooled)}
-    return rows, diamond, info
 
 
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
