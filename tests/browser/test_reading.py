@@ -423,3 +423,31 @@ def test_the_page_contents_open_from_the_header_on_a_laptop(browser, serve_dir) 
         dialog = page.locator("#pst-secondary-sidebar-modal")
         dialog.locator("nav.page-toc a").first.wait_for(state="visible", timeout=5000)
         assert dialog.locator("nav.page-toc a").count() >= 3
+
+
+def test_printed_front_page_starts_the_summary_on_page_one_and_no_row_splits(browser, tmp_path) -> None:
+    """Printed as the release PDF is (Chromium, A4, the margins of ``living.versions.print_book_pdf``),
+    the front page's first page holds the summary of findings' first outcome row; in print every
+    table row is kept whole (break-inside: avoid) while a table may run over pages."""
+    from pypdf import PdfReader
+
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.emulate_media(media="print")
+        page.goto((HTML_DIR / "book" / "intro.html").resolve().as_uri(), wait_until="load")
+        first = page.evaluate("""() => document.querySelector("table#summary-of-findings tr[id^='sof-'] td")
+                                          .innerText.trim()""")
+        rules = page.evaluate("""() => ({
+            rows: Array.from(document.querySelectorAll('.bd-article table tr'))
+                       .filter(tr => getComputedStyle(tr).breakInside !== 'avoid').length,
+            tables: Array.from(document.querySelectorAll('.bd-article table'))
+                       .filter(t => getComputedStyle(t).breakInside === 'avoid').length})""")
+        pdf = tmp_path / "intro.pdf"
+        page.pdf(path=str(pdf), format="A4", print_background=True,
+                 margin={"top": "12mm", "bottom": "12mm", "left": "10mm", "right": "10mm"})
+    finally:
+        context.close()
+    page_one = " ".join(PdfReader(str(pdf)).pages[0].extract_text().split())
+    assert " ".join(first.split()) in page_one, f"page 1 lacks the first outcome {first!r}: {page_one[:400]!r}"
+    assert rules == {"rows": 0, "tables": 0}, rules
