@@ -297,7 +297,8 @@ def test_no_internal_identifiers_in_the_text(readings) -> None:
             continue
         for pattern, what in _INTERNAL:
             for hit in re.finditer(pattern, m["text"]):
-                found.setdefault(p, []).append(f"{what}: {hit.group(0)!r}")
+                context = " ".join(m["text"][max(0, hit.start() - 40):hit.end() + 20].split())
+                found.setdefault(p, []).append(f"{what}: {hit.group(0)!r} in '…{context}…'")
     found = {p: sorted(set(h))[:12] for p, h in found.items()}
     assert not found, "internal identifiers in reader-facing text:\n" + json.dumps(found, indent=1, ensure_ascii=False)
 

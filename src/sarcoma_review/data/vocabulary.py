@@ -71,3 +71,19 @@ def analysis_label(analysis_id: str, subgroup_column: str = "", subgroup_value: 
         return f"{name}, {HISTOLOGY_STRATUM_NAMES[value][:1].lower()}{HISTOLOGY_STRATUM_NAMES[value][1:]}"
     words = SUBGROUP_NAMES.get(column, column.replace("_", " "))
     return f"{name}, {words} {value}" if value else f"{name}, by {words}"
+
+
+def plain_labels(text: str) -> str:
+    """``text`` with every analysis written the old way, ``"lc-5y (particle_group = carbon)"`` or
+    ``"os-3y (all studies)"``, in readers' words (:func:`analysis_label`): for the text of releases
+    written before the labels were (their release notes stay as published otherwise)."""
+    import re
+
+    def words(m: re.Match) -> str:
+        inner = m.group(2)
+        if inner == "all studies":
+            return analysis_label(m.group(1))
+        column, _, value = inner.partition(" = ")
+        return analysis_label(m.group(1), column.strip(), value.strip())
+
+    return re.sub(r"\b([a-z]+-\d+(?:\.\d+)?y) \((all studies|[a-z_]+ = [^)]+)\)", words, text)

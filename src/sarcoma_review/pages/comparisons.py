@@ -53,7 +53,8 @@ def subgroup_tests(lit: pd.DataFrame, column: str,
                "groups": groups, "f": np.nan, "df1": np.nan, "df2": np.nan, "p_moderator": np.nan,
                "q_between": np.nan, "q_df": np.nan, "p_between": np.nan, "note": ""}
         if groups < 2:
-            row["note"] = f"all {len(d)} series are in one {column} group"
+            row["note"] = (f"all {len(d)} series are in the same "
+                           f"{vocabulary.SUBGROUP_NAMES.get(column, column.replace('_', ' '))}")
         elif len(d) <= groups:
             row["note"] = f"{len(d)} series cannot estimate {groups} group means and τ²"
         else:
@@ -503,7 +504,7 @@ def method_markdown() -> str:
         "comparator's true rate (the comparator's sampling distribution, independent), computed by "
         "Gauss–Hermite quadrature. The comparisons with soft-tissue sarcoma series use the non-chordoma "
         "series as the primary particle-therapy figure and all series as a sensitivity analysis; every "
-        "comparison is published in `comparisons.csv`."
+        "comparison can be downloaded as a table from the comparisons chapter."
     )
 
 
