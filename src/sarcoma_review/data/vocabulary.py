@@ -87,3 +87,22 @@ def plain_labels(text: str) -> str:
         return analysis_label(m.group(1), column.strip(), value.strip())
 
     return re.sub(r"\b([a-z]+-\d+(?:\.\d+)?y) \((all studies|[a-z_]+ = [^)]+)\)", words, text)
+
+
+#: Readers' words for the data's column names and files that older generated text names.
+FIELD_WORDS = {"rate_percent": "rate (%)", "n_patients": "patients", "patient_group": "patient group",
+               "n_chordoma": "number of chordomas", "histology_group": "histology stratum",
+               "particle_group": "particle group", "initial_tumor_size": "initial tumour size",
+               "horizon_years": "horizon (years)", "ci_low": "lower 95% limit", "ci_high": "upper 95% limit"}
+FILE_WORDS = {"data/search/search_log.csv": "the search log", "summary_of_findings.csv": "the summary of findings"}
+
+
+def reader_words(text: str) -> str:
+    """:func:`plain_labels`, then every file and column name of :data:`FILE_WORDS` and
+    :data:`FIELD_WORDS` in words (whole words only)."""
+    import re
+
+    text = plain_labels(text)
+    for path, words in FILE_WORDS.items():
+        text = text.replace(path, words)
+    return re.sub(r"\b(" + "|".join(map(re.escape, FIELD_WORDS)) + r")\b", lambda m: FIELD_WORDS[m.group(1)], text)
