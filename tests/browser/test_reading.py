@@ -452,3 +452,13 @@ def test_printed_front_page_starts_the_summary_on_page_one_and_no_row_splits(bro
     page_one = " ".join(PdfReader(str(pdf)).pages[0].extract_text().split())
     assert " ".join(first.split()) in page_one, f"page 1 lacks the first outcome {first!r}: {page_one[:400]!r}"
     assert rules == {"rows": 0, "tables": 0}, rules
+
+
+@pytest.mark.parametrize("path, selector", [("book/appraisal.html", "table#grade-table"),
+                                            ("book/audit.html", "[id^='finding-']")])
+def test_what_a_reader_came_for_is_in_the_first_two_screens(browser, serve_dir, path, selector) -> None:
+    """The appraisal page's GRADE table and the audit page's first finding start within the first two
+    screens at 1280 x 900 (long per-item tables come after them, folded)."""
+    with _laptop_page(browser, serve_dir, path) as page:
+        top = page.evaluate(f"() => document.querySelector({json.dumps(selector)}).getBoundingClientRect().top")
+        assert top < 2 * 900, f"{selector} on {path} starts at {top:.0f} px"
