@@ -481,3 +481,17 @@ def test_forest_plot_carries_a_phone_layout_and_the_source_of_each_point() -> No
     html = charts.offline_html(chart.to_dict(), div_id="f9", static=False)
     assert 'class="sr-chart sr-wide"' in html and 'class="sr-chart sr-narrow"' in html
     assert '<details class="sr-sources">' in html and "usermeta" not in html.split('id="f9-narrow"')[0]
+
+
+def test_km_plot_carries_a_phone_layout_with_its_title_in_short_lines() -> None:
+    km = pd.DataFrame({"group": "all", "time": [0.0, 12.0, 24.0], "survival": [1.0, 0.8, 0.6],
+                       "ci_low": [1.0, 0.7, 0.5], "ci_high": [1.0, 0.9, 0.7]})
+    risk = pd.DataFrame({"group": "all", "time": [0, 12, 24], "n_at_risk": [20, 15, 9]})
+    title = "Local control: reconstructed pseudo-data, not the paper's data"
+    spec = charts.km_plot(km, risk, title=title).to_dict()
+    narrow = spec["usermeta"][charts.NARROW_KEY]
+    assert all(u.get("width", 0) <= charts.NARROW_WIDTH for u in narrow["vconcat"])
+    assert " ".join(narrow["title"]["text"]) == title and all(len(x) <= 40 for x in narrow["title"]["text"])
+    assert "usermeta" not in narrow  # the phone layout has no phone layout of its own
+    texts = [u for u in units(narrow) if mark_type(u) == "text"]
+    assert texts and all(u["mark"].get("fontSize", 11) >= 11 for u in texts)

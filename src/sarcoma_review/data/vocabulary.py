@@ -94,7 +94,11 @@ FIELD_WORDS = {"rate_percent": "rate (%)", "n_patients": "patients", "patient_gr
                "n_chordoma": "number of chordomas", "histology_group": "histology stratum",
                "particle_group": "particle group", "initial_tumor_size": "initial tumour size",
                "horizon_years": "horizon (years)", "ci_low": "lower 95% limit", "ci_high": "upper 95% limit"}
-FILE_WORDS = {"data/search/search_log.csv": "the search log", "summary_of_findings.csv": "the summary of findings"}
+FILE_WORDS = {"data/search/search_log.csv": "the search log", "summary_of_findings.csv": "the summary of findings",
+              "data/literature/extractions.csv extractor": "the review's extraction, extractor",
+              "data/literature/extractions.csv": "the review's extraction",
+              "data/literature/table_i_rates.csv": "Table I of Cuccia et al. 2020 as printed",
+              "data/literature/outcomes.csv": "the review's data"}
 
 
 def reader_words(text: str) -> str:

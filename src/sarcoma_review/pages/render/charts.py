@@ -741,7 +741,9 @@ def _sources(rows: pd.DataFrame) -> list[list[str]]:
     if "source" not in rows.columns:
         return []
     out = rows[(rows["kind"] == "study") & rows["source"].notna()]
-    return [[str(a), str(b)] for a, b in zip(out["label"], out["source"]) if str(b).strip()]
+    from sarcoma_review.data.vocabulary import reader_words
+
+    return [[str(a), reader_words(str(b))] for a, b in zip(out["label"], out["source"]) if str(b).strip()]
 
 
 def _forest_narrow(rows: pd.DataFrame, diamond: pd.DataFrame, info: Mapping[str, Any], *, x_title: str,
@@ -824,8 +826,12 @@ AT_RISK_COLUMNS = ["group", "time", "n_at_risk"]
 def km_plot(km: pd.DataFrame, at_risk: pd.DataFrame, censored: pd.DataFrame | None = None, *,
             title: str | None = None, y_title: str = "Survival (%)", x_title: str = "Time (months)",
             max_time: float | None = None, width: int = 480, height: int = 300,
-            band: bool = True) -> alt.VConcatChart:
+            band: bool = True, phone: bool = True) -> alt.VConcatChart:
     """Kaplan-Meier curves with a pointwise interval band, censoring ticks and numbers at risk.
+
+    With ``phone`` (default) the chart carries its phone layout (:data:`NARROW_KEY`): the same
+    plot as wide as a phone's column, its title in short lines, axes and numbers at risk at the same
+    type size.
 
     Parameters
     ----------
@@ -930,7 +936,24 @@ def km_plot(km: pd.DataFrame, at_risk: pd.DataFrame, censored: pd.DataFrame | No
     chart = alt.vconcat(curves_chart, risk_chart, spacing=6).resolve_scale(x="shared").configure_view(stroke=None)
     if title:
         chart = chart.properties(title=title)
+    if phone and width > NARROW_WIDTH - 70:
+        narrow = km_plot(km, at_risk, censored, title=None, y_title=y_title, x_title=x_title, max_time=max_time,
+                         width=NARROW_WIDTH - 70, height=min(height, 220), band=band, phone=False)
+        if title:
+            narrow = narrow.properties(title=alt.TitleParams(_lines(title, 40), anchor="start"))
+        chart.usermeta = {NARROW_KEY: narrow.to_dict()}
     return chart
+
+
+def _lines(text: str, width: int) -> list[str]:
+    """``text`` broken between words into lines of at most ``width`` characters (a long word alone)."""
+    lines: list[str] = []
+    for word in str(text).split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines
 
 
 # --------------------------------------------------------------------------------------------
