@@ -157,6 +157,11 @@ _MEASURE = """() => {
   return {pageWidth: document.documentElement.scrollWidth, viewport: vw, tables, cut: texts, charts,
           height: document.documentElement.scrollHeight, screenHeight: window.innerHeight,
           smallestFonts: fonts.slice(0, 5), sof,
+          // table cells that may cut a word or a number ("recurr ent", "0.|10")
+          cutters: Array.from(article.querySelectorAll('td, th')).filter(c => {
+            const cs = getComputedStyle(c);
+            return cs.overflowWrap === 'anywhere' || cs.wordBreak === 'break-all' || cs.hyphens === 'auto';
+          }).slice(0, 5).map(c => c.textContent.slice(0, 40)),
           text: readerText(article)};
 }"""
 
@@ -462,3 +467,10 @@ def test_what_a_reader_came_for_is_in_the_first_two_screens(browser, serve_dir, 
     with _laptop_page(browser, serve_dir, path) as page:
         top = page.evaluate(f"() => document.querySelector({json.dumps(selector)}).getBoundingClientRect().top")
         assert top < 2 * 900, f"{selector} on {path} starts at {top:.0f} px"
+
+
+def test_table_text_breaks_only_between_words(readings) -> None:
+    """No table cell may break inside a word or a number: no cell is styled to break anywhere or to
+    hyphenate (long identifiers carry break hints after their punctuation instead)."""
+    bad = {f"{v} {p}": m["cutters"] for (v, p), m in readings.items() if m["cutters"]}
+    assert not bad, "table cells that may cut a word:\n" + json.dumps(bad, indent=1, ensure_ascii=False)

@@ -21,7 +21,18 @@ Reading
 Every chart goes through :func:`book_spec` before it is drawn: the Okabe-Ito colour-blind-safe
 palette (Okabe and Ito, *Color Universal Design*, 2008) for categories, and no label cut short
 (every ``labelLimit`` and text ``limit`` is lifted). Where colour carries meaning, a shape or
-a dash pattern carries it too.
+a dash pattern carries it too, and every category keeps one colour and one shape in every chart
+(:data:`CATEGORY_STYLE`, :func:`category_style`).
+
+Phones
+------
+A chart may carry in its ``usermeta`` a phone layout (:data:`NARROW_KEY`; the forest and
+Kaplan-Meier plots do) and the source of each point (:data:`SOURCES_KEY`). :func:`offline_html`
+then draws both layouts, and ``book/_static/charts.css`` shows the phone one on screens up to
+600 px (text at full size, no scaling down) and the wide one elsewhere and on paper; the sources
+are listed under the chart in a ``<details>`` a reader opens with a tap (tooltips need a pointer),
+present without scripts and printed open. A chart without a phone layout keeps its size on a
+phone and scrolls sideways inside its own box.
 
 Charts
 ------

@@ -11,7 +11,12 @@ Reading on a laptop or a phone: the table stands in its own ``<div class="review
 which scrolls sideways when the table is wider than the screen (the page never does). Columns a
 reader needs to compare rows stay columns; identifiers, sources and notes go to ``details``:
 one last cell per row with a ``<details>`` element ("more") that unfolds them, so the key
-columns fit the width of a laptop screen.
+columns fit the width of a laptop screen. Text breaks between words only (``book/_static/review.css``);
+a long token (an address, an identifier) gets break hints after its punctuation (:func:`breakable`).
+
+Long per-item tables are folded under a one-line summary with counts (:func:`folded`,
+:func:`count_summary`), with the whole table as a CSV download (:func:`csv_download`), so a page
+stays within its budget of screens and what a reader came for comes first.
 """
 
 from __future__ import annotations
