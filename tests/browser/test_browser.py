@@ -289,13 +289,13 @@ def test_chart_draws_offline_and_tooltip_is_text(browser, demo_site) -> None:
     visit = Visit(browser, origin)
     try:
         visit.page.goto(f"{origin}/book/chart_demo_pooled.html", wait_until="load")
-        assert _wait_for_charts(visit.page) == 1
-        svg_text = visit.page.locator(".sr-vega-chart svg.marks").text_content()
+        assert _wait_for_charts(visit.page) == 2  # the wide layout and the phone layout (hidden at 1280 px)
+        svg_text = visit.page.locator(".sr-wide .sr-vega-chart svg.marks").text_content()
         assert "Müller 2010" in svg_text and "Heterogeneity" in svg_text
         # the hostile label is drawn as text (vega truncates long labels with an ellipsis)
-        assert "<script>alert(1)" in visit.page.locator(".sr-vega-chart svg.marks").text_content()
+        assert "<script>alert(1)" in visit.page.locator(".sr-wide .sr-vega-chart svg.marks").text_content()
         # the first symbol mark is the study squares (the pooled tooltip target comes later)
-        squares = visit.page.locator(".sr-vega-chart g.mark-symbol").first.locator("path")
+        squares = visit.page.locator(".sr-wide .sr-vega-chart g.mark-symbol").first.locator("path")
         assert squares.count() == 3
         squares.nth(2).hover()  # sorted by year: 2010, 2016, 2018 (the hostile label)
         tip = visit.page.locator("#vg-tooltip-element")

@@ -98,7 +98,7 @@ def test_added_study_and_its_effect_on_the_pooled_estimate(tmp_path):
     md = whatsnew.render_markdown(res)
     assert f"**Added** `{DROPPED}`" in md
     b, a = last - 1, last
-    cell = (f"| lc5 (all studies) | {last} | {_pct(case['estimate'][b]):.1f}% ({_pct(case['ci_lb'][b]):.1f}–"
+    cell = (f"| lc5, all series | {last} | {_pct(case['estimate'][b]):.1f}% ({_pct(case['ci_lb'][b]):.1f}–"
             f"{_pct(case['ci_ub'][b]):.1f}) | {last + 1} | {_pct(case['estimate'][a]):.1f}% ({_pct(case['ci_lb'][a]):.1f}–"
             f"{_pct(case['ci_ub'][a]):.1f}) | changed |")
     assert cell in md
@@ -164,7 +164,7 @@ def test_cumulative_table_and_chart_across_releases(tmp_path):
     assert spec["layer"][1]["mark"]["type"] == "line"
     page = (repo / "book" / "whats-new.md").read_text()
     assert "# What's new in version 0.3.0" in page and "## Estimates across releases" in page
-    assert "| lc5 (all studies) | 65.0% (50.0–70.0) | 70.0% (50.0–80.0) |" in page
+    assert "| lc5, all series | 65.0% (50.0–70.0) | 70.0% (50.0–80.0) |" in page
     assert 'id="whatsnew-cumulative-chart"' in page and "window.vegaEmbed(el, spec, opts)" in page
     assert 'class="sr-vega-static"' in page  # the static chart for readers without scripts
 

@@ -36,9 +36,9 @@ def test_single_series_subgroup_is_named_and_not_under_pooled_estimates():
     md = whatsnew.render_markdown(res)
     pooled, single = _split(md)
     assert "mixed" not in pooled and "Uhl 2015" not in pooled
-    assert "lc-5y (particle_group = mixed): one series, Uhl 2015, not pooled" in single
+    assert "5-year local control, particle group mixed: one series, Uhl 2015, not pooled" in single
     assert "Uhl 2015 alone: 79.0% (66.4–87.7)" in single
-    assert "particle_group = carbon" in pooled and "72.0% (64.0–79.0)" in pooled
+    assert "5-year local control, particle group carbon" in pooled and "72.0% (64.0–79.0)" in pooled
 
 
 def test_a_subgroup_that_grows_from_one_series_names_it_on_the_old_side():

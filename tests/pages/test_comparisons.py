@@ -213,7 +213,7 @@ def test_methods_text_names_the_method():
 def test_single_group_landmark_gets_a_note(lit):
     carbon = lit[lit["particle_group"] == "carbon"]
     t = comparisons.subgroup_tests(carbon, "particle_group")
-    assert t["note"].str.contains("one particle_group group").all() and t["f"].isna().all()
+    assert t["note"].str.contains("in the same particle group").all() and t["f"].isna().all()
 
 
 def test_benchmark_text_never_claims_certainty_and_escapes():

@@ -52,8 +52,9 @@ def units(spec: dict) -> list[dict]:
             data = node.get("data", data)
             if "mark" in node:
                 found.append({**node, "data": data} if data is not None else node)
-            for v in node.values():
-                visit(v, data)
+            for k, v in node.items():
+                if k != "usermeta":  # the phone layout a chart carries is checked on its own
+                    visit(v, data)
         elif isinstance(node, list):
             for v in node:
                 visit(v, data)
@@ -113,11 +114,15 @@ def test_forest_spec_layers_and_encodings() -> None:
     square = next(u for u in units(spec) if mark_type(u) == "point" and "size" in u["encoding"])
     enc = square["encoding"]
     assert enc["size"]["field"] == "weight"
-    # two subgroups -> told apart by an Okabe-Ito colour AND a marker shape, in order of appearance
+    # two subgroups -> told apart by an Okabe-Ito colour AND a marker shape: carbon has its registry
+    # mark; "proton" (not a registry value) takes a colour and a shape that carbon does not have
     assert enc["color"]["field"] == "subgroup" and enc["shape"]["field"] == "subgroup"
-    assert enc["color"]["scale"]["range"] == charts.CATEGORY_COLOURS[:2]
-    assert enc["shape"]["scale"]["range"] == charts.CATEGORY_SHAPES[:2]
-    assert len(set(enc["shape"]["scale"]["range"])) == 2
+    domain = enc["color"]["scale"]["domain"]
+    assert sorted(domain) == ["carbon", "proton"] and enc["shape"]["scale"]["domain"] == domain
+    i = domain.index("carbon")
+    assert enc["color"]["scale"]["range"][i] == "#0072B2" and enc["shape"]["scale"]["range"][i] == "circle"
+    assert set(enc["color"]["scale"]["range"]) <= set(charts.CATEGORY_COLOURS)
+    assert len(set(enc["shape"]["scale"]["range"])) == 2 and len(set(enc["color"]["scale"]["range"])) == 2
     assert enc["x"]["scale"]["domain"] == [0, 100]
     assert {t["field"] for t in enc["tooltip"]} >= {"label", "n_patients", "estimate", "ci_low", "ci_high",
                                                     "weight", "year", "source"}
@@ -428,3 +433,66 @@ def test_chart_ids_are_deterministic_and_unique_on_a_page(monkeypatch) -> None:
     monkeypatch.setattr(charts, "_CHART_COUNTS", {})  # a new page (process) starts counting again
     assert charts.chart_id(spec) == first
     assert f'id="{first}"' in charts.offline_html({"mark": "bar"}, div_id=first)
+
+
+def test_one_visual_registry_carbon_looks_the_same_in_every_chart() -> None:
+    """A category keeps its colour and shape whatever the other categories of the chart and their
+    order (the 5-year and the 3-year forest plots used to draw carbon differently)."""
+    def marks(subgroups):
+        df = per_study().assign(subgroup=subgroups)
+        spec = charts.forest_plot(df, POOLED).to_dict()
+        enc = next(u for u in units(spec) if mark_type(u) == "point" and "size" in u["encoding"])["encoding"]
+        return dict(zip(enc["color"]["scale"]["domain"],
+                        zip(enc["color"]["scale"]["range"], enc["shape"]["scale"]["range"])))
+
+    a = marks(["carbon", "mixed", "carbon"])
+    b = marks(["proton-based", "carbon", "mixed"])
+    assert a["carbon"] == b["carbon"] == ("#0072B2", "circle")
+    assert a["mixed"] == b["mixed"]
+
+
+def test_registry_marks_are_distinct() -> None:
+    styles = list(charts.CATEGORY_STYLE.values())
+    assert len(set(styles)) == len(styles), "two categories share a colour and a shape"
+    kinds = [["carbon", "proton-based", "mixed"], ["chordoma", "other"],
+             ["particle therapy", "photon rt", "radiochemotherapy", "radiotherapy with radiosensitiser"],
+             ["high", "moderate", "low", "very low"]]
+    for kind in kinds:
+        colours = [charts.CATEGORY_STYLE[k][0] for k in kind]
+        shapes = [charts.CATEGORY_STYLE[k][1] for k in kind]
+        assert len(set(colours)) == len(kind) and len(set(shapes)) == len(kind), kind
+    # categories the registry does not know get marks no other category of the chart has
+    colours, shapes = charts.category_style(["carbon", "x", "y", "Chordoma", "z"])
+    assert len(set(zip(colours, shapes))) == 5 and len(set(colours)) == 5 and len(set(shapes)) == 5
+    assert (colours[3], shapes[3]) == charts.CATEGORY_STYLE["chordoma"]
+
+
+def test_forest_plot_carries_a_phone_layout_and_the_source_of_each_point() -> None:
+    """The phone layout is a list as wide as a phone's text column, every text 12 px or more; the
+    page draws it on a phone and lists each point's source under the chart (a tap, no hover)."""
+    chart = charts.forest_plot(per_study(), POOLED)
+    meta = chart.to_dict()["usermeta"]
+    narrow = meta[charts.NARROW_KEY]
+    texts = [u for u in units(narrow) if mark_type(u) == "text"]
+    assert texts and all(u["mark"].get("fontSize", 12) >= 11 for u in texts)
+    widths = [u.get("width") for u in narrow["vconcat"] if "width" in u]
+    assert widths and max(widths) <= 358
+    assert sorted(meta[charts.SOURCES_KEY]) == sorted(
+        [lab, src] for lab, src in zip(per_study()["label"], per_study()["source"]))
+    html = charts.offline_html(chart.to_dict(), div_id="f9", static=False)
+    assert 'class="sr-chart sr-wide"' in html and 'class="sr-chart sr-narrow"' in html
+    assert '<details class="sr-sources">' in html and "usermeta" not in html.split('id="f9-narrow"')[0]
+
+
+def test_km_plot_carries_a_phone_layout_with_its_title_in_short_lines() -> None:
+    km = pd.DataFrame({"group": "all", "time": [0.0, 12.0, 24.0], "survival": [1.0, 0.8, 0.6],
+                       "ci_low": [1.0, 0.7, 0.5], "ci_high": [1.0, 0.9, 0.7]})
+    risk = pd.DataFrame({"group": "all", "time": [0, 12, 24], "n_at_risk": [20, 15, 9]})
+    title = "Local control: reconstructed pseudo-data, not the paper's data"
+    spec = charts.km_plot(km, risk, title=title).to_dict()
+    narrow = spec["usermeta"][charts.NARROW_KEY]
+    assert all(u.get("width", 0) <= charts.NARROW_WIDTH for u in narrow["vconcat"])
+    assert " ".join(narrow["title"]["text"]) == title and all(len(x) <= 40 for x in narrow["title"]["text"])
+    assert "usermeta" not in narrow  # the phone layout has no phone layout of its own
+    texts = [u for u in units(narrow) if mark_type(u) == "text"]
+    assert texts and all(u["mark"].get("fontSize", 11) >= 11 for u in texts)

@@ -63,3 +63,35 @@ def test_long_tables_are_filterable_and_every_table_scrolls_in_its_own_box():
     assert small.startswith('<div class="review-table-wrap"><table') and small.endswith("</table></div>")
     assert "filterable" not in small and 'class="review-table sortable filterable"' in big
     assert "filterable" in html_table(pd.DataFrame({"a": range(3)}), filterable=True).data
+
+
+def test_long_tokens_break_after_punctuation_and_words_or_numbers_never() -> None:
+    from sarcoma_review.pages.render.tables import LONG_TOKEN, breakable
+
+    out = breakable("recurrent 0.10 <b> data/literature/studies.csv")
+    # short words and numbers stay whole (no break opportunity inside), text is escaped
+    assert out.startswith("recurrent 0.10 &lt;b&gt; ")
+    # a long token (a path) may break after its punctuation, and only there
+    path = out.split(" ")[-1]
+    assert path.replace("<wbr>", "") == "data/literature/studies.csv"
+    assert all(piece[-1] in "/." for piece in path.split("<wbr>")[:-1])
+    # an encoded address without punctuation still gets a break every 12 characters at most
+    blob = breakable("A" * (LONG_TOKEN * 3))
+    assert max(len(p) for p in blob.split("<wbr>")) <= 12
+
+
+def test_folded_table_has_a_summary_and_a_csv_download() -> None:
+    import base64
+    import io
+
+    from sarcoma_review.pages.render.tables import count_summary, folded
+
+    df = pd.DataFrame({"judgement": ["unclear", "low", "unclear"], "why": ["a, b", "<x>", "c"]})
+    summary = count_summary(df["judgement"], noun="judgements")
+    assert summary == "3 judgements: 2 unclear, 1 low"
+    out = folded(html_table(df), summary, download=(df, "rob.csv")).data
+    assert out.startswith("<details") and "<summary>3 judgements: 2 unclear, 1 low</summary>" in out
+    assert 'download="rob.csv"' in out
+    payload = out.split("base64,", 1)[1].split('"', 1)[0]
+    back = pd.read_csv(io.StringIO(base64.b64decode(payload).decode("utf-8")))
+    pd.testing.assert_frame_equal(back, df)

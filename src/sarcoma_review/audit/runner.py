@@ -78,10 +78,11 @@ def _percent_table(df: pd.DataFrame, source: str, location: str, denominator: in
         if r["n"] == "" or r["percent"] == "":
             continue
         out.append(grim.check_percent(f"{prefix}.{r['variable']}.{r['category']}", source, location,
-                                      f"{r['variable']}: {r['category']} (%)", int(r["n"]), denominator, r["percent"]))
+                                      f"{str(r['variable']).replace('_', ' ')}: {r['category']} (%)", int(r["n"]),
+                                      denominator, r["percent"]))
     for var, g in df[df["n"] != ""].groupby("variable", sort=False):
         if len(g) > 1:
-            out.append(grim.check_sum(f"{prefix}.{var}.sum", source, location, f"{var}: categories sum to N",
+            out.append(grim.check_sum(f"{prefix}.{var}.sum", source, location, f"{str(var).replace('_', ' ')}: categories sum to N",
                                       [int(x) for x in g["n"]], denominator))
     return out
 

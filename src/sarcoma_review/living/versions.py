@@ -21,6 +21,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from sarcoma_review.data.vocabulary import reader_words
 from sarcoma_review.errors import ReleaseError
 from sarcoma_review.living.store import list_releases, parse_version
 from sarcoma_review.paths import REPO_ROOT
@@ -81,7 +82,7 @@ def _evidence_summary(release_dir: Path) -> list[str]:
             continue
         if out and not out[-1].strip() and not line.strip():
             continue
-        out.append(line)
+        out.append(reader_words(line))
     text = "\n".join(out).strip()
     return text.splitlines() if text else ["(see the release's What's new)"]
 

@@ -31,6 +31,7 @@ from typing import Any
 
 import pandas as pd
 
+from sarcoma_review.data.vocabulary import analysis_label
 from sarcoma_review.data.schemas import ID_PATTERN
 from sarcoma_review.pages.render.tables import md_text, p_text
 from sarcoma_review.paths import REPO_ROOT
@@ -423,15 +424,14 @@ def _series(r: pd.Series, side: str | None = None) -> str:
 
 
 def _label(r: pd.Series, side: str | None = None) -> str:
-    sub = ("all studies" if not r["subgroup_column"]
-           else f"{r['subgroup_column']} = {r['subgroup_value']}" if r["subgroup_value"]
-           else f"by {r['subgroup_column']}")
+    """The analysis in readers' words (:func:`sarcoma_review.data.vocabulary.analysis_label`)."""
+    label = analysis_label(r["analysis_id"], r["subgroup_column"], r["subgroup_value"])
     sides = [side] if side else ["after", "before"] if "kind_after" in r.index else [None]
     for s in sides:
         if _is_single(r, s):
             name = _series(r, s)
-            return f"{r['analysis_id']} ({sub}): one series" + (f", {name}" if name else "") + ", not pooled"
-    return f"{r['analysis_id']} ({sub})"
+            return f"{label}: one series" + (f", {name}" if name else "") + ", not pooled"
+    return label
 
 
 def _pct(v: Any) -> str:
@@ -538,7 +538,11 @@ def render_markdown(res: WhatsNew, title: str = "What's new", cumulative: pd.Dat
                          f"{md_text(r['status'])} |")
             L.append("")
     if cumulative is not None and not cumulative.empty:
-        L += ["## Estimates across releases", "", render_cumulative(cumulative), ""]
+        n = cumulative.drop_duplicates(KEY).shape[0]
+        # folded (a sphinx-design dropdown): one row per analysis, its estimate in every release
+        L += ["## Estimates across releases", "",
+              f"````{{dropdown}} Every analysis in every release ({n} rows)", "", render_cumulative(cumulative), "",
+              "````", ""]
     if chart_spec is not None:
         from sarcoma_review.pages.render.charts import EMBED_OPTIONS, offline_html
 
@@ -591,16 +595,17 @@ def cumulative_chart(table: pd.DataFrame):
     import altair as alt
 
     data = table[table["subgroup_column"] == ""].copy()
+    data["analysis"] = [analysis_label(a) for a in data["analysis_id"]]
     order = data.drop_duplicates("release").sort_values("release_order")["release"].tolist()
     base = alt.Chart(data).encode(
         x=alt.X("release:O", sort=order, title="Release"),
-        color=alt.Color("analysis_id:N", title="Analysis"))
+        color=alt.Color("analysis:N", title="Analysis"))
     y = alt.Y("estimate:Q", title="Pooled estimate (%)", scale=alt.Scale(domain=[0, 100]))
-    tip = ["analysis_id", "release", "estimate", "ci_low", "ci_high", "k"]
+    tip = ["analysis", "release", "estimate", "ci_low", "ci_high", "k"]
     line = base.mark_line().encode(y=y, tooltip=tip)
     # each analysis has its own marker shape as well as its colour
     points = base.mark_point(filled=True, size=70, opacity=1).encode(
-        y=y, shape=alt.Shape("analysis_id:N", title="Analysis"), tooltip=tip)
+        y=y, shape=alt.Shape("analysis:N", title="Analysis"), tooltip=tip)
     bars = base.mark_rule().encode(y="ci_low:Q", y2="ci_high:Q")
     return (bars + line + points).properties(title="Pooled estimates across releases", width=480, height=260)
 

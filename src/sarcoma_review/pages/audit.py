@@ -85,11 +85,15 @@ def findings_html(audit: pd.DataFrame, anchor, row_anchor, flagged=("inconsisten
     n_expl = (audit[audit["role"] == "exploration"].groupby("finding_id").size()
               if "role" in audit.columns else pd.Series(dtype=int))
     out = []
+    first = True  # the first group of the first paper stays open; the others fold under a count
     for src in [s for s in SOURCE_NAMES if s in set(f["source"])] + sorted(set(f["source"]) - set(SOURCE_NAMES)):
         g = f[f["source"] == src].sort_values(["_tier", "_v", "check_id"], kind="stable")
         out.append(f'<h3 class="audit-source">{html.escape(SOURCE_NAMES.get(src, src))}</h3>')
         for t_rank, gg in g.groupby("_tier", sort=True):
-            out.append(f"<h4>{html.escape(TIERS[t_rank][0])}</h4><ul class=\"audit-findings\">")
+            counts = ", ".join(f"{n} {v}" for v, n in gg["verdict"].value_counts().items())
+            out.append(f'<details class="review-fold"{" open" if first else ""}><summary>'
+                       f"{html.escape(TIERS[t_rank][0])}: {html.escape(counts)}</summary><ul class=\"audit-findings\">")
+            first = False
             for _, r in gg.iterrows():
                 e = {k: html.escape(str(v)) for k, v in r.items()}
                 extra = int(n_expl.get(r["finding_id"], 0))
@@ -101,7 +105,7 @@ def findings_html(audit: pd.DataFrame, anchor, row_anchor, flagged=("inconsisten
                     f'{e["verdict"]}</span> ({e["location"]}). Printed: <em>{e["reported"]}</em>; '
                     f'recomputed: {e["recomputed"]}. {html.escape(_sentence(r["explanation"]))}{html.escape(more)} '
                     f'<a href="#{html.escape(row_anchor(r["check_id"]), quote=True)}">Row in the table</a>.</li>')
-            out.append("</ul>")
+            out.append("</ul></details>")
     return "".join(out)
 
 
@@ -142,12 +146,13 @@ def checks_html(audit: pd.DataFrame, row_anchor, table) -> str:
     parts = ["<style>" + "".join(css) + ".audit-filter label{margin:0 .8em 0 .2em}</style>",
              '<div class="audit-checks"><fieldset class="audit-filter"><legend>Show verdict</legend>'
              + "".join(radios) + "</fieldset>"]
-    cols = {"check_id": "check", "finding_id": "finding", "role": "role", "location": "where", "quantity": "what",
-            "reported": "printed", "recomputed": "recomputed", "verdict": "verdict", "explanation": "why"}
+    cols = {"location": "where", "quantity": "what", "reported": "printed", "recomputed": "recomputed",
+            "verdict": "verdict", "explanation": "why"}
+    more = {"check_id": "check", "finding_id": "finding", "role": "role"}  # identifiers fold into each row
     for src in [s for s in SOURCE_NAMES if s in set(audit["source"])]:
         g = audit[audit["source"] == src].reset_index(drop=True)
         ids = [row_anchor(c) for c in g["check_id"]]
-        body = table(g, columns=cols, row_ids=ids, caption=f"All checks of {SOURCE_NAMES[src]}").data
+        body = table(g, columns=cols, details=more, row_ids=ids, caption=f"All checks of {SOURCE_NAMES[src]}").data
         for rid, v in zip(ids, g["verdict"]):
             body = body.replace(f'<tr id="{html.escape(rid, quote=True)}">',
                                 f'<tr id="{html.escape(rid, quote=True)}" data-verdict="{_slug(v)}">', 1)

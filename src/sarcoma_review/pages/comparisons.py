@@ -54,7 +54,8 @@ def subgroup_tests(lit: pd.DataFrame, column: str,
                "groups": groups, "f": np.nan, "df1": np.nan, "df2": np.nan, "p_moderator": np.nan,
                "q_between": np.nan, "q_df": np.nan, "p_between": np.nan, "note": ""}
         if groups < 2:
-            row["note"] = f"all {len(d)} series are in one {column} group"
+            row["note"] = (f"all {len(d)} series are in the same "
+                           f"{vocabulary.SUBGROUP_NAMES.get(column, column.replace('_', ' '))}")
         elif len(d) <= groups:
             row["note"] = f"{len(d)} series cannot estimate {groups} group means and τ²"
         else:
@@ -437,6 +438,12 @@ def benchmark_chart(panel: pd.DataFrame, width: int = 260):
     import altair as alt
 
     charts_ = []
+    # one colour and shape per modality (charts.CATEGORY_STYLE), the same domain in every panel
+    modalities = ["particle therapy"] + [m for m in dict.fromkeys(panel["modality"]) if m != "particle therapy"]
+    colours, shapes = charts.category_style(modalities)
+    legend = alt.Legend(orient="bottom", columns=2, symbolSize=120)
+    colour = alt.Color("modality:N", title="Modality", legend=legend, scale=alt.Scale(domain=modalities, range=colours))
+    shape = alt.Shape("modality:N", title="Modality", legend=legend, scale=alt.Scale(domain=modalities, range=shapes))
     for landmark, g in panel.groupby("landmark", sort=False):
         firsts = g.drop_duplicates("particle_population")
         part = pd.DataFrame({
@@ -457,12 +464,6 @@ def benchmark_chart(panel: pd.DataFrame, width: int = 260):
         order = list(d["row"])
         x = alt.X("estimate:Q", title="Rate (%)", scale=alt.Scale(domain=[0, 100]))
         y = alt.Y("row:N", sort=order, title=None, axis=alt.Axis(labelLimit=0))
-        modalities = list(dict.fromkeys(d["modality"]))
-        legend = alt.Legend(orient="bottom", columns=2, symbolSize=120)
-        colour = alt.Color("modality:N", title="Modality", legend=legend, scale=alt.Scale(
-            domain=modalities, range=[charts.CATEGORY_COLOURS[i % len(charts.CATEGORY_COLOURS)] for i in range(len(modalities))]))
-        shape = alt.Shape("modality:N", title="Modality", legend=legend, scale=alt.Scale(
-            domain=modalities, range=[charts.CATEGORY_SHAPES[i % len(charts.CATEGORY_SHAPES)] for i in range(len(modalities))]))
         tip = [alt.Tooltip("row:N", title="Series"), alt.Tooltip("estimate:Q", title="Rate (%)", format=".1f"),
                alt.Tooltip("ci_low:Q", title="95% CI low", format=".1f"),
                alt.Tooltip("ci_high:Q", title="95% CI high", format=".1f"),
@@ -502,7 +503,7 @@ def method_markdown() -> str:
         "comparator's true rate (the comparator's sampling distribution, independent), computed by "
         "Gauss–Hermite quadrature. The comparisons with soft-tissue sarcoma series use the non-chordoma "
         "series as the primary particle-therapy figure and all series as a sensitivity analysis; every "
-        "comparison is published in `comparisons.csv`."
+        "comparison can be downloaded as a table from the comparisons chapter."
     )
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from sarcoma_review.data import vocabulary
-from sarcoma_review.data.vocabulary import ENDPOINT_NAMES, landmark_name
+from sarcoma_review.data.vocabulary import ENDPOINT_NAMES, analysis_label, landmark_name
 from sarcoma_review.pages.render import charts
 from sarcoma_review.pages.render.tables import md_text, p_text
 from sarcoma_review.stats import pooling, sensitivity
@@ -76,10 +76,10 @@ def _describe(variant: str, r, a: PooledAnalysis | None = None) -> str:
 
 def settings_markdown(endpoint: str, horizon_years: float, tau2_method: str, ci_method: str,
                       subgroup_column: str = "", subgroup_value: str = "", data_dir: str = "data") -> str:
-    """One line saying what this page computed (the parameters readers cannot see)."""
-    scope = f"series with {subgroup_column} = {subgroup_value}" if subgroup_column else "all series"
-    return (f"*Analysis: {landmark_name(endpoint, horizon_years)} ({endpoint} at {horizon_years:g} years), "
-            f"{scope}; τ² by {tau2_method}, {ci_method} interval; data from `{data_dir}/literature/`.*")
+    """One line saying what this page computed (the parameters readers cannot see), in readers' words:
+    no column name, no file path (``data_dir`` is accepted for callers and not shown)."""
+    what = analysis_label(f"{endpoint.lower()}-{horizon_years:g}y", subgroup_column, subgroup_value)
+    return f"*Analysis: {what}; τ² by {tau2_method}, {ci_method} interval.*"
 
 
 def forest_chart(a: PooledAnalysis, title: str | None = None, colour_by: str | None = "particle_group"):

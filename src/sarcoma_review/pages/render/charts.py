@@ -21,7 +21,18 @@ Reading
 Every chart goes through :func:`book_spec` before it is drawn: the Okabe-Ito colour-blind-safe
 palette (Okabe and Ito, *Color Universal Design*, 2008) for categories, and no label cut short
 (every ``labelLimit`` and text ``limit`` is lifted). Where colour carries meaning, a shape or
-a dash pattern carries it too.
+a dash pattern carries it too, and every category keeps one colour and one shape in every chart
+(:data:`CATEGORY_STYLE`, :func:`category_style`).
+
+Phones
+------
+A chart may carry in its ``usermeta`` a phone layout (:data:`NARROW_KEY`; the forest and
+Kaplan-Meier plots do) and the source of each point (:data:`SOURCES_KEY`). :func:`offline_html`
+then draws both layouts, and ``book/_static/charts.css`` shows the phone one on screens up to
+600 px (text at full size, no scaling down) and the wide one elsewhere and on paper; the sources
+are listed under the chart in a ``<details>`` a reader opens with a tap (tooltips need a pointer),
+present without scripts and printed open. A chart without a phone layout keeps its size on a
+phone and scrolls sideways inside its own box.
 
 Charts
 ------
@@ -33,6 +44,7 @@ see :func:`forest_plot` for how that is decided.
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import math
 from collections.abc import Mapping
@@ -79,6 +91,55 @@ CATEGORY_SHAPES = ["circle", "square", "triangle-up", "diamond", "triangle-down"
                    "triangle-right", "triangle-left"]
 #: Dash patterns for lines (Kaplan-Meier curves), same order.
 CATEGORY_DASHES = [[1, 0], [6, 3], [2, 2], [8, 3, 2, 3], [4, 4], [1, 3]]
+#: The book's one visual language: every category a chart can show, with its one colour and one
+#: marker shape, the same in every chart and on every page (carbon is a blue circle in the 5-year
+#: forest plot and in the 3-year one). Within each kind (particle group, histology stratum,
+#: comparator kind, certainty level) colours differ, and no two categories share a colour *and* a
+#: shape. Keys are the data's own values, compared case-insensitively.
+CATEGORY_STYLE: dict[str, tuple[str, str]] = {
+    # particle groups (literature/particle_groups.csv)
+    "carbon": ("#0072B2", "circle"),
+    "proton-based": ("#E69F00", "square"),
+    "mixed": ("#009E73", "triangle-up"),
+    # histology strata (data.vocabulary)
+    "chordoma": ("#CC79A7", "diamond"),
+    "other": ("#56B4E9", "triangle-down"),
+    # comparator kinds (modality of a comparison)
+    "particle therapy": ("#000000", "circle"),
+    "photon rt": ("#D55E00", "square"),
+    "radiochemotherapy": ("#009E73", "diamond"),
+    "radiotherapy with radiosensitiser": ("#CC79A7", "cross"),
+    # GRADE certainty levels
+    "high": ("#009E73", "circle"),
+    "moderate": ("#56B4E9", "square"),
+    "low": ("#E69F00", "triangle-down"),
+    "very low": ("#D55E00", "cross"),
+}
+
+
+def category_style(categories: list[Any]) -> tuple[list[str], list[str]]:
+    """``(colours, shapes)`` for ``categories`` in order: each known category its
+    :data:`CATEGORY_STYLE`; an unknown one (a site, a group of a Kaplan-Meier plot) the first
+    Okabe-Ito colour and shape pair that no category of the registry has, with a colour not yet
+    used in this chart (and a shape not yet used) where one is left, so no two categories of one chart share a mark."""
+    known = [CATEGORY_STYLE.get(str(c).strip().lower()) for c in categories]
+    taken = set(CATEGORY_STYLE.values())
+    spare = [(c, sh) for c in CATEGORY_COLOURS for sh in CATEGORY_SHAPES if (c, sh) not in taken]
+    colours_used = {k[0] for k in known if k}
+    shapes_used = {k[1] for k in known if k}
+    out = []
+    for style in known:
+        if style is None:
+            both = [cs for cs in spare if cs[0] not in colours_used and cs[1] not in shapes_used]
+            fresh = [cs for cs in spare if cs[0] not in colours_used]
+            style = (both or fresh or spare)[0]
+            spare.remove(style)
+            colours_used.add(style[0])
+            shapes_used.add(style[1])
+        out.append(style)
+    return [c for c, _ in out], [sh for _, sh in out]
+
+
 STUDY_COLOUR = CATEGORY_COLOURS[0]
 HIGHLIGHT_COLOUR = "#D55E00"  # Okabe-Ito vermillion
 REFERENCE_COLOUR = "#D55E00"
@@ -252,11 +313,37 @@ def offline_html(spec: Mapping[str, Any], embed_options: Mapping[str, Any] | Non
     """
     spec = book_spec(spec)
     opts = dict(EMBED_OPTIONS if embed_options is None else embed_options)
+    meta = dict(spec.get("usermeta") or {})
+    narrow, sources = meta.pop(NARROW_KEY, None), meta.pop(SOURCES_KEY, None)
+    if narrow is not None or sources is not None:
+        spec = {k: v for k, v in spec.items() if k != "usermeta"} | ({"usermeta": meta} if meta else {})
     div_id = div_id or chart_id(spec, opts)
+    if narrow is None:
+        out = _chart_box(spec, opts, div_id, static)
+    else:  # a phone draws the narrow layout, a wider screen and paper the wide one (book/_static/charts.css)
+        out = ('<div class="sr-responsive">\n' + _chart_box(spec, opts, div_id, static, "sr-wide") + "\n"
+               + _chart_box(book_spec(narrow), opts, f"{div_id}-narrow", static, "sr-narrow") + "\n</div>")
+    return out + _sources_html(sources)
+
+
+def _sources_html(sources: list[list[str]] | None) -> str:
+    """The source of every point of a chart, folded under it: a tap opens it (tooltips need a
+    pointer), and it is there without scripts and on paper."""
+    if not sources:
+        return ""
+    items = "".join(f"<li><strong>{html.escape(a)}</strong>: {html.escape(b)}</li>" for a, b in sources)
+    return (f'\n<details class="sr-sources"><summary>Source of each point ({len(sources)})</summary>'
+            f"<ul>{items}</ul></details>")
+
+
+def _chart_box(spec: Mapping[str, Any], opts: Mapping[str, Any], div_id: str, static: bool,
+               extra_class: str = "") -> str:
+    """One ``<div class="sr-chart">``: the static SVG, the interactive container and its script."""
     static_html = (f'<div class="sr-vega-static" id="{div_id}-static">{static_svg(spec, div_id)}</div>\n'
                    if static else "")
+    cls = "sr-chart" + (f" {extra_class}" if extra_class else "")
     return (
-        f'<div class="sr-chart" id="{div_id}-box">\n'
+        f'<div class="{cls}" id="{div_id}-box">\n'
         f"{static_html}"
         f'<div class="sr-vega-chart" id="{div_id}"></div>\n'
         '<script type="text/javascript">\n'
@@ -392,6 +479,36 @@ def forest_rows(per_study: pd.DataFrame, pooled: Mapping[str, Any] | pd.Series, 
     info : dict
         ``k``, ``k_shown``, ``omitted_weight`` (percent) and ``heterogeneity`` text.
     """
+    _check_forest_input(per_study, pooled, max_studies)
+    factor = _percent_factor(
+        list(per_study["ci_high"]) + [_get(pooled, "ci_high")] + [_get(pooled, "pi_high")], scale)
+    df = _forest_frame(per_study, factor)
+    k = len(df)
+    shown = df
+    omitted_weight = 0.0
+    if k > max_studies:
+        shown = df.nlargest(max_studies, "weight", keep="first")
+        omitted_weight = float(df["weight"].sum() - shown["weight"].sum())
+    shown = _sort_studies(shown, sort_by)
+    records = [_study_record(s) for _, s in shown.iterrows()]
+    if k > len(shown):
+        records.append({"kind": "omitted",
+                        "label": f"… {k - len(shown)} smaller studies not shown "
+                                 f"(weight {omitted_weight:.1f}%)"})
+    est, lo, hi = (float(_get(pooled, c)) * factor for c in ("estimate", "ci_low", "ci_high"))
+    records += _pooled_records(pooled, factor, k, pooled_label)
+    rows = pd.DataFrame.from_records(records)
+    rows["pos"] = range(len(rows))
+    _forest_texts(rows, decimals)
+    pooled_pos = float(rows.loc[rows["kind"] == "pooled", "pos"].iloc[0])
+    diamond = pd.DataFrame({"y": [pooled_pos - 0.4, pooled_pos, pooled_pos + 0.4],
+                            "x": [est, lo, est], "x2": [est, hi, est]})
+    info = {"k": k, "k_shown": len(shown), "omitted_weight": omitted_weight,
+            "heterogeneity": heterogeneity_text(pooled)}
+    return rows, diamond, info
+
+
+def _check_forest_input(per_study: pd.DataFrame, pooled: Mapping[str, Any] | pd.Series, max_studies: int) -> None:
     _require(per_study, FOREST_STUDY_COLUMNS, "per_study")
     missing = [k for k in FOREST_POOLED_KEYS if _get(pooled, k) is None]
     if missing:
@@ -401,65 +518,64 @@ def forest_rows(per_study: pd.DataFrame, pooled: Mapping[str, Any] | pd.Series, 
     if max_studies < 1:
         raise ValueError(f"max_studies must be at least 1, not {max_studies}")
 
-    factor = _percent_factor(
-        list(per_study["ci_high"]) + [_get(pooled, "ci_high")] + [_get(pooled, "pi_high")], scale)
+
+def _forest_frame(per_study: pd.DataFrame, factor: float) -> pd.DataFrame:
+    """The studies on the 0-100 scale, with the optional columns present (``subgroup`` defaulting to
+    "All studies")."""
     df = per_study.copy()
     for c in ("estimate", "ci_low", "ci_high"):
         df[c] = df[c].astype("float64") * factor
     df["weight"] = df["weight"].astype("float64")
-    if "subgroup" not in df.columns:
-        df["subgroup"] = None
-    for c in ("year", "source", "histology"):
+    for c in ("subgroup", "year", "source", "histology"):
         if c not in df.columns:
             df[c] = None
     df["subgroup"] = df["subgroup"].astype("object").where(df["subgroup"].notna(), "All studies")
+    return df
 
-    k = len(df)
-    shown = df
-    omitted_weight = 0.0
-    if k > max_studies:
-        shown = df.nlargest(max_studies, "weight", keep="first")
-        omitted_weight = float(df["weight"].sum() - shown["weight"].sum())
+
+def _sort_studies(shown: pd.DataFrame, sort_by: str) -> pd.DataFrame:
     if sort_by == "year":
-        shown = shown.sort_values(["year", "label"], kind="stable", na_position="last")
-    elif sort_by == "estimate":
-        shown = shown.sort_values(["estimate", "label"], kind="stable")
-    elif sort_by == "weight":
-        shown = shown.sort_values(["weight", "label"], ascending=[False, True], kind="stable")
-    elif sort_by != "input":
+        return shown.sort_values(["year", "label"], kind="stable", na_position="last")
+    if sort_by == "estimate":
+        return shown.sort_values(["estimate", "label"], kind="stable")
+    if sort_by == "weight":
+        return shown.sort_values(["weight", "label"], ascending=[False, True], kind="stable")
+    if sort_by != "input":
         raise ValueError(f"sort_by must be 'year', 'estimate', 'weight' or 'input', not {sort_by!r}")
+    return shown
 
-    records: list[dict[str, Any]] = []
-    for _, s in shown.iterrows():
-        records.append({
-            "kind": "study", "study_id": str(s["study_id"]), "label": str(s["label"]),
-            "n_patients": None if pd.isna(s["n_patients"]) else int(s["n_patients"]),
+
+def _optional(value: Any, kind: type = str) -> Any:
+    """``None`` for a missing value, else ``kind(value)``."""
+    return None if value is None or pd.isna(value) else kind(value)
+
+
+def _study_record(s: pd.Series) -> dict[str, Any]:
+    return {"kind": "study", "study_id": str(s["study_id"]), "label": str(s["label"]),
+            "n_patients": _optional(s["n_patients"], int),
             "estimate": float(s["estimate"]), "ci_low": float(s["ci_low"]), "ci_high": float(s["ci_high"]),
-            "weight": float(s["weight"]), "subgroup": str(s["subgroup"]),
-            "year": None if pd.isna(s["year"]) else int(s["year"]),
-            "source": None if s["source"] is None or pd.isna(s["source"]) else str(s["source"]),
-            "histology": None if s["histology"] is None or pd.isna(s["histology"]) else str(s["histology"]),
-        })
-    if k > len(shown):
-        records.append({"kind": "omitted",
-                        "label": f"… {k - len(shown)} smaller studies not shown "
-                                 f"(weight {omitted_weight:.1f}%)"})
-    est = float(_get(pooled, "estimate")) * factor
-    lo = float(_get(pooled, "ci_low")) * factor
-    hi = float(_get(pooled, "ci_high")) * factor
+            "weight": float(s["weight"]), "subgroup": str(s["subgroup"]), "year": _optional(s["year"], int),
+            "source": _optional(s["source"]), "histology": _optional(s["histology"])}
+
+
+def _pooled_records(pooled: Mapping[str, Any] | pd.Series, factor: float, k: int,
+                    pooled_label: str | None) -> list[dict[str, Any]]:
+    """The pooled row and, when ``pooled`` has one, the prediction-interval row."""
+    est, lo, hi = (float(_get(pooled, c)) * factor for c in ("estimate", "ci_low", "ci_high"))
     model = _get(pooled, "model", "random-effects")
     n_total = _get(pooled, "n_patients")
     label = pooled_label or f"Pooled ({model}, k = {int(_get(pooled, 'k', k))})"
-    records.append({"kind": "pooled", "label": label, "estimate": est, "ci_low": lo, "ci_high": hi,
-                    "n_patients": None if n_total is None else int(n_total), "weight": 100.0,
-                    "subgroup": "Pooled"})
+    out = [{"kind": "pooled", "label": label, "estimate": est, "ci_low": lo, "ci_high": hi,
+            "n_patients": None if n_total is None else int(n_total), "weight": 100.0, "subgroup": "Pooled"}]
     pi_lo, pi_hi = _get(pooled, "pi_low"), _get(pooled, "pi_high")
     if pi_lo is not None and pi_hi is not None:
-        records.append({"kind": "pi", "label": "95% prediction interval", "estimate": est,
-                        "ci_low": float(pi_lo) * factor, "ci_high": float(pi_hi) * factor,
-                        "subgroup": "Pooled"})
-    rows = pd.DataFrame.from_records(records)
-    rows["pos"] = range(len(rows))
+        out.append({"kind": "pi", "label": "95% prediction interval", "estimate": est,
+                    "ci_low": float(pi_lo) * factor, "ci_high": float(pi_hi) * factor, "subgroup": "Pooled"})
+    return out
+
+
+def _forest_texts(rows: pd.DataFrame, decimals: int) -> None:
+    """Add the text columns ``ci_text``, ``n_text`` and ``weight_text`` to ``rows`` (in place)."""
     is_num = rows["kind"].isin(["study", "pooled", "pi"])
     rows["ci_text"] = [
         (f"[{r.ci_low:.{decimals}f}, {r.ci_high:.{decimals}f}]" if r.kind == "pi"
@@ -468,12 +584,6 @@ def forest_rows(per_study: pd.DataFrame, pooled: Mapping[str, Any] | pd.Series, 
     rows["n_text"] = ["" if pd.isna(n) else str(int(n)) for n in rows["n_patients"]]
     rows["weight_text"] = [f"{w:.1f}%" if kind == "study" else ("100%" if kind == "pooled" else "")
                            for w, kind in zip(rows.get("weight", pd.Series([None] * len(rows))), rows["kind"])]
-    pooled_pos = float(rows.loc[rows["kind"] == "pooled", "pos"].iloc[0])
-    diamond = pd.DataFrame({"y": [pooled_pos - 0.4, pooled_pos, pooled_pos + 0.4],
-                            "x": [est, lo, est], "x2": [est, hi, est]})
-    info = {"k": k, "k_shown": len(shown), "omitted_weight": omitted_weight,
-            "heterogeneity": heterogeneity_text(pooled)}
-    return rows, diamond, info
 
 
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
@@ -543,10 +653,9 @@ def forest_plot(per_study: pd.DataFrame, pooled: Mapping[str, Any] | pd.Series, 
     has_subgroups = len(subgroups) > 1
     if has_subgroups:
         legend = alt.Legend(orient="bottom", title="Subgroup", labelFontSize=12, symbolSize=120)
-        colour = alt.Color("subgroup:N", scale=alt.Scale(domain=subgroups, range=_cycle(CATEGORY_COLOURS, len(subgroups))),
-                           legend=legend)
-        shape = alt.Shape("subgroup:N", scale=alt.Scale(domain=subgroups, range=_cycle(CATEGORY_SHAPES, len(subgroups))),
-                          legend=legend)
+        colours, shapes = category_style(subgroups)
+        colour = alt.Color("subgroup:N", scale=alt.Scale(domain=subgroups, range=colours), legend=legend)
+        shape = alt.Shape("subgroup:N", scale=alt.Scale(domain=subgroups, range=shapes), legend=legend)
     else:
         colour = alt.value(STUDY_COLOUR)
         shape = alt.value("square")
@@ -623,7 +732,82 @@ def forest_plot(per_study: pd.DataFrame, pooled: Mapping[str, Any] | pd.Series, 
     chart = alt.vconcat(table, het, spacing=4).configure_view(stroke=None).configure_axis(grid=False)
     if title:
         chart = chart.properties(title=title)
+    narrow = _forest_narrow(rows, diamond, info, x_title=x_title, colour=colour, shape=shape, tooltip=tooltip,
+                            size_domain=[0, max(rows["weight"].max(), 1e-9)], title=title)
+    chart.usermeta = {NARROW_KEY: narrow.to_dict(), SOURCES_KEY: _sources(rows)}
     return chart
+
+
+#: ``usermeta`` keys a chart may carry for :func:`offline_html`: the spec of its layout for a phone
+#: (drawn instead of the wide one on screens up to :data:`NARROW_MAX_PX`), and the source of each
+#: point (listed under the chart, so a reader reaches it by a tap, without scripts and on paper).
+NARROW_KEY, SOURCES_KEY = "sr_narrow", "sr_sources"
+NARROW_MAX_PX = 600
+#: Width of a chart's phone layout: a 390 px phone gives the article about 358 px.
+NARROW_WIDTH = 330
+
+
+def _sources(rows: pd.DataFrame) -> list[list[str]]:
+    """``[[label, source], ...]`` of the drawn studies that name a source."""
+    if "source" not in rows.columns:
+        return []
+    out = rows[(rows["kind"] == "study") & rows["source"].notna()]
+    from sarcoma_review.data.vocabulary import reader_words
+
+    return [[str(a), reader_words(str(b))] for a, b in zip(out["label"], out["source"]) if str(b).strip()]
+
+
+def _forest_narrow(rows: pd.DataFrame, diamond: pd.DataFrame, info: Mapping[str, Any], *, x_title: str,
+                   colour: Any, shape: Any, tooltip: list[Any], size_domain: list[float],
+                   title: str | None, width: int = NARROW_WIDTH) -> alt.LayerChart:
+    """The forest plot for a phone: a vertical list, each row a line of text (study, histology,
+    patients) above its whisker with the estimate and 95% CI printed at the right; text 12 px, the
+    chart as wide as a phone's text column, so nothing is scaled down."""
+    r = rows.copy()
+    r["head"] = [lab if not n else f"{lab} (n = {n})" for lab, n in zip(r["label"], r["n_text"])]
+    r["y_text"] = r["pos"] * 2.0
+    r["y_mark"] = r["pos"] * 2.0 + 1.0
+    n = len(r)
+    ys = alt.Scale(domain=[-0.8, 2 * n - 0.2], reverse=True, nice=False, zero=False)
+    plot_w = width - 132  # the estimate text takes the right-hand 132 px
+    xs = alt.Scale(domain=PERCENT_DOMAIN, range=[0, plot_w], nice=False, clamp=True)
+    data = alt.Data(values=_records(r))
+    base = alt.Chart(data)
+    y_text = alt.Y("y_text:Q", scale=ys, axis=None)
+    y_mark = alt.Y("y_mark:Q", scale=ys, axis=None)
+    study = "datum.kind === 'study'"
+    layers = [
+        base.transform_filter("datum.kind !== 'pooled'").mark_text(
+            align="left", baseline="middle", fontSize=FOREST_FONT_SIZE).encode(x=alt.value(0), y=y_text, text="head:N"),
+        base.transform_filter("datum.kind === 'pooled'").mark_text(
+            align="left", baseline="middle", fontSize=FOREST_FONT_SIZE, fontWeight="bold").encode(
+            x=alt.value(0), y=y_text, text="head:N"),
+        base.transform_filter("datum.kind !== 'omitted'").mark_text(
+            align="right", baseline="middle", fontSize=FOREST_FONT_SIZE).encode(
+            x=alt.value(width), y=y_mark, text="ci_text:N"),
+        alt.Chart(alt.Data(values=[{"estimate": float(r.loc[r["kind"] == "pooled", "estimate"].iloc[0])}])).mark_rule(
+            strokeDash=[4, 3], color="#999999").encode(x=alt.X("estimate:Q", scale=xs, title=x_title)),
+        base.transform_filter(study).mark_rule(strokeWidth=1.5).encode(
+            x=alt.X("ci_low:Q", scale=xs, title=x_title), x2="ci_high:Q", y=y_mark, color=colour, tooltip=tooltip),
+        base.transform_filter(study).mark_point(filled=True, opacity=1, stroke="#222222", strokeWidth=0.5).encode(
+            x=alt.X("estimate:Q", scale=xs), y=y_mark, color=colour, shape=shape, tooltip=tooltip,
+            size=alt.Size("weight:Q", scale=alt.Scale(domain=size_domain, range=[30, 200]), legend=None)),
+        base.transform_filter("datum.kind === 'pi'").mark_rule(strokeWidth=4, color="#888888").encode(
+            x=alt.X("ci_low:Q", scale=xs), x2="ci_high:Q", y=y_mark),
+    ]
+    d = diamond.copy()
+    d["y"] = [2 * diamond["y"].iloc[1] + 1 - 0.45, 2 * diamond["y"].iloc[1] + 1, 2 * diamond["y"].iloc[1] + 1 + 0.45]
+    layers.append(alt.Chart(alt.Data(values=_records(d))).mark_area(color=POOLED_COLOUR, orient="horizontal").encode(
+        y=alt.Y("y:Q", scale=ys, axis=None), x=alt.X("x:Q", scale=xs), x2="x2:Q"))
+    plot = alt.layer(*layers).properties(width=width, height=17 * 2 * n)
+    note = info["heterogeneity"].replace(", Q = ", "\nQ = ")
+    if info["k"] > info["k_shown"]:
+        note += f"\n{info['k_shown']} of {info['k']} studies drawn (largest weights)"
+    het = alt.Chart(alt.Data(values=[{"text": note}])).mark_text(
+        align="left", baseline="top", fontSize=FOREST_FONT_SIZE - 1, fontStyle="italic", lineBreak="\n").encode(
+        text="text:N", x=alt.value(0), y=alt.value(0)).properties(width=width, height=16 * (note.count("\n") + 1))
+    chart = alt.vconcat(plot, het, spacing=6).configure_view(stroke=None).configure_axis(grid=False)
+    return chart.properties(title=title) if title else chart
 
 
 def _cycle(values: list[Any], n: int) -> list[Any]:
@@ -653,8 +837,12 @@ AT_RISK_COLUMNS = ["group", "time", "n_at_risk"]
 def km_plot(km: pd.DataFrame, at_risk: pd.DataFrame, censored: pd.DataFrame | None = None, *,
             title: str | None = None, y_title: str = "Survival (%)", x_title: str = "Time (months)",
             max_time: float | None = None, width: int = 480, height: int = 300,
-            band: bool = True) -> alt.VConcatChart:
+            band: bool = True, phone: bool = True) -> alt.VConcatChart:
     """Kaplan-Meier curves with a pointwise interval band, censoring ticks and numbers at risk.
+
+    With ``phone`` (default) the chart carries its phone layout (:data:`NARROW_KEY`): the same
+    plot as wide as a phone's column, its title in short lines, axes and numbers at risk at the same
+    type size.
 
     Parameters
     ----------
@@ -719,7 +907,7 @@ def km_plot(km: pd.DataFrame, at_risk: pd.DataFrame, censored: pd.DataFrame | No
     # stands under the tick it belongs to (no separate grid that would misplace it).
     tick_values = sorted({float(t) for t in risk["time"]})
     x_scale = alt.Scale(domain=[0, t_max], nice=False, zero=True)
-    palette = alt.Scale(domain=groups, range=_cycle(CATEGORY_COLOURS, len(groups)))
+    palette = alt.Scale(domain=groups, range=category_style(groups)[0])
     legend = alt.Legend(orient="top-right", symbolStrokeWidth=2.5, symbolSize=300,
                         symbolType="stroke") if len(groups) > 1 else None
     colour = alt.Color("group:N", title=None, scale=palette, legend=legend)
@@ -759,7 +947,24 @@ def km_plot(km: pd.DataFrame, at_risk: pd.DataFrame, censored: pd.DataFrame | No
     chart = alt.vconcat(curves_chart, risk_chart, spacing=6).resolve_scale(x="shared").configure_view(stroke=None)
     if title:
         chart = chart.properties(title=title)
+    if phone and width > NARROW_WIDTH - 70:
+        narrow = km_plot(km, at_risk, censored, title=None, y_title=y_title, x_title=x_title, max_time=max_time,
+                         width=NARROW_WIDTH - 70, height=min(height, 220), band=band, phone=False)
+        if title:
+            narrow = narrow.properties(title=alt.TitleParams(_lines(title, 40), anchor="start"))
+        chart.usermeta = {NARROW_KEY: narrow.to_dict()}
     return chart
+
+
+def _lines(text: str, width: int) -> list[str]:
+    """``text`` broken between words into lines of at most ``width`` characters (a long word alone)."""
+    lines: list[str] = []
+    for word in str(text).split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines
 
 
 # --------------------------------------------------------------------------------------------

@@ -11,13 +11,19 @@ Reading on a laptop or a phone: the table stands in its own ``<div class="review
 which scrolls sideways when the table is wider than the screen (the page never does). Columns a
 reader needs to compare rows stay columns; identifiers, sources and notes go to ``details``:
 one last cell per row with a ``<details>`` element ("more") that unfolds them, so the key
-columns fit the width of a laptop screen.
+columns fit the width of a laptop screen. Text breaks between words only (``book/_static/review.css``);
+a long token (an address, an identifier) gets break hints after its punctuation (:func:`breakable`).
+
+Long per-item tables are folded under a one-line summary with counts (:func:`folded`,
+:func:`count_summary`), with the whole table as a CSV download (:func:`csv_download`), so a page
+stays within its budget of screens and what a reader came for comes first.
 """
 
 from __future__ import annotations
 
 import html
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -89,8 +95,33 @@ def _cell(value: Any, fmt: str | None) -> str:
     if isinstance(value, (int, float, np.integer, np.floating)):
         text = format_p(value) if fmt == P_FORMAT else format(value, fmt) if fmt else (f"{value:g}" if isinstance(value, (float, np.floating)) else str(value))
         return f'<td data-num="{float(value)!r}">{html.escape(text)}</td>'
-    text = html.escape(str(value))
+    text = breakable(str(value))
     return f'<td data-sort="{html.escape(str(value), quote=True)}">{text}</td>'
+
+
+#: A token longer than this (an address, an identifier) may break after its punctuation.
+LONG_TOKEN = 18
+_BREAK_AFTER = "./_:;,=-)]|&%?#+"
+
+
+def breakable(text: str) -> str:
+    """``text`` HTML-escaped, with a break opportunity (``<wbr>``) after the punctuation of every token
+    longer than :data:`LONG_TOKEN` characters (a web address, a file name, an identifier), so a
+    narrow column breaks it there instead of cutting a word or a number ("0.\u21b510"): the
+    table's CSS breaks lines between words only."""
+    out = []
+    for token in re.split(r"(\s+)", text):
+        if len(token) > LONG_TOKEN and not token.isspace():
+            run = 0  # characters since the last break opportunity: an encoded address gets one every 12
+            for ch in token:
+                run += 1
+                out.append(html.escape(ch))
+                if ch in _BREAK_AFTER or run >= 12:
+                    out.append("<wbr>")
+                    run = 0
+        else:
+            out.append(html.escape(token))
+    return "".join(out)
 
 
 #: Tables with more rows than this get a filter box by default.
@@ -115,7 +146,7 @@ def _details_cell(row: pd.Series, details: Mapping[str, str], formats: Mapping[s
             text = format(value, formats[col])
         else:
             text = str(value)
-        items.append(f"<dt>{html.escape(label)}</dt><dd>{html.escape(text)}</dd>")
+        items.append(f"<dt>{html.escape(label)}</dt><dd>{breakable(text)}</dd>")
     if not items:
         return '<td class="review-details" data-sort=""></td>'
     return ('<td class="review-details" data-sort=""><details><summary>more</summary>'
@@ -192,3 +223,34 @@ def html_table(
 def records_table(rows: Sequence[Mapping[str, Any]], **kwargs: Any) -> HTML:
     """:func:`html_table` for a list of dicts."""
     return html_table(pd.DataFrame(list(rows)), **kwargs)
+
+
+def csv_download(df: pd.DataFrame, filename: str, text: str | None = None) -> str:
+    """A link that downloads ``df`` as a CSV file named ``filename``, carried inside the page (a
+    ``data:`` address: no file to publish beside the page, works offline). The link text is ``text``
+    (default: "Download all N rows (CSV)")."""
+    import base64
+
+    payload = base64.b64encode(df.to_csv(index=False).encode("utf-8")).decode("ascii")
+    label = text or f"Download all {len(df)} rows (CSV)"
+    return (f'<a class="review-download" download="{html.escape(filename, quote=True)}" '
+            f'href="data:text/csv;charset=utf-8;base64,{payload}">{html.escape(label)}</a>')
+
+
+def count_summary(values: Sequence[Any], *, noun: str = "rows") -> str:
+    """``"140 rows: 80 unclear, 40 cannot be judged, 20 low"`` (most frequent first; ties by name)."""
+    counts = pd.Series([str(v) for v in values], dtype="object").value_counts()
+    ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return f"{len(values)} {noun}: " + ", ".join(f"{n} {v}" for v, n in ordered)
+
+
+def folded(content: Any, summary: str, *, download: tuple[pd.DataFrame, str] | None = None,
+           open_: bool = False) -> HTML:
+    """``content`` (HTML text or an ``IPython.display.HTML``) folded under a one-line ``summary``
+    the reader clicks to open (an HTML ``<details>``; without scripts too); ``download``
+    (``(frame, filename)``) adds a CSV link of the full table next to the summary, reachable
+    without opening the fold."""
+    body = content.data if isinstance(content, HTML) else str(content)
+    link = f'<p class="review-fold-download">{csv_download(*download)}</p>' if download else ""
+    return HTML(f'<details class="review-fold"{" open" if open_ else ""}><summary>{html.escape(summary)}'
+                f"</summary>{body}</details>{link}")
