@@ -739,7 +739,7 @@ def time_run_analysis(lit: pd.DataFrame, endpoint: str = "LC", horizon: float = 
     d = sensitivity.select_landmark(lit, endpoint, horizon)
     k = len(d)
     out: dict[str, Any] = {"k": k}
-    kw = dict(endpoint=endpoint, horizon=horizon)
+    kw = dict(endpoint=endpoint, horizon_years=horizon)
     parts: dict[str, float] = {}
 
     def t(name: str, fn: Callable[[], Any]) -> Any:
@@ -748,8 +748,8 @@ def time_run_analysis(lit: pd.DataFrame, endpoint: str = "LC", horizon: float = 
         parts[name] = time.perf_counter() - t0
         return v
 
-    t("primary", lambda: pooling.pool(d, method="REML", ci="HKSJ", **kw))
-    t("estimator/interval panel", lambda: [pooling.pool(d, method=m, ci=c, **kw)
+    t("primary", lambda: pooling.pool(d, tau2_method="REML", ci_method="HKSJ", **kw))
+    t("estimator/interval panel", lambda: [pooling.pool(d, tau2_method=m, ci_method=c, **kw)
                                            for m in pooling.TAU2_METHODS for c in pooling.CI_METHODS
                                            if (m, c) != ("REML", "HKSJ")])
     t("halved n", lambda: pooling.pool(d, n_scale=0.5, **kw))

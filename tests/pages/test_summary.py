@@ -48,7 +48,7 @@ def test_changing_one_rate_changes_the_summary_of_findings(data_copy: Path):
     # the new row is exactly the primary pooled model on the changed data (same function as the pooled page)
     new = loaders.load_literature(data_copy)
     expect = pooling.pool(overlap.independent(new[(new["endpoint"] == "LC") & (new["horizon_years"] == 5)]),
-                          method="REML", ci="HKSJ")
+                          tau2_method="REML", ci_method="HKSJ")
     assert a["estimate"] == pytest.approx(float(expect["estimate"].iat[0]), abs=1e-9)
     assert f"about {a['estimate']:.0f}%" in a["statement"]
     assert a["statement"] != b["statement"]

@@ -46,7 +46,7 @@ def test_grid_cannot_shrink():
 
 @pytest.mark.parametrize("case", REF["moderators"], ids=lambda c: c["case"])
 def test_moderator_test_matches_metafor(case):
-    summary, coefs = C.moderator_test(landmark(*_eh(case)), "particle_group", ci=case["ci"])
+    summary, coefs = C.moderator_test(landmark(*_eh(case)), "particle_group", ci_method=case["ci"])
     qmdf = np.atleast_1d(case["QMdf"])  # (df1, df2) for the F test, df1 for the Wald QM
     assert summary["statistic"] == pytest.approx(case["QM"], rel=TOL)
     assert summary["df1"] == qmdf[0]
@@ -62,7 +62,7 @@ def test_moderator_test_matches_metafor(case):
 
 @pytest.mark.parametrize("case", REF["metareg"], ids=lambda c: c["case"])
 def test_meta_regression_on_year_matches_metafor(case):
-    summary, coefs = C.meta_regression(landmark(*_eh(case)), "year", ci=case["ci"])
+    summary, coefs = C.meta_regression(landmark(*_eh(case)), "year", ci_method=case["ci"])
     np.testing.assert_allclose(coefs.estimate, case["b"], rtol=TOL, atol=TOL)
     np.testing.assert_allclose(coefs.se, case["se"], rtol=TOL)
     np.testing.assert_allclose(coefs.ci_low, case["ci_lb"], rtol=TOL, atol=TOL)
@@ -85,7 +85,7 @@ def test_between_subgroup_q_matches_metafor(case):
 @pytest.mark.parametrize("case", REF["benchmark"], ids=lambda c: c["case"])
 def test_benchmark_matches_r(case):
     row = C.benchmark_comparison(landmark(case["endpoint"], case["horizon"]), case["benchmark"],
-                                 ci=case["ci"]).iloc[0]
+                                 ci_method=case["ci"]).iloc[0]
     assert row.difference == pytest.approx(case["diff"], abs=TOL)
     assert row.diff_low == pytest.approx(case["diff_lb"], abs=TOL)
     assert row.diff_high == pytest.approx(case["diff_ub"], abs=TOL)
@@ -104,7 +104,7 @@ def test_benchmark_at_pooled_estimate_is_one_half():
     (lambda d: C.moderator_test(d[d.particle_group == "carbon"], "particle_group"), "single value"),
     (lambda d: C.benchmark_comparison(d, 0), "strictly between"),
     (lambda d: C.meta_regression(d, "site"), "numeric"),
-    (lambda d: C.moderator_test(d, "particle_group", method="EB"), "unknown tau"),
+    (lambda d: C.moderator_test(d, "particle_group", tau2_method="EB"), "unknown tau"),
 ])
 def test_bad_arguments_raise(call, msg):
     with pytest.raises(ValueError, match=msg):

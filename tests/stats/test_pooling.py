@@ -75,7 +75,7 @@ def test_fixture_grid_cannot_shrink():
 @pytest.mark.parametrize("case", REF["pooling"], ids=lambda c: c["case"])
 def test_pool_matches_metafor(case):
     d = landmark(case["endpoint"], case["horizon"], case["subgroup"])
-    res = P.pool_rates(d.rate_percent, d.n_patients, method=case["method"], ci=case["ci"])
+    res = P.pool_rates(d.rate_percent, d.n_patients, tau2_method=case["method"], ci_method=case["ci"])
     assert res.k == case["k"]
     for ours, key in [(res.mu, "estimate"), (res.se, "se"), (res.ci_logit[0], "ci_lb"),
                       (res.ci_logit[1], "ci_ub"), (res.pi_logit[0], "pi_lb"), (res.pi_logit[1], "pi_ub"),
@@ -84,7 +84,7 @@ def test_pool_matches_metafor(case):
         assert ours == pytest.approx(case[key], abs=TOL), key
     assert res.q == pytest.approx(case["QE"], rel=TOL)
     # the tidy percent row is the back-transform of the same numbers
-    row = P.pool(d, method=case["method"], ci=case["ci"]).iloc[0]
+    row = P.pool(d, tau2_method=case["method"], ci_method=case["ci"]).iloc[0]
     for col, key in [("estimate", "estimate"), ("ci_low", "ci_lb"), ("ci_high", "ci_ub"),
                      ("pi_low", "pi_lb"), ("pi_high", "pi_ub")]:
         assert row[col] == pytest.approx(100 * special.expit(case[key]), abs=TOL), col
@@ -225,19 +225,19 @@ def test_dl_by_hand():
     w = 1 / v
     q = np.sum(w * (y - np.sum(w * y) / w.sum()) ** 2)
     tau2 = max(0, (q - (len(y) - 1)) / (w.sum() - np.sum(w**2) / w.sum()))
-    res = P.pool_rates(d.rate_percent, d.n_patients, method="DL", ci="Wald")
+    res = P.pool_rates(d.rate_percent, d.n_patients, tau2_method="DL", ci_method="Wald")
     assert res.tau2 == pytest.approx(tau2, rel=1e-12)
     ws = 1 / (v + tau2)
     assert res.mu == pytest.approx(np.sum(ws * y) / ws.sum(), rel=1e-12)
 
 
 @pytest.mark.parametrize("kwargs, msg", [
-    (dict(method="ML"), "unknown tau"), (dict(ci="profile"), "unknown CI"),
-    (dict(endpoint="LC", horizon=7), "empty group"), (dict(endpoint=None, horizon=None), "mixes several values"),
+    (dict(tau2_method="ML"), "unknown tau"), (dict(ci_method="profile"), "unknown CI"),
+    (dict(endpoint="LC", horizon_years=7), "empty group"), (dict(endpoint=None, horizon_years=None), "mixes several values"),
 ])
 def test_bad_arguments_raise(kwargs, msg):
     with pytest.raises(ValueError, match=msg):
-        P.pool(literature(), **({"endpoint": "LC", "horizon": 5} | kwargs))
+        P.pool(literature(), **({"endpoint": "LC", "horizon_years": 5} | kwargs))
 
 
 @pytest.mark.parametrize("rates, ns, msg", [

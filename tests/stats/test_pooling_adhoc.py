@@ -22,7 +22,7 @@ def test_adhoc_matches_metafor(case):
     ep, h = case["case"].split("_")
     lit = frozen_primary()  # the R fixture's inputs, not the live data/
     d = lit[(lit.endpoint == ep) & (lit.horizon_years == float(h[:-1]))]
-    out = P.pool(d, method="REML", ci="adhoc").iloc[0]
+    out = P.pool(d, tau2_method="REML", ci_method="adhoc").iloc[0]
     assert out.ci_method == "HKSJ-adhoc"
     for col, key in (("estimate", "estimate"), ("ci_low", "ci_lb"), ("ci_high", "ci_ub"),
                      ("pi_low", "pi_lb"), ("pi_high", "pi_ub")):

@@ -78,7 +78,7 @@ def test_extra_grid_cannot_shrink():
 def test_histology_stratum_matches_metafor(lit, case):
     d = _landmark(lit, case["endpoint"], case["horizon"], "histology_group", case["stratum"])
     assert list(d["study_id"]) == case["study_ids"]
-    res = P.pool_rates(d["rate_percent"], d["n_patients"], method="REML", ci=case["ci"])
+    res = P.pool_rates(d["rate_percent"], d["n_patients"], tau2_method="REML", ci_method=case["ci"])
     assert res.k == case["k"]
     for ours, key in [(res.mu, "estimate"), (res.se, "se"), (res.ci_logit[0], "ci_lb"), (res.ci_logit[1], "ci_ub"),
                       (res.pi_logit[0], "pi_lb"), (res.pi_logit[1], "pi_ub"), (res.tau2, "tau2"),
@@ -86,7 +86,7 @@ def test_histology_stratum_matches_metafor(lit, case):
         assert ours == pytest.approx(case[key], abs=TOL), key
     assert res.q == pytest.approx(case["QE"], rel=TOL)
     # the same through pool(subgroup=...), as a page would call it (percent rows)
-    out = P.pool(_landmark(lit, case["endpoint"], case["horizon"]), method="REML", ci=case["ci"],
+    out = P.pool(_landmark(lit, case["endpoint"], case["horizon"]), tau2_method="REML", ci_method=case["ci"],
                  subgroup="histology_group").set_index("subgroup_value").loc[case["stratum"]]
     for col, key in [("estimate", "estimate"), ("ci_low", "ci_lb"), ("ci_high", "ci_ub")]:
         assert special.logit(out[col] / 100) == pytest.approx(case[key], abs=TOL), col
@@ -115,7 +115,7 @@ def test_histology_between_q_matches_metafor(lit, case):
 @pytest.mark.parametrize("case", REF["histology_moderators"], ids=lambda c: c["case"])
 def test_histology_moderator_matches_metafor(lit, case):
     summary, coefs = C.moderator_test(_landmark(lit, case["endpoint"], case["horizon"]), "histology_group",
-                                      ci=case["ci"])
+                                      ci_method=case["ci"])
     qmdf = np.atleast_1d(case["QMdf"])
     assert summary["k"] == case["k"]
     assert summary["statistic"] == pytest.approx(case["QM"], rel=TOL)
@@ -135,7 +135,7 @@ def test_histology_moderator_matches_metafor(lit, case):
 def test_prediction_interval_t_k_minus_2(lit, case):
     ep, h, group = _split(case)
     d = _landmark(lit, ep, h, "particle_group", group)
-    res = P.pool_rates(d["rate_percent"], d["n_patients"], method="REML", ci="HKSJ")
+    res = P.pool_rates(d["rate_percent"], d["n_patients"], tau2_method="REML", ci_method="HKSJ")
     assert res.k == case["k"]
     assert res.se == pytest.approx(case["se"], abs=TOL)  # the HKSJ SE, as metafor's predict() uses
     if res.k < 3:

@@ -160,7 +160,7 @@ def three_year_series(literature: pd.DataFrame, highlight: str = "cuccia2020",
         sub = landmark_rows(literature, ep, 3.0)
         if sub.empty:
             continue
-        st = pooling.study_table(sub, endpoint=ep, horizon=3)
+        st = pooling.study_table(sub, endpoint=ep, horizon_years=3)
         extra = [c for c in ("site", "histology") if c in sub.columns and c not in st.columns]
         st = st.merge(sub[["study_id", "particle", "particle_group", *extra]], on="study_id", how="left")
         st["endpoint"] = ep

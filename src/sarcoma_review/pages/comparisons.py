@@ -33,7 +33,7 @@ def subgroup_estimates(lit: pd.DataFrame, column: str,
         d = landmark_rows(lit, ep, hz)
         if d.empty:
             continue
-        r = pooling.pool(d, method="REML", ci="HKSJ", subgroup=column)
+        r = pooling.pool(d, tau2_method="REML", ci_method="HKSJ", subgroup=column)
         r["landmark"] = landmark_name(ep, hz)
         parts.append(r)
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
@@ -59,9 +59,9 @@ def subgroup_tests(lit: pd.DataFrame, column: str,
         elif len(d) <= groups:
             row["note"] = f"{len(d)} series cannot estimate {groups} group means and τ²"
         else:
-            summary, _ = moderators.moderator_test(d, column, method="REML", ci="HKSJ")
+            summary, _ = moderators.moderator_test(d, column, tau2_method="REML", ci_method="HKSJ")
             row.update(f=summary["statistic"], df1=summary["df1"], df2=summary["df2"], p_moderator=summary["p"])
-            q, _ = moderators.subgroup_q_test(d, column, method="REML")
+            q, _ = moderators.subgroup_q_test(d, column, tau2_method="REML")
             row.update(q_between=q["q"], q_df=q["df"], p_between=q["p"])
         rows.append(row)
     return pd.DataFrame(rows)
@@ -75,7 +75,7 @@ def year_regressions(lit: pd.DataFrame, landmarks: list[tuple[str, float]] = MAI
         if len(d) < 3:
             rows.append({"landmark": landmark_name(ep, hz), "k": len(d), "note": "fewer than 3 series: no regression"})
             continue
-        summary, coefs = moderators.meta_regression(d, "year", method="REML", ci="HKSJ")
+        summary, coefs = moderators.meta_regression(d, "year", tau2_method="REML", ci_method="HKSJ")
         slope = coefs.iloc[1]
         rows.append({"landmark": landmark_name(ep, hz), "k": len(d), "slope_per_year": float(slope["estimate"]),
                      "slope_ci_low": float(slope["ci_low"]), "slope_ci_high": float(slope["ci_high"]),

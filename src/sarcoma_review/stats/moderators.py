@@ -75,8 +75,8 @@ def _test_rows(fit, names, coef_idx, tau2_0):
 
 
 def moderator_test(df: pd.DataFrame, column: str, endpoint: str | None = None,
-                   horizon: float | None = None, method: str = "REML",
-                   ci: str = "HKSJ") -> tuple[dict, pd.DataFrame]:
+                   horizon_years: float | None = None, tau2_method: str = "REML",
+                   ci_method: str = "HKSJ") -> tuple[dict, pd.DataFrame]:
     """Mixed-effects subgroup (moderator) test with a common ``tau^2``.
 
     Parameters
@@ -86,7 +86,7 @@ def moderator_test(df: pd.DataFrame, column: str, endpoint: str | None = None,
     column : str
         Categorical study column (e.g. ``"particle_group"``); dummy-coded against its first
         level in sorted order (R's treatment contrasts on ``factor()``).
-    method, ci : str
+    tau2_method, ci_method : str
         ``tau^2`` estimator and ``"HKSJ"`` (F test, t intervals) or ``"Wald"`` (QM chi-square).
 
     Returns
@@ -97,29 +97,29 @@ def moderator_test(df: pd.DataFrame, column: str, endpoint: str | None = None,
     coefs : DataFrame
         Coefficients (logit scale) with SE and 95% CI.
     """
-    method, ci = _norm_method(method), _norm_ci(ci)
-    d, _, _ = _select(df, endpoint, horizon)
+    tau2_method, ci_method = _norm_method(tau2_method), _norm_ci(ci_method)
+    d, _, _ = _select(df, endpoint, horizon_years)
     if column not in d.columns:
         raise ValueError(f"moderator column {column!r} not in df")
     X, names, _ = _design_factor(d[column].rename(column))
     if X.shape[0] <= X.shape[1]:
         raise ValueError(f"{X.shape[0]} studies cannot estimate {X.shape[1]} coefficients")
     y, v, _ = logit_rates(d["rate_percent"], d["n_patients"])
-    fit = fit_rma(y, v, X, method, ci)
-    tau2_0 = fit_rma(y, v, None, method, ci).tau2
+    fit = fit_rma(y, v, X, tau2_method, ci_method)
+    tau2_0 = fit_rma(y, v, None, tau2_method, ci_method).tau2
     return _test_rows(fit, names, list(range(1, X.shape[1])), tau2_0)
 
 
 def meta_regression(df: pd.DataFrame, moderator: str = "year", endpoint: str | None = None,
-                    horizon: float | None = None, method: str = "REML",
-                    ci: str = "HKSJ") -> tuple[dict, pd.DataFrame]:
+                    horizon_years: float | None = None, tau2_method: str = "REML",
+                    ci_method: str = "HKSJ") -> tuple[dict, pd.DataFrame]:
     """Meta-regression of the logit rate on a continuous study column (default ``year``).
 
     Same model and outputs as :func:`moderator_test` (metafor ``rma(yi, vi, mods=~year,
     test="knha")``); the slope is per unit of the moderator on the logit scale.
     """
-    method, ci = _norm_method(method), _norm_ci(ci)
-    d, _, _ = _select(df, endpoint, horizon)
+    tau2_method, ci_method = _norm_method(tau2_method), _norm_ci(ci_method)
+    d, _, _ = _select(df, endpoint, horizon_years)
     if moderator not in d.columns:
         raise ValueError(f"moderator column {moderator!r} not in df")
     x = pd.to_numeric(d[moderator], errors="coerce").to_numpy(float)
@@ -129,16 +129,16 @@ def meta_regression(df: pd.DataFrame, moderator: str = "year", endpoint: str | N
         raise ValueError("meta-regression needs at least 3 studies")
     X = np.column_stack([np.ones(x.size), x])
     y, v, _ = logit_rates(d["rate_percent"], d["n_patients"])
-    fit = fit_rma(y, v, X, method, ci)
-    tau2_0 = fit_rma(y, v, None, method, ci).tau2
+    fit = fit_rma(y, v, X, tau2_method, ci_method)
+    tau2_0 = fit_rma(y, v, None, tau2_method, ci_method).tau2
     return _test_rows(fit, ["intercept", moderator], [1], tau2_0)
 
 
 def subgroup_q_test(df: pd.DataFrame, column: str, endpoint: str | None = None,
-                    horizon: float | None = None, method: str = "REML") -> tuple[dict, pd.DataFrame]:
+                    horizon_years: float | None = None, tau2_method: str = "REML") -> tuple[dict, pd.DataFrame]:
     """Between-subgroup Q test on separately pooled subgroups.
 
-    Each subgroup is pooled on its own (``tau^2`` by ``method``; Wald SE -- HKSJ scaling is a
+    Each subgroup is pooled on its own (``tau^2`` by ``tau2_method``; Wald SE -- HKSJ scaling is a
     small-sample interval correction and is not used for the test); a one-study subgroup enters
     as its logit with its sampling variance. ``Q_between = sum_g w_g (mu_g - mu_FE)^2`` with
     ``w_g = 1 / SE_g^2``, on ``G-1`` df (metafor: ``rma(est, sei=se, method="FE")$QE``).
@@ -148,14 +148,14 @@ def subgroup_q_test(df: pd.DataFrame, column: str, endpoint: str | None = None,
     summary : dict with ``q``, ``df``, ``p``, ``groups``
     groups : DataFrame with ``subgroup_value``, ``k``, ``mu`` (logit), ``se``
     """
-    method = _norm_method(method)
-    d, _, _ = _select(df, endpoint, horizon)
+    tau2_method = _norm_method(tau2_method)
+    d, _, _ = _select(df, endpoint, horizon_years)
     if column not in d.columns:
         raise ValueError(f"subgroup column {column!r} not in df")
     rows = []
     for val, g in d.groupby(column, sort=True):
         y, v, _ = logit_rates(g["rate_percent"], g["n_patients"])
-        f = fit_rma(y, v, None, method, "Wald")
+        f = fit_rma(y, v, None, tau2_method, "Wald")
         rows.append({"subgroup_value": str(val), "k": int(y.size), "mu": float(f.b[0]), "se": float(f.se[0])})
     tab = pd.DataFrame(rows)
     if len(tab) < 2:
@@ -166,11 +166,11 @@ def subgroup_q_test(df: pd.DataFrame, column: str, endpoint: str | None = None,
     q = float(np.sum(w * (mu - mbar) ** 2))
     dfq = len(tab) - 1
     return {"q": q, "df": dfq, "p": float(stats.chi2.sf(q, dfq)), "groups": list(tab["subgroup_value"]),
-            "tau2_method": method}, tab
+            "tau2_method": tau2_method}, tab
 
 
 def benchmark_comparison(df: pd.DataFrame, benchmark_percent: float, endpoint: str | None = None,
-                         horizon: float | None = None, method: str = "REML", ci: str = "HKSJ",
+                         horizon_years: float | None = None, tau2_method: str = "REML", ci_method: str = "HKSJ",
                          benchmark_label: str = "") -> pd.DataFrame:
     """Pooled rate versus an external benchmark rate.
 
@@ -180,14 +180,14 @@ def benchmark_comparison(df: pd.DataFrame, benchmark_percent: float, endpoint: s
     ``prob_new_study_exceeds``: ``P(theta_new > logit(benchmark))`` with
     ``theta_new = mu + sqrt(SE^2 + tau^2) T``, ``T ~ t_{k-1}`` (HKSJ) or ``N(0, 1)`` (Wald).
     """
-    method, ci = _norm_method(method), _norm_ci(ci)
+    tau2_method, ci_method = _norm_method(tau2_method), _norm_ci(ci_method)
     if not (0 < float(benchmark_percent) < 100):
         raise ValueError("benchmark_percent must be strictly between 0 and 100 (percent)")
-    d, ep, hz = _select(df, endpoint, horizon)
+    d, ep, horizon_years = _select(df, endpoint, horizon_years)
     if len(d) < 2:
         raise ValueError("a benchmark comparison needs a pooled estimate (k >= 2)")
     y, v, _ = logit_rates(d["rate_percent"], d["n_patients"])
-    f = fit_rma(y, v, None, method, ci)
+    f = fit_rma(y, v, None, tau2_method, ci_method)
     mu, se = float(f.b[0]), float(f.se[0])
     c = _crit(f.ddf)
     est = 100 * special.expit(mu)
@@ -195,7 +195,7 @@ def benchmark_comparison(df: pd.DataFrame, benchmark_percent: float, endpoint: s
     z = (special.logit(benchmark_percent / 100) - mu) / np.sqrt(se**2 + f.tau2)
     prob = float(stats.t.sf(z, f.ddf)) if np.isfinite(f.ddf) else float(stats.norm.sf(z))
     return pd.DataFrame([{
-        "endpoint": ep, "horizon_years": hz, "k": f.k, "tau2_method": method, "ci_method": ci,
+        "endpoint": ep, "horizon_years": horizon_years, "k": f.k, "tau2_method": tau2_method, "ci_method": ci_method,
         "estimate": est, "ci_low": lo, "ci_high": hi, "benchmark": float(benchmark_percent),
         "benchmark_label": benchmark_label, "difference": est - benchmark_percent,
         "diff_low": lo - benchmark_percent, "diff_high": hi - benchmark_percent,

@@ -96,16 +96,16 @@ _LEVEL = 0.95
 # --------------------------------------------------------------------------------------------
 # input handling
 # --------------------------------------------------------------------------------------------
-def _norm_method(method: str) -> str:
-    if not isinstance(method, str) or method.upper() not in TAU2_METHODS:
-        raise ValueError(f"unknown tau^2 method {method!r}; use one of {', '.join(TAU2_METHODS)}")
-    return method.upper()
+def _norm_method(tau2_method: str) -> str:
+    if not isinstance(tau2_method, str) or tau2_method.upper() not in TAU2_METHODS:
+        raise ValueError(f"unknown tau^2 method {tau2_method!r}; use one of {', '.join(TAU2_METHODS)}")
+    return tau2_method.upper()
 
 
-def _norm_ci(ci: str) -> str:
-    if not isinstance(ci, str) or ci.lower() not in _CI_ALIASES:
-        raise ValueError(f"unknown CI method {ci!r}; use 'HKSJ' (alias 'knha'), 'HKSJ-adhoc' (alias 'adhoc') or 'Wald'")
-    return _CI_ALIASES[ci.lower()]
+def _norm_ci(ci_method: str) -> str:
+    if not isinstance(ci_method, str) or ci_method.lower() not in _CI_ALIASES:
+        raise ValueError(f"unknown CI method {ci_method!r}; use 'HKSJ' (alias 'knha'), 'HKSJ-adhoc' (alias 'adhoc') or 'Wald'")
+    return _CI_ALIASES[ci_method.lower()]
 
 
 def _check_inputs(rate_percent, n_patients) -> tuple[np.ndarray, np.ndarray]:
@@ -192,7 +192,7 @@ def _upper_bracket(f, start: float) -> float:
     raise RuntimeError("could not bracket the tau^2 estimate")  # pragma: no cover
 
 
-def tau2_estimate(y, v, X=None, method: str = "REML") -> float:
+def tau2_estimate(y, v, X=None, tau2_method: str = "REML") -> float:
     """Estimate the between-study variance ``tau^2``.
 
     ``"REML"`` solves the restricted-likelihood score equation ``y'PPy = tr(P)`` by Brent's
@@ -206,7 +206,7 @@ def tau2_estimate(y, v, X=None, method: str = "REML") -> float:
         Effect sizes (logits) and their sampling variances.
     X : array-like, optional
         Design matrix (default: intercept only).
-    method : {"REML", "DL", "PM"}
+    tau2_method : {"REML", "DL", "PM"}
         The estimator.
 
     Returns
@@ -219,21 +219,21 @@ def tau2_estimate(y, v, X=None, method: str = "REML") -> float:
     Two studies with equal variance 0.1 and logits 0 and 1: DL gives
     ``(Q - 1) / (sum w - sum w^2 / sum w)`` with ``w = 10``, ``Q = 10 x 0.25 x 2 = 5``: ``(5 - 1) / (20 - 10) = 0.4``.
 
-    >>> round(tau2_estimate([0.0, 1.0], [0.1, 0.1], method="DL"), 4)
+    >>> round(tau2_estimate([0.0, 1.0], [0.1, 0.1], tau2_method="DL"), 4)
     0.4
     """
-    method = _norm_method(method)
+    tau2_method = _norm_method(tau2_method)
     y = np.asarray(y, float)
     v = np.asarray(v, float)
     X = np.ones((y.size, 1)) if X is None else np.asarray(X, float)
     k, p = X.shape
     if k - p < 1:
         return 0.0
-    if method == "DL":
+    if tau2_method == "DL":
         w, _, Ainv, r = _wls(y, v, X, 0.0)
         qe = float(np.sum(w * r**2))
         return max(0.0, (qe - (k - p)) / _trP(w, X, Ainv))
-    if method == "PM":
+    if tau2_method == "PM":
         def g(t):
             w, _, _, r = _wls(y, v, X, t)
             return float(np.sum(w * r**2)) - (k - p)
@@ -269,7 +269,7 @@ class RmaFit:
     extra: dict = field(default_factory=dict)
 
 
-def fit_rma(y, v, X=None, method: str = "REML", ci: str = "HKSJ") -> RmaFit:
+def fit_rma(y, v, X=None, tau2_method: str = "REML", ci_method: str = "HKSJ") -> RmaFit:
     """Fit ``y_i ~ N(x_i'b, v_i + tau^2)`` (metafor ``rma(yi, vi, mods=X, method, test)``).
 
     ``I^2 = tau^2 / (tau^2 + s^2)`` with the typical within-study variance
@@ -277,13 +277,13 @@ def fit_rma(y, v, X=None, method: str = "REML", ci: str = "HKSJ") -> RmaFit:
     Under HKSJ the covariance of ``b`` is scaled by ``s2 = sum w r^2 / (k - p)`` (not truncated)
     and tests use ``t_{k-p}``.
     """
-    method = _norm_method(method)
-    ci = _norm_ci(ci)
+    tau2_method = _norm_method(tau2_method)
+    ci_method = _norm_ci(ci_method)
     y = np.asarray(y, float)
     v = np.asarray(v, float)
     X = np.ones((y.size, 1)) if X is None else np.asarray(X, float)
     k, p = X.shape
-    tau2 = tau2_estimate(y, v, X, method)
+    tau2 = tau2_estimate(y, v, X, tau2_method)
     w0, _, Ainv0, r0 = _wls(y, v, X, 0.0)
     qe = float(np.sum(w0 * r0**2))
     qe_df = k - p
@@ -295,9 +295,9 @@ def fit_rma(y, v, X=None, method: str = "REML", ci: str = "HKSJ") -> RmaFit:
     else:
         i2 = h2 = float("nan")
     w, b, Ainv, r = _wls(y, v, X, tau2)
-    if ci in ("HKSJ", ADHOC):
+    if ci_method in ("HKSJ", ADHOC):
         s2_hk = float(np.sum(w * r**2) / (k - p)) if k > p else float("nan")
-        if ci == ADHOC:
+        if ci_method == ADHOC:
             s2_hk = max(1.0, s2_hk)
         vb = s2_hk * Ainv
         ddf = float(k - p)
@@ -305,8 +305,8 @@ def fit_rma(y, v, X=None, method: str = "REML", ci: str = "HKSJ") -> RmaFit:
         s2_hk = float("nan")
         vb = Ainv
         ddf = float("inf")
-    return RmaFit(k=k, p=p, tau2=tau2, b=b, vb=vb, se=np.sqrt(np.diag(vb)), ci=ci, ddf=ddf, qe=qe,
-                  qe_df=qe_df, qe_p=qe_p, i2=i2, h2=h2, s2_hksj=s2_hk, tau2_method=method)
+    return RmaFit(k=k, p=p, tau2=tau2, b=b, vb=vb, se=np.sqrt(np.diag(vb)), ci=ci_method, ddf=ddf, qe=qe,
+                  qe_df=qe_df, qe_p=qe_p, i2=i2, h2=h2, s2_hksj=s2_hk, tau2_method=tau2_method)
 
 
 def _crit(ddf: float, level: float = _LEVEL) -> float:
@@ -402,7 +402,7 @@ def _single_study(y: float, v: float, n: float, note: str = "", level: float = _
                       level=level)
 
 
-def pool_rates(rate_percent, n_patients, method: str = "REML", ci: str = "HKSJ",
+def pool_rates(rate_percent, n_patients, tau2_method: str = "REML", ci_method: str = "HKSJ",
                n_scale: float = 1.0, model: str = "random effects", level: float = _LEVEL,
                pi_convention: str = "k-1") -> PoolResult:
     """Pool landmark rates (percent) of ``k`` studies by the primary model (module docstring).
@@ -411,9 +411,9 @@ def pool_rates(rate_percent, n_patients, method: str = "REML", ci: str = "HKSJ",
     ----------
     rate_percent, n_patients : array-like
         One rate (percent) and one patient number per study.
-    method : {"REML", "DL", "PM"}
+    tau2_method : {"REML", "DL", "PM"}
         ``tau^2`` estimator.
-    ci : {"HKSJ", "HKSJ-adhoc", "Wald"}
+    ci_method : {"HKSJ", "HKSJ-adhoc", "Wald"}
         Interval for the pooled logit (``"knha"`` is accepted for ``"HKSJ"``, ``"adhoc"`` for
         ``"HKSJ-adhoc"``).
     n_scale : float
@@ -441,8 +441,8 @@ def pool_rates(rate_percent, n_patients, method: str = "REML", ci: str = "HKSJ",
     >>> res.k, *(round(float(row[c]), 1) for c in ("estimate", "ci_low", "ci_high"))
     (3, 70.7, 41.7, 89.0)
     """
-    method = _norm_method(method)
-    ci = _norm_ci(ci)
+    tau2_method = _norm_method(tau2_method)
+    ci_method = _norm_ci(ci_method)
     if pi_convention not in PI_CONVENTIONS:
         raise ValueError(f"unknown prediction-interval convention {pi_convention!r}; use one of {PI_CONVENTIONS}")
     if not n_scale > 0:
@@ -452,7 +452,7 @@ def pool_rates(rate_percent, n_patients, method: str = "REML", ci: str = "HKSJ",
     note = f"continuity correction (+0.5) applied to {int(corr.sum())} study(ies) at 0%/100%" if corr.any() else ""
     if y.size == 1:
         return _single_study(float(y[0]), float(v[0]), float(n.sum()), note, level)
-    f = fit_rma(y, v, None, method, ci)
+    f = fit_rma(y, v, None, tau2_method, ci_method)
     mu = float(f.b[0])
     se = float(f.se[0])
     c = _crit(f.ddf, level)
@@ -463,7 +463,7 @@ def pool_rates(rate_percent, n_patients, method: str = "REML", ci: str = "HKSJ",
         if y.size < 3:
             note = "; ".join(s for s in (note, "t(k-2) prediction interval undefined with 2 series") if s)
     return PoolResult(
-        k=int(y.size), n_patients=float(n.sum()), model=model, tau2_method=method, ci_method=ci,
+        k=int(y.size), n_patients=float(n.sum()), model=model, tau2_method=tau2_method, ci_method=ci_method,
         mu=mu, se=se, ci_logit=(mu - c * se, mu + c * se), pi_logit=(mu - cp * spi, mu + cp * spi),
         tau2=f.tau2, tau2_ci=tau2_qprofile_ci(y, v), i2=f.i2, h2=f.h2, q=f.qe, q_df=f.qe_df,
         q_p=f.qe_p, ddf=f.ddf, note=note, level=level,
@@ -474,7 +474,7 @@ def pool_rates(rate_percent, n_patients, method: str = "REML", ci: str = "HKSJ",
 _BLOCK_CELLS = 2_000_000
 
 
-def _tau2_subsets(y: np.ndarray, v: np.ndarray, M: np.ndarray, method: str) -> np.ndarray:
+def _tau2_subsets(y: np.ndarray, v: np.ndarray, M: np.ndarray, tau2_method: str) -> np.ndarray:
     """``tau^2`` of every subset at once: row ``i`` of the 0/1 matrix ``M`` selects the studies.
 
     Intercept-only model. DL in closed form; REML by Fisher scoring
@@ -497,13 +497,13 @@ def _tau2_subsets(y: np.ndarray, v: np.ndarray, M: np.ndarray, method: str) -> n
     q0 = np.sum(W0 * R0**2, axis=1)
     trp0 = s0 - np.sum(W0**2, axis=1) / s0
     tau2 = np.maximum(0.0, (q0 - (k - 1)) / trp0)  # DerSimonian-Laird
-    if method == "DL":
+    if tau2_method == "DL":
         return tau2
-    if method == "PM":
+    if tau2_method == "PM":
         tau2 = np.zeros_like(tau2)
     for _ in range(1000):
         W, s1, R = parts(tau2)
-        if method == "REML":
+        if tau2_method == "REML":
             s2w = np.sum(W**2, axis=1)
             g = np.sum(W**2 * R**2, axis=1) - (s1 - s2w / s1)
             trpp = s2w - 2 * np.sum(W**3, axis=1) / s1 + (s2w / s1) ** 2
@@ -519,7 +519,7 @@ def _tau2_subsets(y: np.ndarray, v: np.ndarray, M: np.ndarray, method: str) -> n
     return tau2
 
 
-def _pool_subsets(r: np.ndarray, n: np.ndarray, M: np.ndarray, method: str, ci: str,
+def _pool_subsets(r: np.ndarray, n: np.ndarray, M: np.ndarray, tau2_method: str, ci_method: str,
                   model: str) -> list[PoolResult]:
     """:func:`pool_rates` for every row of the boolean matrix ``M`` in one vectorised pass.
 
@@ -545,14 +545,14 @@ def _pool_subsets(r: np.ndarray, n: np.ndarray, M: np.ndarray, method: str, ci: 
         multi = rows_all[start:start + step]
         Mm = Mf[multi]
         km = k[multi]
-        tau2 = _tau2_subsets(y, v, Mm, method)
+        tau2 = _tau2_subsets(y, v, Mm, tau2_method)
         W = Mm / (v[None, :] + tau2[:, None])
         s1 = W.sum(axis=1)
         mu = (W @ y) / s1
         R = (y[None, :] - mu[:, None]) * Mm
-        if ci in ("HKSJ", ADHOC):
+        if ci_method in ("HKSJ", ADHOC):
             scale = np.sum(W * R**2, axis=1) / (km - 1)
-            if ci == ADHOC:
+            if ci_method == ADHOC:
                 scale = np.maximum(1.0, scale)
             se = np.sqrt(scale / s1)
             ddf = (km - 1).astype(float)
@@ -577,8 +577,8 @@ def _pool_subsets(r: np.ndarray, n: np.ndarray, M: np.ndarray, method: str, ci: 
             note = (f"continuity correction (+0.5) applied to {ncorr[a]} study(ies) at 0%/100%"
                     if ncorr[a] else "")
             out[i] = PoolResult(
-                k=int(km[a]), n_patients=float(npat[a]), model=model, tau2_method=method,
-                ci_method=ci, mu=float(mu[a]), se=float(se[a]),
+                k=int(km[a]), n_patients=float(npat[a]), model=model, tau2_method=tau2_method,
+                ci_method=ci_method, mu=float(mu[a]), se=float(se[a]),
                 ci_logit=(float(mu[a] - crit[a] * se[a]), float(mu[a] + crit[a] * se[a])),
                 pi_logit=(float(mu[a] - crit[a] * spi[a]), float(mu[a] + crit[a] * spi[a])),
                 tau2=float(tau2[a]), tau2_ci=nan2, i2=float(i2[a]), h2=float(h2[a]), q=float(q[a]),
@@ -589,7 +589,7 @@ def _pool_subsets(r: np.ndarray, n: np.ndarray, M: np.ndarray, method: str, ci: 
 # --------------------------------------------------------------------------------------------
 # DataFrame front ends
 # --------------------------------------------------------------------------------------------
-def _select(df: pd.DataFrame, endpoint, horizon) -> tuple[pd.DataFrame, str, float]:
+def _select(df: pd.DataFrame, endpoint, horizon_years) -> tuple[pd.DataFrame, str, float]:
     if not isinstance(df, pd.DataFrame):
         raise ValueError("df must be a pandas DataFrame with columns rate_percent and n_patients")
     missing = {"rate_percent", "n_patients"} - set(df.columns)
@@ -600,24 +600,24 @@ def _select(df: pd.DataFrame, endpoint, horizon) -> tuple[pd.DataFrame, str, flo
         if "endpoint" not in d.columns:
             raise ValueError("endpoint= given but df has no 'endpoint' column")
         d = d[d["endpoint"] == endpoint]
-    if horizon is not None:
+    if horizon_years is not None:
         if "horizon_years" not in d.columns:
-            raise ValueError("horizon= given but df has no 'horizon_years' column")
-        d = d[d["horizon_years"] == horizon]
+            raise ValueError("horizon_years= given but df has no 'horizon_years' column")
+        d = d[d["horizon_years"] == horizon_years]
     if d.empty:
-        raise ValueError(f"empty group: no rows for endpoint={endpoint!r}, horizon={horizon!r}")
+        raise ValueError(f"empty group: no rows for endpoint={endpoint!r}, horizon={horizon_years!r}")
     ep = ""
-    hz = np.nan
+    horizon_years = np.nan
     for col in ("endpoint", "horizon_years"):
         if col in d.columns and d[col].nunique() > 1:
             raise ValueError(
                 f"df mixes several values of {col} ({sorted(d[col].unique())}); "
-                f"pass endpoint= and horizon= so that one landmark is pooled at a time")
+                f"pass endpoint= and horizon_years= so that one landmark is pooled at a time")
     if "endpoint" in d.columns:
         ep = str(d["endpoint"].iloc[0])
     if "horizon_years" in d.columns:
-        hz = float(d["horizon_years"].iloc[0])
-    return d, ep, hz
+        horizon_years = float(d["horizon_years"].iloc[0])
+    return d, ep, horizon_years
 
 
 def series_label(rows: pd.DataFrame) -> str:
@@ -633,15 +633,15 @@ def series_label(rows: pd.DataFrame) -> str:
     return str(r["study_id"]) if "study_id" in rows.columns else "one series"
 
 
-def _aid(analysis_id, ep, hz, suffix=""):
+def _aid(analysis_id, ep, horizon_years, suffix=""):
     if analysis_id:
         return analysis_id
-    h = "" if np.isnan(hz) else f"{hz:g}y"
+    h = "" if np.isnan(horizon_years) else f"{horizon_years:g}y"
     return "_".join(s for s in (ep, h, suffix) if s) or "pooled"
 
 
-def pool(df: pd.DataFrame, endpoint: str | None = None, horizon: float | None = None,
-         method: str = "REML", ci: str = "HKSJ", analysis_id: str | None = None,
+def pool(df: pd.DataFrame, endpoint: str | None = None, horizon_years: float | None = None,
+         tau2_method: str = "REML", ci_method: str = "HKSJ", analysis_id: str | None = None,
          subgroup: str | None = None, n_scale: float = 1.0, pi_convention: str = "k-1",
          model: str | None = None) -> pd.DataFrame:
     """Pool one landmark (endpoint x horizon) of a study table, overall or by subgroup.
@@ -653,7 +653,7 @@ def pool(df: pd.DataFrame, endpoint: str | None = None, horizon: float | None = 
         ``horizon_years`` and label/moderator columns), e.g. ``loaders.load_literature()``.
     endpoint, horizon : optional
         Filters on ``endpoint`` and ``horizon_years``. After filtering one landmark must remain.
-    method, ci : str
+    tau2_method, ci_method : str
         ``tau^2`` estimator (``"REML"``, ``"DL"``, ``"PM"``) and CI (``"HKSJ"``, ``"Wald"``).
     analysis_id : str, optional
         Label of the analysis (default ``"<endpoint>_<horizon>y"``).
@@ -672,35 +672,35 @@ def pool(df: pd.DataFrame, endpoint: str | None = None, horizon: float | None = 
     DataFrame with :data:`RESULT_COLUMNS`, one row per pooled result, rates in percent. A group of
     one series has ``kind = "single series"`` and ``series`` naming it (:func:`series_label`).
     """
-    d, ep, hz = _select(df, endpoint, horizon)
+    d, ep, horizon_years = _select(df, endpoint, horizon_years)
     if model is None:
         model = "random effects" if n_scale == 1.0 else f"random effects, n x {n_scale:g}"
         if pi_convention == "k-2":
             model += ", PI t(k-2)"
-    aid = _aid(analysis_id, ep, hz)
+    aid = _aid(analysis_id, ep, horizon_years)
     rows = []
     if subgroup is None:
-        res = pool_rates(d["rate_percent"], d["n_patients"], method, ci, n_scale, model, pi_convention=pi_convention)
-        rows.append(res.row(analysis_id=aid, endpoint=ep, horizon_years=hz, series=series_label(d)))
+        res = pool_rates(d["rate_percent"], d["n_patients"], tau2_method, ci_method, n_scale, model, pi_convention=pi_convention)
+        rows.append(res.row(analysis_id=aid, endpoint=ep, horizon_years=horizon_years, series=series_label(d)))
     else:
         if subgroup not in d.columns:
             raise ValueError(f"subgroup column {subgroup!r} not in df; columns are {list(d.columns)}")
         if d[subgroup].isna().any():
             raise ValueError(f"subgroup column {subgroup!r} has missing values; fill them first")
         for val, g in d.groupby(subgroup, sort=True):
-            res = pool_rates(g["rate_percent"], g["n_patients"], method, ci, n_scale, model, pi_convention=pi_convention)
-            rows.append(res.row(analysis_id=aid, endpoint=ep, horizon_years=hz,
+            res = pool_rates(g["rate_percent"], g["n_patients"], tau2_method, ci_method, n_scale, model, pi_convention=pi_convention)
+            rows.append(res.row(analysis_id=aid, endpoint=ep, horizon_years=horizon_years,
                                 subgroup_column=subgroup, subgroup_value=str(val), series=series_label(g)))
     return pd.DataFrame(rows, columns=RESULT_COLUMNS)
 
 
-def study_table(df: pd.DataFrame, endpoint: str | None = None, horizon: float | None = None,
-                method: str = "REML", label_column: str = "first_author") -> pd.DataFrame:
+def study_table(df: pd.DataFrame, endpoint: str | None = None, horizon_years: float | None = None,
+                tau2_method: str = "REML", label_column: str = "first_author") -> pd.DataFrame:
     """Per-study rows for a forest plot: the study's own rate with a 95% Wald logit CI and its
-    random-effects weight (percent of ``sum 1/(v_i + tau^2)``, ``tau^2`` by ``method``)."""
-    d, _, _ = _select(df, endpoint, horizon)
+    random-effects weight (percent of ``sum 1/(v_i + tau^2)``, ``tau^2`` by ``tau2_method``)."""
+    d, _, _ = _select(df, endpoint, horizon_years)
     y, v, corr = logit_rates(d["rate_percent"], d["n_patients"])
-    tau2 = tau2_estimate(y, v, None, method) if y.size > 1 else 0.0
+    tau2 = tau2_estimate(y, v, None, tau2_method) if y.size > 1 else 0.0
     w = 1.0 / (v + tau2)
     z = _crit(float("inf"))
     se = np.sqrt(v)
@@ -717,46 +717,46 @@ def study_table(df: pd.DataFrame, endpoint: str | None = None, horizon: float | 
     return out[STUDY_COLUMNS]
 
 
-def leave_one_out(df: pd.DataFrame, endpoint: str | None = None, horizon: float | None = None,
-                  method: str = "REML", ci: str = "HKSJ", analysis_id: str | None = None,
+def leave_one_out(df: pd.DataFrame, endpoint: str | None = None, horizon_years: float | None = None,
+                  tau2_method: str = "REML", ci_method: str = "HKSJ", analysis_id: str | None = None,
                   id_column: str = "study_id") -> pd.DataFrame:
     """Leave-one-out pooled results (metafor ``leave1out``): one row per omitted study, with
     ``subgroup_column="omitted"`` and ``subgroup_value`` the omitted study's id."""
-    d, ep, hz = _select(df, endpoint, horizon)
+    d, ep, horizon_years = _select(df, endpoint, horizon_years)
     if len(d) < 2:
         raise ValueError("leave-one-out needs at least 2 studies")
     ids = d[id_column].astype(str).to_numpy() if id_column in d else np.arange(len(d)).astype(str)
     r = d["rate_percent"].to_numpy(float)
     n = d["n_patients"].to_numpy(float)
-    aid = _aid(analysis_id, ep, hz, "loo")
+    aid = _aid(analysis_id, ep, horizon_years, "loo")
     _check_inputs(r, n)
-    fits = _pool_subsets(r, n, ~np.eye(len(d), dtype=bool), _norm_method(method), _norm_ci(ci),
+    fits = _pool_subsets(r, n, ~np.eye(len(d), dtype=bool), _norm_method(tau2_method), _norm_ci(ci_method),
                          "random effects, leave one out")
-    rows = [res.row(analysis_id=aid, endpoint=ep, horizon_years=hz, subgroup_column="omitted",
+    rows = [res.row(analysis_id=aid, endpoint=ep, horizon_years=horizon_years, subgroup_column="omitted",
                     subgroup_value=ids[i]) for i, res in enumerate(fits)]
     return pd.DataFrame(rows, columns=RESULT_COLUMNS)
 
 
-def cumulative(df: pd.DataFrame, endpoint: str | None = None, horizon: float | None = None,
-               method: str = "REML", ci: str = "HKSJ", analysis_id: str | None = None,
+def cumulative(df: pd.DataFrame, endpoint: str | None = None, horizon_years: float | None = None,
+               tau2_method: str = "REML", ci_method: str = "HKSJ", analysis_id: str | None = None,
                order_by: str = "year", id_column: str = "study_id") -> pd.DataFrame:
     """Cumulative meta-analysis in order of ``order_by`` (stable sort; metafor ``cumul``).
 
     Row ``j`` pools the first ``j`` studies; ``subgroup_column="added"`` and ``subgroup_value``
     names the study added at that step. The first row is a ``"single study"`` row.
     """
-    d, ep, hz = _select(df, endpoint, horizon)
+    d, ep, horizon_years = _select(df, endpoint, horizon_years)
     if order_by not in d.columns:
         raise ValueError(f"order_by column {order_by!r} not in df")
     d = d.sort_values(order_by, kind="stable")
     ids = d[id_column].astype(str).to_numpy() if id_column in d else np.arange(len(d)).astype(str)
     r = d["rate_percent"].to_numpy(float)
     n = d["n_patients"].to_numpy(float)
-    aid = _aid(analysis_id, ep, hz, "cumulative")
+    aid = _aid(analysis_id, ep, horizon_years, "cumulative")
     _check_inputs(r, n)
     prefixes = np.tri(len(d), dtype=bool)  # row j selects the first j + 1 studies
-    fits = _pool_subsets(r, n, prefixes, _norm_method(method), _norm_ci(ci), "random effects, cumulative")
-    rows = [res.row(analysis_id=aid, endpoint=ep, horizon_years=hz, subgroup_column="added",
+    fits = _pool_subsets(r, n, prefixes, _norm_method(tau2_method), _norm_ci(ci_method), "random effects, cumulative")
+    rows = [res.row(analysis_id=aid, endpoint=ep, horizon_years=horizon_years, subgroup_column="added",
                     subgroup_value=ids[j]) for j, res in enumerate(fits)]
     return pd.DataFrame(rows, columns=RESULT_COLUMNS)
 
@@ -801,7 +801,7 @@ def _num_hessian(f, x0: np.ndarray, h: float = 1e-4) -> np.ndarray:
     return H
 
 
-def pool_glmm(df: pd.DataFrame, endpoint: str | None = None, horizon: float | None = None,
+def pool_glmm(df: pd.DataFrame, endpoint: str | None = None, horizon_years: float | None = None,
               analysis_id: str | None = None, n_agq: int = 7) -> pd.DataFrame:
     """Binomial-normal GLMM by maximum likelihood (sensitivity analysis).
 
@@ -812,14 +812,14 @@ def pool_glmm(df: pd.DataFrame, endpoint: str | None = None, horizon: float | No
     default ``test="z"``); ``I^2``/``H^2`` use metafor's typical within-study variance of the
     escalc'd logits; ``Q`` columns are left empty (the GLMM has no Cochran Q).
     """
-    d, ep, hz = _select(df, endpoint, horizon)
+    d, ep, horizon_years = _select(df, endpoint, horizon_years)
     r, n = _check_inputs(d["rate_percent"], d["n_patients"])
     x = np.round(n * r / 100.0)
-    aid = _aid(analysis_id, ep, hz)
+    aid = _aid(analysis_id, ep, horizon_years)
     if x.size == 1:
         y, v, _ = logit_rates(100 * x / n, n)
         res = _single_study(float(y[0]), float(v[0]), float(n.sum()))
-        return pd.DataFrame([res.row(analysis_id=aid, endpoint=ep, horizon_years=hz)], columns=RESULT_COLUMNS)
+        return pd.DataFrame([res.row(analysis_id=aid, endpoint=ep, horizon_years=horizon_years)], columns=RESULT_COLUMNS)
     if x.sum() == 0 or x.sum() == n.sum():
         # every study 0% (or every study 100%): the likelihood keeps rising as mu -> -inf (+inf), so the
         # GLMM has no finite ML estimate; say so instead of reporting an optimiser's stopping point
@@ -830,7 +830,7 @@ def pool_glmm(df: pd.DataFrame, endpoint: str | None = None, horizon: float | No
                          tau2=np.nan, tau2_ci=nan2, i2=np.nan, h2=np.nan, q=np.nan, q_df=np.nan, q_p=np.nan,
                          ddf=float("inf"),
                          note=f"not estimable: every study at {edge} (no finite maximum-likelihood estimate)")
-        return pd.DataFrame([res.row(analysis_id=aid, endpoint=ep, horizon_years=hz)], columns=RESULT_COLUMNS)
+        return pd.DataFrame([res.row(analysis_id=aid, endpoint=ep, horizon_years=horizon_years)], columns=RESULT_COLUMNS)
     gh_x, gh_w = np.polynomial.hermite.hermgauss(n_agq)
     logc = special.gammaln(n + 1) - special.gammaln(x + 1) - special.gammaln(n - x + 1)
     y, v, _ = logit_rates(100 * x / n, n)
@@ -872,7 +872,7 @@ def pool_glmm(df: pd.DataFrame, endpoint: str | None = None, horizon: float | No
         ddf=float("inf"),
         note="; ".join(s for s in (f"events = round(n*p); adaptive Gauss-Hermite, {n_agq} nodes", note) if s),
     )
-    return pd.DataFrame([res.row(analysis_id=aid, endpoint=ep, horizon_years=hz)], columns=RESULT_COLUMNS)
+    return pd.DataFrame([res.row(analysis_id=aid, endpoint=ep, horizon_years=horizon_years)], columns=RESULT_COLUMNS)
 
 
 # --------------------------------------------------------------------------------------------
@@ -931,7 +931,7 @@ def bayes_posterior(y, v, mu_sd: float = PRIOR_MU_SD, tau_scale: float = PRIOR_T
             "tau2_median": tau_med**2, "mu_mean": float(np.sum(wt * m))}
 
 
-def pool_bayes(df: pd.DataFrame, endpoint: str | None = None, horizon: float | None = None,
+def pool_bayes(df: pd.DataFrame, endpoint: str | None = None, horizon_years: float | None = None,
                analysis_id: str | None = None, subgroup: str | None = None,
                mu_sd: float = PRIOR_MU_SD, tau_scale: float = PRIOR_TAU_SCALE) -> pd.DataFrame:
     """Bayesian normal-normal pooling (sensitivity analysis for small subgroups, k < 5).
@@ -943,8 +943,8 @@ def pool_bayes(df: pd.DataFrame, endpoint: str | None = None, horizon: float | N
     median and ``ci_low``/``ci_high`` the 95% equal-tailed credible interval (back-transformed,
     which commutes with quantiles); ``tau2`` is the square of the posterior median of ``tau``.
     """
-    d, ep, hz = _select(df, endpoint, horizon)
-    aid = _aid(analysis_id, ep, hz, "bayes")
+    d, ep, horizon_years = _select(df, endpoint, horizon_years)
+    aid = _aid(analysis_id, ep, horizon_years, "bayes")
     groups = [("", "all", d)] if subgroup is None else [
         (subgroup, str(k), g) for k, g in d.groupby(subgroup, sort=True)]
     rows = []
@@ -953,7 +953,7 @@ def pool_bayes(df: pd.DataFrame, endpoint: str | None = None, horizon: float | N
         post = bayes_posterior(y, v, mu_sd, tau_scale)
         row = dict.fromkeys(RESULT_COLUMNS, np.nan)
         row.update(
-            analysis_id=aid, endpoint=ep, horizon_years=hz, subgroup_column=col, subgroup_value=val,
+            analysis_id=aid, endpoint=ep, horizon_years=horizon_years, subgroup_column=col, subgroup_value=val,
             k=int(y.size), n_patients=float(g["n_patients"].sum()),
             model="Bayesian normal-normal" + ("" if tau_scale == PRIOR_TAU_SCALE else f" (tau scale {tau_scale:g})"),
             tau2_method="posterior median", ci_method="95% credible",

@@ -63,7 +63,7 @@ def pool_primary(rows: pd.DataFrame, endpoint: str, horizon_years: float, *, tau
 
     The first row of :func:`run_analysis` and the rows a release freezes both come from here.
     """
-    return pooling.pool(rows, endpoint, horizon_years, method=tau2_method, ci=ci_method,
+    return pooling.pool(rows, endpoint, horizon_years, tau2_method=tau2_method, ci_method=ci_method,
                         analysis_id=analysis_id, subgroup=subgroup)
 
 
@@ -218,7 +218,7 @@ def stratify(d: pd.DataFrame, column: str, *, tau2_method: str = "REML", ci_meth
              analysis_id: str | None = None) -> Stratification:
     """Pool each value of ``column`` separately and test the strata (:class:`Stratification`)."""
     ep, hz = str(d["endpoint"].iloc[0]), float(d["horizon_years"].iloc[0])
-    est = pooling.pool(d, method=tau2_method, ci=ci_method, analysis_id=analysis_id, subgroup=column)
+    est = pooling.pool(d, tau2_method=tau2_method, ci_method=ci_method, analysis_id=analysis_id, subgroup=column)
     groups = int(d[column].nunique())
     test = {"f": np.nan, "df1": np.nan, "df2": np.nan, "p_moderator": np.nan, "q_between": np.nan,
             "q_df": np.nan, "p_between": np.nan, "note": ""}
@@ -229,13 +229,13 @@ def stratify(d: pd.DataFrame, column: str, *, tau2_method: str = "REML", ci_meth
     elif groups < 2:
         test["note"] = f"all {len(d)} series are in one stratum: nothing to compare"
     else:
-        q, _ = moderators.subgroup_q_test(d, column, ep, hz, method=tau2_method)
+        q, _ = moderators.subgroup_q_test(d, column, ep, hz, tau2_method=tau2_method)
         test.update(q_between=q["q"], q_df=q["df"], p_between=q["p"])
         if len(d) <= groups:
             test["note"] = (f"{len(d)} series cannot estimate {groups} stratum means and τ²: "
                             "no moderator test")
         else:
-            summary, _ = moderators.moderator_test(d, column, ep, hz, method=tau2_method, ci=ci_method)
+            summary, _ = moderators.moderator_test(d, column, ep, hz, tau2_method=tau2_method, ci_method=ci_method)
             test.update(f=summary["statistic"], df1=summary["df1"], df2=summary["df2"], p_moderator=summary["p"])
     return Stratification(column=column, estimates=est, tested=tested, test=test)
 
@@ -270,7 +270,7 @@ def run_analysis(literature: pd.DataFrame, endpoint: str, horizon_years: float, 
         stand["kept_label"] = [names[k] for k in stand["kept"]]
         stand["left_out_labels"] = [", ".join(names[x] for x in v.split()) for v in stand["left_out"]]
     aid = analysis_id or f"{endpoint}_{horizon_years:g}y"
-    kw = dict(endpoint=endpoint, horizon=horizon_years, analysis_id=aid)
+    kw = dict(endpoint=endpoint, horizon_years=horizon_years, analysis_id=aid)
     primary = pool_primary(d, endpoint, horizon_years, tau2_method=tau2_method, ci_method=ci_method,
                            analysis_id=aid)
     parts = [primary]
@@ -282,15 +282,15 @@ def run_analysis(literature: pd.DataFrame, endpoint: str, horizon_years: float, 
         for m in pooling.TAU2_METHODS:
             for c in pooling.CI_METHODS:
                 if (m, c) != (primary["tau2_method"].iat[0], primary["ci_method"].iat[0]):
-                    parts.append(pooling.pool(d, method=m, ci=c, **kw))
+                    parts.append(pooling.pool(d, tau2_method=m, ci_method=c, **kw))
                     variants.append(estimator_variant(m, c))
         if primary["ci_method"].iat[0] == "HKSJ":
-            parts.append(pooling.pool(d, method=tau2_method, ci=pooling.ADHOC, **kw))
+            parts.append(pooling.pool(d, tau2_method=tau2_method, ci_method=pooling.ADHOC, **kw))
             variants.append(ADHOC)
         if len(d) >= 3:
-            parts.append(pooling.pool(d, method=tau2_method, ci=ci_method, pi_convention="k-2", **kw))
+            parts.append(pooling.pool(d, tau2_method=tau2_method, ci_method=ci_method, pi_convention="k-2", **kw))
             variants.append(PI_K2)
-        parts.append(pooling.pool(d, method=tau2_method, ci=ci_method, n_scale=0.5, **kw))
+        parts.append(pooling.pool(d, tau2_method=tau2_method, ci_method=ci_method, n_scale=0.5, **kw))
         variants.append(HALVED_N)
         known_eff = {s: e for s, e in (effective_n or {}).items() if s in set(d["study_id"].astype(str))}
         used_eff = {s: e for s, e in known_eff.items() if e.honoured}
@@ -300,15 +300,15 @@ def run_analysis(literature: pd.DataFrame, endpoint: str, horizon_years: float, 
             for s, e in used_eff.items():
                 d_eff.loc[d_eff["study_id"].astype(str) == s, "n_patients"] = e.n_eff
             names = ", ".join(f"{s}: {e.n_eff:.1f} instead of {e.n_reported:g}" for s, e in used_eff.items())
-            parts.append(pooling.pool(d_eff, method=tau2_method, ci=ci_method,
+            parts.append(pooling.pool(d_eff, tau2_method=tau2_method, ci_method=ci_method,
                                       model=f"random effects, effective n ({names})", **kw))
             variants.append(EFFECTIVE_N)
         parts.append(pooling.pool_glmm(d, **kw))
         parts.append(pooling.pool_bayes(d, **kw))
         parts.append(pooling.pool_bayes(d, tau_scale=WIDE_TAU_SCALE, **kw))
         variants += [GLMM, BAYES, BAYES_WIDE]
-        loo = pooling.leave_one_out(d, method=tau2_method, ci=ci_method, **kw)
-        cum = pooling.cumulative(d, method=tau2_method, ci=ci_method, **kw)
+        loo = pooling.leave_one_out(d, tau2_method=tau2_method, ci_method=ci_method, **kw)
+        cum = pooling.cumulative(d, tau2_method=tau2_method, ci_method=ci_method, **kw)
     if len(stand) and len(d_all) >= 2 and panel:
         parts.append(pool_primary(d_all, endpoint, horizon_years, tau2_method=tau2_method, ci_method=ci_method,
                                   analysis_id=aid))
@@ -318,7 +318,7 @@ def run_analysis(literature: pd.DataFrame, endpoint: str, horizon_years: float, 
     if subgroup_column:
         estimates["subgroup_column"] = subgroup_column
         estimates["subgroup_value"] = str(subgroup_value)
-    studies = pooling.study_table(d, method=tau2_method)
+    studies = pooling.study_table(d, tau2_method=tau2_method)
     extra = [c for c in ("study_id", "first_author", "particle_group", "site", "histology", "patient_group",
                          "n_chordoma", vocabulary.HISTOLOGY_STRATUM, "source_outcome") if c in d.columns]
     studies = studies.merge(d[extra], on="study_id", how="left")
