@@ -14,7 +14,7 @@ Comparisons
 3. rebuilds after one rate changed and after one study added against the cold build, what the
    incremental build shows against a cold build of the same edited data, and Jupyter Book's own
    cache (``execute_notebooks: cache``) side by side: its times and what it shows after the edit;
-4. scaling: :func:`sarcoma_review.analysis.run_analysis` on synthetic literature sets of 10 to
+4. scaling: :func:`sarcoma_review.stats.sensitivity.run_analysis` on synthetic literature sets of 10 to
    10,000 studies (:func:`synthetic_literature`), and the pooled chapter executed on them;
 5. page weight of every built page and the build's peak memory.
 """
@@ -728,7 +728,7 @@ def _flip_rate(csv_path: Path, toggle: list[int]) -> None:
 
 def time_run_analysis(lit: pd.DataFrame, endpoint: str = "LC", horizon: float = 5,
                       budget_k: int = FULL_LOO_MAX) -> dict[str, Any]:
-    """Wall time of :func:`~sarcoma_review.analysis.run_analysis` and of its parts.
+    """Wall time of :func:`~sarcoma_review.stats.sensitivity.run_analysis` and of its parts.
 
     Above ``budget_k`` studies the full call is not run: the primary fit, panel, GLMM, Bayes and the
     study table are timed once, and leave-one-out and cumulative (``k`` fits each) from

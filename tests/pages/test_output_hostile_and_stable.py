@@ -1,7 +1,7 @@
 """Byte-identical outputs from identical inputs, and hostile study text kept as plain data.
 
 * Two runs of the same data (separate processes, different ``PYTHONHASHSEED``) write
-  byte-identical estimates CSVs (:func:`sarcoma_review.analysis.write_estimates`,
+  byte-identical estimates CSVs (:func:`sarcoma_review.pages.pooled.write_estimates`,
   :func:`sarcoma_review.living.release.estimates_csv_bytes`) and audit CSVs
   (:func:`sarcoma_review.audit.runner.write_audit_csv`).
 * A study whose first author or site is markup (``<script>alert(1)</script>``,

@@ -1,4 +1,4 @@
-"""Tests of the chapter tables (sarcoma_review.chapters) against hand derivations from the papers."""
+"""Tests of the chapter tables (sarcoma_review.pages: literature, cnao, ifosfamide) against hand derivations from the papers."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Numerical edges of the pooling and of what a pooled page shows.
 
 Rates of 0% and 100%, one and two studies, identical rates (tau^2 = 0), very large and very small
-n: :func:`sarcoma_review.analysis.run_analysis` gives finite, documented results (or a clear
+n: :func:`sarcoma_review.stats.sensitivity.run_analysis` gives finite, documented results (or a clear
 ValueError), and nothing a page shows (the key findings, the sensitivity and heterogeneity tables
 as rendered by :func:`sarcoma_review.pages.render.tables.html_table`) reads "nan" or "inf". Expected values are
 derived by hand in the comments.

@@ -1,4 +1,4 @@
-"""Pooling (src/sarcoma_review/pooling.py) against R metafor 3.8-1 (tests/fixtures/r_reference.json).
+"""Pooling (src/sarcoma_review/stats/pooling.py) against R metafor 3.8-1 (tests/fixtures/r_reference.json).
 
 The fixture was written by scripts/r/make_reference.R with tight convergence (REML threshold
 1e-12, Q-profile uniroot tol 1e-12); both sides then solve the same estimating equations to

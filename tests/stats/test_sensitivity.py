@@ -1,4 +1,4 @@
-"""The pooled-page orchestration (sarcoma_review.analysis) against the R reference fixture.
+"""The pooled-page orchestration (sarcoma_review.stats.sensitivity) against the R reference fixture.
 
 The fixture (tests/fixtures/r_reference.json) was produced by scripts/r/make_reference.R with
 metafor; its estimates are on the logit scale, so our percentages are compared after the logit

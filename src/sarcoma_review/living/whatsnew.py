@@ -633,7 +633,7 @@ def write_page(out: Path, root: Path = REPO_ROOT, estimates: pd.DataFrame | None
                data_dir: Path | None = None) -> Path:
     """Generate ``book/whats-new.md`` (or its staged copy) for the current data.
 
-    ``estimates`` default to :func:`sarcoma_review.living.release.current_estimates`; if the statistics module
+    ``estimates`` default to :func:`sarcoma_review.living.analyses.current_estimates`; if the statistics module
     is not available, the page says so instead of failing the build.
     """
     from sarcoma_review.errors import ReleaseError

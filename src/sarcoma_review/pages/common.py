@@ -20,7 +20,7 @@ ENDPOINT_ORDER = ("LC", "DPFS", "OS")
 
 
 def endpoint_title(endpoint: str) -> str:
-    """``"LC"`` -> ``"Local control"`` (:data:`sarcoma_review.analysis.ENDPOINT_NAMES`, capitalised)."""
+    """``"LC"`` -> ``"Local control"`` (:data:`sarcoma_review.data.vocabulary.ENDPOINT_NAMES`, capitalised)."""
     name = ENDPOINT_NAMES.get(endpoint, endpoint)
     return name[:1].upper() + name[1:]
 
