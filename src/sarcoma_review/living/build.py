@@ -59,6 +59,7 @@ import os
 import shutil
 import sys
 import time
+from dataclasses import dataclass, field
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -196,139 +197,191 @@ def build_book(data_dir: str | os.PathLike[str] | None = None, force: bool = Fal
     t_start = time.perf_counter()
     layout = Layout(Path(root).resolve() if root else paths.REPO_ROOT,
                     **({"package_dir": Path(package_dir).resolve()} if package_dir else {}))
-    ddir = Path(data_dir).resolve() if data_dir else layout.default_data_dir()
-    console = None if quiet else _console()
-    say = (lambda msg: console.print(msg, highlight=False)) if console else (lambda msg: None)
-    report = BuildReport(html_dir=layout.html)
-
+    run = _Run(layout=layout, data_dir=Path(data_dir).resolve() if data_dir else layout.default_data_dir(),
+               force=force, jobs=jobs, console=None if quiet else _console())
     with build_lock(layout.lock, wait=wait), contextlib.ExitStack() as cleanup:
         recover_html(layout.html)
-        # When the data or the package differ from the last validated build (a chapter will most
-        # likely execute), the fork server starts at once and does its imports on another core while
-        # the cache is checked, the data validated and the sources staged; otherwise only once the
-        # cache checks found a chapter to execute (its imports would compete with the rest).
-        pkg = package_hash(layout.package_dir)
-        if force or not _validated_before(layout, _validation_key(layout, ddir, pkg)):
-            start_fork_server()
-        plan = plan_chapters(layout, ddir)
-        # the cache checks and the validation load the same tables: once each, and the validated
-        # frames are kept on disk for the chapter processes (see loaders.TABLE_CACHE)
-        with memoised(), paths.using(paths.BuildContext(data_dir=ddir, cache_dir=layout.cache)):
-            t0 = time.perf_counter()
-            cache = Cache(layout)
-            decisions: dict[str, tuple[dict[str, str], Path | None]] = {}
-            for job in plan:
-                if job.is_notebook:
-                    inputs = chapter_inputs(layout, job, pkg, ddir)
-                    decisions[job.page] = (inputs, None if force else cache.lookup(job.page, inputs))
-            report.timings["cache"] = time.perf_counter() - t0
-            sphinx_process = None
-            if any(entry is None for _, entry in decisions.values()):
-                start_fork_server()  # a no-op when it runs already
-                sphinx_process = SphinxProcess()  # Jupyter Book's imports overlap the chapters
-                cleanup.callback(sphinx_process.close)  # ended unused when the build stops early
-            t0 = time.perf_counter()
-            checked = _validate(layout, ddir, validator, pkg)
-            report.timings["validate"] = time.perf_counter() - t0
-        if checked is not False:
-            say(f"[green]✓[/] data valid ({layout.rel(ddir)})")
-
-        work_root = layout.build / "work"
-        for stale in (work_root, layout.build / "failed"):  # left by killed or failed builds
-            if stale.exists():
-                shutil.rmtree(stale, ignore_errors=True)
-        work = work_root / f"{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
-        stage = work / "stage"
-        stage_sources(layout, stage)
-
-        to_run: list[tuple[ChapterJob, dict[str, str], dict[str, Any]]] = []
-        estimates: dict[str, Path] = {}
-        for job in plan:
-            if not job.is_notebook:
-                report.static.append(job.page)
-                continue
-            inputs, entry = decisions[job.page]
-            if entry is not None:
-                _place(entry, job, stage, estimates, report.downloads)
-                report.cached.append(job.page)
-                say(f"[dim]· cached[/] {job.page}")
-                continue
-            params = dict(job.parameters)
-            if job.analysis_id:
-                params["estimates_out"] = layout.rel(work / "estimates" / f"{job.analysis_id}.csv")
-            if DOWNLOADS_PARAMETER in notebook_parameters(job.source):
-                folder = work / "downloads" / job.page.replace("/", "__")
-                folder.mkdir(parents=True, exist_ok=True)
-                params[DOWNLOADS_PARAMETER] = layout.rel(folder)
-            task = {"source": str(job.source), "output": str(work / "executed" / (job.page + ".ipynb")),
-                    "parameters": params, "cwd": str(layout.root), "data_dir": str(ddir), "cache_dir": str(layout.cache),
-                    "reads_log": str(work / "reads" / (job.page.replace("/", "__") + ".log")),
-                    "label": job.page + (f" ({layout.rel(job.source)})" if job.analysis_id else ".ipynb")}
-            to_run.append((job, inputs, task))
-
-        t0 = time.perf_counter()
-        # The generated pages (banner, How to cite, What's new, Versions) are written into a folder of
-        # their own (with the staged configuration, which the banner goes into), kept by the hash of
-        # their inputs and merged into the stage; with unchanged inputs the kept ones are reused.
-        gen_key = generated_pages_key(layout, ddir, pkg)
-        reused = not force and restore_generated_pages(layout, stage, gen_key)
-        gen = work / "generated"
-        if not reused:
-            (gen / "book").mkdir(parents=True)
-            shutil.copyfile(stage / "_config.yml", gen / "_config.yml")
-        if to_run:  # the generated pages are computed in the pool too, beside the chapters
-            side = None if reused else (generate_pages_isolated, (str(layout.root), str(layout.package_dir),
-                                                                  str(gen), str(ddir)))
-            _execute_all(to_run, layout, cache, stage, estimates, report, work, jobs, console, side=side)
-        elif not reused:
-            with memoised():  # What's new recomputes the summary of findings: each table loaded once
-                generate_pages(layout, gen, ddir)
-        if not reused:
-            keep_generated_pages(layout, gen, gen_key)
-            shutil.copytree(gen, stage, dirs_exist_ok=True)
-        report.timings["execute"] = time.perf_counter() - t0
-
-        analyses_ids = [j.analysis_id for j in plan if j.analysis_id]
-        if analyses_ids:
-            files = [(aid, estimates[aid]) for aid in analyses_ids]
-            for aid, f in files:
-                dest = stage / DOWNLOADS / "pooled" / f"{aid}.csv"
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(f, dest)
-            concat_estimates(files, stage / POOLED_CSV)
-            report.pooled_csv = layout.html / "_static" / "downloads" / "pooled_estimates.csv"
-        cache.prune([j.page for j in plan])
-
-        t0 = time.perf_counter()
-        stage_sha = tree_hash(stage)
-        marker = layout.build / "cache" / "published-stage.sha256"
+        _check_cache_and_validate(run, validator, cleanup)   # 1. which chapters are cached; the data valid
+        _stage(run)                                          # 2. the sources staged; what must execute
         try:
-            # the marker holds the stage's hash and the published tree's: a published book with a
-            # file deleted or changed since (any part of _build/html) is built again
-            if (not force and (layout.html / "index.html").exists() and marker.exists()
-                    and marker.read_text(encoding="utf-8").split() == [stage_sha, tree_hash(layout.html)]):
-                # Every staged file (config, pages, executed notebooks, downloads, generated pages)
-                # is byte for byte what the published book was built from: Sphinx would write the
-                # same book again.
-                report.sphinx_skipped = True
-                report.timings["sphinx"] = 0.0
-                say("[green]✓[/] sources identical to the published book's: Jupyter Book not needed")
-            else:
-                say("[cyan]…[/] Jupyter Book (warnings are errors)")
-                built = run_jupyter_book_incremental(layout, stage, force=force, process=sphinx_process)
-                html = work / "html"
-                shutil.copytree(built, html)  # Sphinx's own folder stays for the next build
-                check_published(html, layout.root)
-                report.timings["sphinx"] = time.perf_counter() - t0
-                marker.unlink(missing_ok=True)
-                swap_into_place(html, layout.html)
-                marker.parent.mkdir(parents=True, exist_ok=True)
-                marker.write_text(f"{stage_sha} {tree_hash(layout.html)}\n", encoding="utf-8")
+            _execute_and_generate(run)                       # 3. chapters executed, generated pages
+            _publish_estimates(run)                          # 4. the analyses' estimates CSVs
+            _publish_book(run)                               # 5. Jupyter Book, checks, swap into place
         finally:
-            shutil.rmtree(work, ignore_errors=True)
-    report.timings["total"] = time.perf_counter() - t_start
-    say(f"[green]✓[/] book built: {layout.rel(layout.html / 'index.html')} "
-        f"({len(report.executed)} executed, {len(report.cached)} cached, {report.timings['total']:.1f} s)")
-    return report
+            shutil.rmtree(run.work, ignore_errors=True)
+    run.report.timings["total"] = time.perf_counter() - t_start
+    run.say(f"[green]✓[/] book built: {layout.rel(layout.html / 'index.html')} "
+            f"({len(run.report.executed)} executed, {len(run.report.cached)} cached, "
+            f"{run.report.timings['total']:.1f} s)")
+    return run.report
 
 
+@dataclass
+class _Run:
+    """One build's state, passed from step to step of :func:`build_book`."""
+
+    layout: Layout
+    data_dir: Path
+    force: bool
+    jobs: int | None
+    console: Any
+    report: BuildReport = None  # type: ignore[assignment]
+    plan: list[ChapterJob] = field(default_factory=list)
+    pkg: str = ""
+    decisions: dict[str, tuple[dict[str, str], Path | None]] = field(default_factory=dict)
+    sphinx_process: SphinxProcess | None = None
+    work: Path = None  # type: ignore[assignment]
+    stage: Path = None  # type: ignore[assignment]
+    to_run: list[tuple[ChapterJob, dict[str, str], dict[str, Any]]] = field(default_factory=list)
+    estimates: dict[str, Path] = field(default_factory=dict)
+    cache: Cache = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        self.report = BuildReport(html_dir=self.layout.html)
+
+    def say(self, msg: str) -> None:
+        if self.console is not None:
+            self.console.print(msg, highlight=False)
+
+
+def _check_cache_and_validate(run: _Run, validator: Callable[[Path], Any] | None,
+                              cleanup: contextlib.ExitStack) -> None:
+    """Plan the chapters, look each up in the cache, validate the data (one load of each table for both,
+    the validated frames kept on disk for the chapter processes: see ``loaders.TABLE_CACHE``).
+
+    When the data or the package differ from the last validated build (a chapter will most likely
+    execute), the fork server starts at once and does its imports on another core while the cache is
+    checked, the data validated and the sources staged; otherwise only once the cache checks found a
+    chapter to execute (its imports would compete with the rest)."""
+    layout, ddir = run.layout, run.data_dir
+    run.pkg = package_hash(layout.package_dir)
+    if run.force or not _validated_before(layout, _validation_key(layout, ddir, run.pkg)):
+        start_fork_server()
+    run.plan = plan_chapters(layout, ddir)
+    with memoised(), paths.using(paths.BuildContext(data_dir=ddir, cache_dir=layout.cache)):
+        t0 = time.perf_counter()
+        run.cache = Cache(layout)
+        for job in run.plan:
+            if job.is_notebook:
+                inputs = chapter_inputs(layout, job, run.pkg, ddir)
+                run.decisions[job.page] = (inputs, None if run.force else run.cache.lookup(job.page, inputs))
+        run.report.timings["cache"] = time.perf_counter() - t0
+        if any(entry is None for _, entry in run.decisions.values()):
+            start_fork_server()  # a no-op when it runs already
+            run.sphinx_process = SphinxProcess()  # Jupyter Book's imports overlap the chapters
+            cleanup.callback(run.sphinx_process.close)  # ended unused when the build stops early
+        t0 = time.perf_counter()
+        checked = _validate(layout, ddir, validator, run.pkg)
+        run.report.timings["validate"] = time.perf_counter() - t0
+    if checked is not False:
+        run.say(f"[green]✓[/] data valid ({layout.rel(ddir)})")
+
+
+def _stage(run: _Run) -> None:
+    """A fresh work folder with the staged sources; each cached chapter placed into the stage, each other
+    one made a task for a chapter process."""
+    layout = run.layout
+    work_root = layout.build / "work"
+    for stale in (work_root, layout.build / "failed"):  # left by killed or failed builds
+        if stale.exists():
+            shutil.rmtree(stale, ignore_errors=True)
+    run.work = work_root / f"{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    run.stage = run.work / "stage"
+    stage_sources(layout, run.stage)
+    for job in run.plan:
+        if not job.is_notebook:
+            run.report.static.append(job.page)
+            continue
+        inputs, entry = run.decisions[job.page]
+        if entry is not None:
+            _place(entry, job, run.stage, run.estimates, run.report.downloads)
+            run.report.cached.append(job.page)
+            run.say(f"[dim]· cached[/] {job.page}")
+        else:
+            run.to_run.append((job, inputs, _task(run, job)))
+
+
+def _task(run: _Run, job: ChapterJob) -> dict[str, Any]:
+    """What a chapter process needs to execute ``job``: its notebook, parameters and build context."""
+    layout, work = run.layout, run.work
+    params = dict(job.parameters)
+    if job.analysis_id:
+        params["estimates_out"] = layout.rel(work / "estimates" / f"{job.analysis_id}.csv")
+    if DOWNLOADS_PARAMETER in notebook_parameters(job.source):
+        folder = work / "downloads" / job.page.replace("/", "__")
+        folder.mkdir(parents=True, exist_ok=True)
+        params[DOWNLOADS_PARAMETER] = layout.rel(folder)
+    return {"source": str(job.source), "output": str(work / "executed" / (job.page + ".ipynb")),
+            "parameters": params, "cwd": str(layout.root), "data_dir": str(run.data_dir),
+            "cache_dir": str(layout.cache),
+            "reads_log": str(work / "reads" / (job.page.replace("/", "__") + ".log")),
+            "label": job.page + (f" ({layout.rel(job.source)})" if job.analysis_id else ".ipynb")}
+
+
+def _execute_and_generate(run: _Run) -> None:
+    """Execute the chapters in parallel; the generated pages (banner, How to cite, What's new, Versions)
+    computed in the pool beside them, or reused when their inputs are unchanged (they are written into
+    a folder of their own, with the staged configuration the banner goes into, kept by the hash of
+    their inputs and merged into the stage)."""
+    layout, ddir, stage, work = run.layout, run.data_dir, run.stage, run.work
+    t0 = time.perf_counter()
+    gen_key = generated_pages_key(layout, ddir, run.pkg)
+    reused = not run.force and restore_generated_pages(layout, stage, gen_key)
+    gen = work / "generated"
+    if not reused:
+        (gen / "book").mkdir(parents=True)
+        shutil.copyfile(stage / "_config.yml", gen / "_config.yml")
+    if run.to_run:
+        side = None if reused else (generate_pages_isolated, (str(layout.root), str(layout.package_dir),
+                                                              str(gen), str(ddir)))
+        _execute_all(run.to_run, layout, run.cache, stage, run.estimates, run.report, work, run.jobs,
+                     run.console, side=side)
+    elif not reused:
+        with memoised():  # What's new recomputes the summary of findings: each table loaded once
+            generate_pages(layout, gen, ddir)
+    if not reused:
+        keep_generated_pages(layout, gen, gen_key)
+        shutil.copytree(gen, stage, dirs_exist_ok=True)
+    run.report.timings["execute"] = time.perf_counter() - t0
+
+
+def _publish_estimates(run: _Run) -> None:
+    """Each analysis's estimates under ``_static/downloads/pooled/`` and all of them in one CSV."""
+    analyses_ids = [j.analysis_id for j in run.plan if j.analysis_id]
+    if analyses_ids:
+        files = [(aid, run.estimates[aid]) for aid in analyses_ids]
+        for aid, f in files:
+            dest = run.stage / DOWNLOADS / "pooled" / f"{aid}.csv"
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(f, dest)
+        concat_estimates(files, run.stage / POOLED_CSV)
+        run.report.pooled_csv = run.layout.html / "_static" / "downloads" / "pooled_estimates.csv"
+    run.cache.prune([j.page for j in run.plan])
+
+
+def _publish_book(run: _Run) -> None:
+    """Jupyter Book on the stage, the HTML checked and swapped into place, unless every staged file is
+    byte for byte what the published book was built from (then Sphinx would write the same book).
+
+    The marker ``_build/cache/published-stage.sha256`` holds the stage's hash and the published tree's:
+    a published book with a file deleted or changed since (any part of ``_build/html``) is built again."""
+    layout, stage, report = run.layout, run.stage, run.report
+    t0 = time.perf_counter()
+    stage_sha = tree_hash(stage)
+    marker = layout.build / "cache" / "published-stage.sha256"
+    if (not run.force and (layout.html / "index.html").exists() and marker.exists()
+            and marker.read_text(encoding="utf-8").split() == [stage_sha, tree_hash(layout.html)]):
+        report.sphinx_skipped = True
+        report.timings["sphinx"] = 0.0
+        run.say("[green]✓[/] sources identical to the published book's: Jupyter Book not needed")
+        return
+    run.say("[cyan]…[/] Jupyter Book (warnings are errors)")
+    built = run_jupyter_book_incremental(layout, stage, force=run.force, process=run.sphinx_process)
+    html = run.work / "html"
+    shutil.copytree(built, html)  # Sphinx's own folder stays for the next build
+    check_published(html, layout.root)
+    report.timings["sphinx"] = time.perf_counter() - t0
+    marker.unlink(missing_ok=True)
+    swap_into_place(html, layout.html)
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(f"{stage_sha} {tree_hash(layout.html)}\n", encoding="utf-8")
