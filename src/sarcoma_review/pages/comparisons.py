@@ -109,9 +109,24 @@ CSV_COLUMNS: list[str] = [
     "landmark", "endpoint", "horizon_years", "particle_population", "population_role", "particle_label", "k",
     "n_particle_patients", "particle_estimate", "particle_ci_low", "particle_ci_high", "particle_interval",
     "comparator", "modality", "comparator_source", "comparator_n_kind", "comparator_n", "comparator_estimate",
-    "comparator_ci_low", "comparator_ci_high", "comparator_uncertainty", "difference", "diff_low", "diff_high",
-    "verdict", "verdict_if_comparator_fixed", "prob_particle_exceeds", "probability_of", "notes",
+    "comparator_ci_low", "comparator_ci_high", "comparator_uncertainty", "comparator_class", "class_reason",
+    "intent", "intent_statement", "dose_group", "selection", "era_year", "n_at_risk", "at_risk_flag",
+    "particle_pi_low", "particle_pi_high", "difference", "diff_low", "diff_high", "new_diff_low", "new_diff_high",
+    "verdict", "verdict_mean", "verdict_if_comparator_fixed", "prob_particle_exceeds", "probability_of",
+    "verdict_meaning", "notes",
 ]
+
+#: What each verdict means, in plain words (the ``verdict_meaning`` column and the page).
+VERDICT_MEANING = {
+    "above": ("a new particle-therapy series like those pooled would be expected to have a higher rate than this "
+              "comparator: the whole interval of the difference, allowing for how much the series differ from "
+              "one another, lies above zero"),
+    "below": ("a new particle-therapy series like those pooled would be expected to have a lower rate than this "
+              "comparator: the whole interval of the difference, allowing for how much the series differ from "
+              "one another, lies below zero"),
+    "includes": ("no direction: once the spread between particle series is allowed for, a new series could have "
+                 "a higher or a lower rate than this comparator"),
+}
 
 DIFFERENCE_METHOD = ("difference = particle minus comparator (percentage points); 95% interval by MOVER "
                      "(square-and-add) from the two sides' own 95% intervals, the two assumed independent")
@@ -144,6 +159,54 @@ def _comparator_rate(rate: float, kind: str, n) -> comparators_stats.ComparatorR
     return comparators_stats.fixed_rate(rate)
 
 
+#: The facts that drive a comparator's class (from ``comparators.csv``; for the ifosfamide series from its own
+#: publication), carried into every comparison row.
+FACT_COLUMNS = ["intent", "intent_statement", "dose_group", "selection", "era_year"]
+
+#: The ifosfamide series' endpoints and their event column in the patient table.
+_IFO_TIME = {"LC": ("lc_months", "local_failure"), "OS": ("os_months", "death")}
+
+
+def _text(v) -> str:
+    return "" if pd.isna(v) else str(v)
+
+
+def _facts(r) -> dict:
+    era = pd.to_numeric(r.get("era_year", np.nan), errors="coerce")
+    return {"intent": _text(r.get("intent", "")) or "not stated", "intent_statement": _text(r.get("intent_statement")),
+            "dose_group": _text(r.get("dose_group")), "selection": _text(r.get("selection")) or "none stated",
+            "era_year": float(era) if pd.notna(era) else np.nan, "n_at_risk": np.nan}
+
+
+def _ifosfamide_facts(reported: pd.DataFrame | None) -> dict:
+    """The ifosfamide series' intent and era from its own text: "definitive treatment" is curative intent;
+    the era is its publication year (2010, from its reported source label, not typed here)."""
+    facts = {"intent": "not stated", "intent_statement": "", "dose_group": "", "selection": "none stated",
+             "era_year": np.nan}
+    if reported is None:
+        return facts
+    st = reported["statement"].astype(str)
+    hit = st[st.str.contains("definitive treatment", case=False, regex=False)]
+    if len(hit):
+        facts.update(intent="curative", intent_statement=str(hit.iloc[0]))
+    return facts
+
+
+def _ifosfamide_at_risk(patients: pd.DataFrame | None, endpoint: str) -> dict:
+    if patients is None:
+        return {"n_at_risk": np.nan}
+    t, _ = _IFO_TIME[endpoint]
+    return {"n_at_risk": float((patients[t].astype(float) >= 60.0).sum())}
+
+
+def _ifosfamide_reported_rate(rate: float, kind: str, n, patients: pd.DataFrame | None, endpoint: str):
+    """The reported rate with the series' one interval method (Greenwood, log(-log)) when its patients are known."""
+    if patients is None or not 0 < rate < 100:
+        return _comparator_rate(rate, kind, n)
+    t, e = _IFO_TIME[endpoint]
+    return comparators_stats.km_rate_reported(rate, patients[t], patients[e], 60.0)
+
+
 def benchmarks(comparators: pd.DataFrame, ifosfamide_reported: pd.DataFrame | None = None,
                ifosfamide_patients: pd.DataFrame | None = None) -> pd.DataFrame:
     """The comparator rates a particle-therapy rate can be set against, each with its own uncertainty.
@@ -170,8 +233,9 @@ def benchmarks(comparators: pd.DataFrame, ifosfamide_reported: pd.DataFrame | No
                      "n_kind": kind, "n_value": float(n) if kind != "unknown" else np.nan,
                      "source": r["comparator_id"],
                      "size_note": "" if pd.isna(r["size_note"]) else str(r["size_note"]),
-                     "rate": _comparator_rate(float(r["rate_percent"]), kind, n)})
+                     "rate": _comparator_rate(float(r["rate_percent"]), kind, n), **_facts(r)})
     n_ifo = len(ifosfamide_patients) if ifosfamide_patients is not None else None
+    ifo_facts = _ifosfamide_facts(ifosfamide_reported)
     if ifosfamide_reported is not None:
         rep = ifosfamide_reported[(ifosfamide_reported["quantity"] == "km_rate")
                                   & ifosfamide_reported["endpoint"].isin(["LC", "OS"])
@@ -185,9 +249,11 @@ def benchmarks(comparators: pd.DataFrame, ifosfamide_reported: pd.DataFrame | No
                              "rate_percent": float(r.value), "n_kind": kind,
                              "n_value": float(n_ifo) if n_ifo else np.nan, "source": r.estimate_id,
                              "size_note": (f"the series' {n_ifo} patients (one row each in Table 3); the reported "
-                                           "Kaplan-Meier rate is censored, so its real variance is larger"
+                                           "Kaplan-Meier rate carries the Greenwood interval (log(-log) scale) "
+                                           "of the same patients' recomputed estimate"
                                            if n_ifo else ""),
-                             "rate": _comparator_rate(float(r.value), kind, n_ifo)})
+                             "rate": _ifosfamide_reported_rate(float(r.value), kind, n_ifo, ifosfamide_patients, r.endpoint),
+                             **ifo_facts, **_ifosfamide_at_risk(ifosfamide_patients, r.endpoint)})
     if ifosfamide_patients is not None:
         p = ifosfamide_patients
         for ep, t, e in (("LC", p["lc_months"], p["local_failure"]), ("OS", p["os_months"], p["death"])):
@@ -197,9 +263,9 @@ def benchmarks(comparators: pd.DataFrame, ifosfamide_reported: pd.DataFrame | No
                          "rate_percent": km.rate, "n_kind": "exact", "n_value": float(len(p)),
                          "source": "ifosfamide/patients.csv (Kaplan-Meier at 60 months)",
                          "size_note": f"Kaplan-Meier at 60 months from the {len(p)} patients of Table 3",
-                         "rate": km})
+                         "rate": km, **ifo_facts, **_ifosfamide_at_risk(p, ep)})
     out = pd.DataFrame(rows, columns=["label", "modality", "endpoint", "horizon_years", "rate_percent", "n_kind",
-                                      "n_value", "source", "size_note", "rate"])
+                                      "n_value", "source", "size_note", "rate", *FACT_COLUMNS, "n_at_risk"])
     out["uncertainty"] = [UNCERTAINTY[x.kind] if x is not None else "" for x in out["rate"]]
     out["rate_ci_low"] = [x.ci_low if x is not None else np.nan for x in out["rate"]]
     out["rate_ci_high"] = [x.ci_high if x is not None else np.nan for x in out["rate"]]
@@ -213,6 +279,66 @@ def _particle_label(d: pd.DataFrame, pooled: bool) -> str:
     return f"{r['first_author']} {int(r['year'])} (one series, not pooled)"
 
 
+def at_risk_flag(endpoint: str, n_at_risk: float) -> str:
+    """The number-at-risk flag of a local-control comparator (threshold
+    :data:`~sarcoma_review.stats.comparators.MIN_AT_RISK`), in plain words; "" when not flagged."""
+    if endpoint != "LC":
+        return ""
+    if pd.isna(n_at_risk):
+        return "number at risk at the landmark not reported"
+    if n_at_risk < comparators_stats.MIN_AT_RISK:
+        return (f"only {int(n_at_risk)} patients at risk at the landmark (fewer than "
+                f"{comparators_stats.MIN_AT_RISK}): the rate rests on a handful of patients")
+    return ""
+
+
+def _panel_row(b, d: pd.DataFrame, r: dict, *, key: str, role: str, method: str, ci: str, landmark: str,
+               klass: str, reasons: list[str]) -> dict:
+    pooled = r.pop("pooled")
+    k = len(d)
+    if pooled:
+        interval = f"{ci} t interval on {k - 1} df ({method} tau2)" if ci.upper() != "WALD" else "Wald interval"
+        prob_of = (f"that the true rate of a new particle series like those pooled ({key}) exceeds the "
+                   f"comparator's true rate (predictive t on {k - 1} df)")
+    else:
+        interval = "Wald logit interval of that one series"
+        prob_of = "that this one series' true rate exceeds the comparator's true rate"
+    notes = [UNCERTAINTY[b.rate.kind]]
+    if b.size_note:
+        notes.append(f"size: {b.size_note}")
+    notes.append(DIFFERENCE_METHOD)
+    if role == "primary":
+        notes.append("primary: the comparators are soft-tissue sarcoma series and chordoma is another disease; "
+                     "a series of mixed histology may include some chordomas (studies.csv: patient_group, "
+                     "n_chordoma)")
+    meaning = VERDICT_MEANING[r["verdict"]] if pooled else (
+        "one particle series only: the verdict reads that series' own interval, and says nothing about "
+        "series elsewhere")
+    return {
+        "landmark": landmark, "endpoint": b.endpoint, "horizon_years": float(b.horizon_years),
+        "particle_population": key, "population_role": role, "particle_label": _particle_label(d, pooled),
+        "k": k, "n_particle_patients": int(d["n_patients"].sum()), **r, "particle_interval": interval,
+        "comparator": b.label, "modality": b.modality, "comparator_source": b.source,
+        "comparator_n_kind": b.n_kind, "comparator_n": b.n_value,
+        "comparator_uncertainty": UNCERTAINTY[b.rate.kind], "comparator_class": klass,
+        "class_reason": "; ".join(reasons) if reasons else "curative intent stated, no dose, size, site or era "
+                                                           "restriction, size known",
+        "intent": b.intent, "intent_statement": b.intent_statement, "dose_group": b.dose_group,
+        "selection": b.selection, "era_year": b.era_year, "n_at_risk": b.n_at_risk,
+        "at_risk_flag": at_risk_flag(b.endpoint, b.n_at_risk), "probability_of": prob_of,
+        "verdict_meaning": meaning, "notes": "; ".join(notes),
+    }
+
+
+def comparable_for_summary(panel: pd.DataFrame) -> pd.DataFrame:
+    """The comparisons that may stand on the summary of findings: comparable comparators only, primary
+    particle population only (one row per landmark and comparator)."""
+    if panel.empty:
+        return panel
+    return panel[(panel["comparator_class"] == "comparable")
+                 & (panel["population_role"] == "primary")].reset_index(drop=True)
+
+
 def benchmark_panel(lit: pd.DataFrame, bench: pd.DataFrame, method: str = "REML", ci: str = "HKSJ") -> pd.DataFrame:
     """Particle therapy against each comparator at the same endpoint and horizon, both with their uncertainty.
 
@@ -223,11 +349,15 @@ def benchmark_panel(lit: pd.DataFrame, bench: pd.DataFrame, method: str = "REML"
     listed with the reason in ``attrs["skipped"]`` as (label, why).
     """
     rows, skipped = [], []
+    first_year = float(lit["year"].min())
     for b in bench.itertuples():
         landmark = landmark_name(b.endpoint, b.horizon_years)
         if b.rate is None:
             skipped.append((b.label, f"a rate of {b.rate_percent:g}% has no logit to compare on"))
             continue
+        klass, reasons = comparators_stats.classify(
+            intent=b.intent, dose_group=b.dose_group, selection=b.selection, era_year=b.era_year,
+            n_kind=b.n_kind, first_particle_year=first_year)
         for key, label, role in POPULATIONS:
             d = landmark_rows(particle_population(lit, key), b.endpoint, b.horizon_years)
             if d.empty:
@@ -235,32 +365,8 @@ def benchmark_panel(lit: pd.DataFrame, bench: pd.DataFrame, method: str = "REML"
                 continue
             res = pooling.pool_rates(d["rate_percent"], d["n_patients"], method, ci)
             r = comparators_stats.compare(res, b.rate)
-            pooled = r.pop("pooled")
-            k = len(d)
-            if pooled:
-                interval = f"{ci} t interval on {k - 1} df ({method} tau2)" if ci.upper() != "WALD" else "Wald interval"
-                prob_of = (f"that the true rate of a new particle series like those pooled ({label}) exceeds the "
-                           f"comparator's true rate (predictive t on {k - 1} df)")
-            else:
-                interval = "Wald logit interval of that one series"
-                prob_of = "that this one series' true rate exceeds the comparator's true rate"
-            notes = [UNCERTAINTY[b.rate.kind]]
-            if b.size_note:
-                notes.append(f"size: {b.size_note}")
-            notes.append(DIFFERENCE_METHOD)
-            if role == "primary":
-                notes.append("primary: the comparators are soft-tissue sarcoma series and chordoma is another disease; "
-                             "a series of mixed histology may include some chordomas (studies.csv: patient_group, "
-                             "n_chordoma)")
-            rows.append({
-                "landmark": landmark, "endpoint": b.endpoint, "horizon_years": float(b.horizon_years),
-                "particle_population": label, "population_role": role, "particle_label": _particle_label(d, pooled),
-                "k": k, "n_particle_patients": int(d["n_patients"].sum()), **r, "particle_interval": interval,
-                "comparator": b.label, "modality": b.modality, "comparator_source": b.source,
-                "comparator_n_kind": b.n_kind, "comparator_n": b.n_value,
-                "comparator_uncertainty": UNCERTAINTY[b.rate.kind], "probability_of": prob_of,
-                "notes": "; ".join(notes),
-            })
+            rows.append(_panel_row(b, d, r, key=label, role=role, method=method, ci=ci, landmark=landmark,
+                                   klass=klass, reasons=reasons))
     out = pd.DataFrame(rows, columns=CSV_COLUMNS)
     out.attrs["skipped"] = skipped
     return out
