@@ -107,7 +107,7 @@ UNCERTAINTY = {
 #: The columns of ``comparisons.csv`` (and of :func:`benchmark_panel`), in order.
 CSV_COLUMNS: list[str] = [
     "landmark", "endpoint", "horizon_years", "particle_population", "population_role", "particle_label", "k",
-    "n_particle_patients", "particle_estimate", "particle_ci_low", "particle_ci_high", "particle_interval",
+    "n_particle_patients", "particle_soft_tissue_series", "particle_estimate", "particle_ci_low", "particle_ci_high", "particle_interval",
     "comparator", "modality", "comparator_source", "comparator_n_kind", "comparator_n", "comparator_estimate",
     "comparator_ci_low", "comparator_ci_high", "comparator_uncertainty", "comparator_class", "class_reason",
     "intent", "intent_statement", "dose_group", "selection", "era_year", "n_at_risk", "at_risk_flag",
@@ -318,6 +318,8 @@ def _panel_row(b, d: pd.DataFrame, r: dict, *, key: str, role: str, method: str,
         "landmark": landmark, "endpoint": b.endpoint, "horizon_years": float(b.horizon_years),
         "particle_population": key, "population_role": role, "particle_label": _particle_label(d, pooled),
         "k": k, "n_particle_patients": int(d["n_patients"].sum()), **r, "particle_interval": interval,
+        "particle_soft_tissue_series": int((d["patient_group"].astype(str) == "soft tissue").sum())
+        if "patient_group" in d.columns else 0,
         "comparator": b.label, "modality": b.modality, "comparator_source": b.source,
         "comparator_n_kind": b.n_kind, "comparator_n": b.n_value,
         "comparator_uncertainty": UNCERTAINTY[b.rate.kind], "comparator_class": klass,
