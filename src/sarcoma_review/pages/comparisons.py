@@ -279,6 +279,41 @@ def _particle_label(d: pd.DataFrame, pooled: bool) -> str:
     return f"{r['first_author']} {int(r['year'])} (one series, not pooled)"
 
 
+#: The reason a comparator is comparable (every rule of the classification passed).
+COMPARABLE_REASON = ("curative intent stated; not a lower-dose group; not selected by tumour size, site or resection "
+                     "margin; no year before the first particle series printed; size known or bounded")
+
+
+def sof_comparisons(data_dir: Path | None = None, method: str = "REML", ci: str = "HKSJ") -> pd.DataFrame:
+    """The comparisons that may stand on the summary of findings, from the data in ``data_dir``.
+
+    Comparable comparators only, primary particle population only (:func:`comparable_for_summary`),
+    each with the comparison's certainty (``certainty``) and a short plain-language text (``short``):
+    comparator, rate, difference with the new-series interval, the verdict, the certainty and the
+    number-at-risk flag. Columns: those of :data:`CSV_COLUMNS` plus ``certainty`` and ``short``.
+    """
+    from sarcoma_review.data import loaders
+    from sarcoma_review.stats import comparison_certainty
+
+    lit = loaders.load_literature(data_dir)
+    bench = benchmarks(loaders.load_comparators(data_dir), loaders.load_table("ifosfamide", "reported_estimates",
+                                                                              data_dir),
+                       loaders.load_ifosfamide_patients(data_dir))
+    panel = benchmark_panel(lit, bench, method, ci)
+    ratings = comparison_certainty.rate_panel(panel)
+    out = comparable_for_summary(panel)
+    cert = {(r.landmark, r.comparator): r.certainty for r in ratings.itertuples()}
+    out["certainty"] = [cert.get((r.landmark, r.comparator), "") for r in out.itertuples()]
+    words = {"above": "higher", "below": "lower", "includes": "no direction"}
+    out["short"] = [
+        (f"{_pretty(r.comparator)}: {r.comparator_estimate:.0f}%; particle minus comparator {r.difference:+.0f} "
+         f"points ({'new series' if r.k >= 2 else 'one series'} {r.new_diff_low:+.0f} to {r.new_diff_high:+.0f}): "
+         f"{words[r.verdict]}, {r.certainty} certainty"
+         + (f"; {r.at_risk_flag}" if str(r.at_risk_flag).startswith("only") else ""))
+        for r in out.itertuples()]
+    return out
+
+
 def at_risk_flag(endpoint: str, n_at_risk: float) -> str:
     """The number-at-risk flag of a local-control comparator (threshold
     :data:`~sarcoma_review.stats.comparators.MIN_AT_RISK`), in plain words; "" when not flagged."""
@@ -323,8 +358,7 @@ def _panel_row(b, d: pd.DataFrame, r: dict, *, key: str, role: str, method: str,
         "comparator": b.label, "modality": b.modality, "comparator_source": b.source,
         "comparator_n_kind": b.n_kind, "comparator_n": b.n_value,
         "comparator_uncertainty": UNCERTAINTY[b.rate.kind], "comparator_class": klass,
-        "class_reason": "; ".join(reasons) if reasons else "curative intent stated, no dose, size, site or era "
-                                                           "restriction, size known",
+        "class_reason": "; ".join(reasons) if reasons else COMPARABLE_REASON,
         "intent": b.intent, "intent_statement": b.intent_statement, "dose_group": b.dose_group,
         "selection": b.selection, "era_year": b.era_year, "n_at_risk": b.n_at_risk,
         "at_risk_flag": at_risk_flag(b.endpoint, b.n_at_risk), "probability_of": prob_of,
@@ -449,13 +483,25 @@ def _pretty(label: str) -> str:
 
 
 def _prob(p: float) -> str:
-    """A probability as a rounded percentage that never reads as certainty (">99%", "<1%")."""
-    return ">99%" if p > 0.995 else "<1%" if p < 0.005 else f"{p:.0%}"
+    """A probability in plain words, rounded so that it never reads as certainty."""
+    if p > 0.99:
+        return "more than 99 in 100"
+    if p < 0.01:
+        return "less than 1 in 100"
+    return f"about {round(100 * p)} in 100"
 
 
-VERDICT_WORDS = {"above": "particle rate higher: the interval lies above zero",
-                 "below": "particle rate lower: the interval lies below zero",
-                 "includes": "the interval includes zero"}
+#: The verdict in plain words, read from the new-series interval (it allows for the spread between series).
+VERDICT_WORDS = {"above": "higher even for a new particle series (its interval, spread between series included, "
+                          "lies above zero)",
+                 "below": "lower even for a new particle series (its interval, spread between series included, "
+                          "lies below zero)",
+                 "includes": "no direction once the spread between particle series is allowed for (the interval "
+                             "includes zero)"}
+#: The same for one particle series (no spread can be seen).
+VERDICT_WORDS_ONE = {"above": "that one series' rate is higher (its interval lies above zero)",
+                     "below": "that one series' rate is lower (its interval lies below zero)",
+                     "includes": "no direction (the interval includes zero)"}
 
 
 def _own_interval(r) -> str:
@@ -478,42 +524,69 @@ def _particle_head(r) -> str:
     return f"{r.particle_population}: one series only, {r.particle_label.split(' (')[0]}: {fig}, not pooled)"
 
 
-def benchmark_points(panel: pd.DataFrame) -> str:
-    """Plain-language Markdown, one block per landmark, every number from ``panel``.
+def _comparison_text(r) -> str:
+    text = (f"{r.particle_population}: difference {r.difference:+.1f} points (95% interval of the mean "
+            f"{r.diff_low:+.1f} to {r.diff_high:+.1f}")
+    if r.k >= 2:
+        text += (f"; for a new particle series {r.new_diff_low:+.1f} to {r.new_diff_high:+.1f}), "
+                 f"{VERDICT_WORDS[r.verdict]}")
+    else:
+        text += f"), {VERDICT_WORDS_ONE[r.verdict]}"
+    if r.comparator_n_kind == "bound" and r.verdict != "includes":
+        text += " (with the comparator's narrowest possible interval)"
+    return text
+
+
+def _comparator_line(label: str, c: pd.DataFrame, certainty: dict) -> str:
+    first = c.iloc[0]
+    flag = f" **Few at risk:** {first['at_risk_flag']}." if first["at_risk_flag"].startswith("only") else ""
+    head = f"  - {md_text(_pretty(label))}, {first['comparator_estimate']:.0f}% ({md_text(_own_interval(first))})"
+    if first["comparator_class"] != "comparable":
+        return (f"{head}. *Context only, not a fair comparison:* {md_text(first['class_reason'])}. "
+                f"No verdict is drawn; the particle-minus-comparator figures are in the download.{flag}")
+    parts = [_comparison_text(r) for r in c.itertuples()]
+    primary = c[c["population_role"] == "primary"]
+    p = primary.iloc[0] if len(primary) else first
+    who = (f"a new particle series like those pooled ({p['particle_population']})" if p["k"] >= 2
+           else f"that one series ({p['particle_population']})")
+    cert = certainty.get((p["landmark"], p["comparator"]))
+    cert_text = f" Certainty of this comparison: {cert}." if cert else ""
+    return (f"{head}. *Comparable* ({md_text(first['class_reason'])}): " + "; ".join(parts) + ". "
+            f"Chance that the true rate of {md_text(who)} is higher than the comparator's: "
+            f"{_prob(p['prob_particle_exceeds'])}.{cert_text}{flag}")
+
+
+def benchmark_points(panel: pd.DataFrame, ratings: pd.DataFrame | None = None) -> str:
+    """Plain-language Markdown, one block per landmark, every number from ``panel``: comparable
+    comparators with their verdict, its meaning and the comparison's certainty (``ratings``, from
+    :func:`sarcoma_review.stats.comparison_certainty.rate_panel`); context-only comparators labelled
+    so, with the reason and no verdict; the number-at-risk flag wherever it applies.
 
     Text from the data is escaped (it is shown as Markdown, where raw HTML would run).
     """
-    import html
-
+    certainty = {} if ratings is None else {(r.landmark, r.comparator): r.certainty for r in ratings.itertuples()}
     blocks = []
     for landmark, g in panel.groupby("landmark", sort=False):
         firsts = g.drop_duplicates("particle_population")
         heads = [f"{_particle_head(r)}{' (primary)' if r.population_role == 'primary' else ' (sensitivity)'}"
                  for r in firsts.itertuples()]
         head = f"**{md_text(landmark.capitalize())}**: particle therapy, " + "; ".join(heads) + "."
-        items = []
-        for label, c in g.groupby("comparator", sort=False):
-            first = c.iloc[0]
-            parts = []
-            for r in c.itertuples():
-                text = (f"{r.particle_population}: difference {r.difference:+.1f} points "
-                        f"(95% interval {r.diff_low:+.1f} to {r.diff_high:+.1f}), {VERDICT_WORDS[r.verdict]}")
-                if r.comparator_n_kind == "bound" and r.verdict != "includes":
-                    text += " (with the comparator's narrowest possible interval)"
-                if r.verdict != r.verdict_if_comparator_fixed:
-                    text += (f" (taken as a fixed number, the comparator would have given "
-                             f"\"{VERDICT_WORDS[r.verdict_if_comparator_fixed]}\")")
-                parts.append(text)
-            primary = c[c["population_role"] == "primary"]
-            p = primary.iloc[0] if len(primary) else first
-            who = (f"a new particle series like those pooled ({p['particle_population']})" if p["k"] >= 2
-                   else f"that one series ({p['particle_population']})")
-            items.append(f"  - {md_text(_pretty(label))}, {first['comparator_estimate']:.0f}% "
-                         f"({md_text(_own_interval(first))}): " + "; ".join(parts) + ". "
-                         f"Probability that the true rate of {md_text(who)} exceeds the comparator's: "
-                         f"{_prob(p['prob_particle_exceeds'])}.")
+        order = sorted(g.groupby("comparator", sort=False), key=lambda kv: kv[1].iloc[0]["comparator_class"])
+        items = [_comparator_line(label, c, certainty) for label, c in order]
         blocks.append("- " + head + "\n" + "\n".join(items))
     return "\n".join(blocks)
+
+
+def verdict_meaning_markdown() -> str:
+    """What "higher", "lower" and "no direction" mean on this page, in plain words."""
+    return ("**What a verdict means.** \"Higher\" means that a new particle-therapy series like those pooled "
+            "would be expected to have a higher rate than the comparator, once the spread between particle "
+            "series is allowed for: the whole interval of the difference for a new series lies above zero. "
+            "It does not mean that particle therapy caused the difference: the series were never compared in "
+            "one study, and their patients differ. Where only one particle series reports a landmark, the "
+            "verdict is about that series alone. Only comparators classified as comparable (curative intent "
+            "stated, no selection by dose, tumour size or site, not historical, size known) get a verdict; "
+            "the others are shown as context, with the reason.")
 
 
 def size_notes_markdown(bench: pd.DataFrame) -> str:
