@@ -178,6 +178,18 @@ def _facts(r) -> dict:
             "era_year": float(era) if pd.notna(era) else np.nan, "n_at_risk": np.nan}
 
 
+def _row_facts(b) -> dict:
+    """The class-driving facts of a benchmark row; a fact the row does not carry is "not stated" (a table
+    without them can never make a comparator comparable)."""
+    def get(name, default):
+        v = getattr(b, name, default)
+        return default if v is None or (isinstance(v, float) and np.isnan(v) and not isinstance(default, float)) \
+            else v
+    return {"intent": get("intent", "not stated"), "intent_statement": get("intent_statement", ""),
+            "dose_group": get("dose_group", ""), "selection": get("selection", "none stated"),
+            "era_year": get("era_year", np.nan), "n_at_risk": get("n_at_risk", np.nan)}
+
+
 def _ifosfamide_facts(reported: pd.DataFrame | None) -> dict:
     """The ifosfamide series' intent and era from its own text: "definitive treatment" is curative intent;
     the era is its publication year (2010, from its reported source label, not typed here)."""
@@ -284,6 +296,12 @@ COMPARABLE_REASON = ("curative intent stated; not a lower-dose group; not select
                      "margin; no year before the first particle series printed; size known or bounded")
 
 
+def _signed(x: float) -> str:
+    """A difference in whole points with its sign, and no "-0"."""
+    v = round(float(x))
+    return "0" if v == 0 else f"{v:+d}"
+
+
 def sof_comparisons(data_dir: Path | None = None, method: str = "REML", ci: str = "HKSJ") -> pd.DataFrame:
     """The comparisons that may stand on the summary of findings, from the data in ``data_dir``.
 
@@ -306,8 +324,9 @@ def sof_comparisons(data_dir: Path | None = None, method: str = "REML", ci: str 
     out["certainty"] = [cert.get((r.landmark, r.comparator), "") for r in out.itertuples()]
     words = {"above": "higher", "below": "lower", "includes": "no direction"}
     out["short"] = [
-        (f"{_pretty(r.comparator)}: {r.comparator_estimate:.0f}%; particle minus comparator {r.difference:+.0f} "
-         f"points ({'new series' if r.k >= 2 else 'one series'} {r.new_diff_low:+.0f} to {r.new_diff_high:+.0f}): "
+        (f"{_pretty(r.comparator)}: {r.comparator_estimate:.0f}%; particle minus comparator {_signed(r.difference)} "
+         f"points ({'new series' if r.k >= 2 else 'one series'} {_signed(r.new_diff_low)} to "
+         f"{_signed(r.new_diff_high)}): "
          f"{words[r.verdict]}, {r.certainty} certainty"
          + (f"; {r.at_risk_flag}" if str(r.at_risk_flag).startswith("only") else ""))
         for r in out.itertuples()]
@@ -359,9 +378,8 @@ def _panel_row(b, d: pd.DataFrame, r: dict, *, key: str, role: str, method: str,
         "comparator_n_kind": b.n_kind, "comparator_n": b.n_value,
         "comparator_uncertainty": UNCERTAINTY[b.rate.kind], "comparator_class": klass,
         "class_reason": "; ".join(reasons) if reasons else COMPARABLE_REASON,
-        "intent": b.intent, "intent_statement": b.intent_statement, "dose_group": b.dose_group,
-        "selection": b.selection, "era_year": b.era_year, "n_at_risk": b.n_at_risk,
-        "at_risk_flag": at_risk_flag(b.endpoint, b.n_at_risk), "probability_of": prob_of,
+        **_row_facts(b), "at_risk_flag": at_risk_flag(b.endpoint, _row_facts(b)["n_at_risk"]),
+        "probability_of": prob_of,
         "verdict_meaning": meaning, "notes": "; ".join(notes),
     }
 
@@ -391,8 +409,9 @@ def benchmark_panel(lit: pd.DataFrame, bench: pd.DataFrame, method: str = "REML"
         if b.rate is None:
             skipped.append((b.label, f"a rate of {b.rate_percent:g}% has no logit to compare on"))
             continue
+        f = _row_facts(b)
         klass, reasons = comparators_stats.classify(
-            intent=b.intent, dose_group=b.dose_group, selection=b.selection, era_year=b.era_year,
+            intent=f["intent"], dose_group=f["dose_group"], selection=f["selection"], era_year=f["era_year"],
             n_kind=b.n_kind, first_particle_year=first_year)
         for key, label, role in POPULATIONS:
             d = landmark_rows(particle_population(lit, key), b.endpoint, b.horizon_years)
@@ -406,6 +425,23 @@ def benchmark_panel(lit: pd.DataFrame, bench: pd.DataFrame, method: str = "REML"
     out = pd.DataFrame(rows, columns=CSV_COLUMNS)
     out.attrs["skipped"] = skipped
     return out
+
+
+def write_comparison_certainty_csv(ratings: pd.DataFrame, folder: str | Path) -> Path:
+    """Write ``comparison_certainty.csv`` (one rating per primary comparison, with its assumptions)."""
+    from sarcoma_review.stats import comparison_certainty
+
+    path = Path(folder) / "comparison_certainty.csv"
+    ratings[comparison_certainty.CSV_COLUMNS].to_csv(path, index=False)
+    return path
+
+
+def certainty_table(ratings: pd.DataFrame) -> pd.DataFrame:
+    """The ratings as a reader's table: plain column names, no assumptions column (it is in the download)."""
+    cols = {"landmark": "Outcome", "comparator": "Comparator", "comparator_class": "Class",
+            "risk_of_bias": "Risk of bias", "inconsistency": "Inconsistency", "indirectness": "Indirectness",
+            "imprecision": "Imprecision", "certainty": "Certainty"}
+    return ratings[list(cols)].rename(columns=cols)
 
 
 def write_comparisons_csv(panel: pd.DataFrame, folder: str | Path) -> Path:
@@ -668,24 +704,40 @@ def method_markdown() -> str:
     """The Methods chapter's paragraph on how a comparison is computed (generated here, shown there)."""
     return (
         "**How each comparison is computed.** A comparator carries its own sampling uncertainty wherever "
-        "its size is known or bounded: a rate recomputed from a patient table is a Kaplan–Meier estimate with "
-        "the Greenwood variance and a 95% interval on the log(−log) scale (the interval R's `survfit` gives); "
-        "a rate whose number of patients *n* the text gives has the binomial variance 1 / (*n p* (1 − *p*)) "
-        "on the logit scale, the variance the pooled model gives each series; a rate of a subgroup of a series "
-        "of known size has the same variance with the series' size as *n*, which is the narrowest interval it "
-        "can honestly have (its real interval is wider), and is labelled so; only a rate whose size is given "
-        "nowhere stays a fixed number, labelled so. The difference (particle therapy minus comparator, "
-        "in percentage points) has a 95% interval by the method of variance estimates recovery "
-        "(MOVER, square-and-add; {cite:t}`newcombe1998`), built from the two 95% intervals as shown — "
-        "the HKSJ *t* interval of the pooled rate and the comparator's own interval — with the two "
-        "assumed independent (they are different patients); with a fixed comparator it is the pooled "
-        "interval shifted. A difference is called higher or lower only when its whole interval lies "
-        "above or below zero. The probability shown is that the true rate of a new particle-therapy series "
-        "like those pooled (its predictive *t* distribution on *k* − 1 degrees of freedom) exceeds the "
-        "comparator's true rate (the comparator's sampling distribution, independent), computed by "
-        "Gauss–Hermite quadrature. The comparisons with soft-tissue sarcoma series use the non-chordoma "
-        "series as the primary particle-therapy figure and all series as a sensitivity analysis; every "
-        "comparison is published in `comparisons.csv`."
+        "its size is known or bounded: a rate whose number of patients *n* the text gives has the binomial "
+        "variance 1 / (*n p* (1 − *p*)) on the logit scale, the variance the pooled model gives each series; a "
+        "rate of a subgroup of a series of known size has the same variance with the series' size as *n*, which "
+        "is the narrowest interval it can honestly have (its real interval is wider), and is labelled so; only a "
+        "rate whose size is given nowhere stays a fixed number, labelled so. **One series, one interval "
+        "method:** the ifosfamide radiochemotherapy series, whose patients are listed one by one, gets the "
+        "Kaplan–Meier interval with the Greenwood variance on the log(−log) scale wherever it is compared — for "
+        "its rate as the paper reports it (centred on that rate) and for the rate recomputed from its patients "
+        "alike — because that interval allows for the censoring a binomial interval ignores, and it is the "
+        "interval the ifosfamide chapter shows. The difference (particle therapy minus comparator, in "
+        "percentage points) has a 95% interval by the method of variance estimates recovery (MOVER, "
+        "square-and-add; {cite:t}`newcombe1998`), built from the two 95% intervals as shown, with the two "
+        "assumed independent (they are different patients). **Higher or lower** is read from the interval of "
+        "the difference for a *new* particle series — the same construction with the prediction interval of "
+        "the pool in place of the interval of its mean — so that the spread between particle series is "
+        "allowed for; the interval of the mean difference is shown beside it. The chance shown is that the "
+        "true rate of a new particle series like those pooled (its predictive *t* distribution on *k* − 1 "
+        "degrees of freedom) is higher than the comparator's true rate, computed by Gauss–Hermite quadrature. "
+        "**Which comparators count.** A comparator is comparable only when its source states curative intent, "
+        "its rate is not for the lower-dose group (below 63 Gy, the dose by which the source separates its "
+        "groups), it is not selected by tumour size, site or resection margin, no year before the first "
+        "particle series is printed for it, and its size is known or bounded; a fact the sources do not give "
+        "cannot make it comparable. The others are shown as context only, with the reason, and without a "
+        "verdict. A local-control comparator with fewer than "
+        f"{comparators_stats.MIN_AT_RISK} patients at risk at the landmark is flagged wherever it is shown: "
+        "below that, one more event moves the Kaplan–Meier estimate by more than a tenth of its value. "
+        "**Certainty of a comparison.** Each comparison is rated on its own (GRADE, observational evidence, "
+        "starting low): risk of bias from a comparator resting on few patients at risk, inconsistency when "
+        "the spread between particle series changes the answer (not assessable for one series), "
+        "indirectness when the particle series are not soft-tissue sarcoma series like the comparators, and "
+        "imprecision when the interval of the mean difference includes zero. The comparisons with "
+        "soft-tissue sarcoma series use the non-chordoma series as the primary particle-therapy figure and "
+        "all series as a sensitivity analysis; every comparison and every rating is published as a "
+        "download."
     )
 
 
