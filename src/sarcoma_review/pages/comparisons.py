@@ -444,6 +444,41 @@ def certainty_table(ratings: pd.DataFrame) -> pd.DataFrame:
     return ratings[list(cols)].rename(columns=cols)
 
 
+def panel_html(panel: pd.DataFrame):
+    """Every comparison as a reader's table: class, verdict (new series) and the few-at-risk flag up front,
+    the intervals in each row's details."""
+    from sarcoma_review.pages.render.tables import html_table
+
+    shown = panel.copy()
+    shown["class_shown"] = [c if c == "comparable" else f"context only: {why}"
+                            for c, why in zip(shown["comparator_class"], shown["class_reason"])]
+    words = {"above": "higher", "below": "lower", "includes": "no direction"}
+    shown["verdict_shown"] = [words[v] if c == "comparable" else "none drawn (context only)"
+                              for v, c in zip(shown["verdict"], shown["comparator_class"])]
+    shown["chance"] = [_prob(p) if c == "comparable" else "" for p, c in
+                       zip(shown["prob_particle_exceeds"], shown["comparator_class"])]
+    return html_table(
+        shown,
+        columns={"landmark": "Landmark", "comparator": "Comparator", "class_shown": "Class",
+                 "comparator_estimate": "Comparator (%)", "particle_population": "Particle series",
+                 "particle_estimate": "Particle (%)", "difference": "Difference (points)",
+                 "verdict_shown": "Verdict for a new series", "chance": "Chance a new series is higher",
+                 "at_risk_flag": "Patients at risk"},
+        details={"new_diff_low": "Difference for a new series, 95% low",
+                 "new_diff_high": "Difference for a new series, 95% high",
+                 "diff_low": "Difference of the means, 95% low", "diff_high": "Difference of the means, 95% high",
+                 "modality": "Modality", "comparator_n_kind": "Size known", "comparator_n": "n (or bound)",
+                 "comparator_ci_low": "Comparator's 95% CI low", "comparator_ci_high": "Comparator's 95% CI high",
+                 "particle_label": "Particle estimate from", "particle_ci_low": "Particle 95% CI low",
+                 "particle_ci_high": "Particle 95% CI high", "particle_pi_low": "Particle prediction interval low",
+                 "particle_pi_high": "Particle prediction interval high"},
+        formats={"comparator_n": ".0f", "comparator_estimate": ".0f", "comparator_ci_low": ".0f",
+                 "comparator_ci_high": ".0f", "particle_estimate": ".1f", "particle_ci_low": ".1f",
+                 "particle_ci_high": ".1f", "particle_pi_low": ".1f", "particle_pi_high": ".1f",
+                 "difference": "+.1f", "diff_low": "+.1f", "diff_high": "+.1f", "new_diff_low": "+.1f",
+                 "new_diff_high": "+.1f"})
+
+
 def write_comparisons_csv(panel: pd.DataFrame, folder: str | Path) -> Path:
     """Write ``comparisons.csv`` (the columns :data:`CSV_COLUMNS`) into ``folder``; return its path."""
 
