@@ -678,10 +678,16 @@ def size_notes_markdown(bench: pd.DataFrame) -> str:
 def _chart_label(r) -> str:
     base = _pretty(r.comparator)
     if r.comparator_n_kind == "bound":
-        return f"{base} (n ≤ {int(r.comparator_n)}: narrowest interval)"
-    if r.comparator_n_kind == "unknown":
-        return f"{base} (fixed: size unknown)"
-    return f"{base} (n = {int(r.comparator_n)})"
+        base = f"{base} (n ≤ {int(r.comparator_n)}: narrowest interval)"
+    elif r.comparator_n_kind == "unknown":
+        base = f"{base} (fixed: size unknown)"
+    else:
+        base = f"{base} (n = {int(r.comparator_n)})"
+    if getattr(r, "comparator_class", "comparable") != "comparable":
+        base += " [context only]"
+    if str(getattr(r, "at_risk_flag", "")).startswith("only"):
+        base += f" [{int(r.n_at_risk)} at risk]"
+    return base
 
 
 def benchmark_chart(panel: pd.DataFrame, width: int = 260):
