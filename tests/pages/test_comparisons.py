@@ -293,3 +293,12 @@ def test_other_series_chordomas_on_the_live_studies():
     for item in unknown:
         r = labels[item]
         assert r.histology != "Chordoma" and pd.isna(r.n_chordoma) and r.patient_group != "soft tissue"
+
+
+def test_summary_of_findings_gets_only_comparable_comparisons_with_their_certainty():
+    sof = comparisons.sof_comparisons()
+    assert (sof["comparator_class"] == "comparable").all() and (sof["population_role"] == "primary").all()
+    assert sof["certainty"].isin(["high", "moderate", "low", "very low"]).all()
+    # the few-at-risk flag travels into the summary's short text
+    few = (sof["endpoint"] == "LC") & (sof["n_at_risk"] < C.MIN_AT_RISK)
+    assert all("at risk" in t for t in sof.loc[few, "short"])
