@@ -40,8 +40,22 @@ the two sides independent (different patients)::
 It keeps each interval's asymmetry on the percent scale, never needs the two sides on one scale or
 one reference distribution (t for the pooled side, normal for the comparator), and when the
 comparator is fixed (``l2 = u2 = p2``) it is the pooled interval shifted by ``p2``, which is what
-the book showed before comparators carried their uncertainty. :func:`verdict` reads the interval:
+the book showed before comparators carried their uncertainty. :func:`verdict` reads an interval:
 ``"above"`` (``L > 0``), ``"below"`` (``U < 0``) or ``"includes"`` (zero inside).
+
+The verdict allows for heterogeneity
+------------------------------------
+The verdict a page shows (``compare()["verdict"]``) reads the **new-series** interval: the same
+MOVER construction with the pool's 95% prediction interval (:func:`particle_prediction`) in place of
+the interval of its mean, so "higher" means that a new particle series like those pooled would be
+expected to beat the comparator, the spread between series included. The verdict of the mean
+(``verdict_mean``) is kept beside it. For one series no spread can be seen: its own interval is used.
+
+Classification
+--------------
+:func:`classify` derives "comparable" or "context only" from the facts the sources state (intent,
+dose group, selection, era, size), with every reason; :data:`MIN_AT_RISK` is the one threshold of the
+number-at-risk flag.
 
 The probability
 ---------------
