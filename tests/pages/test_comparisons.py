@@ -15,6 +15,7 @@ from helpers import frozen_literature, frozen_patients
 
 from sarcoma_review.data import loaders, overlap
 from sarcoma_review.pages import comparisons
+from sarcoma_review.stats import comparators as C
 
 FIXTURE = json.loads((Path(__file__).parents[1] / "fixtures" / "r_reference.json").read_text())
 
@@ -89,7 +90,20 @@ def test_every_sized_comparator_has_an_interval_and_unknown_ones_are_fixed(live_
             >= (panel["comparator_ci_high"] - panel["comparator_ci_low"]) - 1e-9).all()
     assert np.allclose(panel["difference"], panel["particle_estimate"] - panel["comparator_estimate"])
     v = np.where(panel["diff_low"] > 0, "above", np.where(panel["diff_high"] < 0, "below", "includes"))
-    assert (panel["verdict"] == v).all()
+    assert (panel["verdict_mean"] == v).all()
+    # the verdict reads the new-series interval, never narrower than the interval of the mean
+    nv = np.where(panel["new_diff_low"] > 0, "above", np.where(panel["new_diff_high"] < 0, "below", "includes"))
+    assert (panel["verdict"] == nv).all()
+    assert (panel["new_diff_low"] <= panel["diff_low"] + 1e-9).all()
+    assert (panel["new_diff_high"] >= panel["diff_high"] - 1e-9).all()
+    # every comparator is classified, with a reason; only comparable ones reach the summary of findings
+    assert set(panel["comparator_class"]) <= {"comparable", "context only"}
+    assert (panel["class_reason"].str.len() > 0).all()
+    sof = comparisons.comparable_for_summary(panel)
+    assert (sof["comparator_class"] == "comparable").all() and (sof["population_role"] == "primary").all()
+    # the number-at-risk flag stands on every local-control row below the threshold
+    few = (panel["endpoint"] == "LC") & (panel["n_at_risk"] < C.MIN_AT_RISK)
+    assert panel.loc[few, "at_risk_flag"].str.startswith("only").all()
     assert panel["prob_particle_exceeds"].between(0, 1).all()
 
 
@@ -133,7 +147,7 @@ def _toy_lit(histologies):
     return pd.DataFrame(rows)
 
 
-def _toy_bench(rate=40.0, kind="bound", n=112):
+def _toy_bench(rate=40.0, kind="bound", n=112, intent="curative", dose_group="at or above 63 Gy"):
     import pandas as pd
 
     from sarcoma_review.stats import comparators as C
@@ -143,7 +157,21 @@ def _toy_bench(rate=40.0, kind="bound", n=112):
                           "horizon_years": 5.0, "rate_percent": rate, "n_kind": kind,
                           "n_value": float(n) if kind != "unknown" else np.nan, "source": "toy", "size_note": "",
                           "rate": cr, "uncertainty": comparisons.UNCERTAINTY[cr.kind],
-                          "rate_ci_low": cr.ci_low, "rate_ci_high": cr.ci_high}])
+                          "rate_ci_low": cr.ci_low, "rate_ci_high": cr.ci_high, "intent": intent,
+                          "intent_statement": "", "dose_group": dose_group, "selection": "none stated",
+                          "era_year": np.nan, "n_at_risk": np.nan}])
+
+
+def test_a_context_only_comparator_gets_no_verdict_and_says_why():
+    bench = _toy_bench(dose_group="below 63 Gy")
+    panel = comparisons.benchmark_panel(_toy_lit(["Various"] * 3), bench)
+    assert (panel["comparator_class"] == "context only").all() and "sub-curative" in panel["class_reason"].iloc[0]
+    text = comparisons.benchmark_points(panel)
+    assert "Context only" in text and "sub-curative" in text and "higher even" not in text
+    assert comparisons.comparable_for_summary(panel).empty
+    # without any stated intent the comparator cannot be comparable either
+    panel = comparisons.benchmark_panel(_toy_lit(["Various"] * 3), bench.drop(columns=["intent"]))
+    assert "curative intent" in panel["class_reason"].iloc[0]
 
 
 def test_a_single_non_chordoma_series_is_shown_as_that_series():
@@ -221,9 +249,10 @@ def test_benchmark_text_never_claims_certainty_and_escapes():
     panel["comparator"] = "<b>x</b> >=63 Gy"
     panel["prob_particle_exceeds"] = 0.99999
     text = comparisons.benchmark_points(panel)
-    assert ">99%" in text and "100%" not in text
+    assert "more than 99 in 100" in text and "100%" not in text and ">99%" not in text
     assert "&lt;b&gt;x&lt;/b&gt; ≥63 Gy" in text and "<b>" not in text
-    assert "particle rate higher: the interval lies above zero" in text
+    # a pooled verdict is read from the new-series interval and says so
+    assert panel["verdict"].iloc[0] == "above" and "higher even for a new particle series" in text
     spec = comparisons.benchmark_chart(panel).to_dict()
     assert len(spec["vconcat"]) == 1
 
@@ -264,3 +293,12 @@ def test_other_series_chordomas_on_the_live_studies():
     for item in unknown:
         r = labels[item]
         assert r.histology != "Chordoma" and pd.isna(r.n_chordoma) and r.patient_group != "soft tissue"
+
+
+def test_summary_of_findings_gets_only_comparable_comparisons_with_their_certainty():
+    sof = comparisons.sof_comparisons()
+    assert (sof["comparator_class"] == "comparable").all() and (sof["population_role"] == "primary").all()
+    assert sof["certainty"].isin(["high", "moderate", "low", "very low"]).all()
+    # the few-at-risk flag travels into the summary's short text
+    few = (sof["endpoint"] == "LC") & (sof["n_at_risk"] < C.MIN_AT_RISK)
+    assert all("at risk" in t for t in sof.loc[few, "short"])

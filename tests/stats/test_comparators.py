@@ -41,8 +41,10 @@ def pooled(rate, se, ddf=2.0, tau2=0.1, model="random effects"):
     """A particle result with a chosen logit mean and SE; its interval is mu +/- t_{ddf} se (z when ddf = inf)."""
     mu = logit(rate / 100)
     c = Z if not np.isfinite(ddf) else float(stats.t.ppf(0.975, ddf))
+    sp = math.sqrt(se**2 + tau2)
     return PoolResult(k=int(ddf) + 1 if np.isfinite(ddf) else 1, n_patients=100.0, model=model, tau2_method="REML",
-                      ci_method="HKSJ", mu=mu, se=se, ci_logit=(mu - c * se, mu + c * se), pi_logit=(np.nan, np.nan),
+                      ci_method="HKSJ", mu=mu, se=se, ci_logit=(mu - c * se, mu + c * se),
+                      pi_logit=(mu - c * sp, mu + c * sp),
                       tau2=tau2, tau2_ci=(np.nan, np.nan), i2=np.nan, h2=np.nan, q=np.nan, q_df=np.nan, q_p=np.nan,
                       ddf=ddf)
 
@@ -155,13 +157,13 @@ def test_verdict_flips_when_the_comparator_interval_makes_the_difference_cross_z
     t2 = float(stats.t.ppf(0.975, 2))
     p_lo = 100 * expit(logit(0.7) - t2 * 0.2)
     fixed = C.compare(res, C.fixed_rate(40))
-    assert fixed["diff_low"] == pytest.approx(p_lo - 40, abs=1e-9) and fixed["verdict"] == "above"
+    assert fixed["diff_low"] == pytest.approx(p_lo - 40, abs=1e-9) and fixed["verdict_mean"] == "above"
     for n, expected in ((112, "above"), (15, "includes")):
         comp = C.binomial_rate(40, n)
         u2 = 100 * expit(logit(0.4) + Z / math.sqrt(n * 0.24))
         r = C.compare(res, comp)
         assert r["diff_low"] == pytest.approx(30 - math.hypot(70 - p_lo, u2 - 40), abs=1e-9)
-        assert r["verdict"] == expected and r["verdict_if_comparator_fixed"] == "above"
+        assert r["verdict_mean"] == expected and r["verdict_if_comparator_fixed"] == "above"
     assert C.verdict(-1, -0.5) == "below" and C.verdict(-1, 0) == "includes" and C.verdict(0.1, 3) == "above"
 
 
@@ -221,3 +223,91 @@ def test_binomial_comparator_interval_matches_r():
         assert b.centre == pytest.approx(case["yi"], abs=1e-9) and b.se**2 == pytest.approx(case["vi"], abs=1e-9)
         assert b.ci_low == pytest.approx(case["wald_low_percent"], abs=1e-9), case["case"]
         assert b.ci_high == pytest.approx(case["wald_high_percent"], abs=1e-9), case["case"]
+
+
+# ----------------------------------------------------------------------------- new series (R metafor + survival)
+NEW = R["new_series"]
+PARTICLE = pd.read_csv(FIX / "particle_lc5_nonchordoma.csv")
+
+
+def _r_pool():
+    from sarcoma_review.stats import pooling
+    return pooling.pool_rates(PARTICLE["rate_percent"], PARTICLE["n_patients"], "REML", "HKSJ")
+
+
+def test_prediction_interval_matches_metafor_predict():
+    # metafor REML stops at a relative change of 1e-5 in tau2; 1e-4 percentage points covers both solvers
+    res = _r_pool()
+    lo, hi = C.particle_prediction(res)
+    assert lo == pytest.approx(NEW["pi_low_percent"], abs=1e-4)
+    assert hi == pytest.approx(NEW["pi_high_percent"], abs=1e-4)
+
+
+@pytest.mark.parametrize("case", ["binomial_60_n112", "ifosfamide_reported_lc70"])
+def test_new_series_difference_and_probability_match_r(case):
+    ref = NEW["comparators"][case]
+    if case == "binomial_60_n112":
+        comp = C.binomial_rate(60, 112, "bound")
+    else:
+        comp = C.km_rate_reported(70, PATIENTS["lc_months"], PATIENTS["local_failure"], 60.0)
+        assert comp.se == pytest.approx(NEW["ifosfamide_lc60_se_loglog"], abs=1e-12)
+    r = C.compare(_r_pool(), comp)
+    assert r["comparator_ci_low"] == pytest.approx(ref["comparator_ci_low"], abs=1e-9)
+    assert r["comparator_ci_high"] == pytest.approx(ref["comparator_ci_high"], abs=1e-9)
+    # REML tolerance as above, carried through MOVER and the t tail
+    assert r["difference"] == pytest.approx(ref["difference"], abs=1e-4)
+    assert r["new_diff_low"] == pytest.approx(ref["new_diff_low"], abs=1e-4)
+    assert r["new_diff_high"] == pytest.approx(ref["new_diff_high"], abs=1e-4)
+    assert r["prob_particle_exceeds"] == pytest.approx(ref["prob_particle_exceeds"], abs=1e-5)
+    # the new-series interval is never narrower than the interval of the mean
+    assert r["new_diff_low"] <= r["diff_low"] and r["new_diff_high"] >= r["diff_high"]
+
+
+def test_verdict_reads_the_new_series_interval():
+    # mean interval above zero, prediction interval across it: the mean alone would say "above"
+    res = pooled(80, 0.1, ddf=5.0, tau2=1.0)
+    r = C.compare(res, C.fixed_rate(60))
+    assert r["verdict_mean"] == "above"
+    assert r["new_diff_low"] < 0 and r["verdict"] == "includes"
+
+
+def test_one_series_verdict_is_its_own_interval():
+    res = pooled(80, 0.2, ddf=float("inf"), tau2=0.0, model="single study")
+    r = C.compare(res, C.fixed_rate(60))
+    assert math.isnan(r["particle_pi_low"])
+    assert (r["new_diff_low"], r["new_diff_high"]) == (r["diff_low"], r["diff_high"])
+
+
+def test_reported_km_rate_shares_the_recomputed_interval_scale():
+    km = C.km_rate(PATIENTS["lc_months"], PATIENTS["local_failure"], 60.0)
+    rep = C.km_rate_reported(70, PATIENTS["lc_months"], PATIENTS["local_failure"], 60.0)
+    assert rep.scale == km.scale == "log-log" and rep.se == km.se
+    eta = math.log(-math.log(0.7))
+    assert rep.ci_low == pytest.approx(100 * math.exp(-math.exp(eta + Z * km.se)), abs=1e-9)
+    assert rep.ci_high == pytest.approx(100 * math.exp(-math.exp(eta - Z * km.se)), abs=1e-9)
+
+
+# ----------------------------------------------------------------------------- classification rule
+BASE = dict(intent="curative", dose_group="", selection="none stated", era_year=float("nan"), n_kind="bound",
+            first_particle_year=2009.0)
+
+
+def test_curative_unselected_sized_comparator_is_comparable():
+    assert C.classify(**BASE) == ("comparable", [])
+
+
+@pytest.mark.parametrize("change,word", [
+    ({"intent": "not stated"}, "curative intent"),
+    ({"dose_group": "below 63 Gy"}, "sub-curative"),
+    ({"selection": "tumour size"}, "tumour size"),
+    ({"era_year": 1991.0}, "historical"),
+    ({"n_kind": "unknown"}, "size is given nowhere"),
+])
+def test_each_missing_fact_makes_context_only(change, word):
+    klass, reasons = C.classify(**{**BASE, **change})
+    assert klass == "context only"
+    assert len(reasons) == 1 and word in reasons[0]
+
+
+def test_a_year_after_the_first_particle_series_is_not_historical():
+    assert C.classify(**{**BASE, "era_year": 2010.0})[0] == "comparable"

@@ -108,11 +108,26 @@ UNCERTAINTY = {
 #: The columns of ``comparisons.csv`` (and of :func:`benchmark_panel`), in order.
 CSV_COLUMNS: list[str] = [
     "landmark", "endpoint", "horizon_years", "particle_population", "population_role", "particle_label", "k",
-    "n_particle_patients", "particle_estimate", "particle_ci_low", "particle_ci_high", "particle_interval",
+    "n_particle_patients", "particle_soft_tissue_series", "particle_estimate", "particle_ci_low", "particle_ci_high", "particle_interval",
     "comparator", "modality", "comparator_source", "comparator_n_kind", "comparator_n", "comparator_estimate",
-    "comparator_ci_low", "comparator_ci_high", "comparator_uncertainty", "difference", "diff_low", "diff_high",
-    "verdict", "verdict_if_comparator_fixed", "prob_particle_exceeds", "probability_of", "notes",
+    "comparator_ci_low", "comparator_ci_high", "comparator_uncertainty", "comparator_class", "class_reason",
+    "intent", "intent_statement", "dose_group", "selection", "era_year", "n_at_risk", "at_risk_flag",
+    "particle_pi_low", "particle_pi_high", "difference", "diff_low", "diff_high", "new_diff_low", "new_diff_high",
+    "verdict", "verdict_mean", "verdict_if_comparator_fixed", "prob_particle_exceeds", "probability_of",
+    "verdict_meaning", "notes",
 ]
+
+#: What each verdict means, in plain words (the ``verdict_meaning`` column and the page).
+VERDICT_MEANING = {
+    "above": ("a new particle-therapy series like those pooled would be expected to have a higher rate than this "
+              "comparator: the whole interval of the difference, allowing for how much the series differ from "
+              "one another, lies above zero"),
+    "below": ("a new particle-therapy series like those pooled would be expected to have a lower rate than this "
+              "comparator: the whole interval of the difference, allowing for how much the series differ from "
+              "one another, lies below zero"),
+    "includes": ("no direction: once the spread between particle series is allowed for, a new series could have "
+                 "a higher or a lower rate than this comparator"),
+}
 
 DIFFERENCE_METHOD = ("difference = particle minus comparator (percentage points); 95% interval by MOVER "
                      "(square-and-add) from the two sides' own 95% intervals, the two assumed independent")
@@ -145,6 +160,66 @@ def _comparator_rate(rate: float, kind: str, n) -> comparators_stats.ComparatorR
     return comparators_stats.fixed_rate(rate)
 
 
+#: The facts that drive a comparator's class (from ``comparators.csv``; for the ifosfamide series from its own
+#: publication), carried into every comparison row.
+FACT_COLUMNS = ["intent", "intent_statement", "dose_group", "selection", "era_year"]
+
+#: The ifosfamide series' endpoints and their event column in the patient table.
+_IFO_TIME = {"LC": ("lc_months", "local_failure"), "OS": ("os_months", "death")}
+
+
+def _text(v) -> str:
+    return "" if pd.isna(v) else str(v)
+
+
+def _facts(r) -> dict:
+    era = pd.to_numeric(r.get("era_year", np.nan), errors="coerce")
+    return {"intent": _text(r.get("intent", "")) or "not stated", "intent_statement": _text(r.get("intent_statement")),
+            "dose_group": _text(r.get("dose_group")), "selection": _text(r.get("selection")) or "none stated",
+            "era_year": float(era) if pd.notna(era) else np.nan, "n_at_risk": np.nan}
+
+
+def _row_facts(b) -> dict:
+    """The class-driving facts of a benchmark row; a fact the row does not carry is "not stated" (a table
+    without them can never make a comparator comparable)."""
+    def get(name, default):
+        v = getattr(b, name, default)
+        return default if v is None or (isinstance(v, float) and np.isnan(v) and not isinstance(default, float)) \
+            else v
+    return {"intent": get("intent", "not stated"), "intent_statement": get("intent_statement", ""),
+            "dose_group": get("dose_group", ""), "selection": get("selection", "none stated"),
+            "era_year": get("era_year", np.nan), "n_at_risk": get("n_at_risk", np.nan)}
+
+
+def _ifosfamide_facts(reported: pd.DataFrame | None) -> dict:
+    """The ifosfamide series' intent and era from its own text: "definitive treatment" is curative intent;
+    the era is its publication year (2010, from its reported source label, not typed here)."""
+    facts = {"intent": "not stated", "intent_statement": "", "dose_group": "", "selection": "none stated",
+             "era_year": np.nan}
+    if reported is None:
+        return facts
+    st = reported["statement"].astype(str)
+    hit = st[st.str.contains("definitive treatment", case=False, regex=False)]
+    if len(hit):
+        facts.update(intent="curative", intent_statement=str(hit.iloc[0]))
+    return facts
+
+
+def _ifosfamide_at_risk(patients: pd.DataFrame | None, endpoint: str) -> dict:
+    if patients is None:
+        return {"n_at_risk": np.nan}
+    t, _ = _IFO_TIME[endpoint]
+    return {"n_at_risk": float((patients[t].astype(float) >= 60.0).sum())}
+
+
+def _ifosfamide_reported_rate(rate: float, kind: str, n, patients: pd.DataFrame | None, endpoint: str):
+    """The reported rate with the series' one interval method (Greenwood, log(-log)) when its patients are known."""
+    if patients is None or not 0 < rate < 100:
+        return _comparator_rate(rate, kind, n)
+    t, e = _IFO_TIME[endpoint]
+    return comparators_stats.km_rate_reported(rate, patients[t], patients[e], 60.0)
+
+
 def benchmarks(comparators: pd.DataFrame, ifosfamide_reported: pd.DataFrame | None = None,
                ifosfamide_patients: pd.DataFrame | None = None) -> pd.DataFrame:
     """The comparator rates a particle-therapy rate can be set against, each with its own uncertainty.
@@ -171,8 +246,9 @@ def benchmarks(comparators: pd.DataFrame, ifosfamide_reported: pd.DataFrame | No
                      "n_kind": kind, "n_value": float(n) if kind != "unknown" else np.nan,
                      "source": r["comparator_id"],
                      "size_note": "" if pd.isna(r["size_note"]) else str(r["size_note"]),
-                     "rate": _comparator_rate(float(r["rate_percent"]), kind, n)})
+                     "rate": _comparator_rate(float(r["rate_percent"]), kind, n), **_facts(r)})
     n_ifo = len(ifosfamide_patients) if ifosfamide_patients is not None else None
+    ifo_facts = _ifosfamide_facts(ifosfamide_reported)
     if ifosfamide_reported is not None:
         rep = ifosfamide_reported[(ifosfamide_reported["quantity"] == "km_rate")
                                   & ifosfamide_reported["endpoint"].isin(["LC", "OS"])
@@ -186,9 +262,11 @@ def benchmarks(comparators: pd.DataFrame, ifosfamide_reported: pd.DataFrame | No
                              "rate_percent": float(r.value), "n_kind": kind,
                              "n_value": float(n_ifo) if n_ifo else np.nan, "source": r.estimate_id,
                              "size_note": (f"the series' {n_ifo} patients (one row each in Table 3); the reported "
-                                           "Kaplan-Meier rate is censored, so its real variance is larger"
+                                           "Kaplan-Meier rate carries the Greenwood interval (log(-log) scale) "
+                                           "of the same patients' recomputed estimate"
                                            if n_ifo else ""),
-                             "rate": _comparator_rate(float(r.value), kind, n_ifo)})
+                             "rate": _ifosfamide_reported_rate(float(r.value), kind, n_ifo, ifosfamide_patients, r.endpoint),
+                             **ifo_facts, **_ifosfamide_at_risk(ifosfamide_patients, r.endpoint)})
     if ifosfamide_patients is not None:
         p = ifosfamide_patients
         for ep, t, e in (("LC", p["lc_months"], p["local_failure"]), ("OS", p["os_months"], p["death"])):
@@ -198,9 +276,9 @@ def benchmarks(comparators: pd.DataFrame, ifosfamide_reported: pd.DataFrame | No
                          "rate_percent": km.rate, "n_kind": "exact", "n_value": float(len(p)),
                          "source": "ifosfamide/patients.csv (Kaplan-Meier at 60 months)",
                          "size_note": f"Kaplan-Meier at 60 months from the {len(p)} patients of Table 3",
-                         "rate": km})
+                         "rate": km, **ifo_facts, **_ifosfamide_at_risk(p, ep)})
     out = pd.DataFrame(rows, columns=["label", "modality", "endpoint", "horizon_years", "rate_percent", "n_kind",
-                                      "n_value", "source", "size_note", "rate"])
+                                      "n_value", "source", "size_note", "rate", *FACT_COLUMNS, "n_at_risk"])
     out["uncertainty"] = [UNCERTAINTY[x.kind] if x is not None else "" for x in out["rate"]]
     out["rate_ci_low"] = [x.ci_low if x is not None else np.nan for x in out["rate"]]
     out["rate_ci_high"] = [x.ci_high if x is not None else np.nan for x in out["rate"]]
@@ -214,6 +292,108 @@ def _particle_label(d: pd.DataFrame, pooled: bool) -> str:
     return f"{r['first_author']} {int(r['year'])} (one series, not pooled)"
 
 
+#: The reason a comparator is comparable (every rule of the classification passed).
+COMPARABLE_REASON = ("curative intent stated; not a lower-dose group; not selected by tumour size, site or resection "
+                     "margin; no year before the first particle series printed; size known or bounded")
+
+
+def _signed(x: float) -> str:
+    """A difference in whole points with its sign, and no "-0"."""
+    v = round(float(x))
+    return "0" if v == 0 else f"{v:+d}"
+
+
+def sof_comparisons(data_dir: Path | None = None, method: str = "REML", ci: str = "HKSJ") -> pd.DataFrame:
+    """The comparisons that may stand on the summary of findings, from the data in ``data_dir``.
+
+    Comparable comparators only, primary particle population only (:func:`comparable_for_summary`),
+    each with the comparison's certainty (``certainty``) and a short plain-language text (``short``):
+    comparator, rate, difference with the new-series interval, the verdict, the certainty and the
+    number-at-risk flag. Columns: those of :data:`CSV_COLUMNS` plus ``certainty`` and ``short``.
+    """
+    from sarcoma_review.data import loaders
+    from sarcoma_review.stats import comparison_certainty
+
+    lit = loaders.load_literature(data_dir)
+    bench = benchmarks(loaders.load_comparators(data_dir), loaders.load_table("ifosfamide", "reported_estimates",
+                                                                              data_dir),
+                       loaders.load_ifosfamide_patients(data_dir))
+    panel = benchmark_panel(lit, bench, method, ci)
+    ratings = comparison_certainty.rate_panel(panel)
+    out = comparable_for_summary(panel)
+    cert = {(r.landmark, r.comparator): r.certainty for r in ratings.itertuples()}
+    out["certainty"] = [cert.get((r.landmark, r.comparator), "") for r in out.itertuples()]
+    words = {"above": "higher", "below": "lower", "includes": "no direction"}
+    out["short"] = [
+        (f"{_pretty(r.comparator)}: {r.comparator_estimate:.0f}%; particle minus comparator {_signed(r.difference)} "
+         f"points ({'new series' if r.k >= 2 else 'one series'} {_signed(r.new_diff_low)} to "
+         f"{_signed(r.new_diff_high)}): "
+         f"{words[r.verdict]}, {r.certainty} certainty"
+         + (f"; {r.at_risk_flag}" if str(r.at_risk_flag).startswith("only") else ""))
+        for r in out.itertuples()]
+    return out
+
+
+def at_risk_flag(endpoint: str, n_at_risk: float) -> str:
+    """The number-at-risk flag of a local-control comparator (threshold
+    :data:`~sarcoma_review.stats.comparators.MIN_AT_RISK`), in plain words; "" when not flagged."""
+    if endpoint != "LC":
+        return ""
+    if pd.isna(n_at_risk):
+        return "number at risk at the landmark not reported"
+    if n_at_risk < comparators_stats.MIN_AT_RISK:
+        return (f"only {int(n_at_risk)} patients at risk at the landmark (fewer than "
+                f"{comparators_stats.MIN_AT_RISK}): the rate rests on a handful of patients")
+    return ""
+
+
+def _panel_row(b, d: pd.DataFrame, r: dict, *, key: str, role: str, method: str, ci: str, landmark: str,
+               klass: str, reasons: list[str]) -> dict:
+    pooled = r.pop("pooled")
+    k = len(d)
+    if pooled:
+        interval = f"{ci} t interval on {k - 1} df ({method} tau2)" if ci.upper() != "WALD" else "Wald interval"
+        prob_of = (f"that the true rate of a new particle series like those pooled ({key}) exceeds the "
+                   f"comparator's true rate (predictive t on {k - 1} df)")
+    else:
+        interval = "Wald logit interval of that one series"
+        prob_of = "that this one series' true rate exceeds the comparator's true rate"
+    notes = [UNCERTAINTY[b.rate.kind]]
+    if b.size_note:
+        notes.append(f"size: {b.size_note}")
+    notes.append(DIFFERENCE_METHOD)
+    if role == "primary":
+        notes.append("primary: the comparators are soft-tissue sarcoma series and chordoma is another disease; "
+                     "a series of mixed histology may include some chordomas (studies.csv: patient_group, "
+                     "n_chordoma)")
+    meaning = VERDICT_MEANING[r["verdict"]] if pooled else (
+        "one particle series only: the verdict reads that series' own interval, and says nothing about "
+        "series elsewhere")
+    return {
+        "landmark": landmark, "endpoint": b.endpoint, "horizon_years": float(b.horizon_years),
+        "particle_population": key, "population_role": role, "particle_label": _particle_label(d, pooled),
+        "k": k, "n_particle_patients": int(d["n_patients"].sum()), **r, "particle_interval": interval,
+        "particle_soft_tissue_series": int((d["patient_group"].astype(str) == "soft tissue").sum())
+        if "patient_group" in d.columns else 0,
+        "comparator": b.label, "modality": b.modality, "comparator_source": b.source,
+        "comparator_n_kind": b.n_kind, "comparator_n": b.n_value,
+        "comparator_uncertainty": UNCERTAINTY[b.rate.kind], "comparator_class": klass,
+        "class_reason": "; ".join(reasons) if reasons else COMPARABLE_REASON,
+        **_row_facts(b), "at_risk_flag": at_risk_flag(b.endpoint, _row_facts(b)["n_at_risk"]),
+        "probability_of": prob_of,
+        "verdict_meaning": meaning, "notes": "; ".join(notes),
+    }
+
+
+def comparable_for_summary(panel: pd.DataFrame) -> pd.DataFrame:
+    """The comparisons that may stand on the summary of findings: comparable comparators only, primary
+    particle population only (one row per landmark and comparator)."""
+    if panel.empty:
+        return panel
+    return panel[(panel["comparator_class"] == "comparable")
+                 & (panel["population_role"] == "primary")].reset_index(drop=True)
+
+
 def benchmark_panel(lit: pd.DataFrame, bench: pd.DataFrame, method: str = "REML", ci: str = "HKSJ") -> pd.DataFrame:
     """Particle therapy against each comparator at the same endpoint and horizon, both with their uncertainty.
 
@@ -224,11 +404,16 @@ def benchmark_panel(lit: pd.DataFrame, bench: pd.DataFrame, method: str = "REML"
     listed with the reason in ``attrs["skipped"]`` as (label, why).
     """
     rows, skipped = [], []
+    first_year = float(lit["year"].min())
     for b in bench.itertuples():
         landmark = landmark_name(b.endpoint, b.horizon_years)
         if b.rate is None:
             skipped.append((b.label, f"a rate of {b.rate_percent:g}% has no logit to compare on"))
             continue
+        f = _row_facts(b)
+        klass, reasons = comparators_stats.classify(
+            intent=f["intent"], dose_group=f["dose_group"], selection=f["selection"], era_year=f["era_year"],
+            n_kind=b.n_kind, first_particle_year=first_year)
         for key, label, role in POPULATIONS:
             d = landmark_rows(particle_population(lit, key), b.endpoint, b.horizon_years)
             if d.empty:
@@ -236,35 +421,63 @@ def benchmark_panel(lit: pd.DataFrame, bench: pd.DataFrame, method: str = "REML"
                 continue
             res = pooling.pool_rates(d["rate_percent"], d["n_patients"], method, ci)
             r = comparators_stats.compare(res, b.rate)
-            pooled = r.pop("pooled")
-            k = len(d)
-            if pooled:
-                interval = f"{ci} t interval on {k - 1} df ({method} tau2)" if ci.upper() != "WALD" else "Wald interval"
-                prob_of = (f"that the true rate of a new particle series like those pooled ({label}) exceeds the "
-                           f"comparator's true rate (predictive t on {k - 1} df)")
-            else:
-                interval = "Wald logit interval of that one series"
-                prob_of = "that this one series' true rate exceeds the comparator's true rate"
-            notes = [UNCERTAINTY[b.rate.kind]]
-            if b.size_note:
-                notes.append(f"size: {b.size_note}")
-            notes.append(DIFFERENCE_METHOD)
-            if role == "primary":
-                notes.append("primary: the comparators are soft-tissue sarcoma series and chordoma is another disease; "
-                             "a series of mixed histology may include some chordomas (studies.csv: patient_group, "
-                             "n_chordoma)")
-            rows.append({
-                "landmark": landmark, "endpoint": b.endpoint, "horizon_years": float(b.horizon_years),
-                "particle_population": label, "population_role": role, "particle_label": _particle_label(d, pooled),
-                "k": k, "n_particle_patients": int(d["n_patients"].sum()), **r, "particle_interval": interval,
-                "comparator": b.label, "modality": b.modality, "comparator_source": b.source,
-                "comparator_n_kind": b.n_kind, "comparator_n": b.n_value,
-                "comparator_uncertainty": UNCERTAINTY[b.rate.kind], "probability_of": prob_of,
-                "notes": "; ".join(notes),
-            })
+            rows.append(_panel_row(b, d, r, key=label, role=role, method=method, ci=ci, landmark=landmark,
+                                   klass=klass, reasons=reasons))
     out = pd.DataFrame(rows, columns=CSV_COLUMNS)
     out.attrs["skipped"] = skipped
     return out
+
+
+def write_comparison_certainty_csv(ratings: pd.DataFrame, folder: str | Path) -> Path:
+    """Write ``comparison_certainty.csv`` (one rating per primary comparison, with its assumptions)."""
+    from sarcoma_review.stats import comparison_certainty
+
+    path = Path(folder) / "comparison_certainty.csv"
+    ratings[comparison_certainty.CSV_COLUMNS].to_csv(path, index=False)
+    return path
+
+
+def certainty_table(ratings: pd.DataFrame) -> pd.DataFrame:
+    """The ratings as a reader's table: plain column names, no assumptions column (it is in the download)."""
+    cols = {"landmark": "Outcome", "comparator": "Comparator", "comparator_class": "Class",
+            "risk_of_bias": "Risk of bias", "inconsistency": "Inconsistency", "indirectness": "Indirectness",
+            "imprecision": "Imprecision", "certainty": "Certainty"}
+    return ratings[list(cols)].rename(columns=cols)
+
+
+def panel_html(panel: pd.DataFrame):
+    """Every comparison as a reader's table: class, verdict (new series) and the few-at-risk flag up front,
+    the intervals in each row's details."""
+    from sarcoma_review.pages.render.tables import html_table
+
+    shown = panel.copy()
+    shown["class_shown"] = [c if c == "comparable" else f"context only: {why}"
+                            for c, why in zip(shown["comparator_class"], shown["class_reason"])]
+    words = {"above": "higher", "below": "lower", "includes": "no direction"}
+    shown["verdict_shown"] = [words[v] if c == "comparable" else "none drawn (context only)"
+                              for v, c in zip(shown["verdict"], shown["comparator_class"])]
+    shown["chance"] = [_prob(p) if c == "comparable" else "" for p, c in
+                       zip(shown["prob_particle_exceeds"], shown["comparator_class"])]
+    return html_table(
+        shown,
+        columns={"landmark": "Landmark", "comparator": "Comparator", "class_shown": "Class",
+                 "comparator_estimate": "Comparator (%)", "particle_population": "Particle series",
+                 "particle_estimate": "Particle (%)", "difference": "Difference (points)",
+                 "verdict_shown": "Verdict for a new series", "chance": "Chance a new series is higher",
+                 "at_risk_flag": "Patients at risk"},
+        details={"new_diff_low": "Difference for a new series, 95% low",
+                 "new_diff_high": "Difference for a new series, 95% high",
+                 "diff_low": "Difference of the means, 95% low", "diff_high": "Difference of the means, 95% high",
+                 "modality": "Modality", "comparator_n_kind": "Size known", "comparator_n": "n (or bound)",
+                 "comparator_ci_low": "Comparator's 95% CI low", "comparator_ci_high": "Comparator's 95% CI high",
+                 "particle_label": "Particle estimate from", "particle_ci_low": "Particle 95% CI low",
+                 "particle_ci_high": "Particle 95% CI high", "particle_pi_low": "Particle prediction interval low",
+                 "particle_pi_high": "Particle prediction interval high"},
+        formats={"comparator_n": ".0f", "comparator_estimate": ".0f", "comparator_ci_low": ".0f",
+                 "comparator_ci_high": ".0f", "particle_estimate": ".1f", "particle_ci_low": ".1f",
+                 "particle_ci_high": ".1f", "particle_pi_low": ".1f", "particle_pi_high": ".1f",
+                 "difference": "+.1f", "diff_low": "+.1f", "diff_high": "+.1f", "new_diff_low": "+.1f",
+                 "new_diff_high": "+.1f"})
 
 
 def write_comparisons_csv(panel: pd.DataFrame, folder: str | Path) -> Path:
@@ -342,13 +555,25 @@ def _pretty(label: str) -> str:
 
 
 def _prob(p: float) -> str:
-    """A probability as a rounded percentage that never reads as certainty (">99%", "<1%")."""
-    return ">99%" if p > 0.995 else "<1%" if p < 0.005 else f"{p:.0%}"
+    """A probability in plain words, rounded so that it never reads as certainty."""
+    if p > 0.99:
+        return "more than 99 in 100"
+    if p < 0.01:
+        return "less than 1 in 100"
+    return f"about {round(100 * p)} in 100"
 
 
-VERDICT_WORDS = {"above": "particle rate higher: the interval lies above zero",
-                 "below": "particle rate lower: the interval lies below zero",
-                 "includes": "the interval includes zero"}
+#: The verdict in plain words, read from the new-series interval (it allows for the spread between series).
+VERDICT_WORDS = {"above": "higher even for a new particle series (its interval, spread between series included, "
+                          "lies above zero)",
+                 "below": "lower even for a new particle series (its interval, spread between series included, "
+                          "lies below zero)",
+                 "includes": "no direction once the spread between particle series is allowed for (the interval "
+                             "includes zero)"}
+#: The same for one particle series (no spread can be seen).
+VERDICT_WORDS_ONE = {"above": "that one series' rate is higher (its interval lies above zero)",
+                     "below": "that one series' rate is lower (its interval lies below zero)",
+                     "includes": "no direction (the interval includes zero)"}
 
 
 def _own_interval(r) -> str:
@@ -371,41 +596,69 @@ def _particle_head(r) -> str:
     return f"{r.particle_population}: one series only, {r.particle_label.split(' (')[0]}: {fig}, not pooled)"
 
 
-def benchmark_points(panel: pd.DataFrame) -> str:
-    """Plain-language Markdown, one block per landmark, every number from ``panel``.
+def _comparison_text(r) -> str:
+    text = (f"{r.particle_population}: difference {r.difference:+.1f} points (95% interval of the mean "
+            f"{r.diff_low:+.1f} to {r.diff_high:+.1f}")
+    if r.k >= 2:
+        text += (f"; for a new particle series {r.new_diff_low:+.1f} to {r.new_diff_high:+.1f}), "
+                 f"{VERDICT_WORDS[r.verdict]}")
+    else:
+        text += f"), {VERDICT_WORDS_ONE[r.verdict]}"
+    if r.comparator_n_kind == "bound" and r.verdict != "includes":
+        text += " (with the comparator's narrowest possible interval)"
+    return text
+
+
+def _comparator_line(label: str, c: pd.DataFrame, certainty: dict) -> str:
+    first = c.iloc[0]
+    flag = f" **Few at risk:** {first['at_risk_flag']}." if first["at_risk_flag"].startswith("only") else ""
+    head = f"  - {md_text(_pretty(label))}, {first['comparator_estimate']:.0f}% ({md_text(_own_interval(first))})"
+    if first["comparator_class"] != "comparable":
+        return (f"{head}. *Context only, not a fair comparison:* {md_text(first['class_reason'])}. "
+                f"No verdict is drawn; the particle-minus-comparator figures are in the download.{flag}")
+    parts = [_comparison_text(r) for r in c.itertuples()]
+    primary = c[c["population_role"] == "primary"]
+    p = primary.iloc[0] if len(primary) else first
+    who = (f"a new particle series like those pooled ({p['particle_population']})" if p["k"] >= 2
+           else f"that one series ({p['particle_population']})")
+    cert = certainty.get((p["landmark"], p["comparator"]))
+    cert_text = f" Certainty of this comparison: {cert}." if cert else ""
+    return (f"{head}. *Comparable* ({md_text(first['class_reason'])}): " + "; ".join(parts) + ". "
+            f"Chance that the true rate of {md_text(who)} is higher than the comparator's: "
+            f"{_prob(p['prob_particle_exceeds'])}.{cert_text}{flag}")
+
+
+def benchmark_points(panel: pd.DataFrame, ratings: pd.DataFrame | None = None) -> str:
+    """Plain-language Markdown, one block per landmark, every number from ``panel``: comparable
+    comparators with their verdict, its meaning and the comparison's certainty (``ratings``, from
+    :func:`sarcoma_review.stats.comparison_certainty.rate_panel`); context-only comparators labelled
+    so, with the reason and no verdict; the number-at-risk flag wherever it applies.
 
     Text from the data is escaped (it is shown as Markdown, where raw HTML would run).
     """
-
+    certainty = {} if ratings is None else {(r.landmark, r.comparator): r.certainty for r in ratings.itertuples()}
     blocks = []
     for landmark, g in panel.groupby("landmark", sort=False):
         firsts = g.drop_duplicates("particle_population")
         heads = [f"{_particle_head(r)}{' (primary)' if r.population_role == 'primary' else ' (sensitivity)'}"
                  for r in firsts.itertuples()]
         head = f"**{md_text(landmark.capitalize())}**: particle therapy, " + "; ".join(heads) + "."
-        items = []
-        for label, c in g.groupby("comparator", sort=False):
-            first = c.iloc[0]
-            parts = []
-            for r in c.itertuples():
-                text = (f"{r.particle_population}: difference {r.difference:+.1f} points "
-                        f"(95% interval {r.diff_low:+.1f} to {r.diff_high:+.1f}), {VERDICT_WORDS[r.verdict]}")
-                if r.comparator_n_kind == "bound" and r.verdict != "includes":
-                    text += " (with the comparator's narrowest possible interval)"
-                if r.verdict != r.verdict_if_comparator_fixed:
-                    text += (f" (taken as a fixed number, the comparator would have given "
-                             f"\"{VERDICT_WORDS[r.verdict_if_comparator_fixed]}\")")
-                parts.append(text)
-            primary = c[c["population_role"] == "primary"]
-            p = primary.iloc[0] if len(primary) else first
-            who = (f"a new particle series like those pooled ({p['particle_population']})" if p["k"] >= 2
-                   else f"that one series ({p['particle_population']})")
-            items.append(f"  - {md_text(_pretty(label))}, {first['comparator_estimate']:.0f}% "
-                         f"({md_text(_own_interval(first))}): " + "; ".join(parts) + ". "
-                         f"Probability that the true rate of {md_text(who)} exceeds the comparator's: "
-                         f"{_prob(p['prob_particle_exceeds'])}.")
+        order = sorted(g.groupby("comparator", sort=False), key=lambda kv: kv[1].iloc[0]["comparator_class"])
+        items = [_comparator_line(label, c, certainty) for label, c in order]
         blocks.append("- " + head + "\n" + "\n".join(items))
     return "\n".join(blocks)
+
+
+def verdict_meaning_markdown() -> str:
+    """What "higher", "lower" and "no direction" mean on this page, in plain words."""
+    return ("**What a verdict means.** \"Higher\" means that a new particle-therapy series like those pooled "
+            "would be expected to have a higher rate than the comparator, once the spread between particle "
+            "series is allowed for: the whole interval of the difference for a new series lies above zero. "
+            "It does not mean that particle therapy caused the difference: the series were never compared in "
+            "one study, and their patients differ. Where only one particle series reports a landmark, the "
+            "verdict is about that series alone. Only comparators classified as comparable (curative intent "
+            "stated, no selection by dose, tumour size or site, not historical, size known) get a verdict; "
+            "the others are shown as context, with the reason.")
 
 
 def size_notes_markdown(bench: pd.DataFrame) -> str:
@@ -425,10 +678,16 @@ def size_notes_markdown(bench: pd.DataFrame) -> str:
 def _chart_label(r) -> str:
     base = _pretty(r.comparator)
     if r.comparator_n_kind == "bound":
-        return f"{base} (n ≤ {int(r.comparator_n)}: narrowest interval)"
-    if r.comparator_n_kind == "unknown":
-        return f"{base} (fixed: size unknown)"
-    return f"{base} (n = {int(r.comparator_n)})"
+        base = f"{base} (n ≤ {int(r.comparator_n)}: narrowest interval)"
+    elif r.comparator_n_kind == "unknown":
+        base = f"{base} (fixed: size unknown)"
+    else:
+        base = f"{base} (n = {int(r.comparator_n)})"
+    if getattr(r, "comparator_class", "comparable") != "comparable":
+        base += " [context only]"
+    if str(getattr(r, "at_risk_flag", "")).startswith("only"):
+        base += f" [{int(r.n_at_risk)} at risk]"
+    return base
 
 
 def benchmark_chart(panel: pd.DataFrame, width: int = 260):
@@ -486,24 +745,40 @@ def method_markdown() -> str:
     """The Methods chapter's paragraph on how a comparison is computed (generated here, shown there)."""
     return (
         "**How each comparison is computed.** A comparator carries its own sampling uncertainty wherever "
-        "its size is known or bounded: a rate recomputed from a patient table is a Kaplan–Meier estimate with "
-        "the Greenwood variance and a 95% interval on the log(−log) scale (the interval R's `survfit` gives); "
-        "a rate whose number of patients *n* the text gives has the binomial variance 1 / (*n p* (1 − *p*)) "
-        "on the logit scale, the variance the pooled model gives each series; a rate of a subgroup of a series "
-        "of known size has the same variance with the series' size as *n*, which is the narrowest interval it "
-        "can honestly have (its real interval is wider), and is labelled so; only a rate whose size is given "
-        "nowhere stays a fixed number, labelled so. The difference (particle therapy minus comparator, "
-        "in percentage points) has a 95% interval by the method of variance estimates recovery "
-        "(MOVER, square-and-add; {cite:t}`newcombe1998`), built from the two 95% intervals as shown — "
-        "the HKSJ *t* interval of the pooled rate and the comparator's own interval — with the two "
-        "assumed independent (they are different patients); with a fixed comparator it is the pooled "
-        "interval shifted. A difference is called higher or lower only when its whole interval lies "
-        "above or below zero. The probability shown is that the true rate of a new particle-therapy series "
-        "like those pooled (its predictive *t* distribution on *k* − 1 degrees of freedom) exceeds the "
-        "comparator's true rate (the comparator's sampling distribution, independent), computed by "
-        "Gauss–Hermite quadrature. The comparisons with soft-tissue sarcoma series use the non-chordoma "
-        "series as the primary particle-therapy figure and all series as a sensitivity analysis; every "
-        "comparison can be downloaded as a table from the comparisons chapter."
+        "its size is known or bounded: a rate whose number of patients *n* the text gives has the binomial "
+        "variance 1 / (*n p* (1 − *p*)) on the logit scale, the variance the pooled model gives each series; a "
+        "rate of a subgroup of a series of known size has the same variance with the series' size as *n*, which "
+        "is the narrowest interval it can honestly have (its real interval is wider), and is labelled so; only a "
+        "rate whose size is given nowhere stays a fixed number, labelled so. **One series, one interval "
+        "method:** the ifosfamide radiochemotherapy series, whose patients are listed one by one, gets the "
+        "Kaplan–Meier interval with the Greenwood variance on the log(−log) scale wherever it is compared — for "
+        "its rate as the paper reports it (centred on that rate) and for the rate recomputed from its patients "
+        "alike — because that interval allows for the censoring a binomial interval ignores, and it is the "
+        "interval the ifosfamide chapter shows. The difference (particle therapy minus comparator, in "
+        "percentage points) has a 95% interval by the method of variance estimates recovery (MOVER, "
+        "square-and-add; {cite:t}`newcombe1998`), built from the two 95% intervals as shown, with the two "
+        "assumed independent (they are different patients). **Higher or lower** is read from the interval of "
+        "the difference for a *new* particle series — the same construction with the prediction interval of "
+        "the pool in place of the interval of its mean — so that the spread between particle series is "
+        "allowed for; the interval of the mean difference is shown beside it. The chance shown is that the "
+        "true rate of a new particle series like those pooled (its predictive *t* distribution on *k* − 1 "
+        "degrees of freedom) is higher than the comparator's true rate, computed by Gauss–Hermite quadrature. "
+        "**Which comparators count.** A comparator is comparable only when its source states curative intent, "
+        "its rate is not for the lower-dose group (below 63 Gy, the dose by which the source separates its "
+        "groups), it is not selected by tumour size, site or resection margin, no year before the first "
+        "particle series is printed for it, and its size is known or bounded; a fact the sources do not give "
+        "cannot make it comparable. The others are shown as context only, with the reason, and without a "
+        "verdict. A local-control comparator with fewer than "
+        f"{comparators_stats.MIN_AT_RISK} patients at risk at the landmark is flagged wherever it is shown: "
+        "below that, one more event moves the Kaplan–Meier estimate by more than a tenth of its value. "
+        "**Certainty of a comparison.** Each comparison is rated on its own (GRADE, observational evidence, "
+        "starting low): risk of bias from a comparator resting on few patients at risk, inconsistency when "
+        "the spread between particle series changes the answer (not assessable for one series), "
+        "indirectness when the particle series are not soft-tissue sarcoma series like the comparators, and "
+        "imprecision when the interval of the mean difference includes zero. The comparisons with "
+        "soft-tissue sarcoma series use the non-chordoma series as the primary particle-therapy figure and "
+        "all series as a sensitivity analysis; every comparison and every rating is published as a "
+        "download."
     )
 
 

@@ -71,38 +71,25 @@ def _source_names(data_dir: Path | None = None) -> dict[str, str]:
 
 
 def comparator_figures(endpoint: str, horizon_years: float, data_dir: Path | None = None) -> list[dict[str, Any]]:
-    """Photon / radiochemotherapy rates the sources quote for this endpoint and horizon, each with its source.
+    """The comparable comparators for this endpoint and horizon, each with the comparison and its certainty.
 
-    From ``comparators/comparators`` (modalities :data:`COMPARATOR_MODALITIES`) and the ifosfamide series'
-    own reported Kaplan-Meier rate (``ifosfamide/reported_estimates``, quantity ``km_rate``).
+    Only comparators the comparisons chapter classifies as comparable stand here
+    (:func:`sarcoma_review.pages.comparisons.sof_comparisons`); context-only ones stay on that page.
     """
+    from sarcoma_review.pages.comparisons import sof_comparisons
+
     names = _source_names(data_dir)
-    c = loaders.load_comparators(data_dir)
-    c = c[c["modality"].isin(COMPARATOR_MODALITIES) & (c["endpoint"] == endpoint)
-          & (pd.to_numeric(c["horizon_years"], errors="coerce") == float(horizon_years)) & c["rate_percent"].notna()]
+    cited = {str(r.comparator_id): (names.get(str(r.cited_in), str(r.cited_in)), str(r.location))
+             for r in loaders.load_comparators(data_dir).itertuples()}
+    ifo = next((v for k, v in names.items() if "003_" in k), "the ifosfamide series")
+    c = sof_comparisons(data_dir)
+    c = c[(c["endpoint"] == endpoint) & (c["horizon_years"] == float(horizon_years))]
     out = []
     for r in c.itertuples():
-        if str(r.n_kind) in ("exact", "bound") and pd.notna(r.n_value):
-            size = f"{'at most ' if r.n_kind == 'bound' else ''}{int(r.n_value)} patients"
-        else:
-            size = "size not reported"
-        paper = names.get(str(r.cited_in), str(r.cited_in))
-        out.append({"label": f"{r.study} ({r.modality}, {r.group}; {size})", "rate_percent": float(r.rate_percent),
-                    "source": f"quoted by {paper}, {r.location}", "id": str(r.comparator_id),
-                    "short": (f"{'' if str(r.study).startswith(str(r.modality)) else f'{r.modality}, '}{r.study}, "
-                              f"{r.group}: {float(r.rate_percent):g}% [{paper}]")})
-    rep = loaders.load_table("ifosfamide", "reported_estimates", data_dir)
-    rep = rep[(rep["quantity"] == "km_rate") & (rep["endpoint"] == endpoint)
-              & (pd.to_numeric(rep["horizon_years"], errors="coerce") == float(horizon_years))]
-    if not rep.empty:
-        n = len(loaders.load_ifosfamide_patients(data_dir))
-        name = next((v for k, v in names.items() if "003_" in k), "the ifosfamide series")
-        values = sorted(set(rep["value"].astype(float)))
-        where = ", ".join(sorted(set(rep["location"].astype(str))))
-        for v in values:
-            out.append({"label": f"Ifosfamide radiochemotherapy ({name}; {n} patients, as reported)",
-                        "rate_percent": v, "source": f"{name}, {where}", "id": "ifosfamide/reported_estimates",
-                        "short": f"radiochemotherapy, ifosfamide series ({n} patients): {v:g}% [{name}]"})
+        paper, where = cited.get(str(r.comparator_source), (ifo, "its own results"))
+        out.append({"label": str(r.comparator), "rate_percent": float(r.comparator_estimate),
+                    "source": f"quoted by {paper}, {where}" if str(r.comparator_source) in cited else paper,
+                    "id": str(r.comparator_source), "short": f"{r.short} [{paper}]"})
     return out
 
 

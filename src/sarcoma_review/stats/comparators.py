@@ -40,8 +40,22 @@ the two sides independent (different patients)::
 It keeps each interval's asymmetry on the percent scale, never needs the two sides on one scale or
 one reference distribution (t for the pooled side, normal for the comparator), and when the
 comparator is fixed (``l2 = u2 = p2``) it is the pooled interval shifted by ``p2``, which is what
-the book showed before comparators carried their uncertainty. :func:`verdict` reads the interval:
+the book showed before comparators carried their uncertainty. :func:`verdict` reads an interval:
 ``"above"`` (``L > 0``), ``"below"`` (``U < 0``) or ``"includes"`` (zero inside).
+
+The verdict allows for heterogeneity
+------------------------------------
+The verdict a page shows (``compare()["verdict"]``) reads the **new-series** interval: the same
+MOVER construction with the pool's 95% prediction interval (:func:`particle_prediction`) in place of
+the interval of its mean, so "higher" means that a new particle series like those pooled would be
+expected to beat the comparator, the spread between series included. The verdict of the mean
+(``verdict_mean``) is kept beside it. For one series no spread can be seen: its own interval is used.
+
+Classification
+--------------
+:func:`classify` derives "comparable" or "context only" from the facts the sources state (intent,
+dose group, selection, era, size), with every reason; :data:`MIN_AT_RISK` is the one threshold of the
+number-at-risk flag.
 
 The probability
 ---------------
@@ -65,7 +79,7 @@ from scipy import special, stats
 from sarcoma_review.stats import survival
 from sarcoma_review.stats.pooling import PoolResult
 
-__all__ = ["KINDS", "ComparatorRate", "binomial_rate", "km_rate", "fixed_rate", "particle_interval", "mover_difference",
+__all__ = ["KINDS", "MIN_AT_RISK", "CLASSES", "classify", "km_rate_reported", "particle_prediction", "ComparatorRate", "binomial_rate", "km_rate", "fixed_rate", "particle_interval", "mover_difference",
            "verdict", "prob_exceeds", "compare", "QUADRATURE_NODES"]
 
 #: The kinds of comparator uncertainty, from the most to the least informed.
@@ -149,6 +163,23 @@ def km_rate(time, event, at: float) -> ComparatorRate:
                           float(len(np.asarray(time))), "log-log", eta, se)
 
 
+def km_rate_reported(rate_percent: float, time, event, at: float) -> ComparatorRate:
+    """A series' *reported* Kaplan-Meier rate with the interval method of its recomputation.
+
+    One series gets one interval method everywhere: the reported rate is centred on its own
+    ``log(-log)`` value and carries the Greenwood standard error (log(-log) scale) of the
+    Kaplan-Meier estimate recomputed from the same patients at the same landmark, so it differs from
+    :func:`km_rate` only in its centre. (A binomial logit interval would ignore the censoring and
+    give the same 11 patients a second, narrower interval.)
+    """
+    r = _check_rate(rate_percent)
+    km = km_rate(time, event, at)
+    eta = float(np.log(-np.log(r / 100.0)))
+    return ComparatorRate(r, 100 * float(np.exp(-np.exp(eta + _Z * km.se))),
+                          100 * float(np.exp(-np.exp(eta - _Z * km.se))), "kaplan-meier", km.n, "log-log", eta,
+                          km.se)
+
+
 def fixed_rate(rate_percent: float) -> ComparatorRate:
     """A comparator of unknown size: a fixed number without sampling uncertainty."""
     r = float(rate_percent)
@@ -161,6 +192,17 @@ def particle_interval(res: PoolResult) -> tuple[float, float, float]:
     """Estimate and 95% interval (percent) of a particle result: HKSJ t (pooled) or Wald (one series)."""
     est = 100 * float(special.expit(res.mu))
     return est, 100 * float(special.expit(res.ci_logit[0])), 100 * float(special.expit(res.ci_logit[1]))
+
+
+def particle_prediction(res: PoolResult) -> tuple[float, float] | None:
+    """The 95% prediction interval (percent) of a new series' true rate, or None for one series.
+
+    ``mu +/- t_{k-1} sqrt(SE^2 + tau^2)`` on the logit scale (metafor ``predict.rma`` with
+    ``test="knha"``), as the pooling gives it.
+    """
+    if res.model == "single study":
+        return None
+    return 100 * float(special.expit(res.pi_logit[0])), 100 * float(special.expit(res.pi_logit[1]))
 
 
 def mover_difference(p1: float, l1: float, u1: float, p2: float, l2: float, u2: float) -> tuple[float, float, float]:
@@ -199,17 +241,67 @@ def prob_exceeds(res: PoolResult, comp: ComparatorRate, nodes: int = QUADRATURE_
 def compare(res: PoolResult, comp: ComparatorRate) -> dict:
     """Particle result minus comparator: every number of one comparison.
 
-    Returns a dict with ``particle_estimate``/``_ci_low``/``_ci_high``, ``comparator_estimate``/
-    ``_ci_low``/``_ci_high``, ``difference``, ``diff_low``, ``diff_high`` (MOVER), ``verdict``,
-    ``verdict_if_comparator_fixed`` (the verdict had the comparator no uncertainty: the pooled
-    interval shifted), ``prob_particle_exceeds`` and ``pooled`` (False for a single series).
+    Returns a dict with ``particle_estimate``/``_ci_low``/``_ci_high``, ``particle_pi_low``/
+    ``_pi_high`` (prediction interval; NaN for one series), ``comparator_estimate``/``_ci_low``/
+    ``_ci_high``, ``difference``, ``diff_low``, ``diff_high`` (MOVER from the interval of the mean),
+    ``new_diff_low``/``new_diff_high`` (MOVER from the prediction interval: a new series like those
+    pooled minus the comparator; for one series equal to ``diff_low``/``diff_high``),
+    ``verdict_mean`` (read from the interval of the mean), ``verdict`` (read from the new-series
+    interval, so it accounts for between-series heterogeneity), ``verdict_if_comparator_fixed``
+    (the mean verdict had the comparator no uncertainty), ``prob_particle_exceeds`` and ``pooled``.
     """
     p1, l1, u1 = particle_interval(res)
     d, lo, hi = mover_difference(p1, l1, u1, comp.rate, comp.ci_low, comp.ci_high)
+    pi = particle_prediction(res)
+    if pi is None:
+        pl, pu, nlo, nhi = float("nan"), float("nan"), lo, hi
+    else:
+        pl, pu = pi
+        _, nlo, nhi = mover_difference(p1, min(pl, p1), max(pu, p1), comp.rate, comp.ci_low, comp.ci_high)
     return {
         "particle_estimate": p1, "particle_ci_low": l1, "particle_ci_high": u1,
+        "particle_pi_low": pl, "particle_pi_high": pu,
         "comparator_estimate": comp.rate, "comparator_ci_low": comp.ci_low, "comparator_ci_high": comp.ci_high,
-        "difference": d, "diff_low": lo, "diff_high": hi, "verdict": verdict(lo, hi),
+        "difference": d, "diff_low": lo, "diff_high": hi, "new_diff_low": nlo, "new_diff_high": nhi,
+        "verdict": verdict(nlo, nhi), "verdict_mean": verdict(lo, hi),
         "verdict_if_comparator_fixed": verdict(l1 - comp.rate, u1 - comp.rate),
         "prob_particle_exceeds": prob_exceeds(res, comp), "pooled": res.model != "single study",
     }
+
+
+# --------------------------------------------------------------------------- classification
+#: The two classes of a comparator.
+CLASSES = ("comparable", "context only")
+
+#: Fewest patients at risk at the landmark for a Kaplan-Meier comparator rate to stand without a flag.
+#: Below 10 at risk, one more event at the landmark moves the estimate by more than a tenth of its
+#: value (the Kaplan-Meier factor ``1 - 1/n``), so the rate rests on a handful of patients.
+MIN_AT_RISK = 10
+
+
+def classify(*, intent: str, dose_group: str, selection: str, era_year: float, n_kind: str,
+             first_particle_year: float) -> tuple[str, list[str]]:
+    """Comparable or context only, with every reason, from the facts the sources state.
+
+    A comparator is **comparable** only when all of these hold: the source states curative intent;
+    the rate is not for a dose group below 63 Gy (the dose by which the source itself separates
+    higher local control; a lower-dose group is sub-curative); its group is not selected by tumour
+    size, site or resection margin (the particle series are not); it is not historical (a year
+    printed before the first particle series of the pool); and its size is known or bounded (without
+    one its uncertainty cannot be carried into the difference). A fact the sources do not give
+    cannot make a comparator comparable: the reason says it is not stated.
+    """
+    reasons = []
+    if intent != "curative":
+        reasons.append("the sources do not state a curative intent")
+    if dose_group == "below 63 Gy":
+        reasons.append("sub-curative dose: the rate is for doses below 63 Gy, which the source reports "
+                       "separately as the lower-dose group")
+    if selection not in ("none stated", ""):
+        reasons.append(f"selected by {selection}, unlike the particle series")
+    if era_year == era_year and era_year and era_year < first_particle_year:
+        reasons.append(f"historical: a series of {int(era_year)}, before the first particle series "
+                       f"({int(first_particle_year)})")
+    if n_kind == "unknown":
+        reasons.append("its size is given nowhere, so its uncertainty cannot be carried into a difference")
+    return ("comparable" if not reasons else "context only"), reasons
