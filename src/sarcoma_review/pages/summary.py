@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from sarcoma_review.data import loaders
+from sarcoma_review.data import loaders, overlap, patient_groups
 from sarcoma_review.data.vocabulary import landmark_name
 from sarcoma_review.stats import certainty as grade
 from sarcoma_review.stats.sensitivity import pool_primary
@@ -286,3 +286,78 @@ def intro_values(analyses: Sequence[Mapping[str, Any]], data_dir: Path | None = 
             "intro_n_new": flow["new_series"], "intro_search_date": flow["search_date_last"],
             "intro_n_overlap_groups": flow["overlap_groups"],
             "intro_pooled_landmarks": pooled_landmarks_text(analyses)}
+
+
+# --- the clinical questions by patient group (front page) ---------------------------------------------------
+
+#: Endpoints the group questions answer on the front page (the others are in the published CSV).
+GROUP_ENDPOINTS = ("LC", "OS")
+#: Groups whose rows carry the photon and radiochemotherapy figures (all quoted for soft-tissue sarcoma).
+COMPARATOR_GROUPS = (patient_groups.SOFT,)
+#: Where the comparator figures come from: ``f(endpoint, horizon_years, data_dir) -> list of dicts`` with
+#: ``short`` (swap this for the comparable-comparator function of the comparisons chapter).
+comparator_source = comparator_figures
+GROUPS_CSV_NAME = "summary_by_patient_group.csv"
+
+
+def _series_values(rows: pd.DataFrame) -> str:
+    """``"Demizu 2021: 63% (219 patients); ..."`` for the rows of one landmark."""
+    return "; ".join(f"{r.first_author} {int(r.year)}: {float(r.rate_percent):.0f}% ({int(r.n_patients)} patients)"
+                     for r in rows.itertuples())
+
+
+def _kind(k: int) -> str:
+    return "single series" if k == 1 else "two series" if k == 2 else "pooled"
+
+
+def group_frame(literature: pd.DataFrame, judgements: pd.DataFrame, analyses: Sequence[Mapping[str, Any]],
+                endpoints: Iterable[str] | None = None) -> pd.DataFrame:
+    """One row per patient group x landmark the group's series report: the series counted (each shared cohort
+    once, among the group's own series), each series' own rate, the pooled rate where there are two or more
+    series, its GRADE certainty, and ``shown_as`` (``single series``, ``two series`` (never a bottom line: the
+    page shows both series' values) or ``pooled``)."""
+    groups = patient_groups.group_of(literature)
+    lit = literature.assign(patient_group_derived=literature["study_id"].map(groups))
+    keep = set(endpoints) if endpoints is not None else None
+    rows = []
+    for g in patient_groups.GROUPS:
+        for a in _landmarks(analyses):
+            ep, hz = str(a["endpoint"]), float(a["horizon_years"])
+            if keep is not None and ep not in keep:
+                continue
+            d = lit[(lit["patient_group_derived"] == g) & (lit["endpoint"] == ep)
+                    & (lit["horizon_years"].astype(float) == hz)]
+            d = overlap.independent(d).reset_index(drop=True)
+            if d.empty:
+                continue
+            res = pool_primary(d, ep, hz, tau2_method=a.get("tau2_method", "REML"),
+                               ci_method=a.get("ci_method", "HKSJ")).iloc[0].to_dict()
+            res["study_ids"] = ";".join(d["study_id"].astype(str))
+            c = grade.rate(res, judgements, ep, hz, patient_groups.JUDGEMENT_POPULATION[g])
+            k = int(res["k"])
+            rows.append({"group": g, "group_name": patient_groups.NAMES[g], "outcome": landmark_name(ep, hz),
+                         "endpoint": ep, "horizon_years": hz, "k": k, "n_patients": int(res["n_patients"]),
+                         "shown_as": _kind(k), "series_values": _series_values(d),
+                         "series": _series_label(literature, res["study_ids"]),
+                         "model": (f"random effects ({res['tau2_method']}, {res['ci_method']})" if k >= 2
+                                   else "single study"),
+                         "estimate": float(res["estimate"]), "ci_low": float(res["ci_low"]),
+                         "ci_high": float(res["ci_high"]),
+                         "pi_low": float(res["pi_low"]) if k >= 2 else float("nan"),
+                         "pi_high": float(res["pi_high"]) if k >= 2 else float("nan"),
+                         "certainty": c.level, "certainty_symbols": c.symbols,
+                         "rated_down_for": "; ".join(f"{grade.DOMAIN_NAMES[x.domain]} ({x.judgement})"
+                                                     for x in downgraded(c)),
+                         "judged_domains_from": patient_groups.JUDGEMENT_POPULATION[g],
+                         "page": f"pooled/{a['id']}.html"})
+    return pd.DataFrame(rows)
+
+
+def result_text(r: Mapping[str, Any]) -> str:
+    """A group row's result in words: one series' rate, two series' rates side by side, or the pooled rate."""
+    if r["shown_as"] == "single series":
+        return f"one series, {r['series_values']}"
+    if r["shown_as"] == "two series":
+        return f"two series, not pooled: {r['series_values']}"
+    return (f"about {_pct(r['estimate'])} (95% CI {_pct(r['ci_low'])} to {_pct(r['ci_high'])}; "
+            f"{int(r['k'])} series, {int(r['n_patients'])} patients)")
