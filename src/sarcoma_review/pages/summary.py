@@ -127,12 +127,22 @@ def statement(c: grade.Certainty, literature: pd.DataFrame) -> str:
     because = (" because of " + _join([grade.DOMAIN_NAMES[d.domain] + (" (very serious)" if d.downgrade <= -2 else "")
                                        for d in down])) if down else ""
     tail = f"; {_UNCERTAINTY[c.level]} ({c.level} certainty{because})."
+    if int(r["k"]) == 2:
+        return (f"Two series report {what}: {_landmark_values(literature, c)}; two series are shown side by side, "
+                f"not as a pooled bottom line" + tail)
     if not c.pooled:
         return (f"Only one series ({_series_label(literature, str(r.get('study_ids', '')))}, {int(r['n_patients'])} "
                 f"patients) reports {what}: {_pct(r['estimate'])}; nothing is pooled" + tail)
     return (f"Particle therapy series report {what} of about {_pct(r['estimate'])} "
             f"({int(r['k'])} series, {int(r['n_patients'])} patients; a new series could expect "
             f"{_pct(r['pi_low'])} to {_pct(r['pi_high'])})" + tail)
+
+
+def _landmark_values(literature: pd.DataFrame, c: grade.Certainty) -> str:
+    ids = str(c.result.get("study_ids", "")).split(";")
+    d = literature[(literature["endpoint"] == c.endpoint) & (literature["horizon_years"].astype(float) == c.horizon_years)
+                   & literature["study_id"].isin(ids)]
+    return _series_values(d)
 
 
 def _join(items: list[str]) -> str:
@@ -171,6 +181,7 @@ def sof_frame(literature: pd.DataFrame, judgements: pd.DataFrame, analyses: Sequ
             row[f"{d.domain}_reason"] = d.reason
         row["comparators"] = " | ".join(f"{x['label']}: {x['rate_percent']:g}% ({x['source']})" for x in comps)
         row["comparators_short"] = " | ".join(x["short"] for x in comps)
+        row["series_values"] = _landmark_values(literature, c)
         row["statement"] = statement(c, literature)
         row["page"] = f"pooled/{a['id']}.html"
         rows.append(row)
@@ -229,7 +240,9 @@ def sof_html(frame: pd.DataFrame, table_id: str = "summary-of-findings", strata:
     for i, r in frame.iterrows():
         link = f'<a href="{_e(r["page"])}"><strong>{_e(r["outcome"])}</strong></a>'
         rate = f"<strong>{r['estimate']:.1f}%</strong> ({r['ci_low']:.1f} to {r['ci_high']:.1f})"
-        if r["model"] == "single study":
+        if int(r["k"]) == 2:
+            rate = f"two series, not pooled: {_e(r['series_values'])}"
+        elif r["model"] == "single study":
             rate += f"<br><em>one series ({_e(r['series'])}): not pooled</em>"
         else:
             rate += f"<br>prediction interval {r['pi_low']:.0f}% to {r['pi_high']:.0f}%"
@@ -238,10 +251,13 @@ def sof_html(frame: pd.DataFrame, table_id: str = "summary-of-findings", strata:
                        & (strata["population"] == "non-chordoma")]
             if len(o) == 1:
                 o = o.iloc[0]
-                what = (f"one series ({_e(o['series'])}), not pooled" if o["model"] == "single study"
-                        else f"{int(o['k'])} series")
-                rate += (f"<br><small>other than chordoma: {o['estimate']:.1f}% ({o['ci_low']:.1f} to "
-                         f"{o['ci_high']:.1f}), {what}; {_e(o['certainty'])} certainty</small>")
+                if int(o["k"]) == 2:
+                    val = f"two series, not pooled: {_e(o['series_values'])}"
+                else:
+                    what = (f"one series ({_e(o['series'])}), not pooled" if o["model"] == "single study"
+                            else f"{int(o['k'])} series")
+                    val = f"{o['estimate']:.1f}% ({o['ci_low']:.1f} to {o['ci_high']:.1f}), {what}"
+                rate += f"<br><small>other than chordoma: {val}; {_e(o['certainty'])} certainty</small>"
         comps = r["comparators_short"].split(" | ") if r["comparators_short"] else []
         comp = "<br>".join(_e(x) for x in comps) if comps else "none quoted for this landmark"
         sup = ",".join(f'<a href="#sof-note-{m}">{m}</a>'
@@ -358,6 +374,111 @@ def result_text(r: Mapping[str, Any]) -> str:
     if r["shown_as"] == "single series":
         return f"one series, {r['series_values']}"
     if r["shown_as"] == "two series":
-        return f"two series, not pooled: {r['series_values']}"
+        return f"two series (not pooled): {r['series_values']}"
     return (f"about {_pct(r['estimate'])} (95% CI {_pct(r['ci_low'])} to {_pct(r['ci_high'])}; "
             f"{int(r['k'])} series, {int(r['n_patients'])} patients)")
+
+
+def _headline(rows: pd.DataFrame) -> list[Mapping[str, Any]]:
+    """Per endpoint of :data:`GROUP_ENDPOINTS`, the group's row at its longest horizon."""
+    out = []
+    for ep in GROUP_ENDPOINTS:
+        r = rows[rows["endpoint"] == ep]
+        if len(r):
+            out.append(r.sort_values("horizon_years").iloc[-1])
+    return out
+
+
+def _sites(studies: pd.DataFrame, group: str) -> str:
+    g = patient_groups.derive(studies)
+    g = g[g["group"] == group]
+    sites = sorted({str(s) for s in g["site"]})
+    return f"{len(g)} series; site{'s' if len(sites) > 1 else ''}: {', '.join(sites)}"
+
+
+def group_answers_html(groups: pd.DataFrame, harms: pd.DataFrame, studies: pd.DataFrame) -> str:
+    """The front page's first screen: each group's question and its answer in three lines (local control and
+    overall survival at the longest landmark its series report, severe late toxicity), each with its certainty.
+    Two series are shown as their two values, never as a pooled 'about X%'."""
+    out = ['<div class="group-answers">']
+    for g in patient_groups.GROUPS:
+        rows = groups[groups["group"] == g]
+        if rows.empty:
+            continue
+        out.append(f'<section class="group-question" id="question-{_e(g.replace(" ", "-"))}">'
+                   f"<p><strong>{_e(patient_groups.QUESTIONS[g])}?</strong> "
+                   f"<small>({_e(_sites(studies, g))})</small></p><ul>")
+        for r in _headline(rows):
+            out.append(f'<li class="group-benefit"><a href="#{_e(_row_id(g, r["endpoint"], r["horizon_years"]))}">'
+                       f"{_e(r['outcome'][0].upper() + r['outcome'][1:])}</a>: {_e(result_text(r))}; "
+                       f"<em>{_e(r['certainty'])} certainty</em></li>")
+        h = harms[harms["group"] == g]
+        if len(h):
+            h = h.iloc[0]
+            out.append(f'<li class="group-harm"><a href="#{_e(_row_id(g, "harm", 0))}">Severe late toxicity</a> '
+                       f"(grade 3 or worse): {_e(h['series_short'])}; <em>{_e(h['certainty'])} certainty</em>; "
+                       f"{_e(h['followup'])}, later effects not counted.</li>")
+        else:
+            out.append('<li class="group-harm">Severe late toxicity: no series of this group reports it.</li>')
+        out.append("</ul></section>")
+    out.append("</div>")
+    return "".join(out)
+
+
+def _row_id(group: str, endpoint: str, horizon: float) -> str:
+    return f"sof-{group.replace(' ', '-')}-{str(endpoint).lower()}" + (f"-{horizon:g}y" if horizon else "")
+
+
+def group_table_html(groups: pd.DataFrame, harms: pd.DataFrame, group: str, data_dir: Path | None = None,
+                     comparators: bool = True) -> str:
+    """One group's summary of findings: every landmark its series report (local control and overall survival),
+    then the harms row; one series as that series, two as their two values, three or more pooled."""
+    head = ["Outcome", "Series (patients)", "Particle therapy", "Photon RT or radiochemotherapy, as quoted [source]",
+            "Certainty"]
+    out = [f'<table class="review-table sof-table group-sof" id="sof-table-{_e(group.replace(" ", "-"))}" '
+           'style="font-size: 0.85rem"><colgroup><col style="width: 15%"><col style="width: 10%">'
+           '<col style="width: 36%"><col style="width: 24%"><col style="width: 15%"></colgroup><thead><tr>'
+           + "".join(f'<th scope="col">{h}</th>' for h in head) + "</tr></thead><tbody>"]
+    rows = groups[groups["group"] == group].sort_values(["endpoint", "horizon_years"], ascending=[True, False])
+    for _, r in rows.iterrows():
+        if r["shown_as"] == "pooled":
+            rate = (f"<strong>{r['estimate']:.1f}%</strong> ({r['ci_low']:.1f} to {r['ci_high']:.1f}); prediction "
+                    f"interval {r['pi_low']:.0f}% to {r['pi_high']:.0f}%<br><small>{_e(r['series_values'])}</small>")
+        else:
+            rate = _e(result_text(r))
+        comps = (comparator_source(r["endpoint"], r["horizon_years"], data_dir)
+                 if comparators and group in COMPARATOR_GROUPS else [])
+        comp = "<br>".join(_e(x["short"]) for x in comps) if comps else "none quoted for this group"
+        out.append(f'<tr id="{_e(_row_id(group, r["endpoint"], r["horizon_years"]))}">'
+                   f'<td><a href="{_e(r["page"])}"><strong>{_e(r["outcome"])}</strong></a></td>'
+                   f'<td>{int(r["k"])} ({int(r["n_patients"])})</td><td>{rate}</td><td>{comp}</td>'
+                   f'<td><span class="grade-symbols" aria-hidden="true">{r["certainty_symbols"]}</span><br>'
+                   f'{_e(r["certainty"])}<br><small>{_e(r["rated_down_for"])}</small></td></tr>')
+    h = harms[harms["group"] == group]
+    if len(h):
+        h = h.iloc[0]
+        items = "<br>".join(_e(x) for x in h["series_values"].split(" | "))
+        out.append(f'<tr id="{_e(_row_id(group, "harm", 0))}" class="sof-harm">'
+                   f'<td><a href="toxicity.html"><strong>{_e(h["outcome"])}</strong></a></td>'
+                   f'<td>{int(h["k"])} ({int(h["n_patients"])})</td><td>{items}<br><small>{_e(h["followup"])}'
+                   f'</small></td><td>not compared</td><td><span class="grade-symbols" aria-hidden="true">'
+                   f'{h["certainty_symbols"]}</span><br>{_e(h["certainty"])}<br><small>{_e(h["rated_down_for"])}'
+                   f"</small></td></tr>")
+        out.append(f'<tr class="sof-statement"><td colspan="5"><em>{_e(h["followup_caveat"])}</em></td></tr>')
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+def load_groups(analyses: Sequence[Mapping[str, Any]], data_dir: Path | None = None) -> pd.DataFrame:
+    """:func:`group_frame` for the data in ``data_dir`` (every endpoint; the front page shows LC and OS)."""
+    lit = loaders.load_literature(data_dir)
+    judgements = loaders.load_table("appraisal", "certainty_judgements", data_dir)
+    return group_frame(lit, judgements, analyses)
+
+
+def write_group_csvs(groups: pd.DataFrame, harms: pd.DataFrame, studies: pd.DataFrame, folder: str | Path) -> None:
+    """``summary_by_patient_group.csv`` (benefit and harm rows) and ``patient_groups.csv`` (each series' group,
+    the rule that placed it and what it assumes)."""
+    both = pd.concat([groups, harms.assign(shown_as="series' own statements, not pooled")], ignore_index=True)
+    (Path(folder) / GROUPS_CSV_NAME).write_bytes(csv_bytes(both))
+    (Path(folder) / patient_groups.CSV_NAME).write_bytes(csv_bytes(patient_groups.derive(studies)))

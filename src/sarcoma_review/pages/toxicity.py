@@ -144,6 +144,19 @@ def _statement_text(r: Any) -> str:
     return f"{what}: {r.event} ({r.grade}; {phase})"
 
 
+def _short(x: pd.DataFrame, counted: pd.DataFrame) -> str:
+    """One series' severe late toxicity in a few words: ``13/219 (6%)``, ``6 + 2 events in 188``, ..."""
+    if counted.empty:
+        return "a percentage without a count" if "%" in " ".join(x["denominator_basis"].astype(str)) else "no count"
+    d = int(counted["denominator"].max())
+    ns = [int(n) for n in counted["n_events"]]
+    text = (f"{ns[0]}/{d} ({100 * ns[0] / d:.0f}%)" if len(ns) == 1 else
+            f"{' + '.join(str(n) for n in ns)} events in {d} (not a patient total)")
+    if not (x["phase"] == "late").any():
+        text += ", acute or late not stated"
+    return text
+
+
 def series_harms(d: pd.DataFrame) -> pd.DataFrame:
     """One row per series: its statements in words, its largest denominator and median follow-up."""
     rows = []
@@ -153,6 +166,7 @@ def series_harms(d: pd.DataFrame) -> pd.DataFrame:
         counted = x.dropna(subset=["n_events", "denominator"])
         rows.append({"group": g, "study_id": sid, "series": x["series_name"].iloc[0],
                      "statements": "; ".join(_statement_text(r) for r in x.itertuples()),
+                     "short": _short(x, counted),
                      "denominator": int(dens.max()) if len(dens) else float("nan"),
                      "events_counted": int(counted["n_events"].sum()) if len(counted) else float("nan"),
                      "several_rows": len(counted) > 1, "overlap_group": x["overlap_group"].iloc[0],
@@ -240,6 +254,7 @@ def harms_by_group(e: pd.DataFrame, studies: pd.DataFrame) -> pd.DataFrame:
                    else f"median follow-up {fu.iloc[0]:.0f} months" if len(fu) else "follow-up not reported")
         rows.append({"group": g, "outcome": "Severe late toxicity (grade 3 or worse)",
                      "series_values": " | ".join(f"{r.series}: {r.statements}" for r in s.itertuples()),
+                     "series_short": "; ".join(f"{r.series} {r.short}" for r in s.itertuples()),
                      "k": len(s), "n_patients": c["n_patients"], "followup": fu_text,
                      "followup_caveat": (f"Half the patients of these series were followed for less than their "
                                          f"median follow-up ({fu_text.replace('median follow-up ', '')}); "
