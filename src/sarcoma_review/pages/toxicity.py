@@ -147,7 +147,10 @@ def _statement_text(r: Any) -> str:
 def _short(x: pd.DataFrame, counted: pd.DataFrame) -> str:
     """One series' severe late toxicity in a few words: ``13/219 (6%)``, ``6 + 2 events in 188``, ..."""
     if counted.empty:
-        return "a percentage without a count" if "%" in " ".join(x["denominator_basis"].astype(str)) else "no count"
+        import re
+
+        pct = re.search(r"(\d+(?:\.\d+)?) ?%", " ".join(x["statement"].astype(str)))
+        return f"{pct.group(1)}% of patients, no count" if pct else "no count"
     d = int(counted["denominator"].max())
     ns = [int(n) for n in counted["n_events"]]
     text = (f"{ns[0]}/{d} ({100 * ns[0] / d:.0f}%)" if len(ns) == 1 else
@@ -252,6 +255,8 @@ def harms_by_group(e: pd.DataFrame, studies: pd.DataFrame) -> pd.DataFrame:
         fu = s["median_followup_months"].dropna()
         fu_text = (f"median follow-up {fu.min():.0f} to {fu.max():.0f} months" if fu.nunique() > 1
                    else f"median follow-up {fu.iloc[0]:.0f} months" if len(fu) else "follow-up not reported")
+        if 0 < len(fu) < len(s):
+            fu_text += f" ({len(fu)} of {len(s)} series report it)"
         rows.append({"group": g, "outcome": "Severe late toxicity (grade 3 or worse)",
                      "series_values": " | ".join(f"{r.series}: {r.statements}" for r in s.itertuples()),
                      "series_short": "; ".join(f"{r.series} {r.short}" for r in s.itertuples()),
