@@ -8,6 +8,7 @@ count of distinct statements per series uses only rows that overlap no other row
 from __future__ import annotations
 
 import html
+import re
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +107,8 @@ LATE_PHASES = ("late", "not stated")
 #: Imprecision of a harm: very serious below the first total of patients (or with one series), serious below
 #: the second (a 5% risk is known to about +/-2.5 points only from about 300 patients: 1.96 * sqrt(.05 * .95 / 300)).
 HARM_FEW_PATIENTS = (100, 300)
+#: A percentage printed in a statement.
+_PCT = re.compile(r"(\d+(?:\.\d+)?) ?%")
 
 
 def _severe(grade: Any) -> bool:
@@ -136,8 +139,8 @@ def _statement_text(r: Any) -> str:
     if pd.notna(r.n_events) and pd.notna(r.denominator):
         n, d = int(r.n_events), int(r.denominator)
         what = f"{n} of {d} ({100 * n / d:.0f}%)" if n else f"none of {d}"
-    elif "%" in str(r.denominator_basis) or "30.1" in str(r.statement):
-        what = "a percentage without a count"
+    elif _PCT.search(str(r.statement)):
+        what = f"{_PCT.search(str(r.statement)).group(1)}% of patients, no count"
     else:
         what = "no count"
     phase = "late" if r.phase == "late" else "acute or late not stated"
@@ -147,9 +150,7 @@ def _statement_text(r: Any) -> str:
 def _short(x: pd.DataFrame, counted: pd.DataFrame) -> str:
     """One series' severe late toxicity in a few words: ``13/219 (6%)``, ``6 + 2 events in 188``, ..."""
     if counted.empty:
-        import re
-
-        pct = re.search(r"(\d+(?:\.\d+)?) ?%", " ".join(x["statement"].astype(str)))
+        pct = _PCT.search(" ".join(x["statement"].astype(str)))
         return f"{pct.group(1)}% of patients, no count" if pct else "no count"
     d = int(counted["denominator"].max())
     ns = [int(n) for n in counted["n_events"]]
