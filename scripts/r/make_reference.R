@@ -358,3 +358,42 @@ out <- list(
   bayes_wide = bayes_wide, forest = forest, binomial = binomial, all_series = all_series)
 writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, na = "null", pretty = TRUE), out_file)
 cat("wrote", out_file, "\n")
+
+# --- Patient groups (the front page's clinical questions) ------------------------------------------------------
+# Each series' group by the rule of sarcoma_review.data.patient_groups, written again here: chordoma when every
+# patient has one (patient_group chordoma, or n_chordoma = n_patients); bone other than chordoma when
+# patient_group is bone and no chordoma is counted (n_chordoma 0 or empty); soft tissue; otherwise mixed. Within a
+# group, each landmark of book/analyses.yml with two or more series (the overlap rule applied among the group's
+# own series) is pooled with REML and Knapp-Hartung (test "knha") and with the ad hoc correction (test "adhoc").
+# Written to its own file, tests/fixtures/r_reference_groups.json.
+pg_lower <- tolower(trimws(ifelse(is.na(studies$patient_group), "", studies$patient_group)))
+n_ch <- suppressWarnings(as.numeric(studies$n_chordoma))
+study_group <- ifelse(pg_lower == "chordoma" | (!is.na(n_ch) & n_ch == studies$n_patients & studies$n_patients > 0),
+  "chordoma", ifelse(pg_lower == "bone" & (is.na(n_ch) | n_ch == 0), "bone other than chordoma",
+  ifelse(pg_lower == "soft tissue", "soft tissue", "mixed")))
+names(study_group) <- studies$study_id
+group_pools <- list()
+for (g in c("chordoma", "bone other than chordoma", "soft tissue")) {
+  for (i in seq_len(nrow(LANDMARKS))) {
+    ep <- LANDMARKS$endpoint[i]; h <- LANDMARKS$horizon[i]
+    d <- lit[lit$endpoint == ep & lit$horizon_years == h & study_group[lit$study_id] == g, ]
+    d <- independent(d)
+    if (nrow(d) < 2) next
+    d <- d[order(d$study_id), ]
+    d$xi <- d$n_patients * d$rate_percent / 100
+    es <- escalc(measure = "PLO", xi = d$xi, ni = d$n_patients, add = 1/2, to = "only0")
+    d$yi <- as.numeric(es$yi); d$vi <- as.numeric(es$vi)
+    for (t in c("knha", "adhoc")) {
+      res <- rma(yi, vi, data = d, method = "REML", test = t, control = ctrl)
+      group_pools[[length(group_pools) + 1]] <- c(list(group = g, endpoint = ep, horizon = h, test = t,
+        study_ids = I(sort(d$study_id))), summ(res, if (t == "knha") "HKSJ" else "HKSJ-adhoc"))
+    }
+  }
+}
+groups_file <- file.path(root, "tests", "fixtures", "r_reference_groups.json")
+writeLines(toJSON(list(meta = list(R_version = R.version.string, metafor = as.character(packageVersion("metafor")),
+                                   generated_by = "scripts/r/make_reference.R (patient groups)",
+                                   inputs_dir = "tests/fixtures/r_inputs", inputs = inputs),
+                       group_pools = group_pools),
+                  auto_unbox = TRUE, digits = NA, na = "null", pretty = TRUE), groups_file)
+cat("wrote", groups_file, "\n")

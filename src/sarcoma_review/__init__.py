@@ -13,6 +13,7 @@ data.row_rules          patterns that some rows' text must match because code re
 data.tracking           record what data a chapter received: files and frame digests (the build's dependencies)
 data.vocabulary         endpoint names and order, landmark names: the words every layer shares
 data.overlap            shared cohorts counted once: the protocol's overlap rule
+data.patient_groups     the patient group of each series (the clinical question it answers), by one rule
 data.evidence           the update's evidence records: both extractions and their agreement, Table I verification, search flow
 stats.pooling           random-effects pooling of landmark rates (REML/DL/PM, HKSJ/Wald), GLMM, Bayesian
 stats.sensitivity       one pooled analysis: the primary model and its sensitivity panel, keyed by variant

@@ -198,8 +198,9 @@ def test_search_finds_a_study_by_author(browser, built_html: Path, site: str) ->
 
 
 def test_summary_of_findings_is_on_the_first_screen(browser, built_html: Path, site: str) -> None:
-    """The introduction's first screen (1280 x 900) shows the summary-of-findings table: its header and
-    first outcome row start above the fold, and it has one outcome row per pooled landmark analysis."""
+    """The introduction's first screen (1280 x 900) shows the summary of findings by patient group: the first
+    group's question and answers start above the fold; the table of all series together, further down, has one
+    outcome row per pooled landmark analysis."""
     from sarcoma_review.living.analyses import standard_analyses
 
     visit = Visit(browser, site)
@@ -207,9 +208,9 @@ def test_summary_of_findings_is_on_the_first_screen(browser, built_html: Path, s
         visit.page.goto(f"{site}/book/intro.html", wait_until="load")
         table = visit.page.locator("table#summary-of-findings")
         assert table.count() == 1, "the introduction has no summary-of-findings table"
-        first_row = table.locator("tbody tr").first
-        box = first_row.bounding_box()
-        assert box is not None and box["y"] < 900, f"the first outcome row starts below the first screen: {box}"
+        first = visit.page.locator("section.group-question li").first
+        box = first.bounding_box()
+        assert box is not None and box["y"] < 900, f"the first group's answer starts below the first screen: {box}"
         n_rows = table.locator("tbody tr[id^='sof-']").count()
         landmarks = {(a["endpoint"], float(a["horizon_years"])) for a in standard_analyses()
                      if not a.get("subgroup_column")}

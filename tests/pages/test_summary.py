@@ -75,6 +75,9 @@ def test_single_series_rows_are_never_pooled_estimates():
             assert pd.isna(r["pi_low"]) and pd.isna(r["pi_high"])
             assert r["statement"].startswith("Only one series")
             assert r["series"] in r["statement"]
+        elif r["k"] == 2:  # two series side by side, never a pooled bottom line
+            assert r["statement"].startswith("Two series report") and "about" not in r["statement"]
+            assert r["statement"].count("patients)") == 2
         else:
             assert r["statement"].startswith("Particle therapy series report")
 

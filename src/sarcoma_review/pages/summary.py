@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from sarcoma_review.data import loaders
+from sarcoma_review.data import loaders, overlap, patient_groups
 from sarcoma_review.data.vocabulary import landmark_name
 from sarcoma_review.stats import certainty as grade
 from sarcoma_review.stats.sensitivity import pool_primary
@@ -114,12 +114,22 @@ def statement(c: grade.Certainty, literature: pd.DataFrame) -> str:
     because = (" because of " + _join([grade.DOMAIN_NAMES[d.domain] + (" (very serious)" if d.downgrade <= -2 else "")
                                        for d in down])) if down else ""
     tail = f"; {_UNCERTAINTY[c.level]} ({c.level} certainty{because})."
+    if int(r["k"]) == 2:
+        return (f"Two series report {what}: {_landmark_values(literature, c)}; two series are shown side by side, "
+                f"not as a pooled bottom line" + tail)
     if not c.pooled:
         return (f"Only one series ({_series_label(literature, str(r.get('study_ids', '')))}, {int(r['n_patients'])} "
                 f"patients) reports {what}: {_pct(r['estimate'])}; nothing is pooled" + tail)
     return (f"Particle therapy series report {what} of about {_pct(r['estimate'])} "
             f"({int(r['k'])} series, {int(r['n_patients'])} patients; a new series could expect "
             f"{_pct(r['pi_low'])} to {_pct(r['pi_high'])})" + tail)
+
+
+def _landmark_values(literature: pd.DataFrame, c: grade.Certainty) -> str:
+    ids = str(c.result.get("study_ids", "")).split(";")
+    d = literature[(literature["endpoint"] == c.endpoint) & (literature["horizon_years"].astype(float) == c.horizon_years)
+                   & literature["study_id"].isin(ids)]
+    return _series_values(d)
 
 
 def _join(items: list[str]) -> str:
@@ -158,6 +168,7 @@ def sof_frame(literature: pd.DataFrame, judgements: pd.DataFrame, analyses: Sequ
             row[f"{d.domain}_reason"] = d.reason
         row["comparators"] = " | ".join(f"{x['label']}: {x['rate_percent']:g}% ({x['source']})" for x in comps)
         row["comparators_short"] = " | ".join(x["short"] for x in comps)
+        row["series_values"] = _landmark_values(literature, c)
         row["statement"] = statement(c, literature)
         row["page"] = f"pooled/{a['id']}.html"
         rows.append(row)
@@ -216,7 +227,9 @@ def sof_html(frame: pd.DataFrame, table_id: str = "summary-of-findings", strata:
     for i, r in frame.iterrows():
         link = f'<a href="{_e(r["page"])}"><strong>{_e(r["outcome"])}</strong></a>'
         rate = f"<strong>{r['estimate']:.1f}%</strong> ({r['ci_low']:.1f} to {r['ci_high']:.1f})"
-        if r["model"] == "single study":
+        if int(r["k"]) == 2:
+            rate = f"two series, not pooled: {_e(r['series_values'])}"
+        elif r["model"] == "single study":
             rate += f"<br><em>one series ({_e(r['series'])}): not pooled</em>"
         else:
             rate += f"<br>prediction interval {r['pi_low']:.0f}% to {r['pi_high']:.0f}%"
@@ -225,10 +238,13 @@ def sof_html(frame: pd.DataFrame, table_id: str = "summary-of-findings", strata:
                        & (strata["population"] == "non-chordoma")]
             if len(o) == 1:
                 o = o.iloc[0]
-                what = (f"one series ({_e(o['series'])}), not pooled" if o["model"] == "single study"
-                        else f"{int(o['k'])} series")
-                rate += (f"<br><small>other than chordoma: {o['estimate']:.1f}% ({o['ci_low']:.1f} to "
-                         f"{o['ci_high']:.1f}), {what}; {_e(o['certainty'])} certainty</small>")
+                if int(o["k"]) == 2:
+                    val = f"two series, not pooled: {_e(o['series_values'])}"
+                else:
+                    what = (f"one series ({_e(o['series'])}), not pooled" if o["model"] == "single study"
+                            else f"{int(o['k'])} series")
+                    val = f"{o['estimate']:.1f}% ({o['ci_low']:.1f} to {o['ci_high']:.1f}), {what}"
+                rate += f"<br><small>other than chordoma: {val}; {_e(o['certainty'])} certainty</small>"
         comps = r["comparators_short"].split(" | ") if r["comparators_short"] else []
         comp = "<br>".join(_e(x) for x in comps) if comps else "none quoted for this landmark"
         sup = ",".join(f'<a href="#sof-note-{m}">{m}</a>'
@@ -273,3 +289,183 @@ def intro_values(analyses: Sequence[Mapping[str, Any]], data_dir: Path | None = 
             "intro_n_new": flow["new_series"], "intro_search_date": flow["search_date_last"],
             "intro_n_overlap_groups": flow["overlap_groups"],
             "intro_pooled_landmarks": pooled_landmarks_text(analyses)}
+
+
+# --- the clinical questions by patient group (front page) ---------------------------------------------------
+
+#: Endpoints the group questions answer on the front page (the others are in the published CSV).
+GROUP_ENDPOINTS = ("LC", "OS")
+#: Groups whose rows carry the photon and radiochemotherapy figures (all quoted for soft-tissue sarcoma).
+COMPARATOR_GROUPS = (patient_groups.SOFT,)
+#: Where the comparator figures come from: ``f(endpoint, horizon_years, data_dir) -> list of dicts`` with
+#: ``short`` (swap this for the comparable-comparator function of the comparisons chapter).
+comparator_source = comparator_figures
+GROUPS_CSV_NAME = "summary_by_patient_group.csv"
+
+
+def _series_values(rows: pd.DataFrame) -> str:
+    """``"Demizu 2021: 63% (219 patients); ..."`` for the rows of one landmark."""
+    return "; ".join(f"{r.first_author} {int(r.year)}: {float(r.rate_percent):.0f}% ({int(r.n_patients)} patients)"
+                     for r in rows.itertuples())
+
+
+def _kind(k: int) -> str:
+    return "single series" if k == 1 else "two series" if k == 2 else "pooled"
+
+
+def group_frame(literature: pd.DataFrame, judgements: pd.DataFrame, analyses: Sequence[Mapping[str, Any]],
+                endpoints: Iterable[str] | None = None) -> pd.DataFrame:
+    """One row per patient group x landmark the group's series report: the series counted (each shared cohort
+    once, among the group's own series), each series' own rate, the pooled rate where there are two or more
+    series, its GRADE certainty, and ``shown_as`` (``single series``, ``two series`` (never a bottom line: the
+    page shows both series' values) or ``pooled``)."""
+    groups = patient_groups.group_of(literature)
+    lit = literature.assign(patient_group_derived=literature["study_id"].map(groups))
+    keep = set(endpoints) if endpoints is not None else None
+    rows = []
+    for g in patient_groups.GROUPS:
+        for a in _landmarks(analyses):
+            ep, hz = str(a["endpoint"]), float(a["horizon_years"])
+            if keep is not None and ep not in keep:
+                continue
+            d = lit[(lit["patient_group_derived"] == g) & (lit["endpoint"] == ep)
+                    & (lit["horizon_years"].astype(float) == hz)]
+            d = overlap.independent(d).reset_index(drop=True)
+            if d.empty:
+                continue
+            res = pool_primary(d, ep, hz, tau2_method=a.get("tau2_method", "REML"),
+                               ci_method=a.get("ci_method", "HKSJ")).iloc[0].to_dict()
+            res["study_ids"] = ";".join(d["study_id"].astype(str))
+            c = grade.rate(res, judgements, ep, hz, patient_groups.JUDGEMENT_POPULATION[g])
+            k = int(res["k"])
+            rows.append({"group": g, "group_name": patient_groups.NAMES[g], "outcome": landmark_name(ep, hz),
+                         "endpoint": ep, "horizon_years": hz, "k": k, "n_patients": int(res["n_patients"]),
+                         "shown_as": _kind(k), "series_values": _series_values(d),
+                         "series": _series_label(literature, res["study_ids"]),
+                         "model": (f"random effects ({res['tau2_method']}, {res['ci_method']})" if k >= 2
+                                   else "single study"),
+                         "estimate": float(res["estimate"]), "ci_low": float(res["ci_low"]),
+                         "ci_high": float(res["ci_high"]),
+                         "pi_low": float(res["pi_low"]) if k >= 2 else float("nan"),
+                         "pi_high": float(res["pi_high"]) if k >= 2 else float("nan"),
+                         "certainty": c.level, "certainty_symbols": c.symbols,
+                         "rated_down_for": "; ".join(f"{grade.DOMAIN_NAMES[x.domain]} ({x.judgement})"
+                                                     for x in downgraded(c)),
+                         "judged_domains_from": patient_groups.JUDGEMENT_POPULATION[g],
+                         "page": f"pooled/{a['id']}.html"})
+    return pd.DataFrame(rows)
+
+
+def result_text(r: Mapping[str, Any]) -> str:
+    """A group row's result in words: one series' rate, two series' rates side by side, or the pooled rate."""
+    if r["shown_as"] == "single series":
+        return f"one series, {r['series_values']}"
+    if r["shown_as"] == "two series":
+        return f"two series (not pooled): {r['series_values']}"
+    return (f"about {_pct(r['estimate'])} (95% CI {_pct(r['ci_low'])} to {_pct(r['ci_high'])}; "
+            f"{int(r['k'])} series, {int(r['n_patients'])} patients)")
+
+
+def _headline(rows: pd.DataFrame) -> list[Mapping[str, Any]]:
+    """Per endpoint of :data:`GROUP_ENDPOINTS`, the group's row at its longest horizon."""
+    out = []
+    for ep in GROUP_ENDPOINTS:
+        r = rows[rows["endpoint"] == ep]
+        if len(r):
+            out.append(r.sort_values("horizon_years").iloc[-1])
+    return out
+
+
+def _sites(studies: pd.DataFrame, group: str) -> str:
+    g = patient_groups.derive(studies)
+    g = g[g["group"] == group]
+    sites = sorted({str(s) for s in g["site"]})
+    return f"{len(g)} series; site{'s' if len(sites) > 1 else ''}: {', '.join(sites)}"
+
+
+def group_answers_html(groups: pd.DataFrame, harms: pd.DataFrame, studies: pd.DataFrame) -> str:
+    """The front page's first screen: each group's question and its answer in three lines (local control and
+    overall survival at the longest landmark its series report, severe late toxicity), each with its certainty.
+    Two series are shown as their two values, never as a pooled 'about X%'."""
+    out = ['<div class="group-answers">']
+    for g in patient_groups.GROUPS:
+        rows = groups[groups["group"] == g]
+        if rows.empty:
+            continue
+        out.append(f'<section class="group-question" id="question-{_e(g.replace(" ", "-"))}">'
+                   f"<p><strong>{_e(patient_groups.QUESTIONS[g])}?</strong> "
+                   f"<small>({_e(_sites(studies, g))})</small></p><ul>")
+        for r in _headline(rows):
+            out.append(f'<li class="group-benefit"><a href="#{_e(_row_id(g, r["endpoint"], r["horizon_years"]))}">'
+                       f"{_e(r['outcome'][0].upper() + r['outcome'][1:])}</a>: {_e(result_text(r))}; "
+                       f"<em>{_e(r['certainty'])} certainty</em></li>")
+        h = harms[harms["group"] == g]
+        if len(h):
+            h = h.iloc[0]
+            out.append(f'<li class="group-harm"><a href="#{_e(_row_id(g, "harm", 0))}">Severe late toxicity</a> '
+                       f"(grade 3 or worse): {_e(h['series_short'])}; <em>{_e(h['certainty'])} certainty</em>; "
+                       f"{_e(h['followup'])}, later effects not counted.</li>")
+        else:
+            out.append('<li class="group-harm">Severe late toxicity: no series of this group reports it.</li>')
+        out.append("</ul></section>")
+    out.append("</div>")
+    return "".join(out)
+
+
+def _row_id(group: str, endpoint: str, horizon: float) -> str:
+    return f"sof-{group.replace(' ', '-')}-{str(endpoint).lower()}" + (f"-{horizon:g}y" if horizon else "")
+
+
+def group_table_html(groups: pd.DataFrame, harms: pd.DataFrame, group: str, data_dir: Path | None = None,
+                     comparators: bool = True) -> str:
+    """One group's summary of findings: every landmark its series report (local control and overall survival),
+    then the harms row; one series as that series, two as their two values, three or more pooled."""
+    head = ["Outcome", "Series (patients)", "Particle therapy", "Photon RT or radiochemotherapy, as quoted [source]",
+            "Certainty"]
+    out = [f'<table class="review-table sof-table group-sof" id="sof-table-{_e(group.replace(" ", "-"))}" '
+           'style="font-size: 0.85rem"><colgroup><col style="width: 15%"><col style="width: 10%">'
+           '<col style="width: 36%"><col style="width: 24%"><col style="width: 15%"></colgroup><thead><tr>'
+           + "".join(f'<th scope="col">{h}</th>' for h in head) + "</tr></thead><tbody>"]
+    rows = groups[groups["group"] == group].sort_values(["endpoint", "horizon_years"], ascending=[True, False])
+    for _, r in rows.iterrows():
+        if r["shown_as"] == "pooled":
+            rate = (f"<strong>{r['estimate']:.1f}%</strong> ({r['ci_low']:.1f} to {r['ci_high']:.1f}); prediction "
+                    f"interval {r['pi_low']:.0f}% to {r['pi_high']:.0f}%<br><small>{_e(r['series_values'])}</small>")
+        else:
+            rate = _e(result_text(r))
+        comps = (comparator_source(r["endpoint"], r["horizon_years"], data_dir)
+                 if comparators and group in COMPARATOR_GROUPS else [])
+        comp = "<br>".join(_e(x["short"]) for x in comps) if comps else "none quoted for this group"
+        out.append(f'<tr id="{_e(_row_id(group, r["endpoint"], r["horizon_years"]))}">'
+                   f'<td><a href="{_e(r["page"])}"><strong>{_e(r["outcome"])}</strong></a></td>'
+                   f'<td>{int(r["k"])} ({int(r["n_patients"])})</td><td>{rate}</td><td>{comp}</td>'
+                   f'<td><span class="grade-symbols" aria-hidden="true">{r["certainty_symbols"]}</span><br>'
+                   f'{_e(r["certainty"])}<br><small>{_e(r["rated_down_for"])}</small></td></tr>')
+    h = harms[harms["group"] == group]
+    if len(h):
+        h = h.iloc[0]
+        items = "<br>".join(_e(x) for x in h["series_values"].split(" | "))
+        out.append(f'<tr id="{_e(_row_id(group, "harm", 0))}" class="sof-harm">'
+                   f'<td><a href="toxicity.html"><strong>{_e(h["outcome"])}</strong></a></td>'
+                   f'<td>{int(h["k"])} ({int(h["n_patients"])})</td><td>{items}<br><small>{_e(h["followup"])}'
+                   f'</small></td><td>not compared</td><td><span class="grade-symbols" aria-hidden="true">'
+                   f'{h["certainty_symbols"]}</span><br>{_e(h["certainty"])}<br><small>{_e(h["rated_down_for"])}'
+                   f"</small></td></tr>")
+        out.append(f'<tr class="sof-statement"><td colspan="5"><em>{_e(h["followup_caveat"])}</em></td></tr>')
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+def load_groups(analyses: Sequence[Mapping[str, Any]], data_dir: Path | None = None) -> pd.DataFrame:
+    """:func:`group_frame` for the data in ``data_dir`` (every endpoint; the front page shows LC and OS)."""
+    lit = loaders.load_literature(data_dir)
+    judgements = loaders.load_table("appraisal", "certainty_judgements", data_dir)
+    return group_frame(lit, judgements, analyses)
+
+
+def write_group_csvs(groups: pd.DataFrame, harms: pd.DataFrame, studies: pd.DataFrame, folder: str | Path) -> None:
+    """``summary_by_patient_group.csv`` (benefit and harm rows) and ``patient_groups.csv`` (each series' group,
+    the rule that placed it and what it assumes)."""
+    both = pd.concat([groups, harms.assign(shown_as="series' own statements, not pooled")], ignore_index=True)
+    (Path(folder) / GROUPS_CSV_NAME).write_bytes(csv_bytes(both))
+    (Path(folder) / patient_groups.CSV_NAME).write_bytes(csv_bytes(patient_groups.derive(studies)))
