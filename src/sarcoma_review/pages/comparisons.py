@@ -451,8 +451,7 @@ def panel_html(panel: pd.DataFrame):
     from sarcoma_review.pages.render.tables import html_table
 
     shown = panel.copy()
-    shown["class_shown"] = [c if c == "comparable" else f"context only: {why}"
-                            for c, why in zip(shown["comparator_class"], shown["class_reason"])]
+    shown["class_shown"] = [c if c == "comparable" else "context only" for c in shown["comparator_class"]]
     words = {"above": "higher", "below": "lower", "includes": "no direction"}
     shown["verdict_shown"] = [words[v] if c == "comparable" else "none drawn (context only)"
                               for v, c in zip(shown["verdict"], shown["comparator_class"])]
@@ -461,11 +460,12 @@ def panel_html(panel: pd.DataFrame):
     return html_table(
         shown,
         columns={"landmark": "Landmark", "comparator": "Comparator", "class_shown": "Class",
-                 "comparator_estimate": "Comparator (%)", "particle_population": "Particle series",
-                 "particle_estimate": "Particle (%)", "difference": "Difference (points)",
-                 "verdict_shown": "Verdict for a new series", "chance": "Chance a new series is higher",
+                 "comparator_estimate": "Comparator (%)", "particle_estimate": "Particle (%)",
+                 "difference": "Difference (points)", "verdict_shown": "Verdict for a new series",
                  "at_risk_flag": "Patients at risk"},
-        details={"new_diff_low": "Difference for a new series, 95% low",
+        details={"class_reason": "Why this class", "particle_population": "Particle series",
+                 "chance": "Chance a new series is higher",
+                 "new_diff_low": "Difference for a new series, 95% low",
                  "new_diff_high": "Difference for a new series, 95% high",
                  "diff_low": "Difference of the means, 95% low", "diff_high": "Difference of the means, 95% high",
                  "modality": "Modality", "comparator_n_kind": "Size known", "comparator_n": "n (or bound)",
