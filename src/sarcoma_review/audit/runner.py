@@ -25,7 +25,7 @@ from sarcoma_review.audit.reconstruct import (
     sidecar,
 )
 from sarcoma_review.audit.records import COLUMNS, CheckResult
-from sarcoma_review.audit.registry import run_group
+from sarcoma_review.audit.registry import CONTEXTS, check, checks, context, run_group
 from sarcoma_review.data import tracking
 from sarcoma_review.paths import data_dir as default_data_dir
 
@@ -68,6 +68,16 @@ def _fact(facts: pd.DataFrame, fact_id: str, col: str = "value") -> str:
 _percent_table = percent_table
 
 
+#: The audit table's groups of checks, in row order (see :mod:`sarcoma_review.audit.registry`).
+GROUPS = ("cnao", "cnao.km", REPORTED, IPD, "ifo.patients", "table_i")
+
+for _group in ("cnao", "cnao.km", "table_i"):  # these groups read the data folder themselves
+    context(_group)(Path)
+
+
+@check("cnao.reported", "cnao", "Abstract; Results; Table II",
+       "GRIM of Table II and of the text's percentages, the sex ratio, the operated patients, and values the "
+       "paper states twice")
 def cnao_checks(d: Path) -> list[CheckResult]:
     """GRIM and restatement checks on Cuccia et al. 2020."""
     ch = _read(d, CNAO, "characteristics")
@@ -226,6 +236,15 @@ _TABLE_I_VERDICT = {"agrees": "consistent", "differs": "inconsistent", "not repo
                     "publication not readable": "cannot check"}
 
 
+@check("cnao.km", "cnao.km", "Abstract; Results; Discussion",
+       "whether the Kaplan-Meier statements of each CNAO curve can all hold at once (integer program), "
+       "and which statement to drop when they cannot")
+def _cnao_km(d: Path) -> list[CheckResult]:
+    return feasibility_checks(d)
+
+
+@check("table_i", "table_i", "Table I; each series' own publication",
+       "each value of Table I against the publication of its series", optional="literature/verification.csv")
 def table_i_checks(d: Path) -> list[CheckResult]:
     """Secondary table against primary publication: each Table I value (literature/verification)
     against the series' own publication, one finding per value, with both statements.
@@ -249,7 +268,13 @@ def table_i_checks(d: Path) -> list[CheckResult]:
 def run_audit(data_dir: Path | None = None) -> pd.DataFrame:
     """Every check as one table with columns :data:`~sarcoma_review.audit.records.COLUMNS`."""
     d = Path(data_dir) if data_dir is not None else default_data_dir()
-    rows = cnao_checks(d) + feasibility_checks(d) + ifosfamide_checks(d) + table_i_checks(d)
+    inputs: dict = {}  # one input per builder (the ifosfamide groups share theirs)
+    rows = []
+    for group in GROUPS:
+        build = CONTEXTS[group]
+        if build not in inputs:
+            inputs[build] = build(d)
+        rows += [r for c in checks(group) for r in c.run(inputs[build])]
     return pd.DataFrame([r.as_dict() for r in rows], columns=list(COLUMNS))
 
 
