@@ -373,6 +373,63 @@ FOREST_STUDY_COLUMNS = ["study_id", "label", "n_patients", "estimate", "ci_low",
 FOREST_POOLED_KEYS = ["estimate", "ci_low", "ci_high"]
 
 
+def _forest_check(per_study: pd.DataFrame, pooled: Mapping[str, Any] | pd.Series, max_studies: int) -> None:
+    _require(per_study, FOREST_STUDY_COLUMNS, "per_study")
+    missing = [k for k in FOREST_POOLED_KEYS if _get(pooled, k) is None]
+    if missing:
+        raise ValueError(f"pooled needs values for {missing} (got keys {list(pooled.keys())}).")
+    if per_study.empty:
+        raise ValueError("per_study has no rows: there is nothing to draw.")
+    if max_studies < 1:
+        raise ValueError(f"max_studies must be at least 1, not {max_studies}")
+
+
+def _forest_frame(per_study: pd.DataFrame, factor: float) -> pd.DataFrame:
+    """The studies on the 0-100 scale, with the optional columns present."""
+    df = per_study.copy()
+    for c in ("estimate", "ci_low", "ci_high"):
+        df[c] = df[c].astype("float64") * factor
+    df["weight"] = df["weight"].astype("float64")
+    if "subgroup" not in df.columns:
+        df["subgroup"] = None
+    for c in ("year", "source", "histology"):
+        if c not in df.columns:
+            df[c] = None
+    df["subgroup"] = df["subgroup"].astype("object").where(df["subgroup"].notna(), "All studies")
+    return df
+
+
+def _forest_shown(df: pd.DataFrame, max_studies: int, sort_by: str) -> tuple[pd.DataFrame, float]:
+    """The studies drawn (the heaviest ``max_studies``) in the chosen order, and the weight left out."""
+    k = len(df)
+    shown = df
+    omitted_weight = 0.0
+    if k > max_studies:
+        shown = df.nlargest(max_studies, "weight", keep="first")
+        omitted_weight = float(df["weight"].sum() - shown["weight"].sum())
+    if sort_by == "year":
+        shown = shown.sort_values(["year", "label"], kind="stable", na_position="last")
+    elif sort_by == "estimate":
+        shown = shown.sort_values(["estimate", "label"], kind="stable")
+    elif sort_by == "weight":
+        shown = shown.sort_values(["weight", "label"], ascending=[False, True], kind="stable")
+    elif sort_by != "input":
+        raise ValueError(f"sort_by must be 'year', 'estimate', 'weight' or 'input', not {sort_by!r}")
+    return shown, omitted_weight
+
+
+def _forest_study_record(s: pd.Series) -> dict[str, Any]:
+    return {
+        "kind": "study", "study_id": str(s["study_id"]), "label": str(s["label"]),
+        "n_patients": None if pd.isna(s["n_patients"]) else int(s["n_patients"]),
+        "estimate": float(s["estimate"]), "ci_low": float(s["ci_low"]), "ci_high": float(s["ci_high"]),
+        "weight": float(s["weight"]), "subgroup": str(s["subgroup"]),
+        "year": None if pd.isna(s["year"]) else int(s["year"]),
+        "source": None if s["source"] is None or pd.isna(s["source"]) else str(s["source"]),
+        "histology": None if s["histology"] is None or pd.isna(s["histology"]) else str(s["histology"]),
+    }
+
+
 def forest_rows(per_study: pd.DataFrame, pooled: Mapping[str, Any] | pd.Series, *,
                 max_studies: int = 60, sort_by: Literal["year", "estimate", "weight", "input"] = "year",
                 scale: Literal["auto", "fraction", "percent"] = "auto",
@@ -392,54 +449,16 @@ def forest_rows(per_study: pd.DataFrame, pooled: Mapping[str, Any] | pd.Series, 
     info : dict
         ``k``, ``k_shown``, ``omitted_weight`` (percent) and ``heterogeneity`` text.
     """
-    _require(per_study, FOREST_STUDY_COLUMNS, "per_study")
-    missing = [k for k in FOREST_POOLED_KEYS if _get(pooled, k) is None]
-    if missing:
-        raise ValueError(f"pooled needs values for {missing} (got keys {list(pooled.keys())}).")
-    if per_study.empty:
-        raise ValueError("per_study has no rows: there is nothing to draw.")
-    if max_studies < 1:
-        raise ValueError(f"max_studies must be at least 1, not {max_studies}")
+    _forest_check(per_study, pooled, max_studies)
 
     factor = _percent_factor(
         list(per_study["ci_high"]) + [_get(pooled, "ci_high")] + [_get(pooled, "pi_high")], scale)
-    df = per_study.copy()
-    for c in ("estimate", "ci_low", "ci_high"):
-        df[c] = df[c].astype("float64") * factor
-    df["weight"] = df["weight"].astype("float64")
-    if "subgroup" not in df.columns:
-        df["subgroup"] = None
-    for c in ("year", "source", "histology"):
-        if c not in df.columns:
-            df[c] = None
-    df["subgroup"] = df["subgroup"].astype("object").where(df["subgroup"].notna(), "All studies")
+    df = _forest_frame(per_study, factor)
 
     k = len(df)
-    shown = df
-    omitted_weight = 0.0
-    if k > max_studies:
-        shown = df.nlargest(max_studies, "weight", keep="first")
-        omitted_weight = float(df["weight"].sum() - shown["weight"].sum())
-    if sort_by == "year":
-        shown = shown.sort_values(["year", "label"], kind="stable", na_position="last")
-    elif sort_by == "estimate":
-        shown = shown.sort_values(["estimate", "label"], kind="stable")
-    elif sort_by == "weight":
-        shown = shown.sort_values(["weight", "label"], ascending=[False, True], kind="stable")
-    elif sort_by != "input":
-        raise ValueError(f"sort_by must be 'year', 'estimate', 'weight' or 'input', not {sort_by!r}")
+    shown, omitted_weight = _forest_shown(df, max_studies, sort_by)
 
-    records: list[dict[str, Any]] = []
-    for _, s in shown.iterrows():
-        records.append({
-            "kind": "study", "study_id": str(s["study_id"]), "label": str(s["label"]),
-            "n_patients": None if pd.isna(s["n_patients"]) else int(s["n_patients"]),
-            "estimate": float(s["estimate"]), "ci_low": float(s["ci_low"]), "ci_high": float(s["ci_high"]),
-            "weight": float(s["weight"]), "subgroup": str(s["subgroup"]),
-            "year": None if pd.isna(s["year"]) else int(s["year"]),
-            "source": None if s["source"] is None or pd.isna(s["source"]) else str(s["source"]),
-            "histology": None if s["histology"] is None or pd.isna(s["histology"]) else str(s["histology"]),
-        })
+    records: list[dict[str, Any]] = [_forest_study_record(s) for _, s in shown.iterrows()]
     if k > len(shown):
         records.append({"kind": "omitted",
                         "label": f"… {k - len(shown)} smaller studies not shown "
