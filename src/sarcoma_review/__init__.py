@@ -21,9 +21,11 @@ stats.survival          Kaplan-Meier, medians, RMST, Greenwood and log-rank on i
 stats.comparators       a comparator's rate with its own uncertainty; particle minus comparator (MOVER)
 stats.certainty         GRADE for overall prognosis: computed inconsistency/imprecision, judged domains from data
 audit.records           the audit's result record, verdicts, roles (finding/exploration) and csv columns
+audit.registry          the registry of named checks, each with its row of documentation, run group by group
 audit.grim              checks of printed numbers (percentages, sums, restatements, p from CI)
 audit.feasibility       can any event/censoring pattern give the reported Kaplan-Meier figures?
 audit.ipd               recomputation from the ifosfamide patient table
+audit.ifosfamide        the ifosfamide paper's printed percentages and values recomputed from Table 3, as checks
 audit.patients          the ifosfamide text's statements about patients against its Table 3, pair by pair
 audit.reconstruct       pseudo-individual patient data for the CNAO endpoints
 audit.runner            run every check; the audit table and its links
