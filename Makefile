@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: book test env browser bench clean site serve
+.PHONY: book test env browser bench clean site serve lint
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,8 +35,13 @@ browser:
 	fi
 
 ## Run the whole test suite (builds the book first: the browser tests read _build/html).
-test: book browser
+test: lint book browser
 	$(BIN)/python -m pytest
+
+## Lint and format check (ruff, pinned in requirements.txt; configured in pyproject.toml)
+lint: env
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 ## Benchmarks (not timed tests): writes BENCHMARKS.md and _build/bench/results.json
 bench: env

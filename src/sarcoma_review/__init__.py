@@ -20,11 +20,14 @@ stats.sensitivity       one pooled analysis: the primary model and its sensitivi
 stats.moderators        subgroup differences, moderator tests, meta-regression, benchmark comparisons
 stats.survival          Kaplan-Meier, medians, RMST, Greenwood and log-rank on individual patient data (lifelines)
 stats.comparators       a comparator's rate with its own uncertainty; particle minus comparator (MOVER)
+stats.comparison_certainty  GRADE for a comparison of particle therapy with a comparator (observational, rated as a comparison)
 stats.certainty         GRADE for overall prognosis: computed inconsistency/imprecision, judged domains from data
 audit.records           the audit's result record, verdicts, roles (finding/exploration) and csv columns
+audit.registry          the registry of named checks, each with its row of documentation, run group by group
 audit.grim              checks of printed numbers (percentages, sums, restatements, p from CI)
 audit.feasibility       can any event/censoring pattern give the reported Kaplan-Meier figures?
 audit.ipd               recomputation from the ifosfamide patient table
+audit.ifosfamide        the ifosfamide paper's printed percentages and values recomputed from Table 3, as checks
 audit.patients          the ifosfamide text's statements about patients against its Table 3, pair by pair
 audit.reconstruct       pseudo-individual patient data for the CNAO endpoints
 audit.runner            run every check; the audit table and its links

@@ -332,6 +332,163 @@ def _solve_risk_sets(
     return sol
 
 
+class _Model:
+    """The integer program of :func:`_solve_risk_sets_uncached` under construction: variables y (risk-set
+    size r in segment k), u (monotone segment thresholds) and one auxiliary per active landmark."""
+
+    def __init__(self, problem: KMProblem):
+        self.n, self.d = problem.n, problem.events
+        self.cuts = cuts = problem.cutpoints()
+        self.K = len(cuts) + 1  # segments: (-inf, c0], (c0, c1], ..., (c_{K-2}, inf)
+        self.lows = [-math.inf] + cuts
+        self.highs = cuts + [math.inf]
+        # r = 1 (the last patient at risk has the event) makes S = 0 from then on. Every printed
+        # landmark is > 0 (printed_interval floors it above 0), so r = 1 may only fall in a segment
+        # after the last active landmark, where it touches no reported S (forbidden below).
+        self.R = list(range(1, self.n + 1))
+        self.nR = len(self.R)
+        self.ny = self.nR * self.K
+        self.nu = self.nR * (self.K - 1)
+        self.nvar = self.ny + self.nu + len(problem.active_landmarks())
+        self.rows: list[tuple[dict[int, float], float, float]] = []
+        self.ub = np.ones(self.nvar)
+        self.lb = np.zeros(self.nvar)
+        self.objective = np.zeros(self.nvar)
+
+    def yi(self, ri: int, k: int) -> int:
+        return ri * self.K + k
+
+    def ui(self, ri: int, k: int) -> int:
+        return self.ny + ri * (self.K - 1) + k
+
+    def add(self, coefs: dict[int, float], lb: float, ub: float) -> None:
+        self.rows.append((coefs, lb, ub))
+
+    def forbid(self, ri_pred, k_pred) -> None:
+        for ri, r in enumerate(self.R):
+            for k in range(self.K):
+                if ri_pred(r) and k_pred(k):
+                    self.ub[self.yi(ri, k)] = 0
+
+    def seg_of(self, t: float) -> int:
+        return next(k for k in range(self.K) if self.lows[k] < t <= self.highs[k])
+
+    def count_in(self, segments) -> dict[int, float]:
+        """Coefficients counting the events in ``segments``."""
+        return {self.yi(ri, k): 1 for ri in range(self.nR) for k in segments}
+
+
+def _structure(m: _Model) -> None:
+    """Each risk-set size used at most once; the total of events; segments ordered by thresholds."""
+    yi, ui, K, nR = m.yi, m.ui, m.K, m.nR
+    for ri in range(nR):
+        m.add({yi(ri, k): 1 for k in range(K)}, 0, 1)
+    m.add({yi(ri, k): 1 for ri in range(nR) for k in range(K)}, m.d, m.d)
+    for b in range(K - 1):
+        for ri in range(nR):
+            m.add({**{yi(ri, k): 1 for k in range(b + 1)}, ui(ri, b): -1}, -np.inf, 0)
+            m.add({**{yi(ri, k): 1 for k in range(b + 1, K)}, ui(ri, b): 1}, -np.inf, 1)
+            if ri > 0:
+                m.add({ui(ri, b): 1, ui(ri - 1, b): -1}, 0, np.inf)
+
+
+def _landmarks(m: _Model, problem: KMProblem, inner: bool) -> None:
+    """Printed survival at the landmarks (log S is linear in y)."""
+    # r = 1 cannot precede any landmark (it would make that S = 0, never a printed value)
+    marks = problem.active_landmarks()
+    if marks:
+        last_mark = m.cuts.index(max(marks))
+        m.forbid(lambda r: r == 1, lambda k: k <= last_mark)
+    # r = 1 never enters: forbidden up to the last landmark
+    L = [math.log1p(-1 / r) if r > 1 else 0.0 for r in m.R]
+    for li, (t, p) in enumerate(sorted(problem.active_landmarks().items())):
+        lo, hi = printed_interval(p, problem.rounding)
+        if lo <= 0:
+            lo = Fraction(1, 10**9)
+        j = m.cuts.index(t)
+        coefs = {m.yi(ri, k): L[ri] for ri in range(m.nR) for k in range(j + 1) if m.R[ri] > 1}
+        margin = -LOG_MARGIN if inner else LOG_MARGIN
+        m.add(coefs, math.log(lo / 100) - margin, math.log(hi / 100) + margin)
+        # |log S - log p| <= aux (objective: land close to the printed value)
+        aux = m.ny + m.nu + li
+        target = math.log(float(p) / 100)
+        m.lb[aux], m.ub[aux] = 0, np.inf
+        m.add({**coefs, aux: -1}, -np.inf, target)
+        m.add({**coefs, aux: 1}, target, np.inf)
+        m.objective[aux] = 0  # pure feasibility: the first solution HiGHS finds is deterministic
+
+
+def _event_statements(m: _Model, problem: KMProblem) -> None:
+    """Events by time, the first and last event, the median event time."""
+    for t, cnt in problem.active_events_by().items():
+        m.add(m.count_in(range(m.cuts.index(t) + 1)), cnt, cnt)
+    if problem.active("event_max"):
+        tmax = problem.event_max
+        m.forbid(lambda r: True, lambda k: m.lows[k] >= tmax)
+        m.add(m.count_in([m.seg_of(tmax)]), 1, np.inf)
+    if problem.active("event_min"):
+        tmin = problem.event_min
+        m.forbid(lambda r: True, lambda k: m.highs[k] < tmin)
+        m.add(m.count_in([m.seg_of(tmin)]), 1, np.inf)
+        if problem.active("fu_min") and tmin < problem.fu_min:  # type: ignore[operator]
+            m.lb[m.yi(m.nR - 1, m.seg_of(tmin))] = 1  # first event before any censoring: r_1 = n
+    if problem.active("event_median"):
+        _event_median(m, problem.event_median)
+
+
+def _event_median(m: _Model, med: float) -> None:
+    half = m.d // 2
+    below = [k for k in range(m.K) if m.highs[k] < med]
+    above = [k for k in range(m.K) if m.lows[k] >= med]
+    if below:
+        m.add(m.count_in(below), 0, half)
+    if above:
+        m.add(m.count_in(above), 0, half)
+    if m.d % 2 == 1:
+        m.add(m.count_in([m.seg_of(med)]), 1, np.inf)
+
+
+def _follow_up(m: _Model, problem: KMProblem, strict_median: bool) -> None:
+    """Follow-up range, patients at risk after a time, median follow-up."""
+    n = m.n
+    if problem.times_are_followup and problem.active("fu_min"):
+        m.forbid(lambda r: True, lambda k: m.highs[k] < problem.fu_min)
+    if problem.active("fu_max"):
+        m.forbid(lambda r: True, lambda k: m.lows[k] >= problem.fu_max)
+    if problem.at_risk_after is not None:
+        m_after, r_after = problem.at_risk_after
+        m.forbid(lambda r: r > r_after, lambda k: m.lows[k] >= m_after)
+    if problem.active("fu_median"):
+        j = m.cuts.index(problem.fu_median)
+        lo_r = n // 2 + 2 if strict_median else math.ceil(n / 2)
+        hi_r = math.ceil(n / 2) - 1 if strict_median else n // 2
+        m.forbid(lambda r: r < lo_r, lambda k: k <= j)
+        m.forbid(lambda r: r > hi_r, lambda k: k > j)
+
+
+def _solve(m: _Model, time_limit: float) -> tuple[list[int], list[int]] | None:
+    A = lil_matrix((len(m.rows), m.nvar))
+    lbs, ubs = [], []
+    for i, (coefs, lo_, hi_) in enumerate(m.rows):
+        for c, v in coefs.items():
+            A[i, c] = v
+        lbs.append(lo_)
+        ubs.append(hi_)
+    integrality = np.zeros(m.nvar)
+    integrality[: m.ny + m.nu] = 1
+    res = milp(m.objective, constraints=LinearConstraint(A.tocsr(), lbs, ubs), integrality=integrality,
+               bounds=Bounds(m.lb, m.ub), options={"time_limit": time_limit, "disp": False})
+    if res.status == 2 or res.x is None:  # infeasible
+        return None
+    if res.status != 0:
+        raise Undecided(f"the integer program did not finish within {time_limit:g} s ({res.message}); "
+                        "raise time_limit")
+    x = res.x
+    picks = [(m.R[ri], k) for ri in range(m.nR) for k in range(m.K) if x[m.yi(ri, k)] > 0.5]
+    picks.sort(key=lambda rk: -rk[0])
+    return [r for r, _ in picks], [k for _, k in picks]
+
+
 def _solve_risk_sets_uncached(
     problem: KMProblem, time_limit: float = 60.0, strict_median: bool = False, inner: bool = False
 ) -> tuple[list[int], list[int]] | None:
@@ -345,144 +502,19 @@ def _solve_risk_sets_uncached(
     first after <= n/2); ``strict_median`` uses the sufficient one (>= n/2 + 2 and <= n/2 - 1, all
     censorings of the straddling gap placed at the median) for building a witness.
     """
-    n, d = problem.n, problem.events
-    cuts = problem.cutpoints()
-    K = len(cuts) + 1  # segments: (-inf, c0], (c0, c1], ..., (c_{K-2}, inf)
-    lows = [-math.inf] + cuts
-    highs = cuts + [math.inf]
-    # r = 1 (the last patient at risk has the event) makes S = 0 from then on. Every printed
-    # landmark is > 0 (printed_interval floors it above 0), so r = 1 may only fall in a segment
-    # after the last active landmark, where it touches no reported S (forbidden below).
-    R = list(range(1, n + 1))
-    nR = len(R)
-    ny = nR * K
-    nu = nR * (K - 1)
-    nvar = ny + nu + len(problem.active_landmarks())
-    yi = lambda ri, k: ri * K + k  # noqa: E731
-    ui = lambda ri, k: ny + ri * (K - 1) + k  # noqa: E731
-    rows: list[tuple[dict[int, float], float, float]] = []
-
-    def add(coefs: dict[int, float], lb: float, ub: float) -> None:
-        rows.append((coefs, lb, ub))
-
-    ub = np.ones(nvar)
-    lb = np.zeros(nvar)
-
-    def forbid(ri_pred, k_pred) -> None:
-        for ri, r in enumerate(R):
-            for k in range(K):
-                if ri_pred(r) and k_pred(k):
-                    ub[yi(ri, k)] = 0
-
-    # each risk-set size used at most once; total events
-    for ri in range(nR):
-        add({yi(ri, k): 1 for k in range(K)}, 0, 1)
-    add({yi(ri, k): 1 for ri in range(nR) for k in range(K)}, d, d)
-    # segment ordering through monotone thresholds
-    for b in range(K - 1):
-        for ri in range(nR):
-            add({**{yi(ri, k): 1 for k in range(b + 1)}, ui(ri, b): -1}, -np.inf, 0)
-            add({**{yi(ri, k): 1 for k in range(b + 1, K)}, ui(ri, b): 1}, -np.inf, 1)
-            if ri > 0:
-                add({ui(ri, b): 1, ui(ri - 1, b): -1}, 0, np.inf)
-
-    def seg_of(t: float) -> int:
-        return next(k for k in range(K) if lows[k] < t <= highs[k])
-
-    # r = 1 cannot precede any landmark (it would make that S = 0, never a printed value)
-    marks = problem.active_landmarks()
-    if marks:
-        last_mark = cuts.index(max(marks))
-        forbid(lambda r: r == 1, lambda k: k <= last_mark)
-    # landmarks (log S is linear in y; r = 1 never enters: forbidden up to the last landmark)
-    L = [math.log1p(-1 / r) if r > 1 else 0.0 for r in R]
-    objective = np.zeros(nvar)
-    for li, (t, p) in enumerate(sorted(problem.active_landmarks().items())):
-        lo, hi = printed_interval(p, problem.rounding)
-        if lo <= 0:
-            lo = Fraction(1, 10**9)
-        j = cuts.index(t)
-        coefs = {yi(ri, k): L[ri] for ri in range(nR) for k in range(j + 1) if R[ri] > 1}
-        margin = -LOG_MARGIN if inner else LOG_MARGIN
-        add(coefs, math.log(lo / 100) - margin, math.log(hi / 100) + margin)
-        # |log S - log p| <= aux (objective: land close to the printed value)
-        aux = ny + nu + li
-        target = math.log(float(p) / 100)
-        lb[aux], ub[aux] = 0, np.inf
-        add({**coefs, aux: -1}, -np.inf, target)
-        add({**coefs, aux: 1}, target, np.inf)
-        objective[aux] = 0  # pure feasibility: the first solution HiGHS finds is deterministic
-    # events by time
-    for t, m in problem.active_events_by().items():
-        j = cuts.index(t)
-        add({yi(ri, k): 1 for ri in range(nR) for k in range(j + 1)}, m, m)
-    # event range and median
-    if problem.active("event_max"):
-        tmax = problem.event_max
-        forbid(lambda r: True, lambda k: lows[k] >= tmax)
-        add({yi(ri, seg_of(tmax)): 1 for ri in range(nR)}, 1, np.inf)
-    if problem.active("event_min"):
-        tmin = problem.event_min
-        forbid(lambda r: True, lambda k: highs[k] < tmin)
-        add({yi(ri, seg_of(tmin)): 1 for ri in range(nR)}, 1, np.inf)
-        if problem.active("fu_min") and tmin < problem.fu_min:  # type: ignore[operator]
-            lb[yi(nR - 1, seg_of(tmin))] = 1  # first event before any censoring: r_1 = n
-    if problem.active("event_median"):
-        m = problem.event_median
-        half = d // 2
-        below = [k for k in range(K) if highs[k] < m]
-        above = [k for k in range(K) if lows[k] >= m]
-        if below:
-            add({yi(ri, k): 1 for ri in range(nR) for k in below}, 0, half)
-        if above:
-            add({yi(ri, k): 1 for ri in range(nR) for k in above}, 0, half)
-        if d % 2 == 1:
-            add({yi(ri, seg_of(m)): 1 for ri in range(nR)}, 1, np.inf)
-    if problem.times_are_followup and problem.active("fu_min"):
-        forbid(lambda r: True, lambda k: highs[k] < problem.fu_min)
-    if problem.active("fu_max"):
-        forbid(lambda r: True, lambda k: lows[k] >= problem.fu_max)
-    if problem.at_risk_after is not None:
-        m_after, r_after = problem.at_risk_after
-        forbid(lambda r: r > r_after, lambda k: lows[k] >= m_after)
-    if problem.active("fu_median"):
-        j = cuts.index(problem.fu_median)
-        lo_r = n // 2 + 2 if strict_median else math.ceil(n / 2)
-        hi_r = math.ceil(n / 2) - 1 if strict_median else n // 2
-        forbid(lambda r: r < lo_r, lambda k: k <= j)
-        forbid(lambda r: r > hi_r, lambda k: k > j)
-
-    A = lil_matrix((len(rows), nvar))
-    lbs, ubs = [], []
-    for i, (coefs, lo_, hi_) in enumerate(rows):
-        for c, v in coefs.items():
-            A[i, c] = v
-        lbs.append(lo_)
-        ubs.append(hi_)
-    integrality = np.zeros(nvar)
-    integrality[: ny + nu] = 1
-    res = milp(objective, constraints=LinearConstraint(A.tocsr(), lbs, ubs), integrality=integrality,
-               bounds=Bounds(lb, ub), options={"time_limit": time_limit, "disp": False})
-    if res.status == 2 or res.x is None:  # infeasible
-        return None
-    if res.status != 0:
-        raise Undecided(f"the integer program did not finish within {time_limit:g} s ({res.message}); "
-                        "raise time_limit")
-    x = res.x
-    picks = [(R[ri], k) for ri in range(nR) for k in range(K) if x[yi(ri, k)] > 0.5]
-    picks.sort(key=lambda rk: -rk[0])
-    return [r for r, _ in picks], [k for _, k in picks]
+    m = _Model(problem)
+    _structure(m)
+    _landmarks(m, problem, inner)
+    _event_statements(m, problem)
+    _follow_up(m, problem, strict_median)
+    return _solve(m, time_limit)
 
 
 # --------------------------------------------------------------------------------------------
 # from risk sets to concrete times
 # --------------------------------------------------------------------------------------------
-def _event_times(problem: KMProblem, segments: list[int], risk_sets: list[int]) -> list[float]:
-    cuts = problem.cutpoints()
-    d = len(segments)
-    horizon = problem.fu_max if problem.fu_max is not None else (cuts[-1] + 24 if cuts else 60)
-    lo_seg = [0.0] + cuts
-    hi_seg = cuts + [horizon]
+def _statement_anchors(problem: KMProblem, d: int) -> dict[int, float]:
+    """Events whose time a statement gives: the first, the last, the median (index: time)."""
     anchors: dict[int, float] = {}
     if problem.active("event_min"):
         anchors[0] = problem.event_min  # type: ignore[assignment]
@@ -493,7 +525,13 @@ def _event_times(problem: KMProblem, segments: list[int], risk_sets: list[int]) 
             anchors[d // 2] = problem.event_median  # type: ignore[assignment]
         else:
             anchors[d // 2 - 1] = anchors[d // 2] = problem.event_median  # type: ignore[assignment]
-    floor_t = problem.fu_min if (problem.times_are_followup and problem.active("fu_min")) else 0.0
+    return anchors
+
+
+def _range_anchors(problem: KMProblem, anchors: dict[int, float], segments: list[int], risk_sets: list[int],
+                   lo_seg: list[float], hi_seg: list[float]) -> None:
+    """Add the events the follow-up range pins down to ``anchors``."""
+    d = len(segments)
     if (problem.times_are_followup and problem.active("fu_min") and d and 0 not in anchors
             and risk_sets[0] == problem.n and lo_seg[segments[0]] < problem.fu_min <= hi_seg[segments[0]]):
         # nobody is censored before the first event, so the shortest follow-up (which the range
@@ -504,6 +542,12 @@ def _event_times(problem: KMProblem, segments: list[int], risk_sets: list[int]) 
         # nobody is left after the last event, so the longest observed time (which the range
         # states exactly) must be that event's time (found by the brute-force oracle)
         anchors[d - 1] = float(problem.fu_max)  # type: ignore[arg-type]
+
+
+def _event_bounds(problem: KMProblem, anchors: dict[int, float], segments: list[int], risk_sets: list[int],
+                  lo_seg: list[float], hi_seg: list[float]) -> tuple[list[float], list[float]]:
+    """Lowest and highest time of each event."""
+    floor_t = problem.fu_min if (problem.times_are_followup and problem.active("fu_min")) else 0.0
     lo = [max(lo_seg[s], floor_t or 0.0) for s in segments]
     if problem.active("fu_min"):
         # an event with a censoring before it must come after the earliest possible censoring
@@ -511,12 +555,18 @@ def _event_times(problem: KMProblem, segments: list[int], risk_sets: list[int]) 
             if problem.n - r - j > 0:
                 lo[j] = max(lo[j], float(problem.fu_min))  # type: ignore[arg-type]
     hi = [hi_seg[s] for s in segments]
-    for i in range(d):  # monotone bounds from anchors
+    for i in range(len(segments)):  # monotone bounds from anchors
         for a, ta in anchors.items():
             if i < a:
                 hi[i] = min(hi[i], ta)
             elif i > a:
                 lo[i] = max(lo[i], ta)
+    return lo, hi
+
+
+def _spread(anchors: dict[int, float], lo: list[float], hi: list[float]) -> list[float]:
+    """Anchored events at their time; each block of events with the same bounds evenly inside them."""
+    d = len(lo)
     times: list[float] = []
     i = 0
     while i < d:
@@ -531,7 +581,19 @@ def _event_times(problem: KMProblem, segments: list[int], risk_sets: list[int]) 
         for b in range(block):
             times.append(lo[i] + (hi[i] - lo[i]) * (b + 1) / (block + 1))
         i = j + 1
-    return [round(t, 1) for t in times]
+    return times
+
+
+def _event_times(problem: KMProblem, segments: list[int], risk_sets: list[int]) -> list[float]:
+    cuts = problem.cutpoints()
+    d = len(segments)
+    horizon = problem.fu_max if problem.fu_max is not None else (cuts[-1] + 24 if cuts else 60)
+    lo_seg = [0.0] + cuts
+    hi_seg = cuts + [horizon]
+    anchors = _statement_anchors(problem, d)
+    _range_anchors(problem, anchors, segments, risk_sets, lo_seg, hi_seg)
+    lo, hi = _event_bounds(problem, anchors, segments, risk_sets, lo_seg, hi_seg)
+    return [round(t, 1) for t in _spread(anchors, lo, hi)]
 
 
 def build_witness(problem: KMProblem, risk_sets: list[int], segments: list[int]) -> Witness:

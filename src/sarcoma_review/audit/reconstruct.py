@@ -287,6 +287,63 @@ def _km_median_of(times: list[float], ev: list[int]) -> float | None:
     return None
 
 
+def _reverse_km_half(e: list[int]) -> int | None:
+    """Index (in time order) of the censoring on which the reverse Kaplan-Meier curve first falls to 1/2."""
+    from fractions import Fraction
+
+    n = len(e)
+    s = Fraction(1)
+    for i in range(n):
+        if not e[i]:
+            s *= Fraction(n - i - 1, n - i)
+            if s <= Fraction(1, 2):
+                return i
+    return None
+
+
+def _time_bounds(t: list[float], e: list[int], problem: KMProblem) -> tuple[list[float], list[float]]:
+    """Open-below / closed-above bounds of each patient's time (fixed: lo = hi = t)."""
+    import math
+
+    cuts = problem.cutpoints()
+    event_anchors = {getattr(problem, a) for a in ("event_min", "event_max", "event_median") if problem.active(a)}
+    fu_anchors = {getattr(problem, a) for a in ("fu_min", "fu_max") if problem.active(a)}
+    fu_lo = float(problem.fu_min) if problem.active("fu_min") else 0.0
+    fu_hi = float(problem.fu_max) if problem.active("fu_max") else max(t)
+    lo, hi = [], []
+    for ti, ei in zip(t, e):
+        if any(math.isclose(ti, v) for v in (event_anchors if ei else set()) | fu_anchors):
+            lo.append(ti)
+            hi.append(ti)
+        elif ei:
+            lo.append(max([c for c in cuts if c < ti], default=0.0))
+            hi.append(min([c for c in cuts if c >= ti], default=fu_hi))
+        else:
+            lo.append(fu_lo)
+            hi.append(fu_hi)
+    return lo, hi
+
+
+def _shift_around(t: list[float], e: list[int], lo: list[float], hi: list[float], k: int, m: float) -> list[float] | None:
+    """Times with patient ``k`` at ``m``, the earlier ones below, the later ones above, each inside its
+    bounds and in the same order; None when that is impossible."""
+    x = list(t)
+    x[k] = float(m)
+    for i in range(k - 1, -1, -1):  # before k: strictly below the next one, inside own bounds
+        cap = x[i + 1] - (0.0 if e[i] and not e[i + 1] else 0.01)
+        v = t[i] if lo[i] == hi[i] else min(t[i], cap)
+        if v > cap + 1e-9 or v < lo[i] or (e[i] and v <= lo[i] and lo[i] != hi[i]):
+            return None
+        x[i] = round(v, 2)
+    for i in range(k + 1, len(t)):  # after k: strictly above the previous one, inside own bounds
+        floor_ = x[i - 1] + (0.0 if e[i - 1] and not e[i] else 0.01)
+        v = t[i] if lo[i] == hi[i] else max(t[i], floor_)
+        if v < floor_ - 1e-9 or v > hi[i] + 1e-9:
+            return None
+        x[i] = round(v, 2)
+    return x
+
+
 def place_follow_up_median(df: pd.DataFrame, median: float, problem: KMProblem) -> tuple[pd.DataFrame, str]:
     """Shift times, keeping the order of patients, so the reverse Kaplan-Meier median follow-up
     lies within 1 month of ``median`` when the statements allow it.
@@ -300,71 +357,27 @@ def place_follow_up_median(df: pd.DataFrame, median: float, problem: KMProblem) 
     reported follow-up range. Returns the frame and ``""``, or the unchanged frame and the reason
     it could not be done.
     """
-    import math
-
     d = df.sort_values(["time_months", "event"], ascending=[True, False], kind="stable").reset_index(drop=True)
     t = d["time_months"].astype(float).tolist()
     e = d["event"].astype(int).tolist()
     n = len(t)
-    from fractions import Fraction
-
-    s, k = Fraction(1), None
-    for i in range(n):
-        if not e[i]:
-            s *= Fraction(n - i - 1, n - i)
-            if s <= Fraction(1, 2):
-                k = i
-                break
+    k = _reverse_km_half(e)
     if k is None:
         return d, "the reverse Kaplan-Meier curve never falls to one half"
-    cuts = problem.cutpoints()
-    event_anchors = {getattr(problem, a) for a in ("event_min", "event_max", "event_median") if problem.active(a)}
-    fu_anchors = {getattr(problem, a) for a in ("fu_min", "fu_max") if problem.active(a)}
-    fu_lo = float(problem.fu_min) if problem.active("fu_min") else 0.0
-    fu_hi = float(problem.fu_max) if problem.active("fu_max") else max(t)
-    lo, hi = [], []  # open-below / closed-above bounds per patient (fixed: lo = hi = t)
-    for ti, ei in zip(t, e):
-        if any(math.isclose(ti, v) for v in (event_anchors if ei else set()) | fu_anchors):
-            lo.append(ti)
-            hi.append(ti)
-        elif ei:
-            lo.append(max([c for c in cuts if c < ti], default=0.0))
-            hi.append(min([c for c in cuts if c >= ti], default=fu_hi))
-        else:
-            lo.append(fu_lo)
-            hi.append(fu_hi)
+    lo, hi = _time_bounds(t, e, problem)
     for m in (median, median - 0.5, median + 0.5, median - 0.9, median + 0.9):
         if not (lo[k] <= m <= hi[k]) or lo[k] == hi[k] and lo[k] != m:
             continue
-        x = list(t)
-        x[k] = float(m)
-        ok = True
-        for i in range(k - 1, -1, -1):  # before k: strictly below the next one, inside own bounds
-            cap = x[i + 1] - (0.0 if e[i] and not e[i + 1] else 0.01)
-            v = min(t[i], cap)
-            if lo[i] == hi[i]:
-                v = t[i]
-            if v > cap + 1e-9 or v < lo[i] or (e[i] and v <= lo[i] and lo[i] != hi[i]):
-                ok = False
-                break
-            x[i] = round(v, 2)
-        for i in range(k + 1, n):  # after k: strictly above the previous one, inside own bounds
-            floor_ = x[i - 1] + (0.0 if e[i - 1] and not e[i] else 0.01)
-            v = max(t[i], floor_)
-            if lo[i] == hi[i]:
-                v = t[i]
-            if v < floor_ - 1e-9 or v > hi[i] + 1e-9:
-                ok = False
-                break
-            x[i] = round(v, 2)
-        if ok:
-            out = d.copy()
-            out["time_months"] = x
-            t2, e2 = out["time_months"].tolist(), out["event"].astype(int).tolist()
-            rkm = reverse_km_median(t2, e2)
-            same = all(v for v in evaluate_statements(problem, t2, e2).values())
-            if same and rkm is not None and abs(rkm - median) <= 1:
-                return out, ""
+        x = _shift_around(t, e, lo, hi, k, m)
+        if x is None:
+            continue
+        out = d.copy()
+        out["time_months"] = x
+        t2, e2 = out["time_months"].tolist(), out["event"].astype(int).tolist()
+        rkm = reverse_km_median(t2, e2)
+        same = all(v for v in evaluate_statements(problem, t2, e2).values())
+        if same and rkm is not None and abs(rkm - median) <= 1:
+            return out, ""
     return d, (f"the censoring that sets the reverse Kaplan-Meier median (patient {k + 1} of {n} in time order) "
                f"cannot be moved to within 1 month of {median:g} months without changing a risk set or an honoured "
                f"statement")

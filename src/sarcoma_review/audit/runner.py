@@ -7,21 +7,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from fractions import Fraction
 from pathlib import Path
 
 import pandas as pd
 
 from sarcoma_review.audit import grim
-from sarcoma_review.audit.feasibility import check_feasibility, km_exact, plausibility
-from sarcoma_review.audit.ipd import (
-    at_risk,
-    km_median,
-    km_rmst,
-    km_steps,
-    last_event_time,
-    size_threshold,
-)
+from sarcoma_review.audit.feasibility import check_feasibility, plausibility
+from sarcoma_review.audit.ifosfamide import IPD, REPORTED, Ifo, percent_table
 from sarcoma_review.audit.patients import patient_checks
 from sarcoma_review.audit.reconstruct import (
     cnao_problems,
@@ -33,6 +25,7 @@ from sarcoma_review.audit.reconstruct import (
     sidecar,
 )
 from sarcoma_review.audit.records import COLUMNS, CheckResult
+from sarcoma_review.audit.registry import CONTEXTS, check, checks, context, run_group
 from sarcoma_review.data import tracking
 from sarcoma_review.paths import data_dir as default_data_dir
 
@@ -72,21 +65,19 @@ def _fact(facts: pd.DataFrame, fact_id: str, col: str = "value") -> str:
     return row.iloc[0][col]
 
 
-def _percent_table(df: pd.DataFrame, source: str, location: str, denominator: int, prefix: str) -> list[CheckResult]:
-    out = []
-    for _, r in df.iterrows():
-        if r["n"] == "" or r["percent"] == "":
-            continue
-        out.append(grim.check_percent(f"{prefix}.{r['variable']}.{r['category']}", source, location,
-                                      f"{str(r['variable']).replace('_', ' ')}: {r['category']} (%)", int(r["n"]),
-                                      denominator, r["percent"]))
-    for var, g in df[df["n"] != ""].groupby("variable", sort=False):
-        if len(g) > 1:
-            out.append(grim.check_sum(f"{prefix}.{var}.sum", source, location, f"{str(var).replace('_', ' ')}: categories sum to N",
-                                      [int(x) for x in g["n"]], denominator))
-    return out
+_percent_table = percent_table
 
 
+#: The audit table's groups of checks, in row order (see :mod:`sarcoma_review.audit.registry`).
+GROUPS = ("cnao", "cnao.km", REPORTED, IPD, "ifo.patients", "table_i")
+
+for _group in ("cnao", "cnao.km", "table_i"):  # these groups read the data folder themselves
+    context(_group)(Path)
+
+
+@check("cnao.reported", "cnao", "Abstract; Results; Table II",
+       "GRIM of Table II and of the text's percentages, the sex ratio, the operated patients, and values the "
+       "paper states twice")
 def cnao_checks(d: Path) -> list[CheckResult]:
     """GRIM and restatement checks on Cuccia et al. 2020."""
     ch = _read(d, CNAO, "characteristics")
@@ -230,181 +221,12 @@ def feasibility_checks(data_dir: Path | None = None, *, explorations: bool = Tru
 
 
 def ifosfamide_checks(d: Path) -> list[CheckResult]:
-    """GRIM checks and patient-level recomputation for Eckert et al. 2010."""
-    ch = _read(d, IFO, "characteristics")
-    th = _read(d, IFO, "therapy")
-    est = _read(d, IFO, "reported_estimates")
-    pts = _read(d, IFO, "patients")
-    n = len(pts)
-    out = _percent_table(ch, IFO, "Table 1", n, "ifo.table1") + _percent_table(th, IFO, "Table 2", n, "ifo.table2")
-    e = est.set_index("estimate_id")
-    for eid in ("died_metastasized_percent", "size_gt10_before_rt_text_percent", "rt_as_planned", "therapy_completed"):
-        num = e.loc[eid, "numerator"]
-        out.append(grim.check_percent(f"ifo.{eid}", IFO, e.loc[eid, "location"], e.loc[eid, "quantity"] + " " + eid,
-                                      int(num) if num else None, int(e.loc[eid, "denominator"] or n), e.loc[eid, "value"]))
-    out.append(grim.check_percent("ifo.distant_metastases_percent", IFO, "Discussion", "patients with distant metastases (%)",
-                                  None, n, e.loc["distant_metastases_percent", "value"]))
-    lc_t = [float(x) for x in pts["lc_months"]]
-    lc_e = [int(x) for x in pts["local_failure"]]
-    os_t = [float(x) for x in pts["os_months"]]
-    os_e = [int(x) for x in pts["death"]]
-    ids = list(pts["patient_id"])
-    initial = [float(x) for x in pts["diameter_initial_cm"]]
-    before = [float(x) if x else None for x in pts["diameter_before_rt_cm"]]
-    est_file = "data/ifosfamide/reported_estimates.csv"
-
-    def val(eid: str, col: str = "value") -> str:
-        """A reported value as printed (ValueError naming the file when the row or cell is missing)."""
-        if eid not in e.index:
-            raise ValueError(f"{est_file} has no estimate_id {eid!r}; the audit needs it (add the row)")
-        v = str(e.loc[eid, col]).strip()
-        if v == "":
-            raise ValueError(f"{est_file}: {eid!r} has no {col}; the audit needs it")
-        return v
-
-    def months(eid: str) -> float:
-        return 12 * float(val(eid, "horizon_years"))
-
-    def row(cid, loc, q, rep, rec, ok, expl, rounding=False):
-        verdict = ("consistent with rounding" if rounding else "consistent") if ok else "inconsistent"
-        return CheckResult(f"ifo.ipd.{cid}", IFO, loc, q, rep, rec, verdict, expl)
-
-    def prints_as(x: float | Fraction, printed: str) -> bool:
-        """Does the exact value print as ``printed`` under some rounding rule?"""
-        return bool(grim.matching_modes(grim.to_fraction(x) if not isinstance(x, Fraction) else x, printed))
-
-    def fmt_times(ts) -> str:
-        return grim_join([f"{t:g}" for t in ts])
-
-    # local control at the reported horizons
-    lc_steps = km_steps(lc_t, lc_e)
-    product = " x ".join(f"{r - 1}/{r}" for _, _, r in lc_steps)
-    failures = grim_join([f"{t:g} ({r} at risk)" for t, _, r in lc_steps])
-    for eid in ("lc_2y_results", "lc_5y_results"):
-        h = months(eid)
-        s_h = km_exact(lc_t, lc_e, h)
-        v = float(s_h) * 100
-        ok = prints_as(s_h * 100, val(eid))
-        out.append(row(f"lc_{h / 12:g}y", "Results; Abstract; Figure 2", f"KM local control at {h / 12:g} years (%)",
-                       val(eid), f"{v:.1f}", ok,
-                       f"Table 3: failures at {failures} months: {product} = {v:.1f}%"))
-    lf_times = [t for t, x in zip(lc_t, lc_e) if x]
-    out.append(row("lc_events", "Results", "local failures", f"{val('local_relapses')} ({val('local_relapses', 'value_as_printed')})",
-                   f"{sum(lc_e)} (at {fmt_times(sorted(lf_times))} months)",
-                   sum(lc_e) == int(val("local_relapses")), "Table 3 marks a local failure (LF) for these patients"))
-    h = months("lc_at_risk_2y")
-    n_risk = at_risk(lc_t, h)
-    out.append(row("lc_at_risk_2y", "Results", f"patients at risk for LC after {h / 12:g} years", val("lc_at_risk_2y"),
-                   str(n_risk), n_risk == int(val("lc_at_risk_2y")),
-                   f"LC times above {h:g} months: " + ", ".join(f"{t:g}" for t in sorted(lc_t) if t > h)))
-    plateau = last_event_time(lc_t, lc_e)
-    rep_plateau = float(val("lc_plateau"))
-    out.append(row("lc_plateau", "Results", "LC plateau reached after (months)", val("lc_plateau"), f"{plateau:g}",
-                   plateau is not None and plateau <= rep_plateau,
-                   f"last local failure at {plateau:g} months, flat afterwards", rounding=True))
-    rmst = km_rmst(lc_t, lc_e, max(lc_t))
-    out.append(row("lc_mean", "Abstract", "average local control time (months)", val("lc_mean_abstract"), f"{rmst:.1f}",
-                   prints_as(Fraction(rmst), val("lc_mean_abstract")),
-                   f"restricted mean of the LC KM curve up to the last follow-up ({max(lc_t):g} months)", rounding=True))
-    n_alive_rep, n_alive_den = int(val("alive_disease_free")), int(val("alive_disease_free", "denominator"))
-    deaths = sum(os_e)
-    out.append(row("deaths", "Results", "deaths",
-                   f"{n_alive_den - n_alive_rep} implied ({n_alive_rep} of {n_alive_den} alive)",
-                   f"{deaths} deaths, {n - deaths} alive", n - deaths == n_alive_rep, "status column of Table 3"))
-    # overall survival
-    cens = [t for t, x in zip(os_t, os_e) if not x]
-    first_cens = min(cens) if cens else None
-    med = km_median(os_t, os_e)
-    s_med = km_exact(os_t, os_e, med) if med is not None else None
-    death_times = sorted(t for t, x in zip(os_t, os_e) if x)
-    rep_med = float(val("os_median_results"))
-    rank = (f"; {val('os_median_results')} months is death number {death_times.index(rep_med) + 1} of {len(death_times)}"
-            if rep_med in death_times and rep_med != med else "")
-    med_text = "never reached" if med is None else f"{med:g}"
-    out.append(row("os_median", "Results; Abstract", "median OS (months)", val("os_median_results"), med_text,
-                   med is not None and prints_as(Fraction(med), val("os_median_results")),
-                   (f"first censoring at {first_cens:g} months; " if first_cens is not None else "no censoring; ")
-                   + (f"S first falls to 0.5 or below at {med:g} months ({s_med.numerator}/{s_med.denominator} = "
-                      f"{float(s_med) * 100:.0f}%)" if med is not None else "S never falls to 0.5") + rank))
-    h = months("os_5y_results")
-    s5 = km_exact(os_t, os_e, h)
-    os5 = float(s5) * 100
-    out.append(row("os_5y", "Results; Abstract; Figure 2", f"{h / 12:g}-year OS (%)", val("os_5y_results"), f"{os5:.1f}",
-                   prints_as(s5 * 100, val("os_5y_results")),
-                   f"KM at {h:g} months from Table 3 (first censoring at {first_cens:g} months): "
-                   f"{s5.numerator}/{s5.denominator} = {os5:.1f}%"))
-    h = months("dfs_5y_abstract")
-    bound = km_exact(os_t, os_e, h) * 100
-    lo_dfs, _ = grim.printed_interval(val("dfs_5y_abstract"))
-    out.append(row("dfs_5y_bound", "Results; Abstract; Figure 2", f"{h / 12:g}-year DFS (%)", val("dfs_5y_abstract"),
-                   f"<= {float(bound):.1f}", lo_dfs <= bound,
-                   f"DFS can never exceed OS, and OS at {h:g} months from Table 3 is {float(bound):.1f}%"))
-    last_death = max(death_times)
-    out.append(row("latest_death", "Results", "latest death (months)", f"<= {val('os_no_death_after')}",
-                   f"{last_death:g}", last_death <= float(val("os_no_death_after")), "last death in Table 3"))
-    alive = sorted(cens)
-    m_years = re.search(r"more than (\d+) years", val("alive_disease_free", "value_as_printed"))
-    if m_years is None:
-        raise ValueError(f"{est_file}: alive_disease_free.value_as_printed must say 'more than N years' "
-                         "(the audit reads the survivors' minimum time from it)")
-    over = 12 * int(m_years.group(1))
-    out.append(row("alive_over_5y", "Results", f"alive, all > {over / 12:g} years", f"{n_alive_rep}, > {over:g} months",
-                   f"{len(alive)}: {', '.join(f'{t:g}' for t in alive)}",
-                   len(alive) == n_alive_rep and bool(alive) and min(alive) > over, "AWOD rows of Table 3"))
-    med_alive = float(pd.Series(alive).median())
-    med_all = float(pd.Series(os_t).median())
-    rep_alive = val("follow_up_median_alive")
-    out.append(row("fu_median_alive", "Results", "median follow-up of patients alive (months)", rep_alive,
-                   f"{med_alive:g}", med_alive == float(rep_alive),
-                   f"alive at {fmt_times(alive)} months; the median of all {n} observed times is {med_all:g}"))
-    rep_fu = val("follow_up_median")
-    out.append(row("fu_median", "Patients and Methods; Table 1", "median follow-up (months)", rep_fu,
-                   f"{med_all:g} (all), {med_alive:g} (alive)", float(rep_fu) in (med_all, med_alive),
-                   f"the median observed time is {med_all:g} and the median among survivors {med_alive:g}; "
-                   + ("one of them" if float(rep_fu) in (med_all, med_alive) else "neither") + f" is {rep_fu}"))
-    fu_lo, fu_hi = val("follow_up_median", "value_low"), val("follow_up_median", "value_high")
-    out.append(row("fu_range", "Patients and Methods; Table 1", "follow-up range (months)", f"{fu_lo}-{fu_hi}",
-                   f"{min(os_t):g}-{max(os_t):g}", (float(fu_lo), float(fu_hi)) == (min(os_t), max(os_t)),
-                   f"observed times in Table 3 run from {min(os_t):g} to {max(os_t):g} months"))
-    thr, thr_label = size_threshold(ch)
-    gt = sum(x > thr for x in initial)
-    out.append(row("size_gt10_initial", "Patients and Methods; Table 1", f"tumours {thr_label} initially",
-                   val("size_gt10_initial_text"), str(gt), gt == int(val("size_gt10_initial_text")),
-                   "initial diameters in Table 3: " + ", ".join(f"{x:g}" for x in initial)))
-    gtb = sum((b if b is not None else a) > thr for a, b in zip(initial, before))
-    missing = [(i, a) for i, a, b in zip(ids, initial, before) if b is None]
-    miss_txt = grim_join([f"patient {i}" for i, _ in missing])
-    rep_b = val("size_gt10_before_rt_text")
-    if missing:
-        rec_b = f"{gtb} ({miss_txt}: residual size not printed; initial used)"
-        big = [(i, a) for i, a in missing if a > thr]
-        expl = (f"{gtb} counting the initial size where Table 3 prints no residual; "
-                + (f"{gtb - len(big)} if " + grim_join([f"patient {i} ({a:g} cm initially)" for i, a in big])
-                   + f" had a residual <= {thr:g} cm" if big else "no unprinted residual can change the count"))
-    else:
-        rec_b, expl = str(gtb), "diameters before RT in Table 3"
-    lo_count = gtb - sum(a > thr for _, a in missing)
-    out.append(row("size_gt10_before_rt", "Patients and Methods", f"tumours {thr_label} before RT", rep_b, rec_b,
-                   lo_count <= int(rep_b) <= gtb, expl))
-    g3 = sum(g == "G3" for g in pts["grade"])
-    out.append(grim.check_percent("ifo.ipd.g3", IFO, "Patients and Methods; Table 1", "G3 tumours (%) from Table 3", g3, n,
-                                  val("g3_percent_text")))
-    doses = sorted(float(x) for x in pts["dose_gy"])
-    d_med, d_lo, d_hi = val("dose_median_text"), val("dose_median_text", "value_low"), val("dose_median_text", "value_high")
-    out.append(row("dose", "Patients and Methods; Table 2", "median (range) RT dose (Gy)", f"{d_med} ({d_lo}-{d_hi})",
-                   f"{pd.Series(doses).median():g} ({doses[0]:.1f}-{doses[-1]:.1f})",
-                   (float(pd.Series(doses).median()), doses[0], doses[-1]) == (float(d_med), float(d_lo), float(d_hi)),
-                   "doses in Table 3"))
-    out += patient_checks(pts, th, _read(d, "toxicity", "events"), est)
-    return out
-
-
-def grim_join(items: list[str]) -> str:
-    """``["a", "b", "c"]`` -> ``"a, b and c"``."""
-    items = list(items)
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
+    """GRIM checks and patient-level recomputation for Eckert et al. 2010: the registered checks of the
+    groups ``ifo.reported``, ``ifo.ipd`` (:mod:`sarcoma_review.audit.ifosfamide`) and ``ifo.patients``
+    (:mod:`sarcoma_review.audit.patients`), in registration order."""
+    ifo = Ifo(d)
+    return (run_group(REPORTED, ifo) + run_group(IPD, ifo)
+            + patient_checks(ifo.pts, ifo.th, _read(d, "toxicity", "events"), ifo.est))
 
 
 #: What Table I's verification verdicts (literature/verification) mean as audit verdicts.
@@ -414,6 +236,15 @@ _TABLE_I_VERDICT = {"agrees": "consistent", "differs": "inconsistent", "not repo
                     "publication not readable": "cannot check"}
 
 
+@check("cnao.km", "cnao.km", "Abstract; Results; Discussion",
+       "whether the Kaplan-Meier statements of each CNAO curve can all hold at once (integer program), "
+       "and which statement to drop when they cannot")
+def _cnao_km(d: Path) -> list[CheckResult]:
+    return feasibility_checks(d)
+
+
+@check("table_i", "table_i", "Table I; each series' own publication",
+       "each value of Table I against the publication of its series", optional="literature/verification.csv")
 def table_i_checks(d: Path) -> list[CheckResult]:
     """Secondary table against primary publication: each Table I value (literature/verification)
     against the series' own publication, one finding per value, with both statements.
@@ -437,7 +268,13 @@ def table_i_checks(d: Path) -> list[CheckResult]:
 def run_audit(data_dir: Path | None = None) -> pd.DataFrame:
     """Every check as one table with columns :data:`~sarcoma_review.audit.records.COLUMNS`."""
     d = Path(data_dir) if data_dir is not None else default_data_dir()
-    rows = cnao_checks(d) + feasibility_checks(d) + ifosfamide_checks(d) + table_i_checks(d)
+    inputs: dict = {}  # one input per builder (the ifosfamide groups share theirs)
+    rows = []
+    for group in GROUPS:
+        build = CONTEXTS[group]
+        if build not in inputs:
+            inputs[build] = build(d)
+        rows += [r for c in checks(group) for r in c.run(inputs[build])]
     return pd.DataFrame([r.as_dict() for r in rows], columns=list(COLUMNS))
 
 

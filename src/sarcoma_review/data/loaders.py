@@ -236,15 +236,12 @@ def _failures(exc: pa.errors.SchemaErrors) -> pd.DataFrame:
     return fc
 
 
-def _validate_frame(path: Path, spec: TableSpec, header: list[str], rows: list[list[str]],
-                    lines: dict[int, int]) -> pd.DataFrame:
-    raw = pd.DataFrame(rows, columns=header, index=pd.RangeIndex(1, len(rows) + 1), dtype=object)
-    problems: list[Problem] = []
+def _header_problems(spec: TableSpec, header: list[str]) -> list[Problem]:
+    """Problems of the header (repeated columns are reported alone)."""
     dup = sorted({h for h in header if header.count(h) > 1})
-    for h in dup:
-        problems.append((None, h, "each column once in the header", "a repeated column"))
     if dup:
-        raise DataValidationError(path, problems, lines)
+        return [(None, h, "each column once in the header", "a repeated column") for h in dup]
+    problems: list[Problem] = []
     for h in header:
         if h not in spec.column_names:
             problems.append((None, h, f"only the columns of {spec.group}/{spec.table}{SCHEMA_SUFFIX} "
@@ -252,13 +249,12 @@ def _validate_frame(path: Path, spec: TableSpec, header: list[str], rows: list[l
     for c in spec.column_names:
         if c not in header:
             problems.append((None, c, f"a column {c!r} ({spec.column(c).description})", "no such column"))
-    if problems:
-        raise DataValidationError(path, problems, lines)
+    return problems
 
-    df = _pre_parse(raw, spec)
-    bad: set[tuple[int, str]] = set()
-    # Text left in a numeric/boolean column after _pre_parse cannot be parsed: report it per cell here
-    # (pandera's coercion may fail for the whole column without naming the row, e.g. for "1_000").
+
+def _unparsed_cells(df: pd.DataFrame, spec: TableSpec, bad: set, problems: list[Problem]) -> None:
+    """Text left in a numeric/boolean column after _pre_parse cannot be parsed: report it per cell here
+    (pandera's coercion may fail for the whole column without naming the row, e.g. for "1_000")."""
     for col in spec.columns:
         if col.type == "string" or col.name not in df:
             continue
@@ -269,7 +265,10 @@ def _validate_frame(path: Path, spec: TableSpec, header: list[str], rows: list[l
                 problems.append((row, col.name, col.expected,
                                  _describe(v) + (" (too large for a 64-bit integer)" if big else "")))
                 df.loc[row, col.name] = float("nan") if col.type == "number" else pd.NA
-    # Stage 1: types only, so that a wrong type is reported once, as a type error.
+
+
+def _type_problems(df: pd.DataFrame, spec: TableSpec, bad: set, problems: list[Problem]) -> None:
+    """Stage 1: types only, so that a wrong type is reported once, as a type error."""
     try:
         to_pandera(spec, with_checks=False).validate(df, lazy=True)
     except pa.errors.SchemaErrors as exc:
@@ -284,42 +283,75 @@ def _validate_frame(path: Path, spec: TableSpec, header: list[str], rows: list[l
             problems.append((row, colname, spec.column(colname).expected, _describe(r["failure_case"])))
         for row, colname in bad:
             df.loc[row, colname] = float("nan") if spec.column(colname).type == "number" else pd.NA
-    # Stage 2: everything (ranges, allowed values, required cells, keys).
+
+
+def _duplicate_key(df: pd.DataFrame, spec: TableSpec, row: int, lines: dict[int, int],
+                   seen_rows: set[int]) -> Problem | None:
+    """A repeated primary key on ``row`` (None on its first occurrence or when reported already)."""
+    pk = list(spec.primary_key)
+    key = tuple(df.loc[row, pk])
+    first = next(i for i in df.index if tuple(df.loc[i, pk]) == key)
+    if row == first or row in seen_rows:
+        return None
+    seen_rows.add(row)
+    shown = "(" + ", ".join(_describe(_scalar(k)) for k in key) + ")"
+    return (row, ", ".join(pk), f"a unique ({', '.join(pk)})",
+            f"{shown}, already on line {lines.get(first, first + 1)}")
+
+
+def _cell_problem(df: pd.DataFrame, spec: TableSpec, r, lines: dict[int, int], seen_rows: set[int]) -> Problem | None:
+    """The problem of one failure case of stage 2 naming a row and a column."""
+    check = str(r["check"])
+    row, colname = int(r["index"]), str(r["column"])
+    if check == "not_nullable":
+        return (row, colname, "a value (the column is required)", "an empty cell")
+    if check == "field_uniqueness":
+        first = df.index[df[colname] == df.loc[row, colname]][0]
+        if row == first:
+            return None
+        return (row, colname, "a unique value",
+                f"{_describe(r['failure_case'])}, already on line {lines.get(first, first + 1)}")
+    if check == "multiple_fields_uniqueness":
+        return _duplicate_key(df, spec, row, lines, seen_rows)
+    return (row, colname, spec.column(colname).expected, _describe(r["failure_case"]))
+
+
+def _full_validation(df: pd.DataFrame, spec: TableSpec, bad: set, problems: list[Problem],
+                     lines: dict[int, int]) -> pd.DataFrame | None:
+    """Stage 2: everything (ranges, allowed values, required cells, keys); None when it failed."""
     try:
-        out = to_pandera(spec).validate(df, lazy=True)
+        return to_pandera(spec).validate(df, lazy=True)
     except pa.errors.SchemaErrors as exc:
         fc = _failures(exc)
-        seen_rows: set[int] = set()
-        for _, r in fc.iterrows():
-            check = str(r["check"])
-            if check.startswith(("coerce_dtype", "dtype")) or pd.isna(r["index"]):
-                if not any(c == str(r["column"]) for _, c in bad):  # not already reported per cell
-                    problems.append((None, str(r["column"]), spec.column(str(r["column"])).expected
-                                     if str(r["column"]) in spec.column_names else "a valid column",
-                                     f"{_describe(r['failure_case'])} ({check})"))
-                continue
-            row, colname = int(r["index"]), str(r["column"])
-            if (row, colname) in bad:
-                continue
-            if check == "not_nullable":
-                problems.append((row, colname, "a value (the column is required)", "an empty cell"))
-            elif check == "field_uniqueness":
-                first = df.index[df[colname] == df.loc[row, colname]][0]
-                if row != first:
-                    problems.append((row, colname, "a unique value",
-                                     f"{_describe(r['failure_case'])}, already on line {lines.get(first, first + 1)}"))
-            elif check == "multiple_fields_uniqueness":
-                pk = list(spec.primary_key)
-                key = tuple(df.loc[row, pk])
-                first = next(i for i in df.index if tuple(df.loc[i, pk]) == key)
-                if row != first and row not in seen_rows:
-                    seen_rows.add(row)
-                    shown = "(" + ", ".join(_describe(_scalar(k)) for k in key) + ")"
-                    problems.append((row, ", ".join(pk), f"a unique ({', '.join(pk)})",
-                                     f"{shown}, already on line {lines.get(first, first + 1)}"))
-            else:
-                problems.append((row, colname, spec.column(colname).expected, _describe(r["failure_case"])))
-        out = None
+    seen_rows: set[int] = set()
+    for _, r in fc.iterrows():
+        check = str(r["check"])
+        if check.startswith(("coerce_dtype", "dtype")) or pd.isna(r["index"]):
+            if not any(c == str(r["column"]) for _, c in bad):  # not already reported per cell
+                problems.append((None, str(r["column"]), spec.column(str(r["column"])).expected
+                                 if str(r["column"]) in spec.column_names else "a valid column",
+                                 f"{_describe(r['failure_case'])} ({check})"))
+            continue
+        if (int(r["index"]), str(r["column"])) in bad:
+            continue
+        p = _cell_problem(df, spec, r, lines, seen_rows)
+        if p is not None:
+            problems.append(p)
+    return None
+
+
+def _validate_frame(path: Path, spec: TableSpec, header: list[str], rows: list[list[str]],
+                    lines: dict[int, int]) -> pd.DataFrame:
+    raw = pd.DataFrame(rows, columns=header, index=pd.RangeIndex(1, len(rows) + 1), dtype=object)
+    problems = _header_problems(spec, header)
+    if problems:
+        raise DataValidationError(path, problems, lines)
+
+    df = _pre_parse(raw, spec)
+    bad: set[tuple[int, str]] = set()
+    _unparsed_cells(df, spec, bad, problems)
+    _type_problems(df, spec, bad, problems)
+    out = _full_validation(df, spec, bad, problems, lines)
     if problems:
         problems.sort(key=lambda p: (p[0] or 0, spec.column_names.index(p[1]) if p[1] in spec.column_names else -1))
         raise DataValidationError(path, problems, lines)

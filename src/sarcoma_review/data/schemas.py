@@ -101,20 +101,8 @@ def schema_path(data_dir: Path, group: str, table: str) -> Path:
     return Path(data_dir) / group / f"{table}{SCHEMA_SUFFIX}"
 
 
-def read_spec(path: Path, group: str, table: str, text: str | None = None) -> TableSpec:
-    """Parse a schema file into a :class:`TableSpec`.
-
-    ``text``: the file's content when the caller has read it already (parsed instead of reading again).
-
-    Raises
-    ------
-    DataValidationError
-        The file is not YAML, or not a mapping with a ``columns`` list of ``{name, type, ...}`` entries
-        (the message names the file and the entry to fix).
-    """
-    def bad(expected: str, got: str, column: str | None = None) -> DataValidationError:
-        return DataValidationError(path, [(None, column, f"{expected} (see data/README.md)", got)])
-
+def _load_raw(path: Path, text: str | None, bad) -> dict:
+    """The schema file as a mapping with a non-empty ``columns`` list (``bad`` makes the error)."""
     try:
         raw = yaml.safe_load(Path(path).read_text(encoding="utf-8") if text is None else text)
     except yaml.YAMLError as exc:
@@ -130,32 +118,38 @@ def read_spec(path: Path, group: str, table: str, text: str | None = None) -> Ta
     for key in ("primary_key", "foreign_keys"):
         if raw.get(key) is not None and not isinstance(raw[key], list):
             raise bad(f"'{key}' as a list", f"a YAML {type(raw[key]).__name__}")
-    cols = []
-    for i, c in enumerate(raw["columns"], 1):
-        if not isinstance(c, dict) or not isinstance(c.get("name"), str) or not c["name"]:
-            raise bad(f"column entry {i} as a mapping with a 'name'", repr(c)[:80])
-        if c.get("type") not in TYPES:
-            raise bad(f"a type, one of {', '.join(TYPES)}", repr(c.get("type")), c["name"])
-        allowed = c.get("allowed")
-        if allowed is not None and not isinstance(allowed, list):
-            raise bad("'allowed' as a list of values", repr(allowed)[:80], c["name"])
-        for bound in ("minimum", "maximum"):
-            v = c.get(bound)
-            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
-                raise bad(f"'{bound}' as a number", repr(v)[:80], c["name"])
-        pattern = c.get("pattern")
-        if pattern is not None:
-            try:
-                re.compile(str(pattern))
-            except re.error as exc:
-                raise bad("'pattern' as a regular expression", f"{pattern!r} ({exc})", c["name"]) from None
-        cols.append(ColumnSpec(
-            name=c["name"], type=c["type"], description=str(c.get("description", "")), unit=c.get("unit"),
-            required=bool(c.get("required", True)), allowed=tuple(allowed) if allowed is not None else None,
-            minimum=c.get("minimum"), maximum=c.get("maximum"), unique=bool(c.get("unique", False)),
-            pattern=None if pattern is None else str(pattern),
-        ))
-    names = [c.name for c in cols]
+    return raw
+
+
+def _column_spec(i: int, c, bad) -> ColumnSpec:
+    """Column entry ``i`` (from 1) of a schema file as a :class:`ColumnSpec`."""
+    if not isinstance(c, dict) or not isinstance(c.get("name"), str) or not c["name"]:
+        raise bad(f"column entry {i} as a mapping with a 'name'", repr(c)[:80])
+    if c.get("type") not in TYPES:
+        raise bad(f"a type, one of {', '.join(TYPES)}", repr(c.get("type")), c["name"])
+    allowed = c.get("allowed")
+    if allowed is not None and not isinstance(allowed, list):
+        raise bad("'allowed' as a list of values", repr(allowed)[:80], c["name"])
+    for bound in ("minimum", "maximum"):
+        v = c.get(bound)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
+            raise bad(f"'{bound}' as a number", repr(v)[:80], c["name"])
+    pattern = c.get("pattern")
+    if pattern is not None:
+        try:
+            re.compile(str(pattern))
+        except re.error as exc:
+            raise bad("'pattern' as a regular expression", f"{pattern!r} ({exc})", c["name"]) from None
+    return ColumnSpec(
+        name=c["name"], type=c["type"], description=str(c.get("description", "")), unit=c.get("unit"),
+        required=bool(c.get("required", True)), allowed=tuple(allowed) if allowed is not None else None,
+        minimum=c.get("minimum"), maximum=c.get("maximum"), unique=bool(c.get("unique", False)),
+        pattern=None if pattern is None else str(pattern),
+    )
+
+
+def _check_keys(raw: dict, names: list[str], bad) -> None:
+    """Primary and foreign keys name declared columns; each foreign key is well formed."""
     for key in raw.get("primary_key") or ():
         if key not in names:
             raise bad(f"primary_key columns among the columns ({', '.join(names)})", repr(key))
@@ -169,6 +163,25 @@ def read_spec(path: Path, group: str, table: str, text: str | None = None) -> Ta
         for col in fk["columns"]:
             if col not in names:
                 raise bad(f"foreign-key columns among the columns ({', '.join(names)})", repr(col))
+
+
+def read_spec(path: Path, group: str, table: str, text: str | None = None) -> TableSpec:
+    """Parse a schema file into a :class:`TableSpec`.
+
+    ``text``: the file's content when the caller has read it already (parsed instead of reading again).
+
+    Raises
+    ------
+    DataValidationError
+        The file is not YAML, or not a mapping with a ``columns`` list of ``{name, type, ...}`` entries
+        (the message names the file and the entry to fix).
+    """
+    def bad(expected: str, got: str, column: str | None = None) -> DataValidationError:
+        return DataValidationError(path, [(None, column, f"{expected} (see data/README.md)", got)])
+
+    raw = _load_raw(path, text, bad)
+    cols = [_column_spec(i, c, bad) for i, c in enumerate(raw["columns"], 1)]
+    _check_keys(raw, [c.name for c in cols], bad)
     return TableSpec(
         group=group, table=table, title=str(raw.get("title", table)), description=str(raw.get("description", "")),
         source=str(raw.get("source", "")), primary_key=tuple(raw.get("primary_key") or ()), columns=tuple(cols),

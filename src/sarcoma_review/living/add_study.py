@@ -223,6 +223,79 @@ def _pick(df: pd.DataFrame | None, analysis_id: str, subgroup_value: str | None)
     return None if sel.empty else sel.iloc[0].to_dict()
 
 
+def _headers(data_dir: Path, study: Mapping[str, Any], studies_csv: Path,
+             outcomes_csv: Path) -> tuple[list[str], list[str]]:
+    """The two files' headers, once every field the study needs is given."""
+    for p in (studies_csv, outcomes_csv):
+        if not p.is_file():
+            raise UsageError(f"{p} not found; --data must name a data folder laid out like data/ "
+                             "(literature/studies.csv and literature/outcomes.csv)")
+    s_header, o_header = _header(studies_csv), _header(outcomes_csv)
+    need = [f for f in EXTRA_STUDY_FIELDS if f in s_header and f in _required(data_dir, "studies")]
+    need += [f for f in ("quote", "address", "access") if f in o_header and f in _required(data_dir, "outcomes")
+             and f not in need]
+    missing = [f for f in (*STUDY_FIELDS, *need) if study.get(f) in (None, "")]
+    if missing:
+        raise UsageError("missing " + ", ".join("--" + f.replace("_", "-") for f in missing)
+                         + "; give every field of the study (see `review add-study --help`)")
+    return s_header, o_header
+
+
+def _new_study_id(data_dir: Path, study: Mapping[str, Any], studies_csv: Path) -> str:
+    """The study's id, once it is a well-formed identifier not yet in the data."""
+    sid = str(study["study_id"]).strip()
+    pattern = _id_pattern(data_dir)
+    if not re.fullmatch(pattern, sid):
+        raise UsageError(f"--study-id {sid!r} is not an identifier of {ID_RULE} (pattern {pattern} in "
+                         "literature/studies.schema.yaml); write e.g. smith2025")
+    existing = pd.read_csv(studies_csv, dtype=str, keep_default_na=False)
+    if sid in set(existing["study_id"]):
+        raise UsageError(f"study_id {sid!r} is already in {studies_csv.name}; choose a new id "
+                         "(first author in lower case + year, with a suffix if needed, e.g. smith2025b)")
+    return sid
+
+
+def _particle_group(data_dir: Path, study: Mapping[str, Any], particle_group: str | None) -> tuple[str, str]:
+    """The study's particle as written and the group literature/particle_groups.csv maps it to."""
+    groups = particle_groups(data_dir)
+    particle = str(study["particle"]).strip()
+    if particle not in groups:
+        raise UsageError(f"particle {particle!r} has no row in literature/particle_groups.csv "
+                         f"(known: {', '.join(repr(k) for k in groups)}); write it as printed in one of "
+                         "those forms, or add a row there with its group and rationale first")
+    group = groups[particle]
+    if particle_group not in (None, "") and particle_group != group:
+        raise UsageError(f"particle {particle!r} maps to group {group!r} in literature/particle_groups.csv, "
+                         f"not {particle_group!r}; drop --particle-group or fix the mapping")
+    return particle, group
+
+
+def _landmarks(rates: Sequence[Rate]) -> set[tuple[str, int]]:
+    """The (endpoint, years) of the rates, each given once and at least one."""
+    if not rates:
+        raise UsageError("no rate given; add at least one --rate ENDPOINT:YEARS=PERCENT (e.g. --rate LC:5=70)")
+    seen: set[tuple[str, int]] = set()
+    for r in rates:
+        key = (r.endpoint, r.horizon_years)
+        if key in seen:
+            raise UsageError(f"rate {r.endpoint}:{r.horizon_years} is given twice; give each endpoint and landmark once")
+        seen.add(key)
+    return seen
+
+
+def _rate_rows(sid: str, study: Mapping[str, Any], rates: Sequence[Rate], r_source: str,
+               o_header: list[str]) -> list[list[Any]]:
+    rate_rows = []
+    for r in rates:
+        rr = {"study_id": sid, "endpoint": r.endpoint, "horizon_years": r.horizon_years,
+              "rate_percent": f"{r.rate_percent:g}",
+              "source": f"{r_source} ({landmark_name(r.endpoint, r.horizon_years)})",
+              "endpoint_as_named": ENDPOINT_NAMES.get(r.endpoint, r.endpoint),
+              "access": study.get("access"), "address": study.get("address"), "quote": study.get("quote")}
+        rate_rows.append([rr.get(c) for c in o_header])
+    return rate_rows
+
+
 def add_study(data_dir: Path, study: Mapping[str, Any], rates: Sequence[Rate], *,
               rate_source: str | None = None, particle_group: str | None = None,
               root: Path = REPO_ROOT, compare: bool = True, pool: PoolFn | None = None) -> AddStudyResult:
@@ -260,45 +333,10 @@ def add_study(data_dir: Path, study: Mapping[str, Any], rates: Sequence[Rate], *
     data_dir = Path(data_dir).resolve()
     lit = data_dir / "literature"
     studies_csv, outcomes_csv = lit / "studies.csv", lit / "outcomes.csv"
-    for p in (studies_csv, outcomes_csv):
-        if not p.is_file():
-            raise UsageError(f"{p} not found; --data must name a data folder laid out like data/ "
-                             "(literature/studies.csv and literature/outcomes.csv)")
-    s_header, o_header = _header(studies_csv), _header(outcomes_csv)
-    need = [f for f in EXTRA_STUDY_FIELDS if f in s_header and f in _required(data_dir, "studies")]
-    need += [f for f in ("quote", "address", "access") if f in o_header and f in _required(data_dir, "outcomes")
-             and f not in need]
-    missing = [f for f in (*STUDY_FIELDS, *need) if study.get(f) in (None, "")]
-    if missing:
-        raise UsageError("missing " + ", ".join("--" + f.replace("_", "-") for f in missing)
-                         + "; give every field of the study (see `review add-study --help`)")
-    sid = str(study["study_id"]).strip()
-    pattern = _id_pattern(data_dir)
-    if not re.fullmatch(pattern, sid):
-        raise UsageError(f"--study-id {sid!r} is not an identifier of {ID_RULE} (pattern {pattern} in "
-                         "literature/studies.schema.yaml); write e.g. smith2025")
-    existing = pd.read_csv(studies_csv, dtype=str, keep_default_na=False)
-    if sid in set(existing["study_id"]):
-        raise UsageError(f"study_id {sid!r} is already in {studies_csv.name}; choose a new id "
-                         "(first author in lower case + year, with a suffix if needed, e.g. smith2025b)")
-    groups = particle_groups(data_dir)
-    particle = str(study["particle"]).strip()
-    if particle not in groups:
-        raise UsageError(f"particle {particle!r} has no row in literature/particle_groups.csv "
-                         f"(known: {', '.join(repr(k) for k in groups)}); write it as printed in one of "
-                         "those forms, or add a row there with its group and rationale first")
-    group = groups[particle]
-    if particle_group not in (None, "") and particle_group != group:
-        raise UsageError(f"particle {particle!r} maps to group {group!r} in literature/particle_groups.csv, "
-                         f"not {particle_group!r}; drop --particle-group or fix the mapping")
-    if not rates:
-        raise UsageError("no rate given; add at least one --rate ENDPOINT:YEARS=PERCENT (e.g. --rate LC:5=70)")
-    seen: set[tuple[str, int]] = set()
-    for r in rates:
-        key = (r.endpoint, r.horizon_years)
-        if key in seen:
-            raise UsageError(f"rate {r.endpoint}:{r.horizon_years} is given twice; give each endpoint and landmark once")
-        seen.add(key)
+    s_header, o_header = _headers(data_dir, study, studies_csv, outcomes_csv)
+    sid = _new_study_id(data_dir, study, studies_csv)
+    particle, group = _particle_group(data_dir, study, particle_group)
+    seen = _landmarks(rates)
 
     default_validator(data_dir)  # a problem already there is reported as it is, before anything is written
     before = current_estimates(data_dir, pool=pool, root=root) if compare else None
@@ -310,15 +348,7 @@ def add_study(data_dir: Path, study: Mapping[str, Any], rates: Sequence[Rate], *
                **{f: study[f] for f in STUDY_FIELDS if f not in ("study_id", "source")},
                "particle": particle, "particle_group": group, "source": source}
         _append(studies_csv, [[row.get(c) for c in s_header]])
-        rate_rows = []
-        for r in rates:
-            rr = {"study_id": sid, "endpoint": r.endpoint, "horizon_years": r.horizon_years,
-                  "rate_percent": f"{r.rate_percent:g}",
-                  "source": f"{r_source} ({landmark_name(r.endpoint, r.horizon_years)})",
-                  "endpoint_as_named": ENDPOINT_NAMES.get(r.endpoint, r.endpoint),
-                  "access": study.get("access"), "address": study.get("address"), "quote": study.get("quote")}
-            rate_rows.append([rr.get(c) for c in o_header])
-        _append(outcomes_csv, rate_rows)
+        _append(outcomes_csv, _rate_rows(sid, study, rates, r_source, o_header))
         default_validator(data_dir)
     except BaseException as exc:
         for p, content in saved.items():

@@ -24,7 +24,6 @@ from sarcoma_review.errors import (  # noqa: F401  (re-exported for callers of t
 from sarcoma_review.living.analyses import load_analyses
 from sarcoma_review.living.cache import Cache, expected_seconds
 from sarcoma_review.living.notebooks import (
-    clean_executed_notebook,
     finish_notebook,
     notebook_parameters,
     run_notebook,
@@ -283,7 +282,4 @@ def _single_page_html(layout: Layout, executed: Path, dest: Path, name: str) -> 
     return dest / "index.html"
 
 
-__all__ = ["BuildError", "BuildLockedError", "BuildReport", "ChapterExecutionError", "ConfigurationError",
-           "DataValidationError", "Layout", "RunResult", "build_book", "build_lock", "check_published",
-           "check_toc_matches_analyses", "clean_executed_notebook", "execute_chapter", "load_analyses",
-           "resolve_chapter", "toc_pages"]
+__all__ = ["check_parameters", "downloads_written", "execute_chapter", "resolve_chapter"]

@@ -459,6 +459,98 @@ def _id(value: Any) -> str:
     return f"`{text}`" if re.fullmatch(ID_PATTERN, text) else md_text(text)
 
 
+def _study_lines(res: WhatsNew) -> list[str]:
+    """The studies added, removed and corrected (or that none was)."""
+    L = ["## Studies", ""]
+    if not (res.added or res.removed or res.corrected):
+        L += ["No study was added, removed or corrected.", ""]
+    for rec in res.added:
+        # every value is the data's text: escaped (a first author may be written as markup)
+        outs = ", ".join(f"{md_text(o['endpoint'])} {md_text(o['horizon_years'])}-year {md_text(o['rate_percent'])}%"
+                         for o in rec.get("outcomes", []))
+        L.append(f"- **Added** {_id(rec['study_id'])}: {md_text(rec.get('first_author', ''))} "
+                 f"{md_text(rec.get('year', ''))}, n = {md_text(rec.get('n_patients', '?'))}"
+                 + (f" ({outs})" if outs else "") + ".")
+    for rec in res.removed:
+        L.append(f"- **Removed** {_id(rec['study_id'])}: {md_text(rec.get('first_author', ''))} "
+                 f"{md_text(rec.get('year', ''))}" + (f" ({md_text(rec['why'])})" if rec.get("why") else "") + ".")
+    for sid, changes in res.corrected.items():
+        parts = "; ".join(f"{md_text(c['field'])}: "
+                          f"{md_text(c['before']) if c['before'] is not None else '(none)'} → "
+                          f"{md_text(c['after']) if c['after'] is not None else '(none)'}"
+                          + (f" ({md_text(c['why'])})" if c.get("why") else "") for c in changes)
+        L.append(f"- **Corrected** {_id(sid)}: {parts}.")
+    if res.added or res.removed or res.corrected:
+        L.append("")
+    return L
+
+
+def _certainty_lines(res: WhatsNew) -> list[str]:
+    if res.certainty is None and not res.certainty_note:
+        return []
+    L = ["## Certainty of evidence", ""]
+    if res.certainty:
+        L += [f"- {md_text(c['text'])}" for c in res.certainty] + [""]
+    elif res.certainty is not None:
+        L += ["No certainty rating changed.", ""]
+    if res.certainty_note:
+        L += [md_text(res.certainty_note), ""]
+    return L
+
+
+def _comparison_lines(res: WhatsNew) -> list[str]:
+    """Everything compared with the previous release (studies, columns, pools, certainty, conclusions)."""
+    L = [f"Compared with version {md_text(res.previous_version)}"
+         + (f" (released {md_text(res.previous_date)})." if res.previous_date else "."), ""]
+    L += _study_lines(res)
+    if res.columns:
+        L += ["The data model gained columns: "
+              + "; ".join(f"{md_text(t)}: {', '.join(md_text(c) for c in cols)}" for t, cols in res.columns.items())
+              + ". They are new information, not corrections.", ""]
+    if res.left:
+        L += ["## Series that left a pool", "", "| landmark | series | why |", "|---|---|---|"]
+        for r in res.left:
+            L.append(f"| {md_text(r['endpoint'])} {float(r['horizon_years']):g}-year | {_id(r['study_id'])} | "
+                     f"{md_text(r['why'])} |")
+        L.append("")
+    L += _certainty_lines(res)
+    L += ["## Conclusions that changed", ""]
+    if res.conclusions:
+        L += [f"- {md_text(c['text'])}" for c in res.conclusions] + [""]
+    else:
+        L += ["No conclusion changed: no interval crossed a comparator benchmark and no test crossed p = 0.05.", ""]
+    return L
+
+
+def _estimate_lines(est: pd.DataFrame) -> list[str]:
+    """Pooled estimates and single series, before and after (a single series is never shown as pooled)."""
+    if est.empty:
+        return []
+    single = est.apply(lambda r: all(_is_single(r, s) or pd.isna(r.get(f"estimate_{s}")) for s in ("before", "after")),
+                       axis=1)
+    pooled, singles = est[~single], est[single]
+    L: list[str] = []
+    if not pooled.empty:
+        L += ["## Pooled estimates, before and after", "",
+              "Percent, with 95% confidence interval; k = number of studies. Where one side holds a single "
+              "series, that series is named and its own rate shown (it is not a pooled estimate).", "",
+              "| analysis | k before | before | k after | after | change |", "|---|---|---|---|---|---|"]
+        for _, r in pooled.iterrows():
+            L.append(f"| {md_text(_label(r))} | {_k(r.get('k_before'))} | {md_text(_ci(r, 'before'))} | "
+                     f"{_k(r.get('k_after'))} | {md_text(_ci(r, 'after'))} | {md_text(r['status'])} |")
+        L.append("")
+    if not singles.empty:
+        L += ["## Single series, before and after", "",
+              "Subgroups that hold one series: that series' own rate with its 95% Wald interval (percent). "
+              "Nothing is pooled here.", "",
+              "| subgroup | series before | series after | change |", "|---|---|---|---|"]
+        for _, r in singles.iterrows():
+            L.append(f"| {md_text(_label(r))} | {md_text(_ci(r, 'before'))} | {md_text(_ci(r, 'after'))} | "
+                     f"{md_text(r['status'])} |")
+        L.append("")
+    return L
+
+
 def render_markdown(res: WhatsNew, title: str = "What's new", cumulative: pd.DataFrame | None = None,
                     chart_spec: dict | None = None) -> str:
     """Markdown for the What's-new page (with ``cumulative``/``chart_spec``) or a changelog entry (without)."""
@@ -466,77 +558,10 @@ def render_markdown(res: WhatsNew, title: str = "What's new", cumulative: pd.Dat
     if res.previous_version is None:
         L += ["There is no previous release to compare with: this is the first version of the review.", ""]
     else:
-        L += [f"Compared with version {md_text(res.previous_version)}"
-              + (f" (released {md_text(res.previous_date)})." if res.previous_date else "."), ""]
-        L += ["## Studies", ""]
-        if not (res.added or res.removed or res.corrected):
-            L += ["No study was added, removed or corrected.", ""]
-        for rec in res.added:
-            # every value is the data's text: escaped (a first author may be written as markup)
-            outs = ", ".join(f"{md_text(o['endpoint'])} {md_text(o['horizon_years'])}-year {md_text(o['rate_percent'])}%"
-                             for o in rec.get("outcomes", []))
-            L.append(f"- **Added** {_id(rec['study_id'])}: {md_text(rec.get('first_author', ''))} "
-                     f"{md_text(rec.get('year', ''))}, n = {md_text(rec.get('n_patients', '?'))}"
-                     + (f" ({outs})" if outs else "") + ".")
-        for rec in res.removed:
-            L.append(f"- **Removed** {_id(rec['study_id'])}: {md_text(rec.get('first_author', ''))} "
-                     f"{md_text(rec.get('year', ''))}" + (f" ({md_text(rec['why'])})" if rec.get("why") else "") + ".")
-        for sid, changes in res.corrected.items():
-            parts = "; ".join(f"{md_text(c['field'])}: "
-                              f"{md_text(c['before']) if c['before'] is not None else '(none)'} → "
-                              f"{md_text(c['after']) if c['after'] is not None else '(none)'}"
-                              + (f" ({md_text(c['why'])})" if c.get("why") else "") for c in changes)
-            L.append(f"- **Corrected** {_id(sid)}: {parts}.")
-        if res.added or res.removed or res.corrected:
-            L.append("")
-        if res.columns:
-            L += ["The data model gained columns: "
-                  + "; ".join(f"{md_text(t)}: {', '.join(md_text(c) for c in cols)}" for t, cols in res.columns.items())
-                  + ". They are new information, not corrections.", ""]
-        if res.left:
-            L += ["## Series that left a pool", "", "| landmark | series | why |", "|---|---|---|"]
-            for r in res.left:
-                L.append(f"| {md_text(r['endpoint'])} {float(r['horizon_years']):g}-year | {_id(r['study_id'])} | "
-                         f"{md_text(r['why'])} |")
-            L.append("")
-        if res.certainty is not None or res.certainty_note:
-            L += ["## Certainty of evidence", ""]
-            if res.certainty:
-                L += [f"- {md_text(c['text'])}" for c in res.certainty] + [""]
-            elif res.certainty is not None:
-                L += ["No certainty rating changed.", ""]
-            if res.certainty_note:
-                L += [md_text(res.certainty_note), ""]
-        L += ["## Conclusions that changed", ""]
-        if res.conclusions:
-            L += [f"- {md_text(c['text'])}" for c in res.conclusions] + [""]
-        else:
-            L += ["No conclusion changed: no interval crossed a comparator benchmark and no test crossed p = 0.05.", ""]
+        L += _comparison_lines(res)
     for n in res.notes:
         L += [f"*Note: {md_text(n)}*", ""]
-    est = res.estimates
-    if not est.empty:
-        single = est.apply(lambda r: all(_is_single(r, s) or pd.isna(r.get(f"estimate_{s}")) for s in ("before", "after")),
-                           axis=1)
-        pooled, singles = est[~single], est[single]
-        if not pooled.empty:
-            L += ["## Pooled estimates, before and after", "",
-                  "Percent, with 95% confidence interval; k = number of studies. Where one side holds a single "
-                  "series, that series is named and its own rate shown (it is not a pooled estimate).", "",
-                  "| analysis | k before | before | k after | after | change |", "|---|---|---|---|---|---|"]
-            for _, r in pooled.iterrows():
-                L.append(f"| {md_text(_label(r))} | {_k(r.get('k_before'))} | {md_text(_ci(r, 'before'))} | "
-                         f"{_k(r.get('k_after'))} | {md_text(_ci(r, 'after'))} | {md_text(r['status'])} |")
-            L.append("")
-        if not singles.empty:
-            L += ["## Single series, before and after", "",
-                  "Subgroups that hold one series: that series' own rate with its 95% Wald interval (percent). "
-                  "Nothing is pooled here.", "",
-                  "| subgroup | series before | series after | change |", "|---|---|---|---|"]
-            for _, r in singles.iterrows():
-                L.append(f"| {md_text(_label(r))} | {md_text(_ci(r, 'before'))} | {md_text(_ci(r, 'after'))} | "
-                         f"{md_text(r['status'])} |")
-            L.append("")
+    L += _estimate_lines(res.estimates)
     if cumulative is not None and not cumulative.empty:
         n = cumulative.drop_duplicates(KEY).shape[0]
         # folded (a sphinx-design dropdown): one row per analysis, its estimate in every release

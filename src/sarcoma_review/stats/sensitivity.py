@@ -240,6 +240,76 @@ def stratify(d: pd.DataFrame, column: str, *, tau2_method: str = "REML", ci_meth
     return Stratification(column=column, estimates=est, tested=tested, test=test)
 
 
+def _labelled_stand_ins(d_all: pd.DataFrame) -> pd.DataFrame:
+    """The overlap rule's stand-ins, with the kept and left-out series' labels when the data give them."""
+    stand = overlap.stand_ins(d_all)
+    if len(stand) and {"first_author", "year"} <= set(d_all.columns):
+        names = {str(r.study_id): vocabulary.study_label(r.first_author, r.year) for r in d_all.itertuples()}
+        stand["kept_label"] = [names[k] for k in stand["kept"]]
+        stand["left_out_labels"] = [", ".join(names[x] for x in v.split()) for v in stand["left_out"]]
+    return stand
+
+
+def _estimator_rows(d: pd.DataFrame, primary: pd.DataFrame, tau2_method: str, ci_method: str, kw: dict,
+                    parts: list, variants: list) -> None:
+    """Every other tau² estimator and interval, the ad hoc correction, the t(k-2) prediction interval."""
+    for m in pooling.TAU2_METHODS:
+        for c in pooling.CI_METHODS:
+            if (m, c) != (primary["tau2_method"].iat[0], primary["ci_method"].iat[0]):
+                parts.append(pooling.pool(d, tau2_method=m, ci_method=c, **kw))
+                variants.append(estimator_variant(m, c))
+    if primary["ci_method"].iat[0] == "HKSJ":
+        parts.append(pooling.pool(d, tau2_method=tau2_method, ci_method=pooling.ADHOC, **kw))
+        variants.append(ADHOC)
+    if len(d) >= 3:
+        parts.append(pooling.pool(d, tau2_method=tau2_method, ci_method=ci_method, pi_convention="k-2", **kw))
+        variants.append(PI_K2)
+
+
+def _effective_n_row(d: pd.DataFrame, used_eff: Mapping[str, EffectiveN], tau2_method: str, ci_method: str,
+                     kw: dict, parts: list, variants: list) -> None:
+    """The primary model with each series' own effective sample size where one is honoured."""
+    if not used_eff:
+        return
+    d_eff = d.copy()
+    d_eff["n_patients"] = d_eff["n_patients"].astype(float)
+    for s, e in used_eff.items():
+        d_eff.loc[d_eff["study_id"].astype(str) == s, "n_patients"] = e.n_eff
+    names = ", ".join(f"{s}: {e.n_eff:.1f} instead of {e.n_reported:g}" for s, e in used_eff.items())
+    parts.append(pooling.pool(d_eff, tau2_method=tau2_method, ci_method=ci_method,
+                              model=f"random effects, effective n ({names})", **kw))
+    variants.append(EFFECTIVE_N)
+
+
+def _panel(d: pd.DataFrame, primary: pd.DataFrame, tau2_method: str, ci_method: str, kw: dict,
+           effective_n: Mapping[str, EffectiveN] | None, parts: list, variants: list):
+    """The sensitivity rows (appended to ``parts``/``variants``); returns leave-one-out, cumulative and
+    the effective sample sizes known for the pooled series."""
+    _estimator_rows(d, primary, tau2_method, ci_method, kw, parts, variants)
+    parts.append(pooling.pool(d, tau2_method=tau2_method, ci_method=ci_method, n_scale=0.5, **kw))
+    variants.append(HALVED_N)
+    known_eff = {s: e for s, e in (effective_n or {}).items() if s in set(d["study_id"].astype(str))}
+    _effective_n_row(d, {s: e for s, e in known_eff.items() if e.honoured}, tau2_method, ci_method, kw,
+                     parts, variants)
+    parts.append(pooling.pool_glmm(d, **kw))
+    parts.append(pooling.pool_bayes(d, **kw))
+    parts.append(pooling.pool_bayes(d, tau_scale=WIDE_TAU_SCALE, **kw))
+    variants += [GLMM, BAYES, BAYES_WIDE]
+    loo = pooling.leave_one_out(d, tau2_method=tau2_method, ci_method=ci_method, **kw)
+    cum = pooling.cumulative(d, tau2_method=tau2_method, ci_method=ci_method, **kw)
+    return loo, cum, known_eff
+
+
+def _study_rows(d: pd.DataFrame, tau2_method: str) -> pd.DataFrame:
+    """The per-series table with the series' descriptive columns and labels."""
+    studies = pooling.study_table(d, tau2_method=tau2_method)
+    extra = [c for c in ("study_id", "first_author", "particle_group", "site", "histology", "patient_group",
+                         "n_chordoma", vocabulary.HISTOLOGY_STRATUM, "source_outcome") if c in d.columns]
+    studies = studies.merge(d[extra], on="study_id", how="left")
+    studies["label"] = [vocabulary.study_label(a, y) for a, y in zip(studies["first_author"], studies["year"])]
+    return studies
+
+
 def run_analysis(literature: pd.DataFrame, endpoint: str, horizon_years: float, *,
                  tau2_method: str = "REML", ci_method: str = "HKSJ", analysis_id: str | None = None,
                  subgroup_column: str | None = None, subgroup_value: str | None = None,
@@ -264,11 +334,7 @@ def run_analysis(literature: pd.DataFrame, endpoint: str, horizon_years: float, 
     literature = vocabulary.with_strata(literature)
     d_all = select_landmark(literature, endpoint, horizon_years, subgroup_column, subgroup_value)
     d = overlap.independent(d_all).reset_index(drop=True)
-    stand = overlap.stand_ins(d_all)
-    if len(stand) and {"first_author", "year"} <= set(d_all.columns):
-        names = {str(r.study_id): vocabulary.study_label(r.first_author, r.year) for r in d_all.itertuples()}
-        stand["kept_label"] = [names[k] for k in stand["kept"]]
-        stand["left_out_labels"] = [", ".join(names[x] for x in v.split()) for v in stand["left_out"]]
+    stand = _labelled_stand_ins(d_all)
     aid = analysis_id or f"{endpoint}_{horizon_years:g}y"
     kw = dict(endpoint=endpoint, horizon_years=horizon_years, analysis_id=aid)
     primary = pool_primary(d, endpoint, horizon_years, tau2_method=tau2_method, ci_method=ci_method,
@@ -276,39 +342,9 @@ def run_analysis(literature: pd.DataFrame, endpoint: str, horizon_years: float, 
     parts = [primary]
     variants = [PRIMARY if len(d) >= 2 else SINGLE]
     loo = cum = pd.DataFrame(columns=pooling.RESULT_COLUMNS)
-    used_eff: dict[str, EffectiveN] = {}
     known_eff: dict[str, EffectiveN] = {}
     if len(d) >= 2 and panel:
-        for m in pooling.TAU2_METHODS:
-            for c in pooling.CI_METHODS:
-                if (m, c) != (primary["tau2_method"].iat[0], primary["ci_method"].iat[0]):
-                    parts.append(pooling.pool(d, tau2_method=m, ci_method=c, **kw))
-                    variants.append(estimator_variant(m, c))
-        if primary["ci_method"].iat[0] == "HKSJ":
-            parts.append(pooling.pool(d, tau2_method=tau2_method, ci_method=pooling.ADHOC, **kw))
-            variants.append(ADHOC)
-        if len(d) >= 3:
-            parts.append(pooling.pool(d, tau2_method=tau2_method, ci_method=ci_method, pi_convention="k-2", **kw))
-            variants.append(PI_K2)
-        parts.append(pooling.pool(d, tau2_method=tau2_method, ci_method=ci_method, n_scale=0.5, **kw))
-        variants.append(HALVED_N)
-        known_eff = {s: e for s, e in (effective_n or {}).items() if s in set(d["study_id"].astype(str))}
-        used_eff = {s: e for s, e in known_eff.items() if e.honoured}
-        if used_eff:
-            d_eff = d.copy()
-            d_eff["n_patients"] = d_eff["n_patients"].astype(float)
-            for s, e in used_eff.items():
-                d_eff.loc[d_eff["study_id"].astype(str) == s, "n_patients"] = e.n_eff
-            names = ", ".join(f"{s}: {e.n_eff:.1f} instead of {e.n_reported:g}" for s, e in used_eff.items())
-            parts.append(pooling.pool(d_eff, tau2_method=tau2_method, ci_method=ci_method,
-                                      model=f"random effects, effective n ({names})", **kw))
-            variants.append(EFFECTIVE_N)
-        parts.append(pooling.pool_glmm(d, **kw))
-        parts.append(pooling.pool_bayes(d, **kw))
-        parts.append(pooling.pool_bayes(d, tau_scale=WIDE_TAU_SCALE, **kw))
-        variants += [GLMM, BAYES, BAYES_WIDE]
-        loo = pooling.leave_one_out(d, tau2_method=tau2_method, ci_method=ci_method, **kw)
-        cum = pooling.cumulative(d, tau2_method=tau2_method, ci_method=ci_method, **kw)
+        loo, cum, known_eff = _panel(d, primary, tau2_method, ci_method, kw, effective_n, parts, variants)
     if len(stand) and len(d_all) >= 2 and panel:
         parts.append(pool_primary(d_all, endpoint, horizon_years, tau2_method=tau2_method, ci_method=ci_method,
                                   analysis_id=aid))
@@ -318,11 +354,7 @@ def run_analysis(literature: pd.DataFrame, endpoint: str, horizon_years: float, 
     if subgroup_column:
         estimates["subgroup_column"] = subgroup_column
         estimates["subgroup_value"] = str(subgroup_value)
-    studies = pooling.study_table(d, tau2_method=tau2_method)
-    extra = [c for c in ("study_id", "first_author", "particle_group", "site", "histology", "patient_group",
-                         "n_chordoma", vocabulary.HISTOLOGY_STRATUM, "source_outcome") if c in d.columns]
-    studies = studies.merge(d[extra], on="study_id", how="left")
-    studies["label"] = [vocabulary.study_label(a, y) for a, y in zip(studies["first_author"], studies["year"])]
+    studies = _study_rows(d, tau2_method)
     strata = tuple(stratify(d, c, tau2_method=tau2_method, ci_method=ci_method, analysis_id=aid)
                    for c in STRATA if c in d.columns and c != subgroup_column) if panel else ()
     return PooledAnalysis(primary=estimates.iloc[0], estimates=estimates, studies=studies,

@@ -460,6 +460,21 @@ FOREST_STUDY_COLUMNS = ["study_id", "label", "n_patients", "estimate", "ci_low",
 FOREST_POOLED_KEYS = ["estimate", "ci_low", "ci_high"]
 
 
+def _forest_frame(per_study: pd.DataFrame, factor: float) -> pd.DataFrame:
+    """The studies on the 0-100 scale, with the optional columns present."""
+    df = per_study.copy()
+    for c in ("estimate", "ci_low", "ci_high"):
+        df[c] = df[c].astype("float64") * factor
+    df["weight"] = df["weight"].astype("float64")
+    if "subgroup" not in df.columns:
+        df["subgroup"] = None
+    for c in ("year", "source", "histology"):
+        if c not in df.columns:
+            df[c] = None
+    df["subgroup"] = df["subgroup"].astype("object").where(df["subgroup"].notna(), "All studies")
+    return df
+
+
 def forest_rows(per_study: pd.DataFrame, pooled: Mapping[str, Any] | pd.Series, *,
                 max_studies: int = 60, sort_by: Literal["year", "estimate", "weight", "input"] = "year",
                 scale: Literal["auto", "fraction", "percent"] = "auto",
