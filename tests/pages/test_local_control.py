@@ -9,7 +9,7 @@ import re
 import pytest
 
 from sarcoma_review.data import loaders
-from sarcoma_review.pages import ifosfamide, pooled
+from sarcoma_review.pages import comparisons, ifosfamide, pooled
 from sarcoma_review.paths import REPO_ROOT
 from sarcoma_review.stats import sensitivity, survival
 from tests.helpers import frozen_patients
@@ -100,3 +100,23 @@ def test_ifosfamide_sentence_counts_from_table3() -> None:
     assert "3 were followed free of local failure to 5 years" in text
     assert "The 70% local control at 5 years" in text and "censored" in text and "3 of 11" in text
     assert (1 - 1 / 8) * (1 - 1 / 5) == pytest.approx(0.70)
+
+
+def test_ifosfamide_comparator_flag_counts_the_competing_deaths() -> None:
+    """The ifosfamide local-control comparator (frozen Table 3, hand counts above): 3 at risk at
+    60 months, 6 deaths without local failure before; the flag says both. Overall survival has no
+    competing death and no such flag; a comparator without a patient table keeps the plain flag."""
+    b = comparisons.benchmarks(loaders.load_comparators(), loaders.load_table("ifosfamide", "reported_estimates"),
+                               frozen_patients())
+    ifo = b[b["label"].str.contains("Eckert")].set_index(["label", "endpoint"])
+    lc = ifo.xs("LC", level="endpoint")
+    assert (lc["n_at_risk"] == 3).all() and (lc["n_died_first"] == 6).all()
+    assert ifo.xs("OS", level="endpoint")["n_died_first"].isna().all()
+    flag = comparisons.at_risk_flag("LC", 3, 6)
+    assert flag.startswith("only 3 patients at risk at the landmark")
+    assert "6 died without local failure before it" in flag and "censors" in flag
+    assert "died" not in comparisons.at_risk_flag("LC", 3)
+    assert comparisons.at_risk_flag("OS", 3, 6) == ""
+    panel = comparisons.benchmark_panel(loaders.load_literature(), b)
+    rows = panel[panel["comparator"].str.contains("Eckert") & (panel["endpoint"] == "LC")]
+    assert len(rows) and rows["at_risk_flag"].str.contains("6 died without local failure").all()
