@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from sarcoma_review.audit.feasibility import KMProblem
+from sarcoma_review.audit.reconstruct import last_reported_time
 from sarcoma_review.audit.records import VERDICTS
 from sarcoma_review.data.vocabulary import ENDPOINT_NAMES
 from sarcoma_review.pages.render import charts
@@ -202,22 +203,9 @@ def dropped_text(reasons: dict[str, dict[str, str]]) -> str:
     return " ".join(out)
 
 
-def last_reported_time(problem: KMProblem) -> float:
-    """The last time (months) at which the paper says anything about the curve: its latest landmark
-    rate, count of events by a time, or latest event time. Follow-up is not a statement about the
-    curve, so the maximum follow-up does not extend it."""
-    times = [*problem.landmarks, *problem.events_by]
-    if problem.event_max is not None:
-        times.append(problem.event_max)
-    if not times:
-        raise ValueError("the paper reports no time on this curve (no landmark rate, event count by a time or "
-                         "event time): there is nothing to draw the reconstruction against")
-    return float(max(times))
-
-
 def reconstruction_km(pseudo: pd.DataFrame, problem: KMProblem, endpoint: str, step: float = 12.0):
     """The Kaplan-Meier chart of one reconstructed pseudo-patient file (``time_months``, ``event``),
-    drawn only up to :func:`last_reported_time`: beyond it the reconstruction is unconstrained by the
+    drawn only up to :func:`sarcoma_review.audit.reconstruct.last_reported_time`: beyond it the reconstruction is unconstrained by the
     paper, so no curve, band or number at risk is shown there. Numbers at risk every ``step`` months
     and at the last reported time."""
     t, e = pseudo["time_months"], pseudo["event"]
