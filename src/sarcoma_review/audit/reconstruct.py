@@ -43,6 +43,7 @@ from sarcoma_review.audit.feasibility import (
     km_exact,
 )
 from sarcoma_review.data import tracking
+from sarcoma_review.data.vocabulary import ENDPOINT_NAMES
 from sarcoma_review.paths import data_dir as default_data_dir
 
 #: Month names as printed in the accrual statements ("January 2013").
@@ -489,12 +490,13 @@ def cohort_check(frames: dict[str, pd.DataFrame], problems: dict[str, KMProblem]
     last = max(last_reported_time(p) for p in problems.values())
     at_risk = {ep: int((df["time_months"].astype(float) >= last).sum()) for ep, df in frames.items()}
     bad = {ep: n for ep, n in at_risk.items() if ep != "OS" and "OS" in at_risk and n > at_risk["OS"]}
-    counts = ", ".join(f"{ep} {n}" for ep, n in at_risk.items())
+    counts = "; ".join(f"{ENDPOINT_NAMES.get(ep, ep)} {n}" for ep, n in at_risk.items())
     sentence = (f"Each endpoint's file is reconstructed on its own: its rows are not the same patients as another "
                 f"file's rows. At {last:g} months, the last time the paper reports, the files have at risk: {counts}.")
     if bad:
         sentence += (" As one cohort this is impossible: a patient at risk for "
-                     + " or ".join(sorted(bad)) + " is alive and followed, so at risk for overall survival too.")
+                     + " or ".join(ENDPOINT_NAMES.get(ep, ep) for ep in sorted(bad))
+                     + " is alive and followed, so at risk for overall survival too.")
     return {"last_reported_month": last, "at_risk": at_risk, "violations": bad,
             "one_cohort": not bad, "sentence": sentence}
 
