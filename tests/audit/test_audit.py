@@ -481,3 +481,43 @@ def test_dropped_reason_is_built_from_the_reported_values():
     p = KMProblem(n=10, events=3, landmarks={12: "80.0", 24: "80.0"}, event_max=18)
     assert drop_reason(p, "landmark@24") == ("S(24 mo) = 80.0% cannot hold together with latest event at 18 mo; "
                                              "of these it has the lowest priority (landmark)")
+
+
+# --- reconstructions side by side (#19 item 7) ----------------------------------------------
+def test_cohort_check_by_hand():
+    """Hand-made files: OS reported to 24 months, LC to 36 (a landmark), so the check reads 36.
+    At risk at 36 (time >= 36): LC 2 (36, 40), DPFS 3 (36, 50, 60), OS 2 (40, 50). DPFS 3 > OS 2
+    cannot be one cohort (a patient at risk for DPFS is alive); LC 2 <= OS 2 can."""
+    import pandas as pd
+
+    from sarcoma_review.audit.reconstruct import cohort_check, last_reported_time
+
+    problems = {"LC": KMProblem(n=5, events=1, landmarks={12.0: "80", 36.0: "80"}),
+                "DPFS": KMProblem(n=5, events=1, landmarks={12.0: "80"}, event_max=30.0),
+                "OS": KMProblem(n=5, events=1, landmarks={24.0: "80"})}
+    assert [last_reported_time(p) for p in problems.values()] == [36.0, 30.0, 24.0]
+    frames = {"LC": pd.DataFrame({"time_months": [5, 10, 20, 36, 40]}),
+              "DPFS": pd.DataFrame({"time_months": [5, 30, 36, 50, 60]}),
+              "OS": pd.DataFrame({"time_months": [5, 10, 20, 40, 50]})}
+    c = cohort_check(frames, problems)
+    assert c["last_reported_month"] == 36.0 and c["at_risk"] == {"LC": 2, "DPFS": 3, "OS": 2}
+    assert c["violations"] == {"DPFS": 3} and not c["one_cohort"]
+    assert "At 36 months" in c["sentence"] and "impossible" in c["sentence"]
+    frames["DPFS"] = frames["OS"]
+    assert cohort_check(frames, problems)["one_cohort"]
+
+
+def test_pseudo_ipd_sidecars_say_whether_the_files_are_one_cohort():
+    """On the project data (any valid reconstruction): every sidecar carries the same cohort check,
+    whose counts are the files' own numbers at risk at the last time the paper reports."""
+    from sarcoma_review.audit.reconstruct import last_reported_time
+    from sarcoma_review.audit.runner import pseudo_ipd_records
+
+    recs = pseudo_ipd_records()
+    checks = [r["one_cohort"] for _, r in recs.values()]
+    assert all(c == checks[0] for c in checks)
+    last = max(last_reported_time(p) for p in cnao_problems().values())
+    assert checks[0]["last_reported_month"] == last
+    for ep, (df, _) in recs.items():
+        assert checks[0]["at_risk"][ep] == int((df["time_months"] >= last).sum())
+    assert checks[0]["one_cohort"] == all(checks[0]["at_risk"][ep] <= checks[0]["at_risk"]["OS"] for ep in recs)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pandas as pd
+import pytest
 
 from sarcoma_review.audit.records import COLUMNS
 from sarcoma_review.pages import audit as page
@@ -60,3 +61,46 @@ def test_checks_collapsed_by_source_and_filterable_by_verdict():
 def test_columns_doc_covers_every_column():
     doc = page.columns_doc()
     assert doc["column"].tolist() == list(COLUMNS) and (doc["what it holds"].str.len() > 10).all()
+
+
+# ----------------------------------------------------------------------------- reconstructed curves
+
+
+def _chart_rows(spec: dict, mark: str) -> list[dict]:
+    """The inline rows of the first layer drawn with ``mark`` (the chart embeds its data as values)."""
+    def walk(d):
+        if isinstance(d, dict):
+            yield d
+            for v in d.values():
+                yield from walk(v)
+        elif isinstance(d, list):
+            for v in d:
+                yield from walk(v)
+    for d in walk(spec):
+        m = d.get("mark")
+        if (m == mark or (isinstance(m, dict) and m.get("type") == mark)) and "data" in d:
+            data = d["data"]
+            return data["values"] if "values" in data else spec["datasets"][data["name"]]
+    raise AssertionError(f"no {mark} layer")
+
+
+def test_reconstruction_curve_stops_at_the_last_reported_time():
+    """#19 item 7: a paper reporting rates at 12 and 24 months and a last event at 30 months says
+    nothing about the curve after 30 months, so neither the curve, its band nor the numbers at risk
+    go beyond 30, though the pseudo-patients are followed to 50 months. Numbers at risk by hand:
+    times 3, 10, 20, 30, 40, 50 with events at 10 and 30; at 0: 6, at 12: 4, at 24: 3, at 30: 3."""
+    from sarcoma_review.audit.feasibility import KMProblem
+
+    problem = KMProblem(n=6, events=2, landmarks={12.0: "80", 24.0: "60"}, event_max=30.0, fu_max=50.0)
+    assert page.last_reported_time(problem) == 30.0
+    pseudo = pd.DataFrame({"time_months": [3, 10, 20, 30, 40, 50], "event": [0, 1, 0, 1, 0, 0]})
+    spec = page.reconstruction_km(pseudo, problem, "LC").to_dict()
+    for mark in ("line", "area"):
+        assert max(r["time"] for r in _chart_rows(spec, mark)) == 30.0
+    risk = _chart_rows(spec, "text")
+    assert [(r["time"], r["n_at_risk"]) for r in risk] == [(0.0, 6), (12.0, 4), (24.0, 3), (30.0, 3)]
+    assert "drawn to 30 months" in str(spec["title"])
+    # without an event time the last landmark ends the drawing; with no time at all, one clear error
+    assert page.last_reported_time(KMProblem(n=6, events=2, landmarks={12.0: "80", 36.0: "60"})) == 36.0
+    with pytest.raises(ValueError, match="reports no time on this curve"):
+        page.last_reported_time(KMProblem(n=6, events=2))

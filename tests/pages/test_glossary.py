@@ -73,7 +73,7 @@ def test_key_findings_lead_with_the_clinical_reading(lc5) -> None:
     p = lc5.primary
     # the first line: the pooled rate in plain words, its numbers from the analysis itself
     first = plain.strip().splitlines()[0]
-    assert first.startswith(f"- **On average, {p['estimate']:.1f}% of patients")
+    assert first.startswith(f"- **On average, the estimated 5-year {{term}}`local control` was {p['estimate']:.1f}%")
     assert f"{p['ci_low']:.1f}% to {p['ci_high']:.1f}%" in first and f"{int(p['n_patients'])} patients" in first
     assert f"{p['pi_low']:.1f}% and {p['pi_high']:.1f}%" in plain
     # the statisticians' numbers (I², τ², Q) come after, under their heading

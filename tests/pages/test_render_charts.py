@@ -226,6 +226,33 @@ def test_km_censored_flag_column_and_percent_error() -> None:
         charts.km_plot(km2, at_risk)
 
 
+def test_km_max_time_draws_nothing_beyond_it() -> None:
+    """A curve, its band, its censoring marks and its numbers at risk stop at ``max_time`` (#19 item 7):
+    with max_time 12, group A (steps at 0, 5, 10, 20) ends carried flat from its 10-month step
+    (70%, band 55-85%) to 12; B (steps at 0, 8, 15) from its 8-month step (80%) to 12; the censoring
+    marks at 12 (A) stay and 17 (B) goes; the numbers at risk at 20 go."""
+    km, at_risk, censored = km_inputs()
+    spec = charts.km_plot(km, at_risk, censored, max_time=12).to_dict()
+    us = units(spec)
+    for mark in ("line", "area"):
+        rows = inline_values(next(u for u in us if mark_type(u) == mark), spec)
+        assert max(r["time"] for r in rows) == 12
+        # fractions times 100 in floating point: 0.55 * 100 = 55.00000000000001, hence the rounding
+        a = [(r["time"], round(r["survival"], 9), round(r["ci_low"], 9), round(r["ci_high"], 9))
+             for r in rows if r["group"] == "A"]
+        assert a == [(0, 100.0, 100.0, 100.0), (5, 90.0, 80.0, 97.0), (10, 70.0, 55.0, 85.0), (12, 70.0, 55.0, 85.0)]
+        b = [(r["time"], round(r["survival"], 9)) for r in rows if r["group"] == "B"]
+        assert b == [(0, 100.0), (8, 80.0), (12, 80.0)]
+    ticks = next(u for u in us if mark_type(u) == "tick")
+    assert [(r["group"], r["time"]) for r in inline_values(ticks, spec)] == [("A", 12)]
+    risk = next(u for u in us if mark_type(u) == "text")
+    assert sorted({r["time"] for r in inline_values(risk, spec)}) == [0, 10]
+    # without max_time nothing is cut (the curves reach 20 months)
+    whole = charts.km_plot(km, at_risk, censored).to_dict()
+    line = next(u for u in units(whole) if mark_type(u) == "line")
+    assert max(r["time"] for r in inline_values(line, whole)) == 20
+
+
 # ----------------------------------------------------------------------------- other charts
 
 

@@ -43,6 +43,7 @@ from sarcoma_review.audit.feasibility import (
     km_exact,
 )
 from sarcoma_review.data import tracking
+from sarcoma_review.data.vocabulary import ENDPOINT_NAMES
 from sarcoma_review.paths import data_dir as default_data_dir
 
 #: Month names as printed in the accrual statements ("January 2013").
@@ -475,3 +476,40 @@ def validate_pseudo_ipd(df: pd.DataFrame, problem: KMProblem, tolerance_pp: floa
     out["times_in_followup"] = all(0 < x <= (problem.fu_max or 1e9) for x in t)
     out.update({f"statement:{k}": v for k, v in evaluate_statements(problem, t, e).items()})
     return out
+
+def last_reported_time(problem: KMProblem) -> float:
+    """The last time (months) at which the paper says anything about the curve: its latest landmark
+    rate, count of events by a time, or latest event time. Follow-up is not a statement about the
+    curve, so the maximum follow-up does not extend it."""
+    times = [*problem.landmarks, *problem.events_by]
+    if problem.event_max is not None:
+        times.append(problem.event_max)
+    if not times:
+        raise ValueError("the paper reports no time on this curve (no landmark rate, event count by a time or "
+                         "event time): there is nothing to draw the reconstruction against")
+    return float(max(times))
+
+
+def cohort_check(frames: dict[str, pd.DataFrame], problems: dict[str, KMProblem]) -> dict:
+    """Whether the per-endpoint pseudo-patient files could be one cohort, at the last time the paper
+    reports (:func:`last_reported_time`, the latest over the endpoints).
+
+    Each file is reconstructed alone, so its rows are not the same patients as another file's. In one
+    cohort every patient's local-control and DPFS times end no later than the survival time, so at
+    any time no more patients are at risk for local control or DPFS (alive, followed and free of the
+    event) than for overall survival. Returns ``last_reported_month``, ``at_risk`` per endpoint at that
+    time, ``violations`` (the endpoints with more at risk than OS) and a plain ``sentence``.
+    """
+    last = max(last_reported_time(p) for p in problems.values())
+    at_risk = {ep: int((df["time_months"].astype(float) >= last).sum()) for ep, df in frames.items()}
+    bad = {ep: n for ep, n in at_risk.items() if ep != "OS" and "OS" in at_risk and n > at_risk["OS"]}
+    counts = "; ".join(f"{ENDPOINT_NAMES.get(ep, ep)} {n}" for ep, n in at_risk.items())
+    sentence = (f"Each endpoint's file is reconstructed on its own: its rows are not the same patients as another "
+                f"file's rows. At {last:g} months, the last time the paper reports, the files have at risk: {counts}.")
+    if bad:
+        sentence += (" As one cohort this is impossible: a patient at risk for "
+                     + " or ".join(ENDPOINT_NAMES.get(ep, ep) for ep in sorted(bad))
+                     + " is alive and followed, so at risk for overall survival too.")
+    return {"last_reported_month": last, "at_risk": at_risk, "violations": bad,
+            "one_cohort": not bad, "sentence": sentence}
+

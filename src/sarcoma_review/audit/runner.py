@@ -17,6 +17,7 @@ from sarcoma_review.audit.ifosfamide import IPD, REPORTED, Ifo, percent_table
 from sarcoma_review.audit.patients import patient_checks
 from sarcoma_review.audit.reconstruct import (
     cnao_problems,
+    cohort_check,
     dropped_reasons,
     follow_up_minima,
     read_strings,
@@ -308,6 +309,9 @@ def pseudo_ipd_records(data_dir: Path | None = None) -> dict[str, tuple[pd.DataF
         caveat = ("the honoured statements need an implausible timing of events: " + pl.sentence()
                   if pl is not None and pl.implausible else None)
         out[ep] = (df, sidecar(ep, reported[ep], p, df, reasons.get(ep, {}), caveat, data_dir))
+    cohort = cohort_check({ep: df for ep, (df, _) in out.items()}, reported)  # the files side by side
+    for _, record in out.values():
+        record["one_cohort"] = cohort
     return out
 
 

@@ -5,11 +5,15 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 
 from sarcoma_review.audit.feasibility import KMProblem
+from sarcoma_review.audit.reconstruct import last_reported_time
 from sarcoma_review.audit.records import VERDICTS
 from sarcoma_review.data.vocabulary import ENDPOINT_NAMES
+from sarcoma_review.pages.render import charts
+from sarcoma_review.stats import survival
 
 SOURCE_NAMES = {"cnao": "Cuccia et al. 2020 (CNAO)", "ifosfamide": "Eckert et al. 2010 (ifosfamide)",
                 "table_i": "Table I of Cuccia et al. 2020 against each series' own publication"}
@@ -197,3 +201,22 @@ def dropped_text(reasons: dict[str, dict[str, str]]) -> str:
             out.append(f"For {ENDPOINT_NAMES.get(ep, ep)} the reconstruction leaves out what cannot coexist "
                        "with the other statements: the " + "; the ".join(why.values()) + ".")
     return " ".join(out)
+
+
+def reconstruction_km(pseudo: pd.DataFrame, problem: KMProblem, endpoint: str, step: float = 12.0):
+    """The Kaplan-Meier chart of one reconstructed pseudo-patient file (``time_months``, ``event``),
+    drawn only up to :func:`sarcoma_review.audit.reconstruct.last_reported_time`: beyond it the reconstruction is unconstrained by the
+    paper, so no curve, band or number at risk is shown there. Numbers at risk every ``step`` months
+    and at the last reported time."""
+    t, e = pseudo["time_months"], pseudo["event"]
+    k = survival.kaplan_meier(t, e)
+    curve = pd.concat([pd.DataFrame({"time": [0.0], "survival": [1.0], "ci_low": [1.0], "ci_high": [1.0]}),
+                       k.rename(columns={"surv": "survival"})[["time", "survival", "ci_low", "ci_high"]]])
+    curve["group"] = "reconstructed"
+    last = last_reported_time(problem)
+    grid = sorted({*np.arange(0.0, last, step).tolist(), last})
+    risk = survival.number_at_risk(t, e, grid).rename(columns={"n_risk": "n_at_risk"})
+    risk["group"] = "reconstructed"
+    title = (f"{endpoint_title(endpoint)}: reconstructed pseudo-data, not the paper's data "
+             f"(drawn to {last:g} months, the last time the paper reports)")
+    return charts.km_plot(curve, risk[["group", "time", "n_at_risk"]], title=title, max_time=last)

@@ -17,7 +17,7 @@ from sarcoma_review.data.vocabulary import landmark_name
 from sarcoma_review.pages.render import charts
 from sarcoma_review.pages.render.tables import md_text
 from sarcoma_review.stats import comparators as comparators_stats
-from sarcoma_review.stats import moderators, pooling
+from sarcoma_review.stats import moderators, pooling, survival
 from sarcoma_review.stats.sensitivity import landmark_rows
 
 #: The landmark pages: local control and overall survival at 5 and 3 years (endpoint, horizon in years;
@@ -209,7 +209,12 @@ def _ifosfamide_at_risk(patients: pd.DataFrame | None, endpoint: str) -> dict:
     if patients is None:
         return {"n_at_risk": np.nan}
     t, _ = _IFO_TIME[endpoint]
-    return {"n_at_risk": float((patients[t].astype(float) >= 60.0).sum())}
+    out = {"n_at_risk": float((patients[t].astype(float) >= 60.0).sum()), "n_died_first": np.nan}
+    if endpoint == "LC":  # deaths before any local failure are censored in local control
+        out["n_died_first"] = float(survival.competing_deaths(
+            patients["lc_months"], patients["local_failure"], patients["os_months"], patients["death"],
+            60.0)["n_died_first"])
+    return out
 
 
 def _ifosfamide_reported_rate(rate: float, kind: str, n, patients: pd.DataFrame | None, endpoint: str):
@@ -278,7 +283,8 @@ def benchmarks(comparators: pd.DataFrame, ifosfamide_reported: pd.DataFrame | No
                          "size_note": f"Kaplan-Meier at 60 months from the {len(p)} patients of Table 3",
                          "rate": km, **ifo_facts, **_ifosfamide_at_risk(p, ep)})
     out = pd.DataFrame(rows, columns=["label", "modality", "endpoint", "horizon_years", "rate_percent", "n_kind",
-                                      "n_value", "source", "size_note", "rate", *FACT_COLUMNS, "n_at_risk"])
+                                      "n_value", "source", "size_note", "rate", *FACT_COLUMNS, "n_at_risk",
+                                      "n_died_first"])
     out["uncertainty"] = [UNCERTAINTY[x.kind] if x is not None else "" for x in out["rate"]]
     out["rate_ci_low"] = [x.ci_low if x is not None else np.nan for x in out["rate"]]
     out["rate_ci_high"] = [x.ci_high if x is not None else np.nan for x in out["rate"]]
@@ -334,16 +340,21 @@ def sof_comparisons(data_dir: Path | None = None, method: str = "REML", ci: str 
     return out
 
 
-def at_risk_flag(endpoint: str, n_at_risk: float) -> str:
+def at_risk_flag(endpoint: str, n_at_risk: float, n_died_first: float = np.nan) -> str:
     """The number-at-risk flag of a local-control comparator (threshold
-    :data:`~sarcoma_review.stats.comparators.MIN_AT_RISK`), in plain words; "" when not flagged."""
+    :data:`~sarcoma_review.stats.comparators.MIN_AT_RISK`), in plain words; "" when not flagged.
+    ``n_died_first`` (patients who died without local failure before the landmark, where the patient
+    table gives it) adds the competing deaths the local-control estimate censors."""
     if endpoint != "LC":
         return ""
     if pd.isna(n_at_risk):
         return "number at risk at the landmark not reported"
     if n_at_risk < comparators_stats.MIN_AT_RISK:
+        died = ("" if pd.isna(n_died_first) or not n_died_first else
+                f"; {int(n_died_first)} died without local failure before it, deaths the local-control estimate "
+                "censors, so the rate describes patients had they lived")
         return (f"only {int(n_at_risk)} patients at risk at the landmark (fewer than "
-                f"{comparators_stats.MIN_AT_RISK}): the rate rests on a handful of patients")
+                f"{comparators_stats.MIN_AT_RISK}): the rate rests on a handful of patients{died}")
     return ""
 
 
@@ -379,7 +390,8 @@ def _panel_row(b, d: pd.DataFrame, r: dict, *, key: str, role: str, method: str,
         "comparator_n_kind": b.n_kind, "comparator_n": b.n_value,
         "comparator_uncertainty": UNCERTAINTY[b.rate.kind], "comparator_class": klass,
         "class_reason": "; ".join(reasons) if reasons else COMPARABLE_REASON,
-        **_row_facts(b), "at_risk_flag": at_risk_flag(b.endpoint, _row_facts(b)["n_at_risk"]),
+        **_row_facts(b), "at_risk_flag": at_risk_flag(b.endpoint, _row_facts(b)["n_at_risk"],
+                                                     getattr(b, "n_died_first", np.nan)),
         "probability_of": prob_of,
         "verdict_meaning": meaning, "notes": "; ".join(notes),
     }

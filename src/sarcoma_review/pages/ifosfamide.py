@@ -247,6 +247,24 @@ def _ifosfamide_sentences(patients: pd.DataFrame, reported: pd.DataFrame) -> dic
     return v
 
 
+def lc_competing_sentence(patients: pd.DataFrame, at_months: float) -> str:
+    """What the local-control rate at ``at_months`` rests on, counted from Table 3
+    (:func:`sarcoma_review.stats.survival.competing_deaths`): deaths without local failure are
+    censored, so the rate describes patients had they lived, not the share of all patients alive
+    without local failure."""
+    c = survival.competing_deaths(patients["lc_months"], patients["local_failure"], patients["os_months"],
+                                  patients["death"], at_months)
+    years = f"{at_months / 12:g} years"
+    rate = 100 * float(survival.landmarks(patients["lc_months"], patients["local_failure"], [at_months])["surv"].iat[0])
+    other = (f"; {c['n_other']} left follow-up alive without it before {years}" if c["n_other"] else "")
+    return (f"Of the {c['n']} patients, {c['n_died_first']} died without local failure before {years} and "
+            f"{c['n_failed']} had a local failure{other}; {c['n_at_risk']} were followed free of local failure "
+            f"to {years}. The {rate:.0f}% local control at {years} is a Kaplan–Meier estimate in which those "
+            f"deaths are censored: the share free of local failure had all patients lived, resting on "
+            f"{c['n_at_risk']} patients at risk, not the share of the {c['n']} patients alive without local "
+            f"failure at {years} ({c['n_at_risk']} of {c['n']} were seen so).")
+
+
 def ifosfamide_glue_values(patients: pd.DataFrame, reported: pd.DataFrame, chars: pd.DataFrame,
                            therapy: pd.DataFrame) -> dict[str, Any]:
     """Every value the ifosfamide chapter's prose quotes, keyed ``ifo_*``."""
@@ -318,6 +336,7 @@ def ifosfamide_glue_values(patients: pd.DataFrame, reported: pd.DataFrame, chars
     v["ifo_logrank_min_p"] = format_p(lr["p"].min())  # p-values print one way (render.tables.format_p)
     v["ifo_logrank_max_p"] = format_p(lr["p"].max())
     v["ifo_lc_events"] = int(patients["local_failure"].sum())
+    v["ifo_lc_competing"] = lc_competing_sentence(patients, 60.0)
     v["ifo_logrank_n_tests"] = len(lr)
     sizes = [int(n) for text in lr["groups"] for n in re.findall(r"n = (\d+)", text)]
     v["ifo_logrank_min_n"], v["ifo_logrank_max_n"] = min(sizes), max(sizes)

@@ -122,8 +122,9 @@ def _pct(x: float) -> str:
 COCHRAN_Q = "Cochran's Q"  # its glossary entry
 
 #: What the rate counts, in a clinician's words ("... of patients <phrase> 5 years after treatment").
+#: Local control is not a plain share of patients (deaths without regrowth are censored): its lead is
+#: :func:`_lead`, with :data:`LC_MEANING`.
 OUTCOME_PHRASES = {
-    "LC": "had no regrowth of the treated tumour",
     "OS": "were alive",
     "DPFS": "had no distant spread of the disease",
     "PFS": "were alive without progression of the disease",
@@ -132,6 +133,25 @@ OUTCOME_PHRASES = {
     "LRFS": "had no local recurrence",
     "CSS": "had not died of the sarcoma",
 }
+
+
+#: Local control as the series report it, in plain words (the glossary entry says the same at length).
+LC_MEANING = ("a Kaplan–Meier estimate in which patients who died without regrowth are {censored}: the estimated "
+              "share free of regrowth of the treated tumour among patients had they all lived, not the share of "
+              "all patients alive without regrowth, which is lower where many die ({competing})")
+
+
+def _lead(endpoint: str, horizon_years: float, estimate: float, outcome: str) -> str:
+    """The bold lead of the key findings: "On average, 72.0% of patients were alive 5 years after
+    treatment" or, for local control, "On average, the estimated 5-year local control was 72.0%"
+    followed by :data:`LC_MEANING` (never a plain share of patients)."""
+    if endpoint == "LC":
+        meaning = LC_MEANING.format(censored=term("censored"), competing=term("competing death"))
+        return (f"**On average, the estimated {horizon_years:g}-year {outcome} was {_pct(estimate)}** "
+                f"({meaning})")
+    phrase = OUTCOME_PHRASES.get(endpoint, f"reached {ENDPOINT_NAMES.get(endpoint, endpoint)}")
+    return (f"**On average, {_pct(estimate)} of patients {phrase} {horizon_years:g} years after "
+            f"treatment** ({horizon_years:g}-year {outcome})")
 
 
 def term(text: str, target: str | None = None) -> str:
@@ -157,7 +177,6 @@ def summary_markdown(a: PooledAnalysis, endpoint: str, horizon_years: float) -> 
                 f"({outcome}): {_pct(p['estimate'])} "
                 f"({term('95% CI', 'confidence interval')} {_pct(p['ci_low'])} to {_pct(p['ci_high'])}). "
                 "Nothing is pooled; the figure is that study's own estimate.")
-    phrase = OUTCOME_PHRASES.get(endpoint, f"reached {ENDPOINT_NAMES.get(endpoint, endpoint)}")
     moves = sensitivity.interval_moves(a)
     lo, hi = moves["estimate"].min(), moves["estimate"].max()
     if p["q_p"] < 0.05:
@@ -167,8 +186,7 @@ def summary_markdown(a: PooledAnalysis, endpoint: str, horizon_years: float) -> 
         agree = (f"The differences between the series are no larger than chance would explain, but with "
                  f"{a.k} series a test of {term('heterogeneity')} often misses real differences.")
     lines = [
-        f"- **On average, {_pct(p['estimate'])} of patients {phrase} {horizon_years:g} years after "
-        f"treatment** ({horizon_years:g}-year {outcome}), across {a.k} {term('series')} with {int(p['n_patients'])} "
+        f"- {_lead(endpoint, horizon_years, p['estimate'], outcome)}, across {a.k} {term('series')} with {int(p['n_patients'])} "
         f"patients ({term('95% CI', 'confidence interval')} {_pct(p['ci_low'])} to {_pct(p['ci_high'])}).",
         f"- **What a new centre might see:** the true rate of a new series like these would be expected "
         f"between {_pct(p['pi_low'])} and {_pct(p['pi_high'])} ({term('prediction interval')}; the rate it "

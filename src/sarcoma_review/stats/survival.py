@@ -29,7 +29,8 @@ from lifelines import KaplanMeierFitter
 from lifelines.statistics import multivariate_logrank_test
 from scipy import stats
 
-__all__ = ["kaplan_meier", "landmarks", "greenwood", "number_at_risk", "median_survival", "rmst", "logrank"]
+__all__ = ["kaplan_meier", "landmarks", "greenwood", "number_at_risk", "median_survival", "rmst", "logrank",
+           "competing_deaths"]
 
 _TOL = np.sqrt(np.finfo(float).eps)
 
@@ -136,6 +137,37 @@ def number_at_risk(time, event, times) -> pd.DataFrame:
         "cum_events": [int(((t <= x) & (e == 1)).sum()) for x in times],
         "cum_censored": [int(((t <= x) & (e == 0)).sum()) for x in times],
     })
+
+
+def competing_deaths(local_time, local_failure, os_time, death, at: float) -> dict:
+    """What a local-control Kaplan-Meier rate at ``at`` leaves out: deaths before local failure.
+
+    Local control is estimated with deaths without local failure **censored**, so the rate is the
+    share free of local failure among patients had they all lived, not the share of all patients
+    alive without it. This counts, per patient (one row each), who the estimate rests on at ``at``.
+
+    Returns a dict with ``n`` (patients), ``n_at_risk`` (local-control time >= ``at``: followed
+    free of local failure up to the landmark), ``n_failed`` (local failure by ``at``),
+    ``n_died_first`` (died without local failure by ``at``: censored by a competing death),
+    ``n_died`` (deaths by ``at``, whatever came first) and ``n_other`` (the rest: follow-up ended
+    alive and free of local failure before ``at``).
+
+    Examples
+    --------
+    >>> competing_deaths([5, 9, 12, 70], [1, 0, 0, 0], [8, 9, 12, 70], [1, 1, 0, 0], 60)
+    {'n': 4, 'n_at_risk': 1, 'n_failed': 1, 'n_died_first': 1, 'n_died': 2, 'n_other': 1}
+    """
+    t, f = _check(local_time, local_failure)
+    o, d = _check(os_time, death)
+    if len(t) != len(o):
+        raise ValueError(f"local-control and survival times differ in length ({len(t)} and {len(o)}); "
+                         "expected one row per patient")
+    at_risk = t >= at
+    failed = (f == 1) & (t <= at)
+    died_first = (f == 0) & (d == 1) & (o <= at) & ~at_risk
+    return {"n": int(len(t)), "n_at_risk": int(at_risk.sum()), "n_failed": int(failed.sum()),
+            "n_died_first": int(died_first.sum()), "n_died": int(((d == 1) & (o <= at)).sum()),
+            "n_other": int((~at_risk & ~failed & ~died_first).sum())}
 
 
 def landmarks(time, event, times) -> pd.DataFrame:

@@ -872,7 +872,9 @@ def km_plot(km: pd.DataFrame, at_risk: pd.DataFrame, censored: pd.DataFrame | No
     censored
         Optional ``group, time, survival`` (fraction) of the censoring marks.
     max_time
-        Right end of the time axis (default: the largest time in ``km`` and ``at_risk``).
+        Right end of the time axis (default: the largest time in ``km`` and ``at_risk``). Nothing is
+        drawn beyond it: curves and bands stop there (a step still open carried to it), later
+        censoring marks and numbers at risk are left out.
     band
         Draw the pointwise confidence band.
 
@@ -917,6 +919,7 @@ def km_plot(km: pd.DataFrame, at_risk: pd.DataFrame, censored: pd.DataFrame | No
     risk["group"] = risk["group"].astype(str)
     groups = list(dict.fromkeys(list(curves["group"]) + list(risk["group"])))
     t_max = float(max_time if max_time is not None else max(curves["time"].max(), risk["time"].max()))
+    curves, marks = _clip_curves(curves, marks, t_max)
     risk = risk[(risk["time"] >= 0) & (risk["time"] <= t_max)]
     # The time axis is ticked exactly at the times the numbers at risk are given, so each number
     # stands under the tick it belongs to (no separate grid that would misplace it).
@@ -969,6 +972,22 @@ def km_plot(km: pd.DataFrame, at_risk: pd.DataFrame, censored: pd.DataFrame | No
             narrow = narrow.properties(title=alt.TitleParams(_lines(title, 40), anchor="start"))
         chart.usermeta = {NARROW_KEY: narrow.to_dict()}
     return chart
+
+
+def _clip_curves(curves: pd.DataFrame, marks: pd.DataFrame, t_max: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Curves and censoring marks cut at ``t_max``: rows after it dropped, and a curve that goes on
+    beyond it carried flat from its last step to ``t_max`` (so the drawing ends there, not earlier)."""
+    marks = marks[marks["time"].astype(float) <= t_max]
+    if not (curves["time"] > t_max).any():
+        return curves, marks
+    keep = [curves[curves["time"] <= t_max]]
+    for _, sub in curves.groupby("group", sort=False):
+        if (sub["time"] > t_max).any():
+            before = sub[sub["time"] <= t_max].sort_values("time")
+            if len(before):
+                keep.append(before.iloc[[-1]].assign(time=t_max))
+    cut = pd.concat(keep, ignore_index=True).sort_values(["group", "time"], kind="stable")
+    return cut.reset_index(drop=True), marks
 
 
 def _lines(text: str, width: int) -> list[str]:
