@@ -117,7 +117,7 @@ def test_second_release_reports_added_study_and_prepends_changelog(tmp_path):
     assert changelog.index("## [0.3.0]") < changelog.index("## [0.2.0]")
     assert "**Added** `c2003`" in changelog
     # LC5 before (10*50+30*70)/40 = 65.0 (50–70); after adding n=20 at 80: (500+2100+1600)/60 = 70.0 (50–80).
-    assert "| lc5 (all studies) | 2 | 65.0% (50.0–70.0) | 3 | 70.0% (50.0–80.0) | changed |" in changelog
+    assert "| lc5, all series | 2 | 65.0% (50.0–70.0) | 3 | 70.0% (50.0–80.0) | changed |" in changelog
     # The photon benchmark 75% was outside 50–70 and is inside 50–80.
     assert "now includes comparator photon_lc5 (75%)" in changelog
 
