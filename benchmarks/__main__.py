@@ -18,12 +18,15 @@ app = typer.Typer(add_completion=False, no_args_is_help=False)
 @app.command()
 def bench(
     repeat: Annotated[int, typer.Option("--repeat", min=1, help="Runs per figure (the median is reported).")] = 3,
-    quick: Annotated[bool, typer.Option("--quick", help="One run each, scaling up to 1,000 studies, no serve "
-                                                        "row (a few minutes).")] = False,
-    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="Parallel chapter executions "
-                                                                        "(default: cores).")] = None,
-    report: Annotated[Path | None, typer.Option("--report", help="Where to write the Markdown report "
-                                                                 "(default BENCHMARKS.md).")] = None,
+    quick: Annotated[
+        bool, typer.Option("--quick", help="One run each, scaling up to 1,000 studies, no serve row (a few minutes).")
+    ] = False,
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", "-j", min=1, help="Parallel chapter executions (default: cores).")
+    ] = None,
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Where to write the Markdown report (default BENCHMARKS.md).")
+    ] = None,
 ) -> None:
     """Cold build vs Jupyter Book's serial execution, no-change, one-rate and one-study rebuilds vs cold,
     one rate changed under ``review serve``, side by side with Jupyter Book's own cache, run_analysis and
@@ -55,15 +58,22 @@ def _run(repeat: int, quick: bool, jobs: int | None, report: Path | None):
     if problem:
         raise UsageError(problem)
     if report is not None and report.is_dir():
-        raise UsageError(f"--report {report} is a folder; give the Markdown file to write (e.g. {report / 'BENCHMARKS.md'})")
+        raise UsageError(
+            f"--report {report} is a folder; give the Markdown file to write (e.g. {report / 'BENCHMARKS.md'})"
+        )
     if report is not None and not report.resolve().parent.is_dir():
-        raise UsageError(f"--report {report}: the folder {report.resolve().parent} does not exist; "
-                         "create it or give another path")
+        raise UsageError(
+            f"--report {report}: the folder {report.resolve().parent} does not exist; create it or give another path"
+        )
     if report is not None and not os.access(report.resolve().parent, os.W_OK):
         raise UsageError(f"--report {report}: the folder {report.resolve().parent} is not writable; give another path")
     default_validator(REPO_ROOT / "data")  # bad data: one message before minutes of benchmarks
-    cfg = Bench(repeat=1 if quick and repeat == 3 else repeat, quick=quick, jobs=jobs,
-                report=report or REPO_ROOT / "BENCHMARKS.md")
+    cfg = Bench(
+        repeat=1 if quick and repeat == 3 else repeat,
+        quick=quick,
+        jobs=jobs,
+        report=report or REPO_ROOT / "BENCHMARKS.md",
+    )
     return run_bench(cfg), cfg
 
 

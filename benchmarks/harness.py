@@ -1,4 +1,5 @@
-"""``make bench`` (``python -m benchmarks``): how fast the book builds and how the pooling scales (benchmarks, not tests).
+"""``make bench`` (``python -m benchmarks``): how fast the book builds and how the pooling scales (benchmarks,
+not tests).
 
 One process runs every comparison side by side, each figure the median of ``--repeat`` runs, and
 writes ``_build/bench/results.json`` and ``BENCHMARKS.md`` (a table of ratios against their
@@ -78,8 +79,7 @@ def _table_one_logits(data_dir: Path, endpoint: str) -> tuple[float, float]:
     return float(y.mean()), float(y.std(ddof=1))
 
 
-def synthetic_literature(k: int, seed: int = SEED, data_dir: Path | None = None
-                         ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def synthetic_literature(k: int, seed: int = SEED, data_dir: Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``k`` made-up studies as valid ``studies.csv`` / ``outcomes.csv`` frames (deterministic).
 
     Each study has ``n`` uniform on 15..200 patients, a publication year 1995..2025, a site,
@@ -101,19 +101,30 @@ def synthetic_literature(k: int, seed: int = SEED, data_dir: Path | None = None
     particle_idx = rng.integers(0, len(groups), size=k)
     width = len(str(k))
     ids = [f"syn{i:0{width}d}" for i in range(1, k + 1)]
-    studies = pd.DataFrame({
-        "study_id": ids,
-        "first_author": [f"Synthetic{i:0{width}d}" for i in range(1, k + 1)],
-        "year": year, "n_patients": n, "site": site, "histology": histology,
-        "particle": groups["particle"].to_numpy()[particle_idx],
-        "particle_group": groups["particle_group"].to_numpy()[particle_idx],
-        "source": SYNTHETIC_SOURCE,
-    })
+    studies = pd.DataFrame(
+        {
+            "study_id": ids,
+            "first_author": [f"Synthetic{i:0{width}d}" for i in range(1, k + 1)],
+            "year": year,
+            "n_patients": n,
+            "site": site,
+            "histology": histology,
+            "particle": groups["particle"].to_numpy()[particle_idx],
+            "particle_group": groups["particle_group"].to_numpy()[particle_idx],
+            "source": SYNTHETIC_SOURCE,
+        }
+    )
     # the further columns of the data folder's studies table (since the 2026-12 update): valid values that
     # say the series is synthetic, in the table's own column order
-    fill = {"patient_group": ["chordoma" if h == "Chordoma" else "mixed" for h in histology],
-            "setting": "not reported", "centre": "synthetic", "origin": "update 2026-12",
-            "citation": SYNTHETIC_SOURCE, "address": "synthetic", "access": "abstract"}
+    fill = {
+        "patient_group": ["chordoma" if h == "Chordoma" else "mixed" for h in histology],
+        "setting": "not reported",
+        "centre": "synthetic",
+        "origin": "update 2026-12",
+        "citation": SYNTHETIC_SOURCE,
+        "address": "synthetic",
+        "access": "abstract",
+    }
     for col in real.columns:
         if col not in studies.columns:
             studies[col] = fill.get(col, pd.NA)
@@ -124,10 +135,21 @@ def synthetic_literature(k: int, seed: int = SEED, data_dir: Path | None = None
         mu, sd = _table_one_logits(d, ep)
         true_p = 1.0 / (1.0 + np.exp(-rng.normal(mu, sd, size=k)))
         observed = rng.binomial(n, true_p) / n
-        rows.append(pd.DataFrame({"study_id": ids, "endpoint": ep, "horizon_years": 5,
-                                  "rate_percent": np.round(100 * observed).astype(int),
-                                  "source": SYNTHETIC_SOURCE, "endpoint_as_named": ep, "access": "abstract",
-                                  "address": "synthetic", "quote": SYNTHETIC_SOURCE}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "study_id": ids,
+                    "endpoint": ep,
+                    "horizon_years": 5,
+                    "rate_percent": np.round(100 * observed).astype(int),
+                    "source": SYNTHETIC_SOURCE,
+                    "endpoint_as_named": ep,
+                    "access": "abstract",
+                    "address": "synthetic",
+                    "quote": SYNTHETIC_SOURCE,
+                }
+            )
+        )
     outcomes = pd.concat(rows, ignore_index=True)
     outcomes = outcomes[[c for c in real_out if c in outcomes.columns]]
     return studies, outcomes
@@ -149,8 +171,7 @@ def _drop_tables_about_real_studies(dest: Path) -> None:
         for name, spec in specs.items():
             if name in drop or name in ("literature/studies", "literature/outcomes"):
                 continue
-            if any(fk["references"] == "literature/studies" or fk["references"] in drop
-                   for fk in spec.foreign_keys):
+            if any(fk["references"] == "literature/studies" or fk["references"] in drop for fk in spec.foreign_keys):
                 drop.add(name)
                 changed = True
     for name in drop:
@@ -236,10 +257,22 @@ def page_weights(html_root: Path) -> pd.DataFrame:
         parser.feed(text)
         scripts = {p for r in parser.scripts if (p := _local(page, r, html_root))}
         styles = {p for r in parser.styles if (p := _local(page, r, html_root))}
-        h, s, c = len(text.encode("utf-8")), sum(p.stat().st_size for p in scripts), \
-            sum(p.stat().st_size for p in styles)
-        rows.append({"page": rel, "html_kb": h / 1024, "scripts_kb": s / 1024, "styles_kb": c / 1024,
-                     "total_kb": (h + s + c) / 1024, "n_scripts": len(scripts), "n_styles": len(styles)})
+        h, s, c = (
+            len(text.encode("utf-8")),
+            sum(p.stat().st_size for p in scripts),
+            sum(p.stat().st_size for p in styles),
+        )
+        rows.append(
+            {
+                "page": rel,
+                "html_kb": h / 1024,
+                "scripts_kb": s / 1024,
+                "styles_kb": c / 1024,
+                "total_kb": (h + s + c) / 1024,
+                "n_scripts": len(scripts),
+                "n_styles": len(styles),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -258,8 +291,9 @@ def scratch_root(dest: Path, src: Path = paths.REPO_ROOT) -> Path:
         shutil.copy2(version, dest / "src" / "sarcoma_review" / "_version.py")
     for name in ("book", "data", "releases"):
         if (src / name).is_dir():
-            shutil.copytree(src / name, dest / name,
-                            ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "_build"))
+            shutil.copytree(
+                src / name, dest / name, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "_build")
+            )
     return dest
 
 
@@ -314,9 +348,12 @@ def run_jupyter_book_serial(stage: Path, data_dir: Path, clean: bool = True) -> 
     out = stage.parent / "jb-out"
     if clean:
         shutil.rmtree(out, ignore_errors=True)
-    proc = subprocess.run([str(exe) if exe.exists() else "jupyter-book", "build", str(stage),
-                           "--path-output", str(out), "--keep-going"],
-                          capture_output=True, text=True, env=env)
+    proc = subprocess.run(
+        [str(exe) if exe.exists() else "jupyter-book", "build", str(stage), "--path-output", str(out), "--keep-going"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     html = out / "_build" / "html"
     if proc.returncode != 0 or not (html / "index.html").exists():
         raise RuntimeError("Jupyter Book's own build failed:\n" + (proc.stdout + proc.stderr)[-3000:])
@@ -351,8 +388,7 @@ def bench_builds(cfg: Bench, progress, say) -> dict[str, Any]:
     import sarcoma_review
 
     pkg = cfg.out_dir / "scratch" / "package-snapshot" / "sarcoma_review"
-    shutil.copytree(Path(sarcoma_review.__file__).resolve().parent, pkg,
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(Path(sarcoma_review.__file__).resolve().parent, pkg, ignore=shutil.ignore_patterns("__pycache__"))
     task = progress.add_task("cold builds", total=cfg.repeat)
     rss0 = children_maxrss_mb()
     reports = []
@@ -370,8 +406,7 @@ def bench_builds(cfg: Bench, progress, say) -> dict[str, Any]:
         progress.advance(task)
 
     res["cold_s"], res["cold_runs"] = median_time(cold, cfg.repeat)
-    res["cold_phases"] = {k: statistics.median(r.timings.get(k, 0.0) for r in reports)
-                          for k in PHASES}
+    res["cold_phases"] = {k: statistics.median(r.timings.get(k, 0.0) for r in reports) for k in PHASES}
     res["cold_chapter_seconds"] = {t.page: round(t.seconds, 2) for t in reports[-1].executed}
     res["peak_child_rss_mb"] = children_maxrss_mb()
     res["peak_chapter_rss_mb"] = max((r.chapter_rss_mb for r in reports), default=0.0)
@@ -390,8 +425,7 @@ def bench_builds(cfg: Bench, progress, say) -> dict[str, Any]:
         progress.advance(task)
 
     res["nochange_s"], res["nochange_runs"] = median_time(nochange, cfg.repeat)
-    res["nochange_phases"] = {k: statistics.median(r.timings.get(k, 0.0) for r in nochange_reports)
-                              for k in PHASES}
+    res["nochange_phases"] = {k: statistics.median(r.timings.get(k, 0.0) for r in nochange_reports) for k in PHASES}
     res["nochange_executed"] = nochange_reports[-1].executed_pages
     say(f"no-change rebuild {res['nochange_s']:.1f} s")
 
@@ -421,17 +455,19 @@ def bench_builds(cfg: Bench, progress, say) -> dict[str, Any]:
         res["edited_truth"] = shown_estimate(html / "book" / "pooled" / "lc-5y.html")
         cold_csvs = published_csvs(html)
         res["edited_csvs_compared"] = sorted(cold_csvs)
-        res["edited_csvs_differ"] = sorted(k for k in set(incremental) | set(cold_csvs)
-                                           if incremental.get(k) != cold_csvs.get(k))
-        res["edited_fresh"] = (res["edited_shown"] == res["edited_truth"] and not res["edited_csvs_differ"])
+        res["edited_csvs_differ"] = sorted(
+            k for k in set(incremental) | set(cold_csvs) if incremental.get(k) != cold_csvs.get(k)
+        )
+        res["edited_fresh"] = res["edited_shown"] == res["edited_truth"] and not res["edited_csvs_differ"]
         # (the pages themselves are compared byte for byte by tests/living/test_never_stale.py)
-        say(f"one-row rebuild {res['row_change_s']:.1f} s ({len(res['row_change_executed'])} chapters re-executed); "
-            f"shows {res['edited_shown']}, a cold build of the same data {res['edited_truth']}")
+        say(
+            f"one-row rebuild {res['row_change_s']:.1f} s ({len(res['row_change_executed'])} chapters re-executed); "
+            f"shows {res['edited_shown']}, a cold build of the same data {res['edited_truth']}"
+        )
     finally:
         outcomes.write_bytes(original)
         build()
-    res["row_change_phases"] = {k: statistics.median(r.timings.get(k, 0.0) for r in row_reports)
-                                for k in PHASES}
+    res["row_change_phases"] = {k: statistics.median(r.timings.get(k, 0.0) for r in row_reports) for k in PHASES}
 
     task = progress.add_task("one-study rebuilds", total=cfg.repeat)
     studies = ddir / "literature" / "studies.csv"
@@ -460,11 +496,14 @@ def bench_builds(cfg: Bench, progress, say) -> dict[str, Any]:
     say(f"one-study rebuild {res['add_study_s']:.1f} s ({len(res['add_study_executed'])} chapters re-executed)")
 
     try:
-        res["jupyter_book_cache"] = bench_jupyter_book_cache(root, ddir, cfg.out_dir / "jbcache", outcomes,
-                                                             res.get("edited_truth"))
+        res["jupyter_book_cache"] = bench_jupyter_book_cache(
+            root, ddir, cfg.out_dir / "jbcache", outcomes, res.get("edited_truth")
+        )
         jc = res["jupyter_book_cache"]
-        say(f"Jupyter Book cache: first {jc['first_s']:.1f} s, no change {jc['nochange_s']:.1f} s, after the edit "
-            f"{jc['edit_s']:.1f} s showing {jc['edit_shown']} (fresh: {jc['edit_truth']})")
+        say(
+            f"Jupyter Book cache: first {jc['first_s']:.1f} s, no change {jc['nochange_s']:.1f} s, after the edit "
+            f"{jc['edit_s']:.1f} s showing {jc['edit_shown']} (fresh: {jc['edit_truth']})"
+        )
     except Exception as exc:  # noqa: BLE001 - the peer failing is a finding, reported, not a crash
         res["jupyter_book_cache_error"] = str(exc)[-1500:]
         say(f"[red]Jupyter Book's cached build failed[/]: {str(exc)[-300:]}")
@@ -475,8 +514,10 @@ def bench_builds(cfg: Bench, progress, say) -> dict[str, Any]:
     try:
         res["sphinx_incremental"] = bench_sphinx_incremental(root, cfg.out_dir / "sphinx")
         si = res["sphinx_incremental"]
-        say(f"Sphinx from nothing {si['fresh_s']:.1f} s, keeping its environment after one page changed "
-            f"{si['one_page_s']:.1f} s")
+        say(
+            f"Sphinx from nothing {si['fresh_s']:.1f} s, keeping its environment after one page changed "
+            f"{si['one_page_s']:.1f} s"
+        )
     except Exception as exc:  # noqa: BLE001 - a measurement, not the build
         res["sphinx_incremental_error"] = str(exc)[-800:]
 
@@ -531,9 +572,14 @@ def bench_layers(root: Path, ddir: Path, work: Path, repeat: int, builds: Mappin
         default_validator(ddir)
 
     validate_s, _ = median_time(validate, repeat)
-    rows.append({"layer": "validation verdict (_build/cache/validated.sha256)", "seconds": validate_s,
-                 "saves": f"{validate_s:.2f} s per build whose data, package and environment are unchanged",
-                 "how": "validate_all on the book's data, timed alone"})
+    rows.append(
+        {
+            "layer": "validation verdict (_build/cache/validated.sha256)",
+            "seconds": validate_s,
+            "saves": f"{validate_s:.2f} s per build whose data, package and environment are unchanged",
+            "how": "validate_all on the book's data, timed alone",
+        }
+    )
     layout = plan.Layout(root)
 
     def gen() -> None:
@@ -545,39 +591,75 @@ def bench_layers(root: Path, ddir: Path, work: Path, repeat: int, builds: Mappin
             publish.generate_pages(layout, stage, ddir)
 
     gen_s, _ = median_time(gen, repeat)
-    rows.append({"layer": "kept generated pages (_build/cache/generated)", "seconds": gen_s,
-                 "saves": f"{gen_s:.2f} s per build whose generated pages' inputs are unchanged",
-                 "how": "banner, How to cite, What's new and Versions computed from nothing"})
+    rows.append(
+        {
+            "layer": "kept generated pages (_build/cache/generated)",
+            "seconds": gen_s,
+            "saves": f"{gen_s:.2f} s per build whose generated pages' inputs are unchanged",
+            "how": "banner, How to cite, What's new and Versions computed from nothing",
+        }
+    )
     sphinx_imports = "import " + ", ".join(publish.SPHINX_PRELOAD)
     sp_s, _ = median_time(lambda: _subprocess_seconds(sphinx_imports), repeat)
-    rows.append({"layer": "pre-started Sphinx process", "seconds": sp_s,
-                 "saves": f"{sp_s:.2f} s of Jupyter Book's imports done while the chapters execute",
-                 "how": "a fresh Python importing Jupyter Book and Sphinx"})
+    rows.append(
+        {
+            "layer": "pre-started Sphinx process",
+            "seconds": sp_s,
+            "saves": f"{sp_s:.2f} s of Jupyter Book's imports done while the chapters execute",
+            "how": "a fresh Python importing Jupyter Book and Sphinx",
+        }
+    )
     fork_s, _ = median_time(lambda: _subprocess_seconds("import sarcoma_review.living.preload"), repeat)
     n_exec = len(builds.get("row_change_executed") or [])
-    rows.append({"layer": "fork server (preloaded chapter processes)", "seconds": fork_s,
-                 "saves": f"{fork_s:.2f} s of imports per chapter process ({n_exec} after one rate changed)",
-                 "how": "a fresh Python importing what the fork server preloads"})
+    rows.append(
+        {
+            "layer": "fork server (preloaded chapter processes)",
+            "seconds": fork_s,
+            "saves": f"{fork_s:.2f} s of imports per chapter process ({n_exec} after one rate changed)",
+            "how": "a fresh Python importing what the fork server preloads",
+        }
+    )
     si = builds.get("sphinx_incremental") or {}
     if si:
-        rows.append({"layer": "incremental Sphinx (_build/sphinx kept)", "seconds": si["fresh_s"] - si["one_page_s"],
-                     "saves": f"{si['fresh_s'] - si['one_page_s']:.2f} s when one page changed "
-                              f"({si['fresh_s']:.1f} s from nothing, {si['one_page_s']:.1f} s kept)",
-                     "how": "Sphinx on the staged book, from nothing and after one pooled page changed"})
+        rows.append(
+            {
+                "layer": "incremental Sphinx (_build/sphinx kept)",
+                "seconds": si["fresh_s"] - si["one_page_s"],
+                "saves": f"{si['fresh_s'] - si['one_page_s']:.2f} s when one page changed "
+                f"({si['fresh_s']:.1f} s from nothing, {si['one_page_s']:.1f} s kept)",
+                "how": "Sphinx on the staged book, from nothing and after one pooled page changed",
+            }
+        )
     manifest = json.loads((root / "_build" / "cache" / "manifest.json").read_text(encoding="utf-8"))
-    readers = sorted(page for page, e in manifest["chapters"].items()
-                     if any(k.endswith("literature/outcomes.csv") for k in e.get("reads", {})))
-    rows.append({"layer": "frame-digest keys", "seconds": None,
-                 "saves": f"{len(readers) - n_exec} chapter executions after one rate changed ({n_exec} of the "
-                          f"{len(readers)} chapters that read that table re-executed)",
-                 "how": "the one-rate rebuild above against the chapters whose recorded reads include the table"})
+    readers = sorted(
+        page
+        for page, e in manifest["chapters"].items()
+        if any(k.endswith("literature/outcomes.csv") for k in e.get("reads", {}))
+    )
+    rows.append(
+        {
+            "layer": "frame-digest keys",
+            "seconds": None,
+            "saves": f"{len(readers) - n_exec} chapter executions after one rate changed ({n_exec} of the "
+            f"{len(readers)} chapters that read that table re-executed)",
+            "how": "the one-rate rebuild above against the chapters whose recorded reads include the table",
+        }
+    )
     nph = builds.get("nochange_phases", {})
-    rows.append({"layer": "published-stage marker (Sphinx skipped when nothing changed)",
-                 "seconds": si.get("one_page_s"),
-                 "saves": (f"at least {si['one_page_s']:.1f} s per build that changes nothing (Sphinx not run; the "
-                           f"no-change rebuild took {builds.get('nochange_s', 0):.2f} s, Sphinx "
-                           f"{nph.get('sphinx', 0):.1f} s)") if si else "not measured",
-                 "how": "the incremental Sphinx run it skips"})
+    rows.append(
+        {
+            "layer": "published-stage marker (Sphinx skipped when nothing changed)",
+            "seconds": si.get("one_page_s"),
+            "saves": (
+                f"at least {si['one_page_s']:.1f} s per build that changes nothing (Sphinx not run; the "
+                f"no-change rebuild took {builds.get('nochange_s', 0):.2f} s, Sphinx "
+                f"{nph.get('sphinx', 0):.1f} s)"
+            )
+            if si
+            else "not measured",
+            "how": "the incremental Sphinx run it skips",
+        }
+    )
     shutil.rmtree(work, ignore_errors=True)
     return rows
 
@@ -601,8 +683,7 @@ def published_csvs(html: Path) -> dict[str, bytes]:
     return {p.relative_to(d).as_posix(): p.read_bytes() for p in sorted(d.rglob("*.csv"))} if d.exists() else {}
 
 
-def bench_jupyter_book_cache(root: Path, ddir: Path, work: Path, outcomes: Path,
-                             truth: str | None) -> dict[str, Any]:
+def bench_jupyter_book_cache(root: Path, ddir: Path, work: Path, outcomes: Path, truth: str | None) -> dict[str, Any]:
     """The peer: Jupyter Book's own cached execution (``execute_notebooks: cache``) of the same book.
 
     First build (executes every notebook serially, fills jupyter-cache), rebuild with nothing
@@ -644,7 +725,8 @@ _SPHINX_CODE = (
     "r = build_sphinx(src, out / '_build' / 'html', noconfig=True, path_config=str(src / '_config.yml'),\n"
     "                 confoverrides={'latex_individualpages': False, 'nitpicky': True}, builder='html',\n"
     "                 warningiserror=True, keep_going=True, quiet=True)\n"
-    "sys.exit(0 if r == 0 else 1)\n")
+    "sys.exit(0 if r == 0 else 1)\n"
+)
 
 
 def bench_sphinx_incremental(root: Path, work: Path) -> dict[str, Any]:
@@ -667,13 +749,15 @@ def bench_sphinx_incremental(root: Path, work: Path) -> dict[str, Any]:
         dest = stage / (page + ".ipynb")
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(root / "_build" / "cache" / e["entry"] / "notebook.ipynb", dest)
-    shutil.copytree(root / "_build" / "html" / "_static" / "downloads", stage / "book" / "_static" / "downloads",
-                    dirs_exist_ok=True)
+    shutil.copytree(
+        root / "_build" / "html" / "_static" / "downloads", stage / "book" / "_static" / "downloads", dirs_exist_ok=True
+    )
 
     def run() -> float:
         t0 = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-c", _SPHINX_CODE, str(stage), str(work / "out")],
-                              capture_output=True, text=True)
+        proc = subprocess.run(
+            [sys.executable, "-c", _SPHINX_CODE, str(stage), str(work / "out")], capture_output=True, text=True
+        )
         if proc.returncode != 0:
             raise RuntimeError("Sphinx failed:\n" + (proc.stdout + proc.stderr)[-1500:])
         return time.perf_counter() - t0
@@ -697,10 +781,19 @@ def _add_study(ddir: Path) -> None:
     row["year"], row["source"] = "2025", "synthetic row added by make bench; not a real study"
     pd.concat([s, row]).to_csv(studies, index=False, lineterminator="\n")
     o = pd.read_csv(outcomes, dtype=str, keep_default_na=False)
-    new = pd.DataFrame({"study_id": "benchadded2025", "endpoint": ["LC", "OS"], "horizon_years": "5",
-                        "rate_percent": ["70", "60"], "source": "synthetic row added by make bench; not a real study",
-                        "endpoint_as_named": ["LC", "OS"], "access": "abstract", "address": "synthetic",
-                        "quote": "synthetic row added by make bench; not a real study"})
+    new = pd.DataFrame(
+        {
+            "study_id": "benchadded2025",
+            "endpoint": ["LC", "OS"],
+            "horizon_years": "5",
+            "rate_percent": ["70", "60"],
+            "source": "synthetic row added by make bench; not a real study",
+            "endpoint_as_named": ["LC", "OS"],
+            "access": "abstract",
+            "address": "synthetic",
+            "quote": "synthetic row added by make bench; not a real study",
+        }
+    )
     pd.concat([o, new[o.columns]]).to_csv(outcomes, index=False, lineterminator="\n")
 
 
@@ -726,8 +819,9 @@ def _flip_rate(csv_path: Path, toggle: list[int]) -> None:
     csv_path.write_text("".join(lines), encoding="utf-8")
 
 
-def time_run_analysis(lit: pd.DataFrame, endpoint: str = "LC", horizon: float = 5,
-                      budget_k: int = FULL_LOO_MAX) -> dict[str, Any]:
+def time_run_analysis(
+    lit: pd.DataFrame, endpoint: str = "LC", horizon: float = 5, budget_k: int = FULL_LOO_MAX
+) -> dict[str, Any]:
     """Wall time of :func:`~sarcoma_review.stats.sensitivity.run_analysis` and of its parts.
 
     Above ``budget_k`` studies the full call is not run: the primary fit, panel, GLMM, Bayes and the
@@ -749,9 +843,15 @@ def time_run_analysis(lit: pd.DataFrame, endpoint: str = "LC", horizon: float = 
         return v
 
     t("primary", lambda: pooling.pool(d, tau2_method="REML", ci_method="HKSJ", **kw))
-    t("estimator/interval panel", lambda: [pooling.pool(d, tau2_method=m, ci_method=c, **kw)
-                                           for m in pooling.TAU2_METHODS for c in pooling.CI_METHODS
-                                           if (m, c) != ("REML", "HKSJ")])
+    t(
+        "estimator/interval panel",
+        lambda: [
+            pooling.pool(d, tau2_method=m, ci_method=c, **kw)
+            for m in pooling.TAU2_METHODS
+            for c in pooling.CI_METHODS
+            if (m, c) != ("REML", "HKSJ")
+        ],
+    )
     t("halved n", lambda: pooling.pool(d, n_scale=0.5, **kw))
     t("GLMM", lambda: pooling.pool_glmm(d, **kw))
     t("Bayes", lambda: pooling.pool_bayes(d, **kw))
@@ -811,8 +911,9 @@ def bench_scaling(cfg: Bench, progress, say) -> dict[str, Any]:
         r = time_run_analysis(lit)
         r["label"] = f"{k} studies"
         res["analysis"].append(r)
-        say(f"run_analysis, {k} studies: {r['run_analysis_s']:.2f} s"
-            + (" (extrapolated)" if r["extrapolated"] else ""))
+        say(
+            f"run_analysis, {k} studies: {r['run_analysis_s']:.2f} s" + (" (extrapolated)" if r["extrapolated"] else "")
+        )
         progress.advance(task)
 
     exec_sizes = [k for k in sizes if k <= 1_000]
@@ -841,8 +942,10 @@ def bench_scaling(cfg: Bench, progress, say) -> dict[str, Any]:
         except Exception as exc:  # noqa: BLE001 - a failing chapter is a finding, not a crash
             entry["error"] = f"{type(exc).__name__}: {str(exc)[-800:]}"
         res["pooled_page"].append(entry)
-        say(f"pooled chapter, {label}: " + (f"{entry['execute_s']:.1f} s" if "execute_s" in entry
-                                             else entry.get("error", "")[:200]))
+        say(
+            f"pooled chapter, {label}: "
+            + (f"{entry['execute_s']:.1f} s" if "execute_s" in entry else entry.get("error", "")[:200])
+        )
         progress.advance(task)
     return res
 
@@ -865,76 +968,127 @@ def comparisons(results: Mapping[str, Any]) -> list[dict[str, Any]]:
     ph = b.get("cold_phases", {})
     chap = b.get("cold_chapter_seconds", {})
     slowest = max(chap.items(), key=lambda kv: kv[1]) if chap else None
-    rows.append({
-        "id": "cold_vs_jupyter_book", "comparison": "Cold build vs Jupyter Book's serial execution",
-        "measured": _fmt_s(cold), "baseline": _fmt_s(jb) if jb else "failed", "ratio": ratio(cold, jb),
-        "target": f"≤ {TARGETS['cold_vs_jupyter_book']}",
-        "bound": (f"execution {ph.get('execute', 0):.1f} s on {b.get('jobs')} chapter processes forked from one "
-                  "preloaded fork server (its imports once, overlapping the cache checks, validation and staging; "
-                  "longest chapters first)"
-                  + (f"; slowest chapter {slowest[0]} {slowest[1]:.1f} s" if slowest else "")
-                  + f"; Sphinx {ph.get('sphinx', 0):.1f} s (serial, the same work in both); validation "
-                  f"{ph.get('validate', 0):.1f} s")})
+    rows.append(
+        {
+            "id": "cold_vs_jupyter_book",
+            "comparison": "Cold build vs Jupyter Book's serial execution",
+            "measured": _fmt_s(cold),
+            "baseline": _fmt_s(jb) if jb else "failed",
+            "ratio": ratio(cold, jb),
+            "target": f"≤ {TARGETS['cold_vs_jupyter_book']}",
+            "bound": (
+                f"execution {ph.get('execute', 0):.1f} s on {b.get('jobs')} chapter processes forked from one "
+                "preloaded fork server (its imports once, overlapping the cache checks, validation and staging; "
+                "longest chapters first)"
+                + (f"; slowest chapter {slowest[0]} {slowest[1]:.1f} s" if slowest else "")
+                + f"; Sphinx {ph.get('sphinx', 0):.1f} s (serial, the same work in both); validation "
+                f"{ph.get('validate', 0):.1f} s"
+            ),
+        }
+    )
     nph = b.get("nochange_phases", {})
-    rows.append({
-        "id": "nochange_vs_cold", "comparison": "Rebuild, nothing changed, vs cold build",
-        "measured": _fmt_s(b.get("nochange_s")), "baseline": _fmt_s(cold), "ratio": ratio(b.get("nochange_s"), cold),
-        "target": f"≤ {TARGETS['nochange_vs_cold']}",
-        "bound": (f"validation {nph.get('validate', 0):.1f} s (its verdict reused: the data are byte-identical), "
-                  f"cache checks "
-                  f"{nph.get('cache', 0):.2f} s, staging and generated pages (kept from the last build: their "
-                  f"inputs are unchanged) {nph.get('other', 0):.1f} s; Sphinx "
-                  f"{nph.get('sphinx', 0):.1f} s (not run: the staged sources equal the published book's)")})
+    rows.append(
+        {
+            "id": "nochange_vs_cold",
+            "comparison": "Rebuild, nothing changed, vs cold build",
+            "measured": _fmt_s(b.get("nochange_s")),
+            "baseline": _fmt_s(cold),
+            "ratio": ratio(b.get("nochange_s"), cold),
+            "target": f"≤ {TARGETS['nochange_vs_cold']}",
+            "bound": (
+                f"validation {nph.get('validate', 0):.1f} s (its verdict reused: the data are byte-identical), "
+                f"cache checks "
+                f"{nph.get('cache', 0):.2f} s, staging and generated pages (kept from the last build: their "
+                f"inputs are unchanged) {nph.get('other', 0):.1f} s; Sphinx "
+                f"{nph.get('sphinx', 0):.1f} s (not run: the staged sources equal the published book's)"
+            ),
+        }
+    )
     si = b.get("sphinx_incremental") or {}
-    for key, name, what in (("row_change", "Rebuild after one rate changed vs cold build",
-                             "one 5-year LC rate of literature/outcomes.csv"),
-                            ("add_study", "Rebuild after one study added vs cold build",
-                             "a study with 5-year LC and OS rates")):
+    for key, name, what in (
+        ("row_change", "Rebuild after one rate changed vs cold build", "one 5-year LC rate of literature/outcomes.csv"),
+        ("add_study", "Rebuild after one study added vs cold build", "a study with 5-year LC and OS rates"),
+    ):
         xph = b.get(f"{key}_phases", {})
         executed = b.get(f"{key}_executed", [])
         n_all = len(chap) or None
-        rows.append({
-            "id": f"{key}_vs_cold", "comparison": name,
-            "measured": _fmt_s(b.get(f"{key}_s")), "baseline": _fmt_s(cold),
-            "ratio": ratio(b.get(f"{key}_s"), cold), "target": f"≤ {TARGETS[f'{key}_vs_cold']}",
-            "bound": (f"{what}: {len(executed)}" + (f" of {n_all}" if n_all else "") + " chapters re-executed ("
-                      + ", ".join(p.removeprefix("book/") for p in executed) + f"; {xph.get('execute', 0):.1f} s "
-                      f"with the fork server's imports), the others reused (the frames they received are unchanged); "
-                      f"Sphinx {xph.get('sphinx', 0):.1f} s (incremental: its environment is kept under "
-                      "_build/sphinx and only the changed pages are re-read and re-written"
-                      + (f"; on this book Sphinx takes {si['fresh_s']:.1f} s from nothing and "
-                         f"{si['one_page_s']:.1f} s to re-write one page" if si else "")
-                      + "); cache checks "
-                      f"{xph.get('cache', 0):.1f} s (the changed tables' frames recomputed); validation "
-                      f"{xph.get('validate', 0):.1f} s")})
+        rows.append(
+            {
+                "id": f"{key}_vs_cold",
+                "comparison": name,
+                "measured": _fmt_s(b.get(f"{key}_s")),
+                "baseline": _fmt_s(cold),
+                "ratio": ratio(b.get(f"{key}_s"), cold),
+                "target": f"≤ {TARGETS[f'{key}_vs_cold']}",
+                "bound": (
+                    f"{what}: {len(executed)}"
+                    + (f" of {n_all}" if n_all else "")
+                    + " chapters re-executed ("
+                    + ", ".join(p.removeprefix("book/") for p in executed)
+                    + f"; {xph.get('execute', 0):.1f} s "
+                    f"with the fork server's imports), the others reused (the frames they received are unchanged); "
+                    f"Sphinx {xph.get('sphinx', 0):.1f} s (incremental: its environment is kept under "
+                    "_build/sphinx and only the changed pages are re-read and re-written"
+                    + (
+                        f"; on this book Sphinx takes {si['fresh_s']:.1f} s from nothing and "
+                        f"{si['one_page_s']:.1f} s to re-write one page"
+                        if si
+                        else ""
+                    )
+                    + "); cache checks "
+                    f"{xph.get('cache', 0):.1f} s (the changed tables' frames recomputed); validation "
+                    f"{xph.get('validate', 0):.1f} s"
+                ),
+            }
+        )
     ana = {a["label"]: a for a in s.get("analysis", [])}
     a1000 = ana.get("1000 studies")
     if a1000:
         parts = a1000.get("parts_s", {})
         top = sorted(parts.items(), key=lambda kv: -kv[1])[:2]
-        rows.append({
-            "id": "run_analysis_1000_s", "comparison": "run_analysis(LC, 5 y), 1,000 studies",
-            "measured": _fmt_s(a1000["run_analysis_s"]), "baseline": _fmt_s(ana.get("Table I", {}).get("run_analysis_s")),
-            "ratio": None, "target": f"< {TARGETS['run_analysis_1000_s']:g} s",
-            "value": a1000["run_analysis_s"],
-            "bound": "; ".join(f"{n} {v:.2f} s" for n, v in top) + " (the largest parts of the panel)"})
+        rows.append(
+            {
+                "id": "run_analysis_1000_s",
+                "comparison": "run_analysis(LC, 5 y), 1,000 studies",
+                "measured": _fmt_s(a1000["run_analysis_s"]),
+                "baseline": _fmt_s(ana.get("Table I", {}).get("run_analysis_s")),
+                "ratio": None,
+                "target": f"< {TARGETS['run_analysis_1000_s']:g} s",
+                "value": a1000["run_analysis_s"],
+                "bound": "; ".join(f"{n} {v:.2f} s" for n, v in top) + " (the largest parts of the panel)",
+            }
+        )
     pages = {p["label"]: p for p in s.get("pooled_page", [])}
     p1, p1000 = pages.get("Table I", {}), pages.get("1000 studies", {})
     if p1.get("execute_s") and p1000.get("execute_s"):
-        rows.append({
-            "id": "pooled_1000_vs_table1", "comparison": "Pooled chapter execution, 1,000 studies vs Table I",
-            "measured": _fmt_s(p1000["execute_s"]), "baseline": _fmt_s(p1["execute_s"]),
-            "ratio": p1000["execute_s"] / p1["execute_s"], "target": f"≤ {TARGETS['pooled_1000_vs_table1']:g}",
-            "bound": "Table I: the chapter's own work only (a process forked with the imports done, so the "
-                     "baseline is small); at 1,000: run_analysis and table/chart serialisation"})
+        rows.append(
+            {
+                "id": "pooled_1000_vs_table1",
+                "comparison": "Pooled chapter execution, 1,000 studies vs Table I",
+                "measured": _fmt_s(p1000["execute_s"]),
+                "baseline": _fmt_s(p1["execute_s"]),
+                "ratio": p1000["execute_s"] / p1["execute_s"],
+                "target": f"≤ {TARGETS['pooled_1000_vs_table1']:g}",
+                "bound": "Table I: the chapter's own work only (a process forked with the imports done, so the "
+                "baseline is small); at 1,000: run_analysis and table/chart serialisation",
+            }
+        )
     if p1000.get("page_html_bytes"):
         mb = p1000["page_html_bytes"] / 1e6
-        rows.append({
-            "id": "page_mb_1000", "comparison": "Pooled page HTML, 1,000 studies",
-            "measured": f"{mb:.2f} MB", "baseline": f"{p1.get('page_html_bytes', 0) / 1e6:.2f} MB (Table I)",
-            "ratio": None, "value": mb, "target": f"< {TARGETS['page_mb_1000']:g} MB",
-            "bound": f"largest single output {p1000.get('largest_output_bytes', 0) / 1e6:.2f} MB (tables of k rows; "
-                     "the forest plot draws at most 60 rows)"})
+        rows.append(
+            {
+                "id": "page_mb_1000",
+                "comparison": "Pooled page HTML, 1,000 studies",
+                "measured": f"{mb:.2f} MB",
+                "baseline": f"{p1.get('page_html_bytes', 0) / 1e6:.2f} MB (Table I)",
+                "ratio": None,
+                "value": mb,
+                "target": f"< {TARGETS['page_mb_1000']:g} MB",
+                "bound": f"largest single output {p1000.get('largest_output_bytes', 0) / 1e6:.2f} MB (tables of "
+                "k rows; "
+                "the forest plot draws at most 60 rows)",
+            }
+        )
     for r in rows:
         t = TARGETS[r["id"]]
         v = r["ratio"] if r["ratio"] is not None else r.get("value")
@@ -965,89 +1119,135 @@ def render_markdown(results: Mapping[str, Any]) -> str:
     for r in comparisons(results):
         ratio = "—" if r["ratio"] is None else f"{r['ratio']:.2f}"
         met = {True: "yes", False: "**no**", None: "—"}[r["met"]]
-        lines.append(f"| {r['comparison']} | {r['measured']} | {r['baseline']} | {ratio} | {r['target']} | "
-                     f"{met} | {r['bound']} |")
+        lines.append(
+            f"| {r['comparison']} | {r['measured']} | {r['baseline']} | {ratio} | {r['target']} | "
+            f"{met} | {r['bound']} |"
+        )
     b = results.get("builds", {})
     if b.get("jupyter_book_error"):
-        lines += ["", "Jupyter Book's own serial build failed:", "", "```text",
-                  b["jupyter_book_error"][-800:], "```"]
+        lines += ["", "Jupyter Book's own serial build failed:", "", "```text", b["jupyter_book_error"][-800:], "```"]
     jc = b.get("jupyter_book_cache") or {}
     if jc or b.get("jupyter_book_cache_error") or b.get("edited_shown") is not None:
         fresh = b.get("edited_fresh")
-        lines += ["", "### Side by side with Jupyter Book's own cache", "",
-                  "The same book, the same edit (one 5-year LC rate of `literature/outcomes.csv` up by one point). "
-                  "\"Shows\" is the pooled 5-year local control on its page after the edit; \"correct\" compares "
-                  "it with a cold build of the edited data (for this build also every published CSV, byte for "
-                  "byte). Jupyter Book's cache (`execute_notebooks: cache`, jupyter-cache) keys each notebook "
-                  "on its code, not on the data it reads, so it does not see the edit.", "",
-                  "| build | cold / first build | nothing changed | one rate changed | shows after the edit | correct |",
-                  "| --- | --- | --- | --- | --- | --- |",
-                  f"| this build (`review build`) | {_fmt_s(b.get('cold_s'))} | {_fmt_s(b.get('nochange_s'))} | "
-                  f"{_fmt_s(b.get('row_change_s'))} | {b.get('edited_shown') or '—'} | "
-                  + ({True: "yes (CSVs byte-identical to a cold build's)", False: "**no**: "
-                      + ", ".join(b.get("edited_csvs_differ", []) or ["page differs"]), None: "—"}[fresh]) + " |"]
+        lines += [
+            "",
+            "### Side by side with Jupyter Book's own cache",
+            "",
+            "The same book, the same edit (one 5-year LC rate of `literature/outcomes.csv` up by one point). "
+            '"Shows" is the pooled 5-year local control on its page after the edit; "correct" compares '
+            "it with a cold build of the edited data (for this build also every published CSV, byte for "
+            "byte). Jupyter Book's cache (`execute_notebooks: cache`, jupyter-cache) keys each notebook "
+            "on its code, not on the data it reads, so it does not see the edit.",
+            "",
+            "| build | cold / first build | nothing changed | one rate changed | shows after the edit | correct |",
+            "| --- | --- | --- | --- | --- | --- |",
+            f"| this build (`review build`) | {_fmt_s(b.get('cold_s'))} | {_fmt_s(b.get('nochange_s'))} | "
+            f"{_fmt_s(b.get('row_change_s'))} | {b.get('edited_shown') or '—'} | "
+            + (
+                {
+                    True: "yes (CSVs byte-identical to a cold build's)",
+                    False: "**no**: " + ", ".join(b.get("edited_csvs_differ", []) or ["page differs"]),
+                    None: "—",
+                }[fresh]
+            )
+            + " |",
+        ]
         if jc:
             if jc.get("edit_shown") is None or jc.get("edit_truth") is None:
                 stale = "not determined (the page's number could not be read)"
             else:
-                stale = "yes" if jc.get("edit_fresh") else (f"**stale**: shows {jc.get('edit_shown')}, a fresh "
-                                                              f"build {jc.get('edit_truth')}")
-            lines.append(f"| Jupyter Book, `execute_notebooks: cache` (serial) | {_fmt_s(jc.get('first_s'))} | "
-                         f"{_fmt_s(jc.get('nochange_s'))} | {_fmt_s(jc.get('edit_s'))} | {jc.get('edit_shown') or '—'} | "
-                         f"{stale} |")
+                stale = (
+                    "yes"
+                    if jc.get("edit_fresh")
+                    else (f"**stale**: shows {jc.get('edit_shown')}, a fresh build {jc.get('edit_truth')}")
+                )
+            lines.append(
+                f"| Jupyter Book, `execute_notebooks: cache` (serial) | {_fmt_s(jc.get('first_s'))} | "
+                f"{_fmt_s(jc.get('nochange_s'))} | {_fmt_s(jc.get('edit_s'))} | {jc.get('edit_shown') or '—'} | "
+                f"{stale} |"
+            )
         else:
-            lines.append(f"| Jupyter Book, `execute_notebooks: cache` | failed: "
-                         f"{str(b.get('jupyter_book_cache_error', ''))[-200:]} | | | | |")
-        lines.append(f"| Jupyter Book, `execute_notebooks: force` (serial) | {_fmt_s(b.get('jupyter_book_s'))} | "
-                     "— | — | — | — |")
+            lines.append(
+                f"| Jupyter Book, `execute_notebooks: cache` | failed: "
+                f"{str(b.get('jupyter_book_cache_error', ''))[-200:]} | | | | |"
+            )
+        lines.append(
+            f"| Jupyter Book, `execute_notebooks: force` (serial) | {_fmt_s(b.get('jupyter_book_s'))} | — | — | — | — |"
+        )
     notes = results.get("notes") or []
     if notes:
         lines += ["", "### Targets not met: what would move them", ""] + [f"- {n}" for n in notes]
     s = results.get("scaling", {})
     if s.get("analysis"):
-        lines += ["", "## Scaling of the pooling (synthetic literature)", "",
-                  f"Synthetic sets from `benchmarks.harness.synthetic_literature` (seed {s.get('seed')}): n uniform "
-                  "15–200, 5-year LC/OS rates logit-normal around the Table I rates. Time of "
-                  "`sensitivity.run_analysis(lit, \"LC\", 5)` and of its parts.", "",
-                  "| set | k | run_analysis | primary | panel | GLMM | Bayes | leave-one-out | cumulative |",
-                  "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+        lines += [
+            "",
+            "## Scaling of the pooling (synthetic literature)",
+            "",
+            f"Synthetic sets from `benchmarks.harness.synthetic_literature` (seed {s.get('seed')}): n uniform "
+            "15–200, 5-year LC/OS rates logit-normal around the Table I rates. Time of "
+            '`sensitivity.run_analysis(lit, "LC", 5)` and of its parts.',
+            "",
+            "| set | k | run_analysis | primary | panel | GLMM | Bayes | leave-one-out | cumulative |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        ]
         for a in s["analysis"]:
             p = a.get("parts_s", {})
             ex = " (extrapolated)" if a.get("extrapolated") else ""
-            lines.append(f"| {a['label']} | {a['k']} | {_fmt_s(a['run_analysis_s'])}{ex} | {_fmt_s(p.get('primary'))} | "
-                         f"{_fmt_s(p.get('estimator/interval panel'))} | {_fmt_s(p.get('GLMM'))} | "
-                         f"{_fmt_s(p.get('Bayes'))} | {_fmt_s(p.get('leave-one-out'))} | "
-                         f"{_fmt_s(p.get('cumulative'))} |")
+            lines.append(
+                f"| {a['label']} | {a['k']} | {_fmt_s(a['run_analysis_s'])}{ex} | {_fmt_s(p.get('primary'))} | "
+                f"{_fmt_s(p.get('estimator/interval panel'))} | {_fmt_s(p.get('GLMM'))} | "
+                f"{_fmt_s(p.get('Bayes'))} | {_fmt_s(p.get('leave-one-out'))} | "
+                f"{_fmt_s(p.get('cumulative'))} |"
+            )
     if s.get("pooled_page"):
-        lines += ["", "### The pooled chapter on synthetic data", "",
-                  "`book/pooled.ipynb` executed with papermill (`data_dir=<synthetic set>`), and its page size.", "",
-                  "| data | execution | executed notebook | largest output | page HTML |",
-                  "| --- | --- | --- | --- | --- |"]
+        lines += [
+            "",
+            "### The pooled chapter on synthetic data",
+            "",
+            "`book/pooled.ipynb` executed with papermill (`data_dir=<synthetic set>`), and its page size.",
+            "",
+            "| data | execution | executed notebook | largest output | page HTML |",
+            "| --- | --- | --- | --- | --- |",
+        ]
         for p in s["pooled_page"]:
             if "error" in p:
                 lines.append(f"| {p['label']} | failed: {p['error'][:200]} | | | |")
                 continue
             html_mb = f"{p['page_html_bytes'] / 1e6:.2f} MB" if p.get("page_html_bytes") else "—"
-            lines.append(f"| {p['label']} | {_fmt_s(p['execute_s'])} | {p['notebook_bytes'] / 1e6:.2f} MB | "
-                         f"{p['largest_output_bytes'] / 1e6:.2f} MB | {html_mb} |")
+            lines.append(
+                f"| {p['label']} | {_fmt_s(p['execute_s'])} | {p['notebook_bytes'] / 1e6:.2f} MB | "
+                f"{p['largest_output_bytes'] / 1e6:.2f} MB | {html_mb} |"
+            )
     if b.get("pages"):
         pages = sorted(b["pages"], key=lambda r: -r["total_kb"])
-        lines += ["", "## Page weight", "",
-                  "Every built page: its HTML plus each local script and stylesheet it loads, each counted once "
-                  "(the vendored Vega libraries, ~1 MB, are in every page's scripts and cached by the browser "
-                  "after the first page).", "",
-                  "| page | HTML | scripts | styles | total |", "| --- | --- | --- | --- | --- |"]
+        lines += [
+            "",
+            "## Page weight",
+            "",
+            "Every built page: its HTML plus each local script and stylesheet it loads, each counted once "
+            "(the vendored Vega libraries, ~1 MB, are in every page's scripts and cached by the browser "
+            "after the first page).",
+            "",
+            "| page | HTML | scripts | styles | total |",
+            "| --- | --- | --- | --- | --- |",
+        ]
         for r in pages:
-            lines.append(f"| {r['page']} | {r['html_kb']:.0f} KB | {r['scripts_kb']:.0f} KB ({r['n_scripts']}) | "
-                         f"{r['styles_kb']:.0f} KB ({r['n_styles']}) | {r['total_kb']:.0f} KB |")
+            lines.append(
+                f"| {r['page']} | {r['html_kb']:.0f} KB | {r['scripts_kb']:.0f} KB ({r['n_scripts']}) | "
+                f"{r['styles_kb']:.0f} KB ({r['n_styles']}) | {r['total_kb']:.0f} KB |"
+            )
     if b.get("peak_child_rss_mb") or b.get("peak_chapter_rss_mb"):
-        lines += ["", "## Memory", "",
-                  f"Peak resident memory of the largest chapter process of the cold builds (its own "
-                  f"`getrusage(RUSAGE_SELF)` maxrss; each is forked from the fork server, whose imported modules "
-                  f"it shares copy-on-write): **{b.get('peak_chapter_rss_mb', 0):.0f} MB**. Largest process the "
-                  f"bench waited for (`RUSAGE_CHILDREN` maxrss: Sphinx, Jupyter Book's kernels): "
-                  f"{b.get('peak_child_rss_mb', 0):.0f} MB; the bench process itself: "
-                  f"{results.get('self_maxrss_mb', 0):.0f} MB."]
+        lines += [
+            "",
+            "## Memory",
+            "",
+            f"Peak resident memory of the largest chapter process of the cold builds (its own "
+            f"`getrusage(RUSAGE_SELF)` maxrss; each is forked from the fork server, whose imported modules "
+            f"it shares copy-on-write): **{b.get('peak_chapter_rss_mb', 0):.0f} MB**. Largest process the "
+            f"bench waited for (`RUSAGE_CHILDREN` maxrss: Sphinx, Jupyter Book's kernels): "
+            f"{b.get('peak_child_rss_mb', 0):.0f} MB; the bench process itself: "
+            f"{results.get('self_maxrss_mb', 0):.0f} MB.",
+        ]
     if b.get("cold_chapter_seconds"):
         lines += ["", "## Chapter execution times (cold build)", "", "| chapter | seconds |", "| --- | --- |"]
         lines += [f"| {k} | {v:.1f} |" for k, v in sorted(b["cold_chapter_seconds"].items(), key=lambda kv: -kv[1])]
@@ -1060,10 +1260,16 @@ def _layers_markdown(layers: list[Mapping[str, Any]]) -> list[str]:
     """The cache layers section: what each layer the build keeps saves, as measured in this run."""
     if not layers:
         return []
-    out = ["", "## What each cache layer saves", "",
-           "Each layer of the build is kept because this run measured what it saves (the work it lets a build "
-           "skip, or do earlier on another core); never-stale is proven for all of them by the tests.", "",
-           "| layer | saves | what was timed |", "| --- | --- | --- |"]
+    out = [
+        "",
+        "## What each cache layer saves",
+        "",
+        "Each layer of the build is kept because this run measured what it saves (the work it lets a build "
+        "skip, or do earlier on another core); never-stale is proven for all of them by the tests.",
+        "",
+        "| layer | saves | what was timed |",
+        "| --- | --- | --- |",
+    ]
     out += [f"| {r['layer']} | {r['saves']} | {r['how']} |" for r in layers]
     return out
 
@@ -1110,40 +1316,46 @@ def write_results(results: Mapping[str, Any], out_dir: Path, report: Path) -> tu
 
 def _notes(results: Mapping[str, Any]) -> list[str]:
     """One sentence per target not met: the figure, its bound and what would move it."""
-    fixed = ("what remains is mostly fixed cost that every build process pays: the fork server's imports "
-             "(NumPy, pandas, SciPy, Altair, IPython; about 2 s of CPU before the first chapter can start) and "
-             "Sphinx's start-up and its re-reading of the changed pages and of every page that links to them; a "
-             "long-lived build process (a watch mode keeping the fork server and Sphinx's application warm "
-             "between edits) would remove most of it")
+    fixed = (
+        "what remains is mostly fixed cost that every build process pays: the fork server's imports "
+        "(NumPy, pandas, SciPy, Altair, IPython; about 2 s of CPU before the first chapter can start) and "
+        "Sphinx's start-up and its re-reading of the changed pages and of every page that links to them; a "
+        "long-lived build process (a watch mode keeping the fork server and Sphinx's application warm "
+        "between edits) would remove most of it"
+    )
     moves = {
-        "serve_edit_vs_cold": "the Jupyter Book run that every edit still pays (Sphinx re-reads and re-writes the changed "
-                              "pages, about 4 s here) and the chapters that genuinely show the changed rate; keeping "
-                              "Sphinx's application in memory between edits would remove its start-up",
+        "serve_edit_vs_cold": "the Jupyter Book run that every edit still pays (Sphinx re-reads and re-writes "
+        "the changed "
+        "pages, about 4 s here) and the chapters that genuinely show the changed rate; keeping "
+        "Sphinx's application in memory between edits would remove its start-up",
         "cold_vs_jupyter_book": "the execution phase is bounded by its slowest chapter (named above; the audit's "
-                                "Kaplan-Meier feasibility solves are memoised for rebuilds, not in a cold build) and "
-                                "Sphinx from nothing is serial (its parallel read is refused by an extension Jupyter "
-                                "Book loads); both builds pay Sphinx alike, so a cheaper chapter narrows the ratio "
-                                "less than it shortens the build",
+        "Kaplan-Meier feasibility solves are memoised for rebuilds, not in a cold build) and "
+        "Sphinx from nothing is serial (its parallel read is refused by an extension Jupyter "
+        "Book loads); both builds pay Sphinx alike, so a cheaper chapter narrows the ratio "
+        "less than it shortens the build",
         "nochange_vs_cold": "nothing executes, validation and the generated pages are reused and Sphinx is skipped; "
-                            "what remains is the command's start-up and the cache checks",
+        "what remains is the command's start-up and the cache checks",
         "row_change_vs_cold": f"{fixed}; the chapters that re-execute genuinely show the changed rate (Table I, "
-                              "the comparisons, the summary of findings, that landmark's pooled page)",
+        "the comparisons, the summary of findings, that landmark's pooled page)",
         "add_study_vs_cold": f"{fixed}; and a new study changes every page that counts the studies (introduction, "
-                             "methods, Table I, comparisons and each pooled page of the landmarks it reports), so "
-                             "more chapters must execute",
+        "methods, Table I, comparisons and each pooled page of the landmarks it reports), so "
+        "more chapters must execute",
         "run_analysis_1000_s": "leave-one-out and cumulative are vectorised over all subsets (REML by Fisher scoring); "
-                               "what remains grows as k^2 in memory traffic: cap them above a size",
+        "what remains grows as k^2 in memory traffic: cap them above a size",
         "pooled_1000_vs_table1": "the O(k²) leave-one-out/cumulative work and per-row table rendering; cap them above "
-                                 "a size (the ratio grew because the Table I baseline no longer pays a kernel start "
-                                 "and imports)",
+        "a size (the ratio grew because the Table I baseline no longer pays a kernel start "
+        "and imports)",
         "page_mb_1000": "a summary view of leave-one-out/series tables above some k (most influential rows + CSV "
-                        "download)",
+        "download)",
     }
     out = []
     for r in comparisons(results):
         if r["met"] is False:
-            out.append(f"{r['comparison']}: {r['measured']} (ratio {r['ratio']:.2f}) "
-                       if r["ratio"] is not None else f"{r['comparison']}: {r['measured']} ")
+            out.append(
+                f"{r['comparison']}: {r['measured']} (ratio {r['ratio']:.2f}) "
+                if r["ratio"] is not None
+                else f"{r['comparison']}: {r['measured']} "
+            )
             out[-1] += f"against target {r['target']}; bound: {r['bound']}; would move it: {moves[r['id']]}."
     return out
 
@@ -1161,13 +1373,20 @@ def run_bench(cfg: Bench) -> dict[str, Any]:
 
     console = Console(stderr=True)
     results: dict[str, Any] = {
-        "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "repeat": cfg.repeat, "quick": cfg.quick,
-        "environment": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                        "platform": platform.platform()}}
+        "date": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "repeat": cfg.repeat,
+        "quick": cfg.quick,
+        "environment": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+    }
     cfg.out_dir.mkdir(parents=True, exist_ok=True)
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                  TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(), console=console) as progress:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
         say = lambda msg: progress.console.print(msg, highlight=False)  # noqa: E731
         t0 = time.perf_counter()
         results["builds"] = bench_builds(cfg, progress, say)

@@ -43,8 +43,15 @@ def checkout_copy(src: Path, dest: Path) -> Path:
     """Copy every file of the checkout ``src`` that git tracks or would track (not ``_build``, ``.venv``,
     ignored files) into ``dest``, a checkout-like folder without git history."""
     src, dest = Path(src), Path(dest)
-    listed = subprocess.run(["git", "-C", str(src), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                            capture_output=True, check=True).stdout.decode().split("\0")
+    listed = (
+        subprocess.run(
+            ["git", "-C", str(src), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     for rel in filter(None, listed):
         source = src / rel
         if source.is_file():
@@ -70,8 +77,9 @@ def cold_build_seconds(root: Path) -> float:
     """Wall time of ``review build`` in a new process on ``root`` without ``_build/``."""
     shutil.rmtree(Path(root) / "_build", ignore_errors=True)
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", _CLI, "build"], cwd=str(root), env=checkout_env(root),
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", _CLI, "build"], cwd=str(root), env=checkout_env(root), capture_output=True, text=True
+    )
     seconds = time.perf_counter() - t0
     if proc.returncode != 0:
         raise RuntimeError(f"cold build failed: {(proc.stdout + proc.stderr)[-2000:]}")
@@ -81,8 +89,14 @@ def cold_build_seconds(root: Path) -> float:
 def start_serve(root: Path, log: Path) -> tuple[subprocess.Popen, str]:
     """``review serve --port 0`` on ``root`` (its terminal output in ``log``); returns the process and its address."""
     fh = open(log, "w", encoding="utf-8")  # noqa: SIM115 - closed with the process by stop_serve
-    proc = subprocess.Popen([sys.executable, "-c", _CLI, "serve", "--port", "0"], cwd=str(root),
-                            env=checkout_env(root), stdout=fh, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _CLI, "serve", "--port", "0"],
+        cwd=str(root),
+        env=checkout_env(root),
+        stdout=fh,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     proc.log = fh  # type: ignore[attr-defined]
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -201,12 +215,32 @@ def measure_serve_edit(repeat: int = 3, src: Path | None = None, work: Path | No
     last = lasts[-1] if lasts else {}
     timings = last.get("timings") or {}
     bound = ", ".join(f"{k} {v:.2f} s" for k, v in timings.items() if isinstance(v, (int, float)))
-    return {"comparison": COMPARISON, "measured": f"{median:.2f} s (cold build {cold:.2f} s)",
-            "seconds": times, "median": median, "cold_seconds": cold, "ratio": median / cold,
-            "target": f"<= {TARGET_RATIO:.2f} x cold", "met": median / cold <= TARGET_RATIO,
-            "executed": last.get("executed"), "bound": f"the rebuild itself (server's account: {bound}); "
-            f"noticing the save takes up to 0.2 s (poll and settle)", "serve_exit_status": code}
+    return {
+        "comparison": COMPARISON,
+        "measured": f"{median:.2f} s (cold build {cold:.2f} s)",
+        "seconds": times,
+        "median": median,
+        "cold_seconds": cold,
+        "ratio": median / cold,
+        "target": f"<= {TARGET_RATIO:.2f} x cold",
+        "met": median / cold <= TARGET_RATIO,
+        "executed": last.get("executed"),
+        "bound": f"the rebuild itself (server's account: {bound}); "
+        f"noticing the save takes up to 0.2 s (poll and settle)",
+        "serve_exit_status": code,
+    }
 
 
-__all__ = ["COMPARISON", "TARGET_RATIO", "checkout_copy", "checkout_env", "cold_build_seconds",
-           "first_rate", "flip_first_rate", "measure_serve_edit", "start_serve", "stop_serve", "wait_for"]
+__all__ = [
+    "COMPARISON",
+    "TARGET_RATIO",
+    "checkout_copy",
+    "checkout_env",
+    "cold_build_seconds",
+    "first_rate",
+    "flip_first_rate",
+    "measure_serve_edit",
+    "start_serve",
+    "stop_serve",
+    "wait_for",
+]

@@ -26,8 +26,10 @@ def table_i_copy(data_copy: Path) -> Path:
     lit = data_copy / "literature"
     for name in ("studies", "outcomes", "particle_groups", "restatements"):
         for suffix in (".csv", ".schema.yaml"):
-            shutil.copy(paths.REPO_ROOT / "tests" / "fixtures" / "published" / "literature" / f"{name}{suffix}",
-                        lit / f"{name}{suffix}")
+            shutil.copy(
+                paths.REPO_ROOT / "tests" / "fixtures" / "published" / "literature" / f"{name}{suffix}",
+                lit / f"{name}{suffix}",
+            )
     return data_copy
 
 
@@ -53,8 +55,15 @@ def pytest_runtest_makereport(item, call):
 
 # ----------------------------------------------------------------------------- browser tests
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's package; never `playwright install`
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def require_chromium() -> None:

@@ -53,10 +53,23 @@ def frozen_primary() -> pd.DataFrame:
 def two_series() -> pd.DataFrame:
     """A literature table of two series at one landmark (DPFS at 5 years), one chordoma series and one
     other: the smallest case of strata with one series each."""
-    return pd.DataFrame({"study_id": ["a", "b"], "first_author": ["A", "B"], "year": [2010, 2012],
-                         "n_patients": [100, 50], "site": ["Sacrum", "Pelvis"], "histology": ["Chordoma", "Various"],
-                         "particle": "Carbon ions", "particle_group": "carbon", "endpoint": "DPFS",
-                         "horizon_years": 5, "rate_percent": [50.3, 39.0], "source_study": "t", "source_outcome": "t"})
+    return pd.DataFrame(
+        {
+            "study_id": ["a", "b"],
+            "first_author": ["A", "B"],
+            "year": [2010, 2012],
+            "n_patients": [100, 50],
+            "site": ["Sacrum", "Pelvis"],
+            "histology": ["Chordoma", "Various"],
+            "particle": "Carbon ions",
+            "particle_group": "carbon",
+            "endpoint": "DPFS",
+            "horizon_years": 5,
+            "rate_percent": [50.3, 39.0],
+            "source_study": "t",
+            "source_outcome": "t",
+        }
+    )
 
 
 def frozen_patients() -> pd.DataFrame:
@@ -70,18 +83,37 @@ def frozen_patients() -> pd.DataFrame:
 #: tables pass the same validation as the real data.
 #: The toy repositories use the frozen Table I-era literature schemas (tests/fixtures/published): the
 #: release and What's new machinery they test does not depend on the live tables' columns.
-SCHEMA_FILES = ["literature/studies.schema.yaml", "literature/outcomes.schema.yaml",
-                "literature/particle_groups.schema.yaml", "literature/particle_groups.csv"]
+SCHEMA_FILES = [
+    "literature/studies.schema.yaml",
+    "literature/outcomes.schema.yaml",
+    "literature/particle_groups.schema.yaml",
+    "literature/particle_groups.csv",
+]
 SCHEMA_SOURCE = REPO_ROOT / "tests" / "fixtures" / "published"
 
 #: Values for the columns a test row does not name (valid under the live schemas of data/literature).
 ROW_DEFAULTS = {
-    "studies": {"site": "Pelvis", "histology": "Various", "patient_group": "mixed", "particle": "Carbon ions",
-                "particle_group": "carbon", "setting": "not reported", "centre": "test centre",
-                "origin": "update 2026-12", "citation": "test citation", "address": "https://example.org/test",
-                "access": "abstract", "source": "test"},
-    "outcomes": {"endpoint_as_named": "test endpoint", "access": "abstract", "address": "https://example.org/test",
-                 "quote": "test sentence", "source": "test"},
+    "studies": {
+        "site": "Pelvis",
+        "histology": "Various",
+        "patient_group": "mixed",
+        "particle": "Carbon ions",
+        "particle_group": "carbon",
+        "setting": "not reported",
+        "centre": "test centre",
+        "origin": "update 2026-12",
+        "citation": "test citation",
+        "address": "https://example.org/test",
+        "access": "abstract",
+        "source": "test",
+    },
+    "outcomes": {
+        "endpoint_as_named": "test endpoint",
+        "access": "abstract",
+        "address": "https://example.org/test",
+        "quote": "test sentence",
+        "source": "test",
+    },
 }
 
 
@@ -97,6 +129,7 @@ def append_rows(path: Path, rows: list[dict]) -> None:
         w = csv.DictWriter(fh, fieldnames=header, lineterminator="\n")
         for r in rows:
             w.writerow({c: r.get(c, defaults.get(c, "")) for c in header})
+
 
 STUDIES = """study_id,first_author,year,n_patients,site,histology,particle,particle_group,source
 a2001,Alpha,2001,10,Spine,Chordoma,Carbon ions,carbon,toy
@@ -119,11 +152,22 @@ def toy_pool(rows: pd.DataFrame, analysis: dict, subgroup_column: str | None) ->
     for value, g in groups:
         n = g["n_patients"].astype(float)
         r = g["rate_percent"].astype(float)
-        out.append({"analysis_id": analysis["id"], "endpoint": analysis["endpoint"],
-                    "horizon_years": analysis["horizon_years"], "subgroup_column": subgroup_column,
-                    "subgroup_value": value, "k": len(g), "n_patients": int(n.sum()), "model": "toy",
-                    "estimate": float((n * r).sum() / n.sum()), "ci_low": float(r.min()), "ci_high": float(r.max()),
-                    "q_p": 0.01 if r.max() - r.min() > 25 else 0.5})
+        out.append(
+            {
+                "analysis_id": analysis["id"],
+                "endpoint": analysis["endpoint"],
+                "horizon_years": analysis["horizon_years"],
+                "subgroup_column": subgroup_column,
+                "subgroup_value": value,
+                "k": len(g),
+                "n_patients": int(n.sum()),
+                "model": "toy",
+                "estimate": float((n * r).sum() / n.sum()),
+                "ci_low": float(r.min()),
+                "ci_high": float(r.max()),
+                "q_p": 0.01 if r.max() - r.min() > 25 else 0.5,
+            }
+        )
     return pd.DataFrame(out)
 
 
@@ -180,12 +224,15 @@ def add_study(root: Path) -> None:
 
 
 #: Kernel metadata of the tiny books' notebooks.
-KERNEL = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-          "language_info": {"name": "python"}}
+KERNEL = {
+    "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+    "language_info": {"name": "python"},
+}
 
 
-def notebook(path: Path, *cells: str, parameters: str | None = None, title: str | None = None,
-             metadata: dict | None = None) -> Path:
+def notebook(
+    path: Path, *cells: str, parameters: str | None = None, title: str | None = None, metadata: dict | None = None
+) -> Path:
     """Write a notebook: optional title markdown, optional parameters cell, then code cells;
     ``metadata`` is merged into the notebook's (after :data:`KERNEL`)."""
     nb = nbformat.v4.new_notebook(metadata={**KERNEL, **(metadata or {})})
@@ -201,12 +248,16 @@ def notebook(path: Path, *cells: str, parameters: str | None = None, title: str 
 
 def write_toc(root: Path, files: list[str]) -> None:
     """``_toc.yml`` of a tiny book: ``book/intro`` as root, then ``files`` as chapters."""
-    (root / "_toc.yml").write_text(yaml.safe_dump({"format": "jb-book", "root": "book/intro",
-                                                   "chapters": [{"file": f} for f in files]}, sort_keys=False))
+    (root / "_toc.yml").write_text(
+        yaml.safe_dump(
+            {"format": "jb-book", "root": "book/intro", "chapters": [{"file": f} for f in files]}, sort_keys=False
+        )
+    )
 
 
-def tiny_book(root: Path, chapters: dict[str, str], pages: dict[str, str] | None = None,
-              intro: str = "# Tiny\n\nIntro.\n") -> Path:
+def tiny_book(
+    root: Path, chapters: dict[str, str], pages: dict[str, str] | None = None, intro: str = "# Tiny\n\nIntro.\n"
+) -> Path:
     """A tiny book: ``book/intro.md``, one notebook per ``chapters`` entry (name -> code, titled
     "Chapter"), one Markdown page per ``pages`` entry (name -> text), in that order in the toc; the
     configuration turns Jupyter Book's own execution off; an empty ``data/``."""
@@ -217,18 +268,32 @@ def tiny_book(root: Path, chapters: dict[str, str], pages: dict[str, str] | None
     for name, text in (pages or {}).items():
         (root / "book" / f"{name}.md").write_text(text)
     write_toc(root, [f"book/{n}" for n in [*chapters, *(pages or {})]])
-    (root / "_config.yml").write_text(yaml.safe_dump({
-        "title": "Tiny", "author": "Test", "only_build_toc_files": True, "exclude_patterns": ["_build", "data"],
-        "execute": {"execute_notebooks": "off"}}))
+    (root / "_config.yml").write_text(
+        yaml.safe_dump(
+            {
+                "title": "Tiny",
+                "author": "Test",
+                "only_build_toc_files": True,
+                "exclude_patterns": ["_build", "data"],
+                "execute": {"execute_notebooks": "off"},
+            }
+        )
+    )
     (root / "data").mkdir()
     return root
 
 
 #: Hostile strings a careless or malicious analyst may type into a free-text field: markup with script
 #: and handlers, a Markdown link to javascript:, MyST roles and substitutions, a table-cell break.
-HOSTILE = ('<script>alert("s")</script>', '"><img src=x onerror=alert("i")>', "<svg/onload=alert('v')>",
-           "[click](javascript:alert('l'))", "{raw}`html` <b id=injected>B</b>", "| $x$ {{ title }} *e* _u_ `c`",
-           "<iframe srcdoc='<script>alert(1)</script>'></iframe>")
+HOSTILE = (
+    '<script>alert("s")</script>',
+    '"><img src=x onerror=alert("i")>',
+    "<svg/onload=alert('v')>",
+    "[click](javascript:alert('l'))",
+    "{raw}`html` <b id=injected>B</b>",
+    "| $x$ {{ title }} *e* _u_ `c`",
+    "<iframe srcdoc='<script>alert(1)</script>'></iframe>",
+)
 
 
 def free_text_columns(data: Path) -> dict[str, list[str]]:
@@ -241,8 +306,11 @@ def free_text_columns(data: Path) -> dict[str, list[str]]:
         group, table = schema.parent.name, schema.name[: -len(".schema.yaml")]
         spec = read_spec(schema, group, table)
         keys = set(spec.primary_key) | {c for fk in spec.foreign_keys for c in fk["columns"]}
-        cols = [c.name for c in spec.columns if c.type == "string" and c.allowed is None and c.pattern is None
-                and c.name not in keys]
+        cols = [
+            c.name
+            for c in spec.columns
+            if c.type == "string" and c.allowed is None and c.pattern is None and c.name not in keys
+        ]
         if cols:
             out[f"{group}/{table}"] = cols
     return out

@@ -44,14 +44,17 @@ def test_help_lists_the_subcommands_and_options():
         assert opt in build_help
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("horizon_years=5", ("horizon_years", 5)),
-    ("alpha=0.05", ("alpha", 0.05)),
-    ("endpoint=OS", ("endpoint", "OS")),
-    ("flag=True", ("flag", True)),
-    ("x=None", ("x", None)),
-    ("title=a=b", ("title", "a=b")),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("horizon_years=5", ("horizon_years", 5)),
+        ("alpha=0.05", ("alpha", 0.05)),
+        ("endpoint=OS", ("endpoint", "OS")),
+        ("flag=True", ("flag", True)),
+        ("x=None", ("x", None)),
+        ("title=a=b", ("title", "a=b")),
+    ],
+)
 def test_parse_parameter(text, expected):
     assert parse_parameter(text) == expected
 
@@ -95,12 +98,15 @@ def test_run_unknown_chapter_is_a_clear_error():
 
 @pytest.mark.slow
 def test_run_writes_notebook_html_and_csv(tmp_path):
-    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                                           "language": "python"}})
+    nb = nbformat.v4.new_notebook(
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    )
     nb.cells = [
-        nbformat.v4.new_code_cell('factor = 1\ndata_dir = "data"\nestimates_out = "estimates.csv"',
-                                  metadata={"tags": ["parameters"]}),
-        nbformat.v4.new_code_cell(textwrap.dedent("""
+        nbformat.v4.new_code_cell(
+            'factor = 1\ndata_dir = "data"\nestimates_out = "estimates.csv"', metadata={"tags": ["parameters"]}
+        ),
+        nbformat.v4.new_code_cell(
+            textwrap.dedent("""
             from pathlib import Path
             from sarcoma_review import paths
             # the chapter's build context and the data_dir parameter both name the --data folder
@@ -109,7 +115,8 @@ def test_run_writes_notebook_html_and_csv(tmp_path):
             result = factor * sum(values)
             Path(estimates_out).write_text(f"result\\n{result}\\n")
             print(f"RESULT={result}")
-        """)),
+        """)
+        ),
     ]
     src = tmp_path / "chapter.ipynb"
     nbformat.write(nb, src)
@@ -128,8 +135,9 @@ def test_run_writes_notebook_html_and_csv(tmp_path):
 
 @pytest.mark.slow
 def test_run_failing_cell_exits_1_naming_the_cell(tmp_path):
-    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                                           "language": "python"}})
+    nb = nbformat.v4.new_notebook(
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    )
     nb.cells = [nbformat.v4.new_code_cell("1 / 0")]
     src = tmp_path / "broken.ipynb"
     nbformat.write(nb, src)
@@ -139,6 +147,7 @@ def test_run_failing_cell_exits_1_naming_the_cell(tmp_path):
 
 
 # --- every command ends in one clear message -------------------------------------------------------
+
 
 def one_line_error(res, *words: str, code: int | None = None) -> str:
     """The command failed (non-zero exit) with exactly one non-empty line, ``error: ...``, naming ``words``."""
@@ -161,46 +170,84 @@ def _corrupt(data_copy: Path) -> Path:
     return data_copy
 
 
-ADD = ["add-study", "--study-id", "newstudy2030", "--first-author", "New", "--year", "2030", "--n-patients", "25",
-       "--site", "Pelvis", "--histology", "Various", "--particle", "Carbon ions", "--source", "New 2030, Table 1",
-       "--patient-group", "mixed", "--setting", "definitive", "--centre", "Test centre",
-       "--citation", "New et al. 2030", "--address", "https://example.org/new2030", "--access", "abstract",
-       "--quote", "The rates of the new series."]
+ADD = [
+    "add-study",
+    "--study-id",
+    "newstudy2030",
+    "--first-author",
+    "New",
+    "--year",
+    "2030",
+    "--n-patients",
+    "25",
+    "--site",
+    "Pelvis",
+    "--histology",
+    "Various",
+    "--particle",
+    "Carbon ions",
+    "--source",
+    "New 2030, Table 1",
+    "--patient-group",
+    "mixed",
+    "--setting",
+    "definitive",
+    "--centre",
+    "Test centre",
+    "--citation",
+    "New et al. 2030",
+    "--address",
+    "https://example.org/new2030",
+    "--access",
+    "abstract",
+    "--quote",
+    "The rates of the new series.",
+]
 
 
-@pytest.mark.parametrize("args, words", [
-    (["validate", "--data", "{bad}"], ["outcomes.csv", "rate_percent", "150"]),
-    (["validate", "--data", "{missing}"], ["no such folder"]),
-    (["validate", "{missing}/x.csv"], ["does not exist"]),
-    (["validate", "--data", "{nofile}"], ["outcomes.csv", "no such file"]),
-    (["build", "--data", "{nofile}"], ["outcomes.csv", "no such file"]),
-    (["run", "book/not-there.ipynb"], ["no chapter 'book/not-there.ipynb'"]),
-    ([*ADD, "--rate", "LC:5=70", "--data", "{nofile}"], ["outcomes.csv", "no such file"]),
-    (["run", "no-such-chapter"], ["no chapter 'no-such-chapter'"]),
-    (["run", "pooled", "-p", "no_such_parameter=1"], ["has no parameter 'no_such_parameter'", "horizon_years"]),
-    (["run", "pooled", "-p", "horizon_years"], ["is not NAME=VALUE"]),
-    (["run", "pooled", "--data", "{missing}"], ["no such folder"]),
-    (["build", "--data", "{bad}"], ["outcomes.csv", "rate_percent"]),
-    (["build", "--data", "{missing}"], ["no such folder"]),
-    ([*ADD, "--rate", "LC:5=70", "--data", "{bad}"], ["outcomes.csv", "rate_percent"]),
-    ([*ADD, "--rate", "LC:5=70", "--data", "{missing}"], ["no such folder"]),
-    ([*ADD, "--rate", "LC5=70", "--data", "{good}"], ["ENDPOINT:YEARS=PERCENT"]),
-    ([*ADD[:15], *ADD[17:], "--rate", "LC:5=70", "--data", "{good}"], ["missing --source"]),
-    ([*ADD, "--particle", "Neutrons", "--rate", "LC:5=70", "--data", "{good}"], ["'Neutrons'", "particle_groups.csv"]),
-    ([*ADD, "--rate", "LC:5=170", "--data", "{good}"], ["rate_percent", "study not added"]),
-    (["release", "1.2"], ["'1.2' is not a semantic version"]),
-    (["release", "0.2.0", "--date", "2026-02-30"], ["'2026-02-30' is not a date that exists"]),
-    (["verify-release", "v0.1.0"], ["is not a semantic version"]),
-    (["verify-release", "9.9.9"], ["no release 9.9.9", "releases on record"]),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["validate", "--data", "{bad}"], ["outcomes.csv", "rate_percent", "150"]),
+        (["validate", "--data", "{missing}"], ["no such folder"]),
+        (["validate", "{missing}/x.csv"], ["does not exist"]),
+        (["validate", "--data", "{nofile}"], ["outcomes.csv", "no such file"]),
+        (["build", "--data", "{nofile}"], ["outcomes.csv", "no such file"]),
+        (["run", "book/not-there.ipynb"], ["no chapter 'book/not-there.ipynb'"]),
+        ([*ADD, "--rate", "LC:5=70", "--data", "{nofile}"], ["outcomes.csv", "no such file"]),
+        (["run", "no-such-chapter"], ["no chapter 'no-such-chapter'"]),
+        (["run", "pooled", "-p", "no_such_parameter=1"], ["has no parameter 'no_such_parameter'", "horizon_years"]),
+        (["run", "pooled", "-p", "horizon_years"], ["is not NAME=VALUE"]),
+        (["run", "pooled", "--data", "{missing}"], ["no such folder"]),
+        (["build", "--data", "{bad}"], ["outcomes.csv", "rate_percent"]),
+        (["build", "--data", "{missing}"], ["no such folder"]),
+        ([*ADD, "--rate", "LC:5=70", "--data", "{bad}"], ["outcomes.csv", "rate_percent"]),
+        ([*ADD, "--rate", "LC:5=70", "--data", "{missing}"], ["no such folder"]),
+        ([*ADD, "--rate", "LC5=70", "--data", "{good}"], ["ENDPOINT:YEARS=PERCENT"]),
+        ([*ADD[:15], *ADD[17:], "--rate", "LC:5=70", "--data", "{good}"], ["missing --source"]),
+        (
+            [*ADD, "--particle", "Neutrons", "--rate", "LC:5=70", "--data", "{good}"],
+            ["'Neutrons'", "particle_groups.csv"],
+        ),
+        ([*ADD, "--rate", "LC:5=170", "--data", "{good}"], ["rate_percent", "study not added"]),
+        (["release", "1.2"], ["'1.2' is not a semantic version"]),
+        (["release", "0.2.0", "--date", "2026-02-30"], ["'2026-02-30' is not a date that exists"]),
+        (["verify-release", "v0.1.0"], ["is not a semantic version"]),
+        (["verify-release", "9.9.9"], ["no release 9.9.9", "releases on record"]),
+    ],
+)
 def test_every_command_ends_in_one_clear_message(args, words, data_copy, tmp_path):
     good = tmp_path / "good"
     shutil.copytree(data_copy, good)
     nofile = tmp_path / "nofile"
     shutil.copytree(data_copy, nofile)
     (nofile / "literature" / "outcomes.csv").unlink()
-    subs = {"{bad}": str(_corrupt(data_copy)), "{missing}": str(tmp_path / "missing"), "{good}": str(good),
-            "{nofile}": str(nofile)}
+    subs = {
+        "{bad}": str(_corrupt(data_copy)),
+        "{missing}": str(tmp_path / "missing"),
+        "{good}": str(good),
+        "{nofile}": str(nofile),
+    }
     argv = [subs.get(a, a) for a in args]
     argv = [a.replace("{missing}", str(tmp_path / "missing")) for a in argv]
     before = {p: p.read_bytes() for p in (good / "literature").iterdir()}
@@ -208,11 +255,14 @@ def test_every_command_ends_in_one_clear_message(args, words, data_copy, tmp_pat
     assert {p: p.read_bytes() for p in (good / "literature").iterdir()} == before  # nothing half-written
 
 
-@pytest.mark.parametrize("args, words", [
-    (["build", "--jobs", "0"], ["--jobs", "greater than or equal to 1"]),
-    (["build", "--no-such-option"], ["--no-such-option"]),
-    (["add-study", "--year", "soon"], ["--year", "integer"]),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["build", "--jobs", "0"], ["--jobs", "greater than or equal to 1"]),
+        (["build", "--no-such-option"], ["--no-such-option"]),
+        (["add-study", "--year", "soon"], ["--year", "integer"]),
+    ],
+)
 def test_bad_option_values_caught_by_the_parser_are_one_line_too(args, words):
     one_line_error(runner.invoke(app, args), *words, code=2)
 
@@ -239,13 +289,39 @@ def test_add_study_prints_each_affected_estimate_before_and_after(data_copy):
         assert 0 <= pct <= 100
     studies = pd.read_csv(data_copy / "literature" / "studies.csv", dtype=str, keep_default_na=False)
     new = studies.set_index("study_id").loc["newstudy2030"]
-    assert new[["first_author", "year", "n_patients", "site", "histology", "particle", "particle_group", "source",
-                "patient_group", "setting", "centre", "access"]].tolist() == [
-        "New", "2030", "25", "Pelvis", "Various", "Carbon ions", "carbon", "New 2030, Table 1", "mixed",
-        "definitive", "Test centre", "abstract"]
+    assert new[
+        [
+            "first_author",
+            "year",
+            "n_patients",
+            "site",
+            "histology",
+            "particle",
+            "particle_group",
+            "source",
+            "patient_group",
+            "setting",
+            "centre",
+            "access",
+        ]
+    ].tolist() == [
+        "New",
+        "2030",
+        "25",
+        "Pelvis",
+        "Various",
+        "Carbon ions",
+        "carbon",
+        "New 2030, Table 1",
+        "mixed",
+        "definitive",
+        "Test centre",
+        "abstract",
+    ]
 
 
 # --- the project is the one you stand in --------------------------------------------------------
+
 
 def _review(cwd: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     exe = Path(sys.executable).with_name("review")
@@ -256,8 +332,11 @@ def _review(cwd: Path, *args: str, env: dict | None = None) -> subprocess.Comple
 
 def _clone(dest: Path) -> Path:
     """A second checkout: the tracked files of this one (what a clone holds)."""
-    files = subprocess.run(["git", "-C", str(REPO_ROOT), "ls-files", "-z"], capture_output=True, check=True
-                           ).stdout.decode().split("\0")
+    files = (
+        subprocess.run(["git", "-C", str(REPO_ROOT), "ls-files", "-z"], capture_output=True, check=True)
+        .stdout.decode()
+        .split("\0")
+    )
     for f in filter(None, files):
         src = REPO_ROOT / f
         if src.is_file():
@@ -290,13 +369,23 @@ def test_a_second_clone_is_never_silently_served_by_the_first(tmp_path):
 
 # --- hostile and careless input (issue 23): one line naming what to change, data unchanged ---------
 
+
 def _with_study_row(data: Path, row: list) -> Path:
     """Append a study row given in the Table I-era column order (id, author, year, n, site, histology,
     particle, group, source); the live table's further columns take valid values (helpers.append_rows)."""
     from helpers import append_rows
 
-    keys = ("study_id", "first_author", "year", "n_patients", "site", "histology", "particle", "particle_group",
-            "source")
+    keys = (
+        "study_id",
+        "first_author",
+        "year",
+        "n_patients",
+        "site",
+        "histology",
+        "particle",
+        "particle_group",
+        "source",
+    )
     append_rows(data / "literature" / "studies.csv", [dict(zip(keys, row))])
     return data
 
@@ -324,8 +413,10 @@ HOSTILE_INPUTS = [
     # add-study accepts exactly what validate accepts
     ([*ADD, "--rate", "LC:5=69%", "--data", "{good}"], ["without '%'"]),
     ([*ADD, "--rate", "lc:5=69", "--data", "{good}"], ["unknown endpoint 'lc'"]),
-    ([*ADD[:8], "100000000000000000000000", *ADD[9:], "--rate", "LC:5=70", "--data", "{good}"],
-     ["--n-patients", "'100000000000000000000000' (too large for a 64-bit integer)"]),
+    (
+        [*ADD[:8], "100000000000000000000000", *ADD[9:], "--rate", "LC:5=70", "--data", "{good}"],
+        ["--n-patients", "'100000000000000000000000' (too large for a 64-bit integer)"],
+    ),
     ([*ADD[:6], "1800", *ADD[7:], "--rate", "LC:5=70", "--data", "{good}"], ["--year", "from 1900 to 2100", "1800"]),
     (["validate", "--data", "{dupkey}"], ["outcomes.csv", "('serizawa2009', 'LC', 5)"]),
     # a data folder without its tables, a broken schema
@@ -337,8 +428,10 @@ HOSTILE_INPUTS = [
     # run: parameters that contradict the analysis, repeated parameters, --out
     (["run", "lc-5y", "-p", "endpoint=OS"], ["-p endpoint=OS contradicts the analysis 'lc-5y'", "endpoint=LC"]),
     (["run", "lc-5y", "-p", "horizon_years=3"], ["-p horizon_years=3 contradicts", "horizon_years=5"]),
-    (["run", "pooled", "-p", "analysis_id=lc-5y", "-p", "endpoint=OS"], ["analysis_id=lc-5y names the analysis",
-                                                                       "review run lc-5y"]),
+    (
+        ["run", "pooled", "-p", "analysis_id=lc-5y", "-p", "endpoint=OS"],
+        ["analysis_id=lc-5y names the analysis", "review run lc-5y"],
+    ),
     (["run", "pooled", "-p", "endpoint=LC", "-p", "endpoint=OS"], ["-p endpoint is given twice", "once"]),
     (["run", "pooled", "--out", "{file}"], ["is an existing file"]),
     (["run", "pooled", "--out", "{full}"], ["already holds files"]),
@@ -356,9 +449,14 @@ HOSTILE_INPUTS = [
     (["site", "--no-build", "--out", "_build/html"], ["published book (_build/html)"]),
     # release: uncommitted edits anywhere it builds from; a date before the previous release
     (["release", "0.2.0", "--no-pdf", "--root", "{dirtyrepo}"], ["uncommitted changes", "book/intro.md"]),
-    (["release", "0.2.0", "--no-pdf", "--root", "{untrackedrepo}"], ["uncommitted changes", "src/sarcoma_review/new.py"]),
-    (["release", "0.2.0", "--no-pdf", "--date", "2026-01-01", "--root", "{releaserepo}"],
-     ["--date 2026-01-01 is before release 0.1.0 (2026-03-01)"]),
+    (
+        ["release", "0.2.0", "--no-pdf", "--root", "{untrackedrepo}"],
+        ["uncommitted changes", "src/sarcoma_review/new.py"],
+    ),
+    (
+        ["release", "0.2.0", "--no-pdf", "--date", "2026-01-01", "--root", "{releaserepo}"],
+        ["--date 2026-01-01 is before release 0.1.0 (2026-03-01)"],
+    ),
 ]
 
 
@@ -375,9 +473,27 @@ def test_hostile_and_careless_inputs_end_in_one_line(args, words, data_copy, tmp
         shutil.copytree(data_copy, d)
         return d
 
-    need = {a for a in args for k in ("{semicolon}", "{traversal}", "{dupkey}", "{empty}", "{listschema}",
-                                       "{brokenschema}", "{file}", "{full}", "{badmanifest}", "{listmanifest}",
-                                       "{dir}", "{dirtyrepo}", "{untrackedrepo}", "{releaserepo}") if k in a}
+    need = {
+        a
+        for a in args
+        for k in (
+            "{semicolon}",
+            "{traversal}",
+            "{dupkey}",
+            "{empty}",
+            "{listschema}",
+            "{brokenschema}",
+            "{file}",
+            "{full}",
+            "{badmanifest}",
+            "{listmanifest}",
+            "{dir}",
+            "{dirtyrepo}",
+            "{untrackedrepo}",
+            "{releaserepo}",
+        )
+        if k in a
+    }
     row = ["x", "X", 2020, 10, "Pelvis", "Chordoma", "Carbon ions", "carbon", "t"]
     if "{semicolon}" in need:
         subs["{semicolon}"] = _with_study_row(data_variant("semicolon"), ["a;b", *row[1:]])
@@ -386,7 +502,12 @@ def test_hostile_and_careless_inputs_end_in_one_line(args, words, data_copy, tmp
     if "{dupkey}" in need:
         d = data_variant("dupkey")
         p = d / "literature" / "outcomes.csv"
-        p.write_text(p.read_text(encoding="utf-8").replace("serizawa2009,OS,overall survival,5,50", "serizawa2009,LC,overall survival,5,50"), encoding="utf-8")
+        p.write_text(
+            p.read_text(encoding="utf-8").replace(
+                "serizawa2009,OS,overall survival,5,50", "serizawa2009,LC,overall survival,5,50"
+            ),
+            encoding="utf-8",
+        )
         subs["{dupkey}"] = d
     if "{empty}" in need:
         subs["{empty}"] = tmp_path / "empty"
@@ -422,8 +543,9 @@ def test_hostile_and_careless_inputs_end_in_one_line(args, words, data_copy, tmp
         if "{untrackedrepo}" in need:
             (repo / "src" / "sarcoma_review" / "new.py").write_text("x = 1\n")
         subs[next(iter(need & {"{dirtyrepo}", "{untrackedrepo}", "{releaserepo}"}))] = repo
-    argv = [a.replace(k, str(v)) for a in args for k, v in [next(((k, v) for k, v in subs.items() if k in a),
-                                                                  ("", ""))]]
+    argv = [
+        a.replace(k, str(v)) for a in args for k, v in [next(((k, v) for k, v in subs.items() if k in a), ("", ""))]
+    ]
     snapshot = {p: p.read_bytes() for p in sorted(good.rglob("*")) if p.is_file()}
     html = REPO_ROOT / "_build" / "html" / "index.html"
     published = html.read_bytes() if html.exists() else None
@@ -462,8 +584,11 @@ def test_two_runs_started_in_the_same_second_get_folders_of_their_own(tmp_path, 
 
     monkeypatch.setattr(cli._dt, "datetime", Frozen)
     folders = [cli._run_folder(tmp_path / "runs", "pooled") for _ in range(3)]
-    assert [f.name for f in folders] == ["pooled-20260501-120000", "pooled-20260501-120000-2",
-                                         "pooled-20260501-120000-3"]
+    assert [f.name for f in folders] == [
+        "pooled-20260501-120000",
+        "pooled-20260501-120000-2",
+        "pooled-20260501-120000-3",
+    ]
     assert all(f.is_dir() for f in folders)
 
 
@@ -477,9 +602,15 @@ def test_ctrl_c_ends_review_run_quietly(tmp_path, delay):
 
     env = {k: v for k, v in os.environ.items() if k not in ("REVIEW_ROOT", "REVIEW_DATA_DIR")}
     env["PYTHONUNBUFFERED"] = "1"
-    proc = subprocess.Popen([str(Path(sys.executable).with_name("review")), "run", "pooled", "--out",
-                             str(tmp_path / "run")], cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True, env=env)
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).with_name("review")), "run", "pooled", "--out", str(tmp_path / "run")],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        env=env,
+    )
     assert "executing" in proc.stdout.readline()
     time.sleep(delay)
     os.killpg(proc.pid, signal.SIGINT)

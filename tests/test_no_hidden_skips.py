@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-PROBE = '''
+PROBE = """
 import pytest
 
 @pytest.fixture
@@ -24,15 +24,20 @@ def test_skips_in_a_fixture(needs_something):
 @pytest.mark.skipif(True, reason="marked")
 def test_marked():
     pass
-'''
+"""
 
 
 def _run(tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
     shutil.copy2(Path(__file__).parent / "conftest.py", tmp_path / "conftest.py")
     (tmp_path / "test_probe.py").write_text(PROBE)
     base = {k: v for k, v in os.environ.items() if k not in ("CI", "REQUIRE_BROWSER")}
-    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
-                          cwd=tmp_path, env={**base, **env}, capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
+        cwd=tmp_path,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+    )
 
 
 def test_every_kind_of_skip_fails_under_ci(tmp_path):

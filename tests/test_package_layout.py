@@ -86,7 +86,7 @@ def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
 
     def visit(n: str) -> list[str] | None:
         if n in stack:
-            return stack[stack.index(n):] + [n]
+            return stack[stack.index(n) :] + [n]
         if n in seen:
             return None
         stack.append(n)
@@ -114,11 +114,16 @@ def test_the_graph_sees_every_import_kind(tmp_path):
     """``from X import name`` is module X, an import inside a function counts, and a cycle made only
     of such imports is found (the circle living.versions -> living.build -> living.versions of old)."""
     a = tmp_path / "a.py"
-    a.write_text("from sarcoma_review.living.plan import Layout\n\ndef f():\n"
-                 "    from sarcoma_review.living import versions\n    from . import store\n")
+    a.write_text(
+        "from sarcoma_review.living.plan import Layout\n\ndef f():\n"
+        "    from sarcoma_review.living import versions\n    from . import store\n"
+    )
     assert _imports(a, "living") == {"living.plan", "living.versions", "living.store"}
     assert _cycle({"living.versions": {"living.build"}, "living.build": {"living.versions"}}) == [
-        "living.build", "living.versions", "living.build"]
+        "living.build",
+        "living.versions",
+        "living.build",
+    ]
     assert _cycle({"x": {"y"}, "y": set()}) is None
 
 

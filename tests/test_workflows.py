@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import re
-from pathlib import Path
 
 import jsonschema
 import pytest
@@ -26,9 +25,11 @@ class _Yaml12Loader(yaml.SafeLoader):
 
 _Yaml12Loader.yaml_implicit_resolvers = {
     first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
-_Yaml12Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
-                                    list("tTfF"))
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Yaml12Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
 
 
 def _load(text: str) -> dict:
@@ -51,10 +52,12 @@ def test_workflow_is_valid(path):
 
 def test_the_schema_check_rejects_broken_workflows():
     good = _load((REPO_ROOT / ".github" / "workflows" / "pages.yml").read_text(encoding="utf-8"))
-    for breaking in (lambda w: w["jobs"]["build"].pop("runs-on"),                    # a job runs nowhere
-                     lambda w: w["jobs"]["deploy"].__setitem__("step", w["jobs"]["deploy"].pop("steps")),  # typo
-                     lambda w: w["on"]["push"].__setitem__("branch", ["main"]),        # unknown trigger filter
-                     lambda w: w["jobs"]["deploy"]["permissions"].__setitem__("pages", "admin")):  # no such level
+    for breaking in (
+        lambda w: w["jobs"]["build"].pop("runs-on"),  # a job runs nowhere
+        lambda w: w["jobs"]["deploy"].__setitem__("step", w["jobs"]["deploy"].pop("steps")),  # typo
+        lambda w: w["on"]["push"].__setitem__("branch", ["main"]),  # unknown trigger filter
+        lambda w: w["jobs"]["deploy"]["permissions"].__setitem__("pages", "admin"),
+    ):  # no such level
         broken = _load(yaml.safe_dump(good))
         broken["on"] = json.loads(json.dumps(good["on"]))
         breaking(broken)

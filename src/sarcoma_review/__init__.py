@@ -14,13 +14,15 @@ data.tracking           record what data a chapter received: files and frame dig
 data.vocabulary         endpoint names and order, landmark names: the words every layer shares
 data.overlap            shared cohorts counted once: the protocol's overlap rule
 data.patient_groups     the patient group of each series (the clinical question it answers), by one rule
-data.evidence           the update's evidence records: both extractions and their agreement, Table I verification, search flow
+data.evidence           the update's evidence records: both extractions and their agreement, Table I verification,
+search flow
 stats.pooling           random-effects pooling of landmark rates (REML/DL/PM, HKSJ/Wald), GLMM, Bayesian
 stats.sensitivity       one pooled analysis: the primary model and its sensitivity panel, keyed by variant
 stats.moderators        subgroup differences, moderator tests, meta-regression, benchmark comparisons
 stats.survival          Kaplan-Meier, medians, RMST, Greenwood and log-rank on individual patient data (lifelines)
 stats.comparators       a comparator's rate with its own uncertainty; particle minus comparator (MOVER)
-stats.comparison_certainty  GRADE for a comparison of particle therapy with a comparator (observational, rated as a comparison)
+stats.comparison_certainty  GRADE for a comparison of particle therapy with a comparator (observational, rated as a
+comparison)
 stats.certainty         GRADE for overall prognosis: computed inconsistency/imprecision, judged domains from data
 audit.records           the audit's result record, verdicts, roles (finding/exploration) and csv columns
 audit.registry          the registry of named checks, each with its row of documentation, run group by group

@@ -1,7 +1,8 @@
 """The ``review`` command line: every command of the living review, in one place.
 
 ``validate``, ``run``, ``build``, ``add-study``, ``release``, ``verify-release``, ``site`` and ``serve``
-(the benchmarks are ``python -m benchmarks``, outside the package). Domain modules never import typer: they raise :class:`~sarcoma_review.errors.ReviewError` subclasses, which
+(the benchmarks are ``python -m benchmarks``, outside the package). Domain modules never import typer: they raise
+:class:`~sarcoma_review.errors.ReviewError` subclasses, which
 :class:`ReviewGroup` catches once and prints as one message (``error: ...``), exit status 1, no
 traceback; a bad option (click's own parsing) is likewise one line, exit status 2.
 Every command that reads the working data takes ``--data DIR`` (``validate``, ``run``, ``build``,
@@ -43,8 +44,9 @@ class ReviewGroup(TyperGroup):
         except KeyboardInterrupt:
             # Ctrl-C: the chapter processes ignore it and are ended by the command (living.warm.end_pool);
             # the published book is only ever replaced by a rename, add-study restores its files
-            typer.secho("error: interrupted (Ctrl-C) before the command finished; run it again",
-                        fg=typer.colors.RED, err=True)
+            typer.secho(
+                "error: interrupted (Ctrl-C) before the command finished; run it again", fg=typer.colors.RED, err=True
+            )
             raise typer.Exit(code=130) from None
         except ParserUsageError as exc:
             # click's parsing errors (bad option value, missing argument) as one line too
@@ -66,12 +68,15 @@ def _project() -> Path:
     return REPO_ROOT
 
 
-app = typer.Typer(cls=ReviewGroup,
-                  help="Build, validate and release the living review of particle therapy for sarcoma.",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+app = typer.Typer(
+    cls=ReviewGroup,
+    help="Build, validate and release the living review of particle therapy for sarcoma.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
 
-DataOption = Annotated[Path | None, typer.Option(
-    "--data", help="Data folder to use instead of the checkout's data/.")]
+DataOption = Annotated[Path | None, typer.Option("--data", help="Data folder to use instead of the checkout's data/.")]
 
 
 def _data(data: Path | None) -> Path:
@@ -81,8 +86,9 @@ def _data(data: Path | None) -> Path:
     if data is None:
         return data_dir()
     if not data.is_dir():
-        raise UsageError(f"--data {data}: no such folder; give a data folder laid out like data/ "
-                         "(literature/, cnao/, ...)")
+        raise UsageError(
+            f"--data {data}: no such folder; give a data folder laid out like data/ (literature/, cnao/, ...)"
+        )
     return data.resolve()
 
 
@@ -119,12 +125,17 @@ def _check_out(out: Path, root: Path, data_dirs: list[Path]) -> Path:
     from sarcoma_review.paths import BUILD_DIR
 
     target = out.resolve()
-    protected = {BUILD_DIR / "html": "the published book (_build/html), which a run never touches",
-                 BUILD_DIR / "html.old": "the published book's swap folder",
-                 BUILD_DIR / "sphinx": "the build's own Sphinx folder", BUILD_DIR / "cache": "the build's cache",
-                 BUILD_DIR / "work": "the build's work folder",
-                 root / "book": "the book's sources", root / "src": "the package", root / "releases": "the releases",
-                 root / "tests": "the tests"}
+    protected = {
+        BUILD_DIR / "html": "the published book (_build/html), which a run never touches",
+        BUILD_DIR / "html.old": "the published book's swap folder",
+        BUILD_DIR / "sphinx": "the build's own Sphinx folder",
+        BUILD_DIR / "cache": "the build's cache",
+        BUILD_DIR / "work": "the build's work folder",
+        root / "book": "the book's sources",
+        root / "src": "the package",
+        root / "releases": "the releases",
+        root / "tests": "the tests",
+    }
     for d in data_dirs:
         protected[d] = f"the data folder {d}"
     for folder, what in protected.items():
@@ -137,8 +148,10 @@ def _check_out(out: Path, root: Path, data_dirs: list[Path]) -> Path:
         target.mkdir(parents=True)
     except FileExistsError:
         if any(target.iterdir()):
-            raise UsageError(f"--out {out} already holds files; give a new or empty folder, so that one run's "
-                             "files never mix with another's") from None
+            raise UsageError(
+                f"--out {out} already holds files; give a new or empty folder, so that one run's "
+                "files never mix with another's"
+            ) from None
     except OSError as exc:
         raise UsageError(f"--out {out} cannot be created ({exc.strerror}); give a folder you can write") from None
     return target
@@ -169,8 +182,10 @@ def main() -> None:
 
 @app.command()
 def validate(
-    paths: Annotated[list[Path] | None, typer.Argument(
-        help="Data folders or table files to validate (default: every table under the data folder).")] = None,
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Data folders or table files to validate (default: every table under the data folder)."),
+    ] = None,
     data: DataOption = None,
 ) -> None:
     """Validate the data tables against their schemas; exit 1 with a clear message on the first problem."""
@@ -192,13 +207,16 @@ def validate(
 
 @app.command()
 def run(
-    chapter: Annotated[str, typer.Argument(
-        help="Notebook path (book/pooled.ipynb), chapter name under book/ (pooled) or analysis id.")],
+    chapter: Annotated[
+        str, typer.Argument(help="Notebook path (book/pooled.ipynb), chapter name under book/ (pooled) or analysis id.")
+    ],
     data: DataOption = None,
-    parameter: Annotated[list[str] | None, typer.Option(
-        "-p", "--parameter", help="NAME=VALUE parameter for the notebook (repeatable).")] = None,
-    out: Annotated[Path | None, typer.Option(
-        "--out", help="Output folder (default _build/runs/<chapter>-<timestamp>).")] = None,
+    parameter: Annotated[
+        list[str] | None, typer.Option("-p", "--parameter", help="NAME=VALUE parameter for the notebook (repeatable).")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Output folder (default _build/runs/<chapter>-<timestamp>).")
+    ] = None,
 ) -> None:
     """Re-execute one chapter with other data or parameters into its own folder (never touches _build/html).
 
@@ -238,8 +256,10 @@ def run(
 def build(
     data: DataOption = None,
     force: Annotated[bool, typer.Option("--force", help="Execute every chapter, ignoring the cache.")] = False,
-    jobs: Annotated[int | None, typer.Option(
-        "--jobs", "-j", min=1, help="Chapters executed in parallel (default: number of cores).")] = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option("--jobs", "-j", min=1, help="Chapters executed in parallel (default: number of cores)."),
+    ] = None,
     wait: Annotated[bool, typer.Option("--wait", help="Wait for a running build instead of failing.")] = False,
 ) -> None:
     """Build the whole book into _build/html (the last good book stays in place if this fails).
@@ -259,8 +279,10 @@ def build(
 
     missing = not_appraised(ddir)
     if missing:  # the book is built; the appraisal chapter shows these series as not appraised
-        typer.echo(f"note: no risk-of-bias assessment yet for {', '.join(missing)}: add their rows to "
-                   "data/appraisal/sources.csv, risk_of_bias.csv and rob_overall.csv")
+        typer.echo(
+            f"note: no risk-of-bias assessment yet for {', '.join(missing)}: add their rows to "
+            "data/appraisal/sources.csv, risk_of_bias.csv and rob_overall.csv"
+        )
 
 
 def _date(text: str | None) -> str | None:
@@ -274,15 +296,22 @@ def _date(text: str | None) -> str | None:
 
 @app.command("release")
 def release_command(
-    version: Annotated[str, typer.Argument(
-        help="New semantic version MAJOR.MINOR.PATCH, greater than the current version (or equal to it "
-             "when that version has never been released: _version.py names the release in preparation).")],
+    version: Annotated[
+        str,
+        typer.Argument(
+            help="New semantic version MAJOR.MINOR.PATCH, greater than the current version (or equal to it "
+            "when that version has never been released: _version.py names the release in preparation)."
+        ),
+    ],
     date: Annotated[str | None, typer.Option(help="Release date YYYY-MM-DD (default: today, UTC).")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Compute and show the changelog entry; write nothing.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Compute and show the changelog entry; write nothing.")
+    ] = False,
     no_tag: Annotated[bool, typer.Option("--no-tag", help="Commit the release but do not tag it.")] = False,
     no_commit: Annotated[bool, typer.Option("--no-commit", help="Write the files; no commit, no tag.")] = False,
-    no_pdf: Annotated[bool, typer.Option("--no-pdf", help="Do not build and print the book into "
-                                         "releases/VERSION/book.pdf.")] = False,
+    no_pdf: Annotated[
+        bool, typer.Option("--no-pdf", help="Do not build and print the book into releases/VERSION/book.pdf.")
+    ] = False,
     root: Annotated[Path | None, typer.Option(hidden=True, help="Repository root (tests).")] = None,
 ) -> None:
     """Release VERSION (semantic versioning, greater than the last release): bump _version.py, CITATION.cff
@@ -295,16 +324,26 @@ def release_command(
     when = _date(date)
     if root is None:
         root = _project()
-    res = release(version, root=root, date=when, tag=not (no_tag or no_commit),
-                  commit=not no_commit, dry_run=dry_run, pdf=not no_pdf)
+    res = release(
+        version,
+        root=root,
+        date=when,
+        tag=not (no_tag or no_commit),
+        commit=not no_commit,
+        dry_run=dry_run,
+        pdf=not no_pdf,
+    )
     for note in res.notes:
         typer.echo(f"note: {note}")
     if dry_run:
         typer.echo(res.changelog_entry)
         typer.echo(f"(dry run: nothing written; would freeze {res.release_dir})")
         return
-    typer.echo(f"released {res.version} into {res.release_dir}"
-               + (f", commit {res.commit[:12]}" if res.commit else "") + (f", tag {res.tag}" if res.tag else ""))
+    typer.echo(
+        f"released {res.version} into {res.release_dir}"
+        + (f", commit {res.commit[:12]}" if res.commit else "")
+        + (f", tag {res.tag}" if res.tag else "")
+    )
 
 
 def _ask(value: Any, name: str, text: str, kind: type = str) -> Any:
@@ -317,39 +356,53 @@ def _ask(value: Any, name: str, text: str, kind: type = str) -> Any:
 
 @app.command("add-study")
 def add_study_command(
-    study_id: Annotated[str | None, typer.Option(help="New id: first author in lower case + year (e.g. smith2025).")] = None,
+    study_id: Annotated[
+        str | None, typer.Option(help="New id: first author in lower case + year (e.g. smith2025).")
+    ] = None,
     first_author: Annotated[str | None, typer.Option(help="First author as printed.")] = None,
     year: Annotated[int | None, typer.Option(help="Publication year.")] = None,
     n_patients: Annotated[int | None, typer.Option(help="Patients in the series.")] = None,
     site: Annotated[str | None, typer.Option(help="Anatomical site as printed.")] = None,
     histology: Annotated[str | None, typer.Option(help="Histology as printed.")] = None,
-    particle: Annotated[str | None, typer.Option(
-        help="Particle as printed, one of the forms in data/literature/particle_groups.csv.")] = None,
-    particle_group: Annotated[str | None, typer.Option(
-        help="Optional check: the group you expect (the group written is the mapping's).")] = None,
-    source: Annotated[str | None, typer.Option(
-        help="Where the series is printed (e.g. 'Smith 2025, Table 2').")] = None,
-    rate: Annotated[list[str] | None, typer.Option(
-        "--rate", help="ENDPOINT:YEARS=PERCENT, e.g. LC:5=70 (repeatable; endpoints LC, OS, PFS, DFS, DMFS, DPFS, "
-                       "LRFS, CSS; years 1 to 10).")] = None,
-    rate_source: Annotated[str | None, typer.Option(
-        help="Where the rates are printed (default: --source).")] = None,
-    patient_group: Annotated[str | None, typer.Option(
-        help="chordoma (every patient), bone, soft tissue, mixed or not reported.")] = None,
-    setting: Annotated[str | None, typer.Option(
-        help="definitive, postoperative, mixed or not reported.")] = None,
-    centre: Annotated[str | None, typer.Option(help="Treating centre as printed ('not named in the text read').")] = None,
+    particle: Annotated[
+        str | None, typer.Option(help="Particle as printed, one of the forms in data/literature/particle_groups.csv.")
+    ] = None,
+    particle_group: Annotated[
+        str | None, typer.Option(help="Optional check: the group you expect (the group written is the mapping's).")
+    ] = None,
+    source: Annotated[
+        str | None, typer.Option(help="Where the series is printed (e.g. 'Smith 2025, Table 2').")
+    ] = None,
+    rate: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--rate",
+            help="ENDPOINT:YEARS=PERCENT, e.g. LC:5=70 (repeatable; endpoints LC, OS, PFS, DFS, DMFS, DPFS, "
+            "LRFS, CSS; years 1 to 10).",
+        ),
+    ] = None,
+    rate_source: Annotated[str | None, typer.Option(help="Where the rates are printed (default: --source).")] = None,
+    patient_group: Annotated[
+        str | None, typer.Option(help="chordoma (every patient), bone, soft tissue, mixed or not reported.")
+    ] = None,
+    setting: Annotated[str | None, typer.Option(help="definitive, postoperative, mixed or not reported.")] = None,
+    centre: Annotated[
+        str | None, typer.Option(help="Treating centre as printed ('not named in the text read').")
+    ] = None,
     citation: Annotated[str | None, typer.Option(help="The publication as printed on the page read.")] = None,
     identifier: Annotated[str | None, typer.Option(help="DOI or PMID as printed (doi:... or pmid:...).")] = None,
     address: Annotated[str | None, typer.Option(help="The address the publication was read at.")] = None,
     access: Annotated[str | None, typer.Option(help="What was read: full text or abstract.")] = None,
     quote: Annotated[str | None, typer.Option(help="The sentence that gives the rates, copied exactly.")] = None,
-    origin: Annotated[str | None, typer.Option(
-        help="The update that found the series, e.g. 'update 2026-12'.")] = None,
-    overlap_group: Annotated[str | None, typer.Option(
-        help="Overlap group of series from the same centre and years (literature/overlap_groups.csv).")] = None,
+    origin: Annotated[str | None, typer.Option(help="The update that found the series, e.g. 'update 2026-12'.")] = None,
+    overlap_group: Annotated[
+        str | None,
+        typer.Option(help="Overlap group of series from the same centre and years (literature/overlap_groups.csv)."),
+    ] = None,
     n_chordoma: Annotated[int | None, typer.Option(help="Patients with chordoma, if given.")] = None,
-    n_definitive: Annotated[int | None, typer.Option(help="Patients treated for macroscopic disease, if given.")] = None,
+    n_definitive: Annotated[
+        int | None, typer.Option(help="Patients treated for macroscopic disease, if given.")
+    ] = None,
     n_postoperative: Annotated[int | None, typer.Option(help="Patients treated after resection, if given.")] = None,
     accrual_start: Annotated[int | None, typer.Option(help="First year of treatment, if given.")] = None,
     accrual_end: Annotated[int | None, typer.Option(help="Last year of treatment, if given.")] = None,
@@ -384,29 +437,41 @@ def add_study_command(
         "address": _ask(address, "address", "address the publication was read at"),
         "access": _ask(access, "access", "what was read (full text or abstract)"),
         "quote": _ask(quote, "quote", "the sentence that gives the rates"),
-        "identifier": identifier, "origin": origin or f"update {_dt.date.today():%Y-%m}", "overlap_group": overlap_group,
-        "n_chordoma": n_chordoma, "n_definitive": n_definitive, "n_postoperative": n_postoperative,
-        "accrual_start": accrual_start, "accrual_end": accrual_end, "median_followup_months": median_followup_months,
+        "identifier": identifier,
+        "origin": origin or f"update {_dt.date.today():%Y-%m}",
+        "overlap_group": overlap_group,
+        "n_chordoma": n_chordoma,
+        "n_definitive": n_definitive,
+        "n_postoperative": n_postoperative,
+        "accrual_start": accrual_start,
+        "accrual_end": accrual_end,
+        "median_followup_months": median_followup_months,
     }
     texts = list(rate or [])
     if not texts and sys.stdin.isatty():
         while True:
-            answer = typer.prompt("rate ENDPOINT:YEARS=PERCENT (e.g. LC:5=70; empty to finish)",
-                                  default="", show_default=False)
+            answer = typer.prompt(
+                "rate ENDPOINT:YEARS=PERCENT (e.g. LC:5=70; empty to finish)", default="", show_default=False
+            )
             if not answer.strip():
                 break
             texts.append(answer)
     rates = [parse_rate(t) for t in texts]
     res = add_study(ddir, fields, rates, rate_source=rate_source, particle_group=particle_group, root=root)
-    typer.echo(f"added {res.study_id} ({res.particle_group}) with {len(rates)} rate(s) to "
-               + " and ".join(str(p) for p in res.files) + "; data valid")
+    typer.echo(
+        f"added {res.study_id} ({res.particle_group}) with {len(rates)} rate(s) to "
+        + " and ".join(str(p) for p in res.files)
+        + "; data valid"
+    )
     for change in res.changes:
         typer.echo("  " + change.describe())
     if not res.changes:
         typer.echo("  no pooled analysis in book/analyses.yml uses these endpoints and landmarks")
-    typer.echo(f"next: appraise its risk of bias (data/appraisal/sources.csv, risk_of_bias.csv with the ten JBI "
-               f"items, rob_overall.csv: until then {res.study_id} is shown as not appraised), "
-               "review build (the book), then commit data/")
+    typer.echo(
+        f"next: appraise its risk of bias (data/appraisal/sources.csv, risk_of_bias.csv with the ten JBI "
+        f"items, rob_overall.csv: until then {res.study_id} is shown as not appraised), "
+        "review build (the book), then commit data/"
+    )
 
 
 @app.command("verify-release")
@@ -433,8 +498,9 @@ def verify_release_command(
 @app.command("site")
 def site_command(
     out: Annotated[Path | None, typer.Option("--out", help="Site folder (default _build/site).")] = None,
-    no_build: Annotated[bool, typer.Option("--no-build", help="Use the book already in _build/html instead of "
-                                           "building it first.")] = False,
+    no_build: Annotated[
+        bool, typer.Option("--no-build", help="Use the book already in _build/html instead of building it first.")
+    ] = False,
 ) -> None:
     """Assemble the publishable site in _build/site: the current book at the root, every release's book as
     released under v/VERSION/ (built from its frozen data and its own code; kept, so an unchanged release is

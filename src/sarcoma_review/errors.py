@@ -61,7 +61,12 @@ class CellExecutionError(ChapterExecutionError):
     def __init__(self, exec_count: int | None, cell_index: int, ename: str, evalue: str, source: str):
         super().__init__(f"{ename}: {evalue}")
         self.exec_count, self.cell_index, self.ename, self.evalue, self.source = (
-            exec_count, cell_index, ename, evalue, source)
+            exec_count,
+            cell_index,
+            ename,
+            evalue,
+            source,
+        )
 
 
 class BuildLockedError(BuildError):
@@ -113,8 +118,7 @@ class DataValidationError(ReviewError, ValueError):
         n = len(self.problems)
         head = f"{display_path(self.path)}: {n} problem{'s' if n != 1 else ''} found"
         body = [
-            f"  {self._where(row, col)}: expected {expected}, got {got}"
-            for row, col, expected, got in self.problems
+            f"  {self._where(row, col)}: expected {expected}, got {got}" for row, col, expected, got in self.problems
         ]
         if n == 1:
             return body[0].strip()

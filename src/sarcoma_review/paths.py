@@ -78,23 +78,31 @@ def project_problem(cwd: Path | None = None) -> str | None:
     if env:
         root = Path(env).resolve()
         if not is_project(root):
-            return (f"${ROOT_ENV_VAR}={env} is not a checkout of the review (it needs _config.yml and data/); "
-                    f"unset {ROOT_ENV_VAR} or point it at a checkout")
+            return (
+                f"${ROOT_ENV_VAR}={env} is not a checkout of the review (it needs _config.yml and data/); "
+                f"unset {ROOT_ENV_VAR} or point it at a checkout"
+            )
     else:
         found = find_project(cwd)
         if found is None:
             here = Path(cwd or Path.cwd()).resolve()
-            return (f"{here} is not inside a checkout of the review (no folder above it holds _config.yml and "
-                    "data/); cd into your clone and run the command again")
+            return (
+                f"{here} is not inside a checkout of the review (no folder above it holds _config.yml and "
+                "data/); cd into your clone and run the command again"
+            )
         root = found
     pkg = package_checkout()
     if pkg is not None and pkg.resolve() != root.resolve():
-        return (f"you stand in {root}, but this environment runs the sarcoma_review package of another "
-                f"checkout ({pkg}); use this checkout's own environment (cd {root} && make env && "
-                f".venv/bin/review ...) or PYTHONPATH={root / 'src'}")
+        return (
+            f"you stand in {root}, but this environment runs the sarcoma_review package of another "
+            f"checkout ({pkg}); use this checkout's own environment (cd {root} && make env && "
+            f".venv/bin/review ...) or PYTHONPATH={root / 'src'}"
+        )
     if root.resolve() != REPO_ROOT.resolve():
-        return (f"the package was imported for {REPO_ROOT} but you stand in {root}; start the command from "
-                "the checkout you mean")
+        return (
+            f"the package was imported for {REPO_ROOT} but you stand in {root}; start the command from "
+            "the checkout you mean"
+        )
     return None
 
 

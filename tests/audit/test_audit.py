@@ -64,8 +64,10 @@ def test_p_from_ci():
     # the intervals are, so the verdict is conditional: "cannot check", worded "if these are Wald ..."
     r = grim.check_p_from_ci("t", "s", "l", "q", "0.10", "0.43", "1.9")
     assert r.verdict == "cannot check"
-    assert r.explanation == ("if these are Wald 95% intervals of hazard ratios, the printed p-value does not fit "
-                             "(it would be between 0.75 and 0.83); the paper does not say what the intervals are")
+    assert r.explanation == (
+        "if these are Wald 95% intervals of hazard ratios, the printed p-value does not fit "
+        "(it would be between 0.75 and 0.83); the paper does not say what the intervals are"
+    )
     # Pre-RT chemotherapy OS 0.13 (0.73-9.7): Wald p 0.135-0.141; two digits would print "0.14 and 0.14"
     assert "between 0.135 and 0.141" in grim.check_p_from_ci("t", "s", "l", "q", "0.13", "0.73", "9.7").explanation
     r = grim.check_p_from_ci("t", "s", "l", "q", "0.06", "0.97", "2.97")
@@ -112,14 +114,19 @@ def test_last_patient_at_risk_may_fail_after_the_last_landmark():
     """
     p = KMProblem(n=4, events=2, landmarks={12: "50"}, events_by={12: 1})
     assert evaluate_statements(p, [1, 2, 6, 20], [0, 0, 1, 1]) == {
-        "n": True, "events": True, "landmark@12": True, "events_by@12": True}
+        "n": True,
+        "events": True,
+        "landmark@12": True,
+        "events_by@12": True,
+    }
     res = check_feasibility(p)
     assert res.feasible and not res.undecided
     assert res.witness.risk_sets == [2, 1]
     assert km_exact(res.witness.times, res.witness.events, 12) == Fraction(1, 2)
     # r = 1 before a landmark would make that S = 0, which no printed 50% allows: still infeasible
-    assert not check_feasibility(KMProblem(n=4, events=2, landmarks={12: "50", 24: "50"},
-                                           events_by={12: 1, 24: 2})).feasible
+    assert not check_feasibility(
+        KMProblem(n=4, events=2, landmarks={12: "50", 24: "50"}, events_by={12: 1, 24: 2})
+    ).feasible
 
 
 def test_unbuildable_witness_is_cannot_check_not_a_crash(monkeypatch):
@@ -261,9 +268,16 @@ def test_audit_runs_on_project_data():
     assert (df[df["role"] == "finding"].groupby("finding_id").size() == 1).all()
     assert set(df.loc[df["role"] == "exploration", "finding_id"]) <= set(df.loc[df["role"] == "finding", "finding_id"])
     bad = set(df.loc[df["verdict"] == "inconsistent", "check_id"])
-    for cid in ("cnao.surgery_percent_abstract", "cnao.follow_up.range_low", "cnao.km.LC.fu6",
-                "ifo.table1.initial_tumor_size.>10 cm", "ifo.ipd.os_median", "ifo.ipd.os_5y",
-                "ifo.distant_metastases_percent", "ifo.ipd.size_gt10_initial"):
+    for cid in (
+        "cnao.surgery_percent_abstract",
+        "cnao.follow_up.range_low",
+        "cnao.km.LC.fu6",
+        "ifo.table1.initial_tumor_size.>10 cm",
+        "ifo.ipd.os_median",
+        "ifo.ipd.os_5y",
+        "ifo.distant_metastases_percent",
+        "ifo.ipd.size_gt10_initial",
+    ):
         assert cid in bad, cid
     assert "cnao.km.OS.fu6" not in bad and "cnao.km.DPFS.fu6" not in bad
 
@@ -323,19 +337,44 @@ def test_links_point_failed_checks_to_their_audit_rows():
     from sarcoma_review.audit import links
     from sarcoma_review.audit.runner import anchor_id
 
-    rows = [("cnao.a", "cnao.a", "finding", "cnao", "inconsistent"), ("cnao.b", "cnao.b", "finding", "cnao", "consistent"),
-            ("cnao.a.x", "cnao.a", "exploration", "cnao", "inconsistent"),
-            ("cnao.c", "cnao.c", "finding", "cnao", "implausible"),
-            ("ifo.table1.initial_tumor_size.>10 cm", "ifo.table1.initial_tumor_size.>10 cm", "finding", "ifosfamide",
-             "inconsistent")]
-    audit = pd.DataFrame([{"check_id": c, "finding_id": f, "role": r, "source": s, "location": "", "quantity": "",
-                           "reported": "", "recomputed": "", "verdict": v, "explanation": ""} for c, f, r, s, v in rows])
+    rows = [
+        ("cnao.a", "cnao.a", "finding", "cnao", "inconsistent"),
+        ("cnao.b", "cnao.b", "finding", "cnao", "consistent"),
+        ("cnao.a.x", "cnao.a", "exploration", "cnao", "inconsistent"),
+        ("cnao.c", "cnao.c", "finding", "cnao", "implausible"),
+        (
+            "ifo.table1.initial_tumor_size.>10 cm",
+            "ifo.table1.initial_tumor_size.>10 cm",
+            "finding",
+            "ifosfamide",
+            "inconsistent",
+        ),
+    ]
+    audit = pd.DataFrame(
+        [
+            {
+                "check_id": c,
+                "finding_id": f,
+                "role": r,
+                "source": s,
+                "location": "",
+                "quantity": "",
+                "reported": "",
+                "recomputed": "",
+                "verdict": v,
+                "explanation": "",
+            }
+            for c, f, r, s, v in rows
+        ]
+    )
     got = links("cnao", audit=audit)
     # the exploration of cnao.a is not listed again; the implausible finding is
     assert got["check_id"].tolist() == ["cnao.a", "cnao.c"]
     assert got["href"].tolist() == ["audit.html#finding-cnao.a", "audit.html#finding-cnao.c"]
     # spaces and '>' cannot stand in an HTML id: they become '-'
-    assert links("ifosfamide", audit=audit)["href"].tolist() == ["audit.html#finding-ifo.table1.initial_tumor_size.-10-cm"]
+    assert links("ifosfamide", audit=audit)["href"].tolist() == [
+        "audit.html#finding-ifo.table1.initial_tumor_size.-10-cm"
+    ]
     assert anchor_id("x y") == "audit-x-y"
     with pytest.raises(ValueError, match="source must be"):
         links("other", audit=audit)
@@ -475,12 +514,15 @@ def test_dropped_reason_is_built_from_the_reported_values():
 
     assert dropped_reasons()["LC"] == {
         "landmark@36": "S(36 mo) = 67.4% cannot hold together with S(24 mo) = 67.4%; latest event at 35 mo; "
-                       "of these it has the lowest priority (landmark)"}
+        "of these it has the lowest priority (landmark)"
+    }
     # n = 10, 3 events all by 18 months (the latest at 18): S(24) <= 9/10 * 8/9 * 7/8 = 70%, so a
     # printed 80.0% at 24 months conflicts with the latest event time alone
     p = KMProblem(n=10, events=3, landmarks={12: "80.0", 24: "80.0"}, event_max=18)
-    assert drop_reason(p, "landmark@24") == ("S(24 mo) = 80.0% cannot hold together with latest event at 18 mo; "
-                                             "of these it has the lowest priority (landmark)")
+    assert drop_reason(p, "landmark@24") == (
+        "S(24 mo) = 80.0% cannot hold together with latest event at 18 mo; "
+        "of these it has the lowest priority (landmark)"
+    )
 
 
 # --- reconstructions side by side (#19 item 7) ----------------------------------------------
@@ -492,13 +534,17 @@ def test_cohort_check_by_hand():
 
     from sarcoma_review.audit.reconstruct import cohort_check, last_reported_time
 
-    problems = {"LC": KMProblem(n=5, events=1, landmarks={12.0: "80", 36.0: "80"}),
-                "DPFS": KMProblem(n=5, events=1, landmarks={12.0: "80"}, event_max=30.0),
-                "OS": KMProblem(n=5, events=1, landmarks={24.0: "80"})}
+    problems = {
+        "LC": KMProblem(n=5, events=1, landmarks={12.0: "80", 36.0: "80"}),
+        "DPFS": KMProblem(n=5, events=1, landmarks={12.0: "80"}, event_max=30.0),
+        "OS": KMProblem(n=5, events=1, landmarks={24.0: "80"}),
+    }
     assert [last_reported_time(p) for p in problems.values()] == [36.0, 30.0, 24.0]
-    frames = {"LC": pd.DataFrame({"time_months": [5, 10, 20, 36, 40]}),
-              "DPFS": pd.DataFrame({"time_months": [5, 30, 36, 50, 60]}),
-              "OS": pd.DataFrame({"time_months": [5, 10, 20, 40, 50]})}
+    frames = {
+        "LC": pd.DataFrame({"time_months": [5, 10, 20, 36, 40]}),
+        "DPFS": pd.DataFrame({"time_months": [5, 30, 36, 50, 60]}),
+        "OS": pd.DataFrame({"time_months": [5, 10, 20, 40, 50]}),
+    }
     c = cohort_check(frames, problems)
     assert c["last_reported_month"] == 36.0 and c["at_risk"] == {"LC": 2, "DPFS": 3, "OS": 2}
     assert c["violations"] == {"DPFS": 3} and not c["one_cohort"]

@@ -30,8 +30,9 @@ def frozen_audit():
 
 def test_pinned_verdicts(frozen_audit):
     pinned = pd.read_csv(HERE / "verdicts.csv", dtype=str, keep_default_na=False)
-    assert (pinned.loc[pinned["verdict"] != "consistent", "derivation"].str.len() > 0).all(), \
+    assert (pinned.loc[pinned["verdict"] != "consistent", "derivation"].str.len() > 0).all(), (
         "every row that is not consistent needs a one-line derivation"
+    )
     got = frozen_audit[["check_id", "finding_id", "role", "verdict"]]
     merged = pinned.merge(got, on="check_id", how="outer", suffixes=("_pinned", "_now"), indicator=True)
     missing = merged[merged["_merge"] != "both"]
@@ -140,7 +141,10 @@ def test_size_statement_with_two_readings(frozen_audit):
     assert r.loc["ifo.pt.at_risk_2y.size", ["role", "verdict"]].tolist() == ["finding", "consistent"]
     assert "by the diameter before radiotherapy only" in r.loc["ifo.pt.at_risk_2y.size", "explanation"]
     assert r.loc["ifo.pt.at_risk_2y.size.initial", ["role", "finding_id", "verdict"]].tolist() == [
-        "exploration", "ifo.pt.at_risk_2y.size", "inconsistent"]
+        "exploration",
+        "ifo.pt.at_risk_2y.size",
+        "inconsistent",
+    ]
     assert r.loc["ifo.pt.at_risk_2y.size.before_rt", "verdict"] == "consistent"
     # both local failures were over 10 cm by either size (13 and 11 cm): no exploration needed
     assert r.loc["ifo.pt.local_failure.size", "verdict"] == "consistent"

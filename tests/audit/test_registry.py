@@ -43,6 +43,7 @@ def inputs():
         if build not in built:
             built[build] = build(FROZEN)
         return built[build]
+
     return get
 
 

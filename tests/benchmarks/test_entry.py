@@ -8,11 +8,14 @@ from typer.testing import CliRunner
 from benchmarks.__main__ import app
 
 
-@pytest.mark.parametrize("args, words", [
-    (["--report", "{missing}/BENCH.md"], ["--report", "does not exist"]),
-    (["--report", "{dir}"], ["--report", "is a folder"]),
-    (["--repeat", "0"], ["--repeat"]),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--report", "{missing}/BENCH.md"], ["--report", "does not exist"]),
+        (["--report", "{dir}"], ["--report", "is a folder"]),
+        (["--repeat", "0"], ["--repeat"]),
+    ],
+)
 def test_bad_options_end_in_one_line(tmp_path, args, words):
     args = [a.format(missing=tmp_path / "missing", dir=tmp_path) for a in args]
     res = CliRunner().invoke(app, args)
@@ -30,8 +33,11 @@ def test_the_package_does_not_ship_the_benchmarks():
     from sarcoma_review.cli import app as review
 
     pkg = Path(sarcoma_review.__file__).parent
-    importing = [p.name for p in pkg.rglob("*.py")
-                 if any(w in p.read_text(encoding="utf-8") for w in ("import benchmarks", "from benchmarks"))]
+    importing = [
+        p.name
+        for p in pkg.rglob("*.py")
+        if any(w in p.read_text(encoding="utf-8") for w in ("import benchmarks", "from benchmarks"))
+    ]
     assert importing == []
     names = {c.name or c.callback.__name__ for c in review.registered_commands}
     assert "serve" in names and not any(n.startswith("bench") for n in names)

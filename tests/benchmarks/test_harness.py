@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from benchmarks import harness as bench
 from sarcoma_review import paths
 from sarcoma_review.data import loaders
-from benchmarks import harness as bench
 
 
 def test_synthetic_literature_is_deterministic():
@@ -57,26 +57,66 @@ def test_time_run_analysis_extrapolates_above_the_budget(tmp_path):
 
 def _results() -> dict:
     return {
-        "date": "2026-01-01 00:00 UTC", "repeat": 3, "quick": False,
+        "date": "2026-01-01 00:00 UTC",
+        "repeat": 3,
+        "quick": False,
         "environment": {"cpus": 2, "python": "3.11"},
-        "builds": {"cold_s": 25.0, "jupyter_book_s": 100.0, "nochange_s": 12.5, "row_change_s": 5.0,
-                   "add_study_s": 12.5, "add_study_executed": ["book/intro", "book/literature"],
-                   "add_study_phases": {"validate": 1, "execute": 5, "sphinx": 5, "total": 12.5},
-                   "cold_phases": {"validate": 1, "execute": 30, "sphinx": 25, "total": 60},
-                   "nochange_phases": {"validate": 1, "execute": 0.5, "sphinx": 25, "total": 30},
-                   "row_change_phases": {"validate": 1, "execute": 5, "sphinx": 12, "total": 20},
-                   "row_change_executed": ["book/literature"], "jobs": 2,
-                   "pages": [{"page": "book/a.html", "html_kb": 10.0, "scripts_kb": 900.0, "styles_kb": 50.0,
-                              "total_kb": 960.0, "n_scripts": 5, "n_styles": 3}],
-                   "peak_child_rss_mb": 512.0, "cold_chapter_seconds": {"book/a": 3.0}},
-        "scaling": {"seed": 1, "analysis": [
-            {"label": "Table I", "k": 7, "run_analysis_s": 0.3, "extrapolated": False, "parts_s": {"GLMM": 0.2}},
-            {"label": "1000 studies", "k": 1000, "run_analysis_s": 6.0, "extrapolated": False,
-             "parts_s": {"leave-one-out": 2.5, "cumulative": 2.2}}],
-            "pooled_page": [{"label": "Table I", "execute_s": 4.0, "notebook_bytes": 100_000,
-                             "largest_output_bytes": 50_000, "page_html_bytes": 200_000},
-                            {"label": "1000 studies", "execute_s": 12.0, "notebook_bytes": 3_000_000,
-                             "largest_output_bytes": 1_000_000, "page_html_bytes": 2_500_000}]},
+        "builds": {
+            "cold_s": 25.0,
+            "jupyter_book_s": 100.0,
+            "nochange_s": 12.5,
+            "row_change_s": 5.0,
+            "add_study_s": 12.5,
+            "add_study_executed": ["book/intro", "book/literature"],
+            "add_study_phases": {"validate": 1, "execute": 5, "sphinx": 5, "total": 12.5},
+            "cold_phases": {"validate": 1, "execute": 30, "sphinx": 25, "total": 60},
+            "nochange_phases": {"validate": 1, "execute": 0.5, "sphinx": 25, "total": 30},
+            "row_change_phases": {"validate": 1, "execute": 5, "sphinx": 12, "total": 20},
+            "row_change_executed": ["book/literature"],
+            "jobs": 2,
+            "pages": [
+                {
+                    "page": "book/a.html",
+                    "html_kb": 10.0,
+                    "scripts_kb": 900.0,
+                    "styles_kb": 50.0,
+                    "total_kb": 960.0,
+                    "n_scripts": 5,
+                    "n_styles": 3,
+                }
+            ],
+            "peak_child_rss_mb": 512.0,
+            "cold_chapter_seconds": {"book/a": 3.0},
+        },
+        "scaling": {
+            "seed": 1,
+            "analysis": [
+                {"label": "Table I", "k": 7, "run_analysis_s": 0.3, "extrapolated": False, "parts_s": {"GLMM": 0.2}},
+                {
+                    "label": "1000 studies",
+                    "k": 1000,
+                    "run_analysis_s": 6.0,
+                    "extrapolated": False,
+                    "parts_s": {"leave-one-out": 2.5, "cumulative": 2.2},
+                },
+            ],
+            "pooled_page": [
+                {
+                    "label": "Table I",
+                    "execute_s": 4.0,
+                    "notebook_bytes": 100_000,
+                    "largest_output_bytes": 50_000,
+                    "page_html_bytes": 200_000,
+                },
+                {
+                    "label": "1000 studies",
+                    "execute_s": 12.0,
+                    "notebook_bytes": 3_000_000,
+                    "largest_output_bytes": 1_000_000,
+                    "page_html_bytes": 2_500_000,
+                },
+            ],
+        },
         "self_maxrss_mb": 300.0,
     }
 
@@ -113,9 +153,11 @@ def test_page_weights_count_each_asset_once(tmp_path):
     (html_root / "_static").mkdir(parents=True)
     (html_root / "_static" / "a.js").write_bytes(b"x" * 2048)
     (html_root / "_static" / "s.css").write_bytes(b"y" * 1024)
-    page = ('<html><head><script src="_static/a.js"></script><script src="_static/a.js?v=2"></script>'
-            '<script src="https://cdn.example/x.js"></script><link rel="stylesheet" href="_static/s.css">'
-            "</head><body>hi</body></html>")
+    page = (
+        '<html><head><script src="_static/a.js"></script><script src="_static/a.js?v=2"></script>'
+        '<script src="https://cdn.example/x.js"></script><link rel="stylesheet" href="_static/s.css">'
+        "</head><body>hi</body></html>"
+    )
     (html_root / "index.html").write_text(page)
     w = bench.page_weights(html_root)
     row = w.set_index("page").loc["index.html"]
@@ -131,7 +173,7 @@ def test_flip_rate_changes_one_row_and_back(tmp_path):
     toggle = [0]
     bench._flip_rate(p, toggle)
     a, b = pd.read_csv(src), pd.read_csv(p)
-    changed = (a["rate_percent"] != b["rate_percent"])
+    changed = a["rate_percent"] != b["rate_percent"]
     assert changed.sum() == 1 and changed.iloc[0]
     assert abs(b["rate_percent"].iloc[0] - a["rate_percent"].iloc[0]) == 1
     bench._flip_rate(p, toggle)

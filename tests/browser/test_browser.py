@@ -32,6 +32,8 @@ from sarcoma_review.paths import BUILD_DIR, HTML_DIR, REPO_ROOT
 pytestmark = pytest.mark.browser
 
 CHART_SELECTOR = ".sr-vega-chart, .vega-embed, [id^='altair-viz']"
+
+
 def _latest_first_author() -> str:
     """The first author of the last series in data/literature/studies.csv: whatever the data hold,
     the book must find it (the newest study included)."""
@@ -71,8 +73,9 @@ class Visit:
         self.errors: list[str] = []
         self.blocked: list[str] = []
         self.page.route("**/*", self._route(origin))
-        self.page.on("console", lambda m: self.errors.append(f"console.{m.type}: {m.text}")
-                     if m.type == "error" else None)
+        self.page.on(
+            "console", lambda m: self.errors.append(f"console.{m.type}: {m.text}") if m.type == "error" else None
+        )
         self.page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
 
     def _route(self, origin: str):
@@ -83,6 +86,7 @@ class Visit:
             else:
                 self.blocked.append(url)
                 route.abort()
+
         return handle
 
     def close(self) -> None:
@@ -90,13 +94,16 @@ class Visit:
 
 
 def _wait_for_charts(page, timeout_ms: int = 20000) -> int:
-    """Wait until every chart container holds a drawn vega SVG (svg.marks; not just the actions icon) or canvas; return how many there are."""
+    """Wait until every chart container holds a drawn vega SVG (svg.marks; not just the actions icon) or
+    canvas; return how many there are."""
     count = page.locator(CHART_SELECTOR).count()
     if count:
         page.wait_for_function(
             """(sel) => Array.from(document.querySelectorAll(sel)).every(
                    el => el.querySelector('svg.marks, canvas') !== null)""",
-            arg=CHART_SELECTOR, timeout=timeout_ms)
+            arg=CHART_SELECTOR,
+            timeout=timeout_ms,
+        )
     return count
 
 
@@ -143,8 +150,7 @@ def _broken_links(root: Path, origin: str, page_url: str, hrefs: list[str]) -> l
 
 
 def _pages(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*.html")
-                  if not SKIP_DIRS.intersection(p.relative_to(root).parts[:-1]))
+    return sorted(p for p in root.rglob("*.html") if not SKIP_DIRS.intersection(p.relative_to(root).parts[:-1]))
 
 
 # ----------------------------------------------------------------------------- the built book
@@ -190,8 +196,10 @@ def test_search_finds_a_study_by_author(browser, built_html: Path, site: str) ->
         visit.page.wait_for_selector("#search-results .search-summary", timeout=20000)
         items = visit.page.locator("#search-results ul.search li")
         summary = visit.page.inner_text("#search-results .search-summary")
-        assert items.count() > 0, (f"searching the book for {SEARCH_AUTHOR!r} found no page "
-                                   f"({summary!r}): the study chapters are missing from the build")
+        assert items.count() > 0, (
+            f"searching the book for {SEARCH_AUTHOR!r} found no page "
+            f"({summary!r}): the study chapters are missing from the build"
+        )
         assert not visit.errors, visit.errors
     finally:
         visit.close()
@@ -212,8 +220,9 @@ def test_summary_of_findings_is_on_the_first_screen(browser, built_html: Path, s
         box = first.bounding_box()
         assert box is not None and box["y"] < 900, f"the first group's answer starts below the first screen: {box}"
         n_rows = table.locator("tbody tr[id^='sof-']").count()
-        landmarks = {(a["endpoint"], float(a["horizon_years"])) for a in standard_analyses()
-                     if not a.get("subgroup_column")}
+        landmarks = {
+            (a["endpoint"], float(a["horizon_years"])) for a in standard_analyses() if not a.get("subgroup_column")
+        }
         assert n_rows == len(landmarks)
         assert not visit.errors, visit.errors
     finally:
@@ -230,13 +239,32 @@ def _demo_notebook() -> dict:
 
     from sarcoma_review.pages.render import charts
 
-    per_study = pd.DataFrame({
-        "study_id": ["a2016", "b2010", "evil2018"], "label": ["Imai 2016", "Müller 2010", EVIL],
-        "n_patients": [30, 12, 50], "estimate": [77.0, 60.0, 85.0], "ci_low": [60.0, 30.0, 75.0],
-        "ci_high": [90.0, 85.0, 93.0], "weight": [30.0, 15.0, 55.0], "year": [2016, 2010, 2018],
-        "source": ["demo", "demo", "demo"]})
-    pooled = {"estimate": 78.0, "ci_low": 70.0, "ci_high": 85.0, "pi_low": 50.0, "pi_high": 93.0,
-              "tau2": 0.01, "i2": 45.0, "q": 3.6, "q_p": 0.165, "k": 3, "n_patients": 92}
+    per_study = pd.DataFrame(
+        {
+            "study_id": ["a2016", "b2010", "evil2018"],
+            "label": ["Imai 2016", "Müller 2010", EVIL],
+            "n_patients": [30, 12, 50],
+            "estimate": [77.0, 60.0, 85.0],
+            "ci_low": [60.0, 30.0, 75.0],
+            "ci_high": [90.0, 85.0, 93.0],
+            "weight": [30.0, 15.0, 55.0],
+            "year": [2016, 2010, 2018],
+            "source": ["demo", "demo", "demo"],
+        }
+    )
+    pooled = {
+        "estimate": 78.0,
+        "ci_low": 70.0,
+        "ci_high": 85.0,
+        "pi_low": 50.0,
+        "pi_high": 93.0,
+        "tau2": 0.01,
+        "i2": 45.0,
+        "q": 3.6,
+        "q_p": 0.165,
+        "k": 3,
+        "n_patients": 92,
+    }
     before = alt.renderers.active
     try:
         charts.enable_offline()
@@ -244,15 +272,22 @@ def _demo_notebook() -> dict:
     finally:
         alt.renderers.enable(before)
     return {
-        "nbformat": 4, "nbformat_minor": 5,
-        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-                     "language_info": {"name": "python"}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+        "metadata": {
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+            "language_info": {"name": "python"},
+        },
         "cells": [
             {"cell_type": "markdown", "id": "m1", "metadata": {}, "source": "# Chart demo pooled\n"},
-            {"cell_type": "code", "id": "c1", "metadata": {}, "execution_count": 1,
-             "source": "charts.forest_plot(per_study, pooled)",
-             "outputs": [{"output_type": "execute_result", "execution_count": 1, "metadata": {},
-                          "data": bundle}]},
+            {
+                "cell_type": "code",
+                "id": "c1",
+                "metadata": {},
+                "execution_count": 1,
+                "source": "charts.forest_plot(per_study, pooled)",
+                "outputs": [{"output_type": "execute_result", "execution_count": 1, "metadata": {}, "data": bundle}],
+            },
         ],
     }
 
@@ -272,8 +307,21 @@ def demo_site(tmp_path_factory, serve_dir) -> tuple[Path, str]:
     (stage / "_toc.yml").write_text("format: jb-book\nroot: book/intro\nchapters:\n- file: book/chart_demo_pooled\n")
     out = stage.parent / "out"
     jb = Path(sys.executable).with_name("jupyter-book")
-    subprocess.run([str(jb), "build", str(stage), "--path-output", str(out), "--warningiserror",
-                    "--nitpick", "--keep-going", "--quiet"], check=True, timeout=300)
+    subprocess.run(
+        [
+            str(jb),
+            "build",
+            str(stage),
+            "--path-output",
+            str(out),
+            "--warningiserror",
+            "--nitpick",
+            "--keep-going",
+            "--quiet",
+        ],
+        check=True,
+        timeout=300,
+    )
     html = out / "_build" / "html"
     return html, serve_dir(html)
 

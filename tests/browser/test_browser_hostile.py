@@ -34,14 +34,30 @@ def hostile_site(tmp_path_factory, serve_dir) -> tuple[Path, str]:
     root.mkdir()
     for name in ("_config.yml", "_toc.yml"):
         shutil.copy2(paths.REPO_ROOT / name, root / name)
-    shutil.copytree(paths.REPO_ROOT / "book", root / "book",
-                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    shutil.copytree(
+        paths.REPO_ROOT / "book", root / "book", ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__")
+    )
     shutil.copytree(paths.REPO_ROOT / "data", root / "data")
-    append_rows(root / "data" / "literature" / "studies.csv", [
-        {"study_id": "hostile2021", "first_author": AUTHOR, "year": 2021, "n_patients": 40, "site": SITE,
-         "histology": SEARCH_WORD, "centre": AUTHOR, "citation": SITE, "source": "test: hostile text"}])
-    append_rows(root / "data" / "literature" / "outcomes.csv", [
-        {"study_id": "hostile2021", "endpoint": "LC", "horizon_years": 5, "rate_percent": 70, "quote": AUTHOR}])
+    append_rows(
+        root / "data" / "literature" / "studies.csv",
+        [
+            {
+                "study_id": "hostile2021",
+                "first_author": AUTHOR,
+                "year": 2021,
+                "n_patients": 40,
+                "site": SITE,
+                "histology": SEARCH_WORD,
+                "centre": AUTHOR,
+                "citation": SITE,
+                "source": "test: hostile text",
+            }
+        ],
+    )
+    append_rows(
+        root / "data" / "literature" / "outcomes.csv",
+        [{"study_id": "hostile2021", "endpoint": "LC", "horizon_years": 5, "rate_percent": 70, "quote": AUTHOR}],
+    )
     build_book(root=root, quiet=True)
     html = root / "_build" / "html"
     return html, serve_dir(html)
@@ -52,8 +68,10 @@ def _open(browser, origin: str, url: str):
     page = context.new_page()
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    page.route("**/*", lambda route: route.continue_() if route.request.url.startswith((origin, "data:", "blob:"))
-               else route.abort())
+    page.route(
+        "**/*",
+        lambda route: route.continue_() if route.request.url.startswith((origin, "data:", "blob:")) else route.abort(),
+    )
     page.goto(origin + url, wait_until="load")
     return context, page, dialogs
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import pytest
 
-from sarcoma_review.data import loaders
 from sarcoma_review.living.analyses import standard_analyses
 from sarcoma_review.pages import summary
 from sarcoma_review.paths import HTML_DIR
@@ -47,8 +46,9 @@ def test_first_screen_answers_the_chordoma_question_with_certainty_and_harm(brow
     if not (HTML_DIR / "book" / "intro.html").exists():
         pytest.fail(f"{HTML_DIR} has no built book: run `make book` first")
     m = _read(browser, w, h)
-    questions = [summary.patient_groups.QUESTIONS[g] for g in summary.patient_groups.GROUPS
-                 if g in set(groups["group"])]
+    questions = [
+        summary.patient_groups.QUESTIONS[g] for g in summary.patient_groups.GROUPS if g in set(groups["group"])
+    ]
     assert len(questions) >= 3
     assert [q.split("?")[0] for q in m["questions"]] == questions
     assert m["questions"][0].startswith("A patient with a chordoma of the sacrum")

@@ -70,8 +70,19 @@ def _whats_new(tmp: Path) -> str:
     for row in rows:
         if row[0] == "b2002":
             row[4] = SITE  # a correction whose new value is markup
-    rows.append(["h2003", AUTHOR, "2003", "20", helpers.HOSTILE[3], helpers.HOSTILE[5], "Carbon ions", "carbon",
-                 helpers.HOSTILE[6]])
+    rows.append(
+        [
+            "h2003",
+            AUTHOR,
+            "2003",
+            "20",
+            helpers.HOSTILE[3],
+            helpers.HOSTILE[5],
+            "Carbon ions",
+            "carbon",
+            helpers.HOSTILE[6],
+        ]
+    )
     with open(studies, "w", encoding="utf-8", newline="") as fh:
         csv.writer(fh, lineterminator="\n").writerows(rows)
     with open(outcomes, "a", encoding="utf-8", newline="") as fh:
@@ -93,8 +104,11 @@ def hostile_pages(tmp_path_factory, serve_dir) -> list[tuple[str, str]]:
     shutil.copytree(paths.REPO_ROOT / "data", data)
     columns = helpers.make_hostile(data)
     assert "literature/studies" in columns and len(columns) >= 15  # every table that has free text
-    root = helpers.tiny_book(tmp / "book", {"tables": CHAPTER.format(data=str(data), tables=sorted(columns))},
-                             pages={"whats-new": _whats_new(tmp)})
+    root = helpers.tiny_book(
+        tmp / "book",
+        {"tables": CHAPTER.format(data=str(data), tables=sorted(columns))},
+        pages={"whats-new": _whats_new(tmp)},
+    )
     build_book(root=root, validator=lambda d: None, quiet=True, jobs=1)
     run = tmp / "run"
     res = CliRunner().invoke(app, ["run", "pooled", "--data", str(data), "-p", f"title={TITLE}", "--out", str(run)])
@@ -136,11 +150,13 @@ def _plain_quotes(text: str) -> str:
 
 def _offline(origin: str):
     """A route handler that lets through only the served book (and data:/blob: URLs)."""
+
     def handle(route) -> None:
         if route.request.url.startswith((origin, "data:", "blob:")):
             route.continue_()
         else:
             route.abort()
+
     return handle
 
 
@@ -177,6 +193,7 @@ def test_no_page_built_from_hostile_data_runs_or_injects_anything(browser, hosti
 
 # --- the real book, every chapter, from hostile data -------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def hostile_book(tmp_path_factory, serve_dir) -> tuple[str, list[str]]:
     """``(origin, pages)``: this repository's book (every chapter of ``_toc.yml``, its releases for What's
@@ -193,8 +210,11 @@ def hostile_book(tmp_path_factory, serve_dir) -> tuple[str, list[str]]:
     assert "literature/studies" in columns and len(columns) >= 15
     build_book(root=root, data_dir=root / "data", quiet=True, jobs=2)  # validates the hostile copy first
     html = root / "_build" / "html"
-    pages = ["/" + p.relative_to(html).as_posix() for p in sorted(html.rglob("*.html"))
-             if not p.relative_to(html).as_posix().startswith(("_static/", "_sources/"))]
+    pages = [
+        "/" + p.relative_to(html).as_posix()
+        for p in sorted(html.rglob("*.html"))
+        if not p.relative_to(html).as_posix().startswith(("_static/", "_sources/"))
+    ]
     return serve_dir(html), pages
 
 
@@ -234,8 +254,11 @@ def test_every_chapter_of_the_book_built_from_hostile_data_runs_nothing(browser,
             page.goto(origin + url, wait_until="load")
             page.wait_for_timeout(300)  # the charts' scripts have run
             assert dialogs == [], f"{url}: a dialog opened: {dialogs}"
-            found = [f for f in page.evaluate(INJECTED)
-                     if "alert" in f or "javascript:" in f or f.startswith(("element", "script"))]
+            found = [
+                f
+                for f in page.evaluate(INJECTED)
+                if "alert" in f or "javascript:" in f or f.startswith(("element", "script"))
+            ]
             assert found == [], f"{url}: injected: {found}"
             if url.endswith("/literature.html"):
                 shown_literally = helpers.HOSTILE[0] in _plain_quotes(page.inner_text("body"))

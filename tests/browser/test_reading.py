@@ -103,7 +103,7 @@ def toc_pages() -> list[str]:
 
 # ----------------------------------------------------------------------------- one visit per page and width
 
-_MEASURE = """() => {
+_MEASURE = r"""() => {
   const vw = window.innerWidth;
   const article = document.querySelector('.bd-article') || document.body;
   const visible = el => el.offsetParent !== null && el.getBoundingClientRect().width > 0;
@@ -170,7 +170,8 @@ def _wait_for_charts(page) -> None:
     if page.locator(CHART).count():
         page.wait_for_function(
             "() => Array.from(document.querySelectorAll('.sr-chart')).every(c => c.classList.contains('sr-drawn'))",
-            timeout=30000)
+            timeout=30000,
+        )
 
 
 @pytest.fixture(scope="module")
@@ -186,10 +187,15 @@ def readings(browser, serve_dir, toc_pages) -> dict:
         page = context.new_page()
         logged: list[str] = []
         # the browser's own request for /favicon.ico (the book has none) is not the page's doing
-        page.on("console", lambda m: logged.append(f"console.{m.type}: {m.text}")
+        page.on(
+            "console",
+            lambda m, logged=logged: (
+                logged.append(f"console.{m.type}: {m.text}")
                 if m.type in ("warning", "error") and not m.location.get("url", "").endswith("/favicon.ico")
-                else None)
-        page.on("pageerror", lambda e: logged.append(f"pageerror: {e}"))
+                else None
+            ),
+        )
+        page.on("pageerror", lambda e, logged=logged: logged.append(f"pageerror: {e}"))
         try:
             for rel in toc_pages:
                 logged.clear()
@@ -211,20 +217,31 @@ def test_the_toc_names_every_chapter(toc_pages) -> None:
 
 
 def test_no_page_is_wider_than_the_screen(readings) -> None:
-    wide = {f"{v} {p}": f"{m['pageWidth']} px in a {m['viewport']} px window"
-            for (v, p), m in readings.items() if m["pageWidth"] > m["viewport"] + 1}
+    wide = {
+        f"{v} {p}": f"{m['pageWidth']} px in a {m['viewport']} px window"
+        for (v, p), m in readings.items()
+        if m["pageWidth"] > m["viewport"] + 1
+    }
     assert not wide, "pages that scroll sideways:\n" + json.dumps(wide, indent=1)
-    charts = {f"{v} {p}": m["charts"] for (v, p), m in readings.items()
-              if any(c["right"] > m["viewport"] + 1 for c in m["charts"])}
+    charts = {
+        f"{v} {p}": m["charts"]
+        for (v, p), m in readings.items()
+        if any(c["right"] > m["viewport"] + 1 for c in m["charts"])
+    }
     assert not charts, "charts that reach past the screen's edge:\n" + json.dumps(charts, indent=1)
 
 
 def test_every_table_shows_its_columns_on_a_laptop(readings) -> None:
-    cut = {p: [t for t in m["tables"] if t["scrolls"] or t["width"] > t["room"] + 1 or t["right"] > m["viewport"]]
-           for (v, p), m in readings.items() if v == "laptop"}
+    cut = {
+        p: [t for t in m["tables"] if t["scrolls"] or t["width"] > t["room"] + 1 or t["right"] > m["viewport"]]
+        for (v, p), m in readings.items()
+        if v == "laptop"
+    }
     cut = {p: ts for p, ts in cut.items() if ts}
-    assert not cut, ("tables wider than the text column at 1280 px (fold identifiers and details into "
-                     "html_table(details=...)):\n" + json.dumps(cut, indent=1, ensure_ascii=False))
+    assert not cut, (
+        "tables wider than the text column at 1280 px (fold identifiers and details into "
+        "html_table(details=...)):\n" + json.dumps(cut, indent=1, ensure_ascii=False)
+    )
 
 
 def test_no_chart_label_is_cut_short(readings) -> None:
@@ -246,9 +263,11 @@ BUDGET_SCREENS = {"laptop": 12, "phone": 30}
 def test_every_page_fits_its_budget_of_screens(readings) -> None:
     """Every page of the toc is at most 12 screens long at 1280 x 900 and 30 at 390 x 844: long
     per-item tables are summaries with the detail folded or downloadable."""
-    over = {f"{v} {p}": f"{m['height']} px = {m['height'] / m['screenHeight']:.1f} screens "
-                        f"(budget {BUDGET_SCREENS[v]})"
-            for (v, p), m in readings.items() if m["height"] > BUDGET_SCREENS[v] * m["screenHeight"]}
+    over = {
+        f"{v} {p}": f"{m['height']} px = {m['height'] / m['screenHeight']:.1f} screens (budget {BUDGET_SCREENS[v]})"
+        for (v, p), m in readings.items()
+        if m["height"] > BUDGET_SCREENS[v] * m["screenHeight"]
+    }
     assert not over, "pages longer than their budget:\n" + json.dumps(over, indent=1)
 
 
@@ -264,10 +283,14 @@ MIN_CHART_TEXT_PX = 10
 
 
 def test_chart_text_is_legible_on_a_phone(readings) -> None:
-    small = {p: m["smallestFonts"] for (v, p), m in readings.items()
-             if v == "phone" and m["smallestFonts"] and m["smallestFonts"][0]["px"] < MIN_CHART_TEXT_PX}
-    assert not small, (f"chart text under {MIN_CHART_TEXT_PX} px on a 390 px screen:\n"
-                       + json.dumps(small, indent=1, ensure_ascii=False))
+    small = {
+        p: m["smallestFonts"]
+        for (v, p), m in readings.items()
+        if v == "phone" and m["smallestFonts"] and m["smallestFonts"][0]["px"] < MIN_CHART_TEXT_PX
+    }
+    assert not small, f"chart text under {MIN_CHART_TEXT_PX} px on a 390 px screen:\n" + json.dumps(
+        small, indent=1, ensure_ascii=False
+    )
 
 
 def test_the_phone_summary_shows_every_rows_certainty(readings) -> None:
@@ -286,8 +309,11 @@ _INTERNAL = [
     (r"\b\w+\.(csv|py|ipynb)\b", "file name"),
     (r"\b(lc|os|pfs|dfs)-\d+y\b", "analysis id"),
     (r"\b[a-z]+(_[a-z]+)+\s*=\s*\w+", "column = value"),
-    (r"\b(initial_tumor_size|histology_group|particle_group|patient_group|n_patients|ci_low|ci_high|"
-     r"study_id|horizon_years|rate_percent)\b", "column name"),
+    (
+        r"\b(initial_tumor_size|histology_group|particle_group|patient_group|n_patients|ci_low|ci_high|"
+        r"study_id|horizon_years|rate_percent)\b",
+        "column name",
+    ),
 ]
 
 
@@ -302,7 +328,7 @@ def test_no_internal_identifiers_in_the_text(readings) -> None:
             continue
         for pattern, what in _INTERNAL:
             for hit in re.finditer(pattern, m["text"]):
-                context = " ".join(m["text"][max(0, hit.start() - 40):hit.end() + 20].split())
+                context = " ".join(m["text"][max(0, hit.start() - 40) : hit.end() + 20].split())
                 found.setdefault(p, []).append(f"{what}: {hit.group(0)!r} in '…{context}…'")
     found = {p: sorted(set(h))[:12] for p, h in found.items()}
     assert not found, "internal identifiers in reader-facing text:\n" + json.dumps(found, indent=1, ensure_ascii=False)
@@ -450,8 +476,12 @@ def test_printed_front_page_starts_the_summary_on_page_one_and_no_row_splits(bro
             tables: Array.from(document.querySelectorAll('.bd-article table'))
                        .filter(t => getComputedStyle(t).breakInside === 'avoid').length})""")
         pdf = tmp_path / "intro.pdf"
-        page.pdf(path=str(pdf), format="A4", print_background=True,
-                 margin={"top": "12mm", "bottom": "12mm", "left": "10mm", "right": "10mm"})
+        page.pdf(
+            path=str(pdf),
+            format="A4",
+            print_background=True,
+            margin={"top": "12mm", "bottom": "12mm", "left": "10mm", "right": "10mm"},
+        )
     finally:
         context.close()
     page_one = " ".join(PdfReader(str(pdf)).pages[0].extract_text().split())
@@ -459,8 +489,9 @@ def test_printed_front_page_starts_the_summary_on_page_one_and_no_row_splits(bro
     assert rules == {"rows": 0, "tables": 0}, rules
 
 
-@pytest.mark.parametrize("path, selector", [("book/appraisal.html", "table#grade-table"),
-                                            ("book/audit.html", "[id^='finding-']")])
+@pytest.mark.parametrize(
+    "path, selector", [("book/appraisal.html", "table#grade-table"), ("book/audit.html", "[id^='finding-']")]
+)
 def test_what_a_reader_came_for_is_in_the_first_two_screens(browser, serve_dir, path, selector) -> None:
     """The appraisal page's GRADE table and the audit page's first finding start within the first two
     screens at 1280 x 900 (long per-item tables come after them, folded)."""

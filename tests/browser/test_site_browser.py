@@ -23,6 +23,7 @@ pytestmark = pytest.mark.browser
 def served(site_tree):
     require_chromium()
     out, _ = site_tree
+
     class Quiet(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *args):  # noqa: D102 - silence the request log
             pass
@@ -41,11 +42,17 @@ def page(browser):
     ctx = browser.new_context(viewport={"width": 1280, "height": 900})
     p = ctx.new_page()
     errors: list[str] = []
-    p.on("console", lambda m: errors.append(m.text) if m.type == "error" and "Failed to load resource" not in m.text
-         else None)
+    p.on(
+        "console",
+        lambda m: errors.append(m.text) if m.type == "error" and "Failed to load resource" not in m.text else None,
+    )
     # a missing resource named by its address (the browser asks for /favicon.ico by itself: not the site's)
-    p.on("response", lambda r: errors.append(f"{r.status} {r.url}")
-         if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
+    p.on(
+        "response",
+        lambda r: (
+            errors.append(f"{r.status} {r.url}") if r.status >= 400 and not r.url.endswith("/favicon.ico") else None
+        ),
+    )
     p.on("pageerror", lambda e: errors.append(str(e)))
     p.errors = errors
     yield p

@@ -37,8 +37,9 @@ def test_every_pooled_value_is_the_resolved_extraction():
     extractions still has its primary source: test_every_pooled_value_has_a_primary_source.)"""
     agree = evidence.agreement()
     extracted = set(loaders.load_table("literature", "extractions")["study_id"])
-    resolved = {(r.study_id, r.endpoint, r.horizon_years): r.resolved
-                for r in agree[agree["field"] == "rate"].itertuples()}
+    resolved = {
+        (r.study_id, r.endpoint, r.horizon_years): r.resolved for r in agree[agree["field"] == "rate"].itertuples()
+    }
     studies = loaders.load_studies()
     for r in loaders.load_outcomes().itertuples():
         if studies.set_index("study_id").at[r.study_id, "access"] == "seed" or r.study_id not in extracted:
@@ -66,8 +67,9 @@ def test_both_extractions_are_kept():
     scr = loaders.load_table("search", "screening_log")
     studies = loaders.load_studies()
     t1 = set(loaders.load_table("literature", "table_i")["study_id"])
-    must = (set(scr.loc[scr["decision"] == "include", "study_id"])
-            | (t1 & set(studies.loc[studies["access"] != "seed", "study_id"])))
+    must = set(scr.loc[scr["decision"] == "include", "study_id"]) | (
+        t1 & set(studies.loc[studies["access"] != "seed", "study_id"])
+    )
     for s in sorted(must):
         assert set(ex[ex["study_id"] == s]["extractor"]) == {1, 2}, f"{s}: not extracted twice"
 
@@ -89,8 +91,11 @@ def test_a_table_i_rate_its_publication_does_not_support_is_not_pooled():
     bad = ver[ver["field"].isin(["LC", "OS"]) & (ver["verdict"] != "agrees")]
     for r in bad.itertuples():
         t1 = rates[(rates["study_id"] == r.study_id) & (rates["endpoint"] == r.field)].iloc[0]
-        pooled = out[(out["study_id"] == r.study_id) & (out["endpoint"] == r.field)
-                     & (out["horizon_years"] == t1["horizon_years"])]
+        pooled = out[
+            (out["study_id"] == r.study_id)
+            & (out["endpoint"] == r.field)
+            & (out["horizon_years"] == t1["horizon_years"])
+        ]
         # either the publication has no rate at Table I's horizon, or it has another value there
         assert pooled.empty or pooled["rate_percent"].iat[0] != t1["rate_percent"], (r.study_id, r.field)
 

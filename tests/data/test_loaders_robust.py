@@ -22,14 +22,47 @@ from sarcoma_review import paths
 from sarcoma_review.data import loaders
 from sarcoma_review.errors import DataValidationError
 
-ROBUST = settings(derandomize=True, max_examples=40, deadline=None, database=None,
-                  suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+ROBUST = settings(
+    derandomize=True,
+    max_examples=40,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 TABLES = ["literature/studies", "literature/outcomes", "ifosfamide/patients", "comparators/comparators"]
 #: Pieces that trip CSV and number parsing: quotes, separators, line ends, NUL, numbers Python accepts
 #: but a CSV should not ("1_000", "inf", non-ASCII digits), a byte-order mark, markup.
-PIECES = [",", '"', '""', "\n", "\r\n", "\r", "\t", ";", " ", "\x00", "\ufeff", "nan", "NaN", "inf", "-1",
-          "1e309", "1_000", "١٢", "½", "True", "", "<b>", "Carbon ions", "LC", "5", "100", "0", "é"]
+PIECES = [
+    ",",
+    '"',
+    '""',
+    "\n",
+    "\r\n",
+    "\r",
+    "\t",
+    ";",
+    " ",
+    "\x00",
+    "\ufeff",
+    "nan",
+    "NaN",
+    "inf",
+    "-1",
+    "1e309",
+    "1_000",
+    "١٢",
+    "½",
+    "True",
+    "",
+    "<b>",
+    "Carbon ions",
+    "LC",
+    "5",
+    "100",
+    "0",
+    "é",
+]
 
 
 @pytest.fixture(scope="module")
@@ -68,9 +101,9 @@ def mutated(draw) -> tuple[str, str]:
         if op == "insert":
             text[pos:pos] = piece
         elif op == "delete":
-            del text[pos:pos + draw(st.integers(1, 30))]
+            del text[pos : pos + draw(st.integers(1, 30))]
         else:
-            text[pos:pos + draw(st.integers(1, 6))] = piece
+            text[pos : pos + draw(st.integers(1, 6))] = piece
     return table, "".join(text)
 
 
@@ -106,8 +139,7 @@ def test_any_cell_value_loads_or_raises_data_validation_error(data, case):
     table, text = case
     df = _load(data, table, text)
     if df is not None:  # accepted: then every declared non-text column has its declared dtype
-        spec = loaders.read_spec(data / table.split("/")[0] / f"{table.split('/')[1]}.schema.yaml",
-                                 *table.split("/"))
+        spec = loaders.read_spec(data / table.split("/")[0] / f"{table.split('/')[1]}.schema.yaml", *table.split("/"))
         for c in spec.columns:
             if c.type == "integer":
                 assert str(df[c.name].dtype) == "Int64"
@@ -127,11 +159,14 @@ def test_arbitrary_bytes_load_or_raise_data_validation_error(data, blob, table):
     _load(data, table, blob)
 
 
-@pytest.mark.parametrize("text, expected", [
-    (",,,\n,,,\n", "a header line naming the columns"),             # was an AssertionError
-    ("\r\r\r", "a header line naming the columns"),
-    ('"\n', "well-formed CSV"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (",,,\n,,,\n", "a header line naming the columns"),  # was an AssertionError
+        ("\r\r\r", "a header line naming the columns"),
+        ('"\n', "well-formed CSV"),
+    ],
+)
 def test_degenerate_files_name_the_problem(data, text, expected):
     try:
         with pytest.raises(DataValidationError, match=expected):
@@ -142,15 +177,19 @@ def test_degenerate_files_name_the_problem(data, text, expected):
 
 @pytest.mark.parametrize("value", ["1_000", "١٢", "½", "inf", "nan", "0x10"])
 def test_numbers_python_accepts_but_a_csv_should_not_are_rejected(data, value):
-    """``float()`` accepts "1_000", "١٢" (Arabic-Indic digits), "inf", "nan": a count of patients must be ASCII digits."""
+    """``float()`` accepts "1_000", "١٢" (Arabic-Indic digits), "inf", "nan": a count of patients must be ASCII
+    digits."""
     path = paths.REPO_ROOT / "data" / "literature" / "studies.csv"
     lines = path.read_text(encoding="utf-8").splitlines()
     rec = lines[1].split(",")
     rec[3] = value  # n_patients
     text = "\n".join([lines[0], ",".join(rec), *lines[2:]]) + "\n"
     try:
-        with pytest.raises(DataValidationError, match=r"line 2 \(row 1\), column 'n_patients': expected a "
-                                                      r"positive integer"):
+        with pytest.raises(
+            DataValidationError,
+            match=r"line 2 \(row 1\), column 'n_patients': expected a "
+            r"positive integer",
+        ):
             loaders.validate_paths([_write(data, "literature/studies", text)])
     finally:
         _restore(data, "literature/studies")
@@ -183,7 +222,7 @@ def _set_first_rate(path: Path, value: str) -> float:
     fields = row.rstrip("\n").split(",")
     i = header.strip().split(",").index("rate_percent")
     old = float(fields[i])
-    path.write_text(header + ",".join(fields[:i] + [value] + fields[i + 1:]) + "\n" + "".join(rest), encoding="utf-8")
+    path.write_text(header + ",".join(fields[:i] + [value] + fields[i + 1 :]) + "\n" + "".join(rest), encoding="utf-8")
     return old
 
 

@@ -14,8 +14,9 @@ def _rows(*specs):
 
 
 def test_largest_series_of_a_group_stands_in_for_the_others():
-    rows = _rows(("a2015", 56, 2015, "hit"), ("b2020", 68, 2020, "hit"), ("c2016", 188, 2016, ""),
-                 ("d2018", 40, 2018, None))
+    rows = _rows(
+        ("a2015", 56, 2015, "hit"), ("b2020", 68, 2020, "hit"), ("c2016", 188, 2016, ""), ("d2018", 40, 2018, None)
+    )
     kept = overlap.independent(rows)
     assert list(kept["study_id"]) == ["b2020", "c2016", "d2018"]  # a2015 (56) < b2020 (68) in group hit
     st = overlap.stand_ins(rows)

@@ -5,20 +5,24 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from sarcoma_review.data import loaders, patient_groups as pg
+from sarcoma_review.data import loaders
+from sarcoma_review.data import patient_groups as pg
 
 
-@pytest.mark.parametrize(("group", "n_chordoma", "n", "expected"), [
-    ("chordoma", 56, 56, pg.CHORDOMA),
-    ("bone", 16, 21, pg.MIXED),          # chordomas with chondrosarcomas: neither all chordoma nor free of it
-    ("bone", None, 55, pg.BONE),         # osteosarcoma, no chordoma counted (an assumption, said so)
-    ("bone", 0, 30, pg.BONE),
-    ("soft tissue", None, 24, pg.SOFT),
-    ("mixed", 29, 50, pg.MIXED),
-    ("mixed", 0, 54, pg.MIXED),
-    ("not reported", None, 47, pg.MIXED),
-    ("bone", 12, 12, pg.CHORDOMA),       # every patient a chordoma, whatever the label
-])
+@pytest.mark.parametrize(
+    ("group", "n_chordoma", "n", "expected"),
+    [
+        ("chordoma", 56, 56, pg.CHORDOMA),
+        ("bone", 16, 21, pg.MIXED),  # chordomas with chondrosarcomas: neither all chordoma nor free of it
+        ("bone", None, 55, pg.BONE),  # osteosarcoma, no chordoma counted (an assumption, said so)
+        ("bone", 0, 30, pg.BONE),
+        ("soft tissue", None, 24, pg.SOFT),
+        ("mixed", 29, 50, pg.MIXED),
+        ("mixed", 0, 54, pg.MIXED),
+        ("not reported", None, 47, pg.MIXED),
+        ("bone", 12, 12, pg.CHORDOMA),  # every patient a chordoma, whatever the label
+    ],
+)
 def test_rule_hand_cases(group, n_chordoma, n, expected):
     assert pg.classify(group, n_chordoma, n)[0] == expected
 

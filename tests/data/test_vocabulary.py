@@ -1,5 +1,3 @@
-
-
 def test_analysis_labels_are_plain_words() -> None:
     from sarcoma_review.data.vocabulary import analysis_label, plain_labels
 
@@ -9,11 +7,16 @@ def test_analysis_labels_are_plain_words() -> None:
     assert analysis_label("os-3y", "site", "") == "3-year overall survival, by site"
     # text of an old release, rewritten label by label; the rest untouched
     old = "lc-5y (particle_group = carbon): p = 0.002 → p = 0.208. os-3y (all studies): heterogeneity"
-    assert plain_labels(old) == ("5-year local control, particle group carbon: p = 0.002 → p = 0.208. "
-                                 "3-year overall survival, all series: heterogeneity")
+    assert plain_labels(old) == (
+        "5-year local control, particle group carbon: p = 0.002 → p = 0.208. "
+        "3-year overall survival, all series: heterogeneity"
+    )
     from sarcoma_review.data.vocabulary import reader_words
 
-    assert reader_words("Corrected imai2016: LC 5-year rate_percent: 77 → 77.2 (searches in "
-                        "data/search/search_log.csv, S-V rows); n_patients_total stays") == (
+    assert reader_words(
+        "Corrected imai2016: LC 5-year rate_percent: 77 → 77.2 (searches in "
+        "data/search/search_log.csv, S-V rows); n_patients_total stays"
+    ) == (
         "Corrected imai2016: LC 5-year rate (%): 77 → 77.2 (searches in the search log, S-V rows); "
-        "n_patients_total stays")
+        "n_patients_total stays"
+    )

@@ -14,28 +14,42 @@ from helpers import make_repo, toy_pool
 from sarcoma_review.errors import DataValidationError, UsageError
 from sarcoma_review.living.add_study import Rate, add_study, parse_rate
 
-STUDY = {"study_id": "c2003", "first_author": "Gamma", "year": 2003, "n_patients": 20, "site": "Pelvis",
-         "histology": "Various", "particle": "Carbon ions", "source": "Gamma 2003, Table 2"}
+STUDY = {
+    "study_id": "c2003",
+    "first_author": "Gamma",
+    "year": 2003,
+    "n_patients": 20,
+    "site": "Pelvis",
+    "histology": "Various",
+    "particle": "Carbon ions",
+    "source": "Gamma 2003, Table 2",
+}
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("LC:5=70", Rate("LC", 5, 70.0)),
-    ("OS:3=66.5", Rate("OS", 3, 66.5)),
-    (" DPFS : 5 = 39 ", Rate("DPFS", 5, 39.0)),  # spaces around a value: the validator strips them too
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("LC:5=70", Rate("LC", 5, 70.0)),
+        ("OS:3=66.5", Rate("OS", 3, 66.5)),
+        (" DPFS : 5 = 39 ", Rate("DPFS", 5, 39.0)),  # spaces around a value: the validator strips them too
+    ],
+)
 def test_parse_rate(text, expected):
     assert parse_rate(text) == expected
 
 
-@pytest.mark.parametrize("bad, words", [
-    ("LC5=70", "ENDPOINT:YEARS=PERCENT"),
-    ("EFS:5=70", "unknown endpoint"),
-    ("LC:2.5=70", "whole years"),
-    # what outcomes.csv would refuse, add-study refuses too (same endpoint codes, a bare number)
-    ("LC:5=69%", "without '%'"),
-    ("os:3=66.5", "unknown endpoint 'os'"),
-    ("LC:5=1e2", "ENDPOINT:YEARS=PERCENT"),
-])
+@pytest.mark.parametrize(
+    "bad, words",
+    [
+        ("LC5=70", "ENDPOINT:YEARS=PERCENT"),
+        ("EFS:5=70", "unknown endpoint"),
+        ("LC:2.5=70", "whole years"),
+        # what outcomes.csv would refuse, add-study refuses too (same endpoint codes, a bare number)
+        ("LC:5=69%", "without '%'"),
+        ("os:3=66.5", "unknown endpoint 'os'"),
+        ("LC:5=1e2", "ENDPOINT:YEARS=PERCENT"),
+    ],
+)
 def test_parse_rate_refuses_what_it_cannot_read(bad, words):
     with pytest.raises(UsageError, match=words):
         parse_rate(bad)
@@ -74,20 +88,28 @@ def test_crlf_files_stay_crlf(tmp_path):
     assert raw.count(b"\r\n") == raw.count(b"\n")
 
 
-@pytest.mark.parametrize("change, rates, words", [
-    ({"study_id": "a2001"}, None, "already in studies.csv"),
-    ({"particle": "Helium ions"}, None, "no row in literature/particle_groups.csv"),
-    ({"site": ""}, None, "missing --site"),
-    ({}, [], "no rate given"),
-    ({}, [Rate("LC", 5, 80.0), Rate("LC", 5, 81.0)], "given twice"),
-])
+@pytest.mark.parametrize(
+    "change, rates, words",
+    [
+        ({"study_id": "a2001"}, None, "already in studies.csv"),
+        ({"particle": "Helium ions"}, None, "no row in literature/particle_groups.csv"),
+        ({"site": ""}, None, "missing --site"),
+        ({}, [], "no rate given"),
+        ({}, [Rate("LC", 5, 80.0), Rate("LC", 5, 81.0)], "given twice"),
+    ],
+)
 def test_bad_fields_are_refused_before_anything_is_written(tmp_path, change, rates, words):
     repo = make_repo(tmp_path / "repo", comparators=False)
     lit = repo / "data" / "literature"
     before = {p.name: p.read_bytes() for p in lit.iterdir()}
     with pytest.raises(UsageError, match=words):
-        add_study(repo / "data", {**STUDY, **change}, [Rate("LC", 5, 80.0)] if rates is None else rates,
-                  root=repo, compare=False)
+        add_study(
+            repo / "data",
+            {**STUDY, **change},
+            [Rate("LC", 5, 80.0)] if rates is None else rates,
+            root=repo,
+            compare=False,
+        )
     assert {p.name: p.read_bytes() for p in lit.iterdir()} == before
 
 
@@ -97,11 +119,14 @@ def test_a_group_that_disagrees_with_the_mapping_is_refused(tmp_path):
         add_study(repo / "data", STUDY, [Rate("LC", 5, 80.0)], particle_group="mixed", root=repo, compare=False)
 
 
-@pytest.mark.parametrize("change, rate, column", [
-    ({}, Rate("LC", 5, 150.0), "rate_percent"),       # the schema's maximum is 100
-    ({}, Rate("LC", 4, 80.0), "horizon_years"),       # the schema allows 3 and 5 years
-    ({"year": 1850}, Rate("LC", 5, 80.0), "year"),    # the schema's minimum is 1900
-])
+@pytest.mark.parametrize(
+    "change, rate, column",
+    [
+        ({}, Rate("LC", 5, 150.0), "rate_percent"),  # the schema's maximum is 100
+        ({}, Rate("LC", 4, 80.0), "horizon_years"),  # the schema allows 3 and 5 years
+        ({"year": 1850}, Rate("LC", 5, 80.0), "year"),  # the schema's minimum is 1900
+    ],
+)
 def test_invalid_rows_are_rolled_back_byte_for_byte(tmp_path, change, rate, column):
     repo = make_repo(tmp_path / "repo", comparators=False)
     lit = repo / "data" / "literature"

@@ -16,6 +16,8 @@ def test_every_landmark_three_independent_series_report_has_a_page():
     assert {("LC", 5.0), ("LC", 3.0), ("OS", 5.0), ("OS", 3.0)} <= pages
     for (ep, hz), g in lit.groupby(["endpoint", "horizon_years"]):
         if len(overlap.independent(g)) >= MIN_INDEPENDENT:
-            assert (ep, float(hz)) in pages, f"{ep} at {hz} years: {len(overlap.independent(g))} independent series, no page"
+            assert (ep, float(hz)) in pages, (
+                f"{ep} at {hz} years: {len(overlap.independent(g))} independent series, no page"
+            )
     for ep, hz in pages:
         assert len(lit[(lit["endpoint"] == ep) & (lit["horizon_years"] == hz)]) >= 1, (ep, hz)

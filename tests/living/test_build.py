@@ -71,8 +71,9 @@ print(f"POOLED {analysis_id} {endpoint} ESTIMATE={estimate}")
 """
 
 
-def make_book(root: Path, chapters: dict[str, tuple[str, ...]] | None = None,
-              analyses: list[dict] | None = None) -> Path:
+def make_book(
+    root: Path, chapters: dict[str, tuple[str, ...]] | None = None, analyses: list[dict] | None = None
+) -> Path:
     """A repository-like root: _config.yml, _toc.yml, book/ (intro.md + chapters), data/."""
     chapters = {"a": (CHAPTER_A,), "b": (CHAPTER_B,)} if chapters is None else chapters
     analyses = [] if analyses is None else analyses
@@ -84,19 +85,25 @@ def make_book(root: Path, chapters: dict[str, tuple[str, ...]] | None = None,
     if analyses:
         notebook(root / "book" / "pooled.ipynb", POOLED_BODY, parameters=POOLED_PARAMS, title="Pooled")
     (root / "book" / "analyses.yml").write_text(yaml.safe_dump({"analyses": analyses}))
-    toc = {"format": "jb-book", "root": "book/intro",
-           "chapters": [{"file": f"book/{n}"} for n in chapters]
-           + [{"file": f"book/pooled/{a['id']}"} for a in analyses]}
+    toc = {
+        "format": "jb-book",
+        "root": "book/intro",
+        "chapters": [{"file": f"book/{n}"} for n in chapters] + [{"file": f"book/pooled/{a['id']}"} for a in analyses],
+    }
     (root / "_toc.yml").write_text(yaml.safe_dump(toc, sort_keys=False))
-    config = {"title": "Tiny", "author": "Test", "only_build_toc_files": True,
-              "exclude_patterns": ["_build", "data"],
-              "execute": {"execute_notebooks": "off"},
-              "sphinx": {"config": {"html_static_path": ["book/_static"]}}}
+    config = {
+        "title": "Tiny",
+        "author": "Test",
+        "only_build_toc_files": True,
+        "exclude_patterns": ["_build", "data"],
+        "execute": {"execute_notebooks": "off"},
+        "sphinx": {"config": {"html_static_path": ["book/_static"]}},
+    }
     (root / "_config.yml").write_text(yaml.safe_dump(config))
     (root / "data").mkdir()
-    (root / "data" / "a.csv").write_text("value\n1\n2\n3\n")      # A_TOTAL = 1+2+3 = 6
-    (root / "data" / "b.csv").write_text("value\n7\n4\n")         # B_MAX = 7
-    (root / "data" / "p.csv").write_text("n\n10\n20\n")            # total 30; estimate = horizon * 30
+    (root / "data" / "a.csv").write_text("value\n1\n2\n3\n")  # A_TOTAL = 1+2+3 = 6
+    (root / "data" / "b.csv").write_text("value\n7\n4\n")  # B_MAX = 7
+    (root / "data" / "p.csv").write_text("n\n10\n20\n")  # total 30; estimate = horizon * 30
     return root
 
 
@@ -116,16 +123,26 @@ def ok(_data_dir: Path) -> None:
     """A validator that accepts the tiny data (the real one checks the real tables' schemas)."""
 
 
-ANALYSES = [{"id": "lc5", "title": "Local control at 5 years", "endpoint": "LC", "horizon_years": 5},
-            {"id": "os3", "title": "Overall survival at 3 years", "endpoint": "OS", "horizon_years": 3,
-             "tau2_method": "DL"}]
+ANALYSES = [
+    {"id": "lc5", "title": "Local control at 5 years", "endpoint": "LC", "horizon_years": 5},
+    {"id": "os3", "title": "Overall survival at 3 years", "endpoint": "OS", "horizon_years": 3, "tau2_method": "DL"},
+]
 
 
 # ----------------------------------------------------------------------------- fast checks
 def test_toc_pages_walks_parts_and_sections(tmp_path):
     toc = tmp_path / "_toc.yml"
-    toc.write_text(yaml.safe_dump({"format": "jb-book", "root": "book/intro", "parts": [
-        {"caption": "P", "chapters": [{"file": "book/a.ipynb", "sections": [{"file": "book/pooled/x"}]}]}]}))
+    toc.write_text(
+        yaml.safe_dump(
+            {
+                "format": "jb-book",
+                "root": "book/intro",
+                "parts": [
+                    {"caption": "P", "chapters": [{"file": "book/a.ipynb", "sections": [{"file": "book/pooled/x"}]}]}
+                ],
+            }
+        )
+    )
     assert toc_pages(toc) == ["book/intro", "book/a", "book/pooled/x"]
 
 
@@ -140,7 +157,7 @@ def test_toc_analyses_mismatch_is_a_clear_error(tmp_path):
 def test_build_stops_on_toc_mismatch_before_execution(tmp_path):
     root = make_book(tmp_path / "repo", chapters={}, analyses=ANALYSES)
     toc = yaml.safe_load((root / "_toc.yml").read_text())
-    toc["chapters"] = toc["chapters"][:1]          # drop book/pooled/os3
+    toc["chapters"] = toc["chapters"][:1]  # drop book/pooled/os3
     (root / "_toc.yml").write_text(yaml.safe_dump(toc))
     index = old_book(root)
     with pytest.raises(ConfigurationError, match="os3"):
@@ -160,9 +177,18 @@ def test_pooled_folder_may_hold_ordinary_pages(tmp_path):
     (root / "_toc.yml").write_text(yaml.safe_dump(toc))
     plan = plan_chapters(Layout(root), root / "data")
     assert [(j.page, j.analysis_id) for j in plan] == [
-        ("book/intro", None), ("book/pooled/index", None), ("book/pooled/lc5", "lc5"), ("book/pooled/os3", "os3")]
-    assert plan[2].parameters == {"title": "Local control at 5 years", "endpoint": "LC", "horizon_years": 5,
-                                  "analysis_id": "lc5", "data_dir": "data"}
+        ("book/intro", None),
+        ("book/pooled/index", None),
+        ("book/pooled/lc5", "lc5"),
+        ("book/pooled/os3", "os3"),
+    ]
+    assert plan[2].parameters == {
+        "title": "Local control at 5 years",
+        "endpoint": "LC",
+        "horizon_years": 5,
+        "analysis_id": "lc5",
+        "data_dir": "data",
+    }
     (root / "book" / "pooled" / "lc5.md").write_text("# clash\n")
     with pytest.raises(ConfigurationError, match="lc5 clash"):
         plan_chapters(Layout(root), root / "data")
@@ -183,10 +209,11 @@ def test_analyses_file_errors(tmp_path):
 
 def test_clean_executed_notebook_removes_injected_cell_and_hides_parameters():
     nb = nbformat.v4.new_notebook(metadata={"papermill": {"input_path": "/abs/x.ipynb"}})
-    nb.cells = [nbformat.v4.new_code_cell("a = 1", metadata={"tags": ["parameters"]}),
-                nbformat.v4.new_code_cell("a = 2", metadata={"tags": ["injected-parameters"],
-                                                             "papermill": {"duration": 1}}),
-                nbformat.v4.new_code_cell("print(a)", metadata={"papermill": {}, "execution": {}})]
+    nb.cells = [
+        nbformat.v4.new_code_cell("a = 1", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("a = 2", metadata={"tags": ["injected-parameters"], "papermill": {"duration": 1}}),
+        nbformat.v4.new_code_cell("print(a)", metadata={"papermill": {}, "execution": {}}),
+    ]
     clean_executed_notebook(nb)
     assert [c.source for c in nb.cells] == ["a = 1", "print(a)"]
     assert nb.cells[0].metadata["tags"] == ["parameters", "remove-cell"]
@@ -212,7 +239,9 @@ def test_bad_data_stops_before_any_execution_and_keeps_old_book(tmp_path):
     def bad(_data_dir: Path) -> None:
         raise DataValidationError(_data_dir / "a.csv", [(3, "value", "an integer", "'x'")])
 
-    with pytest.raises(DataValidationError, match=r"a.csv, line 4 \(row 3\), column 'value': expected an integer, got 'x'"):
+    with pytest.raises(
+        DataValidationError, match=r"a.csv, line 4 \(row 3\), column 'value': expected an integer, got 'x'"
+    ):
         build_book(root=root, validator=bad, quiet=True)
     assert not flag.exists()
     assert index.read_text() == "<p>LAST GOOD BOOK</p>"
@@ -265,6 +294,7 @@ def test_build_cache_and_dependent_reexecution(tmp_path):
 
     # the manifest records what each chapter read (relative paths) with hashes
     import json
+
     manifest = json.loads((root / "_build/cache/manifest.json").read_text())
     assert set(manifest["chapters"]["book/a"]["reads"]) == {"data/a.csv"}
     assert set(manifest["chapters"]["book/b"]["reads"]) == {"data/b.csv"}
@@ -301,9 +331,9 @@ def test_build_cache_and_dependent_reexecution(tmp_path):
 
 @pytest.mark.slow
 def test_failing_cell_fails_build_naming_notebook_and_cell_and_keeps_old_book(tmp_path):
-    root = make_book(tmp_path / "repo", chapters={
-        "good": ("print('fine')",),
-        "bad": ("x = 1", "raise ValueError('boom-42')")})
+    root = make_book(
+        tmp_path / "repo", chapters={"good": ("print('fine')",), "bad": ("x = 1", "raise ValueError('boom-42')")}
+    )
     index = old_book(root)
     with pytest.raises(ChapterExecutionError) as info:
         build_book(root=root, validator=ok, quiet=True)
@@ -317,11 +347,14 @@ def test_failing_cell_fails_build_naming_notebook_and_cell_and_keeps_old_book(tm
 @pytest.mark.slow
 def test_killed_build_leaves_last_good_book(tmp_path):
     started = tmp_path / "started.flag"
-    root = make_book(tmp_path / "repo", chapters={
-        "slow": (f"open({str(started)!r}, 'w').close()\nimport time\ntime.sleep(60)",)})
+    root = make_book(
+        tmp_path / "repo", chapters={"slow": (f"open({str(started)!r}, 'w').close()\nimport time\ntime.sleep(60)",)}
+    )
     index = old_book(root)
-    code = ("from sarcoma_review.living.build import build_book\n"
-            f"build_book(root={str(root)!r}, validator=lambda d: None, quiet=True)\n")
+    code = (
+        "from sarcoma_review.living.build import build_book\n"
+        f"build_book(root={str(root)!r}, validator=lambda d: None, quiet=True)\n"
+    )
     proc = subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
     try:
         deadline = time.time() + 60
@@ -345,8 +378,9 @@ def test_execute_chapter_writes_notebook_html_and_csv(tmp_path):
     other.mkdir()
     (other / "p.csv").write_text("n\n1\n2\n")  # total 3
     out = tmp_path / "run"
-    res = execute_chapter(root / "book" / "pooled.ipynb", out, {"horizon_years": 4, "analysis_id": "try"},
-                          data_dir=other, root=root)
+    res = execute_chapter(
+        root / "book" / "pooled.ipynb", out, {"horizon_years": 4, "analysis_id": "try"}, data_dir=other, root=root
+    )
     # estimate = 4 * (1 + 2) = 12, from the other data folder
     assert res.estimates == out / "estimates.csv"
     assert res.estimates.read_text().splitlines() == ["endpoint,horizon_years,estimate", "LC,4,12"]
@@ -363,9 +397,11 @@ def test_execute_chapter_writes_notebook_html_and_csv(tmp_path):
 def test_notebook_parameters_reads_the_parameters_cell_even_with_quotes_in_comments(tmp_path):
     from sarcoma_review.living.notebooks import notebook_parameters
 
-    nb = notebook(tmp_path / "t.ipynb", "z = 3", parameters=(
-        'estimates_out = ""   # the analysis\' estimates ("" = none)\n'
-        "horizon_years: int = 5\n"))
+    nb = notebook(
+        tmp_path / "t.ipynb",
+        "z = 3",
+        parameters=('estimates_out = ""   # the analysis\' estimates ("" = none)\nhorizon_years: int = 5\n'),
+    )
     assert notebook_parameters(nb) == {"estimates_out", "horizon_years"}
     assert notebook_parameters(notebook(tmp_path / "u.ipynb", "z = 3")) == set()
 

@@ -33,10 +33,13 @@ def last_good(root: Path) -> Path:
 
 
 def _spawn(root: Path) -> subprocess.Popen:
-    code = ("from sarcoma_review.living.build import build_book\n"
-            f"build_book(root={str(root)!r}, validator=lambda d: None, quiet=True)\n")
-    return subprocess.Popen([sys.executable, "-c", code], start_new_session=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    code = (
+        "from sarcoma_review.living.build import build_book\n"
+        f"build_book(root={str(root)!r}, validator=lambda d: None, quiet=True)\n"
+    )
+    return subprocess.Popen(
+        [sys.executable, "-c", code], start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 def _wait_for(cond, seconds: float) -> bool:
@@ -51,8 +54,9 @@ def _wait_for(cond, seconds: float) -> bool:
 @pytest.mark.slow
 def test_two_concurrent_builds_one_refuses_and_the_book_stays_whole(tmp_path):
     started = tmp_path / "started.flag"
-    root = tiny_book(tmp_path / "repo", f"open({str(started)!r}, 'w').close()\nimport time\ntime.sleep(4)\n"
-                                        "print('MARK_FIRST')")
+    root = tiny_book(
+        tmp_path / "repo", f"open({str(started)!r}, 'w').close()\nimport time\ntime.sleep(4)\nprint('MARK_FIRST')"
+    )
     index = last_good(root)
     first = _spawn(root)
     try:
@@ -100,12 +104,12 @@ def test_build_killed_during_jupyter_book_leaves_last_good_book(tmp_path):
 
 #: Parts of ``_build`` a user (or a disk clean-up) may delete between two builds.
 DELETED_PARTS = [
-    ["html"],                                   # the case: rm -rf _build/html; make book
-    ["html"],                                   # again: it failed intermittently (1 in 3, 4 in 5)
+    ["html"],  # the case: rm -rf _build/html; make book
+    ["html"],  # again: it failed intermittently (1 in 3, 4 in 5)
     ["html", "sphinx/out/_build/html/_static"],
-    ["html/_static"],                           # part of the published book
+    ["html/_static"],  # part of the published book
     ["html/book/ch.html"],
-    ["sphinx/out/_build/html/_static"],         # parts of Sphinx's own folder
+    ["sphinx/out/_build/html/_static"],  # parts of Sphinx's own folder
     ["sphinx/out/_build/html"],
     ["sphinx/out/_build/.doctrees", "html"],
     ["sphinx/state.json", "html"],
@@ -115,7 +119,7 @@ DELETED_PARTS = [
     ["cache/generated"],
     ["work"],
     ["sphinx"],
-    [""],                                       # all of _build
+    [""],  # all of _build
 ]
 
 
@@ -132,8 +136,11 @@ def test_a_build_after_deleting_any_part_of_build_always_succeeds(tmp_path):
     html = root / "_build" / "html"
 
     def pages() -> dict[str, bytes]:
-        return {p.relative_to(html).as_posix(): p.read_bytes() for p in sorted(html.rglob("*"))
-                if p.is_file() and p.suffix in (".html", ".css", ".js") and p.name != "searchindex.js"}
+        return {
+            p.relative_to(html).as_posix(): p.read_bytes()
+            for p in sorted(html.rglob("*"))
+            if p.is_file() and p.suffix in (".html", ".css", ".js") and p.name != "searchindex.js"
+        }
 
     cold = pages()
     assert "index.html" in cold and "book/ch.html" in cold and any(n.startswith("_static/mystnb.") for n in cold)

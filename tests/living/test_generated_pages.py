@@ -23,10 +23,12 @@ def test_page_title_from_parameters():
 
 
 def test_placeholder_replaced_only_in_markdown():
-    nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_markdown_cell(f"# {TITLE_PLACEHOLDER}\n\ntext"),
-        nbformat.v4.new_code_cell(f"x = '{TITLE_PLACEHOLDER}'"),
-    ])
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell(f"# {TITLE_PLACEHOLDER}\n\ntext"),
+            nbformat.v4.new_code_cell(f"x = '{TITLE_PLACEHOLDER}'"),
+        ]
+    )
     clean_executed_notebook(nb, {"endpoint": "LC", "horizon_years": 5})
     assert nb.cells[0].source.startswith("# Pooled 5-year local control\n")
     assert TITLE_PLACEHOLDER in nb.cells[1].source
@@ -40,8 +42,9 @@ def test_generated_pages_in_stage(tmp_path):
     cfg = yaml.safe_load((stage / "_config.yml").read_text())
     # the banner: the version when this checkout is exactly that release, else a development version after it
     assert cfg["html"]["announcement"] == citation.banner_text(REPO_ROOT)
-    assert cfg["html"]["announcement"].startswith((f"Version {__version__} · data as of ",
-                                                    "Development version after "))
+    assert cfg["html"]["announcement"].startswith(
+        (f"Version {__version__} · data as of ", "Development version after ")
+    )
     assert cfg["execute"]["execute_notebooks"] == "off"
     cite = (stage / "book" / "cite.md").read_text()
     assert f"version {__version__}" in cite.lower() and "@" in cite  # APA text and a BibTeX entry
@@ -66,16 +69,29 @@ def test_kernels_run_single_threaded_maths(tmp_path, monkeypatch):
         monkeypatch.delenv(k, raising=False)
     monkeypatch.setenv("MKL_NUM_THREADS", "3")  # a caller's explicit choice is kept
     out = tmp_path / "env.txt"
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
-        "import os\n"
-        f"open({str(out)!r}, 'w').write(','.join(os.environ.get(k, '') for k in {list(THREAD_ENV_VARS)!r}))")])
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(
+                "import os\n"
+                f"open({str(out)!r}, 'w').write(','.join(os.environ.get(k, '') for k in {list(THREAD_ENV_VARS)!r}))"
+            )
+        ]
+    )
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     src = tmp_path / "nb.ipynb"
     nbformat.write(nb, src)
     from sarcoma_review.living.warm import run_isolated
 
-    res = run_isolated({"source": str(src), "output": str(tmp_path / "out.ipynb"), "parameters": {},
-                        "cwd": str(tmp_path), "data_dir": str(tmp_path), "reads_log": str(tmp_path / "r.log")})
+    res = run_isolated(
+        {
+            "source": str(src),
+            "output": str(tmp_path / "out.ipynb"),
+            "parameters": {},
+            "cwd": str(tmp_path),
+            "data_dir": str(tmp_path),
+            "reads_log": str(tmp_path / "r.log"),
+        }
+    )
     assert res["ok"], res
     assert out.read_text() == "1,1,3"
 
@@ -96,15 +112,30 @@ def test_in_process_execution_records_what_a_kernel_would_and_stops_at_the_first
     the notebook is written by the submitting process even though the chapter broke json.dumps."""
     from sarcoma_review.living.warm import run_isolated
 
-    cells = ["print('hi')", "from IPython.display import HTML, display\ndisplay(HTML('<b>x</b>'))", "1 + 1",
-             "import json\njson.dumps = None", "raise KeyError('k-7')", "print('never')"]
+    cells = [
+        "print('hi')",
+        "from IPython.display import HTML, display\ndisplay(HTML('<b>x</b>'))",
+        "1 + 1",
+        "import json\njson.dumps = None",
+        "raise KeyError('k-7')",
+        "print('never')",
+    ]
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     src = tmp_path / "nb.ipynb"
     nbformat.write(nb, src)
     out = tmp_path / "out.ipynb"
-    res = run_isolated({"source": str(src), "output": str(out), "parameters": {}, "label": "nb.ipynb",
-                        "cwd": str(tmp_path), "data_dir": str(tmp_path), "reads_log": str(tmp_path / "r.log")})
+    res = run_isolated(
+        {
+            "source": str(src),
+            "output": str(out),
+            "parameters": {},
+            "label": "nb.ipynb",
+            "cwd": str(tmp_path),
+            "data_dir": str(tmp_path),
+            "reads_log": str(tmp_path / "r.log"),
+        }
+    )
     assert not res["ok"]
     assert "nb.ipynb: cell In [5] failed: KeyError: 'k-7'" in res["message"]
     got = nbformat.read(out, as_version=4).cells

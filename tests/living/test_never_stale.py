@@ -55,5 +55,7 @@ def test_incremental_and_cold_builds_of_edited_data_publish_the_same_book(tmp_pa
     incremental = _published(html)
     build_book(ddir, root=root, force=True, quiet=True)
     assert _differences(incremental, _published(html)) == []
-    assert b"benchadded2025" in incremental["_static/downloads/pooled_estimates.csv"] or \
-        b"Benchadded" in incremental["book/literature.html"]
+    assert (
+        b"benchadded2025" in incremental["_static/downloads/pooled_estimates.csv"]
+        or b"Benchadded" in incremental["book/literature.html"]
+    )

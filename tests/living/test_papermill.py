@@ -21,15 +21,56 @@ from sarcoma_review.stats import pooling
 def test_papermill_pooled_chapter_with_an_added_study(tmp_path):
     data = tmp_path / "data"
     shutil.copytree(REPO_ROOT / "data", data)
-    append_rows(data / "literature" / "studies.csv", [{"study_id": "newstudy2026", "first_author": "Newauthor",
-                                                       "year": 2026, "n_patients": 60, "source": "a test row"}])
-    append_rows(data / "literature" / "outcomes.csv", [{"study_id": "newstudy2026", "endpoint": "LC",
-                                                        "horizon_years": 5, "rate_percent": 55, "source": "a test row"}])
+    append_rows(
+        data / "literature" / "studies.csv",
+        [
+            {
+                "study_id": "newstudy2026",
+                "first_author": "Newauthor",
+                "year": 2026,
+                "n_patients": 60,
+                "source": "a test row",
+            }
+        ],
+    )
+    append_rows(
+        data / "literature" / "outcomes.csv",
+        [
+            {
+                "study_id": "newstudy2026",
+                "endpoint": "LC",
+                "horizon_years": 5,
+                "rate_percent": 55,
+                "source": "a test row",
+            }
+        ],
+    )
     out_nb, out_csv = tmp_path / "out.ipynb", tmp_path / "est" / "lc5.csv"
-    subprocess.run([sys.executable, "-m", "papermill", "book/pooled.ipynb", str(out_nb),
-                    "-p", "endpoint", "LC", "-p", "horizon_years", "5", "-p", "data_dir", str(data),
-                    "-p", "estimates_out", str(out_csv), "--no-progress-bar"],
-                   cwd=REPO_ROOT, check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "papermill",
+            "book/pooled.ipynb",
+            str(out_nb),
+            "-p",
+            "endpoint",
+            "LC",
+            "-p",
+            "horizon_years",
+            "5",
+            "-p",
+            "data_dir",
+            str(data),
+            "-p",
+            "estimates_out",
+            str(out_csv),
+            "--no-progress-bar",
+        ],
+        cwd=REPO_ROOT,
+        check=True,
+        capture_output=True,
+    )
     est = pd.read_csv(out_csv)
     primary = est.iloc[0]
     assert (primary["model"], primary["tau2_method"], primary["ci_method"]) == ("random effects", "REML", "HKSJ")

@@ -45,8 +45,9 @@ def test_one_row_change_reexecutes_only_dependants_and_updates_page(tmp_path):
     assert again.executed_pages == []  # nothing changed: nothing executes
 
     manifest = json.loads((root / "_build" / "cache" / "manifest.json").read_text())
-    readers = {page for page, entry in manifest["chapters"].items()
-               if "data/comparators/comparators.csv" in entry["reads"]}
+    readers = {
+        page for page, entry in manifest["chapters"].items() if "data/comparators/comparators.csv" in entry["reads"]
+    }
     # the only chapters that use the comparators: the summary of findings (intro), the comparisons, and the
     # evidence flow (protocol), which counts them
     assert readers == {"book/intro", "book/comparisons", "book/protocol"}
@@ -67,8 +68,9 @@ def test_one_row_change_reexecutes_only_dependants_and_updates_page(tmp_path):
     # copied data/ (the live data, which may be newer than the R fixture's frozen inputs; the
     # model's agreement with metafor is tested on those inputs in tests/test_pooling.py)
     # (each shared cohort counted once, as every pool of the book)
-    pooled = pooling.pool(overlap.independent_by_landmark(loaders.load_literature(root / "data")), "LC", 5
-                          ).iloc[0]["estimate"]
+    pooled = pooling.pool(overlap.independent_by_landmark(loaders.load_literature(root / "data")), "LC", 5).iloc[0][
+        "estimate"
+    ]
     diff = pooled - 65
     assert f"difference {diff:+.1f} points" in flat
     # the primary particle figure of these comparisons is the non-chordoma pool (issue 10)

@@ -80,9 +80,15 @@ def test_release_in_temp_repo_writes_tags_and_reproduces(tmp_path):
     hashes = json.loads((d / "data_hashes.json").read_text())
     expected = hashlib.sha256((repo / "data" / "literature" / "studies.csv").read_bytes()).hexdigest()
     assert hashes["literature/studies.csv"] == expected
-    assert sorted(hashes) == ["comparators/photon.csv", "literature/outcomes.csv", "literature/outcomes.schema.yaml",
-                              "literature/particle_groups.csv", "literature/particle_groups.schema.yaml",
-                              "literature/studies.csv", "literature/studies.schema.yaml"]
+    assert sorted(hashes) == [
+        "comparators/photon.csv",
+        "literature/outcomes.csv",
+        "literature/outcomes.schema.yaml",
+        "literature/particle_groups.csv",
+        "literature/particle_groups.schema.yaml",
+        "literature/studies.csv",
+        "literature/studies.schema.yaml",
+    ]
     # Citation, banner, cite page and changelog.
     cff = citation.load_cff(repo / "CITATION.cff")
     assert cff["version"] == "0.2.0" and cff["date-released"] == "2026-03-01"
@@ -124,18 +130,32 @@ def test_second_release_reports_added_study_and_prepends_changelog(tmp_path):
 
 def test_release_freezes_the_audit_table(tmp_path):
     repo = make_repo(tmp_path / "repo")
-    audit = pd.DataFrame({"check_id": ["c1"], "source": ["toy"], "location": ["Table I"], "quantity": ["n"],
-                          "reported": [10], "recomputed": [10.0], "verdict": ["ok"], "explanation": [""]})
+    audit = pd.DataFrame(
+        {
+            "check_id": ["c1"],
+            "source": ["toy"],
+            "location": ["Table I"],
+            "quantity": ["n"],
+            "reported": [10],
+            "recomputed": [10.0],
+            "verdict": ["ok"],
+            "explanation": [""],
+        }
+    )
     rel.release("0.2.0", root=repo, date="2026-03-01", pool=toy_pool, audit_fn=lambda d: audit)
     frozen = (repo / "releases" / "0.2.0" / "audit.csv").read_text()
-    assert frozen == "check_id,source,location,quantity,reported,recomputed,verdict,explanation\nc1,toy,Table I,n,10,10,ok,\n"
+    assert (
+        frozen
+        == "check_id,source,location,quantity,reported,recomputed,verdict,explanation\nc1,toy,Table I,n,10,10,ok,\n"
+    )
     assert git(repo, "ls-files", "releases/0.2.0/audit.csv") == "releases/0.2.0/audit.csv"
 
 
 def test_release_refuses_dirty_data_and_existing_version(tmp_path):
     repo = make_repo(tmp_path / "repo")
     (repo / "data" / "literature" / "studies.csv").write_text(
-        (repo / "data" / "literature" / "studies.csv").read_text() + "z,Z,2020,5,x,x,x,carbon,toy\n")
+        (repo / "data" / "literature" / "studies.csv").read_text() + "z,Z,2020,5,x,x,x,carbon,toy\n"
+    )
     with pytest.raises(ReleaseError, match="uncommitted changes"):
         rel.release("0.2.0", root=repo, pool=toy_pool)
     git(repo, "checkout", "--", "data")

@@ -14,11 +14,20 @@ from sarcoma_review.living.cache import expected_seconds
 
 
 def test_longest_chapters_start_first(tmp_path):
-    root = tiny_book(tmp_path / "repo", {"quick": "print('quick')",
-                                         "slow": "import time\ntime.sleep(1.0)\nprint('slow')",
-                                         "estimated": "print('estimated')"})
-    notebook(root / "book" / "estimated.ipynb", "print('estimated')", title="Chapter",
-             metadata={"sarcoma_review": {"expected_seconds": 30}})
+    root = tiny_book(
+        tmp_path / "repo",
+        {
+            "quick": "print('quick')",
+            "slow": "import time\ntime.sleep(1.0)\nprint('slow')",
+            "estimated": "print('estimated')",
+        },
+    )
+    notebook(
+        root / "book" / "estimated.ipynb",
+        "print('estimated')",
+        title="Chapter",
+        metadata={"sarcoma_review": {"expected_seconds": 30}},
+    )
     assert expected_seconds(root / "book" / "estimated.ipynb") == 30
     assert expected_seconds(root / "book" / "quick.ipynb") == 0
 

@@ -11,8 +11,15 @@ from sarcoma_review.living import serve
 
 
 def _tree(root: Path) -> tuple[list[Path], Path]:
-    for rel in ("data/literature/outcomes.csv", "book/intro.md", "_config.yml", "_toc.yml", "pkg/mod.py",
-                "book/__pycache__/x.pyc", "book/.ipynb_checkpoints/x.ipynb"):
+    for rel in (
+        "data/literature/outcomes.csv",
+        "book/intro.md",
+        "_config.yml",
+        "_toc.yml",
+        "pkg/mod.py",
+        "book/__pycache__/x.pyc",
+        "book/.ipynb_checkpoints/x.ipynb",
+    ):
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text("a\n")
     return serve.watched_roots(root, root / "pkg"), root / "pkg"
@@ -44,8 +51,7 @@ def test_each_settled_edit_is_reported_once_and_package_edits_are_told_apart(tmp
     finally:
         stop.set()
         t.join()
-    assert seen == [([str(tmp_path / "data" / "literature" / "outcomes.csv")], False),
-                    ([str(pkg / "mod.py")], True)]
+    assert seen == [([str(tmp_path / "data" / "literature" / "outcomes.csv")], False), ([str(pkg / "mod.py")], True)]
 
 
 def test_the_reload_script_is_removed_exactly():

@@ -95,7 +95,6 @@ def test_each_release_is_its_own_book(site_tree):
     assert current != set(site.book_pages(out / "v" / "0.1.0")) - {"index.html"}
 
 
-
 def _primary(df: pd.DataFrame) -> pd.DataFrame:
     keep = df["subgroup_column"].isna() & (df["model"] == "random effects") & (df["ci_method"] == "HKSJ")
     return df[keep].drop_duplicates("analysis_id").set_index("analysis_id")[["estimate", "ci_low", "ci_high"]]
@@ -127,8 +126,10 @@ def test_banners_name_the_version_and_link_the_same_page_in_the_latest(site_tree
                 continue
             banner = re.search(r'<span class="site-version-banner">(.*?)</span>', text, re.S)
             assert banner, (version, page)
-            assert f"Version {version} · data as of {manifest['data_date']} · released {manifest['date']}" \
+            assert (
+                f"Version {version} · data as of {manifest['data_date']} · released {manifest['date']}"
                 in banner.group(1)
+            )
             href = re.search(r'class="site-latest-link" href="([^"]+)"', banner.group(1)).group(1)
             depth = len(Path(page).parts) + 1  # v/<version>/ + the page's folders
             expected = "../" * depth + (page if page in latest_pages else "index.html")
@@ -149,10 +150,13 @@ def test_versions_json_lists_every_version(site_tree):
     assert ids == ["latest", *sorted(RELEASES, key=store.parse_version, reverse=True)]
     for v in data["versions"]:
         assert set(v["pages"]) == set(site.book_pages(out / v["path"])) - (
-            {p for p in site.book_pages(out) if p.startswith("v/")} if v["path"] == "" else set())
+            {p for p in site.book_pages(out) if p.startswith("v/")} if v["path"] == "" else set()
+        )
         assert (out / v["path"] / v["front"]).exists()
     for v in data["versions"][1:]:
-        assert v["data_date"] == json.loads((REPO_ROOT / "releases" / v["id"] / "manifest.json").read_text())["data_date"]
+        assert (
+            v["data_date"] == json.loads((REPO_ROOT / "releases" / v["id"] / "manifest.json").read_text())["data_date"]
+        )
 
 
 def test_a_second_site_build_reuses_the_releases(site_tree, tmp_path):

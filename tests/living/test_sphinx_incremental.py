@@ -19,8 +19,12 @@ from sarcoma_review.living.publish import SPHINX_DIR, navigation_digest
 
 
 def _book(root: Path) -> Path:
-    return tiny_book(root, {"ch": "print('MARK')"}, {"other": "# Other page\n\nFirst text.\n"},
-                     intro="# Tiny\n\nIntro, see {doc}`other`.\n")
+    return tiny_book(
+        root,
+        {"ch": "print('MARK')"},
+        {"other": "# Other page\n\nFirst text.\n"},
+        intro="# Tiny\n\nIntro, see {doc}`other`.\n",
+    )
 
 
 def _pages(root: Path) -> dict[str, bytes]:
@@ -111,12 +115,16 @@ def test_navigation_digest_sees_authored_text_not_what_the_data_compute(tmp_path
 
     # authored: a Markdown page's text, a notebook's Markdown, a generated page's title, a file added,
     # the toc
-    for edit in (lambda: (stage / "book" / "a.md").write_text("# A\n\nother text\n"),
-                 lambda: (nb.cells.__setitem__(0, nbformat.v4.new_markdown_cell("Some words\n\n# New title")),
-                          nbformat.write(nb, stage / "book" / "b.ipynb")),
-                 lambda: (stage / "book" / "whats-new.md").write_text("# What changed\n\n71.0%\n"),
-                 lambda: (stage / "book" / "references.bib").write_text("@article{a, title={A}}\n"),
-                 lambda: (stage / "_toc.yml").write_text("root: book/b\n")):
+    for edit in (
+        lambda: (stage / "book" / "a.md").write_text("# A\n\nother text\n"),
+        lambda: (
+            nb.cells.__setitem__(0, nbformat.v4.new_markdown_cell("Some words\n\n# New title")),
+            nbformat.write(nb, stage / "book" / "b.ipynb"),
+        ),
+        lambda: (stage / "book" / "whats-new.md").write_text("# What changed\n\n71.0%\n"),
+        lambda: (stage / "book" / "references.bib").write_text("@article{a, title={A}}\n"),
+        lambda: (stage / "_toc.yml").write_text("root: book/b\n"),
+    ):
         previous = navigation_digest(stage)
         edit()
         assert navigation_digest(stage) != previous

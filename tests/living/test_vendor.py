@@ -44,7 +44,8 @@ def test_versions_follow_altair_pins() -> None:
     for name, pin in (("vega", alt.VEGA_VERSION), ("vega-embed", alt.VEGAEMBED_VERSION)):
         assert manifest[name] == pin or manifest[name].startswith(pin + "."), (
             f"vendored {name} {manifest[name]} does not satisfy Altair's pin {pin}: "
-            "edit scripts/vendor_vega.sh and run it")
+            "edit scripts/vendor_vega.sh and run it"
+        )
 
 
 def test_checksums_and_licences() -> None:
@@ -53,8 +54,9 @@ def test_checksums_and_licences() -> None:
         data = (VENDOR / f"{name}.min.js").read_bytes()
         assert hashlib.sha256(data).hexdigest() == sums[f"{name}.min.js"]
         assert "sourceMappingURL" not in data.decode("utf-8")[-300:]  # no dangling source map
-        assert "BSD" in (VENDOR / f"{name}.LICENSE").read_text() or "Copyright" in (
-            VENDOR / f"{name}.LICENSE").read_text()
+        assert (
+            "BSD" in (VENDOR / f"{name}.LICENSE").read_text() or "Copyright" in (VENDOR / f"{name}.LICENSE").read_text()
+        )
 
 
 def test_config_loads_each_library_once_in_order() -> None:

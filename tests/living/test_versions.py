@@ -109,8 +109,9 @@ def test_published_release_files_and_deterministic_data_zip(tmp_path):
 
 def test_cite_page_links_the_release_pdf_and_the_versions_page():
     cff = citation.load_cff(REPO_ROOT / "CITATION.cff")
-    page = citation.render_cite_page(cff, None, "released", pdf_href="_static/releases/1.0.0/book.pdf",
-                                     versions_page=True)
+    page = citation.render_cite_page(
+        cff, None, "released", pdf_href="_static/releases/1.0.0/book.pdf", versions_page=True
+    )
     assert f"[version {cff['version']} (PDF)](_static/releases/1.0.0/book.pdf)" in page
     assert "[Versions](versions.md)" in page
     assert "(PDF)" not in citation.render_cite_page(cff, None, "unreleased")
@@ -145,28 +146,42 @@ def test_a_test_release_of_the_real_book_in_a_temporary_copy(tmp_path):
     lists it beside 0.1.0 with their published files."""
     require_chromium()
     copy = tmp_path / "clone"
-    files = subprocess.run(["git", "-C", str(REPO_ROOT), "ls-files", "-z"], capture_output=True, check=True
-                           ).stdout.decode().split("\0")
+    files = (
+        subprocess.run(["git", "-C", str(REPO_ROOT), "ls-files", "-z"], capture_output=True, check=True)
+        .stdout.decode()
+        .split("\0")
+    )
     for f in filter(None, files):
         if (REPO_ROOT / f).is_file():
             (copy / f).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO_ROOT / f, copy / f)
-    for args in (["init", "-q"], ["add", "-A"],
-                 ["-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-q", "-m", "clone"]):
+    for args in (
+        ["init", "-q"],
+        ["add", "-A"],
+        ["-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-q", "-m", "clone"],
+    ):
         subprocess.run(["git", "-C", str(copy), *args], check=True, capture_output=True)
     if (REPO_ROOT / "_build" / "cache").exists():
         shutil.copytree(REPO_ROOT / "_build" / "cache", copy / "_build" / "cache")
     env = {k: v for k, v in os.environ.items() if k not in ("REVIEW_ROOT", "REVIEW_DATA_DIR")}
-    env.update({"PYTHONPATH": str(copy / "src"), "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org",
-                "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.org"})
+    env.update(
+        {
+            "PYTHONPATH": str(copy / "src"),
+            "GIT_AUTHOR_NAME": "t",
+            "GIT_AUTHOR_EMAIL": "t@example.org",
+            "GIT_COMMITTER_NAME": "t",
+            "GIT_COMMITTER_EMAIL": "t@example.org",
+        }
+    )
     review = str(Path(sys.executable).with_name("review"))
     current = citation.read_version(REPO_ROOT)
     new = rel.bump(current, "patch")
     # dated the day after the latest release (a release cannot be dated before the one it follows)
     latest = max(json.loads(m.read_text())["date"] for m in (REPO_ROOT / "releases").glob("*/manifest.json"))
     day = (datetime.date.fromisoformat(latest) + datetime.timedelta(days=1)).isoformat()
-    proc = subprocess.run([review, "release", new, "--date", day], cwd=copy, env=env,
-                          capture_output=True, text=True, timeout=3600)
+    proc = subprocess.run(
+        [review, "release", new, "--date", day], cwd=copy, env=env, capture_output=True, text=True, timeout=3600
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     d = copy / "releases" / new
     manifest = json.loads((d / "manifest.json").read_text())

@@ -57,8 +57,11 @@ def test_chapters_run_one_after_another_in_one_pool_share_no_state(tmp_path):
 
 def _rates(path: Path, endpoint: str, horizon: str) -> list[float]:
     with open(path, newline="", encoding="utf-8") as fh:
-        return [float(r["rate_percent"]) for r in csv.DictReader(fh)
-                if r["endpoint"] == endpoint and float(r["horizon_years"]) == float(horizon)]
+        return [
+            float(r["rate_percent"])
+            for r in csv.DictReader(fh)
+            if r["endpoint"] == endpoint and float(r["horizon_years"]) == float(horizon)
+        ]
 
 
 LANDMARK = """
@@ -77,8 +80,10 @@ print("LINES=%d" % len(p.read_text().splitlines()))
 
 @pytest.mark.slow
 def test_a_changed_row_re_executes_only_the_chapters_that_received_it(tmp_path):
-    root = make_book(tmp_path / "repo", chapters={"lc": (LANDMARK.format(ep="LC"),),
-                                                  "os": (LANDMARK.format(ep="OS"),), "raw": (RAW,)})
+    root = make_book(
+        tmp_path / "repo",
+        chapters={"lc": (LANDMARK.format(ep="LC"),), "os": (LANDMARK.format(ep="OS"),), "raw": (RAW,)},
+    )
     shutil.rmtree(root / "data")
     shutil.copytree(paths.REPO_ROOT / "data", root / "data")
     out = root / "data" / "literature" / "outcomes.csv"

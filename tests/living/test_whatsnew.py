@@ -4,7 +4,8 @@ The added-study test uses a copy of the real data, with the literature tables th
 computed from (tests/fixtures/r_inputs), and the real pooling model. Its expected numbers are
 independent: metafor 3.8 (R) computed the cumulative-by-year random-effects fit of 5-year local
 control (tests/fixtures/r_reference.json, "cumul" LC_5y; REML, Hartung-Knapp): step 7 is every
-study except the last one published (the older-patients series of 2024), the last step adds it back. Tolerance 1e-4 percentage points, as the pooling tests
+study except the last one published (the older-patients series of 2024), the last step adds it back. Tolerance 1e-4
+percentage points, as the pooling tests
 (REML convergence in R vs scipy; the frozen CSV keeps 10 significant digits, far below that).
 """
 
@@ -98,9 +99,11 @@ def test_added_study_and_its_effect_on_the_pooled_estimate(tmp_path):
     md = whatsnew.render_markdown(res)
     assert f"**Added** `{DROPPED}`" in md
     b, a = last - 1, last
-    cell = (f"| lc5, all series | {last} | {_pct(case['estimate'][b]):.1f}% ({_pct(case['ci_lb'][b]):.1f}–"
-            f"{_pct(case['ci_ub'][b]):.1f}) | {last + 1} | {_pct(case['estimate'][a]):.1f}% ({_pct(case['ci_lb'][a]):.1f}–"
-            f"{_pct(case['ci_ub'][a]):.1f}) | changed |")
+    cell = (
+        f"| lc5, all series | {last} | {_pct(case['estimate'][b]):.1f}% ({_pct(case['ci_lb'][b]):.1f}–"
+        f"{_pct(case['ci_ub'][b]):.1f}) | {last + 1} | {_pct(case['estimate'][a]):.1f}% ({_pct(case['ci_lb'][a]):.1f}–"
+        f"{_pct(case['ci_ub'][a]):.1f}) | changed |"
+    )
     assert cell in md
     # The 3-year analyses do not involve the dropped series (a 5-year series): unchanged.
     lc3 = _overall(res.estimates, "lc3")
@@ -114,9 +117,20 @@ def test_corrected_value_is_listed_with_before_and_after(tmp_path):
     out.write_text(out.read_text().replace("b2002,LC,5,70", "b2002,LC,5,72"))
     est = analyses.current_estimates(repo / "data", pool=toy_pool, root=repo)
     res = whatsnew.compare(repo / "releases" / "0.2.0", repo / "data", est)
-    assert res.corrected == {"b2002": [{"table": "outcomes", "study_id": "b2002", "endpoint": "LC",
-                                        "horizon_years": "5", "field": "LC 5-year rate_percent",
-                                        "before": "70", "after": "72", "why": ""}]}
+    assert res.corrected == {
+        "b2002": [
+            {
+                "table": "outcomes",
+                "study_id": "b2002",
+                "endpoint": "LC",
+                "horizon_years": "5",
+                "field": "LC 5-year rate_percent",
+                "before": "70",
+                "after": "72",
+                "why": "",
+            }
+        ]
+    }
     assert "**Corrected** `b2002`: LC 5-year rate_percent: 70 → 72." in whatsnew.render_markdown(res)
     # Toy pool by hand: (10*50 + 30*72)/40 = 66.5 (was 65); the 75% benchmark stays outside 50–72.
     lc5 = _overall(res.estimates, "lc5")
@@ -129,12 +143,20 @@ def test_conclusions_benchmark_and_p_crossing():
     before = pd.DataFrame([{**key, "estimate": 65.0, "ci_low": 50.0, "ci_high": 70.0, "k": 2, "q_p": 0.5}])
     after = pd.DataFrame([{**key, "estimate": 70.0, "ci_low": 50.0, "ci_high": 80.0, "k": 3, "q_p": 0.01}])
     est = whatsnew.compare_estimates(before, after)
-    comps = pd.DataFrame({"comparator_id": ["photon", "other_horizon", "low"], "endpoint": ["LC", "LC", "LC"],
-                          "horizon_years": [5, 3, 5], "rate_percent": [75, 75, 45]})
+    comps = pd.DataFrame(
+        {
+            "comparator_id": ["photon", "other_horizon", "low"],
+            "endpoint": ["LC", "LC", "LC"],
+            "horizon_years": [5, 3, 5],
+            "rate_percent": [75, 75, 45],
+        }
+    )
     got = whatsnew.changed_conclusions(est, comps)
     assert [(c["kind"], c.get("comparator_id")) for c in got] == [("comparator", "photon"), ("p_crossing", None)]
     assert "now includes comparator photon (75%)" in got[0]["text"]
-    assert got[1]["test"] == "heterogeneity test" and "p = 0.500 → p = 0.010" in got[1]["text"]  # the one p format (render.tables.format_p)
+    assert (
+        got[1]["test"] == "heterogeneity test" and "p = 0.500 → p = 0.010" in got[1]["text"]
+    )  # the one p format (render.tables.format_p)
     # Reverse direction: excludes.
     back = whatsnew.changed_conclusions(whatsnew.compare_estimates(after, before), comps)
     assert "now excludes comparator photon (75%)" in back[0]["text"]
@@ -192,12 +214,24 @@ def test_a_series_its_overlap_group_stands_in_for_is_named_with_the_stand_in(tmp
     prev, cur = tmp_path / "prev", tmp_path / "cur"
     for d in (prev, cur):
         (d / "literature").mkdir(parents=True)
-    (prev / "literature" / "studies.csv").write_text("study_id,first_author,year,n_patients\na2001,A,2001,10\nb2002,B,2002,30\n")
-    (prev / "literature" / "outcomes.csv").write_text("study_id,endpoint,horizon_years,rate_percent\na2001,LC,5,50\nb2002,LC,5,70\n")
+    (prev / "literature" / "studies.csv").write_text(
+        "study_id,first_author,year,n_patients\na2001,A,2001,10\nb2002,B,2002,30\n"
+    )
+    (prev / "literature" / "outcomes.csv").write_text(
+        "study_id,endpoint,horizon_years,rate_percent\na2001,LC,5,50\nb2002,LC,5,70\n"
+    )
     (cur / "literature" / "studies.csv").write_text(
-        "study_id,first_author,year,n_patients,overlap_group\na2001,A,2001,10,g\nb2002,B,2002,30,g\n")
+        "study_id,first_author,year,n_patients,overlap_group\na2001,A,2001,10,g\nb2002,B,2002,30,g\n"
+    )
     (cur / "literature" / "outcomes.csv").write_text(
-        "study_id,endpoint,horizon_years,rate_percent\na2001,LC,5,50\nb2002,LC,5,70\n")
+        "study_id,endpoint,horizon_years,rate_percent\na2001,LC,5,50\nb2002,LC,5,70\n"
+    )
     left = whatsnew.left_pools(prev, cur, [("LC", 5.0)])
-    assert left == [{"endpoint": "LC", "horizon_years": 5.0, "study_id": "a2001",
-                     "why": "shared cohort: b2002 stands in for it (overlap rule)"}]
+    assert left == [
+        {
+            "endpoint": "LC",
+            "horizon_years": 5.0,
+            "study_id": "a2001",
+            "why": "shared cohort: b2002 stands in for it (overlap rule)",
+        }
+    ]

@@ -23,20 +23,40 @@ def _sof(rows: list[dict]) -> pd.DataFrame:
 
 
 def test_compare_certainty_lists_only_changed_levels_with_their_domains():
-    before = _sof([{"endpoint": "LC", "horizon_years": 5, "population": "all", "certainty": "low"},
-                   {"endpoint": "OS", "horizon_years": 5, "population": "all", "certainty": "very low"}])
-    after = _sof([{"endpoint": "LC", "horizon_years": 5.0, "population": "all", "certainty": "very low",
-                   "inconsistency": "very serious"},
-                  {"endpoint": "OS", "horizon_years": 5.0, "population": "all", "certainty": "very low"},
-                  {"endpoint": "LC", "horizon_years": 3.0, "population": "chordoma", "certainty": "very low",
-                   "k": 1, "series": "Mima 2014"}])
+    before = _sof(
+        [
+            {"endpoint": "LC", "horizon_years": 5, "population": "all", "certainty": "low"},
+            {"endpoint": "OS", "horizon_years": 5, "population": "all", "certainty": "very low"},
+        ]
+    )
+    after = _sof(
+        [
+            {
+                "endpoint": "LC",
+                "horizon_years": 5.0,
+                "population": "all",
+                "certainty": "very low",
+                "inconsistency": "very serious",
+            },
+            {"endpoint": "OS", "horizon_years": 5.0, "population": "all", "certainty": "very low"},
+            {
+                "endpoint": "LC",
+                "horizon_years": 3.0,
+                "population": "chordoma",
+                "certainty": "very low",
+                "k": 1,
+                "series": "Mima 2014",
+            },
+        ]
+    )
     out = whatsnew.compare_certainty(before, after)
     texts = [c["text"] for c in out]
     assert len(out) == 2  # OS 5 unchanged: not listed
     assert texts[0].startswith("3-year local control (chordoma series; one series, Mima 2014, not pooled)")
     assert "newly rated" in texts[0]
-    assert texts[1] == ("5-year local control (all series): low → very low certainty "
-                        "(inconsistency: serious → very serious).")
+    assert texts[1] == (
+        "5-year local control (all series): low → very low certainty (inconsistency: serious → very serious)."
+    )
 
 
 def test_release_freezes_the_summary_and_whatsnew_reports_a_rating_change(tmp_path):

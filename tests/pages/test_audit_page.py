@@ -22,9 +22,24 @@ def _audit():
         ("cnao.ok", "cnao.ok", "finding", "cnao", "consistent"),
         ("ifo.pt.x", "ifo.pt.x", "finding", "ifosfamide", "implausible"),
     ]
-    return pd.DataFrame([{"check_id": c, "finding_id": f, "role": r, "source": s, "location": "L", "quantity": "Q <b>",
-                          "reported": "1", "recomputed": "2", "verdict": v, "explanation": "why"}
-                         for c, f, r, s, v in rows], columns=list(COLUMNS))
+    return pd.DataFrame(
+        [
+            {
+                "check_id": c,
+                "finding_id": f,
+                "role": r,
+                "source": s,
+                "location": "L",
+                "quantity": "Q <b>",
+                "reported": "1",
+                "recomputed": "2",
+                "verdict": v,
+                "explanation": "why",
+            }
+            for c, f, r, s, v in rows
+        ],
+        columns=list(COLUMNS),
+    )
 
 
 def test_summary_counts_findings_not_rows():
@@ -39,8 +54,12 @@ def test_findings_ordered_by_importance_with_stable_anchors():
     out = page.findings_html(_audit(), lambda f: "finding-" + f, lambda c: "audit-" + c)
     ids = re.findall(r'<li id="([^"]+)"', out)
     # survival first, then statistical tests, then who the patients were; consistent ones not listed
-    assert ids == ["finding-cnao.km.LC", "finding-cnao.table4.age.LC", "finding-cnao.table2.sex.male",
-                   "finding-ifo.pt.x"]
+    assert ids == [
+        "finding-cnao.km.LC",
+        "finding-cnao.table4.age.LC",
+        "finding-cnao.table2.sex.male",
+        "finding-ifo.pt.x",
+    ]
     assert "Q &lt;b&gt;" in out and "<b>" not in out
     assert "2 further rows explore it" in out
     assert out.index("Cuccia") < out.index("Eckert")
@@ -68,6 +87,7 @@ def test_columns_doc_covers_every_column():
 
 def _chart_rows(spec: dict, mark: str) -> list[dict]:
     """The inline rows of the first layer drawn with ``mark`` (the chart embeds its data as values)."""
+
     def walk(d):
         if isinstance(d, dict):
             yield d
@@ -76,6 +96,7 @@ def _chart_rows(spec: dict, mark: str) -> list[dict]:
         elif isinstance(d, list):
             for v in d:
                 yield from walk(v)
+
     for d in walk(spec):
         m = d.get("mark")
         if (m == mark or (isinstance(m, dict) and m.get("type") == mark)) and "data" in d:

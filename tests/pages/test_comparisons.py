@@ -25,8 +25,15 @@ def lit():
     return frozen_literature()  # the R fixture's inputs (tests/helpers.py), not the live data/
 
 
-@pytest.mark.parametrize("landmark,case", [("5-year local control", "LC_5y"), ("5-year overall survival", "OS_5y"),
-                                           ("3-year local control", "LC_3y"), ("3-year overall survival", "OS_3y")])
+@pytest.mark.parametrize(
+    "landmark,case",
+    [
+        ("5-year local control", "LC_5y"),
+        ("5-year overall survival", "OS_5y"),
+        ("3-year local control", "LC_3y"),
+        ("3-year overall survival", "OS_3y"),
+    ],
+)
 def test_subgroup_tests_match_metafor_moderator(lit, landmark, case):
     row = comparisons.subgroup_tests(lit, "particle_group").set_index("landmark").loc[landmark]
     ref = next(c for c in FIXTURE["moderators"] if c["case"] == f"{case}_particle_group_HKSJ")
@@ -40,26 +47,34 @@ def live_lit():
 
 
 def _bench():
-    return comparisons.benchmarks(loaders.load_comparators(), loaders.load_table("ifosfamide", "reported_estimates"),
-                                  loaders.load_ifosfamide_patients())
+    return comparisons.benchmarks(
+        loaders.load_comparators(),
+        loaders.load_table("ifosfamide", "reported_estimates"),
+        loaders.load_ifosfamide_patients(),
+    )
 
 
 def test_benchmarks_include_ifosfamide_recomputation(lit):
-    b = comparisons.benchmarks(loaders.load_comparators(), loaders.load_table("ifosfamide", "reported_estimates"),
-                               frozen_patients())
+    b = comparisons.benchmarks(
+        loaders.load_comparators(), loaders.load_table("ifosfamide", "reported_estimates"), frozen_patients()
+    )
     rec = b[b["label"].str.contains("recomputed")].set_index("endpoint")["rate_percent"]
     # Table 3 by hand: LC 7/8 * 4/5 = 70%; OS: 3 of 11 alive beyond 60 months, no censoring before -> 3/11
     assert rec["LC"] == pytest.approx(70.0, abs=1e-9)
     assert rec["OS"] == pytest.approx(100 * 3 / 11, abs=1e-9)
     panel = comparisons.benchmark_panel(lit, b)
-    assert ("radiotherapy alone (ref. [18]), retroperitoneal sarcomas", "a rate of 0% has no logit to compare on"
-            ) in panel.attrs["skipped"]
+    assert (
+        "radiotherapy alone (ref. [18]), retroperitoneal sarcomas",
+        "a rate of 0% has no logit to compare on",
+    ) in panel.attrs["skipped"]
     assert "Not compared:" in comparisons.skipped_markdown(panel)
     # the recomputed comparator carries its own Kaplan-Meier 95% interval at 60 months: R survfit
     # (conf.type "log-log") in the fixture; 1e-6 as in tests/test_survival.py
     km = FIXTURE["survival"]["km"]["OS"]
     at60 = km["landmark_times"].index(60)
-    osrow = panel[panel["comparator"].str.contains("recomputed") & (panel["landmark"] == "5-year overall survival")].iloc[0]
+    osrow = panel[
+        panel["comparator"].str.contains("recomputed") & (panel["landmark"] == "5-year overall survival")
+    ].iloc[0]
     assert osrow["comparator_estimate"] == pytest.approx(100 * km["landmark_surv"][at60], abs=1e-6)
     assert osrow["comparator_ci_low"] == pytest.approx(100 * km["landmark_lower"][at60], abs=1e-6)
     assert osrow["comparator_ci_high"] == pytest.approx(100 * km["landmark_upper"][at60], abs=1e-6)
@@ -85,9 +100,12 @@ def test_every_sized_comparator_has_an_interval_and_unknown_ones_are_fixed(live_
     sized = panel[panel["comparator_n_kind"] != "unknown"]
     assert (sized["comparator_ci_low"] < sized["comparator_ci_high"]).all()
     # the difference follows from both intervals: never narrower than either side's
-    assert ((panel["diff_high"] - panel["diff_low"]) >= (panel["particle_ci_high"] - panel["particle_ci_low"]) - 1e-9).all()
-    assert ((panel["diff_high"] - panel["diff_low"])
-            >= (panel["comparator_ci_high"] - panel["comparator_ci_low"]) - 1e-9).all()
+    assert (
+        (panel["diff_high"] - panel["diff_low"]) >= (panel["particle_ci_high"] - panel["particle_ci_low"]) - 1e-9
+    ).all()
+    assert (
+        (panel["diff_high"] - panel["diff_low"]) >= (panel["comparator_ci_high"] - panel["comparator_ci_low"]) - 1e-9
+    ).all()
     assert np.allclose(panel["difference"], panel["particle_estimate"] - panel["comparator_estimate"])
     v = np.where(panel["diff_low"] > 0, "above", np.where(panel["diff_high"] < 0, "below", "includes"))
     assert (panel["verdict_mean"] == v).all()
@@ -109,7 +127,7 @@ def test_every_sized_comparator_has_an_interval_and_unknown_ones_are_fixed(live_
 
 def test_primary_population_is_the_non_chordoma_series(live_lit):
     panel = comparisons.benchmark_panel(live_lit, _bench())
-    for (landmark, comp), g in panel.groupby(["landmark", "comparator"]):
+    for _, g in panel.groupby(["landmark", "comparator"]):
         assert list(g["population_role"]) == ["primary", "sensitivity"][: len(g)]
         prim = g.iloc[0]
         d = live_lit[(live_lit["endpoint"] == prim["endpoint"]) & (live_lit["horizon_years"] == prim["horizon_years"])]
@@ -129,9 +147,24 @@ def test_comparisons_csv_has_its_columns(live_lit, tmp_path):
     panel = comparisons.benchmark_panel(live_lit, _bench())
     path = comparisons.write_comparisons_csv(panel, tmp_path)
     back = pd.read_csv(path)
-    required = {"landmark", "endpoint", "horizon_years", "particle_population", "comparator", "comparator_n",
-                "comparator_n_kind", "comparator_estimate", "comparator_ci_low", "comparator_ci_high", "difference",
-                "diff_low", "diff_high", "verdict", "prob_particle_exceeds", "notes"}
+    required = {
+        "landmark",
+        "endpoint",
+        "horizon_years",
+        "particle_population",
+        "comparator",
+        "comparator_n",
+        "comparator_n_kind",
+        "comparator_estimate",
+        "comparator_ci_low",
+        "comparator_ci_high",
+        "difference",
+        "diff_low",
+        "diff_high",
+        "verdict",
+        "prob_particle_exceeds",
+        "notes",
+    }
     assert required <= set(back.columns) and list(back.columns) == comparisons.CSV_COLUMNS
     assert len(back) == len(panel) and back["notes"].str.contains("MOVER").all()
     assert back.loc[back["comparator_n_kind"] == "bound", "notes"].str.contains("narrowest").all()
@@ -141,9 +174,19 @@ def test_comparisons_csv_has_its_columns(live_lit, tmp_path):
 def _toy_lit(histologies):
     import pandas as pd
 
-    rows = [{"study_id": f"s{i}", "first_author": f"Author{i}", "year": 2000 + i, "n_patients": 40,
-             "histology": h, "endpoint": "LC", "horizon_years": 5.0, "rate_percent": 60.0 + 5 * i}
-            for i, h in enumerate(histologies)]
+    rows = [
+        {
+            "study_id": f"s{i}",
+            "first_author": f"Author{i}",
+            "year": 2000 + i,
+            "n_patients": 40,
+            "histology": h,
+            "endpoint": "LC",
+            "horizon_years": 5.0,
+            "rate_percent": 60.0 + 5 * i,
+        }
+        for i, h in enumerate(histologies)
+    ]
     return pd.DataFrame(rows)
 
 
@@ -153,13 +196,31 @@ def _toy_bench(rate=40.0, kind="bound", n=112, intent="curative", dose_group="at
     from sarcoma_review.stats import comparators as C
 
     cr = C.binomial_rate(rate, n, kind) if kind != "unknown" else C.fixed_rate(rate)
-    return pd.DataFrame([{"label": "Toy et al., >=63 Gy", "modality": "photon RT", "endpoint": "LC",
-                          "horizon_years": 5.0, "rate_percent": rate, "n_kind": kind,
-                          "n_value": float(n) if kind != "unknown" else np.nan, "source": "toy", "size_note": "",
-                          "rate": cr, "uncertainty": comparisons.UNCERTAINTY[cr.kind],
-                          "rate_ci_low": cr.ci_low, "rate_ci_high": cr.ci_high, "intent": intent,
-                          "intent_statement": "", "dose_group": dose_group, "selection": "none stated",
-                          "era_year": np.nan, "n_at_risk": np.nan}])
+    return pd.DataFrame(
+        [
+            {
+                "label": "Toy et al., >=63 Gy",
+                "modality": "photon RT",
+                "endpoint": "LC",
+                "horizon_years": 5.0,
+                "rate_percent": rate,
+                "n_kind": kind,
+                "n_value": float(n) if kind != "unknown" else np.nan,
+                "source": "toy",
+                "size_note": "",
+                "rate": cr,
+                "uncertainty": comparisons.UNCERTAINTY[cr.kind],
+                "rate_ci_low": cr.ci_low,
+                "rate_ci_high": cr.ci_high,
+                "intent": intent,
+                "intent_statement": "",
+                "dose_group": dose_group,
+                "selection": "none stated",
+                "era_year": np.nan,
+                "n_at_risk": np.nan,
+            }
+        ]
+    )
 
 
 def test_a_context_only_comparator_gets_no_verdict_and_says_why():
@@ -260,20 +321,64 @@ def test_benchmark_text_never_claims_certainty_and_escapes():
 def test_other_series_chordomas_named_from_the_series_own_histology():
     import pandas as pd
 
-    s = pd.DataFrame([
-        {"study_id": "a", "first_author": "A", "year": 2010, "n_patients": 50, "histology": "Various",
-         "patient_group": "mixed", "n_chordoma": 29},          # counts its chordomas
-        {"study_id": "b", "first_author": "B", "year": 2011, "n_patients": 40, "histology": "Various",
-         "patient_group": "mixed", "n_chordoma": np.nan},      # mixed, count not given
-        {"study_id": "c", "first_author": "C", "year": 2012, "n_patients": 30, "histology": "Various",
-         "patient_group": "soft tissue", "n_chordoma": np.nan},  # soft tissue: no chordoma
-        {"study_id": "d", "first_author": "D", "year": 2013, "n_patients": 20, "histology": "Osteosarcoma",
-         "patient_group": "bone", "n_chordoma": np.nan},       # one named histology
-        {"study_id": "e", "first_author": "E", "year": 2014, "n_patients": 60, "histology": "Chordoma",
-         "patient_group": "chordoma", "n_chordoma": 60},       # the chordoma stratum itself
-        {"study_id": "f", "first_author": "F", "year": 2015, "n_patients": 54, "histology": "Various",
-         "patient_group": "mixed", "n_chordoma": 0},           # chordomas excluded
-    ])
+    s = pd.DataFrame(
+        [
+            {
+                "study_id": "a",
+                "first_author": "A",
+                "year": 2010,
+                "n_patients": 50,
+                "histology": "Various",
+                "patient_group": "mixed",
+                "n_chordoma": 29,
+            },  # counts its chordomas
+            {
+                "study_id": "b",
+                "first_author": "B",
+                "year": 2011,
+                "n_patients": 40,
+                "histology": "Various",
+                "patient_group": "mixed",
+                "n_chordoma": np.nan,
+            },  # mixed, count not given
+            {
+                "study_id": "c",
+                "first_author": "C",
+                "year": 2012,
+                "n_patients": 30,
+                "histology": "Various",
+                "patient_group": "soft tissue",
+                "n_chordoma": np.nan,
+            },  # soft tissue: no chordoma
+            {
+                "study_id": "d",
+                "first_author": "D",
+                "year": 2013,
+                "n_patients": 20,
+                "histology": "Osteosarcoma",
+                "patient_group": "bone",
+                "n_chordoma": np.nan,
+            },  # one named histology
+            {
+                "study_id": "e",
+                "first_author": "E",
+                "year": 2014,
+                "n_patients": 60,
+                "histology": "Chordoma",
+                "patient_group": "chordoma",
+                "n_chordoma": 60,
+            },  # the chordoma stratum itself
+            {
+                "study_id": "f",
+                "first_author": "F",
+                "year": 2015,
+                "n_patients": 54,
+                "histology": "Various",
+                "patient_group": "mixed",
+                "n_chordoma": 0,
+            },  # chordomas excluded
+        ]
+    )
     with_ch, unknown = comparisons.other_series_chordomas(s)
     assert with_ch == ["A 2010 (29 of 50 patients)"] and unknown == ["B 2011"]
     text = comparisons.other_series_chordomas_text(s, "The pool")

@@ -43,8 +43,9 @@ def _chapter_texts() -> dict[str, str]:
     out = {}
     for nb in (REPO_ROOT / "book").rglob("*.ipynb"):
         cells = json.loads(nb.read_text(encoding="utf-8"))["cells"]
-        out[str(nb.relative_to(REPO_ROOT))] = "\n".join("".join(c["source"]) for c in cells
-                                                        if c["cell_type"] == "markdown")
+        out[str(nb.relative_to(REPO_ROOT))] = "\n".join(
+            "".join(c["source"]) for c in cells if c["cell_type"] == "markdown"
+        )
     for md in (REPO_ROOT / "book").rglob("*.md"):
         if md != GLOSSARY:
             out[str(md.relative_to(REPO_ROOT))] = md.read_text(encoding="utf-8")

@@ -38,15 +38,22 @@ def test_table_one_matches_published_rows(lit):
     assert t.loc["Imai 2016", "DPFS 5y (%)"] == 50.3
     assert list(t.index[:2]) == ["Serizawa 2009", "Ciernik 2011"]  # ordered by year
     assert [c for c in t.columns if c.endswith("(%)")] == [
-        "LC 3y (%)", "LC 5y (%)", "OS 3y (%)", "OS 5y (%)", "DPFS 5y (%)"]
+        "LC 3y (%)",
+        "LC 5y (%)",
+        "OS 3y (%)",
+        "OS 5y (%)",
+        "DPFS 5y (%)",
+    ]
 
 
 def test_summary_sentence_takes_every_figure_from_data(lit):
     rows = lit[lit["study_id"] == "imai2018"]
     text = literature.study_summary(rows.iloc[0], rows)
-    assert text == ("**Imai 2018**: 128 patients; site Axis; histology Various; Carbon ions (carbon). "
-                    "Reported at 5 years, local control 65%, overall survival 46%, "
-                    "distant progression-free survival 39%.")
+    assert text == (
+        "**Imai 2018**: 128 patients; site Axis; histology Various; Carbon ions (carbon). "
+        "Reported at 5 years, local control 65%, overall survival 46%, "
+        "distant progression-free survival 39%."
+    )
     assert len(literature.study_summaries(lit)) == 13
 
 
@@ -97,6 +104,8 @@ def test_a_new_series_without_its_appraisal_rows_is_named(data_copy):
 
     from sarcoma_review.pages import appraisal
 
-    append_rows(data_copy / "literature" / "studies.csv", [{"study_id": "newseries2030", "first_author": "New",
-                                                            "year": 2030, "n_patients": 20}])
+    append_rows(
+        data_copy / "literature" / "studies.csv",
+        [{"study_id": "newseries2030", "first_author": "New", "year": 2030, "n_patients": 20}],
+    )
     assert appraisal.not_appraised(data_copy) == ["newseries2030"]

@@ -46,12 +46,18 @@ def test_no_text_defines_local_control_as_a_plain_share() -> None:
     files = [*PACKAGE.rglob("*.py"), *(REPO_ROOT / "book").rglob("*.ipynb"), *(REPO_ROOT / "book").rglob("*.md")]
     files = [f for f in files if "_build" not in f.parts]
     assert len(files) > 30
-    hits = [(str(f.relative_to(REPO_ROOT)), p.pattern) for f in files
-            for p in PLAIN_SHARE if p.search(f.read_text(encoding="utf-8"))]
+    hits = [
+        (str(f.relative_to(REPO_ROOT)), p.pattern)
+        for f in files
+        for p in PLAIN_SHARE
+        if p.search(f.read_text(encoding="utf-8"))
+    ]
     assert not hits, hits
     # the pattern list does catch the wording it replaces
-    assert any(p.search("A local control rate at 5 years is the share of patients in whom it had not grown back")
-               for p in PLAIN_SHARE)
+    assert any(
+        p.search("A local control rate at 5 years is the share of patients in whom it had not grown back")
+        for p in PLAIN_SHARE
+    )
 
 
 @pytest.mark.parametrize("horizon", [3, 5])
@@ -106,8 +112,9 @@ def test_ifosfamide_comparator_flag_counts_the_competing_deaths() -> None:
     """The ifosfamide local-control comparator (frozen Table 3, hand counts above): 3 at risk at
     60 months, 6 deaths without local failure before; the flag says both. Overall survival has no
     competing death and no such flag; a comparator without a patient table keeps the plain flag."""
-    b = comparisons.benchmarks(loaders.load_comparators(), loaders.load_table("ifosfamide", "reported_estimates"),
-                               frozen_patients())
+    b = comparisons.benchmarks(
+        loaders.load_comparators(), loaders.load_table("ifosfamide", "reported_estimates"), frozen_patients()
+    )
     ifo = b[b["label"].str.contains("Eckert")].set_index(["label", "endpoint"])
     lc = ifo.xs("LC", level="endpoint")
     assert (lc["n_at_risk"] == 3).all() and (lc["n_died_first"] == 6).all()

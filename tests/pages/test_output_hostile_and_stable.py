@@ -59,11 +59,15 @@ def test_two_runs_write_byte_identical_estimates_and_audit(tmp_path, data_copy):
         out = tmp_path / f"run{seed}"
         out.mkdir()
         env = dict(os.environ, PYTHONHASHSEED=seed)  # set/dict ordering differs between the runs
-        subprocess.run([sys.executable, "-c", _WRITER, str(data_copy), str(out)], check=True, env=env,
-                       capture_output=True, text=True)
+        subprocess.run(
+            [sys.executable, "-c", _WRITER, str(data_copy), str(out)],
+            check=True,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         files = sorted(out.iterdir())
-        assert [f.name for f in files] == ["analysis_LC5.csv", "analysis_OS3.csv", "audit.csv",
-                                           "release_estimates.csv"]
+        assert [f.name for f in files] == ["analysis_LC5.csv", "analysis_OS3.csv", "audit.csv", "release_estimates.csv"]
         assert all(f.stat().st_size > 100 for f in files)
         digests.append({f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in files})
     assert digests[0] == digests[1]
@@ -81,15 +85,40 @@ def test_write_estimates_twice_in_one_process_is_identical(tmp_path):
 def add_hostile_studies(data: Path) -> None:
     """Append two studies (markup and non-ASCII text) with 5-year LC rates to a data copy."""
     lit = data / "literature"
-    append_rows(lit / "studies.csv", [
-        {"study_id": "hostile2021", "first_author": SCRIPT, "year": 2021, "n_patients": 40, "site": IMG,
-         "histology": "Chordoma", "patient_group": "chordoma", "centre": SCRIPT, "citation": IMG,
-         "source": "test: hostile text"},
-        {"study_id": "muller2022", "first_author": NON_ASCII, "year": 2022, "n_patients": 60, "site": "Sacrum",
-         "histology": "Chordoma", "patient_group": "chordoma", "source": "test: non-ASCII text"}])
-    append_rows(lit / "outcomes.csv", [
-        {"study_id": "hostile2021", "endpoint": "LC", "horizon_years": 5, "rate_percent": 70, "quote": SCRIPT},
-        {"study_id": "muller2022", "endpoint": "LC", "horizon_years": 5, "rate_percent": 75}])
+    append_rows(
+        lit / "studies.csv",
+        [
+            {
+                "study_id": "hostile2021",
+                "first_author": SCRIPT,
+                "year": 2021,
+                "n_patients": 40,
+                "site": IMG,
+                "histology": "Chordoma",
+                "patient_group": "chordoma",
+                "centre": SCRIPT,
+                "citation": IMG,
+                "source": "test: hostile text",
+            },
+            {
+                "study_id": "muller2022",
+                "first_author": NON_ASCII,
+                "year": 2022,
+                "n_patients": 60,
+                "site": "Sacrum",
+                "histology": "Chordoma",
+                "patient_group": "chordoma",
+                "source": "test: non-ASCII text",
+            },
+        ],
+    )
+    append_rows(
+        lit / "outcomes.csv",
+        [
+            {"study_id": "hostile2021", "endpoint": "LC", "horizon_years": 5, "rate_percent": 70, "quote": SCRIPT},
+            {"study_id": "muller2022", "endpoint": "LC", "horizon_years": 5, "rate_percent": 75},
+        ],
+    )
 
 
 @pytest.fixture
@@ -113,7 +142,9 @@ def test_hostile_text_is_escaped_in_html_tables(hostile):
     assert html.escape(IMG) in out and html.escape(NON_ASCII + " 2022") in out
     assert "<script" not in out and "<img" not in out
     # the page's text, once the browser decodes the entities, is the original text
-    cells = [html.unescape(c.replace("<wbr>", "")) for c in re.findall(r"<td[^>]*>(.*?)</td>", out)]  # <wbr>: a break, not text
+    cells = [
+        html.unescape(c.replace("<wbr>", "")) for c in re.findall(r"<td[^>]*>(.*?)</td>", out)
+    ]  # <wbr>: a break, not text
     assert SCRIPT + " 2021" in cells and IMG in cells and NON_ASCII + " 2022" in cells
 
 
@@ -154,12 +185,27 @@ def test_hostile_text_is_escaped_in_markdown_the_pages_display():
     """Markdown passes raw HTML through: study text put into displayed Markdown must be escaped."""
     from sarcoma_review.pages import literature
 
-    lit = pd.DataFrame({"study_id": ["h"], "first_author": [SCRIPT], "year": [2021], "n_patients": [40],
-                        "site": [IMG], "histology": ["Chordoma"], "particle": ["Carbon ions"],
-                        "particle_group": ["carbon"], "endpoint": ["LC"], "horizon_years": [5],
-                        "rate_percent": [70.0], "source_study": ["t"], "source_outcome": ["t"]})
-    texts = [*literature.study_summaries(lit),
-             pooled.summary_markdown(sensitivity.run_analysis(lit, "LC", 5), "LC", 5)]  # single study: its label
+    lit = pd.DataFrame(
+        {
+            "study_id": ["h"],
+            "first_author": [SCRIPT],
+            "year": [2021],
+            "n_patients": [40],
+            "site": [IMG],
+            "histology": ["Chordoma"],
+            "particle": ["Carbon ions"],
+            "particle_group": ["carbon"],
+            "endpoint": ["LC"],
+            "horizon_years": [5],
+            "rate_percent": [70.0],
+            "source_study": ["t"],
+            "source_outcome": ["t"],
+        }
+    )
+    texts = [
+        *literature.study_summaries(lit),
+        pooled.summary_markdown(sensitivity.run_analysis(lit, "LC", 5), "LC", 5),
+    ]  # single study: its label
     for text in texts:
         assert "<script" not in text and "<img" not in text, text
         assert html.escape(SCRIPT, quote=False) in text

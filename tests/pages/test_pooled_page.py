@@ -26,7 +26,17 @@ from sarcoma_review.stats import pooling, sensitivity
 
 REF = json.loads((Path(__file__).parents[1] / "fixtures" / "r_reference.json").read_text())
 TOL = 1e-4
-LANDMARKS = [("LC", 5.0), ("OS", 5.0), ("LC", 3.0), ("OS", 3.0), ("LC", 2.0), ("OS", 2.0), ("PFS", 3.0), ("PFS", 5.0), ("DFS", 5.0)]
+LANDMARKS = [
+    ("LC", 5.0),
+    ("OS", 5.0),
+    ("LC", 3.0),
+    ("OS", 3.0),
+    ("LC", 2.0),
+    ("OS", 2.0),
+    ("PFS", 3.0),
+    ("PFS", 5.0),
+    ("DFS", 5.0),
+]
 
 
 def _study_records(node):
@@ -67,8 +77,9 @@ def test_published_csv_holds_every_estimate_and_never_calls_one_series_pooled(tm
     if sensitivity.landmark_rows(lit, ep, h).empty:
         pytest.fail(f"{ep} at {h:g} years is in book/analyses.yml but no series reports it")
     a = sensitivity.run_analysis(lit, ep, h)
-    back = pd.read_csv(pooled.write_estimates(a, tmp_path / "e.csv"), dtype={"series": "string"},
-                       keep_default_na=False, na_values=[""])
+    back = pd.read_csv(
+        pooled.write_estimates(a, tmp_path / "e.csv"), dtype={"series": "string"}, keep_default_na=False, na_values=[""]
+    )
     one = back["k"] == 1
     assert (back.loc[one, "kind"] == pooling.SINGLE_SERIES).all()
     assert (back.loc[~one, "kind"] == pooling.POOLED).all()
@@ -171,11 +182,19 @@ def test_a_reconstruction_that_drops_the_landmark_gives_no_effective_n_row(froze
 
 
 # ------------------------------------------------------------------------------ p-values
-@pytest.mark.parametrize("p, table, text", [
-    (0.0346, "0.035", "p = 0.035"), (0.0004, "< 0.001", "p < 0.001"), (0.001, "0.001", "p = 0.001"),
-    (0.5, "0.500", "p = 0.500"), (0.9996, "> 0.999", "p > 0.999"), (1.0, "> 0.999", "p > 0.999"),
-    (0.0, "< 0.001", "p < 0.001"), (float("nan"), "—", None),
-])
+@pytest.mark.parametrize(
+    "p, table, text",
+    [
+        (0.0346, "0.035", "p = 0.035"),
+        (0.0004, "< 0.001", "p < 0.001"),
+        (0.001, "0.001", "p = 0.001"),
+        (0.5, "0.500", "p = 0.500"),
+        (0.9996, "> 0.999", "p > 0.999"),
+        (1.0, "> 0.999", "p > 0.999"),
+        (0.0, "< 0.001", "p < 0.001"),
+        (float("nan"), "—", None),
+    ],
+)
 def test_one_p_format(p, table, text):
     assert format_p(p) == table
     if text:

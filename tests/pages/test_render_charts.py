@@ -17,19 +17,36 @@ EVIL = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
 
 
 def per_study() -> pd.DataFrame:
-    return pd.DataFrame({
-        "study_id": ["imai2016", "mueller2010", "evil2018"],
-        "label": ["Imai 2016", "Müller 2010", EVIL],
-        "n_patients": [30, 12, 50],
-        "estimate": [77.0, 60.0, 85.0], "ci_low": [60.0, 30.0, 75.0], "ci_high": [90.0, 85.0, 93.0],
-        "weight": [30.0, 15.0, 55.0], "subgroup": ["carbon", "proton", "carbon"],
-        "year": [2016, 2010, 2018], "source": ["Table I row 1", "Table I row 2", "Table I row 3"],
-    })
+    return pd.DataFrame(
+        {
+            "study_id": ["imai2016", "mueller2010", "evil2018"],
+            "label": ["Imai 2016", "Müller 2010", EVIL],
+            "n_patients": [30, 12, 50],
+            "estimate": [77.0, 60.0, 85.0],
+            "ci_low": [60.0, 30.0, 75.0],
+            "ci_high": [90.0, 85.0, 93.0],
+            "weight": [30.0, 15.0, 55.0],
+            "subgroup": ["carbon", "proton", "carbon"],
+            "year": [2016, 2010, 2018],
+            "source": ["Table I row 1", "Table I row 2", "Table I row 3"],
+        }
+    )
 
 
-POOLED = {"estimate": 78.0, "ci_low": 70.0, "ci_high": 85.0, "pi_low": 50.0, "pi_high": 93.0,
-          "tau2": 0.0123, "i2": 45.0, "q": 3.6, "q_p": 0.165, "k": 3, "n_patients": 92,
-          "model": "random-effects"}
+POOLED = {
+    "estimate": 78.0,
+    "ci_low": 70.0,
+    "ci_high": 85.0,
+    "pi_low": 50.0,
+    "pi_high": 93.0,
+    "tau2": 0.0123,
+    "i2": 45.0,
+    "q": 3.6,
+    "q_p": 0.165,
+    "k": 3,
+    "n_patients": 92,
+    "model": "random-effects",
+}
 
 
 def walk(node):
@@ -124,23 +141,43 @@ def test_forest_spec_layers_and_encodings() -> None:
     assert set(enc["color"]["scale"]["range"]) <= set(charts.CATEGORY_COLOURS)
     assert len(set(enc["shape"]["scale"]["range"])) == 2 and len(set(enc["color"]["scale"]["range"])) == 2
     assert enc["x"]["scale"]["domain"] == [0, 100]
-    assert {t["field"] for t in enc["tooltip"]} >= {"label", "n_patients", "estimate", "ci_low", "ci_high",
-                                                    "weight", "year", "source"}
+    assert {t["field"] for t in enc["tooltip"]} >= {
+        "label",
+        "n_patients",
+        "estimate",
+        "ci_low",
+        "ci_high",
+        "weight",
+        "year",
+        "source",
+    }
     area = next(u for u in units(spec) if mark_type(u) == "area")
     verts = inline_values(area, spec)
-    assert verts == [{"y": 2.6, "x": 78.0, "x2": 78.0}, {"y": 3.0, "x": 70.0, "x2": 85.0},
-                     {"y": 3.4, "x": 78.0, "x2": 78.0}]
+    assert verts == [
+        {"y": 2.6, "x": 78.0, "x2": 78.0},
+        {"y": 3.0, "x": 70.0, "x2": 85.0},
+        {"y": 3.4, "x": 78.0, "x2": 78.0},
+    ]
     assert area["encoding"]["x2"]["field"] == "x2"
-    whisker = next(u for u in units(spec) if mark_type(u) == "rule" and u["encoding"].get("x2", {}).get("field")
-                   == "ci_high" and "color" in u["encoding"] and u["encoding"]["color"].get("field") == "subgroup")
+    whisker = next(
+        u
+        for u in units(spec)
+        if mark_type(u) == "rule"
+        and u["encoding"].get("x2", {}).get("field") == "ci_high"
+        and "color" in u["encoding"]
+        and u["encoding"]["color"].get("field") == "subgroup"
+    )
     assert whisker["encoding"]["x"]["field"] == "ci_low"
     pi = next(u for u in units(spec) if u.get("transform") == [{"filter": "datum.kind === 'pi'"}])
     assert mark_type(pi) == "rule"
     het = [v for u in units(spec) if mark_type(u) == "text" for v in inline_values(u, spec) if "text" in v]
     assert het == [{"text": "Heterogeneity: τ² = 0.0123, I² = 45.0%, Q = 3.60 (df = 2), p = 0.165"}]
     # the table's text columns are fields of the shared row data
-    text_fields = {u["encoding"]["text"]["field"] for u in units(spec)
-                   if mark_type(u) == "text" and "field" in u["encoding"].get("text", {})}
+    text_fields = {
+        u["encoding"]["text"]["field"]
+        for u in units(spec)
+        if mark_type(u) == "text" and "field" in u["encoding"].get("text", {})
+    }
     assert {"label", "n_text", "ci_text", "weight_text"} <= text_fields
 
 
@@ -154,10 +191,19 @@ def test_forest_single_subgroup_uses_one_colour() -> None:
 
 def test_forest_large_k_draws_top_weights_and_notes_the_rest() -> None:
     k = 80
-    df = pd.DataFrame({"study_id": [f"s{i}" for i in range(k)], "label": [f"Author{i} {2000 + i % 20}" for i in range(k)],
-                       "n_patients": [10 + i for i in range(k)], "estimate": [50.0] * k, "ci_low": [40.0] * k,
-                       "ci_high": [60.0] * k, "weight": [float(i + 1) for i in range(k)],
-                       "year": [2000 + i % 20 for i in range(k)], "source": ["x"] * k})
+    df = pd.DataFrame(
+        {
+            "study_id": [f"s{i}" for i in range(k)],
+            "label": [f"Author{i} {2000 + i % 20}" for i in range(k)],
+            "n_patients": [10 + i for i in range(k)],
+            "estimate": [50.0] * k,
+            "ci_low": [40.0] * k,
+            "ci_high": [60.0] * k,
+            "weight": [float(i + 1) for i in range(k)],
+            "year": [2000 + i % 20 for i in range(k)],
+            "source": ["x"] * k,
+        }
+    )
     total = df["weight"].sum()
     df["weight"] = df["weight"] / total * 100
     rows, _, info = charts.forest_rows(df, {**POOLED, "k": k}, max_studies=60)
@@ -183,12 +229,19 @@ def test_forest_rejects_missing_columns_with_a_hint() -> None:
 
 
 def km_inputs():
-    km = pd.DataFrame({"group": ["A"] * 4 + ["B"] * 3, "time": [0, 5, 10, 20, 0, 8, 15],
-                       "survival": [1, .9, .7, .7, 1, .8, .5], "ci_low": [1, .8, .55, .55, 1, .6, .3],
-                       "ci_high": [1, .97, .85, .85, 1, .95, .7]})
-    at_risk = pd.DataFrame({"group": ["A", "A", "A", "B", "B", "B"], "time": [0, 10, 20, 0, 10, 20],
-                            "n_at_risk": [10, 7, 3, 8, 5, 1]})
-    censored = pd.DataFrame({"group": ["A", "B"], "time": [12, 17], "survival": [.7, .5]})
+    km = pd.DataFrame(
+        {
+            "group": ["A"] * 4 + ["B"] * 3,
+            "time": [0, 5, 10, 20, 0, 8, 15],
+            "survival": [1, 0.9, 0.7, 0.7, 1, 0.8, 0.5],
+            "ci_low": [1, 0.8, 0.55, 0.55, 1, 0.6, 0.3],
+            "ci_high": [1, 0.97, 0.85, 0.85, 1, 0.95, 0.7],
+        }
+    )
+    at_risk = pd.DataFrame(
+        {"group": ["A", "A", "A", "B", "B", "B"], "time": [0, 10, 20, 0, 10, 20], "n_at_risk": [10, 7, 3, 8, 5, 1]}
+    )
+    censored = pd.DataFrame({"group": ["A", "B"], "time": [12, 17], "survival": [0.7, 0.5]})
     return km, at_risk, censored
 
 
@@ -207,7 +260,10 @@ def test_km_spec() -> None:
     b = [(r["time"], r["survival"]) for r in curve if r["group"] == "B"]
     assert b == [(0, 100.0), (8, 80.0), (15, 50.0), (17.0, 50.0)]
     ticks = next(u for u in us if mark_type(u) == "tick")
-    assert [(r["group"], r["time"], r["survival"]) for r in inline_values(ticks, spec)] == [("A", 12, 70.0), ("B", 17, 50.0)]
+    assert [(r["group"], r["time"], r["survival"]) for r in inline_values(ticks, spec)] == [
+        ("A", 12, 70.0),
+        ("B", 17, 50.0),
+    ]
     risk = next(u for u in us if mark_type(u) == "text")
     assert risk["encoding"]["text"]["field"] == "n_at_risk"
     assert inline_values(risk, spec) == at_risk.to_dict("records")
@@ -238,8 +294,11 @@ def test_km_max_time_draws_nothing_beyond_it() -> None:
         rows = inline_values(next(u for u in us if mark_type(u) == mark), spec)
         assert max(r["time"] for r in rows) == 12
         # fractions times 100 in floating point: 0.55 * 100 = 55.00000000000001, hence the rounding
-        a = [(r["time"], round(r["survival"], 9), round(r["ci_low"], 9), round(r["ci_high"], 9))
-             for r in rows if r["group"] == "A"]
+        a = [
+            (r["time"], round(r["survival"], 9), round(r["ci_low"], 9), round(r["ci_high"], 9))
+            for r in rows
+            if r["group"] == "A"
+        ]
         assert a == [(0, 100.0, 100.0, 100.0), (5, 90.0, 80.0, 97.0), (10, 70.0, 55.0, 85.0), (12, 70.0, 55.0, 85.0)]
         b = [(r["time"], round(r["survival"], 9)) for r in rows if r["group"] == "B"]
         assert b == [(0, 100.0), (8, 80.0), (12, 80.0)]
@@ -257,8 +316,15 @@ def test_km_max_time_draws_nothing_beyond_it() -> None:
 
 
 def test_cumulative_plot_rows() -> None:
-    cum = pd.DataFrame({"year": [2016, 2010, 2018], "estimate": [.7, .6, .78], "ci_low": [.55, .3, .7],
-                        "ci_high": [.85, .85, .85], "k": [2, 1, 3]})
+    cum = pd.DataFrame(
+        {
+            "year": [2016, 2010, 2018],
+            "estimate": [0.7, 0.6, 0.78],
+            "ci_low": [0.55, 0.3, 0.7],
+            "ci_high": [0.85, 0.85, 0.85],
+            "k": [2, 1, 3],
+        }
+    )
     spec = charts.cumulative_plot(cum).to_dict()
     point = next(u for u in units(spec) if mark_type(u) == "point")
     assert point["encoding"]["y"]["sort"] == ["up to 2010 (k = 1)", "up to 2016 (k = 2)", "up to 2018 (k = 3)"]
@@ -282,14 +348,21 @@ def test_offline_html_uses_global_vegaembed_and_no_cdn() -> None:
     html = charts.offline_html(charts.km_plot(*km_inputs()).to_dict(), div_id="c1")
     assert '<div class="sr-vega-chart" id="c1"></div>' in html
     assert "window.vegaEmbed(el, spec, opts)" in html
-    no_ns = (html.replace("https://vega.github.io/schema", "").replace('xmlns="http://www.w3.org/2000/svg"', "")
-             .replace('xmlns:xlink="http://www.w3.org/1999/xlink"', ""))
+    no_ns = (
+        html.replace("https://vega.github.io/schema", "")
+        .replace('xmlns="http://www.w3.org/2000/svg"', "")
+        .replace('xmlns:xlink="http://www.w3.org/1999/xlink"', "")
+    )
     assert "src=" not in html and "cdn" not in html.lower() and "http" not in no_ns
 
 
 def test_offline_html_cannot_be_broken_out_of() -> None:
-    spec = {"title": EVIL, "data": {"values": [{"a": "</script><!--"}]}, "mark": "text",
-            "encoding": {"text": {"field": "a", "type": "nominal"}}}
+    spec = {
+        "title": EVIL,
+        "data": {"values": [{"a": "</script><!--"}]},
+        "mark": "text",
+        "encoding": {"text": {"field": "a", "type": "nominal"}},
+    }
     html = charts.offline_html(spec, div_id="c2")
     static, script = html.split("<script", 1)
     # the static SVG shows the hostile text as escaped text, never as markup
@@ -319,8 +392,11 @@ def test_enable_offline_renderer_mimebundle() -> None:
 
 
 def test_book_spec_lifts_every_label_limit_and_sets_the_okabe_ito_palette() -> None:
-    chart = alt.Chart(pd.DataFrame({"y": ["a" * 80], "x": [1]})).mark_text(limit=50).encode(
-        x="x:Q", y=alt.Y("y:N", axis=alt.Axis(labelLimit=120)), text="y:N")
+    chart = (
+        alt.Chart(pd.DataFrame({"y": ["a" * 80], "x": [1]}))
+        .mark_text(limit=50)
+        .encode(x="x:Q", y=alt.Y("y:N", axis=alt.Axis(labelLimit=120)), text="y:N")
+    )
     spec = charts.book_spec(chart.to_dict())
     limits = [d["labelLimit"] for d in walk(spec) if "labelLimit" in d]
     assert limits and all(v == 0 for v in limits)  # 0 = no limit in Vega
@@ -328,7 +404,15 @@ def test_book_spec_lifts_every_label_limit_and_sets_the_okabe_ito_palette() -> N
     assert spec["config"]["range"]["category"] == charts.CATEGORY_COLOURS
     # Okabe & Ito's eight colours, each once
     assert {c.upper() for c in charts.CATEGORY_COLOURS} == {
-        "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000"}
+        "#E69F00",
+        "#56B4E9",
+        "#009E73",
+        "#F0E442",
+        "#0072B2",
+        "#D55E00",
+        "#CC79A7",
+        "#000000",
+    }
 
 
 def test_static_svg_draws_every_label_whole_and_escaped() -> None:
@@ -391,8 +475,9 @@ def test_vl_convert_bundles_the_vendored_vega_and_vega_lite() -> None:
 def test_km_axis_ticks_are_the_at_risk_times() -> None:
     km, _, censored = km_inputs()
     # numbers at risk every 12 months (hand-made): the axis must be ticked at 0, 12, 24 and nowhere else
-    at_risk = pd.DataFrame({"group": ["A", "A", "A", "B", "B", "B"], "time": [0, 12, 24, 0, 12, 24],
-                            "n_at_risk": [10, 6, 2, 8, 4, 1]})
+    at_risk = pd.DataFrame(
+        {"group": ["A", "A", "A", "B", "B", "B"], "time": [0, 12, 24, 0, 12, 24], "n_at_risk": [10, 6, 2, 8, 4, 1]}
+    )
     spec = charts.km_plot(km, at_risk, censored, max_time=30).to_dict()
     axes = [d["axis"] for d in walk(spec) if isinstance(d.get("axis"), dict) and "values" in d["axis"]]
     assert axes and all(a["values"] == [0.0, 12.0, 24.0] for a in axes)
@@ -423,15 +508,21 @@ def test_km_drawn_axis_labels_every_at_risk_time() -> None:
 def test_forest_shows_histology_when_the_frame_has_it() -> None:
     df = per_study().assign(histology=["chordoma", "chondrosarcoma", None])
     spec = charts.forest_plot(df, POOLED).to_dict()
-    fields = {u["encoding"]["text"]["field"] for u in units(spec)
-              if mark_type(u) == "text" and "field" in u["encoding"].get("text", {})}
+    fields = {
+        u["encoding"]["text"]["field"]
+        for u in units(spec)
+        if mark_type(u) == "text" and "field" in u["encoding"].get("text", {})
+    }
     assert "histology_text" in fields
-    values = inline_values(next(u for u in units(spec) if mark_type(u) == "text"
-                                and u["encoding"]["text"].get("field") == "histology_text"), spec)
+    values = inline_values(
+        next(
+            u for u in units(spec) if mark_type(u) == "text" and u["encoding"]["text"].get("field") == "histology_text"
+        ),
+        spec,
+    )
     assert {v["histology_text"] for v in values if v["kind"] == "study"} == {"chordoma", "chondrosarcoma", ""}
     plain = charts.forest_plot(per_study(), POOLED).to_dict()
-    assert "histology_text" not in {u["encoding"]["text"].get("field") for u in units(plain)
-                                    if mark_type(u) == "text"}
+    assert "histology_text" not in {u["encoding"]["text"].get("field") for u in units(plain) if mark_type(u) == "text"}
 
 
 def test_forest_text_columns_are_never_cut() -> None:
@@ -453,8 +544,9 @@ def test_chart_ids_are_deterministic_and_unique_on_a_page(monkeypatch) -> None:
     monkeypatch.setattr(charts, "_CHART_COUNTS", {})
     spec = charts.km_plot(*km_inputs()).to_dict()
     first, second = charts.chart_id(spec), charts.chart_id(spec)
-    digest = hashlib.sha256(_json.dumps([spec, {}], sort_keys=True, ensure_ascii=False,
-                                        default=str).encode()).hexdigest()[:12]
+    digest = hashlib.sha256(
+        _json.dumps([spec, {}], sort_keys=True, ensure_ascii=False, default=str).encode()
+    ).hexdigest()[:12]
     assert (first, second) == (f"sr-chart-{digest}", f"sr-chart-{digest}-2")
     assert charts.chart_id({"mark": "point"}) != first
     monkeypatch.setattr(charts, "_CHART_COUNTS", {})  # a new page (process) starts counting again
@@ -465,12 +557,14 @@ def test_chart_ids_are_deterministic_and_unique_on_a_page(monkeypatch) -> None:
 def test_one_visual_registry_carbon_looks_the_same_in_every_chart() -> None:
     """A category keeps its colour and shape whatever the other categories of the chart and their
     order (the 5-year and the 3-year forest plots used to draw carbon differently)."""
+
     def marks(subgroups):
         df = per_study().assign(subgroup=subgroups)
         spec = charts.forest_plot(df, POOLED).to_dict()
         enc = next(u for u in units(spec) if mark_type(u) == "point" and "size" in u["encoding"])["encoding"]
-        return dict(zip(enc["color"]["scale"]["domain"],
-                        zip(enc["color"]["scale"]["range"], enc["shape"]["scale"]["range"])))
+        return dict(
+            zip(enc["color"]["scale"]["domain"], zip(enc["color"]["scale"]["range"], enc["shape"]["scale"]["range"]))
+        )
 
     a = marks(["carbon", "mixed", "carbon"])
     b = marks(["proton-based", "carbon", "mixed"])
@@ -481,9 +575,12 @@ def test_one_visual_registry_carbon_looks_the_same_in_every_chart() -> None:
 def test_registry_marks_are_distinct() -> None:
     styles = list(charts.CATEGORY_STYLE.values())
     assert len(set(styles)) == len(styles), "two categories share a colour and a shape"
-    kinds = [["carbon", "proton-based", "mixed"], ["chordoma", "other"],
-             ["particle therapy", "photon rt", "radiochemotherapy", "radiotherapy with radiosensitiser"],
-             ["high", "moderate", "low", "very low"]]
+    kinds = [
+        ["carbon", "proton-based", "mixed"],
+        ["chordoma", "other"],
+        ["particle therapy", "photon rt", "radiochemotherapy", "radiotherapy with radiosensitiser"],
+        ["high", "moderate", "low", "very low"],
+    ]
     for kind in kinds:
         colours = [charts.CATEGORY_STYLE[k][0] for k in kind]
         shapes = [charts.CATEGORY_STYLE[k][1] for k in kind]
@@ -505,15 +602,23 @@ def test_forest_plot_carries_a_phone_layout_and_the_source_of_each_point() -> No
     widths = [u.get("width") for u in narrow["vconcat"] if "width" in u]
     assert widths and max(widths) <= 358
     assert sorted(meta[charts.SOURCES_KEY]) == sorted(
-        [lab, src] for lab, src in zip(per_study()["label"], per_study()["source"]))
+        [lab, src] for lab, src in zip(per_study()["label"], per_study()["source"])
+    )
     html = charts.offline_html(chart.to_dict(), div_id="f9", static=False)
     assert 'class="sr-chart sr-wide"' in html and 'class="sr-chart sr-narrow"' in html
     assert '<details class="sr-sources">' in html and "usermeta" not in html.split('id="f9-narrow"')[0]
 
 
 def test_km_plot_carries_a_phone_layout_with_its_title_in_short_lines() -> None:
-    km = pd.DataFrame({"group": "all", "time": [0.0, 12.0, 24.0], "survival": [1.0, 0.8, 0.6],
-                       "ci_low": [1.0, 0.7, 0.5], "ci_high": [1.0, 0.9, 0.7]})
+    km = pd.DataFrame(
+        {
+            "group": "all",
+            "time": [0.0, 12.0, 24.0],
+            "survival": [1.0, 0.8, 0.6],
+            "ci_low": [1.0, 0.7, 0.5],
+            "ci_high": [1.0, 0.9, 0.7],
+        }
+    )
     risk = pd.DataFrame({"group": "all", "time": [0, 12, 24], "n_at_risk": [20, 15, 9]})
     title = "Local control: reconstructed pseudo-data, not the paper's data"
     spec = charts.km_plot(km, risk, title=title).to_dict()

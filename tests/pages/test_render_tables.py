@@ -9,7 +9,7 @@ from sarcoma_review.pages.render.tables import html_table
 
 
 def test_hostile_text_is_escaped_and_non_ascii_kept():
-    df = pd.DataFrame({"study": ['<script>alert(1)</script>', '"><img src=x onerror=alert(1)>', "Müller-Sørensen"]})
+    df = pd.DataFrame({"study": ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "Müller-Sørensen"]})
     out = html_table(df).data
     assert "<script>" not in out and "<img" not in out
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in out
@@ -44,8 +44,7 @@ def test_row_ids_give_each_row_an_escaped_anchor():
 
 
 def test_details_fold_into_the_last_cell_escaped_and_blank_ones_left_out():
-    df = pd.DataFrame({"name": ["a", "b"], "n": [3, 4], "source": ["Table 3 <row 1>", None],
-                       "note": ["x", " "]})
+    df = pd.DataFrame({"name": ["a", "b"], "n": [3, 4], "source": ["Table 3 <row 1>", None], "note": ["x", " "]})
     out = html_table(df, columns={"name": "Name", "n": "n"}, details={"source": "Source", "note": "Note"}).data
     assert out.count("<th scope") == 3 and '<th scope="col">Details</th>' in out
     first, second = out.split("<tbody>", 1)[1].split("</tr>")[:2]

@@ -1,4 +1,5 @@
-"""Tests of the chapter tables (sarcoma_review.pages: literature, cnao, ifosfamide) against hand derivations from the papers."""
+"""Tests of the chapter tables (sarcoma_review.pages: literature, cnao, ifosfamide) against hand derivations
+from the papers."""
 
 from __future__ import annotations
 
@@ -80,17 +81,24 @@ def test_cox_consistency_uses_the_audit_verdicts():
     age = t[(t["variable"] == "Age") & (t["endpoint"] == "LC")].iloc[0]
     lo, hi = _wald_range(age["wald_p"])
     assert lo - 5e-3 <= p_age <= hi + 5e-3 and age["verdict"] == "cannot check"
-    assert age["explanation"].startswith("if these are Wald 95% intervals of hazard ratios, the printed p-value "
-                                         "does not fit (it would be between 0.75 and 0.83)")
+    assert age["explanation"].startswith(
+        "if these are Wald 95% intervals of hazard ratios, the printed p-value "
+        "does not fit (it would be between 0.75 and 0.83)"
+    )
     assert age["explanation"].endswith("the paper does not say what the intervals are")
     # 9 cells do not fit a Wald interval, 16 fit, 2 are inconsistent: 27 in all
     assert (t["verdict"] == "cannot check").sum() == 9 and (t["verdict"] == "consistent with rounding").sum() == 16
 
 
 def _cnao_values() -> dict:
-    return cnao.cnao_glue_values(L.load_table("cnao", "facts"), L.load_table("cnao", "characteristics"),
-                              L.load_table("cnao", "landmark_rates"), L.load_table("cnao", "logrank"),
-                              L.load_table("cnao", "cox"), cnao.three_year_series(L.load_literature()))
+    return cnao.cnao_glue_values(
+        L.load_table("cnao", "facts"),
+        L.load_table("cnao", "characteristics"),
+        L.load_table("cnao", "landmark_rates"),
+        L.load_table("cnao", "logrank"),
+        L.load_table("cnao", "cox"),
+        cnao.three_year_series(L.load_literature()),
+    )
 
 
 def test_cnao_key_point_caveat_and_generated_verdicts():
@@ -99,14 +107,19 @@ def test_cnao_key_point_caveat_and_generated_verdicts():
     assert (v["cnao_gtv_logrank_p_lc"], v["cnao_gtv_cox_p_lc"]) == ("0.04", "0.0010")
     # factors with a printed p in Table III or IV: LC 8 (no local failure / distant metastases row),
     # DPFS 9 (local failure added), OS 10 (both added)
-    assert "(8 for local control, 9 for distant progression-free survival and 10 for overall survival)" \
+    assert (
+        "(8 for local control, 9 for distant progression-free survival and 10 for overall survival)"
         in v["cnao_factor_caveat"]
-    assert v["cnao_factor_caveat"].endswith("two Cox intervals for local control (Gender and Prior surgery) "
-                                            "exclude 1 despite p > 0.05.")
+    )
+    assert v["cnao_factor_caveat"].endswith(
+        "two Cox intervals for local control (Gender and Prior surgery) exclude 1 despite p > 0.05."
+    )
     assert v["cnao_cox_n_direct"] == 2 and v["cnao_cox_n_wald_misfit"] == 9 and v["cnao_cox_n_wald_fit"] == 16
     # every landmark printed in both sections is equal; 1-year LC (84.8%) is in the results only
-    assert v["cnao_sections_agreement"] == ("The two sections agree wherever both give a value. "
-                                            "The 1-year local control (84.8%) appears in the results only.")
+    assert v["cnao_sections_agreement"] == (
+        "The two sections agree wherever both give a value. "
+        "The 1-year local control (84.8%) appears in the results only."
+    )
     # latest local failure at 35 months < 36
     assert v["cnao_ttlp_vs_3y"] == "which the range excludes"
 
@@ -117,7 +130,8 @@ def test_cnao_sections_agreement_reports_a_difference():
     lm.loc[i, "rate_percent"] = 70.0
     text = cnao._cnao_landmark_sentences(lm, {"cnao_ttlp_high": 40.0})
     assert text["cnao_sections_agreement"].startswith(
-        "The two sections differ for 2-year overall survival (abstract 70%, results 75.4%).")
+        "The two sections differ for 2-year overall survival (abstract 70%, results 75.4%)."
+    )
     assert text["cnao_ttlp_vs_3y"] == "which the range allows"
 
 
@@ -125,7 +139,8 @@ def test_three_year_series_cnao_ci():
     # Table I's 3-year series (the frozen copy: the published rows, whatever data/ holds today)
     s = cnao.three_year_series(L.load_literature(PUBLISHED_DATA))
     assert sorted(s.loc[s["endpoint"] == "LC", "study_id"]) == sorted(
-        ["ciernik2011", "sugahara2012", "mima2014", "demizu2016", "cuccia2020"])
+        ["ciernik2011", "sugahara2012", "mima2014", "demizu2016", "cuccia2020"]
+    )
     row = s[(s["study_id"] == "cuccia2020") & (s["endpoint"] == "LC")].iloc[0]
     assert bool(row["highlight"]) and s["highlight"].sum() == 2
     # logit Wald interval by hand: 67% of 54
@@ -188,8 +203,11 @@ def test_audit_flags_link_each_failed_check_to_its_row():
 
     out = audit_flags_html("cnao", audit=audit).data
     hrefs = re.findall(r'href="([^"]+)"', out)
-    failed = audit[(audit["source"] == "cnao") & audit["verdict"].isin(["inconsistent", "implausible"])
-                   & (audit["role"] == "finding")]
+    failed = audit[
+        (audit["source"] == "cnao")
+        & audit["verdict"].isin(["inconsistent", "implausible"])
+        & (audit["role"] == "finding")
+    ]
     assert len(hrefs) == len(failed) == failed["finding_id"].nunique() > 0
     assert all(h.startswith("audit.html#finding-") for h in hrefs)
     assert "audit.html#finding-cnao.follow_up.range_low" in hrefs and "audit.html#finding-cnao.km.LC" in hrefs
@@ -216,14 +234,16 @@ def test_missing_estimate_names_its_csv(patients):
     reported = L.load_table("ifosfamide", "reported_estimates")
     reported = reported[reported["estimate_id"] != "age_median_text"]
     with pytest.raises(ValueError, match=r"reported_estimates\.csv has no estimate_id 'age_median_text'"):
-        ifosfamide.ifosfamide_glue_values(patients, reported, L.load_table("ifosfamide", "characteristics"),
-                                 L.load_table("ifosfamide", "therapy"))
+        ifosfamide.ifosfamide_glue_values(
+            patients, reported, L.load_table("ifosfamide", "characteristics"), L.load_table("ifosfamide", "therapy")
+        )
 
 
 def test_ifosfamide_generated_phrases(patients):
     reported = L.load_table("ifosfamide", "reported_estimates")
-    v = ifosfamide.ifosfamide_glue_values(patients, reported, L.load_table("ifosfamide", "characteristics"),
-                                 L.load_table("ifosfamide", "therapy"))
+    v = ifosfamide.ifosfamide_glue_values(
+        patients, reported, L.load_table("ifosfamide", "characteristics"), L.load_table("ifosfamide", "therapy")
+    )
     # Table 3: stage T2 in all 11 rows; grade G3 in 8 rows, G2 in 3
     assert v["ifo_stage_grade"] == "all 11 T2; 8 G3, 3 G2"
     # text: five tumours > 10 cm initially, four at the start of RT

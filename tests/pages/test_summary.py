@@ -40,15 +40,18 @@ def test_changing_one_rate_changes_the_summary_of_findings(data_copy: Path):
     before = summary.load_sof(analyses, data_copy)
     lit = loaders.load_literature(data_copy)
     lc5 = overlap.independent(lit[(lit["endpoint"] == "LC") & (lit["horizon_years"] == 5)])  # the series counted
-    target = lc5.sort_values("rate_percent").iloc[0]            # the lowest 5-year LC rate ...
-    _set_rate(data_copy, target["study_id"], "LC", 5, 99.0)      # ... raised to 99%
+    target = lc5.sort_values("rate_percent").iloc[0]  # the lowest 5-year LC rate ...
+    _set_rate(data_copy, target["study_id"], "LC", 5, 99.0)  # ... raised to 99%
     after = summary.load_sof(analyses, data_copy)
     b, a = _row(before, "LC", 5.0), _row(after, "LC", 5.0)
     assert a["estimate"] > b["estimate"]  # raising one series' rate raises the pooled rate
     # the new row is exactly the primary pooled model on the changed data (same function as the pooled page)
     new = loaders.load_literature(data_copy)
-    expect = pooling.pool(overlap.independent(new[(new["endpoint"] == "LC") & (new["horizon_years"] == 5)]),
-                          tau2_method="REML", ci_method="HKSJ")
+    expect = pooling.pool(
+        overlap.independent(new[(new["endpoint"] == "LC") & (new["horizon_years"] == 5)]),
+        tau2_method="REML",
+        ci_method="HKSJ",
+    )
     assert a["estimate"] == pytest.approx(float(expect["estimate"].iat[0]), abs=1e-9)
     assert f"about {a['estimate']:.0f}%" in a["statement"]
     assert a["statement"] != b["statement"]
@@ -86,8 +89,22 @@ def test_csv_columns_and_every_downgrade_has_a_footnote(tmp_path: Path):
     sof = summary.load_sof(standard_analyses())
     path = summary.write_csv(sof, tmp_path)
     back = pd.read_csv(path)
-    required = ["outcome", "endpoint", "horizon_years", "population", "k", "n_patients", "estimate", "ci_low",
-                "ci_high", "pi_low", "pi_high", "certainty", *grade.DOMAINS, *(f"{d}_basis" for d in grade.DOMAINS)]
+    required = [
+        "outcome",
+        "endpoint",
+        "horizon_years",
+        "population",
+        "k",
+        "n_patients",
+        "estimate",
+        "ci_low",
+        "ci_high",
+        "pi_low",
+        "pi_high",
+        "certainty",
+        *grade.DOMAINS,
+        *(f"{d}_basis" for d in grade.DOMAINS),
+    ]
     assert [c for c in required if c not in back.columns] == []
     assert set(back["population"]) <= set(grade.POPULATIONS)
     shown = sof[sof["population"] == "all"].reset_index(drop=True)
@@ -179,9 +196,14 @@ def test_intro_values_name_every_pooled_landmark():
     assert v["intro_n_new"] == int((loaders.load_studies()["origin"] != "Table I").sum())
     for a in analyses:
         assert ENDPOINT_NAMES[a["endpoint"]] in v["intro_pooled_landmarks"]
-    toy = [{"endpoint": "LC", "horizon_years": 5}, {"endpoint": "OS", "horizon_years": 5},
-           {"endpoint": "LC", "horizon_years": 3}, {"endpoint": "OS", "horizon_years": 3},
-           {"endpoint": "DFS", "horizon_years": 5},
-           {"endpoint": "LC", "horizon_years": 5, "subgroup_column": "particle_group"}]
-    assert pooled_landmarks_text(toy) == ("local control and overall survival at 3 and 5 years and "
-                                          "disease-free survival at 5 years")
+    toy = [
+        {"endpoint": "LC", "horizon_years": 5},
+        {"endpoint": "OS", "horizon_years": 5},
+        {"endpoint": "LC", "horizon_years": 3},
+        {"endpoint": "OS", "horizon_years": 3},
+        {"endpoint": "DFS", "horizon_years": 5},
+        {"endpoint": "LC", "horizon_years": 5, "subgroup_column": "particle_group"},
+    ]
+    assert pooled_landmarks_text(toy) == (
+        "local control and overall survival at 3 and 5 years and disease-free survival at 5 years"
+    )

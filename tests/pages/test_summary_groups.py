@@ -54,8 +54,13 @@ def test_every_pooled_group_row_matches_metafor(frozen_groups):
         c = cases[(r["group"], r["endpoint"], float(r["horizon_years"]), test)]
         ids = sorted(r["series"].split("; "))
         assert len(ids) == len(c["study_ids"]) == int(r["k"])
-        for mine, theirs in (("estimate", "estimate"), ("ci_low", "ci_lb"), ("ci_high", "ci_ub"),
-                             ("pi_low", "pi_lb"), ("pi_high", "pi_ub")):
+        for mine, theirs in (
+            ("estimate", "estimate"),
+            ("ci_low", "ci_lb"),
+            ("ci_high", "ci_ub"),
+            ("pi_low", "pi_lb"),
+            ("pi_high", "pi_ub"),
+        ):
             assert r[mine] == pytest.approx(_expit_pct(c[theirs]), abs=1e-6), (r["group"], r["outcome"], mine)
 
 
@@ -111,16 +116,37 @@ def test_harms_rows_carry_denominators_followup_and_their_own_certainty():
 
 def test_harm_certainty_rules_on_hand_cases():
     import pandas as pd
-    one = pd.DataFrame({"denominator": [200.0], "events_counted": [10.0], "scale_named": [True],
-                        "any_late_explicit": [True], "several_rows": [False], "overlap_group": ["series:a"]})
+
+    one = pd.DataFrame(
+        {
+            "denominator": [200.0],
+            "events_counted": [10.0],
+            "scale_named": [True],
+            "any_late_explicit": [True],
+            "several_rows": [False],
+            "overlap_group": ["series:a"],
+        }
+    )
     c = toxicity.rate_harm(one, 1)
-    assert dict((d[0], d[1]) for d in c["domains"]) == {"risk of bias": 0, "inconsistency": 0, "indirectness": 0,
-                                                       "imprecision": -2, "publication bias": 0}
+    assert dict((d[0], d[1]) for d in c["domains"]) == {
+        "risk of bias": 0,
+        "inconsistency": 0,
+        "indirectness": 0,
+        "imprecision": -2,
+        "publication bias": 0,
+    }
     assert c["certainty"] == "low"
     # two series whose Wilson intervals do not overlap (1/300 against 60/100): inconsistency serious
-    two = pd.DataFrame({"denominator": [300.0, 100.0], "events_counted": [1.0, 60.0], "scale_named": [True, False],
-                        "any_late_explicit": [True, True], "several_rows": [False, False],
-                        "overlap_group": ["series:a", "series:b"]})
+    two = pd.DataFrame(
+        {
+            "denominator": [300.0, 100.0],
+            "events_counted": [1.0, 60.0],
+            "scale_named": [True, False],
+            "any_late_explicit": [True, True],
+            "several_rows": [False, False],
+            "overlap_group": ["series:a", "series:b"],
+        }
+    )
     c = toxicity.rate_harm(two, 5)
     d = dict((x[0], x[1]) for x in c["domains"])
     assert d["inconsistency"] == -1 and d["risk of bias"] == -1 and d["imprecision"] == 0

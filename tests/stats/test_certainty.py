@@ -25,15 +25,18 @@ def test_levels_start_high_and_floor_at_very_low():
 
 
 # ----------------------------------------------------------------------------- inconsistency
-@pytest.mark.parametrize("k, i2, pi, expected", [
-    (5, 0.0, (70, 80), "not serious"),
-    (5, 49.9, (60, 90), "not serious"),      # PI exactly 30 points wide: not above the threshold
-    (5, 50.0, (60, 80), "serious"),          # I² at the threshold
-    (5, 10.0, (55, 85.5), "serious"),        # PI 30.5 points wide
-    (5, 75.0, (60, 70), "very serious"),     # I² at the upper threshold
-    (5, 20.0, (30, 90), "very serious"),     # PI 60 points wide
-    (1, float("nan"), (float("nan"), float("nan")), "not serious"),  # one series: not assessable
-])
+@pytest.mark.parametrize(
+    "k, i2, pi, expected",
+    [
+        (5, 0.0, (70, 80), "not serious"),
+        (5, 49.9, (60, 90), "not serious"),  # PI exactly 30 points wide: not above the threshold
+        (5, 50.0, (60, 80), "serious"),  # I² at the threshold
+        (5, 10.0, (55, 85.5), "serious"),  # PI 30.5 points wide
+        (5, 75.0, (60, 70), "very serious"),  # I² at the upper threshold
+        (5, 20.0, (30, 90), "very serious"),  # PI 60 points wide
+        (1, float("nan"), (float("nan"), float("nan")), "not serious"),  # one series: not assessable
+    ],
+)
 def test_inconsistency_rule(k, i2, pi, expected):
     r = g.rate_inconsistency(k, i2, *pi)
     assert r.judgement == expected
@@ -47,15 +50,18 @@ def test_inconsistency_missing_prediction_interval_is_not_taken_as_narrow():
 
 
 # ----------------------------------------------------------------------------- imprecision
-@pytest.mark.parametrize("k, n, ci, expected", [
-    (1, 500, (70, 75), "very serious"),      # one series, however large
-    (5, 300, (70, 85), "not serious"),       # 15 points, 5 series, 300 patients
-    (5, 300, (65, 85), "not serious"),       # exactly 20 points: not above
-    (5, 300, (60, 85), "serious"),           # 25 points
-    (5, 300, (40, 85), "very serious"),      # 45 points
-    (2, 300, (70, 80), "serious"),           # fewer than 3 series
-    (4, 150, (70, 80), "serious"),           # fewer than 200 patients
-])
+@pytest.mark.parametrize(
+    "k, n, ci, expected",
+    [
+        (1, 500, (70, 75), "very serious"),  # one series, however large
+        (5, 300, (70, 85), "not serious"),  # 15 points, 5 series, 300 patients
+        (5, 300, (65, 85), "not serious"),  # exactly 20 points: not above
+        (5, 300, (60, 85), "serious"),  # 25 points
+        (5, 300, (40, 85), "very serious"),  # 45 points
+        (2, 300, (70, 80), "serious"),  # fewer than 3 series
+        (4, 150, (70, 80), "serious"),  # fewer than 200 patients
+    ],
+)
 def test_imprecision_rule(k, n, ci, expected):
     r = g.rate_imprecision(k, n, *ci)
     assert r.judgement == expected
@@ -66,12 +72,45 @@ def test_imprecision_rule(k, n, ci, expected):
 def _judgements() -> pd.DataFrame:
     rows = []
     for dom in g.JUDGED_DOMAINS:
-        rows.append({"domain": dom, "endpoint": "all", "horizon_years": float("nan"), "population": "all",
-                     "judgement": "serious", "downgrade": -1, "rationale": f"general {dom}", "evidence": "", "location": ""})
-    rows.append({"domain": "indirectness", "endpoint": "all", "horizon_years": 5.0, "population": "all",
-                 "judgement": "very serious", "downgrade": -2, "rationale": "5-year", "evidence": "", "location": ""})
-    rows.append({"domain": "publication_bias", "endpoint": "DPFS", "horizon_years": 5.0, "population": "all",
-                 "judgement": "not serious", "downgrade": 0, "rationale": "DPFS 5", "evidence": "", "location": ""})
+        rows.append(
+            {
+                "domain": dom,
+                "endpoint": "all",
+                "horizon_years": float("nan"),
+                "population": "all",
+                "judgement": "serious",
+                "downgrade": -1,
+                "rationale": f"general {dom}",
+                "evidence": "",
+                "location": "",
+            }
+        )
+    rows.append(
+        {
+            "domain": "indirectness",
+            "endpoint": "all",
+            "horizon_years": 5.0,
+            "population": "all",
+            "judgement": "very serious",
+            "downgrade": -2,
+            "rationale": "5-year",
+            "evidence": "",
+            "location": "",
+        }
+    )
+    rows.append(
+        {
+            "domain": "publication_bias",
+            "endpoint": "DPFS",
+            "horizon_years": 5.0,
+            "population": "all",
+            "judgement": "not serious",
+            "downgrade": 0,
+            "rationale": "DPFS 5",
+            "evidence": "",
+            "location": "",
+        }
+    )
     return pd.DataFrame(rows)
 
 
@@ -96,23 +135,44 @@ def test_rate_sums_the_five_domains():
     # hand case: inconsistency not serious (I² 0, PI 10 wide), imprecision not serious (8 series, 600
     # patients, CI 10 wide), judged: risk of bias -1, indirectness at 5 years -2, publication bias -1
     # -> 4 levels down from high -> very low (floored)
-    res = {"k": 8, "n_patients": 600, "estimate": 75.0, "ci_low": 70.0, "ci_high": 80.0, "pi_low": 70.0,
-           "pi_high": 80.0, "i2": 0.0}
+    res = {
+        "k": 8,
+        "n_patients": 600,
+        "estimate": 75.0,
+        "ci_low": 70.0,
+        "ci_high": 80.0,
+        "pi_low": 70.0,
+        "pi_high": 80.0,
+        "i2": 0.0,
+    }
     c = g.rate(res, _judgements(), "LC", 5, "all")
     assert [d.domain for d in c.domains] == list(g.DOMAINS)
     assert c.total_downgrade == -4 and c.level == "very low"
     c3 = g.rate(res, _judgements(), "LC", 3, "all")  # indirectness -1 at 3 years: -3 -> very low
     assert c3.total_downgrade == -3 and c3.level == "very low"
     assert {d.domain: d.basis for d in c.domains} == {
-        "risk_of_bias": "judged", "inconsistency": "computed", "indirectness": "judged",
-        "imprecision": "computed", "publication_bias": "judged"}
+        "risk_of_bias": "judged",
+        "inconsistency": "computed",
+        "indirectness": "judged",
+        "imprecision": "computed",
+        "publication_bias": "judged",
+    }
 
 
 # ----------------------------------------------------------------------------- new data change ratings
 def _lit(rates: list[float], n: int = 100) -> pd.DataFrame:
-    return pd.DataFrame({"study_id": [f"s{i}" for i in range(len(rates))], "first_author": "A", "year": 2000,
-                         "n_patients": n, "histology": "Various", "endpoint": "LC", "horizon_years": 5.0,
-                         "rate_percent": rates})
+    return pd.DataFrame(
+        {
+            "study_id": [f"s{i}" for i in range(len(rates))],
+            "first_author": "A",
+            "year": 2000,
+            "n_patients": n,
+            "histology": "Various",
+            "endpoint": "LC",
+            "horizon_years": 5.0,
+            "rate_percent": rates,
+        }
+    )
 
 
 def test_new_data_change_the_computed_domains():

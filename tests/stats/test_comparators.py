@@ -42,11 +42,25 @@ def pooled(rate, se, ddf=2.0, tau2=0.1, model="random effects"):
     mu = logit(rate / 100)
     c = Z if not np.isfinite(ddf) else float(stats.t.ppf(0.975, ddf))
     sp = math.sqrt(se**2 + tau2)
-    return PoolResult(k=int(ddf) + 1 if np.isfinite(ddf) else 1, n_patients=100.0, model=model, tau2_method="REML",
-                      ci_method="HKSJ", mu=mu, se=se, ci_logit=(mu - c * se, mu + c * se),
-                      pi_logit=(mu - c * sp, mu + c * sp),
-                      tau2=tau2, tau2_ci=(np.nan, np.nan), i2=np.nan, h2=np.nan, q=np.nan, q_df=np.nan, q_p=np.nan,
-                      ddf=ddf)
+    return PoolResult(
+        k=int(ddf) + 1 if np.isfinite(ddf) else 1,
+        n_patients=100.0,
+        model=model,
+        tau2_method="REML",
+        ci_method="HKSJ",
+        mu=mu,
+        se=se,
+        ci_logit=(mu - c * se, mu + c * se),
+        pi_logit=(mu - c * sp, mu + c * sp),
+        tau2=tau2,
+        tau2_ci=(np.nan, np.nan),
+        i2=np.nan,
+        h2=np.nan,
+        q=np.nan,
+        q_df=np.nan,
+        q_p=np.nan,
+        ddf=ddf,
+    )
 
 
 # ----------------------------------------------------------------------------- Greenwood (R survival)
@@ -107,8 +121,10 @@ def test_binomial_logit_interval_by_hand():
 
 def test_bound_is_the_narrowest_interval_a_smaller_series_could_have():
     bound = C.binomial_rate(60, 112, "bound")
-    assert bound.kind == "bound" and (bound.ci_low, bound.ci_high) == (C.binomial_rate(60, 112).ci_low,
-                                                                      C.binomial_rate(60, 112).ci_high)
+    assert bound.kind == "bound" and (bound.ci_low, bound.ci_high) == (
+        C.binomial_rate(60, 112).ci_low,
+        C.binomial_rate(60, 112).ci_high,
+    )
     for n in (20, 50, 111):  # any n <= the bound gives a wider interval
         b = C.binomial_rate(60, n)
         assert b.ci_low < bound.ci_low and b.ci_high > bound.ci_high
@@ -232,6 +248,7 @@ PARTICLE = pd.read_csv(FIX / "particle_lc5_nonchordoma.csv")
 
 def _r_pool():
     from sarcoma_review.stats import pooling
+
     return pooling.pool_rates(PARTICLE["rate_percent"], PARTICLE["n_patients"], "REML", "HKSJ")
 
 
@@ -288,21 +305,30 @@ def test_reported_km_rate_shares_the_recomputed_interval_scale():
 
 
 # ----------------------------------------------------------------------------- classification rule
-BASE = dict(intent="curative", dose_group="", selection="none stated", era_year=float("nan"), n_kind="bound",
-            first_particle_year=2009.0)
+BASE = dict(
+    intent="curative",
+    dose_group="",
+    selection="none stated",
+    era_year=float("nan"),
+    n_kind="bound",
+    first_particle_year=2009.0,
+)
 
 
 def test_curative_unselected_sized_comparator_is_comparable():
     assert C.classify(**BASE) == ("comparable", [])
 
 
-@pytest.mark.parametrize("change,word", [
-    ({"intent": "not stated"}, "curative intent"),
-    ({"dose_group": "below 63 Gy"}, "sub-curative"),
-    ({"selection": "tumour size"}, "tumour size"),
-    ({"era_year": 1991.0}, "historical"),
-    ({"n_kind": "unknown"}, "size is given nowhere"),
-])
+@pytest.mark.parametrize(
+    "change,word",
+    [
+        ({"intent": "not stated"}, "curative intent"),
+        ({"dose_group": "below 63 Gy"}, "sub-curative"),
+        ({"selection": "tumour size"}, "tumour size"),
+        ({"era_year": 1991.0}, "historical"),
+        ({"n_kind": "unknown"}, "size is given nowhere"),
+    ],
+)
 def test_each_missing_fact_makes_context_only(change, word):
     klass, reasons = C.classify(**{**BASE, **change})
     assert klass == "context only"

@@ -9,10 +9,23 @@ import pytest
 from sarcoma_review.stats import comparison_certainty as CC
 from sarcoma_review.stats.comparators import MIN_AT_RISK
 
-BASE = {"landmark": "5-year local control", "particle_population": "non-chordoma series", "comparator": "X",
-        "comparator_class": "comparable", "endpoint": "LC", "n_at_risk": float("nan"), "k": 4,
-        "verdict": "above", "verdict_mean": "above", "diff_low": 5.0, "diff_high": 20.0, "new_diff_low": 1.0,
-        "new_diff_high": 30.0, "particle_soft_tissue_series": 4, "comparator_n_kind": "exact"}
+BASE = {
+    "landmark": "5-year local control",
+    "particle_population": "non-chordoma series",
+    "comparator": "X",
+    "comparator_class": "comparable",
+    "endpoint": "LC",
+    "n_at_risk": float("nan"),
+    "k": 4,
+    "verdict": "above",
+    "verdict_mean": "above",
+    "diff_low": 5.0,
+    "diff_high": 20.0,
+    "new_diff_low": 1.0,
+    "new_diff_high": 30.0,
+    "particle_soft_tissue_series": 4,
+    "comparator_n_kind": "exact",
+}
 
 
 def test_nothing_serious_stays_low():
@@ -21,12 +34,15 @@ def test_nothing_serious_stays_low():
     assert {r[d] for d in ("risk_of_bias", "inconsistency", "indirectness", "imprecision")} == {"not serious"}
 
 
-@pytest.mark.parametrize("change,domain,judgement", [
-    ({"n_at_risk": MIN_AT_RISK - 1.0}, "risk_of_bias", "serious"),
-    ({"verdict": "includes", "new_diff_low": -3.0}, "inconsistency", "serious"),
-    ({"particle_soft_tissue_series": 3}, "indirectness", "serious"),
-    ({"diff_low": -1.0, "verdict": "includes", "verdict_mean": "includes"}, "imprecision", "serious"),
-])
+@pytest.mark.parametrize(
+    "change,domain,judgement",
+    [
+        ({"n_at_risk": MIN_AT_RISK - 1.0}, "risk_of_bias", "serious"),
+        ({"verdict": "includes", "new_diff_low": -3.0}, "inconsistency", "serious"),
+        ({"particle_soft_tissue_series": 3}, "indirectness", "serious"),
+        ({"diff_low": -1.0, "verdict": "includes", "verdict_mean": "includes"}, "imprecision", "serious"),
+    ],
+)
 def test_one_serious_domain_takes_low_to_very_low(change, domain, judgement):
     r = CC.rate_comparison({**BASE, **change})
     assert r[domain] == judgement and r["certainty"] == "very low"

@@ -9,8 +9,12 @@ import importlib
 
 import pytest
 
-MODULES = ["sarcoma_review.stats.pooling", "sarcoma_review.stats.survival",
-           "sarcoma_review.stats.moderators", "sarcoma_review.stats.sensitivity"]
+MODULES = [
+    "sarcoma_review.stats.pooling",
+    "sarcoma_review.stats.survival",
+    "sarcoma_review.stats.moderators",
+    "sarcoma_review.stats.sensitivity",
+]
 
 
 @pytest.mark.parametrize("name", MODULES)

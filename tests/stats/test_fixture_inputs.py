@@ -48,10 +48,16 @@ def test_frozen_copies_are_a_loadable_data_folder():
 
 def test_live_data_against_frozen_inputs():
     live = REPO_ROOT / "data"
-    differ = [rel for rel, sha in sorted(META["inputs"].items())
-              if not (live / rel).exists() or _sha256(live / rel) != sha]
+    differ = [
+        rel for rel, sha in sorted(META["inputs"].items()) if not (live / rel).exists() or _sha256(live / rel) != sha
+    ]
     if differ:
-        warnings.warn(StaleRFixtureWarning(
-            f"the R reference fixture was computed from earlier data (data/{', data/'.join(differ)} changed since); "
-            "the R comparisons use tests/fixtures/r_inputs; regenerate with scripts/regenerate_r_fixtures.sh (needs R)"),
-            stacklevel=1)
+        warnings.warn(
+            StaleRFixtureWarning(
+                f"the R reference fixture was computed from earlier data (data/{', data/'.join(differ)} changed "
+                f"since); "
+                "the R comparisons use tests/fixtures/r_inputs; regenerate with "
+                "scripts/regenerate_r_fixtures.sh (needs R)"
+            ),
+            stacklevel=1,
+        )

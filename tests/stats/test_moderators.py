@@ -39,8 +39,7 @@ def _eh(case):
 
 def test_grid_cannot_shrink():
     names = {c["case"] for c in REF["moderators"]}
-    assert {f"{ep}_{h}y_particle_group_{c}" for ep in ("LC", "OS") for h in (5, 3)
-            for c in ("HKSJ", "Wald")} <= names
+    assert {f"{ep}_{h}y_particle_group_{c}" for ep in ("LC", "OS") for h in (5, 3) for c in ("HKSJ", "Wald")} <= names
     assert len(REF["metareg"]) >= 8 and len(REF["between"]) >= 4 and len(REF["benchmark"]) >= 24
 
 
@@ -84,8 +83,9 @@ def test_between_subgroup_q_matches_metafor(case):
 
 @pytest.mark.parametrize("case", REF["benchmark"], ids=lambda c: c["case"])
 def test_benchmark_matches_r(case):
-    row = C.benchmark_comparison(landmark(case["endpoint"], case["horizon"]), case["benchmark"],
-                                 ci_method=case["ci"]).iloc[0]
+    row = C.benchmark_comparison(
+        landmark(case["endpoint"], case["horizon"]), case["benchmark"], ci_method=case["ci"]
+    ).iloc[0]
     assert row.difference == pytest.approx(case["diff"], abs=TOL)
     assert row.diff_low == pytest.approx(case["diff_lb"], abs=TOL)
     assert row.diff_high == pytest.approx(case["diff_ub"], abs=TOL)
@@ -99,13 +99,16 @@ def test_benchmark_at_pooled_estimate_is_one_half():
     assert C.benchmark_comparison(d, est).iloc[0].prob_new_study_exceeds == pytest.approx(0.5, abs=1e-12)
 
 
-@pytest.mark.parametrize("call, msg", [
-    (lambda d: C.moderator_test(d, "nope"), "not in df"),
-    (lambda d: C.moderator_test(d[d.particle_group == "carbon"], "particle_group"), "single value"),
-    (lambda d: C.benchmark_comparison(d, 0), "strictly between"),
-    (lambda d: C.meta_regression(d, "site"), "numeric"),
-    (lambda d: C.moderator_test(d, "particle_group", tau2_method="EB"), "unknown tau"),
-])
+@pytest.mark.parametrize(
+    "call, msg",
+    [
+        (lambda d: C.moderator_test(d, "nope"), "not in df"),
+        (lambda d: C.moderator_test(d[d.particle_group == "carbon"], "particle_group"), "single value"),
+        (lambda d: C.benchmark_comparison(d, 0), "strictly between"),
+        (lambda d: C.meta_regression(d, "site"), "numeric"),
+        (lambda d: C.moderator_test(d, "particle_group", tau2_method="EB"), "unknown tau"),
+    ],
+)
 def test_bad_arguments_raise(call, msg):
     with pytest.raises(ValueError, match=msg):
         call(landmark("LC", 5))

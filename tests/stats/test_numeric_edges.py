@@ -29,18 +29,31 @@ Z = 1.959963984540054  # standard normal 97.5% quantile
 def literature(rates, ns) -> pd.DataFrame:
     """A literature table (the columns of ``loaders.load_literature``) for LC at 5 years."""
     k = len(rates)
-    return pd.DataFrame({
-        "study_id": [f"s{i}" for i in range(k)], "first_author": [f"Author{i}" for i in range(k)],
-        "year": [2000 + i for i in range(k)], "n_patients": list(ns), "site": "Axis", "histology": "Chordoma",
-        "particle": "Carbon ions", "particle_group": "carbon", "endpoint": "LC", "horizon_years": 5,
-        "rate_percent": [float(r) for r in rates], "source_study": "test", "source_outcome": "test"})
+    return pd.DataFrame(
+        {
+            "study_id": [f"s{i}" for i in range(k)],
+            "first_author": [f"Author{i}" for i in range(k)],
+            "year": [2000 + i for i in range(k)],
+            "n_patients": list(ns),
+            "site": "Axis",
+            "histology": "Chordoma",
+            "particle": "Carbon ions",
+            "particle_group": "carbon",
+            "endpoint": "LC",
+            "horizon_years": 5,
+            "rate_percent": [float(r) for r in rates],
+            "source_study": "test",
+            "source_outcome": "test",
+        }
+    )
 
 
 def shown_text(a: sensitivity.PooledAnalysis) -> str:
     """Everything the page's key findings and tables put in front of a reader."""
     md = pooled.summary_markdown(a, "LC", 5)
-    sens = html_table(pooled.sensitivity_table(a), formats={c: ".1f" for c in
-                      ("estimate", "ci_low", "ci_high", "pi_low", "pi_high")}).data
+    sens = html_table(
+        pooled.sensitivity_table(a), formats={c: ".1f" for c in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high")}
+    ).data
     het = html_table(pooled.heterogeneity_table(a)).data
     return md + sens + het
 
@@ -146,8 +159,13 @@ def test_invalid_inputs_are_clear_value_errors():
 
 
 @settings(derandomize=True, max_examples=25, deadline=None, database=None)
-@given(st.lists(st.tuples(st.integers(0, 100), st.sampled_from([1, 2, 3, 15, 50, 200, 10_000, 1_000_000])),
-                min_size=1, max_size=6))
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 100), st.sampled_from([1, 2, 3, 15, 50, 200, 10_000, 1_000_000])),
+        min_size=1,
+        max_size=6,
+    )
+)
 def test_any_small_literature_shows_no_nan(studies):
     rates, ns = zip(*studies)
     a = run(rates, ns)

@@ -26,16 +26,42 @@ TOL = 1e-4  # see module docstring
 GLMM_TOL = 1e-3  # ML via lme4's optimiser (bobyqa/Nelder-Mead, default tolerances) vs ours
 
 # The grid of reference cases may grow, never shrink: these counts and names are committed.
-MIN_CASES = {"pooling": 60, "single": 6, "leave1out": 4, "cumul": 4, "halved": 4, "glmm": 4,
-             "moderators": 8, "between": 4, "metareg": 8, "benchmark": 24, "bayes": 12, "adhoc": 4}
+MIN_CASES = {
+    "pooling": 60,
+    "single": 6,
+    "leave1out": 4,
+    "cumul": 4,
+    "halved": 4,
+    "glmm": 4,
+    "moderators": 8,
+    "between": 4,
+    "metareg": 8,
+    "benchmark": 24,
+    "bayes": 12,
+    "adhoc": 4,
+}
 NAMED = {
-    "pooling": [f"{ep}_{h}y_{g}_{m}_{c}" for ep in ("LC", "OS") for h in (5, 3)
-                for g in ("all", "carbon") for m in ("REML", "DL", "PM") for c in ("HKSJ", "Wald")]
-    + [f"{lm}_proton-based_{m}_{c}" for lm in ("LC_5y", "LC_3y", "OS_3y") for m in ("REML", "DL", "PM")
-       for c in ("HKSJ", "Wald")]
+    "pooling": [
+        f"{ep}_{h}y_{g}_{m}_{c}"
+        for ep in ("LC", "OS")
+        for h in (5, 3)
+        for g in ("all", "carbon")
+        for m in ("REML", "DL", "PM")
+        for c in ("HKSJ", "Wald")
+    ]
+    + [
+        f"{lm}_proton-based_{m}_{c}"
+        for lm in ("LC_5y", "LC_3y", "OS_3y")
+        for m in ("REML", "DL", "PM")
+        for c in ("HKSJ", "Wald")
+    ]
     # the landmarks three or more independent series report since the 2026-12 update (book/analyses.yml)
-    + [f"{lm}_all_{m}_{c}" for lm in ("LC_2y", "OS_2y", "PFS_3y", "PFS_5y", "DFS_5y") for m in ("REML", "DL", "PM")
-       for c in ("HKSJ", "Wald")],
+    + [
+        f"{lm}_all_{m}_{c}"
+        for lm in ("LC_2y", "OS_2y", "PFS_3y", "PFS_5y", "DFS_5y")
+        for m in ("REML", "DL", "PM")
+        for c in ("HKSJ", "Wald")
+    ],
     "single": ["LC_5y_mixed", "LC_3y_mixed", "OS_5y_mixed", "OS_5y_proton-based"],
     "leave1out": ["LC_5y", "LC_3y", "OS_5y", "OS_3y", "LC_2y", "OS_2y", "PFS_3y", "PFS_5y", "DFS_5y"],
     "cumul": ["LC_5y", "LC_3y", "OS_5y", "OS_3y", "LC_2y", "OS_2y", "PFS_3y", "PFS_5y", "DFS_5y"],
@@ -77,16 +103,31 @@ def test_pool_matches_metafor(case):
     d = landmark(case["endpoint"], case["horizon"], case["subgroup"])
     res = P.pool_rates(d.rate_percent, d.n_patients, tau2_method=case["method"], ci_method=case["ci"])
     assert res.k == case["k"]
-    for ours, key in [(res.mu, "estimate"), (res.se, "se"), (res.ci_logit[0], "ci_lb"),
-                      (res.ci_logit[1], "ci_ub"), (res.pi_logit[0], "pi_lb"), (res.pi_logit[1], "pi_ub"),
-                      (res.tau2, "tau2"), (res.tau2_ci[0], "tau2_lb"), (res.tau2_ci[1], "tau2_ub"),
-                      (res.i2, "I2"), (res.h2, "H2"), (res.q_p, "QEp")]:
+    for ours, key in [
+        (res.mu, "estimate"),
+        (res.se, "se"),
+        (res.ci_logit[0], "ci_lb"),
+        (res.ci_logit[1], "ci_ub"),
+        (res.pi_logit[0], "pi_lb"),
+        (res.pi_logit[1], "pi_ub"),
+        (res.tau2, "tau2"),
+        (res.tau2_ci[0], "tau2_lb"),
+        (res.tau2_ci[1], "tau2_ub"),
+        (res.i2, "I2"),
+        (res.h2, "H2"),
+        (res.q_p, "QEp"),
+    ]:
         assert ours == pytest.approx(case[key], abs=TOL), key
     assert res.q == pytest.approx(case["QE"], rel=TOL)
     # the tidy percent row is the back-transform of the same numbers
     row = P.pool(d, tau2_method=case["method"], ci_method=case["ci"]).iloc[0]
-    for col, key in [("estimate", "estimate"), ("ci_low", "ci_lb"), ("ci_high", "ci_ub"),
-                     ("pi_low", "pi_lb"), ("pi_high", "pi_ub")]:
+    for col, key in [
+        ("estimate", "estimate"),
+        ("ci_low", "ci_lb"),
+        ("ci_high", "ci_ub"),
+        ("pi_low", "pi_lb"),
+        ("pi_high", "pi_ub"),
+    ]:
         assert row[col] == pytest.approx(100 * special.expit(case[key]), abs=TOL), col
 
 
@@ -231,19 +272,29 @@ def test_dl_by_hand():
     assert res.mu == pytest.approx(np.sum(ws * y) / ws.sum(), rel=1e-12)
 
 
-@pytest.mark.parametrize("kwargs, msg", [
-    (dict(tau2_method="ML"), "unknown tau"), (dict(ci_method="profile"), "unknown CI"),
-    (dict(endpoint="LC", horizon_years=7), "empty group"), (dict(endpoint=None, horizon_years=None), "mixes several values"),
-])
+@pytest.mark.parametrize(
+    "kwargs, msg",
+    [
+        (dict(tau2_method="ML"), "unknown tau"),
+        (dict(ci_method="profile"), "unknown CI"),
+        (dict(endpoint="LC", horizon_years=7), "empty group"),
+        (dict(endpoint=None, horizon_years=None), "mixes several values"),
+    ],
+)
 def test_bad_arguments_raise(kwargs, msg):
     with pytest.raises(ValueError, match=msg):
         P.pool(literature(), **({"endpoint": "LC", "horizon_years": 5} | kwargs))
 
 
-@pytest.mark.parametrize("rates, ns, msg", [
-    ([70, np.nan], [10, 20], "NaN"), ([70, 80], [10, 0], "> 0"), ([70, 180], [10, 20], r"\[0, 100\]"),
-    ([], [], "empty group"),
-])
+@pytest.mark.parametrize(
+    "rates, ns, msg",
+    [
+        ([70, np.nan], [10, 20], "NaN"),
+        ([70, 80], [10, 0], "> 0"),
+        ([70, 180], [10, 20], r"\[0, 100\]"),
+        ([], [], "empty group"),
+    ],
+)
 def test_bad_values_raise(rates, ns, msg):
     with pytest.raises(ValueError, match=msg):
         P.pool_rates(rates, ns)

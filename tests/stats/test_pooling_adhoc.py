@@ -24,8 +24,13 @@ def test_adhoc_matches_metafor(case):
     d = lit[(lit.endpoint == ep) & (lit.horizon_years == float(h[:-1]))]
     out = P.pool(d, tau2_method="REML", ci_method="adhoc").iloc[0]
     assert out.ci_method == "HKSJ-adhoc"
-    for col, key in (("estimate", "estimate"), ("ci_low", "ci_lb"), ("ci_high", "ci_ub"),
-                     ("pi_low", "pi_lb"), ("pi_high", "pi_ub")):
+    for col, key in (
+        ("estimate", "estimate"),
+        ("ci_low", "ci_lb"),
+        ("ci_high", "ci_ub"),
+        ("pi_low", "pi_lb"),
+        ("pi_high", "pi_ub"),
+    ):
         assert special.logit(out[col] / 100) == pytest.approx(case[key], abs=TOL), col
 
 

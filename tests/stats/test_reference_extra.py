@@ -36,8 +36,16 @@ TOL = 1e-4
 WIDE_TAU_SCALE = 1.0  # analysis.WIDE_TAU_SCALE, the prior-sensitivity row (R: WIDE_TAU_SCALE)
 PRIORS = {"bayes": P.PRIOR_TAU_SCALE, "bayes_wide": WIDE_TAU_SCALE}
 
-MIN_CASES = {"histology_pooling": 12, "histology_between": 5, "histology_moderators": 8, "prediction_k2": 12,
-             "bayes": 16, "bayes_wide": 16, "forest": 5, "binomial": 6}
+MIN_CASES = {
+    "histology_pooling": 12,
+    "histology_between": 5,
+    "histology_moderators": 8,
+    "prediction_k2": 12,
+    "bayes": 16,
+    "bayes_wide": 16,
+    "forest": 5,
+    "binomial": 6,
+}
 
 
 @pytest.fixture(scope="module")
@@ -62,11 +70,16 @@ def _split(case):
 def test_extra_grid_cannot_shrink():
     for section, n in MIN_CASES.items():
         assert len(REF[section]) >= n, section
-    assert {c["case"] for c in REF["pooling"]} >= {f"{lm}_{g}_{m}_{c}" for lm in ("PFS_5y", "DFS_5y")
-                                                  for g in ("all", "carbon") for m in ("REML", "DL", "PM")
-                                                  for c in ("HKSJ", "Wald")}
-    assert {c["case"] for c in REF["histology_between"]} >= {f"{lm}_histology" for lm in
-                                                             ("LC_5y", "LC_3y", "OS_5y", "LC_2y", "OS_2y", "PFS_5y", "DFS_5y")}
+    assert {c["case"] for c in REF["pooling"]} >= {
+        f"{lm}_{g}_{m}_{c}"
+        for lm in ("PFS_5y", "DFS_5y")
+        for g in ("all", "carbon")
+        for m in ("REML", "DL", "PM")
+        for c in ("HKSJ", "Wald")
+    }
+    assert {c["case"] for c in REF["histology_between"]} >= {
+        f"{lm}_histology" for lm in ("LC_5y", "LC_3y", "OS_5y", "LC_2y", "OS_2y", "PFS_5y", "DFS_5y")
+    }
     # stored for their future consumers (README): Greenwood SEs of the ifosfamide KM, binomial comparators
     for ep in ("LC", "OS"):
         assert REF["survival"]["greenwood"][ep]["times"] == [12, 24, 36, 60]
@@ -80,14 +93,32 @@ def test_histology_stratum_matches_metafor(lit, case):
     assert list(d["study_id"]) == case["study_ids"]
     res = P.pool_rates(d["rate_percent"], d["n_patients"], tau2_method="REML", ci_method=case["ci"])
     assert res.k == case["k"]
-    for ours, key in [(res.mu, "estimate"), (res.se, "se"), (res.ci_logit[0], "ci_lb"), (res.ci_logit[1], "ci_ub"),
-                      (res.pi_logit[0], "pi_lb"), (res.pi_logit[1], "pi_ub"), (res.tau2, "tau2"),
-                      (res.tau2_ci[0], "tau2_lb"), (res.tau2_ci[1], "tau2_ub"), (res.i2, "I2"), (res.q_p, "QEp")]:
+    for ours, key in [
+        (res.mu, "estimate"),
+        (res.se, "se"),
+        (res.ci_logit[0], "ci_lb"),
+        (res.ci_logit[1], "ci_ub"),
+        (res.pi_logit[0], "pi_lb"),
+        (res.pi_logit[1], "pi_ub"),
+        (res.tau2, "tau2"),
+        (res.tau2_ci[0], "tau2_lb"),
+        (res.tau2_ci[1], "tau2_ub"),
+        (res.i2, "I2"),
+        (res.q_p, "QEp"),
+    ]:
         assert ours == pytest.approx(case[key], abs=TOL), key
     assert res.q == pytest.approx(case["QE"], rel=TOL)
     # the same through pool(subgroup=...), as a page would call it (percent rows)
-    out = P.pool(_landmark(lit, case["endpoint"], case["horizon"]), tau2_method="REML", ci_method=case["ci"],
-                 subgroup="histology_group").set_index("subgroup_value").loc[case["stratum"]]
+    out = (
+        P.pool(
+            _landmark(lit, case["endpoint"], case["horizon"]),
+            tau2_method="REML",
+            ci_method=case["ci"],
+            subgroup="histology_group",
+        )
+        .set_index("subgroup_value")
+        .loc[case["stratum"]]
+    )
     for col, key in [("estimate", "estimate"), ("ci_low", "ci_lb"), ("ci_high", "ci_ub")]:
         assert special.logit(out[col] / 100) == pytest.approx(case[key], abs=TOL), col
 
@@ -114,8 +145,9 @@ def test_histology_between_q_matches_metafor(lit, case):
 
 @pytest.mark.parametrize("case", REF["histology_moderators"], ids=lambda c: c["case"])
 def test_histology_moderator_matches_metafor(lit, case):
-    summary, coefs = C.moderator_test(_landmark(lit, case["endpoint"], case["horizon"]), "histology_group",
-                                      ci_method=case["ci"])
+    summary, coefs = C.moderator_test(
+        _landmark(lit, case["endpoint"], case["horizon"]), "histology_group", ci_method=case["ci"]
+    )
     qmdf = np.atleast_1d(case["QMdf"])
     assert summary["k"] == case["k"]
     assert summary["statistic"] == pytest.approx(case["QM"], rel=TOL)
@@ -153,8 +185,9 @@ def _bayes_input(lit, case):
     return _landmark(lit, case["endpoint"], case["horizon"], "particle_group", case["subgroup"])
 
 
-@pytest.mark.parametrize("section, case", [(s, c) for s in PRIORS for c in REF[s]],
-                         ids=lambda x: x if isinstance(x, str) else x["case"])
+@pytest.mark.parametrize(
+    "section, case", [(s, c) for s in PRIORS for c in REF[s]], ids=lambda x: x if isinstance(x, str) else x["case"]
+)
 def test_bayes_both_priors_match_r_integrate(lit, section, case):
     tau_scale = PRIORS[section]
     assert case["prior_tau_scale"] == tau_scale and case["prior_mu_sd"] == P.PRIOR_MU_SD

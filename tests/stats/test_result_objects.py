@@ -42,9 +42,18 @@ def test_single_study_at_another_level_uses_the_normal_quantile():
 def test_pooled_analysis_is_frozen():
     import pandas as pd
 
-    lit = pd.DataFrame({"study_id": ["a", "b", "c"], "first_author": ["A", "B", "C"], "year": [2001, 2002, 2003],
-                        "n_patients": [40, 50, 60], "rate_percent": [60.0, 70.0, 80.0], "endpoint": "LC",
-                        "horizon_years": 5, "particle_group": "carbon"})
+    lit = pd.DataFrame(
+        {
+            "study_id": ["a", "b", "c"],
+            "first_author": ["A", "B", "C"],
+            "year": [2001, 2002, 2003],
+            "n_patients": [40, 50, 60],
+            "rate_percent": [60.0, 70.0, 80.0],
+            "endpoint": "LC",
+            "horizon_years": 5,
+            "particle_group": "carbon",
+        }
+    )
     a = sensitivity.run_analysis(lit, "LC", 5)
     with pytest.raises(dataclasses.FrozenInstanceError):
         a.primary = None  # type: ignore[misc]

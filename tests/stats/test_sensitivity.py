@@ -43,8 +43,12 @@ def test_primary_and_panel_match_metafor(literature, endpoint, horizon):
     for m in ("REML", "DL", "PM"):
         for c in ("HKSJ", "Wald"):
             panel = pd.Series([v != sensitivity.ALL_SERIES for v in a.variants], index=a.estimates.index)
-            row = a.estimates[panel & (a.estimates["model"] == "random effects")
-                              & (a.estimates["tau2_method"] == m) & (a.estimates["ci_method"] == c)]
+            row = a.estimates[
+                panel
+                & (a.estimates["model"] == "random effects")
+                & (a.estimates["tau2_method"] == m)
+                & (a.estimates["ci_method"] == c)
+            ]
             assert len(row) == 1
             r = _case("pooling", f"{endpoint}_{horizon}y_all_{m}_{c}")
             assert logit(row["ci_low"].iat[0] / 100) == pytest.approx(r["ci_lb"], abs=TOL)
@@ -91,10 +95,12 @@ def test_write_estimates_roundtrip(tmp_path, literature):
     back = pd.read_csv(out, dtype={"series": "string", "note": "string"})
     assert list(back.columns) == list(a.estimates.columns) + sensitivity.TABLE_EXTRA
     # the panel first (in order, with its keys), then strata, leave-one-out and cumulative rows
-    panel = back.iloc[:len(a.estimates)]
+    panel = back.iloc[: len(a.estimates)]
     assert list(panel["variant"]) == list(a.variants)
     assert panel["estimate"].to_numpy() == pytest.approx(a.estimates["estimate"].to_numpy(), rel=1e-9)
-    assert len(back) == len(a.estimates) + sum(len(s.estimates) for s in a.strata) + len(a.leave_one_out) + len(a.cumulative)
+    assert len(back) == len(a.estimates) + sum(len(s.estimates) for s in a.strata) + len(a.leave_one_out) + len(
+        a.cumulative
+    )
     assert pooled.write_estimates(a, "") is None
 
 

@@ -36,8 +36,17 @@ from sarcoma_review.stats import sensitivity as S
 
 REF = json.loads((Path(__file__).parents[1] / "fixtures" / "r_reference.json").read_text())
 TOL = 1e-4
-LANDMARKS = [("LC", 5.0), ("OS", 5.0), ("LC", 3.0), ("OS", 3.0), ("LC", 2.0), ("OS", 2.0), ("PFS", 3.0),
-             ("PFS", 5.0), ("DFS", 5.0)]
+LANDMARKS = [
+    ("LC", 5.0),
+    ("OS", 5.0),
+    ("LC", 3.0),
+    ("OS", 3.0),
+    ("LC", 2.0),
+    ("OS", 2.0),
+    ("PFS", 3.0),
+    ("PFS", 5.0),
+    ("DFS", 5.0),
+]
 
 
 def _logit(pct):
@@ -62,8 +71,11 @@ def test_stratum_rule_is_the_r_scripts(lit):
     # R: histology_group = ifelse(histology == "Chordoma", "chordoma", "other"); the package derives it once
     d = vocabulary.with_strata(overlap.independent_by_landmark(lit))  # R's landmark() counts shared cohorts once
     for case in REF["histology_pooling"]:
-        sel = d[(d["endpoint"] == case["endpoint"]) & (d["horizon_years"] == float(case["horizon"]))
-                & (d[vocabulary.HISTOLOGY_STRATUM] == case["stratum"])]
+        sel = d[
+            (d["endpoint"] == case["endpoint"])
+            & (d["horizon_years"] == float(case["horizon"]))
+            & (d[vocabulary.HISTOLOGY_STRATUM] == case["stratum"])
+        ]
         assert sorted(sel["study_id"]) == sorted(case["study_ids"]), case["case"]
 
 
@@ -72,8 +84,13 @@ def test_page_strata_match_metafor(analyses, case):
     a = analyses[(case["endpoint"], float(case["horizon"]))]
     row = _stratum(a, vocabulary.HISTOLOGY_STRATUM).estimates.set_index("subgroup_value").loc[case["stratum"]]
     assert row["kind"] == P.POOLED and int(row["k"]) == case["k"]
-    for col, key in [("estimate", "estimate"), ("ci_low", "ci_lb"), ("ci_high", "ci_ub"), ("pi_low", "pi_lb"),
-                     ("pi_high", "pi_ub")]:
+    for col, key in [
+        ("estimate", "estimate"),
+        ("ci_low", "ci_lb"),
+        ("ci_high", "ci_ub"),
+        ("pi_low", "pi_lb"),
+        ("pi_high", "pi_ub"),
+    ]:
         assert _logit(row[col]) == pytest.approx(case[key], abs=TOL), col
     assert row["tau2"] == pytest.approx(case["tau2"], abs=TOL)
 
@@ -83,8 +100,7 @@ def test_one_series_strata_are_that_series(analyses, lit, ep, h):
     """A stratum R does not pool (k = 1) is shown as that series: its own rate and Wald CI
     (R fixture ``forest``: yi +/- qnorm(.975) sqrt(vi)), named, kind 'single series'."""
     a = analyses[(ep, h)]
-    pooled_strata = {c["stratum"] for c in REF["histology_pooling"]
-                     if c["endpoint"] == ep and float(c["horizon"]) == h}
+    pooled_strata = {c["stratum"] for c in REF["histology_pooling"] if c["endpoint"] == ep and float(c["horizon"]) == h}
     forest = next(c for c in REF["forest"] if c["endpoint"] == ep and float(c["horizon"]) == h)
     by_id = {s: i for i, s in enumerate(forest["study_id"])}
     d = vocabulary.with_strata(lit)
@@ -93,8 +109,9 @@ def test_one_series_strata_are_that_series(analyses, lit, ep, h):
             assert row.kind == P.POOLED
             continue
         assert row.kind == P.SINGLE_SERIES and row.k == 1 and row.model == "single study"
-        sid = d[(d["endpoint"] == ep) & (d["horizon_years"] == h)
-                & (d[vocabulary.HISTOLOGY_STRATUM] == row.subgroup_value)]["study_id"].iat[0]
+        sid = d[
+            (d["endpoint"] == ep) & (d["horizon_years"] == h) & (d[vocabulary.HISTOLOGY_STRATUM] == row.subgroup_value)
+        ]["study_id"].iat[0]
         s = d[d["study_id"] == sid].iloc[0]
         assert row.series == vocabulary.study_label(s["first_author"], s["year"])
         i = by_id[sid]
@@ -112,8 +129,7 @@ def test_page_between_strata_q_matches_metafor(analyses, case):
     assert t["p_between"] == pytest.approx(case["p"], abs=TOL)
 
 
-@pytest.mark.parametrize("case", [c for c in REF["histology_moderators"] if c["ci"] == "HKSJ"],
-                         ids=lambda c: c["case"])
+@pytest.mark.parametrize("case", [c for c in REF["histology_moderators"] if c["ci"] == "HKSJ"], ids=lambda c: c["case"])
 def test_page_moderator_test_matches_metafor(analyses, case):
     t = _stratum(analyses[(case["endpoint"], float(case["horizon"]))], vocabulary.HISTOLOGY_STRATUM).test
     qmdf = np.atleast_1d(case["QMdf"])
@@ -157,8 +173,9 @@ def test_panel_k2_row_matches_r(analyses, case):
 
 
 # ----------------------------------------------------------------------- the Bayesian rows, both priors
-@pytest.mark.parametrize("section, variant, scale", [("bayes", S.BAYES, P.PRIOR_TAU_SCALE),
-                                                     ("bayes_wide", S.BAYES_WIDE, S.WIDE_TAU_SCALE)])
+@pytest.mark.parametrize(
+    "section, variant, scale", [("bayes", S.BAYES, P.PRIOR_TAU_SCALE), ("bayes_wide", S.BAYES_WIDE, S.WIDE_TAU_SCALE)]
+)
 def test_panel_bayes_rows_match_r_integrate(analyses, section, variant, scale):
     cases = [c for c in REF[section] if c["subgroup"] == "all"]
     assert len(cases) == len(LANDMARKS)
@@ -188,7 +205,9 @@ def test_effective_n_by_hand():
     # 4 patients: events at 1 and 2, censored at 3 and 4. S(2.5) = 3/4 * 2/3 = 1/2;
     # Greenwood: (1/2)^2 (1/(4*3) + 1/(3*2)) = 1/4 * 1/4 = 1/16; n_eff = (1/2)(1/2) / (1/16) = 4.
     out = S.greenwood_effective_n([1, 2, 3, 4], [1, 1, 0, 0], 2.5)
-    assert out["surv"] == pytest.approx(0.5) and out["var"] == pytest.approx(1 / 16) and out["n_eff"] == pytest.approx(4)
+    assert (
+        out["surv"] == pytest.approx(0.5) and out["var"] == pytest.approx(1 / 16) and out["n_eff"] == pytest.approx(4)
+    )
     assert out["n_risk"] == 2
     # censoring before the landmark lowers n_eff below n (1, 3 censored early: S = 1/2 from 2 at risk)
     early = S.greenwood_effective_n([0.5, 1, 2, 4], [0, 0, 1, 0], 3)

@@ -37,8 +37,9 @@ def _nan(x):
 
 def test_grid_cannot_shrink():
     assert set(REF["km"]) >= {"LC", "OS"}
-    assert {c["case"] for c in REF["logrank"]} >= {f"{e}_{g}" for e in ENDPOINTS
-                                                   for g in ("grade", "setting", "diam_gt10")}
+    assert {c["case"] for c in REF["logrank"]} >= {
+        f"{e}_{g}" for e in ENDPOINTS for g in ("grade", "setting", "diam_gt10")
+    }
 
 
 @pytest.mark.parametrize("ep", ["LC", "OS"])
@@ -101,10 +102,16 @@ def test_hand_computed_km():
     assert S.rmst([1, 2, 3, 4], [1, 0, 1, 0], 4)["rmst"] == pytest.approx(1 + 0.75 * 2 + 0.375)
 
 
-@pytest.mark.parametrize("args, msg", [
-    (([1, 2], [1]), "values but event"), (([1, -2], [1, 0]), ">= 0"), (([1, 2], [1, 2]), "0 \\(censored\\)"),
-    (([1, np.nan], [1, 0]), "missing"), (([], []), "empty"),
-])
+@pytest.mark.parametrize(
+    "args, msg",
+    [
+        (([1, 2], [1]), "values but event"),
+        (([1, -2], [1, 0]), ">= 0"),
+        (([1, 2], [1, 2]), "0 \\(censored\\)"),
+        (([1, np.nan], [1, 0]), "missing"),
+        (([], []), "empty"),
+    ],
+)
 def test_bad_input_raises(args, msg):
     with pytest.raises(ValueError, match=msg):
         S.kaplan_meier(*args)

@@ -32,10 +32,10 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -130,9 +130,14 @@ class KMProblem:
         if name.startswith("events_by@"):
             t = _find_key(self.events_by, name)
             return f"{self.events_by[t]} of {self.events} events by {_t(t)} mo"
-        labels = {"event_min": "earliest event at {} mo", "event_max": "latest event at {} mo",
-                  "event_median": "median event time {} mo", "fu_min": "minimum follow-up {} mo",
-                  "fu_max": "maximum follow-up {} mo", "fu_median": "median follow-up {} mo"}
+        labels = {
+            "event_min": "earliest event at {} mo",
+            "event_max": "latest event at {} mo",
+            "event_median": "median event time {} mo",
+            "fu_min": "minimum follow-up {} mo",
+            "fu_max": "maximum follow-up {} mo",
+            "fu_median": "median follow-up {} mo",
+        }
         return labels[name].format(_t(getattr(self, name)))
 
     def plain_reason(self, conflict: list[str]) -> str | None:
@@ -152,15 +157,17 @@ class KMProblem:
                 tb = getattr(self, b)
                 if t1 < tb < t2:
                     lo, hi = (float(x) for x in printed_interval(self.landmarks[t1], self.rounding))
-                    return (f"the rate is printed as {self.landmarks[t1]}% at both {_t(t1)} and {_t(t2)} months, "
-                            f"so no event can have happened in between; yet the paper reports "
-                            f"{self.describe(b)}. An event between {_t(t1)} and {_t(t2)} months lowers the "
-                            f"curve by at least a factor {self.n - 1}/{self.n}: from at most {hi:g}% to at most "
-                            f"{math.ceil(hi * (self.n - 1) / self.n * 100) / 100:.2f}%, below the {lo:g}% that a printed "
-                            f"{self.landmarks[t2]}% allows")
+                    return (
+                        f"the rate is printed as {self.landmarks[t1]}% at both {_t(t1)} and {_t(t2)} months, "
+                        f"so no event can have happened in between; yet the paper reports "
+                        f"{self.describe(b)}. An event between {_t(t1)} and {_t(t2)} months lowers the "
+                        f"curve by at least a factor {self.n - 1}/{self.n}: from at most {hi:g}% to at most "
+                        f"{math.ceil(hi * (self.n - 1) / self.n * 100) / 100:.2f}%, below the {lo:g}% that a printed "
+                        f"{self.landmarks[t2]}% allows"
+                    )
         return None
 
-    def without(self, *names: str) -> "KMProblem":
+    def without(self, *names: str) -> KMProblem:
         """A copy with the named statements dropped."""
         return replace(self, dropped=tuple(sorted(set(self.dropped) | set(names))))
 
@@ -311,8 +318,9 @@ def _memo_path(problem: KMProblem, time_limit: float, strict_median: bool, inner
     code = hashlib.sha256()
     for module in _MEMO_SOURCES:
         code.update(Path(module).read_bytes())
-    key = json.dumps([repr(problem), time_limit, strict_median, code.hexdigest(), scipy.__version__]
-                     + (["inner"] if inner else []))
+    key = json.dumps(
+        [repr(problem), time_limit, strict_median, code.hexdigest(), scipy.__version__] + (["inner"] if inner else [])
+    )
     return Path(folder) / (hashlib.sha256(key.encode()).hexdigest() + ".json")
 
 
@@ -327,8 +335,9 @@ def _solve_risk_sets(
         return None if stored is None else (stored[0], stored[1])
     sol = _solve_risk_sets_uncached(problem, time_limit, strict_median, inner)
     if path is not None:  # atomic: a concurrent reader sees the old state or the whole answer
-        write_atomic(path, json.dumps(None if sol is None else [list(map(int, sol[0])), list(map(int, sol[1]))])
-                     .encode("utf-8"))
+        write_atomic(
+            path, json.dumps(None if sol is None else [list(map(int, sol[0])), list(map(int, sol[1]))]).encode("utf-8")
+        )
     return sol
 
 
@@ -476,13 +485,17 @@ def _solve(m: _Model, time_limit: float) -> tuple[list[int], list[int]] | None:
         ubs.append(hi_)
     integrality = np.zeros(m.nvar)
     integrality[: m.ny + m.nu] = 1
-    res = milp(m.objective, constraints=LinearConstraint(A.tocsr(), lbs, ubs), integrality=integrality,
-               bounds=Bounds(m.lb, m.ub), options={"time_limit": time_limit, "disp": False})
+    res = milp(
+        m.objective,
+        constraints=LinearConstraint(A.tocsr(), lbs, ubs),
+        integrality=integrality,
+        bounds=Bounds(m.lb, m.ub),
+        options={"time_limit": time_limit, "disp": False},
+    )
     if res.status == 2 or res.x is None:  # infeasible
         return None
     if res.status != 0:
-        raise Undecided(f"the integer program did not finish within {time_limit:g} s ({res.message}); "
-                        "raise time_limit")
+        raise Undecided(f"the integer program did not finish within {time_limit:g} s ({res.message}); raise time_limit")
     x = res.x
     picks = [(m.R[ri], k) for ri in range(m.nR) for k in range(m.K) if x[m.yi(ri, k)] > 0.5]
     picks.sort(key=lambda rk: -rk[0])
@@ -528,24 +541,47 @@ def _statement_anchors(problem: KMProblem, d: int) -> dict[int, float]:
     return anchors
 
 
-def _range_anchors(problem: KMProblem, anchors: dict[int, float], segments: list[int], risk_sets: list[int],
-                   lo_seg: list[float], hi_seg: list[float]) -> None:
+def _range_anchors(
+    problem: KMProblem,
+    anchors: dict[int, float],
+    segments: list[int],
+    risk_sets: list[int],
+    lo_seg: list[float],
+    hi_seg: list[float],
+) -> None:
     """Add the events the follow-up range pins down to ``anchors``."""
     d = len(segments)
-    if (problem.times_are_followup and problem.active("fu_min") and d and 0 not in anchors
-            and risk_sets[0] == problem.n and lo_seg[segments[0]] < problem.fu_min <= hi_seg[segments[0]]):
+    if (
+        problem.times_are_followup
+        and problem.active("fu_min")
+        and d
+        and 0 not in anchors
+        and risk_sets[0] == problem.n
+        and lo_seg[segments[0]] < problem.fu_min <= hi_seg[segments[0]]
+    ):
         # nobody is censored before the first event, so the shortest follow-up (which the range
         # states exactly) must be that event's time
         anchors[0] = float(problem.fu_min)  # type: ignore[arg-type]
-    if (problem.active("fu_max") and d and d - 1 not in anchors and risk_sets[-1] == 1
-            and lo_seg[segments[-1]] < problem.fu_max <= max(hi_seg[segments[-1]], problem.fu_max)):
+    if (
+        problem.active("fu_max")
+        and d
+        and d - 1 not in anchors
+        and risk_sets[-1] == 1
+        and lo_seg[segments[-1]] < problem.fu_max <= max(hi_seg[segments[-1]], problem.fu_max)
+    ):
         # nobody is left after the last event, so the longest observed time (which the range
         # states exactly) must be that event's time (found by the brute-force oracle)
         anchors[d - 1] = float(problem.fu_max)  # type: ignore[arg-type]
 
 
-def _event_bounds(problem: KMProblem, anchors: dict[int, float], segments: list[int], risk_sets: list[int],
-                  lo_seg: list[float], hi_seg: list[float]) -> tuple[list[float], list[float]]:
+def _event_bounds(
+    problem: KMProblem,
+    anchors: dict[int, float],
+    segments: list[int],
+    risk_sets: list[int],
+    lo_seg: list[float],
+    hi_seg: list[float],
+) -> tuple[list[float], list[float]]:
     """Lowest and highest time of each event."""
     floor_t = problem.fu_min if (problem.times_are_followup and problem.active("fu_min")) else 0.0
     lo = [max(lo_seg[s], floor_t or 0.0) for s in segments]
@@ -622,7 +658,7 @@ def build_witness(problem: KMProblem, risk_sets: list[int], segments: list[int])
 
     prev_t = 0.0
     prev_r = n + 1
-    for j, (t, r) in enumerate(zip(et, risk_sets)):
+    for t, r in zip(et, risk_sets):
         gap = prev_r - 1 - r
         censor(gap, prev_t, t, closed_end=False)
         times.append(t)
@@ -662,8 +698,10 @@ def find_witness(problem: KMProblem, time_limit: float = 60.0) -> Witness | None
         failed = [k for k, ok in checks.items() if not ok]
         if not failed:
             return w
-        failures.append(f"the solver found risk sets {sol[0]}, but the dataset built from them breaks "
-                        f"{', '.join(failed)} on the exact re-check")
+        failures.append(
+            f"the solver found risk sets {sol[0]}, but the dataset built from them breaks "
+            f"{', '.join(failed)} on the exact re-check"
+        )
     raise Undecided("; ".join(failures) or "no solution away from the ends of the printed intervals")
 
 
@@ -721,15 +759,19 @@ class Plausibility:
 
     def sentence(self) -> str:
         """The rule's numbers in one plain sentence."""
-        head = (f"at least {self.late_events} of the {self.events} events must fall after {_t(self.landmark)} months "
-                f"(at most {self.max_events_by} fit before it with S({_t(self.landmark)} mo) = {self.landmark_printed}%), "
-                f"when with a median follow-up of {_t(self.fu_median)} months at most {self.followed_max} of the "
-                f"{self.n} patients can still be followed after {_t(self.landmark)} months")
+        head = (
+            f"at least {self.late_events} of the {self.events} events must fall after {_t(self.landmark)} months "
+            f"(at most {self.max_events_by} fit before it with S({_t(self.landmark)} mo) = {self.landmark_printed}%), "
+            f"when with a median follow-up of {_t(self.fu_median)} months at most {self.followed_max} of the "
+            f"{self.n} patients can still be followed after {_t(self.landmark)} months"
+        )
         if self.rate_ratio is not None and self.fu_max is not None:
             ratio = "without bound" if math.isinf(self.rate_ratio) else f"at least {self.rate_ratio:.1f} times"
-            head += (f"; the monthly event rate after {_t(self.landmark)} months would have to be {ratio} that of "
-                     f"the first {_t(self.landmark)} months (the curve falling to at most "
-                     f"{100 * (self.s_end_max or 0):.1f}% by {_t(self.fu_max)} months)")
+            head += (
+                f"; the monthly event rate after {_t(self.landmark)} months would have to be {ratio} that of "
+                f"the first {_t(self.landmark)} months (the curve falling to at most "
+                f"{100 * (self.s_end_max or 0):.1f}% by {_t(self.fu_max)} months)"
+            )
         return head
 
 
@@ -792,6 +834,17 @@ def plausibility(problem: KMProblem, time_limit: float = 60.0) -> Plausibility |
         s_end = float(hi) / 100 * factor
         h_after = math.inf if factor <= 0 else -math.log(factor) / (fu_max - t_last)
         ratio = math.inf if h_before <= 0 else h_after / h_before
-    return Plausibility(implausible=2 * late > problem.events, landmark=t_last, landmark_printed=marks[t_last],
-                        events=problem.events, max_events_by=m, late_events=late, n=problem.n, followed_max=a,
-                        fu_median=problem.fu_median, fu_max=fu_max, rate_ratio=ratio, s_end_max=s_end)
+    return Plausibility(
+        implausible=2 * late > problem.events,
+        landmark=t_last,
+        landmark_printed=marks[t_last],
+        events=problem.events,
+        max_events_by=m,
+        late_events=late,
+        n=problem.n,
+        followed_max=a,
+        fu_median=problem.fu_median,
+        fu_max=fu_max,
+        rate_ratio=ratio,
+        s_end_max=s_end,
+    )

@@ -8,9 +8,9 @@ rounding, IEEE default) and ``truncate`` (dropping digits, as some software and 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from fractions import Fraction
-from typing import Iterable, Sequence
 
 from sarcoma_review.audit.records import CheckResult
 
@@ -112,11 +112,7 @@ def _rounding_verdict(value: Fraction, printed: Number) -> tuple[str, str]:
 
 def grim_numerators(denominator: int, printed_percent: Number) -> list[int]:
     """Counts ``k`` (0..denominator) whose ``100 k / denominator`` prints as ``printed_percent`` under any rule."""
-    return [
-        k
-        for k in range(denominator + 1)
-        if matching_modes(Fraction(100 * k, denominator), printed_percent)
-    ]
+    return [k for k in range(denominator + 1) if matching_modes(Fraction(100 * k, denominator), printed_percent)]
 
 
 def check_percent(
@@ -143,13 +139,31 @@ def check_percent(
     if count is None:
         ks = grim_numerators(denominator, printed_percent)
         if ks:
-            return CheckResult(check_id, source, location, quantity, f"{printed_percent}%",
-                               ", ".join(f"{k}/{denominator}" for k in ks), "consistent with rounding",
-                               f"{' or '.join(f'{k}/{denominator}={_fmt(Fraction(100*k, denominator))}%' for k in ks)} print as {printed_percent}%")
+            return CheckResult(
+                check_id,
+                source,
+                location,
+                quantity,
+                f"{printed_percent}%",
+                ", ".join(f"{k}/{denominator}" for k in ks),
+                "consistent with rounding",
+                f"{' or '.join(f'{k}/{denominator}={_fmt(Fraction(100 * k, denominator))}%' for k in ks)} print "
+                f"as {printed_percent}%",
+            )
         lo = max(0, math.floor(to_fraction(printed_percent) * denominator / 100))
-        near = ", ".join(f"{k}/{denominator}={_fmt(Fraction(100*k, denominator))}%" for k in (lo, lo + 1) if k <= denominator)
-        return CheckResult(check_id, source, location, quantity, f"{printed_percent}%", near, "inconsistent",
-                           f"no whole number of {denominator} patients gives {printed_percent}% ({near})")
+        near = ", ".join(
+            f"{k}/{denominator}={_fmt(Fraction(100 * k, denominator))}%" for k in (lo, lo + 1) if k <= denominator
+        )
+        return CheckResult(
+            check_id,
+            source,
+            location,
+            quantity,
+            f"{printed_percent}%",
+            near,
+            "inconsistent",
+            f"no whole number of {denominator} patients gives {printed_percent}% ({near})",
+        )
     if not 0 <= count <= denominator:
         raise ValueError(f"{check_id}: count {count} must lie in 0..{denominator}")
     value = Fraction(100 * count, denominator)
@@ -157,12 +171,17 @@ def check_percent(
     expl = f"{count}/{denominator} = {_fmt(value)}%; prints as {printed_percent} under {phrase}"
     if verdict == "inconsistent":
         ks = grim_numerators(denominator, printed_percent)
-        alt = f"; {printed_percent}% fits {', '.join(f'{k}/{denominator}' for k in ks)}" if ks else f"; no k/{denominator} gives {printed_percent}%"
+        alt = (
+            f"; {printed_percent}% fits {', '.join(f'{k}/{denominator}' for k in ks)}"
+            if ks
+            else f"; no k/{denominator} gives {printed_percent}%"
+        )
         expl = f"{count}/{denominator} = {_fmt(value)}%, {phrase}{alt}"
     elif verdict == "consistent":
         expl = f"{count}/{denominator} = {_fmt(value)}% exactly"
-    return CheckResult(check_id, source, location, quantity, f"{count} ({printed_percent}%)",
-                       f"{_fmt(value)}%", verdict, expl)
+    return CheckResult(
+        check_id, source, location, quantity, f"{count} ({printed_percent}%)", f"{_fmt(value)}%", verdict, expl
+    )
 
 
 def check_ratio(
@@ -171,8 +190,16 @@ def check_ratio(
     """Check a printed ratio (e.g. ``1.4:1``) against ``numerator / denominator``."""
     value = Fraction(numerator, denominator)
     verdict, phrase = _rounding_verdict(value, printed)
-    return CheckResult(check_id, source, location, quantity, f"{printed}:1", f"{numerator}/{denominator} = {_fmt(value, 4)}",
-                       verdict, f"{numerator}:{denominator} = {_fmt(value, 4)}:1 prints as {printed}:1 under {phrase}")
+    return CheckResult(
+        check_id,
+        source,
+        location,
+        quantity,
+        f"{printed}:1",
+        f"{numerator}/{denominator} = {_fmt(value, 4)}",
+        verdict,
+        f"{numerator}:{denominator} = {_fmt(value, 4)}:1 prints as {printed}:1 under {phrase}",
+    )
 
 
 def check_sum(
@@ -181,9 +208,16 @@ def check_sum(
     """Do category counts add up to the stated total?"""
     s = sum(parts)
     ok = math.isclose(s, total)
-    return CheckResult(check_id, source, location, quantity, str(total), f"{' + '.join(str(p) for p in parts)} = {s}",
-                       "consistent" if ok else "inconsistent",
-                       "categories add up to the total" if ok else f"categories add up to {s}, not {total}")
+    return CheckResult(
+        check_id,
+        source,
+        location,
+        quantity,
+        str(total),
+        f"{' + '.join(str(p) for p in parts)} = {s}",
+        "consistent" if ok else "inconsistent",
+        "categories add up to the total" if ok else f"categories add up to {s}, not {total}",
+    )
 
 
 def check_restatement(
@@ -202,18 +236,41 @@ def check_restatement(
     """
     a, b = to_fraction(first), to_fraction(second)
     if a == b:
-        return CheckResult(check_id, source, location, quantity, f"{first_label}: {first}", f"{second_label}: {second}",
-                           "consistent", "both statements give the same value")
+        return CheckResult(
+            check_id,
+            source,
+            location,
+            quantity,
+            f"{first_label}: {first}",
+            f"{second_label}: {second}",
+            "consistent",
+            "both statements give the same value",
+        )
     da, db = decimals_of(first), decimals_of(second)
     precise, coarse = ((a, second) if da > db else (b, first)) if da != db else (None, None)
     if precise is not None:
         modes = matching_modes(precise, coarse)
         if modes:
-            return CheckResult(check_id, source, location, quantity, f"{first_label}: {first}", f"{second_label}: {second}",
-                               "consistent with rounding",
-                               f"the coarser value is the finer one rounded ({' or '.join(modes)})")
-    return CheckResult(check_id, source, location, quantity, f"{first_label}: {first}", f"{second_label}: {second}",
-                       "inconsistent", f"{first_label} says {first}, {second_label} says {second}")
+            return CheckResult(
+                check_id,
+                source,
+                location,
+                quantity,
+                f"{first_label}: {first}",
+                f"{second_label}: {second}",
+                "consistent with rounding",
+                f"the coarser value is the finer one rounded ({' or '.join(modes)})",
+            )
+    return CheckResult(
+        check_id,
+        source,
+        location,
+        quantity,
+        f"{first_label}: {first}",
+        f"{second_label}: {second}",
+        "inconsistent",
+        f"{first_label} says {first}, {second_label} says {second}",
+    )
 
 
 def wald_p_from_ci(lo: float, hi: float, level: float = 0.95) -> float:
@@ -255,20 +312,51 @@ def check_p_from_ci(
     reported = f"p={p_printed} ({lo_printed}-{hi_printed})"
     recomputed = f"Wald p {a}-{b} (if Wald 95% HR CI)"
     if excludes_one and p > Fraction(5, 100):
-        return CheckResult(check_id, source, location, quantity, reported, recomputed, "inconsistent",
-                           f"the interval {lo_printed}-{hi_printed} excludes 1 but p={p_printed} > 0.05: "
-                           "no 95% confidence interval of any kind allows this")
+        return CheckResult(
+            check_id,
+            source,
+            location,
+            quantity,
+            reported,
+            recomputed,
+            "inconsistent",
+            f"the interval {lo_printed}-{hi_printed} excludes 1 but p={p_printed} > 0.05: "
+            "no 95% confidence interval of any kind allows this",
+        )
     if includes_one and p < Fraction(5, 100):
-        return CheckResult(check_id, source, location, quantity, reported, recomputed, "inconsistent",
-                           f"the interval {lo_printed}-{hi_printed} includes 1 but p={p_printed} < 0.05: "
-                           "no 95% confidence interval of any kind allows this")
+        return CheckResult(
+            check_id,
+            source,
+            location,
+            quantity,
+            reported,
+            recomputed,
+            "inconsistent",
+            f"the interval {lo_printed}-{hi_printed} includes 1 but p={p_printed} < 0.05: "
+            "no 95% confidence interval of any kind allows this",
+        )
     if rng[0] <= float(p_hi) and float(p_lo) <= rng[1]:
-        return CheckResult(check_id, source, location, quantity, reported, recomputed, "consistent with rounding",
-                           f"if these are Wald 95% intervals of hazard ratios, the printed p-value fits "
-                           f"(Wald p between {a} and {b})")
-    return CheckResult(check_id, source, location, quantity, reported, recomputed, "cannot check",
-                       f"if these are Wald 95% intervals of hazard ratios, the printed p-value does not fit "
-                       f"(it would be between {a} and {b}); the paper does not say what the intervals are")
+        return CheckResult(
+            check_id,
+            source,
+            location,
+            quantity,
+            reported,
+            recomputed,
+            "consistent with rounding",
+            f"if these are Wald 95% intervals of hazard ratios, the printed p-value fits (Wald p between {a} and {b})",
+        )
+    return CheckResult(
+        check_id,
+        source,
+        location,
+        quantity,
+        reported,
+        recomputed,
+        "cannot check",
+        f"if these are Wald 95% intervals of hazard ratios, the printed p-value does not fit "
+        f"(it would be between {a} and {b}); the paper does not say what the intervals are",
+    )
 
 
 def all_modes_table(count: int, denominator: int, decimals: int = 0) -> dict[str, Fraction]:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from fractions import Fraction
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 from sarcoma_review.audit.feasibility import km_exact
 
@@ -52,7 +53,7 @@ def last_event_time(times: Sequence[float], events: Sequence[int]) -> float | No
     return max(ts) if ts else None
 
 
-def size_threshold(chars: "pd.DataFrame") -> tuple[float, str]:
+def size_threshold(chars: pd.DataFrame) -> tuple[float, str]:
     """The tumour-size cut-off of Eckert et al.'s Table 1, read from its category label.
 
     ``characteristics.csv`` prints the upper size class of ``initial_tumor_size`` as ``">10 cm"``;
@@ -65,5 +66,7 @@ def size_threshold(chars: "pd.DataFrame") -> tuple[float, str]:
         m = re.fullmatch(r"\s*>\s*([0-9.]+)\s*cm\s*", cat)
         if m:
             return float(m.group(1)), cat.strip()
-    raise ValueError("data/ifosfamide/characteristics.csv has no initial_tumor_size row whose category reads "
-                     f"'>X cm' (found {list(rows)}); the size cut-off is read from it")
+    raise ValueError(
+        "data/ifosfamide/characteristics.csv has no initial_tumor_size row whose category reads "
+        f"'>X cm' (found {list(rows)}); the size cut-off is read from it"
+    )

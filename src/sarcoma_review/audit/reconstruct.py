@@ -47,8 +47,20 @@ from sarcoma_review.data.vocabulary import ENDPOINT_NAMES
 from sarcoma_review.paths import data_dir as default_data_dir
 
 #: Month names as printed in the accrual statements ("January 2013").
-_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september",
-           "october", "november", "december")
+_MONTHS = (
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+)
 
 #: Which fact gives each endpoint's event count, and where in the paper it is stated.
 EVENT_FACTS = {"LC": "local_failures_results", "DPFS": "distant_progression_results", "OS": "deaths_results"}
@@ -69,8 +81,7 @@ def read_strings(group: str, table: str, data_dir: Path | str | None = None) -> 
     d = Path(data_dir) if data_dir is not None else default_data_dir()
     path = d / group / f"{table}.csv"
     if not path.exists():
-        raise FileNotFoundError(f"{path} is missing: the audit needs data/{group}/{table}.csv "
-                                "(see data/README.md)")
+        raise FileNotFoundError(f"{path} is missing: the audit needs data/{group}/{table}.csv (see data/README.md)")
     load_table(group, table, d)
     tracking.record_read(path)
     return pd.read_csv(path, dtype=str, keep_default_na=False)
@@ -123,8 +134,9 @@ def follow_up_minima(data_dir: Path | str | None = None) -> list[tuple[float | i
     return list(out.items())
 
 
-def cnao_problems(fu_min: float | None = None, fu_max: float | None = None,
-                  data_dir: Path | str | os.PathLike[str] | None = None) -> dict[str, KMProblem]:
+def cnao_problems(
+    fu_min: float | None = None, fu_max: float | None = None, data_dir: Path | str | os.PathLike[str] | None = None
+) -> dict[str, KMProblem]:
     """The full set of CNAO statements per endpoint, as reported (before any is dropped).
 
     Read from ``data/cnao`` (through :func:`read_strings`, printed precision kept):
@@ -145,8 +157,9 @@ def cnao_problems(fu_min: float | None = None, fu_max: float | None = None,
     n = sum(int(x) for x in sex)
     stated_n = int(_fact_row(facts, "n_patients_results")["value"])
     if n != stated_n:
-        raise ValueError(f"data/cnao: Table II sex counts sum to {n} but n_patients_results says {stated_n}; "
-                         "fix one of them")
+        raise ValueError(
+            f"data/cnao: Table II sex counts sum to {n} but n_patients_results says {stated_n}; fix one of them"
+        )
     fu = _fact_row(facts, "follow_up_median_results")
     lo = _num(fu["value_low"], "follow_up_median_results.value_low") if fu_min is None else fu_min
     hi = _num(fu["value_high"], "follow_up_median_results.value_high") if fu_max is None else fu_max
@@ -166,21 +179,44 @@ def cnao_problems(fu_min: float | None = None, fu_max: float | None = None,
     ttp = _fact_row(facts, "time_to_lp_results")
     within_2y = int(_fact_row(facts, "local_failures_within_2y_discussion")["value"])
     return {
-        "LC": KMProblem(n=n, events=events["LC"], landmarks=landmarks("LC"), events_by={24: within_2y},
-                        event_min=_num(ttp["value_low"], "time_to_lp_results.value_low"),
-                        event_max=_num(ttp["value_high"], "time_to_lp_results.value_high"),
-                        event_median=_num(ttp["value"], "time_to_lp_results.value"), fu_min=lo, fu_max=hi,
-                        fu_median=fu_median),
-        "DPFS": KMProblem(n=n, events=events["DPFS"], landmarks=landmarks("DPFS"), fu_min=lo, fu_max=hi,
-                          fu_median=fu_median),
-        "OS": KMProblem(n=n, events=events["OS"], landmarks=landmarks("OS"), fu_min=lo, fu_max=hi,
-                        fu_median=fu_median, times_are_followup=True),
+        "LC": KMProblem(
+            n=n,
+            events=events["LC"],
+            landmarks=landmarks("LC"),
+            events_by={24: within_2y},
+            event_min=_num(ttp["value_low"], "time_to_lp_results.value_low"),
+            event_max=_num(ttp["value_high"], "time_to_lp_results.value_high"),
+            event_median=_num(ttp["value"], "time_to_lp_results.value"),
+            fu_min=lo,
+            fu_max=hi,
+            fu_median=fu_median,
+        ),
+        "DPFS": KMProblem(
+            n=n, events=events["DPFS"], landmarks=landmarks("DPFS"), fu_min=lo, fu_max=hi, fu_median=fu_median
+        ),
+        "OS": KMProblem(
+            n=n,
+            events=events["OS"],
+            landmarks=landmarks("OS"),
+            fu_min=lo,
+            fu_max=hi,
+            fu_median=fu_median,
+            times_are_followup=True,
+        ),
     }
 
 
 #: Priority class of each kind of statement (1 = honoured first; see the module docstring).
-PRIORITY = {"fu_min": 1, "fu_max": 1, "fu_median": 1, "events_by": 2, "event_min": 3, "event_max": 3,
-            "event_median": 3, "landmark": 4}
+PRIORITY = {
+    "fu_min": 1,
+    "fu_max": 1,
+    "fu_median": 1,
+    "events_by": 2,
+    "event_min": 3,
+    "event_max": 3,
+    "event_median": 3,
+    "landmark": 4,
+}
 
 #: Words for each priority class (the sidecar and the chapter use them).
 PRIORITY_NAMES = {1: "study-level fact", 2: "event count", 3: "event-time range or median", 4: "landmark"}
@@ -233,12 +269,16 @@ def drop_reason(problem: KMProblem, name: str, drops: tuple[str, ...] = ()) -> s
     cls = PRIORITY_NAMES[priority(name)]
     if not partners:
         return f"{problem.describe(name)} cannot hold with the other statements ({cls}: lowest priority)"
-    return (f"{problem.describe(name)} cannot hold together with " + "; ".join(partners)
-            + f"; of these it has the lowest priority ({cls})")
+    return (
+        f"{problem.describe(name)} cannot hold together with "
+        + "; ".join(partners)
+        + f"; of these it has the lowest priority ({cls})"
+    )
 
 
-def dropped_reasons(problems: dict[str, KMProblem] | None = None,
-                    data_dir: Path | str | os.PathLike[str] | None = None) -> dict[str, dict[str, str]]:
+def dropped_reasons(
+    problems: dict[str, KMProblem] | None = None, data_dir: Path | str | os.PathLike[str] | None = None
+) -> dict[str, dict[str, str]]:
     """``{endpoint: {statement: reason}}`` for the statements each reconstruction leaves out.
 
     ``problems`` defaults to :func:`cnao_problems` of ``data_dir`` (the reported statements); the
@@ -259,8 +299,9 @@ def _reconstruction_view(problem: KMProblem) -> KMProblem:
     return problem.without("fu_median") if "fu_median" in problem.statements() else problem
 
 
-def reconstruction_problems(fu_min: float | None = None, fu_max: float | None = None,
-                            data_dir: Path | str | os.PathLike[str] | None = None) -> dict[str, KMProblem]:
+def reconstruction_problems(
+    fu_min: float | None = None, fu_max: float | None = None, data_dir: Path | str | os.PathLike[str] | None = None
+) -> dict[str, KMProblem]:
     """The statements each pseudo-IPD honours (the reported set minus :func:`choose_drops`)."""
     out = {}
     for ep, p in cnao_problems(fu_min, fu_max, data_dir).items():
@@ -325,7 +366,9 @@ def _time_bounds(t: list[float], e: list[int], problem: KMProblem) -> tuple[list
     return lo, hi
 
 
-def _shift_around(t: list[float], e: list[int], lo: list[float], hi: list[float], k: int, m: float) -> list[float] | None:
+def _shift_around(
+    t: list[float], e: list[int], lo: list[float], hi: list[float], k: int, m: float
+) -> list[float] | None:
     """Times with patient ``k`` at ``m``, the earlier ones below, the later ones above, each inside its
     bounds and in the same order; None when that is impossible."""
     x = list(t)
@@ -379,9 +422,11 @@ def place_follow_up_median(df: pd.DataFrame, median: float, problem: KMProblem) 
         same = all(v for v in evaluate_statements(problem, t2, e2).values())
         if same and rkm is not None and abs(rkm - median) <= 1:
             return out, ""
-    return d, (f"the censoring that sets the reverse Kaplan-Meier median (patient {k + 1} of {n} in time order) "
-               f"cannot be moved to within 1 month of {median:g} months without changing a risk set or an honoured "
-               f"statement")
+    return d, (
+        f"the censoring that sets the reverse Kaplan-Meier median (patient {k + 1} of {n} in time order) "
+        f"cannot be moved to within 1 month of {median:g} months without changing a risk set or an honoured "
+        f"statement"
+    )
 
 
 def _at_risk_candidates(n: int) -> list[int]:
@@ -398,8 +443,10 @@ def reconstruct(problem: KMProblem, endpoint: str, fu_median: float | None = Non
     """
     w = find_witness(problem)
     if w is None:
-        raise ValueError(f"{endpoint}: the statements {problem.statements()} cannot all hold; drop one "
-                         "(see feasibility.minimal_conflict)")
+        raise ValueError(
+            f"{endpoint}: the statements {problem.statements()} cannot all hold; drop one "
+            "(see feasibility.minimal_conflict)"
+        )
     df = w.frame().sort_values(["time_months", "event"], ascending=[True, False], kind="stable")
     if fu_median is not None:
         df, note = place_follow_up_median(df, fu_median, problem)
@@ -416,7 +463,11 @@ def reconstruct(problem: KMProblem, endpoint: str, fu_median: float | None = Non
                 if not note:
                     df = d2
                     break
-        bad = [k for k, ok in evaluate_statements(problem, df["time_months"].tolist(), df["event"].tolist()).items() if not ok]
+        bad = [
+            k
+            for k, ok in evaluate_statements(problem, df["time_months"].tolist(), df["event"].tolist()).items()
+            if not ok
+        ]
         if bad:
             raise ValueError(f"{endpoint}: moving censorings to the median follow-up broke {bad}")
     df = df.copy()
@@ -424,8 +475,15 @@ def reconstruct(problem: KMProblem, endpoint: str, fu_median: float | None = Non
     return df.reset_index(drop=True)
 
 
-def sidecar(endpoint: str, reported: KMProblem, honoured: KMProblem, df: pd.DataFrame,
-            reasons: dict[str, str], caveat: str | None, data_dir=None) -> dict:
+def sidecar(
+    endpoint: str,
+    reported: KMProblem,
+    honoured: KMProblem,
+    df: pd.DataFrame,
+    reasons: dict[str, str],
+    caveat: str | None,
+    data_dir=None,
+) -> dict:
     """What one pseudo-IPD file honours and drops, and why (published as JSON beside the CSV)."""
     t, e = df["time_months"].tolist(), df["event"].astype(int).tolist()
     rkm = reverse_km_median(t, e)
@@ -435,31 +493,47 @@ def sidecar(endpoint: str, reported: KMProblem, honoured: KMProblem, df: pd.Data
     for s in reported.statements():
         if s == "fu_median":
             continue  # reported as the reverse Kaplan-Meier median below
-        statements.append({"statement": s, "says": reported.describe(s), "priority": priority(s),
-                           "priority_class": PRIORITY_NAMES[priority(s)],
-                           "honoured": s in honoured.statements(), "why_dropped": reasons.get(s, "")})
+        statements.append(
+            {
+                "statement": s,
+                "says": reported.describe(s),
+                "priority": priority(s),
+                "priority_class": PRIORITY_NAMES[priority(s)],
+                "honoured": s in honoured.statements(),
+                "why_dropped": reasons.get(s, ""),
+            }
+        )
     return {
         "file": f"cnao_pseudo_ipd_{endpoint}.csv",
         "what": f"reconstructed pseudo-patient data for {endpoint} of the CNAO series (Cuccia et al. 2020): "
-                "invented patients that reproduce the honoured statements, NOT the paper's patients",
-        "columns": {"time_months": "months from the start of carbon-ion therapy",
-                    "event": "1 = the endpoint's event, 0 = censored", "endpoint": "LC, DPFS or OS"},
-        "n": reported.n, "events": reported.events,
+        "invented patients that reproduce the honoured statements, NOT the paper's patients",
+        "columns": {
+            "time_months": "months from the start of carbon-ion therapy",
+            "event": "1 = the endpoint's event, 0 = censored",
+            "endpoint": "LC, DPFS or OS",
+        },
+        "n": reported.n,
+        "events": reported.events,
         "priority_order": [PRIORITY_NAMES[c] for c in sorted(PRIORITY_NAMES)],
         "statements": statements,
-        "follow_up_median": {"reported": med, "read_as": "reverse Kaplan-Meier median of the pseudo-data",
-                             "reconstruction": rkm, "honoured_within_1_month": honoured_median},
+        "follow_up_median": {
+            "reported": med,
+            "read_as": "reverse Kaplan-Meier median of the pseudo-data",
+            "reconstruction": rkm,
+            "honoured_within_1_month": honoured_median,
+        },
         "accrual_months": accrual_months(data_dir),
         "losses_to_follow_up": "4 in the paper; not located: any four of the censorings can be them",
         "implausible_timing": caveat or "",
         "method": "risk sets from the exact integer program of sarcoma_review.audit.feasibility (deterministic); "
-                  "event times spread evenly inside landmark intervals, censorings inside the gaps between events; "
-                  "the censoring that sets the reverse Kaplan-Meier median moved to the reported median",
+        "event times spread evenly inside landmark intervals, censorings inside the gaps between events; "
+        "the censoring that sets the reverse Kaplan-Meier median moved to the reported median",
     }
 
 
-def validate_pseudo_ipd(df: pd.DataFrame, problem: KMProblem, tolerance_pp: float = 1.0,
-                        accrual: int | None = None) -> dict[str, bool]:
+def validate_pseudo_ipd(
+    df: pd.DataFrame, problem: KMProblem, tolerance_pp: float = 1.0, accrual: int | None = None
+) -> dict[str, bool]:
     """Tolerances of the brief: events exact, every landmark within ``tolerance_pp``, times in bounds.
 
     ``accrual`` is the accrual window in months (default :func:`accrual_months` of the data).
@@ -477,6 +551,7 @@ def validate_pseudo_ipd(df: pd.DataFrame, problem: KMProblem, tolerance_pp: floa
     out.update({f"statement:{k}": v for k, v in evaluate_statements(problem, t, e).items()})
     return out
 
+
 def last_reported_time(problem: KMProblem) -> float:
     """The last time (months) at which the paper says anything about the curve: its latest landmark
     rate, count of events by a time, or latest event time. Follow-up is not a statement about the
@@ -485,8 +560,10 @@ def last_reported_time(problem: KMProblem) -> float:
     if problem.event_max is not None:
         times.append(problem.event_max)
     if not times:
-        raise ValueError("the paper reports no time on this curve (no landmark rate, event count by a time or "
-                         "event time): there is nothing to draw the reconstruction against")
+        raise ValueError(
+            "the paper reports no time on this curve (no landmark rate, event count by a time or "
+            "event time): there is nothing to draw the reconstruction against"
+        )
     return float(max(times))
 
 
@@ -504,12 +581,20 @@ def cohort_check(frames: dict[str, pd.DataFrame], problems: dict[str, KMProblem]
     at_risk = {ep: int((df["time_months"].astype(float) >= last).sum()) for ep, df in frames.items()}
     bad = {ep: n for ep, n in at_risk.items() if ep != "OS" and "OS" in at_risk and n > at_risk["OS"]}
     counts = "; ".join(f"{ENDPOINT_NAMES.get(ep, ep)} {n}" for ep, n in at_risk.items())
-    sentence = (f"Each endpoint's file is reconstructed on its own: its rows are not the same patients as another "
-                f"file's rows. At {last:g} months, the last time the paper reports, the files have at risk: {counts}.")
+    sentence = (
+        f"Each endpoint's file is reconstructed on its own: its rows are not the same patients as another "
+        f"file's rows. At {last:g} months, the last time the paper reports, the files have at risk: {counts}."
+    )
     if bad:
-        sentence += (" As one cohort this is impossible: a patient at risk for "
-                     + " or ".join(ENDPOINT_NAMES.get(ep, ep) for ep in sorted(bad))
-                     + " is alive and followed, so at risk for overall survival too.")
-    return {"last_reported_month": last, "at_risk": at_risk, "violations": bad,
-            "one_cohort": not bad, "sentence": sentence}
-
+        sentence += (
+            " As one cohort this is impossible: a patient at risk for "
+            + " or ".join(ENDPOINT_NAMES.get(ep, ep) for ep in sorted(bad))
+            + " is alive and followed, so at risk for overall survival too."
+        )
+    return {
+        "last_reported_month": last,
+        "at_risk": at_risk,
+        "violations": bad,
+        "one_cohort": not bad,
+        "sentence": sentence,
+    }

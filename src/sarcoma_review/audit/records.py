@@ -29,17 +29,27 @@ FLAGGED = ("inconsistent", "implausible", "cannot check")
 ROLES = ("finding", "exploration")
 
 #: Column order of the audit table (and of the published audit.csv).
-COLUMNS = ("check_id", "finding_id", "role", "source", "location", "quantity", "reported", "recomputed",
-           "verdict", "explanation")
+COLUMNS = (
+    "check_id",
+    "finding_id",
+    "role",
+    "source",
+    "location",
+    "quantity",
+    "reported",
+    "recomputed",
+    "verdict",
+    "explanation",
+)
 
 #: What each column of audit.csv holds (printed in the audit chapter and checked against COLUMNS).
 COLUMN_DOCS = {
     "check_id": "stable identifier of the row (<source>.<topic>.<detail>); the row's anchor is audit-<check_id>",
     "finding_id": "the finding this row belongs to; one finding per conflict (anchor finding-<finding_id>)",
     "role": "'finding': the one row that states the finding and is counted; 'exploration': a row that "
-            "explains it (a statement dropped in turn, another reading of an ambiguous value), not counted",
+    "explains it (a statement dropped in turn, another reading of an ambiguous value), not counted",
     "source": "cnao (Cuccia et al. 2020), ifosfamide (Eckert et al. 2010), or table_i (Table I of Cuccia et al. 2020 "
-              "against each series' own publication: a secondary table checked against primary publications)",
+    "against each series' own publication: a secondary table checked against primary publications)",
     "location": "where in the paper the checked statements are printed",
     "quantity": "what is checked, in words",
     "reported": "the value or statements as printed",
@@ -103,7 +113,7 @@ class CheckResult:
         d = {k: str(v) for k, v in asdict(self).items()}
         return {k: d[k] for k in COLUMNS}
 
-    def explores(self, finding_id: str) -> "CheckResult":
+    def explores(self, finding_id: str) -> CheckResult:
         """This row as an exploration of ``finding_id``."""
         from dataclasses import replace
 

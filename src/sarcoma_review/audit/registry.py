@@ -13,9 +13,10 @@ the order they were registered, which is the order of the audit table's rows.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -41,19 +42,23 @@ CONTEXTS: dict[str, Callable[[Path], Any]] = {}
 
 def check(name: str, group: str, source: str, what: str, optional: str | None = None):
     """Register the decorated function as the check ``name`` (names are unique)."""
+
     def deco(fn):
         if any(c.name == name for c in REGISTRY):
             raise ValueError(f"audit check {name!r} is registered twice")
         REGISTRY.append(Check(name, group, source, what, fn, optional))
         return fn
+
     return deco
 
 
 def context(group: str):
     """Register the decorated function as the builder of ``group``'s input from the data folder."""
+
     def deco(fn):
         CONTEXTS[group] = fn
         return fn
+
     return deco
 
 

@@ -54,8 +54,9 @@ def audited_outcomes(data_dir: Path | None = None) -> pd.DataFrame:
     lit = read_strings("literature", table, d)
     rest = read_strings("literature", "restatements", d)
     restated = set(zip(rest["study_id"], rest["endpoint"]))
-    keep = (lit["study_id"].str.startswith(("present", "cuccia"))
-            | pd.Series([k in restated for k in zip(lit["study_id"], lit["endpoint"])], index=lit.index))
+    keep = lit["study_id"].str.startswith(("present", "cuccia")) | pd.Series(
+        [k in restated for k in zip(lit["study_id"], lit["endpoint"])], index=lit.index
+    )
     return lit[keep]
 
 
@@ -76,9 +77,13 @@ for _group in ("cnao", "cnao.km", "table_i"):  # these groups read the data fold
     context(_group)(Path)
 
 
-@check("cnao.reported", "cnao", "Abstract; Results; Table II",
-       "GRIM of Table II and of the text's percentages, the sex ratio, the operated patients, and values the "
-       "paper states twice")
+@check(
+    "cnao.reported",
+    "cnao",
+    "Abstract; Results; Table II",
+    "GRIM of Table II and of the text's percentages, the sex ratio, the operated patients, and values the "
+    "paper states twice",
+)
 def cnao_checks(d: Path) -> list[CheckResult]:
     """GRIM and restatement checks on Cuccia et al. 2020."""
     ch = _read(d, CNAO, "characteristics")
@@ -88,59 +93,140 @@ def cnao_checks(d: Path) -> list[CheckResult]:
     n = int(_fact(facts, "n_patients_results"))
     sex = {r["category"]: int(r["n"]) for _, r in ch[ch["variable"] == "sex"].iterrows()}
     out = _percent_table(ch, CNAO, "Table II", n, "cnao.table2")
-    out.append(grim.check_ratio("cnao.sex_ratio", CNAO, "Abstract; Results", "males:females", sex["male"], sex["female"],
-                                _fact(facts, "male_female_ratio_results")))
+    out.append(
+        grim.check_ratio(
+            "cnao.sex_ratio",
+            CNAO,
+            "Abstract; Results",
+            "males:females",
+            sex["male"],
+            sex["female"],
+            _fact(facts, "male_female_ratio_results"),
+        )
+    )
     # abstract percentages with their counts
-    for fid, count_id, q in [("surgery_percent_abstract", "surgery_n_results", "surgery before CIRT (%)"),
-                             ("chemo_pre_rt_percent_abstract", "chemo_pre_rt_n_abstract", "pre-RT chemotherapy (%)"),
-                             ("late_g3_neuropathy_percent_abstract", "late_g3_neuropathy_n_abstract", "late G3 neuropathy (%)")]:
-        out.append(grim.check_percent(f"cnao.{fid}", CNAO, "Abstract", q, int(_fact(facts, count_id)), n,
-                                      _fact(facts, fid)))
+    for fid, count_id, q in [
+        ("surgery_percent_abstract", "surgery_n_results", "surgery before CIRT (%)"),
+        ("chemo_pre_rt_percent_abstract", "chemo_pre_rt_n_abstract", "pre-RT chemotherapy (%)"),
+        ("late_g3_neuropathy_percent_abstract", "late_g3_neuropathy_n_abstract", "late G3 neuropathy (%)"),
+    ]:
+        out.append(
+            grim.check_percent(f"cnao.{fid}", CNAO, "Abstract", q, int(_fact(facts, count_id)), n, _fact(facts, fid))
+        )
     r1, r2, surg = (int(_fact(facts, k)) for k in ("r1_n_results", "r2_n_results", "surgery_n_results"))
     out.append(grim.check_sum("cnao.surgery.r1_r2", CNAO, "Results", "R1 + R2 = operated", [r1, r2], surg))
     t2 = {r["category"]: int(r["n"]) for _, r in ch[ch["variable"] == "surgery"].iterrows()}
-    out.append(CheckResult("cnao.surgery.table2_vs_text", CNAO, "Table II vs Abstract/Results", "patients without surgery",
-                           f"Table II: Unresectable {t2.get('Unresectable')}, Subtotal resection {t2.get('Subtotal resection')}",
-                           f"text: {surg} operated (R1 {r1}, R2 {r2}) -> {n - surg} not operated",
-                           "inconsistent" if t2.get("Unresectable") != n - surg else "consistent",
-                           f"Table II has no R1 row: {t2.get('Unresectable')} unresectable + {t2.get('Subtotal resection')} R2 = {n}, text implies {n - surg} without surgery"))
+    out.append(
+        CheckResult(
+            "cnao.surgery.table2_vs_text",
+            CNAO,
+            "Table II vs Abstract/Results",
+            "patients without surgery",
+            f"Table II: Unresectable {t2.get('Unresectable')}, Subtotal resection {t2.get('Subtotal resection')}",
+            f"text: {surg} operated (R1 {r1}, R2 {r2}) -> {n - surg} not operated",
+            "inconsistent" if t2.get("Unresectable") != n - surg else "consistent",
+            f"Table II has no R1 row: {t2.get('Unresectable')} unresectable + {t2.get('Subtotal resection')} R2 "
+            f"= {n}, text implies {n - surg} without surgery",
+        )
+    )
     # follow-up and volumes stated twice
-    out.append(grim.check_restatement("cnao.follow_up.range_low", CNAO, "Abstract vs Results", "minimum follow-up (months)",
-                                      _fact(facts, "follow_up_median_abstract", "value_low"),
-                                      _fact(facts, "follow_up_median_results", "value_low"), "Abstract", "Results"))
-    out.append(grim.check_restatement("cnao.follow_up.median", CNAO, "Abstract vs Results", "median follow-up (months)",
-                                      _fact(facts, "follow_up_median_abstract"), _fact(facts, "follow_up_median_results"),
-                                      "Abstract", "Results"))
+    out.append(
+        grim.check_restatement(
+            "cnao.follow_up.range_low",
+            CNAO,
+            "Abstract vs Results",
+            "minimum follow-up (months)",
+            _fact(facts, "follow_up_median_abstract", "value_low"),
+            _fact(facts, "follow_up_median_results", "value_low"),
+            "Abstract",
+            "Results",
+        )
+    )
+    out.append(
+        grim.check_restatement(
+            "cnao.follow_up.median",
+            CNAO,
+            "Abstract vs Results",
+            "median follow-up (months)",
+            _fact(facts, "follow_up_median_abstract"),
+            _fact(facts, "follow_up_median_results"),
+            "Abstract",
+            "Results",
+        )
+    )
     gtv = ch[ch["variable"] == "gtv"].iloc[0]
     ptv = ch[ch["variable"] == "ptv"].iloc[0]
     for name, row, fid in [("gtv", gtv, "gtv_median_results"), ("ptv", ptv, "ptv_median_results")]:
         for col, label in [("value", "median"), ("value_high", "maximum")]:
-            out.append(grim.check_restatement(f"cnao.{name}.{label}", CNAO, "Table II vs Results", f"{name.upper()} {label} (cc = ml)",
-                                              row[col], _fact(facts, fid, col), "Table II", "Results"))
+            out.append(
+                grim.check_restatement(
+                    f"cnao.{name}.{label}",
+                    CNAO,
+                    "Table II vs Results",
+                    f"{name.upper()} {label} (cc = ml)",
+                    row[col],
+                    _fact(facts, fid, col),
+                    "Table II",
+                    "Results",
+                )
+            )
     # dose per fraction
     for col, label in [("value", "median"), ("value_low", "minimum"), ("value_high", "maximum")]:
         tot = ch[ch["variable"] == "total_dose"].iloc[0][col]
         daily = ch[ch["variable"] == "daily_dose"].iloc[0][col]
-        out.append(grim.check_restatement(f"cnao.daily_dose.{label}", CNAO, "Table II", f"{label} dose per fraction (Gy(RBE))",
-                                          f"{float(grim.to_fraction(tot) / 16):.1f}", daily, "total/16 fractions", "printed daily dose"))
+        out.append(
+            grim.check_restatement(
+                f"cnao.daily_dose.{label}",
+                CNAO,
+                "Table II",
+                f"{label} dose per fraction (Gy(RBE))",
+                f"{float(grim.to_fraction(tot) / 16):.1f}",
+                daily,
+                "total/16 fractions",
+                "printed daily dose",
+            )
+        )
     # landmark rates abstract vs results
     for (ep, h), g in lm.groupby(["endpoint", "horizon_years"]):
         vals = g.set_index("location")["rate_percent"]
         if {"abstract", "results"} <= set(vals.index):
-            out.append(grim.check_restatement(f"cnao.{ep}.{h}y.abstract_vs_results", CNAO, "Abstract vs Results",
-                                              f"{h}-year {ep} (%)", vals["abstract"], vals["results"], "Abstract", "Results"))
+            out.append(
+                grim.check_restatement(
+                    f"cnao.{ep}.{h}y.abstract_vs_results",
+                    CNAO,
+                    "Abstract vs Results",
+                    f"{h}-year {ep} (%)",
+                    vals["abstract"],
+                    vals["results"],
+                    "Abstract",
+                    "Results",
+                )
+            )
     # Table I present-study row vs results
     lit = audited_outcomes(d)  # only the rows checked below: present-study rows and restated rows
     in_table1_all = lit[lit["source"].str.contains("Table I", regex=False)]
-    own = {ep: g.set_index("location")["rate_percent"].get("results", g["rate_percent"].iloc[0])
-           for ep, g in lm[lm["horizon_years"] == "3"].groupby("endpoint")}
+    own = {
+        ep: g.set_index("location")["rate_percent"].get("results", g["rate_percent"].iloc[0])
+        for ep, g in lm[lm["horizon_years"] == "3"].groupby("endpoint")
+    }
     for ep, val in own.items():
-        row = in_table1_all[(in_table1_all["study_id"].str.startswith("present"))
-                            | (in_table1_all["study_id"].str.startswith("cuccia"))]
+        row = in_table1_all[
+            (in_table1_all["study_id"].str.startswith("present")) | (in_table1_all["study_id"].str.startswith("cuccia"))
+        ]
         row = row[row["endpoint"] == ep]
         if not row.empty:
-            out.append(grim.check_restatement(f"cnao.table1.present.{ep}", CNAO, "Table I vs Results", f"3-year {ep} (%)",
-                                              val, row.iloc[0]["rate_percent"], "Results", "Table I"))
+            out.append(
+                grim.check_restatement(
+                    f"cnao.table1.present.{ep}",
+                    CNAO,
+                    "Table I vs Results",
+                    f"3-year {ep} (%)",
+                    val,
+                    row.iloc[0]["rate_percent"],
+                    "Results",
+                    "Table I",
+                )
+            )
     # Table I vs discussion (Imai)
     rest = _read(d, "literature", "restatements")
     in_table1 = lit[lit["source"].str.contains("Table I", regex=False)]
@@ -149,17 +235,38 @@ def cnao_checks(d: Path) -> list[CheckResult]:
             continue  # the present study's own Table I row is checked once, by cnao.table1.present.<endpoint>
         # compare two statements only when both exist: Table I has no DPFS column, so a DPFS
         # rate "restated" in the Discussion has nothing in Table I to be compared with
-        t1 = in_table1[(in_table1["study_id"] == r["study_id"]) & (in_table1["endpoint"] == r["endpoint"])
-                       & (in_table1["horizon_years"] == r["horizon_years"])]
+        t1 = in_table1[
+            (in_table1["study_id"] == r["study_id"])
+            & (in_table1["endpoint"] == r["endpoint"])
+            & (in_table1["horizon_years"] == r["horizon_years"])
+        ]
         if t1.empty:
             continue
-        out.append(grim.check_restatement(f"cnao.table1_vs_text.{r['study_id']}.{r['endpoint']}", CNAO,
-                                          f"Table I vs {r['location']}", f"{r['study_id']} {r['horizon_years']}-year {r['endpoint']} (%)",
-                                          t1.iloc[0]["rate_percent"], r["rate_percent"], "Table I", r["location"]))
+        out.append(
+            grim.check_restatement(
+                f"cnao.table1_vs_text.{r['study_id']}.{r['endpoint']}",
+                CNAO,
+                f"Table I vs {r['location']}",
+                f"{r['study_id']} {r['horizon_years']}-year {r['endpoint']} (%)",
+                t1.iloc[0]["rate_percent"],
+                r["rate_percent"],
+                "Table I",
+                r["location"],
+            )
+        )
     # Table IV: p against its CI
     for _, r in cox[cox["applicable"] == "true"].iterrows():
-        out.append(grim.check_p_from_ci(f"cnao.table4.{r['variable']}.{r['endpoint']}", CNAO, "Table IV",
-                                        f"Cox {r['variable_as_printed']} ({r['endpoint']})", r["p_value"], r["ci_low"], r["ci_high"]))
+        out.append(
+            grim.check_p_from_ci(
+                f"cnao.table4.{r['variable']}.{r['endpoint']}",
+                CNAO,
+                "Table IV",
+                f"Cox {r['variable_as_printed']} ({r['endpoint']})",
+                r["p_value"],
+                r["ci_low"],
+                r["ci_high"],
+            )
+        )
     return out
 
 
@@ -167,20 +274,52 @@ def _km_row(cid: str, where: str, quantity: str, prob, res, stmts: str) -> Check
     """One KM feasibility row: inconsistent (no pattern), implausible (only with late events, see
     :func:`~sarcoma_review.audit.feasibility.plausibility`), consistent, or cannot check."""
     if res.undecided:
-        return CheckResult(cid, CNAO, where, quantity, stmts, "not settled", "cannot check",
-                           "the search could not settle it: " + res.undecided)
+        return CheckResult(
+            cid,
+            CNAO,
+            where,
+            quantity,
+            stmts,
+            "not settled",
+            "cannot check",
+            "the search could not settle it: " + res.undecided,
+        )
     if not res.feasible:
         conflict = "; ".join(prob.describe(s) for s in res.conflict)
-        return CheckResult(cid, CNAO, where, quantity, stmts, f"minimal conflict: {conflict}", "inconsistent",
-                           prob.plain_reason(list(res.conflict))
-                           or f"no event/censoring pattern with n={prob.n} and {prob.events} events satisfies: {conflict}")
+        return CheckResult(
+            cid,
+            CNAO,
+            where,
+            quantity,
+            stmts,
+            f"minimal conflict: {conflict}",
+            "inconsistent",
+            prob.plain_reason(list(res.conflict))
+            or f"no event/censoring pattern with n={prob.n} and {prob.events} events satisfies: {conflict}",
+        )
     witness = f"witness with {len(res.witness.times)} patients, {sum(res.witness.events)} events"
     pl = plausibility(prob)
     if pl is not None and pl.implausible:
-        return CheckResult(cid, CNAO, where, quantity, stmts, witness + " (needs the late events below)", "implausible",
-                           "attainable only with an implausible timing: " + pl.sentence())
-    return CheckResult(cid, CNAO, where, quantity, stmts, witness, "consistent",
-                       "an event/censoring pattern reproduces every statement exactly (verified)")
+        return CheckResult(
+            cid,
+            CNAO,
+            where,
+            quantity,
+            stmts,
+            witness + " (needs the late events below)",
+            "implausible",
+            "attainable only with an implausible timing: " + pl.sentence(),
+        )
+    return CheckResult(
+        cid,
+        CNAO,
+        where,
+        quantity,
+        stmts,
+        witness,
+        "consistent",
+        "an event/censoring pattern reproduces every statement exactly (verified)",
+    )
 
 
 def feasibility_checks(data_dir: Path | None = None, *, explorations: bool = True) -> list[CheckResult]:
@@ -211,12 +350,27 @@ def feasibility_checks(data_dir: Path | None = None, *, explorations: bool = Tru
                 q = f"{ep} statements without '{prob.describe(drop)}'"
                 r = _km_row(f"{fid}.fu{fu_min:g}.without_{drop}", where, q, rest, sub, stmts)
                 if r.verdict == "inconsistent":
-                    r = CheckResult(r.check_id, CNAO, where, q, stmts,
-                                    "still infeasible: " + "; ".join(rest.describe(s) for s in sub.conflict),
-                                    "inconsistent", "a second conflict remains without it")
+                    r = CheckResult(
+                        r.check_id,
+                        CNAO,
+                        where,
+                        q,
+                        stmts,
+                        "still infeasible: " + "; ".join(rest.describe(s) for s in sub.conflict),
+                        "inconsistent",
+                        "a second conflict remains without it",
+                    )
                 elif r.verdict == "consistent":
-                    r = CheckResult(r.check_id, CNAO, where, q, stmts, "feasible", "consistent",
-                                    "dropping this statement restores feasibility")
+                    r = CheckResult(
+                        r.check_id,
+                        CNAO,
+                        where,
+                        q,
+                        stmts,
+                        "feasible",
+                        "consistent",
+                        "dropping this statement restores feasibility",
+                    )
                 out.append(r.explores(fid))
     return out
 
@@ -226,26 +380,42 @@ def ifosfamide_checks(d: Path) -> list[CheckResult]:
     groups ``ifo.reported``, ``ifo.ipd`` (:mod:`sarcoma_review.audit.ifosfamide`) and ``ifo.patients``
     (:mod:`sarcoma_review.audit.patients`), in registration order."""
     ifo = Ifo(d)
-    return (run_group(REPORTED, ifo) + run_group(IPD, ifo)
-            + patient_checks(ifo.pts, ifo.th, _read(d, "toxicity", "events"), ifo.est))
+    return (
+        run_group(REPORTED, ifo)
+        + run_group(IPD, ifo)
+        + patient_checks(ifo.pts, ifo.th, _read(d, "toxicity", "events"), ifo.est)
+    )
 
 
 #: What Table I's verification verdicts (literature/verification) mean as audit verdicts.
 #: A value the publication read does not report (often an abstract) cannot be checked; one it contradicts is
 #: inconsistent.
-_TABLE_I_VERDICT = {"agrees": "consistent", "differs": "inconsistent", "not reported there": "cannot check",
-                    "publication not readable": "cannot check"}
+_TABLE_I_VERDICT = {
+    "agrees": "consistent",
+    "differs": "inconsistent",
+    "not reported there": "cannot check",
+    "publication not readable": "cannot check",
+}
 
 
-@check("cnao.km", "cnao.km", "Abstract; Results; Discussion",
-       "whether the Kaplan-Meier statements of each CNAO curve can all hold at once (integer program), "
-       "and which statement to drop when they cannot")
+@check(
+    "cnao.km",
+    "cnao.km",
+    "Abstract; Results; Discussion",
+    "whether the Kaplan-Meier statements of each CNAO curve can all hold at once (integer program), "
+    "and which statement to drop when they cannot",
+)
 def _cnao_km(d: Path) -> list[CheckResult]:
     return feasibility_checks(d)
 
 
-@check("table_i", "table_i", "Table I; each series' own publication",
-       "each value of Table I against the publication of its series", optional="literature/verification.csv")
+@check(
+    "table_i",
+    "table_i",
+    "Table I; each series' own publication",
+    "each value of Table I against the publication of its series",
+    optional="literature/verification.csv",
+)
 def table_i_checks(d: Path) -> list[CheckResult]:
     """Secondary table against primary publication: each Table I value (literature/verification)
     against the series' own publication, one finding per value, with both statements.
@@ -257,12 +427,23 @@ def table_i_checks(d: Path) -> list[CheckResult]:
     ver = _read(d, "literature", "verification")
     out = []
     for _, r in ver.iterrows():
-        own = (f"{r['primary_value']} ({r['access']}: \u201c{r['quote']}\u201d)" if r["quote"]
-               else (r["primary_value"] or "not given"))
-        out.append(CheckResult(
-            f"table_i.{r['study_id']}.{r['field']}", "table_i", f"Table I row {r['study_id']} vs its own publication",
-            f"{r['study_id']} {r['field']}", f"Table I: {r['table_i_value']}", f"own publication: {own}",
-            _TABLE_I_VERDICT[r["verdict"]], f"{r['verdict']}: {r['reason']}"))
+        own = (
+            f"{r['primary_value']} ({r['access']}: \u201c{r['quote']}\u201d)"
+            if r["quote"]
+            else (r["primary_value"] or "not given")
+        )
+        out.append(
+            CheckResult(
+                f"table_i.{r['study_id']}.{r['field']}",
+                "table_i",
+                f"Table I row {r['study_id']} vs its own publication",
+                f"{r['study_id']} {r['field']}",
+                f"Table I: {r['table_i_value']}",
+                f"own publication: {own}",
+                _TABLE_I_VERDICT[r["verdict"]],
+                f"{r['verdict']}: {r['reason']}",
+            )
+        )
     return out
 
 
@@ -293,8 +474,10 @@ def reconstruct_all(data_dir: Path | None = None) -> dict[str, pd.DataFrame]:
     The statements are read from ``<data_dir>/cnao`` (default :func:`sarcoma_review.paths.data_dir`).
     """
     reported = cnao_problems(data_dir=data_dir)
-    return {ep: reconstruct(p, ep, fu_median=reported[ep].fu_median)
-            for ep, p in reconstruction_problems(data_dir=data_dir).items()}
+    return {
+        ep: reconstruct(p, ep, fu_median=reported[ep].fu_median)
+        for ep, p in reconstruction_problems(data_dir=data_dir).items()
+    }
 
 
 def pseudo_ipd_records(data_dir: Path | None = None) -> dict[str, tuple[pd.DataFrame, dict]]:
@@ -306,8 +489,11 @@ def pseudo_ipd_records(data_dir: Path | None = None) -> dict[str, tuple[pd.DataF
     for ep, p in kept.items():
         df = reconstruct(p, ep, fu_median=reported[ep].fu_median)
         pl = plausibility(p)
-        caveat = ("the honoured statements need an implausible timing of events: " + pl.sentence()
-                  if pl is not None and pl.implausible else None)
+        caveat = (
+            "the honoured statements need an implausible timing of events: " + pl.sentence()
+            if pl is not None and pl.implausible
+            else None
+        )
         out[ep] = (df, sidecar(ep, reported[ep], p, df, reasons.get(ep, {}), caveat, data_dir))
     cohort = cohort_check({ep: df for ep, (df, _) in out.items()}, reported)  # the files side by side
     for _, record in out.values():
@@ -376,8 +562,7 @@ def links(source: str, audit: pd.DataFrame | None = None, data_dir: Path | None 
         raise ValueError(f"source must be {CNAO!r} or {IFO!r}, got {source!r}")
     if audit is None:  # only this paper's checks: the other paper's data are not read
         d = Path(data_dir) if data_dir is not None else default_data_dir()
-        rows = (cnao_checks(d) + feasibility_checks(d, explorations=False) if source == CNAO
-                else ifosfamide_checks(d))
+        rows = cnao_checks(d) + feasibility_checks(d, explorations=False) if source == CNAO else ifosfamide_checks(d)
         audit = pd.DataFrame([r.as_dict() for r in rows], columns=list(COLUMNS))
     df = audit
     role = df["role"] if "role" in df.columns else pd.Series("finding", index=df.index)
@@ -389,5 +574,16 @@ def links(source: str, audit: pd.DataFrame | None = None, data_dir: Path | None 
     return out.reset_index(drop=True)
 
 
-__all__ = ["AUDIT_PAGE", "FAILED", "pseudo_ipd_records", "dropped_reasons", "anchor_id", "finding_anchor", "links",
-           "reconstruct_all", "run_audit", "write_audit_csv", "write_pseudo_ipd"]
+__all__ = [
+    "AUDIT_PAGE",
+    "FAILED",
+    "pseudo_ipd_records",
+    "dropped_reasons",
+    "anchor_id",
+    "finding_anchor",
+    "links",
+    "reconstruct_all",
+    "run_audit",
+    "write_audit_csv",
+    "write_pseudo_ipd",
+]

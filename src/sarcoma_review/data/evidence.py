@@ -15,8 +15,18 @@ import pandas as pd
 from sarcoma_review.data import loaders
 
 #: Fields whose two extractions are compared value by value.
-COMPARED_FIELDS = ("n_patients", "n_chordoma", "setting_definitive", "setting_postoperative", "recurrent",
-                   "median_followup_months", "accrual_start", "accrual_end", "late_toxicity_g3plus", "rate")
+COMPARED_FIELDS = (
+    "n_patients",
+    "n_chordoma",
+    "setting_definitive",
+    "setting_postoperative",
+    "recurrent",
+    "median_followup_months",
+    "accrual_start",
+    "accrual_end",
+    "late_toxicity_g3plus",
+    "rate",
+)
 #: The key of one value.
 KEY = ("study_id", "field", "endpoint", "horizon_years")
 #: Columns of :func:`agreement`.
@@ -80,10 +90,15 @@ def unresolved(agree: pd.DataFrame) -> pd.DataFrame:
 def agreement_summary(agree: pd.DataFrame) -> dict[str, int]:
     """Counts of :func:`agreement`: values compared, agreed, disagreed, and found by one extraction only."""
     s = agree["status"].value_counts()
-    return {"values": len(agree), "agree": int(s.get(AGREE, 0)), "disagree": int(s.get(DISAGREE, 0)),
-            "only_1": int(s.get(ONLY_1, 0)), "only_2": int(s.get(ONLY_2, 0)),
-            "rates": int((agree["field"] == "rate").sum()),
-            "rates_agree": int(((agree["field"] == "rate") & (agree["status"] == AGREE)).sum())}
+    return {
+        "values": len(agree),
+        "agree": int(s.get(AGREE, 0)),
+        "disagree": int(s.get(DISAGREE, 0)),
+        "only_1": int(s.get(ONLY_1, 0)),
+        "only_2": int(s.get(ONLY_2, 0)),
+        "rates": int((agree["field"] == "rate").sum()),
+        "rates_agree": int(((agree["field"] == "rate") & (agree["status"] == AGREE)).sum()),
+    }
 
 
 def verification_summary(data_dir: Path | None = None) -> pd.DataFrame:
@@ -112,11 +127,16 @@ def search_flow(data_dir: Path | None = None) -> dict[str, object]:
         "previous_series": len(t1),
         "previous_readable": int(studies["study_id"].isin(t1["study_id"]).sum()),
         "searches": int((~log["search_id"].astype(str).str.startswith("S-V")).sum()),
-        "lookups": int(log["search_id"].astype(str).str.startswith("S-V").sum()), "search_date_first": str(log["date"].min()), "search_date_last": str(log["date"].max()),
-        "records": len(scr), "excluded": len(exc),
+        "lookups": int(log["search_id"].astype(str).str.startswith("S-V").sum()),
+        "search_date_first": str(log["date"].min()),
+        "search_date_last": str(log["date"].max()),
+        "records": len(scr),
+        "excluded": len(exc),
         "excluded_by_reason": {str(k): int(v) for k, v in by_reason.items()},
         "new_series": int((studies["origin"] != "Table I").sum()),
         "included_records": int((scr["decision"] == "include").sum()),
-        "total_series": len(studies), "total_patients": int(studies["n_patients"].sum()),
-        "overlap_groups": len(groups), "series_in_overlap": int(in_overlap.sum()),
+        "total_series": len(studies),
+        "total_patients": int(studies["n_patients"].sum()),
+        "overlap_groups": len(groups),
+        "series_in_overlap": int(in_overlap.sum()),
     }

@@ -192,6 +192,7 @@ def _pre_parse(df: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
             continue
         s = out[col.name].map(lambda v: pd.NA if v.strip() == "" else v.strip())
         if col.type in ("integer", "number"):
+
             def num(v: object, integer: bool = col.type == "integer") -> object:
                 if v is pd.NA:
                     return v if integer else float("nan")
@@ -207,6 +208,7 @@ def _pre_parse(df: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
                         n = int(f)
                     return n if -_INT64 <= n < _INT64 else v  # too large: reported as such
                 return float(str(v))
+
             s = s.map(num)
         elif col.type == "boolean":
             s = s.map(lambda v: v if v is pd.NA else (True if v in _TRUE else False if v in _FALSE else v))
@@ -244,8 +246,14 @@ def _header_problems(spec: TableSpec, header: list[str]) -> list[Problem]:
     problems: list[Problem] = []
     for h in header:
         if h not in spec.column_names:
-            problems.append((None, h, f"only the columns of {spec.group}/{spec.table}{SCHEMA_SUFFIX} "
-                                      f"({', '.join(spec.column_names)})", "an extra column"))
+            problems.append(
+                (
+                    None,
+                    h,
+                    f"only the columns of {spec.group}/{spec.table}{SCHEMA_SUFFIX} ({', '.join(spec.column_names)})",
+                    "an extra column",
+                )
+            )
     for c in spec.column_names:
         if c not in header:
             problems.append((None, c, f"a column {c!r} ({spec.column(c).description})", "no such column"))
@@ -262,8 +270,9 @@ def _unparsed_cells(df: pd.DataFrame, spec: TableSpec, bad: set, problems: list[
             if isinstance(v, str):
                 bad.add((row, col.name))
                 big = col.type == "integer" and _NUMBER.fullmatch(v) and float(v).is_integer()
-                problems.append((row, col.name, col.expected,
-                                 _describe(v) + (" (too large for a 64-bit integer)" if big else "")))
+                problems.append(
+                    (row, col.name, col.expected, _describe(v) + (" (too large for a 64-bit integer)" if big else ""))
+                )
                 df.loc[row, col.name] = float("nan") if col.type == "number" else pd.NA
 
 
@@ -285,8 +294,9 @@ def _type_problems(df: pd.DataFrame, spec: TableSpec, bad: set, problems: list[P
             df.loc[row, colname] = float("nan") if spec.column(colname).type == "number" else pd.NA
 
 
-def _duplicate_key(df: pd.DataFrame, spec: TableSpec, row: int, lines: dict[int, int],
-                   seen_rows: set[int]) -> Problem | None:
+def _duplicate_key(
+    df: pd.DataFrame, spec: TableSpec, row: int, lines: dict[int, int], seen_rows: set[int]
+) -> Problem | None:
     """A repeated primary key on ``row`` (None on its first occurrence or when reported already)."""
     pk = list(spec.primary_key)
     key = tuple(df.loc[row, pk])
@@ -295,8 +305,12 @@ def _duplicate_key(df: pd.DataFrame, spec: TableSpec, row: int, lines: dict[int,
         return None
     seen_rows.add(row)
     shown = "(" + ", ".join(_describe(_scalar(k)) for k in key) + ")"
-    return (row, ", ".join(pk), f"a unique ({', '.join(pk)})",
-            f"{shown}, already on line {lines.get(first, first + 1)}")
+    return (
+        row,
+        ", ".join(pk),
+        f"a unique ({', '.join(pk)})",
+        f"{shown}, already on line {lines.get(first, first + 1)}",
+    )
 
 
 def _cell_problem(df: pd.DataFrame, spec: TableSpec, r, lines: dict[int, int], seen_rows: set[int]) -> Problem | None:
@@ -309,15 +323,20 @@ def _cell_problem(df: pd.DataFrame, spec: TableSpec, r, lines: dict[int, int], s
         first = df.index[df[colname] == df.loc[row, colname]][0]
         if row == first:
             return None
-        return (row, colname, "a unique value",
-                f"{_describe(r['failure_case'])}, already on line {lines.get(first, first + 1)}")
+        return (
+            row,
+            colname,
+            "a unique value",
+            f"{_describe(r['failure_case'])}, already on line {lines.get(first, first + 1)}",
+        )
     if check == "multiple_fields_uniqueness":
         return _duplicate_key(df, spec, row, lines, seen_rows)
     return (row, colname, spec.column(colname).expected, _describe(r["failure_case"]))
 
 
-def _full_validation(df: pd.DataFrame, spec: TableSpec, bad: set, problems: list[Problem],
-                     lines: dict[int, int]) -> pd.DataFrame | None:
+def _full_validation(
+    df: pd.DataFrame, spec: TableSpec, bad: set, problems: list[Problem], lines: dict[int, int]
+) -> pd.DataFrame | None:
     """Stage 2: everything (ranges, allowed values, required cells, keys); None when it failed."""
     try:
         return to_pandera(spec).validate(df, lazy=True)
@@ -328,9 +347,16 @@ def _full_validation(df: pd.DataFrame, spec: TableSpec, bad: set, problems: list
         check = str(r["check"])
         if check.startswith(("coerce_dtype", "dtype")) or pd.isna(r["index"]):
             if not any(c == str(r["column"]) for _, c in bad):  # not already reported per cell
-                problems.append((None, str(r["column"]), spec.column(str(r["column"])).expected
-                                 if str(r["column"]) in spec.column_names else "a valid column",
-                                 f"{_describe(r['failure_case'])} ({check})"))
+                problems.append(
+                    (
+                        None,
+                        str(r["column"]),
+                        spec.column(str(r["column"])).expected
+                        if str(r["column"]) in spec.column_names
+                        else "a valid column",
+                        f"{_describe(r['failure_case'])} ({check})",
+                    )
+                )
             continue
         if (int(r["index"]), str(r["column"])) in bad:
             continue
@@ -340,8 +366,9 @@ def _full_validation(df: pd.DataFrame, spec: TableSpec, bad: set, problems: list
     return None
 
 
-def _validate_frame(path: Path, spec: TableSpec, header: list[str], rows: list[list[str]],
-                    lines: dict[int, int]) -> pd.DataFrame:
+def _validate_frame(
+    path: Path, spec: TableSpec, header: list[str], rows: list[list[str]], lines: dict[int, int]
+) -> pd.DataFrame:
     raw = pd.DataFrame(rows, columns=header, index=pd.RangeIndex(1, len(rows) + 1), dtype=object)
     problems = _header_problems(spec, header)
     if problems:
@@ -356,13 +383,22 @@ def _validate_frame(path: Path, spec: TableSpec, header: list[str], rows: list[l
         problems.sort(key=lambda p: (p[0] or 0, spec.column_names.index(p[1]) if p[1] in spec.column_names else -1))
         raise DataValidationError(path, problems, lines)
     if out is None:  # pandera failed without a failure we could name: still a data problem, not a crash
-        raise DataValidationError(path, [(None, None, f"a table matching {spec.group}/{spec.table}{SCHEMA_SUFFIX}",
-                                          "values pandera could not validate")], lines)
+        raise DataValidationError(
+            path,
+            [
+                (
+                    None,
+                    None,
+                    f"a table matching {spec.group}/{spec.table}{SCHEMA_SUFFIX}",
+                    "values pandera could not validate",
+                )
+            ],
+            lines,
+        )
     return out[spec.column_names].reset_index(drop=True)
 
 
-def _check_foreign_keys(path: Path, spec: TableSpec, df: pd.DataFrame, data_dir: Path,
-                        lines: dict[int, int]) -> None:
+def _check_foreign_keys(path: Path, spec: TableSpec, df: pd.DataFrame, data_dir: Path, lines: dict[int, int]) -> None:
     problems: list[Problem] = []
     for fk in spec.foreign_keys:
         rgroup, rtable = fk["references"].split("/")
@@ -373,10 +409,19 @@ def _check_foreign_keys(path: Path, spec: TableSpec, df: pd.DataFrame, data_dir:
             if any(pd.isna(k) for k in key):
                 continue
             if key not in known:
-                got = (_describe(_scalar(key[0])) if len(key) == 1
-                       else "(" + ", ".join(_describe(_scalar(k)) for k in key) + ")")
-                problems.append((i, ", ".join(cols),
-                                 f"a {'/'.join(rcols)} listed in data/{rgroup}/{rtable}.csv", f"{got} (unknown)"))
+                got = (
+                    _describe(_scalar(key[0]))
+                    if len(key) == 1
+                    else "(" + ", ".join(_describe(_scalar(k)) for k in key) + ")"
+                )
+                problems.append(
+                    (
+                        i,
+                        ", ".join(cols),
+                        f"a {'/'.join(rcols)} listed in data/{rgroup}/{rtable}.csv",
+                        f"{got} (unknown)",
+                    )
+                )
     if problems:
         raise DataValidationError(path, problems, lines)
 
@@ -427,9 +472,17 @@ def load_studies(data_dir: Path | None = None) -> pd.DataFrame:
     studies = load_table("literature", "studies", d)
     groups = load_table("literature", "particle_groups", d).set_index("particle")["particle_group"]
     expected = studies["particle"].map(groups)
-    bad = [(i, "particle_group", f"{expected.iat[i - 1]!r} (the group data/literature/particle_groups.csv gives "
-                                 f"particle {studies['particle'].iat[i - 1]!r})", repr(studies["particle_group"].iat[i - 1]))
-           for i in range(1, len(studies) + 1) if studies["particle_group"].iat[i - 1] != expected.iat[i - 1]]
+    bad = [
+        (
+            i,
+            "particle_group",
+            f"{expected.iat[i - 1]!r} (the group data/literature/particle_groups.csv gives "
+            f"particle {studies['particle'].iat[i - 1]!r})",
+            repr(studies["particle_group"].iat[i - 1]),
+        )
+        for i in range(1, len(studies) + 1)
+        if studies["particle_group"].iat[i - 1] != expected.iat[i - 1]
+    ]
     if bad:
         raise DataValidationError(d / "literature" / "studies.csv", bad)
     return studies
@@ -442,8 +495,9 @@ def load_outcomes(data_dir: Path | None = None) -> pd.DataFrame:
 
 
 @tracking.frame_loader
-def load_literature(data_dir: Path | None = None, *, horizon_years: float | None = None,
-                    columns: Sequence[str] | None = None) -> pd.DataFrame:
+def load_literature(
+    data_dir: Path | None = None, *, horizon_years: float | None = None, columns: Sequence[str] | None = None
+) -> pd.DataFrame:
     """Outcomes joined with their study: one row per study x endpoint x horizon.
 
     The ``source`` columns of the two tables are kept as ``source_study`` and ``source_outcome``.
@@ -456,8 +510,7 @@ def load_literature(data_dir: Path | None = None, *, horizon_years: float | None
     # a rate's own provenance (address, what was read, the sentence) keeps the suffix _outcome
     own = [c for c in ("endpoint_as_named", "access", "address", "quote") if c in outcomes.columns]
     outcomes = outcomes.rename(columns={c: f"{c}_outcome" for c in own if c != "endpoint_as_named"})
-    merged = outcomes.merge(studies, on="study_id", how="left", suffixes=("_outcome", "_study"),
-                            validate="many_to_one")
+    merged = outcomes.merge(studies, on="study_id", how="left", suffixes=("_outcome", "_study"), validate="many_to_one")
     lead = [c for c in studies.columns if c not in ("study_id", "source")]
     extra = [c for c in merged.columns if c.endswith("_outcome") and c != "source_outcome"]
     extra = (["endpoint_as_named"] if "endpoint_as_named" in merged.columns else []) + extra
@@ -481,8 +534,12 @@ def load_landmark(endpoint: str, horizon_years: float, data_dir: Path | None = N
     lit = load_literature(data_dir)
     rows = lit[(lit["endpoint"] == endpoint) & (lit["horizon_years"].astype(float) == float(horizon_years))]
     if rows.empty:
-        have = (lit[["endpoint", "horizon_years"]].drop_duplicates()
-                .sort_values(["endpoint", "horizon_years"]).itertuples(index=False))
+        have = (
+            lit[["endpoint", "horizon_years"]]
+            .drop_duplicates()
+            .sort_values(["endpoint", "horizon_years"])
+            .itertuples(index=False)
+        )
         avail = ", ".join(f"{e} at {h:g} years" for e, h in have)
         raise ValueError(f"no study reports {endpoint} at {float(horizon_years):g} years; the data have {avail}")
     return rows.reset_index(drop=True)
@@ -503,12 +560,26 @@ def load_comparators(data_dir: Path | None = None) -> pd.DataFrame:
 #: The tables the book reads (``<group>/<table>``): a data folder given to ``review validate`` or
 #: ``review build`` must hold every one of them (a folder without them is not the review's data).
 REQUIRED_TABLES = (
-    "literature/studies", "literature/outcomes", "literature/particle_groups", "literature/restatements",
-    "cnao/characteristics", "cnao/cox", "cnao/facts", "cnao/landmark_rates", "cnao/logrank",
-    "ifosfamide/characteristics", "ifosfamide/patients", "ifosfamide/reported_estimates", "ifosfamide/therapy",
+    "literature/studies",
+    "literature/outcomes",
+    "literature/particle_groups",
+    "literature/restatements",
+    "cnao/characteristics",
+    "cnao/cox",
+    "cnao/facts",
+    "cnao/landmark_rates",
+    "cnao/logrank",
+    "ifosfamide/characteristics",
+    "ifosfamide/patients",
+    "ifosfamide/reported_estimates",
+    "ifosfamide/therapy",
     "comparators/comparators",
-    "appraisal/certainty_judgements", "appraisal/risk_of_bias", "appraisal/rob_items", "appraisal/rob_overall",
-    "appraisal/sources", "appraisal/tools",
+    "appraisal/certainty_judgements",
+    "appraisal/risk_of_bias",
+    "appraisal/rob_items",
+    "appraisal/rob_overall",
+    "appraisal/sources",
+    "appraisal/tools",
     "toxicity/events",
 )
 
@@ -520,12 +591,26 @@ def check_required_tables(data_dir: Path, required: Sequence[str] = REQUIRED_TAB
     missing = [t for t in required if not (d / f"{t}.csv").is_file() or not (d / f"{t}{SCHEMA_SUFFIX}").is_file()]
     if missing:
         first = missing[0]
-        more = (f" (and {len(missing) - 1} other required table{'s' if len(missing) > 2 else ''} missing)"
-                if len(missing) > 1 else "")
-        got = "no such file" if not (d / f"{first}.csv").is_file() else f"no {Path(first).name}{SCHEMA_SUFFIX} beside it"
-        raise DataValidationError(d / f"{first}.csv", [(
-            None, None, f"every table the book reads, each a CSV with its schema file beside it (copy "
-                        f"data/{first}.csv and its schema from the checkout)", got + more)])
+        more = (
+            f" (and {len(missing) - 1} other required table{'s' if len(missing) > 2 else ''} missing)"
+            if len(missing) > 1
+            else ""
+        )
+        got = (
+            "no such file" if not (d / f"{first}.csv").is_file() else f"no {Path(first).name}{SCHEMA_SUFFIX} beside it"
+        )
+        raise DataValidationError(
+            d / f"{first}.csv",
+            [
+                (
+                    None,
+                    None,
+                    f"every table the book reads, each a CSV with its schema file beside it (copy "
+                    f"data/{first}.csv and its schema from the checkout)",
+                    got + more,
+                )
+            ],
+        )
 
 
 def _tables(d: Path) -> list[tuple[str, str]]:

@@ -33,9 +33,15 @@ def counted(rows: pd.DataFrame) -> pd.Series:
     if rows.empty:
         return pd.Series([], dtype=bool, index=rows.index)
     keys = _group_keys(rows)
-    order = pd.DataFrame({"key": keys, "n": rows["n_patients"].astype(float),
-                          "year": rows["year"].astype(float) if "year" in rows.columns else 0.0,
-                          "sid": rows["study_id"].astype(str)}, index=rows.index)
+    order = pd.DataFrame(
+        {
+            "key": keys,
+            "n": rows["n_patients"].astype(float),
+            "year": rows["year"].astype(float) if "year" in rows.columns else 0.0,
+            "sid": rows["study_id"].astype(str),
+        },
+        index=rows.index,
+    )
     # most patients first, then the later publication, then the smaller id
     order = order.sort_values(["key", "n", "year", "sid"], ascending=[True, False, False, True], kind="stable")
     first = ~order.duplicated("key", keep="first")

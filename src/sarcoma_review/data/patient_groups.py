@@ -24,18 +24,34 @@ import pandas as pd
 CHORDOMA, BONE, SOFT, MIXED = "chordoma", "bone other than chordoma", "soft tissue", "mixed"
 GROUPS = (CHORDOMA, BONE, SOFT)
 #: The clinician's question for each group (reader's words).
-QUESTIONS = {CHORDOMA: "A patient with a chordoma of the sacrum or spine",
-             BONE: "A patient with a bone sarcoma other than chordoma",
-             SOFT: "A patient with a soft-tissue sarcoma"}
+QUESTIONS = {
+    CHORDOMA: "A patient with a chordoma of the sacrum or spine",
+    BONE: "A patient with a bone sarcoma other than chordoma",
+    SOFT: "A patient with a soft-tissue sarcoma",
+}
 #: Short names of the groups for tables.
-NAMES = {CHORDOMA: "chordoma of the sacrum or spine", BONE: "bone sarcoma other than chordoma",
-         SOFT: "soft-tissue sarcoma", MIXED: "mixed or unreported histology"}
+NAMES = {
+    CHORDOMA: "chordoma of the sacrum or spine",
+    BONE: "bone sarcoma other than chordoma",
+    SOFT: "soft-tissue sarcoma",
+    MIXED: "mixed or unreported histology",
+}
 #: The GRADE population whose judged domains (risk of bias, indirectness, publication bias) a group's rating
 #: uses: the chordoma series for chordoma; the series other than chordoma, which hold the other two groups.
 JUDGEMENT_POPULATION = {CHORDOMA: "chordoma", BONE: "non-chordoma", SOFT: "non-chordoma"}
 
-COLUMNS = ("study_id", "series", "n_patients", "n_chordoma", "site", "histology", "patient_group_data",
-           "group", "rule", "assumption")
+COLUMNS = (
+    "study_id",
+    "series",
+    "n_patients",
+    "n_chordoma",
+    "site",
+    "histology",
+    "patient_group_data",
+    "group",
+    "rule",
+    "assumption",
+)
 CSV_NAME = "patient_groups.csv"
 
 
@@ -52,12 +68,18 @@ def classify(patient_group: str, n_chordoma, n_patients) -> tuple[str, str, str]
         return CHORDOMA, "every patient has a chordoma", ""
     if pg == "bone":
         if nc is not None and nc > 0:
-            return (MIXED, f"bone sarcomas, {nc:.0f} of {n:.0f} with a chordoma: neither all chordoma nor "
-                    "free of it", "")
+            return (
+                MIXED,
+                f"bone sarcomas, {nc:.0f} of {n:.0f} with a chordoma: neither all chordoma nor free of it",
+                "",
+            )
         if nc == 0:
             return BONE, "bone sarcomas, none with a chordoma", ""
-        return (BONE, "bone sarcomas; the text read counts no chordoma",
-                "that the series holds no chordoma (its publication names none and gives no count)")
+        return (
+            BONE,
+            "bone sarcomas; the text read counts no chordoma",
+            "that the series holds no chordoma (its publication names none and gives no count)",
+        )
     if pg == "soft tissue":
         return SOFT, "soft-tissue sarcomas only", ""
     if pg == "mixed":
@@ -70,10 +92,20 @@ def derive(studies: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for r in studies.drop_duplicates("study_id").itertuples(index=False):
         group, rule, assumption = classify(r.patient_group, r.n_chordoma, r.n_patients)
-        rows.append({"study_id": r.study_id, "series": f"{r.first_author} {int(r.year)}",
-                     "n_patients": int(r.n_patients), "n_chordoma": _num(r.n_chordoma), "site": r.site,
-                     "histology": r.histology, "patient_group_data": r.patient_group, "group": group,
-                     "rule": rule, "assumption": assumption})
+        rows.append(
+            {
+                "study_id": r.study_id,
+                "series": f"{r.first_author} {int(r.year)}",
+                "n_patients": int(r.n_patients),
+                "n_chordoma": _num(r.n_chordoma),
+                "site": r.site,
+                "histology": r.histology,
+                "patient_group_data": r.patient_group,
+                "group": group,
+                "rule": rule,
+                "assumption": assumption,
+            }
+        )
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
 

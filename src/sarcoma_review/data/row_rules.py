@@ -62,18 +62,25 @@ def _rule(schema: Path, i: int, r: object, columns: list[str]) -> RowRule:
     when = r.get("when") if isinstance(r, dict) else None
     if not isinstance(r, dict) or not isinstance(when, dict):
         raise DataValidationError(schema, [(None, None, f"row rule {i} as {shape}", repr(r)[:80])])
-    rule = RowRule(str(when.get("column")), str(when.get("pattern")), str(r.get("column")), str(r.get("pattern")),
-                   str(r.get("expected") or f"text matching {r.get('pattern')!r}"))
+    rule = RowRule(
+        str(when.get("column")),
+        str(when.get("pattern")),
+        str(r.get("column")),
+        str(r.get("pattern")),
+        str(r.get("expected") or f"text matching {r.get('pattern')!r}"),
+    )
     for col in (rule.when_column, rule.column):
         if col not in columns:
-            raise DataValidationError(schema, [(None, col, f"row rule {i} over the columns ({', '.join(columns)})",
-                                                "no such column")])
+            raise DataValidationError(
+                schema, [(None, col, f"row rule {i} over the columns ({', '.join(columns)})", "no such column")]
+            )
     for pat in (rule.when_pattern, rule.pattern):
         try:
             re.compile(pat)
         except re.error as exc:
-            raise DataValidationError(schema, [(None, rule.column, f"row rule {i}: a regular expression",
-                                                f"{pat!r} ({exc})")]) from None
+            raise DataValidationError(
+                schema, [(None, rule.column, f"row rule {i}: a regular expression", f"{pat!r} ({exc})")]
+            ) from None
     return rule
 
 
@@ -85,7 +92,8 @@ def check_row_rules(path: Path, schema: Path, df: pd.DataFrame, lines: dict[int,
         for row, when, value in zip(range(1, len(df) + 1), df[rule.when_column], df[rule.column]):
             if isinstance(when, str) and re.fullmatch(rule.when_pattern, when):
                 if not (isinstance(value, str) and re.fullmatch(rule.pattern, value)):
-                    problems.append((row, rule.column, f"{rule.expected} (on rows whose {rule.when_column} "
-                                                       f"is {when})", repr(value)))
+                    problems.append(
+                        (row, rule.column, f"{rule.expected} (on rows whose {rule.when_column} is {when})", repr(value))
+                    )
     if problems:
         raise DataValidationError(path, problems, lines)

@@ -57,8 +57,9 @@ class ColumnSpec:
             return f"a text value matching the pattern {self.pattern}"
         if self.allowed is not None:
             return "one of " + ", ".join(repr(a) for a in self.allowed)
-        noun = {"string": "a text value", "integer": "an integer", "number": "a number",
-                "boolean": "true or false"}[self.type]
+        noun = {"string": "a text value", "integer": "an integer", "number": "a number", "boolean": "true or false"}[
+            self.type
+        ]
         lo, hi = self.minimum, self.maximum
         fmt = lambda v: f"{v:g}" if isinstance(v, float) else str(v)  # noqa: E731
         if lo is not None and hi is not None:
@@ -141,9 +142,15 @@ def _column_spec(i: int, c, bad) -> ColumnSpec:
         except re.error as exc:
             raise bad("'pattern' as a regular expression", f"{pattern!r} ({exc})", c["name"]) from None
     return ColumnSpec(
-        name=c["name"], type=c["type"], description=str(c.get("description", "")), unit=c.get("unit"),
-        required=bool(c.get("required", True)), allowed=tuple(allowed) if allowed is not None else None,
-        minimum=c.get("minimum"), maximum=c.get("maximum"), unique=bool(c.get("unique", False)),
+        name=c["name"],
+        type=c["type"],
+        description=str(c.get("description", "")),
+        unit=c.get("unit"),
+        required=bool(c.get("required", True)),
+        allowed=tuple(allowed) if allowed is not None else None,
+        minimum=c.get("minimum"),
+        maximum=c.get("maximum"),
+        unique=bool(c.get("unique", False)),
         pattern=None if pattern is None else str(pattern),
     )
 
@@ -154,12 +161,17 @@ def _check_keys(raw: dict, names: list[str], bad) -> None:
         if key not in names:
             raise bad(f"primary_key columns among the columns ({', '.join(names)})", repr(key))
     for fk in raw.get("foreign_keys") or ():
-        if (not isinstance(fk, dict) or not isinstance(fk.get("references"), str)
-                or fk["references"].count("/") != 1 or not isinstance(fk.get("columns"), list)
-                or not isinstance(fk.get("reference_columns"), list)
-                or len(fk["columns"]) != len(fk["reference_columns"])):
-            raise bad("each foreign key as {columns: [...], references: group/table, reference_columns: [...]}",
-                      repr(fk)[:80])
+        if (
+            not isinstance(fk, dict)
+            or not isinstance(fk.get("references"), str)
+            or fk["references"].count("/") != 1
+            or not isinstance(fk.get("columns"), list)
+            or not isinstance(fk.get("reference_columns"), list)
+            or len(fk["columns"]) != len(fk["reference_columns"])
+        ):
+            raise bad(
+                "each foreign key as {columns: [...], references: group/table, reference_columns: [...]}", repr(fk)[:80]
+            )
         for col in fk["columns"]:
             if col not in names:
                 raise bad(f"foreign-key columns among the columns ({', '.join(names)})", repr(col))
@@ -176,6 +188,7 @@ def read_spec(path: Path, group: str, table: str, text: str | None = None) -> Ta
         The file is not YAML, or not a mapping with a ``columns`` list of ``{name, type, ...}`` entries
         (the message names the file and the entry to fix).
     """
+
     def bad(expected: str, got: str, column: str | None = None) -> DataValidationError:
         return DataValidationError(path, [(None, column, f"{expected} (see data/README.md)", got)])
 
@@ -183,8 +196,13 @@ def read_spec(path: Path, group: str, table: str, text: str | None = None) -> Ta
     cols = [_column_spec(i, c, bad) for i, c in enumerate(raw["columns"], 1)]
     _check_keys(raw, [c.name for c in cols], bad)
     return TableSpec(
-        group=group, table=table, title=str(raw.get("title", table)), description=str(raw.get("description", "")),
-        source=str(raw.get("source", "")), primary_key=tuple(raw.get("primary_key") or ()), columns=tuple(cols),
+        group=group,
+        table=table,
+        title=str(raw.get("title", table)),
+        description=str(raw.get("description", "")),
+        source=str(raw.get("source", "")),
+        primary_key=tuple(raw.get("primary_key") or ()),
+        columns=tuple(cols),
         foreign_keys=tuple(raw.get("foreign_keys") or ()),
     )
 

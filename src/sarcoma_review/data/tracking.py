@@ -1,6 +1,7 @@
 """Record what data a chapter consumed, so the build can tell what a chapter depends on.
 
-When the build context (:func:`sarcoma_review.paths.context`) names a reads log, two kinds of record are appended to it, one per line:
+When the build context (:func:`sarcoma_review.paths.context`) names a reads log, two kinds of record are appended to
+it, one per line:
 
 * ``read <path>``: a data file read outside any frame loader (its bytes are the dependency);
 * ``via <path>``: a data file read inside a *frame loader* (a function decorated with
@@ -121,8 +122,12 @@ def frame_loader(fn: F) -> F:
             raise
         files = _stack.pop()
         try:
-            record = {"module": fn.__module__, "loader": fn.__name__, "args": _arguments(fn, args, kwargs),
-                      "sha256": frame_digest(result)}
+            record = {
+                "module": fn.__module__,
+                "loader": fn.__name__,
+                "args": _arguments(fn, args, kwargs),
+                "sha256": frame_digest(result),
+            }
         except (TypeError, ValueError):
             _append([f"read {p}" for p in dict.fromkeys(files)])
             return result

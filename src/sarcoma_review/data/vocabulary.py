@@ -3,10 +3,16 @@ and the histology strata (chordoma series against all others), defined once."""
 
 from __future__ import annotations
 
-ENDPOINT_NAMES = {"LC": "local control", "OS": "overall survival", "DPFS": "distant progression-free survival",
-                  "PFS": "progression-free survival", "DFS": "disease-free survival",
-                  "DMFS": "distant metastasis-free survival", "LRFS": "local recurrence-free survival",
-                  "CSS": "cause-specific survival"}
+ENDPOINT_NAMES = {
+    "LC": "local control",
+    "OS": "overall survival",
+    "DPFS": "distant progression-free survival",
+    "PFS": "progression-free survival",
+    "DFS": "disease-free survival",
+    "DMFS": "distant metastasis-free survival",
+    "LRFS": "local recurrence-free survival",
+    "CSS": "cause-specific survival",
+}
 
 
 def landmark_name(endpoint: str, horizon_years: float) -> str:
@@ -90,15 +96,26 @@ def plain_labels(text: str) -> str:
 
 
 #: Readers' words for the data's column names and files that older generated text names.
-FIELD_WORDS = {"rate_percent": "rate (%)", "n_patients": "patients", "patient_group": "patient group",
-               "n_chordoma": "number of chordomas", "histology_group": "histology stratum",
-               "particle_group": "particle group", "initial_tumor_size": "initial tumour size",
-               "horizon_years": "horizon (years)", "ci_low": "lower 95% limit", "ci_high": "upper 95% limit"}
-FILE_WORDS = {"data/search/search_log.csv": "the search log", "summary_of_findings.csv": "the summary of findings",
-              "data/literature/extractions.csv extractor": "the review's extraction, extractor",
-              "data/literature/extractions.csv": "the review's extraction",
-              "data/literature/table_i_rates.csv": "Table I of Cuccia et al. 2020 as printed",
-              "data/literature/outcomes.csv": "the review's data"}
+FIELD_WORDS = {
+    "rate_percent": "rate (%)",
+    "n_patients": "patients",
+    "patient_group": "patient group",
+    "n_chordoma": "number of chordomas",
+    "histology_group": "histology stratum",
+    "particle_group": "particle group",
+    "initial_tumor_size": "initial tumour size",
+    "horizon_years": "horizon (years)",
+    "ci_low": "lower 95% limit",
+    "ci_high": "upper 95% limit",
+}
+FILE_WORDS = {
+    "data/search/search_log.csv": "the search log",
+    "summary_of_findings.csv": "the summary of findings",
+    "data/literature/extractions.csv extractor": "the review's extraction, extractor",
+    "data/literature/extractions.csv": "the review's extraction",
+    "data/literature/table_i_rates.csv": "Table I of Cuccia et al. 2020 as printed",
+    "data/literature/outcomes.csv": "the review's data",
+}
 
 
 def reader_words(text: str) -> str:

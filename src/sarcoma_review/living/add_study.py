@@ -40,18 +40,41 @@ from sarcoma_review.paths import REPO_ROOT
 STUDY_FIELDS = ("study_id", "first_author", "year", "n_patients", "site", "histology", "particle", "source")
 #: The further columns of ``literature/studies.csv`` since the 2026-12 update (required ones where its schema
 #: says so): written only where the data folder's table has the column.
-EXTRA_STUDY_FIELDS = ("patient_group", "n_chordoma", "setting", "n_definitive", "n_postoperative", "centre",
-                      "accrual_start", "accrual_end", "median_followup_months", "overlap_group", "origin",
-                      "citation", "identifier", "address", "access")
+EXTRA_STUDY_FIELDS = (
+    "patient_group",
+    "n_chordoma",
+    "setting",
+    "n_definitive",
+    "n_postoperative",
+    "centre",
+    "accrual_start",
+    "accrual_end",
+    "median_followup_months",
+    "overlap_group",
+    "origin",
+    "citation",
+    "identifier",
+    "address",
+    "access",
+)
 #: The rate columns of ``literature/outcomes.csv`` beyond key, rate and source (likewise).
 EXTRA_RATE_FIELDS = ("endpoint_as_named", "access", "address", "quote")
 _RATE = re.compile(r"^\s*([A-Za-z]+)\s*:\s*(\d+(?:\.\d+)?)\s*=\s*(\d+(?:\.\d+)?)\s*$")
 #: Option of the command line that gives each column of the new rows (for messages about a bad value).
-_OPTION = {"study_id": "--study-id", "first_author": "--first-author", "year": "--year",
-           "n_patients": "--n-patients", "site": "--site", "histology": "--histology", "particle": "--particle",
-           "particle_group": "--particle", "source": "--source",
-           **{f: "--" + f.replace("_", "-") for f in EXTRA_STUDY_FIELDS},
-           "endpoint_as_named": "--rate", "quote": "--quote"}
+_OPTION = {
+    "study_id": "--study-id",
+    "first_author": "--first-author",
+    "year": "--year",
+    "n_patients": "--n-patients",
+    "site": "--site",
+    "histology": "--histology",
+    "particle": "--particle",
+    "particle_group": "--particle",
+    "source": "--source",
+    **{f: "--" + f.replace("_", "-") for f in EXTRA_STUDY_FIELDS},
+    "endpoint_as_named": "--rate",
+    "quote": "--quote",
+}
 
 
 @dataclass(frozen=True)
@@ -70,12 +93,14 @@ class Rate:
 def parse_rate(text: str) -> Rate:
     """``"LC:5=70"`` (endpoint, landmark in years, percent) -> :class:`Rate`; anything else is a :class:`UsageError`."""
     if "%" in text:
-        raise UsageError(f"rate {text!r}: write the percent as a number without '%' (e.g. LC:5=70), "
-                         "as outcomes.csv holds it")
+        raise UsageError(
+            f"rate {text!r}: write the percent as a number without '%' (e.g. LC:5=70), as outcomes.csv holds it"
+        )
     m = _RATE.match(text)
     if not m:
-        raise UsageError(f"rate {text!r} is not ENDPOINT:YEARS=PERCENT; write e.g. LC:5=70 "
-                         f"(endpoints {', '.join(ENDPOINT_NAMES)})")
+        raise UsageError(
+            f"rate {text!r} is not ENDPOINT:YEARS=PERCENT; write e.g. LC:5=70 (endpoints {', '.join(ENDPOINT_NAMES)})"
+        )
     endpoint = m.group(1)  # as outcomes.csv must hold it: "os" is not an endpoint code there either
     if endpoint not in ENDPOINT_NAMES:
         raise UsageError(f"rate {text!r}: unknown endpoint {m.group(1)!r}; use one of {', '.join(ENDPOINT_NAMES)}")
@@ -97,10 +122,12 @@ def _id_pattern(data_dir: Path) -> str:
         return ID_PATTERN  # a broken schema is reported by the validator, naming it
 
 
-def _option_message(exc: DataValidationError, studies_csv: Path, outcomes_csv: Path,
-                    saved: Mapping[Path, bytes], rates: Sequence[Rate]) -> str:
+def _option_message(
+    exc: DataValidationError, studies_csv: Path, outcomes_csv: Path, saved: Mapping[Path, bytes], rates: Sequence[Rate]
+) -> str:
     """The validator's message, said in the command's own terms when every problem is in a new row:
     the option that gave the bad value (``--n-patients``, ``--rate LC:5=...``) instead of a CSV line."""
+
     def old_rows(p: Path) -> int:
         return max(0, len([ln for ln in saved[p].decode("utf-8").splitlines() if ln.strip()]) - 1)
 
@@ -111,8 +138,11 @@ def _option_message(exc: DataValidationError, studies_csv: Path, outcomes_csv: P
 
         def names(row: int, col: str | None) -> str | None:
             i = row - first
-            return f"--rate {rates[i].label}" if 0 <= i < len(rates) and col in ("rate_percent", "horizon_years",
-                                                                                  "endpoint") else None
+            return (
+                f"--rate {rates[i].label}"
+                if 0 <= i < len(rates) and col in ("rate_percent", "horizon_years", "endpoint")
+                else None
+            )
     else:
         return str(exc)
     parts = []
@@ -128,8 +158,10 @@ def particle_groups(data_dir: Path) -> dict[str, str]:
     """``particle`` as printed -> ``particle_group``, from ``literature/particle_groups.csv``."""
     path = Path(data_dir) / "literature" / "particle_groups.csv"
     if not path.is_file():
-        raise UsageError(f"{path} not found; the data folder needs literature/particle_groups.csv "
-                         "(the mapping of each printed particle to its analysis group)")
+        raise UsageError(
+            f"{path} not found; the data folder needs literature/particle_groups.csv "
+            "(the mapping of each printed particle to its analysis group)"
+        )
     df = pd.read_csv(path, dtype=str, keep_default_na=False)
     return dict(zip(df["particle"], df["particle_group"], strict=True))
 
@@ -151,8 +183,7 @@ class EstimateChange:
             k = int(row["k"])
             if k < 2:  # one series is that series, never a pooled estimate
                 return f"one series only ({_pct(row['estimate'])}), not pooled"
-            return (f"{_pct(row['estimate'])} (95% CI {_pct(row['ci_low'])} to {_pct(row['ci_high'])}), "
-                    f"{k} series")
+            return f"{_pct(row['estimate'])} (95% CI {_pct(row['ci_low'])} to {_pct(row['ci_high'])}), {k} series"
 
         who = "all series" if self.subgroup is None else f"{self.subgroup} series"
         return f"{self.label}, {who}: {one(self.before)} -> {one(self.after)}"
@@ -223,21 +254,30 @@ def _pick(df: pd.DataFrame | None, analysis_id: str, subgroup_value: str | None)
     return None if sel.empty else sel.iloc[0].to_dict()
 
 
-def _headers(data_dir: Path, study: Mapping[str, Any], studies_csv: Path,
-             outcomes_csv: Path) -> tuple[list[str], list[str]]:
+def _headers(
+    data_dir: Path, study: Mapping[str, Any], studies_csv: Path, outcomes_csv: Path
+) -> tuple[list[str], list[str]]:
     """The two files' headers, once every field the study needs is given."""
     for p in (studies_csv, outcomes_csv):
         if not p.is_file():
-            raise UsageError(f"{p} not found; --data must name a data folder laid out like data/ "
-                             "(literature/studies.csv and literature/outcomes.csv)")
+            raise UsageError(
+                f"{p} not found; --data must name a data folder laid out like data/ "
+                "(literature/studies.csv and literature/outcomes.csv)"
+            )
     s_header, o_header = _header(studies_csv), _header(outcomes_csv)
     need = [f for f in EXTRA_STUDY_FIELDS if f in s_header and f in _required(data_dir, "studies")]
-    need += [f for f in ("quote", "address", "access") if f in o_header and f in _required(data_dir, "outcomes")
-             and f not in need]
+    need += [
+        f
+        for f in ("quote", "address", "access")
+        if f in o_header and f in _required(data_dir, "outcomes") and f not in need
+    ]
     missing = [f for f in (*STUDY_FIELDS, *need) if study.get(f) in (None, "")]
     if missing:
-        raise UsageError("missing " + ", ".join("--" + f.replace("_", "-") for f in missing)
-                         + "; give every field of the study (see `review add-study --help`)")
+        raise UsageError(
+            "missing "
+            + ", ".join("--" + f.replace("_", "-") for f in missing)
+            + "; give every field of the study (see `review add-study --help`)"
+        )
     return s_header, o_header
 
 
@@ -246,12 +286,16 @@ def _new_study_id(data_dir: Path, study: Mapping[str, Any], studies_csv: Path) -
     sid = str(study["study_id"]).strip()
     pattern = _id_pattern(data_dir)
     if not re.fullmatch(pattern, sid):
-        raise UsageError(f"--study-id {sid!r} is not an identifier of {ID_RULE} (pattern {pattern} in "
-                         "literature/studies.schema.yaml); write e.g. smith2025")
+        raise UsageError(
+            f"--study-id {sid!r} is not an identifier of {ID_RULE} (pattern {pattern} in "
+            "literature/studies.schema.yaml); write e.g. smith2025"
+        )
     existing = pd.read_csv(studies_csv, dtype=str, keep_default_na=False)
     if sid in set(existing["study_id"]):
-        raise UsageError(f"study_id {sid!r} is already in {studies_csv.name}; choose a new id "
-                         "(first author in lower case + year, with a suffix if needed, e.g. smith2025b)")
+        raise UsageError(
+            f"study_id {sid!r} is already in {studies_csv.name}; choose a new id "
+            "(first author in lower case + year, with a suffix if needed, e.g. smith2025b)"
+        )
     return sid
 
 
@@ -260,13 +304,17 @@ def _particle_group(data_dir: Path, study: Mapping[str, Any], particle_group: st
     groups = particle_groups(data_dir)
     particle = str(study["particle"]).strip()
     if particle not in groups:
-        raise UsageError(f"particle {particle!r} has no row in literature/particle_groups.csv "
-                         f"(known: {', '.join(repr(k) for k in groups)}); write it as printed in one of "
-                         "those forms, or add a row there with its group and rationale first")
+        raise UsageError(
+            f"particle {particle!r} has no row in literature/particle_groups.csv "
+            f"(known: {', '.join(repr(k) for k in groups)}); write it as printed in one of "
+            "those forms, or add a row there with its group and rationale first"
+        )
     group = groups[particle]
     if particle_group not in (None, "") and particle_group != group:
-        raise UsageError(f"particle {particle!r} maps to group {group!r} in literature/particle_groups.csv, "
-                         f"not {particle_group!r}; drop --particle-group or fix the mapping")
+        raise UsageError(
+            f"particle {particle!r} maps to group {group!r} in literature/particle_groups.csv, "
+            f"not {particle_group!r}; drop --particle-group or fix the mapping"
+        )
     return particle, group
 
 
@@ -278,27 +326,44 @@ def _landmarks(rates: Sequence[Rate]) -> set[tuple[str, int]]:
     for r in rates:
         key = (r.endpoint, r.horizon_years)
         if key in seen:
-            raise UsageError(f"rate {r.endpoint}:{r.horizon_years} is given twice; give each endpoint and landmark once")
+            raise UsageError(
+                f"rate {r.endpoint}:{r.horizon_years} is given twice; give each endpoint and landmark once"
+            )
         seen.add(key)
     return seen
 
 
-def _rate_rows(sid: str, study: Mapping[str, Any], rates: Sequence[Rate], r_source: str,
-               o_header: list[str]) -> list[list[Any]]:
+def _rate_rows(
+    sid: str, study: Mapping[str, Any], rates: Sequence[Rate], r_source: str, o_header: list[str]
+) -> list[list[Any]]:
     rate_rows = []
     for r in rates:
-        rr = {"study_id": sid, "endpoint": r.endpoint, "horizon_years": r.horizon_years,
-              "rate_percent": f"{r.rate_percent:g}",
-              "source": f"{r_source} ({landmark_name(r.endpoint, r.horizon_years)})",
-              "endpoint_as_named": ENDPOINT_NAMES.get(r.endpoint, r.endpoint),
-              "access": study.get("access"), "address": study.get("address"), "quote": study.get("quote")}
+        rr = {
+            "study_id": sid,
+            "endpoint": r.endpoint,
+            "horizon_years": r.horizon_years,
+            "rate_percent": f"{r.rate_percent:g}",
+            "source": f"{r_source} ({landmark_name(r.endpoint, r.horizon_years)})",
+            "endpoint_as_named": ENDPOINT_NAMES.get(r.endpoint, r.endpoint),
+            "access": study.get("access"),
+            "address": study.get("address"),
+            "quote": study.get("quote"),
+        }
         rate_rows.append([rr.get(c) for c in o_header])
     return rate_rows
 
 
-def add_study(data_dir: Path, study: Mapping[str, Any], rates: Sequence[Rate], *,
-              rate_source: str | None = None, particle_group: str | None = None,
-              root: Path = REPO_ROOT, compare: bool = True, pool: PoolFn | None = None) -> AddStudyResult:
+def add_study(
+    data_dir: Path,
+    study: Mapping[str, Any],
+    rates: Sequence[Rate],
+    *,
+    rate_source: str | None = None,
+    particle_group: str | None = None,
+    root: Path = REPO_ROOT,
+    compare: bool = True,
+    pool: PoolFn | None = None,
+) -> AddStudyResult:
     """Add one study and its rates to ``data_dir/literature`` (see the module docstring).
 
     Parameters
@@ -344,9 +409,14 @@ def add_study(data_dir: Path, study: Mapping[str, Any], rates: Sequence[Rate], *
     source = str(study["source"]).strip()
     r_source = (rate_source or source).strip()
     try:
-        row = {**{f: study.get(f) for f in EXTRA_STUDY_FIELDS}, "study_id": sid,
-               **{f: study[f] for f in STUDY_FIELDS if f not in ("study_id", "source")},
-               "particle": particle, "particle_group": group, "source": source}
+        row = {
+            **{f: study.get(f) for f in EXTRA_STUDY_FIELDS},
+            "study_id": sid,
+            **{f: study[f] for f in STUDY_FIELDS if f not in ("study_id", "source")},
+            "particle": particle,
+            "particle_group": group,
+            "source": source,
+        }
         _append(studies_csv, [[row.get(c) for c in s_header]])
         _append(outcomes_csv, _rate_rows(sid, study, rates, r_source, o_header))
         default_validator(data_dir)

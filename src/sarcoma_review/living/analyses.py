@@ -46,12 +46,15 @@ def load_analyses(path: Path) -> list[dict[str, Any]]:
             raise ConfigurationError(f"{ANALYSES_FILE}: entry {i + 1} is not a mapping (id: ..., title: ...)")
         missing = [k for k in ("id", "title", "endpoint", "horizon_years") if k not in a]
         if missing:
-            raise ConfigurationError(f"{ANALYSES_FILE}: entry {i + 1} ({a.get('id', '?')}) lacks "
-                                     f"{', '.join(missing)}; add them")
+            raise ConfigurationError(
+                f"{ANALYSES_FILE}: entry {i + 1} ({a.get('id', '?')}) lacks {', '.join(missing)}; add them"
+            )
         aid = str(a["id"])
         if not _ID.match(aid):
-            raise ConfigurationError(f"{ANALYSES_FILE}: id {aid!r} must use lower-case letters, digits, '-' "
-                                     "or '_' (it becomes the page name book/pooled/<id>)")
+            raise ConfigurationError(
+                f"{ANALYSES_FILE}: id {aid!r} must use lower-case letters, digits, '-' "
+                "or '_' (it becomes the page name book/pooled/<id>)"
+            )
         if aid in seen:
             raise ConfigurationError(f"{ANALYSES_FILE}: id {aid!r} appears twice; ids must be unique")
         seen.add(aid)
@@ -66,8 +69,9 @@ def _same(a: Any, b: Any) -> bool:
         return str(a) == str(b)
 
 
-def check_run_parameters(base: dict[str, Any], given: dict[str, Any], analyses: Iterable[dict[str, Any]],
-                         chapter: str) -> None:
+def check_run_parameters(
+    base: dict[str, Any], given: dict[str, Any], analyses: Iterable[dict[str, Any]], chapter: str
+) -> None:
     """Refuse a run whose parameters contradict the analysis it names (:class:`UsageError`).
 
     ``base``: the parameters ``review run CHAPTER`` starts from (an analysis id's own parameters, or
@@ -84,7 +88,8 @@ def check_run_parameters(base: dict[str, Any], given: dict[str, Any], analyses: 
                 raise UsageError(
                     f"-p {k}={v} contradicts the analysis {chapter!r}, which book/analyses.yml defines with "
                     f"{k}={own[k]}; run the template instead (review run pooled -p {k}={v} ...), or the "
-                    "analysis id that has those parameters")
+                    "analysis id that has those parameters"
+                )
         return
     aid = given.get("analysis_id")
     if aid is not None and str(aid) in listed:
@@ -97,7 +102,8 @@ def check_run_parameters(base: dict[str, Any], given: dict[str, Any], analyses: 
                 raise UsageError(
                     f"-p analysis_id={aid} names the analysis of {ANALYSES_FILE} with {k}={v}, but this run has "
                     f"{k}={merged.get(k, '(the template default)')}; run `review run {aid}`, or give another "
-                    "analysis_id")
+                    "analysis_id"
+                )
 
 
 #: Used when book/analyses.yml (owned by the build) does not exist yet.
@@ -118,6 +124,7 @@ PoolFn = Callable[[pd.DataFrame, dict[str, Any], "str | None"], pd.DataFrame]
 
 # --- versions ------------------------------------------------------------------------------------
 
+
 def analysis_rows(data_dir: Path) -> pd.DataFrame:
     """Studies joined with their outcomes, validated (:func:`sarcoma_review.data.loaders.load_literature`),
     with the histology stratum (:func:`sarcoma_review.data.vocabulary.with_strata`).
@@ -135,17 +142,26 @@ def _default_pool() -> PoolFn:
     from sarcoma_review.stats import sensitivity
 
     def pool(rows: pd.DataFrame, analysis: dict[str, Any], subgroup: str | None) -> pd.DataFrame:
-        return sensitivity.pool_primary(rows, analysis["endpoint"], analysis["horizon_years"],
-                                        tau2_method=analysis.get("tau2_method", "REML"),
-                                        ci_method=analysis.get("ci_method", "HKSJ"),
-                                        analysis_id=analysis["id"], subgroup=subgroup)
+        return sensitivity.pool_primary(
+            rows,
+            analysis["endpoint"],
+            analysis["horizon_years"],
+            tau2_method=analysis.get("tau2_method", "REML"),
+            ci_method=analysis.get("ci_method", "HKSJ"),
+            analysis_id=analysis["id"],
+            subgroup=subgroup,
+        )
 
     return pool
 
 
-def current_estimates(data_dir: Path, analyses: list[dict[str, Any]] | None = None,
-                      subgroups: Iterable[str] = DEFAULT_SUBGROUPS, pool: PoolFn | None = None,
-                      root: Path = REPO_ROOT) -> pd.DataFrame:
+def current_estimates(
+    data_dir: Path,
+    analyses: list[dict[str, Any]] | None = None,
+    subgroups: Iterable[str] = DEFAULT_SUBGROUPS,
+    pool: PoolFn | None = None,
+    root: Path = REPO_ROOT,
+) -> pd.DataFrame:
     """The pooled-estimates table for the data in ``data_dir`` (all studies, then by each subgroup column).
 
     Parameters
@@ -180,8 +196,6 @@ def current_estimates(data_dir: Path, analyses: list[dict[str, Any]] | None = No
     if not parts:
         raise ReleaseError(f"no analysis found any outcome rows in {data_dir}; check book/analyses.yml.")
     return canonical_estimates(pd.concat(parts, ignore_index=True))
-
-
 
 
 def standard_analyses(root: Path = REPO_ROOT) -> list[dict[str, Any]]:

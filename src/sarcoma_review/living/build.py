@@ -59,8 +59,8 @@ import os
 import shutil
 import sys
 import time
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -130,8 +130,9 @@ def default_validator(data_dir: Path) -> bool:
 
 def _validation_key(layout: Layout, data_dir: Path, pkg_hash: str) -> str:
     """Every data file's bytes, the package code, the pinned environment and the data folder's name."""
-    return hashlib.sha256("\0".join([tree_hash(data_dir), pkg_hash, environment_hash(layout.root),
-                                      layout.rel(data_dir)]).encode()).hexdigest()
+    return hashlib.sha256(
+        "\0".join([tree_hash(data_dir), pkg_hash, environment_hash(layout.root), layout.rel(data_dir)]).encode()
+    ).hexdigest()
 
 
 def _validated_before(layout: Layout, key: str) -> bool:
@@ -163,10 +164,17 @@ def _validate(layout: Layout, data_dir: Path, validator: Callable[[Path], Any] |
     return checked
 
 
-def build_book(data_dir: str | os.PathLike[str] | None = None, force: bool = False, jobs: int | None = None,
-               *, root: str | os.PathLike[str] | None = None,
-               validator: Callable[[Path], Any] | None = None,
-               package_dir: Path | None = None, wait: bool = False, quiet: bool = False) -> BuildReport:
+def build_book(
+    data_dir: str | os.PathLike[str] | None = None,
+    force: bool = False,
+    jobs: int | None = None,
+    *,
+    root: str | os.PathLike[str] | None = None,
+    validator: Callable[[Path], Any] | None = None,
+    package_dir: Path | None = None,
+    wait: bool = False,
+    quiet: bool = False,
+) -> BuildReport:
     """Build the book into ``<root>/_build/html``; the previous book stays if anything fails.
 
     Parameters
@@ -195,24 +203,33 @@ def build_book(data_dir: str | os.PathLike[str] | None = None, force: bool = Fal
     DataValidationError, ConfigurationError, ChapterExecutionError, BuildLockedError, BuildError
     """
     t_start = time.perf_counter()
-    layout = Layout(Path(root).resolve() if root else paths.REPO_ROOT,
-                    **({"package_dir": Path(package_dir).resolve()} if package_dir else {}))
-    run = _Run(layout=layout, data_dir=Path(data_dir).resolve() if data_dir else layout.default_data_dir(),
-               force=force, jobs=jobs, console=None if quiet else _console())
+    layout = Layout(
+        Path(root).resolve() if root else paths.REPO_ROOT,
+        **({"package_dir": Path(package_dir).resolve()} if package_dir else {}),
+    )
+    run = _Run(
+        layout=layout,
+        data_dir=Path(data_dir).resolve() if data_dir else layout.default_data_dir(),
+        force=force,
+        jobs=jobs,
+        console=None if quiet else _console(),
+    )
     with build_lock(layout.lock, wait=wait), contextlib.ExitStack() as cleanup:
         recover_html(layout.html)
-        _check_cache_and_validate(run, validator, cleanup)   # 1. which chapters are cached; the data valid
-        _stage(run)                                          # 2. the sources staged; what must execute
+        _check_cache_and_validate(run, validator, cleanup)  # 1. which chapters are cached; the data valid
+        _stage(run)  # 2. the sources staged; what must execute
         try:
-            _execute_and_generate(run)                       # 3. chapters executed, generated pages
-            _publish_estimates(run)                          # 4. the analyses' estimates CSVs
-            _publish_book(run)                               # 5. Jupyter Book, checks, swap into place
+            _execute_and_generate(run)  # 3. chapters executed, generated pages
+            _publish_estimates(run)  # 4. the analyses' estimates CSVs
+            _publish_book(run)  # 5. Jupyter Book, checks, swap into place
         finally:
             shutil.rmtree(run.work, ignore_errors=True)
     run.report.timings["total"] = time.perf_counter() - t_start
-    run.say(f"[green]✓[/] book built: {layout.rel(layout.html / 'index.html')} "
-            f"({len(run.report.executed)} executed, {len(run.report.cached)} cached, "
-            f"{run.report.timings['total']:.1f} s)")
+    run.say(
+        f"[green]✓[/] book built: {layout.rel(layout.html / 'index.html')} "
+        f"({len(run.report.executed)} executed, {len(run.report.cached)} cached, "
+        f"{run.report.timings['total']:.1f} s)"
+    )
     return run.report
 
 
@@ -244,8 +261,9 @@ class _Run:
             self.console.print(msg, highlight=False)
 
 
-def _check_cache_and_validate(run: _Run, validator: Callable[[Path], Any] | None,
-                              cleanup: contextlib.ExitStack) -> None:
+def _check_cache_and_validate(
+    run: _Run, validator: Callable[[Path], Any] | None, cleanup: contextlib.ExitStack
+) -> None:
     """Plan the chapters, look each up in the cache, validate the data (one load of each table for both,
     the validated frames kept on disk for the chapter processes: see ``loaders.TABLE_CACHE``).
 
@@ -311,11 +329,16 @@ def _task(run: _Run, job: ChapterJob) -> dict[str, Any]:
         folder = work / "downloads" / job.page.replace("/", "__")
         folder.mkdir(parents=True, exist_ok=True)
         params[DOWNLOADS_PARAMETER] = layout.rel(folder)
-    return {"source": str(job.source), "output": str(work / "executed" / (job.page + ".ipynb")),
-            "parameters": params, "cwd": str(layout.root), "data_dir": str(run.data_dir),
-            "cache_dir": str(layout.cache),
-            "reads_log": str(work / "reads" / (job.page.replace("/", "__") + ".log")),
-            "label": job.page + (f" ({layout.rel(job.source)})" if job.analysis_id else ".ipynb")}
+    return {
+        "source": str(job.source),
+        "output": str(work / "executed" / (job.page + ".ipynb")),
+        "parameters": params,
+        "cwd": str(layout.root),
+        "data_dir": str(run.data_dir),
+        "cache_dir": str(layout.cache),
+        "reads_log": str(work / "reads" / (job.page.replace("/", "__") + ".log")),
+        "label": job.page + (f" ({layout.rel(job.source)})" if job.analysis_id else ".ipynb"),
+    }
 
 
 def _execute_and_generate(run: _Run) -> None:
@@ -332,10 +355,14 @@ def _execute_and_generate(run: _Run) -> None:
         (gen / "book").mkdir(parents=True)
         shutil.copyfile(stage / "_config.yml", gen / "_config.yml")
     if run.to_run:
-        side = None if reused else (generate_pages_isolated, (str(layout.root), str(layout.package_dir),
-                                                              str(gen), str(ddir)))
-        _execute_all(run.to_run, layout, run.cache, stage, run.estimates, run.report, work, run.jobs,
-                     run.console, side=side)
+        side = (
+            None
+            if reused
+            else (generate_pages_isolated, (str(layout.root), str(layout.package_dir), str(gen), str(ddir)))
+        )
+        _execute_all(
+            run.to_run, layout, run.cache, stage, run.estimates, run.report, work, run.jobs, run.console, side=side
+        )
     elif not reused:
         with memoised():  # What's new recomputes the summary of findings: each table loaded once
             generate_pages(layout, gen, ddir)
@@ -369,8 +396,12 @@ def _publish_book(run: _Run) -> None:
     t0 = time.perf_counter()
     stage_sha = tree_hash(stage)
     marker = layout.build / "cache" / "published-stage.sha256"
-    if (not run.force and (layout.html / "index.html").exists() and marker.exists()
-            and marker.read_text(encoding="utf-8").split() == [stage_sha, tree_hash(layout.html)]):
+    if (
+        not run.force
+        and (layout.html / "index.html").exists()
+        and marker.exists()
+        and marker.read_text(encoding="utf-8").split() == [stage_sha, tree_hash(layout.html)]
+    ):
         report.sphinx_skipped = True
         report.timings["sphinx"] = 0.0
         run.say("[green]✓[/] sources identical to the published book's: Jupyter Book not needed")

@@ -80,8 +80,10 @@ class Cache:
     def save(self) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
         tmp = self.manifest_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"version": CACHE_VERSION, "chapters": self.chapters}, indent=1,
-                                  sort_keys=True), encoding="utf-8")
+        tmp.write_text(
+            json.dumps({"version": CACHE_VERSION, "chapters": self.chapters}, indent=1, sort_keys=True),
+            encoding="utf-8",
+        )
         os.replace(tmp, self.manifest_path)
 
     def last_seconds(self, page: str) -> float:
@@ -139,9 +141,17 @@ class Cache:
             self._frames[key] = evaluate_frame(record)
         return self._frames[key]
 
-    def store(self, page: str, source: Path, inputs: Mapping[str, str], reads: Sequence[str],
-              files: Mapping[str, Path], seconds: float, raw: Sequence[str] | None = None,
-              frames: Sequence[Mapping[str, Any]] = ()) -> Path:
+    def store(
+        self,
+        page: str,
+        source: Path,
+        inputs: Mapping[str, str],
+        reads: Sequence[str],
+        files: Mapping[str, Path],
+        seconds: float,
+        raw: Sequence[str] | None = None,
+        frames: Sequence[Mapping[str, Any]] = (),
+    ) -> Path:
         """Keep an executed chapter's files; ``reads`` every data file it read, ``raw`` those read
         outside a frame loader (default: all), ``frames`` the frame records (see :meth:`lookup`)."""
         entry_rel = f"entries/{uuid.uuid4().hex}"
@@ -159,10 +169,16 @@ class Cache:
                 read_hashes[self.layout.rel(p)] = sha256_file(p)
         raw_rel = sorted({self.layout.rel(Path(r)) for r in (reads if raw is None else raw)})
         self.chapters[page] = {
-            "source": self.layout.rel(source), "inputs": dict(inputs), "reads": read_hashes,
-            "raw": raw_rel, "frames": [self._relative_frame(f) for f in frames],
-            "entry": entry_rel, "files": digests, "seconds": round(seconds, 3),
-            "executed_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+            "source": self.layout.rel(source),
+            "inputs": dict(inputs),
+            "reads": read_hashes,
+            "raw": raw_rel,
+            "frames": [self._relative_frame(f) for f in frames],
+            "entry": entry_rel,
+            "files": digests,
+            "seconds": round(seconds, 3),
+            "executed_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        }
         self.save()
         return entry
 
@@ -197,9 +213,13 @@ def environment_hash(root: Path) -> str:
 
 
 def chapter_inputs(layout: Layout, job: ChapterJob, pkg_hash: str, data_dir: Path) -> dict[str, str]:
-    return {"notebook": sha256_file(job.source), "parameters": parameters_hash(job.parameters),
-            "package": pkg_hash, "environment": environment_hash(layout.root),
-            "data_dir": layout.rel(data_dir)}
+    return {
+        "notebook": sha256_file(job.source),
+        "parameters": parameters_hash(job.parameters),
+        "package": pkg_hash,
+        "environment": environment_hash(layout.root),
+        "data_dir": layout.rel(data_dir),
+    }
 
 
 # --------------------------------------------------------------------------- staging and sphinx
@@ -230,9 +250,15 @@ def generated_pages_key(layout: Layout, data_dir: Path, pkg_hash: str) -> str:
 
     root_data = layout.root / "data"
     h = hashlib.sha256()
-    for part in (tree_hash(data_dir), tree_hash(root_data) if Path(data_dir).resolve() != root_data.resolve() else "",
-                 pkg_hash, environment_hash(layout.root), layout.rel(data_dir), tree_hash(layout.book),
-                 tree_hash(layout.root / "releases")):
+    for part in (
+        tree_hash(data_dir),
+        tree_hash(root_data) if Path(data_dir).resolve() != root_data.resolve() else "",
+        pkg_hash,
+        environment_hash(layout.root),
+        layout.rel(data_dir),
+        tree_hash(layout.book),
+        tree_hash(layout.root / "releases"),
+    ):
         h.update(part.encode() + b"\0")
     for name in ("CITATION.cff", "_config.yml", "_toc.yml", "CHANGELOG.md", "src/sarcoma_review/_version.py"):
         p = layout.root / name

@@ -49,8 +49,9 @@ from sarcoma_review.living.warm import (
 )
 
 
-def _place(entry: Path, job: ChapterJob, stage: Path, estimates: dict[str, Path],
-           published: dict[str, str] | None = None) -> None:
+def _place(
+    entry: Path, job: ChapterJob, stage: Path, estimates: dict[str, Path], published: dict[str, str] | None = None
+) -> None:
     """Copy a cached (or freshly cached) entry into the stage, its downloads into ``_static/downloads``.
 
     ``published`` (file name -> page) collects the downloads and catches two chapters publishing one name.
@@ -65,8 +66,9 @@ def _place(entry: Path, job: ChapterJob, stage: Path, estimates: dict[str, Path]
     for f in sorted(folder.iterdir()) if folder.is_dir() else []:
         if f.name in RESERVED_DOWNLOADS or published.get(f.name, job.page) != job.page:
             owner = published.get(f.name, "the build (pooled estimates)")
-            raise BuildError(f"{job.page} publishes {f.name}, which {owner} already publishes under "
-                             f"{DOWNLOADS}/; rename one of them")
+            raise BuildError(
+                f"{job.page} publishes {f.name}, which {owner} already publishes under {DOWNLOADS}/; rename one of them"
+            )
         (stage / DOWNLOADS).mkdir(parents=True, exist_ok=True)
         shutil.copy2(f, stage / DOWNLOADS / f.name)
         published[f.name] = job.page
@@ -80,16 +82,27 @@ def downloads_written(folder: Path, label: str) -> dict[str, Path]:
     out: dict[str, Path] = {}
     for f in sorted(folder.iterdir()) if folder.is_dir() else []:
         if not f.is_file():
-            raise BuildError(f"{label}: wrote the folder {f.name}/ into its downloads_dir; only files are "
-                             "published (write them at the top level)")
+            raise BuildError(
+                f"{label}: wrote the folder {f.name}/ into its downloads_dir; only files are "
+                "published (write them at the top level)"
+            )
         out[f"downloads/{f.name}"] = f
     return out
 
 
 #: Generated pages kept from earlier builds, by the hash of everything they are computed from.
-def _execute_all(to_run, layout: Layout, cache: Cache, stage: Path, estimates: dict[str, Path],
-                 report: BuildReport, work: Path, jobs: int | None, console,
-                 side: tuple[Callable[..., BaseException | None], tuple] | None = None) -> None:
+def _execute_all(
+    to_run,
+    layout: Layout,
+    cache: Cache,
+    stage: Path,
+    estimates: dict[str, Path],
+    report: BuildReport,
+    work: Path,
+    jobs: int | None,
+    console,
+    side: tuple[Callable[..., BaseException | None], tuple] | None = None,
+) -> None:
     """Execute ``to_run`` in a process pool; cache each success; raise on the first failure.
 
     ``side`` is ``(function, args)`` run in the same pool, first (the generated pages): the exception
@@ -103,19 +116,28 @@ def _execute_all(to_run, layout: Layout, cache: Cache, stage: Path, estimates: d
     )
 
     workers = max(1, min(jobs or os.cpu_count() or 1, len(to_run) + (1 if side else 0)))
-    progress = Progress(SpinnerColumn(), TextColumn("executing {task.description}"), BarColumn(),
-                        TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
-                        console=console, disable=console is None, transient=True)
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("executing {task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+        disable=console is None,
+        transient=True,
+    )
     failures: list[str] = []
     with progress, warm_pool(workers) as pool:
         bar = progress.add_task(f"{len(to_run)} chapter(s) on {workers} worker(s)", total=len(to_run))
         side_future = submit_call(pool, side[0], *side[1]) if side else None
         # longest first (by the last recorded time, else the notebook's own estimate; the table of
         # contents' order among equals)
-        ordered = sorted(to_run, key=lambda item: -(cache.last_seconds(item[0].page)
-                                                    or expected_seconds(item[0].source)))
+        ordered = sorted(
+            to_run, key=lambda item: -(cache.last_seconds(item[0].page) or expected_seconds(item[0].source))
+        )
         pending: dict[Future, tuple[ChapterJob, dict[str, str], dict[str, Any]]] = {
-            submit(pool, run_notebook, task): (job, inputs, task) for job, inputs, task in ordered}
+            submit(pool, run_notebook, task): (job, inputs, task) for job, inputs, task in ordered
+        }
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
@@ -136,21 +158,35 @@ def _execute_all(to_run, layout: Layout, cache: Cache, stage: Path, estimates: d
                 if job.analysis_id:
                     est = layout.root / task["parameters"]["estimates_out"]
                     if not est.exists():
-                        failures.append(f"{task['label']}: did not write its estimates to the "
-                                        f"`estimates_out` parameter ({task['parameters']['estimates_out']})")
+                        failures.append(
+                            f"{task['label']}: did not write its estimates to the "
+                            f"`estimates_out` parameter ({task['parameters']['estimates_out']})"
+                        )
                         continue
                     files["estimates.csv"] = est
                 if DOWNLOADS_PARAMETER in task["parameters"]:
-                    files.update(downloads_written(layout.root / task["parameters"][DOWNLOADS_PARAMETER],
-                                                   task["label"]))
-                entry = cache.store(job.page, job.source, inputs, res["reads"], files, res["seconds"],
-                                    raw=res.get("raw"), frames=res.get("frames", ()))
+                    files.update(
+                        downloads_written(layout.root / task["parameters"][DOWNLOADS_PARAMETER], task["label"])
+                    )
+                entry = cache.store(
+                    job.page,
+                    job.source,
+                    inputs,
+                    res["reads"],
+                    files,
+                    res["seconds"],
+                    raw=res.get("raw"),
+                    frames=res.get("frames", ()),
+                )
                 _place(entry, job, stage, estimates, report.downloads)
                 report.executed.append(ChapterTiming(job.page, res["seconds"]))
                 report.chapter_rss_mb = max(report.chapter_rss_mb, float(res.get("max_rss_mb", 0.0)))
                 if console:
-                    progress.console.print(f"[green]✓[/] executed {job.page} ({res['seconds']:.1f} s, "
-                                           f"read {len(res['reads'])} data file(s))", highlight=False)
+                    progress.console.print(
+                        f"[green]✓[/] executed {job.page} ({res['seconds']:.1f} s, "
+                        f"read {len(res['reads'])} data file(s))",
+                        highlight=False,
+                    )
     side_error: BaseException | None = None
     if side_future is not None and not side_future.cancelled():
         try:
@@ -168,7 +204,8 @@ def _execute_all(to_run, layout: Layout, cache: Cache, stage: Path, estimates: d
         raise ChapterExecutionError(
             "chapter execution failed; the previous book in _build/html is unchanged.\n"
             + "\n".join(failures)
-            + f"\nThe failed notebooks (with tracebacks) are in {layout.rel(kept)}/.")
+            + f"\nThe failed notebooks (with tracebacks) are in {layout.rel(kept)}/."
+        )
     if side_error is not None:
         raise side_error
 
@@ -191,11 +228,16 @@ def resolve_chapter(chapter: str, root: Path | None = None) -> tuple[Path, dict[
     for a in load_analyses(layout.analyses):
         if str(a["id"]) == chapter:
             return layout.root / TEMPLATE, analysis_parameters(a), chapter
-    known = sorted(p.relative_to(layout.book).with_suffix("").as_posix() for p in layout.book.rglob("*.ipynb")
-                   if ".ipynb_checkpoints" not in p.parts)
+    known = sorted(
+        p.relative_to(layout.book).with_suffix("").as_posix()
+        for p in layout.book.rglob("*.ipynb")
+        if ".ipynb_checkpoints" not in p.parts
+    )
     ids = [str(a["id"]) for a in load_analyses(layout.analyses)]
-    raise UsageError(f"no chapter {chapter!r}: give a notebook path, a chapter name "
-                             f"({', '.join(known) or 'none yet'}) or an analysis id ({', '.join(ids) or 'none yet'})")
+    raise UsageError(
+        f"no chapter {chapter!r}: give a notebook path, a chapter name "
+        f"({', '.join(known) or 'none yet'}) or an analysis id ({', '.join(ids) or 'none yet'})"
+    )
 
 
 def check_parameters(notebook: Path, given: Mapping[str, Any]) -> None:
@@ -204,14 +246,21 @@ def check_parameters(notebook: Path, given: Mapping[str, Any]) -> None:
     declared = notebook_parameters(notebook)
     unknown = sorted(set(given) - declared)
     if unknown:
-        raise UsageError(f"{notebook.name} has no parameter {', '.join(repr(u) for u in unknown)}; its "
-                         f"parameters are {', '.join(sorted(declared)) or 'none'} (e.g. -p horizon_years=5)")
+        raise UsageError(
+            f"{notebook.name} has no parameter {', '.join(repr(u) for u in unknown)}; its "
+            f"parameters are {', '.join(sorted(declared)) or 'none'} (e.g. -p horizon_years=5)"
+        )
 
 
-def execute_chapter(notebook: str | os.PathLike[str], output_dir: str | os.PathLike[str],
-                    parameters: Mapping[str, Any] | None = None,
-                    data_dir: str | os.PathLike[str] | None = None, *,
-                    root: str | os.PathLike[str] | None = None, html: bool = True) -> RunResult:
+def execute_chapter(
+    notebook: str | os.PathLike[str],
+    output_dir: str | os.PathLike[str],
+    parameters: Mapping[str, Any] | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
+    *,
+    root: str | os.PathLike[str] | None = None,
+    html: bool = True,
+) -> RunResult:
     """Execute one notebook into ``output_dir`` (never touches ``_build/html``).
 
     Writes ``<name>.ipynb`` (executed, cleaned), ``estimates.csv`` when the notebook declares an
@@ -246,16 +295,24 @@ def execute_chapter(notebook: str | os.PathLike[str], output_dir: str | os.PathL
         params[DOWNLOADS_PARAMETER] = layout.rel(downloads)
     name = nb_path.stem if "analysis_id" not in params else str(params["analysis_id"])
     executed = out / f"{name}.ipynb"
-    task = {"source": str(nb_path), "output": str(executed), "parameters": params,
-            "cwd": str(layout.root), "data_dir": str(ddir),
-            "reads_log": str(out / ".reads.log"), "label": layout.rel(nb_path)}
+    task = {
+        "source": str(nb_path),
+        "output": str(executed),
+        "parameters": params,
+        "cwd": str(layout.root),
+        "data_dir": str(ddir),
+        "reads_log": str(out / ".reads.log"),
+        "label": layout.rel(nb_path),
+    }
     res = run_isolated(task)
     (out / ".reads.log").unlink(missing_ok=True)
     if not res["ok"]:
         raise ChapterExecutionError(res["message"] + f"\nThe failed notebook is {res['output']}")
     if estimates is not None and not estimates.exists():
-        raise ChapterExecutionError(f"{layout.rel(nb_path)} did not write its estimates to the "
-                                    f"`estimates_out` parameter ({params['estimates_out']})")
+        raise ChapterExecutionError(
+            f"{layout.rel(nb_path)} did not write its estimates to the "
+            f"`estimates_out` parameter ({params['estimates_out']})"
+        )
     page = None
     if html:
         page = _single_page_html(layout, executed, out / "html", name)
@@ -270,8 +327,7 @@ def _single_page_html(layout: Layout, executed: Path, dest: Path, name: str) -> 
     target = stage / "book" / "run" / f"{name}.ipynb"
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(executed, target)
-    (stage / "_toc.yml").write_text(yaml.safe_dump({"format": "jb-book", "root": f"book/run/{name}"}),
-                                    encoding="utf-8")
+    (stage / "_toc.yml").write_text(yaml.safe_dump({"format": "jb-book", "root": f"book/run/{name}"}), encoding="utf-8")
     try:
         built = run_jupyter_book(stage, stage / "out", strict=False)
         if dest.exists():

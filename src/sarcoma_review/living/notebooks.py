@@ -56,8 +56,9 @@ def page_title(parameters: Mapping[str, Any]) -> str:
     return "Pooled analysis"
 
 
-def clean_executed_notebook(nb: nbformat.NotebookNode,
-                            parameters: Mapping[str, Any] | None = None) -> nbformat.NotebookNode:
+def clean_executed_notebook(
+    nb: nbformat.NotebookNode, parameters: Mapping[str, Any] | None = None
+) -> nbformat.NotebookNode:
     """Make an executed notebook fit for publication (in place; also returned).
 
     Removes the cell papermill injects (tag ``injected-parameters``), adds ``remove-cell`` to the
@@ -90,7 +91,7 @@ def clean_executed_notebook(nb: nbformat.NotebookNode,
     import hashlib
 
     for i, cell in enumerate(nb.cells):
-        cell["id"] = hashlib.sha256(f"{i}\0{cell.source}".encode("utf-8")).hexdigest()[:8]
+        cell["id"] = hashlib.sha256(f"{i}\0{cell.source}".encode()).hexdigest()[:8]
     return nb
 
 
@@ -107,8 +108,11 @@ def notebook_parameters(path: str | os.PathLike[str]) -> set[str]:
         if cell.cell_type != "code" or "parameters" not in cell.get("metadata", {}).get("tags", []):
             continue
         for node in ast.parse(cell.source).body:
-            targets = node.targets if isinstance(node, ast.Assign) else (
-                [node.target] if isinstance(node, ast.AnnAssign) else [])
+            targets = (
+                node.targets
+                if isinstance(node, ast.Assign)
+                else ([node.target] if isinstance(node, ast.AnnAssign) else [])
+            )
             for t in targets:
                 for n in ast.walk(t):
                     if isinstance(n, ast.Name):
@@ -128,9 +132,14 @@ def _error_cell_source(path: Path) -> str:
     return ""
 
 
-LANGUAGE_INFO = {"codemirror_mode": {"name": "ipython", "version": 3}, "file_extension": ".py",
-                 "mimetype": "text/x-python", "name": "python", "nbconvert_exporter": "python",
-                 "pygments_lexer": "ipython3"}
+LANGUAGE_INFO = {
+    "codemirror_mode": {"name": "ipython", "version": 3},
+    "file_extension": ".py",
+    "mimetype": "text/x-python",
+    "name": "python",
+    "nbconvert_exporter": "python",
+    "pygments_lexer": "ipython3",
+}
 
 
 def parameterize(nb: nbformat.NotebookNode, parameters: Mapping[str, Any]) -> nbformat.NotebookNode:
@@ -213,14 +222,21 @@ def execute_in_process(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
         def finish_displayhook(self):
             if self._bundle is not None:
-                sink["outputs"].append(new_output("execute_result", data=self._bundle[0],
-                                                  metadata=self._bundle[1], execution_count=self.prompt_count))
+                sink["outputs"].append(
+                    new_output(
+                        "execute_result",
+                        data=self._bundle[0],
+                        metadata=self._bundle[1],
+                        execution_count=self.prompt_count,
+                    )
+                )
             self._bundle = None
 
     class Shell(InteractiveShell):
         def _showtraceback(self, etype, evalue, stb):
-            sink["outputs"].append(new_output("error", ename=str(etype.__name__), evalue=str(evalue),
-                                              traceback=list(stb)))
+            sink["outputs"].append(
+                new_output("error", ename=str(etype.__name__), evalue=str(evalue), traceback=list(stb))
+            )
             sink["error"] = (str(etype.__name__), str(evalue))
 
     cfg = Config()
@@ -333,14 +349,17 @@ def run_notebook(task: Mapping[str, Any]) -> dict[str, Any]:
     except CellExecutionError as exc:
         first = exc.source.strip().splitlines()[0] if exc.source.strip() else ""
         where = f"cell In [{exc.exec_count}]" if exc.exec_count else f"cell #{exc.cell_index}"
-        msg = (f"{label}: {where} failed: {exc.ename}: {strip_ansi(exc.evalue)}\n"
-               f"  the cell begins: {first!r}")
+        msg = f"{label}: {where} failed: {exc.ename}: {strip_ansi(exc.evalue)}\n  the cell begins: {first!r}"
         return {"ok": False, "message": msg, "notebook": nb, "seconds": time.perf_counter() - t0}
     except Exception as exc:  # noqa: BLE001 - bad notebook JSON, a missing parameter ...
         tail = stderr_log.read_text(errors="replace")[-2000:] if stderr_log.exists() else ""
-        return {"ok": False, "message": f"{label}: could not be executed: {type(exc).__name__}: "
-                                        f"{strip_ansi(str(exc))}" + (f"\n  log: {tail}" if tail else ""),
-                "notebook": nb, "seconds": time.perf_counter() - t0}
+        return {
+            "ok": False,
+            "message": f"{label}: could not be executed: {type(exc).__name__}: "
+            f"{strip_ansi(str(exc))}" + (f"\n  log: {tail}" if tail else ""),
+            "notebook": nb,
+            "seconds": time.perf_counter() - t0,
+        }
     finally:
         os.dup2(saved_fd, 2)
         os.close(saved_fd)
@@ -351,8 +370,12 @@ def run_notebook(task: Mapping[str, Any]) -> dict[str, Any]:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
-    return {"ok": True, "seconds": time.perf_counter() - t0, "notebook": nb,
-            "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}
+    return {
+        "ok": True,
+        "seconds": time.perf_counter() - t0,
+        "notebook": nb,
+        "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+    }
 
 
 def prepare_task(task: Mapping[str, Any]) -> dict[str, Any]:

@@ -33,6 +33,8 @@ DOWNLOADS_PARAMETER = "downloads_dir"
 RESERVED_DOWNLOADS = frozenset({"pooled_estimates.csv", "pooled"})
 #: Parameters that name outputs, not inputs: excluded from the cache key.
 OUTPUT_PARAMETERS = frozenset({"estimates_out", DOWNLOADS_PARAMETER})
+
+
 # --------------------------------------------------------------------------- results
 @dataclass(frozen=True)
 class Layout:
@@ -74,7 +76,8 @@ class Layout:
         return self.build / ".lock"
 
     def default_data_dir(self) -> Path:
-        """``paths.data_dir()`` (the current build context's data folder) for the real repository, else ``root/data``."""
+        """``paths.data_dir()`` (the current build context's data folder) for the real repository, else
+        ``root/data``."""
         if self.root.resolve() == paths.REPO_ROOT.resolve():
             return paths.data_dir()
         return self.root / "data"
@@ -92,8 +95,8 @@ class Layout:
 class ChapterJob:
     """One page of the book: a notebook to execute, or a Markdown page to copy."""
 
-    page: str                      # toc name, e.g. "book/intro" or "book/pooled/lc5"
-    source: Path                   # file in the sources
+    page: str  # toc name, e.g. "book/intro" or "book/pooled/lc5"
+    source: Path  # file in the sources
     parameters: dict[str, Any] = field(default_factory=dict)
     analysis_id: str | None = None
 
@@ -169,17 +172,20 @@ def toc_pages(toc_path: Path) -> list[str]:
 
 def check_toc_matches_analyses(pages: Sequence[str], analyses: Sequence[Mapping[str, Any]]) -> None:
     """Raise :class:`ConfigurationError` unless the toc's ``book/pooled/<id>`` pages are exactly the analyses."""
-    in_toc = [p[len(POOLED_PREFIX):] for p in pages if p.startswith(POOLED_PREFIX)]
+    in_toc = [p[len(POOLED_PREFIX) :] for p in pages if p.startswith(POOLED_PREFIX)]
     ids = [str(a["id"]) for a in analyses]
     missing_in_toc = [i for i in ids if i not in in_toc]
     unknown = [i for i in in_toc if i not in ids]
     problems = []
     if missing_in_toc:
-        problems.append("analyses not in _toc.yml (add `- file: " + POOLED_PREFIX + "<id>`): "
-                        + ", ".join(missing_in_toc))
+        problems.append(
+            "analyses not in _toc.yml (add `- file: " + POOLED_PREFIX + "<id>`): " + ", ".join(missing_in_toc)
+        )
     if unknown:
-        problems.append(f"_toc.yml pages with no analysis in {ANALYSES_FILE} (add the analysis or "
-                        "remove the page): " + ", ".join(POOLED_PREFIX + i for i in unknown))
+        problems.append(
+            f"_toc.yml pages with no analysis in {ANALYSES_FILE} (add the analysis or "
+            "remove the page): " + ", ".join(POOLED_PREFIX + i for i in unknown)
+        )
     if problems:
         raise ConfigurationError("_toc.yml and " + ANALYSES_FILE + " disagree: " + "; ".join(problems))
 
@@ -202,19 +208,20 @@ def plan_chapters(layout: Layout, data_dir: Path) -> list[ChapterJob]:
 
     clash = [aid for aid in by_id if has_source(POOLED_PREFIX + aid)]
     if clash:
-        raise ConfigurationError(f"{ANALYSES_FILE}: analysis id(s) {', '.join(clash)} clash with existing files "
-                                 f"under {POOLED_PREFIX}; rename the analysis")
+        raise ConfigurationError(
+            f"{ANALYSES_FILE}: analysis id(s) {', '.join(clash)} clash with existing files "
+            f"under {POOLED_PREFIX}; rename the analysis"
+        )
     # pages under book/pooled/ with a source file of their own (e.g. an index.md) are ordinary pages
     generated = {p for p in pages if p.startswith(POOLED_PREFIX) and not has_source(p)}
-    check_toc_matches_analyses([p for p in pages if p in generated or not p.startswith(POOLED_PREFIX)],
-                               analyses)
+    check_toc_matches_analyses([p for p in pages if p in generated or not p.startswith(POOLED_PREFIX)], analyses)
     template = layout.root / TEMPLATE
     if analyses and not template.exists():
         raise ConfigurationError(f"{ANALYSES_FILE} lists analyses but the template {TEMPLATE} is missing")
     jobs: list[ChapterJob] = []
     for page in pages:
         if page in generated:
-            aid = page[len(POOLED_PREFIX):]
+            aid = page[len(POOLED_PREFIX) :]
             params = analysis_parameters(by_id[aid])
             params["data_dir"] = layout.rel(data_dir)
             jobs.append(ChapterJob(page, template, params, analysis_id=aid))
@@ -225,8 +232,9 @@ def plan_chapters(layout: Layout, data_dir: Path) -> list[ChapterJob]:
                 jobs.append(ChapterJob(page, src))
                 break
         else:
-            raise ConfigurationError(f"_toc.yml names {page!r} but no {page}.ipynb/.md exists; "
-                                     "create the chapter or remove the entry")
+            raise ConfigurationError(
+                f"_toc.yml names {page!r} but no {page}.ipynb/.md exists; create the chapter or remove the entry"
+            )
     return jobs
 
 

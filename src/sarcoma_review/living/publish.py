@@ -41,8 +41,10 @@ def build_lock(path: Path, wait: bool = False) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
             holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "unknown process"
-            raise BuildLockedError(f"another build is running ({holder}; lock {path}). Wait for it to "
-                                   "finish, or run `review build --wait` to queue behind it.") from None
+            raise BuildLockedError(
+                f"another build is running ({holder}; lock {path}). Wait for it to "
+                "finish, or run `review build --wait` to queue behind it."
+            ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"pid {os.getpid()} since {_dt.datetime.now().isoformat(timespec='seconds')}".encode(), 0)
         yield
@@ -87,10 +89,10 @@ def stage_sources(layout: Layout, stage: Path) -> None:
     shutil.copy2(layout.toc, stage / "_toc.yml")
     config = yaml.safe_load(layout.config.read_text(encoding="utf-8")) or {}
     config.setdefault("execute", {})["execute_notebooks"] = "off"
-    (stage / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True),
-                                       encoding="utf-8")
-    shutil.copytree(layout.book, stage / "book",
-                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "*.ipynb", "__pycache__"))
+    (stage / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    shutil.copytree(
+        layout.book, stage / "book", ignore=shutil.ignore_patterns(".ipynb_checkpoints", "*.ipynb", "__pycache__")
+    )
 
 
 def generate_pages(layout: Layout, stage: Path, data_dir: Path) -> None:
@@ -110,8 +112,11 @@ def generate_pages(layout: Layout, stage: Path, data_dir: Path) -> None:
         # Always regenerated (even in a tree without CITATION.cff): the committed page may list
         # releases this tree does not hold, whose files would then be missing.
         has_version = (layout.root / "src" / "sarcoma_review" / "_version.py").exists()
-        versions.write_page(stage / "book" / "versions.md", root=layout.root,
-                            current_version=citation.read_version(layout.root) if has_version else None)
+        versions.write_page(
+            stage / "book" / "versions.md",
+            root=layout.root,
+            current_version=citation.read_version(layout.root) if has_version else None,
+        )
         versions.publish_release_files(stage / "book", root=layout.root)
     if not (layout.root / "CITATION.cff").exists():
         return
@@ -121,11 +126,25 @@ def generate_pages(layout: Layout, stage: Path, data_dir: Path) -> None:
 
 
 #: Modules Jupyter Book's build imports (its command line, Sphinx, the extensions and theme it loads).
-SPHINX_PRELOAD = ("jupyter_book.cli.main", "jupyter_book.sphinx", "sphinx.application", "sphinx.builders.html",
-                  "sphinx.search", "myst_nb", "myst_parser", "sphinx_book_theme", "pydata_sphinx_theme",
-                  "sphinx_external_toc", "sphinx_copybutton", "sphinx_togglebutton", "sphinx_design",
-                  "sphinx_comments", "sphinx_multitoc_numbering", "sphinx_jupyterbook_latex",
-                  "sphinxcontrib.bibtex")
+SPHINX_PRELOAD = (
+    "jupyter_book.cli.main",
+    "jupyter_book.sphinx",
+    "sphinx.application",
+    "sphinx.builders.html",
+    "sphinx.search",
+    "myst_nb",
+    "myst_parser",
+    "sphinx_book_theme",
+    "pydata_sphinx_theme",
+    "sphinx_external_toc",
+    "sphinx_copybutton",
+    "sphinx_togglebutton",
+    "sphinx_design",
+    "sphinx_comments",
+    "sphinx_multitoc_numbering",
+    "sphinx_jupyterbook_latex",
+    "sphinxcontrib.bibtex",
+)
 
 #: A Jupyter Book process that imports :data:`SPHINX_PRELOAD`, then waits for one line on its standard
 #: input (the command-line arguments, JSON) and runs ``jupyter-book`` with them, exiting with its code.
@@ -138,7 +157,8 @@ _SPHINX_PROCESS_CODE = (
     "        pass\n"
     "line = sys.stdin.readline()\n"
     "from jupyter_book.cli.main import main\n"
-    "main.main(args=json.loads(line), prog_name='jupyter-book', standalone_mode=True)\n")
+    "main.main(args=json.loads(line), prog_name='jupyter-book', standalone_mode=True)\n"
+)
 
 
 class SphinxProcess:
@@ -148,9 +168,13 @@ class SphinxProcess:
     """
 
     def __init__(self) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-c", _SPHINX_PROCESS_CODE, json.dumps(SPHINX_PRELOAD)],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", _SPHINX_PROCESS_CODE, json.dumps(SPHINX_PRELOAD)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
 
     def run(self, args: Sequence[str]) -> subprocess.CompletedProcess:
         stdout, stderr = self.proc.communicate(json.dumps(list(args)) + "\n")
@@ -178,8 +202,7 @@ def run_jupyter_book(stage: Path, out: Path, strict: bool = True, process: Sphin
     html = out / "_build" / "html"
     if proc.returncode != 0 or not (html / "index.html").exists():
         text = (proc.stdout + proc.stderr).replace(str(stage) + os.sep, "")
-        lines = [ln for ln in text.splitlines()
-                 if re.search(r"WARNING:|ERROR:|CRITICAL:|^\w*(Error|Exception)\b", ln)]
+        lines = [ln for ln in text.splitlines() if re.search(r"WARNING:|ERROR:|CRITICAL:|^\w*(Error|Exception)\b", ln)]
         detail = "\n".join(lines[-30:]) or text[-3000:]
         raise BuildError(f"Jupyter Book failed (warnings are errors):\n{detail}")
     return html
@@ -196,8 +219,11 @@ def _markdown_text(path: Path) -> str:
         cells = json.loads(path.read_text(encoding="utf-8")).get("cells", [])
     except (OSError, ValueError):
         return "\0unreadable"
-    return "\n\0\n".join("".join(c.get("source", "")) if isinstance(c.get("source"), list) else str(c.get("source", ""))
-                      for c in cells if c.get("cell_type") == "markdown")
+    return "\n\0\n".join(
+        "".join(c.get("source", "")) if isinstance(c.get("source"), list) else str(c.get("source", ""))
+        for c in cells
+        if c.get("cell_type") == "markdown"
+    )
 
 
 def _first_heading(path: Path) -> str:
@@ -217,8 +243,13 @@ def _first_heading(path: Path) -> str:
 
 #: Staged files computed from the data on every build: a change in them re-writes only their own pages
 #: (they define nothing other pages show). Every other staged file is authored source.
-DATA_DRIVEN = ("book/whats-new.md", "book/cite.md", "book/versions.md", "book/_static/downloads/",
-               "book/_static/releases/")
+DATA_DRIVEN = (
+    "book/whats-new.md",
+    "book/cite.md",
+    "book/versions.md",
+    "book/_static/downloads/",
+    "book/_static/releases/",
+)
 
 
 def navigation_digest(stage: Path) -> str:
@@ -238,7 +269,7 @@ def navigation_digest(stage: Path) -> str:
             part = _markdown_text(p)
         else:
             part = hashlib.sha256(p.read_bytes()).hexdigest()
-        h.update(f"{rel}\0{part}\0".encode("utf-8"))
+        h.update(f"{rel}\0{part}\0".encode())
     return h.hexdigest()
 
 
@@ -282,8 +313,9 @@ def _touch_root_page(src: Path) -> None:
             return
 
 
-def run_jupyter_book_incremental(layout: Layout, stage: Path, force: bool = False,
-                                 process: SphinxProcess | None = None) -> Path:
+def run_jupyter_book_incremental(
+    layout: Layout, stage: Path, force: bool = False, process: SphinxProcess | None = None
+) -> Path:
     """Jupyter Book on a copy of ``stage`` kept under ``_build/sphinx`` with Sphinx's environment, so
     that Sphinx re-reads and re-writes only the pages whose sources changed; returns its HTML folder
     (copy it before publishing: the next build writes there).
@@ -298,8 +330,12 @@ def run_jupyter_book_incremental(layout: Layout, stage: Path, force: bool = Fals
 
     folder = layout.build / SPHINX_DIR
     src, out, state_file = folder / "src", folder / "out", folder / "state.json"
-    state = {"navigation": navigation_digest(stage), "jupyter_book": jupyter_book.__version__,
-             "python": sys.version, "environment": environment_hash(layout.root)}
+    state = {
+        "navigation": navigation_digest(stage),
+        "jupyter_book": jupyter_book.__version__,
+        "python": sys.version,
+        "environment": environment_hash(layout.root),
+    }
     try:
         previous = json.loads(state_file.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -338,9 +374,10 @@ def check_published(html: Path, root: Path) -> None:
         if p.suffix == ".html" and "Traceback" in text:
             bad.append(f"{p.relative_to(html)} contains a Python traceback")
     if bad:
-        raise BuildError("the built book would publish local details; fix the chapters "
-                         "(use paths relative to the repository root, silence warnings):\n  "
-                         + "\n  ".join(bad[:20]))
+        raise BuildError(
+            "the built book would publish local details; fix the chapters "
+            "(use paths relative to the repository root, silence warnings):\n  " + "\n  ".join(bad[:20])
+        )
 
 
 def concat_estimates(files: Sequence[tuple[str, Path]], out: Path) -> Path:
@@ -388,6 +425,7 @@ def generate_pages_isolated(root: str, package_dir: str, stage: str, data_dir: s
     try:
         from sarcoma_review.data.tracking import memoised as _memoised
         from sarcoma_review.living.plan import Layout as _Layout
+
         _generate = generate_pages
 
         with _memoised():
@@ -397,6 +435,7 @@ def generate_pages_isolated(root: str, package_dir: str, stage: str, data_dir: s
             pickle.loads(pickle.dumps(exc))
             return exc
         except Exception:  # noqa: BLE001 - an exception that cannot cross processes
-            return BuildError(f"the generated pages (What's new, How to cite, Versions) failed: "
-                              f"{type(exc).__name__}: {exc}")
+            return BuildError(
+                f"the generated pages (What's new, How to cite, Versions) failed: {type(exc).__name__}: {exc}"
+            )
     return None

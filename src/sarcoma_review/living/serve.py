@@ -85,6 +85,7 @@ def strip_reload(html: bytes) -> bytes:
 
 # --- what is watched ---------------------------------------------------------------------------------
 
+
 def watched_roots(root: Path, package_dir: Path) -> list[Path]:
     """The files and folders whose edits trigger a build."""
     root = Path(root)
@@ -118,6 +119,7 @@ def changed_files(before: dict[str, tuple[int, int]], after: dict[str, tuple[int
 
 # --- the builder process -------------------------------------------------------------------------------
 
+
 def builder_main(root: str) -> None:
     """The builder: one JSON request per line on stdin (``{"force": false}``), one JSON answer per line
     (``{"ok": true, ...}`` or ``{"ok": false, "error": ...}``) on the original stdout; everything else
@@ -144,8 +146,12 @@ def _answer(root: Path, request: dict[str, Any], build_book: Callable[..., Any],
     t0 = time.perf_counter()
     try:
         report = build_book(root=root, force=bool(request.get("force")), wait=True)
-        answer: dict[str, Any] = {"ok": True, "executed": report.executed_pages, "cached": len(report.cached),
-                                  "timings": report.timings}
+        answer: dict[str, Any] = {
+            "ok": True,
+            "executed": report.executed_pages,
+            "cached": len(report.cached),
+            "timings": report.timings,
+        }
     except review_error as exc:
         answer = {"ok": False, "error": str(exc)}
     except Exception as exc:  # noqa: BLE001 - a bug in a chapter must not end the server
@@ -169,10 +175,15 @@ class Builder:
         self.busy = False
 
     def start(self) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-c", _BUILDER_CODE, str(self.root)], cwd=str(self.root),
-                                     env=self.env,
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", _BUILDER_CODE, str(self.root)],
+            cwd=str(self.root),
+            env=self.env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
 
     def build(self, force: bool = False) -> dict[str, Any]:
         if self.proc is None or self.proc.poll() is not None:
@@ -220,6 +231,7 @@ class Builder:
 
 # --- the server ----------------------------------------------------------------------------------------
 
+
 class State:
     """What the pages poll: the number of successful builds and the last build's error (None when good)."""
 
@@ -233,8 +245,15 @@ class State:
 
     def as_json(self) -> bytes:
         with self.lock:
-            return json.dumps({"generation": self.generation, "error": self.error, "building": self.building,
-                               "last": self.last, "builder": self.builder_pid}).encode()
+            return json.dumps(
+                {
+                    "generation": self.generation,
+                    "error": self.error,
+                    "building": self.building,
+                    "last": self.last,
+                    "builder": self.builder_pid,
+                }
+            ).encode()
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
@@ -273,14 +292,16 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
             body = html[:i] + tag + html[i:] if i >= 0 else html + tag
             return self._send(body, "text/html; charset=utf-8")
         if not (Path(self.directory) / "index.html").exists() and path in ("/", "/index.html"):
-            page = (f"<!doctype html><title>review serve</title><body><p>No book built yet.</p>{RELOAD_TAG}"
-                    "</body>").encode()
+            page = (
+                f"<!doctype html><title>review serve</title><body><p>No book built yet.</p>{RELOAD_TAG}</body>"
+            ).encode()
             return self._send(page, "text/html; charset=utf-8")
         return super().do_GET()
 
 
-def make_server(html_dir: Path, state: State, host: str = "127.0.0.1", port: int = 8000
-                ) -> http.server.ThreadingHTTPServer:
+def make_server(
+    html_dir: Path, state: State, host: str = "127.0.0.1", port: int = 8000
+) -> http.server.ThreadingHTTPServer:
     handler = type("Handler", (_Handler,), {"state": state})
     server = http.server.ThreadingHTTPServer((host, port), functools.partial(handler, directory=str(html_dir)))
     server.daemon_threads = True
@@ -313,8 +334,9 @@ def _run_build(builder: Builder, state: State, why: str, say: Callable[[str], No
     return result
 
 
-def watch(roots: list[Path], package_dir: Path, on_change: Callable[[list[str], bool], None],
-          stop: threading.Event) -> None:
+def watch(
+    roots: list[Path], package_dir: Path, on_change: Callable[[list[str], bool], None], stop: threading.Event
+) -> None:
     """Call ``on_change(changed, package_changed)`` after each settled edit, until ``stop`` is set."""
     before = watched_files(roots)
     while not stop.wait(POLL_SECONDS):
@@ -332,9 +354,15 @@ def watch(roots: list[Path], package_dir: Path, on_change: Callable[[list[str], 
         on_change(changed, any(c.startswith(pkg + os.sep) for c in changed))
 
 
-def serve(root: str | os.PathLike[str], host: str = "127.0.0.1", port: int = 8000, *,
-          say: Callable[[str], None] = _say, ready: Callable[[str], None] | None = None,
-          stop: threading.Event | None = None) -> int:
+def serve(
+    root: str | os.PathLike[str],
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    *,
+    say: Callable[[str], None] = _say,
+    ready: Callable[[str], None] | None = None,
+    stop: threading.Event | None = None,
+) -> int:
     """Build, serve ``<root>/_build/html`` at ``http://host:port/`` and rebuild on every edit, until
     Ctrl-C, SIGTERM or ``stop``; return 0. ``port`` 0 picks a free port; ``ready`` gets the address."""
     from sarcoma_review.errors import UsageError
@@ -347,8 +375,10 @@ def serve(root: str | os.PathLike[str], host: str = "127.0.0.1", port: int = 800
     try:
         server = make_server(root / "_build" / "html", state, host, port)
     except OSError as exc:
-        raise UsageError(f"cannot serve on {host}:{port} ({exc.strerror or exc}); give another port with --port, "
-                         "or --port 0 for any free port") from None
+        raise UsageError(
+            f"cannot serve on {host}:{port} ({exc.strerror or exc}); give another port with --port, "
+            "or --port 0 for any free port"
+        ) from None
     url = f"http://{server.server_address[0]}:{server.server_address[1]}/"
     thread = threading.Thread(target=server.serve_forever, name="review-serve-http", daemon=True)
     try:
@@ -415,5 +445,15 @@ def _signals_held() -> Iterator[None]:
             signal.signal(s, h)
 
 
-__all__ = ["Builder", "RELOAD_TAG", "State", "builder_main", "changed_files", "make_server", "serve",
-           "strip_reload", "watched_files", "watched_roots"]
+__all__ = [
+    "Builder",
+    "RELOAD_TAG",
+    "State",
+    "builder_main",
+    "changed_files",
+    "make_server",
+    "serve",
+    "strip_reload",
+    "watched_files",
+    "watched_roots",
+]

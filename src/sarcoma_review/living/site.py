@@ -97,12 +97,13 @@ class SiteReport:
 
     out: Path
     versions: list[dict[str, Any]] = field(default_factory=list)
-    built: list[str] = field(default_factory=list)      # releases built now
-    cached: list[str] = field(default_factory=list)     # releases reused from the cache
+    built: list[str] = field(default_factory=list)  # releases built now
+    cached: list[str] = field(default_factory=list)  # releases reused from the cache
     notes: list[str] = field(default_factory=list)
 
 
 # --- the release record ---------------------------------------------------------------------------
+
 
 def release_manifest(root: Path, version: str) -> dict[str, Any]:
     """``releases/<version>/manifest.json``, or :class:`ReleaseError` naming what is wrong with it."""
@@ -110,11 +111,13 @@ def release_manifest(root: Path, version: str) -> dict[str, Any]:
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise ReleaseError(f"releases/{version}/manifest.json is not readable ({exc}); restore it with "
-                           "git checkout -- releases/") from None
+        raise ReleaseError(
+            f"releases/{version}/manifest.json is not readable ({exc}); restore it with git checkout -- releases/"
+        ) from None
     if not isinstance(manifest, dict) or not isinstance(manifest.get("git_commit"), str):
-        raise ReleaseError(f"releases/{version}/manifest.json records no commit; restore it with "
-                           "git checkout -- releases/")
+        raise ReleaseError(
+            f"releases/{version}/manifest.json records no commit; restore it with git checkout -- releases/"
+        )
     return manifest
 
 
@@ -125,14 +128,15 @@ def release_commit(root: Path, version: str) -> str:
     the manifest's commit when the history does not hold the release commit."""
     root = Path(root)
     manifest = release_manifest(root, version)
-    added = store.git(root, "log", "--diff-filter=A", "--format=%H", "--",
-                      f"releases/{version}/manifest.json")
+    added = store.git(root, "log", "--diff-filter=A", "--format=%H", "--", f"releases/{version}/manifest.json")
     if added:
         return added.splitlines()[-1]
     commit = manifest["git_commit"]
     if store.git(root, "cat-file", "-e", f"{commit}^{{commit}}") is None:
-        raise ReleaseError(f"the commit of release {version} ({commit[:12]}) is not in this clone; fetch the "
-                           "whole history (git fetch --unshallow, or actions/checkout with fetch-depth: 0)")
+        raise ReleaseError(
+            f"the commit of release {version} ({commit[:12]}) is not in this clone; fetch the "
+            "whole history (git fetch --unshallow, or actions/checkout with fetch-depth: 0)"
+        )
     return commit
 
 
@@ -153,8 +157,9 @@ def release_key(root: Path, version: str) -> str:
 def _export_tree(root: Path, commit: str, dest: Path) -> None:
     """``git archive`` of ``commit`` unpacked into ``dest``."""
     tar = dest.parent / "tree.tar"
-    proc = subprocess.run(["git", "-C", str(root), "archive", "--format=tar", "-o", str(tar), commit],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        ["git", "-C", str(root), "archive", "--format=tar", "-o", str(tar), commit], capture_output=True, text=True
+    )
     if proc.returncode != 0:
         raise ReleaseError(f"cannot export commit {commit[:12]}: {proc.stderr.strip()}")
     dest.mkdir(parents=True)
@@ -168,8 +173,10 @@ def _frozen_data(root: Path, version: str, tree: Path) -> None:
     rel = Path(root) / "releases" / version
     recorded = json.loads((rel / "data_hashes.json").read_text(encoding="utf-8"))
     if store.data_hashes(rel / "data") != recorded:
-        raise ReleaseError(f"releases/{version}/data no longer matches its data_hashes.json; a frozen release "
-                           "must not change: restore it with git checkout -- releases/")
+        raise ReleaseError(
+            f"releases/{version}/data no longer matches its data_hashes.json; a frozen release "
+            "must not change: restore it with git checkout -- releases/"
+        )
     shutil.rmtree(tree / "data", ignore_errors=True)
     shutil.copytree(rel / "data", tree / "data", ignore=shutil.ignore_patterns("__pycache__"))
 
@@ -204,13 +211,16 @@ def build_release_html(root: Path, version: str, cache_dir: Path) -> tuple[Path,
         tree = Path(tmp) / "tree"
         _export_tree(root, commit, tree)
         _frozen_data(root, version, tree)
-        proc = subprocess.run([sys.executable, "-c", _BUILD_CODE], cwd=str(tree), env=_release_env(tree),
-                              capture_output=True, text=True)
+        proc = subprocess.run(
+            [sys.executable, "-c", _BUILD_CODE], cwd=str(tree), env=_release_env(tree), capture_output=True, text=True
+        )
         html = tree / "_build" / "html"
         if proc.returncode != 0 or not (html / "index.html").exists():
             lines = (proc.stdout + proc.stderr).replace(str(tree) + os.sep, "").strip().splitlines()
-            raise ReleaseError(f"release {version}'s book does not build from its record (commit {commit[:12]} "
-                               "with its frozen data, in this environment):\n  " + "\n  ".join(lines[-15:]))
+            raise ReleaseError(
+                f"release {version}'s book does not build from its record (commit {commit[:12]} "
+                "with its frozen data, in this environment):\n  " + "\n  ".join(lines[-15:])
+            )
         shutil.rmtree(kept.parent, ignore_errors=True)  # older keys of this version
         kept.mkdir(parents=True)
         shutil.copytree(html, kept / "html")
@@ -220,11 +230,15 @@ def build_release_html(root: Path, version: str, cache_dir: Path) -> tuple[Path,
 
 # --- decorating the pages ----------------------------------------------------------------------------
 
+
 def book_pages(html: Path) -> list[str]:
     """Every page of a built book (``.html`` outside its static folders), relative, sorted."""
     html = Path(html)
-    return sorted(p.relative_to(html).as_posix() for p in html.rglob("*.html")
-                  if not set(p.relative_to(html).parts[:-1]) & set(NOT_PAGES))
+    return sorted(
+        p.relative_to(html).as_posix()
+        for p in html.rglob("*.html")
+        if not set(p.relative_to(html).parts[:-1]) & set(NOT_PAGES)
+    )
 
 
 def _version_label(banner: str) -> str:
@@ -247,17 +261,21 @@ _ANNOUNCEMENT = re.compile(r'(<div class="bd-header-announcement__content">)(.*?
 
 
 def _switcher(to_root: str, page: str, version_id: str) -> str:
-    return (f'<label class="site-switcher" hidden>Version <select class="site-switcher-select" '
-            f'aria-label="Version" data-site-root="{_html.escape(to_root)}" data-site-page="{_html.escape(page)}" '
-            f'data-site-version="{_html.escape(version_id)}"></select></label>')
+    return (
+        f'<label class="site-switcher" hidden>Version <select class="site-switcher-select" '
+        f'aria-label="Version" data-site-root="{_html.escape(to_root)}" data-site-page="{_html.escape(page)}" '
+        f'data-site-version="{_html.escape(version_id)}"></select></label>'
+    )
 
 
 def decorate_page(text: str, *, to_root: str, page: str, version_id: str, banner_html: str | None) -> str:
     """One page with the site's banner and switcher: ``banner_html`` replaces the page's own banner
     (None keeps it), the switcher follows it; the switcher's script and style are linked in the head."""
     switcher = _switcher(to_root, page, version_id)
-    head = (f'<link rel="stylesheet" href="{to_root}{ASSETS}/site.css" />'
-            f'<script defer src="{to_root}{ASSETS}/switcher.js"></script>')
+    head = (
+        f'<link rel="stylesheet" href="{to_root}{ASSETS}/site.css" />'
+        f'<script defer src="{to_root}{ASSETS}/switcher.js"></script>'
+    )
 
     def repl(m: re.Match) -> str:
         inner = banner_html if banner_html is not None else m.group(2)
@@ -267,8 +285,11 @@ def decorate_page(text: str, *, to_root: str, page: str, version_id: str, banner
     if n == 0:  # a page without the theme's announcement (e.g. the redirecting index.html)
         body = re.search(r"<body[^>]*>", new)
         if body is not None and banner_html is not None:
-            new = (new[:body.end()] + f'<div class="bd-header-announcement__content">{banner_html} {switcher}</div>'
-                   + new[body.end():])
+            new = (
+                new[: body.end()]
+                + f'<div class="bd-header-announcement__content">{banner_html} {switcher}</div>'
+                + new[body.end() :]
+            )
     return new.replace("</head>", head + "</head>", 1) if "</head>" in new else new
 
 
@@ -278,13 +299,17 @@ def release_banner(release: dict[str, Any], latest_label: str, latest_href: str,
     where = "this page in" if same_page else "the front page of"
     if latest_label == f"Version {release['id']}":  # the latest book is this very release
         newer = f'This is also <a class="site-latest-link" href="{_html.escape(latest_href)}">the latest version</a>.'
-        return (f'<span class="site-version-banner">Version {_html.escape(release["id"])} · data as of '
-                f'{_html.escape(str(release["data_date"]))} · released {_html.escape(str(release["released"]))}. '
-                f'{newer}</span>')
-    return (f'<span class="site-version-banner">Version {_html.escape(release["id"])} · data as of '
-            f'{_html.escape(str(release["data_date"]))} · released {_html.escape(str(release["released"]))}. '
-            f'A newer version exists: <a class="site-latest-link" href="{_html.escape(latest_href)}">read {where} '
-            f'the latest version ({_html.escape(latest_label[:1].lower() + latest_label[1:])})</a>.</span>')
+        return (
+            f'<span class="site-version-banner">Version {_html.escape(release["id"])} · data as of '
+            f"{_html.escape(str(release['data_date']))} · released {_html.escape(str(release['released']))}. "
+            f"{newer}</span>"
+        )
+    return (
+        f'<span class="site-version-banner">Version {_html.escape(release["id"])} · data as of '
+        f"{_html.escape(str(release['data_date']))} · released {_html.escape(str(release['released']))}. "
+        f'A newer version exists: <a class="site-latest-link" href="{_html.escape(latest_href)}">read {where} '
+        f"the latest version ({_html.escape(latest_label[:1].lower() + latest_label[1:])})</a>.</span>"
+    )
 
 
 def _decorate_tree(site: Path, prefix: str, entry: dict[str, Any], latest: dict[str, Any] | None) -> None:
@@ -300,8 +325,10 @@ def _decorate_tree(site: Path, prefix: str, entry: dict[str, Any], latest: dict[
             href = to_root + latest["path"] + (page if same else latest["front"])
             banner = release_banner(entry, latest["name"], href, same)
         text = path.read_text(encoding="utf-8")
-        path.write_text(decorate_page(text, to_root=to_root, page=page, version_id=entry["id"], banner_html=banner),
-                        encoding="utf-8")
+        path.write_text(
+            decorate_page(text, to_root=to_root, page=page, version_id=entry["id"], banner_html=banner),
+            encoding="utf-8",
+        )
 
 
 def page_banner(html: Path) -> str:
@@ -323,15 +350,30 @@ def _current_entry(root: Path, html: Path) -> dict[str, Any]:
     if m and (Path(root) / "releases" / m.group(1)).is_dir():
         released = release_manifest(root, m.group(1)).get("date")
     date = re.search(r"data as of (\d{4}-\d{2}-\d{2})", banner)
-    return {"id": "latest", "name": name, "label": f"{name} (latest)", "path": "", "front": "index.html",
-            "data_date": date.group(1) if date else None, "released": released, "pages": book_pages(html)}
+    return {
+        "id": "latest",
+        "name": name,
+        "label": f"{name} (latest)",
+        "path": "",
+        "front": "index.html",
+        "data_date": date.group(1) if date else None,
+        "released": released,
+        "pages": book_pages(html),
+    }
 
 
 def _release_entry(root: Path, version: str, html: Path) -> dict[str, Any]:
     manifest = release_manifest(root, version)
-    return {"id": version, "name": f"Version {version}", "label": f"Version {version} ({manifest.get('date', 'undated')})",
-            "path": f"{RELEASES_DIR}/{version}/", "front": "index.html", "data_date": manifest.get("data_date"),
-            "released": manifest.get("date"), "pages": book_pages(html)}
+    return {
+        "id": version,
+        "name": f"Version {version}",
+        "label": f"Version {version} ({manifest.get('date', 'undated')})",
+        "path": f"{RELEASES_DIR}/{version}/",
+        "front": "index.html",
+        "data_date": manifest.get("data_date"),
+        "released": manifest.get("date"),
+        "pages": book_pages(html),
+    }
 
 
 def assemble_site(root: Path, current_html: Path, releases: dict[str, Path], out: Path) -> list[dict[str, Any]]:
@@ -364,8 +406,15 @@ def assemble_site(root: Path, current_html: Path, releases: dict[str, Path], out
     return manifest["versions"]
 
 
-def build_site(root: Path, out: Path | None = None, *, cache_dir: Path | None = None, build_current: bool = True,
-               versions: list[str] | None = None, say=None) -> SiteReport:
+def build_site(
+    root: Path,
+    out: Path | None = None,
+    *,
+    cache_dir: Path | None = None,
+    build_current: bool = True,
+    versions: list[str] | None = None,
+    say=None,
+) -> SiteReport:
     """Build the current book (unless ``build_current`` is False: the book in ``_build/html`` is used),
     build or reuse every release's book (``versions``: only these), and assemble ``out``
     (default ``<root>/_build/site``)."""
@@ -391,5 +440,15 @@ def build_site(root: Path, out: Path | None = None, *, cache_dir: Path | None = 
     return report
 
 
-__all__ = ["SiteReport", "assemble_site", "book_pages", "build_release_html", "build_site", "decorate_page",
-           "release_commit", "release_key", "release_manifest", "versions_manifest"]
+__all__ = [
+    "SiteReport",
+    "assemble_site",
+    "book_pages",
+    "build_release_html",
+    "build_site",
+    "decorate_page",
+    "release_commit",
+    "release_key",
+    "release_manifest",
+    "versions_manifest",
+]

@@ -38,10 +38,34 @@ def git(root: Path, *args: str, check: bool = False) -> str | None:
 
 
 #: Column order of the frozen estimates table (the pooling module's tidy output).
-ESTIMATE_COLUMNS = ["analysis_id", "endpoint", "horizon_years", "subgroup_column", "subgroup_value", "k",
-                    "n_patients", "model", "tau2_method", "ci_method", "estimate", "ci_low", "ci_high", "pi_low",
-                    "pi_high", "tau2", "tau2_ci_low", "tau2_ci_high", "i2", "h2", "q", "q_df", "q_p", "note",
-                    "kind", "series"]
+ESTIMATE_COLUMNS = [
+    "analysis_id",
+    "endpoint",
+    "horizon_years",
+    "subgroup_column",
+    "subgroup_value",
+    "k",
+    "n_patients",
+    "model",
+    "tau2_method",
+    "ci_method",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "pi_low",
+    "pi_high",
+    "tau2",
+    "tau2_ci_low",
+    "tau2_ci_high",
+    "i2",
+    "h2",
+    "q",
+    "q_df",
+    "q_p",
+    "note",
+    "kind",
+    "series",
+]
 #: ``kind`` is "pooled" or "single series" (one series shown as itself, named in ``series``); releases
 #: frozen before these columns existed are read with ``kind`` derived from ``k`` (:func:`read_estimates_csv`).
 
@@ -55,6 +79,7 @@ SORT_KEYS = ["analysis_id", "subgroup_column", "subgroup_value", "model", "tau2_
 FLOAT_FORMAT = "%.10g"
 
 _SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
+
 
 def parse_version(text: str) -> tuple[int, int, int]:
     """``"1.2.3"`` -> ``(1, 2, 3)``; anything else raises :class:`ReleaseError`."""
@@ -80,6 +105,7 @@ def previous_release_dir(root: Path, before: str | None = None) -> Path | None:
 
 
 # --- analyses and estimates ----------------------------------------------------------------------
+
 
 def canonical_estimates(df: pd.DataFrame) -> pd.DataFrame:
     """Fixed column order (:data:`ESTIMATE_COLUMNS`, then any extra columns by name) and sorted rows."""
@@ -122,9 +148,18 @@ def write_estimates_csv(df: pd.DataFrame, path: Path) -> Path:
 
 def read_estimates_csv(path: Path) -> pd.DataFrame:
     """Read a frozen estimates table (subgroup_value kept as text)."""
-    df = pd.read_csv(path, dtype={"subgroup_column": "string", "subgroup_value": "string",
-                                  "analysis_id": "string", "note": "string", "kind": "string",
-                                  "series": "string"}, keep_default_na=True)
+    df = pd.read_csv(
+        path,
+        dtype={
+            "subgroup_column": "string",
+            "subgroup_value": "string",
+            "analysis_id": "string",
+            "note": "string",
+            "kind": "string",
+            "series": "string",
+        },
+        keep_default_na=True,
+    )
     if "k" in df.columns:
         derived = pd.Series(["single series" if k == 1 else "pooled" for k in df["k"]], index=df.index, dtype="string")
         df["kind"] = df["kind"].fillna(derived) if "kind" in df.columns else derived
@@ -132,6 +167,7 @@ def read_estimates_csv(path: Path) -> pd.DataFrame:
 
 
 # --- audit and hashes ----------------------------------------------------------------------------
+
 
 def data_hashes(data_dir: Path) -> dict[str, str]:
     """sha256 of every file under ``data_dir`` (POSIX relative paths, sorted)."""

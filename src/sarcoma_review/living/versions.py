@@ -5,7 +5,8 @@
   the commit it was computed from, what changed in the evidence (the release's own ``whats-new.md``,
   summarised to its first lines), and links to its frozen estimates, audit, data and PDF.
 * :func:`publish_release_files`: copies those files into the book's ``_static/releases/<version>/``
-  (``estimates.csv``, ``audit.csv``, ``summary_of_findings.csv`` when frozen, ``manifest.json``, ``data_hashes.json``, ``data.zip``: the
+  (``estimates.csv``, ``audit.csv``, ``summary_of_findings.csv`` when frozen, ``manifest.json``,
+  ``data_hashes.json``, ``data.zip``: the
   frozen data folder zipped with fixed timestamps, so its bytes depend only on the data; and
   ``book.pdf`` when the release has one).
 * :func:`print_book_pdf`: prints the built pages, in the order of ``_toc.yml``, with Debian's
@@ -28,8 +29,15 @@ from sarcoma_review.paths import REPO_ROOT
 
 #: Debian's Chromium (``apt-get install chromium``); never a downloaded browser.
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 #: Where the book publishes each release's files (relative to ``book/``; URL ``_static/releases/<v>/``).
 STATIC_RELEASES = Path("_static") / "releases"
 #: Files of a release folder the book publishes as they are.
@@ -41,8 +49,10 @@ _FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 def zip_data(data_dir: Path, out: Path) -> Path:
     """Zip ``data_dir`` into ``out`` deterministically (sorted names, fixed timestamps and modes)."""
     data_dir = Path(data_dir)
-    files = sorted((p for p in data_dir.rglob("*") if p.is_file() and "__pycache__" not in p.parts),
-                   key=lambda p: p.relative_to(data_dir).as_posix())
+    files = sorted(
+        (p for p in data_dir.rglob("*") if p.is_file() and "__pycache__" not in p.parts),
+        key=lambda p: p.relative_to(data_dir).as_posix(),
+    )
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for p in files:
             info = zipfile.ZipInfo("data/" + p.relative_to(data_dir).as_posix(), date_time=_FIXED_TIME)
@@ -108,7 +118,9 @@ def render_page(root: Path = REPO_ROOT, current_version: str | None = None) -> s
         lines += ["No version has been released yet.", ""]
     for v in versions:
         d = Path(root) / "releases" / v
-        manifest = json.loads((d / "manifest.json").read_text(encoding="utf-8")) if (d / "manifest.json").exists() else {}
+        manifest = (
+            json.loads((d / "manifest.json").read_text(encoding="utf-8")) if (d / "manifest.json").exists() else {}
+        )
         base = f"_static/releases/{v}"
         links = [f"[estimates (CSV)]({base}/estimates.csv)"]
         if (d / "audit.csv").exists():
@@ -127,9 +139,11 @@ def render_page(root: Path = REPO_ROOT, current_version: str | None = None) -> s
             "",
             f"Released {manifest.get('date', 'on an unrecorded date')}"
             + (f"; data as of {manifest['data_date']}" if manifest.get("data_date") else "")
-            + (f"; computed from commit `{commit[:12]}`" if commit else "") + ".",
+            + (f"; computed from commit `{commit[:12]}`" if commit else "")
+            + ".",
             "",
-            f"**What changed in the evidence** (compared with version {prev}):" if prev
+            f"**What changed in the evidence** (compared with version {prev}):"
+            if prev
             else "**What changed in the evidence** (first release):",
             "",
             *_evidence_summary(d),
@@ -147,6 +161,7 @@ def write_page(out: Path, root: Path = REPO_ROOT, current_version: str | None = 
 
 
 # --- the release PDF -----------------------------------------------------------------------------
+
 
 def page_files(html_dir: Path, pages: list[str]) -> list[Path]:
     """The built HTML file of each toc page (``book/intro`` -> ``<html>/book/intro.html``), in order."""
@@ -168,8 +183,10 @@ def print_book_pdf(html_dir: Path, pages: list[str], out: Path, chromium: Path =
         Chromium is missing, or a page is not built.
     """
     if not Path(chromium).exists():
-        raise ReleaseError(f"{chromium} is missing: the release PDF is printed with Debian's Chromium; "
-                           "install it with `apt-get install chromium` (no browser is downloaded)")
+        raise ReleaseError(
+            f"{chromium} is missing: the release PDF is printed with Debian's Chromium; "
+            "install it with `apt-get install chromium` (no browser is downloaded)"
+        )
     files = page_files(html_dir, pages)
     from playwright.sync_api import sync_playwright
     from pypdf import PdfWriter
@@ -184,13 +201,21 @@ def print_book_pdf(html_dir: Path, pages: list[str], out: Path, chromium: Path =
                 page.goto(f.resolve().as_uri(), wait_until="load")
                 page.wait_for_timeout(300)  # let the charts (vega-embed) draw
                 part = Path(tmp) / f"{i:03d}.pdf"
-                page.pdf(path=str(part), format="A4", print_background=True,
-                         margin={"top": "12mm", "bottom": "12mm", "left": "10mm", "right": "10mm"})
+                page.pdf(
+                    path=str(part),
+                    format="A4",
+                    print_background=True,
+                    margin={"top": "12mm", "bottom": "12mm", "left": "10mm", "right": "10mm"},
+                )
                 writer.append(str(part))
         finally:
             browser.close()
-        writer.add_metadata({"/Title": "Particle therapy for bone and soft-tissue sarcoma: a living review",
-                             "/Producer": "sarcoma_review (Chromium + pypdf)"})
+        writer.add_metadata(
+            {
+                "/Title": "Particle therapy for bone and soft-tissue sarcoma: a living review",
+                "/Producer": "sarcoma_review (Chromium + pypdf)",
+            }
+        )
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         with open(out, "wb") as fh:
             writer.write(fh)
@@ -214,5 +239,15 @@ def pdf_pages(path: Path) -> list[str]:
     return [pg.extract_text() or "" for pg in PdfReader(str(path)).pages]
 
 
-__all__ = ["CHROMIUM", "PDF_NAME", "page_files", "pdf_pages", "print_book_pdf", "publish_release_files",
-           "release_pdf", "render_page", "write_page", "zip_data"]
+__all__ = [
+    "CHROMIUM",
+    "PDF_NAME",
+    "page_files",
+    "pdf_pages",
+    "print_book_pdf",
+    "publish_release_files",
+    "release_pdf",
+    "render_page",
+    "write_page",
+    "zip_data",
+]

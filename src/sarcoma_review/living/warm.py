@@ -108,8 +108,12 @@ class _WarmPool(ProcessPoolExecutor):
 def warm_pool(workers: int) -> ProcessPoolExecutor:
     """A process pool whose every task runs in a new process forked from the preloaded fork server."""
     start_fork_server()
-    return _WarmPool(max_workers=max(1, workers), mp_context=get_context("forkserver"),
-                     max_tasks_per_child=1, initializer=_ignore_interrupt)
+    return _WarmPool(
+        max_workers=max(1, workers),
+        mp_context=get_context("forkserver"),
+        max_tasks_per_child=1,
+        initializer=_ignore_interrupt,
+    )
 
 
 @contextlib.contextmanager
@@ -173,5 +177,13 @@ def submit(pool: ProcessPoolExecutor, fn, task: dict):
         return pool.submit(fn, dict(prepare_task(task), environ=dict(os.environ)))
 
 
-__all__ = ["PRELOAD_MODULE", "end_pool", "run_isolated", "start_fork_server", "stop_fork_server", "submit",
-           "submit_call", "warm_pool"]
+__all__ = [
+    "PRELOAD_MODULE",
+    "end_pool",
+    "run_isolated",
+    "start_fork_server",
+    "stop_fork_server",
+    "submit",
+    "submit_call",
+    "warm_pool",
+]

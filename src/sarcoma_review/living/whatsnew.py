@@ -31,16 +31,18 @@ from typing import Any
 
 import pandas as pd
 
-from sarcoma_review.data.vocabulary import analysis_label
 from sarcoma_review.data.schemas import ID_PATTERN
+from sarcoma_review.data.vocabulary import analysis_label
 from sarcoma_review.pages.render.tables import md_text, p_text
 from sarcoma_review.paths import REPO_ROOT
 
 #: Significance threshold for "a test crossing 0.05".
 ALPHA = 0.05
 #: Tables compared, with their keys (relative to the data folder).
-TABLES = {"studies": ("literature/studies.csv", ["study_id"]),
-          "outcomes": ("literature/outcomes.csv", ["study_id", "endpoint", "horizon_years"])}
+TABLES = {
+    "studies": ("literature/studies.csv", ["study_id"]),
+    "outcomes": ("literature/outcomes.csv", ["study_id", "endpoint", "horizon_years"]),
+}
 KEY = ["analysis_id", "subgroup_column", "subgroup_value"]
 _SHOWN = ["estimate", "ci_low", "ci_high", "k", "n_patients", "q_p", "endpoint", "horizon_years", "kind", "series"]
 SINGLE = "single series"
@@ -69,6 +71,7 @@ class WhatsNew:
 
 # --- data diff -----------------------------------------------------------------------------------
 
+
 def _read(path: Path) -> pd.DataFrame | None:
     return pd.read_csv(path, dtype=str, keep_default_na=False) if path.exists() else None
 
@@ -81,8 +84,9 @@ def _fmt_key(row: pd.Series | dict, keys: list[str]) -> str:
 PROVENANCE = frozenset({"source", "address", "access", "quote", "citation", "identifier", "endpoint_as_named"})
 
 
-def diff_table(before: pd.DataFrame, after: pd.DataFrame, keys: list[str]) -> tuple[pd.DataFrame, pd.DataFrame,
-                                                                                  list[dict[str, Any]]]:
+def diff_table(
+    before: pd.DataFrame, after: pd.DataFrame, keys: list[str]
+) -> tuple[pd.DataFrame, pd.DataFrame, list[dict[str, Any]]]:
     """Rows added, rows removed and field changes (key, field, before, after) between two tables (as text).
 
     Only the columns both tables have are compared, provenance columns (:data:`PROVENANCE`) aside: a
@@ -120,16 +124,24 @@ def diff_data(previous_data: Path, current_data: Path) -> tuple[list[dict], list
         corrected.setdefault(c["study_id"], []).append({"table": "studies", **c})
     for c in out_chg:
         corrected.setdefault(c["study_id"], []).append(
-            {"table": "outcomes", **c, "field": f"{c['endpoint']} {c['horizon_years']}-year {c['field']}"})
+            {"table": "outcomes", **c, "field": f"{c['endpoint']} {c['horizon_years']}-year {c['field']}"}
+        )
     for frame, what in ((out_add, "outcome added"), (out_rem, "outcome removed")):
         for _, r in frame.iterrows():
             if r["study_id"] in added_ids | removed_ids:
                 continue
             corrected.setdefault(r["study_id"], []).append(
-                {"table": "outcomes", "study_id": r["study_id"], "endpoint": r["endpoint"],
-                 "horizon_years": r["horizon_years"], "field": f"{r['endpoint']} {r['horizon_years']}-year",
-                 "before": r["rate_percent"] if what == "outcome removed" else None,
-                 "after": r["rate_percent"] if what == "outcome added" else None, "what": what})
+                {
+                    "table": "outcomes",
+                    "study_id": r["study_id"],
+                    "endpoint": r["endpoint"],
+                    "horizon_years": r["horizon_years"],
+                    "field": f"{r['endpoint']} {r['horizon_years']}-year",
+                    "before": r["rate_percent"] if what == "outcome removed" else None,
+                    "after": r["rate_percent"] if what == "outcome added" else None,
+                    "what": what,
+                }
+            )
     reasons = _reasons(current_data)
     for rec in removed:
         rec["why"] = reasons.get((rec["study_id"], "n_patients"), "")
@@ -141,8 +153,9 @@ def diff_data(previous_data: Path, current_data: Path) -> tuple[list[dict], list
                 c["why"] = "reported by the series' own publication"
             else:  # a rate Table I printed, changed or gone: the verification's verdict on it
                 gone = c.get("what") == "outcome removed"
-                c["why"] = ((_renamed(a_out, sid, c["endpoint"], c["horizon_years"], c["before"]) if gone else "")
-                            or reasons.get((sid, c["endpoint"]), ""))
+                c["why"] = (
+                    _renamed(a_out, sid, c["endpoint"], c["horizon_years"], c["before"]) if gone else ""
+                ) or reasons.get((sid, c["endpoint"]), "")
     return added, removed, dict(sorted(corrected.items()))
 
 
@@ -151,10 +164,12 @@ def _renamed(outcomes: pd.DataFrame, sid: str, endpoint: str, horizon_years: Any
     own publication gives the same rate under at that horizon, if any."""
     if rate is None:
         return ""
-    same = outcomes[(outcomes["study_id"] == sid)
-                    & (outcomes["horizon_years"].astype(float) == float(horizon_years))
-                    & (outcomes["endpoint"] != endpoint)
-                    & (pd.to_numeric(outcomes["rate_percent"]) == float(rate))]
+    same = outcomes[
+        (outcomes["study_id"] == sid)
+        & (outcomes["horizon_years"].astype(float) == float(horizon_years))
+        & (outcomes["endpoint"] != endpoint)
+        & (pd.to_numeric(outcomes["rate_percent"]) == float(rate))
+    ]
     if same.empty:
         return ""
     r = same.iloc[0]
@@ -210,16 +225,21 @@ def left_pools(previous_data: Path, current_data: Path, landmarks: list[tuple[st
             elif sid in stood:
                 why = f"shared cohort: {stood[sid]} stands in for it (overlap rule)"
             else:
-                before = b_out[(b_out["study_id"] == sid) & (b_out["endpoint"] == ep)
-                               & (b_out["horizon_years"].astype(float) == float(hz))]["rate_percent"].iat[0]
+                before = b_out[
+                    (b_out["study_id"] == sid)
+                    & (b_out["endpoint"] == ep)
+                    & (b_out["horizon_years"].astype(float) == float(hz))
+                ]["rate_percent"].iat[0]
                 v = reasons.get((sid, ep), "")
-                why = _renamed(a_out, sid, ep, hz, before) or ("its own publication does not report this landmark"
-                                                                + (f" ({v})" if v else ""))
+                why = _renamed(a_out, sid, ep, hz, before) or (
+                    "its own publication does not report this landmark" + (f" ({v})" if v else "")
+                )
             out.append({"endpoint": ep, "horizon_years": float(hz), "study_id": sid, "why": why})
     return out
 
 
 # --- estimates -----------------------------------------------------------------------------------
+
 
 def _normalise(df: pd.DataFrame) -> pd.DataFrame:
     """Round-trip through the frozen CSV format so before/after have the same precision and types."""
@@ -281,16 +301,33 @@ def changed_conclusions(est: pd.DataFrame, comparators: pd.DataFrame) -> list[di
             inside_a = r["ci_low_after"] <= rate <= r["ci_high_after"]
             if inside_b != inside_a:
                 verb = "now includes" if inside_a else "now excludes"
-                out.append({"kind": "comparator", "analysis_id": r["analysis_id"], "subgroup": label,
-                            "comparator_id": c["comparator_id"], "rate_percent": rate,
-                            "text": f"{label}: the 95% CI {verb} comparator {c['comparator_id']} ({rate:g}%): "
-                                    f"{_ci(r, 'before')} → {_ci(r, 'after')}."})
+                out.append(
+                    {
+                        "kind": "comparator",
+                        "analysis_id": r["analysis_id"],
+                        "subgroup": label,
+                        "comparator_id": c["comparator_id"],
+                        "rate_percent": rate,
+                        "text": f"{label}: the 95% CI {verb} comparator {c['comparator_id']} ({rate:g}%): "
+                        f"{_ci(r, 'before')} → {_ci(r, 'after')}.",
+                    }
+                )
         pb, pa = r.get("q_p_before"), r.get("q_p_after")
         if pd.notna(pb) and pd.notna(pa) and (pb < ALPHA) != (pa < ALPHA):
-            test = ("subgroup-difference test" if r["subgroup_column"] and r["subgroup_value"] in ("", "test")
-                    else "heterogeneity test")
-            out.append({"kind": "p_crossing", "analysis_id": r["analysis_id"], "subgroup": label, "test": test,
-                        "text": f"{label}: {test} p crossed {ALPHA}: {p_text(pb)} → {p_text(pa)}."})
+            test = (
+                "subgroup-difference test"
+                if r["subgroup_column"] and r["subgroup_value"] in ("", "test")
+                else "heterogeneity test"
+            )
+            out.append(
+                {
+                    "kind": "p_crossing",
+                    "analysis_id": r["analysis_id"],
+                    "subgroup": label,
+                    "test": test,
+                    "text": f"{label}: {test} p crossed {ALPHA}: {p_text(pb)} → {p_text(pa)}.",
+                }
+            )
     return out
 
 
@@ -316,7 +353,9 @@ def _sof_label(r: pd.Series, side: str) -> str:
     from sarcoma_review.data.vocabulary import landmark_name
 
     pop = {"all": "all series", "non-chordoma": "series other than chordoma", "chordoma": "chordoma series"}
-    text = f"{landmark_name(str(r['endpoint']), float(r['horizon_years']))} ({pop.get(r['population'], r['population'])}"
+    text = (
+        f"{landmark_name(str(r['endpoint']), float(r['horizon_years']))} ({pop.get(r['population'], r['population'])}"
+    )
     k = r.get(f"k_{side}")
     if k is not None and not pd.isna(k) and int(k) == 1:
         text += f"; one series, {r.get(f'series_{side}')}, not pooled"
@@ -348,22 +387,40 @@ def compare_certainty(before: pd.DataFrame | None, after: pd.DataFrame | None) -
             continue
         side = "after" if ca is not None else "before"
         label = _sof_label(r, side)
-        domains = [f"{DOMAIN_NAMES[d]}: {r.get(f'{d}_before')} → {r.get(f'{d}_after')}" for d in DOMAINS
-                   if f"{d}_before" in r and f"{d}_after" in r and cb is not None and ca is not None
-                   and str(r[f"{d}_before"]) != str(r[f"{d}_after"])]
+        domains = [
+            f"{DOMAIN_NAMES[d]}: {r.get(f'{d}_before')} → {r.get(f'{d}_after')}"
+            for d in DOMAINS
+            if f"{d}_before" in r
+            and f"{d}_after" in r
+            and cb is not None
+            and ca is not None
+            and str(r[f"{d}_before"]) != str(r[f"{d}_after"])
+        ]
         if cb is None:
             text = f"{label}: newly rated, {ca} certainty."
         elif ca is None:
             text = f"{label}: no longer rated (was {cb} certainty)."
         else:
             text = f"{label}: {cb} → {ca} certainty" + (f" ({'; '.join(domains)})" if domains else "") + "."
-        out.append({"endpoint": r["endpoint"], "horizon_years": float(r["horizon_years"]),
-                    "population": r["population"], "before": cb, "after": ca, "text": text})
+        out.append(
+            {
+                "endpoint": r["endpoint"],
+                "horizon_years": float(r["horizon_years"]),
+                "population": r["population"],
+                "before": cb,
+                "after": ca,
+                "text": text,
+            }
+        )
     return out
 
 
-def compare(previous_release_dir: Path | None, current_data_dir: Path, current_estimates: pd.DataFrame,
-            current_sof_table: pd.DataFrame | None = None) -> WhatsNew:
+def compare(
+    previous_release_dir: Path | None,
+    current_data_dir: Path,
+    current_estimates: pd.DataFrame,
+    current_sof_table: pd.DataFrame | None = None,
+) -> WhatsNew:
     """Compare the current data and estimates with a frozen release folder (None: there is no previous release).
 
     ``current_sof_table`` is the current summary of findings (default: computed by :func:`current_sof`).
@@ -373,7 +430,9 @@ def compare(previous_release_dir: Path | None, current_data_dir: Path, current_e
         est = compare_estimates(None, current_estimates)
         return WhatsNew(None, None, estimates=est)
     prev = Path(previous_release_dir)
-    manifest = json.loads((prev / "manifest.json").read_text(encoding="utf-8")) if (prev / "manifest.json").exists() else {}
+    manifest = (
+        json.loads((prev / "manifest.json").read_text(encoding="utf-8")) if (prev / "manifest.json").exists() else {}
+    )
     res = WhatsNew(manifest.get("version", prev.name), manifest.get("date"))
     if (prev / "data").is_dir():
         res.added, res.removed, res.corrected = diff_data(prev / "data", current_data_dir)
@@ -403,14 +462,17 @@ def compare(previous_release_dir: Path | None, current_data_dir: Path, current_e
     elif not frozen.exists():
         # nothing to compare with: every rating of this version is listed as new, so the reader sees them all
         res.certainty = compare_certainty(current_sof_table.iloc[0:0], current_sof_table)
-        res.certainty_note = (f"Version {res.previous_version} froze no certainty ratings ({SOF_FILE}): each "
-                              "rating above is listed as new; changes of rating are listed from the next release on.")
+        res.certainty_note = (
+            f"Version {res.previous_version} froze no certainty ratings ({SOF_FILE}): each "
+            "rating above is listed as new; changes of rating are listed from the next release on."
+        )
     else:
         res.certainty = compare_certainty(pd.read_csv(frozen), current_sof_table)
     return res
 
 
 # --- rendering -----------------------------------------------------------------------------------
+
 
 def _is_single(r: pd.Series, side: str | None = None) -> bool:
     """Whether a row (or one side of a before/after row) is one series shown as itself."""
@@ -466,19 +528,29 @@ def _study_lines(res: WhatsNew) -> list[str]:
         L += ["No study was added, removed or corrected.", ""]
     for rec in res.added:
         # every value is the data's text: escaped (a first author may be written as markup)
-        outs = ", ".join(f"{md_text(o['endpoint'])} {md_text(o['horizon_years'])}-year {md_text(o['rate_percent'])}%"
-                         for o in rec.get("outcomes", []))
-        L.append(f"- **Added** {_id(rec['study_id'])}: {md_text(rec.get('first_author', ''))} "
-                 f"{md_text(rec.get('year', ''))}, n = {md_text(rec.get('n_patients', '?'))}"
-                 + (f" ({outs})" if outs else "") + ".")
+        outs = ", ".join(
+            f"{md_text(o['endpoint'])} {md_text(o['horizon_years'])}-year {md_text(o['rate_percent'])}%"
+            for o in rec.get("outcomes", [])
+        )
+        L.append(
+            f"- **Added** {_id(rec['study_id'])}: {md_text(rec.get('first_author', ''))} "
+            f"{md_text(rec.get('year', ''))}, n = {md_text(rec.get('n_patients', '?'))}"
+            + (f" ({outs})" if outs else "")
+            + "."
+        )
     for rec in res.removed:
-        L.append(f"- **Removed** {_id(rec['study_id'])}: {md_text(rec.get('first_author', ''))} "
-                 f"{md_text(rec.get('year', ''))}" + (f" ({md_text(rec['why'])})" if rec.get("why") else "") + ".")
+        L.append(
+            f"- **Removed** {_id(rec['study_id'])}: {md_text(rec.get('first_author', ''))} "
+            f"{md_text(rec.get('year', ''))}" + (f" ({md_text(rec['why'])})" if rec.get("why") else "") + "."
+        )
     for sid, changes in res.corrected.items():
-        parts = "; ".join(f"{md_text(c['field'])}: "
-                          f"{md_text(c['before']) if c['before'] is not None else '(none)'} → "
-                          f"{md_text(c['after']) if c['after'] is not None else '(none)'}"
-                          + (f" ({md_text(c['why'])})" if c.get("why") else "") for c in changes)
+        parts = "; ".join(
+            f"{md_text(c['field'])}: "
+            f"{md_text(c['before']) if c['before'] is not None else '(none)'} → "
+            f"{md_text(c['after']) if c['after'] is not None else '(none)'}"
+            + (f" ({md_text(c['why'])})" if c.get("why") else "")
+            for c in changes
+        )
         L.append(f"- **Corrected** {_id(sid)}: {parts}.")
     if res.added or res.removed or res.corrected:
         L.append("")
@@ -500,18 +572,26 @@ def _certainty_lines(res: WhatsNew) -> list[str]:
 
 def _comparison_lines(res: WhatsNew) -> list[str]:
     """Everything compared with the previous release (studies, columns, pools, certainty, conclusions)."""
-    L = [f"Compared with version {md_text(res.previous_version)}"
-         + (f" (released {md_text(res.previous_date)})." if res.previous_date else "."), ""]
+    L = [
+        f"Compared with version {md_text(res.previous_version)}"
+        + (f" (released {md_text(res.previous_date)})." if res.previous_date else "."),
+        "",
+    ]
     L += _study_lines(res)
     if res.columns:
-        L += ["The data model gained columns: "
-              + "; ".join(f"{md_text(t)}: {', '.join(md_text(c) for c in cols)}" for t, cols in res.columns.items())
-              + ". They are new information, not corrections.", ""]
+        L += [
+            "The data model gained columns: "
+            + "; ".join(f"{md_text(t)}: {', '.join(md_text(c) for c in cols)}" for t, cols in res.columns.items())
+            + ". They are new information, not corrections.",
+            "",
+        ]
     if res.left:
         L += ["## Series that left a pool", "", "| landmark | series | why |", "|---|---|---|"]
         for r in res.left:
-            L.append(f"| {md_text(r['endpoint'])} {float(r['horizon_years']):g}-year | {_id(r['study_id'])} | "
-                     f"{md_text(r['why'])} |")
+            L.append(
+                f"| {md_text(r['endpoint'])} {float(r['horizon_years']):g}-year | {_id(r['study_id'])} | "
+                f"{md_text(r['why'])} |"
+            )
         L.append("")
     L += _certainty_lines(res)
     L += ["## Conclusions that changed", ""]
@@ -526,33 +606,49 @@ def _estimate_lines(est: pd.DataFrame) -> list[str]:
     """Pooled estimates and single series, before and after (a single series is never shown as pooled)."""
     if est.empty:
         return []
-    single = est.apply(lambda r: all(_is_single(r, s) or pd.isna(r.get(f"estimate_{s}")) for s in ("before", "after")),
-                       axis=1)
+    single = est.apply(
+        lambda r: all(_is_single(r, s) or pd.isna(r.get(f"estimate_{s}")) for s in ("before", "after")), axis=1
+    )
     pooled, singles = est[~single], est[single]
     L: list[str] = []
     if not pooled.empty:
-        L += ["## Pooled estimates, before and after", "",
-              "Percent, with 95% confidence interval; k = number of studies. Where one side holds a single "
-              "series, that series is named and its own rate shown (it is not a pooled estimate).", "",
-              "| analysis | k before | before | k after | after | change |", "|---|---|---|---|---|---|"]
+        L += [
+            "## Pooled estimates, before and after",
+            "",
+            "Percent, with 95% confidence interval; k = number of studies. Where one side holds a single "
+            "series, that series is named and its own rate shown (it is not a pooled estimate).",
+            "",
+            "| analysis | k before | before | k after | after | change |",
+            "|---|---|---|---|---|---|",
+        ]
         for _, r in pooled.iterrows():
-            L.append(f"| {md_text(_label(r))} | {_k(r.get('k_before'))} | {md_text(_ci(r, 'before'))} | "
-                     f"{_k(r.get('k_after'))} | {md_text(_ci(r, 'after'))} | {md_text(r['status'])} |")
+            L.append(
+                f"| {md_text(_label(r))} | {_k(r.get('k_before'))} | {md_text(_ci(r, 'before'))} | "
+                f"{_k(r.get('k_after'))} | {md_text(_ci(r, 'after'))} | {md_text(r['status'])} |"
+            )
         L.append("")
     if not singles.empty:
-        L += ["## Single series, before and after", "",
-              "Subgroups that hold one series: that series' own rate with its 95% Wald interval (percent). "
-              "Nothing is pooled here.", "",
-              "| subgroup | series before | series after | change |", "|---|---|---|---|"]
+        L += [
+            "## Single series, before and after",
+            "",
+            "Subgroups that hold one series: that series' own rate with its 95% Wald interval (percent). "
+            "Nothing is pooled here.",
+            "",
+            "| subgroup | series before | series after | change |",
+            "|---|---|---|---|",
+        ]
         for _, r in singles.iterrows():
-            L.append(f"| {md_text(_label(r))} | {md_text(_ci(r, 'before'))} | {md_text(_ci(r, 'after'))} | "
-                     f"{md_text(r['status'])} |")
+            L.append(
+                f"| {md_text(_label(r))} | {md_text(_ci(r, 'before'))} | {md_text(_ci(r, 'after'))} | "
+                f"{md_text(r['status'])} |"
+            )
         L.append("")
     return L
 
 
-def render_markdown(res: WhatsNew, title: str = "What's new", cumulative: pd.DataFrame | None = None,
-                    chart_spec: dict | None = None) -> str:
+def render_markdown(
+    res: WhatsNew, title: str = "What's new", cumulative: pd.DataFrame | None = None, chart_spec: dict | None = None
+) -> str:
     """Markdown for the What's-new page (with ``cumulative``/``chart_spec``) or a changelog entry (without)."""
     L = [f"# {title}", ""]
     if res.previous_version is None:
@@ -565,23 +661,35 @@ def render_markdown(res: WhatsNew, title: str = "What's new", cumulative: pd.Dat
     if cumulative is not None and not cumulative.empty:
         n = cumulative.drop_duplicates(KEY).shape[0]
         # folded (a sphinx-design dropdown): one row per analysis, its estimate in every release
-        L += ["## Estimates across releases", "",
-              f"````{{dropdown}} Every analysis in every release ({n} rows)", "", render_cumulative(cumulative), "",
-              "````", ""]
+        L += [
+            "## Estimates across releases",
+            "",
+            f"````{{dropdown}} Every analysis in every release ({n} rows)",
+            "",
+            render_cumulative(cumulative),
+            "",
+            "````",
+            "",
+        ]
     if chart_spec is not None:
         from sarcoma_review.pages.render.charts import EMBED_OPTIONS, offline_html
 
         # the book's chart: drawn by the vendored vegaEmbed, with a static SVG for no-script and print
-        L += ["```{raw} html",
-              offline_html(chart_spec, {**EMBED_OPTIONS, "actions": False}, div_id="whatsnew-cumulative-chart"),
-              "```", ""]
+        L += [
+            "```{raw} html",
+            offline_html(chart_spec, {**EMBED_OPTIONS, "actions": False}, div_id="whatsnew-cumulative-chart"),
+            "```",
+            "",
+        ]
     return "\n".join(L).rstrip("\n") + "\n"
 
 
 # --- across releases -----------------------------------------------------------------------------
 
-def cumulative_table(root: Path = REPO_ROOT, current_estimates: pd.DataFrame | None = None,
-                     current_label: str = "current") -> pd.DataFrame:
+
+def cumulative_table(
+    root: Path = REPO_ROOT, current_estimates: pd.DataFrame | None = None, current_label: str = "current"
+) -> pd.DataFrame:
     """Each estimate in every frozen release (oldest first), plus ``current_estimates`` labelled ``current_label``."""
     from sarcoma_review.living.store import list_releases, read_estimates_csv
 
@@ -592,8 +700,9 @@ def cumulative_table(root: Path = REPO_ROOT, current_estimates: pd.DataFrame | N
     if current_estimates is not None:
         frames.append(_normalise(current_estimates).assign(release=current_label, release_order=len(frames)))
     if not frames:
-        return pd.DataFrame(columns=["release", "release_order", *KEY, "estimate", "ci_low", "ci_high", "k",
-                                     "kind", "series"])
+        return pd.DataFrame(
+            columns=["release", "release_order", *KEY, "estimate", "ci_low", "ci_high", "k", "kind", "series"]
+        )
     out = pd.concat(frames, ignore_index=True)
     return out[["release", "release_order", *KEY, "estimate", "ci_low", "ci_high", "k", "kind", "series"]]
 
@@ -623,20 +732,22 @@ def cumulative_chart(table: pd.DataFrame):
     data["analysis"] = [analysis_label(a) for a in data["analysis_id"]]
     order = data.drop_duplicates("release").sort_values("release_order")["release"].tolist()
     base = alt.Chart(data).encode(
-        x=alt.X("release:O", sort=order, title="Release"),
-        color=alt.Color("analysis:N", title="Analysis"))
+        x=alt.X("release:O", sort=order, title="Release"), color=alt.Color("analysis:N", title="Analysis")
+    )
     y = alt.Y("estimate:Q", title="Pooled estimate (%)", scale=alt.Scale(domain=[0, 100]))
     tip = ["analysis", "release", "estimate", "ci_low", "ci_high", "k"]
     line = base.mark_line().encode(y=y, tooltip=tip)
     # each analysis has its own marker shape as well as its colour
     points = base.mark_point(filled=True, size=70, opacity=1).encode(
-        y=y, shape=alt.Shape("analysis:N", title="Analysis"), tooltip=tip)
+        y=y, shape=alt.Shape("analysis:N", title="Analysis"), tooltip=tip
+    )
     bars = base.mark_rule().encode(y="ci_low:Q", y2="ci_high:Q")
     return (bars + line + points).properties(title="Pooled estimates across releases", width=480, height=260)
 
 
-def page_comparison(root: Path = REPO_ROOT, estimates: pd.DataFrame | None = None,
-                    data_dir: Path | None = None) -> tuple[Path | None, str]:
+def page_comparison(
+    root: Path = REPO_ROOT, estimates: pd.DataFrame | None = None, data_dir: Path | None = None
+) -> tuple[Path | None, str]:
     """Which release the page compares with, and the page title.
 
     After release X (``_version.py`` says X and ``releases/X`` exists) the page shows what is new in X
@@ -654,8 +765,9 @@ def page_comparison(root: Path = REPO_ROOT, estimates: pd.DataFrame | None = Non
     return previous_release_dir(root, before=version), f"What's new in version {version}"
 
 
-def write_page(out: Path, root: Path = REPO_ROOT, estimates: pd.DataFrame | None = None,
-               data_dir: Path | None = None) -> Path:
+def write_page(
+    out: Path, root: Path = REPO_ROOT, estimates: pd.DataFrame | None = None, data_dir: Path | None = None
+) -> Path:
     """Generate ``book/whats-new.md`` (or its staged copy) for the current data.
 
     ``estimates`` default to :func:`sarcoma_review.living.analyses.current_estimates`; if the statistics module

@@ -52,12 +52,19 @@ def traffic_light_frame(data_dir: Path | None = None) -> pd.DataFrame:
     """Rows for :func:`sarcoma_review.pages.render.appraisal.traffic_light`: every item, then ``Overall``."""
     d = rob_long(data_dir)
     cells = d[["source", "item_id", "judgement", "item", "rationale"]].rename(
-        columns={"item_id": "item", "item": "question"})
+        columns={"item_id": "item", "item": "question"}
+    )
     overall = loaders.load_table("appraisal", "rob_overall", data_dir)
     sources = loaders.load_table("appraisal", "sources", data_dir).set_index("source_id")
-    ov = pd.DataFrame({"source": [short_label(sources.at[s, "label"]) for s in overall["source_id"]],
-                       "item": "Overall", "judgement": overall["overall"], "question": "overall rule",
-                       "rationale": overall["rationale"]})
+    ov = pd.DataFrame(
+        {
+            "source": [short_label(sources.at[s, "label"]) for s in overall["source_id"]],
+            "item": "Overall",
+            "judgement": overall["overall"],
+            "question": "overall rule",
+            "rationale": overall["rationale"],
+        }
+    )
     return pd.concat([cells, ov], ignore_index=True)
 
 
@@ -69,14 +76,19 @@ def rob_counts(data_dir: Path | None = None) -> dict[str, Any]:
     tools = loaders.load_table("appraisal", "tools", data_dir).set_index("tool_id")
     items = loaders.load_table("appraisal", "rob_items", data_dir)
     full = sources["assessed_from"].astype(str).str.contains(r"full (?:paper )?text", case=False, regex=True)
-    return {"rob_n_sources": len(sources), "rob_n_full_text": int(full.sum()),
-            "rob_n_series": int((sources["role"] == SERIES_ROLE).sum()),
-            "rob_n_abstract": int(((sources["role"] == SERIES_ROLE) & ~full).sum()),
-            "rob_n_items": len(items),
-            "rob_n_cannot": int(counts.get("cannot be judged", 0)), "rob_n_high": int(counts.get("high", 0)),
-            "rob_n_some": int(counts.get("some concerns", 0)), "rob_n_low": int(counts.get("low", 0)),
-            "rob_tool": str(tools.at["jbi_case_series", "name"]),
-            "rob_rule": str(overall["rule"].iat[0])}
+    return {
+        "rob_n_sources": len(sources),
+        "rob_n_full_text": int(full.sum()),
+        "rob_n_series": int((sources["role"] == SERIES_ROLE).sum()),
+        "rob_n_abstract": int(((sources["role"] == SERIES_ROLE) & ~full).sum()),
+        "rob_n_items": len(items),
+        "rob_n_cannot": int(counts.get("cannot be judged", 0)),
+        "rob_n_high": int(counts.get("high", 0)),
+        "rob_n_some": int(counts.get("some concerns", 0)),
+        "rob_n_low": int(counts.get("low", 0)),
+        "rob_tool": str(tools.at["jbi_case_series", "name"]),
+        "rob_rule": str(overall["rule"].iat[0]),
+    }
 
 
 def rob_table(data_dir: Path | None = None) -> pd.DataFrame:
@@ -93,9 +105,14 @@ def series_limits(data_dir: Path | None = None) -> pd.DataFrame:
     rows = []
     for item, g in t.groupby("item_id", sort=False):
         counts = g["judgement"].value_counts()
-        rows.append({"item": item, "question": g["item"].iat[0],
-                     "judged as": "; ".join(f"{k}: {v} series" for k, v in counts.items()),
-                     "why (as recorded for most series)": g["rationale"].mode().iat[0]})
+        rows.append(
+            {
+                "item": item,
+                "question": g["item"].iat[0],
+                "judged as": "; ".join(f"{k}: {v} series" for k, v in counts.items()),
+                "why (as recorded for most series)": g["rationale"].mode().iat[0],
+            }
+        )
     order = {k: i for i, k in enumerate(item_order(data_dir))}
     return pd.DataFrame(rows).sort_values("item", key=lambda s: s.map(order)).reset_index(drop=True)
 
@@ -110,19 +127,32 @@ def unappraisable_share(data_dir: Path | None = None) -> pd.DataFrame:
     out = []
     for (ep, hz), g in lit.groupby(["endpoint", "horizon_years"], sort=False):
         bad = g[g["rob"].isin(["cannot be judged", "not appraised"])]
-        out.append({"endpoint": ep, "horizon_years": float(hz), "k": len(g), "n_patients": int(g["n_patients"].sum()),
-                    "k_not_judged": len(bad), "n_not_judged": int(bad["n_patients"].sum())})
+        out.append(
+            {
+                "endpoint": ep,
+                "horizon_years": float(hz),
+                "k": len(g),
+                "n_patients": int(g["n_patients"].sum()),
+                "k_not_judged": len(bad),
+                "n_not_judged": int(bad["n_patients"].sum()),
+            }
+        )
     return pd.DataFrame(out)
 
 
 def grade_table(sof: pd.DataFrame) -> pd.DataFrame:
     """The GRADE table: one row per outcome and population, each domain as ``judgement (computed|judged)``."""
-    t = pd.DataFrame({"outcome": sof["outcome"], "population": sof["population"],
-                      "series (patients)": [f"{k} ({n})" for k, n in zip(sof["k"], sof["n_patients"])],
-                      "rate (95% CI)": [f"{e:.1f}% ({lo:.1f} to {hi:.1f})" + ("" if m != "single study" else
-                                        f", one series: {s}")
-                                        for e, lo, hi, m, s in zip(sof["estimate"], sof["ci_low"], sof["ci_high"],
-                                                                   sof["model"], sof["series"])]})
+    t = pd.DataFrame(
+        {
+            "outcome": sof["outcome"],
+            "population": sof["population"],
+            "series (patients)": [f"{k} ({n})" for k, n in zip(sof["k"], sof["n_patients"])],
+            "rate (95% CI)": [
+                f"{e:.1f}% ({lo:.1f} to {hi:.1f})" + ("" if m != "single study" else f", one series: {s}")
+                for e, lo, hi, m, s in zip(sof["estimate"], sof["ci_low"], sof["ci_high"], sof["model"], sof["series"])
+            ],
+        }
+    )
     for d in grade.DOMAINS:
         t[grade.DOMAIN_NAMES[d]] = [f"{j} ({b})" for j, b in zip(sof[d], sof[f"{d}_basis"])]
     t["certainty"] = [f"{s} {c}" for s, c in zip(sof["certainty_symbols"], sof["certainty"])]
@@ -134,9 +164,17 @@ def grade_reasons(sof: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for r in sof.itertuples():
         for d in grade.DOMAINS:
-            rows.append({"outcome": r.outcome, "population": r.population, "domain": grade.DOMAIN_NAMES[d],
-                         "basis": getattr(r, f"{d}_basis"), "judgement": getattr(r, d),
-                         "levels down": -int(getattr(r, f"{d}_downgrade")), "why": getattr(r, f"{d}_reason")})
+            rows.append(
+                {
+                    "outcome": r.outcome,
+                    "population": r.population,
+                    "domain": grade.DOMAIN_NAMES[d],
+                    "basis": getattr(r, f"{d}_basis"),
+                    "judgement": getattr(r, d),
+                    "levels down": -int(getattr(r, f"{d}_downgrade")),
+                    "why": getattr(r, f"{d}_reason"),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -144,16 +182,23 @@ def judged_evidence(data_dir: Path | None = None) -> pd.DataFrame:
     """The judged GRADE rows as recorded, with the sentences they rest on (``||`` separates sentences)."""
     j = loaders.load_table("appraisal", "certainty_judgements", data_dir)
     return j.assign(domain=j["domain"].map(grade.DOMAIN_NAMES))[
-        ["domain", "endpoint", "horizon_years", "population", "judgement", "rationale", "evidence", "location"]]
+        ["domain", "endpoint", "horizon_years", "population", "judgement", "rationale", "evidence", "location"]
+    ]
 
 
 def rule_values() -> dict[str, Any]:
     """The computed rules' thresholds, for glue in Methods and this chapter."""
-    return {"g_i2_serious": grade.I2_SERIOUS, "g_i2_very": grade.I2_VERY_SERIOUS,
-            "g_pi_serious": grade.PI_WIDTH_SERIOUS, "g_pi_very": grade.PI_WIDTH_VERY_SERIOUS,
-            "g_ci_serious": grade.CI_WIDTH_SERIOUS, "g_ci_very": grade.CI_WIDTH_VERY_SERIOUS,
-            "g_few_series": grade.FEW_SERIES, "g_few_patients": grade.FEW_PATIENTS,
-            "g_start": grade.START_LEVEL}
+    return {
+        "g_i2_serious": grade.I2_SERIOUS,
+        "g_i2_very": grade.I2_VERY_SERIOUS,
+        "g_pi_serious": grade.PI_WIDTH_SERIOUS,
+        "g_pi_very": grade.PI_WIDTH_VERY_SERIOUS,
+        "g_ci_serious": grade.CI_WIDTH_SERIOUS,
+        "g_ci_very": grade.CI_WIDTH_VERY_SERIOUS,
+        "g_few_series": grade.FEW_SERIES,
+        "g_few_patients": grade.FEW_PATIENTS,
+        "g_start": grade.START_LEVEL,
+    }
 
 
 def not_appraised(data_dir: Path | None = None) -> list[str]:

@@ -15,8 +15,11 @@ from sarcoma_review.data.vocabulary import ENDPOINT_NAMES
 from sarcoma_review.pages.render import charts
 from sarcoma_review.stats import survival
 
-SOURCE_NAMES = {"cnao": "Cuccia et al. 2020 (CNAO)", "ifosfamide": "Eckert et al. 2010 (ifosfamide)",
-                "table_i": "Table I of Cuccia et al. 2020 against each series' own publication"}
+SOURCE_NAMES = {
+    "cnao": "Cuccia et al. 2020 (CNAO)",
+    "ifosfamide": "Eckert et al. 2010 (ifosfamide)",
+    "table_i": "Table I of Cuccia et al. 2020 against each series' own publication",
+}
 
 
 def endpoint_title(endpoint: str) -> str:
@@ -29,11 +32,32 @@ def endpoint_title(endpoint: str) -> str:
 #: most (its outcomes) before how the patients were treated, the statistics and who they were.
 TIERS = (
     ("Table I against the series' own publications", ("table_i.",)),
-    ("Survival, local control and follow-up",
-     (".km.", "ipd.os", "ipd.lc", "ipd.dfs", "ipd.fu_", "ipd.deaths", "ipd.alive", "ipd.latest", "follow_up",
-      ".lc_", ".os_", ".dfs", "distant_metastases", "died_metastasized", ".LC.", ".OS.", ".DPFS.")),
-    ("Treatment and toxicity", ("ifo.pt.", "surgery", "therapy_completed", "rt_as_planned", "dose", "neuropathy",
-                                 "chemo")),
+    (
+        "Survival, local control and follow-up",
+        (
+            ".km.",
+            "ipd.os",
+            "ipd.lc",
+            "ipd.dfs",
+            "ipd.fu_",
+            "ipd.deaths",
+            "ipd.alive",
+            "ipd.latest",
+            "follow_up",
+            ".lc_",
+            ".os_",
+            ".dfs",
+            "distant_metastases",
+            "died_metastasized",
+            ".LC.",
+            ".OS.",
+            ".DPFS.",
+        ),
+    ),
+    (
+        "Treatment and toxicity",
+        ("ifo.pt.", "surgery", "therapy_completed", "rt_as_planned", "dose", "neuropathy", "chemo"),
+    ),
     ("Statistical tests", ("table4", "logrank")),
     ("Who the patients were", ("",)),
 )
@@ -66,8 +90,9 @@ def summary(audit: pd.DataFrame) -> pd.DataFrame:
     t = t.reindex(columns=[v for v in VERDICTS if v in t.columns], fill_value=0)
     t["all findings"] = t.sum(axis=1)
     expl = audit[audit["role"] == "exploration"] if "role" in audit.columns else audit.iloc[0:0]
-    t["rows exploring a finding"] = (expl["source"].map(SOURCE_NAMES).fillna(expl["source"])
-                                     .value_counts().reindex(t.index, fill_value=0))
+    t["rows exploring a finding"] = (
+        expl["source"].map(SOURCE_NAMES).fillna(expl["source"]).value_counts().reindex(t.index, fill_value=0)
+    )
     return t.reset_index().rename(columns={"source": "paper"})
 
 
@@ -76,7 +101,9 @@ def _sentence(text: str) -> str:
     return (text[:1].upper() + text[1:]).rstrip(".") + "." if text else ""
 
 
-def findings_html(audit: pd.DataFrame, anchor, row_anchor, flagged=("inconsistent", "implausible", "cannot check")) -> str:
+def findings_html(
+    audit: pd.DataFrame, anchor, row_anchor, flagged=("inconsistent", "implausible", "cannot check")
+) -> str:
     """The findings in plain words: one item per finding whose verdict is in ``flagged``, grouped
     by paper and by :data:`TIERS` (most important first), each with a stable anchor
     (``anchor(finding_id)``, e.g. ``finding-cnao.km.LC``) and a link to its row in the full table."""
@@ -86,8 +113,11 @@ def findings_html(audit: pd.DataFrame, anchor, row_anchor, flagged=("inconsisten
         return "<p>Every check passed.</p>"
     f["_tier"] = f["check_id"].map(lambda c: tier(c)[0])
     f["_v"] = f["verdict"].map(VERDICT_ORDER)
-    n_expl = (audit[audit["role"] == "exploration"].groupby("finding_id").size()
-              if "role" in audit.columns else pd.Series(dtype=int))
+    n_expl = (
+        audit[audit["role"] == "exploration"].groupby("finding_id").size()
+        if "role" in audit.columns
+        else pd.Series(dtype=int)
+    )
     out = []
     first = True  # the first group of the first paper stays open; the others fold under a count
     for src in [s for s in SOURCE_NAMES if s in set(f["source"])] + sorted(set(f["source"]) - set(SOURCE_NAMES)):
@@ -95,20 +125,29 @@ def findings_html(audit: pd.DataFrame, anchor, row_anchor, flagged=("inconsisten
         out.append(f'<h3 class="audit-source">{html.escape(SOURCE_NAMES.get(src, src))}</h3>')
         for t_rank, gg in g.groupby("_tier", sort=True):
             counts = ", ".join(f"{n} {v}" for v, n in gg["verdict"].value_counts().items())
-            out.append(f'<details class="review-fold"{" open" if first else ""}><summary>'
-                       f"{html.escape(TIERS[t_rank][0])}: {html.escape(counts)}</summary><ul class=\"audit-findings\">")
+            out.append(
+                f'<details class="review-fold"{" open" if first else ""}><summary>'
+                f'{html.escape(TIERS[t_rank][0])}: {html.escape(counts)}</summary><ul class="audit-findings">'
+            )
             first = False
             for _, r in gg.iterrows():
                 e = {k: html.escape(str(v)) for k, v in r.items()}
                 extra = int(n_expl.get(r["finding_id"], 0))
-                more = (f" {extra} further row{'s' if extra != 1 else ''} explore{'s' if extra == 1 else ''} it "
-                        "(each statement dropped in turn, each reading of an ambiguous value).") if extra else ""
+                more = (
+                    (
+                        f" {extra} further row{'s' if extra != 1 else ''} explore{'s' if extra == 1 else ''} it "
+                        "(each statement dropped in turn, each reading of an ambiguous value)."
+                    )
+                    if extra
+                    else ""
+                )
                 out.append(
                     f'<li id="{html.escape(anchor(r["finding_id"]), quote=True)}"><strong>{e["quantity"]}</strong> '
                     f'<span class="audit-verdict audit-verdict-{html.escape(r["verdict"].replace(" ", "-"))}">'
-                    f'{e["verdict"]}</span> ({e["location"]}). Printed: <em>{e["reported"]}</em>; '
-                    f'recomputed: {e["recomputed"]}. {html.escape(_sentence(r["explanation"]))}{html.escape(more)} '
-                    f'<a href="#{html.escape(row_anchor(r["check_id"]), quote=True)}">Row in the table</a>.</li>')
+                    f"{e['verdict']}</span> ({e['location']}). Printed: <em>{e['reported']}</em>; "
+                    f"recomputed: {e['recomputed']}. {html.escape(_sentence(r['explanation']))}{html.escape(more)} "
+                    f'<a href="#{html.escape(row_anchor(r["check_id"]), quote=True)}">Row in the table</a>.</li>'
+                )
             out.append("</ul></details>")
     return "".join(out)
 
@@ -119,9 +158,11 @@ def inconsistency_bullets(audit: pd.DataFrame, anchor=lambda cid: "audit-" + cid
     for _, r in _findings(audit)[lambda d: d["verdict"] == "inconsistent"].iterrows():
         e = {k: html.escape(str(v)) for k, v in r.items()}
         why = e["explanation"][:1].upper() + e["explanation"][1:]
-        items.append(f"<li><strong>{html.escape(SOURCE_NAMES.get(r['source'], r['source']))}, {e['location']}</strong>"
-                     f" &mdash; {e['quantity']}: printed <em>{e['reported']}</em>; recomputed: {e['recomputed']}. "
-                     f'{why}. <a href="#{html.escape(anchor(r["check_id"]), quote=True)}">See the row</a>.</li>')
+        items.append(
+            f"<li><strong>{html.escape(SOURCE_NAMES.get(r['source'], r['source']))}, {e['location']}</strong>"
+            f" &mdash; {e['quantity']}: printed <em>{e['reported']}</em>; recomputed: {e['recomputed']}. "
+            f'{why}. <a href="#{html.escape(anchor(r["check_id"]), quote=True)}">See the row</a>.</li>'
+        )
     return '<ul class="audit-findings">' + "".join(items) + "</ul>"
 
 
@@ -138,31 +179,47 @@ def checks_html(audit: pd.DataFrame, row_anchor, table) -> str:
     (``row_anchor(check_id)``) and gets a ``data-verdict`` attribute.
     """
     verdicts = [v for v in VERDICTS if v in set(audit["verdict"])]
-    radios = ['<input type="radio" name="audit-verdict" id="audit-v-all" checked>'
-              '<label for="audit-v-all">all</label>']
+    radios = ['<input type="radio" name="audit-verdict" id="audit-v-all" checked><label for="audit-v-all">all</label>']
     css = []
     for v in verdicts:
         sl = _slug(v)
-        radios.append(f'<input type="radio" name="audit-verdict" id="audit-v-{sl}"><label for="audit-v-{sl}">'
-                      f'{html.escape(v)}</label>')
-        css.append(f'.audit-checks:has(#audit-v-{sl}:checked) tr[data-verdict]:not([data-verdict="{sl}"])'
-                   "{display:none}")
-    parts = ["<style>" + "".join(css) + ".audit-filter label{margin:0 .8em 0 .2em}</style>",
-             '<div class="audit-checks"><fieldset class="audit-filter"><legend>Show verdict</legend>'
-             + "".join(radios) + "</fieldset>"]
-    cols = {"location": "where", "quantity": "what", "reported": "printed", "recomputed": "recomputed",
-            "verdict": "verdict", "explanation": "why"}
+        radios.append(
+            f'<input type="radio" name="audit-verdict" id="audit-v-{sl}"><label for="audit-v-{sl}">'
+            f"{html.escape(v)}</label>"
+        )
+        css.append(
+            f'.audit-checks:has(#audit-v-{sl}:checked) tr[data-verdict]:not([data-verdict="{sl}"]){{display:none}}'
+        )
+    parts = [
+        "<style>" + "".join(css) + ".audit-filter label{margin:0 .8em 0 .2em}</style>",
+        '<div class="audit-checks"><fieldset class="audit-filter"><legend>Show verdict</legend>'
+        + "".join(radios)
+        + "</fieldset>",
+    ]
+    cols = {
+        "location": "where",
+        "quantity": "what",
+        "reported": "printed",
+        "recomputed": "recomputed",
+        "verdict": "verdict",
+        "explanation": "why",
+    }
     more = {"check_id": "check", "finding_id": "finding", "role": "role"}  # identifiers fold into each row
     for src in [s for s in SOURCE_NAMES if s in set(audit["source"])]:
         g = audit[audit["source"] == src].reset_index(drop=True)
         ids = [row_anchor(c) for c in g["check_id"]]
         body = table(g, columns=cols, details=more, row_ids=ids, caption=f"All checks of {SOURCE_NAMES[src]}").data
         for rid, v in zip(ids, g["verdict"]):
-            body = body.replace(f'<tr id="{html.escape(rid, quote=True)}">',
-                                f'<tr id="{html.escape(rid, quote=True)}" data-verdict="{_slug(v)}">', 1)
+            body = body.replace(
+                f'<tr id="{html.escape(rid, quote=True)}">',
+                f'<tr id="{html.escape(rid, quote=True)}" data-verdict="{_slug(v)}">',
+                1,
+            )
         n_f = int((g["role"] == "finding").sum()) if "role" in g.columns else len(g)
-        parts.append(f"<details><summary>{html.escape(SOURCE_NAMES[src])}: {len(g)} rows, {n_f} findings"
-                     f"</summary>{body}</details>")
+        parts.append(
+            f"<details><summary>{html.escape(SOURCE_NAMES[src])}: {len(g)} rows, {n_f} findings"
+            f"</summary>{body}</details>"
+        )
     parts.append("</div>")
     return "".join(parts)
 
@@ -180,15 +237,22 @@ def statements_table(problems: dict[str, KMProblem], dropped: dict[str, dict[str
     for ep, p in problems.items():
         for s in p.statements():
             why = dropped.get(ep, {}).get(s)
-            rows.append({"endpoint": endpoint_title(ep), "statement": p.describe(s),
-                         "in the reconstruction": "dropped" if why else "honoured", "why dropped": why or ""})
+            rows.append(
+                {
+                    "endpoint": endpoint_title(ep),
+                    "statement": p.describe(s),
+                    "in the reconstruction": "dropped" if why else "honoured",
+                    "why dropped": why or "",
+                }
+            )
     return pd.DataFrame(rows)
 
 
 def follow_up_minima_text(minima: Sequence[tuple[float, str]]) -> str:
     """``[(6, "Results"), (4, "Abstract")]`` -> ``"6 months in the Results, 4 in the Abstract"``."""
-    parts = [f"{v:g} months in the {where}" if i == 0 else f"{v:g} in the {where}"
-             for i, (v, where) in enumerate(minima)]
+    parts = [
+        f"{v:g} months in the {where}" if i == 0 else f"{v:g} in the {where}" for i, (v, where) in enumerate(minima)
+    ]
     return ", ".join(parts)
 
 
@@ -198,25 +262,34 @@ def dropped_text(reasons: dict[str, dict[str, str]]) -> str:
     out = []
     for ep, why in reasons.items():
         if why:
-            out.append(f"For {ENDPOINT_NAMES.get(ep, ep)} the reconstruction leaves out what cannot coexist "
-                       "with the other statements: the " + "; the ".join(why.values()) + ".")
+            out.append(
+                f"For {ENDPOINT_NAMES.get(ep, ep)} the reconstruction leaves out what cannot coexist "
+                "with the other statements: the " + "; the ".join(why.values()) + "."
+            )
     return " ".join(out)
 
 
 def reconstruction_km(pseudo: pd.DataFrame, problem: KMProblem, endpoint: str, step: float = 12.0):
     """The Kaplan-Meier chart of one reconstructed pseudo-patient file (``time_months``, ``event``),
-    drawn only up to :func:`sarcoma_review.audit.reconstruct.last_reported_time`: beyond it the reconstruction is unconstrained by the
+    drawn only up to :func:`sarcoma_review.audit.reconstruct.last_reported_time`: beyond it the reconstruction is
+    unconstrained by the
     paper, so no curve, band or number at risk is shown there. Numbers at risk every ``step`` months
     and at the last reported time."""
     t, e = pseudo["time_months"], pseudo["event"]
     k = survival.kaplan_meier(t, e)
-    curve = pd.concat([pd.DataFrame({"time": [0.0], "survival": [1.0], "ci_low": [1.0], "ci_high": [1.0]}),
-                       k.rename(columns={"surv": "survival"})[["time", "survival", "ci_low", "ci_high"]]])
+    curve = pd.concat(
+        [
+            pd.DataFrame({"time": [0.0], "survival": [1.0], "ci_low": [1.0], "ci_high": [1.0]}),
+            k.rename(columns={"surv": "survival"})[["time", "survival", "ci_low", "ci_high"]],
+        ]
+    )
     curve["group"] = "reconstructed"
     last = last_reported_time(problem)
     grid = sorted({*np.arange(0.0, last, step).tolist(), last})
     risk = survival.number_at_risk(t, e, grid).rename(columns={"n_risk": "n_at_risk"})
     risk["group"] = "reconstructed"
-    title = (f"{endpoint_title(endpoint)}: reconstructed pseudo-data, not the paper's data "
-             f"(drawn to {last:g} months, the last time the paper reports)")
+    title = (
+        f"{endpoint_title(endpoint)}: reconstructed pseudo-data, not the paper's data "
+        f"(drawn to {last:g} months, the last time the paper reports)"
+    )
     return charts.km_plot(curve, risk[["group", "time", "n_at_risk"]], title=title, max_time=last)

@@ -35,10 +35,18 @@ from sarcoma_review.stats.sensitivity import landmark_rows
 # CNAO (Cuccia et al. 2020)
 # --------------------------------------------------------------------------------------------
 CNAO_LABELS = {
-    "sex": "Sex", "age": "Age (years)", "histology": "Histology", "grading": "Grade (FNCLCC)",
-    "disease_presentation": "Disease presentation", "tumor_site": "Tumour site", "surgery": "Surgery",
-    "chemotherapy_pre_rt": "Chemotherapy before RT", "total_dose": "Total dose",
-    "daily_dose": "Dose per fraction", "gtv": "GTV", "ptv": "PTV",
+    "sex": "Sex",
+    "age": "Age (years)",
+    "histology": "Histology",
+    "grading": "Grade (FNCLCC)",
+    "disease_presentation": "Disease presentation",
+    "tumor_site": "Tumour site",
+    "surgery": "Surgery",
+    "chemotherapy_pre_rt": "Chemotherapy before RT",
+    "total_dose": "Total dose",
+    "daily_dose": "Dose per fraction",
+    "gtv": "GTV",
+    "ptv": "PTV",
 }
 
 
@@ -55,15 +63,27 @@ def cnao_characteristics(chars: pd.DataFrame, n_total: int) -> pd.DataFrame:
         rec = float("nan") if pd.isna(n) else 100.0 * int(n) / n_total
         check = ""
         if not pd.isna(n) and not pd.isna(r["percent"]):
-            res = grim.check_percent("cnao.table2", "cnao", "Table II", str(r["category"]), int(n), n_total,
-                                     _printed_number(r["percent"]))
-            check = {"consistent": "exact", "consistent with rounding": _rounding_words(res.explanation),
-                     "inconsistent": "does not fit"}.get(res.verdict, res.verdict)
+            res = grim.check_percent(
+                "cnao.table2", "cnao", "Table II", str(r["category"]), int(n), n_total, _printed_number(r["percent"])
+            )
+            check = {
+                "consistent": "exact",
+                "consistent with rounding": _rounding_words(res.explanation),
+                "inconsistent": "does not fit",
+            }.get(res.verdict, res.verdict)
         label = CNAO_LABELS.get(r["variable"], str(r["variable"]))
         category = "" if r["category"] in ("median", "yes") else str(r["category"])
-        rows.append({"characteristic": label, "category": category,
-                     "item": f"{label}: {category}" if category else label,
-                     "as_printed": str(r["as_printed"]), "n": n, "recomputed_percent": rec, "check": check})
+        rows.append(
+            {
+                "characteristic": label,
+                "category": category,
+                "item": f"{label}: {category}" if category else label,
+                "as_printed": str(r["as_printed"]),
+                "n": n,
+                "recomputed_percent": rec,
+                "check": check,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -89,9 +109,17 @@ def cnao_landmark_table(landmarks: pd.DataFrame) -> pd.DataFrame:
             else:
                 agreement = "same" if a == b else "different"
             wording = cell.loc[cell["location"] == "abstract", "endpoint_as_printed"]
-            rows.append({"endpoint": ep, "endpoint_name": endpoint_title(ep), "horizon_years": int(hz),
-                         "abstract": a, "results": b, "agreement": agreement,
-                         "abstract_wording": str(wording.iloc[0]) if len(wording) else ""})
+            rows.append(
+                {
+                    "endpoint": ep,
+                    "endpoint_name": endpoint_title(ep),
+                    "horizon_years": int(hz),
+                    "abstract": a,
+                    "results": b,
+                    "agreement": agreement,
+                    "abstract_wording": str(wording.iloc[0]) if len(wording) else "",
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -116,8 +144,6 @@ def p_value_grid(df: pd.DataFrame, value_column: str) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-
-
 def cox_consistency(cox: pd.DataFrame) -> pd.DataFrame:
     """Each Table IV cell checked by the audit's own test, :func:`sarcoma_review.audit.grim.check_p_from_ci`.
 
@@ -135,18 +161,33 @@ def cox_consistency(cox: pd.DataFrame) -> pd.DataFrame:
         if not m:
             raise ValueError(f"cnao/cox: cannot read {r['as_printed']!r} as 'p (low-high)'; fix the as_printed cell")
         p_s, lo_s, hi_s = m.groups()
-        res = grim.check_p_from_ci(f"cnao.table4.{r['variable']}.{r['endpoint']}", "cnao", "Table IV",
-                                   f"Cox {r['variable_as_printed']} ({r['endpoint']})", p_s, lo_s, hi_s)
-        rows.append({
-            "variable": str(r["variable_as_printed"]), "endpoint": str(r["endpoint"]), "p": p_s,
-            "interval": f"{lo_s}–{hi_s}", "interval_excludes_1": float(lo_s) > 1 or float(hi_s) < 1,
-            "verdict": res.verdict, "wald_p": res.recomputed, "explanation": res.explanation,
-        })
+        res = grim.check_p_from_ci(
+            f"cnao.table4.{r['variable']}.{r['endpoint']}",
+            "cnao",
+            "Table IV",
+            f"Cox {r['variable_as_printed']} ({r['endpoint']})",
+            p_s,
+            lo_s,
+            hi_s,
+        )
+        rows.append(
+            {
+                "variable": str(r["variable_as_printed"]),
+                "endpoint": str(r["endpoint"]),
+                "p": p_s,
+                "interval": f"{lo_s}–{hi_s}",
+                "interval_excludes_1": float(lo_s) > 1 or float(hi_s) < 1,
+                "verdict": res.verdict,
+                "wald_p": res.recomputed,
+                "explanation": res.explanation,
+            }
+        )
     return pd.DataFrame(rows)
 
 
-def three_year_series(literature: pd.DataFrame, highlight: str = "cuccia2020",
-                      endpoints: Sequence[str] = ("LC", "OS")) -> pd.DataFrame:
+def three_year_series(
+    literature: pd.DataFrame, highlight: str = "cuccia2020", endpoints: Sequence[str] = ("LC", "OS")
+) -> pd.DataFrame:
     """The review's series with a 3-year rate, each as its own publication reports it and each shared
     cohort once (:func:`sarcoma_review.stats.sensitivity.landmark_rows`): each series' rate with its 95% CI.
 
@@ -169,41 +210,60 @@ def three_year_series(literature: pd.DataFrame, highlight: str = "cuccia2020",
         raise ValueError("no 3-year rates in the literature table")
     out = pd.concat(parts, ignore_index=True)
     out["highlight"] = out["study_id"] == highlight
-    out["row_label"] = [f"{lab} ({int(y)}), n = {int(n)}" for lab, y, n in
-                        zip(out["label"], out["year"], out["n_patients"])]
+    out["row_label"] = [
+        f"{lab} ({int(y)}), n = {int(n)}" for lab, y, n in zip(out["label"], out["year"], out["n_patients"])
+    ]
     return out
 
 
-def series_dot_chart(series: pd.DataFrame, highlight_label: str = "CNAO (this chapter)",
-                     other_label: str = "Other series of the review", width: int = 170) -> alt.HConcatChart:
+def series_dot_chart(
+    series: pd.DataFrame,
+    highlight_label: str = "CNAO (this chapter)",
+    other_label: str = "Other series of the review",
+    width: int = 170,
+) -> alt.HConcatChart:
     """Dot-and-whisker chart of :func:`three_year_series`: one panel per endpoint; the highlighted
     series is a vermillion diamond, the others blue circles (shape tells them apart without colour)."""
     df = series.copy()
     df["series"] = np.where(df["highlight"], highlight_label, other_label)
-    df["ci_text"] = [f"{e:g}% (95% CI {lo:.0f}–{hi:.0f})" for e, lo, hi in
-                     zip(df["rate_percent"], df["ci_low"], df["ci_high"])]
+    df["ci_text"] = [
+        f"{e:g}% (95% CI {lo:.0f}–{hi:.0f})" for e, lo, hi in zip(df["rate_percent"], df["ci_low"], df["ci_high"])
+    ]
     order = list(dict.fromkeys(df.sort_values(["year", "label"])["row_label"]))
     legend = alt.Legend(orient="bottom", symbolSize=120)
-    colour = alt.Color("series:N", title=None, scale=alt.Scale(domain=[highlight_label, other_label],
-                                                               range=[charts.HIGHLIGHT_COLOUR, charts.STUDY_COLOUR]),
-                       legend=legend)
-    shape = alt.Shape("series:N", title=None, scale=alt.Scale(domain=[highlight_label, other_label],
-                                                              range=["diamond", "circle"]), legend=legend)
+    colour = alt.Color(
+        "series:N",
+        title=None,
+        scale=alt.Scale(domain=[highlight_label, other_label], range=[charts.HIGHLIGHT_COLOUR, charts.STUDY_COLOUR]),
+        legend=legend,
+    )
+    shape = alt.Shape(
+        "series:N",
+        title=None,
+        scale=alt.Scale(domain=[highlight_label, other_label], range=["diamond", "circle"]),
+        legend=legend,
+    )
     panels = []
     for i, ep in enumerate([e for e in ENDPOINT_ORDER if e in set(df["endpoint"])]):
         sub = df[df["endpoint"] == ep]
-        data = alt.Data(values=_records(sub[["row_label", "rate_percent", "ci_low", "ci_high", "series",
-                                             "particle", "ci_text"]]))
+        data = alt.Data(
+            values=_records(sub[["row_label", "rate_percent", "ci_low", "ci_high", "series", "particle", "ci_text"]])
+        )
         y = alt.Y("row_label:N", sort=order, title=None, axis=alt.Axis(labels=i == 0, labelLimit=0))
         xs = alt.Scale(domain=[0, 100], nice=False)
-        tip = [alt.Tooltip("row_label:N", title="Series"), alt.Tooltip("particle:N", title="Particle"),
-               alt.Tooltip("ci_text:N", title="3-year rate")]
+        tip = [
+            alt.Tooltip("row_label:N", title="Series"),
+            alt.Tooltip("particle:N", title="Particle"),
+            alt.Tooltip("ci_text:N", title="3-year rate"),
+        ]
         base = alt.Chart(data)
         panel = alt.layer(
-            base.mark_rule(strokeWidth=2).encode(x=alt.X("ci_low:Q", scale=xs, title=f"3-year {ep} (%)"),
-                                                 x2="ci_high:Q", y=y, color=colour, tooltip=tip),
-            base.mark_point(filled=True, size=90, opacity=1).encode(x=alt.X("rate_percent:Q", scale=xs), y=y,
-                                                                    color=colour, shape=shape, tooltip=tip),
+            base.mark_rule(strokeWidth=2).encode(
+                x=alt.X("ci_low:Q", scale=xs, title=f"3-year {ep} (%)"), x2="ci_high:Q", y=y, color=colour, tooltip=tip
+            ),
+            base.mark_point(filled=True, size=90, opacity=1).encode(
+                x=alt.X("rate_percent:Q", scale=xs), y=y, color=colour, shape=shape, tooltip=tip
+            ),
         ).properties(width=width, height=28 * len(order), title=endpoint_title(ep))
         panels.append(panel)
     return alt.hconcat(*panels, spacing=12).configure_view(stroke=None)
@@ -227,13 +287,17 @@ def _cnao_key_point_values(logrank: pd.DataFrame, cox: pd.DataFrame, cc: pd.Data
         tested = set(logrank.loc[(logrank["endpoint"] == ep) & logrank["applicable"].astype(bool), "variable"])
         tested |= set(cox.loc[(cox["endpoint"] == ep) & cox["applicable"].astype(bool), "variable"])
         counts.append(f"{len(tested)} for {ENDPOINT_NAMES.get(ep, ep)}")
-    text = (f"The paper tested several factors per endpoint ({_join(counts)}), each by log-rank and by Cox, "
-            "and reports no correction for multiple testing")
+    text = (
+        f"The paper tested several factors per endpoint ({_join(counts)}), each by log-rank and by Cox, "
+        "and reports no correction for multiple testing"
+    )
     lc_bad = cc[(cc["endpoint"] == "LC") & (cc["verdict"] == "inconsistent") & cc["interval_excludes_1"]]
     if len(lc_bad):
         n = len(lc_bad)
-        text += (f"; {_number_word(n)} Cox interval{'s' if n != 1 else ''} for local control "
-                 f"({_join(list(lc_bad['variable']))}) exclude{'s' if n == 1 else ''} 1 despite p > 0.05")
+        text += (
+            f"; {_number_word(n)} Cox interval{'s' if n != 1 else ''} for local control "
+            f"({_join(list(lc_bad['variable']))}) exclude{'s' if n == 1 else ''} 1 despite p > 0.05"
+        )
     v["cnao_factor_caveat"] = text + "."
     return v
 
@@ -251,19 +315,31 @@ def _cnao_landmark_sentences(landmarks: pd.DataFrame, v: Mapping[str, Any]) -> d
     if diff.empty:
         text = "The two sections agree wherever both give a value."
     else:
-        text = "The two sections differ for " + _join(
-            [f"{r.horizon_years}-year {ENDPOINT_NAMES.get(r.endpoint, r.endpoint)} (abstract {r.abstract:g}%, "
-             f"results {r.results:g}%)" for r in diff.itertuples()]) + "."
+        text = (
+            "The two sections differ for "
+            + _join(
+                [
+                    f"{r.horizon_years}-year {ENDPOINT_NAMES.get(r.endpoint, r.endpoint)} (abstract {r.abstract:g}%, "
+                    f"results {r.results:g}%)"
+                    for r in diff.itertuples()
+                ]
+            )
+            + "."
+        )
     for only, section in (("results only", "results"), ("abstract only", "abstract")):
         sub = lm[lm["agreement"] == only]
         if len(sub):
             col = "results" if section == "results" else "abstract"
-            items = [f"{r.horizon_years}-year {ENDPOINT_NAMES.get(r.endpoint, r.endpoint)} ({getattr(r, col):g}%)"
-                     for r in sub.itertuples()]
+            items = [
+                f"{r.horizon_years}-year {ENDPOINT_NAMES.get(r.endpoint, r.endpoint)} ({getattr(r, col):g}%)"
+                for r in sub.itertuples()
+            ]
             text += f" The {_join(items)} appear{'s' if len(items) == 1 else ''} in the {section} only."
     ttlp_high = float(v["cnao_ttlp_high"])
-    return {"cnao_sections_agreement": text,
-            "cnao_ttlp_vs_3y": "which the range excludes" if ttlp_high <= 36 else "which the range allows"}
+    return {
+        "cnao_sections_agreement": text,
+        "cnao_ttlp_vs_3y": "which the range excludes" if ttlp_high <= 36 else "which the range allows",
+    }
 
 
 def _distinct(values) -> list[str]:
@@ -308,8 +384,9 @@ def table_i_rounding(own: float, printed: float) -> str:
     return "rounded" if round(float(own), decimals) == float(printed) else "not the reported rate"
 
 
-def _series_values(series: pd.DataFrame, table_i_rates: pd.DataFrame | None,
-                   highlight: str = "cuccia2020") -> dict[str, Any]:
+def _series_values(
+    series: pd.DataFrame, table_i_rates: pd.DataFrame | None, highlight: str = "cuccia2020"
+) -> dict[str, Any]:
     """The values of the section on the cohort among the review's 3-year series (``cnao_own_*``,
     ``cnao_others_*``, ``cnao_t1_*``)."""
     v: dict[str, Any] = {}
@@ -324,17 +401,22 @@ def _series_values(series: pd.DataFrame, table_i_rates: pd.DataFrame | None,
         v[f"cnao_others_{e}_min"] = float(others["rate_percent"].min())
         v[f"cnao_others_{e}_max"] = float(others["rate_percent"].max())
         v[f"cnao_others_{e}_k"] = len(others)
-        v[f"cnao_{e}_position"] = _position(float(row["rate_percent"]), float(others["rate_percent"].min()),
-                                            float(others["rate_percent"].max()))
+        v[f"cnao_{e}_position"] = _position(
+            float(row["rate_percent"]), float(others["rate_percent"].min()), float(others["rate_percent"].max())
+        )
     others = series[~series["highlight"]].sort_values(["year", "label"], kind="stable")
     v["cnao_others_k"] = int(others["study_id"].nunique())
     v["cnao_others_sites"] = _sites_text(others["site"]) if "site" in others.columns else "not given"
-    v["cnao_others_histologies"] = (_join([_histology_words(h) for h in _distinct(others["histology"])])
-                                    if "histology" in others.columns else "not given")
+    v["cnao_others_histologies"] = (
+        _join([_histology_words(h) for h in _distinct(others["histology"])])
+        if "histology" in others.columns
+        else "not given"
+    )
     v["cnao_others_particles"] = _join(_distinct(others["particle"]))
     if table_i_rates is not None:
-        t1 = table_i_rates[(table_i_rates["study_id"] == highlight)
-                           & (table_i_rates["horizon_years"].astype(float) == 3.0)].set_index("endpoint")
+        t1 = table_i_rates[
+            (table_i_rates["study_id"] == highlight) & (table_i_rates["horizon_years"].astype(float) == 3.0)
+        ].set_index("endpoint")
         words = []
         for ep in ("LC", "OS"):
             e = ep.lower()
@@ -346,9 +428,15 @@ def _series_values(series: pd.DataFrame, table_i_rates: pd.DataFrame | None,
     return v
 
 
-def cnao_glue_values(facts: pd.DataFrame, chars: pd.DataFrame, landmarks: pd.DataFrame,
-                     logrank: pd.DataFrame, cox: pd.DataFrame, series: pd.DataFrame,
-                     table_i_rates: pd.DataFrame | None = None) -> dict[str, Any]:
+def cnao_glue_values(
+    facts: pd.DataFrame,
+    chars: pd.DataFrame,
+    landmarks: pd.DataFrame,
+    logrank: pd.DataFrame,
+    cox: pd.DataFrame,
+    series: pd.DataFrame,
+    table_i_rates: pd.DataFrame | None = None,
+) -> dict[str, Any]:
     """Every value the CNAO chapter's prose quotes, keyed ``cnao_*``.
 
     ``series`` is :func:`three_year_series`; ``table_i_rates`` (``literature/table_i_rates``, optional) adds
@@ -360,7 +448,9 @@ def cnao_glue_values(facts: pd.DataFrame, chars: pd.DataFrame, landmarks: pd.Dat
 
     def fv(key: str, fact_id: str, part: str = "value") -> None:
         if fact_id not in f:
-            raise ValueError(f"data/cnao/facts.csv has no fact_id {fact_id!r}; the CNAO chapter quotes it (add the row)")
+            raise ValueError(
+                f"data/cnao/facts.csv has no fact_id {fact_id!r}; the CNAO chapter quotes it (add the row)"
+            )
         v[key] = f[fact_id][part]
 
     fv("cnao_n", "n_patients_results")
@@ -415,9 +505,13 @@ def cnao_glue_values(facts: pd.DataFrame, chars: pd.DataFrame, landmarks: pd.Dat
         v[f"cnao_{key}_table"] = float(c.loc[(var, "median"), "value"])
         v[f"cnao_{key}_table_low"] = float(c.loc[(var, "median"), "value_low"])
         v[f"cnao_{key}_table_high"] = float(c.loc[(var, "median"), "value_high"])
-    for var, cat, key in (("tumor_site", "Pelvis", "pelvis"), ("histology", "Chondrosarcoma", "chondro"),
-                          ("histology", "Osteosarcoma", "osteo"), ("disease_presentation", "Recurrent", "recurrent"),
-                          ("grading", "G3", "g3")):
+    for var, cat, key in (
+        ("tumor_site", "Pelvis", "pelvis"),
+        ("histology", "Chondrosarcoma", "chondro"),
+        ("histology", "Osteosarcoma", "osteo"),
+        ("disease_presentation", "Recurrent", "recurrent"),
+        ("grading", "G3", "g3"),
+    ):
         v[f"cnao_{key}_n"] = int(c.loc[(var, cat), "n"])
         v[f"cnao_{key}_pct"] = float(c.loc[(var, cat), "percent"])
 
@@ -428,14 +522,19 @@ def cnao_glue_values(facts: pd.DataFrame, chars: pd.DataFrame, landmarks: pd.Dat
 
     sig_lr = significant_cells(logrank)
     sig_cox = significant_cells(cox)
-    v.update(cnao_logrank_significant=_join(sig_lr), cnao_logrank_n_significant=len(sig_lr),
-             cnao_cox_significant=_join(sig_cox), cnao_cox_n_significant=len(sig_cox))
+    v.update(
+        cnao_logrank_significant=_join(sig_lr),
+        cnao_logrank_n_significant=len(sig_lr),
+        cnao_cox_significant=_join(sig_cox),
+        cnao_cox_n_significant=len(sig_cox),
+    )
     cc = cox_consistency(cox)
     direct = cc[cc["verdict"] == "inconsistent"]
     v["cnao_cox_n_cells"] = len(cc)
     v["cnao_cox_n_direct"] = len(direct)
-    v["cnao_cox_direct"] = _join([f"{r.variable} for {r.endpoint} (p = {r.p}, interval {r.interval})"
-                                  for r in direct.itertuples()])
+    v["cnao_cox_direct"] = _join(
+        [f"{r.variable} for {r.endpoint} (p = {r.p}, interval {r.interval})" for r in direct.itertuples()]
+    )
     v["cnao_gtv_factor"] = str(cox.loc[cox["variable"] == "gtv_gt_1000cc", "variable_as_printed"].iloc[0])
     v["cnao_cox_n_wald_misfit"] = int((cc["verdict"] == "cannot check").sum())
     v["cnao_cox_n_wald_fit"] = int((cc["verdict"] == "consistent with rounding").sum())

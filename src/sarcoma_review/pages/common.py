@@ -60,8 +60,13 @@ def fact_values(facts: pd.DataFrame) -> dict[str, dict[str, Any]]:
     """``{fact_id: {"value", "low", "high", "printed", "location"}}`` from ``cnao/facts``."""
     out = {}
     for _, r in facts.iterrows():
-        out[str(r["fact_id"])] = {"value": r["value"], "low": r["value_low"], "high": r["value_high"],
-                                  "printed": r["value_as_printed"], "location": r["location"]}
+        out[str(r["fact_id"])] = {
+            "value": r["value"],
+            "low": r["value_low"],
+            "high": r["value_high"],
+            "printed": r["value_as_printed"],
+            "location": r["location"],
+        }
     return out
 
 
@@ -80,8 +85,9 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
     return out.to_dict(orient="records")
 
 
-def km_frames(time: Sequence[float], event: Sequence[int], group: str,
-              at_risk_times: Sequence[float]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def km_frames(
+    time: Sequence[float], event: Sequence[int], group: str, at_risk_times: Sequence[float]
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """The three inputs of :func:`sarcoma_review.pages.render.charts.km_plot` for one group.
 
     Returns ``km`` (from time 0, survival 1; fractions with the 95% log-log interval of
@@ -92,8 +98,15 @@ def km_frames(time: Sequence[float], event: Sequence[int], group: str,
     start = pd.DataFrame({"time": [0.0], "surv": [1.0], "ci_low": [1.0], "ci_high": [1.0], "n_censor": [0]})
     curve = pd.concat([start, km[["time", "surv", "ci_low", "ci_high", "n_censor"]]], ignore_index=True)
     curve = curve.drop_duplicates("time", keep="last")
-    kmf = pd.DataFrame({"group": group, "time": curve["time"], "survival": curve["surv"],
-                        "ci_low": curve["ci_low"], "ci_high": curve["ci_high"]})
+    kmf = pd.DataFrame(
+        {
+            "group": group,
+            "time": curve["time"],
+            "survival": curve["surv"],
+            "ci_low": curve["ci_low"],
+            "ci_high": curve["ci_high"],
+        }
+    )
     cens = km[km["n_censor"] > 0]
     censored = pd.DataFrame({"group": group, "time": cens["time"], "survival": cens["surv"]})
     nar = survival.number_at_risk(time, event, at_risk_times)
@@ -155,9 +168,10 @@ def audit_flags_html(source: str, audit: pd.DataFrame | None = None):
         if ".km." in r.check_id:
             what = _html.escape(str(r.explanation))
         else:
-            what = (f"printed {_html.escape(str(r.reported))}; recomputed {_html.escape(str(r.recomputed))}")
+            what = f"printed {_html.escape(str(r.reported))}; recomputed {_html.escape(str(r.recomputed))}"
         tag = "" if r.verdict == "inconsistent" else f" <em>({_html.escape(str(r.verdict))})</em>"
         items.append(
-            f'<li><strong>{_html.escape(str(r.quantity))}</strong>{tag} ({_html.escape(str(r.location))}): {what}. '
-            f'<a href="{_html.escape(r.href, quote=True)}">Finding in the audit</a></li>')
+            f"<li><strong>{_html.escape(str(r.quantity))}</strong>{tag} ({_html.escape(str(r.location))}): {what}. "
+            f'<a href="{_html.escape(r.href, quote=True)}">Finding in the audit</a></li>'
+        )
     return HTML('<ul class="audit-flags">' + "".join(items) + "</ul>")

@@ -25,8 +25,9 @@ from sarcoma_review.stats.sensitivity import landmark_rows
 MAIN_LANDMARKS: list[tuple[str, float]] = [("LC", 5.0), ("OS", 5.0), ("LC", 3.0), ("OS", 3.0)]
 
 
-def subgroup_estimates(lit: pd.DataFrame, column: str,
-                       landmarks: list[tuple[str, float]] = MAIN_LANDMARKS) -> pd.DataFrame:
+def subgroup_estimates(
+    lit: pd.DataFrame, column: str, landmarks: list[tuple[str, float]] = MAIN_LANDMARKS
+) -> pd.DataFrame:
     """Pooled rate per value of ``column`` at each landmark (a one-study subgroup is that study)."""
     parts = []
     for ep, hz in landmarks:
@@ -39,8 +40,7 @@ def subgroup_estimates(lit: pd.DataFrame, column: str,
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
-def subgroup_tests(lit: pd.DataFrame, column: str,
-                   landmarks: list[tuple[str, float]] = MAIN_LANDMARKS) -> pd.DataFrame:
+def subgroup_tests(lit: pd.DataFrame, column: str, landmarks: list[tuple[str, float]] = MAIN_LANDMARKS) -> pd.DataFrame:
     """Mixed-effects moderator test (common τ², Knapp–Hartung F) and between-subgroup Q test.
 
     A landmark where the column has a single value, or too few studies to estimate the moderator,
@@ -50,12 +50,25 @@ def subgroup_tests(lit: pd.DataFrame, column: str,
     for ep, hz in landmarks:
         d = landmark_rows(lit, ep, hz)
         groups = d[column].nunique()
-        row = {"landmark": landmark_name(ep, hz), "endpoint": ep, "horizon_years": hz, "k": len(d),
-               "groups": groups, "f": np.nan, "df1": np.nan, "df2": np.nan, "p_moderator": np.nan,
-               "q_between": np.nan, "q_df": np.nan, "p_between": np.nan, "note": ""}
+        row = {
+            "landmark": landmark_name(ep, hz),
+            "endpoint": ep,
+            "horizon_years": hz,
+            "k": len(d),
+            "groups": groups,
+            "f": np.nan,
+            "df1": np.nan,
+            "df2": np.nan,
+            "p_moderator": np.nan,
+            "q_between": np.nan,
+            "q_df": np.nan,
+            "p_between": np.nan,
+            "note": "",
+        }
         if groups < 2:
-            row["note"] = (f"all {len(d)} series are in the same "
-                           f"{vocabulary.SUBGROUP_NAMES.get(column, column.replace('_', ' '))}")
+            row["note"] = (
+                f"all {len(d)} series are in the same {vocabulary.SUBGROUP_NAMES.get(column, column.replace('_', ' '))}"
+            )
         elif len(d) <= groups:
             row["note"] = f"{len(d)} series cannot estimate {groups} group means and τ²"
         else:
@@ -77,10 +90,20 @@ def year_regressions(lit: pd.DataFrame, landmarks: list[tuple[str, float]] = MAI
             continue
         summary, coefs = moderators.meta_regression(d, "year", tau2_method="REML", ci_method="HKSJ")
         slope = coefs.iloc[1]
-        rows.append({"landmark": landmark_name(ep, hz), "k": len(d), "slope_per_year": float(slope["estimate"]),
-                     "slope_ci_low": float(slope["ci_low"]), "slope_ci_high": float(slope["ci_high"]),
-                     "f": summary["statistic"], "df1": summary["df1"], "df2": summary["df2"], "p": summary["p"],
-                     "note": ""})
+        rows.append(
+            {
+                "landmark": landmark_name(ep, hz),
+                "k": len(d),
+                "slope_per_year": float(slope["estimate"]),
+                "slope_ci_low": float(slope["ci_low"]),
+                "slope_ci_high": float(slope["ci_high"]),
+                "f": summary["statistic"],
+                "df1": summary["df1"],
+                "df2": summary["df2"],
+                "p": summary["p"],
+                "note": "",
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -100,37 +123,84 @@ POPULATIONS: tuple[tuple[str, str, str], ...] = (
 UNCERTAINTY = {
     "kaplan-meier": "Kaplan-Meier from the patient table; Greenwood variance, 95% interval on the log(-log) scale",
     "exact": "binomial variance 1/(n p (1-p)) with its stated n; 95% interval on the logit scale",
-    "bound": ("binomial variance with the upper bound of its n; 95% interval on the logit scale: the narrowest "
-              "interval it can have (its real interval is wider)"),
+    "bound": (
+        "binomial variance with the upper bound of its n; 95% interval on the logit scale: the narrowest "
+        "interval it can have (its real interval is wider)"
+    ),
     "unknown": "fixed number: its size is given nowhere, so its sampling uncertainty cannot be included",
 }
 
 #: The columns of ``comparisons.csv`` (and of :func:`benchmark_panel`), in order.
 CSV_COLUMNS: list[str] = [
-    "landmark", "endpoint", "horizon_years", "particle_population", "population_role", "particle_label", "k",
-    "n_particle_patients", "particle_soft_tissue_series", "particle_estimate", "particle_ci_low", "particle_ci_high", "particle_interval",
-    "comparator", "modality", "comparator_source", "comparator_n_kind", "comparator_n", "comparator_estimate",
-    "comparator_ci_low", "comparator_ci_high", "comparator_uncertainty", "comparator_class", "class_reason",
-    "intent", "intent_statement", "dose_group", "selection", "era_year", "n_at_risk", "at_risk_flag",
-    "particle_pi_low", "particle_pi_high", "difference", "diff_low", "diff_high", "new_diff_low", "new_diff_high",
-    "verdict", "verdict_mean", "verdict_if_comparator_fixed", "prob_particle_exceeds", "probability_of",
-    "verdict_meaning", "notes",
+    "landmark",
+    "endpoint",
+    "horizon_years",
+    "particle_population",
+    "population_role",
+    "particle_label",
+    "k",
+    "n_particle_patients",
+    "particle_soft_tissue_series",
+    "particle_estimate",
+    "particle_ci_low",
+    "particle_ci_high",
+    "particle_interval",
+    "comparator",
+    "modality",
+    "comparator_source",
+    "comparator_n_kind",
+    "comparator_n",
+    "comparator_estimate",
+    "comparator_ci_low",
+    "comparator_ci_high",
+    "comparator_uncertainty",
+    "comparator_class",
+    "class_reason",
+    "intent",
+    "intent_statement",
+    "dose_group",
+    "selection",
+    "era_year",
+    "n_at_risk",
+    "at_risk_flag",
+    "particle_pi_low",
+    "particle_pi_high",
+    "difference",
+    "diff_low",
+    "diff_high",
+    "new_diff_low",
+    "new_diff_high",
+    "verdict",
+    "verdict_mean",
+    "verdict_if_comparator_fixed",
+    "prob_particle_exceeds",
+    "probability_of",
+    "verdict_meaning",
+    "notes",
 ]
 
 #: What each verdict means, in plain words (the ``verdict_meaning`` column and the page).
 VERDICT_MEANING = {
-    "above": ("a new particle-therapy series like those pooled would be expected to have a higher rate than this "
-              "comparator: the whole interval of the difference, allowing for how much the series differ from "
-              "one another, lies above zero"),
-    "below": ("a new particle-therapy series like those pooled would be expected to have a lower rate than this "
-              "comparator: the whole interval of the difference, allowing for how much the series differ from "
-              "one another, lies below zero"),
-    "includes": ("no direction: once the spread between particle series is allowed for, a new series could have "
-                 "a higher or a lower rate than this comparator"),
+    "above": (
+        "a new particle-therapy series like those pooled would be expected to have a higher rate than this "
+        "comparator: the whole interval of the difference, allowing for how much the series differ from "
+        "one another, lies above zero"
+    ),
+    "below": (
+        "a new particle-therapy series like those pooled would be expected to have a lower rate than this "
+        "comparator: the whole interval of the difference, allowing for how much the series differ from "
+        "one another, lies below zero"
+    ),
+    "includes": (
+        "no direction: once the spread between particle series is allowed for, a new series could have "
+        "a higher or a lower rate than this comparator"
+    ),
 }
 
-DIFFERENCE_METHOD = ("difference = particle minus comparator (percentage points); 95% interval by MOVER "
-                     "(square-and-add) from the two sides' own 95% intervals, the two assumed independent")
+DIFFERENCE_METHOD = (
+    "difference = particle minus comparator (percentage points); 95% interval by MOVER "
+    "(square-and-add) from the two sides' own 95% intervals, the two assumed independent"
+)
 
 
 def particle_population(lit: pd.DataFrame, key: str) -> pd.DataFrame:
@@ -147,8 +217,10 @@ def _size_error(comparators: pd.DataFrame, i: int, why: str):
     from sarcoma_review.paths import data_dir
 
     row = comparators.index.get_loc(i) + 1
-    return DataValidationError(data_dir() / "comparators" / "comparators.csv",
-                               [(row, "n_value", "a size n >= 1 when n_kind is exact or bound", why)])
+    return DataValidationError(
+        data_dir() / "comparators" / "comparators.csv",
+        [(row, "n_value", "a size n >= 1 when n_kind is exact or bound", why)],
+    )
 
 
 def _comparator_rate(rate: float, kind: str, n) -> comparators_stats.ComparatorRate | None:
@@ -174,28 +246,44 @@ def _text(v) -> str:
 
 def _facts(r) -> dict:
     era = pd.to_numeric(r.get("era_year", np.nan), errors="coerce")
-    return {"intent": _text(r.get("intent", "")) or "not stated", "intent_statement": _text(r.get("intent_statement")),
-            "dose_group": _text(r.get("dose_group")), "selection": _text(r.get("selection")) or "none stated",
-            "era_year": float(era) if pd.notna(era) else np.nan, "n_at_risk": np.nan}
+    return {
+        "intent": _text(r.get("intent", "")) or "not stated",
+        "intent_statement": _text(r.get("intent_statement")),
+        "dose_group": _text(r.get("dose_group")),
+        "selection": _text(r.get("selection")) or "none stated",
+        "era_year": float(era) if pd.notna(era) else np.nan,
+        "n_at_risk": np.nan,
+    }
 
 
 def _row_facts(b) -> dict:
     """The class-driving facts of a benchmark row; a fact the row does not carry is "not stated" (a table
     without them can never make a comparator comparable)."""
+
     def get(name, default):
         v = getattr(b, name, default)
-        return default if v is None or (isinstance(v, float) and np.isnan(v) and not isinstance(default, float)) \
-            else v
-    return {"intent": get("intent", "not stated"), "intent_statement": get("intent_statement", ""),
-            "dose_group": get("dose_group", ""), "selection": get("selection", "none stated"),
-            "era_year": get("era_year", np.nan), "n_at_risk": get("n_at_risk", np.nan)}
+        return default if v is None or (isinstance(v, float) and np.isnan(v) and not isinstance(default, float)) else v
+
+    return {
+        "intent": get("intent", "not stated"),
+        "intent_statement": get("intent_statement", ""),
+        "dose_group": get("dose_group", ""),
+        "selection": get("selection", "none stated"),
+        "era_year": get("era_year", np.nan),
+        "n_at_risk": get("n_at_risk", np.nan),
+    }
 
 
 def _ifosfamide_facts(reported: pd.DataFrame | None) -> dict:
     """The ifosfamide series' intent and era from its own text: "definitive treatment" is curative intent;
     the era is its publication year (2010, from its reported source label, not typed here)."""
-    facts = {"intent": "not stated", "intent_statement": "", "dose_group": "", "selection": "none stated",
-             "era_year": np.nan}
+    facts = {
+        "intent": "not stated",
+        "intent_statement": "",
+        "dose_group": "",
+        "selection": "none stated",
+        "era_year": np.nan,
+    }
     if reported is None:
         return facts
     st = reported["statement"].astype(str)
@@ -211,9 +299,11 @@ def _ifosfamide_at_risk(patients: pd.DataFrame | None, endpoint: str) -> dict:
     t, _ = _IFO_TIME[endpoint]
     out = {"n_at_risk": float((patients[t].astype(float) >= 60.0).sum()), "n_died_first": np.nan}
     if endpoint == "LC":  # deaths before any local failure are censored in local control
-        out["n_died_first"] = float(survival.competing_deaths(
-            patients["lc_months"], patients["local_failure"], patients["os_months"], patients["death"],
-            60.0)["n_died_first"])
+        out["n_died_first"] = float(
+            survival.competing_deaths(
+                patients["lc_months"], patients["local_failure"], patients["os_months"], patients["death"], 60.0
+            )["n_died_first"]
+        )
     return out
 
 
@@ -225,8 +315,11 @@ def _ifosfamide_reported_rate(rate: float, kind: str, n, patients: pd.DataFrame 
     return comparators_stats.km_rate_reported(rate, patients[t], patients[e], 60.0)
 
 
-def benchmarks(comparators: pd.DataFrame, ifosfamide_reported: pd.DataFrame | None = None,
-               ifosfamide_patients: pd.DataFrame | None = None) -> pd.DataFrame:
+def benchmarks(
+    comparators: pd.DataFrame,
+    ifosfamide_reported: pd.DataFrame | None = None,
+    ifosfamide_patients: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """The comparator rates a particle-therapy rate can be set against, each with its own uncertainty.
 
     Rows: every comparator with an LC or OS rate at a stated horizon, plus the ifosfamide series'
@@ -238,53 +331,104 @@ def benchmarks(comparators: pd.DataFrame, ifosfamide_reported: pd.DataFrame | No
     when the rate has no logit). A comparator with n_kind exact or bound and no n_value raises
     :class:`~sarcoma_review.errors.DataValidationError`.
     """
-    c = comparators[comparators["endpoint"].isin(["LC", "OS"]) & comparators["horizon_years"].notna()
-                    & comparators["rate_percent"].notna()]
+    c = comparators[
+        comparators["endpoint"].isin(["LC", "OS"])
+        & comparators["horizon_years"].notna()
+        & comparators["rate_percent"].notna()
+    ]
     rows = []
     for i, r in c.iterrows():
         kind = str(r["n_kind"])
         n = r["n_value"]
         if kind in ("exact", "bound") and (pd.isna(n) or not float(n) >= 1):
             raise _size_error(comparators, i, "empty" if pd.isna(n) else str(n))
-        rows.append({"label": f"{r['study']}, {r['group']}", "modality": r["modality"], "endpoint": r["endpoint"],
-                     "horizon_years": float(r["horizon_years"]), "rate_percent": float(r["rate_percent"]),
-                     "n_kind": kind, "n_value": float(n) if kind != "unknown" else np.nan,
-                     "source": r["comparator_id"],
-                     "size_note": "" if pd.isna(r["size_note"]) else str(r["size_note"]),
-                     "rate": _comparator_rate(float(r["rate_percent"]), kind, n), **_facts(r)})
+        rows.append(
+            {
+                "label": f"{r['study']}, {r['group']}",
+                "modality": r["modality"],
+                "endpoint": r["endpoint"],
+                "horizon_years": float(r["horizon_years"]),
+                "rate_percent": float(r["rate_percent"]),
+                "n_kind": kind,
+                "n_value": float(n) if kind != "unknown" else np.nan,
+                "source": r["comparator_id"],
+                "size_note": "" if pd.isna(r["size_note"]) else str(r["size_note"]),
+                "rate": _comparator_rate(float(r["rate_percent"]), kind, n),
+                **_facts(r),
+            }
+        )
     n_ifo = len(ifosfamide_patients) if ifosfamide_patients is not None else None
     ifo_facts = _ifosfamide_facts(ifosfamide_reported)
     if ifosfamide_reported is not None:
-        rep = ifosfamide_reported[(ifosfamide_reported["quantity"] == "km_rate")
-                                  & ifosfamide_reported["endpoint"].isin(["LC", "OS"])
-                                  & ifosfamide_reported["horizon_years"].notna()]
+        rep = ifosfamide_reported[
+            (ifosfamide_reported["quantity"] == "km_rate")
+            & ifosfamide_reported["endpoint"].isin(["LC", "OS"])
+            & ifosfamide_reported["horizon_years"].notna()
+        ]
         rep = rep.drop_duplicates(["endpoint", "horizon_years", "value"])
         for r in rep.itertuples():
             if float(r.horizon_years) == 5.0:
                 kind = "exact" if n_ifo else "unknown"
-                rows.append({"label": "Ifosfamide radiochemotherapy (Eckert 2010), as reported",
-                             "modality": "radiochemotherapy", "endpoint": r.endpoint, "horizon_years": 5.0,
-                             "rate_percent": float(r.value), "n_kind": kind,
-                             "n_value": float(n_ifo) if n_ifo else np.nan, "source": r.estimate_id,
-                             "size_note": (f"the series' {n_ifo} patients (one row each in Table 3); the reported "
-                                           "Kaplan-Meier rate carries the Greenwood interval (log(-log) scale) "
-                                           "of the same patients' recomputed estimate"
-                                           if n_ifo else ""),
-                             "rate": _ifosfamide_reported_rate(float(r.value), kind, n_ifo, ifosfamide_patients, r.endpoint),
-                             **ifo_facts, **_ifosfamide_at_risk(ifosfamide_patients, r.endpoint)})
+                rows.append(
+                    {
+                        "label": "Ifosfamide radiochemotherapy (Eckert 2010), as reported",
+                        "modality": "radiochemotherapy",
+                        "endpoint": r.endpoint,
+                        "horizon_years": 5.0,
+                        "rate_percent": float(r.value),
+                        "n_kind": kind,
+                        "n_value": float(n_ifo) if n_ifo else np.nan,
+                        "source": r.estimate_id,
+                        "size_note": (
+                            f"the series' {n_ifo} patients (one row each in Table 3); the reported "
+                            "Kaplan-Meier rate carries the Greenwood interval (log(-log) scale) "
+                            "of the same patients' recomputed estimate"
+                            if n_ifo
+                            else ""
+                        ),
+                        "rate": _ifosfamide_reported_rate(float(r.value), kind, n_ifo, ifosfamide_patients, r.endpoint),
+                        **ifo_facts,
+                        **_ifosfamide_at_risk(ifosfamide_patients, r.endpoint),
+                    }
+                )
     if ifosfamide_patients is not None:
         p = ifosfamide_patients
         for ep, t, e in (("LC", p["lc_months"], p["local_failure"]), ("OS", p["os_months"], p["death"])):
             km = comparators_stats.km_rate(t, e, 60.0)
-            rows.append({"label": "Ifosfamide radiochemotherapy (Eckert 2010), recomputed from Table 3",
-                         "modality": "radiochemotherapy", "endpoint": ep, "horizon_years": 5.0,
-                         "rate_percent": km.rate, "n_kind": "exact", "n_value": float(len(p)),
-                         "source": "ifosfamide/patients.csv (Kaplan-Meier at 60 months)",
-                         "size_note": f"Kaplan-Meier at 60 months from the {len(p)} patients of Table 3",
-                         "rate": km, **ifo_facts, **_ifosfamide_at_risk(p, ep)})
-    out = pd.DataFrame(rows, columns=["label", "modality", "endpoint", "horizon_years", "rate_percent", "n_kind",
-                                      "n_value", "source", "size_note", "rate", *FACT_COLUMNS, "n_at_risk",
-                                      "n_died_first"])
+            rows.append(
+                {
+                    "label": "Ifosfamide radiochemotherapy (Eckert 2010), recomputed from Table 3",
+                    "modality": "radiochemotherapy",
+                    "endpoint": ep,
+                    "horizon_years": 5.0,
+                    "rate_percent": km.rate,
+                    "n_kind": "exact",
+                    "n_value": float(len(p)),
+                    "source": "ifosfamide/patients.csv (Kaplan-Meier at 60 months)",
+                    "size_note": f"Kaplan-Meier at 60 months from the {len(p)} patients of Table 3",
+                    "rate": km,
+                    **ifo_facts,
+                    **_ifosfamide_at_risk(p, ep),
+                }
+            )
+    out = pd.DataFrame(
+        rows,
+        columns=[
+            "label",
+            "modality",
+            "endpoint",
+            "horizon_years",
+            "rate_percent",
+            "n_kind",
+            "n_value",
+            "source",
+            "size_note",
+            "rate",
+            *FACT_COLUMNS,
+            "n_at_risk",
+            "n_died_first",
+        ],
+    )
     out["uncertainty"] = [UNCERTAINTY[x.kind] if x is not None else "" for x in out["rate"]]
     out["rate_ci_low"] = [x.ci_low if x is not None else np.nan for x in out["rate"]]
     out["rate_ci_high"] = [x.ci_high if x is not None else np.nan for x in out["rate"]]
@@ -299,8 +443,10 @@ def _particle_label(d: pd.DataFrame, pooled: bool) -> str:
 
 
 #: The reason a comparator is comparable (every rule of the classification passed).
-COMPARABLE_REASON = ("curative intent stated; not a lower-dose group; not selected by tumour size, site or resection "
-                     "margin; no year before the first particle series printed; size known or bounded")
+COMPARABLE_REASON = (
+    "curative intent stated; not a lower-dose group; not selected by tumour size, site or resection "
+    "margin; no year before the first particle series printed; size known or bounded"
+)
 
 
 def _signed(x: float) -> str:
@@ -321,9 +467,11 @@ def sof_comparisons(data_dir: Path | None = None, method: str = "REML", ci: str 
     from sarcoma_review.stats import comparison_certainty
 
     lit = loaders.load_literature(data_dir)
-    bench = benchmarks(loaders.load_comparators(data_dir), loaders.load_table("ifosfamide", "reported_estimates",
-                                                                              data_dir),
-                       loaders.load_ifosfamide_patients(data_dir))
+    bench = benchmarks(
+        loaders.load_comparators(data_dir),
+        loaders.load_table("ifosfamide", "reported_estimates", data_dir),
+        loaders.load_ifosfamide_patients(data_dir),
+    )
     panel = benchmark_panel(lit, bench, method, ci)
     ratings = comparison_certainty.rate_panel(panel)
     out = comparable_for_summary(panel)
@@ -331,12 +479,15 @@ def sof_comparisons(data_dir: Path | None = None, method: str = "REML", ci: str 
     out["certainty"] = [cert.get((r.landmark, r.comparator), "") for r in out.itertuples()]
     words = {"above": "higher", "below": "lower", "includes": "no direction"}
     out["short"] = [
-        (f"{_pretty(r.comparator)}: {r.comparator_estimate:.0f}%; particle minus comparator {_signed(r.difference)} "
-         f"points ({'new series' if r.k >= 2 else 'one series'} {_signed(r.new_diff_low)} to "
-         f"{_signed(r.new_diff_high)}): "
-         f"{words[r.verdict]}, {r.certainty} certainty"
-         + (f"; {r.at_risk_flag}" if str(r.at_risk_flag).startswith("only") else ""))
-        for r in out.itertuples()]
+        (
+            f"{_pretty(r.comparator)}: {r.comparator_estimate:.0f}%; particle minus comparator {_signed(r.difference)} "
+            f"points ({'new series' if r.k >= 2 else 'one series'} {_signed(r.new_diff_low)} to "
+            f"{_signed(r.new_diff_high)}): "
+            f"{words[r.verdict]}, {r.certainty} certainty"
+            + (f"; {r.at_risk_flag}" if str(r.at_risk_flag).startswith("only") else "")
+        )
+        for r in out.itertuples()
+    ]
     return out
 
 
@@ -350,22 +501,40 @@ def at_risk_flag(endpoint: str, n_at_risk: float, n_died_first: float = np.nan) 
     if pd.isna(n_at_risk):
         return "number at risk at the landmark not reported"
     if n_at_risk < comparators_stats.MIN_AT_RISK:
-        died = ("" if pd.isna(n_died_first) or not n_died_first else
-                f"; {int(n_died_first)} died without local failure before it, deaths the local-control estimate "
-                "censors, so the rate describes patients had they lived")
-        return (f"only {int(n_at_risk)} patients at risk at the landmark (fewer than "
-                f"{comparators_stats.MIN_AT_RISK}): the rate rests on a handful of patients{died}")
+        died = (
+            ""
+            if pd.isna(n_died_first) or not n_died_first
+            else f"; {int(n_died_first)} died without local failure before it, deaths the local-control estimate "
+            "censors, so the rate describes patients had they lived"
+        )
+        return (
+            f"only {int(n_at_risk)} patients at risk at the landmark (fewer than "
+            f"{comparators_stats.MIN_AT_RISK}): the rate rests on a handful of patients{died}"
+        )
     return ""
 
 
-def _panel_row(b, d: pd.DataFrame, r: dict, *, key: str, role: str, method: str, ci: str, landmark: str,
-               klass: str, reasons: list[str]) -> dict:
+def _panel_row(
+    b,
+    d: pd.DataFrame,
+    r: dict,
+    *,
+    key: str,
+    role: str,
+    method: str,
+    ci: str,
+    landmark: str,
+    klass: str,
+    reasons: list[str],
+) -> dict:
     pooled = r.pop("pooled")
     k = len(d)
     if pooled:
         interval = f"{ci} t interval on {k - 1} df ({method} tau2)" if ci.upper() != "WALD" else "Wald interval"
-        prob_of = (f"that the true rate of a new particle series like those pooled ({key}) exceeds the "
-                   f"comparator's true rate (predictive t on {k - 1} df)")
+        prob_of = (
+            f"that the true rate of a new particle series like those pooled ({key}) exceeds the "
+            f"comparator's true rate (predictive t on {k - 1} df)"
+        )
     else:
         interval = "Wald logit interval of that one series"
         prob_of = "that this one series' true rate exceeds the comparator's true rate"
@@ -374,26 +543,46 @@ def _panel_row(b, d: pd.DataFrame, r: dict, *, key: str, role: str, method: str,
         notes.append(f"size: {b.size_note}")
     notes.append(DIFFERENCE_METHOD)
     if role == "primary":
-        notes.append("primary: the comparators are soft-tissue sarcoma series and chordoma is another disease; "
-                     "a series of mixed histology may include some chordomas (studies.csv: patient_group, "
-                     "n_chordoma)")
-    meaning = VERDICT_MEANING[r["verdict"]] if pooled else (
-        "one particle series only: the verdict reads that series' own interval, and says nothing about "
-        "series elsewhere")
+        notes.append(
+            "primary: the comparators are soft-tissue sarcoma series and chordoma is another disease; "
+            "a series of mixed histology may include some chordomas (studies.csv: patient_group, "
+            "n_chordoma)"
+        )
+    meaning = (
+        VERDICT_MEANING[r["verdict"]]
+        if pooled
+        else (
+            "one particle series only: the verdict reads that series' own interval, and says nothing about "
+            "series elsewhere"
+        )
+    )
     return {
-        "landmark": landmark, "endpoint": b.endpoint, "horizon_years": float(b.horizon_years),
-        "particle_population": key, "population_role": role, "particle_label": _particle_label(d, pooled),
-        "k": k, "n_particle_patients": int(d["n_patients"].sum()), **r, "particle_interval": interval,
+        "landmark": landmark,
+        "endpoint": b.endpoint,
+        "horizon_years": float(b.horizon_years),
+        "particle_population": key,
+        "population_role": role,
+        "particle_label": _particle_label(d, pooled),
+        "k": k,
+        "n_particle_patients": int(d["n_patients"].sum()),
+        **r,
+        "particle_interval": interval,
         "particle_soft_tissue_series": int((d["patient_group"].astype(str) == "soft tissue").sum())
-        if "patient_group" in d.columns else 0,
-        "comparator": b.label, "modality": b.modality, "comparator_source": b.source,
-        "comparator_n_kind": b.n_kind, "comparator_n": b.n_value,
-        "comparator_uncertainty": UNCERTAINTY[b.rate.kind], "comparator_class": klass,
+        if "patient_group" in d.columns
+        else 0,
+        "comparator": b.label,
+        "modality": b.modality,
+        "comparator_source": b.source,
+        "comparator_n_kind": b.n_kind,
+        "comparator_n": b.n_value,
+        "comparator_uncertainty": UNCERTAINTY[b.rate.kind],
+        "comparator_class": klass,
         "class_reason": "; ".join(reasons) if reasons else COMPARABLE_REASON,
-        **_row_facts(b), "at_risk_flag": at_risk_flag(b.endpoint, _row_facts(b)["n_at_risk"],
-                                                     getattr(b, "n_died_first", np.nan)),
+        **_row_facts(b),
+        "at_risk_flag": at_risk_flag(b.endpoint, _row_facts(b)["n_at_risk"], getattr(b, "n_died_first", np.nan)),
         "probability_of": prob_of,
-        "verdict_meaning": meaning, "notes": "; ".join(notes),
+        "verdict_meaning": meaning,
+        "notes": "; ".join(notes),
     }
 
 
@@ -402,8 +591,9 @@ def comparable_for_summary(panel: pd.DataFrame) -> pd.DataFrame:
     particle population only (one row per landmark and comparator)."""
     if panel.empty:
         return panel
-    return panel[(panel["comparator_class"] == "comparable")
-                 & (panel["population_role"] == "primary")].reset_index(drop=True)
+    return panel[(panel["comparator_class"] == "comparable") & (panel["population_role"] == "primary")].reset_index(
+        drop=True
+    )
 
 
 def benchmark_panel(lit: pd.DataFrame, bench: pd.DataFrame, method: str = "REML", ci: str = "HKSJ") -> pd.DataFrame:
@@ -424,8 +614,13 @@ def benchmark_panel(lit: pd.DataFrame, bench: pd.DataFrame, method: str = "REML"
             continue
         f = _row_facts(b)
         klass, reasons = comparators_stats.classify(
-            intent=f["intent"], dose_group=f["dose_group"], selection=f["selection"], era_year=f["era_year"],
-            n_kind=b.n_kind, first_particle_year=first_year)
+            intent=f["intent"],
+            dose_group=f["dose_group"],
+            selection=f["selection"],
+            era_year=f["era_year"],
+            n_kind=b.n_kind,
+            first_particle_year=first_year,
+        )
         for key, label, role in POPULATIONS:
             d = landmark_rows(particle_population(lit, key), b.endpoint, b.horizon_years)
             if d.empty:
@@ -433,8 +628,11 @@ def benchmark_panel(lit: pd.DataFrame, bench: pd.DataFrame, method: str = "REML"
                 continue
             res = pooling.pool_rates(d["rate_percent"], d["n_patients"], method, ci)
             r = comparators_stats.compare(res, b.rate)
-            rows.append(_panel_row(b, d, r, key=label, role=role, method=method, ci=ci, landmark=landmark,
-                                   klass=klass, reasons=reasons))
+            rows.append(
+                _panel_row(
+                    b, d, r, key=label, role=role, method=method, ci=ci, landmark=landmark, klass=klass, reasons=reasons
+                )
+            )
     out = pd.DataFrame(rows, columns=CSV_COLUMNS)
     out.attrs["skipped"] = skipped
     return out
@@ -451,9 +649,16 @@ def write_comparison_certainty_csv(ratings: pd.DataFrame, folder: str | Path) ->
 
 def certainty_table(ratings: pd.DataFrame) -> pd.DataFrame:
     """The ratings as a reader's table: plain column names, no assumptions column (it is in the download)."""
-    cols = {"landmark": "Outcome", "comparator": "Comparator", "comparator_class": "Class",
-            "risk_of_bias": "Risk of bias", "inconsistency": "Inconsistency", "indirectness": "Indirectness",
-            "imprecision": "Imprecision", "certainty": "Certainty"}
+    cols = {
+        "landmark": "Outcome",
+        "comparator": "Comparator",
+        "comparator_class": "Class",
+        "risk_of_bias": "Risk of bias",
+        "inconsistency": "Inconsistency",
+        "indirectness": "Indirectness",
+        "imprecision": "Imprecision",
+        "certainty": "Certainty",
+    }
     return ratings[list(cols)].rename(columns=cols)
 
 
@@ -465,31 +670,61 @@ def panel_html(panel: pd.DataFrame):
     shown = panel.copy()
     shown["class_shown"] = [c if c == "comparable" else "context only" for c in shown["comparator_class"]]
     words = {"above": "higher", "below": "lower", "includes": "no direction"}
-    shown["verdict_shown"] = [words[v] if c == "comparable" else "none drawn (context only)"
-                              for v, c in zip(shown["verdict"], shown["comparator_class"])]
-    shown["chance"] = [_prob(p) if c == "comparable" else "" for p, c in
-                       zip(shown["prob_particle_exceeds"], shown["comparator_class"])]
+    shown["verdict_shown"] = [
+        words[v] if c == "comparable" else "none drawn (context only)"
+        for v, c in zip(shown["verdict"], shown["comparator_class"])
+    ]
+    shown["chance"] = [
+        _prob(p) if c == "comparable" else "" for p, c in zip(shown["prob_particle_exceeds"], shown["comparator_class"])
+    ]
     return html_table(
         shown,
-        columns={"landmark": "Landmark", "comparator": "Comparator", "class_shown": "Class",
-                 "comparator_estimate": "Comparator (%)", "particle_estimate": "Particle (%)",
-                 "difference": "Difference (points)", "verdict_shown": "Verdict for a new series",
-                 "at_risk_flag": "Patients at risk"},
-        details={"class_reason": "Why this class", "particle_population": "Particle series",
-                 "chance": "Chance a new series is higher",
-                 "new_diff_low": "Difference for a new series, 95% low",
-                 "new_diff_high": "Difference for a new series, 95% high",
-                 "diff_low": "Difference of the means, 95% low", "diff_high": "Difference of the means, 95% high",
-                 "modality": "Modality", "comparator_n_kind": "Size known", "comparator_n": "n (or bound)",
-                 "comparator_ci_low": "Comparator's 95% CI low", "comparator_ci_high": "Comparator's 95% CI high",
-                 "particle_label": "Particle estimate from", "particle_ci_low": "Particle 95% CI low",
-                 "particle_ci_high": "Particle 95% CI high", "particle_pi_low": "Particle prediction interval low",
-                 "particle_pi_high": "Particle prediction interval high"},
-        formats={"comparator_n": ".0f", "comparator_estimate": ".0f", "comparator_ci_low": ".0f",
-                 "comparator_ci_high": ".0f", "particle_estimate": ".1f", "particle_ci_low": ".1f",
-                 "particle_ci_high": ".1f", "particle_pi_low": ".1f", "particle_pi_high": ".1f",
-                 "difference": "+.1f", "diff_low": "+.1f", "diff_high": "+.1f", "new_diff_low": "+.1f",
-                 "new_diff_high": "+.1f"})
+        columns={
+            "landmark": "Landmark",
+            "comparator": "Comparator",
+            "class_shown": "Class",
+            "comparator_estimate": "Comparator (%)",
+            "particle_estimate": "Particle (%)",
+            "difference": "Difference (points)",
+            "verdict_shown": "Verdict for a new series",
+            "at_risk_flag": "Patients at risk",
+        },
+        details={
+            "class_reason": "Why this class",
+            "particle_population": "Particle series",
+            "chance": "Chance a new series is higher",
+            "new_diff_low": "Difference for a new series, 95% low",
+            "new_diff_high": "Difference for a new series, 95% high",
+            "diff_low": "Difference of the means, 95% low",
+            "diff_high": "Difference of the means, 95% high",
+            "modality": "Modality",
+            "comparator_n_kind": "Size known",
+            "comparator_n": "n (or bound)",
+            "comparator_ci_low": "Comparator's 95% CI low",
+            "comparator_ci_high": "Comparator's 95% CI high",
+            "particle_label": "Particle estimate from",
+            "particle_ci_low": "Particle 95% CI low",
+            "particle_ci_high": "Particle 95% CI high",
+            "particle_pi_low": "Particle prediction interval low",
+            "particle_pi_high": "Particle prediction interval high",
+        },
+        formats={
+            "comparator_n": ".0f",
+            "comparator_estimate": ".0f",
+            "comparator_ci_low": ".0f",
+            "comparator_ci_high": ".0f",
+            "particle_estimate": ".1f",
+            "particle_ci_low": ".1f",
+            "particle_ci_high": ".1f",
+            "particle_pi_low": ".1f",
+            "particle_pi_high": ".1f",
+            "difference": "+.1f",
+            "diff_low": "+.1f",
+            "diff_high": "+.1f",
+            "new_diff_low": "+.1f",
+            "new_diff_high": "+.1f",
+        },
+    )
 
 
 def write_comparisons_csv(panel: pd.DataFrame, folder: str | Path) -> Path:
@@ -509,8 +744,10 @@ def chordoma_share_text(lit: pd.DataFrame, landmarks: list[tuple[str, float]] = 
         if d.empty:
             continue
         ch = d[[vocabulary.histology_stratum(h) == vocabulary.CHORDOMA for h in d["histology"]]]
-        parts.append(f"{len(ch)} of the {len(d)} series ({int(ch['n_patients'].sum())} of "
-                     f"{int(d['n_patients'].sum())} patients) at {hz:g} years")
+        parts.append(
+            f"{len(ch)} of the {len(d)} series ({int(ch['n_patients'].sum())} of "
+            f"{int(d['n_patients'].sum())} patients) at {hz:g} years"
+        )
     return " and ".join(parts) if len(parts) <= 2 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
@@ -529,15 +766,27 @@ def other_series_chordomas(studies: pd.DataFrame) -> tuple[list[str], list[str]]
     """
     s = studies.drop_duplicates("study_id").sort_values(["year", "first_author"], kind="stable")
     other = s[[vocabulary.histology_stratum(h) == vocabulary.OTHER for h in s["histology"]]]
-    n_ch = pd.to_numeric(other["n_chordoma"], errors="coerce") if "n_chordoma" in other.columns else \
-        pd.Series(np.nan, index=other.index)
-    with_ch = [f"{_label(r)} ({int(n)} of {int(r['n_patients'])} patients)"
-               for (_, r), n in zip(other.iterrows(), n_ch) if pd.notna(n) and n > 0]
-    group = other["patient_group"].astype(str) if "patient_group" in other.columns else \
-        pd.Series("not reported", index=other.index)
+    n_ch = (
+        pd.to_numeric(other["n_chordoma"], errors="coerce")
+        if "n_chordoma" in other.columns
+        else pd.Series(np.nan, index=other.index)
+    )
+    with_ch = [
+        f"{_label(r)} ({int(n)} of {int(r['n_patients'])} patients)"
+        for (_, r), n in zip(other.iterrows(), n_ch)
+        if pd.notna(n) and n > 0
+    ]
+    group = (
+        other["patient_group"].astype(str)
+        if "patient_group" in other.columns
+        else pd.Series("not reported", index=other.index)
+    )
     mixed = (other["histology"].astype(str).str.strip() == vocabulary.MIXED_HISTOLOGY) | (group == "not reported")
-    unknown = [_label(r) for (_, r), n, g, m in zip(other.iterrows(), n_ch, group, mixed)
-               if pd.isna(n) and g != "soft tissue" and m]
+    unknown = [
+        _label(r)
+        for (_, r), n, g, m in zip(other.iterrows(), n_ch, group, mixed)
+        if pd.isna(n) and g != "soft tissue" and m
+    ]
     return with_ch, unknown
 
 
@@ -549,12 +798,15 @@ def other_series_chordomas_text(studies: pd.DataFrame, subject: str = "The other
         return "No series outside the chordoma stratum reports or may hold any chordoma."
     parts = []
     if with_ch:
-        parts.append(f"{_join_words(with_ch)} include{'s' if len(with_ch) == 1 else ''} chordomas among other "
-                     "histologies")
+        parts.append(
+            f"{_join_words(with_ch)} include{'s' if len(with_ch) == 1 else ''} chordomas among other histologies"
+        )
     if unknown:
-        parts.append(f"{_join_words(unknown)} {'is' if len(unknown) == 1 else 'are'} of mixed or unreported "
-                     f"histology and do{'es' if len(unknown) == 1 else ''} not say how many chordomas, if any, "
-                     f"{'it holds' if len(unknown) == 1 else 'they hold'}")
+        parts.append(
+            f"{_join_words(unknown)} {'is' if len(unknown) == 1 else 'are'} of mixed or unreported "
+            f"histology and do{'es' if len(unknown) == 1 else ''} not say how many chordomas, if any, "
+            f"{'it holds' if len(unknown) == 1 else 'they hold'}"
+        )
     return f"{subject} is not chordoma-free: " + "; ".join(parts) + "."
 
 
@@ -576,16 +828,17 @@ def _prob(p: float) -> str:
 
 
 #: The verdict in plain words, read from the new-series interval (it allows for the spread between series).
-VERDICT_WORDS = {"above": "higher even for a new particle series (its interval, spread between series included, "
-                          "lies above zero)",
-                 "below": "lower even for a new particle series (its interval, spread between series included, "
-                          "lies below zero)",
-                 "includes": "no direction once the spread between particle series is allowed for (the interval "
-                             "includes zero)"}
+VERDICT_WORDS = {
+    "above": "higher even for a new particle series (its interval, spread between series included, lies above zero)",
+    "below": "lower even for a new particle series (its interval, spread between series included, lies below zero)",
+    "includes": "no direction once the spread between particle series is allowed for (the interval includes zero)",
+}
 #: The same for one particle series (no spread can be seen).
-VERDICT_WORDS_ONE = {"above": "that one series' rate is higher (its interval lies above zero)",
-                     "below": "that one series' rate is lower (its interval lies below zero)",
-                     "includes": "no direction (the interval includes zero)"}
+VERDICT_WORDS_ONE = {
+    "above": "that one series' rate is higher (its interval lies above zero)",
+    "below": "that one series' rate is lower (its interval lies below zero)",
+    "includes": "no direction (the interval includes zero)",
+}
 
 
 def _own_interval(r) -> str:
@@ -594,8 +847,10 @@ def _own_interval(r) -> str:
         return "a fixed number: its size is given nowhere, so its uncertainty is not included"
     ci = f"95% CI {r.comparator_ci_low:.0f}% to {r.comparator_ci_high:.0f}%"
     if r.comparator_n_kind == "bound":
-        return (f"{ci} with n = {n}, the most patients it can have: the narrowest interval it can have, "
-                "its real one is wider")
+        return (
+            f"{ci} with n = {n}, the most patients it can have: the narrowest interval it can have, "
+            "its real one is wider"
+        )
     if "Kaplan" in r.comparator_uncertainty:
         return f"{ci}, Kaplan-Meier from its {n} patients"
     return f"{ci} from its {n} patients"
@@ -609,11 +864,14 @@ def _particle_head(r) -> str:
 
 
 def _comparison_text(r) -> str:
-    text = (f"{r.particle_population}: difference {r.difference:+.1f} points (95% interval of the mean "
-            f"{r.diff_low:+.1f} to {r.diff_high:+.1f}")
+    text = (
+        f"{r.particle_population}: difference {r.difference:+.1f} points (95% interval of the mean "
+        f"{r.diff_low:+.1f} to {r.diff_high:+.1f}"
+    )
     if r.k >= 2:
-        text += (f"; for a new particle series {r.new_diff_low:+.1f} to {r.new_diff_high:+.1f}), "
-                 f"{VERDICT_WORDS[r.verdict]}")
+        text += (
+            f"; for a new particle series {r.new_diff_low:+.1f} to {r.new_diff_high:+.1f}), {VERDICT_WORDS[r.verdict]}"
+        )
     else:
         text += f"), {VERDICT_WORDS_ONE[r.verdict]}"
     if r.comparator_n_kind == "bound" and r.verdict != "includes":
@@ -626,18 +884,25 @@ def _comparator_line(label: str, c: pd.DataFrame, certainty: dict) -> str:
     flag = f" **Few at risk:** {first['at_risk_flag']}." if first["at_risk_flag"].startswith("only") else ""
     head = f"  - {md_text(_pretty(label))}, {first['comparator_estimate']:.0f}% ({md_text(_own_interval(first))})"
     if first["comparator_class"] != "comparable":
-        return (f"{head}. *Context only, not a fair comparison:* {md_text(first['class_reason'])}. "
-                f"No verdict is drawn; the particle-minus-comparator figures are in the download.{flag}")
+        return (
+            f"{head}. *Context only, not a fair comparison:* {md_text(first['class_reason'])}. "
+            f"No verdict is drawn; the particle-minus-comparator figures are in the download.{flag}"
+        )
     parts = [_comparison_text(r) for r in c.itertuples()]
     primary = c[c["population_role"] == "primary"]
     p = primary.iloc[0] if len(primary) else first
-    who = (f"a new particle series like those pooled ({p['particle_population']})" if p["k"] >= 2
-           else f"that one series ({p['particle_population']})")
+    who = (
+        f"a new particle series like those pooled ({p['particle_population']})"
+        if p["k"] >= 2
+        else f"that one series ({p['particle_population']})"
+    )
     cert = certainty.get((p["landmark"], p["comparator"]))
     cert_text = f" Certainty of this comparison: {cert}." if cert else ""
-    return (f"{head}. *Comparable* ({md_text(first['class_reason'])}): " + "; ".join(parts) + ". "
-            f"Chance that the true rate of {md_text(who)} is higher than the comparator's: "
-            f"{_prob(p['prob_particle_exceeds'])}.{cert_text}{flag}")
+    return (
+        f"{head}. *Comparable* ({md_text(first['class_reason'])}): " + "; ".join(parts) + ". "
+        f"Chance that the true rate of {md_text(who)} is higher than the comparator's: "
+        f"{_prob(p['prob_particle_exceeds'])}.{cert_text}{flag}"
+    )
 
 
 def benchmark_points(panel: pd.DataFrame, ratings: pd.DataFrame | None = None) -> str:
@@ -652,8 +917,10 @@ def benchmark_points(panel: pd.DataFrame, ratings: pd.DataFrame | None = None) -
     blocks = []
     for landmark, g in panel.groupby("landmark", sort=False):
         firsts = g.drop_duplicates("particle_population")
-        heads = [f"{_particle_head(r)}{' (primary)' if r.population_role == 'primary' else ' (sensitivity)'}"
-                 for r in firsts.itertuples()]
+        heads = [
+            f"{_particle_head(r)}{' (primary)' if r.population_role == 'primary' else ' (sensitivity)'}"
+            for r in firsts.itertuples()
+        ]
         head = f"**{md_text(landmark.capitalize())}**: particle therapy, " + "; ".join(heads) + "."
         order = sorted(g.groupby("comparator", sort=False), key=lambda kv: kv[1].iloc[0]["comparator_class"])
         items = [_comparator_line(label, c, certainty) for label, c in order]
@@ -663,14 +930,16 @@ def benchmark_points(panel: pd.DataFrame, ratings: pd.DataFrame | None = None) -
 
 def verdict_meaning_markdown() -> str:
     """What "higher", "lower" and "no direction" mean on this page, in plain words."""
-    return ("**What a verdict means.** \"Higher\" means that a new particle-therapy series like those pooled "
-            "would be expected to have a higher rate than the comparator, once the spread between particle "
-            "series is allowed for: the whole interval of the difference for a new series lies above zero. "
-            "It does not mean that particle therapy caused the difference: the series were never compared in "
-            "one study, and their patients differ. Where only one particle series reports a landmark, the "
-            "verdict is about that series alone. Only comparators classified as comparable (curative intent "
-            "stated, no selection by dose, tumour size or site, not historical, size known) get a verdict; "
-            "the others are shown as context, with the reason.")
+    return (
+        '**What a verdict means.** "Higher" means that a new particle-therapy series like those pooled '
+        "would be expected to have a higher rate than the comparator, once the spread between particle "
+        "series is allowed for: the whole interval of the difference for a new series lies above zero. "
+        "It does not mean that particle therapy caused the difference: the series were never compared in "
+        "one study, and their patients differ. Where only one particle series reports a landmark, the "
+        "verdict is about that series alone. Only comparators classified as comparable (curative intent "
+        "stated, no selection by dose, tumour size or site, not historical, size known) get a verdict; "
+        "the others are shown as context, with the reason."
+    )
 
 
 def size_notes_markdown(bench: pd.DataFrame) -> str:
@@ -717,36 +986,53 @@ def benchmark_chart(panel: pd.DataFrame, width: int = 260):
     shape = alt.Shape("modality:N", title="Modality", legend=legend, scale=alt.Scale(domain=modalities, range=shapes))
     for landmark, g in panel.groupby("landmark", sort=False):
         firsts = g.drop_duplicates("particle_population")
-        part = pd.DataFrame({
-            "row": [f"Particle therapy, {r.particle_population}: {r.particle_label} ({r.population_role})"
-                    for r in firsts.itertuples()],
-            "estimate": firsts["particle_estimate"].to_numpy(), "ci_low": firsts["particle_ci_low"].to_numpy(),
-            "ci_high": firsts["particle_ci_high"].to_numpy(),
-            "modality": ["particle therapy"] * len(firsts),
-            "interval": list(firsts["particle_interval"])})
+        part = pd.DataFrame(
+            {
+                "row": [
+                    f"Particle therapy, {r.particle_population}: {r.particle_label} ({r.population_role})"
+                    for r in firsts.itertuples()
+                ],
+                "estimate": firsts["particle_estimate"].to_numpy(),
+                "ci_low": firsts["particle_ci_low"].to_numpy(),
+                "ci_high": firsts["particle_ci_high"].to_numpy(),
+                "modality": ["particle therapy"] * len(firsts),
+                "interval": list(firsts["particle_interval"]),
+            }
+        )
         comps = g.drop_duplicates("comparator")
-        comp = pd.DataFrame({"row": [_chart_label(r) for r in comps.itertuples()],
-                             "estimate": comps["comparator_estimate"].to_numpy(),
-                             "ci_low": comps["comparator_ci_low"].to_numpy(),
-                             "ci_high": comps["comparator_ci_high"].to_numpy(),
-                             "modality": comps["modality"].to_numpy(),
-                             "interval": list(comps["comparator_uncertainty"])})
+        comp = pd.DataFrame(
+            {
+                "row": [_chart_label(r) for r in comps.itertuples()],
+                "estimate": comps["comparator_estimate"].to_numpy(),
+                "ci_low": comps["comparator_ci_low"].to_numpy(),
+                "ci_high": comps["comparator_ci_high"].to_numpy(),
+                "modality": comps["modality"].to_numpy(),
+                "interval": list(comps["comparator_uncertainty"]),
+            }
+        )
         d = pd.concat([part, comp], ignore_index=True)
         order = list(d["row"])
         x = alt.X("estimate:Q", title="Rate (%)", scale=alt.Scale(domain=[0, 100]))
         y = alt.Y("row:N", sort=order, title=None, axis=alt.Axis(labelLimit=0))
-        tip = [alt.Tooltip("row:N", title="Series"), alt.Tooltip("estimate:Q", title="Rate (%)", format=".1f"),
-               alt.Tooltip("ci_low:Q", title="95% CI low", format=".1f"),
-               alt.Tooltip("ci_high:Q", title="95% CI high", format=".1f"),
-               alt.Tooltip("interval:N", title="Interval")]
+        tip = [
+            alt.Tooltip("row:N", title="Series"),
+            alt.Tooltip("estimate:Q", title="Rate (%)", format=".1f"),
+            alt.Tooltip("ci_low:Q", title="95% CI low", format=".1f"),
+            alt.Tooltip("ci_high:Q", title="95% CI high", format=".1f"),
+            alt.Tooltip("interval:N", title="Interval"),
+        ]
         base = alt.Chart(alt.Data(values=d.to_dict(orient="records")))
         primary = part.iloc[[0]]
-        band = alt.Chart(alt.Data(values=primary.to_dict(orient="records"))).mark_rect(
-            opacity=0.12, color=charts.STUDY_COLOUR).encode(x="ci_low:Q", x2="ci_high:Q")
+        band = (
+            alt.Chart(alt.Data(values=primary.to_dict(orient="records")))
+            .mark_rect(opacity=0.12, color=charts.STUDY_COLOUR)
+            .encode(x="ci_low:Q", x2="ci_high:Q")
+        )
         layer = alt.layer(
             band,
-            base.mark_rule(strokeWidth=2).encode(x=alt.X("ci_low:Q", scale=alt.Scale(domain=[0, 100])), x2="ci_high:Q",
-                                                 y=y, color=colour, tooltip=tip),
+            base.mark_rule(strokeWidth=2).encode(
+                x=alt.X("ci_low:Q", scale=alt.Scale(domain=[0, 100])), x2="ci_high:Q", y=y, color=colour, tooltip=tip
+            ),
             base.mark_point(filled=True, size=90, opacity=1).encode(x=x, y=y, color=colour, shape=shape, tooltip=tip),
         ).properties(width=width, height=24 * len(d), title=landmark.capitalize())
         charts_.append(layer)

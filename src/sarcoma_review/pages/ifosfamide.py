@@ -22,10 +22,17 @@ from sarcoma_review.stats import survival
 # Ifosfamide (Eckert et al. 2010)
 # --------------------------------------------------------------------------------------------
 IFO_LABELS = {
-    "age": "Age (years)", "gender": "Sex", "t_category": "T category", "initial_tumor_size": "Initial tumour size",
-    "grade": "Grade (FNCLCC)", "localisation": "Site", "follow_up": "Follow-up (months)",
-    "irradiation_dose": "Radiation dose (Gy)", "irradiation_technique": "Technique",
-    "ifosfamide_dose_intended": "Ifosfamide dose, intended", "additional_modality": "Additional modality",
+    "age": "Age (years)",
+    "gender": "Sex",
+    "t_category": "T category",
+    "initial_tumor_size": "Initial tumour size",
+    "grade": "Grade (FNCLCC)",
+    "localisation": "Site",
+    "follow_up": "Follow-up (months)",
+    "irradiation_dose": "Radiation dose (Gy)",
+    "irradiation_technique": "Technique",
+    "ifosfamide_dose_intended": "Ifosfamide dose, intended",
+    "additional_modality": "Additional modality",
 }
 
 
@@ -67,17 +74,25 @@ def ifosfamide_characteristics(chars: pd.DataFrame, patients: pd.DataFrame) -> p
         t3 = _table3_count(patients, var, cat) if not pd.isna(r["n"]) else float("nan")
         if var == "irradiation_dose":
             dose = patients["dose_gy"].astype(float)
-            t3 = {"median": float(dose.median()), "range_low": float(dose.min()),
-                  "range_high": float(dose.max())}.get(cat, float("nan"))
+            t3 = {"median": float(dose.median()), "range_low": float(dose.min()), "range_high": float(dose.max())}.get(
+                cat, float("nan")
+            )
         if math.isnan(t3):
             agreement = ""
         else:
             printed = r["n"] if not pd.isna(r["n"]) else r["value"]
             agreement = "same" if float(printed) == t3 else "different"
-        rows.append({"characteristic": IFO_LABELS.get(var, var),
-                     "category": cat.replace("range_low", "range, lowest").replace("range_high", "range, highest"),
-                     "as_printed": str(r["as_printed"]), "n": r["n"], "table3_n": t3, "agreement": agreement,
-                     "n_total": n_total})
+        rows.append(
+            {
+                "characteristic": IFO_LABELS.get(var, var),
+                "category": cat.replace("range_low", "range, lowest").replace("range_high", "range, highest"),
+                "as_printed": str(r["as_printed"]),
+                "n": r["n"],
+                "table3_n": t3,
+                "agreement": agreement,
+                "n_total": n_total,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -93,9 +108,13 @@ def ifosfamide_patient_table(patients: pd.DataFrame) -> pd.DataFrame:
     """Table 3 for display: one row per patient, with the readings of ``data/README.md`` applied."""
     p = patients.copy()
     p["setting_name"] = p["setting"].map(SETTING_NAMES).fillna(p["setting"])
-    p["dose_text"] = [f"{d:.1f}" + (" HF" if hf else "") + (" + HT" if ht else "")
-                      for d, hf, ht in zip(p["dose_gy"], p["hyperfractionation"], p["hyperthermia"])]
-    p["lc_text"] = [f"{int(t)}" + (" (local failure)" if lf else "") for t, lf in zip(p["lc_months"], p["local_failure"])]
+    p["dose_text"] = [
+        f"{d:.1f}" + (" HF" if hf else "") + (" + HT" if ht else "")
+        for d, hf, ht in zip(p["dose_gy"], p["hyperfractionation"], p["hyperthermia"])
+    ]
+    p["lc_text"] = [
+        f"{int(t)}" + (" (local failure)" if lf else "") for t, lf in zip(p["lc_months"], p["local_failure"])
+    ]
     p["status_name"] = p["status"].map({"AWOD": "Alive without disease", "DOD": "Dead of disease"}).fillna(p["status"])
     p["toxicity"] = p["toxicity"].fillna("")
     return p
@@ -134,29 +153,87 @@ def ifosfamide_recomputed(patients: pd.DataFrame, reported: pd.DataFrame) -> pd.
     os_med = survival.median_survival(os_t, os_e)
     alive = patients["death"].astype(int) == 0
     spec = [
-        ("lc_2y", "Local control at 2 years (%)", ["lc_2y_results"], 100 * lc_lm.loc[24, "surv"],
-         100 * lc_lm.loc[24, "ci_low"], 100 * lc_lm.loc[24, "ci_high"], "%"),
-        ("lc_5y", "Local control at 5 years (%)", ["lc_5y_results", "lc_5y_abstract", "lc_5y_figure2"],
-         100 * lc_lm.loc[60, "surv"], 100 * lc_lm.loc[60, "ci_low"], 100 * lc_lm.loc[60, "ci_high"], "%"),
-        ("lc_at_risk_2y", "Patients at risk for local control after 2 years", ["lc_at_risk_2y"],
-         float((lc_t > 24).sum()), np.nan, np.nan, "patients"),
+        (
+            "lc_2y",
+            "Local control at 2 years (%)",
+            ["lc_2y_results"],
+            100 * lc_lm.loc[24, "surv"],
+            100 * lc_lm.loc[24, "ci_low"],
+            100 * lc_lm.loc[24, "ci_high"],
+            "%",
+        ),
+        (
+            "lc_5y",
+            "Local control at 5 years (%)",
+            ["lc_5y_results", "lc_5y_abstract", "lc_5y_figure2"],
+            100 * lc_lm.loc[60, "surv"],
+            100 * lc_lm.loc[60, "ci_low"],
+            100 * lc_lm.loc[60, "ci_high"],
+            "%",
+        ),
+        (
+            "lc_at_risk_2y",
+            "Patients at risk for local control after 2 years",
+            ["lc_at_risk_2y"],
+            float((lc_t > 24).sum()),
+            np.nan,
+            np.nan,
+            "patients",
+        ),
         ("local_failures", "Local failures", ["local_relapses"], float(lc_e.sum()), np.nan, np.nan, "patients"),
-        ("os_median", "Median overall survival (months)", ["os_median_results", "os_median_abstract"],
-         os_med["median"], os_med["ci_low"], os_med["ci_high"], "months"),
-        ("os_5y", "Overall survival at 5 years (%)", ["os_5y_results", "os_5y_abstract", "os_5y_figure2"],
-         100 * os_lm.loc[60, "surv"], 100 * os_lm.loc[60, "ci_low"], 100 * os_lm.loc[60, "ci_high"], "%"),
-        ("alive", "Patients alive and disease-free at analysis", ["alive_disease_free"],
-         float(alive.sum()), np.nan, np.nan, "patients"),
-        ("follow_up_alive", "Median follow-up of patients alive (months)", ["follow_up_median_alive"],
-         float(patients.loc[alive, "os_months"].astype(float).median()), np.nan, np.nan, "months"),
+        (
+            "os_median",
+            "Median overall survival (months)",
+            ["os_median_results", "os_median_abstract"],
+            os_med["median"],
+            os_med["ci_low"],
+            os_med["ci_high"],
+            "months",
+        ),
+        (
+            "os_5y",
+            "Overall survival at 5 years (%)",
+            ["os_5y_results", "os_5y_abstract", "os_5y_figure2"],
+            100 * os_lm.loc[60, "surv"],
+            100 * os_lm.loc[60, "ci_low"],
+            100 * os_lm.loc[60, "ci_high"],
+            "%",
+        ),
+        (
+            "alive",
+            "Patients alive and disease-free at analysis",
+            ["alive_disease_free"],
+            float(alive.sum()),
+            np.nan,
+            np.nan,
+            "patients",
+        ),
+        (
+            "follow_up_alive",
+            "Median follow-up of patients alive (months)",
+            ["follow_up_median_alive"],
+            float(patients.loc[alive, "os_months"].astype(float).median()),
+            np.nan,
+            np.nan,
+            "months",
+        ),
     ]
     rows = []
     for key, quantity, ids, rec, lo, hi, unit in spec:
         rep, loc = _reported(reported, ids)
-        rows.append({"key": key, "quantity": quantity, "reported": rep, "recomputed": float(rec),
-                     "ci_low": float(lo), "ci_high": float(hi), "unit": unit,
-                     "agree": bool(round(float(rec)) == round(rep)) if not math.isnan(rec) else False,
-                     "location": loc})
+        rows.append(
+            {
+                "key": key,
+                "quantity": quantity,
+                "reported": rep,
+                "recomputed": float(rec),
+                "ci_low": float(lo),
+                "ci_high": float(hi),
+                "unit": unit,
+                "agree": bool(round(float(rec)) == round(rep)) if not math.isnan(rec) else False,
+                "location": loc,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -166,13 +243,18 @@ def ifosfamide_recomputed(patients: pd.DataFrame, reported: pd.DataFrame) -> pd.
 TABLE1_SIZE_CUTOFF_CM = 10.0
 
 
-def ifosfamide_groupings(patients: pd.DataFrame,
-                         threshold_cm: float = TABLE1_SIZE_CUTOFF_CM) -> dict[str, tuple[str, pd.Series]]:
+def ifosfamide_groupings(
+    patients: pd.DataFrame, threshold_cm: float = TABLE1_SIZE_CUTOFF_CM
+) -> dict[str, tuple[str, pd.Series]]:
     """The groupings Table 3 allows: ``{key: (title, labels per patient)}``."""
     d = patients["diameter_initial_cm"].astype(float)
     return {
-        "size": ("Initial diameter", pd.Series(np.where(d > threshold_cm, f"> {threshold_cm:g} cm",
-                                                        f"≤ {threshold_cm:g} cm"), index=patients.index)),
+        "size": (
+            "Initial diameter",
+            pd.Series(
+                np.where(d > threshold_cm, f"> {threshold_cm:g} cm", f"≤ {threshold_cm:g} cm"), index=patients.index
+            ),
+        ),
         "grade": ("Grade", patients["grade"].astype(str)),
         "setting": ("Setting", patients["setting"].map(SETTING_NAMES).fillna(patients["setting"]).astype(str)),
     }
@@ -189,10 +271,21 @@ def ifosfamide_logrank(patients: pd.DataFrame, threshold_cm: float = TABLE1_SIZE
         for ep in ("LC", "OS"):
             t, e = _endpoint_arrays(patients, ep)
             summary, table = survival.logrank(t, e, labels.to_numpy())
-            groups = "; ".join(f"{g}: n = {n}, {o} observed / {x:.1f} expected"
-                               for g, n, o, x in zip(table["group"], table["n"], table["observed"], table["expected"]))
-            rows.append({"key": f"{key}_{ep.lower()}", "comparison": title, "endpoint": ep,
-                         "groups": groups, "events": int(e.sum()), "chisq": summary["chisq"], "p": summary["p"]})
+            groups = "; ".join(
+                f"{g}: n = {n}, {o} observed / {x:.1f} expected"
+                for g, n, o, x in zip(table["group"], table["n"], table["observed"], table["expected"])
+            )
+            rows.append(
+                {
+                    "key": f"{key}_{ep.lower()}",
+                    "comparison": title,
+                    "endpoint": ep,
+                    "groups": groups,
+                    "events": int(e.sum()),
+                    "chisq": summary["chisq"],
+                    "p": summary["p"],
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -217,8 +310,10 @@ def _ifosfamide_sentences(patients: pd.DataFrame, reported: pd.DataFrame) -> dic
     r = reported.set_index("estimate_id")
     for eid in ("size_gt10_initial_text", "size_gt10_before_rt_text"):
         if eid not in r.index:
-            raise ValueError(f"data/ifosfamide/reported_estimates.csv has no estimate_id {eid!r}; "
-                             "the ifosfamide chapter quotes it (add the row)")
+            raise ValueError(
+                f"data/ifosfamide/reported_estimates.csv has no estimate_id {eid!r}; "
+                "the ifosfamide chapter quotes it (add the row)"
+            )
     reduced = int(float(r.loc["size_gt10_initial_text", "value"]) - float(r.loc["size_gt10_before_rt_text", "value"]))
     v["ifo_gt10_reduced"] = _number_word(reduced) if reduced >= 0 else str(reduced)
     rec = ifosfamide_recomputed(patients, reported)
@@ -252,29 +347,35 @@ def lc_competing_sentence(patients: pd.DataFrame, at_months: float) -> str:
     (:func:`sarcoma_review.stats.survival.competing_deaths`): deaths without local failure are
     censored, so the rate describes patients had they lived, not the share of all patients alive
     without local failure."""
-    c = survival.competing_deaths(patients["lc_months"], patients["local_failure"], patients["os_months"],
-                                  patients["death"], at_months)
+    c = survival.competing_deaths(
+        patients["lc_months"], patients["local_failure"], patients["os_months"], patients["death"], at_months
+    )
     years = f"{at_months / 12:g} years"
     rate = 100 * float(survival.landmarks(patients["lc_months"], patients["local_failure"], [at_months])["surv"].iat[0])
-    other = (f"; {c['n_other']} left follow-up alive without it before {years}" if c["n_other"] else "")
-    return (f"Of the {c['n']} patients, {c['n_died_first']} died without local failure before {years} and "
-            f"{c['n_failed']} had a local failure{other}; {c['n_at_risk']} were followed free of local failure "
-            f"to {years}. The {rate:.0f}% local control at {years} is a Kaplan–Meier estimate in which those "
-            f"deaths are censored: the share free of local failure had all patients lived, resting on "
-            f"{c['n_at_risk']} patients at risk, not the share of the {c['n']} patients alive without local "
-            f"failure at {years} ({c['n_at_risk']} of {c['n']} were seen so).")
+    other = f"; {c['n_other']} left follow-up alive without it before {years}" if c["n_other"] else ""
+    return (
+        f"Of the {c['n']} patients, {c['n_died_first']} died without local failure before {years} and "
+        f"{c['n_failed']} had a local failure{other}; {c['n_at_risk']} were followed free of local failure "
+        f"to {years}. The {rate:.0f}% local control at {years} is a Kaplan–Meier estimate in which those "
+        f"deaths are censored: the share free of local failure had all patients lived, resting on "
+        f"{c['n_at_risk']} patients at risk, not the share of the {c['n']} patients alive without local "
+        f"failure at {years} ({c['n_at_risk']} of {c['n']} were seen so)."
+    )
 
 
-def ifosfamide_glue_values(patients: pd.DataFrame, reported: pd.DataFrame, chars: pd.DataFrame,
-                           therapy: pd.DataFrame) -> dict[str, Any]:
+def ifosfamide_glue_values(
+    patients: pd.DataFrame, reported: pd.DataFrame, chars: pd.DataFrame, therapy: pd.DataFrame
+) -> dict[str, Any]:
     """Every value the ifosfamide chapter's prose quotes, keyed ``ifo_*``."""
     r = reported.set_index("estimate_id")
     v: dict[str, Any] = {"ifo_n": len(patients)}
 
     def rv(key: str, estimate_id: str, part: str = "value") -> None:
         if estimate_id not in r.index:
-            raise ValueError(f"data/ifosfamide/reported_estimates.csv has no estimate_id {estimate_id!r}; "
-                             "the ifosfamide chapter quotes it (add the row)")
+            raise ValueError(
+                f"data/ifosfamide/reported_estimates.csv has no estimate_id {estimate_id!r}; "
+                "the ifosfamide chapter quotes it (add the row)"
+            )
         v[key] = r.loc[estimate_id, part]
 
     rv("ifo_dose", "dose_median_text")
@@ -299,8 +400,15 @@ def ifosfamide_glue_values(patients: pd.DataFrame, reported: pd.DataFrame, chars
     rv("ifo_gt10_before_rt_text", "size_gt10_before_rt_text")
     rv("ifo_dfs_grade_p", "dfs_by_grade_logrank")
     n = len(patients)
-    dm = grim.check_percent("ifosfamide.dm_percent", "ifosfamide", "Discussion", "distant metastases",
-                            None, n, _printed_number(v["ifo_dm_pct_text"]))
+    dm = grim.check_percent(
+        "ifosfamide.dm_percent",
+        "ifosfamide",
+        "Discussion",
+        "distant metastases",
+        None,
+        n,
+        _printed_number(v["ifo_dm_pct_text"]),
+    )
     v["ifo_dm_pct_check"] = dm.explanation
     ch = chars.set_index(["variable", "category"])
     th = therapy.set_index(["variable", "category"])

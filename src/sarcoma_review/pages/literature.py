@@ -25,20 +25,27 @@ def table_one(literature: pd.DataFrame, studies: pd.DataFrame | None = None) -> 
     where a study does not report that landmark), and ``rates``: every rate of the row in one text cell.
     """
     cols = ["study_id", "first_author", "year", "n_patients", "site", "histology", "particle", "particle_group"]
-    cols += [c for c in ("patient_group", "setting", "centre", "median_followup_months", "overlap_group", "origin",
-                         "access") if c in literature.columns]
+    cols += [
+        c
+        for c in ("patient_group", "setting", "centre", "median_followup_months", "overlap_group", "origin", "access")
+        if c in literature.columns
+    ]
     base = literature.drop_duplicates("study_id") if studies is None else studies
     studies = base.loc[:, [c for c in cols if c in base.columns]]
-    lit = literature.assign(landmark=[f"{e} {h:g}y (%)" for e, h in
-                                      zip(literature["endpoint"], literature["horizon_years"].astype(float))])
+    lit = literature.assign(
+        landmark=[f"{e} {h:g}y (%)" for e, h in zip(literature["endpoint"], literature["horizon_years"].astype(float))]
+    )
     wide = lit.pivot(index="study_id", columns="landmark", values="rate_percent")
-    order = sorted(wide.columns, key=lambda c: (ENDPOINT_ORDER.index(c.split()[0])
-                                                if c.split()[0] in ENDPOINT_ORDER else 99, c))
+    order = sorted(
+        wide.columns, key=lambda c: (ENDPOINT_ORDER.index(c.split()[0]) if c.split()[0] in ENDPOINT_ORDER else 99, c)
+    )
     out = studies.merge(wide[order], left_on="study_id", right_index=True, how="left")
     out.insert(0, "study", [label(r) for _, r in out.iterrows()])
     # every rate in one cell, for a narrow table: "LC 3y 67.4% · OS 3y 64%"
-    out["rates"] = [" · ".join(f"{c.replace(' (%)', '')} {r[c]:g}%" for c in order if pd.notna(r[c])) or "none poolable"
-                    for _, r in out.iterrows()]
+    out["rates"] = [
+        " · ".join(f"{c.replace(' (%)', '')} {r[c]:g}%" for c in order if pd.notna(r[c])) or "none poolable"
+        for _, r in out.iterrows()
+    ]
     return out.sort_values(["year", "study"], kind="stable").reset_index(drop=True)
 
 
@@ -67,9 +74,11 @@ def study_summary(study: pd.Series, outcomes: pd.DataFrame) -> str:
     read = ""
     if "access" in study.index and isinstance(study.get("access"), str):
         read = f" (read: {ACCESS_WORDS.get(study['access'], study['access'])})"
-    return (f"**{esc(label(study))}**: {int(study['n_patients'])} patients; site {esc(study['site'])}; "
-            f"histology {esc(study['histology'])}; {esc(study['particle'])} ({esc(study['particle_group'])}){extra}. "
-            "Reported " + "; ".join(parts) + f"{read}.")
+    return (
+        f"**{esc(label(study))}**: {int(study['n_patients'])} patients; site {esc(study['site'])}; "
+        f"histology {esc(study['histology'])}; {esc(study['particle'])} ({esc(study['particle_group'])}){extra}. "
+        "Reported " + "; ".join(parts) + f"{read}."
+    )
 
 
 def study_summaries(literature: pd.DataFrame) -> list[str]:
@@ -107,10 +116,16 @@ def overlap_table(studies: pd.DataFrame, groups: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for g in groups.itertuples():
         members = studies[studies["overlap_group"] == g.overlap_group].sort_values("year")
-        names = "; ".join(f"{label(m)} ({int(m['n_patients'])} patients"
-                          + (f", {int(m['accrual_start'])}–{int(m['accrual_end'])}"
-                             if pd.notna(m.get("accrual_start")) and pd.notna(m.get("accrual_end")) else "")
-                          + ")" for _, m in members.iterrows())
+        names = "; ".join(
+            f"{label(m)} ({int(m['n_patients'])} patients"
+            + (
+                f", {int(m['accrual_start'])}–{int(m['accrual_end'])}"
+                if pd.notna(m.get("accrual_start")) and pd.notna(m.get("accrual_end"))
+                else ""
+            )
+            + ")"
+            for _, m in members.iterrows()
+        )
         rows.append({"group": g.overlap_group, "centre": g.centre, "series": names, "evidence": g.evidence})
     return pd.DataFrame(rows, columns=["group", "centre", "series", "evidence"])
 
@@ -127,29 +142,46 @@ def chapter_values(data_dir=None) -> dict:
     rates = ver[ver["field"].isin(["LC", "OS"])]
     new = studies[studies["origin"] != "Table I"]
     return {
-        "n_series": len(studies), "n_patients": int(studies["n_patients"].sum()),
-        "n_table_i": len(t1), "n_table_i_read": flow["previous_readable"],
-        "n_table_i_full": int(studies[studies["study_id"].isin(t1["study_id"])]["access"].isin(["full text", "seed"]).sum()),
-        "n_new": len(new), "n_new_patients": int(new["n_patients"].sum()),
+        "n_series": len(studies),
+        "n_patients": int(studies["n_patients"].sum()),
+        "n_table_i": len(t1),
+        "n_table_i_read": flow["previous_readable"],
+        "n_table_i_full": int(
+            studies[studies["study_id"].isin(t1["study_id"])]["access"].isin(["full text", "seed"]).sum()
+        ),
+        "n_new": len(new),
+        "n_new_patients": int(new["n_patients"].sum()),
         "n_carbon": int((studies["particle_group"] == "carbon").sum()),
         "n_proton": int((studies["particle_group"] == "proton-based").sum()),
         "n_mixed": int((studies["particle_group"] == "mixed").sum()),
-        "n_rates_checked": len(rates), "n_rates_agree": int((rates["verdict"] == "agrees").sum()),
+        "n_rates_checked": len(rates),
+        "n_rates_agree": int((rates["verdict"] == "agrees").sum()),
         "n_rates_not_pooled": len(not_pooled(ver)),
-        "n_values_checked": len(ver), "n_values_agree": int((ver["verdict"] == "agrees").sum()),
-        "n_overlap_groups": flow["overlap_groups"], "n_series_in_overlap": flow["series_in_overlap"],
-        "n_compared": agree["values"], "n_agree": agree["agree"], "n_disagree": agree["disagree"],
+        "n_values_checked": len(ver),
+        "n_values_agree": int((ver["verdict"] == "agrees").sum()),
+        "n_overlap_groups": flow["overlap_groups"],
+        "n_series_in_overlap": flow["series_in_overlap"],
+        "n_compared": agree["values"],
+        "n_agree": agree["agree"],
+        "n_disagree": agree["disagree"],
         "n_only_one": agree["only_1"] + agree["only_2"],
         "search_date": flow["search_date_last"],
     }
 
 
 #: Readers' words for the extraction fields (literature/extractions.field).
-FIELD_WORDS = {"n_patients": "patients", "n_chordoma": "patients with chordoma",
-               "setting_definitive": "treated for macroscopic disease", "setting_postoperative": "treated after surgery",
-               "recurrent": "recurrent tumours", "median_followup_months": "median follow-up (months)",
-               "accrual_start": "first year treated", "accrual_end": "last year treated",
-               "late_toxicity_g3plus": "late toxicity grade 3 or worse (patients)", "rate": "rate (%)"}
+FIELD_WORDS = {
+    "n_patients": "patients",
+    "n_chordoma": "patients with chordoma",
+    "setting_definitive": "treated for macroscopic disease",
+    "setting_postoperative": "treated after surgery",
+    "recurrent": "recurrent tumours",
+    "median_followup_months": "median follow-up (months)",
+    "accrual_start": "first year treated",
+    "accrual_end": "last year treated",
+    "late_toxicity_g3plus": "late toxicity grade 3 or worse (patients)",
+    "rate": "rate (%)",
+}
 
 
 def agreement_table(agreement: pd.DataFrame, studies: pd.DataFrame) -> pd.DataFrame:
@@ -159,8 +191,10 @@ def agreement_table(agreement: pd.DataFrame, studies: pd.DataFrame) -> pd.DataFr
     out = agreement[agreement["status"] != "agree"].copy()
     out["series"] = [names.get(s, s) for s in out["study_id"]]
     out["value"] = [FIELD_WORDS.get(f, f) for f in out["field"]]
-    out["endpoint"] = [ENDPOINT_NAMES.get(e, "other endpoint (its own name: see why)" if e == "OTHER" else e)
-                       if e else "" for e in out["endpoint"]]
+    out["endpoint"] = [
+        ENDPOINT_NAMES.get(e, "other endpoint (its own name: see why)" if e == "OTHER" else e) if e else ""
+        for e in out["endpoint"]
+    ]
     out["resolved"] = [r if r else "not used" for r in out["resolved"]]
     return out.reset_index(drop=True)
 
@@ -173,5 +207,7 @@ def unlinked_text(studies: pd.DataFrame) -> str:
     if unnamed.empty:
         return "Every series names its centre or is in an overlap group."
     names = ", ".join(md_text(study_label(r.first_author, r.year)) for r in unnamed.itertuples())
-    return (f"{len(unnamed)} series name no centre in what was read and are in no overlap group ({names}): if one "
-            "shares patients with another series, the pools count those patients twice.")
+    return (
+        f"{len(unnamed)} series name no centre in what was read and are in no overlap group ({names}): if one "
+        "shares patients with another series, the pools count those patients twice."
+    )

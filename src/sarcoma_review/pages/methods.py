@@ -19,8 +19,12 @@ def reference_versions() -> dict[str, str]:
     by ``scripts/r/make_reference.R`` when it generated the fixture."""
     record_read(FIXTURE)
     meta = json.loads(FIXTURE.read_text(encoding="utf-8"))["meta"]
-    return {"R": meta["R_version"].split(" (")[0], "metafor": meta["metafor"],
-            "survival": meta["survival"], "lme4": meta["lme4"]}
+    return {
+        "R": meta["R_version"].split(" (")[0],
+        "metafor": meta["metafor"],
+        "survival": meta["survival"],
+        "lme4": meta["lme4"],
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -69,9 +73,11 @@ def renamed_endpoints_text(literature, restatements) -> str:
 
     found: dict[tuple[str, str], list[str]] = {}
     for r in restatements.itertuples():
-        own = literature[(literature["study_id"] == r.study_id)
-                         & (literature["horizon_years"].astype(float) == float(r.horizon_years))
-                         & (literature["rate_percent"].astype(float) == float(r.rate_percent))]
+        own = literature[
+            (literature["study_id"] == r.study_id)
+            & (literature["horizon_years"].astype(float) == float(r.horizon_years))
+            & (literature["rate_percent"].astype(float) == float(r.rate_percent))
+        ]
         if own.empty or r.endpoint in set(own["endpoint"]):
             continue
         first = own.iloc[0]
@@ -80,11 +86,13 @@ def renamed_endpoints_text(literature, restatements) -> str:
     parts = []
     for (quoted, own_ep), names in found.items():
         names = sorted(set(names))
-        parts.append(f"{_join(names)} (quoted by the CNAO paper with {ENDPOINT_NAMES.get(quoted, quoted)}; "
-                     f"{'its' if len(names) == 1 else 'their'} own "
-                     f"publication{'' if len(names) == 1 else 's'} report{'s' if len(names) == 1 else ''} "
-                     f"{ENDPOINT_NAMES.get(own_ep, own_ep)}, and the review analyses "
-                     f"{'it' if len(names) == 1 else 'them'} as such)")
+        parts.append(
+            f"{_join(names)} (quoted by the CNAO paper with {ENDPOINT_NAMES.get(quoted, quoted)}; "
+            f"{'its' if len(names) == 1 else 'their'} own "
+            f"publication{'' if len(names) == 1 else 's'} report{'s' if len(names) == 1 else ''} "
+            f"{ENDPOINT_NAMES.get(own_ep, own_ep)}, and the review analyses "
+            f"{'it' if len(names) == 1 else 'them'} as such)"
+        )
     return "; ".join(parts)
 
 
@@ -97,8 +105,9 @@ def not_pooled_endpoints_text(literature, analyses) -> str:
     rest = literature[~literature["endpoint"].isin(pooled)]
     order = list(ENDPOINT_NAMES)
     eps = sorted(set(rest["endpoint"]), key=lambda e: (order.index(e) if e in order else 99, e))
-    return _join(f"{ENDPOINT_NAMES.get(e, e)} ({_series(rest.loc[rest['endpoint'] == e, 'study_id'].nunique())})"
-                 for e in eps)
+    return _join(
+        f"{ENDPOINT_NAMES.get(e, e)} ({_series(rest.loc[rest['endpoint'] == e, 'study_id'].nunique())})" for e in eps
+    )
 
 
 def chapter_values(analyses, data_dir=None) -> dict:
@@ -114,23 +123,32 @@ def chapter_values(analyses, data_dir=None) -> dict:
     access = studies["access"].astype(str)
     renamed = renamed_endpoints_text(lit, rest)
     return {
-        "m_n_series": len(studies), "m_n_table_i": flow["previous_series"],
+        "m_n_series": len(studies),
+        "m_n_table_i": flow["previous_series"],
         "m_n_table_i_read": flow["previous_readable"],
         "m_n_table_i_unread": flow["previous_series"] - flow["previous_readable"],
-        "m_n_new": flow["new_series"], "m_search_date": flow["search_date_last"], "m_n_searches": flow["searches"],
+        "m_n_new": flow["new_series"],
+        "m_search_date": flow["search_date_last"],
+        "m_n_searches": flow["searches"],
         "m_n_records": flow["records"],
         "m_n_abstract": int((access == "abstract").sum()),
         "m_n_full": int(access.isin(["full text", "seed"]).sum()),
-        "m_n_compared": agree["values"], "m_n_disagree": agree["disagree"],
+        "m_n_compared": agree["values"],
+        "m_n_disagree": agree["disagree"],
         "m_n_only_one": agree["only_1"] + agree["only_2"],
-        "m_n_overlap_groups": flow["overlap_groups"], "m_n_series_in_overlap": flow["series_in_overlap"],
+        "m_n_overlap_groups": flow["overlap_groups"],
+        "m_n_series_in_overlap": flow["series_in_overlap"],
         "m_n_endpoints": lit["endpoint"].nunique(),
         "m_horizon_min": f"{lit['horizon_years'].astype(float).min():g}",
         "m_horizon_max": f"{lit['horizon_years'].astype(float).max():g}",
         "m_pooled_landmarks": pooled_landmarks_text(analyses),
         "m_not_pooled_endpoints": not_pooled_endpoints_text(lit, analyses),
-        "m_renamed_endpoints": (f"Series quoted by a source paper under another endpoint name keep the name their own "
-                                f"publication gives: {renamed}." if renamed else ""),
+        "m_renamed_endpoints": (
+            f"Series quoted by a source paper under another endpoint name keep the name their own "
+            f"publication gives: {renamed}."
+            if renamed
+            else ""
+        ),
     }
 
 
@@ -142,9 +160,13 @@ def series_publications(studies):
     from sarcoma_review.pages.literature import ACCESS_WORDS
 
     s = studies.sort_values(["year", "first_author"], kind="stable")
-    return pd.DataFrame({"series": [f"{a} {int(y)}" for a, y in zip(s["first_author"], s["year"])],
-                         "citation": s["citation"].astype(str).to_numpy(),
-                         "identifier": s["identifier"].fillna("").astype(str).to_numpy(),
-                         "address": s["address"].fillna("").astype(str).to_numpy(),
-                         "access": [ACCESS_WORDS.get(a, a) for a in s["access"].astype(str)],
-                         "origin": s["origin"].astype(str).to_numpy()})
+    return pd.DataFrame(
+        {
+            "series": [f"{a} {int(y)}" for a, y in zip(s["first_author"], s["year"])],
+            "citation": s["citation"].astype(str).to_numpy(),
+            "identifier": s["identifier"].fillna("").astype(str).to_numpy(),
+            "address": s["address"].fillna("").astype(str).to_numpy(),
+            "access": [ACCESS_WORDS.get(a, a) for a in s["access"].astype(str)],
+            "origin": s["origin"].astype(str).to_numpy(),
+        }
+    )

@@ -48,17 +48,34 @@ def sensitivity_table(a: PooledAnalysis) -> pd.DataFrame:
     p = a.primary
     e["ci_shift"] = [_shift(lo - p["ci_low"], hi - p["ci_high"]) for lo, hi in zip(e["ci_low"], e["ci_high"])]
     e["pi_shift"] = [_shift(lo - p["pi_low"], hi - p["pi_high"]) for lo, hi in zip(e["pi_low"], e["pi_high"])]
-    return e[["analysis", "k", "estimate", "ci_low", "ci_high", "ci_shift", "pi_low", "pi_high", "pi_shift",
-              "tau2", "primary"]]
+    return e[
+        [
+            "analysis",
+            "k",
+            "estimate",
+            "ci_low",
+            "ci_high",
+            "ci_shift",
+            "pi_low",
+            "pi_high",
+            "pi_shift",
+            "tau2",
+            "primary",
+        ]
+    ]
 
 
 def _describe(variant: str, r, a: PooledAnalysis | None = None) -> str:
     """The reader's label of one panel row, chosen by the row's key (never by parsing its text)."""
-    eff = ", ".join(f"{_label_of(a, s)} n = {e.n_eff:.0f} instead of {e.n_reported:.0f}"
-                    for s, e in (a.effective_n.items() if a is not None else ()) if e.honoured)
+    eff = ", ".join(
+        f"{_label_of(a, s)} n = {e.n_eff:.0f} instead of {e.n_reported:.0f}"
+        for s, e in (a.effective_n.items() if a is not None else ())
+        if e.honoured
+    )
     labels = {
-        sensitivity.SINGLE: f"One series, nothing pooled ({r.series})" if getattr(r, "series", "") else
-        "One series (nothing pooled)",
+        sensitivity.SINGLE: f"One series, nothing pooled ({r.series})"
+        if getattr(r, "series", "")
+        else "One series (nothing pooled)",
         sensitivity.PRIMARY: f"{r.tau2_method} · {r.ci_method}",
         sensitivity.PI_K2: f"{r.tau2_method} · {r.ci_method}, prediction interval t(k−2)",
         sensitivity.EFFECTIVE_N: f"Effective sample size ({eff})",
@@ -67,15 +84,23 @@ def _describe(variant: str, r, a: PooledAnalysis | None = None) -> str:
         sensitivity.GLMM: "GLMM (ML, events = n·p)",
         sensitivity.BAYES: f"Bayesian, τ ~ half-normal({pooling.PRIOR_TAU_SCALE:g})",
         sensitivity.BAYES_WIDE: f"Bayesian, τ ~ half-normal({WIDE_TAU_SCALE:g})",
-        sensitivity.ALL_SERIES: f"Every series as published, shared cohorts counted twice ({r.tau2_method} · {r.ci_method})",
+        sensitivity.ALL_SERIES: f"Every series as published, shared cohorts counted twice ({r.tau2_method} · "
+        f"{r.ci_method})",
     }
     if variant.startswith("tau2:"):
         return f"{r.tau2_method} · {r.ci_method}"
     return labels[variant]
 
 
-def settings_markdown(endpoint: str, horizon_years: float, tau2_method: str, ci_method: str,
-                      subgroup_column: str = "", subgroup_value: str = "", data_dir: str = "data") -> str:
+def settings_markdown(
+    endpoint: str,
+    horizon_years: float,
+    tau2_method: str,
+    ci_method: str,
+    subgroup_column: str = "",
+    subgroup_value: str = "",
+    data_dir: str = "data",
+) -> str:
     """One line saying what this page computed (the parameters readers cannot see), in readers' words:
     no column name, no file path (``data_dir`` is accepted for callers and not shown)."""
     what = analysis_label(f"{endpoint.lower()}-{horizon_years:g}y", subgroup_column, subgroup_value)
@@ -136,9 +161,11 @@ OUTCOME_PHRASES = {
 
 
 #: Local control as the series report it, in plain words (the glossary entry says the same at length).
-LC_MEANING = ("a Kaplan–Meier estimate in which patients who died without regrowth are {censored}: the estimated "
-              "share free of regrowth of the treated tumour among patients had they all lived, not the share of "
-              "all patients alive without regrowth, which is lower where many die ({competing})")
+LC_MEANING = (
+    "a Kaplan–Meier estimate in which patients who died without regrowth are {censored}: the estimated "
+    "share free of regrowth of the treated tumour among patients had they all lived, not the share of "
+    "all patients alive without regrowth, which is lower where many die ({competing})"
+)
 
 
 def _lead(endpoint: str, horizon_years: float, estimate: float, outcome: str) -> str:
@@ -147,11 +174,12 @@ def _lead(endpoint: str, horizon_years: float, estimate: float, outcome: str) ->
     followed by :data:`LC_MEANING` (never a plain share of patients)."""
     if endpoint == "LC":
         meaning = LC_MEANING.format(censored=term("censored"), competing=term("competing death"))
-        return (f"**On average, the estimated {horizon_years:g}-year {outcome} was {_pct(estimate)}** "
-                f"({meaning})")
+        return f"**On average, the estimated {horizon_years:g}-year {outcome} was {_pct(estimate)}** ({meaning})"
     phrase = OUTCOME_PHRASES.get(endpoint, f"reached {ENDPOINT_NAMES.get(endpoint, endpoint)}")
-    return (f"**On average, {_pct(estimate)} of patients {phrase} {horizon_years:g} years after "
-            f"treatment** ({horizon_years:g}-year {outcome})")
+    return (
+        f"**On average, {_pct(estimate)} of patients {phrase} {horizon_years:g} years after "
+        f"treatment** ({horizon_years:g}-year {outcome})"
+    )
 
 
 def term(text: str, target: str | None = None) -> str:
@@ -173,20 +201,27 @@ def summary_markdown(a: PooledAnalysis, endpoint: str, horizon_years: float) -> 
     outcome = term(ENDPOINT_NAMES.get(endpoint, endpoint))
     if not a.is_pooled:
         sid = md_text(str(a.studies["label"].iat[0]))  # data text in Markdown: never markup
-        return (f"Only one series ({sid}, {int(p['n_patients'])} patients) reports {what} "
-                f"({outcome}): {_pct(p['estimate'])} "
-                f"({term('95% CI', 'confidence interval')} {_pct(p['ci_low'])} to {_pct(p['ci_high'])}). "
-                "Nothing is pooled; the figure is that study's own estimate.")
+        return (
+            f"Only one series ({sid}, {int(p['n_patients'])} patients) reports {what} "
+            f"({outcome}): {_pct(p['estimate'])} "
+            f"({term('95% CI', 'confidence interval')} {_pct(p['ci_low'])} to {_pct(p['ci_high'])}). "
+            "Nothing is pooled; the figure is that study's own estimate."
+        )
     moves = sensitivity.interval_moves(a)
     lo, hi = moves["estimate"].min(), moves["estimate"].max()
     if p["q_p"] < 0.05:
-        agree = (f"The series differ more than chance alone would explain ({term('heterogeneity')}): "
-                 "a single average hides real differences between them.")
+        agree = (
+            f"The series differ more than chance alone would explain ({term('heterogeneity')}): "
+            "a single average hides real differences between them."
+        )
     else:
-        agree = (f"The differences between the series are no larger than chance would explain, but with "
-                 f"{a.k} series a test of {term('heterogeneity')} often misses real differences.")
+        agree = (
+            f"The differences between the series are no larger than chance would explain, but with "
+            f"{a.k} series a test of {term('heterogeneity')} often misses real differences."
+        )
     lines = [
-        f"- {_lead(endpoint, horizon_years, p['estimate'], outcome)}, across {a.k} {term('series')} with {int(p['n_patients'])} "
+        f"- {_lead(endpoint, horizon_years, p['estimate'], outcome)}, across {a.k} {term('series')} with "
+        f"{int(p['n_patients'])} "
         f"patients ({term('95% CI', 'confidence interval')} {_pct(p['ci_low'])} to {_pct(p['ci_high'])}).",
         f"- **What a new centre might see:** the true rate of a new series like these would be expected "
         f"between {_pct(p['pi_low'])} and {_pct(p['pi_high'])} ({term('prediction interval')}; the rate it "
@@ -207,30 +242,47 @@ def summary_markdown(a: PooledAnalysis, endpoint: str, horizon_years: float) -> 
     ]
     adhoc = a.estimates[a.estimates["ci_method"] == "HKSJ-adhoc"]
     if not adhoc.empty and (adhoc["ci_high"].iat[0] - adhoc["ci_low"].iat[0]) > (p["ci_high"] - p["ci_low"]) + 0.05:
-        detail.append(f"- The {term('HKSJ scale factor')} is below 1 here (the series vary less around the pooled "
-                      f"rate than the fitted random-effects model expects), which narrows the HKSJ interval; held "
-                      f"at 1 or more ({term('ad hoc correction')}) the interval is {_pct(adhoc['ci_low'].iat[0])} "
-                      f"to {_pct(adhoc['ci_high'].iat[0])}.")
+        detail.append(
+            f"- The {term('HKSJ scale factor')} is below 1 here (the series vary less around the pooled "
+            f"rate than the fitted random-effects model expects), which narrows the HKSJ interval; held "
+            f"at 1 or more ({term('ad hoc correction')}) the interval is {_pct(adhoc['ci_low'].iat[0])} "
+            f"to {_pct(adhoc['ci_high'].iat[0])}."
+        )
     if a.k < SMALL_K:
         b = a.estimates[a.estimates["model"] == "Bayesian normal-normal"].iloc[0]
         w = a.estimates[a.estimates["model"].str.startswith("Bayesian normal-normal (tau scale")].iloc[0]
-        lines.append(f"- **With fewer than {SMALL_K} series the interval is wide.** A "
-                     f"{term('Bayesian model')} gives {_pct(b['estimate'])} ({term('credible interval')} "
-                     f"{_pct(b['ci_low'])} to {_pct(b['ci_high'])}), but that interval leans on its "
-                     f"{term('prior')} for how much the series vary (half-normal, scale "
-                     f"{pooling.PRIOR_TAU_SCALE:g}): with scale {WIDE_TAU_SCALE:g} it is {_pct(w['ci_low'])} to "
-                     f"{_pct(w['ci_high'])}.")
+        lines.append(
+            f"- **With fewer than {SMALL_K} series the interval is wide.** A "
+            f"{term('Bayesian model')} gives {_pct(b['estimate'])} ({term('credible interval')} "
+            f"{_pct(b['ci_low'])} to {_pct(b['ci_high'])}), but that interval leans on its "
+            f"{term('prior')} for how much the series vary (half-normal, scale "
+            f"{pooling.PRIOR_TAU_SCALE:g}): with scale {WIDE_TAU_SCALE:g} it is {_pct(w['ci_low'])} to "
+            f"{_pct(w['ci_high'])}."
+        )
     return "\n".join(lines) + "\n\n**Statistical detail**\n\n" + "\n".join(detail)
 
 
 def heterogeneity_table(a: PooledAnalysis) -> pd.DataFrame:
     """Q, its df and p, I², H², τ² with its Q-profile CI: one row, for display."""
     p = a.primary
-    return pd.DataFrame([{
-        "k": int(p["k"]), "Q": p["q"], "df": p["q_df"], "p": p["q_p"], "I² (%)": p["i2"], "H²": p["h2"],
-        "τ²": p["tau2"], "τ² 95% CI": (f"{p['tau2_ci_low']:.3f} to {p['tau2_ci_high']:.3f}"
-                                       if pd.notna(p["tau2_ci_low"]) and pd.notna(p["tau2_ci_high"]) else "—"),
-    }])
+    return pd.DataFrame(
+        [
+            {
+                "k": int(p["k"]),
+                "Q": p["q"],
+                "df": p["q_df"],
+                "p": p["q_p"],
+                "I² (%)": p["i2"],
+                "H²": p["h2"],
+                "τ²": p["tau2"],
+                "τ² 95% CI": (
+                    f"{p['tau2_ci_low']:.3f} to {p['tau2_ci_high']:.3f}"
+                    if pd.notna(p["tau2_ci_low"]) and pd.notna(p["tau2_ci_high"])
+                    else "—"
+                ),
+            }
+        ]
+    )
 
 
 def leave_one_out_table(a: PooledAnalysis) -> pd.DataFrame:
@@ -240,8 +292,12 @@ def leave_one_out_table(a: PooledAnalysis) -> pd.DataFrame:
     t = a.leave_one_out.copy()
     t["omitted"] = [labels[s] for s in t["subgroup_value"]]
     t["change"] = t["estimate"] - float(a.primary["estimate"])
-    t["remaining"] = [f"one series: {next(lab for sid, lab in labels.items() if sid != s)} (not pooled)" if k == 1
-                      else f"pooled, {int(k)} series" for s, k in zip(t["subgroup_value"], t["k"])]
+    t["remaining"] = [
+        f"one series: {next(lab for sid, lab in labels.items() if sid != s)} (not pooled)"
+        if k == 1
+        else f"pooled, {int(k)} series"
+        for s, k in zip(t["subgroup_value"], t["k"])
+    ]
     return t[["omitted", "remaining", "k", "estimate", "ci_low", "ci_high", "tau2", "i2", "change"]]
 
 
@@ -252,8 +308,10 @@ def pi_convention_sentence(a: PooledAnalysis) -> str:
         head = "The prediction interval uses the normal quantile (Wald), as metafor does."
     else:
         df = a.k - 1
-        head = (f"The prediction interval uses the t distribution with k − 1 = {df} degree{'s' if df != 1 else ''} "
-                "of freedom, as metafor does; others use k − 2 (Higgins and colleagues).")
+        head = (
+            f"The prediction interval uses the t distribution with k − 1 = {df} degree{'s' if df != 1 else ''} "
+            "of freedom, as metafor does; others use k − 2 (Higgins and colleagues)."
+        )
     k2 = a.estimates[[v == sensitivity.PI_K2 for v in a.variants]]
     if k2.empty:
         return head + f" With {a.k} series the k − 2 interval is undefined."
@@ -270,23 +328,27 @@ def interval_moves_sentence(a: PooledAnalysis) -> str:
     def span(col: str) -> str:
         s = m.dropna(subset=[col])
         lo, hi = s.loc[s[col].idxmin()], s.loc[s[col].idxmax()]
-        return (f"{_pct(lo[col])} ({md_text(names[lo['variant']])}) to "
-                f"{_pct(hi[col])} ({md_text(names[hi['variant']])})")
+        return f"{_pct(lo[col])} ({md_text(names[lo['variant']])}) to {_pct(hi[col])} ({md_text(names[hi['variant']])})"
 
-    text = (f"Across the {len(m)} sensitivity analyses the estimate ranges from "
-            f"{_pct(m['estimate'].min())} to {_pct(m['estimate'].max())}. The 95% CI of the primary model "
-            f"({_pct(p['ci_low'])} to {_pct(p['ci_high'])}) moves as follows: its lower bound ranges from "
-            f"{span('ci_low')}, its upper bound from {span('ci_high')}.")
+    text = (
+        f"Across the {len(m)} sensitivity analyses the estimate ranges from "
+        f"{_pct(m['estimate'].min())} to {_pct(m['estimate'].max())}. The 95% CI of the primary model "
+        f"({_pct(p['ci_low'])} to {_pct(p['ci_high'])}) moves as follows: its lower bound ranges from "
+        f"{span('ci_low')}, its upper bound from {span('ci_high')}."
+    )
     if m["pi_low"].notna().any():
-        text += (f" The prediction interval ({_pct(p['pi_low'])} to {_pct(p['pi_high'])}): lower bound from "
-                 f"{span('pi_low')}, upper bound from {span('pi_high')} (the Bayesian rows have no prediction "
-                 "interval here).")
+        text += (
+            f" The prediction interval ({_pct(p['pi_low'])} to {_pct(p['pi_high'])}): lower bound from "
+            f"{span('pi_low')}, upper bound from {span('pi_high')} (the Bayesian rows have no prediction "
+            "interval here)."
+        )
     return text
 
 
 # --------------------------------------------------------------------------- strata
-def effective_sample_sizes(literature: pd.DataFrame, endpoint: str, horizon_years: float,
-                           data_dir: str | Path | None = None) -> dict[str, EffectiveN]:
+def effective_sample_sizes(
+    literature: pd.DataFrame, endpoint: str, horizon_years: float, data_dir: str | Path | None = None
+) -> dict[str, EffectiveN]:
     """The series whose numbers at risk at this landmark are known or reconstructed, with their
     effective sample size (:class:`~sarcoma_review.stats.sensitivity.EffectiveN`).
 
@@ -314,12 +376,27 @@ def effective_sample_sizes(literature: pd.DataFrame, endpoint: str, horizon_year
         return {}
     n = float(rows.loc[rows["study_id"].astype(str) == CNAO_STUDY_ID, "n_patients"].iat[0])
     honoured = statement in kept[endpoint].statements()
-    why = "" if honoured else (
-        f"its reconstructed patient data do not reproduce its {landmark_name(endpoint, horizon_years)} "
-        f"(the paper's statements about it conflict, and the reconstruction keeps the others; Kaplan–Meier "
-        f"{100 * g['surv']:.1f}% there), so their numbers at risk do not describe that rate")
-    return {CNAO_STUDY_ID: EffectiveN(CNAO_STUDY_ID, n, min(g["n_eff"], n), g["n_risk"], g["surv"],
-                                      "pseudo-patient data of the CNAO cohort (audit chapter)", honoured, why)}
+    why = (
+        ""
+        if honoured
+        else (
+            f"its reconstructed patient data do not reproduce its {landmark_name(endpoint, horizon_years)} "
+            f"(the paper's statements about it conflict, and the reconstruction keeps the others; Kaplan–Meier "
+            f"{100 * g['surv']:.1f}% there), so their numbers at risk do not describe that rate"
+        )
+    )
+    return {
+        CNAO_STUDY_ID: EffectiveN(
+            CNAO_STUDY_ID,
+            n,
+            min(g["n_eff"], n),
+            g["n_risk"],
+            g["surv"],
+            "pseudo-patient data of the CNAO cohort (audit chapter)",
+            honoured,
+            why,
+        )
+    }
 
 
 def _label_of(a: PooledAnalysis | None, study_id: str) -> str:
@@ -338,22 +415,31 @@ def effective_n_markdown(a: PooledAnalysis) -> str:
     for sid, e in a.effective_n.items():
         lab = md_text(_label_of(a, sid))
         if not e.honoured:
-            out.append(f"{lab} does not enter a sensitivity analysis with its effective sample size here: "
-                       f"{md_text(e.why)}. See the audit chapter for the conflict.")
+            out.append(
+                f"{lab} does not enter a sensitivity analysis with its effective sample size here: "
+                f"{md_text(e.why)}. See the audit chapter for the conflict."
+            )
             continue
-        text = (f"The primary model treats every series as if all its patients had been followed to the "
-                f"landmark. For {lab} the numbers at risk are known from its reconstructed patient data: "
-                f"{e.n_at_risk} of {e.n_reported:.0f} patients were still followed at the landmark, and the "
-                f"Kaplan–Meier estimate there ({_pct(100 * e.surv)}) has the precision of "
-                f"{e.n_eff:.1f} patients followed completely (effective sample size: the n whose binomial "
-                f"variance equals the estimate's Greenwood variance"
-                + ("; the number at risk would understate it, because patients censored before the landmark "
-                   "still inform the curve up to their censoring)." if e.n_at_risk < e.n_eff else ").")
-                )
+        text = (
+            f"The primary model treats every series as if all its patients had been followed to the "
+            f"landmark. For {lab} the numbers at risk are known from its reconstructed patient data: "
+            f"{e.n_at_risk} of {e.n_reported:.0f} patients were still followed at the landmark, and the "
+            f"Kaplan–Meier estimate there ({_pct(100 * e.surv)}) has the precision of "
+            f"{e.n_eff:.1f} patients followed completely (effective sample size: the n whose binomial "
+            f"variance equals the estimate's Greenwood variance"
+            + (
+                "; the number at risk would understate it, because patients censored before the landmark "
+                "still inform the curve up to their censoring)."
+                if e.n_at_risk < e.n_eff
+                else ")."
+            )
+        )
         if not row.empty:
             r = row.iloc[0]
-            text += (f" With {lab} entering with n = {e.n_eff:.1f}, the pooled estimate is {_pct(r['estimate'])} "
-                     f"(95% CI {_pct(r['ci_low'])} to {_pct(r['ci_high'])}; primary {_pct(a.primary['estimate'])}).")
+            text += (
+                f" With {lab} entering with n = {e.n_eff:.1f}, the pooled estimate is {_pct(r['estimate'])} "
+                f"(95% CI {_pct(r['ci_low'])} to {_pct(r['ci_high'])}; primary {_pct(a.primary['estimate'])})."
+            )
         out.append(text)
     return "\n\n".join(out)
 
@@ -365,11 +451,25 @@ def strata_table(s: Stratification) -> pd.DataFrame:
         names = [vocabulary.HISTOLOGY_STRATUM_NAMES.get(v, v) for v in e["subgroup_value"]]
     else:
         names = list(e["subgroup_value"])
-    what = [f"one series: {r.series} (its own rate, not pooled)" if r.kind == pooling.SINGLE_SERIES
-            else f"pooled, {r.tau2_method} · {r.ci_method}" for r in e.itertuples()]
-    return pd.DataFrame({"stratum": names, "k": e["k"].astype(int), "n_patients": e["n_patients"],
-                         "what": what, "estimate": e["estimate"], "ci_low": e["ci_low"], "ci_high": e["ci_high"],
-                         "pi_low": e["pi_low"], "pi_high": e["pi_high"]})
+    what = [
+        f"one series: {r.series} (its own rate, not pooled)"
+        if r.kind == pooling.SINGLE_SERIES
+        else f"pooled, {r.tau2_method} · {r.ci_method}"
+        for r in e.itertuples()
+    ]
+    return pd.DataFrame(
+        {
+            "stratum": names,
+            "k": e["k"].astype(int),
+            "n_patients": e["n_patients"],
+            "what": what,
+            "estimate": e["estimate"],
+            "ci_low": e["ci_low"],
+            "ci_high": e["ci_high"],
+            "pi_low": e["pi_low"],
+            "pi_high": e["pi_high"],
+        }
+    )
 
 
 def strata_markdown(a: PooledAnalysis, s: Stratification) -> str:
@@ -379,26 +479,36 @@ def strata_markdown(a: PooledAnalysis, s: Stratification) -> str:
     e = s.estimates
     singles = e[e["kind"] == pooling.SINGLE_SERIES]
     if not singles.empty:
-        lines.append(f"A stratum with one series shows that series' own rate and 95% Wald interval "
-                     f"({', '.join(md_text(x) for x in singles['series'])}); nothing is pooled there.")
+        lines.append(
+            f"A stratum with one series shows that series' own rate and 95% Wald interval "
+            f"({', '.join(md_text(x) for x in singles['series'])}); nothing is pooled there."
+        )
     t = s.test
     if not s.tested:
-        lines.append(f"The {name} strata are shown side by side but not tested against each other: the labels "
-                     "overlap (\"Various\" covers series from several sites, which may include the sites "
-                     "named in other rows), so the strata are not distinct groups of patients.")
+        lines.append(
+            f"The {name} strata are shown side by side but not tested against each other: the labels "
+            'overlap ("Various" covers series from several sites, which may include the sites '
+            "named in other rows), so the strata are not distinct groups of patients."
+        )
     else:
         if pd.notna(t["p_moderator"]):
-            lines.append(f"Mixed-effects moderator test (one τ² shared by the strata, Knapp–Hartung F): "
-                         f"F = {t['f']:.2f} on {int(t['df1'])} and {t['df2']:.0f} df, {p_text(t['p_moderator'])}.")
+            lines.append(
+                f"Mixed-effects moderator test (one τ² shared by the strata, Knapp–Hartung F): "
+                f"F = {t['f']:.2f} on {int(t['df1'])} and {t['df2']:.0f} df, {p_text(t['p_moderator'])}."
+            )
         if pd.notna(t["p_between"]):
-            lines.append(f"Between-subgroup Q test (strata pooled separately, each with its Wald standard error"
-                         f"{'; a one-series stratum enters as that series' if not singles.empty else ''}): "
-                         f"Q = {t['q_between']:.2f} on {int(t['q_df'])} df, {p_text(t['p_between'])}.")
+            lines.append(
+                f"Between-subgroup Q test (strata pooled separately, each with its Wald standard error"
+                f"{'; a one-series stratum enters as that series' if not singles.empty else ''}): "
+                f"Q = {t['q_between']:.2f} on {int(t['q_df'])} df, {p_text(t['p_between'])}."
+            )
         if t["note"]:
             lines.append(md_text(t["note"])[0].upper() + md_text(t["note"])[1:] + ".")
         if pd.notna(t["p_between"]) or pd.notna(t["p_moderator"]):
-            lines.append("With so few series these tests have little power: a large p-value does not show "
-                         "that the strata have the same rate.")
+            lines.append(
+                "With so few series these tests have little power: a large p-value does not show "
+                "that the strata have the same rate."
+            )
     return " ".join(lines)
 
 
@@ -427,8 +537,10 @@ def histology_caveat(a: PooledAnalysis) -> str:
     if "histology" not in st.columns:
         return "The data give no histology for these series: no histology strata."
     chord = st[st[vocabulary.HISTOLOGY_STRATUM] == vocabulary.CHORDOMA]
-    base = (f"The chordoma stratum holds the series whose publication reports chordomas only "
-            f"({len(chord)} here); every other series is in the other stratum. ")
+    base = (
+        f"The chordoma stratum holds the series whose publication reports chordomas only "
+        f"({len(chord)} here); every other series is in the other stratum. "
+    )
     mixed = chordoma_uncertain(st)
     if mixed.empty:
         return base + "No series of the other stratum pooled here holds chordomas, as far as its publication says."
@@ -438,28 +550,33 @@ def histology_caveat(a: PooledAnalysis) -> str:
         lab = md_text(str(r.label))
         parts.append(f"{lab}: {int(n)} chordomas" if pd.notna(n) else f"{lab}: not said")
     verb = "holds" if len(mixed) == 1 else "hold"
-    return base + (f"{len(mixed)} series of the other stratum {verb} or may hold some chordomas ({'; '.join(parts)}), "
-                   "so the split is chordoma-only series against the rest, not chordoma patients against other "
-                   "patients.")
+    return base + (
+        f"{len(mixed)} series of the other stratum {verb} or may hold some chordomas ({'; '.join(parts)}), "
+        "so the split is chordoma-only series against the rest, not chordoma patients against other "
+        "patients."
+    )
 
 
 def stand_in_markdown(a: PooledAnalysis) -> str:
     """Which series stood in for which under the overlap rule (shared cohorts counted once), and what
     pooling every series as published gives."""
     if a.stand_ins.empty:
-        return ("No two series here are in one overlap group (series of one centre with overlapping years, which "
-                "may share patients; see the literature chapter): every series reporting this landmark is counted. "
-                "Series whose publication does not name its centre cannot be linked to others.")
+        return (
+            "No two series here are in one overlap group (series of one centre with overlapping years, which "
+            "may share patients; see the literature chapter): every series reporting this landmark is counted. "
+            "Series whose publication does not name its centre cannot be linked to others."
+        )
     items = []
     for r in a.stand_ins.itertuples():
         kept = getattr(r, "kept_label", r.kept)
         left = getattr(r, "left_out_labels", r.left_out)
-        items.append(f"- {md_text(str(kept))} stands in for {md_text(str(left))} "
-                     "(shared centre and overlapping years)")
+        items.append(f"- {md_text(str(kept))} stands in for {md_text(str(left))} (shared centre and overlapping years)")
     row = a.estimates[[v == sensitivity.ALL_SERIES for v in a.variants]]
     tail = ""
     if len(row):
         r = row.iloc[0]
-        tail = (f"\n\nPooling every series as published, shared cohorts counted twice: {_pct(r['estimate'])} "
-                f"(95% CI {_pct(r['ci_low'])} to {_pct(r['ci_high'])}), {int(r['k'])} series.")
-    return ("Shared cohorts are counted once (the overlap rule of the protocol):\n\n" + "\n".join(items) + tail)
+        tail = (
+            f"\n\nPooling every series as published, shared cohorts counted twice: {_pct(r['estimate'])} "
+            f"(95% CI {_pct(r['ci_low'])} to {_pct(r['ci_high'])}), {int(r['k'])} series."
+        )
+    return "Shared cohorts are counted once (the overlap rule of the protocol):\n\n" + "\n".join(items) + tail

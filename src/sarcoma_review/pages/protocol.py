@@ -33,11 +33,24 @@ def flow_counts(analyses: Sequence[Mapping[str, Any]], data_dir: Path | None = N
     sources = loaders.load_table("appraisal", "sources", data_dir)
     studies = loaders.load_studies(data_dir)
     # only the columns used below (no rates): a changed rate does not re-execute the page
-    lit = loaders.load_literature(data_dir, columns=["study_id", "first_author", "year", "endpoint", "horizon_years",
-                                                     "n_patients", "histology", "overlap_group"])
+    lit = loaders.load_literature(
+        data_dir,
+        columns=[
+            "study_id",
+            "first_author",
+            "year",
+            "endpoint",
+            "horizon_years",
+            "n_patients",
+            "histology",
+            "overlap_group",
+        ],
+    )
     comps = loaders.load_comparators(data_dir)
-    reported = {s: sorted({(e, float(h)) for e, h in zip(g["endpoint"], g["horizon_years"])})
-                for s, g in lit.groupby("study_id")}
+    reported = {
+        s: sorted({(e, float(h)) for e, h in zip(g["endpoint"], g["horizon_years"])})
+        for s, g in lit.groupby("study_id")
+    }
     pools = []
     for a in analyses:
         if a.get("subgroup_column"):
@@ -52,20 +65,32 @@ def flow_counts(analyses: Sequence[Mapping[str, Any]], data_dir: Path | None = N
             rep = reported.get(r.study_id, [])
             what = ", ".join(landmark_name(e, h) for e, h in rep) if rep else "no landmark rate"
             why.append(f"{_label(r)}: {what}")
-        pools.append({"id": a["id"], "title": landmark_name(ep, hz), "endpoint": ep, "horizon_years": hz,
-                      "k": len(inside),
-                      "n_patients": int(inside["n_patients"].sum()),
-                      "k_chordoma": len(population_rows(inside, "chordoma")),
-                      "excluded": why,
-                      "stood_in": [f"{r.kept} stands in for {r.left_out}" for r in stood.itertuples()],
-                      "k_counted_once": len(reporting) - len(inside)})
-    return {"papers": int(sources["seed_file"].nunique()), "sources": len(sources),
-            "series": len(studies), "series_patients": int(studies["n_patients"].sum()),
-            "comparators": int(comps["rate_percent"].notna().sum()), "comparator_rows": len(comps),
-            "ifosfamide_patients": len(loaders.load_ifosfamide_patients(data_dir)),
-            "tox_rows": len(loaders.load_table("toxicity", "events", data_dir)),
-            "update": evidence.search_flow(data_dir),
-            "pools": pools}
+        pools.append(
+            {
+                "id": a["id"],
+                "title": landmark_name(ep, hz),
+                "endpoint": ep,
+                "horizon_years": hz,
+                "k": len(inside),
+                "n_patients": int(inside["n_patients"].sum()),
+                "k_chordoma": len(population_rows(inside, "chordoma")),
+                "excluded": why,
+                "stood_in": [f"{r.kept} stands in for {r.left_out}" for r in stood.itertuples()],
+                "k_counted_once": len(reporting) - len(inside),
+            }
+        )
+    return {
+        "papers": int(sources["seed_file"].nunique()),
+        "sources": len(sources),
+        "series": len(studies),
+        "series_patients": int(studies["n_patients"].sum()),
+        "comparators": int(comps["rate_percent"].notna().sum()),
+        "comparator_rows": len(comps),
+        "ifosfamide_patients": len(loaders.load_ifosfamide_patients(data_dir)),
+        "tox_rows": len(loaders.load_table("toxicity", "events", data_dir)),
+        "update": evidence.search_flow(data_dir),
+        "pools": pools,
+    }
 
 
 def flow_boxes(c: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -80,29 +105,49 @@ def flow_boxes(c: Mapping[str, Any]) -> list[dict[str, Any]]:
         for item in p["excluded"]:
             name, reason = item.split(": ", 1)
             groups.setdefault(reason, []).append(name)
-        side = [f"not reporting it: {', '.join(v)} ({len(v)} series; "
-                f"{'it reports' if len(v) == 1 else 'they report'} {k})" for k, v in groups.items()]
+        side = [
+            f"not reporting it: {', '.join(v)} ({len(v)} series; {'it reports' if len(v) == 1 else 'they report'} {k})"
+            for k, v in groups.items()
+        ]
         side += [f"shared cohort counted once: {x}" for x in p.get("stood_in", [])]
-        branches.append({"title": f"{p['title']}: {p['k']} series ({p['n_patients']} patients)",
-                         "lines": [f"{p['k_chordoma']} of them chordoma series"]
-                         + (["one series only: shown as that series, not pooled"] if p["k"] == 1 else []),
-                         "side": side})
+        branches.append(
+            {
+                "title": f"{p['title']}: {p['k']} series ({p['n_patients']} patients)",
+                "lines": [f"{p['k_chordoma']} of them chordoma series"]
+                + (["one series only: shown as that series, not pooled"] if p["k"] == 1 else []),
+                "side": side,
+            }
+        )
     reasons = [f"{k}: {v}" for k, v in sorted(u["excluded_by_reason"].items(), key=lambda kv: (-kv[1], kv[0]))]
     return [
-        {"title": f"Previous version: Table I of Cuccia et al. 2020, {u['previous_series']} series",
-         "lines": [f"{u['previous_readable']} of them read in their own publication"],
-         "side": [f"{u['previous_series'] - u['previous_readable']} whose publication could not be read: "
-                  "shown in the literature chapter, not pooled"] if u["previous_series"] > u["previous_readable"] else []},
-        {"title": f"Identification: {u['searches']} searches run on {u['search_date_last']}",
-         "lines": [f"{u['records']} records screened (title and abstract, full text where readable)"],
-         "side": [f"excluded: {u['excluded']}"] + reasons},
-        {"title": f"New series included: {u['new_series']}",
-         "lines": [f"Series in the review: {u['total_series']} ({u['total_patients']} patients)",
-                   f"{u['overlap_groups']} groups of series that may share patients ({u['series_in_overlap']} series)"],
-         "side": [f"Source papers of the review: {c['papers']} (the CNAO cohort with Table I, and the ifosfamide "
-                  f"radiochemotherapy series of {c['ifosfamide_patients']} patients: photon radiochemotherapy, "
-                  "shown beside the pools, never in them)",
-                  f"{c['comparator_rows']} comparator statements ({c['comparators']} with a rate): quoted, never pooled"]},
+        {
+            "title": f"Previous version: Table I of Cuccia et al. 2020, {u['previous_series']} series",
+            "lines": [f"{u['previous_readable']} of them read in their own publication"],
+            "side": [
+                f"{u['previous_series'] - u['previous_readable']} whose publication could not be read: "
+                "shown in the literature chapter, not pooled"
+            ]
+            if u["previous_series"] > u["previous_readable"]
+            else [],
+        },
+        {
+            "title": f"Identification: {u['searches']} searches run on {u['search_date_last']}",
+            "lines": [f"{u['records']} records screened (title and abstract, full text where readable)"],
+            "side": [f"excluded: {u['excluded']}"] + reasons,
+        },
+        {
+            "title": f"New series included: {u['new_series']}",
+            "lines": [
+                f"Series in the review: {u['total_series']} ({u['total_patients']} patients)",
+                f"{u['overlap_groups']} groups of series that may share patients ({u['series_in_overlap']} series)",
+            ],
+            "side": [
+                f"Source papers of the review: {c['papers']} (the CNAO cohort with Table I, and the ifosfamide "
+                f"radiochemotherapy series of {c['ifosfamide_patients']} patients: photon radiochemotherapy, "
+                "shown beside the pools, never in them)",
+                f"{c['comparator_rows']} comparator statements ({c['comparators']} with a rate): quoted, never pooled",
+            ],
+        },
         {"title": "Pooled analyses (each counts every shared cohort once)", "branches": branches},
     ]
 
@@ -122,7 +167,8 @@ def limitation_values(data_dir: Path | None = None) -> dict[str, Any]:
         "lim_setting": ", ".join(f"{v} {k}" for k, v in setting.items()),
         "lim_n_setting_unknown": int(setting.get("not reported", 0)),
         "lim_n_abstract": int(abstract_only.sum()),
-        "lim_n_dose": int(with_dose), "lim_n_rbe": int(with_rbe),
+        "lim_n_dose": int(with_dose),
+        "lim_n_rbe": int(with_rbe),
         "lim_particle_groups": ", ".join(f"{v} {k}" for k, v in groups.items()),
         "lim_patient_groups": ", ".join(f"{v} {k}" for k, v in hist.items()),
         "lim_n_chordoma": int(hist.get("chordoma", 0)),
@@ -133,7 +179,16 @@ def limitation_values(data_dir: Path | None = None) -> dict[str, Any]:
 
 def flow_table(c: Mapping[str, Any]) -> pd.DataFrame:
     """The pools of the flow diagram as a table (series in, patients, chordoma series, series left out)."""
-    return pd.DataFrame([{"analysis": p["title"], "series": p["k"], "patients": p["n_patients"],
-                          "chordoma series": p["k_chordoma"], "not reporting it": len(p["excluded"]),
-                          "counted once (shared cohort)": p["k_counted_once"]}
-                         for p in c["pools"]])
+    return pd.DataFrame(
+        [
+            {
+                "analysis": p["title"],
+                "series": p["k"],
+                "patients": p["n_patients"],
+                "chordoma series": p["k_chordoma"],
+                "not reporting it": len(p["excluded"]),
+                "counted once (shared cohort)": p["k_counted_once"],
+            }
+            for p in c["pools"]
+        ]
+    )

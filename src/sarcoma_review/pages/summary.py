@@ -25,11 +25,14 @@ from sarcoma_review.stats.sensitivity import pool_primary
 #: Comparator modalities shown beside the particle-therapy rates (photon radiotherapy, radiochemotherapy).
 COMPARATOR_MODALITIES = ("photon RT", "radiotherapy with radiosensitiser", "radiotherapy alone")
 #: What a reader is told the certainty level means for the sentence of a row.
-_UNCERTAINTY = {"high": "the evidence is reliable", "moderate": "the evidence is probably reliable",
-                "low": "the evidence is uncertain", "very low": "the evidence is very uncertain"}
+_UNCERTAINTY = {
+    "high": "the evidence is reliable",
+    "moderate": "the evidence is probably reliable",
+    "low": "the evidence is uncertain",
+    "very low": "the evidence is very uncertain",
+}
 #: The reader's words for the populations.
-POPULATION_NAMES = {"all": "all series", "non-chordoma": "series other than chordoma",
-                    "chordoma": "chordoma series"}
+POPULATION_NAMES = {"all": "all series", "non-chordoma": "series other than chordoma", "chordoma": "chordoma series"}
 
 CSV_NAME = "summary_of_findings.csv"
 #: Float format of the published CSV (four significant digits: beyond any reported precision).
@@ -49,16 +52,28 @@ def _landmarks(analyses: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]
     return out
 
 
-def rate_analyses(literature: pd.DataFrame, judgements: pd.DataFrame, analyses: Sequence[Mapping[str, Any]],
-                  populations: Iterable[str] = grade.POPULATIONS) -> list[tuple[Mapping[str, Any], grade.Certainty]]:
+def rate_analyses(
+    literature: pd.DataFrame,
+    judgements: pd.DataFrame,
+    analyses: Sequence[Mapping[str, Any]],
+    populations: Iterable[str] = grade.POPULATIONS,
+) -> list[tuple[Mapping[str, Any], grade.Certainty]]:
     """``(analysis entry, rating)`` for every landmark analysis and population, pooled with the entry's model."""
     out = []
     for a in _landmarks(analyses):
+
         def pool(rows: pd.DataFrame, ep: str, hz: float, a: Mapping[str, Any] = a) -> dict[str, Any]:
-            return pool_primary(rows, ep, hz, tau2_method=a.get("tau2_method", "REML"),
-                                ci_method=a.get("ci_method", "HKSJ")).iloc[0].to_dict()
-        for c in grade.rate_all(literature, judgements, [(a["endpoint"], float(a["horizon_years"]))],
-                                populations, pool=pool):
+            return (
+                pool_primary(
+                    rows, ep, hz, tau2_method=a.get("tau2_method", "REML"), ci_method=a.get("ci_method", "HKSJ")
+                )
+                .iloc[0]
+                .to_dict()
+            )
+
+        for c in grade.rate_all(
+            literature, judgements, [(a["endpoint"], float(a["horizon_years"]))], populations, pool=pool
+        ):
             out.append((a, c))
     return out
 
@@ -79,17 +94,25 @@ def comparator_figures(endpoint: str, horizon_years: float, data_dir: Path | Non
     from sarcoma_review.pages.comparisons import sof_comparisons
 
     names = _source_names(data_dir)
-    cited = {str(r.comparator_id): (names.get(str(r.cited_in), str(r.cited_in)), str(r.location))
-             for r in loaders.load_comparators(data_dir).itertuples()}
+    cited = {
+        str(r.comparator_id): (names.get(str(r.cited_in), str(r.cited_in)), str(r.location))
+        for r in loaders.load_comparators(data_dir).itertuples()
+    }
     ifo = next((v for k, v in names.items() if "003_" in k), "the ifosfamide series")
     c = sof_comparisons(data_dir)
     c = c[(c["endpoint"] == endpoint) & (c["horizon_years"] == float(horizon_years))]
     out = []
     for r in c.itertuples():
         paper, where = cited.get(str(r.comparator_source), (ifo, "its own results"))
-        out.append({"label": str(r.comparator), "rate_percent": float(r.comparator_estimate),
-                    "source": f"quoted by {paper}, {where}" if str(r.comparator_source) in cited else paper,
-                    "id": str(r.comparator_source), "short": f"{r.short} [{paper}]"})
+        out.append(
+            {
+                "label": str(r.comparator),
+                "rate_percent": float(r.comparator_estimate),
+                "source": f"quoted by {paper}, {where}" if str(r.comparator_source) in cited else paper,
+                "id": str(r.comparator_source),
+                "short": f"{r.short} [{paper}]",
+            }
+        )
     return out
 
 
@@ -111,24 +134,39 @@ def statement(c: grade.Certainty, literature: pd.DataFrame) -> str:
     r = c.result
     what = landmark_name(c.endpoint, c.horizon_years)
     down = downgraded(c)
-    because = (" because of " + _join([grade.DOMAIN_NAMES[d.domain] + (" (very serious)" if d.downgrade <= -2 else "")
-                                       for d in down])) if down else ""
+    because = (
+        (
+            " because of "
+            + _join([grade.DOMAIN_NAMES[d.domain] + (" (very serious)" if d.downgrade <= -2 else "") for d in down])
+        )
+        if down
+        else ""
+    )
     tail = f"; {_UNCERTAINTY[c.level]} ({c.level} certainty{because})."
     if int(r["k"]) == 2:
-        return (f"Two series report {what}: {_landmark_values(literature, c)}; two series are shown side by side, "
-                f"not as a pooled bottom line" + tail)
+        return (
+            f"Two series report {what}: {_landmark_values(literature, c)}; two series are shown side by side, "
+            f"not as a pooled bottom line" + tail
+        )
     if not c.pooled:
-        return (f"Only one series ({_series_label(literature, str(r.get('study_ids', '')))}, {int(r['n_patients'])} "
-                f"patients) reports {what}: {_pct(r['estimate'])}; nothing is pooled" + tail)
-    return (f"Particle therapy series report {what} of about {_pct(r['estimate'])} "
-            f"({int(r['k'])} series, {int(r['n_patients'])} patients; a new series could expect "
-            f"{_pct(r['pi_low'])} to {_pct(r['pi_high'])})" + tail)
+        return (
+            f"Only one series ({_series_label(literature, str(r.get('study_ids', '')))}, {int(r['n_patients'])} "
+            f"patients) reports {what}: {_pct(r['estimate'])}; nothing is pooled" + tail
+        )
+    return (
+        f"Particle therapy series report {what} of about {_pct(r['estimate'])} "
+        f"({int(r['k'])} series, {int(r['n_patients'])} patients; a new series could expect "
+        f"{_pct(r['pi_low'])} to {_pct(r['pi_high'])})" + tail
+    )
 
 
 def _landmark_values(literature: pd.DataFrame, c: grade.Certainty) -> str:
     ids = str(c.result.get("study_ids", "")).split(";")
-    d = literature[(literature["endpoint"] == c.endpoint) & (literature["horizon_years"].astype(float) == c.horizon_years)
-                   & literature["study_id"].isin(ids)]
+    d = literature[
+        (literature["endpoint"] == c.endpoint)
+        & (literature["horizon_years"].astype(float) == c.horizon_years)
+        & literature["study_id"].isin(ids)
+    ]
     return _series_values(d)
 
 
@@ -136,9 +174,14 @@ def _join(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def sof_frame(literature: pd.DataFrame, judgements: pd.DataFrame, analyses: Sequence[Mapping[str, Any]],
-              populations: Iterable[str] = grade.POPULATIONS, data_dir: Path | None = None,
-              comparators: bool = True) -> pd.DataFrame:
+def sof_frame(
+    literature: pd.DataFrame,
+    judgements: pd.DataFrame,
+    analyses: Sequence[Mapping[str, Any]],
+    populations: Iterable[str] = grade.POPULATIONS,
+    data_dir: Path | None = None,
+    comparators: bool = True,
+) -> pd.DataFrame:
     """The summary-of-findings table (one row per landmark x population), as published in the CSV.
 
     Columns: outcome, endpoint, horizon_years, population, k, n_patients, model (``random effects`` or
@@ -152,15 +195,23 @@ def sof_frame(literature: pd.DataFrame, judgements: pd.DataFrame, analyses: Sequ
     for a, c in rate_analyses(literature, judgements, analyses, populations):
         r = c.result
         comps = comparator_figures(c.endpoint, c.horizon_years, data_dir) if comparators else []
-        row = {"outcome": landmark_name(c.endpoint, c.horizon_years), "endpoint": c.endpoint,
-               "horizon_years": c.horizon_years, "population": c.population, "k": int(r["k"]),
-               "n_patients": int(r["n_patients"]),
-               "model": (f"random effects ({r['tau2_method']}, {r['ci_method']})" if c.pooled else "single study"),
-               "series": _series_label(literature, str(r.get("study_ids", ""))),
-               "estimate": float(r["estimate"]), "ci_low": float(r["ci_low"]), "ci_high": float(r["ci_high"]),
-               "pi_low": float(r["pi_low"]) if c.pooled else float("nan"),
-               "pi_high": float(r["pi_high"]) if c.pooled else float("nan"),
-               "certainty": c.level, "certainty_symbols": c.symbols}
+        row = {
+            "outcome": landmark_name(c.endpoint, c.horizon_years),
+            "endpoint": c.endpoint,
+            "horizon_years": c.horizon_years,
+            "population": c.population,
+            "k": int(r["k"]),
+            "n_patients": int(r["n_patients"]),
+            "model": (f"random effects ({r['tau2_method']}, {r['ci_method']})" if c.pooled else "single study"),
+            "series": _series_label(literature, str(r.get("study_ids", ""))),
+            "estimate": float(r["estimate"]),
+            "ci_low": float(r["ci_low"]),
+            "ci_high": float(r["ci_high"]),
+            "pi_low": float(r["pi_low"]) if c.pooled else float("nan"),
+            "pi_high": float(r["pi_high"]) if c.pooled else float("nan"),
+            "certainty": c.level,
+            "certainty_symbols": c.symbols,
+        }
         for d in c.domains:
             row[d.domain] = d.judgement
             row[f"{d.domain}_downgrade"] = d.downgrade
@@ -197,8 +248,7 @@ def footnotes(frame: pd.DataFrame) -> tuple[dict[tuple[int, str], str], list[tup
             if int(r[f"{d}_downgrade"]) >= 0:
                 continue
             levels = "two levels" if int(r[f"{d}_downgrade"]) <= -2 else "one level"
-            text = (f"Rated down {levels} for {grade.DOMAIN_NAMES[d]} ({r[f'{d}_basis']}; {r[d]}): "
-                    f"{r[f'{d}_reason']}")
+            text = f"Rated down {levels} for {grade.DOMAIN_NAMES[d]} ({r[f'{d}_basis']}; {r[d]}): {r[f'{d}_reason']}"
             if text not in seen:
                 seen[text] = chr(ord("a") + len(notes)) if len(notes) < 26 else str(len(notes) + 1)
                 notes.append((seen[text], text))
@@ -218,12 +268,20 @@ def sof_html(frame: pd.DataFrame, table_id: str = "summary-of-findings", strata:
     population the photon and radiochemotherapy figures (soft-tissue sarcoma series) are closest to.
     """
     marks, notes = footnotes(frame)
-    head = ["Outcome", "Series (patients)", "Particle therapy: rate (95% CI) and prediction interval",
-            "Photon RT or radiochemotherapy, as quoted [source]", "Certainty"]
-    out = [f'<table class="review-table sof-table" id="{_e(table_id)}" style="font-size: 0.85rem">'
-           + '<colgroup><col style="width: 15%"><col style="width: 10%"><col style="width: 24%">'
-           + '<col style="width: 36%"><col style="width: 15%"></colgroup><thead><tr>'
-           + "".join(f'<th scope="col">{h}</th>' for h in head) + "</tr></thead><tbody>"]
+    head = [
+        "Outcome",
+        "Series (patients)",
+        "Particle therapy: rate (95% CI) and prediction interval",
+        "Photon RT or radiochemotherapy, as quoted [source]",
+        "Certainty",
+    ]
+    out = [
+        f'<table class="review-table sof-table" id="{_e(table_id)}" style="font-size: 0.85rem">'
+        + '<colgroup><col style="width: 15%"><col style="width: 10%"><col style="width: 24%">'
+        + '<col style="width: 36%"><col style="width: 15%"></colgroup><thead><tr>'
+        + "".join(f'<th scope="col">{h}</th>' for h in head)
+        + "</tr></thead><tbody>"
+    ]
     for i, r in frame.iterrows():
         link = f'<a href="{_e(r["page"])}"><strong>{_e(r["outcome"])}</strong></a>'
         rate = f"<strong>{r['estimate']:.1f}%</strong> ({r['ci_low']:.1f} to {r['ci_high']:.1f})"
@@ -234,36 +292,55 @@ def sof_html(frame: pd.DataFrame, table_id: str = "summary-of-findings", strata:
         else:
             rate += f"<br>prediction interval {r['pi_low']:.0f}% to {r['pi_high']:.0f}%"
         if strata is not None:
-            o = strata[(strata["endpoint"] == r["endpoint"]) & (strata["horizon_years"] == r["horizon_years"])
-                       & (strata["population"] == "non-chordoma")]
+            o = strata[
+                (strata["endpoint"] == r["endpoint"])
+                & (strata["horizon_years"] == r["horizon_years"])
+                & (strata["population"] == "non-chordoma")
+            ]
             if len(o) == 1:
                 o = o.iloc[0]
                 if int(o["k"]) == 2:
                     val = f"two series, not pooled: {_e(o['series_values'])}"
                 else:
-                    what = (f"one series ({_e(o['series'])}), not pooled" if o["model"] == "single study"
-                            else f"{int(o['k'])} series")
+                    what = (
+                        f"one series ({_e(o['series'])}), not pooled"
+                        if o["model"] == "single study"
+                        else f"{int(o['k'])} series"
+                    )
                     val = f"{o['estimate']:.1f}% ({o['ci_low']:.1f} to {o['ci_high']:.1f}), {what}"
                 rate += f"<br><small>other than chordoma: {val}; {_e(o['certainty'])} certainty</small>"
         comps = r["comparators_short"].split(" | ") if r["comparators_short"] else []
         comp = "<br>".join(_e(x) for x in comps) if comps else "none quoted for this landmark"
-        sup = ",".join(f'<a href="#sof-note-{m}">{m}</a>'
-                       for m in dict.fromkeys(marks[(i, d)] for d in grade.DOMAINS if (i, d) in marks))
+        sup = ",".join(
+            f'<a href="#sof-note-{m}">{m}</a>'
+            for m in dict.fromkeys(marks[(i, d)] for d in grade.DOMAINS if (i, d) in marks)
+        )
         sup = f"<sup>{sup}</sup>" if sup else ""
-        cert = (f'<span class="grade-symbols" aria-hidden="true">{r["certainty_symbols"]}</span><br>'
-                f'{_e(r["certainty"])}{sup}')
-        rid = f'sof-{_e(r["endpoint"].lower())}-{r["horizon_years"]:g}y'
-        out.append(f'<tr id="{rid}"><td>{link}</td><td>{int(r["k"])} ({int(r["n_patients"])})</td><td>{rate}</td>'
-                   f"<td>{comp}</td><td>{cert}</td></tr>")
-        out.append(f'<tr class="sof-statement"><td colspan="5" style="border-bottom: 2px solid #bbb">'
-                   f"<em>{_e(r['statement'])}</em></td></tr>")
+        cert = (
+            f'<span class="grade-symbols" aria-hidden="true">{r["certainty_symbols"]}</span><br>'
+            f"{_e(r['certainty'])}{sup}"
+        )
+        rid = f"sof-{_e(r['endpoint'].lower())}-{r['horizon_years']:g}y"
+        out.append(
+            f'<tr id="{rid}"><td>{link}</td><td>{int(r["k"])} ({int(r["n_patients"])})</td><td>{rate}</td>'
+            f"<td>{comp}</td><td>{cert}</td></tr>"
+        )
+        out.append(
+            f'<tr class="sof-statement"><td colspan="5" style="border-bottom: 2px solid #bbb">'
+            f"<em>{_e(r['statement'])}</em></td></tr>"
+        )
     out.append("</tbody></table>")
-    out.append('<ol class="sof-notes" style="list-style: none; padding-left: 0; font-size: 0.85em">'
-               + "".join(f'<li id="sof-note-{m}"><strong>{m}</strong>. {_e(t)}</li>' for m, t in notes) + "</ol>")
+    out.append(
+        '<ol class="sof-notes" style="list-style: none; padding-left: 0; font-size: 0.85em">'
+        + "".join(f'<li id="sof-note-{m}"><strong>{m}</strong>. {_e(t)}</li>' for m, t in notes)
+        + "</ol>"
+    )
     return "".join(out)
 
-def load_sof(analyses: Sequence[Mapping[str, Any]], data_dir: Path | None = None,
-             comparators: bool = True) -> pd.DataFrame:
+
+def load_sof(
+    analyses: Sequence[Mapping[str, Any]], data_dir: Path | None = None, comparators: bool = True
+) -> pd.DataFrame:
     """:func:`sof_frame` for the data in ``data_dir`` (default ``data/``): every landmark and population."""
     lit = loaders.load_literature(data_dir)
     judgements = loaders.load_table("appraisal", "certainty_judgements", data_dir)
@@ -274,8 +351,11 @@ def lead_values(shown: pd.DataFrame) -> dict[str, Any]:
     """Glue values for the sentence above the table: outcomes shown and how many at each certainty level."""
     counts = shown["certainty"].value_counts()
     parts = [f"{int(counts[lvl])} at {lvl} certainty" for lvl in reversed(grade.LEVELS) if lvl in counts.index]
-    return {"sof_n_outcomes": len(shown), "sof_levels": _join(parts) if parts else "none rated",
-            "sof_n_single": int((shown["model"] == "single study").sum())}
+    return {
+        "sof_n_outcomes": len(shown),
+        "sof_levels": _join(parts) if parts else "none rated",
+        "sof_n_single": int((shown["model"] == "single study").sum()),
+    }
 
 
 def intro_values(analyses: Sequence[Mapping[str, Any]], data_dir: Path | None = None) -> dict[str, Any]:
@@ -285,10 +365,14 @@ def intro_values(analyses: Sequence[Mapping[str, Any]], data_dir: Path | None = 
     from sarcoma_review.pages.methods import pooled_landmarks_text
 
     flow = evidence.search_flow(data_dir)
-    return {"intro_n_table_i": flow["previous_series"], "intro_n_table_i_read": flow["previous_readable"],
-            "intro_n_new": flow["new_series"], "intro_search_date": flow["search_date_last"],
-            "intro_n_overlap_groups": flow["overlap_groups"],
-            "intro_pooled_landmarks": pooled_landmarks_text(analyses)}
+    return {
+        "intro_n_table_i": flow["previous_series"],
+        "intro_n_table_i_read": flow["previous_readable"],
+        "intro_n_new": flow["new_series"],
+        "intro_search_date": flow["search_date_last"],
+        "intro_n_overlap_groups": flow["overlap_groups"],
+        "intro_pooled_landmarks": pooled_landmarks_text(analyses),
+    }
 
 
 # --- the clinical questions by patient group (front page) ---------------------------------------------------
@@ -305,16 +389,22 @@ GROUPS_CSV_NAME = "summary_by_patient_group.csv"
 
 def _series_values(rows: pd.DataFrame) -> str:
     """``"Demizu 2021: 63% (219 patients); ..."`` for the rows of one landmark."""
-    return "; ".join(f"{r.first_author} {int(r.year)}: {float(r.rate_percent):.0f}% ({int(r.n_patients)} patients)"
-                     for r in rows.itertuples())
+    return "; ".join(
+        f"{r.first_author} {int(r.year)}: {float(r.rate_percent):.0f}% ({int(r.n_patients)} patients)"
+        for r in rows.itertuples()
+    )
 
 
 def _kind(k: int) -> str:
     return "single series" if k == 1 else "two series" if k == 2 else "pooled"
 
 
-def group_frame(literature: pd.DataFrame, judgements: pd.DataFrame, analyses: Sequence[Mapping[str, Any]],
-                endpoints: Iterable[str] | None = None) -> pd.DataFrame:
+def group_frame(
+    literature: pd.DataFrame,
+    judgements: pd.DataFrame,
+    analyses: Sequence[Mapping[str, Any]],
+    endpoints: Iterable[str] | None = None,
+) -> pd.DataFrame:
     """One row per patient group x landmark the group's series report: the series counted (each shared cohort
     once, among the group's own series), each series' own rate, the pooled rate where there are two or more
     series, its GRADE certainty, and ``shown_as`` (``single series``, ``two series`` (never a bottom line: the
@@ -328,31 +418,51 @@ def group_frame(literature: pd.DataFrame, judgements: pd.DataFrame, analyses: Se
             ep, hz = str(a["endpoint"]), float(a["horizon_years"])
             if keep is not None and ep not in keep:
                 continue
-            d = lit[(lit["patient_group_derived"] == g) & (lit["endpoint"] == ep)
-                    & (lit["horizon_years"].astype(float) == hz)]
+            d = lit[
+                (lit["patient_group_derived"] == g)
+                & (lit["endpoint"] == ep)
+                & (lit["horizon_years"].astype(float) == hz)
+            ]
             d = overlap.independent(d).reset_index(drop=True)
             if d.empty:
                 continue
-            res = pool_primary(d, ep, hz, tau2_method=a.get("tau2_method", "REML"),
-                               ci_method=a.get("ci_method", "HKSJ")).iloc[0].to_dict()
+            res = (
+                pool_primary(d, ep, hz, tau2_method=a.get("tau2_method", "REML"), ci_method=a.get("ci_method", "HKSJ"))
+                .iloc[0]
+                .to_dict()
+            )
             res["study_ids"] = ";".join(d["study_id"].astype(str))
             c = grade.rate(res, judgements, ep, hz, patient_groups.JUDGEMENT_POPULATION[g])
             k = int(res["k"])
-            rows.append({"group": g, "group_name": patient_groups.NAMES[g], "outcome": landmark_name(ep, hz),
-                         "endpoint": ep, "horizon_years": hz, "k": k, "n_patients": int(res["n_patients"]),
-                         "shown_as": _kind(k), "series_values": _series_values(d),
-                         "series": _series_label(literature, res["study_ids"]),
-                         "model": (f"random effects ({res['tau2_method']}, {res['ci_method']})" if k >= 2
-                                   else "single study"),
-                         "estimate": float(res["estimate"]), "ci_low": float(res["ci_low"]),
-                         "ci_high": float(res["ci_high"]),
-                         "pi_low": float(res["pi_low"]) if k >= 2 else float("nan"),
-                         "pi_high": float(res["pi_high"]) if k >= 2 else float("nan"),
-                         "certainty": c.level, "certainty_symbols": c.symbols,
-                         "rated_down_for": "; ".join(f"{grade.DOMAIN_NAMES[x.domain]} ({x.judgement})"
-                                                     for x in downgraded(c)),
-                         "judged_domains_from": patient_groups.JUDGEMENT_POPULATION[g],
-                         "page": f"pooled/{a['id']}.html"})
+            rows.append(
+                {
+                    "group": g,
+                    "group_name": patient_groups.NAMES[g],
+                    "outcome": landmark_name(ep, hz),
+                    "endpoint": ep,
+                    "horizon_years": hz,
+                    "k": k,
+                    "n_patients": int(res["n_patients"]),
+                    "shown_as": _kind(k),
+                    "series_values": _series_values(d),
+                    "series": _series_label(literature, res["study_ids"]),
+                    "model": (
+                        f"random effects ({res['tau2_method']}, {res['ci_method']})" if k >= 2 else "single study"
+                    ),
+                    "estimate": float(res["estimate"]),
+                    "ci_low": float(res["ci_low"]),
+                    "ci_high": float(res["ci_high"]),
+                    "pi_low": float(res["pi_low"]) if k >= 2 else float("nan"),
+                    "pi_high": float(res["pi_high"]) if k >= 2 else float("nan"),
+                    "certainty": c.level,
+                    "certainty_symbols": c.symbols,
+                    "rated_down_for": "; ".join(
+                        f"{grade.DOMAIN_NAMES[x.domain]} ({x.judgement})" for x in downgraded(c)
+                    ),
+                    "judged_domains_from": patient_groups.JUDGEMENT_POPULATION[g],
+                    "page": f"pooled/{a['id']}.html",
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -362,8 +472,10 @@ def result_text(r: Mapping[str, Any]) -> str:
         return f"one series, {r['series_values']}"
     if r["shown_as"] == "two series":
         return f"two series (not pooled): {r['series_values']}"
-    return (f"about {_pct(r['estimate'])} (95% CI {_pct(r['ci_low'])} to {_pct(r['ci_high'])}; "
-            f"{int(r['k'])} series, {int(r['n_patients'])} patients)")
+    return (
+        f"about {_pct(r['estimate'])} (95% CI {_pct(r['ci_low'])} to {_pct(r['ci_high'])}; "
+        f"{int(r['k'])} series, {int(r['n_patients'])} patients)"
+    )
 
 
 def _headline(rows: pd.DataFrame) -> list[Mapping[str, Any]]:
@@ -392,19 +504,25 @@ def group_answers_html(groups: pd.DataFrame, harms: pd.DataFrame, studies: pd.Da
         rows = groups[groups["group"] == g]
         if rows.empty:
             continue
-        out.append(f'<section class="group-question" id="question-{_e(g.replace(" ", "-"))}">'
-                   f"<p><strong>{_e(patient_groups.QUESTIONS[g])}?</strong> "
-                   f"<small>({_e(_sites(studies, g))})</small></p><ul>")
+        out.append(
+            f'<section class="group-question" id="question-{_e(g.replace(" ", "-"))}">'
+            f"<p><strong>{_e(patient_groups.QUESTIONS[g])}?</strong> "
+            f"<small>({_e(_sites(studies, g))})</small></p><ul>"
+        )
         for r in _headline(rows):
-            out.append(f'<li class="group-benefit"><a href="#{_e(_row_id(g, r["endpoint"], r["horizon_years"]))}">'
-                       f"{_e(r['outcome'][0].upper() + r['outcome'][1:])}</a>: {_e(result_text(r))}; "
-                       f"<em>{_e(r['certainty'])} certainty</em></li>")
+            out.append(
+                f'<li class="group-benefit"><a href="#{_e(_row_id(g, r["endpoint"], r["horizon_years"]))}">'
+                f"{_e(r['outcome'][0].upper() + r['outcome'][1:])}</a>: {_e(result_text(r))}; "
+                f"<em>{_e(r['certainty'])} certainty</em></li>"
+            )
         h = harms[harms["group"] == g]
         if len(h):
             h = h.iloc[0]
-            out.append(f'<li class="group-harm"><a href="#{_e(_row_id(g, "harm", 0))}">Severe late toxicity</a> '
-                       f"(grade 3 or worse): {_e(h['series_short'])}; <em>{_e(h['certainty'])} certainty</em>; "
-                       f"{_e(h['followup'])}, later effects not counted.</li>")
+            out.append(
+                f'<li class="group-harm"><a href="#{_e(_row_id(g, "harm", 0))}">Severe late toxicity</a> '
+                f"(grade 3 or worse): {_e(h['series_short'])}; <em>{_e(h['certainty'])} certainty</em>; "
+                f"{_e(h['followup'])}, later effects not counted.</li>"
+            )
         else:
             out.append('<li class="group-harm">Severe late toxicity: no series of this group reports it.</li>')
         out.append("</ul></section>")
@@ -416,41 +534,59 @@ def _row_id(group: str, endpoint: str, horizon: float) -> str:
     return f"sof-{group.replace(' ', '-')}-{str(endpoint).lower()}" + (f"-{horizon:g}y" if horizon else "")
 
 
-def group_table_html(groups: pd.DataFrame, harms: pd.DataFrame, group: str, data_dir: Path | None = None,
-                     comparators: bool = True) -> str:
+def group_table_html(
+    groups: pd.DataFrame, harms: pd.DataFrame, group: str, data_dir: Path | None = None, comparators: bool = True
+) -> str:
     """One group's summary of findings: every landmark its series report (local control and overall survival),
     then the harms row; one series as that series, two as their two values, three or more pooled."""
-    head = ["Outcome", "Series (patients)", "Particle therapy", "Photon RT or radiochemotherapy, as quoted [source]",
-            "Certainty"]
-    out = [f'<table class="review-table sof-table group-sof" id="sof-table-{_e(group.replace(" ", "-"))}" '
-           'style="font-size: 0.85rem"><colgroup><col style="width: 15%"><col style="width: 10%">'
-           '<col style="width: 36%"><col style="width: 24%"><col style="width: 15%"></colgroup><thead><tr>'
-           + "".join(f'<th scope="col">{h}</th>' for h in head) + "</tr></thead><tbody>"]
+    head = [
+        "Outcome",
+        "Series (patients)",
+        "Particle therapy",
+        "Photon RT or radiochemotherapy, as quoted [source]",
+        "Certainty",
+    ]
+    out = [
+        f'<table class="review-table sof-table group-sof" id="sof-table-{_e(group.replace(" ", "-"))}" '
+        'style="font-size: 0.85rem"><colgroup><col style="width: 15%"><col style="width: 10%">'
+        '<col style="width: 36%"><col style="width: 24%"><col style="width: 15%"></colgroup><thead><tr>'
+        + "".join(f'<th scope="col">{h}</th>' for h in head)
+        + "</tr></thead><tbody>"
+    ]
     rows = groups[groups["group"] == group].sort_values(["endpoint", "horizon_years"], ascending=[True, False])
     for _, r in rows.iterrows():
         if r["shown_as"] == "pooled":
-            rate = (f"<strong>{r['estimate']:.1f}%</strong> ({r['ci_low']:.1f} to {r['ci_high']:.1f}); prediction "
-                    f"interval {r['pi_low']:.0f}% to {r['pi_high']:.0f}%<br><small>{_e(r['series_values'])}</small>")
+            rate = (
+                f"<strong>{r['estimate']:.1f}%</strong> ({r['ci_low']:.1f} to {r['ci_high']:.1f}); prediction "
+                f"interval {r['pi_low']:.0f}% to {r['pi_high']:.0f}%<br><small>{_e(r['series_values'])}</small>"
+            )
         else:
             rate = _e(result_text(r))
-        comps = (comparator_source(r["endpoint"], r["horizon_years"], data_dir)
-                 if comparators and group in COMPARATOR_GROUPS else [])
+        comps = (
+            comparator_source(r["endpoint"], r["horizon_years"], data_dir)
+            if comparators and group in COMPARATOR_GROUPS
+            else []
+        )
         comp = "<br>".join(_e(x["short"]) for x in comps) if comps else "none quoted for this group"
-        out.append(f'<tr id="{_e(_row_id(group, r["endpoint"], r["horizon_years"]))}">'
-                   f'<td><a href="{_e(r["page"])}"><strong>{_e(r["outcome"])}</strong></a></td>'
-                   f'<td>{int(r["k"])} ({int(r["n_patients"])})</td><td>{rate}</td><td>{comp}</td>'
-                   f'<td><span class="grade-symbols" aria-hidden="true">{r["certainty_symbols"]}</span><br>'
-                   f'{_e(r["certainty"])}<br><small>{_e(r["rated_down_for"])}</small></td></tr>')
+        out.append(
+            f'<tr id="{_e(_row_id(group, r["endpoint"], r["horizon_years"]))}">'
+            f'<td><a href="{_e(r["page"])}"><strong>{_e(r["outcome"])}</strong></a></td>'
+            f"<td>{int(r['k'])} ({int(r['n_patients'])})</td><td>{rate}</td><td>{comp}</td>"
+            f'<td><span class="grade-symbols" aria-hidden="true">{r["certainty_symbols"]}</span><br>'
+            f"{_e(r['certainty'])}<br><small>{_e(r['rated_down_for'])}</small></td></tr>"
+        )
     h = harms[harms["group"] == group]
     if len(h):
         h = h.iloc[0]
         items = "<br>".join(_e(x) for x in h["series_values"].split(" | "))
-        out.append(f'<tr id="{_e(_row_id(group, "harm", 0))}" class="sof-harm">'
-                   f'<td><a href="toxicity.html"><strong>{_e(h["outcome"])}</strong></a></td>'
-                   f'<td>{int(h["k"])} ({int(h["n_patients"])})</td><td>{items}<br><small>{_e(h["followup"])}'
-                   f'</small></td><td>not compared</td><td><span class="grade-symbols" aria-hidden="true">'
-                   f'{h["certainty_symbols"]}</span><br>{_e(h["certainty"])}<br><small>{_e(h["rated_down_for"])}'
-                   f"</small></td></tr>")
+        out.append(
+            f'<tr id="{_e(_row_id(group, "harm", 0))}" class="sof-harm">'
+            f'<td><a href="toxicity.html"><strong>{_e(h["outcome"])}</strong></a></td>'
+            f"<td>{int(h['k'])} ({int(h['n_patients'])})</td><td>{items}<br><small>{_e(h['followup'])}"
+            f'</small></td><td>not compared</td><td><span class="grade-symbols" aria-hidden="true">'
+            f"{h['certainty_symbols']}</span><br>{_e(h['certainty'])}<br><small>{_e(h['rated_down_for'])}"
+            f"</small></td></tr>"
+        )
         out.append(f'<tr class="sof-statement"><td colspan="5"><em>{_e(h["followup_caveat"])}</em></td></tr>')
     out.append("</tbody></table>")
     return "".join(out)

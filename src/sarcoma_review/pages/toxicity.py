@@ -41,8 +41,9 @@ def _count(n: Any, d: Any, patient: Any = None) -> str:
 def display_table(e: pd.DataFrame, series: str) -> pd.DataFrame:
     """One series' rows for the page, in file order."""
     s = e[e["series"] == series]
-    return s[["event_id", "phase", "grade", "event", "count", "denominator_basis", "restates", "location",
-              "statement"]].fillna("")
+    return s[
+        ["event_id", "phase", "grade", "event", "count", "denominator_basis", "restates", "location", "statement"]
+    ].fillna("")
 
 
 def series_summary(e: pd.DataFrame) -> pd.DataFrame:
@@ -56,9 +57,15 @@ def series_summary(e: pd.DataFrame) -> pd.DataFrame:
         first = g[~g["is_restatement"]]
         counted = first.dropna(subset=["n_events"])
         dens = sorted({int(x) for x in g["denominator"].dropna()})
-        rows.append({"series": series, "rows": len(g), "restatements": int(g["is_restatement"].sum()),
-                     "statements with a count": len(counted),
-                     "denominators": ", ".join(str(x) for x in dens) if dens else "none given"})
+        rows.append(
+            {
+                "series": series,
+                "rows": len(g),
+                "restatements": int(g["is_restatement"].sum()),
+                "statements with a count": len(counted),
+                "denominators": ", ".join(str(x) for x in dens) if dens else "none given",
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -69,8 +76,7 @@ def pooling_values(e: pd.DataFrame, data_dir: Path | None = None) -> dict[str, A
     field ``late_toxicity_g3plus``; not in this chapter's table), and the series with neither."""
     studies = loaders.load_studies(data_dir)
     ids = set(studies["study_id"])
-    particle = e[e["source_id"].isin(ids) & e["n_events"].notna() & e["denominator"].notna()
-                 & (e["n_events"] > 0)]
+    particle = e[e["source_id"].isin(ids) & e["n_events"].notna() & e["denominator"].notna() & (e["n_events"] > 0)]
     with_count = particle.groupby("source_id").size()
     names = studies.set_index("study_id")
 
@@ -83,16 +89,20 @@ def pooling_values(e: pd.DataFrame, data_dir: Path | None = None) -> dict[str, A
     in_sources = set(e.loc[e["source_id"].isin(ids), "source_id"])
     neither = ids - in_sources - extracted
     counted = labels(with_count.index)
-    return {"tox_n_rows": len(e), "tox_n_restated": int(e["is_restatement"].sum()),
-            "tox_n_series": int(e["series"].nunique()),
-            "tox_n_review_series": len(studies), "tox_n_particle_counted": len(with_count),
-            "tox_particle_counted": ", ".join(counted) if counted else "none",
-            "tox_n_in_sources": len(in_sources),
-            "tox_n_extracted": len(extracted),
-            "tox_extracted": ", ".join(labels(extracted)) if extracted else "none",
-            "tox_n_neither": len(neither),
-            "tox_scales": "; ".join(sorted({str(x) for x in e["scale"].dropna()
-                                            if not str(x).startswith("not stated")})) or "none named"}
+    return {
+        "tox_n_rows": len(e),
+        "tox_n_restated": int(e["is_restatement"].sum()),
+        "tox_n_series": int(e["series"].nunique()),
+        "tox_n_review_series": len(studies),
+        "tox_n_particle_counted": len(with_count),
+        "tox_particle_counted": ", ".join(counted) if counted else "none",
+        "tox_n_in_sources": len(in_sources),
+        "tox_n_extracted": len(extracted),
+        "tox_extracted": ", ".join(labels(extracted)) if extracted else "none",
+        "tox_n_neither": len(neither),
+        "tox_scales": "; ".join(sorted({str(x) for x in e["scale"].dropna() if not str(x).startswith("not stated")}))
+        or "none named",
+    }
 
 
 def heading_html(series: str) -> str:
@@ -113,8 +123,10 @@ _PCT = re.compile(r"(\d+(?:\.\d+)?) ?%")
 
 def _severe(grade: Any) -> bool:
     g = str(grade).casefold()
-    return any(w in g for w in ("3", "4", "iii", "iv", "severe", "greater than grade 2", ">g2", "higher than g2",
-                                "grade 2 or higher"))
+    return any(
+        w in g
+        for w in ("3", "4", "iii", "iv", "severe", "greater than grade 2", ">g2", "higher than g2", "grade 2 or higher")
+    )
 
 
 def severe_late(e: pd.DataFrame, studies: pd.DataFrame) -> pd.DataFrame:
@@ -125,8 +137,9 @@ def severe_late(e: pd.DataFrame, studies: pd.DataFrame) -> pd.DataFrame:
 
     s = studies.drop_duplicates("study_id").set_index("study_id")
     groups = patient_groups.group_of(studies)
-    d = e[e["source_id"].isin(s.index) & e["phase"].isin(LATE_PHASES) & ~e["is_restatement"]
-          & e["grade"].map(_severe)].copy()
+    d = e[
+        e["source_id"].isin(s.index) & e["phase"].isin(LATE_PHASES) & ~e["is_restatement"] & e["grade"].map(_severe)
+    ].copy()
     d["group"] = d["source_id"].map(groups)
     d["series_name"] = [f"{s.at[i, 'first_author']} {int(s.at[i, 'year'])}" for i in d["source_id"]]
     d["median_followup_months"] = [s.at[i, "median_followup_months"] for i in d["source_id"]]
@@ -154,8 +167,11 @@ def _short(x: pd.DataFrame, counted: pd.DataFrame) -> str:
         return f"{pct.group(1)}% of patients, no count" if pct else "no count"
     d = int(counted["denominator"].max())
     ns = [int(n) for n in counted["n_events"]]
-    text = (f"{ns[0]}/{d} ({100 * ns[0] / d:.0f}%)" if len(ns) == 1 else
-            f"{' + '.join(str(n) for n in ns)} events in {d} (not a patient total)")
+    text = (
+        f"{ns[0]}/{d} ({100 * ns[0] / d:.0f}%)"
+        if len(ns) == 1
+        else f"{' + '.join(str(n) for n in ns)} events in {d} (not a patient total)"
+    )
     if not (x["phase"] == "late").any():
         text += ", acute or late not stated"
     return text
@@ -168,15 +184,22 @@ def series_harms(d: pd.DataFrame) -> pd.DataFrame:
         dens = x["denominator"].dropna()
         fu = x["median_followup_months"].iloc[0]
         counted = x.dropna(subset=["n_events", "denominator"])
-        rows.append({"group": g, "study_id": sid, "series": x["series_name"].iloc[0],
-                     "statements": "; ".join(_statement_text(r) for r in x.itertuples()),
-                     "short": _short(x, counted),
-                     "denominator": int(dens.max()) if len(dens) else float("nan"),
-                     "events_counted": int(counted["n_events"].sum()) if len(counted) else float("nan"),
-                     "several_rows": len(counted) > 1, "overlap_group": x["overlap_group"].iloc[0],
-                     "any_late_explicit": bool((x["phase"] == "late").any()),
-                     "scale_named": bool(x["scale"].notna().any()),
-                     "median_followup_months": float(fu) if pd.notna(fu) else float("nan")})
+        rows.append(
+            {
+                "group": g,
+                "study_id": sid,
+                "series": x["series_name"].iloc[0],
+                "statements": "; ".join(_statement_text(r) for r in x.itertuples()),
+                "short": _short(x, counted),
+                "denominator": int(dens.max()) if len(dens) else float("nan"),
+                "events_counted": int(counted["n_events"].sum()) if len(counted) else float("nan"),
+                "several_rows": len(counted) > 1,
+                "overlap_group": x["overlap_group"].iloc[0],
+                "any_late_explicit": bool((x["phase"] == "late").any()),
+                "scale_named": bool(x["scale"].notna().any()),
+                "median_followup_months": float(fu) if pd.notna(fu) else float("nan"),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -209,34 +232,68 @@ def rate_harm(s: pd.DataFrame, n_group_series: int) -> dict[str, Any]:
     n_total = int(one.groupby("overlap_group")["denominator"].max().sum()) if len(one) else 0
     domains = []
     no_scale = int((~s["scale_named"]).sum())
-    domains.append(("risk of bias", -1 if no_scale else 0,
-                    f"{no_scale} of {len(s)} series name no grading scale for these events" if no_scale
-                    else "every series names its grading scale"))
+    domains.append(
+        (
+            "risk of bias",
+            -1 if no_scale else 0,
+            f"{no_scale} of {len(s)} series name no grading scale for these events"
+            if no_scale
+            else "every series names its grading scale",
+        )
+    )
     if len(one) < 2:
         domains.append(("inconsistency", 0, "not assessable: one series with a count"))
     else:
         cis = [_wilson(int(r.events_counted), int(r.denominator)) for r in one.itertuples()]
         apart = max(lo for lo, _ in cis) > min(hi for _, hi in cis)
-        domains.append(("inconsistency", -1 if apart else 0,
-                        "the series' 95% intervals do not overlap" if apart else "the series' 95% intervals overlap"))
+        domains.append(
+            (
+                "inconsistency",
+                -1 if apart else 0,
+                "the series' 95% intervals do not overlap" if apart else "the series' 95% intervals overlap",
+            )
+        )
     indirect = int((~s["any_late_explicit"]).sum() + s["several_rows"].sum())
-    domains.append(("indirectness", -1 if indirect else 0,
-                    f"{indirect} statement(s) do not say the events were late, or count events rather than patients"
-                    if indirect else "every statement counts patients with late events"))
+    domains.append(
+        (
+            "indirectness",
+            -1 if indirect else 0,
+            f"{indirect} statement(s) do not say the events were late, or count events rather than patients"
+            if indirect
+            else "every statement counts patients with late events",
+        )
+    )
     few, enough = HARM_FEW_PATIENTS
     imp = -2 if (len(one) < 2 or n_total < few) else -1 if n_total < enough else 0
-    domains.append(("imprecision", imp, f"{len(one)} series with a count, {n_total} patients, each shared cohort "
-                    f"once (very serious with one "
-                    f"series or fewer than {few} patients, serious below {enough})"))
+    domains.append(
+        (
+            "imprecision",
+            imp,
+            f"{len(one)} series with a count, {n_total} patients, each shared cohort "
+            f"once (very serious with one "
+            f"series or fewer than {few} patients, serious below {enough})",
+        )
+    )
     share = len(s) / n_group_series if n_group_series else 0.0
-    domains.append(("publication bias", -1 if share < 0.5 else 0,
-                    f"{len(s)} of the group's {n_group_series} series report severe late toxicity"))
+    domains.append(
+        (
+            "publication bias",
+            -1 if share < 0.5 else 0,
+            f"{len(s)} of the group's {n_group_series} series report severe late toxicity",
+        )
+    )
     total = sum(x[1] for x in domains)
     level = grade.level_after(total)
-    return {"certainty": level, "certainty_symbols": grade.level_symbols(level), "n_series_counted": len(one),
-            "n_patients": n_total, "rated_down_for": "; ".join(f"{a} ({'very serious' if b <= -2 else 'serious'}: {c})"
-                                                                for a, b, c in domains if b < 0),
-            "domains": domains}
+    return {
+        "certainty": level,
+        "certainty_symbols": grade.level_symbols(level),
+        "n_series_counted": len(one),
+        "n_patients": n_total,
+        "rated_down_for": "; ".join(
+            f"{a} ({'very serious' if b <= -2 else 'serious'}: {c})" for a, b, c in domains if b < 0
+        ),
+        "domains": domains,
+    }
 
 
 def harms_by_group(e: pd.DataFrame, studies: pd.DataFrame) -> pd.DataFrame:
@@ -254,19 +311,34 @@ def harms_by_group(e: pd.DataFrame, studies: pd.DataFrame) -> pd.DataFrame:
         n_series = sum(1 for v in groups.values() if v == g)
         c = rate_harm(s, n_series)
         fu = s["median_followup_months"].dropna()
-        fu_text = (f"median follow-up {fu.min():.0f} to {fu.max():.0f} months" if fu.nunique() > 1
-                   else f"median follow-up {fu.iloc[0]:.0f} months" if len(fu) else "follow-up not reported")
+        fu_text = (
+            f"median follow-up {fu.min():.0f} to {fu.max():.0f} months"
+            if fu.nunique() > 1
+            else f"median follow-up {fu.iloc[0]:.0f} months"
+            if len(fu)
+            else "follow-up not reported"
+        )
         if 0 < len(fu) < len(s):
             fu_text += f" ({len(fu)} of {len(s)} series report it)"
-        rows.append({"group": g, "outcome": "Severe late toxicity (grade 3 or worse)",
-                     "series_values": " | ".join(f"{r.series}: {r.statements}" for r in s.itertuples()),
-                     "series_short": "; ".join(f"{r.series} {r.short}" for r in s.itertuples()),
-                     "k": len(s), "n_patients": c["n_patients"], "followup": fu_text,
-                     "followup_caveat": (f"Half the patients of these series were followed for less than their "
-                                         f"median follow-up ({fu_text.replace('median follow-up ', '')}); "
-                                         "late effects that appear after that are not counted."
-                                         if len(fu) else "The follow-up is not reported, so late effects may be "
-                                         "missed."),
-                     "certainty": c["certainty"], "certainty_symbols": c["certainty_symbols"],
-                     "rated_down_for": c["rated_down_for"]})
+        rows.append(
+            {
+                "group": g,
+                "outcome": "Severe late toxicity (grade 3 or worse)",
+                "series_values": " | ".join(f"{r.series}: {r.statements}" for r in s.itertuples()),
+                "series_short": "; ".join(f"{r.series} {r.short}" for r in s.itertuples()),
+                "k": len(s),
+                "n_patients": c["n_patients"],
+                "followup": fu_text,
+                "followup_caveat": (
+                    f"Half the patients of these series were followed for less than their "
+                    f"median follow-up ({fu_text.replace('median follow-up ', '')}); "
+                    "late effects that appear after that are not counted."
+                    if len(fu)
+                    else "The follow-up is not reported, so late effects may be missed."
+                ),
+                "certainty": c["certainty"],
+                "certainty_symbols": c["certainty_symbols"],
+                "rated_down_for": c["rated_down_for"],
+            }
+        )
     return pd.DataFrame(rows)

@@ -31,8 +31,13 @@ from sarcoma_review.errors import DataValidationError
 #: The five GRADE domains, in the order GRADE tables list them.
 DOMAINS = ("risk_of_bias", "inconsistency", "indirectness", "imprecision", "publication_bias")
 #: Reader's names of the domains.
-DOMAIN_NAMES = {"risk_of_bias": "risk of bias", "inconsistency": "inconsistency", "indirectness": "indirectness",
-                "imprecision": "imprecision", "publication_bias": "publication bias"}
+DOMAIN_NAMES = {
+    "risk_of_bias": "risk of bias",
+    "inconsistency": "inconsistency",
+    "indirectness": "indirectness",
+    "imprecision": "imprecision",
+    "publication_bias": "publication bias",
+}
 #: Domains decided by a rule from the numbers; the others are judged (data/appraisal/certainty_judgements.csv).
 COMPUTED_DOMAINS = ("inconsistency", "imprecision")
 JUDGED_DOMAINS = ("risk_of_bias", "indirectness", "publication_bias")
@@ -142,17 +147,25 @@ def rate_inconsistency(k: int, i2: float, pi_low: float, pi_high: float) -> Doma
     imprecision rates the single series down instead).
     """
     if int(k) < 2:
-        return DomainRating("inconsistency", "not serious", 0, "computed",
-                            "One series: inconsistency between series cannot be assessed (the missing "
-                            "replication is counted under imprecision).")
+        return DomainRating(
+            "inconsistency",
+            "not serious",
+            0,
+            "computed",
+            "One series: inconsistency between series cannot be assessed (the missing "
+            "replication is counted under imprecision).",
+        )
     width = float(pi_high) - float(pi_low) if not (math.isnan(pi_low) or math.isnan(pi_high)) else math.inf
     by_i2 = "very serious" if i2 >= I2_VERY_SERIOUS else "serious" if i2 >= I2_SERIOUS else "not serious"
-    by_pi = ("very serious" if width > PI_WIDTH_VERY_SERIOUS else "serious" if width > PI_WIDTH_SERIOUS
-             else "not serious")
+    by_pi = (
+        "very serious" if width > PI_WIDTH_VERY_SERIOUS else "serious" if width > PI_WIDTH_SERIOUS else "not serious"
+    )
     j = _worse(by_i2, by_pi)
-    reason = (f"I² = {i2:.0f}% (serious from {I2_SERIOUS:g}%, very serious from {I2_VERY_SERIOUS:g}%); "
-              f"95% prediction interval {pi_low:.1f}% to {pi_high:.1f}%, {width:.1f} percentage points wide "
-              f"(serious above {PI_WIDTH_SERIOUS:g}, very serious above {PI_WIDTH_VERY_SERIOUS:g}).")
+    reason = (
+        f"I² = {i2:.0f}% (serious from {I2_SERIOUS:g}%, very serious from {I2_VERY_SERIOUS:g}%); "
+        f"95% prediction interval {pi_low:.1f}% to {pi_high:.1f}%, {width:.1f} percentage points wide "
+        f"(serious above {PI_WIDTH_SERIOUS:g}, very serious above {PI_WIDTH_VERY_SERIOUS:g})."
+    )
     return DomainRating("inconsistency", j, _DOWNGRADE[j], "computed", reason)
 
 
@@ -164,12 +177,19 @@ def rate_imprecision(k: int, n_patients: int, ci_low: float, ci_high: float) -> 
     :data:`FEW_SERIES` series or fewer than :data:`FEW_PATIENTS` patients; otherwise not serious.
     """
     width = float(ci_high) - float(ci_low)
-    facts = (f"{int(k)} series, {int(n_patients)} patients; 95% CI {ci_low:.1f}% to {ci_high:.1f}%, "
-             f"{width:.1f} percentage points wide")
+    facts = (
+        f"{int(k)} series, {int(n_patients)} patients; 95% CI {ci_low:.1f}% to {ci_high:.1f}%, "
+        f"{width:.1f} percentage points wide"
+    )
     if int(k) < 2:
-        return DomainRating("imprecision", "very serious", -2, "computed",
-                            f"{facts}. One series only: its interval reflects one centre's patients, with no "
-                            "other series to replicate it.")
+        return DomainRating(
+            "imprecision",
+            "very serious",
+            -2,
+            "computed",
+            f"{facts}. One series only: its interval reflects one centre's patients, with no "
+            "other series to replicate it.",
+        )
     if width > CI_WIDTH_VERY_SERIOUS:
         j = "very serious"
         why = f"the CI is wider than {CI_WIDTH_VERY_SERIOUS:g} points"
@@ -181,13 +201,16 @@ def rate_imprecision(k: int, n_patients: int, ci_low: float, ci_high: float) -> 
         why = f"fewer than {FEW_SERIES} series or {FEW_PATIENTS} patients"
     else:
         j = "not serious"
-        why = (f"the CI is at most {CI_WIDTH_SERIOUS:g} points wide, from at least {FEW_SERIES} series and "
-               f"{FEW_PATIENTS} patients")
+        why = (
+            f"the CI is at most {CI_WIDTH_SERIOUS:g} points wide, from at least {FEW_SERIES} series and "
+            f"{FEW_PATIENTS} patients"
+        )
     return DomainRating("imprecision", j, _DOWNGRADE[j], "computed", f"{facts}: {why}.")
 
 
-def judged_domain(judgements: pd.DataFrame, domain: str, endpoint: str, horizon_years: float,
-                  population: str) -> DomainRating:
+def judged_domain(
+    judgements: pd.DataFrame, domain: str, endpoint: str, horizon_years: float, population: str
+) -> DomainRating:
     """The judged rating of ``domain`` from ``certainty_judgements``: the most specific matching row.
 
     A row matches when its endpoint is ``endpoint`` or ``all`` and its horizon is ``horizon_years`` or
@@ -196,35 +219,69 @@ def judged_domain(judgements: pd.DataFrame, domain: str, endpoint: str, horizon_
     """
     j = judgements
     hz = pd.to_numeric(j["horizon_years"], errors="coerce")
-    match = j[(j["domain"] == domain) & (j["population"] == population)
-              & j["endpoint"].isin([endpoint, "all"]) & (hz.isna() | (hz == float(horizon_years)))]
+    match = j[
+        (j["domain"] == domain)
+        & (j["population"] == population)
+        & j["endpoint"].isin([endpoint, "all"])
+        & (hz.isna() | (hz == float(horizon_years)))
+    ]
     path = "data/appraisal/certainty_judgements.csv"
     if match.empty:
-        raise DataValidationError(path, [(None, "domain", f"a row for {domain} / {population} covering "
-                                          f"{endpoint} at {horizon_years:g} years", "none")])
+        raise DataValidationError(
+            path,
+            [
+                (
+                    None,
+                    "domain",
+                    f"a row for {domain} / {population} covering {endpoint} at {horizon_years:g} years",
+                    "none",
+                )
+            ],
+        )
     spec = (match["endpoint"] != "all").astype(int) + hz[match.index].notna().astype(int)
     best = match[spec == spec.max()]
     if len(best) > 1:
-        raise DataValidationError(path, [(None, "domain", f"one most specific row for {domain} / {population} "
-                                          f"at {endpoint} {horizon_years:g} years", f"{len(best)} rows")])
+        raise DataValidationError(
+            path,
+            [
+                (
+                    None,
+                    "domain",
+                    f"one most specific row for {domain} / {population} at {endpoint} {horizon_years:g} years",
+                    f"{len(best)} rows",
+                )
+            ],
+        )
     r = best.iloc[0]
-    return DomainRating(domain, str(r["judgement"]), int(r["downgrade"]), "judged", str(r["rationale"]),
-                        evidence=str(r.get("evidence", "") or ""), location=str(r.get("location", "") or ""))
+    return DomainRating(
+        domain,
+        str(r["judgement"]),
+        int(r["downgrade"]),
+        "judged",
+        str(r["rationale"]),
+        evidence=str(r.get("evidence", "") or ""),
+        location=str(r.get("location", "") or ""),
+    )
 
 
-def rate(result: Mapping[str, Any], judgements: pd.DataFrame, endpoint: str, horizon_years: float,
-         population: str) -> Certainty:
+def rate(
+    result: Mapping[str, Any], judgements: pd.DataFrame, endpoint: str, horizon_years: float, population: str
+) -> Certainty:
     """Rate one landmark: ``result`` is its primary pooled (or single-series) row (percent scale)."""
     k = int(result["k"])
     nan = float("nan")
     computed = {
-        "inconsistency": rate_inconsistency(k, float(result.get("i2", nan)), float(result.get("pi_low", nan)),
-                                            float(result.get("pi_high", nan))),
-        "imprecision": rate_imprecision(k, int(result["n_patients"]), float(result["ci_low"]),
-                                        float(result["ci_high"])),
+        "inconsistency": rate_inconsistency(
+            k, float(result.get("i2", nan)), float(result.get("pi_low", nan)), float(result.get("pi_high", nan))
+        ),
+        "imprecision": rate_imprecision(
+            k, int(result["n_patients"]), float(result["ci_low"]), float(result["ci_high"])
+        ),
     }
-    domains = tuple(computed[d] if d in computed else judged_domain(judgements, d, endpoint, horizon_years, population)
-                    for d in DOMAINS)
+    domains = tuple(
+        computed[d] if d in computed else judged_domain(judgements, d, endpoint, horizon_years, population)
+        for d in DOMAINS
+    )
     return Certainty(endpoint, float(horizon_years), population, dict(result), domains)
 
 
@@ -249,8 +306,13 @@ def _pool_primary(rows: pd.DataFrame, endpoint: str, horizon_years: float) -> Ma
     return pool_primary(rows, endpoint, horizon_years).iloc[0].to_dict()
 
 
-def rate_all(literature: pd.DataFrame, judgements: pd.DataFrame, landmarks: Iterable[tuple[str, float]],
-             populations: Iterable[str] = POPULATIONS, pool: PoolFn | None = None) -> list[Certainty]:
+def rate_all(
+    literature: pd.DataFrame,
+    judgements: pd.DataFrame,
+    landmarks: Iterable[tuple[str, float]],
+    populations: Iterable[str] = POPULATIONS,
+    pool: PoolFn | None = None,
+) -> list[Certainty]:
     """Rate every landmark in every population that has at least one series reporting it, each shared
     cohort counted once (:mod:`sarcoma_review.data.overlap`, applied to the landmark before the population
     is taken, as the pooled pages' strata are).
@@ -278,14 +340,24 @@ def certainty_table(ratings: Iterable[Certainty]) -> pd.DataFrame:
     rows = []
     for c in ratings:
         r = c.result
-        row = {"endpoint": c.endpoint, "horizon_years": c.horizon_years, "population": c.population,
-               "k": int(r["k"]), "n_patients": int(r["n_patients"]), "pooled": c.pooled,
-               "estimate": float(r["estimate"]), "ci_low": float(r["ci_low"]), "ci_high": float(r["ci_high"]),
-               "pi_low": float(r["pi_low"]) if c.pooled else float("nan"),
-               "pi_high": float(r["pi_high"]) if c.pooled else float("nan"),
-               "i2": float(r["i2"]) if c.pooled else float("nan"),
-               "study_ids": r.get("study_ids", ""),
-               "certainty": c.level, "certainty_symbols": c.symbols, "downgrade_total": c.total_downgrade}
+        row = {
+            "endpoint": c.endpoint,
+            "horizon_years": c.horizon_years,
+            "population": c.population,
+            "k": int(r["k"]),
+            "n_patients": int(r["n_patients"]),
+            "pooled": c.pooled,
+            "estimate": float(r["estimate"]),
+            "ci_low": float(r["ci_low"]),
+            "ci_high": float(r["ci_high"]),
+            "pi_low": float(r["pi_low"]) if c.pooled else float("nan"),
+            "pi_high": float(r["pi_high"]) if c.pooled else float("nan"),
+            "i2": float(r["i2"]) if c.pooled else float("nan"),
+            "study_ids": r.get("study_ids", ""),
+            "certainty": c.level,
+            "certainty_symbols": c.symbols,
+            "downgrade_total": c.total_downgrade,
+        }
         for d in c.domains:
             row[d.domain] = d.judgement
             row[f"{d.domain}_downgrade"] = d.downgrade

@@ -79,8 +79,24 @@ from scipy import special, stats
 from sarcoma_review.stats import survival
 from sarcoma_review.stats.pooling import PoolResult
 
-__all__ = ["KINDS", "MIN_AT_RISK", "CLASSES", "classify", "km_rate_reported", "particle_prediction", "ComparatorRate", "binomial_rate", "km_rate", "fixed_rate", "particle_interval", "mover_difference",
-           "verdict", "prob_exceeds", "compare", "QUADRATURE_NODES"]
+__all__ = [
+    "KINDS",
+    "MIN_AT_RISK",
+    "CLASSES",
+    "classify",
+    "km_rate_reported",
+    "particle_prediction",
+    "ComparatorRate",
+    "binomial_rate",
+    "km_rate",
+    "fixed_rate",
+    "particle_interval",
+    "mover_difference",
+    "verdict",
+    "prob_exceeds",
+    "compare",
+    "QUADRATURE_NODES",
+]
 
 #: The kinds of comparator uncertainty, from the most to the least informed.
 KINDS = ("kaplan-meier", "exact", "bound", "unknown")
@@ -144,8 +160,9 @@ def binomial_rate(rate_percent: float, n: float, kind: str = "exact") -> Compara
     p = r / 100.0
     y = float(special.logit(p))
     se = float(1.0 / np.sqrt(n * p * (1 - p)))
-    return ComparatorRate(r, 100 * float(special.expit(y - _Z * se)), 100 * float(special.expit(y + _Z * se)),
-                          kind, n, "logit", y, se)
+    return ComparatorRate(
+        r, 100 * float(special.expit(y - _Z * se)), 100 * float(special.expit(y + _Z * se)), kind, n, "logit", y, se
+    )
 
 
 def km_rate(time, event, at: float) -> ComparatorRate:
@@ -158,9 +175,16 @@ def km_rate(time, event, at: float) -> ComparatorRate:
         raise ValueError(f"Kaplan-Meier S({at:g}) = {s:g}: no Greenwood interval on the log(-log) scale")
     eta = float(np.log(-np.log(s)))
     se = float(g["se_loglog"])
-    return ComparatorRate(100 * s, 100 * float(np.exp(-np.exp(eta + _Z * se))),
-                          100 * float(np.exp(-np.exp(eta - _Z * se))), "kaplan-meier",
-                          float(len(np.asarray(time))), "log-log", eta, se)
+    return ComparatorRate(
+        100 * s,
+        100 * float(np.exp(-np.exp(eta + _Z * se))),
+        100 * float(np.exp(-np.exp(eta - _Z * se))),
+        "kaplan-meier",
+        float(len(np.asarray(time))),
+        "log-log",
+        eta,
+        se,
+    )
 
 
 def km_rate_reported(rate_percent: float, time, event, at: float) -> ComparatorRate:
@@ -175,9 +199,16 @@ def km_rate_reported(rate_percent: float, time, event, at: float) -> ComparatorR
     r = _check_rate(rate_percent)
     km = km_rate(time, event, at)
     eta = float(np.log(-np.log(r / 100.0)))
-    return ComparatorRate(r, 100 * float(np.exp(-np.exp(eta + _Z * km.se))),
-                          100 * float(np.exp(-np.exp(eta - _Z * km.se))), "kaplan-meier", km.n, "log-log", eta,
-                          km.se)
+    return ComparatorRate(
+        r,
+        100 * float(np.exp(-np.exp(eta + _Z * km.se))),
+        100 * float(np.exp(-np.exp(eta - _Z * km.se))),
+        "kaplan-meier",
+        km.n,
+        "log-log",
+        eta,
+        km.se,
+    )
 
 
 def fixed_rate(rate_percent: float) -> ComparatorRate:
@@ -259,13 +290,24 @@ def compare(res: PoolResult, comp: ComparatorRate) -> dict:
         pl, pu = pi
         _, nlo, nhi = mover_difference(p1, min(pl, p1), max(pu, p1), comp.rate, comp.ci_low, comp.ci_high)
     return {
-        "particle_estimate": p1, "particle_ci_low": l1, "particle_ci_high": u1,
-        "particle_pi_low": pl, "particle_pi_high": pu,
-        "comparator_estimate": comp.rate, "comparator_ci_low": comp.ci_low, "comparator_ci_high": comp.ci_high,
-        "difference": d, "diff_low": lo, "diff_high": hi, "new_diff_low": nlo, "new_diff_high": nhi,
-        "verdict": verdict(nlo, nhi), "verdict_mean": verdict(lo, hi),
+        "particle_estimate": p1,
+        "particle_ci_low": l1,
+        "particle_ci_high": u1,
+        "particle_pi_low": pl,
+        "particle_pi_high": pu,
+        "comparator_estimate": comp.rate,
+        "comparator_ci_low": comp.ci_low,
+        "comparator_ci_high": comp.ci_high,
+        "difference": d,
+        "diff_low": lo,
+        "diff_high": hi,
+        "new_diff_low": nlo,
+        "new_diff_high": nhi,
+        "verdict": verdict(nlo, nhi),
+        "verdict_mean": verdict(lo, hi),
         "verdict_if_comparator_fixed": verdict(l1 - comp.rate, u1 - comp.rate),
-        "prob_particle_exceeds": prob_exceeds(res, comp), "pooled": res.model != "single study",
+        "prob_particle_exceeds": prob_exceeds(res, comp),
+        "pooled": res.model != "single study",
     }
 
 
@@ -279,8 +321,9 @@ CLASSES = ("comparable", "context only")
 MIN_AT_RISK = 10
 
 
-def classify(*, intent: str, dose_group: str, selection: str, era_year: float, n_kind: str,
-             first_particle_year: float) -> tuple[str, list[str]]:
+def classify(
+    *, intent: str, dose_group: str, selection: str, era_year: float, n_kind: str, first_particle_year: float
+) -> tuple[str, list[str]]:
     """Comparable or context only, with every reason, from the facts the sources state.
 
     A comparator is **comparable** only when all of these hold: the source states curative intent;
@@ -295,13 +338,16 @@ def classify(*, intent: str, dose_group: str, selection: str, era_year: float, n
     if intent != "curative":
         reasons.append("the sources do not state a curative intent")
     if dose_group == "below 63 Gy":
-        reasons.append("sub-curative dose: the rate is for doses below 63 Gy, which the source reports "
-                       "separately as the lower-dose group")
+        reasons.append(
+            "sub-curative dose: the rate is for doses below 63 Gy, which the source reports "
+            "separately as the lower-dose group"
+        )
     if selection not in ("none stated", ""):
         reasons.append(f"selected by {selection}, unlike the particle series")
     if era_year == era_year and era_year and era_year < first_particle_year:
-        reasons.append(f"historical: a series of {int(era_year)}, before the first particle series "
-                       f"({int(first_particle_year)})")
+        reasons.append(
+            f"historical: a series of {int(era_year)}, before the first particle series ({int(first_particle_year)})"
+        )
     if n_kind == "unknown":
         reasons.append("its size is given nowhere, so its uncertainty cannot be carried into a difference")
     return ("comparable" if not reasons else "context only"), reasons

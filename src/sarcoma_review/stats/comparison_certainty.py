@@ -44,9 +44,23 @@ ASSUMPTIONS = (
     "risk of bias; no upgrading considered"
 )
 
-CSV_COLUMNS = ["landmark", "particle_population", "comparator", "comparator_class", "start", "risk_of_bias",
-               "risk_of_bias_reason", "inconsistency", "inconsistency_reason", "indirectness", "indirectness_reason",
-               "imprecision", "imprecision_reason", "certainty", "assumptions"]
+CSV_COLUMNS = [
+    "landmark",
+    "particle_population",
+    "comparator",
+    "comparator_class",
+    "start",
+    "risk_of_bias",
+    "risk_of_bias_reason",
+    "inconsistency",
+    "inconsistency_reason",
+    "indirectness",
+    "indirectness_reason",
+    "imprecision",
+    "imprecision_reason",
+    "certainty",
+    "assumptions",
+]
 
 _STEP = {"not serious": 0, "not assessable": 0, "serious": 1, "very serious": 2}
 
@@ -54,8 +68,10 @@ _STEP = {"not serious": 0, "not assessable": 0, "serious": 1, "very serious": 2}
 def _rob(r) -> tuple[str, str]:
     n = r["n_at_risk"]
     if r["endpoint"] == "LC" and pd.notna(n) and n < MIN_AT_RISK:
-        return "serious", (f"the comparator's local control rests on {int(n)} patients at risk at the landmark "
-                           "(Kaplan-Meier with deaths censored: the rate describes the few still followed)")
+        return "serious", (
+            f"the comparator's local control rests on {int(n)} patients at risk at the landmark "
+            "(Kaplan-Meier with deaths censored: the rate describes the few still followed)"
+        )
     return "not serious", "no concern beyond the confounding between separate series, for which the rating starts low"
 
 
@@ -63,41 +79,60 @@ def _inconsistency(r) -> tuple[str, str]:
     if int(r["k"]) < 2:
         return "not assessable", "one particle series only: no spread between series can be seen"
     if r["verdict"] != r["verdict_mean"]:
-        return "serious", (f"the spread between the {int(r['k'])} particle series changes the answer: the interval "
-                           f"of the mean difference runs {r['diff_low']:+.0f} to {r['diff_high']:+.0f} points, a new "
-                           f"series' difference {r['new_diff_low']:+.0f} to {r['new_diff_high']:+.0f}")
-    return "not serious", (f"allowing for the spread between the {int(r['k'])} particle series does not change the "
-                           f"answer (a new series' difference {r['new_diff_low']:+.0f} to {r['new_diff_high']:+.0f} "
-                           "points)")
+        return "serious", (
+            f"the spread between the {int(r['k'])} particle series changes the answer: the interval "
+            f"of the mean difference runs {r['diff_low']:+.0f} to {r['diff_high']:+.0f} points, a new "
+            f"series' difference {r['new_diff_low']:+.0f} to {r['new_diff_high']:+.0f}"
+        )
+    return "not serious", (
+        f"allowing for the spread between the {int(r['k'])} particle series does not change the "
+        f"answer (a new series' difference {r['new_diff_low']:+.0f} to {r['new_diff_high']:+.0f} "
+        "points)"
+    )
 
 
 def _indirectness(r) -> tuple[str, str]:
     st, k = int(r["particle_soft_tissue_series"]), int(r["k"])
     if st < k:
-        return "serious", (f"{k - st} of the {k} particle series are not soft-tissue sarcoma series (bone, mixed or "
-                           "unreported histology), while the comparator is a soft-tissue sarcoma series")
+        return "serious", (
+            f"{k - st} of the {k} particle series are not soft-tissue sarcoma series (bone, mixed or "
+            "unreported histology), while the comparator is a soft-tissue sarcoma series"
+        )
     return "not serious", f"all {k} particle series are soft-tissue sarcoma series, like the comparator"
 
 
 def _imprecision(r) -> tuple[str, str]:
     lo, hi = r["diff_low"], r["diff_high"]
     if lo > 0 or hi < 0:
-        return "not serious", (f"the interval of the difference ({lo:+.0f} to {hi:+.0f} points) lies wholly "
-                               f"{'above' if lo > 0 else 'below'} zero")
+        return "not serious", (
+            f"the interval of the difference ({lo:+.0f} to {hi:+.0f} points) lies wholly "
+            f"{'above' if lo > 0 else 'below'} zero"
+        )
     if r["comparator_n_kind"] == "bound":
-        return "very serious", (f"the interval of the difference ({lo:+.0f} to {hi:+.0f} points) includes no "
-                                "difference, and it is built with the comparator's narrowest possible interval "
-                                "(only an upper bound of its size is known): the real one is wider")
+        return "very serious", (
+            f"the interval of the difference ({lo:+.0f} to {hi:+.0f} points) includes no "
+            "difference, and it is built with the comparator's narrowest possible interval "
+            "(only an upper bound of its size is known): the real one is wider"
+        )
     return "serious", f"the interval of the difference ({lo:+.0f} to {hi:+.0f} points) includes no difference"
 
 
 def rate_comparison(r) -> dict:
     """The rating of one comparison row (a mapping with the columns of the comparisons panel)."""
-    out = {"landmark": r["landmark"], "particle_population": r["particle_population"], "comparator": r["comparator"],
-           "comparator_class": r["comparator_class"], "start": LEVELS[START]}
+    out = {
+        "landmark": r["landmark"],
+        "particle_population": r["particle_population"],
+        "comparator": r["comparator"],
+        "comparator_class": r["comparator_class"],
+        "start": LEVELS[START],
+    }
     level = START
-    for name, judge in (("risk_of_bias", _rob), ("inconsistency", _inconsistency),
-                        ("indirectness", _indirectness), ("imprecision", _imprecision)):
+    for name, judge in (
+        ("risk_of_bias", _rob),
+        ("inconsistency", _inconsistency),
+        ("indirectness", _indirectness),
+        ("imprecision", _imprecision),
+    ):
         j, why = judge(r)
         out[name], out[f"{name}_reason"] = j, why
         level -= _STEP[j]

@@ -62,21 +62,43 @@ def _test_rows(fit, names, coef_idx, tau2_0):
         p = float(stats.chi2.sf(stat, df1))
         test = "Wald chi-square (QM)"
     c = _crit(fit.ddf)
-    coefs = pd.DataFrame({
-        "term": names, "estimate": b, "se": fit.se, "ci_low": b - c * fit.se, "ci_high": b + c * fit.se,
-    })
+    coefs = pd.DataFrame(
+        {
+            "term": names,
+            "estimate": b,
+            "se": fit.se,
+            "ci_low": b - c * fit.se,
+            "ci_high": b + c * fit.se,
+        }
+    )
     r2 = max(0.0, 100.0 * (tau2_0 - fit.tau2) / tau2_0) if tau2_0 > 0 else 0.0
     summary = {
-        "test": test, "statistic": stat, "df1": df1, "df2": df2, "p": p, "k": fit.k,
-        "tau2_residual": fit.tau2, "qe": fit.qe, "qe_df": fit.qe_df, "qe_p": fit.qe_p,
-        "i2_residual": fit.i2, "r2": r2, "tau2_method": fit.tau2_method, "ci_method": fit.ci,
+        "test": test,
+        "statistic": stat,
+        "df1": df1,
+        "df2": df2,
+        "p": p,
+        "k": fit.k,
+        "tau2_residual": fit.tau2,
+        "qe": fit.qe,
+        "qe_df": fit.qe_df,
+        "qe_p": fit.qe_p,
+        "i2_residual": fit.i2,
+        "r2": r2,
+        "tau2_method": fit.tau2_method,
+        "ci_method": fit.ci,
     }
     return summary, coefs
 
 
-def moderator_test(df: pd.DataFrame, column: str, endpoint: str | None = None,
-                   horizon_years: float | None = None, tau2_method: str = "REML",
-                   ci_method: str = "HKSJ") -> tuple[dict, pd.DataFrame]:
+def moderator_test(
+    df: pd.DataFrame,
+    column: str,
+    endpoint: str | None = None,
+    horizon_years: float | None = None,
+    tau2_method: str = "REML",
+    ci_method: str = "HKSJ",
+) -> tuple[dict, pd.DataFrame]:
     """Mixed-effects subgroup (moderator) test with a common ``tau^2``.
 
     Parameters
@@ -110,9 +132,14 @@ def moderator_test(df: pd.DataFrame, column: str, endpoint: str | None = None,
     return _test_rows(fit, names, list(range(1, X.shape[1])), tau2_0)
 
 
-def meta_regression(df: pd.DataFrame, moderator: str = "year", endpoint: str | None = None,
-                    horizon_years: float | None = None, tau2_method: str = "REML",
-                    ci_method: str = "HKSJ") -> tuple[dict, pd.DataFrame]:
+def meta_regression(
+    df: pd.DataFrame,
+    moderator: str = "year",
+    endpoint: str | None = None,
+    horizon_years: float | None = None,
+    tau2_method: str = "REML",
+    ci_method: str = "HKSJ",
+) -> tuple[dict, pd.DataFrame]:
     """Meta-regression of the logit rate on a continuous study column (default ``year``).
 
     Same model and outputs as :func:`moderator_test` (metafor ``rma(yi, vi, mods=~year,
@@ -134,8 +161,13 @@ def meta_regression(df: pd.DataFrame, moderator: str = "year", endpoint: str | N
     return _test_rows(fit, ["intercept", moderator], [1], tau2_0)
 
 
-def subgroup_q_test(df: pd.DataFrame, column: str, endpoint: str | None = None,
-                    horizon_years: float | None = None, tau2_method: str = "REML") -> tuple[dict, pd.DataFrame]:
+def subgroup_q_test(
+    df: pd.DataFrame,
+    column: str,
+    endpoint: str | None = None,
+    horizon_years: float | None = None,
+    tau2_method: str = "REML",
+) -> tuple[dict, pd.DataFrame]:
     """Between-subgroup Q test on separately pooled subgroups.
 
     Each subgroup is pooled on its own (``tau^2`` by ``tau2_method``; Wald SE -- HKSJ scaling is a
@@ -165,13 +197,24 @@ def subgroup_q_test(df: pd.DataFrame, column: str, endpoint: str | None = None,
     mbar = np.sum(w * mu) / np.sum(w)
     q = float(np.sum(w * (mu - mbar) ** 2))
     dfq = len(tab) - 1
-    return {"q": q, "df": dfq, "p": float(stats.chi2.sf(q, dfq)), "groups": list(tab["subgroup_value"]),
-            "tau2_method": tau2_method}, tab
+    return {
+        "q": q,
+        "df": dfq,
+        "p": float(stats.chi2.sf(q, dfq)),
+        "groups": list(tab["subgroup_value"]),
+        "tau2_method": tau2_method,
+    }, tab
 
 
-def benchmark_comparison(df: pd.DataFrame, benchmark_percent: float, endpoint: str | None = None,
-                         horizon_years: float | None = None, tau2_method: str = "REML", ci_method: str = "HKSJ",
-                         benchmark_label: str = "") -> pd.DataFrame:
+def benchmark_comparison(
+    df: pd.DataFrame,
+    benchmark_percent: float,
+    endpoint: str | None = None,
+    horizon_years: float | None = None,
+    tau2_method: str = "REML",
+    ci_method: str = "HKSJ",
+    benchmark_label: str = "",
+) -> pd.DataFrame:
     """Pooled rate versus an external benchmark rate.
 
     Returns one row: ``estimate`` (pooled, percent), its ``ci_low``/``ci_high``, ``benchmark``,
@@ -194,10 +237,23 @@ def benchmark_comparison(df: pd.DataFrame, benchmark_percent: float, endpoint: s
     lo, hi = 100 * special.expit(mu - c * se), 100 * special.expit(mu + c * se)
     z = (special.logit(benchmark_percent / 100) - mu) / np.sqrt(se**2 + f.tau2)
     prob = float(stats.t.sf(z, f.ddf)) if np.isfinite(f.ddf) else float(stats.norm.sf(z))
-    return pd.DataFrame([{
-        "endpoint": ep, "horizon_years": horizon_years, "k": f.k, "tau2_method": tau2_method, "ci_method": ci_method,
-        "estimate": est, "ci_low": lo, "ci_high": hi, "benchmark": float(benchmark_percent),
-        "benchmark_label": benchmark_label, "difference": est - benchmark_percent,
-        "diff_low": lo - benchmark_percent, "diff_high": hi - benchmark_percent,
-        "prob_new_study_exceeds": prob,
-    }])
+    return pd.DataFrame(
+        [
+            {
+                "endpoint": ep,
+                "horizon_years": horizon_years,
+                "k": f.k,
+                "tau2_method": tau2_method,
+                "ci_method": ci_method,
+                "estimate": est,
+                "ci_low": lo,
+                "ci_high": hi,
+                "benchmark": float(benchmark_percent),
+                "benchmark_label": benchmark_label,
+                "difference": est - benchmark_percent,
+                "diff_low": lo - benchmark_percent,
+                "diff_high": hi - benchmark_percent,
+                "prob_new_study_exceeds": prob,
+            }
+        ]
+    )

@@ -66,10 +66,32 @@ __all__ = [
 
 #: Column order of every pooled-result table.
 RESULT_COLUMNS: list[str] = [
-    "analysis_id", "endpoint", "horizon_years", "subgroup_column", "subgroup_value", "k",
-    "n_patients", "model", "tau2_method", "ci_method", "estimate", "ci_low", "ci_high",
-    "pi_low", "pi_high", "tau2", "tau2_ci_low", "tau2_ci_high", "i2", "h2", "q", "q_df",
-    "q_p", "note", "kind", "series",
+    "analysis_id",
+    "endpoint",
+    "horizon_years",
+    "subgroup_column",
+    "subgroup_value",
+    "k",
+    "n_patients",
+    "model",
+    "tau2_method",
+    "ci_method",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "pi_low",
+    "pi_high",
+    "tau2",
+    "tau2_ci_low",
+    "tau2_ci_high",
+    "i2",
+    "h2",
+    "q",
+    "q_df",
+    "q_p",
+    "note",
+    "kind",
+    "series",
 ]
 #: ``kind`` of a row: a random-effects (or GLMM, Bayesian) estimate over two or more series, or one
 #: series shown as itself (never called pooled); ``series`` names that one series.
@@ -80,16 +102,33 @@ PI_CONVENTIONS = ("k-1", "k-2")
 
 #: Column order of the per-study (forest plot) table.
 STUDY_COLUMNS: list[str] = [
-    "study_id", "label", "year", "n_patients", "rate_percent", "yi", "vi", "estimate",
-    "ci_low", "ci_high", "weight_percent", "corrected",
+    "study_id",
+    "label",
+    "year",
+    "n_patients",
+    "rate_percent",
+    "yi",
+    "vi",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "weight_percent",
+    "corrected",
 ]
 
 TAU2_METHODS = ("REML", "DL", "PM")
 CI_METHODS = ("HKSJ", "Wald")
 #: HKSJ with the scale factor truncated at 1 (metafor ``test="adhoc"``): a sensitivity interval.
 ADHOC = "HKSJ-adhoc"
-_CI_ALIASES = {"hksj": "HKSJ", "knha": "HKSJ", "kh": "HKSJ", "wald": "Wald", "z": "Wald",
-               "hksj-adhoc": ADHOC, "adhoc": ADHOC}
+_CI_ALIASES = {
+    "hksj": "HKSJ",
+    "knha": "HKSJ",
+    "kh": "HKSJ",
+    "wald": "Wald",
+    "z": "Wald",
+    "hksj-adhoc": ADHOC,
+    "adhoc": ADHOC,
+}
 _LEVEL = 0.95
 
 
@@ -104,7 +143,9 @@ def _norm_method(tau2_method: str) -> str:
 
 def _norm_ci(ci_method: str) -> str:
     if not isinstance(ci_method, str) or ci_method.lower() not in _CI_ALIASES:
-        raise ValueError(f"unknown CI method {ci_method!r}; use 'HKSJ' (alias 'knha'), 'HKSJ-adhoc' (alias 'adhoc') or 'Wald'")
+        raise ValueError(
+            f"unknown CI method {ci_method!r}; use 'HKSJ' (alias 'knha'), 'HKSJ-adhoc' (alias 'adhoc') or 'Wald'"
+        )
     return _CI_ALIASES[ci_method.lower()]
 
 
@@ -234,13 +275,16 @@ def tau2_estimate(y, v, X=None, tau2_method: str = "REML") -> float:
         qe = float(np.sum(w * r**2))
         return max(0.0, (qe - (k - p)) / _trP(w, X, Ainv))
     if tau2_method == "PM":
+
         def g(t):
             w, _, _, r = _wls(y, v, X, t)
             return float(np.sum(w * r**2)) - (k - p)
     else:
+
         def g(t):
             w, _, Ainv, r = _wls(y, v, X, t)
             return float(np.sum(w**2 * r**2)) - _trP(w, X, Ainv)
+
     if g(0.0) <= 0:
         return 0.0
     hi = _upper_bracket(g, 10.0 * float(np.var(y)) + 1.0)
@@ -305,8 +349,23 @@ def fit_rma(y, v, X=None, tau2_method: str = "REML", ci_method: str = "HKSJ") ->
         s2_hk = float("nan")
         vb = Ainv
         ddf = float("inf")
-    return RmaFit(k=k, p=p, tau2=tau2, b=b, vb=vb, se=np.sqrt(np.diag(vb)), ci=ci_method, ddf=ddf, qe=qe,
-                  qe_df=qe_df, qe_p=qe_p, i2=i2, h2=h2, s2_hksj=s2_hk, tau2_method=tau2_method)
+    return RmaFit(
+        k=k,
+        p=p,
+        tau2=tau2,
+        b=b,
+        vb=vb,
+        se=np.sqrt(np.diag(vb)),
+        ci=ci_method,
+        ddf=ddf,
+        qe=qe,
+        qe_df=qe_df,
+        qe_p=qe_p,
+        i2=i2,
+        h2=h2,
+        s2_hksj=s2_hk,
+        tau2_method=tau2_method,
+    )
 
 
 def _crit(ddf: float, level: float = _LEVEL) -> float:
@@ -378,14 +437,32 @@ class PoolResult:
         """The result as a dict with :data:`RESULT_COLUMNS` (rates in percent)."""
         d = dict.fromkeys(RESULT_COLUMNS, np.nan)
         d.update(
-            analysis_id="", endpoint="", horizon_years=np.nan, subgroup_column="",
-            subgroup_value="all", k=self.k, n_patients=self.n_patients, model=self.model,
-            tau2_method=self.tau2_method, ci_method=self.ci_method,
-            estimate=_expit_pct(self.mu), ci_low=_expit_pct(self.ci_logit[0]),
-            ci_high=_expit_pct(self.ci_logit[1]), pi_low=_expit_pct(self.pi_logit[0]),
-            pi_high=_expit_pct(self.pi_logit[1]), tau2=self.tau2, tau2_ci_low=self.tau2_ci[0],
-            tau2_ci_high=self.tau2_ci[1], i2=self.i2, h2=self.h2, q=self.q, q_df=self.q_df,
-            q_p=self.q_p, note=self.note, kind=SINGLE_SERIES if self.k == 1 else POOLED, series="",
+            analysis_id="",
+            endpoint="",
+            horizon_years=np.nan,
+            subgroup_column="",
+            subgroup_value="all",
+            k=self.k,
+            n_patients=self.n_patients,
+            model=self.model,
+            tau2_method=self.tau2_method,
+            ci_method=self.ci_method,
+            estimate=_expit_pct(self.mu),
+            ci_low=_expit_pct(self.ci_logit[0]),
+            ci_high=_expit_pct(self.ci_logit[1]),
+            pi_low=_expit_pct(self.pi_logit[0]),
+            pi_high=_expit_pct(self.pi_logit[1]),
+            tau2=self.tau2,
+            tau2_ci_low=self.tau2_ci[0],
+            tau2_ci_high=self.tau2_ci[1],
+            i2=self.i2,
+            h2=self.h2,
+            q=self.q,
+            q_df=self.q_df,
+            q_p=self.q_p,
+            note=self.note,
+            kind=SINGLE_SERIES if self.k == 1 else POOLED,
+            series="",
         )
         d.update(labels)
         return d
@@ -396,15 +473,39 @@ def _single_study(y: float, v: float, n: float, note: str = "", level: float = _
     se = float(np.sqrt(v))
     nan2 = (np.nan, np.nan)
     note = "; ".join(s for s in ("one study: its own rate with a Wald logit CI, not pooled", note) if s)
-    return PoolResult(k=1, n_patients=n, model="single study", tau2_method="", ci_method="Wald", mu=float(y),
-                      se=se, ci_logit=(y - z * se, y + z * se), pi_logit=nan2, tau2=np.nan, tau2_ci=nan2,
-                      i2=np.nan, h2=np.nan, q=np.nan, q_df=np.nan, q_p=np.nan, ddf=float("inf"), note=note,
-                      level=level)
+    return PoolResult(
+        k=1,
+        n_patients=n,
+        model="single study",
+        tau2_method="",
+        ci_method="Wald",
+        mu=float(y),
+        se=se,
+        ci_logit=(y - z * se, y + z * se),
+        pi_logit=nan2,
+        tau2=np.nan,
+        tau2_ci=nan2,
+        i2=np.nan,
+        h2=np.nan,
+        q=np.nan,
+        q_df=np.nan,
+        q_p=np.nan,
+        ddf=float("inf"),
+        note=note,
+        level=level,
+    )
 
 
-def pool_rates(rate_percent, n_patients, tau2_method: str = "REML", ci_method: str = "HKSJ",
-               n_scale: float = 1.0, model: str = "random effects", level: float = _LEVEL,
-               pi_convention: str = "k-1") -> PoolResult:
+def pool_rates(
+    rate_percent,
+    n_patients,
+    tau2_method: str = "REML",
+    ci_method: str = "HKSJ",
+    n_scale: float = 1.0,
+    model: str = "random effects",
+    level: float = _LEVEL,
+    pi_convention: str = "k-1",
+) -> PoolResult:
     """Pool landmark rates (percent) of ``k`` studies by the primary model (module docstring).
 
     Parameters
@@ -463,10 +564,25 @@ def pool_rates(rate_percent, n_patients, tau2_method: str = "REML", ci_method: s
         if y.size < 3:
             note = "; ".join(s for s in (note, "t(k-2) prediction interval undefined with 2 series") if s)
     return PoolResult(
-        k=int(y.size), n_patients=float(n.sum()), model=model, tau2_method=tau2_method, ci_method=ci_method,
-        mu=mu, se=se, ci_logit=(mu - c * se, mu + c * se), pi_logit=(mu - cp * spi, mu + cp * spi),
-        tau2=f.tau2, tau2_ci=tau2_qprofile_ci(y, v), i2=f.i2, h2=f.h2, q=f.qe, q_df=f.qe_df,
-        q_p=f.qe_p, ddf=f.ddf, note=note, level=level,
+        k=int(y.size),
+        n_patients=float(n.sum()),
+        model=model,
+        tau2_method=tau2_method,
+        ci_method=ci_method,
+        mu=mu,
+        se=se,
+        ci_logit=(mu - c * se, mu + c * se),
+        pi_logit=(mu - cp * spi, mu + cp * spi),
+        tau2=f.tau2,
+        tau2_ci=tau2_qprofile_ci(y, v),
+        i2=f.i2,
+        h2=f.h2,
+        q=f.qe,
+        q_df=f.qe_df,
+        q_p=f.qe_p,
+        ddf=f.ddf,
+        note=note,
+        level=level,
     )
 
 
@@ -519,8 +635,9 @@ def _tau2_subsets(y: np.ndarray, v: np.ndarray, M: np.ndarray, tau2_method: str)
     return tau2
 
 
-def _pool_subsets(r: np.ndarray, n: np.ndarray, M: np.ndarray, tau2_method: str, ci_method: str,
-                  model: str) -> list[PoolResult]:
+def _pool_subsets(
+    r: np.ndarray, n: np.ndarray, M: np.ndarray, tau2_method: str, ci_method: str, model: str
+) -> list[PoolResult]:
     """:func:`pool_rates` for every row of the boolean matrix ``M`` in one vectorised pass.
 
     Used by :func:`leave_one_out` and :func:`cumulative`, whose ``k`` subsets would otherwise
@@ -542,7 +659,7 @@ def _pool_subsets(r: np.ndarray, n: np.ndarray, M: np.ndarray, tau2_method: str,
     rows_all = np.flatnonzero(k >= 2)
     step = max(1, _BLOCK_CELLS // max(1, M.shape[1]))
     for start in range(0, rows_all.size, step):
-        multi = rows_all[start:start + step]
+        multi = rows_all[start : start + step]
         Mm = Mf[multi]
         km = k[multi]
         tau2 = _tau2_subsets(y, v, Mm, tau2_method)
@@ -574,15 +691,27 @@ def _pool_subsets(r: np.ndarray, n: np.ndarray, M: np.ndarray, tau2_method: str,
         npat = Mm @ n
         spi = np.sqrt(se**2 + tau2)
         for a, i in enumerate(multi):
-            note = (f"continuity correction (+0.5) applied to {ncorr[a]} study(ies) at 0%/100%"
-                    if ncorr[a] else "")
+            note = f"continuity correction (+0.5) applied to {ncorr[a]} study(ies) at 0%/100%" if ncorr[a] else ""
             out[i] = PoolResult(
-                k=int(km[a]), n_patients=float(npat[a]), model=model, tau2_method=tau2_method,
-                ci_method=ci_method, mu=float(mu[a]), se=float(se[a]),
+                k=int(km[a]),
+                n_patients=float(npat[a]),
+                model=model,
+                tau2_method=tau2_method,
+                ci_method=ci_method,
+                mu=float(mu[a]),
+                se=float(se[a]),
                 ci_logit=(float(mu[a] - crit[a] * se[a]), float(mu[a] + crit[a] * se[a])),
                 pi_logit=(float(mu[a] - crit[a] * spi[a]), float(mu[a] + crit[a] * spi[a])),
-                tau2=float(tau2[a]), tau2_ci=nan2, i2=float(i2[a]), h2=float(h2[a]), q=float(q[a]),
-                q_df=float(qdf[a]), q_p=float(qp[a]), ddf=float(ddf[a]), note=note)
+                tau2=float(tau2[a]),
+                tau2_ci=nan2,
+                i2=float(i2[a]),
+                h2=float(h2[a]),
+                q=float(q[a]),
+                q_df=float(qdf[a]),
+                q_p=float(qp[a]),
+                ddf=float(ddf[a]),
+                note=note,
+            )
     return out  # type: ignore[return-value]
 
 
@@ -612,7 +741,8 @@ def _select(df: pd.DataFrame, endpoint, horizon_years) -> tuple[pd.DataFrame, st
         if col in d.columns and d[col].nunique() > 1:
             raise ValueError(
                 f"df mixes several values of {col} ({sorted(d[col].unique())}); "
-                f"pass endpoint= and horizon_years= so that one landmark is pooled at a time")
+                f"pass endpoint= and horizon_years= so that one landmark is pooled at a time"
+            )
     if "endpoint" in d.columns:
         ep = str(d["endpoint"].iloc[0])
     if "horizon_years" in d.columns:
@@ -640,10 +770,18 @@ def _aid(analysis_id, ep, horizon_years, suffix=""):
     return "_".join(s for s in (ep, h, suffix) if s) or "pooled"
 
 
-def pool(df: pd.DataFrame, endpoint: str | None = None, horizon_years: float | None = None,
-         tau2_method: str = "REML", ci_method: str = "HKSJ", analysis_id: str | None = None,
-         subgroup: str | None = None, n_scale: float = 1.0, pi_convention: str = "k-1",
-         model: str | None = None) -> pd.DataFrame:
+def pool(
+    df: pd.DataFrame,
+    endpoint: str | None = None,
+    horizon_years: float | None = None,
+    tau2_method: str = "REML",
+    ci_method: str = "HKSJ",
+    analysis_id: str | None = None,
+    subgroup: str | None = None,
+    n_scale: float = 1.0,
+    pi_convention: str = "k-1",
+    model: str | None = None,
+) -> pd.DataFrame:
     """Pool one landmark (endpoint x horizon) of a study table, overall or by subgroup.
 
     Parameters
@@ -680,7 +818,9 @@ def pool(df: pd.DataFrame, endpoint: str | None = None, horizon_years: float | N
     aid = _aid(analysis_id, ep, horizon_years)
     rows = []
     if subgroup is None:
-        res = pool_rates(d["rate_percent"], d["n_patients"], tau2_method, ci_method, n_scale, model, pi_convention=pi_convention)
+        res = pool_rates(
+            d["rate_percent"], d["n_patients"], tau2_method, ci_method, n_scale, model, pi_convention=pi_convention
+        )
         rows.append(res.row(analysis_id=aid, endpoint=ep, horizon_years=horizon_years, series=series_label(d)))
     else:
         if subgroup not in d.columns:
@@ -688,14 +828,29 @@ def pool(df: pd.DataFrame, endpoint: str | None = None, horizon_years: float | N
         if d[subgroup].isna().any():
             raise ValueError(f"subgroup column {subgroup!r} has missing values; fill them first")
         for val, g in d.groupby(subgroup, sort=True):
-            res = pool_rates(g["rate_percent"], g["n_patients"], tau2_method, ci_method, n_scale, model, pi_convention=pi_convention)
-            rows.append(res.row(analysis_id=aid, endpoint=ep, horizon_years=horizon_years,
-                                subgroup_column=subgroup, subgroup_value=str(val), series=series_label(g)))
+            res = pool_rates(
+                g["rate_percent"], g["n_patients"], tau2_method, ci_method, n_scale, model, pi_convention=pi_convention
+            )
+            rows.append(
+                res.row(
+                    analysis_id=aid,
+                    endpoint=ep,
+                    horizon_years=horizon_years,
+                    subgroup_column=subgroup,
+                    subgroup_value=str(val),
+                    series=series_label(g),
+                )
+            )
     return pd.DataFrame(rows, columns=RESULT_COLUMNS)
 
 
-def study_table(df: pd.DataFrame, endpoint: str | None = None, horizon_years: float | None = None,
-                tau2_method: str = "REML", label_column: str = "first_author") -> pd.DataFrame:
+def study_table(
+    df: pd.DataFrame,
+    endpoint: str | None = None,
+    horizon_years: float | None = None,
+    tau2_method: str = "REML",
+    label_column: str = "first_author",
+) -> pd.DataFrame:
     """Per-study rows for a forest plot: the study's own rate with a 95% Wald logit CI and its
     random-effects weight (percent of ``sum 1/(v_i + tau^2)``, ``tau^2`` by ``tau2_method``)."""
     d, _, _ = _select(df, endpoint, horizon_years)
@@ -704,22 +859,34 @@ def study_table(df: pd.DataFrame, endpoint: str | None = None, horizon_years: fl
     w = 1.0 / (v + tau2)
     z = _crit(float("inf"))
     se = np.sqrt(v)
-    out = pd.DataFrame({
-        "study_id": d["study_id"].to_numpy() if "study_id" in d else np.arange(len(d)).astype(str),
-        "label": d[label_column].astype(str).to_numpy() if label_column in d else "",
-        "year": d["year"].to_numpy() if "year" in d else np.nan,
-        "n_patients": d["n_patients"].to_numpy(float),
-        "rate_percent": d["rate_percent"].to_numpy(float),
-        "yi": y, "vi": v, "estimate": _expit_pct(y),
-        "ci_low": _expit_pct(y - z * se), "ci_high": _expit_pct(y + z * se),
-        "weight_percent": 100.0 * w / w.sum(), "corrected": corr,
-    })
+    out = pd.DataFrame(
+        {
+            "study_id": d["study_id"].to_numpy() if "study_id" in d else np.arange(len(d)).astype(str),
+            "label": d[label_column].astype(str).to_numpy() if label_column in d else "",
+            "year": d["year"].to_numpy() if "year" in d else np.nan,
+            "n_patients": d["n_patients"].to_numpy(float),
+            "rate_percent": d["rate_percent"].to_numpy(float),
+            "yi": y,
+            "vi": v,
+            "estimate": _expit_pct(y),
+            "ci_low": _expit_pct(y - z * se),
+            "ci_high": _expit_pct(y + z * se),
+            "weight_percent": 100.0 * w / w.sum(),
+            "corrected": corr,
+        }
+    )
     return out[STUDY_COLUMNS]
 
 
-def leave_one_out(df: pd.DataFrame, endpoint: str | None = None, horizon_years: float | None = None,
-                  tau2_method: str = "REML", ci_method: str = "HKSJ", analysis_id: str | None = None,
-                  id_column: str = "study_id") -> pd.DataFrame:
+def leave_one_out(
+    df: pd.DataFrame,
+    endpoint: str | None = None,
+    horizon_years: float | None = None,
+    tau2_method: str = "REML",
+    ci_method: str = "HKSJ",
+    analysis_id: str | None = None,
+    id_column: str = "study_id",
+) -> pd.DataFrame:
     """Leave-one-out pooled results (metafor ``leave1out``): one row per omitted study, with
     ``subgroup_column="omitted"`` and ``subgroup_value`` the omitted study's id."""
     d, ep, horizon_years = _select(df, endpoint, horizon_years)
@@ -730,16 +897,33 @@ def leave_one_out(df: pd.DataFrame, endpoint: str | None = None, horizon_years: 
     n = d["n_patients"].to_numpy(float)
     aid = _aid(analysis_id, ep, horizon_years, "loo")
     _check_inputs(r, n)
-    fits = _pool_subsets(r, n, ~np.eye(len(d), dtype=bool), _norm_method(tau2_method), _norm_ci(ci_method),
-                         "random effects, leave one out")
-    rows = [res.row(analysis_id=aid, endpoint=ep, horizon_years=horizon_years, subgroup_column="omitted",
-                    subgroup_value=ids[i]) for i, res in enumerate(fits)]
+    fits = _pool_subsets(
+        r,
+        n,
+        ~np.eye(len(d), dtype=bool),
+        _norm_method(tau2_method),
+        _norm_ci(ci_method),
+        "random effects, leave one out",
+    )
+    rows = [
+        res.row(
+            analysis_id=aid, endpoint=ep, horizon_years=horizon_years, subgroup_column="omitted", subgroup_value=ids[i]
+        )
+        for i, res in enumerate(fits)
+    ]
     return pd.DataFrame(rows, columns=RESULT_COLUMNS)
 
 
-def cumulative(df: pd.DataFrame, endpoint: str | None = None, horizon_years: float | None = None,
-               tau2_method: str = "REML", ci_method: str = "HKSJ", analysis_id: str | None = None,
-               order_by: str = "year", id_column: str = "study_id") -> pd.DataFrame:
+def cumulative(
+    df: pd.DataFrame,
+    endpoint: str | None = None,
+    horizon_years: float | None = None,
+    tau2_method: str = "REML",
+    ci_method: str = "HKSJ",
+    analysis_id: str | None = None,
+    order_by: str = "year",
+    id_column: str = "study_id",
+) -> pd.DataFrame:
     """Cumulative meta-analysis in order of ``order_by`` (stable sort; metafor ``cumul``).
 
     Row ``j`` pools the first ``j`` studies; ``subgroup_column="added"`` and ``subgroup_value``
@@ -756,8 +940,12 @@ def cumulative(df: pd.DataFrame, endpoint: str | None = None, horizon_years: flo
     _check_inputs(r, n)
     prefixes = np.tri(len(d), dtype=bool)  # row j selects the first j + 1 studies
     fits = _pool_subsets(r, n, prefixes, _norm_method(tau2_method), _norm_ci(ci_method), "random effects, cumulative")
-    rows = [res.row(analysis_id=aid, endpoint=ep, horizon_years=horizon_years, subgroup_column="added",
-                    subgroup_value=ids[j]) for j, res in enumerate(fits)]
+    rows = [
+        res.row(
+            analysis_id=aid, endpoint=ep, horizon_years=horizon_years, subgroup_column="added", subgroup_value=ids[j]
+        )
+        for j, res in enumerate(fits)
+    ]
     return pd.DataFrame(rows, columns=RESULT_COLUMNS)
 
 
@@ -783,8 +971,13 @@ def _glmm_negloglik(params, x, n, gh_x, gh_w, logc):
     # nodes u_ij = u_i + sqrt(2) s_i t_j
     uu = u[:, None] + np.sqrt(2.0) * s[:, None] * gh_x[None, :]
     eta = mu + uu
-    ll = (x[:, None] * eta - n[:, None] * np.logaddexp(0, eta)
-          - 0.5 * uu**2 / tau**2 - 0.5 * np.log(2 * np.pi * tau**2) + gh_x[None, :] ** 2)
+    ll = (
+        x[:, None] * eta
+        - n[:, None] * np.logaddexp(0, eta)
+        - 0.5 * uu**2 / tau**2
+        - 0.5 * np.log(2 * np.pi * tau**2)
+        + gh_x[None, :] ** 2
+    )
     li = special.logsumexp(ll, b=gh_w[None, :], axis=1) + np.log(np.sqrt(2.0) * s)
     return -float(np.sum(li + logc))
 
@@ -796,13 +989,19 @@ def _num_hessian(f, x0: np.ndarray, h: float = 1e-4) -> np.ndarray:
     E = np.eye(k) * h
     for i in range(k):
         for j in range(i, k):
-            H[i, j] = H[j, i] = (f(x0 + E[i] + E[j]) - f(x0 + E[i] - E[j])
-                                 - f(x0 - E[i] + E[j]) + f(x0 - E[i] - E[j])) / (4 * h * h)
+            H[i, j] = H[j, i] = (
+                f(x0 + E[i] + E[j]) - f(x0 + E[i] - E[j]) - f(x0 - E[i] + E[j]) + f(x0 - E[i] - E[j])
+            ) / (4 * h * h)
     return H
 
 
-def pool_glmm(df: pd.DataFrame, endpoint: str | None = None, horizon_years: float | None = None,
-              analysis_id: str | None = None, n_agq: int = 7) -> pd.DataFrame:
+def pool_glmm(
+    df: pd.DataFrame,
+    endpoint: str | None = None,
+    horizon_years: float | None = None,
+    analysis_id: str | None = None,
+    n_agq: int = 7,
+) -> pd.DataFrame:
     """Binomial-normal GLMM by maximum likelihood (sensitivity analysis).
 
     Events are ``x_i = round(n_i p_i)``; ``x_i ~ Bin(n_i, expit(mu + u_i))``,
@@ -819,25 +1018,45 @@ def pool_glmm(df: pd.DataFrame, endpoint: str | None = None, horizon_years: floa
     if x.size == 1:
         y, v, _ = logit_rates(100 * x / n, n)
         res = _single_study(float(y[0]), float(v[0]), float(n.sum()))
-        return pd.DataFrame([res.row(analysis_id=aid, endpoint=ep, horizon_years=horizon_years)], columns=RESULT_COLUMNS)
+        return pd.DataFrame(
+            [res.row(analysis_id=aid, endpoint=ep, horizon_years=horizon_years)], columns=RESULT_COLUMNS
+        )
     if x.sum() == 0 or x.sum() == n.sum():
         # every study 0% (or every study 100%): the likelihood keeps rising as mu -> -inf (+inf), so the
         # GLMM has no finite ML estimate; say so instead of reporting an optimiser's stopping point
         edge = "0%" if x.sum() == 0 else "100%"
         nan2 = (np.nan, np.nan)
-        res = PoolResult(k=int(x.size), n_patients=float(n.sum()), model="binomial-normal GLMM (ML)",
-                         tau2_method="ML", ci_method="Wald", mu=np.nan, se=np.nan, ci_logit=nan2, pi_logit=nan2,
-                         tau2=np.nan, tau2_ci=nan2, i2=np.nan, h2=np.nan, q=np.nan, q_df=np.nan, q_p=np.nan,
-                         ddf=float("inf"),
-                         note=f"not estimable: every study at {edge} (no finite maximum-likelihood estimate)")
-        return pd.DataFrame([res.row(analysis_id=aid, endpoint=ep, horizon_years=horizon_years)], columns=RESULT_COLUMNS)
+        res = PoolResult(
+            k=int(x.size),
+            n_patients=float(n.sum()),
+            model="binomial-normal GLMM (ML)",
+            tau2_method="ML",
+            ci_method="Wald",
+            mu=np.nan,
+            se=np.nan,
+            ci_logit=nan2,
+            pi_logit=nan2,
+            tau2=np.nan,
+            tau2_ci=nan2,
+            i2=np.nan,
+            h2=np.nan,
+            q=np.nan,
+            q_df=np.nan,
+            q_p=np.nan,
+            ddf=float("inf"),
+            note=f"not estimable: every study at {edge} (no finite maximum-likelihood estimate)",
+        )
+        return pd.DataFrame(
+            [res.row(analysis_id=aid, endpoint=ep, horizon_years=horizon_years)], columns=RESULT_COLUMNS
+        )
     gh_x, gh_w = np.polynomial.hermite.hermgauss(n_agq)
     logc = special.gammaln(n + 1) - special.gammaln(x + 1) - special.gammaln(n - x + 1)
     y, v, _ = logit_rates(100 * x / n, n)
     start = np.array([float(np.average(y, weights=1 / v)), np.log(np.sqrt(max(np.var(y), 0.01)))])
     fun = lambda p: _glmm_negloglik(p, x, n, gh_x, gh_w, logc)  # noqa: E731
-    opt = optimize.minimize(fun, start, method="Nelder-Mead",
-                            options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 20000})
+    opt = optimize.minimize(
+        fun, start, method="Nelder-Mead", options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 20000}
+    )
     opt = optimize.minimize(fun, opt.x, method="BFGS", options={"gtol": 1e-9})
     mu, log_tau = opt.x
     tau2 = float(np.exp(2 * log_tau))
@@ -865,10 +1084,22 @@ def pool_glmm(df: pd.DataFrame, endpoint: str | None = None, horizon_years: floa
     w0 = 1 / v
     s2 = (len(y) - 1) / (w0.sum() - np.sum(w0**2) / w0.sum())
     res = PoolResult(
-        k=int(x.size), n_patients=float(n.sum()), model="binomial-normal GLMM (ML)",
-        tau2_method="ML", ci_method="Wald", mu=float(mu), se=se, ci_logit=(mu - z * se, mu + z * se),
-        pi_logit=(mu - z * spi, mu + z * spi), tau2=tau2, tau2_ci=(np.nan, np.nan),
-        i2=100 * tau2 / (tau2 + s2), h2=(tau2 + s2) / s2, q=np.nan, q_df=np.nan, q_p=np.nan,
+        k=int(x.size),
+        n_patients=float(n.sum()),
+        model="binomial-normal GLMM (ML)",
+        tau2_method="ML",
+        ci_method="Wald",
+        mu=float(mu),
+        se=se,
+        ci_logit=(mu - z * se, mu + z * se),
+        pi_logit=(mu - z * spi, mu + z * spi),
+        tau2=tau2,
+        tau2_ci=(np.nan, np.nan),
+        i2=100 * tau2 / (tau2 + s2),
+        h2=(tau2 + s2) / s2,
+        q=np.nan,
+        q_df=np.nan,
+        q_p=np.nan,
         ddf=float("inf"),
         note="; ".join(s for s in (f"events = round(n*p); adaptive Gauss-Hermite, {n_agq} nodes", note) if s),
     )
@@ -895,8 +1126,7 @@ def _bayes_tau_grid(y, v, mu_sd, tau_scale, n_grid):
     prec = w.sum(1) + 1.0 / mu_sd**2
     m = (w * y[None, :]).sum(1) / prec
     # log p(y | tau) with mu integrated against N(0, mu_sd^2), up to a constant
-    logml = (-0.5 * np.log(s).sum(1) - 0.5 * (w * y[None, :] ** 2).sum(1) + 0.5 * prec * m**2
-             - 0.5 * np.log(prec))
+    logml = -0.5 * np.log(s).sum(1) - 0.5 * (w * y[None, :] ** 2).sum(1) + 0.5 * prec * m**2 - 0.5 * np.log(prec)
     logprior = stats.halfnorm.logpdf(tau, scale=tau_scale)
     lw = logml + logprior + np.log(dtau)
     wt = np.exp(lw - lw.max())
@@ -904,8 +1134,7 @@ def _bayes_tau_grid(y, v, mu_sd, tau_scale, n_grid):
     return tau, wt, m, 1.0 / np.sqrt(prec)
 
 
-def bayes_posterior(y, v, mu_sd: float = PRIOR_MU_SD, tau_scale: float = PRIOR_TAU_SCALE,
-                    n_grid: int = 4000) -> dict:
+def bayes_posterior(y, v, mu_sd: float = PRIOR_MU_SD, tau_scale: float = PRIOR_TAU_SCALE, n_grid: int = 4000) -> dict:
     """Posterior of the normal-normal model ``y_i ~ N(mu, v_i + tau^2)``,
     ``mu ~ N(0, mu_sd^2)``, ``tau ~ half-normal(tau_scale)``.
 
@@ -927,13 +1156,25 @@ def bayes_posterior(y, v, mu_sd: float = PRIOR_MU_SD, tau_scale: float = PRIOR_T
     half = float(tau[0])  # uniform grid starting at 0: the first midpoint is half a cell
     ctau = np.concatenate([[0.0], np.cumsum(wt)])
     tau_med = float(np.interp(0.5, ctau, np.concatenate([[0.0], tau + half])))
-    return {"mu_median": qs[0.5], "mu_low": qs[0.025], "mu_high": qs[0.975], "tau_median": tau_med,
-            "tau2_median": tau_med**2, "mu_mean": float(np.sum(wt * m))}
+    return {
+        "mu_median": qs[0.5],
+        "mu_low": qs[0.025],
+        "mu_high": qs[0.975],
+        "tau_median": tau_med,
+        "tau2_median": tau_med**2,
+        "mu_mean": float(np.sum(wt * m)),
+    }
 
 
-def pool_bayes(df: pd.DataFrame, endpoint: str | None = None, horizon_years: float | None = None,
-               analysis_id: str | None = None, subgroup: str | None = None,
-               mu_sd: float = PRIOR_MU_SD, tau_scale: float = PRIOR_TAU_SCALE) -> pd.DataFrame:
+def pool_bayes(
+    df: pd.DataFrame,
+    endpoint: str | None = None,
+    horizon_years: float | None = None,
+    analysis_id: str | None = None,
+    subgroup: str | None = None,
+    mu_sd: float = PRIOR_MU_SD,
+    tau_scale: float = PRIOR_TAU_SCALE,
+) -> pd.DataFrame:
     """Bayesian normal-normal pooling (sensitivity analysis for small subgroups, k < 5).
 
     Priors: pooled logit ``mu ~ N(0, 10^2)`` (vague), ``tau ~ half-normal(scale 0.5)`` -- weakly
@@ -945,20 +1186,29 @@ def pool_bayes(df: pd.DataFrame, endpoint: str | None = None, horizon_years: flo
     """
     d, ep, horizon_years = _select(df, endpoint, horizon_years)
     aid = _aid(analysis_id, ep, horizon_years, "bayes")
-    groups = [("", "all", d)] if subgroup is None else [
-        (subgroup, str(k), g) for k, g in d.groupby(subgroup, sort=True)]
+    groups = (
+        [("", "all", d)] if subgroup is None else [(subgroup, str(k), g) for k, g in d.groupby(subgroup, sort=True)]
+    )
     rows = []
     for col, val, g in groups:
         y, v, _ = logit_rates(g["rate_percent"], g["n_patients"])
         post = bayes_posterior(y, v, mu_sd, tau_scale)
         row = dict.fromkeys(RESULT_COLUMNS, np.nan)
         row.update(
-            analysis_id=aid, endpoint=ep, horizon_years=horizon_years, subgroup_column=col, subgroup_value=val,
-            k=int(y.size), n_patients=float(g["n_patients"].sum()),
+            analysis_id=aid,
+            endpoint=ep,
+            horizon_years=horizon_years,
+            subgroup_column=col,
+            subgroup_value=val,
+            k=int(y.size),
+            n_patients=float(g["n_patients"].sum()),
             model="Bayesian normal-normal" + ("" if tau_scale == PRIOR_TAU_SCALE else f" (tau scale {tau_scale:g})"),
-            tau2_method="posterior median", ci_method="95% credible",
-            estimate=_expit_pct(post["mu_median"]), ci_low=_expit_pct(post["mu_low"]),
-            ci_high=_expit_pct(post["mu_high"]), tau2=post["tau2_median"],
+            tau2_method="posterior median",
+            ci_method="95% credible",
+            estimate=_expit_pct(post["mu_median"]),
+            ci_low=_expit_pct(post["mu_low"]),
+            ci_high=_expit_pct(post["mu_high"]),
+            tau2=post["tau2_median"],
             note=f"priors: mu ~ N(0, {mu_sd:g}^2), tau ~ half-normal({tau_scale:g}); numerical integration",
         )
         rows.append(row)

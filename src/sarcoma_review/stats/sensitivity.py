@@ -38,8 +38,17 @@ WIDE_TAU_SCALE = 1.0
 #: ``ALL_SERIES``: the primary model on every series as published, overlapping cohorts included (only
 #: when the overlap rule left a series out, see :mod:`sarcoma_review.data.overlap`).
 PRIMARY, SINGLE, ADHOC, PI_K2, HALVED_N, EFFECTIVE_N, GLMM, BAYES, BAYES_WIDE, ALL_SERIES = (
-    "primary", "single study", "hksj-adhoc", "pi-k2", "halved-n", "effective-n", "glmm", "bayes", "bayes-wide",
-    "all-series")
+    "primary",
+    "single study",
+    "hksj-adhoc",
+    "pi-k2",
+    "halved-n",
+    "effective-n",
+    "glmm",
+    "bayes",
+    "bayes-wide",
+    "all-series",
+)
 VARIANTS = (PRIMARY, SINGLE, ADHOC, PI_K2, HALVED_N, EFFECTIVE_N, GLMM, BAYES, BAYES_WIDE, ALL_SERIES)
 #: Keys of the other estimates a page shows (the ``variant`` column of :func:`estimates_table`).
 STRATUM, LEAVE_ONE_OUT, CUMULATIVE = "stratum", "leave-one-out", "cumulative"
@@ -56,15 +65,29 @@ def estimator_variant(tau2_method: str, ci_method: str) -> str:
     return f"tau2:{tau2_method}/{ci_method}"
 
 
-def pool_primary(rows: pd.DataFrame, endpoint: str, horizon_years: float, *, tau2_method: str = "REML",
-                 ci_method: str = "HKSJ", analysis_id: str | None = None,
-                 subgroup: str | None = None) -> pd.DataFrame:
+def pool_primary(
+    rows: pd.DataFrame,
+    endpoint: str,
+    horizon_years: float,
+    *,
+    tau2_method: str = "REML",
+    ci_method: str = "HKSJ",
+    analysis_id: str | None = None,
+    subgroup: str | None = None,
+) -> pd.DataFrame:
     """The primary random-effects result of one landmark (or one per value of ``subgroup``).
 
     The first row of :func:`run_analysis` and the rows a release freezes both come from here.
     """
-    return pooling.pool(rows, endpoint, horizon_years, tau2_method=tau2_method, ci_method=ci_method,
-                        analysis_id=analysis_id, subgroup=subgroup)
+    return pooling.pool(
+        rows,
+        endpoint,
+        horizon_years,
+        tau2_method=tau2_method,
+        ci_method=ci_method,
+        analysis_id=analysis_id,
+        subgroup=subgroup,
+    )
 
 
 @dataclass(frozen=True)
@@ -98,7 +121,7 @@ class PooledAnalysis:
     leave_one_out: pd.DataFrame
     cumulative: pd.DataFrame
     variants: tuple[str, ...] = ()
-    strata: tuple["Stratification", ...] = ()
+    strata: tuple[Stratification, ...] = ()
     effective_n: dict = field(default_factory=dict)
     stand_ins: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(overlap.STAND_IN_COLUMNS)))
 
@@ -112,17 +135,24 @@ class PooledAnalysis:
         return self.primary["model"] != "single study"
 
 
-def landmark_rows(literature: pd.DataFrame, endpoint: str, horizon_years: float, *,
-                  every_series: bool = False) -> pd.DataFrame:
+def landmark_rows(
+    literature: pd.DataFrame, endpoint: str, horizon_years: float, *, every_series: bool = False
+) -> pd.DataFrame:
     """The rows of ``literature`` for one endpoint at one horizon (possibly none), each shared cohort
     counted once (:func:`sarcoma_review.data.overlap.independent`) unless ``every_series``."""
-    d = literature[(literature["endpoint"] == endpoint)
-                   & (literature["horizon_years"].astype(float) == float(horizon_years))]
+    d = literature[
+        (literature["endpoint"] == endpoint) & (literature["horizon_years"].astype(float) == float(horizon_years))
+    ]
     return d if every_series else overlap.independent(d)
 
 
-def select_landmark(literature: pd.DataFrame, endpoint: str, horizon_years: float,
-                    subgroup_column: str | None = None, subgroup_value: str | None = None) -> pd.DataFrame:
+def select_landmark(
+    literature: pd.DataFrame,
+    endpoint: str,
+    horizon_years: float,
+    subgroup_column: str | None = None,
+    subgroup_value: str | None = None,
+) -> pd.DataFrame:
     """The study rows reporting ``endpoint`` at ``horizon_years`` (optionally one subgroup), every series
     as published (:func:`run_analysis` then counts each shared cohort once).
 
@@ -131,12 +161,17 @@ def select_landmark(literature: pd.DataFrame, endpoint: str, horizon_years: floa
     d = landmark_rows(literature, endpoint, horizon_years, every_series=True)
     if subgroup_column:
         if subgroup_column not in literature.columns:
-            raise ValueError(f"subgroup column {subgroup_column!r} is not a study column; "
-                             f"choose one of {sorted(literature.columns)}")
+            raise ValueError(
+                f"subgroup column {subgroup_column!r} is not a study column; choose one of {sorted(literature.columns)}"
+            )
         d = d[d[subgroup_column].astype(str) == str(subgroup_value)]
     if d.empty:
-        have = (literature[["endpoint", "horizon_years"]].drop_duplicates()
-                .sort_values(["endpoint", "horizon_years"]).itertuples(index=False))
+        have = (
+            literature[["endpoint", "horizon_years"]]
+            .drop_duplicates()
+            .sort_values(["endpoint", "horizon_years"])
+            .itertuples(index=False)
+        )
         avail = ", ".join(f"{e} at {h:g} years" for e, h in have)
         what = f"{endpoint} at {horizon_years:g} years"
         if subgroup_column:
@@ -214,26 +249,35 @@ class Stratification:
     test: dict
 
 
-def stratify(d: pd.DataFrame, column: str, *, tau2_method: str = "REML", ci_method: str = "HKSJ",
-             analysis_id: str | None = None) -> Stratification:
+def stratify(
+    d: pd.DataFrame, column: str, *, tau2_method: str = "REML", ci_method: str = "HKSJ", analysis_id: str | None = None
+) -> Stratification:
     """Pool each value of ``column`` separately and test the strata (:class:`Stratification`)."""
     ep, hz = str(d["endpoint"].iloc[0]), float(d["horizon_years"].iloc[0])
     est = pooling.pool(d, tau2_method=tau2_method, ci_method=ci_method, analysis_id=analysis_id, subgroup=column)
     groups = int(d[column].nunique())
-    test = {"f": np.nan, "df1": np.nan, "df2": np.nan, "p_moderator": np.nan, "q_between": np.nan,
-            "q_df": np.nan, "p_between": np.nan, "note": ""}
+    test = {
+        "f": np.nan,
+        "df1": np.nan,
+        "df2": np.nan,
+        "p_moderator": np.nan,
+        "q_between": np.nan,
+        "q_df": np.nan,
+        "p_between": np.nan,
+        "note": "",
+    }
     tested = column in TESTED_STRATA
     if not tested:
-        test["note"] = ("not tested: the labels overlap (a series of 'Various' sites may include "
-                        "the sites of other series)")
+        test["note"] = (
+            "not tested: the labels overlap (a series of 'Various' sites may include the sites of other series)"
+        )
     elif groups < 2:
         test["note"] = f"all {len(d)} series are in one stratum: nothing to compare"
     else:
         q, _ = moderators.subgroup_q_test(d, column, ep, hz, tau2_method=tau2_method)
         test.update(q_between=q["q"], q_df=q["df"], p_between=q["p"])
         if len(d) <= groups:
-            test["note"] = (f"{len(d)} series cannot estimate {groups} stratum means and τ²: "
-                            "no moderator test")
+            test["note"] = f"{len(d)} series cannot estimate {groups} stratum means and τ²: no moderator test"
         else:
             summary, _ = moderators.moderator_test(d, column, ep, hz, tau2_method=tau2_method, ci_method=ci_method)
             test.update(f=summary["statistic"], df1=summary["df1"], df2=summary["df2"], p_moderator=summary["p"])
@@ -250,8 +294,9 @@ def _labelled_stand_ins(d_all: pd.DataFrame) -> pd.DataFrame:
     return stand
 
 
-def _estimator_rows(d: pd.DataFrame, primary: pd.DataFrame, tau2_method: str, ci_method: str, kw: dict,
-                    parts: list, variants: list) -> None:
+def _estimator_rows(
+    d: pd.DataFrame, primary: pd.DataFrame, tau2_method: str, ci_method: str, kw: dict, parts: list, variants: list
+) -> None:
     """Every other tau² estimator and interval, the ad hoc correction, the t(k-2) prediction interval."""
     for m in pooling.TAU2_METHODS:
         for c in pooling.CI_METHODS:
@@ -266,8 +311,15 @@ def _estimator_rows(d: pd.DataFrame, primary: pd.DataFrame, tau2_method: str, ci
         variants.append(PI_K2)
 
 
-def _effective_n_row(d: pd.DataFrame, used_eff: Mapping[str, EffectiveN], tau2_method: str, ci_method: str,
-                     kw: dict, parts: list, variants: list) -> None:
+def _effective_n_row(
+    d: pd.DataFrame,
+    used_eff: Mapping[str, EffectiveN],
+    tau2_method: str,
+    ci_method: str,
+    kw: dict,
+    parts: list,
+    variants: list,
+) -> None:
     """The primary model with each series' own effective sample size where one is honoured."""
     if not used_eff:
         return
@@ -276,21 +328,31 @@ def _effective_n_row(d: pd.DataFrame, used_eff: Mapping[str, EffectiveN], tau2_m
     for s, e in used_eff.items():
         d_eff.loc[d_eff["study_id"].astype(str) == s, "n_patients"] = e.n_eff
     names = ", ".join(f"{s}: {e.n_eff:.1f} instead of {e.n_reported:g}" for s, e in used_eff.items())
-    parts.append(pooling.pool(d_eff, tau2_method=tau2_method, ci_method=ci_method,
-                              model=f"random effects, effective n ({names})", **kw))
+    parts.append(
+        pooling.pool(
+            d_eff, tau2_method=tau2_method, ci_method=ci_method, model=f"random effects, effective n ({names})", **kw
+        )
+    )
     variants.append(EFFECTIVE_N)
 
 
-def _panel(d: pd.DataFrame, primary: pd.DataFrame, tau2_method: str, ci_method: str, kw: dict,
-           effective_n: Mapping[str, EffectiveN] | None, parts: list, variants: list):
+def _panel(
+    d: pd.DataFrame,
+    primary: pd.DataFrame,
+    tau2_method: str,
+    ci_method: str,
+    kw: dict,
+    effective_n: Mapping[str, EffectiveN] | None,
+    parts: list,
+    variants: list,
+):
     """The sensitivity rows (appended to ``parts``/``variants``); returns leave-one-out, cumulative and
     the effective sample sizes known for the pooled series."""
     _estimator_rows(d, primary, tau2_method, ci_method, kw, parts, variants)
     parts.append(pooling.pool(d, tau2_method=tau2_method, ci_method=ci_method, n_scale=0.5, **kw))
     variants.append(HALVED_N)
     known_eff = {s: e for s, e in (effective_n or {}).items() if s in set(d["study_id"].astype(str))}
-    _effective_n_row(d, {s: e for s, e in known_eff.items() if e.honoured}, tau2_method, ci_method, kw,
-                     parts, variants)
+    _effective_n_row(d, {s: e for s, e in known_eff.items() if e.honoured}, tau2_method, ci_method, kw, parts, variants)
     parts.append(pooling.pool_glmm(d, **kw))
     parts.append(pooling.pool_bayes(d, **kw))
     parts.append(pooling.pool_bayes(d, tau_scale=WIDE_TAU_SCALE, **kw))
@@ -303,17 +365,39 @@ def _panel(d: pd.DataFrame, primary: pd.DataFrame, tau2_method: str, ci_method: 
 def _study_rows(d: pd.DataFrame, tau2_method: str) -> pd.DataFrame:
     """The per-series table with the series' descriptive columns and labels."""
     studies = pooling.study_table(d, tau2_method=tau2_method)
-    extra = [c for c in ("study_id", "first_author", "particle_group", "site", "histology", "patient_group",
-                         "n_chordoma", vocabulary.HISTOLOGY_STRATUM, "source_outcome") if c in d.columns]
+    extra = [
+        c
+        for c in (
+            "study_id",
+            "first_author",
+            "particle_group",
+            "site",
+            "histology",
+            "patient_group",
+            "n_chordoma",
+            vocabulary.HISTOLOGY_STRATUM,
+            "source_outcome",
+        )
+        if c in d.columns
+    ]
     studies = studies.merge(d[extra], on="study_id", how="left")
     studies["label"] = [vocabulary.study_label(a, y) for a, y in zip(studies["first_author"], studies["year"])]
     return studies
 
 
-def run_analysis(literature: pd.DataFrame, endpoint: str, horizon_years: float, *,
-                 tau2_method: str = "REML", ci_method: str = "HKSJ", analysis_id: str | None = None,
-                 subgroup_column: str | None = None, subgroup_value: str | None = None,
-                 effective_n: Mapping[str, EffectiveN] | None = None, panel: bool = True) -> PooledAnalysis:
+def run_analysis(
+    literature: pd.DataFrame,
+    endpoint: str,
+    horizon_years: float,
+    *,
+    tau2_method: str = "REML",
+    ci_method: str = "HKSJ",
+    analysis_id: str | None = None,
+    subgroup_column: str | None = None,
+    subgroup_value: str | None = None,
+    effective_n: Mapping[str, EffectiveN] | None = None,
+    panel: bool = True,
+) -> PooledAnalysis:
     """Pool one landmark, run the sensitivity panel and split it into strata.
 
     With ``panel=False`` only the primary model and the per-series table are computed (no
@@ -337,8 +421,7 @@ def run_analysis(literature: pd.DataFrame, endpoint: str, horizon_years: float, 
     stand = _labelled_stand_ins(d_all)
     aid = analysis_id or f"{endpoint}_{horizon_years:g}y"
     kw = dict(endpoint=endpoint, horizon_years=horizon_years, analysis_id=aid)
-    primary = pool_primary(d, endpoint, horizon_years, tau2_method=tau2_method, ci_method=ci_method,
-                           analysis_id=aid)
+    primary = pool_primary(d, endpoint, horizon_years, tau2_method=tau2_method, ci_method=ci_method, analysis_id=aid)
     parts = [primary]
     variants = [PRIMARY if len(d) >= 2 else SINGLE]
     loo = cum = pd.DataFrame(columns=pooling.RESULT_COLUMNS)
@@ -346,8 +429,9 @@ def run_analysis(literature: pd.DataFrame, endpoint: str, horizon_years: float, 
     if len(d) >= 2 and panel:
         loo, cum, known_eff = _panel(d, primary, tau2_method, ci_method, kw, effective_n, parts, variants)
     if len(stand) and len(d_all) >= 2 and panel:
-        parts.append(pool_primary(d_all, endpoint, horizon_years, tau2_method=tau2_method, ci_method=ci_method,
-                                  analysis_id=aid))
+        parts.append(
+            pool_primary(d_all, endpoint, horizon_years, tau2_method=tau2_method, ci_method=ci_method, analysis_id=aid)
+        )
         variants.append(ALL_SERIES)
     estimates = pd.concat(parts, ignore_index=True)
     estimates["analysis_id"] = aid
@@ -355,11 +439,26 @@ def run_analysis(literature: pd.DataFrame, endpoint: str, horizon_years: float, 
         estimates["subgroup_column"] = subgroup_column
         estimates["subgroup_value"] = str(subgroup_value)
     studies = _study_rows(d, tau2_method)
-    strata = tuple(stratify(d, c, tau2_method=tau2_method, ci_method=ci_method, analysis_id=aid)
-                   for c in STRATA if c in d.columns and c != subgroup_column) if panel else ()
-    return PooledAnalysis(primary=estimates.iloc[0], estimates=estimates, studies=studies,
-                          leave_one_out=loo, cumulative=cum, variants=tuple(variants), strata=strata,
-                          effective_n=known_eff if len(d) >= 2 and panel else {}, stand_ins=stand)
+    strata = (
+        tuple(
+            stratify(d, c, tau2_method=tau2_method, ci_method=ci_method, analysis_id=aid)
+            for c in STRATA
+            if c in d.columns and c != subgroup_column
+        )
+        if panel
+        else ()
+    )
+    return PooledAnalysis(
+        primary=estimates.iloc[0],
+        estimates=estimates,
+        studies=studies,
+        leave_one_out=loo,
+        cumulative=cum,
+        variants=tuple(variants),
+        strata=strata,
+        effective_n=known_eff if len(d) >= 2 and panel else {},
+        stand_ins=stand,
+    )
 
 
 def interval_moves(a: PooledAnalysis) -> pd.DataFrame:

@@ -29,8 +29,16 @@ from lifelines import KaplanMeierFitter
 from lifelines.statistics import multivariate_logrank_test
 from scipy import stats
 
-__all__ = ["kaplan_meier", "landmarks", "greenwood", "number_at_risk", "median_survival", "rmst", "logrank",
-           "competing_deaths"]
+__all__ = [
+    "kaplan_meier",
+    "landmarks",
+    "greenwood",
+    "number_at_risk",
+    "median_survival",
+    "rmst",
+    "logrank",
+    "competing_deaths",
+]
 
 _TOL = np.sqrt(np.finfo(float).eps)
 
@@ -95,10 +103,17 @@ def kaplan_meier(time, event) -> pd.DataFrame:
     one = np.isclose(sf, 1.0)
     lo = np.where(one, 1.0, lo)
     hi = np.where(one, 1.0, hi)
-    return pd.DataFrame({
-        "time": times, "n_risk": et["at_risk"].to_numpy(int), "n_event": et["observed"].to_numpy(int),
-        "n_censor": et["censored"].to_numpy(int), "surv": sf, "ci_low": lo, "ci_high": hi,
-    })
+    return pd.DataFrame(
+        {
+            "time": times,
+            "n_risk": et["at_risk"].to_numpy(int),
+            "n_event": et["observed"].to_numpy(int),
+            "n_censor": et["censored"].to_numpy(int),
+            "surv": sf,
+            "ci_low": lo,
+            "ci_high": hi,
+        }
+    )
 
 
 def _step_at(curve: pd.DataFrame, col: str, times: np.ndarray) -> np.ndarray:
@@ -131,12 +146,14 @@ def number_at_risk(time, event, times) -> pd.DataFrame:
     """
     t, e = _check(time, event)
     times = np.asarray(times, float)
-    return pd.DataFrame({
-        "time": times,
-        "n_risk": [(t >= x).sum() for x in times],
-        "cum_events": [int(((t <= x) & (e == 1)).sum()) for x in times],
-        "cum_censored": [int(((t <= x) & (e == 0)).sum()) for x in times],
-    })
+    return pd.DataFrame(
+        {
+            "time": times,
+            "n_risk": [(t >= x).sum() for x in times],
+            "cum_events": [int(((t <= x) & (e == 1)).sum()) for x in times],
+            "cum_censored": [int(((t <= x) & (e == 0)).sum()) for x in times],
+        }
+    )
 
 
 def competing_deaths(local_time, local_failure, os_time, death, at: float) -> dict:
@@ -160,14 +177,20 @@ def competing_deaths(local_time, local_failure, os_time, death, at: float) -> di
     t, f = _check(local_time, local_failure)
     o, d = _check(os_time, death)
     if len(t) != len(o):
-        raise ValueError(f"local-control and survival times differ in length ({len(t)} and {len(o)}); "
-                         "expected one row per patient")
+        raise ValueError(
+            f"local-control and survival times differ in length ({len(t)} and {len(o)}); expected one row per patient"
+        )
     at_risk = t >= at
     failed = (f == 1) & (t <= at)
     died_first = (f == 0) & (d == 1) & (o <= at) & ~at_risk
-    return {"n": int(len(t)), "n_at_risk": int(at_risk.sum()), "n_failed": int(failed.sum()),
-            "n_died_first": int(died_first.sum()), "n_died": int(((d == 1) & (o <= at)).sum()),
-            "n_other": int((~at_risk & ~failed & ~died_first).sum())}
+    return {
+        "n": int(len(t)),
+        "n_at_risk": int(at_risk.sum()),
+        "n_failed": int(failed.sum()),
+        "n_died_first": int(died_first.sum()),
+        "n_died": int(((d == 1) & (o <= at)).sum()),
+        "n_other": int((~at_risk & ~failed & ~died_first).sum()),
+    }
 
 
 def landmarks(time, event, times) -> pd.DataFrame:
@@ -195,10 +218,15 @@ def landmarks(time, event, times) -> pd.DataFrame:
     t, e = _check(time, event)
     times = np.asarray(times, float)
     km = kaplan_meier(t, e)
-    out = pd.DataFrame({
-        "time": times, "surv": _step_at(km, "surv", times), "ci_low": _step_at(km, "ci_low", times),
-        "ci_high": _step_at(km, "ci_high", times), "n_risk": [(t >= x).sum() for x in times],
-    })
+    out = pd.DataFrame(
+        {
+            "time": times,
+            "surv": _step_at(km, "surv", times),
+            "ci_low": _step_at(km, "ci_low", times),
+            "ci_high": _step_at(km, "ci_high", times),
+            "n_risk": [(t >= x).sum() for x in times],
+        }
+    )
     out["beyond_follow_up"] = times > t.max()
     return out
 
@@ -228,10 +256,17 @@ def greenwood(time, event, times) -> pd.DataFrame:
     surv = _step_at(km, "surv", times)
     with np.errstate(divide="ignore", invalid="ignore"):
         se_ll = np.where((surv > 0) & (surv < 1), np.sqrt(g) / np.abs(np.log(surv)), np.nan)
-    return pd.DataFrame({
-        "time": times, "surv": surv, "greenwood_sum": g, "se_surv": surv * np.sqrt(g), "se_loglog": se_ll,
-        "n_risk": [(t >= x).sum() for x in times], "beyond_follow_up": times > t.max(),
-    })
+    return pd.DataFrame(
+        {
+            "time": times,
+            "surv": surv,
+            "greenwood_sum": g,
+            "se_surv": surv * np.sqrt(g),
+            "se_loglog": se_ll,
+            "n_risk": [(t >= x).sum() for x in times],
+            "beyond_follow_up": times > t.max(),
+        }
+    )
 
 
 def _first_below(x: np.ndarray, y: np.ndarray, p: float) -> float:
@@ -272,9 +307,11 @@ def median_survival(time, event) -> dict:
     """
     km = kaplan_meier(time, event)
     x = km["time"].to_numpy(float)
-    return {"median": _first_below(x, km["surv"].to_numpy(float), 0.5),
-            "ci_low": _first_below(x, km["ci_low"].to_numpy(float), 0.5),
-            "ci_high": _first_below(x, km["ci_high"].to_numpy(float), 0.5)}
+    return {
+        "median": _first_below(x, km["surv"].to_numpy(float), 0.5),
+        "ci_low": _first_below(x, km["ci_low"].to_numpy(float), 0.5),
+        "ci_high": _first_below(x, km["ci_high"].to_numpy(float), 0.5),
+    }
 
 
 def rmst(time, event, tau: float) -> dict:
@@ -372,6 +409,7 @@ def logrank(time, event, group) -> tuple[dict, pd.DataFrame]:
         exp_.append(float(np.sum(d_all * nr / at_risk_all)))
     dfree = len(levels) - 1
     chisq = float(res.test_statistic)
-    table = pd.DataFrame({"group": levels, "n": [int((g == lv).sum()) for lv in levels],
-                          "observed": obs, "expected": exp_})
+    table = pd.DataFrame(
+        {"group": levels, "n": [int((g == lv).sum()) for lv in levels], "observed": obs, "expected": exp_}
+    )
     return {"chisq": chisq, "df": dfree, "p": float(stats.chi2.sf(chisq, dfree))}, table

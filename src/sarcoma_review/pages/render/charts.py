@@ -11,7 +11,8 @@ Sphinx's ``html_js_files`` (``_config.yml``), in the order vega, vega-lite, vega
 ``<div class="sr-vega-chart">`` plus a small script that calls the page's global
 ``vegaEmbed``: no ``<script src=...>``, no CDN. Beside it stands the same chart as a static SVG,
 rendered at build time by ``vl-convert`` (no browser, no network), which a reader sees when
-scripts do not run and on paper; the script hides it once the interactive chart is drawn. The spec is embedded as JSON with ``<``, ``>``
+scripts do not run and on paper; the script hides it once the interactive chart is drawn. The spec is embedded as
+JSON with ``<``, ``>``
 and ``&`` escaped, so a study label such as ``"</script><script>..."`` cannot leave the script
 element; vega draws text as SVG text nodes and vega-tooltip escapes HTML in tooltips
 (its default ``sanitize``), so labels always appear as text.
@@ -87,8 +88,16 @@ POOLED_COLOUR = "#222222"
 #: purple, sky blue, vermillion, black, yellow; yellow last: it is faint on white).
 CATEGORY_COLOURS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000", "#F0E442"]
 #: Marker shapes in the same order, so a category is told by its shape without colour.
-CATEGORY_SHAPES = ["circle", "square", "triangle-up", "diamond", "triangle-down", "cross",
-                   "triangle-right", "triangle-left"]
+CATEGORY_SHAPES = [
+    "circle",
+    "square",
+    "triangle-up",
+    "diamond",
+    "triangle-down",
+    "cross",
+    "triangle-right",
+    "triangle-left",
+]
 #: Dash patterns for lines (Kaplan-Meier curves), same order.
 CATEGORY_DASHES = [[1, 0], [6, 3], [2, 2], [8, 3, 2, 3], [4, 4], [1, 3]]
 #: The book's one visual language: every category a chart can show, with its one colour and one
@@ -196,7 +205,9 @@ def book_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
     out = _lift_limits(dict(spec))
     config = {k: dict(v) if isinstance(v, dict) else v for k, v in BOOK_CONFIG.items()}
     for key, value in (out.get("config") or {}).items():
-        config[key] = {**config[key], **value} if isinstance(value, dict) and isinstance(config.get(key), dict) else value
+        config[key] = (
+            {**config[key], **value} if isinstance(value, dict) and isinstance(config.get(key), dict) else value
+        )
     out["config"] = _lift_limits(config)
     return out
 
@@ -209,7 +220,7 @@ def _vl_version(spec: Mapping[str, Any]) -> str:
     available = list(vl_convert.get_vegalite_versions())
     schema = str(spec.get("$schema", ""))
     if schema.startswith(_VL_VERSION_PREFIX):
-        major_minor = ".".join(schema[len(_VL_VERSION_PREFIX):].removesuffix(".json").split(".")[:2])
+        major_minor = ".".join(schema[len(_VL_VERSION_PREFIX) :].removesuffix(".json").split(".")[:2])
         if major_minor in available:
             return major_minor
         same_major = [v for v in available if v.split(".")[0] == major_minor.split(".")[0]]
@@ -238,8 +249,9 @@ def _render_svg(spec: Mapping[str, Any]) -> str:
     folder = paths.context().cache(SVG_CACHE)
     path = None
     if folder is not None:
-        key = json.dumps([spec, vl_version, getattr(vl_convert, "__version__", "")], sort_keys=True,
-                         ensure_ascii=False, default=str)
+        key = json.dumps(
+            [spec, vl_version, getattr(vl_convert, "__version__", "")], sort_keys=True, ensure_ascii=False, default=str
+        )
         path = Path(folder) / (hashlib.sha256(key.encode("utf-8")).hexdigest() + ".svg")
         try:
             return path.read_text(encoding="utf-8")
@@ -287,8 +299,12 @@ def chart_id(spec: Mapping[str, Any], embed_options: Mapping[str, Any] | None = 
     return f"sr-chart-{digest}" + (f"-{n}" if n > 1 else "")
 
 
-def offline_html(spec: Mapping[str, Any], embed_options: Mapping[str, Any] | None = None,
-                 div_id: str | None = None, static: bool = True) -> str:
+def offline_html(
+    spec: Mapping[str, Any],
+    embed_options: Mapping[str, Any] | None = None,
+    div_id: str | None = None,
+    static: bool = True,
+) -> str:
     """HTML fragment that draws a Vega-Lite ``spec`` with the page's global ``vegaEmbed``.
 
     Parameters
@@ -321,8 +337,13 @@ def offline_html(spec: Mapping[str, Any], embed_options: Mapping[str, Any] | Non
     if narrow is None:
         out = _chart_box(spec, opts, div_id, static)
     else:  # a phone draws the narrow layout, a wider screen and paper the wide one (book/_static/charts.css)
-        out = ('<div class="sr-responsive">\n' + _chart_box(spec, opts, div_id, static, "sr-wide") + "\n"
-               + _chart_box(book_spec(narrow), opts, f"{div_id}-narrow", static, "sr-narrow") + "\n</div>")
+        out = (
+            '<div class="sr-responsive">\n'
+            + _chart_box(spec, opts, div_id, static, "sr-wide")
+            + "\n"
+            + _chart_box(book_spec(narrow), opts, f"{div_id}-narrow", static, "sr-narrow")
+            + "\n</div>"
+        )
     return out + _sources_html(sources)
 
 
@@ -332,15 +353,19 @@ def _sources_html(sources: list[list[str]] | None) -> str:
     if not sources:
         return ""
     items = "".join(f"<li><strong>{html.escape(a)}</strong>: {html.escape(b)}</li>" for a, b in sources)
-    return (f'\n<details class="sr-sources"><summary>Source of each point ({len(sources)})</summary>'
-            f"<ul>{items}</ul></details>")
+    return (
+        f'\n<details class="sr-sources"><summary>Source of each point ({len(sources)})</summary>'
+        f"<ul>{items}</ul></details>"
+    )
 
 
-def _chart_box(spec: Mapping[str, Any], opts: Mapping[str, Any], div_id: str, static: bool,
-               extra_class: str = "") -> str:
+def _chart_box(
+    spec: Mapping[str, Any], opts: Mapping[str, Any], div_id: str, static: bool, extra_class: str = ""
+) -> str:
     """One ``<div class="sr-chart">``: the static SVG, the interactive container and its script."""
-    static_html = (f'<div class="sr-vega-static" id="{div_id}-static">{static_svg(spec, div_id)}</div>\n'
-                   if static else "")
+    static_html = (
+        f'<div class="sr-vega-static" id="{div_id}-static">{static_svg(spec, div_id)}</div>\n' if static else ""
+    )
     cls = "sr-chart" + (f" {extra_class}" if extra_class else "")
     return (
         f'<div class="{cls}" id="{div_id}-box">\n'
@@ -412,8 +437,9 @@ def format_estimate_ci(estimate: float, low: float, high: float, decimals: int =
 def _require(df: pd.DataFrame, columns: list[str], what: str) -> None:
     missing = [c for c in columns if c not in df.columns]
     if missing:
-        raise ValueError(f"{what} is missing column(s) {missing}; it has {list(df.columns)}. "
-                         f"Rename or add them before charting.")
+        raise ValueError(
+            f"{what} is missing column(s) {missing}; it has {list(df.columns)}. Rename or add them before charting."
+        )
 
 
 def _percent_factor(values: pd.Series | list[float], scale: Literal["auto", "fraction", "percent"]) -> float:
@@ -445,8 +471,7 @@ def heterogeneity_text(pooled: Mapping[str, Any] | pd.Series) -> str:
     parts = [
         "τ² = " + ("NA" if tau2 is None else f"{float(tau2):.4g}"),
         "I² = " + ("NA" if i2_pct is None else f"{i2_pct:.1f}%"),
-        "Q = " + ("NA" if q is None else f"{float(q):.2f}")
-        + ("" if k is None else f" (df = {int(k) - 1})"),
+        "Q = " + ("NA" if q is None else f"{float(q):.2f}") + ("" if k is None else f" (df = {int(k) - 1})"),
         "p = NA" if q_p is None else p_text(float(q_p)),
     ]
     return "Heterogeneity: " + ", ".join(parts)
@@ -475,10 +500,16 @@ def _forest_frame(per_study: pd.DataFrame, factor: float) -> pd.DataFrame:
     return df
 
 
-def forest_rows(per_study: pd.DataFrame, pooled: Mapping[str, Any] | pd.Series, *,
-                max_studies: int = 60, sort_by: Literal["year", "estimate", "weight", "input"] = "year",
-                scale: Literal["auto", "fraction", "percent"] = "auto",
-                pooled_label: str | None = None, decimals: int = 1) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+def forest_rows(
+    per_study: pd.DataFrame,
+    pooled: Mapping[str, Any] | pd.Series,
+    *,
+    max_studies: int = 60,
+    sort_by: Literal["year", "estimate", "weight", "input"] = "year",
+    scale: Literal["auto", "fraction", "percent"] = "auto",
+    pooled_label: str | None = None,
+    decimals: int = 1,
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     """The table behind :func:`forest_plot` (exposed for tests and for tabular output).
 
     Returns
@@ -495,8 +526,7 @@ def forest_rows(per_study: pd.DataFrame, pooled: Mapping[str, Any] | pd.Series, 
         ``k``, ``k_shown``, ``omitted_weight`` (percent) and ``heterogeneity`` text.
     """
     _check_forest_input(per_study, pooled, max_studies)
-    factor = _percent_factor(
-        list(per_study["ci_high"]) + [_get(pooled, "ci_high")] + [_get(pooled, "pi_high")], scale)
+    factor = _percent_factor(list(per_study["ci_high"]) + [_get(pooled, "ci_high")] + [_get(pooled, "pi_high")], scale)
     df = _forest_frame(per_study, factor)
     k = len(df)
     shown = df
@@ -507,19 +537,24 @@ def forest_rows(per_study: pd.DataFrame, pooled: Mapping[str, Any] | pd.Series, 
     shown = _sort_studies(shown, sort_by)
     records = [_study_record(s) for _, s in shown.iterrows()]
     if k > len(shown):
-        records.append({"kind": "omitted",
-                        "label": f"… {k - len(shown)} smaller studies not shown "
-                                 f"(weight {omitted_weight:.1f}%)"})
+        records.append(
+            {"kind": "omitted", "label": f"… {k - len(shown)} smaller studies not shown (weight {omitted_weight:.1f}%)"}
+        )
     est, lo, hi = (float(_get(pooled, c)) * factor for c in ("estimate", "ci_low", "ci_high"))
     records += _pooled_records(pooled, factor, k, pooled_label)
     rows = pd.DataFrame.from_records(records)
     rows["pos"] = range(len(rows))
     _forest_texts(rows, decimals)
     pooled_pos = float(rows.loc[rows["kind"] == "pooled", "pos"].iloc[0])
-    diamond = pd.DataFrame({"y": [pooled_pos - 0.4, pooled_pos, pooled_pos + 0.4],
-                            "x": [est, lo, est], "x2": [est, hi, est]})
-    info = {"k": k, "k_shown": len(shown), "omitted_weight": omitted_weight,
-            "heterogeneity": heterogeneity_text(pooled)}
+    diamond = pd.DataFrame(
+        {"y": [pooled_pos - 0.4, pooled_pos, pooled_pos + 0.4], "x": [est, lo, est], "x2": [est, hi, est]}
+    )
+    info = {
+        "k": k,
+        "k_shown": len(shown),
+        "omitted_weight": omitted_weight,
+        "heterogeneity": heterogeneity_text(pooled),
+    }
     return rows, diamond, info
 
 
@@ -566,26 +601,54 @@ def _optional(value: Any, kind: type = str) -> Any:
 
 
 def _study_record(s: pd.Series) -> dict[str, Any]:
-    return {"kind": "study", "study_id": str(s["study_id"]), "label": str(s["label"]),
-            "n_patients": _optional(s["n_patients"], int),
-            "estimate": float(s["estimate"]), "ci_low": float(s["ci_low"]), "ci_high": float(s["ci_high"]),
-            "weight": float(s["weight"]), "subgroup": str(s["subgroup"]), "year": _optional(s["year"], int),
-            "source": _optional(s["source"]), "histology": _optional(s["histology"])}
+    return {
+        "kind": "study",
+        "study_id": str(s["study_id"]),
+        "label": str(s["label"]),
+        "n_patients": _optional(s["n_patients"], int),
+        "estimate": float(s["estimate"]),
+        "ci_low": float(s["ci_low"]),
+        "ci_high": float(s["ci_high"]),
+        "weight": float(s["weight"]),
+        "subgroup": str(s["subgroup"]),
+        "year": _optional(s["year"], int),
+        "source": _optional(s["source"]),
+        "histology": _optional(s["histology"]),
+    }
 
 
-def _pooled_records(pooled: Mapping[str, Any] | pd.Series, factor: float, k: int,
-                    pooled_label: str | None) -> list[dict[str, Any]]:
+def _pooled_records(
+    pooled: Mapping[str, Any] | pd.Series, factor: float, k: int, pooled_label: str | None
+) -> list[dict[str, Any]]:
     """The pooled row and, when ``pooled`` has one, the prediction-interval row."""
     est, lo, hi = (float(_get(pooled, c)) * factor for c in ("estimate", "ci_low", "ci_high"))
     model = _get(pooled, "model", "random-effects")
     n_total = _get(pooled, "n_patients")
     label = pooled_label or f"Pooled ({model}, k = {int(_get(pooled, 'k', k))})"
-    out = [{"kind": "pooled", "label": label, "estimate": est, "ci_low": lo, "ci_high": hi,
-            "n_patients": None if n_total is None else int(n_total), "weight": 100.0, "subgroup": "Pooled"}]
+    out = [
+        {
+            "kind": "pooled",
+            "label": label,
+            "estimate": est,
+            "ci_low": lo,
+            "ci_high": hi,
+            "n_patients": None if n_total is None else int(n_total),
+            "weight": 100.0,
+            "subgroup": "Pooled",
+        }
+    ]
     pi_lo, pi_hi = _get(pooled, "pi_low"), _get(pooled, "pi_high")
     if pi_lo is not None and pi_hi is not None:
-        out.append({"kind": "pi", "label": "95% prediction interval", "estimate": est,
-                    "ci_low": float(pi_lo) * factor, "ci_high": float(pi_hi) * factor, "subgroup": "Pooled"})
+        out.append(
+            {
+                "kind": "pi",
+                "label": "95% prediction interval",
+                "estimate": est,
+                "ci_low": float(pi_lo) * factor,
+                "ci_high": float(pi_hi) * factor,
+                "subgroup": "Pooled",
+            }
+        )
     return out
 
 
@@ -593,12 +656,20 @@ def _forest_texts(rows: pd.DataFrame, decimals: int) -> None:
     """Add the text columns ``ci_text``, ``n_text`` and ``weight_text`` to ``rows`` (in place)."""
     is_num = rows["kind"].isin(["study", "pooled", "pi"])
     rows["ci_text"] = [
-        (f"[{r.ci_low:.{decimals}f}, {r.ci_high:.{decimals}f}]" if r.kind == "pi"
-         else format_estimate_ci(r.estimate, r.ci_low, r.ci_high, decimals)) if num else ""
-        for r, num in zip(rows.itertuples(), is_num)]
+        (
+            f"[{r.ci_low:.{decimals}f}, {r.ci_high:.{decimals}f}]"
+            if r.kind == "pi"
+            else format_estimate_ci(r.estimate, r.ci_low, r.ci_high, decimals)
+        )
+        if num
+        else ""
+        for r, num in zip(rows.itertuples(), is_num)
+    ]
     rows["n_text"] = ["" if pd.isna(n) else str(int(n)) for n in rows["n_patients"]]
-    rows["weight_text"] = [f"{w:.1f}%" if kind == "study" else ("100%" if kind == "pooled" else "")
-                           for w, kind in zip(rows.get("weight", pd.Series([None] * len(rows))), rows["kind"])]
+    rows["weight_text"] = [
+        f"{w:.1f}%" if kind == "study" else ("100%" if kind == "pooled" else "")
+        for w, kind in zip(rows.get("weight", pd.Series([None] * len(rows))), rows["kind"])
+    ]
 
 
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
@@ -607,12 +678,21 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
     return out.to_dict(orient="records")
 
 
-def forest_plot(per_study: pd.DataFrame, pooled: Mapping[str, Any] | pd.Series, *,
-                title: str | None = None, x_title: str = "Estimate (%)",
-                max_studies: int = 60, sort_by: Literal["year", "estimate", "weight", "input"] = "year",
-                scale: Literal["auto", "fraction", "percent"] = "auto", pooled_label: str | None = None,
-                plot_width: int = 320, row_height: int = 24, label_width: int = 120,
-                decimals: int = 1) -> alt.VConcatChart:
+def forest_plot(
+    per_study: pd.DataFrame,
+    pooled: Mapping[str, Any] | pd.Series,
+    *,
+    title: str | None = None,
+    x_title: str = "Estimate (%)",
+    max_studies: int = 60,
+    sort_by: Literal["year", "estimate", "weight", "input"] = "year",
+    scale: Literal["auto", "fraction", "percent"] = "auto",
+    pooled_label: str | None = None,
+    plot_width: int = 320,
+    row_height: int = 24,
+    label_width: int = 120,
+    decimals: int = 1,
+) -> alt.VConcatChart:
     """Forest plot in the RevMan / metafor layout.
 
     Columns, left to right: study ("First author year"), histology (when ``per_study`` has a
@@ -651,12 +731,20 @@ def forest_plot(per_study: pd.DataFrame, pooled: Mapping[str, Any] | pd.Series, 
     alt.VConcatChart
         An hconcat of the five columns sharing one y scale, above the heterogeneity text.
     """
-    rows, diamond, info = forest_rows(per_study, pooled, max_studies=max_studies, sort_by=sort_by,
-                                      scale=scale, pooled_label=pooled_label, decimals=decimals)
+    rows, diamond, info = forest_rows(
+        per_study,
+        pooled,
+        max_studies=max_studies,
+        sort_by=sort_by,
+        scale=scale,
+        pooled_label=pooled_label,
+        decimals=decimals,
+    )
     if "histology" not in rows.columns:
         rows["histology"] = None
-    rows["histology_text"] = ["" if h is None or (isinstance(h, float) and math.isnan(h)) else str(h)
-                              for h in rows["histology"]]
+    rows["histology_text"] = [
+        "" if h is None or (isinstance(h, float) and math.isnan(h)) else str(h) for h in rows["histology"]
+    ]
     show_histology = bool((rows["histology_text"] != "").any())
     n_rows = len(rows)
     height = max(row_height * n_rows, 60)
@@ -691,40 +779,83 @@ def forest_plot(per_study: pd.DataFrame, pooled: Mapping[str, Any] | pd.Series, 
     def text_column(field: str, header: str, width: int, align: str = "left") -> alt.LayerChart:
         base = alt.Chart(data).encode(x=alt.value(0 if align == "left" else width), y=y, text=f"{field}:N")
         normal = base.transform_filter("datum.kind !== 'pooled'").mark_text(
-            align=align, baseline="middle", fontSize=FOREST_FONT_SIZE)
+            align=align, baseline="middle", fontSize=FOREST_FONT_SIZE
+        )
         bold = base.transform_filter("datum.kind === 'pooled'").mark_text(
-            align=align, baseline="middle", fontSize=FOREST_FONT_SIZE, fontWeight="bold")
+            align=align, baseline="middle", fontSize=FOREST_FONT_SIZE, fontWeight="bold"
+        )
         return alt.layer(normal, bold).properties(
-            width=width, height=height,
-            title=alt.TitleParams(header, anchor="start" if align == "left" else "end",
-                                  fontSize=FOREST_FONT_SIZE, fontWeight="bold"))
+            width=width,
+            height=height,
+            title=alt.TitleParams(
+                header, anchor="start" if align == "left" else "end", fontSize=FOREST_FONT_SIZE, fontWeight="bold"
+            ),
+        )
 
     whiskers = studies.mark_rule(strokeWidth=1.5).encode(
         x=alt.X("ci_low:Q", title=x_title, scale=alt.Scale(domain=PERCENT_DOMAIN, nice=False, clamp=True)),
-        x2="ci_high:Q", y=y, color=colour, tooltip=tooltip)
+        x2="ci_high:Q",
+        y=y,
+        color=colour,
+        tooltip=tooltip,
+    )
     markers = studies.mark_point(filled=True, opacity=1, stroke="#222222", strokeWidth=0.5).encode(
-        x=x, y=y, color=colour, shape=shape, tooltip=tooltip,
-        size=alt.Size("weight:Q", scale=alt.Scale(domain=[0, max(rows["weight"].max(), 1e-9)],
-                                                   range=[30, 320]), legend=None))
-    diamond_layer = alt.Chart(alt.Data(values=_records(diamond))).mark_area(
-        color=POOLED_COLOUR, orient="horizontal").encode(
-        y=alt.Y("y:Q", scale=y_scale, axis=None), x=alt.X("x:Q"), x2="x2:Q")
-    pooled_tip = alt.Chart(data).transform_filter("datum.kind === 'pooled'").mark_point(
-        opacity=0, size=400).encode(x=x, y=y, tooltip=[
-            alt.Tooltip("label:N", title="Pooled"), alt.Tooltip("estimate:Q", title="Estimate (%)", format=".1f"),
-            alt.Tooltip("ci_low:Q", title="95% CI low", format=".1f"),
-            alt.Tooltip("ci_high:Q", title="95% CI high", format=".1f"),
-            alt.Tooltip("n_patients:Q", title="Patients")])
-    pi_bar = alt.Chart(data).transform_filter("datum.kind === 'pi'").mark_rule(
-        strokeWidth=4, color="#888888").encode(x="ci_low:Q", x2="ci_high:Q", y=y, tooltip=[
-            alt.Tooltip("label:N", title="Interval"), alt.Tooltip("ci_low:Q", title="Low", format=".1f"),
-            alt.Tooltip("ci_high:Q", title="High", format=".1f")])
+        x=x,
+        y=y,
+        color=colour,
+        shape=shape,
+        tooltip=tooltip,
+        size=alt.Size(
+            "weight:Q", scale=alt.Scale(domain=[0, max(rows["weight"].max(), 1e-9)], range=[30, 320]), legend=None
+        ),
+    )
+    diamond_layer = (
+        alt.Chart(alt.Data(values=_records(diamond)))
+        .mark_area(color=POOLED_COLOUR, orient="horizontal")
+        .encode(y=alt.Y("y:Q", scale=y_scale, axis=None), x=alt.X("x:Q"), x2="x2:Q")
+    )
+    pooled_tip = (
+        alt.Chart(data)
+        .transform_filter("datum.kind === 'pooled'")
+        .mark_point(opacity=0, size=400)
+        .encode(
+            x=x,
+            y=y,
+            tooltip=[
+                alt.Tooltip("label:N", title="Pooled"),
+                alt.Tooltip("estimate:Q", title="Estimate (%)", format=".1f"),
+                alt.Tooltip("ci_low:Q", title="95% CI low", format=".1f"),
+                alt.Tooltip("ci_high:Q", title="95% CI high", format=".1f"),
+                alt.Tooltip("n_patients:Q", title="Patients"),
+            ],
+        )
+    )
+    pi_bar = (
+        alt.Chart(data)
+        .transform_filter("datum.kind === 'pi'")
+        .mark_rule(strokeWidth=4, color="#888888")
+        .encode(
+            x="ci_low:Q",
+            x2="ci_high:Q",
+            y=y,
+            tooltip=[
+                alt.Tooltip("label:N", title="Interval"),
+                alt.Tooltip("ci_low:Q", title="Low", format=".1f"),
+                alt.Tooltip("ci_high:Q", title="High", format=".1f"),
+            ],
+        )
+    )
     pooled_est = float(rows.loc[rows["kind"] == "pooled", "estimate"].iloc[0])
-    ref_line = alt.Chart(alt.Data(values=[{"estimate": pooled_est}])).mark_rule(
-        strokeDash=[4, 3], color="#999999").encode(x="estimate:Q")
+    ref_line = (
+        alt.Chart(alt.Data(values=[{"estimate": pooled_est}]))
+        .mark_rule(strokeDash=[4, 3], color="#999999")
+        .encode(x="estimate:Q")
+    )
     plot = alt.layer(ref_line, whiskers, markers, pi_bar, diamond_layer, pooled_tip).properties(
-        width=plot_width, height=height,
-        title=alt.TitleParams("Estimate and 95% CI", anchor="middle", fontSize=FOREST_FONT_SIZE, fontWeight="bold"))
+        width=plot_width,
+        height=height,
+        title=alt.TitleParams("Estimate and 95% CI", anchor="middle", fontSize=FOREST_FONT_SIZE, fontWeight="bold"),
+    )
 
     label_width = max(label_width, text_width(rows["label"], bold=True))
     columns = [text_column("label", "Study", label_width)]
@@ -740,15 +871,26 @@ def forest_plot(per_study: pd.DataFrame, pooled: Mapping[str, Any] | pd.Series, 
     note = info["heterogeneity"]
     if info["k"] > info["k_shown"]:
         note += f"; {info['k_shown']} of {info['k']} studies drawn (largest weights)"
-    het = alt.Chart(alt.Data(values=[{"text": note}])).mark_text(
-        align="left", baseline="middle", fontSize=FOREST_FONT_SIZE - 1, fontStyle="italic").encode(
-        text="text:N", x=alt.value(0), y=alt.value(8)).properties(
-        width=text_width([note], size=FOREST_FONT_SIZE - 1), height=16)
+    het = (
+        alt.Chart(alt.Data(values=[{"text": note}]))
+        .mark_text(align="left", baseline="middle", fontSize=FOREST_FONT_SIZE - 1, fontStyle="italic")
+        .encode(text="text:N", x=alt.value(0), y=alt.value(8))
+        .properties(width=text_width([note], size=FOREST_FONT_SIZE - 1), height=16)
+    )
     chart = alt.vconcat(table, het, spacing=4).configure_view(stroke=None).configure_axis(grid=False)
     if title:
         chart = chart.properties(title=title)
-    narrow = _forest_narrow(rows, diamond, info, x_title=x_title, colour=colour, shape=shape, tooltip=tooltip,
-                            size_domain=[0, max(rows["weight"].max(), 1e-9)], title=title)
+    narrow = _forest_narrow(
+        rows,
+        diamond,
+        info,
+        x_title=x_title,
+        colour=colour,
+        shape=shape,
+        tooltip=tooltip,
+        size_domain=[0, max(rows["weight"].max(), 1e-9)],
+        title=title,
+    )
     chart.usermeta = {NARROW_KEY: narrow.to_dict(), SOURCES_KEY: _sources(rows)}
     return chart
 
@@ -772,9 +914,19 @@ def _sources(rows: pd.DataFrame) -> list[list[str]]:
     return [[str(a), reader_words(str(b))] for a, b in zip(out["label"], out["source"]) if str(b).strip()]
 
 
-def _forest_narrow(rows: pd.DataFrame, diamond: pd.DataFrame, info: Mapping[str, Any], *, x_title: str,
-                   colour: Any, shape: Any, tooltip: list[Any], size_domain: list[float],
-                   title: str | None, width: int = NARROW_WIDTH) -> alt.LayerChart:
+def _forest_narrow(
+    rows: pd.DataFrame,
+    diamond: pd.DataFrame,
+    info: Mapping[str, Any],
+    *,
+    x_title: str,
+    colour: Any,
+    shape: Any,
+    tooltip: list[Any],
+    size_domain: list[float],
+    title: str | None,
+    width: int = NARROW_WIDTH,
+) -> alt.LayerChart:
     """The forest plot for a phone: a vertical list, each row a line of text (study, histology,
     patients) above its whisker with the estimate and 95% CI printed at the right; text 12 px, the
     chart as wide as a phone's text column, so nothing is scaled down."""
@@ -792,35 +944,52 @@ def _forest_narrow(rows: pd.DataFrame, diamond: pd.DataFrame, info: Mapping[str,
     y_mark = alt.Y("y_mark:Q", scale=ys, axis=None)
     study = "datum.kind === 'study'"
     layers = [
-        base.transform_filter("datum.kind !== 'pooled'").mark_text(
-            align="left", baseline="middle", fontSize=FOREST_FONT_SIZE).encode(x=alt.value(0), y=y_text, text="head:N"),
-        base.transform_filter("datum.kind === 'pooled'").mark_text(
-            align="left", baseline="middle", fontSize=FOREST_FONT_SIZE, fontWeight="bold").encode(
-            x=alt.value(0), y=y_text, text="head:N"),
-        base.transform_filter("datum.kind !== 'omitted'").mark_text(
-            align="right", baseline="middle", fontSize=FOREST_FONT_SIZE).encode(
-            x=alt.value(width), y=y_mark, text="ci_text:N"),
-        alt.Chart(alt.Data(values=[{"estimate": float(r.loc[r["kind"] == "pooled", "estimate"].iloc[0])}])).mark_rule(
-            strokeDash=[4, 3], color="#999999").encode(x=alt.X("estimate:Q", scale=xs, title=x_title)),
-        base.transform_filter(study).mark_rule(strokeWidth=1.5).encode(
-            x=alt.X("ci_low:Q", scale=xs, title=x_title), x2="ci_high:Q", y=y_mark, color=colour, tooltip=tooltip),
-        base.transform_filter(study).mark_point(filled=True, opacity=1, stroke="#222222", strokeWidth=0.5).encode(
-            x=alt.X("estimate:Q", scale=xs), y=y_mark, color=colour, shape=shape, tooltip=tooltip,
-            size=alt.Size("weight:Q", scale=alt.Scale(domain=size_domain, range=[30, 200]), legend=None)),
-        base.transform_filter("datum.kind === 'pi'").mark_rule(strokeWidth=4, color="#888888").encode(
-            x=alt.X("ci_low:Q", scale=xs), x2="ci_high:Q", y=y_mark),
+        base.transform_filter("datum.kind !== 'pooled'")
+        .mark_text(align="left", baseline="middle", fontSize=FOREST_FONT_SIZE)
+        .encode(x=alt.value(0), y=y_text, text="head:N"),
+        base.transform_filter("datum.kind === 'pooled'")
+        .mark_text(align="left", baseline="middle", fontSize=FOREST_FONT_SIZE, fontWeight="bold")
+        .encode(x=alt.value(0), y=y_text, text="head:N"),
+        base.transform_filter("datum.kind !== 'omitted'")
+        .mark_text(align="right", baseline="middle", fontSize=FOREST_FONT_SIZE)
+        .encode(x=alt.value(width), y=y_mark, text="ci_text:N"),
+        alt.Chart(alt.Data(values=[{"estimate": float(r.loc[r["kind"] == "pooled", "estimate"].iloc[0])}]))
+        .mark_rule(strokeDash=[4, 3], color="#999999")
+        .encode(x=alt.X("estimate:Q", scale=xs, title=x_title)),
+        base.transform_filter(study)
+        .mark_rule(strokeWidth=1.5)
+        .encode(x=alt.X("ci_low:Q", scale=xs, title=x_title), x2="ci_high:Q", y=y_mark, color=colour, tooltip=tooltip),
+        base.transform_filter(study)
+        .mark_point(filled=True, opacity=1, stroke="#222222", strokeWidth=0.5)
+        .encode(
+            x=alt.X("estimate:Q", scale=xs),
+            y=y_mark,
+            color=colour,
+            shape=shape,
+            tooltip=tooltip,
+            size=alt.Size("weight:Q", scale=alt.Scale(domain=size_domain, range=[30, 200]), legend=None),
+        ),
+        base.transform_filter("datum.kind === 'pi'")
+        .mark_rule(strokeWidth=4, color="#888888")
+        .encode(x=alt.X("ci_low:Q", scale=xs), x2="ci_high:Q", y=y_mark),
     ]
     d = diamond.copy()
     d["y"] = [2 * diamond["y"].iloc[1] + 1 - 0.45, 2 * diamond["y"].iloc[1] + 1, 2 * diamond["y"].iloc[1] + 1 + 0.45]
-    layers.append(alt.Chart(alt.Data(values=_records(d))).mark_area(color=POOLED_COLOUR, orient="horizontal").encode(
-        y=alt.Y("y:Q", scale=ys, axis=None), x=alt.X("x:Q", scale=xs), x2="x2:Q"))
+    layers.append(
+        alt.Chart(alt.Data(values=_records(d)))
+        .mark_area(color=POOLED_COLOUR, orient="horizontal")
+        .encode(y=alt.Y("y:Q", scale=ys, axis=None), x=alt.X("x:Q", scale=xs), x2="x2:Q")
+    )
     plot = alt.layer(*layers).properties(width=width, height=17 * 2 * n)
     note = info["heterogeneity"].replace(", Q = ", "\nQ = ")
     if info["k"] > info["k_shown"]:
         note += f"\n{info['k_shown']} of {info['k']} studies drawn (largest weights)"
-    het = alt.Chart(alt.Data(values=[{"text": note}])).mark_text(
-        align="left", baseline="top", fontSize=FOREST_FONT_SIZE - 1, fontStyle="italic", lineBreak="\n").encode(
-        text="text:N", x=alt.value(0), y=alt.value(0)).properties(width=width, height=16 * (note.count("\n") + 1))
+    het = (
+        alt.Chart(alt.Data(values=[{"text": note}]))
+        .mark_text(align="left", baseline="top", fontSize=FOREST_FONT_SIZE - 1, fontStyle="italic", lineBreak="\n")
+        .encode(text="text:N", x=alt.value(0), y=alt.value(0))
+        .properties(width=width, height=16 * (note.count("\n") + 1))
+    )
     chart = alt.vconcat(plot, het, spacing=6).configure_view(stroke=None).configure_axis(grid=False)
     return chart.properties(title=title) if title else chart
 
@@ -849,10 +1018,20 @@ KM_COLUMNS = ["group", "time", "survival", "ci_low", "ci_high"]
 AT_RISK_COLUMNS = ["group", "time", "n_at_risk"]
 
 
-def km_plot(km: pd.DataFrame, at_risk: pd.DataFrame, censored: pd.DataFrame | None = None, *,
-            title: str | None = None, y_title: str = "Survival (%)", x_title: str = "Time (months)",
-            max_time: float | None = None, width: int = 480, height: int = 300,
-            band: bool = True, phone: bool = True) -> alt.VConcatChart:
+def km_plot(
+    km: pd.DataFrame,
+    at_risk: pd.DataFrame,
+    censored: pd.DataFrame | None = None,
+    *,
+    title: str | None = None,
+    y_title: str = "Survival (%)",
+    x_title: str = "Time (months)",
+    max_time: float | None = None,
+    width: int = 480,
+    height: int = 300,
+    band: bool = True,
+    phone: bool = True,
+) -> alt.VConcatChart:
     """Kaplan-Meier curves with a pointwise interval band, censoring ticks and numbers at risk.
 
     With ``phone`` (default) the chart carries its phone layout (:data:`NARROW_KEY`): the same
@@ -894,8 +1073,10 @@ def km_plot(km: pd.DataFrame, at_risk: pd.DataFrame, censored: pd.DataFrame | No
     for c in ("survival", "ci_low", "ci_high"):
         vals = curves[c].astype("float64")
         if (vals.dropna() > 1).any() or (vals.dropna() < 0).any():
-            raise ValueError(f"km column {c!r} must hold fractions between 0 and 1 (found "
-                             f"{vals.min()}..{vals.max()}); divide percentages by 100.")
+            raise ValueError(
+                f"km column {c!r} must hold fractions between 0 and 1 (found "
+                f"{vals.min()}..{vals.max()}); divide percentages by 100."
+            )
         curves[c] = vals * 100
     if censored is None and "censored" in curves.columns:
         marks = curves.loc[curves["censored"].astype(bool), ["group", "time", "survival"]]
@@ -926,48 +1107,88 @@ def km_plot(km: pd.DataFrame, at_risk: pd.DataFrame, censored: pd.DataFrame | No
     tick_values = sorted({float(t) for t in risk["time"]})
     x_scale = alt.Scale(domain=[0, t_max], nice=False, zero=True)
     palette = alt.Scale(domain=groups, range=category_style(groups)[0])
-    legend = alt.Legend(orient="top-right", symbolStrokeWidth=2.5, symbolSize=300,
-                        symbolType="stroke") if len(groups) > 1 else None
+    legend = (
+        alt.Legend(orient="top-right", symbolStrokeWidth=2.5, symbolSize=300, symbolType="stroke")
+        if len(groups) > 1
+        else None
+    )
     colour = alt.Color("group:N", title=None, scale=palette, legend=legend)
-    dash = alt.StrokeDash("group:N", title=None, scale=alt.Scale(domain=groups, range=_cycle(CATEGORY_DASHES, len(groups))),
-                          legend=legend)
+    dash = alt.StrokeDash(
+        "group:N", title=None, scale=alt.Scale(domain=groups, range=_cycle(CATEGORY_DASHES, len(groups))), legend=legend
+    )
     curve_data = alt.Data(values=_records(curves[["group", "time", "survival", "ci_low", "ci_high"]]))
     base = alt.Chart(curve_data)
-    x = alt.X("time:Q", title=x_title, scale=x_scale,
-              axis=alt.Axis(values=tick_values, tickCount=len(tick_values), labelOverlap=False)
-              if tick_values else alt.Undefined)
+    x = alt.X(
+        "time:Q",
+        title=x_title,
+        scale=x_scale,
+        axis=alt.Axis(values=tick_values, tickCount=len(tick_values), labelOverlap=False)
+        if tick_values
+        else alt.Undefined,
+    )
     y = alt.Y("survival:Q", title=y_title, scale=alt.Scale(domain=PERCENT_DOMAIN, nice=False))
-    tooltip = [alt.Tooltip("group:N", title="Group"), alt.Tooltip("time:Q", title="Months", format=".1f"),
-               alt.Tooltip("survival:Q", title="Survival (%)", format=".1f"),
-               alt.Tooltip("ci_low:Q", title="95% CI low", format=".1f"),
-               alt.Tooltip("ci_high:Q", title="95% CI high", format=".1f")]
+    tooltip = [
+        alt.Tooltip("group:N", title="Group"),
+        alt.Tooltip("time:Q", title="Months", format=".1f"),
+        alt.Tooltip("survival:Q", title="Survival (%)", format=".1f"),
+        alt.Tooltip("ci_low:Q", title="95% CI low", format=".1f"),
+        alt.Tooltip("ci_high:Q", title="95% CI high", format=".1f"),
+    ]
     layers = []
     if band:
-        layers.append(base.mark_area(interpolate="step-after", opacity=0.15).encode(
-            x=x, y=alt.Y("ci_low:Q", title=y_title, scale=alt.Scale(domain=PERCENT_DOMAIN, nice=False)),
-            y2="ci_high:Q", color=alt.Color("group:N", scale=palette, legend=None)))
-    layers.append(base.mark_line(interpolate="step-after", strokeWidth=2).encode(
-        x=x, y=y, color=colour, strokeDash=dash, detail="group:N"))
+        layers.append(
+            base.mark_area(interpolate="step-after", opacity=0.15).encode(
+                x=x,
+                y=alt.Y("ci_low:Q", title=y_title, scale=alt.Scale(domain=PERCENT_DOMAIN, nice=False)),
+                y2="ci_high:Q",
+                color=alt.Color("group:N", scale=palette, legend=None),
+            )
+        )
+    layers.append(
+        base.mark_line(interpolate="step-after", strokeWidth=2).encode(
+            x=x, y=y, color=colour, strokeDash=dash, detail="group:N"
+        )
+    )
     layers.append(base.mark_point(opacity=0, size=60).encode(x=x, y=y, tooltip=tooltip))
-    layers.append(alt.Chart(alt.Data(values=_records(marks))).mark_tick(
-        orient="vertical", thickness=1.5, size=9).encode(
-        x=alt.X("time:Q", scale=x_scale), y=alt.Y("survival:Q", scale=alt.Scale(domain=PERCENT_DOMAIN)),
-        color=alt.Color("group:N", scale=palette, legend=None),
-        tooltip=[alt.Tooltip("group:N", title="Censored"), alt.Tooltip("time:Q", title="Months", format=".1f")]))
+    layers.append(
+        alt.Chart(alt.Data(values=_records(marks)))
+        .mark_tick(orient="vertical", thickness=1.5, size=9)
+        .encode(
+            x=alt.X("time:Q", scale=x_scale),
+            y=alt.Y("survival:Q", scale=alt.Scale(domain=PERCENT_DOMAIN)),
+            color=alt.Color("group:N", scale=palette, legend=None),
+            tooltip=[alt.Tooltip("group:N", title="Censored"), alt.Tooltip("time:Q", title="Months", format=".1f")],
+        )
+    )
     curves_chart = alt.layer(*layers).properties(width=width, height=height)
-    risk_chart = alt.Chart(alt.Data(values=_records(risk)),
-                           title=alt.TitleParams("Number at risk", anchor="start", fontSize=11)).mark_text(
-        fontSize=11, baseline="middle").encode(
-        x=alt.X("time:Q", scale=x_scale, axis=None),
-        y=alt.Y("group:N", title=None, sort=groups, axis=alt.Axis(ticks=False, domain=False, labelPadding=18)),
-        text="n_at_risk:Q", color=alt.Color("group:N", scale=palette, legend=None),
-    ).properties(width=width, height=18 * len(groups))
+    risk_chart = (
+        alt.Chart(alt.Data(values=_records(risk)), title=alt.TitleParams("Number at risk", anchor="start", fontSize=11))
+        .mark_text(fontSize=11, baseline="middle")
+        .encode(
+            x=alt.X("time:Q", scale=x_scale, axis=None),
+            y=alt.Y("group:N", title=None, sort=groups, axis=alt.Axis(ticks=False, domain=False, labelPadding=18)),
+            text="n_at_risk:Q",
+            color=alt.Color("group:N", scale=palette, legend=None),
+        )
+        .properties(width=width, height=18 * len(groups))
+    )
     chart = alt.vconcat(curves_chart, risk_chart, spacing=6).resolve_scale(x="shared").configure_view(stroke=None)
     if title:
         chart = chart.properties(title=title)
     if phone and width > NARROW_WIDTH - 70:
-        narrow = km_plot(km, at_risk, censored, title=None, y_title=y_title, x_title=x_title, max_time=max_time,
-                         width=NARROW_WIDTH - 70, height=min(height, 220), band=band, phone=False)
+        narrow = km_plot(
+            km,
+            at_risk,
+            censored,
+            title=None,
+            y_title=y_title,
+            x_title=x_title,
+            max_time=max_time,
+            width=NARROW_WIDTH - 70,
+            height=min(height, 220),
+            band=band,
+            phone=False,
+        )
         if title:
             narrow = narrow.properties(title=alt.TitleParams(_lines(title, 40), anchor="start"))
         chart.usermeta = {NARROW_KEY: narrow.to_dict()}
@@ -1006,9 +1227,15 @@ def _lines(text: str, width: int) -> list[str]:
 # --------------------------------------------------------------------------------------------
 
 
-def cumulative_plot(cumulative: pd.DataFrame, *, title: str | None = None, x_title: str = "Pooled estimate (%)",
-                    scale: Literal["auto", "fraction", "percent"] = "auto", width: int = 360,
-                    row_height: int = 24) -> alt.LayerChart:
+def cumulative_plot(
+    cumulative: pd.DataFrame,
+    *,
+    title: str | None = None,
+    x_title: str = "Pooled estimate (%)",
+    scale: Literal["auto", "fraction", "percent"] = "auto",
+    width: int = 360,
+    row_height: int = 24,
+) -> alt.LayerChart:
     """Cumulative meta-analysis: the pooled estimate and CI as studies accumulate by year.
 
     Parameters
@@ -1033,28 +1260,41 @@ def cumulative_plot(cumulative: pd.DataFrame, *, title: str | None = None, x_tit
         if c not in df.columns:
             df[c] = None
     order = list(df["row"])
-    data = alt.Data(values=_records(df[["row", "year", "k", "estimate", "ci_low", "ci_high", "ci_text",
-                                        "n_patients", "added"]]))
+    data = alt.Data(
+        values=_records(df[["row", "year", "k", "estimate", "ci_low", "ci_high", "ci_text", "n_patients", "added"]])
+    )
     y = alt.Y("row:N", sort=order, title=None)
     xs = alt.Scale(domain=PERCENT_DOMAIN, nice=False, clamp=True)
-    tooltip = [alt.Tooltip("row:N", title="Studies"), alt.Tooltip("ci_text:N", title="Estimate [95% CI]"),
-               alt.Tooltip("n_patients:Q", title="Patients"), alt.Tooltip("added:N", title="Added")]
+    tooltip = [
+        alt.Tooltip("row:N", title="Studies"),
+        alt.Tooltip("ci_text:N", title="Estimate [95% CI]"),
+        alt.Tooltip("n_patients:Q", title="Patients"),
+        alt.Tooltip("added:N", title="Added"),
+    ]
     base = alt.Chart(data)
     chart = alt.layer(
         base.mark_rule(strokeWidth=1.5, color=STUDY_COLOUR).encode(
-            x=alt.X("ci_low:Q", title=x_title, scale=xs), x2="ci_high:Q", y=y, tooltip=tooltip),
+            x=alt.X("ci_low:Q", title=x_title, scale=xs), x2="ci_high:Q", y=y, tooltip=tooltip
+        ),
         base.mark_point(filled=True, size=60, color=STUDY_COLOUR).encode(
-            x=alt.X("estimate:Q", scale=xs), y=y, tooltip=tooltip),
+            x=alt.X("estimate:Q", scale=xs), y=y, tooltip=tooltip
+        ),
     ).properties(width=width, height=row_height * len(df))
     if title:
         chart = chart.properties(title=title)
     return chart
 
 
-def benchmark_plot(estimates: pd.DataFrame, benchmarks: pd.DataFrame | Mapping[str, float], *,
-                   title: str | None = None, x_title: str = "Estimate (%)",
-                   scale: Literal["auto", "fraction", "percent"] = "auto", width: int = 360,
-                   row_height: int = 28) -> alt.LayerChart:
+def benchmark_plot(
+    estimates: pd.DataFrame,
+    benchmarks: pd.DataFrame | Mapping[str, float],
+    *,
+    title: str | None = None,
+    x_title: str = "Estimate (%)",
+    scale: Literal["auto", "fraction", "percent"] = "auto",
+    width: int = 360,
+    row_height: int = 28,
+) -> alt.LayerChart:
     """Estimates with CIs against reference values (e.g. a photon-therapy benchmark).
 
     Parameters
@@ -1070,8 +1310,11 @@ def benchmark_plot(estimates: pd.DataFrame, benchmarks: pd.DataFrame | Mapping[s
     alt.LayerChart
     """
     _require(estimates, ["label", "estimate", "ci_low", "ci_high"], "estimates")
-    bench = (pd.DataFrame({"label": list(benchmarks.keys()), "value": list(benchmarks.values())})
-             if isinstance(benchmarks, Mapping) else benchmarks.copy())
+    bench = (
+        pd.DataFrame({"label": list(benchmarks.keys()), "value": list(benchmarks.values())})
+        if isinstance(benchmarks, Mapping)
+        else benchmarks.copy()
+    )
     _require(bench, ["label", "value"], "benchmarks")
     df = estimates.copy()
     factor = _percent_factor(list(df["ci_high"]) + list(bench["value"]), scale)
@@ -1089,21 +1332,30 @@ def benchmark_plot(estimates: pd.DataFrame, benchmarks: pd.DataFrame | Mapping[s
     xs = alt.Scale(domain=PERCENT_DOMAIN, nice=False, clamp=True)
     y = alt.Y("label:N", sort=order, title=None)
     data = alt.Data(values=_records(df[["label", "estimate", "ci_low", "ci_high", "ci_text", "source"]]))
-    tooltip = [alt.Tooltip("label:N", title="Estimate"), alt.Tooltip("ci_text:N", title="Value [95% CI]"),
-               alt.Tooltip("source:N", title="Source")]
+    tooltip = [
+        alt.Tooltip("label:N", title="Estimate"),
+        alt.Tooltip("ci_text:N", title="Value [95% CI]"),
+        alt.Tooltip("source:N", title="Source"),
+    ]
     bench_data = alt.Data(values=_records(bench[["label", "value", "source"]]))
-    bench_tip = [alt.Tooltip("label:N", title="Benchmark"), alt.Tooltip("value:Q", title="Value (%)", format=".1f"),
-                 alt.Tooltip("source:N", title="Source")]
+    bench_tip = [
+        alt.Tooltip("label:N", title="Benchmark"),
+        alt.Tooltip("value:Q", title="Value (%)", format=".1f"),
+        alt.Tooltip("source:N", title="Source"),
+    ]
     chart = alt.layer(
-        alt.Chart(bench_data).mark_rule(strokeDash=[5, 4], color=REFERENCE_COLOUR).encode(
-            x=alt.X("value:Q", scale=xs, title=x_title), tooltip=bench_tip),
-        alt.Chart(bench_data).mark_text(align="left", dx=3, dy=-4, baseline="bottom", color=REFERENCE_COLOUR,
-                                        fontSize=10).encode(
-            x=alt.X("value:Q", scale=xs), y=alt.value(0), text="label:N"),
-        alt.Chart(data).mark_rule(strokeWidth=1.5, color=STUDY_COLOUR).encode(
-            x=alt.X("ci_low:Q", scale=xs, title=x_title), x2="ci_high:Q", y=y, tooltip=tooltip),
-        alt.Chart(data).mark_point(filled=True, size=70, color=STUDY_COLOUR).encode(
-            x=alt.X("estimate:Q", scale=xs), y=y, tooltip=tooltip),
+        alt.Chart(bench_data)
+        .mark_rule(strokeDash=[5, 4], color=REFERENCE_COLOUR)
+        .encode(x=alt.X("value:Q", scale=xs, title=x_title), tooltip=bench_tip),
+        alt.Chart(bench_data)
+        .mark_text(align="left", dx=3, dy=-4, baseline="bottom", color=REFERENCE_COLOUR, fontSize=10)
+        .encode(x=alt.X("value:Q", scale=xs), y=alt.value(0), text="label:N"),
+        alt.Chart(data)
+        .mark_rule(strokeWidth=1.5, color=STUDY_COLOUR)
+        .encode(x=alt.X("ci_low:Q", scale=xs, title=x_title), x2="ci_high:Q", y=y, tooltip=tooltip),
+        alt.Chart(data)
+        .mark_point(filled=True, size=70, color=STUDY_COLOUR)
+        .encode(x=alt.X("estimate:Q", scale=xs), y=y, tooltip=tooltip),
     ).properties(width=width, height=row_height * len(df))
     if title:
         chart = chart.properties(title=title)

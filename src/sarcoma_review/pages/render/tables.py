@@ -93,7 +93,13 @@ def _cell(value: Any, fmt: str | None) -> str:
     if isinstance(value, (bool, np.bool_)):
         return f'<td data-num="{int(value)}">{"yes" if value else "no"}</td>'
     if isinstance(value, (int, float, np.integer, np.floating)):
-        text = format_p(value) if fmt == P_FORMAT else format(value, fmt) if fmt else (f"{value:g}" if isinstance(value, (float, np.floating)) else str(value))
+        text = (
+            format_p(value)
+            if fmt == P_FORMAT
+            else format(value, fmt)
+            if fmt
+            else (f"{value:g}" if isinstance(value, (float, np.floating)) else str(value))
+        )
         return f'<td data-num="{float(value)!r}">{html.escape(text)}</td>'
     text = breakable(str(value))
     return f'<td data-sort="{html.escape(str(value), quote=True)}">{text}</td>'
@@ -129,8 +135,12 @@ FILTER_MIN_ROWS = 15
 
 
 def _is_blank(value: Any) -> bool:
-    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)) or (
-        isinstance(value, str) and not value.strip())
+    return (
+        value is None
+        or value is pd.NA
+        or (isinstance(value, float) and math.isnan(value))
+        or (isinstance(value, str) and not value.strip())
+    )
 
 
 def _details_cell(row: pd.Series, details: Mapping[str, str], formats: Mapping[str, str]) -> str:
@@ -149,8 +159,10 @@ def _details_cell(row: pd.Series, details: Mapping[str, str], formats: Mapping[s
         items.append(f"<dt>{html.escape(label)}</dt><dd>{breakable(text)}</dd>")
     if not items:
         return '<td class="review-details" data-sort=""></td>'
-    return ('<td class="review-details" data-sort=""><details><summary>more</summary>'
-            f"<dl>{''.join(items)}</dl></details></td>")
+    return (
+        '<td class="review-details" data-sort=""><details><summary>more</summary>'
+        f"<dl>{''.join(items)}</dl></details></td>"
+    )
 
 
 def html_table(
@@ -208,8 +220,9 @@ def html_table(
     if caption:
         parts.append(f"<caption>{html.escape(caption)}</caption>")
     headers = list(columns.values()) + ([details_header] if details else [])
-    parts.append("<thead><tr>" + "".join(
-        f'<th scope="col">{html.escape(h)}</th>' for h in headers) + "</tr></thead><tbody>")
+    parts.append(
+        "<thead><tr>" + "".join(f'<th scope="col">{html.escape(h)}</th>' for h in headers) + "</tr></thead><tbody>"
+    )
     for i, (_, row) in enumerate(df.iterrows()):
         rid = f' id="{html.escape(str(row_ids[i]), quote=True)}"' if row_ids is not None else ""
         cells = "".join(_cell(row[col], formats.get(col)) for col in columns)
@@ -233,8 +246,10 @@ def csv_download(df: pd.DataFrame, filename: str, text: str | None = None) -> st
 
     payload = base64.b64encode(df.to_csv(index=False).encode("utf-8")).decode("ascii")
     label = text or f"Download all {len(df)} rows (CSV)"
-    return (f'<a class="review-download" download="{html.escape(filename, quote=True)}" '
-            f'href="data:text/csv;charset=utf-8;base64,{payload}">{html.escape(label)}</a>')
+    return (
+        f'<a class="review-download" download="{html.escape(filename, quote=True)}" '
+        f'href="data:text/csv;charset=utf-8;base64,{payload}">{html.escape(label)}</a>'
+    )
 
 
 def count_summary(values: Sequence[Any], *, noun: str = "rows") -> str:
@@ -244,13 +259,16 @@ def count_summary(values: Sequence[Any], *, noun: str = "rows") -> str:
     return f"{len(values)} {noun}: " + ", ".join(f"{n} {v}" for v, n in ordered)
 
 
-def folded(content: Any, summary: str, *, download: tuple[pd.DataFrame, str] | None = None,
-           open_: bool = False) -> HTML:
+def folded(
+    content: Any, summary: str, *, download: tuple[pd.DataFrame, str] | None = None, open_: bool = False
+) -> HTML:
     """``content`` (HTML text or an ``IPython.display.HTML``) folded under a one-line ``summary``
     the reader clicks to open (an HTML ``<details>``; without scripts too); ``download``
     (``(frame, filename)``) adds a CSV link of the full table next to the summary, reachable
     without opening the fold."""
     body = content.data if isinstance(content, HTML) else str(content)
     link = f'<p class="review-fold-download">{csv_download(*download)}</p>' if download else ""
-    return HTML(f'<details class="review-fold"{" open" if open_ else ""}><summary>{html.escape(summary)}'
-                f"</summary>{body}</details>{link}")
+    return HTML(
+        f'<details class="review-fold"{" open" if open_ else ""}><summary>{html.escape(summary)}'
+        f"</summary>{body}</details>{link}"
+    )
