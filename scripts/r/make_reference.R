@@ -58,7 +58,10 @@ landmark <- function(ep, h, every_series = FALSE) {
   d$yi <- as.numeric(es$yi); d$vi <- as.numeric(es$vi)
   d
 }
-test_of <- function(ci) if (ci == "HKSJ") "knha" else "z"
+# the package's interval names and metafor's tests: HKSJ-adhoc (the primary interval, scale factor truncated at 1)
+# is test = "adhoc", plain HKSJ "knha", Wald "z"
+test_of <- function(ci) switch(ci, "HKSJ" = "knha", "HKSJ-adhoc" = "adhoc", "Wald" = "z")
+CIS <- c("HKSJ", "HKSJ-adhoc", "Wald")
 
 summ <- function(res, ci) {
   p <- predict(res)
@@ -75,15 +78,15 @@ pooling <- list(); loo <- list(); cum <- list(); halved <- list(); glmm <- list(
 moderators <- list(); metareg <- list(); between <- list(); benchmark <- list(); single <- list()
 prediction_k2 <- list()
 # Prediction interval with Higgins' t_{k-2} (Higgins, Thompson & Spiegelhalter 2009), by hand from
-# the REML + HKSJ rma fit: mu +/- qt(.975, k - 2) * sqrt(tau2 + se^2) on the logit scale, with se the
-# HKSJ standard error (res$se under test = "knha", the se metafor's predict() uses under HKSJ);
+# the primary REML + HKSJ-adhoc rma fit: mu +/- qt(.975, k - 2) * sqrt(tau2 + se^2) on the logit scale, with se
+# the ad hoc HKSJ standard error (res$se under test = "adhoc", the se metafor's predict() uses);
 # the same with the Wald se (test = "z") is recorded beside it. NA when k < 3.
 pi_k2 <- function(res, dg, case) {
   rw <- rma(yi, vi, data = dg, method = "REML", test = "z", control = ctrl)
   k <- res$k; mu <- as.numeric(res$b[1])
   crit <- if (k >= 3) qt(.975, k - 2) else NA
   half <- crit * sqrt(res$tau2 + res$se^2); half_w <- crit * sqrt(res$tau2 + rw$se^2)
-  list(case = case, k = k, df = k - 2, estimate = mu, se = res$se, se_type = "HKSJ (metafor test='knha' res$se)",
+  list(case = case, k = k, df = k - 2, estimate = mu, se = res$se, se_type = "HKSJ-adhoc (metafor test='adhoc' res$se)",
        tau2 = res$tau2, crit = crit, pi_lb = mu - half, pi_ub = mu + half,
        pi_lb_percent = 100 * plogis(mu - half), pi_ub_percent = 100 * plogis(mu + half),
        se_wald = rw$se, pi_lb_wald_se = mu - half_w, pi_ub_wald_se = mu + half_w)
@@ -98,12 +101,12 @@ pooling_grid <- function(ep, h, d) {
         ci_lb = dg$yi - qnorm(.975) * sqrt(dg$vi), ci_ub = dg$yi + qnorm(.975) * sqrt(dg$vi))
       next
     }
-    for (m in c("REML", "DL", "PM")) for (ci in c("HKSJ", "Wald")) {
+    for (m in c("REML", "DL", "PM")) for (ci in CIS) {
       res <- rma(yi, vi, data = dg, method = m, test = test_of(ci), control = ctrl)
       case <- sprintf("%s_%gy_%s_%s_%s", ep, h, g, m, ci)
       pooling[[length(pooling) + 1]] <<- c(list(case = case,
         endpoint = ep, horizon = h, subgroup = g, method = m, ci = ci), summ(res, ci))
-      if (m == "REML" && ci == "HKSJ") prediction_k2[[length(prediction_k2) + 1]] <<- pi_k2(res, dg, case)
+      if (m == "REML" && ci == "HKSJ-adhoc") prediction_k2[[length(prediction_k2) + 1]] <<- pi_k2(res, dg, case)
     }
   }
 }
@@ -116,16 +119,16 @@ for (i in seq_len(nrow(LANDMARKS))) {
   ep <- LANDMARKS$endpoint[i]; h <- LANDMARKS$horizon[i]
   da <- landmark(ep, h, every_series = TRUE)
   if (nrow(da) > nrow(landmark(ep, h)) && nrow(da) >= 2) {
-    res <- rma(yi, vi, data = da, method = "REML", test = "knha", control = ctrl)
+    res <- rma(yi, vi, data = da, method = "REML", test = "adhoc", control = ctrl)
     all_series[[length(all_series) + 1]] <- c(list(case = sprintf("%s_%gy", ep, h), endpoint = ep, horizon = h,
-      study_ids = I(sort(da$study_id)), kept = I(sort(landmark(ep, h)$study_id))), summ(res, "HKSJ"))
+      study_ids = I(sort(da$study_id)), kept = I(sort(landmark(ep, h)$study_id))), summ(res, "HKSJ-adhoc"))
   }
 }
 for (i in seq_len(nrow(LANDMARKS))) {
   ep <- LANDMARKS$endpoint[i]; h <- LANDMARKS$horizon[i]
   d <- landmark(ep, h)
   pooling_grid(ep, h, d)
-  res <- rma(yi, vi, data = d, method = "REML", test = "knha", control = ctrl)
+  res <- rma(yi, vi, data = d, method = "REML", test = "adhoc", control = ctrl)  # the primary model
   l1 <- leave1out(res)
   loo[[length(loo) + 1]] <- list(case = sprintf("%s_%gy", ep, h), omitted = d$study_id,
     estimate = l1$estimate, se = l1$se, ci_lb = l1$ci.lb, ci_ub = l1$ci.ub, tau2 = l1$tau2,
@@ -139,8 +142,8 @@ for (i in seq_len(nrow(LANDMARKS))) {
   adhoc[[length(adhoc) + 1]] <- c(list(case = sprintf("%s_%gy", ep, h)), summ(ra, "HKSJ-adhoc"))
   # halved effective sample size
   eh <- escalc(measure = "PLO", xi = d$xi / 2, ni = d$n_patients / 2, add = 1/2, to = "only0")
-  rh <- rma(eh$yi, eh$vi, method = "REML", test = "knha", control = ctrl)
-  halved[[length(halved) + 1]] <- c(list(case = sprintf("%s_%gy", ep, h)), summ(rh, "HKSJ"))
+  rh <- rma(eh$yi, eh$vi, method = "REML", test = "adhoc", control = ctrl)
+  halved[[length(halved) + 1]] <- c(list(case = sprintf("%s_%gy", ep, h)), summ(rh, "HKSJ-adhoc"))
   # GLMM on rounded events, ML, nAGQ = 7 (metafor default)
   gm <- rma.glmm(measure = "PLO", xi = round(d$xi), ni = d$n_patients, method = "ML")
   glmm[[length(glmm) + 1]] <- list(case = sprintf("%s_%gy", ep, h), estimate = as.numeric(gm$b[1]),
@@ -148,7 +151,7 @@ for (i in seq_len(nrow(LANDMARKS))) {
     nAGQ = 7L)  # metafor 3.8 rma.glmm default for PLO (glmer nAGQ)
   # moderator test: particle group, common tau^2 (REML); KH F test and Wald QM
   if (length(unique(d$particle_group)) > 1) {
-    for (ci in c("HKSJ", "Wald")) {
+    for (ci in CIS) {
       mr <- rma(yi, vi, mods = ~ factor(particle_group), data = d, method = "REML",
                 test = test_of(ci), control = ctrl)
       moderators[[length(moderators) + 1]] <- list(case = sprintf("%s_%gy_particle_group_%s", ep, h, ci),
@@ -166,7 +169,7 @@ for (i in seq_len(nrow(LANDMARKS))) {
       groups = names(sg), estimate = as.numeric(est), se = as.numeric(sei), Q = fe$QE,
       df = fe$k - 1, p = fe$QEp)
   }
-  for (ci in c("HKSJ", "Wald")) {
+  for (ci in CIS) {
     mr <- rma(yi, vi, mods = ~ year, data = d, method = "REML", test = test_of(ci), control = ctrl)
     metareg[[length(metareg) + 1]] <- list(case = sprintf("%s_%gy_year_%s", ep, h, ci), ci = ci,
       b = as.numeric(mr$b), se = mr$se, ci_lb = mr$ci.lb, ci_ub = mr$ci.ub, QM = mr$QM,
@@ -174,12 +177,12 @@ for (i in seq_len(nrow(LANDMARKS))) {
       QEp = mr$QEp, I2 = mr$I2, R2 = if (is.null(mr$R2)) NA else mr$R2)
   }
   # benchmark: probability that a new study exceeds the benchmark under the predictive distribution
-  for (bm in c(50, 60, 70)) for (ci in c("HKSJ", "Wald")) {
+  for (bm in c(50, 60, 70)) for (ci in CIS) {
     r <- rma(yi, vi, data = d, method = "REML", test = test_of(ci), control = ctrl)
     p <- predict(r)
     sp <- sqrt(p$se^2 + r$tau2)
     zb <- (qlogis(bm / 100) - as.numeric(r$b[1])) / sp
-    prob <- if (ci == "HKSJ") pt(zb, df = r$k - 1, lower.tail = FALSE) else pnorm(zb, lower.tail = FALSE)
+    prob <- if (ci != "Wald") pt(zb, df = r$k - 1, lower.tail = FALSE) else pnorm(zb, lower.tail = FALSE)
     benchmark[[length(benchmark) + 1]] <- list(case = sprintf("%s_%gy_%g_%s", ep, h, bm, ci),
       endpoint = ep, horizon = h, benchmark = bm, ci = ci,
       diff = 100 * plogis(as.numeric(r$b[1])) - bm, diff_lb = 100 * plogis(r$ci.lb) - bm,
@@ -199,7 +202,7 @@ for (i in seq_len(nrow(LANDMARKS))) {
   for (g in names(sg)) {
     dg <- sg[[g]]
     if (nrow(dg) < 2) next
-    for (ci in c("HKSJ", "Wald")) {
+    for (ci in CIS) {
       res <- rma(yi, vi, data = dg, method = "REML", test = test_of(ci), control = ctrl)
       histology_pooling[[length(histology_pooling) + 1]] <- c(list(
         case = sprintf("%s_%gy_%s_REML_%s", ep, h, g, ci), endpoint = ep, horizon = h,
@@ -215,7 +218,7 @@ for (i in seq_len(nrow(LANDMARKS))) {
       estimate = as.numeric(est), se = as.numeric(sei), Q = fe$QE, df = fe$k - 1, p = fe$QEp)
   }
   if (length(sg) > 1 && nrow(d) > length(sg)) {
-    for (ci in c("HKSJ", "Wald")) {
+    for (ci in CIS) {
       mr <- rma(yi, vi, mods = ~ factor(histology_group), data = d, method = "REML",
                 test = test_of(ci), control = ctrl)
       histology_moderators[[length(histology_moderators) + 1]] <- list(

@@ -73,7 +73,7 @@ def test_papermill_pooled_chapter_with_an_added_study(tmp_path):
     )
     est = pd.read_csv(out_csv)
     primary = est.iloc[0]
-    assert (primary["model"], primary["tau2_method"], primary["ci_method"]) == ("random effects", "REML", "HKSJ")
+    assert (primary["model"], primary["tau2_method"], primary["ci_method"]) == ("random effects", "REML", "HKSJ-adhoc")
     # the pooled page counts each shared cohort once
     expected = pooling.pool(overlap.independent_by_landmark(loaders.load_literature(data)), "LC", 5).iloc[0]
     original = pooling.pool(overlap.independent_by_landmark(loaders.load_literature()), "LC", 5).iloc[0]

@@ -96,7 +96,7 @@ def test_each_release_is_its_own_book(site_tree):
 
 
 def _primary(df: pd.DataFrame) -> pd.DataFrame:
-    keep = df["subgroup_column"].isna() & (df["model"] == "random effects") & (df["ci_method"] == "HKSJ")
+    keep = df["subgroup_column"].isna() & (df["model"] == "random effects") & (df["ci_method"] == "HKSJ-adhoc")
     return df[keep].drop_duplicates("analysis_id").set_index("analysis_id")[["estimate", "ci_low", "ci_high"]]
 
 

@@ -249,7 +249,7 @@ PARTICLE = pd.read_csv(FIX / "particle_lc5_nonchordoma.csv")
 def _r_pool():
     from sarcoma_review.stats import pooling
 
-    return pooling.pool_rates(PARTICLE["rate_percent"], PARTICLE["n_patients"], "REML", "HKSJ")
+    return pooling.pool_rates(PARTICLE["rate_percent"], PARTICLE["n_patients"], "REML", "HKSJ-adhoc")
 
 
 def test_prediction_interval_matches_metafor_predict():

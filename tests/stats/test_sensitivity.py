@@ -35,13 +35,13 @@ def literature():
 @pytest.mark.parametrize("endpoint,horizon", [("LC", 5), ("OS", 5), ("LC", 3), ("OS", 3)])
 def test_primary_and_panel_match_metafor(literature, endpoint, horizon):
     a = sensitivity.run_analysis(literature, endpoint, horizon)
-    ref = _case("pooling", f"{endpoint}_{horizon}y_all_REML_HKSJ")
+    ref = _case("pooling", f"{endpoint}_{horizon}y_all_REML_HKSJ-adhoc")
     assert a.k == ref["k"]
     assert logit(a.primary["estimate"] / 100) == pytest.approx(ref["estimate"], abs=TOL)
     assert logit(a.primary["pi_low"] / 100) == pytest.approx(ref["pi_lb"], abs=TOL)
     # every other estimator x interval in the panel is the metafor fit with those settings
     for m in ("REML", "DL", "PM"):
-        for c in ("HKSJ", "Wald"):
+        for c in ("HKSJ-adhoc", "Wald"):
             panel = pd.Series([v != sensitivity.ALL_SERIES for v in a.variants], index=a.estimates.index)
             row = a.estimates[
                 panel
@@ -56,10 +56,16 @@ def test_primary_and_panel_match_metafor(literature, endpoint, horizon):
     halved = a.estimates[a.estimates["model"].str.contains("n x 0.5")]
     h = _case("halved", f"{endpoint}_{horizon}y")
     assert logit(halved["estimate"].iat[0] / 100) == pytest.approx(h["estimate"], abs=TOL)
-    adhoc = a.estimates[a.estimates["ci_method"] == "HKSJ-adhoc"]
+    # the primary interval is metafor's test="adhoc" (the "adhoc" group, written separately)
     r = next(c for c in FIXTURE["adhoc"] if c["case"] == f"{endpoint}_{horizon}y")
-    assert logit(adhoc["ci_low"].iat[0] / 100) == pytest.approx(r["ci_lb"], abs=TOL)
-    # 6 estimator x interval fits, the ad hoc HKSJ, the t(k-2) prediction interval (k >= 3 here),
+    assert logit(a.primary["ci_low"] / 100) == pytest.approx(r["ci_lb"], abs=TOL)
+    assert logit(a.primary["ci_high"] / 100) == pytest.approx(r["ci_ub"], abs=TOL)
+    # plain HKSJ (test="knha") is its own row
+    plain = a.estimates[pd.Series(a.variants, index=a.estimates.index) == sensitivity.PLAIN_HKSJ]
+    r = _case("pooling", f"{endpoint}_{horizon}y_all_REML_HKSJ")
+    assert logit(plain["ci_low"].iat[0] / 100) == pytest.approx(r["ci_lb"], abs=TOL)
+    assert logit(plain["ci_high"].iat[0] / 100) == pytest.approx(r["ci_ub"], abs=TOL)
+    # 6 estimator x interval fits, plain HKSJ, the t(k-2) prediction interval (k >= 3 here),
     # halved n, GLMM and two Bayesian priors
     assert a.k >= 3 and len(a.estimates) == 12 + (sensitivity.ALL_SERIES in a.variants)
     assert len(a.variants) == len(a.estimates) and sensitivity.PI_K2 in a.variants

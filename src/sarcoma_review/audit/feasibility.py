@@ -471,7 +471,11 @@ def _follow_up(m: _Model, problem: KMProblem, strict_median: bool) -> None:
         j = m.cuts.index(problem.fu_median)
         lo_r = n // 2 + 2 if strict_median else math.ceil(n / 2)
         hi_r = math.ceil(n / 2) - 1 if strict_median else n // 2
-        m.forbid(lambda r: r < lo_r, lambda k: k <= j)
+        # Events tied at the median time each take the next smaller risk set (r, r - 1, ...), so only the
+        # first of them is sure to have ceil(n/2) at risk: the necessary condition binds the segments
+        # before the median's own (found 2026-12-04, tests/audit/test_feasibility_median_ties.py); the
+        # sufficient one (a witness) keeps it on the median's segment too.
+        m.forbid(lambda r: r < lo_r, (lambda k: k <= j) if strict_median else (lambda k: k < j))
         m.forbid(lambda r: r > hi_r, lambda k: k > j)
 
 

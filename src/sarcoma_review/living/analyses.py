@@ -138,8 +138,8 @@ def analysis_rows(data_dir: Path) -> pd.DataFrame:
 
 def _default_pool() -> PoolFn:
     """:func:`sarcoma_review.stats.sensitivity.pool_primary`: the primary model of the pooled pages
-    (REML, HKSJ unless the analysis entry says otherwise)."""
-    from sarcoma_review.stats import sensitivity
+    (REML, HKSJ with the ad hoc correction unless the analysis entry says otherwise)."""
+    from sarcoma_review.stats import pooling, sensitivity
 
     def pool(rows: pd.DataFrame, analysis: dict[str, Any], subgroup: str | None) -> pd.DataFrame:
         return sensitivity.pool_primary(
@@ -147,7 +147,7 @@ def _default_pool() -> PoolFn:
             analysis["endpoint"],
             analysis["horizon_years"],
             tau2_method=analysis.get("tau2_method", "REML"),
-            ci_method=analysis.get("ci_method", "HKSJ"),
+            ci_method=analysis.get("ci_method", pooling.PRIMARY_CI),
             analysis_id=analysis["id"],
             subgroup=subgroup,
         )

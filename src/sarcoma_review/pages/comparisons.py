@@ -34,7 +34,7 @@ def subgroup_estimates(
         d = landmark_rows(lit, ep, hz)
         if d.empty:
             continue
-        r = pooling.pool(d, tau2_method="REML", ci_method="HKSJ", subgroup=column)
+        r = pooling.pool(d, tau2_method="REML", ci_method=pooling.PRIMARY_CI, subgroup=column)
         r["landmark"] = landmark_name(ep, hz)
         parts.append(r)
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
@@ -72,7 +72,7 @@ def subgroup_tests(lit: pd.DataFrame, column: str, landmarks: list[tuple[str, fl
         elif len(d) <= groups:
             row["note"] = f"{len(d)} series cannot estimate {groups} group means and τ²"
         else:
-            summary, _ = moderators.moderator_test(d, column, tau2_method="REML", ci_method="HKSJ")
+            summary, _ = moderators.moderator_test(d, column, tau2_method="REML", ci_method=pooling.PRIMARY_CI)
             row.update(f=summary["statistic"], df1=summary["df1"], df2=summary["df2"], p_moderator=summary["p"])
             q, _ = moderators.subgroup_q_test(d, column, tau2_method="REML")
             row.update(q_between=q["q"], q_df=q["df"], p_between=q["p"])
@@ -88,7 +88,7 @@ def year_regressions(lit: pd.DataFrame, landmarks: list[tuple[str, float]] = MAI
         if len(d) < 3:
             rows.append({"landmark": landmark_name(ep, hz), "k": len(d), "note": "fewer than 3 series: no regression"})
             continue
-        summary, coefs = moderators.meta_regression(d, "year", tau2_method="REML", ci_method="HKSJ")
+        summary, coefs = moderators.meta_regression(d, "year", tau2_method="REML", ci_method=pooling.PRIMARY_CI)
         slope = coefs.iloc[1]
         rows.append(
             {
@@ -179,6 +179,14 @@ CSV_COLUMNS: list[str] = [
     "notes",
 ]
 
+#: The verdict in one or two words (tables, the summary of findings).
+SHORT_VERDICT = {
+    "above": "higher",
+    "below": "lower",
+    "includes": "no direction",
+    comparators_stats.NOT_ASSESSABLE: "no verdict (two series)",
+}
+
 #: What each verdict means, in plain words (the ``verdict_meaning`` column and the page).
 VERDICT_MEANING = {
     "above": (
@@ -194,6 +202,10 @@ VERDICT_MEANING = {
     "includes": (
         "no direction: once the spread between particle series is allowed for, a new series could have "
         "a higher or a lower rate than this comparator"
+    ),
+    comparators_stats.NOT_ASSESSABLE: (
+        "no verdict: with two particle series the spread between series cannot be estimated, so there is "
+        "no interval for a new series"
     ),
 }
 
@@ -455,7 +467,7 @@ def _signed(x: float) -> str:
     return "0" if v == 0 else f"{v:+d}"
 
 
-def sof_comparisons(data_dir: Path | None = None, method: str = "REML", ci: str = "HKSJ") -> pd.DataFrame:
+def sof_comparisons(data_dir: Path | None = None, method: str = "REML", ci: str = pooling.PRIMARY_CI) -> pd.DataFrame:
     """The comparisons that may stand on the summary of findings, from the data in ``data_dir``.
 
     Comparable comparators only, primary particle population only (:func:`comparable_for_summary`),
@@ -477,13 +489,17 @@ def sof_comparisons(data_dir: Path | None = None, method: str = "REML", ci: str 
     out = comparable_for_summary(panel)
     cert = {(r.landmark, r.comparator): r.certainty for r in ratings.itertuples()}
     out["certainty"] = [cert.get((r.landmark, r.comparator), "") for r in out.itertuples()]
-    words = {"above": "higher", "below": "lower", "includes": "no direction"}
+    words = SHORT_VERDICT
     out["short"] = [
         (
             f"{_pretty(r.comparator)}: {r.comparator_estimate:.0f}%; particle minus comparator {_signed(r.difference)} "
-            f"points ({'new series' if r.k >= 2 else 'one series'} {_signed(r.new_diff_low)} to "
-            f"{_signed(r.new_diff_high)}): "
-            f"{words[r.verdict]}, {r.certainty} certainty"
+            + (
+                f"points ({'new series' if r.k >= 2 else 'one series'} {_signed(r.new_diff_low)} to "
+                f"{_signed(r.new_diff_high)}): "
+                if r.verdict != comparators_stats.NOT_ASSESSABLE
+                else "points: "
+            )
+            + f"{words[r.verdict]}, {r.certainty} certainty"
             + (f"; {r.at_risk_flag}" if str(r.at_risk_flag).startswith("only") else "")
         )
         for r in out.itertuples()
@@ -596,7 +612,7 @@ def comparable_for_summary(panel: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def benchmark_panel(lit: pd.DataFrame, bench: pd.DataFrame, method: str = "REML", ci: str = "HKSJ") -> pd.DataFrame:
+def benchmark_panel(lit: pd.DataFrame, bench: pd.DataFrame, method: str = "REML", ci: str = pooling.PRIMARY_CI) -> pd.DataFrame:
     """Particle therapy against each comparator at the same endpoint and horizon, both with their uncertainty.
 
     One row per comparator and particle population (:data:`POPULATIONS`: non-chordoma series, the
@@ -669,7 +685,7 @@ def panel_html(panel: pd.DataFrame):
 
     shown = panel.copy()
     shown["class_shown"] = [c if c == "comparable" else "context only" for c in shown["comparator_class"]]
-    words = {"above": "higher", "below": "lower", "includes": "no direction"}
+    words = SHORT_VERDICT
     shown["verdict_shown"] = [
         words[v] if c == "comparable" else "none drawn (context only)"
         for v, c in zip(shown["verdict"], shown["comparator_class"])
@@ -832,6 +848,7 @@ VERDICT_WORDS = {
     "above": "higher even for a new particle series (its interval, spread between series included, lies above zero)",
     "below": "lower even for a new particle series (its interval, spread between series included, lies below zero)",
     "includes": "no direction once the spread between particle series is allowed for (the interval includes zero)",
+    comparators_stats.NOT_ASSESSABLE: "no verdict (two particle series: the spread between series cannot be estimated)",
 }
 #: The same for one particle series (no spread can be seen).
 VERDICT_WORDS_ONE = {
@@ -868,7 +885,9 @@ def _comparison_text(r) -> str:
         f"{r.particle_population}: difference {r.difference:+.1f} points (95% interval of the mean "
         f"{r.diff_low:+.1f} to {r.diff_high:+.1f}"
     )
-    if r.k >= 2:
+    if r.verdict == comparators_stats.NOT_ASSESSABLE:
+        text += f"), {VERDICT_WORDS[r.verdict]}"
+    elif r.k >= 2:
         text += (
             f"; for a new particle series {r.new_diff_low:+.1f} to {r.new_diff_high:+.1f}), {VERDICT_WORDS[r.verdict]}"
         )

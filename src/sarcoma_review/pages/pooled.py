@@ -65,6 +65,37 @@ def sensitivity_table(a: PooledAnalysis) -> pd.DataFrame:
     ]
 
 
+def _scale_factor_lines(a: PooledAnalysis, p) -> list[str]:
+    """What the ad hoc correction does on this page: the interval with and without it, when they differ."""
+    def width(row) -> float:
+        return float(row["ci_high"]) - float(row["ci_low"])
+
+    e = a.estimates[a.estimates["model"] == "random effects"]
+    plain, adhoc = e[e["ci_method"] == "HKSJ"], e[e["ci_method"] == pooling.ADHOC]
+    if plain.empty or adhoc.empty or width(adhoc.iloc[0]) <= width(plain.iloc[0]) + 0.05:
+        return []
+    shown, other = (adhoc, plain) if p["ci_method"] == pooling.ADHOC else (plain, adhoc)
+    if p["ci_method"] == pooling.ADHOC:
+        return [
+            f"- The {term('HKSJ scale factor')} is below 1 here (the series vary less around the pooled rate "
+            f"than the fitted random-effects model expects); the {term('ad hoc correction')} holds it at 1, so "
+            f"the interval is {_pct(shown['ci_low'].iat[0])} to {_pct(shown['ci_high'].iat[0])}. Without the "
+            f"correction it would be {_pct(other['ci_low'].iat[0])} to {_pct(other['ci_high'].iat[0])}, "
+            "narrower than the data can support with so few series."
+        ]
+    return [
+        f"- The {term('HKSJ scale factor')} is below 1 here (the series vary less around the pooled "
+        f"rate than the fitted random-effects model expects), which narrows the HKSJ interval; held "
+        f"at 1 or more ({term('ad hoc correction')}) the interval is {_pct(other['ci_low'].iat[0])} "
+        f"to {_pct(other['ci_high'].iat[0])}."
+    ]
+
+
+def ci_words(ci_method: str) -> str:
+    """The interval's name on a page: ``"HKSJ-adhoc"`` reads "HKSJ, ad hoc"."""
+    return "HKSJ, ad hoc" if ci_method == pooling.ADHOC else str(ci_method)
+
+
 def _describe(variant: str, r, a: PooledAnalysis | None = None) -> str:
     """The reader's label of one panel row, chosen by the row's key (never by parsing its text)."""
     eff = ", ".join(
@@ -76,19 +107,20 @@ def _describe(variant: str, r, a: PooledAnalysis | None = None) -> str:
         sensitivity.SINGLE: f"One series, nothing pooled ({r.series})"
         if getattr(r, "series", "")
         else "One series (nothing pooled)",
-        sensitivity.PRIMARY: f"{r.tau2_method} · {r.ci_method}",
-        sensitivity.PI_K2: f"{r.tau2_method} · {r.ci_method}, prediction interval t(k−2)",
+        sensitivity.PRIMARY: f"{r.tau2_method} · {ci_words(r.ci_method)}",
+        sensitivity.PI_K2: f"{r.tau2_method} · {ci_words(r.ci_method)}, prediction interval t(k−2)",
         sensitivity.EFFECTIVE_N: f"Effective sample size ({eff})",
-        sensitivity.HALVED_N: f"Halved n ({r.tau2_method} · {r.ci_method})",
+        sensitivity.HALVED_N: f"Halved n ({r.tau2_method} · {ci_words(r.ci_method)})",
         sensitivity.ADHOC: f"{r.tau2_method} · HKSJ, scale ≥ 1 (ad hoc)",
+        sensitivity.PLAIN_HKSJ: f"{r.tau2_method} · HKSJ without the ad hoc correction (scale may fall below 1)",
         sensitivity.GLMM: "GLMM (ML, events = n·p)",
         sensitivity.BAYES: f"Bayesian, τ ~ half-normal({pooling.PRIOR_TAU_SCALE:g})",
         sensitivity.BAYES_WIDE: f"Bayesian, τ ~ half-normal({WIDE_TAU_SCALE:g})",
         sensitivity.ALL_SERIES: f"Every series as published, shared cohorts counted twice ({r.tau2_method} · "
-        f"{r.ci_method})",
+        f"{ci_words(r.ci_method)})",
     }
     if variant.startswith("tau2:"):
-        return f"{r.tau2_method} · {r.ci_method}"
+        return f"{r.tau2_method} · {ci_words(r.ci_method)}"
     return labels[variant]
 
 
@@ -223,9 +255,7 @@ def summary_markdown(a: PooledAnalysis, endpoint: str, horizon_years: float) -> 
         f"- {_lead(endpoint, horizon_years, p['estimate'], outcome)}, across {a.k} {term('series')} with "
         f"{int(p['n_patients'])} "
         f"patients ({term('95% CI', 'confidence interval')} {_pct(p['ci_low'])} to {_pct(p['ci_high'])}).",
-        f"- **What a new centre might see:** the true rate of a new series like these would be expected "
-        f"between {_pct(p['pi_low'])} and {_pct(p['pi_high'])} ({term('prediction interval')}; the rate it "
-        "reports would vary more, by its own chance variation).",
+        _new_centre_line(a),
         f"- **Do the series agree?** {agree}",
         f"- **Does the number hold up?** Across the {term('sensitivity analyses', 'sensitivity analysis')} "
         f"the estimate ranges from {_pct(lo)} to {_pct(hi)}.",
@@ -233,21 +263,14 @@ def summary_markdown(a: PooledAnalysis, endpoint: str, horizon_years: float) -> 
     detail = [
         f"- Model: {term('random effects', 'random-effects model')} on the {term('logit scale')}, "
         f"{term('τ²')} by {term(str(p['tau2_method']), 'REML') if p['tau2_method'] == 'REML' else p['tau2_method']}, "
-        f"{term(str(p['ci_method']), 'HKSJ') if str(p['ci_method']).startswith('HKSJ') else p['ci_method']} interval.",
+        f"{_interval_words(str(p['ci_method']))}.",
         f"- Heterogeneity: {term('I²')} = {p['i2']:.0f}%, {term('τ²')} = {p['tau2']:.3f} "
         f"({term('Q-profile')} 95% CI {p['tau2_ci_low']:.3f} to {p['tau2_ci_high']:.3f}), "
         f"{term('Q', COCHRAN_Q)} = {p['q']:.2f} on {int(p['q_df'])} df, {p_text(p['q_p'])}.",
         f"- {pi_convention_sentence(a)}",
         f"- {interval_moves_sentence(a)}",
     ]
-    adhoc = a.estimates[a.estimates["ci_method"] == "HKSJ-adhoc"]
-    if not adhoc.empty and (adhoc["ci_high"].iat[0] - adhoc["ci_low"].iat[0]) > (p["ci_high"] - p["ci_low"]) + 0.05:
-        detail.append(
-            f"- The {term('HKSJ scale factor')} is below 1 here (the series vary less around the pooled "
-            f"rate than the fitted random-effects model expects), which narrows the HKSJ interval; held "
-            f"at 1 or more ({term('ad hoc correction')}) the interval is {_pct(adhoc['ci_low'].iat[0])} "
-            f"to {_pct(adhoc['ci_high'].iat[0])}."
-        )
+    detail += _scale_factor_lines(a, p)
     if a.k < SMALL_K:
         b = a.estimates[a.estimates["model"] == "Bayesian normal-normal"].iloc[0]
         w = a.estimates[a.estimates["model"].str.startswith("Bayesian normal-normal (tau scale")].iloc[0]
@@ -301,9 +324,39 @@ def leave_one_out_table(a: PooledAnalysis) -> pd.DataFrame:
     return t[["omitted", "remaining", "k", "estimate", "ci_low", "ci_high", "tau2", "i2", "change"]]
 
 
+def _new_centre_line(a: PooledAnalysis) -> str:
+    """What a new centre might see: the prediction interval, or why there is none."""
+    p = a.primary
+    if pd.isna(p["pi_low"]):
+        return (
+            f"- **What a new centre might see:** with {a.k} series the spread between series cannot be "
+            f"estimated, so no {term('prediction interval')} is given: a new series could differ from this "
+            "average by more than its confidence interval shows."
+        )
+    return (
+        f"- **What a new centre might see:** the true rate of a new series like these would be expected "
+        f"between {_pct(p['pi_low'])} and {_pct(p['pi_high'])} ({term('prediction interval')}; the rate it "
+        "reports would vary more, by its own chance variation)."
+    )
+
+
+def _interval_words(ci_method: str) -> str:
+    """The primary interval's name with its glossary links."""
+    if ci_method == pooling.ADHOC:
+        return f"{term('HKSJ')} interval with the {term('ad hoc correction')}"
+    if ci_method.startswith("HKSJ"):
+        return f"{term(ci_method, 'HKSJ')} interval"
+    return f"{ci_method} interval"
+
+
 def pi_convention_sentence(a: PooledAnalysis) -> str:
     """The prediction interval's convention, and the t(k−2) interval beside it (from ``a``)."""
     p = a.primary
+    if pd.isna(p["pi_low"]):
+        return (
+            f"No prediction interval with {a.k} series: it is given from {pooling.MIN_K_PREDICTION} series on "
+            "(with two it rests on a single difference between series and t with one degree of freedom)."
+        )
     if p["ci_method"] == "Wald":
         head = "The prediction interval uses the normal quantile (Wald), as metafor does."
     else:
@@ -336,7 +389,7 @@ def interval_moves_sentence(a: PooledAnalysis) -> str:
         f"({_pct(p['ci_low'])} to {_pct(p['ci_high'])}) moves as follows: its lower bound ranges from "
         f"{span('ci_low')}, its upper bound from {span('ci_high')}."
     )
-    if m["pi_low"].notna().any():
+    if m["pi_low"].notna().any() and pd.notna(p["pi_low"]):
         text += (
             f" The prediction interval ({_pct(p['pi_low'])} to {_pct(p['pi_high'])}): lower bound from "
             f"{span('pi_low')}, upper bound from {span('pi_high')} (the Bayesian rows have no prediction "

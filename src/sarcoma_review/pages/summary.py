@@ -20,6 +20,7 @@ import pandas as pd
 from sarcoma_review.data import loaders, overlap, patient_groups
 from sarcoma_review.data.vocabulary import landmark_name
 from sarcoma_review.stats import certainty as grade
+from sarcoma_review.stats import pooling
 from sarcoma_review.stats.sensitivity import pool_primary
 
 #: Comparator modalities shown beside the particle-therapy rates (photon radiotherapy, radiochemotherapy).
@@ -65,7 +66,7 @@ def rate_analyses(
         def pool(rows: pd.DataFrame, ep: str, hz: float, a: Mapping[str, Any] = a) -> dict[str, Any]:
             return (
                 pool_primary(
-                    rows, ep, hz, tau2_method=a.get("tau2_method", "REML"), ci_method=a.get("ci_method", "HKSJ")
+                    rows, ep, hz, tau2_method=a.get("tau2_method", "REML"), ci_method=a.get("ci_method", pooling.PRIMARY_CI)
                 )
                 .iloc[0]
                 .to_dict()
@@ -427,7 +428,7 @@ def group_frame(
             if d.empty:
                 continue
             res = (
-                pool_primary(d, ep, hz, tau2_method=a.get("tau2_method", "REML"), ci_method=a.get("ci_method", "HKSJ"))
+                pool_primary(d, ep, hz, tau2_method=a.get("tau2_method", "REML"), ci_method=a.get("ci_method", pooling.PRIMARY_CI))
                 .iloc[0]
                 .to_dict()
             )

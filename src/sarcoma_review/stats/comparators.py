@@ -50,6 +50,8 @@ MOVER construction with the pool's 95% prediction interval (:func:`particle_pred
 the interval of its mean, so "higher" means that a new particle series like those pooled would be
 expected to beat the comparator, the spread between series included. The verdict of the mean
 (``verdict_mean``) is kept beside it. For one series no spread can be seen: its own interval is used.
+With two series the spread cannot be estimated (no prediction interval): the verdict is
+:data:`NOT_ASSESSABLE`.
 
 Classification
 --------------
@@ -228,8 +230,9 @@ def particle_interval(res: PoolResult) -> tuple[float, float, float]:
 def particle_prediction(res: PoolResult) -> tuple[float, float] | None:
     """The 95% prediction interval (percent) of a new series' true rate, or None for one series.
 
-    ``mu +/- t_{k-1} sqrt(SE^2 + tau^2)`` on the logit scale (metafor ``predict.rma`` with
-    ``test="knha"``), as the pooling gives it.
+    ``mu +/- t_{k-1} sqrt(SE^2 + tau^2)`` on the logit scale (metafor ``predict.rma``), as the
+    pooling gives it; NaN with two series (the pooling gives none, see
+    :data:`sarcoma_review.stats.pooling.MIN_K_PREDICTION`).
     """
     if res.model == "single study":
         return None
@@ -245,8 +248,16 @@ def mover_difference(p1: float, l1: float, u1: float, p2: float, l2: float, u2: 
     return d, d - float(np.hypot(p1 - l1, u2 - p2)), d + float(np.hypot(u1 - p1, p2 - l2))
 
 
+#: The verdict of a pooled result whose spread between series cannot be estimated (two series: no
+#: prediction interval, so no interval for a new series).
+NOT_ASSESSABLE = "not assessable"
+
+
 def verdict(low: float, high: float) -> str:
-    """``"above"`` / ``"below"`` when the difference interval lies above / below zero, else ``"includes"``."""
+    """``"above"`` / ``"below"`` when the difference interval lies above / below zero, ``"includes"`` when it
+    holds zero, :data:`NOT_ASSESSABLE` when there is no interval (NaN bounds)."""
+    if np.isnan(low) or np.isnan(high):
+        return NOT_ASSESSABLE
     return "above" if low > 0 else "below" if high < 0 else "includes"
 
 
@@ -286,6 +297,8 @@ def compare(res: PoolResult, comp: ComparatorRate) -> dict:
     pi = particle_prediction(res)
     if pi is None:
         pl, pu, nlo, nhi = float("nan"), float("nan"), lo, hi
+    elif np.isnan(pi[0]) or np.isnan(pi[1]):
+        pl, pu, nlo, nhi = float("nan"), float("nan"), float("nan"), float("nan")
     else:
         pl, pu = pi
         _, nlo, nhi = mover_difference(p1, min(pl, p1), max(pu, p1), comp.rate, comp.ci_low, comp.ci_high)

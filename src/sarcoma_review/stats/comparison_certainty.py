@@ -78,6 +78,11 @@ def _rob(r) -> tuple[str, str]:
 def _inconsistency(r) -> tuple[str, str]:
     if int(r["k"]) < 2:
         return "not assessable", "one particle series only: no spread between series can be seen"
+    if pd.isna(r["new_diff_low"]) or pd.isna(r["new_diff_high"]):
+        return "serious", (
+            f"with {int(r['k'])} particle series the spread between series cannot be estimated (no prediction "
+            "interval), so whether it changes the answer is unknown"
+        )
     if r["verdict"] != r["verdict_mean"]:
         return "serious", (
             f"the spread between the {int(r['k'])} particle series changes the answer: the interval "

@@ -26,6 +26,7 @@ import pandas as pd
 from scipy import special, stats
 
 from sarcoma_review.stats.pooling import (
+    PRIMARY_CI,
     _crit,
     _norm_ci,
     _norm_method,
@@ -97,7 +98,7 @@ def moderator_test(
     endpoint: str | None = None,
     horizon_years: float | None = None,
     tau2_method: str = "REML",
-    ci_method: str = "HKSJ",
+    ci_method: str = PRIMARY_CI,
 ) -> tuple[dict, pd.DataFrame]:
     """Mixed-effects subgroup (moderator) test with a common ``tau^2``.
 
@@ -109,7 +110,8 @@ def moderator_test(
         Categorical study column (e.g. ``"particle_group"``); dummy-coded against its first
         level in sorted order (R's treatment contrasts on ``factor()``).
     tau2_method, ci_method : str
-        ``tau^2`` estimator and ``"HKSJ"`` (F test, t intervals) or ``"Wald"`` (QM chi-square).
+        ``tau^2`` estimator and ``"HKSJ-adhoc"`` (the default) or ``"HKSJ"`` (F test, t intervals) or
+        ``"Wald"`` (QM chi-square).
 
     Returns
     -------
@@ -138,7 +140,7 @@ def meta_regression(
     endpoint: str | None = None,
     horizon_years: float | None = None,
     tau2_method: str = "REML",
-    ci_method: str = "HKSJ",
+    ci_method: str = PRIMARY_CI,
 ) -> tuple[dict, pd.DataFrame]:
     """Meta-regression of the logit rate on a continuous study column (default ``year``).
 
@@ -212,7 +214,7 @@ def benchmark_comparison(
     endpoint: str | None = None,
     horizon_years: float | None = None,
     tau2_method: str = "REML",
-    ci_method: str = "HKSJ",
+    ci_method: str = PRIMARY_CI,
     benchmark_label: str = "",
 ) -> pd.DataFrame:
     """Pooled rate versus an external benchmark rate.

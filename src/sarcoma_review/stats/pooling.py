@@ -10,14 +10,17 @@ random effects, ``y_i ~ N(mu, v_i + tau^2)``:
 
 * ``tau^2`` by restricted maximum likelihood (``"REML"``, default), DerSimonian-Laird (``"DL"``)
   or Paule-Mandel (``"PM"``);
-* the confidence interval of ``mu`` by Hartung-Knapp-Sidik-Jonkman (``"HKSJ"``, default; metafor
-  ``test="knha"``, *without* truncating the scale factor at 1, as metafor does by default) with
-  ``t_{k-1}``; the same with the Knapp-Hartung ad hoc correction (``"HKSJ-adhoc"``, metafor
-  ``test="adhoc"``: the scale factor is truncated at 1, so the interval is never narrower than
-  Wald's with the same quantile -- plain HKSJ can be, when the series agree more closely than
-  their sampling variances suggest); or Wald (``"Wald"``, normal quantile);
+* the confidence interval of ``mu`` by Hartung-Knapp-Sidik-Jonkman with the Knapp-Hartung ad hoc
+  correction (``"HKSJ-adhoc"``, :data:`PRIMARY_CI`, the default; metafor ``test="adhoc"``): the
+  HKSJ scale factor is truncated at 1, so the interval is never narrower than Wald's with the
+  same ``t_{k-1}`` quantile. Plain HKSJ (``"HKSJ"``, metafor ``test="knha"``, the factor not
+  truncated) can be narrower than that when the series agree more closely than their sampling
+  variances suggest -- with two or three series a falsely narrow interval -- and is a sensitivity
+  row; Wald (``"Wald"``, normal quantile) is another;
 * the prediction interval as metafor 3.8 ``predict.rma``: ``mu +/- q * sqrt(SE(mu)^2 + tau^2)``
-  with ``q`` from ``t_{k-1}`` under HKSJ and from the normal distribution under Wald;
+  with ``q`` from ``t_{k-1}`` under HKSJ and from the normal distribution under Wald -- given only
+  from :data:`MIN_K_PREDICTION` series on: with two series it rests on ``t`` with one degree of
+  freedom and one between-series difference, and says nothing (NaN, the note says why);
 * Cochran's ``Q`` (fixed-effect weights) with ``k-1`` df and its p value, ``I^2`` and ``H^2``
   as metafor (from ``tau^2`` and the "typical" within-study variance), and the Q-profile
   95% CI of ``tau^2`` (metafor ``confint(rma)``).
@@ -117,9 +120,16 @@ STUDY_COLUMNS: list[str] = [
 ]
 
 TAU2_METHODS = ("REML", "DL", "PM")
-CI_METHODS = ("HKSJ", "Wald")
-#: HKSJ with the scale factor truncated at 1 (metafor ``test="adhoc"``): a sensitivity interval.
+#: HKSJ with the scale factor truncated at 1 (metafor ``test="adhoc"``): the primary interval.
 ADHOC = "HKSJ-adhoc"
+#: The interval every pool, stratum and comparison uses unless told otherwise (issue 19: no stratum
+#: interval narrower than the ad hoc one).
+PRIMARY_CI = ADHOC
+#: The intervals of the estimator grid on each pooled page (plain HKSJ is its own sensitivity row).
+CI_METHODS = (ADHOC, "Wald")
+#: Fewest series for a prediction interval (with two, ``t_1`` and one between-series difference).
+MIN_K_PREDICTION = 3
+NO_PREDICTION_NOTE = f"no prediction interval with fewer than {MIN_K_PREDICTION} series"
 _CI_ALIASES = {
     "hksj": "HKSJ",
     "knha": "HKSJ",
@@ -313,7 +323,7 @@ class RmaFit:
     extra: dict = field(default_factory=dict)
 
 
-def fit_rma(y, v, X=None, tau2_method: str = "REML", ci_method: str = "HKSJ") -> RmaFit:
+def fit_rma(y, v, X=None, tau2_method: str = "REML", ci_method: str = PRIMARY_CI) -> RmaFit:
     """Fit ``y_i ~ N(x_i'b, v_i + tau^2)`` (metafor ``rma(yi, vi, mods=X, method, test)``).
 
     ``I^2 = tau^2 / (tau^2 + s^2)`` with the typical within-study variance
@@ -500,7 +510,7 @@ def pool_rates(
     rate_percent,
     n_patients,
     tau2_method: str = "REML",
-    ci_method: str = "HKSJ",
+    ci_method: str = PRIMARY_CI,
     n_scale: float = 1.0,
     model: str = "random effects",
     level: float = _LEVEL,
@@ -558,11 +568,11 @@ def pool_rates(
     se = float(f.se[0])
     c = _crit(f.ddf, level)
     spi = float(np.sqrt(se**2 + f.tau2))
-    cp = c
+    cp = c if y.size >= MIN_K_PREDICTION else np.nan
     if pi_convention == "k-2":
         cp = float(stats.t.ppf(1 - (1 - level) / 2, y.size - 2)) if y.size >= 3 else np.nan
-        if y.size < 3:
-            note = "; ".join(s for s in (note, "t(k-2) prediction interval undefined with 2 series") if s)
+    if y.size < MIN_K_PREDICTION:
+        note = "; ".join(s for s in (note, NO_PREDICTION_NOTE) if s)
     return PoolResult(
         k=int(y.size),
         n_patients=float(n.sum()),
@@ -690,8 +700,11 @@ def _pool_subsets(
         ncorr = (Mm * corr[None, :]).sum(axis=1).astype(int)
         npat = Mm @ n
         spi = np.sqrt(se**2 + tau2)
+        crit_pi = np.where(km >= MIN_K_PREDICTION, crit, np.nan)
         for a, i in enumerate(multi):
             note = f"continuity correction (+0.5) applied to {ncorr[a]} study(ies) at 0%/100%" if ncorr[a] else ""
+            if km[a] < MIN_K_PREDICTION:
+                note = "; ".join(s for s in (note, NO_PREDICTION_NOTE) if s)
             out[i] = PoolResult(
                 k=int(km[a]),
                 n_patients=float(npat[a]),
@@ -701,7 +714,7 @@ def _pool_subsets(
                 mu=float(mu[a]),
                 se=float(se[a]),
                 ci_logit=(float(mu[a] - crit[a] * se[a]), float(mu[a] + crit[a] * se[a])),
-                pi_logit=(float(mu[a] - crit[a] * spi[a]), float(mu[a] + crit[a] * spi[a])),
+                pi_logit=(float(mu[a] - crit_pi[a] * spi[a]), float(mu[a] + crit_pi[a] * spi[a])),
                 tau2=float(tau2[a]),
                 tau2_ci=nan2,
                 i2=float(i2[a]),
@@ -775,7 +788,7 @@ def pool(
     endpoint: str | None = None,
     horizon_years: float | None = None,
     tau2_method: str = "REML",
-    ci_method: str = "HKSJ",
+    ci_method: str = PRIMARY_CI,
     analysis_id: str | None = None,
     subgroup: str | None = None,
     n_scale: float = 1.0,
@@ -883,7 +896,7 @@ def leave_one_out(
     endpoint: str | None = None,
     horizon_years: float | None = None,
     tau2_method: str = "REML",
-    ci_method: str = "HKSJ",
+    ci_method: str = PRIMARY_CI,
     analysis_id: str | None = None,
     id_column: str = "study_id",
 ) -> pd.DataFrame:
@@ -919,7 +932,7 @@ def cumulative(
     endpoint: str | None = None,
     horizon_years: float | None = None,
     tau2_method: str = "REML",
-    ci_method: str = "HKSJ",
+    ci_method: str = PRIMARY_CI,
     analysis_id: str | None = None,
     order_by: str = "year",
     id_column: str = "study_id",

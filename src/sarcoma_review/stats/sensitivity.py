@@ -32,15 +32,18 @@ WIDE_TAU_SCALE = 1.0
 #: The keys of the sensitivity panel, one per kind of row, in the order :func:`run_analysis` adds them.
 #: ``"tau2:<method>/<ci>"`` rows (every other estimator and interval) are formed from
 #: :data:`sarcoma_review.stats.pooling.TAU2_METHODS` and ``CI_METHODS``.
+#: ``PLAIN_HKSJ``: HKSJ without the ad hoc correction (its scale factor may fall below 1), beside a
+#: primary ad hoc interval; ``ADHOC``: the ad hoc interval beside a primary plain HKSJ one (an analyst's choice).
 #: ``PI_K2``: the primary fit with Higgins' t(k-2) prediction interval instead of metafor's t(k-1)
 #: (only with k >= 3); ``EFFECTIVE_N``: the primary model with a series' n replaced by its effective
 #: sample size at the landmark (only when one is known, see :func:`greenwood_effective_n`).
 #: ``ALL_SERIES``: the primary model on every series as published, overlapping cohorts included (only
 #: when the overlap rule left a series out, see :mod:`sarcoma_review.data.overlap`).
-PRIMARY, SINGLE, ADHOC, PI_K2, HALVED_N, EFFECTIVE_N, GLMM, BAYES, BAYES_WIDE, ALL_SERIES = (
+PRIMARY, SINGLE, ADHOC, PLAIN_HKSJ, PI_K2, HALVED_N, EFFECTIVE_N, GLMM, BAYES, BAYES_WIDE, ALL_SERIES = (
     "primary",
     "single study",
     "hksj-adhoc",
+    "hksj-plain",
     "pi-k2",
     "halved-n",
     "effective-n",
@@ -49,7 +52,7 @@ PRIMARY, SINGLE, ADHOC, PI_K2, HALVED_N, EFFECTIVE_N, GLMM, BAYES, BAYES_WIDE, A
     "bayes-wide",
     "all-series",
 )
-VARIANTS = (PRIMARY, SINGLE, ADHOC, PI_K2, HALVED_N, EFFECTIVE_N, GLMM, BAYES, BAYES_WIDE, ALL_SERIES)
+VARIANTS = (PRIMARY, SINGLE, ADHOC, PLAIN_HKSJ, PI_K2, HALVED_N, EFFECTIVE_N, GLMM, BAYES, BAYES_WIDE, ALL_SERIES)
 #: Keys of the other estimates a page shows (the ``variant`` column of :func:`estimates_table`).
 STRATUM, LEAVE_ONE_OUT, CUMULATIVE = "stratum", "leave-one-out", "cumulative"
 
@@ -71,7 +74,7 @@ def pool_primary(
     horizon_years: float,
     *,
     tau2_method: str = "REML",
-    ci_method: str = "HKSJ",
+    ci_method: str = pooling.PRIMARY_CI,
     analysis_id: str | None = None,
     subgroup: str | None = None,
 ) -> pd.DataFrame:
@@ -250,7 +253,7 @@ class Stratification:
 
 
 def stratify(
-    d: pd.DataFrame, column: str, *, tau2_method: str = "REML", ci_method: str = "HKSJ", analysis_id: str | None = None
+    d: pd.DataFrame, column: str, *, tau2_method: str = "REML", ci_method: str = pooling.PRIMARY_CI, analysis_id: str | None = None
 ) -> Stratification:
     """Pool each value of ``column`` separately and test the strata (:class:`Stratification`)."""
     ep, hz = str(d["endpoint"].iloc[0]), float(d["horizon_years"].iloc[0])
@@ -297,15 +300,17 @@ def _labelled_stand_ins(d_all: pd.DataFrame) -> pd.DataFrame:
 def _estimator_rows(
     d: pd.DataFrame, primary: pd.DataFrame, tau2_method: str, ci_method: str, kw: dict, parts: list, variants: list
 ) -> None:
-    """Every other tau² estimator and interval, the ad hoc correction, the t(k-2) prediction interval."""
+    """Every other tau² estimator and interval, HKSJ with (or without) the ad hoc correction, the t(k-2)
+    prediction interval."""
     for m in pooling.TAU2_METHODS:
         for c in pooling.CI_METHODS:
             if (m, c) != (primary["tau2_method"].iat[0], primary["ci_method"].iat[0]):
                 parts.append(pooling.pool(d, tau2_method=m, ci_method=c, **kw))
                 variants.append(estimator_variant(m, c))
-    if primary["ci_method"].iat[0] == "HKSJ":
-        parts.append(pooling.pool(d, tau2_method=tau2_method, ci_method=pooling.ADHOC, **kw))
-        variants.append(ADHOC)
+    other_hksj = {"HKSJ": (pooling.ADHOC, ADHOC), pooling.ADHOC: ("HKSJ", PLAIN_HKSJ)}.get(primary["ci_method"].iat[0])
+    if other_hksj is not None:
+        parts.append(pooling.pool(d, tau2_method=tau2_method, ci_method=other_hksj[0], **kw))
+        variants.append(other_hksj[1])
     if len(d) >= 3:
         parts.append(pooling.pool(d, tau2_method=tau2_method, ci_method=ci_method, pi_convention="k-2", **kw))
         variants.append(PI_K2)
@@ -391,7 +396,7 @@ def run_analysis(
     horizon_years: float,
     *,
     tau2_method: str = "REML",
-    ci_method: str = "HKSJ",
+    ci_method: str = pooling.PRIMARY_CI,
     analysis_id: str | None = None,
     subgroup_column: str | None = None,
     subgroup_value: str | None = None,
@@ -403,8 +408,8 @@ def run_analysis(
     With ``panel=False`` only the primary model and the per-series table are computed (no
     sensitivity rows, leave-one-out, cumulative or strata): what a forest plot needs.
 
-    The panel: every other tau² estimator (REML, DL, PM) and interval (HKSJ, Wald), HKSJ with the
-    ad hoc correction (scale factor at least 1), the prediction interval with t(k-2) instead of
+    The panel: every other tau² estimator (REML, DL, PM) and interval (HKSJ with the ad hoc correction,
+    Wald), HKSJ without the correction (its scale factor may fall below 1), the prediction interval with t(k-2) instead of
     t(k-1) (k >= 3), the binomial-normal GLMM on reconstructed events, halved effective sample
     size, a series' own effective sample size where ``effective_n`` gives one for a pooled
     series, and the Bayesian normal-normal model with the primary prior on tau and a wider one
