@@ -1,7 +1,7 @@
 """Comparisons page helpers against the R fixture (metafor) and hand checks.
 
-The fixture's benchmark cases are rma(..., test="knha") fits with benchmarks 50/60/70% and the
-moderator cases rma(yi, vi, mods=~factor(particle_group), test="knha"); tolerance 1e-4 as in
+The fixture's benchmark cases are rma(..., test="adhoc") fits (the primary interval) with benchmarks 50/60/70% and the
+moderator cases rma(yi, vi, mods=~factor(particle_group), test="adhoc"); tolerance 1e-4 as in
 tests/test_compare.py.
 """
 
@@ -36,7 +36,7 @@ def lit():
 )
 def test_subgroup_tests_match_metafor_moderator(lit, landmark, case):
     row = comparisons.subgroup_tests(lit, "particle_group").set_index("landmark").loc[landmark]
-    ref = next(c for c in FIXTURE["moderators"] if c["case"] == f"{case}_particle_group_HKSJ")
+    ref = next(c for c in FIXTURE["moderators"] if c["case"] == f"{case}_particle_group_HKSJ-adhoc")
     assert row["f"] == pytest.approx(ref["QM"], abs=1e-4)
     assert row["p_moderator"] == pytest.approx(ref["QMp"], abs=1e-4)
 

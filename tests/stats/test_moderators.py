@@ -39,7 +39,9 @@ def _eh(case):
 
 def test_grid_cannot_shrink():
     names = {c["case"] for c in REF["moderators"]}
-    assert {f"{ep}_{h}y_particle_group_{c}" for ep in ("LC", "OS") for h in (5, 3) for c in ("HKSJ", "HKSJ-adhoc", "Wald")} <= names
+    assert {
+        f"{ep}_{h}y_particle_group_{c}" for ep in ("LC", "OS") for h in (5, 3) for c in ("HKSJ", "HKSJ-adhoc", "Wald")
+    } <= names
     assert len(REF["metareg"]) >= 8 and len(REF["between"]) >= 4 and len(REF["benchmark"]) >= 24
 
 

@@ -56,3 +56,31 @@ def test_adhoc_never_narrower_than_wald():
         w = P.pool_rates(r, n, "REML", "Wald")
         a = P.pool_rates(r, n, "REML", "adhoc")
         assert a.ci_logit[1] - a.ci_logit[0] >= w.ci_logit[1] - w.ci_logit[0] - 1e-12
+
+
+def test_no_stratum_interval_is_narrower_than_the_adhoc_one():
+    """Issue 19: the sacrum stratum read 65-86% because plain HKSJ's scale factor was 0.10 with two series.
+    On the live data, every pooled stratum of every pooled page uses the ad hoc interval, and it is never
+    narrower than plain HKSJ on the same series (holds for any data: the factor is truncated at 1)."""
+    from sarcoma_review.data import loaders, overlap, vocabulary
+    from sarcoma_review.living.analyses import standard_analyses
+    from sarcoma_review.stats import sensitivity
+
+    lit = vocabulary.with_strata(loaders.load_literature())
+    seen = 0
+    for a in standard_analyses():
+        ep, hz = a["endpoint"], float(a["horizon_years"])
+        page = overlap.independent(lit[(lit["endpoint"] == ep) & (lit["horizon_years"].astype(float) == hz)])
+        for s in sensitivity.run_analysis(lit, ep, hz).strata:
+            for _, row in s.estimates[s.estimates["k"] >= 2].iterrows():
+                assert row["ci_method"] == P.ADHOC, (a["id"], s.column, row["subgroup_value"])
+                d = page[page[s.column].astype(str) == str(row["subgroup_value"])]
+                plain = P.pool_rates(d["rate_percent"], d["n_patients"], "REML", "HKSJ")
+                assert 100 * special.logit(row["ci_low"] / 100) == pytest.approx(
+                    100 * P.pool_rates(d["rate_percent"], d["n_patients"], "REML", P.ADHOC).ci_logit[0], abs=1e-6
+                )  # the row is the ad hoc fit of exactly these series
+                assert special.logit(row["ci_high"] / 100) - special.logit(row["ci_low"] / 100) >= (
+                    plain.ci_logit[1] - plain.ci_logit[0] - 1e-9
+                )
+                seen += 1
+    assert seen > 0

@@ -25,7 +25,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import frozen_primary as frozen_literature, r_value
+from helpers import frozen_primary as frozen_literature
+from helpers import r_value
 from scipy import special, stats
 
 from sarcoma_review.stats import moderators as C

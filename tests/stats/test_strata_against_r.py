@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import frozen_literature, frozen_patients, two_series, r_value
+from helpers import frozen_literature, frozen_patients, r_value, two_series
 from scipy import special
 
 from sarcoma_review.data import overlap, vocabulary
@@ -79,7 +79,9 @@ def test_stratum_rule_is_the_r_scripts(lit):
         assert sorted(sel["study_id"]) == sorted(case["study_ids"]), case["case"]
 
 
-@pytest.mark.parametrize("case", [c for c in REF["histology_pooling"] if c["ci"] == "HKSJ-adhoc"], ids=lambda c: c["case"])
+@pytest.mark.parametrize(
+    "case", [c for c in REF["histology_pooling"] if c["ci"] == "HKSJ-adhoc"], ids=lambda c: c["case"]
+)
 def test_page_strata_match_metafor(analyses, case):
     a = analyses[(case["endpoint"], float(case["horizon"]))]
     row = _stratum(a, vocabulary.HISTOLOGY_STRATUM).estimates.set_index("subgroup_value").loc[case["stratum"]]
@@ -129,7 +131,9 @@ def test_page_between_strata_q_matches_metafor(analyses, case):
     assert t["p_between"] == pytest.approx(case["p"], abs=TOL)
 
 
-@pytest.mark.parametrize("case", [c for c in REF["histology_moderators"] if c["ci"] == "HKSJ-adhoc"], ids=lambda c: c["case"])
+@pytest.mark.parametrize(
+    "case", [c for c in REF["histology_moderators"] if c["ci"] == "HKSJ-adhoc"], ids=lambda c: c["case"]
+)
 def test_page_moderator_test_matches_metafor(analyses, case):
     t = _stratum(analyses[(case["endpoint"], float(case["horizon"]))], vocabulary.HISTOLOGY_STRATUM).test
     qmdf = np.atleast_1d(case["QMdf"])

@@ -612,7 +612,9 @@ def comparable_for_summary(panel: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def benchmark_panel(lit: pd.DataFrame, bench: pd.DataFrame, method: str = "REML", ci: str = pooling.PRIMARY_CI) -> pd.DataFrame:
+def benchmark_panel(
+    lit: pd.DataFrame, bench: pd.DataFrame, method: str = "REML", ci: str = pooling.PRIMARY_CI
+) -> pd.DataFrame:
     """Particle therapy against each comparator at the same endpoint and horizon, both with their uncertainty.
 
     One row per comparator and particle population (:data:`POPULATIONS`: non-chordoma series, the

@@ -67,6 +67,7 @@ def sensitivity_table(a: PooledAnalysis) -> pd.DataFrame:
 
 def _scale_factor_lines(a: PooledAnalysis, p) -> list[str]:
     """What the ad hoc correction does on this page: the interval with and without it, when they differ."""
+
     def width(row) -> float:
         return float(row["ci_high"]) - float(row["ci_low"])
 

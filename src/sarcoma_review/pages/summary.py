@@ -66,7 +66,11 @@ def rate_analyses(
         def pool(rows: pd.DataFrame, ep: str, hz: float, a: Mapping[str, Any] = a) -> dict[str, Any]:
             return (
                 pool_primary(
-                    rows, ep, hz, tau2_method=a.get("tau2_method", "REML"), ci_method=a.get("ci_method", pooling.PRIMARY_CI)
+                    rows,
+                    ep,
+                    hz,
+                    tau2_method=a.get("tau2_method", "REML"),
+                    ci_method=a.get("ci_method", pooling.PRIMARY_CI),
                 )
                 .iloc[0]
                 .to_dict()
@@ -428,7 +432,13 @@ def group_frame(
             if d.empty:
                 continue
             res = (
-                pool_primary(d, ep, hz, tau2_method=a.get("tau2_method", "REML"), ci_method=a.get("ci_method", pooling.PRIMARY_CI))
+                pool_primary(
+                    d,
+                    ep,
+                    hz,
+                    tau2_method=a.get("tau2_method", "REML"),
+                    ci_method=a.get("ci_method", pooling.PRIMARY_CI),
+                )
                 .iloc[0]
                 .to_dict()
             )

@@ -253,7 +253,12 @@ class Stratification:
 
 
 def stratify(
-    d: pd.DataFrame, column: str, *, tau2_method: str = "REML", ci_method: str = pooling.PRIMARY_CI, analysis_id: str | None = None
+    d: pd.DataFrame,
+    column: str,
+    *,
+    tau2_method: str = "REML",
+    ci_method: str = pooling.PRIMARY_CI,
+    analysis_id: str | None = None,
 ) -> Stratification:
     """Pool each value of ``column`` separately and test the strata (:class:`Stratification`)."""
     ep, hz = str(d["endpoint"].iloc[0]), float(d["horizon_years"].iloc[0])
@@ -409,8 +414,8 @@ def run_analysis(
     sensitivity rows, leave-one-out, cumulative or strata): what a forest plot needs.
 
     The panel: every other tau² estimator (REML, DL, PM) and interval (HKSJ with the ad hoc correction,
-    Wald), HKSJ without the correction (its scale factor may fall below 1), the prediction interval with t(k-2) instead of
-    t(k-1) (k >= 3), the binomial-normal GLMM on reconstructed events, halved effective sample
+    Wald), HKSJ without the correction (its scale factor may fall below 1), the prediction interval
+    with t(k-2) instead of t(k-1) (k >= 3), the binomial-normal GLMM on reconstructed events, halved effective sample
     size, a series' own effective sample size where ``effective_n`` gives one for a pooled
     series, and the Bayesian normal-normal model with the primary prior on tau and a wider one
     (always computed; emphasised when ``k <`` :data:`SMALL_K`). With one study, only the
