@@ -495,6 +495,22 @@ def load_outcomes(data_dir: Path | None = None) -> pd.DataFrame:
 
 
 @tracking.frame_loader
+def _with_centre_keys(studies: pd.DataFrame, data_dir: Path | None) -> pd.DataFrame:
+    """``studies`` with ``centre_key`` from ``literature/centres`` (every series needs a row), when the data
+    folder has that table; a data folder without it (an older release) gets no such column."""
+    d = _dir(data_dir)
+    if not (d / "literature" / "centres.csv").exists():
+        return studies
+    centres = load_table("literature", "centres", d)
+    missing = sorted(set(studies["study_id"]) - set(centres["study_id"]))
+    if missing:
+        raise DataValidationError(
+            d / "literature" / "centres.csv",
+            [(None, "study_id", "a row for every series of literature/studies", f"none for {sid}") for sid in missing],
+        )
+    return studies.merge(centres[["study_id", "centre_key"]], on="study_id", how="left", validate="one_to_one")
+
+
 def load_literature(
     data_dir: Path | None = None, *, horizon_years: float | None = None, columns: Sequence[str] | None = None
 ) -> pd.DataFrame:
@@ -505,7 +521,7 @@ def load_literature(
     ``columns`` only those columns: a chapter that needs only part of the table loads only that part,
     so the build re-executes it only when that part changes (see :mod:`sarcoma_review.data.tracking`).
     """
-    studies = load_studies(data_dir)
+    studies = _with_centre_keys(load_studies(data_dir), data_dir)
     outcomes = load_outcomes(data_dir)
     # a rate's own provenance (address, what was read, the sentence) keeps the suffix _outcome
     own = [c for c in ("endpoint_as_named", "access", "address", "quote") if c in outcomes.columns]

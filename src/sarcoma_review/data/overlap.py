@@ -20,19 +20,24 @@ COLUMN = "overlap_group"
 STAND_IN_COLUMNS = ("overlap_group", "kept", "left_out")
 
 
-def _group_keys(rows: pd.DataFrame) -> pd.Series:
-    if COLUMN not in rows.columns:
+#: The studies column naming a series' centre (``literature/centres``): the "one series per centre" row.
+CENTRE_COLUMN = "centre_key"
+
+
+def _group_keys(rows: pd.DataFrame, column: str = COLUMN) -> pd.Series:
+    if column not in rows.columns:
         return rows["study_id"].astype(str)
-    g = rows[COLUMN].astype("string").fillna("").str.strip()
+    g = rows[column].astype("string").fillna("").str.strip()
     return g.where(g != "", "series:" + rows["study_id"].astype(str))
 
 
-def counted(rows: pd.DataFrame) -> pd.Series:
+def counted(rows: pd.DataFrame, column: str = COLUMN) -> pd.Series:
     """Boolean mask over ``rows`` (one landmark: one row per series): True for the series a primary
-    pool counts, False for a series another one of its overlap group stands in for."""
+    pool counts, False for a series another one of its overlap group stands in for. With
+    ``column=CENTRE_COLUMN`` the same rule keeps one series per centre."""
     if rows.empty:
         return pd.Series([], dtype=bool, index=rows.index)
-    keys = _group_keys(rows)
+    keys = _group_keys(rows, column)
     order = pd.DataFrame(
         {
             "key": keys,
@@ -67,6 +72,12 @@ def stand_ins(rows: pd.DataFrame) -> pd.DataFrame:
         left = sorted(members[~mask[members.index]]["study_id"].astype(str))
         out.append((key, kept[0], " ".join(left)))
     return pd.DataFrame(out, columns=list(STAND_IN_COLUMNS))
+
+
+def one_per_centre(rows: pd.DataFrame) -> pd.DataFrame:
+    """The largest series of each centre (the overlap rule's order) among ``rows`` (one landmark); rows
+    unchanged when the table has no ``centre_key``."""
+    return rows[counted(rows, CENTRE_COLUMN)]
 
 
 def independent_by_landmark(literature: pd.DataFrame) -> pd.DataFrame:

@@ -65,6 +65,46 @@ def sensitivity_table(a: PooledAnalysis) -> pd.DataFrame:
     ]
 
 
+def _left_out(a: PooledAnalysis | None, variant: str) -> str:
+    """The series a subset row leaves out, by their labels."""
+    if a is None:
+        return ""
+    return ", ".join(_label_of(a, s) for s in a.left_out.get(variant, ()))
+
+
+#: The doubts the subset rows answer, in the reader's words.
+SUBSET_DOUBTS = {
+    sensitivity.ONE_PER_CENTRE: "Keeping one series per centre",
+    sensitivity.NO_CHORDOMA_MAJORITY: "Leaving out the series most of whose patients have a chordoma",
+}
+
+
+def holds_up_line(a: PooledAnalysis) -> str:
+    """"Does the number hold up?": how the estimate and both ends of its 95% CI move across the sensitivity
+    rows, then the doubts a reader raises (one series per centre, chordoma-majority series) answered row by
+    row, or why a row is not there."""
+    m = sensitivity.interval_moves(a)
+    p = a.primary
+    text = (
+        f"- **Does the number hold up?** Across the {len(m)} {term('sensitivity analyses', 'sensitivity analysis')} "
+        f"the estimate ranges from {_pct(m['estimate'].min())} to {_pct(m['estimate'].max())}; the 95% CI "
+        f"({_pct(p['ci_low'])} to {_pct(p['ci_high'])}) moves its lower end between {_pct(m['ci_low'].min())} and "
+        f"{_pct(m['ci_low'].max())} and its upper end between {_pct(m['ci_high'].min())} and "
+        f"{_pct(m['ci_high'].max())}."
+    )
+    rows = dict(zip(a.variants, a.estimates.itertuples()))
+    for variant, doubt in SUBSET_DOUBTS.items():
+        if variant in rows:
+            r = rows[variant]
+            text += (
+                f" {doubt}: {_pct(r.estimate)} ({_pct(r.ci_low)} to {_pct(r.ci_high)}, {int(r.k)} series; "
+                f"left out: {md_text(_left_out(a, variant))})."
+            )
+        elif variant in a.skipped:
+            text += f" {doubt}: not possible here ({md_text(a.skipped[variant])})."
+    return text
+
+
 def _scale_factor_lines(a: PooledAnalysis, p) -> list[str]:
     """What the ad hoc correction does on this page: the interval with and without it, when they differ."""
 
@@ -117,6 +157,9 @@ def _describe(variant: str, r, a: PooledAnalysis | None = None) -> str:
         sensitivity.GLMM: "GLMM (ML, events = n·p)",
         sensitivity.BAYES: f"Bayesian, τ ~ half-normal({pooling.PRIOR_TAU_SCALE:g})",
         sensitivity.BAYES_WIDE: f"Bayesian, τ ~ half-normal({WIDE_TAU_SCALE:g})",
+        sensitivity.ONE_PER_CENTRE: f"One series per centre (left out: {_left_out(a, sensitivity.ONE_PER_CENTRE)})",
+        sensitivity.NO_CHORDOMA_MAJORITY: "Without series most of whose patients have a chordoma (left out: "
+        f"{_left_out(a, sensitivity.NO_CHORDOMA_MAJORITY)})",
         sensitivity.ALL_SERIES: f"Every series as published, shared cohorts counted twice ({r.tau2_method} · "
         f"{ci_words(r.ci_method)})",
     }
@@ -240,8 +283,6 @@ def summary_markdown(a: PooledAnalysis, endpoint: str, horizon_years: float) -> 
             f"({term('95% CI', 'confidence interval')} {_pct(p['ci_low'])} to {_pct(p['ci_high'])}). "
             "Nothing is pooled; the figure is that study's own estimate."
         )
-    moves = sensitivity.interval_moves(a)
-    lo, hi = moves["estimate"].min(), moves["estimate"].max()
     if p["q_p"] < 0.05:
         agree = (
             f"The series differ more than chance alone would explain ({term('heterogeneity')}): "
@@ -258,8 +299,7 @@ def summary_markdown(a: PooledAnalysis, endpoint: str, horizon_years: float) -> 
         f"patients ({term('95% CI', 'confidence interval')} {_pct(p['ci_low'])} to {_pct(p['ci_high'])}).",
         _new_centre_line(a),
         f"- **Do the series agree?** {agree}",
-        f"- **Does the number hold up?** Across the {term('sensitivity analyses', 'sensitivity analysis')} "
-        f"the estimate ranges from {_pct(lo)} to {_pct(hi)}.",
+        holds_up_line(a),
     ]
     detail = [
         f"- Model: {term('random effects', 'random-effects model')} on the {term('logit scale')}, "

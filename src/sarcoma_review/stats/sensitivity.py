@@ -52,7 +52,25 @@ PRIMARY, SINGLE, ADHOC, PLAIN_HKSJ, PI_K2, HALVED_N, EFFECTIVE_N, GLMM, BAYES, B
     "bayes-wide",
     "all-series",
 )
-VARIANTS = (PRIMARY, SINGLE, ADHOC, PLAIN_HKSJ, PI_K2, HALVED_N, EFFECTIVE_N, GLMM, BAYES, BAYES_WIDE, ALL_SERIES)
+#: ``ONE_PER_CENTRE``: the primary model on the largest series of each centre (``literature/centres``;
+#: only when that leaves a series out and two or more remain). ``NO_CHORDOMA_MAJORITY``: without the
+#: series most of whose patients have a chordoma (:func:`chordoma_majority`; same conditions).
+ONE_PER_CENTRE, NO_CHORDOMA_MAJORITY = "one-per-centre", "no-chordoma-majority"
+VARIANTS = (
+    PRIMARY,
+    SINGLE,
+    ADHOC,
+    PLAIN_HKSJ,
+    PI_K2,
+    HALVED_N,
+    EFFECTIVE_N,
+    GLMM,
+    BAYES,
+    BAYES_WIDE,
+    ALL_SERIES,
+    ONE_PER_CENTRE,
+    NO_CHORDOMA_MAJORITY,
+)
 #: Keys of the other estimates a page shows (the ``variant`` column of :func:`estimates_table`).
 STRATUM, LEAVE_ONE_OUT, CUMULATIVE = "stratum", "leave-one-out", "cumulative"
 
@@ -61,6 +79,42 @@ STRATUM, LEAVE_ONE_OUT, CUMULATIVE = "stratum", "leave-one-out", "cumulative"
 #: sites of other series, so site strata are shown without a test.
 STRATA = (vocabulary.HISTOLOGY_STRATUM, "particle_group", "site")
 TESTED_STRATA = (vocabulary.HISTOLOGY_STRATUM, "particle_group")
+
+
+def chordoma_majority(rows: pd.DataFrame) -> pd.Series:
+    """True for a series most of whose patients have a chordoma: ``patient_group`` chordoma, or a chordoma
+    count above half its patients. A series that gives no count and is not a chordoma series is False
+    (it cannot be shown to be one)."""
+    group = rows.get("patient_group", pd.Series("", index=rows.index)).astype("string").fillna("").str.lower()
+    n_ch = pd.to_numeric(rows.get("n_chordoma", pd.Series(np.nan, index=rows.index)), errors="coerce")
+    named = (group.str.strip() == "chordoma").fillna(False).astype(bool)
+    counted = (n_ch > rows["n_patients"].astype(float) / 2).fillna(False).astype(bool)
+    return named | counted
+
+
+def _subset_rows(
+    d: pd.DataFrame, kw: dict, tau2_method: str, ci_method: str, parts: list, variants: list
+) -> tuple[dict, dict]:
+    """The one-per-centre and without-chordoma-majority rows, when each leaves a series out and two remain;
+    returns ``(left_out, skipped)`` as :class:`PooledAnalysis` keeps them."""
+    left_out: dict[str, tuple[str, ...]] = {}
+    skipped: dict[str, str] = {}
+    subsets = {
+        ONE_PER_CENTRE: (overlap.one_per_centre(d), "every series comes from its own centre"),
+        NO_CHORDOMA_MAJORITY: (d[~chordoma_majority(d)], "no series has a chordoma majority"),
+    }
+    for variant, (rows, none_why) in subsets.items():
+        left = sorted(set(d["study_id"].astype(str)) - set(rows["study_id"].astype(str)))
+        if left:
+            left_out[variant] = tuple(left)
+        if not left:
+            skipped[variant] = none_why
+        elif len(rows) < 2:
+            skipped[variant] = f"leaving out {len(left)} series leaves {len(rows)}: nothing to pool"
+        else:
+            parts.append(pooling.pool(rows, tau2_method=tau2_method, ci_method=ci_method, **kw))
+            variants.append(variant)
+    return left_out, skipped
 
 
 def estimator_variant(tau2_method: str, ci_method: str) -> str:
@@ -127,6 +181,10 @@ class PooledAnalysis:
     strata: tuple[Stratification, ...] = ()
     effective_n: dict = field(default_factory=dict)
     stand_ins: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(overlap.STAND_IN_COLUMNS)))
+    #: ``{variant: study ids left out}`` of the ``ONE_PER_CENTRE`` and ``NO_CHORDOMA_MAJORITY`` rows, and of
+    #: those not run (``skipped``: ``{variant: why}``).
+    left_out: dict = field(default_factory=dict)
+    skipped: dict = field(default_factory=dict)
 
     @property
     def k(self) -> int:
@@ -443,6 +501,7 @@ def run_analysis(
             pool_primary(d_all, endpoint, horizon_years, tau2_method=tau2_method, ci_method=ci_method, analysis_id=aid)
         )
         variants.append(ALL_SERIES)
+    left_out, skipped = _subset_rows(d, kw, tau2_method, ci_method, parts, variants) if len(d) >= 2 and panel else ({}, {})
     estimates = pd.concat(parts, ignore_index=True)
     estimates["analysis_id"] = aid
     if subgroup_column:
@@ -468,6 +527,8 @@ def run_analysis(
         strata=strata,
         effective_n=known_eff if len(d) >= 2 and panel else {},
         stand_ins=stand,
+        left_out=left_out,
+        skipped=skipped,
     )
 
 
