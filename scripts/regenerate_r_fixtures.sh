@@ -14,8 +14,9 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 command -v Rscript >/dev/null || { echo "Rscript not found: install R (see header of this script)" >&2; exit 1; }
 
-# <group>/<table> read by make_reference.R (literature/particle_groups: studies' foreign key)
-tables=(literature/studies literature/outcomes literature/particle_groups ifosfamide/patients)
+# <group>/<table> read by make_reference.R (literature/particle_groups: studies' foreign key; literature/centres:
+# the one-series-per-centre row)
+tables=(literature/studies literature/outcomes literature/particle_groups literature/centres ifosfamide/patients)
 frozen="$root/tests/fixtures/r_inputs"
 rm -rf "$frozen"
 for t in "${tables[@]}"; do

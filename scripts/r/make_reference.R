@@ -32,9 +32,11 @@ studies <- read.csv(file.path(inputs_dir, "literature", "studies.csv"), stringsA
 outcomes <- read.csv(file.path(inputs_dir, "literature", "outcomes.csv"), stringsAsFactors = FALSE)
 if (!"overlap_group" %in% names(studies)) studies$overlap_group <- ""
 studies$overlap_group[is.na(studies$overlap_group)] <- ""
+centres <- read.csv(file.path(inputs_dir, "literature", "centres.csv"), stringsAsFactors = FALSE)
+studies <- merge(studies, centres[, c("study_id", "centre_key")], by = "study_id", all.x = TRUE, sort = FALSE)
 lit <- merge(outcomes[, c("study_id", "endpoint", "horizon_years", "rate_percent")],
              studies[, c("study_id", "first_author", "year", "n_patients", "particle_group", "histology",
-                         "overlap_group")],
+                         "overlap_group", "patient_group", "n_chordoma", "centre_key")],
              by = "study_id", sort = FALSE)
 # histology strata: chordoma-only series versus all other series
 lit$histology_group <- ifelse(lit$histology == "Chordoma", "chordoma", "other")
@@ -75,6 +77,21 @@ summ <- function(res, ci) {
 }
 
 pooling <- list(); loo <- list(); cum <- list(); halved <- list(); glmm <- list(); adhoc <- list()
+subsets <- list()
+# The pooled pages' subset rows, written again here (independently of stats/sensitivity.py): one series per
+# centre (within the landmark's independent series, the largest of each centre_key; a tie to the later year,
+# then the smaller study_id) and without chordoma-majority series (patient_group "chordoma", or n_chordoma
+# above half of n_patients; a series with no count is kept). A row only when it leaves a series out and
+# two or more remain; REML with test = "adhoc" (the primary model).
+one_per_centre <- function(d) {
+  o <- order(d$centre_key, -d$n_patients, -d$year, d$study_id)
+  d[o, ][!duplicated(d$centre_key[o]), ]
+}
+no_chordoma_majority <- function(d) {
+  maj <- tolower(trimws(ifelse(is.na(d$patient_group), "", d$patient_group))) == "chordoma" |
+    (!is.na(d$n_chordoma) & d$n_chordoma > d$n_patients / 2)
+  d[!maj, ]
+}
 moderators <- list(); metareg <- list(); between <- list(); benchmark <- list(); single <- list()
 prediction_k2 <- list()
 # Prediction interval with Higgins' t_{k-2} (Higgins, Thompson & Spiegelhalter 2009), by hand from
@@ -137,6 +154,14 @@ for (i in seq_len(nrow(LANDMARKS))) {
   cum[[length(cum) + 1]] <- list(case = sprintf("%s_%gy", ep, h), added = d$study_id[order(d$year)],
     estimate = cu$estimate, se = cu$se, ci_lb = cu$ci.lb, ci_ub = cu$ci.ub, tau2 = cu$tau2,
     I2 = cu$I2, H2 = cu$H2, QE = cu$Q, QEp = cu$Qp)
+  for (v in c("one-per-centre", "no-chordoma-majority")) {
+    ds <- if (v == "one-per-centre") one_per_centre(d) else no_chordoma_majority(d)
+    if (nrow(ds) < nrow(d) && nrow(ds) >= 2) {
+      rs <- rma(yi, vi, data = ds, method = "REML", test = "adhoc", control = ctrl)
+      subsets[[length(subsets) + 1]] <- c(list(case = sprintf("%s_%gy_%s", ep, h, v), variant = v,
+        study_ids = I(sort(ds$study_id))), summ(rs, "HKSJ-adhoc"))
+    }
+  }
   # HKSJ with the Knapp-Hartung ad hoc correction (scale factor truncated at 1): metafor test = "adhoc"
   ra <- rma(yi, vi, data = d, method = "REML", test = "adhoc", control = ctrl)
   adhoc[[length(adhoc) + 1]] <- c(list(case = sprintf("%s_%gy", ep, h)), summ(ra, "HKSJ-adhoc"))
@@ -358,7 +383,7 @@ out <- list(
   moderators = moderators, between = between, metareg = metareg, benchmark = benchmark,
   bayes = bayes, survival = surv, prediction_k2 = prediction_k2, histology_pooling = histology_pooling,
   histology_between = histology_between, histology_moderators = histology_moderators,
-  bayes_wide = bayes_wide, forest = forest, binomial = binomial, all_series = all_series)
+  bayes_wide = bayes_wide, forest = forest, binomial = binomial, all_series = all_series, subsets = subsets)
 writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, na = "null", pretty = TRUE), out_file)
 cat("wrote", out_file, "\n")
 

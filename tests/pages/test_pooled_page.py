@@ -221,3 +221,28 @@ def test_no_page_formats_p_by_hand():
         assert not bad, f"{nb.name} formats p-values by hand: {bad}"
         uses += len(re.findall(r'"(p|p_[a-z]+|q_p)"\s*:\s*"p"', src))
     assert uses >= 4  # pooled (heterogeneity), comparisons (3 p columns), ifosfamide (log-rank) use it
+
+
+@pytest.mark.parametrize("ep, h", LANDMARKS)
+def test_small_pools_show_the_bayesian_estimate_methods_promises(ep, h):
+    """Methods: with fewer than SMALL_K series each pooled page reports the Bayesian estimate and its credible
+    interval beside the primary one, with the wider prior's interval. Checked on the live data for every page
+    with 2 <= k < SMALL_K; the numbers are read back from the analysis's Bayesian rows (tested against R in
+    tests/stats), never typed. A page with SMALL_K or more series does not lead with it."""
+    a = sensitivity.run_analysis(loaders.load_literature(), ep, h)
+    if not a.is_pooled:
+        return
+    md = pooled.summary_markdown(a, ep, h)
+    b = a.estimates[a.estimates["model"] == "Bayesian normal-normal"].iloc[0]
+    shown = f"{b['estimate']:.1f}%" in md and f"{b['ci_low']:.1f}% to {b['ci_high']:.1f}%" in md
+    assert shown == (a.k < sensitivity.SMALL_K), (ep, h, a.k)
+
+
+def test_two_series_page_gives_no_prediction_interval_and_says_why():
+    """Methods: no prediction interval below three series. A two-series analysis shows none (no 'nan' either)
+    and says why; the CSV row has empty bounds."""
+    a = sensitivity.run_analysis(two_series(), "DPFS", 5)
+    assert a.k == 2 and pd.isna(a.primary["pi_low"]) and pd.isna(a.primary["pi_high"])
+    md = pooled.summary_markdown(a, "DPFS", 5)
+    assert "no {term}`prediction interval` is given" in md and "nan" not in md.lower()
+    assert "No prediction interval with 2 series" in md

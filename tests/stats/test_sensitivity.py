@@ -42,7 +42,8 @@ def test_primary_and_panel_match_metafor(literature, endpoint, horizon):
     # every other estimator x interval in the panel is the metafor fit with those settings
     for m in ("REML", "DL", "PM"):
         for c in ("HKSJ-adhoc", "Wald"):
-            panel = pd.Series([v != sensitivity.ALL_SERIES for v in a.variants], index=a.estimates.index)
+            subsets = (sensitivity.ALL_SERIES, sensitivity.ONE_PER_CENTRE, sensitivity.NO_CHORDOMA_MAJORITY)
+            panel = pd.Series([v not in subsets for v in a.variants], index=a.estimates.index)
             row = a.estimates[
                 panel
                 & (a.estimates["model"] == "random effects")
@@ -67,7 +68,8 @@ def test_primary_and_panel_match_metafor(literature, endpoint, horizon):
     assert logit(plain["ci_high"].iat[0] / 100) == pytest.approx(r["ci_ub"], abs=TOL)
     # 6 estimator x interval fits, plain HKSJ, the t(k-2) prediction interval (k >= 3 here),
     # halved n, GLMM and two Bayesian priors
-    assert a.k >= 3 and len(a.estimates) == 12 + (sensitivity.ALL_SERIES in a.variants)
+    subsets = (sensitivity.ALL_SERIES, sensitivity.ONE_PER_CENTRE, sensitivity.NO_CHORDOMA_MAJORITY)
+    assert a.k >= 3 and len(a.estimates) == 12 + sum(v in a.variants for v in subsets)
     assert len(a.variants) == len(a.estimates) and sensitivity.PI_K2 in a.variants
     assert (a.estimates["analysis_id"] == f"{endpoint}_{horizon}y").all()
 
@@ -135,3 +137,33 @@ def test_every_series_as_published_row_matches_metafor(literature, case):
     assert logit(row["ci_low"].iat[0] / 100) == pytest.approx(case["ci_lb"], abs=TOL)
     assert logit(row["ci_high"].iat[0] / 100) == pytest.approx(case["ci_ub"], abs=TOL)
     assert row["tau2"].iat[0] == pytest.approx(case["tau2"], abs=TOL)
+
+
+@pytest.mark.parametrize("case", FIXTURE["subsets"], ids=lambda c: c["case"])
+def test_subset_rows_match_metafor(literature, case):
+    """One series per centre and without chordoma-majority series: the rule written again in R
+    (scripts/r/make_reference.R, subsets) picks the same series, and rma(test="adhoc") on them gives the row."""
+    ep, h = case["case"].split("_")[:2]
+    a = sensitivity.run_analysis(literature, ep, float(h[:-1]))
+    row = a.estimates[[v == case["variant"] for v in a.variants]]
+    assert len(row) == 1 and int(row["k"].iat[0]) == case["k"] == len(case["study_ids"])
+    kept = sorted(set(a.studies["study_id"]) - set(a.left_out[case["variant"]]))
+    assert kept == sorted(case["study_ids"])
+    for col, key in (("estimate", "estimate"), ("ci_low", "ci_lb"), ("ci_high", "ci_ub")):
+        assert logit(row[col].iat[0] / 100) == pytest.approx(case[key], abs=TOL), col
+    assert row["tau2"].iat[0] == pytest.approx(case["tau2"], abs=TOL)
+
+
+def test_every_landmark_has_its_subset_rows_or_says_why(literature):
+    """Each subset row R computes is on the page, and every landmark the package has no such row for says why
+    (the same conditions: a series left out and two remaining)."""
+    from sarcoma_review.living.analyses import standard_analyses
+
+    r_cases = {c["case"] for c in FIXTURE["subsets"]}
+    assert r_cases  # the frozen data have both kinds of row
+    for an in standard_analyses():
+        a = sensitivity.run_analysis(literature, an["endpoint"], float(an["horizon_years"]))
+        for v in (sensitivity.ONE_PER_CENTRE, sensitivity.NO_CHORDOMA_MAJORITY):
+            case = f"{an['endpoint']}_{float(an['horizon_years']):g}y_{v}"
+            assert (v in a.variants) == (case in r_cases), case
+            assert (v in a.variants) != (v in a.skipped), case

@@ -80,7 +80,7 @@ SUBSET_DOUBTS = {
 
 
 def holds_up_line(a: PooledAnalysis) -> str:
-    """"Does the number hold up?": how the estimate and both ends of its 95% CI move across the sensitivity
+    """ "Does the number hold up?": how the estimate and both ends of its 95% CI move across the sensitivity
     rows, then the doubts a reader raises (one series per centre, chordoma-majority series) answered row by
     row, or why a row is not there."""
     m = sensitivity.interval_moves(a)

@@ -501,7 +501,9 @@ def run_analysis(
             pool_primary(d_all, endpoint, horizon_years, tau2_method=tau2_method, ci_method=ci_method, analysis_id=aid)
         )
         variants.append(ALL_SERIES)
-    left_out, skipped = _subset_rows(d, kw, tau2_method, ci_method, parts, variants) if len(d) >= 2 and panel else ({}, {})
+    left_out, skipped = (
+        _subset_rows(d, kw, tau2_method, ci_method, parts, variants) if len(d) >= 2 and panel else ({}, {})
+    )
     estimates = pd.concat(parts, ignore_index=True)
     estimates["analysis_id"] = aid
     if subgroup_column:
