@@ -186,19 +186,11 @@ def judged_evidence(data_dir: Path | None = None) -> pd.DataFrame:
     ]
 
 
-def rule_values() -> dict[str, Any]:
-    """The computed rules' thresholds, for glue in Methods and this chapter."""
-    return {
-        "g_i2_serious": grade.I2_SERIOUS,
-        "g_i2_very": grade.I2_VERY_SERIOUS,
-        "g_pi_serious": grade.PI_WIDTH_SERIOUS,
-        "g_pi_very": grade.PI_WIDTH_VERY_SERIOUS,
-        "g_ci_serious": grade.CI_WIDTH_SERIOUS,
-        "g_ci_very": grade.CI_WIDTH_VERY_SERIOUS,
-        "g_few_series": grade.FEW_SERIES,
-        "g_few_patients": grade.FEW_PATIENTS,
-        "g_start": grade.START_LEVEL,
-    }
+def rule_values(data_dir: Path | None = None) -> dict[str, Any]:
+    """The computed rules' thresholds, for glue in Methods and this chapter (from ``appraisal/grade_thresholds``)."""
+    from sarcoma_review.pages.protocol import threshold_values
+
+    return threshold_values(data_dir)
 
 
 def not_appraised(data_dir: Path | None = None) -> list[str]:
