@@ -187,7 +187,8 @@ def statement(c: grade.Certainty, literature: pd.DataFrame) -> str:
     if not c.pooled:
         return (
             f"Only one series ({_series_label(literature, str(r.get('study_ids', '')))}, {int(r['n_patients'])} "
-            f"patients) reports {what}: {_pct(r['estimate'])}; nothing is pooled" + tail
+            f"patients) reports {what}: {_pct(r['estimate'])}; nothing is pooled, and inconsistency between series "
+            "is not assessable" + tail
         )
     return (
         f"Particle therapy series report {what} of about {_pct(r['estimate'])} "
@@ -621,7 +622,7 @@ def group_table_html(
             f'<td><a href="{_e(r["page"])}"><strong>{_e(r["outcome"])}</strong></a></td>'
             f"<td>{int(r['k'])} ({int(r['n_patients'])})</td><td>{rate}</td><td>{comp}</td>"
             f'<td><span class="grade-symbols" aria-hidden="true">{r["certainty_symbols"]}</span><br>'
-            f"{_e(r['certainty'])}<br><small>{_e(r['rated_down_for'])}</small></td></tr>"
+            f"{_e(r['certainty'])}<br><small>{_e(_rated_down_text(r))}</small></td></tr>"
         )
     h = harms[harms["group"] == group]
     if len(h):
@@ -638,6 +639,14 @@ def group_table_html(
         out.append(f'<tr class="sof-statement"><td colspan="5"><em>{_e(h["followup_caveat"])}</em></td></tr>')
     out.append("</tbody></table>")
     return "".join(out)
+
+
+def _rated_down_text(r: Mapping[str, Any]) -> str:
+    """What a group row was rated down for, and, for one series, that inconsistency is not assessable."""
+    parts = [str(r["rated_down_for"])] if str(r.get("rated_down_for", "") or "") else []
+    if r.get("inconsistency") == "not assessable":
+        parts.append("inconsistency not assessable (one series)")
+    return "; ".join(parts)
 
 
 def load_groups(analyses: Sequence[Mapping[str, Any]], data_dir: Path | None = None) -> pd.DataFrame:
