@@ -211,3 +211,11 @@ def not_appraised(data_dir: Path | None = None) -> list[str]:
     rob = loaders.load_table("appraisal", "risk_of_bias", data_dir)
     rated = set(sources[sources["source_id"].isin(rob["source_id"])]["study_id"].dropna())
     return [s for s in studies["study_id"] if s not in rated]
+
+
+def downgrade_counts(sof: pd.DataFrame) -> str:
+    """In words, how many ratings each domain rated down, most first: ``"risk of bias in 25, imprecision in 22, ..."``
+    (``sof``: the summary-of-findings table, every population)."""
+    counts = {grade.DOMAIN_NAMES[d]: int((sof[f"{d}_downgrade"] < 0).sum()) for d in grade.DOMAINS}
+    parts = [f"{name} in {n}" for name, n in sorted(counts.items(), key=lambda kv: -kv[1]) if n]
+    return ", ".join(parts) if parts else "none"
