@@ -214,8 +214,9 @@ def not_appraised(data_dir: Path | None = None) -> list[str]:
 
 
 def downgrade_counts(sof: pd.DataFrame) -> str:
-    """In words, how many ratings each domain rated down, most first: ``"risk of bias in 25, imprecision in 22, ..."``
-    (``sof``: the summary-of-findings table, every population)."""
+    """In words, how many ratings each domain rated down, most first: ``"risk of bias in 25 ratings, imprecision
+    in 22 ratings, ..."`` (``sof``: the summary-of-findings table, every population)."""
     counts = {grade.DOMAIN_NAMES[d]: int((sof[f"{d}_downgrade"] < 0).sum()) for d in grade.DOMAINS}
-    parts = [f"{name} in {n}" for name, n in sorted(counts.items(), key=lambda kv: -kv[1]) if n]
+    ranked = sorted(counts.items(), key=lambda kv: -kv[1])
+    parts = [f"{name} in {n} rating{'s' if n != 1 else ''}" for name, n in ranked if n]
     return ", ".join(parts) if parts else "none"
