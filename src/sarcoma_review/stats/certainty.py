@@ -201,11 +201,12 @@ def _by_thresholds(low: float, high: float, points: list[tuple[float, str]], wha
 
 
 def _by_width(width: float, serious: float, very: float, what: str) -> tuple[int, str]:
+    why = "(no comparable photon figure for this landmark and population)"
     if width > very:
-        return -2, f"{what} is wider than {very:g} points (no comparable photon figure for this landmark and population)"
+        return -2, f"{what} is wider than {very:g} points {why}"
     if width > serious:
-        return -1, f"{what} is wider than {serious:g} points (no comparable photon figure for this landmark and population)"
-    return 0, f"{what} is at most {serious:g} points wide (no comparable photon figure for this landmark and population)"
+        return -1, f"{what} is wider than {serious:g} points {why}"
+    return 0, f"{what} is at most {serious:g} points wide {why}"
 
 
 def true_rate_range(estimate: float, tau2: float) -> tuple[float, float]:
