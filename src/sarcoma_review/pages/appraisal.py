@@ -41,10 +41,15 @@ def rob_long(data_dir: Path | None = None) -> pd.DataFrame:
     return d
 
 
-def item_order(data_dir: Path | None = None) -> list[str]:
-    """The checklist's items, bias items first, then reporting items (each in the checklist's order)."""
+def item_order(data_dir: Path | None = None, kind: str | None = None) -> list[str]:
+    """The checklist's items, bias items first, then reporting items (each in the checklist's order); ``kind``
+    (``"bias"`` or ``"reporting"``) keeps one kind only."""
     items = loaders.load_table("appraisal", "rob_items", data_dir)
-    return list(items[items["kind"] == "bias"]["item_id"]) + list(items[items["kind"] != "bias"]["item_id"])
+    order = list(items[items["kind"] == "bias"]["item_id"]) + list(items[items["kind"] != "bias"]["item_id"])
+    if kind is None:
+        return order
+    keep = set(items[items["kind"] == kind]["item_id"])
+    return [i for i in order if i in keep]
 
 
 def source_order(data_dir: Path | None = None) -> list[str]:
@@ -64,6 +69,7 @@ def traffic_light_frame(data_dir: Path | None = None) -> pd.DataFrame:
             "judgement": d["judgement"],
             "question": [f"{KIND_NAMES.get(k, k)}: {q}" for k, q in zip(d["kind"], d["item"])],
             "rationale": d["rationale"],
+            "kind": d["kind"],
         }
     )
 
