@@ -281,7 +281,7 @@ def build(
     if missing:  # the book is built; the appraisal chapter shows these series as not appraised
         typer.echo(
             f"note: no risk-of-bias assessment yet for {', '.join(missing)}: add their rows to "
-            "data/appraisal/sources.csv, risk_of_bias.csv and rob_overall.csv"
+            "data/appraisal/sources.csv and risk_of_bias.csv"
         )
 
 
@@ -469,7 +469,7 @@ def add_study_command(
         typer.echo("  no pooled analysis in book/analyses.yml uses these endpoints and landmarks")
     typer.echo(
         f"next: appraise its risk of bias (data/appraisal/sources.csv, risk_of_bias.csv with the ten JBI "
-        f"items, rob_overall.csv: until then {res.study_id} is shown as not appraised), "
+        f"items: until then {res.study_id} is shown as not appraised), "
         "review build (the book), then commit data/"
     )
 

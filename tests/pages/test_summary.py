@@ -65,8 +65,8 @@ def test_homogeneous_rates_clear_the_computed_inconsistency(data_copy: Path):
     for sid in lc5["study_id"]:
         _set_rate(data_copy, sid, "LC", 5, 70.0)
     row = _row(summary.load_sof(standard_analyses(), data_copy), "LC", 5.0)
-    # identical rates: Q = 0, I² = 0 and the prediction interval equals the CI, which for several hundred
-    # patients at 70% is far narrower than 30 points -> not serious by the stated rule
+    # identical rates: Q = 0, so REML puts tau² at 0 and the range of the series' true rates is the single
+    # point 70%, which crosses no decision threshold -> not serious by the stated rule
     assert row["inconsistency"] == "not serious"
 
 
@@ -78,11 +78,16 @@ def test_single_series_rows_are_never_pooled_estimates():
             assert pd.isna(r["pi_low"]) and pd.isna(r["pi_high"])
             assert r["statement"].startswith("Only one series")
             assert r["series"] in r["statement"]
+            # one series: inconsistency is not assessable (never "not serious"), and nothing is rated down for it
+            assert r["inconsistency"] == "not assessable" and r["inconsistency_downgrade"] == 0
         elif r["k"] == 2:  # two series side by side, never a pooled bottom line
             assert r["statement"].startswith("Two series report") and "about" not in r["statement"]
             assert r["statement"].count("patients)") == 2
         else:
             assert r["statement"].startswith("Particle therapy series report")
+        if r["k"] >= 2:
+            assert r["inconsistency"] != "not assessable"
+    assert (sof["k"] == 1).any()  # the live data have single-series rows, so the check above ran
 
 
 def test_csv_columns_and_every_downgrade_has_a_footnote(tmp_path: Path):
@@ -139,9 +144,57 @@ def test_appraisal_tables_cover_every_source_and_item():
     n_items = len(loaders.load_table("appraisal", "rob_items"))
     assert len(rob) == n_sources * n_items
     tl = appraisal.traffic_light_frame()
-    assert len(tl) == n_sources * (n_items + 1)  # every item plus Overall
+    assert len(tl) == n_sources * n_items  # every item; no overall verdict (the tool's guidance gives no rule)
+    assert "Overall" not in set(tl["item"])
     share = appraisal.unappraisable_share()
-    assert (share["n_not_judged"] <= share["n_patients"]).all()
+    assert (share["n_concern"] + share["n_not_appraised"] <= share["n_patients"]).all()
+
+
+def test_bias_items_are_apart_from_reporting_items():
+    items = loaders.load_table("appraisal", "rob_items")
+    assert set(items["kind"]) == {"bias", "reporting"}
+    order = appraisal.item_order()
+    kinds = items.set_index("item_id").loc[order, "kind"].tolist()
+    assert kinds == sorted(kinds)  # every bias item before every reporting item ("bias" < "reporting")
+    tl = appraisal.traffic_light_frame()
+    assert tl["question"].str.match(r"^(bias|reporting) item: ").all()
+    # the support table of the judged risk of bias counts bias items only: a series whose only concerns are on
+    # reporting items counts as no concern
+    rob = appraisal.rob_long()
+    bias_concern = rob[(rob["kind"] == "bias") & (rob["judgement"] != "low")]["study_id"].dropna().unique()
+    share = appraisal.unappraisable_share()
+    lit = loaders.load_literature()
+    row = share[(share["endpoint"] == "LC") & (share["horizon_years"] == 5.0)].iloc[0]
+    lc5 = overlap.independent_by_landmark(lit)
+    lc5 = lc5[(lc5["endpoint"] == "LC") & (lc5["horizon_years"] == 5.0)]
+    assert row["n_concern"] == int(lc5[lc5["study_id"].isin(bias_concern)]["n_patients"].sum())
+
+
+def test_the_tool_choice_and_its_overall_rule_are_recorded_with_their_sources():
+    tools = loaders.load_table("appraisal", "tools").set_index("tool_id")
+    jbi = tools.loc["jbi_case_series"]
+    assert jbi["overall_rule"].startswith("none")  # the guidance gives no overall rule: none is invented
+    assert jbi["overall_rule_source"].startswith("https://") and len(jbi["overall_rule_quote"]) > 40
+    assert "QUIPS" in jbi["choice"] and "https://" in jbi["choice"]
+    counts = appraisal.rob_counts()
+    assert counts["rob_overall_quote"] == jbi["overall_rule_quote"]
+    assert counts["rob_n_bias_items"] + counts["rob_n_reporting_items"] == counts["rob_n_items"]
+
+
+def test_protocol_shows_every_threshold_from_the_data():
+    t = loaders.load_table("appraisal", "grade_thresholds")
+    shown = protocol.threshold_table()
+    assert len(shown) == len(t)
+    assert list(shown["value"]) == [f"{v:g} {u}" for v, u in zip(t["value"], t["unit"])]
+    assert list(shown["decision"]) == list(t["decision"])
+    margin = float(t.set_index("threshold_id").at["practice_margin", "value"])
+    comps = loaders.load_comparators()
+    for r in protocol.decision_threshold_table().itertuples():
+        rate = float(r._2.rsplit(": ", 1)[1].rstrip("%"))
+        assert rate in set(comps["rate_percent"].dropna())  # the figure comes from the comparators' data
+        assert r._3 == f"{rate - margin:g}% and {rate + margin:g}%"
+    v = protocol.threshold_values()
+    assert v["g_margin"] == f"{margin:g}"
 
 
 def test_toxicity_restatements_are_flagged_and_not_counted_again():

@@ -79,6 +79,8 @@ def test_one_series_is_that_series_and_two_are_never_a_bottom_line(live_groups):
             assert "about" not in text
         if r["k"] == 2:
             assert r["shown_as"] == "two series" and text.count("patients)") == 2
+        # the group table and its CSV carry every domain; one series: inconsistency not assessable
+        assert (r["inconsistency"] == "not assessable") == (r["k"] == 1)
 
 
 def test_front_page_html_has_each_question_and_no_two_series_pool(live_groups):

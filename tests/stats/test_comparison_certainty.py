@@ -61,3 +61,36 @@ def test_one_series_inconsistency_is_not_assessable_and_does_not_downgrade():
 def test_bounded_comparator_crossing_zero_is_very_serious():
     r = CC.rate_comparison({**BASE, "diff_low": -1.0, "comparator_n_kind": "bound"})
     assert r["imprecision"] == "very serious" and r["certainty"] == "very low"
+
+
+# ----------------------------------------------------------------------------- imprecision against the margin
+#: The protocol's practice-changing difference used in these hand cases (points); thresholds -10 and +10.
+M = 10.0
+
+
+@pytest.mark.parametrize(
+    "lo, hi, kind, expected",
+    [
+        (12.0, 30.0, "exact", "not serious"),  # wholly above +10: practice-changing benefit at both ends
+        (-8.0, 9.0, "exact", "not serious"),  # wholly within -10..+10: no practice-changing difference either way
+        (-30.0, -11.0, "exact", "not serious"),  # wholly below -10
+        (-4.0, 24.0, "exact", "serious"),  # crosses +10 only (the curative-dose photon comparison)
+        (5.0, 20.0, "exact", "serious"),  # excludes zero but crosses +10: action differs between its ends
+        (-12.0, 15.0, "exact", "very serious"),  # crosses -10 and +10
+        (-4.0, 24.0, "bound", "very serious"),  # one threshold, and the real interval is wider still
+        (12.0, 30.0, "bound", "not serious"),  # even the narrowest interval clears both thresholds
+    ],
+)
+def test_imprecision_against_the_practice_margin(lo, hi, kind, expected):
+    r = CC.rate_comparison({**BASE, "diff_low": lo, "diff_high": hi, "comparator_n_kind": kind}, margin=M)
+    assert r["imprecision"] == expected
+    down = {"not serious": 0, "serious": 1, "very serious": 2}[expected]
+    assert r["certainty"] == CC.LEVELS[max(1, CC.START - down)]  # the other domains are not serious in BASE
+
+
+def test_live_margin_is_the_protocols():
+    from sarcoma_review.data import loaders
+    from sarcoma_review.pages.comparisons import practice_margin
+
+    t = loaders.load_table("appraisal", "grade_thresholds").set_index("threshold_id")
+    assert practice_margin() == float(t.at["practice_margin", "value"])

@@ -25,21 +25,31 @@ def short_label(label: str) -> str:
     return str(label).split(" (own publication")[0].split(" (CNAO")[0].split(" (ifosfamide")[0]
 
 
+#: The reader's words for the two kinds of checklist item (``appraisal/rob_items.kind``).
+KIND_NAMES = {"bias": "bias item", "reporting": "reporting item"}
+
+
 def rob_long(data_dir: Path | None = None) -> pd.DataFrame:
-    """Risk of bias, one row per source and item, with the source label, the question and the overall rating."""
+    """Risk of bias, one row per source and item, with the source label, the question, its domain and kind (bias
+    or reporting). No overall verdict per source: the tool's guidance gives no rule for one (``appraisal/tools``)."""
     rob = loaders.load_table("appraisal", "risk_of_bias", data_dir)
     items = loaders.load_table("appraisal", "rob_items", data_dir)
     sources = loaders.load_table("appraisal", "sources", data_dir)
-    overall = loaders.load_table("appraisal", "rob_overall", data_dir)
-    d = rob.merge(items[["tool_id", "item_id", "item", "domain"]], on=["tool_id", "item_id"], how="left")
-    d = d.merge(sources[["source_id", "label", "role", "assessed_from"]], on="source_id", how="left")
-    d = d.merge(overall[["source_id", "tool_id", "overall"]], on=["source_id", "tool_id"], how="left")
+    d = rob.merge(items[["tool_id", "item_id", "item", "domain", "kind"]], on=["tool_id", "item_id"], how="left")
+    d = d.merge(sources[["source_id", "label", "role", "assessed_from", "study_id"]], on="source_id", how="left")
     d["source"] = [short_label(x) for x in d["label"]]
     return d
 
 
-def item_order(data_dir: Path | None = None) -> list[str]:
-    return list(loaders.load_table("appraisal", "rob_items", data_dir)["item_id"])
+def item_order(data_dir: Path | None = None, kind: str | None = None) -> list[str]:
+    """The checklist's items, bias items first, then reporting items (each in the checklist's order); ``kind``
+    (``"bias"`` or ``"reporting"``) keeps one kind only."""
+    items = loaders.load_table("appraisal", "rob_items", data_dir)
+    order = list(items[items["kind"] == "bias"]["item_id"]) + list(items[items["kind"] != "bias"]["item_id"])
+    if kind is None:
+        return order
+    keep = set(items[items["kind"] == kind]["item_id"])
+    return [i for i in order if i in keep]
 
 
 def source_order(data_dir: Path | None = None) -> list[str]:
@@ -49,30 +59,25 @@ def source_order(data_dir: Path | None = None) -> list[str]:
 
 
 def traffic_light_frame(data_dir: Path | None = None) -> pd.DataFrame:
-    """Rows for :func:`sarcoma_review.pages.render.appraisal.traffic_light`: every item, then ``Overall``."""
+    """Rows for :func:`sarcoma_review.pages.render.appraisal.traffic_light`: every item (its question says whether
+    it is a bias or a reporting item); no overall column, since the tool's guidance gives no overall rule."""
     d = rob_long(data_dir)
-    cells = d[["source", "item_id", "judgement", "item", "rationale"]].rename(
-        columns={"item_id": "item", "item": "question"}
-    )
-    overall = loaders.load_table("appraisal", "rob_overall", data_dir)
-    sources = loaders.load_table("appraisal", "sources", data_dir).set_index("source_id")
-    ov = pd.DataFrame(
+    return pd.DataFrame(
         {
-            "source": [short_label(sources.at[s, "label"]) for s in overall["source_id"]],
-            "item": "Overall",
-            "judgement": overall["overall"],
-            "question": "overall rule",
-            "rationale": overall["rationale"],
+            "source": d["source"],
+            "item": d["item_id"],
+            "judgement": d["judgement"],
+            "question": [f"{KIND_NAMES.get(k, k)}: {q}" for k, q in zip(d["kind"], d["item"])],
+            "rationale": d["rationale"],
+            "kind": d["kind"],
         }
     )
-    return pd.concat([cells, ov], ignore_index=True)
 
 
 def rob_counts(data_dir: Path | None = None) -> dict[str, Any]:
-    """Numbers for the chapter's text: sources, how many judged from full text, overall ratings."""
-    overall = loaders.load_table("appraisal", "rob_overall", data_dir)
+    """Numbers and words for the chapter's text: sources, how many judged from full text, the items by kind, the
+    tool, why it was chosen, and what its guidance says about an overall judgement (``appraisal/tools``)."""
     sources = loaders.load_table("appraisal", "sources", data_dir)
-    counts = overall["overall"].value_counts()
     tools = loaders.load_table("appraisal", "tools", data_dir).set_index("tool_id")
     items = loaders.load_table("appraisal", "rob_items", data_dir)
     full = sources["assessed_from"].astype(str).str.contains(r"full (?:paper )?text", case=False, regex=True)
@@ -82,19 +87,20 @@ def rob_counts(data_dir: Path | None = None) -> dict[str, Any]:
         "rob_n_series": int((sources["role"] == SERIES_ROLE).sum()),
         "rob_n_abstract": int(((sources["role"] == SERIES_ROLE) & ~full).sum()),
         "rob_n_items": len(items),
-        "rob_n_cannot": int(counts.get("cannot be judged", 0)),
-        "rob_n_high": int(counts.get("high", 0)),
-        "rob_n_some": int(counts.get("some concerns", 0)),
-        "rob_n_low": int(counts.get("low", 0)),
+        "rob_n_bias_items": int((items["kind"] == "bias").sum()),
+        "rob_n_reporting_items": int((items["kind"] == "reporting").sum()),
+        "rob_bias_items": ", ".join(items[items["kind"] == "bias"]["item_id"]),
+        "rob_reporting_items": ", ".join(items[items["kind"] == "reporting"]["item_id"]),
         "rob_tool": str(tools.at["jbi_case_series", "name"]),
-        "rob_rule": str(overall["rule"].iat[0]),
+        "rob_overall_quote": str(tools.at["jbi_case_series", "overall_rule_quote"]),
+        "rob_overall_source": str(tools.at["jbi_case_series", "overall_rule_source"]),
     }
 
 
 def rob_table(data_dir: Path | None = None) -> pd.DataFrame:
     """The full assessment for display: source, item, question, judgement, rationale, evidence, location."""
     d = rob_long(data_dir)
-    return d[["source", "item_id", "item", "judgement", "rationale", "evidence", "location"]]
+    return d[["source", "item_id", "kind", "item", "judgement", "rationale", "evidence", "location"]]
 
 
 def series_limits(data_dir: Path | None = None) -> pd.DataFrame:
@@ -108,6 +114,7 @@ def series_limits(data_dir: Path | None = None) -> pd.DataFrame:
         rows.append(
             {
                 "item": item,
+                "kind": KIND_NAMES.get(g["kind"].iat[0], g["kind"].iat[0]),
                 "question": g["item"].iat[0],
                 "judged as": "; ".join(f"{k}: {v} series" for k, v in counts.items()),
                 "why (as recorded for most series)": g["rationale"].mode().iat[0],
@@ -118,23 +125,32 @@ def series_limits(data_dir: Path | None = None) -> pd.DataFrame:
 
 
 def unappraisable_share(data_dir: Path | None = None) -> pd.DataFrame:
-    """Per landmark: patients in series whose overall risk of bias could not be judged (feeds the judged domain)."""
+    """Per landmark: patients in series with a concern on a bias item (any bias item unclear, high or not
+    judgeable) and in series not appraised at all; reporting items do not count (feeds the judged risk of bias)."""
     lit = overlap.independent_by_landmark(loaders.load_literature(data_dir))  # each shared cohort once
-    overall = loaders.load_table("appraisal", "rob_overall", data_dir)
-    sources = loaders.load_table("appraisal", "sources", data_dir)
-    status = sources.merge(overall, on="source_id").dropna(subset=["study_id"]).set_index("study_id")["overall"]
-    lit = lit.assign(rob=lit["study_id"].map(status).fillna("not appraised"))
+    d = rob_long(data_dir)
+    bias = d[(d["kind"] == "bias") & d["study_id"].notna()]
+    concern = bias.groupby("study_id")["judgement"].agg(lambda j: bool((j != "low").any()))
+    lit = lit.assign(
+        status=[
+            "not appraised" if s not in concern.index else ("concern" if concern[s] else "no concern")
+            for s in lit["study_id"]
+        ]
+    )
     out = []
     for (ep, hz), g in lit.groupby(["endpoint", "horizon_years"], sort=False):
-        bad = g[g["rob"].isin(["cannot be judged", "not appraised"])]
+        worry = g[g["status"] == "concern"]
+        none = g[g["status"] == "not appraised"]
         out.append(
             {
                 "endpoint": ep,
                 "horizon_years": float(hz),
                 "k": len(g),
                 "n_patients": int(g["n_patients"].sum()),
-                "k_not_judged": len(bad),
-                "n_not_judged": int(bad["n_patients"].sum()),
+                "k_concern": len(worry),
+                "n_concern": int(worry["n_patients"].sum()),
+                "k_not_appraised": len(none),
+                "n_not_appraised": int(none["n_patients"].sum()),
             }
         )
     return pd.DataFrame(out)
@@ -186,26 +202,27 @@ def judged_evidence(data_dir: Path | None = None) -> pd.DataFrame:
     ]
 
 
-def rule_values() -> dict[str, Any]:
-    """The computed rules' thresholds, for glue in Methods and this chapter."""
-    return {
-        "g_i2_serious": grade.I2_SERIOUS,
-        "g_i2_very": grade.I2_VERY_SERIOUS,
-        "g_pi_serious": grade.PI_WIDTH_SERIOUS,
-        "g_pi_very": grade.PI_WIDTH_VERY_SERIOUS,
-        "g_ci_serious": grade.CI_WIDTH_SERIOUS,
-        "g_ci_very": grade.CI_WIDTH_VERY_SERIOUS,
-        "g_few_series": grade.FEW_SERIES,
-        "g_few_patients": grade.FEW_PATIENTS,
-        "g_start": grade.START_LEVEL,
-    }
+def rule_values(data_dir: Path | None = None) -> dict[str, Any]:
+    """The computed rules' thresholds, for glue in Methods and this chapter (from ``appraisal/grade_thresholds``)."""
+    from sarcoma_review.pages.protocol import threshold_values
+
+    return threshold_values(data_dir)
 
 
 def not_appraised(data_dir: Path | None = None) -> list[str]:
-    """The series of ``literature/studies`` without a risk-of-bias assessment (no ``appraisal/sources`` row
-    with a ``rob_overall`` rating): a new series needs its rows in ``data/appraisal/``."""
+    """The series of ``literature/studies`` without a risk-of-bias assessment (no ``appraisal/sources`` row with
+    item judgements in ``risk_of_bias``): a new series needs its rows in ``data/appraisal/``."""
     studies = loaders.load_studies(data_dir)
     sources = loaders.load_table("appraisal", "sources", data_dir)
-    overall = loaders.load_table("appraisal", "rob_overall", data_dir)
-    rated = set(sources[sources["source_id"].isin(overall["source_id"])]["study_id"].dropna())
+    rob = loaders.load_table("appraisal", "risk_of_bias", data_dir)
+    rated = set(sources[sources["source_id"].isin(rob["source_id"])]["study_id"].dropna())
     return [s for s in studies["study_id"] if s not in rated]
+
+
+def downgrade_counts(sof: pd.DataFrame) -> str:
+    """In words, how many ratings each domain rated down, most first: ``"risk of bias in 25 ratings, imprecision
+    in 22 ratings, ..."`` (``sof``: the summary-of-findings table, every population)."""
+    counts = {grade.DOMAIN_NAMES[d]: int((sof[f"{d}_downgrade"] < 0).sum()) for d in grade.DOMAINS}
+    ranked = sorted(counts.items(), key=lambda kv: -kv[1])
+    parts = [f"{name} in {n} rating{'s' if n != 1 else ''}" for name, n in ranked if n]
+    return ", ".join(parts) if parts else "none"

@@ -485,7 +485,7 @@ def sof_comparisons(data_dir: Path | None = None, method: str = "REML", ci: str 
         loaders.load_ifosfamide_patients(data_dir),
     )
     panel = benchmark_panel(lit, bench, method, ci)
-    ratings = comparison_certainty.rate_panel(panel)
+    ratings = comparison_certainty.rate_panel(panel, practice_margin(data_dir))
     out = comparable_for_summary(panel)
     cert = {(r.landmark, r.comparator): r.certainty for r in ratings.itertuples()}
     out["certainty"] = [cert.get((r.landmark, r.comparator), "") for r in out.itertuples()]
@@ -1060,8 +1060,18 @@ def benchmark_chart(panel: pd.DataFrame, width: int = 260):
     return alt.vconcat(*charts_).resolve_scale(y="independent")
 
 
-def method_markdown() -> str:
+def practice_margin(data_dir=None) -> float:
+    """The protocol's practice-changing difference in percentage points (``appraisal/grade_thresholds``), against
+    which a comparison's imprecision is judged."""
+    from sarcoma_review.data import loaders
+
+    t = loaders.load_table("appraisal", "grade_thresholds", data_dir).set_index("threshold_id")
+    return float(t.at["practice_margin", "value"])
+
+
+def method_markdown(data_dir=None) -> str:
     """The Methods chapter's paragraph on how a comparison is computed (generated here, shown there)."""
+    margin = practice_margin(data_dir)
     return (
         "**How each comparison is computed.** A comparator carries its own sampling uncertainty wherever "
         "its size is known or bounded: a rate whose number of patients *n* the text gives has the binomial "
@@ -1094,7 +1104,9 @@ def method_markdown() -> str:
         "starting low): risk of bias from a comparator resting on few patients at risk, inconsistency when "
         "the spread between particle series changes the answer (not assessable for one series), "
         "indirectness when the particle series are not soft-tissue sarcoma series like the comparators, and "
-        "imprecision when the interval of the mean difference includes zero. The comparisons with "
+        f"imprecision when the interval of the mean difference crosses the practice-changing difference of "
+        f"{margin:g} percentage points either way (a stated choice of the review's protocol): one level for one "
+        "threshold crossed, two for both. The comparisons with "
         "soft-tissue sarcoma series use the non-chordoma series as the primary particle-therapy figure and "
         "all series as a sensitivity analysis; every comparison and every rating is published as a "
         "download."

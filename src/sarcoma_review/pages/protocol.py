@@ -192,3 +192,69 @@ def flow_table(c: Mapping[str, Any]) -> pd.DataFrame:
             for p in c["pools"]
         ]
     )
+
+
+# --- certainty: the protocol's thresholds and the decisions they serve ------------------------------------------
+
+
+def threshold_table(data_dir: Path | None = None) -> pd.DataFrame:
+    """The protocol's GRADE thresholds (``appraisal/grade_thresholds``) for display: what each is, its value, the
+    decision it is tied to, why this value, and whether it is the review's own choice or GRADE's guidance."""
+    t = loaders.load_table("appraisal", "grade_thresholds", data_dir)
+    names = {
+        "practice_margin": "Practice-changing difference from the comparable photon figure",
+        "ci_width_serious": "Width of the 95% confidence interval, one level down (no comparable figure)",
+        "ci_width_very_serious": "Width of the 95% confidence interval, two levels down (no comparable figure)",
+        "spread_width_serious": "Spread of the series' true rates, one level down (no comparable figure)",
+        "spread_width_very_serious": "Spread of the series' true rates, two levels down (no comparable figure)",
+        "information_rate": "Rate at which the optimal information size is computed",
+    }
+    return pd.DataFrame(
+        {
+            "threshold": [names.get(i, i) for i in t["threshold_id"]],
+            "value": [f"{v:g} {u}" for v, u in zip(t["value"], t["unit"])],
+            "domain": t["domain"].astype(str),
+            "decision": t["decision"].astype(str),
+            "why this value": t["reasoning"].astype(str),
+            "basis": t["basis"].astype(str),
+            "source": [(f"{q} ({s})" if isinstance(q, str) and q else "") for q, s in zip(t["quote"], t["source"])],
+        }
+    )
+
+
+def decision_threshold_table(data_dir: Path | None = None) -> pd.DataFrame:
+    """Per landmark with a comparable photon figure: the figure, its source, and the two decision thresholds
+    (figure minus and plus the practice margin) the computed domains judge intervals against."""
+    from sarcoma_review.pages.summary import decision_figures, load_thresholds
+
+    th = load_thresholds(data_dir)
+    rows = []
+    for (ep, hz), figs in sorted(decision_figures(data_dir).items()):
+        for label, rate in figs:
+            pts = th.decision_points([(label, rate)])
+            rows.append(
+                {
+                    "landmark": landmark_name(ep, hz),
+                    "comparable photon figure": f"{label}: {rate:g}%",
+                    "decision thresholds": " and ".join(f"{v:g}%" for v, _ in pts),
+                }
+            )
+    return pd.DataFrame(rows, columns=["landmark", "comparable photon figure", "decision thresholds"])
+
+
+def threshold_values(data_dir: Path | None = None) -> dict[str, Any]:
+    """Glue values of the certainty rules (Methods, this page and the appraisal chapter), from the data."""
+    from sarcoma_review.pages.summary import load_thresholds
+    from sarcoma_review.stats.certainty import START_LEVEL
+
+    th = load_thresholds(data_dir)
+    return {
+        "g_margin": f"{th.practice_margin:g}",
+        "g_ci_serious": f"{th.ci_width_serious:g}",
+        "g_ci_very": f"{th.ci_width_very_serious:g}",
+        "g_spread_serious": f"{th.spread_width_serious:g}",
+        "g_spread_very": f"{th.spread_width_very_serious:g}",
+        "g_info_rate": f"{th.information_rate:g}",
+        "g_info_size": th.information_size,
+        "g_start": START_LEVEL,
+    }

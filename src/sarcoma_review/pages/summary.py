@@ -53,13 +53,43 @@ def _landmarks(analyses: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]
     return out
 
 
+#: The comparator modality whose comparable figures set the decision thresholds of the computed GRADE domains
+#: (the decision: particle therapy or curative-dose photon radiotherapy).
+DECISION_MODALITY = "photon RT"
+
+
+def load_thresholds(data_dir: Path | None = None) -> grade.Thresholds:
+    """The protocol's GRADE thresholds (``appraisal/grade_thresholds``)."""
+    return grade.Thresholds.from_table(loaders.load_table("appraisal", "grade_thresholds", data_dir))
+
+
+def decision_figures(data_dir: Path | None = None) -> dict[tuple[str, float], list[tuple[str, float]]]:
+    """The comparable photon figures per landmark, ``{(endpoint, horizon): [(label, rate), ...]}``: the
+    comparators of :data:`DECISION_MODALITY` that the comparisons chapter classifies as comparable
+    (:func:`sarcoma_review.pages.comparisons.sof_comparisons`)."""
+    from sarcoma_review.pages.comparisons import sof_comparisons
+
+    c = sof_comparisons(data_dir)
+    c = c[c["modality"] == DECISION_MODALITY].drop_duplicates(["endpoint", "horizon_years", "comparator"])
+    out: dict[tuple[str, float], list[tuple[str, float]]] = {}
+    for r in c.itertuples():
+        out.setdefault((str(r.endpoint), float(r.horizon_years)), []).append(
+            (str(r.comparator), float(r.comparator_estimate))
+        )
+    return out
+
+
 def rate_analyses(
     literature: pd.DataFrame,
     judgements: pd.DataFrame,
     analyses: Sequence[Mapping[str, Any]],
     populations: Iterable[str] = grade.POPULATIONS,
+    *,
+    thresholds: grade.Thresholds,
+    figures: grade.DecisionFigures | None = None,
 ) -> list[tuple[Mapping[str, Any], grade.Certainty]]:
-    """``(analysis entry, rating)`` for every landmark analysis and population, pooled with the entry's model."""
+    """``(analysis entry, rating)`` for every landmark analysis and population, pooled with the entry's model,
+    rated against ``thresholds`` and the comparable photon ``figures`` (:func:`decision_figures`)."""
     out = []
     for a in _landmarks(analyses):
 
@@ -77,7 +107,13 @@ def rate_analyses(
             )
 
         for c in grade.rate_all(
-            literature, judgements, [(a["endpoint"], float(a["horizon_years"]))], populations, pool=pool
+            literature,
+            judgements,
+            [(a["endpoint"], float(a["horizon_years"]))],
+            populations,
+            pool=pool,
+            thresholds=thresholds,
+            figures=figures,
         ):
             out.append((a, c))
     return out
@@ -156,7 +192,8 @@ def statement(c: grade.Certainty, literature: pd.DataFrame) -> str:
     if not c.pooled:
         return (
             f"Only one series ({_series_label(literature, str(r.get('study_ids', '')))}, {int(r['n_patients'])} "
-            f"patients) reports {what}: {_pct(r['estimate'])}; nothing is pooled" + tail
+            f"patients) reports {what}: {_pct(r['estimate'])}; nothing is pooled, and inconsistency between series "
+            "is not assessable" + tail
         )
     return (
         f"Particle therapy series report {what} of about {_pct(r['estimate'])} "
@@ -186,6 +223,8 @@ def sof_frame(
     populations: Iterable[str] = grade.POPULATIONS,
     data_dir: Path | None = None,
     comparators: bool = True,
+    thresholds: grade.Thresholds | None = None,
+    figures: grade.DecisionFigures | None = None,
 ) -> pd.DataFrame:
     """The summary-of-findings table (one row per landmark x population), as published in the CSV.
 
@@ -193,11 +232,14 @@ def sof_frame(
     ``single study``: one series' own rate, nothing pooled), series (the series' names), estimate, ci_low,
     ci_high, pi_low, pi_high (empty for one series), certainty, certainty_symbols, then per domain its
     judgement, ``<domain>_downgrade``, ``<domain>_basis`` (computed/judged) and ``<domain>_reason``;
-    comparators (the figures beside it, with sources; left empty with ``comparators=False``, which reads
-    no comparator data), statement, page.
+    comparators (the figures beside it, with sources; left empty with ``comparators=False``), statement, page.
+    The ratings always use the protocol's ``thresholds`` and the comparable photon ``figures`` (read from
+    ``data_dir`` when not given), whatever is displayed.
     """
+    thresholds = thresholds or load_thresholds(data_dir)
+    figures = decision_figures(data_dir) if figures is None else figures
     rows = []
-    for a, c in rate_analyses(literature, judgements, analyses, populations):
+    for a, c in rate_analyses(literature, judgements, analyses, populations, thresholds=thresholds, figures=figures):
         r = c.result
         comps = comparator_figures(c.endpoint, c.horizon_years, data_dir) if comparators else []
         row = {
@@ -409,11 +451,17 @@ def group_frame(
     judgements: pd.DataFrame,
     analyses: Sequence[Mapping[str, Any]],
     endpoints: Iterable[str] | None = None,
+    thresholds: grade.Thresholds | None = None,
+    figures: grade.DecisionFigures | None = None,
+    data_dir: Path | None = None,
 ) -> pd.DataFrame:
     """One row per patient group x landmark the group's series report: the series counted (each shared cohort
     once, among the group's own series), each series' own rate, the pooled rate where there are two or more
     series, its GRADE certainty, and ``shown_as`` (``single series``, ``two series`` (never a bottom line: the
-    page shows both series' values) or ``pooled``)."""
+    page shows both series' values) or ``pooled``). Rated as :func:`sof_frame` rates (``thresholds``,
+    ``figures``: read from ``data_dir`` when not given)."""
+    thresholds = thresholds or load_thresholds(data_dir)
+    figures = decision_figures(data_dir) if figures is None else figures
     groups = patient_groups.group_of(literature)
     lit = literature.assign(patient_group_derived=literature["study_id"].map(groups))
     keep = set(endpoints) if endpoints is not None else None
@@ -443,7 +491,7 @@ def group_frame(
                 .to_dict()
             )
             res["study_ids"] = ";".join(d["study_id"].astype(str))
-            c = grade.rate(res, judgements, ep, hz, patient_groups.JUDGEMENT_POPULATION[g])
+            c = grade.rate(res, judgements, ep, hz, patient_groups.JUDGEMENT_POPULATION[g], thresholds, figures)
             k = int(res["k"])
             rows.append(
                 {
@@ -470,6 +518,7 @@ def group_frame(
                     "rated_down_for": "; ".join(
                         f"{grade.DOMAIN_NAMES[x.domain]} ({x.judgement})" for x in downgraded(c)
                     ),
+                    **{d.domain: d.judgement for d in c.domains},
                     "judged_domains_from": patient_groups.JUDGEMENT_POPULATION[g],
                     "page": f"pooled/{a['id']}.html",
                 }
@@ -584,7 +633,7 @@ def group_table_html(
             f'<td><a href="{_e(r["page"])}"><strong>{_e(r["outcome"])}</strong></a></td>'
             f"<td>{int(r['k'])} ({int(r['n_patients'])})</td><td>{rate}</td><td>{comp}</td>"
             f'<td><span class="grade-symbols" aria-hidden="true">{r["certainty_symbols"]}</span><br>'
-            f"{_e(r['certainty'])}<br><small>{_e(r['rated_down_for'])}</small></td></tr>"
+            f"{_e(r['certainty'])}<br><small>{_e(_rated_down_text(r))}</small></td></tr>"
         )
     h = harms[harms["group"] == group]
     if len(h):
@@ -603,11 +652,19 @@ def group_table_html(
     return "".join(out)
 
 
+def _rated_down_text(r: Mapping[str, Any]) -> str:
+    """What a group row was rated down for, and, for one series, that inconsistency is not assessable."""
+    parts = [str(r["rated_down_for"])] if str(r.get("rated_down_for", "") or "") else []
+    if r.get("inconsistency") == "not assessable":
+        parts.append("inconsistency not assessable (one series)")
+    return "; ".join(parts)
+
+
 def load_groups(analyses: Sequence[Mapping[str, Any]], data_dir: Path | None = None) -> pd.DataFrame:
     """:func:`group_frame` for the data in ``data_dir`` (every endpoint; the front page shows LC and OS)."""
     lit = loaders.load_literature(data_dir)
     judgements = loaders.load_table("appraisal", "certainty_judgements", data_dir)
-    return group_frame(lit, judgements, analyses)
+    return group_frame(lit, judgements, analyses, data_dir=data_dir)
 
 
 def write_group_csvs(groups: pd.DataFrame, harms: pd.DataFrame, studies: pd.DataFrame, folder: str | Path) -> None:

@@ -4,16 +4,24 @@ GRADE for prognosis (evidence about the outcome of a group of patients, not a co
 observational evidence at **high** certainty and rates it down in five domains. Two domains are decided
 here by stated rules from the pooled result, so new data can change them:
 
-* **inconsistency** (:func:`rate_inconsistency`): from I² and the width of the 95% prediction interval;
-* **imprecision** (:func:`rate_imprecision`): from the width of the 95% confidence interval, the number
-  of series and the number of patients.
+* **inconsistency** (:func:`rate_inconsistency`): from the spread of the series' true rates (the pooled
+  logit plus and minus 1.96 tau), judged against the landmark's decision thresholds;
+* **imprecision** (:func:`rate_imprecision`): from the 95% confidence interval of the pooled mean against the
+  same thresholds, and the number of patients against the optimal information size.
+
+The thresholds are the protocol's (``data/appraisal/grade_thresholds.csv``, :class:`Thresholds`), each tied to
+a decision: the comparable photon figure of the landmark plus and minus a practice-changing margin (a stated
+protocol choice), or, where there is no such figure, an absolute width. The spread between series is counted
+once: under inconsistency (the range of true rates, without the uncertainty of the mean); imprecision uses the
+interval of the mean, never the prediction interval, which holds both.
 
 The other three (risk of bias, indirectness, publication bias) need judgement; they are read from
 ``data/appraisal/certainty_judgements.csv`` (:func:`judged_domain`) with their rationale and the sentences
 they rest on. :func:`rate` combines the five; :func:`certainty_table` rates every landmark x population.
 
 A landmark reported by one series is never a pooled estimate: its row carries that series' own rate
-(``model`` = ``"single study"``), inconsistency cannot be assessed, and imprecision is very serious.
+(``model`` = ``"single study"``), inconsistency is **not assessable** (said so, not rated down), and
+imprecision is at least serious.
 """
 
 from __future__ import annotations
@@ -57,25 +65,6 @@ LEVEL_MEANING = {
 POPULATIONS = ("all", "non-chordoma", "chordoma")
 #: Table I histology that makes a series a chordoma series.
 CHORDOMA = "Chordoma"
-
-# --- the computed rules (Methods states them; tests check them on hand cases) ----------------------
-#: Inconsistency is serious from this I² (percent) on, very serious from the next.
-I2_SERIOUS = 50.0
-I2_VERY_SERIOUS = 75.0
-#: ... or when the 95% prediction interval is wider than this many percentage points (serious, very serious):
-#: a new series' true rate could then lie anywhere over a range a clinician would act on differently.
-PI_WIDTH_SERIOUS = 30.0
-PI_WIDTH_VERY_SERIOUS = 50.0
-#: Imprecision is serious when the 95% CI of the pooled rate is wider than this (percentage points),
-#: very serious when wider than the next.
-CI_WIDTH_SERIOUS = 20.0
-CI_WIDTH_VERY_SERIOUS = 40.0
-#: ... and at least serious with fewer than this many series or patients (too little information to
-#: trust an interval whose width itself is estimated from so few series).
-FEW_SERIES = 3
-FEW_PATIENTS = 200
-
-_DOWNGRADE = {"not serious": 0, "serious": -1, "very serious": -2}
 
 
 @dataclass(frozen=True)
@@ -134,78 +123,184 @@ def level_symbols(level: str) -> str:
     return "⊕" * n + "◯" * (len(LEVELS) - n)
 
 
-def _worse(a: str, b: str) -> str:
-    return a if _DOWNGRADE[a] <= _DOWNGRADE[b] else b
+# --- the computed rules (Methods states them; tests check them on hand cases) ----------------------
+#: The judgements of a domain and the levels each rates down. "not assessable" (one series: no spread between
+#: series can be seen) rates nothing down and says so, unlike "not serious".
+_DOWNGRADE = {"not serious": 0, "not assessable": 0, "serious": -1, "very serious": -2}
+_JUDGEMENT = {0: "not serious", -1: "serious", -2: "very serious"}
+#: Normal quantile of a two-sided 95% interval (the information size and the spread of the true rates).
+Z95 = 1.959963984540054
+#: Populations the comparable photon figures are set against: the figures the sources quote describe soft-tissue
+#: sarcoma series, so chordoma series are never judged against them (they use the width rules instead).
+DECISION_POPULATIONS = ("all", "non-chordoma")
+#: The ``threshold_id`` rows ``data/appraisal/grade_thresholds.csv`` must hold.
+THRESHOLD_IDS = (
+    "practice_margin",
+    "ci_width_serious",
+    "ci_width_very_serious",
+    "spread_width_serious",
+    "spread_width_very_serious",
+    "information_rate",
+)
 
 
-def rate_inconsistency(k: int, i2: float, pi_low: float, pi_high: float) -> DomainRating:
-    """Inconsistency from I² (percent) and the 95% prediction interval (percent).
+@dataclass(frozen=True)
+class Thresholds:
+    """The protocol's thresholds for the computed domains (``data/appraisal/grade_thresholds.csv``), in
+    percentage points (``information_rate`` in percent). Each is tied to a decision the data file states."""
 
-    Rule: serious if I² ≥ :data:`I2_SERIOUS` or the PI is wider than :data:`PI_WIDTH_SERIOUS` percentage
-    points; very serious if I² ≥ :data:`I2_VERY_SERIOUS` or the PI is wider than
-    :data:`PI_WIDTH_VERY_SERIOUS`. With one series inconsistency cannot be assessed (no rating down here;
-    imprecision rates the single series down instead).
+    practice_margin: float
+    ci_width_serious: float
+    ci_width_very_serious: float
+    spread_width_serious: float
+    spread_width_very_serious: float
+    information_rate: float
+
+    @classmethod
+    def from_table(cls, table: pd.DataFrame, path: str = "data/appraisal/grade_thresholds.csv") -> Thresholds:
+        """Read the thresholds from their table; a missing row is a :class:`DataValidationError`."""
+        values = dict(zip(table["threshold_id"].astype(str), table["value"].astype(float)))
+        missing = [t for t in THRESHOLD_IDS if t not in values]
+        if missing:
+            raise DataValidationError(path, [(None, "threshold_id", f"a row {t}", "none") for t in missing])
+        return cls(**{t: values[t] for t in THRESHOLD_IDS})
+
+    @property
+    def information_size(self) -> int:
+        """Patients one series needs for its 95% interval to reach no further than the practice margin from its
+        rate, at :attr:`information_rate` (GRADE's optimal information size): ``ceil(z² p(1-p) / m²)``."""
+        p, m = self.information_rate / 100.0, self.practice_margin / 100.0
+        return math.ceil(Z95**2 * p * (1.0 - p) / m**2 - 1e-9)
+
+    def decision_points(self, figures: Iterable[tuple[str, float]]) -> list[tuple[float, str]]:
+        """The decision thresholds of a landmark: each comparable photon figure minus and plus the margin,
+        ``(value, words)``, lowest first (thresholds outside 0-100% cannot be crossed and are left out)."""
+        out = []
+        for label, rate in figures:
+            for sign, side in ((-1, "below"), (1, "above")):
+                v = float(rate) + sign * self.practice_margin
+                if 0.0 < v < 100.0:
+                    out.append((v, f"{v:g}% ({self.practice_margin:g} points {side} {label}, {float(rate):g}%)"))
+        return sorted(set(out))
+
+
+def _crossed(low: float, high: float, points: Iterable[tuple[float, str]]) -> list[tuple[float, str]]:
+    """The decision thresholds strictly inside the interval (low, high)."""
+    return [p for p in points if low < p[0] < high]
+
+
+def _by_thresholds(low: float, high: float, points: list[tuple[float, str]], what: str) -> tuple[int, str]:
+    """Levels down from the decision thresholds an interval crosses: none 0, one -1, two or more -2."""
+    hit = _crossed(low, high, points)
+    if not hit:
+        return 0, f"{what} crosses no decision threshold ({'; '.join(p[1] for p in points)})"
+    plural = "s" if len(hit) > 1 else ""
+    return (-1 if len(hit) == 1 else -2), (
+        f"{what} crosses {len(hit)} decision threshold{plural} ({'; '.join(p[1] for p in hit)})"
+    )
+
+
+def _by_width(width: float, serious: float, very: float, what: str) -> tuple[int, str]:
+    why = "(no comparable photon figure for this landmark and population)"
+    if width > very:
+        return -2, f"{what} is wider than {very:g} points {why}"
+    if width > serious:
+        return -1, f"{what} is wider than {serious:g} points {why}"
+    return 0, f"{what} is at most {serious:g} points wide {why}"
+
+
+def true_rate_range(estimate: float, tau2: float) -> tuple[float, float]:
+    """Where 95% of the series' true rates lie if the between-series spread were known: the pooled logit plus
+    and minus 1.96 tau, back to percent. Unlike the prediction interval it leaves out the uncertainty of the
+    pooled mean (imprecision's business), so the two domains never count the same uncertainty."""
+    p = min(max(float(estimate) / 100.0, 1e-12), 1 - 1e-12)
+    mu, tau = math.log(p / (1 - p)), math.sqrt(max(float(tau2), 0.0))
+    return tuple(100.0 / (1.0 + math.exp(-(mu + s * Z95 * tau))) for s in (-1, 1))  # type: ignore[return-value]
+
+
+def rate_inconsistency(
+    k: int,
+    estimate: float,
+    tau2: float,
+    thresholds: Thresholds,
+    decision_points: list[tuple[float, str]] | None = None,
+    i2: float = float("nan"),
+) -> DomainRating:
+    """Inconsistency from the spread of the series' true rates (:func:`true_rate_range`).
+
+    Rule: with comparable photon figures for the landmark (``decision_points``, from
+    :meth:`Thresholds.decision_points`), serious if the range of true rates crosses one decision threshold,
+    very serious if it crosses two or more (series would sit on different sides of a decision); without them,
+    serious if the range is wider than ``spread_width_serious`` points, very serious if wider than
+    ``spread_width_very_serious``. I² is reported, not used: it grows with the series' size whatever the
+    spread means for a decision. With one series inconsistency is **not assessable** (no rating down).
     """
     if int(k) < 2:
         return DomainRating(
             "inconsistency",
-            "not serious",
+            "not assessable",
             0,
             "computed",
-            "One series: inconsistency between series cannot be assessed (the missing "
-            "replication is counted under imprecision).",
+            "One series: no spread between series can be seen, so inconsistency is not assessable (not rated "
+            "down here; the one series' interval is judged under imprecision).",
         )
-    width = float(pi_high) - float(pi_low) if not (math.isnan(pi_low) or math.isnan(pi_high)) else math.inf
-    by_i2 = "very serious" if i2 >= I2_VERY_SERIOUS else "serious" if i2 >= I2_SERIOUS else "not serious"
-    by_pi = (
-        "very serious" if width > PI_WIDTH_VERY_SERIOUS else "serious" if width > PI_WIDTH_SERIOUS else "not serious"
-    )
-    j = _worse(by_i2, by_pi)
-    reason = (
-        f"I² = {i2:.0f}% (serious from {I2_SERIOUS:g}%, very serious from {I2_VERY_SERIOUS:g}%); "
-        f"95% prediction interval {pi_low:.1f}% to {pi_high:.1f}%, {width:.1f} percentage points wide "
-        f"(serious above {PI_WIDTH_SERIOUS:g}, very serious above {PI_WIDTH_VERY_SERIOUS:g})."
-    )
-    return DomainRating("inconsistency", j, _DOWNGRADE[j], "computed", reason)
-
-
-def rate_imprecision(k: int, n_patients: int, ci_low: float, ci_high: float) -> DomainRating:
-    """Imprecision from the 95% CI width (percentage points), the number of series and of patients.
-
-    Rule: very serious if one series only, or the CI is wider than :data:`CI_WIDTH_VERY_SERIOUS`;
-    otherwise serious if the CI is wider than :data:`CI_WIDTH_SERIOUS`, or there are fewer than
-    :data:`FEW_SERIES` series or fewer than :data:`FEW_PATIENTS` patients; otherwise not serious.
-    """
-    width = float(ci_high) - float(ci_low)
-    facts = (
-        f"{int(k)} series, {int(n_patients)} patients; 95% CI {ci_low:.1f}% to {ci_high:.1f}%, "
-        f"{width:.1f} percentage points wide"
-    )
-    if int(k) < 2:
+    i2_text = f"; I² = {i2:.0f}% (reported, not used by the rule)" if i2 == i2 else ""
+    if not (tau2 == tau2):  # no between-series variance estimated: the spread is unbounded, not zero
         return DomainRating(
-            "imprecision",
+            "inconsistency",
             "very serious",
             -2,
             "computed",
-            f"{facts}. One series only: its interval reflects one centre's patients, with no "
-            "other series to replicate it.",
+            f"{int(k)} series but no between-series variance could be estimated, so the spread is taken as "
+            f"unbounded{i2_text}.",
         )
-    if width > CI_WIDTH_VERY_SERIOUS:
-        j = "very serious"
-        why = f"the CI is wider than {CI_WIDTH_VERY_SERIOUS:g} points"
-    elif width > CI_WIDTH_SERIOUS:
-        j = "serious"
-        why = f"the CI is wider than {CI_WIDTH_SERIOUS:g} points"
-    elif int(k) < FEW_SERIES or int(n_patients) < FEW_PATIENTS:
-        j = "serious"
-        why = f"fewer than {FEW_SERIES} series or {FEW_PATIENTS} patients"
+    lo, hi = true_rate_range(estimate, tau2)
+    what = f"the range of the series' true rates ({lo:.1f}% to {hi:.1f}%, {hi - lo:.1f} points)"
+    if decision_points:
+        down, why = _by_thresholds(lo, hi, decision_points, what)
     else:
-        j = "not serious"
-        why = (
-            f"the CI is at most {CI_WIDTH_SERIOUS:g} points wide, from at least {FEW_SERIES} series and "
-            f"{FEW_PATIENTS} patients"
+        down, why = _by_width(hi - lo, thresholds.spread_width_serious, thresholds.spread_width_very_serious, what)
+    return DomainRating("inconsistency", _JUDGEMENT[down], down, "computed", why[0].upper() + why[1:] + i2_text + ".")
+
+
+def rate_imprecision(
+    k: int,
+    n_patients: int,
+    ci_low: float,
+    ci_high: float,
+    thresholds: Thresholds,
+    decision_points: list[tuple[float, str]] | None = None,
+) -> DomainRating:
+    """Imprecision from the 95% confidence interval of the pooled mean (or of the one series' rate).
+
+    Rule: with comparable photon figures (``decision_points``), not serious if the interval crosses no decision
+    threshold, serious if it crosses one, very serious if it crosses two or more (clinical action would differ
+    between its ends); without them, serious if it is wider than ``ci_width_serious`` points, very serious if
+    wider than ``ci_width_very_serious``. Then at least serious with fewer patients than the optimal
+    information size (:attr:`Thresholds.information_size`), and at least serious with one series (its interval
+    holds one centre's patients only and no spread between centres can enter it). The interval of the mean is
+    used, never the prediction interval: the spread between series is judged under inconsistency only.
+    """
+    width = float(ci_high) - float(ci_low)
+    facts = (
+        f"{int(k)} series, {int(n_patients)} patients; 95% CI {ci_low:.1f}% to {ci_high:.1f}%, {width:.1f} points wide"
+    )
+    what = "the 95% CI"
+    if decision_points:
+        down, why = _by_thresholds(float(ci_low), float(ci_high), decision_points, what)
+    else:
+        down, why = _by_width(width, thresholds.ci_width_serious, thresholds.ci_width_very_serious, what)
+    reasons = [why]
+    ois = thresholds.information_size
+    if int(n_patients) < ois:
+        down = min(down, -1)
+        reasons.append(f"fewer patients than the optimal information size ({ois})")
+    if int(k) < 2:
+        down = min(down, -1)
+        reasons.append(
+            "one series only: its interval holds one centre's patients, with no other series to replicate it"
         )
-    return DomainRating("imprecision", j, _DOWNGRADE[j], "computed", f"{facts}: {why}.")
+    return DomainRating("imprecision", _JUDGEMENT[down], down, "computed", f"{facts}: " + "; ".join(reasons) + ".")
 
 
 def judged_domain(
@@ -264,18 +359,46 @@ def judged_domain(
     )
 
 
+#: Comparable photon figures per landmark: ``{(endpoint, horizon_years): [(label, rate percent), ...]}``.
+DecisionFigures = Mapping[tuple[str, float], Iterable[tuple[str, float]]]
+
+
+def decision_points_for(
+    thresholds: Thresholds, figures: DecisionFigures | None, endpoint: str, horizon_years: float, population: str
+) -> list[tuple[float, str]]:
+    """The decision thresholds that apply to one landmark and population: the comparable photon figures of
+    the landmark plus and minus the margin, for :data:`DECISION_POPULATIONS` only; empty otherwise (the width
+    rules then apply)."""
+    if not figures or population not in DECISION_POPULATIONS:
+        return []
+    return thresholds.decision_points(figures.get((str(endpoint), float(horizon_years)), ()))
+
+
 def rate(
-    result: Mapping[str, Any], judgements: pd.DataFrame, endpoint: str, horizon_years: float, population: str
+    result: Mapping[str, Any],
+    judgements: pd.DataFrame,
+    endpoint: str,
+    horizon_years: float,
+    population: str,
+    thresholds: Thresholds,
+    figures: DecisionFigures | None = None,
 ) -> Certainty:
-    """Rate one landmark: ``result`` is its primary pooled (or single-series) row (percent scale)."""
+    """Rate one landmark: ``result`` is its primary pooled (or single-series) row (percent scale, with
+    ``tau2`` on the logit scale); ``figures`` the comparable photon figures (:data:`DecisionFigures`)."""
     k = int(result["k"])
     nan = float("nan")
+    points = decision_points_for(thresholds, figures, endpoint, horizon_years, population)
     computed = {
         "inconsistency": rate_inconsistency(
-            k, float(result.get("i2", nan)), float(result.get("pi_low", nan)), float(result.get("pi_high", nan))
+            k,
+            float(result["estimate"]),
+            float(result.get("tau2", nan)),
+            thresholds,
+            points,
+            i2=float(result.get("i2", nan)),
         ),
         "imprecision": rate_imprecision(
-            k, int(result["n_patients"]), float(result["ci_low"]), float(result["ci_high"])
+            k, int(result["n_patients"]), float(result["ci_low"]), float(result["ci_high"]), thresholds, points
         ),
     }
     domains = tuple(
@@ -312,13 +435,16 @@ def rate_all(
     landmarks: Iterable[tuple[str, float]],
     populations: Iterable[str] = POPULATIONS,
     pool: PoolFn | None = None,
+    *,
+    thresholds: Thresholds,
+    figures: DecisionFigures | None = None,
 ) -> list[Certainty]:
     """Rate every landmark in every population that has at least one series reporting it, each shared
     cohort counted once (:mod:`sarcoma_review.data.overlap`, applied to the landmark before the population
     is taken, as the pooled pages' strata are).
 
     ``pool(rows, endpoint, horizon)`` returns the primary result row (default: REML with HKSJ,
-    :func:`sarcoma_review.stats.sensitivity.pool_primary`).
+    :func:`sarcoma_review.stats.sensitivity.pool_primary`); ``thresholds`` and ``figures`` as :func:`rate`.
     """
     pool = pool or _pool_primary
     out = []
@@ -331,7 +457,7 @@ def rate_all(
                 continue
             res = dict(pool(sel, ep, float(hz)))
             res["study_ids"] = ";".join(sel["study_id"].astype(str))
-            out.append(rate(res, judgements, ep, float(hz), pop))
+            out.append(rate(res, judgements, ep, float(hz), pop, thresholds, figures))
     return out
 
 

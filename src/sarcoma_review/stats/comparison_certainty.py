@@ -16,9 +16,12 @@ the numbers of the comparison row (:func:`rate_comparison`), with its reason in 
 * **indirectness** -- *serious* when the particle series are not all soft-tissue sarcoma series
   while the comparators the sources quote are (a comparison of different populations);
 * **imprecision** -- judged on the interval of the difference of the means (heterogeneity is judged
-  under inconsistency only, so it is never counted twice): *serious* when it includes zero (no
-  difference), *very serious* when in addition the comparator's interval is only the narrowest it
-  can have (its size is only bounded) so the real interval is wider still.
+  under inconsistency only, so it is never counted twice) against the protocol's practice-changing
+  difference ``margin`` (``data/appraisal/grade_thresholds.csv``): the decision thresholds are minus and
+  plus the margin; *not serious* when the interval crosses neither (wholly above, within or below),
+  *serious* when it crosses one, *very serious* when it crosses both, or crosses one while the
+  comparator's interval is only the narrowest it can have (its size is only bounded) so the real
+  interval is wider still. Without a margin (``margin=None``) the one threshold is no difference (zero).
 
 Levels: high 4, moderate 3, low 2, very low 1; each serious domain takes one, very serious two, never
 below very low. No upgrading is considered (no dose-response or large-effect analysis exists for a
@@ -39,7 +42,8 @@ START = 2
 ASSUMPTIONS = (
     "comparison of separate observational series: starts low (confounding between the series is why, and is not "
     "counted again); each domain is judged from the comparison's own numbers; imprecision on the interval of the "
-    "difference of the means, heterogeneity under inconsistency only; one particle series: inconsistency not "
+    "difference of the means against the protocol's practice-changing difference (minus and plus the margin), "
+    "heterogeneity under inconsistency only; one particle series: inconsistency not "
     f"assessable; a local-control comparator with fewer than {MIN_AT_RISK} patients at risk at the landmark is a "
     "risk of bias; no upgrading considered"
 )
@@ -106,24 +110,38 @@ def _indirectness(r) -> tuple[str, str]:
     return "not serious", f"all {k} particle series are soft-tissue sarcoma series, like the comparator"
 
 
-def _imprecision(r) -> tuple[str, str]:
+def _imprecision(r, margin: float | None = None) -> tuple[str, str]:
     lo, hi = r["diff_low"], r["diff_high"]
-    if lo > 0 or hi < 0:
-        return "not serious", (
-            f"the interval of the difference ({lo:+.0f} to {hi:+.0f} points) lies wholly "
-            f"{'above' if lo > 0 else 'below'} zero"
+    points = sorted({-float(margin), float(margin)}) if margin else [0.0]
+    hit = [p for p in points if lo < p < hi]
+    span = f"the interval of the difference ({lo:+.0f} to {hi:+.0f} points)"
+    if margin:
+        named = " and ".join(f"{p:+g}" for p in points)
+        if not hit:
+            where = "above" if lo >= points[-1] else "below" if hi <= points[0] else "within"
+            return "not serious", (
+                f"{span} lies wholly {where} the practice-changing difference ({named} points, the protocol's margin)"
+            )
+        crossed = (
+            f"{span} crosses {' and '.join(f'{p:+g}' for p in hit)} points, the protocol's practice-changing difference"
         )
+    else:
+        if not hit:
+            return "not serious", f"{span} lies wholly {'above' if lo >= 0 else 'below'} zero"
+        crossed = f"{span} includes no difference"
+    if len(hit) >= 2:
+        return "very serious", f"{crossed}: clinical action would differ at its two ends"
     if r["comparator_n_kind"] == "bound":
         return "very serious", (
-            f"the interval of the difference ({lo:+.0f} to {hi:+.0f} points) includes no "
-            "difference, and it is built with the comparator's narrowest possible interval "
+            f"{crossed}, and it is built with the comparator's narrowest possible interval "
             "(only an upper bound of its size is known): the real one is wider"
         )
-    return "serious", f"the interval of the difference ({lo:+.0f} to {hi:+.0f} points) includes no difference"
+    return "serious", crossed
 
 
-def rate_comparison(r) -> dict:
-    """The rating of one comparison row (a mapping with the columns of the comparisons panel)."""
+def rate_comparison(r, margin: float | None = None) -> dict:
+    """The rating of one comparison row (a mapping with the columns of the comparisons panel); ``margin``: the
+    protocol's practice-changing difference in percentage points (None: zero difference is the one threshold)."""
     out = {
         "landmark": r["landmark"],
         "particle_population": r["particle_population"],
@@ -136,7 +154,7 @@ def rate_comparison(r) -> dict:
         ("risk_of_bias", _rob),
         ("inconsistency", _inconsistency),
         ("indirectness", _indirectness),
-        ("imprecision", _imprecision),
+        ("imprecision", lambda row: _imprecision(row, margin)),
     ):
         j, why = judge(r)
         out[name], out[f"{name}_reason"] = j, why
@@ -146,7 +164,8 @@ def rate_comparison(r) -> dict:
     return out
 
 
-def rate_panel(panel: pd.DataFrame) -> pd.DataFrame:
-    """The rating of every primary-population comparison of ``panel`` (columns :data:`CSV_COLUMNS`)."""
-    rows = [rate_comparison(r) for _, r in panel[panel["population_role"] == "primary"].iterrows()]
+def rate_panel(panel: pd.DataFrame, margin: float | None = None) -> pd.DataFrame:
+    """The rating of every primary-population comparison of ``panel`` (columns :data:`CSV_COLUMNS`), imprecision
+    judged against minus and plus ``margin`` (the protocol's practice-changing difference)."""
+    rows = [rate_comparison(r, margin) for _, r in panel[panel["population_role"] == "primary"].iterrows()]
     return pd.DataFrame(rows, columns=CSV_COLUMNS)
