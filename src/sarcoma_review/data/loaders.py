@@ -496,19 +496,16 @@ def load_outcomes(data_dir: Path | None = None) -> pd.DataFrame:
 
 @tracking.frame_loader
 def _with_centre_keys(studies: pd.DataFrame, data_dir: Path | None) -> pd.DataFrame:
-    """``studies`` with ``centre_key`` from ``literature/centres`` (every series needs a row), when the data
-    folder has that table; a data folder without it (an older release) gets no such column."""
+    """``studies`` with ``centre_key`` from ``literature/centres``. A series without a row there (one an
+    analyst just added) is its own centre, ``own:<study_id>``, as a series whose text names no centre; a
+    data folder without the table (an older release) gets no such column."""
     d = _dir(data_dir)
     if not (d / "literature" / "centres.csv").exists():
         return studies
     centres = load_table("literature", "centres", d)
-    missing = sorted(set(studies["study_id"]) - set(centres["study_id"]))
-    if missing:
-        raise DataValidationError(
-            d / "literature" / "centres.csv",
-            [(None, "study_id", "a row for every series of literature/studies", f"none for {sid}") for sid in missing],
-        )
-    return studies.merge(centres[["study_id", "centre_key"]], on="study_id", how="left", validate="one_to_one")
+    out = studies.merge(centres[["study_id", "centre_key"]], on="study_id", how="left", validate="one_to_one")
+    out["centre_key"] = out["centre_key"].fillna("own:" + out["study_id"].astype(str))
+    return out
 
 
 def load_literature(
