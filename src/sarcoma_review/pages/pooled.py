@@ -105,6 +105,10 @@ def holds_up_line(a: PooledAnalysis) -> str:
     return text
 
 
+#: The ad hoc correction is explained on a page when it widens the interval by more than this (percentage points).
+SCALE_NOTE_POINTS = 1.0
+
+
 def _scale_factor_lines(a: PooledAnalysis, p) -> list[str]:
     """What the ad hoc correction does on this page: the interval with and without it, when they differ."""
 
@@ -113,7 +117,7 @@ def _scale_factor_lines(a: PooledAnalysis, p) -> list[str]:
 
     e = a.estimates[a.estimates["model"] == "random effects"]
     plain, adhoc = e[e["ci_method"] == "HKSJ"], e[e["ci_method"] == pooling.ADHOC]
-    if plain.empty or adhoc.empty or width(adhoc.iloc[0]) <= width(plain.iloc[0]) + 0.05:
+    if plain.empty or adhoc.empty or width(adhoc.iloc[0]) <= width(plain.iloc[0]) + SCALE_NOTE_POINTS:
         return []
     shown, other = (adhoc, plain) if p["ci_method"] == pooling.ADHOC else (plain, adhoc)
     if p["ci_method"] == pooling.ADHOC:
@@ -121,8 +125,8 @@ def _scale_factor_lines(a: PooledAnalysis, p) -> list[str]:
             f"- The {term('HKSJ scale factor')} is below 1 here (the series vary less around the pooled rate "
             f"than the fitted random-effects model expects); the {term('ad hoc correction')} holds it at 1, so "
             f"the interval is {_pct(shown['ci_low'].iat[0])} to {_pct(shown['ci_high'].iat[0])}. Without the "
-            f"correction it would be {_pct(other['ci_low'].iat[0])} to {_pct(other['ci_high'].iat[0])}, "
-            "narrower than the data can support with so few series."
+            f"correction it would be {_pct(other['ci_low'].iat[0])} to {_pct(other['ci_high'].iat[0])}: "
+            "narrower only because these few series happen to agree closely."
         ]
     return [
         f"- The {term('HKSJ scale factor')} is below 1 here (the series vary less around the pooled "
