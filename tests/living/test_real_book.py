@@ -48,9 +48,10 @@ def test_one_row_change_reexecutes_only_dependants_and_updates_page(tmp_path):
     readers = {
         page for page, entry in manifest["chapters"].items() if "data/comparators/comparators.csv" in entry["reads"]
     }
-    # the only chapters that use the comparators: the summary of findings (intro), the comparisons, and the
-    # evidence flow (protocol), which counts them
-    assert readers == {"book/intro", "book/comparisons", "book/protocol"}
+    # the only chapters that use the comparators: the summary of findings (intro), the comparisons, the
+    # evidence flow (protocol), which counts them, and the appraisal, whose imprecision thresholds are the
+    # comparable photon figure +/- the protocol's margin
+    assert readers == {"book/intro", "book/comparisons", "book/protocol", "book/appraisal"}
 
     # Kepka et al., >=63 Gy, 5-year local control: 60% as quoted -> 65% (one cell of one row)
     path = root / "data" / "comparators" / "comparators.csv"
