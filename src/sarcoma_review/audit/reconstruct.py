@@ -31,17 +31,23 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
+from fractions import Fraction
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.sparse import lil_matrix
 
 from sarcoma_review.audit.feasibility import (
+    LOG_MARGIN,
     KMProblem,
     Undecided,
     evaluate_statements,
     find_witness,
     km_exact,
 )
+from sarcoma_review.audit.grim import printed_interval
 from sarcoma_review.data import tracking
 from sarcoma_review.data.vocabulary import ENDPOINT_NAMES
 from sarcoma_review.paths import data_dir as default_data_dir
@@ -598,3 +604,501 @@ def cohort_check(frames: dict[str, pd.DataFrame], problems: dict[str, KMProblem]
         "one_cohort": not bad,
         "sentence": sentence,
     }
+
+
+# --------------------------------------------------------------------------------------------
+# one cohort: the endpoints reconstructed jointly
+# --------------------------------------------------------------------------------------------
+#: The endpoint whose times are the follow-up times (death ends follow-up).
+FOLLOW_UP_ENDPOINT = "OS"
+
+#: The joint statement of the paper that ties the endpoints together ("Among these 15 patients, 6 died by
+#: disease progression"): at least that many deaths follow a local failure or a distant progression.
+DIED_OF_PROGRESSION_FACT = "died_of_progression_results"
+
+#: How the reconstruction reads "median follow-up" (the sidecar and the chapter say it).
+FOLLOW_UP_MEDIAN_READING = (
+    "the median of all patients' follow-up times (from the start of carbon-ion therapy to death or last "
+    "contact), the same times whose range the paper prints beside it"
+)
+
+
+def died_of_progression(data_dir: Path | str | os.PathLike[str] | None = None) -> int:
+    """The number of deaths the paper attributes to disease progression (``facts.csv``)."""
+    facts = read_strings("cnao", "facts", data_dir)
+    return int(_num(_fact_row(facts, DIED_OF_PROGRESSION_FACT)["value"], f"{DIED_OF_PROGRESSION_FACT}.value"))
+
+
+#: Months between the regular cell boundaries of the joint program after the first landmark (before it,
+#: one month); statement times are boundaries too.
+JOINT_STEP = 3
+
+#: Patients whose follow-up equals the minimum follow-up (the program lets exactly one patient have it).
+FU_MIN_ENDS = 1
+
+#: At most this many deaths, this many other follow-up ends and this many events of each endpoint per month
+#: of a cell (rounded up), so that the program cannot pile them into one cell (the statements do not
+#: say how events and ends spread between the times they name). Without it the program may put, say, a
+#: third of the cohort's follow-up ends into the last month; None lifts the cap (used when no capped
+#: cohort exists, and the sidecar says so).
+PER_MONTH_CAP = 2
+
+
+def _grid(problems: dict[str, KMProblem], step: int = JOINT_STEP) -> list[float]:
+    """Cell boundaries of the joint program: every month up to the earliest landmark (where follow-up
+    starts to end and the first rates are set, so the order of events and ends matters most), then every
+    ``step`` months up to the last time any statement names; every statement time is a boundary, so a
+    cell lies wholly before or after it. Finer cells admit more orders of events and ends but make the
+    program larger."""
+    import math
+
+    times: set[float] = {0.0}
+    marks: list[float] = []
+    for p in problems.values():
+        times |= {float(t) for t in (*p.landmarks, *p.events_by)}
+        marks += [float(t) for t in p.landmarks]
+        for a in ("event_min", "event_max", "event_median", "fu_min", "fu_max", "fu_median"):
+            if getattr(p, a) is not None:
+                times.add(float(getattr(p, a)))
+    end = max(times)
+    fine = min(marks) if marks else 0.0
+    times |= {float(m) for m in range(1, math.floor(fine) + 1)}
+    times |= {float(m) for m in range(math.ceil(fine), math.ceil(end) + 1, step)}
+    return sorted(t for t in times if t <= end)
+
+
+class _Joint:
+    """The joint integer program (see :func:`joint_risk_sets`): one shared follow-up, the events of
+    every endpoint placed inside it."""
+
+    def __init__(
+        self, problems: dict[str, KMProblem], min_died_of_progression: int, inner: bool, cap: int | None = None
+    ):
+        self.problems = problems
+        self.os = problems[FOLLOW_UP_ENDPOINT]
+        self.subs = [ep for ep in problems if ep != FOLLOW_UP_ENDPOINT]
+        self.n = self.os.n
+        self.B = _grid(problems)
+        self.C = len(self.B) - 1  # cells (B[c], B[c+1]], c = 0..C-1
+        self.nvar = 0
+        self.lb: list[float] = []
+        self.ub: list[float] = []
+        self.integer: list[int] = []
+        self.rows: list[tuple[dict[int, float], float, float]] = []
+        self.inner = inner
+        self.kdp = min_died_of_progression
+        C, n = self.C, self.n
+        self.D = [self.var(0, n) for _ in range(C)]  # deaths in cell c
+        self.X = [self.var(0, n) for _ in range(C)]  # alive at last contact, in cell c
+        self.N = [self.var(0, n) for _ in range(C)]  # followed at the start of cell c
+        self.y = {ep: {(r, c): self.var(0, 1) for r in range(1, n + 1) for c in range(C)} for ep in problems}
+        self.E = {ep: [self.var(0, n) for _ in range(C)] for ep in self.subs}  # events in cell c
+        self.Phi = {ep: [self.var(0, n) for _ in range(C + 1)] for ep in self.subs}  # failed, still followed
+        self.delta = {ep: [self.var(0, n) for _ in range(C)] for ep in self.subs}  # failed among the ends
+        self.delta_dead = {ep: [self.var(0, n) for _ in range(C)] for ep in self.subs}  # ... who died
+        if cap is not None:
+            import math
+
+            for c in range(C):
+                k = math.ceil(cap * (self.B[c + 1] - self.B[c]))
+                for v in (self.D[c], self.X[c], *(self.E[ep][c] for ep in self.subs)):
+                    self.ub[v] = min(self.ub[v], k)
+
+    def var(self, lo: float, hi: float, integer: bool = True) -> int:
+        self.lb.append(lo)
+        self.ub.append(hi)
+        self.integer.append(1 if integer else 0)
+        self.nvar += 1
+        return self.nvar - 1
+
+    def add(self, coefs: dict[int, float], lo: float, hi: float) -> None:
+        self.rows.append((coefs, lo, hi))
+
+    def cells_to(self, t: float) -> range:
+        """Cells wholly at or before ``t`` (``t`` is a boundary)."""
+        return range(self.B.index(float(t)))
+
+    def cell_ending(self, t: float) -> int:
+        return self.B.index(float(t)) - 1
+
+    def no_ends(self, c: int) -> None:
+        self.ub[self.D[c]] = self.ub[self.X[c]] = 0
+
+    def counts(self, ep: str) -> list[int]:
+        return self.D if ep == FOLLOW_UP_ENDPOINT else self.E[ep]
+
+    # -- structure -----------------------------------------------------------------------------
+    def follow_up(self) -> None:
+        """N[0] = n, N[c+1] = N[c] - ends in c; deaths are the OS events, each at its own risk set."""
+        C, n = self.C, self.n
+        self.add({self.N[0]: 1}, n, n)
+        for c in range(C - 1):
+            self.add({self.N[c + 1]: 1, self.N[c]: -1, self.D[c]: 1, self.X[c]: 1}, 0, 0)
+        self.add({**{self.D[c]: 1 for c in range(C)}, **{self.X[c]: 1 for c in range(C)}}, n, n)  # all end
+        self.add({self.N[C - 1]: 1, self.D[C - 1]: -1, self.X[C - 1]: -1}, 0, 0)
+        self.window(FOLLOW_UP_ENDPOINT, lambda c: {self.N[c]: 1}, self.D)
+        deaths = self.problems[FOLLOW_UP_ENDPOINT].events
+        self.add({v: 1 for v in self.D}, deaths, deaths)
+
+    def window(self, ep: str, top, count) -> None:
+        """The events of ``ep`` in cell c have the risk sets top(c), top(c) - 1, ..., top(c) - count[c] + 1:
+        each risk set used once, count[c] of them, none outside that window (so exactly that window)."""
+        M = self.n + 1
+        for c in range(self.C):
+            self.add({**{self.y[ep][(r, c)]: 1 for r in range(1, self.n + 1)}, count[c]: -1}, 0, 0)
+            for r in range(1, self.n + 1):
+                y = self.y[ep][(r, c)]
+                self.add({**{k: -v for k, v in top(c).items()}, y: M}, -np.inf, M - r)  # r <= top
+                self.add({**top(c), count[c]: -1, y: M}, -np.inf, M + r - 1)  # r >= top - count + 1
+        for r in range(1, self.n + 1):
+            self.add({self.y[ep][(r, c)]: 1 for c in range(self.C)}, 0, 1)
+
+    def sub_endpoint(self, ep: str) -> None:
+        """Local control or DPFS inside the shared follow-up: at risk = followed - failed still followed;
+        a patient's follow-up can end only after (or at) the failure; the follow-up of every failed
+        patient ends by the end of the grid."""
+        C = self.C
+        E, Phi, de, dd = self.E[ep], self.Phi[ep], self.delta[ep], self.delta_dead[ep]
+        self.add({Phi[0]: 1}, 0, 0)
+        self.add({Phi[C]: 1}, 0, 0)
+        for c in range(C):
+            self.add({Phi[c + 1]: 1, Phi[c]: -1, E[c]: -1, de[c]: 1}, 0, 0)
+            self.add({de[c]: 1, self.D[c]: -1, self.X[c]: -1}, -np.inf, 0)  # failed ends <= ends
+            self.add({dd[c]: 1, self.D[c]: -1}, -np.inf, 0)
+            self.add({dd[c]: 1, de[c]: -1}, -np.inf, 0)
+            self.add({de[c]: 1, dd[c]: -1, self.X[c]: -1}, -np.inf, 0)  # failed alive <= alive ends
+            # ends of patients still at risk <= at risk after this cell's events
+            self.add({self.D[c]: 1, self.X[c]: 1, de[c]: -1, self.N[c]: -1, Phi[c]: 1, E[c]: 1}, -np.inf, 0)
+        self.window(ep, lambda c: {self.N[c]: 1, Phi[c]: -1}, E)
+        self.add({v: 1 for v in E}, self.problems[ep].events, self.problems[ep].events)
+
+    def died_after_progression(self) -> None:
+        if not self.kdp or not self.subs:
+            return
+        for c in range(self.C):
+            self.add({**{self.delta_dead[ep][c]: 1 for ep in self.subs}, self.D[c]: -1}, -np.inf, 0)
+        self.add({self.delta_dead[ep][c]: 1 for ep in self.subs for c in range(self.C)}, self.kdp, np.inf)
+
+    # -- statements ----------------------------------------------------------------------------
+    def statements(self, ep: str) -> None:
+        import math
+
+        p = self.problems[ep]
+        count = self.counts(ep)
+        marks = p.active_landmarks()
+        if marks:  # one patient at risk failing sets S to 0: only after the last landmark
+            for c in self.cells_to(max(marks)):
+                self.ub[self.y[ep][(1, c)]] = 0
+        for t, pr in marks.items():
+            lo, hi = printed_interval(pr, p.rounding)
+            lo = max(lo, Fraction(1, 10**9))
+            coefs = {
+                self.y[ep][(r, c)]: math.log1p(-1 / r) for r in range(2, self.n + 1) for c in self.cells_to(t)
+            }
+            margin = -LOG_MARGIN if self.inner else LOG_MARGIN
+            self.add(coefs, math.log(lo / 100) - margin, math.log(hi / 100) + margin)
+        for t, m in p.active_events_by().items():
+            self.add({count[c]: 1 for c in self.cells_to(t)}, m, m)
+        # A statement that places an event at a time t puts it last in the cell ending at t, with no
+        # follow-up end in that cell (which would have to tie with it at t).
+        if p.active("event_min"):  # the earliest event alone in its cell
+            for c in self.cells_to(p.event_min):
+                if c != self.cell_ending(p.event_min):
+                    self.ub[count[c]] = 0
+            self.add({count[self.cell_ending(p.event_min)]: 1}, 1, 1)
+            self.no_ends(self.cell_ending(p.event_min))
+        if p.active("event_max"):
+            for c in range(self.cell_ending(p.event_max) + 1, self.C):
+                self.ub[count[c]] = 0
+            self.add({count[self.cell_ending(p.event_max)]: 1}, 1, np.inf)
+            self.no_ends(self.cell_ending(p.event_max))
+        if p.active("event_median"):  # the middle event(s) the last of their cell
+            half, k = p.events // 2, self.cell_ending(p.event_median)
+            before = half if p.events % 2 else half - 1  # events strictly before the median
+            self.add({count[c]: 1 for c in range(k)}, 0, before)
+            self.add({count[c]: 1 for c in range(k + 1)}, p.events - before, p.events - before)
+            self.no_ends(self.cell_ending(p.event_median))
+        if ep == FOLLOW_UP_ENDPOINT:
+            self.follow_up_statements(p)
+        elif p.active("fu_max"):  # the patient followed longest is alive at last contact, without this event
+            last = self.cell_ending(p.fu_max)
+            self.add({self.X[last]: 1, self.delta[ep][last]: -1, self.delta_dead[ep][last]: 1}, 1, np.inf)
+
+    def follow_up_statements(self, p: KMProblem) -> None:
+        """Range and median of the shared follow-up times (the OS times)."""
+        ends = {c: {self.D[c]: 1, self.X[c]: 1} for c in range(self.C)}
+
+        def total(cells) -> dict[int, float]:
+            out: dict[int, float] = {}
+            for c in cells:
+                for k, v in ends[c].items():
+                    out[k] = out.get(k, 0) + v
+            return out
+
+        if p.active("fu_min"):  # one patient followed for exactly the minimum, nobody for less
+            k = self.cell_ending(p.fu_min)
+            for c in range(k):
+                self.ub[self.D[c]] = self.ub[self.X[c]] = 0
+            self.add(total([k]), 1, FU_MIN_ENDS)
+        if p.active("fu_max"):
+            k = self.cell_ending(p.fu_max)
+            for c in range(k + 1, self.C):
+                self.ub[self.D[c]] = self.ub[self.X[c]] = 0
+            self.add(total([k]), 1, np.inf)
+        if p.active("fu_median"):  # the middle end(s) the last of their cell, at the median
+            k, n = self.cell_ending(p.fu_median), self.n
+            before = (n - 1) // 2 if n % 2 else n // 2 - 1  # ends strictly before the median
+            self.add(total(range(k)), 0, before)
+            self.add(total(range(k + 1)), n - before, n - before)
+
+    def solve(self, time_limit: float):
+        A = lil_matrix((len(self.rows), self.nvar))
+        lbs, ubs = [], []
+        for i, (coefs, lo_, hi_) in enumerate(self.rows):
+            for c, v in coefs.items():
+                A[i, c] = v
+            lbs.append(lo_)
+            ubs.append(hi_)
+        res = milp(
+            np.zeros(self.nvar),
+            constraints=LinearConstraint(A.tocsr(), lbs, ubs),
+            integrality=np.array(self.integer),
+            bounds=Bounds(np.array(self.lb), np.array(self.ub)),
+            options={"time_limit": time_limit, "disp": False},
+        )
+        if res.status == 2 or res.x is None:
+            return None
+        if res.status != 0:
+            raise Undecided(f"the joint integer program did not finish within {time_limit:g} s ({res.message})")
+        return [int(round(v)) for v in res.x]
+
+
+def _joint_problem_key(
+    problems: dict[str, KMProblem], kdp: int, inner: bool, time_limit: float, cap: int | None
+) -> str:
+    import hashlib
+    import json
+
+    import scipy
+
+    from sarcoma_review.audit import feasibility, grim
+
+    code = hashlib.sha256()
+    for module in (__file__, feasibility.__file__, grim.__file__):
+        code.update(Path(module).read_bytes())
+    key = json.dumps(
+        [
+            sorted((ep, repr(p)) for ep, p in problems.items()),
+            kdp,
+            inner,
+            time_limit,
+            cap,
+            _grid(problems),
+            code.hexdigest(),
+            scipy.__version__,
+        ]
+    )
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def joint_solution(
+    problems: dict[str, KMProblem],
+    min_died_of_progression: int = 0,
+    inner: bool = False,
+    time_limit: float = 120.0,
+    cap: int | None = PER_MONTH_CAP,
+) -> dict | None:
+    """The joint integer program's answer (memoised like the feasibility program), or None when the
+    statements cannot hold in one cohort.
+
+    Returns per cell: ``deaths``, ``alive`` (follow-up ends of survivors), ``followed`` (at its start),
+    and per endpoint other than OS ``events``, ``failed_ends`` and ``failed_deaths`` (how many of the
+    cell's follow-up ends are patients who had that endpoint's event, and how many of those died);
+    ``risk_sets`` per endpoint (risk set of each event, in time order) and the grid ``cells``.
+    """
+    import json
+
+    from sarcoma_review import paths
+    from sarcoma_review.paths import write_atomic
+
+    folder = paths.context().cache("joint_reconstruction")
+    path = None
+    if folder is not None:
+        path = Path(folder) / (_joint_problem_key(problems, min_died_of_progression, inner, time_limit, cap) + ".json")
+        if path.exists():
+            return json.loads(path.read_text(encoding="utf-8"))
+    m = _Joint(problems, min_died_of_progression, inner, cap)
+    m.follow_up()
+    for ep in m.subs:
+        m.sub_endpoint(ep)
+    for ep in problems:
+        m.statements(ep)
+    m.died_after_progression()
+    x = m.solve(time_limit)
+    out = None
+    if x is not None:
+        out = {
+            "cells": [[m.B[c], m.B[c + 1]] for c in range(m.C)],
+            "deaths": [x[v] for v in m.D],
+            "alive": [x[v] for v in m.X],
+            "followed": [x[v] for v in m.N],
+            "events": {ep: [x[v] for v in m.E[ep]] for ep in m.subs},
+            "failed_ends": {ep: [x[v] for v in m.delta[ep]] for ep in m.subs},
+            "failed_deaths": {ep: [x[v] for v in m.delta_dead[ep]] for ep in m.subs},
+            "risk_sets": {
+                ep: [
+                    [r, c]
+                    for c in range(m.C)
+                    for r in range(m.n, 0, -1)
+                    if x[m.y[ep][(r, c)]] == 1
+                ]
+                for ep in problems
+            },
+        }
+    if path is not None:
+        write_atomic(path, json.dumps(out).encode("utf-8"))
+    return out
+
+
+def _anchored_events(p: KMProblem) -> dict[int, float]:
+    """Index (in time order) -> time of the events a statement places exactly."""
+    d = p.events
+    out: dict[int, float] = {}
+    if p.active("event_min"):
+        out[0] = float(p.event_min)  # type: ignore[arg-type]
+    if p.active("event_max"):
+        out[d - 1] = float(p.event_max)  # type: ignore[arg-type]
+    if p.active("event_median"):
+        for i in (d // 2,) if d % 2 else (d // 2 - 1, d // 2):
+            out[i] = float(p.event_median)  # type: ignore[arg-type]
+    return out
+
+
+def _anchored_ends(p: KMProblem) -> dict[int, float]:
+    """Rank (in time order) -> time of the follow-up ends a statement places exactly."""
+    n = p.n
+    out: dict[int, float] = {}
+    if p.active("fu_min"):
+        out[0] = float(p.fu_min)  # type: ignore[arg-type]
+    if p.active("fu_max"):
+        out[n - 1] = float(p.fu_max)  # type: ignore[arg-type]
+    if p.active("fu_median"):
+        for i in ((n - 1) // 2,) if n % 2 else (n // 2 - 1, n // 2):
+            out[i] = float(p.fu_median)  # type: ignore[arg-type]
+    return out
+
+
+def _place_cell(a: float, b: float, items: list[tuple[str, bool]]) -> list[float]:
+    """Times of one cell's items in their canonical order (events of each endpoint, then deaths, then
+    the other follow-up ends): from the first item a statement places at ``b`` on, all at ``b``
+    (ties: events before censorings, as Kaplan-Meier counts them); the ones before it evenly inside
+    ``(a, b)``."""
+    pinned = [i for i, (_, pin) in enumerate(items) if pin]
+    p = pinned[0] if pinned else len(items)
+    return [round(a + (b - a) * (i + 1) / (p + 1), 2) if i < p else float(b) for i in range(len(items))]
+
+
+def joint_frames(problems: dict[str, KMProblem], sol: dict) -> dict[str, pd.DataFrame]:
+    """Patient-level files from :func:`joint_solution`: one row per patient in each, the same
+    ``patient_id`` (1 = shortest follow-up) in every file.
+
+    Within each cell the endpoints' events come first, then deaths, then the other follow-up ends.
+    Each follow-up end that the program marks as a patient with a local failure (or distant
+    progression) takes the earliest such event still unassigned, which lies at or before it; that
+    patient's local-control time is the failure time, every other patient's is the follow-up time
+    (censored: alive at last contact, or dead without failure). For DPFS the dying patients are taken
+    from the other end of the cell's deaths, so that the deaths after a local failure and after a
+    distant progression are different patients (the count of deaths after progression is then at least
+    their sum)."""
+    subs = [ep for ep in problems if ep != FOLLOW_UP_ENDPOINT]
+    ev_anchor = {ep: _anchored_events(p) for ep, p in problems.items()}
+    end_anchor = _anchored_ends(problems[FOLLOW_UP_ENDPOINT])
+    follow, died = [], []
+    event_times: dict[str, list[float]] = {ep: [] for ep in subs}
+    failed: dict[str, list[int]] = {ep: [] for ep in subs}  # patient index per failure, in time order
+    queue: dict[str, list[float]] = {ep: [] for ep in subs}
+    n_ev = dict.fromkeys(problems, 0)
+    for c, (a, b) in enumerate(sol["cells"]):
+        items: list[tuple[str, bool]] = []
+        for ep in subs:
+            for _ in range(sol["events"][ep][c]):
+                items.append((ep, ev_anchor[ep].get(n_ev[ep]) == b))
+                n_ev[ep] += 1
+        rank0 = len(follow)
+        for k in range(sol["deaths"][c]):
+            pin = end_anchor.get(rank0 + k) == b or ev_anchor[FOLLOW_UP_ENDPOINT].get(n_ev[FOLLOW_UP_ENDPOINT] + k) == b
+            items.append(("death", pin))
+        for k in range(sol["alive"][c]):
+            items.append(("alive", end_anchor.get(rank0 + sol["deaths"][c] + k) == b))
+        n_ev[FOLLOW_UP_ENDPOINT] += sol["deaths"][c]
+        times = _place_cell(a, b, items)
+        ends = []
+        for (kind, _), t in zip(items, times):
+            if kind in subs:
+                queue[kind].append(t)
+                event_times[kind].append(t)
+            else:
+                ends.append(len(follow))
+                follow.append(t)
+                died.append(kind == "death")
+        deaths_here = [i for i in ends if died[i]]
+        alive_here = [i for i in ends if not died[i]]
+        for j, ep in enumerate(subs):
+            dd, de = sol["failed_deaths"][ep][c], sol["failed_ends"][ep][c]
+            dying = deaths_here[:dd] if j % 2 == 0 else deaths_here[len(deaths_here) - dd :]
+            for i in [*dying, *alive_here[: de - dd]]:
+                failed[ep].append(i)
+                t_fail = queue[ep].pop(0)
+                if t_fail > follow[i]:
+                    raise ValueError(f"{ep}: a failure at {t_fail} would follow the end of follow-up at {follow[i]}")
+                event_times.setdefault(f"{ep}@{i}", []).append(t_fail)
+    n = len(follow)
+    ids = list(range(1, n + 1))
+    out = {
+        FOLLOW_UP_ENDPOINT: pd.DataFrame(
+            {"patient_id": ids, "time_months": follow, "event": [int(d) for d in died]}
+        )
+    }
+    for ep in subs:
+        t = list(follow)
+        e = [0] * n
+        for i in failed[ep]:
+            t[i] = event_times[f"{ep}@{i}"][0]
+            e[i] = 1
+        out[ep] = pd.DataFrame({"patient_id": ids, "time_months": t, "event": e})
+    for ep, df in out.items():
+        df["endpoint"] = ep
+    return {ep: out[ep] for ep in problems}
+
+
+def joint_checks(frames: dict[str, pd.DataFrame], problems: dict[str, KMProblem], kdp: int = 0) -> dict[str, bool]:
+    """Every honoured statement of every endpoint (exactly, :func:`evaluate_statements`) and the
+    cohort conditions: the same patients in every file, no endpoint's time after the follow-up time,
+    the follow-up time the censoring time of every endpoint, death ending follow-up, at least ``kdp``
+    deaths after a local failure or distant progression."""
+    out: dict[str, bool] = {}
+    for ep, df in frames.items():
+        for k, ok in evaluate_statements(problems[ep], df["time_months"].tolist(), df["event"].tolist()).items():
+            out[f"{ep}:{k}"] = ok
+    fu = frames[FOLLOW_UP_ENDPOINT].set_index("patient_id")
+    after = set()
+    for ep, df in frames.items():
+        d = df.set_index("patient_id")
+        out[f"{ep}:same_patients"] = set(d.index) == set(fu.index) and len(d) == len(fu)
+        if ep == FOLLOW_UP_ENDPOINT:
+            continue
+        d = d.loc[fu.index]
+        out[f"{ep}:time_within_follow_up"] = bool((d["time_months"] <= fu["time_months"] + 1e-9).all())
+        cens = d["event"] == 0
+        out[f"{ep}:censored_at_follow_up"] = bool((d.loc[cens, "time_months"] == fu.loc[cens, "time_months"]).all())
+        after |= set(d.index[(d["event"] == 1) & (fu["event"] == 1)])
+    out["deaths_after_progression"] = len(after) >= kdp
+    return out
+
+
+def at_risk_table(frames: dict[str, pd.DataFrame], times) -> pd.DataFrame:
+    """Numbers at risk (time >= t) per endpoint at each of ``times``."""
+    return pd.DataFrame(
+        {ep: [int((df["time_months"].astype(float) >= t).sum()) for t in times] for ep, df in frames.items()},
+        index=pd.Index(list(times), name="month"),
+    )
