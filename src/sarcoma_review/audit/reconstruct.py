@@ -30,7 +30,7 @@ every censoring time by accrual length + minimum follow-up (:func:`validate_pseu
 from __future__ import annotations
 
 import os
-from dataclasses import replace
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -44,7 +44,6 @@ from sarcoma_review.audit.feasibility import (
     KMProblem,
     Undecided,
     evaluate_statements,
-    find_witness,
     km_exact,
 )
 from sarcoma_review.audit.grim import printed_interval
@@ -282,40 +281,6 @@ def drop_reason(problem: KMProblem, name: str, drops: tuple[str, ...] = ()) -> s
     )
 
 
-def dropped_reasons(
-    problems: dict[str, KMProblem] | None = None, data_dir: Path | str | os.PathLike[str] | None = None
-) -> dict[str, dict[str, str]]:
-    """``{endpoint: {statement: reason}}`` for the statements each reconstruction leaves out.
-
-    ``problems`` defaults to :func:`cnao_problems` of ``data_dir`` (the reported statements); the
-    drops are :func:`choose_drops` of each.
-    """
-    problems = cnao_problems(data_dir=data_dir) if problems is None else problems
-    out = {}
-    for ep, p in problems.items():
-        drops = choose_drops(_reconstruction_view(p))
-        out[ep] = {s: drop_reason(p, s, drops) for s in drops}
-    return out
-
-
-def _reconstruction_view(problem: KMProblem) -> KMProblem:
-    """The statements the reconstruction works with: the median follow-up is honoured as a
-    reverse Kaplan-Meier median by :func:`place_follow_up_median`, not as the median of all
-    observed times that the feasibility check reads for overall survival."""
-    return problem.without("fu_median") if "fu_median" in problem.statements() else problem
-
-
-def reconstruction_problems(
-    fu_min: float | None = None, fu_max: float | None = None, data_dir: Path | str | os.PathLike[str] | None = None
-) -> dict[str, KMProblem]:
-    """The statements each pseudo-IPD honours (the reported set minus :func:`choose_drops`)."""
-    out = {}
-    for ep, p in cnao_problems(fu_min, fu_max, data_dir).items():
-        view = _reconstruction_view(p)
-        out[ep] = view.without(*choose_drops(view))
-    return out
-
-
 def reverse_km_median(times, events) -> float | None:
     """Median follow-up by the reverse Kaplan-Meier method: censorings are the "events", events
     are censored; the smallest time at which that curve falls to 1/2 or below (None if never)."""
@@ -335,205 +300,61 @@ def _km_median_of(times: list[float], ev: list[int]) -> float | None:
     return None
 
 
-def _reverse_km_half(e: list[int]) -> int | None:
-    """Index (in time order) of the censoring on which the reverse Kaplan-Meier curve first falls to 1/2."""
-    from fractions import Fraction
-
-    n = len(e)
-    s = Fraction(1)
-    for i in range(n):
-        if not e[i]:
-            s *= Fraction(n - i - 1, n - i)
-            if s <= Fraction(1, 2):
-                return i
-    return None
-
-
-def _time_bounds(t: list[float], e: list[int], problem: KMProblem) -> tuple[list[float], list[float]]:
-    """Open-below / closed-above bounds of each patient's time (fixed: lo = hi = t)."""
-    import math
-
-    cuts = problem.cutpoints()
-    event_anchors = {getattr(problem, a) for a in ("event_min", "event_max", "event_median") if problem.active(a)}
-    fu_anchors = {getattr(problem, a) for a in ("fu_min", "fu_max") if problem.active(a)}
-    fu_lo = float(problem.fu_min) if problem.active("fu_min") else 0.0
-    fu_hi = float(problem.fu_max) if problem.active("fu_max") else max(t)
-    lo, hi = [], []
-    for ti, ei in zip(t, e):
-        if any(math.isclose(ti, v) for v in (event_anchors if ei else set()) | fu_anchors):
-            lo.append(ti)
-            hi.append(ti)
-        elif ei:
-            lo.append(max([c for c in cuts if c < ti], default=0.0))
-            hi.append(min([c for c in cuts if c >= ti], default=fu_hi))
-        else:
-            lo.append(fu_lo)
-            hi.append(fu_hi)
-    return lo, hi
-
-
-def _shift_around(
-    t: list[float], e: list[int], lo: list[float], hi: list[float], k: int, m: float
-) -> list[float] | None:
-    """Times with patient ``k`` at ``m``, the earlier ones below, the later ones above, each inside its
-    bounds and in the same order; None when that is impossible."""
-    x = list(t)
-    x[k] = float(m)
-    for i in range(k - 1, -1, -1):  # before k: strictly below the next one, inside own bounds
-        cap = x[i + 1] - (0.0 if e[i] and not e[i + 1] else 0.01)
-        v = t[i] if lo[i] == hi[i] else min(t[i], cap)
-        if v > cap + 1e-9 or v < lo[i] or (e[i] and v <= lo[i] and lo[i] != hi[i]):
-            return None
-        x[i] = round(v, 2)
-    for i in range(k + 1, len(t)):  # after k: strictly above the previous one, inside own bounds
-        floor_ = x[i - 1] + (0.0 if e[i - 1] and not e[i] else 0.01)
-        v = t[i] if lo[i] == hi[i] else max(t[i], floor_)
-        if v < floor_ - 1e-9 or v > hi[i] + 1e-9:
-            return None
-        x[i] = round(v, 2)
-    return x
-
-
-def place_follow_up_median(df: pd.DataFrame, median: float, problem: KMProblem) -> tuple[pd.DataFrame, str]:
-    """Shift times, keeping the order of patients, so the reverse Kaplan-Meier median follow-up
-    lies within 1 month of ``median`` when the statements allow it.
-
-    The order of patients is kept (so every risk set, the Kaplan-Meier curve, the event counts by
-    any landmark time are unchanged): the censoring on which the reverse Kaplan-Meier curve first
-    falls to 1/2 is moved to a target ``m`` (the reported median, else up to 1 month either
-    side), every earlier patient to before ``m`` and every later one to after it, each inside its
-    own bounds: an event inside its landmark interval, a patient whose time is a stated value
-    (earliest/latest/median event time, minimum/maximum follow-up) fixed, a censoring inside the
-    reported follow-up range. Returns the frame and ``""``, or the unchanged frame and the reason
-    it could not be done.
-    """
-    d = df.sort_values(["time_months", "event"], ascending=[True, False], kind="stable").reset_index(drop=True)
-    t = d["time_months"].astype(float).tolist()
-    e = d["event"].astype(int).tolist()
-    n = len(t)
-    k = _reverse_km_half(e)
-    if k is None:
-        return d, "the reverse Kaplan-Meier curve never falls to one half"
-    lo, hi = _time_bounds(t, e, problem)
-    for m in (median, median - 0.5, median + 0.5, median - 0.9, median + 0.9):
-        if not (lo[k] <= m <= hi[k]) or lo[k] == hi[k] and lo[k] != m:
-            continue
-        x = _shift_around(t, e, lo, hi, k, m)
-        if x is None:
-            continue
-        out = d.copy()
-        out["time_months"] = x
-        t2, e2 = out["time_months"].tolist(), out["event"].astype(int).tolist()
-        rkm = reverse_km_median(t2, e2)
-        same = all(v for v in evaluate_statements(problem, t2, e2).values())
-        if same and rkm is not None and abs(rkm - median) <= 1:
-            return out, ""
-    return d, (
-        f"the censoring that sets the reverse Kaplan-Meier median (patient {k + 1} of {n} in time order) "
-        f"cannot be moved to within 1 month of {median:g} months without changing a risk set or an honoured "
-        f"statement"
-    )
-
-
-def _at_risk_candidates(n: int) -> list[int]:
-    """Caps on the number at risk after the median follow-up, nearest to n/2 first."""
-    half = n // 2
-    return sorted(range(max(1, half - 8), min(n, half + 8) + 1), key=lambda r: (abs(r - half), r))
-
-
-def reconstruct(problem: KMProblem, endpoint: str, fu_median: float | None = None) -> pd.DataFrame:
-    """Pseudo-IPD (``time_months``, ``event``, ``endpoint``) satisfying every statement of ``problem``.
-
-    With ``fu_median``, censorings are then moved so that the reverse Kaplan-Meier median follow-up
-    is that value where the risk sets allow (:func:`place_follow_up_median`).
-    """
-    w = find_witness(problem)
-    if w is None:
-        raise ValueError(
-            f"{endpoint}: the statements {problem.statements()} cannot all hold; drop one "
-            "(see feasibility.minimal_conflict)"
-        )
-    df = w.frame().sort_values(["time_months", "event"], ascending=[True, False], kind="stable")
-    if fu_median is not None:
-        df, note = place_follow_up_median(df, fu_median, problem)
-        if note:  # let fewer patients be at risk after the median, then place again
-            for r_after in _at_risk_candidates(problem.n):
-                try:
-                    w2 = find_witness(replace(problem, at_risk_after=(fu_median, r_after)))
-                except Undecided:
-                    continue
-                if w2 is None:
-                    continue
-                d2 = w2.frame().sort_values(["time_months", "event"], ascending=[True, False], kind="stable")
-                d2, note = place_follow_up_median(d2, fu_median, problem)
-                if not note:
-                    df = d2
-                    break
-        bad = [
-            k
-            for k, ok in evaluate_statements(problem, df["time_months"].tolist(), df["event"].tolist()).items()
-            if not ok
-        ]
-        if bad:
-            raise ValueError(f"{endpoint}: moving censorings to the median follow-up broke {bad}")
-    df = df.copy()
-    df["endpoint"] = endpoint
-    return df.reset_index(drop=True)
-
-
-def sidecar(
-    endpoint: str,
-    reported: KMProblem,
-    honoured: KMProblem,
-    df: pd.DataFrame,
-    reasons: dict[str, str],
-    caveat: str | None,
-    data_dir=None,
-) -> dict:
-    """What one pseudo-IPD file honours and drops, and why (published as JSON beside the CSV)."""
-    t, e = df["time_months"].tolist(), df["event"].astype(int).tolist()
-    rkm = reverse_km_median(t, e)
-    med = reported.fu_median
-    honoured_median = med is not None and rkm is not None and abs(rkm - med) <= 1
-    statements = []
-    for s in reported.statements():
-        if s == "fu_median":
-            continue  # reported as the reverse Kaplan-Meier median below
-        statements.append(
-            {
-                "statement": s,
-                "says": reported.describe(s),
-                "priority": priority(s),
-                "priority_class": PRIORITY_NAMES[priority(s)],
-                "honoured": s in honoured.statements(),
-                "why_dropped": reasons.get(s, ""),
-            }
-        )
+def sidecar(endpoint: str, rec: JointReconstruction, caveat: str | None, data_dir=None) -> dict:
+    """What one pseudo-patient file honours and drops, and why (published as JSON beside the CSV)."""
+    reported, honoured = rec.reported[endpoint], rec.honoured[endpoint]
+    reasons = rec.reasons.get(endpoint, {})
+    statements = [
+        {
+            "statement": s,
+            "says": reported.describe(s),
+            "priority": priority(s),
+            "priority_class": PRIORITY_NAMES[priority(s)],
+            "honoured": s in honoured.statements(),
+            "why_dropped": reasons.get(s, ""),
+        }
+        for s in reported.statements()
+    ]
     return {
         "file": f"cnao_pseudo_ipd_{endpoint}.csv",
         "what": f"reconstructed pseudo-patient data for {endpoint} of the CNAO series (Cuccia et al. 2020): "
         "invented patients that reproduce the honoured statements, NOT the paper's patients",
+        "one_cohort_of_files": [f"cnao_pseudo_ipd_{ep}.csv" for ep in rec.frames],
         "columns": {
-            "time_months": "months from the start of carbon-ion therapy",
+            "patient_id": "the same invented patient in every file of the cohort (1 = shortest follow-up)",
+            "time_months": "months from the start of carbon-ion therapy to the event, or to the end of the "
+            "patient's follow-up (death or last contact; the same in every file)",
             "event": "1 = the endpoint's event, 0 = censored",
             "endpoint": "LC, DPFS or OS",
         },
         "n": reported.n,
         "events": reported.events,
+        "assumptions": [
+            "one follow-up time per patient, shared by every endpoint: the overall-survival time (death or "
+            "last contact)",
+            "a patient without a local failure (or distant progression) is censored at the end of that "
+            "follow-up, death included: deaths are censored for local control and DPFS, as the paper's curves "
+            "count them",
+            "a local failure or distant progression lies at or before the end of the patient's follow-up",
+            f"at least {rec.died_of_progression} of the deaths follow a local failure or a distant progression "
+            "(the paper: died by disease progression)"
+            + ("" if rec.died_of_progression_honoured else " - NOT honoured: it cannot hold with the rest"),
+            "within each interval of the program, events before deaths before other follow-up ends; events "
+            "and follow-up ends spread evenly between the times the statements name",
+            f"at most {PER_MONTH_CAP} deaths, {PER_MONTH_CAP} other follow-up ends and {PER_MONTH_CAP} events "
+            "of each endpoint per month of an interval"
+            + ("" if rec.capped else " - NOT honoured: no cohort with this cap exists"),
+        ],
         "priority_order": [PRIORITY_NAMES[c] for c in sorted(PRIORITY_NAMES)],
         "statements": statements,
-        "follow_up_median": {
-            "reported": med,
-            "read_as": "reverse Kaplan-Meier median of the pseudo-data",
-            "reconstruction": rkm,
-            "honoured_within_1_month": honoured_median,
-        },
+        "follow_up_median": follow_up_median_record(rec, data_dir),
         "accrual_months": accrual_months(data_dir),
-        "losses_to_follow_up": "4 in the paper; not located: any four of the censorings can be them",
+        "losses_to_follow_up": "4 in the paper; not located: any four of the patients alive at last contact "
+        "can be them",
         "implausible_timing": caveat or "",
-        "method": "risk sets from the exact integer program of sarcoma_review.audit.feasibility (deterministic); "
-        "event times spread evenly inside landmark intervals, censorings inside the gaps between events; "
-        "the censoring that sets the reverse Kaplan-Meier median moved to the reported median",
+        "method": "one exact integer program over the shared follow-up and the events of every endpoint "
+        "(sarcoma_review.audit.reconstruct.joint_solution, deterministic, no random numbers); every honoured "
+        "statement and every cohort condition re-checked exactly on the files",
     }
 
 
@@ -574,28 +395,53 @@ def last_reported_time(problem: KMProblem) -> float:
 
 
 def cohort_check(frames: dict[str, pd.DataFrame], problems: dict[str, KMProblem]) -> dict:
-    """Whether the per-endpoint pseudo-patient files could be one cohort, at the last time the paper
-    reports (:func:`last_reported_time`, the latest over the endpoints).
+    """Whether the per-endpoint pseudo-patient files are one cohort.
 
-    Each file is reconstructed alone, so its rows are not the same patients as another file's. In one
-    cohort every patient's local-control and DPFS times end no later than the survival time, so at
+    In one cohort every patient's local-control and DPFS times end no later than the survival time, so at
     any time no more patients are at risk for local control or DPFS (alive, followed and free of the
-    event) than for overall survival. Returns ``last_reported_month``, ``at_risk`` per endpoint at that
-    time, ``violations`` (the endpoints with more at risk than OS) and a plain ``sentence``.
+    event) than for overall survival. Checked at every whole month up to the last time the paper reports
+    (:func:`last_reported_time`, the latest over the endpoints) and at that time; with a ``patient_id``
+    column, also patient by patient (same patients, each endpoint's time at most the survival time).
+    Returns ``last_reported_month``, ``at_risk`` per endpoint at that time, ``violations`` (endpoint ->
+    the first month with more at risk than OS), ``one_cohort`` and a plain ``sentence``.
     """
+    import math
+
     last = max(last_reported_time(p) for p in problems.values())
-    at_risk = {ep: int((df["time_months"].astype(float) >= last).sum()) for ep, df in frames.items()}
-    bad = {ep: n for ep, n in at_risk.items() if ep != "OS" and "OS" in at_risk and n > at_risk["OS"]}
+    months = sorted({*range(0, math.floor(last) + 1), last})
+    table = at_risk_table(frames, months)
+    at_risk = {ep: int(table.loc[last, ep]) for ep in frames}
+    bad: dict[str, float] = {}
+    if FOLLOW_UP_ENDPOINT in frames:
+        for ep in frames:
+            over = table.index[table[ep] > table[FOLLOW_UP_ENDPOINT]]
+            if ep != FOLLOW_UP_ENDPOINT and len(over):
+                bad[ep] = float(over[0])
+    per_patient = all("patient_id" in df.columns for df in frames.values()) and FOLLOW_UP_ENDPOINT in frames
+    if per_patient:
+        fu = frames[FOLLOW_UP_ENDPOINT].set_index("patient_id")["time_months"]
+        for ep, df in frames.items():
+            d = df.set_index("patient_id")["time_months"]
+            same = set(d.index) == set(fu.index) and len(d) == len(fu)
+            if ep != FOLLOW_UP_ENDPOINT and (not same or (d.loc[fu.index] > fu + 1e-9).any()):
+                bad.setdefault(ep, 0.0)
     counts = "; ".join(f"{ENDPOINT_NAMES.get(ep, ep)} {n}" for ep, n in at_risk.items())
-    sentence = (
-        f"Each endpoint's file is reconstructed on its own: its rows are not the same patients as another "
-        f"file's rows. At {last:g} months, the last time the paper reports, the files have at risk: {counts}."
-    )
     if bad:
-        sentence += (
-            " As one cohort this is impossible: a patient at risk for "
+        sentence = (
+            f"The files are not one cohort: at {last:g} months, the last time the paper reports, they have at "
+            f"risk {counts}, and at some month more patients are at risk for "
             + " or ".join(ENDPOINT_NAMES.get(ep, ep) for ep in sorted(bad))
-            + " is alive and followed, so at risk for overall survival too."
+            + " than for overall survival. As one cohort this is impossible: a patient at risk for either is "
+            "alive and followed, so at risk for overall survival too."
+        )
+    else:
+        sentence = (
+            f"The files are one cohort: the same {len(frames[FOLLOW_UP_ENDPOINT])} invented patients, each followed "
+            "for one time shared by every endpoint, with no local failure or distant progression after the "
+            f"end of follow-up. At {last:g} months, the last time the paper reports, at risk: {counts}."
+            if per_patient
+            else f"At {last:g} months, the last time the paper reports, the files have at risk: {counts}; at no "
+            "month are more patients at risk for another endpoint than for overall survival."
         )
     return {
         "last_reported_month": last,
@@ -1102,3 +948,179 @@ def at_risk_table(frames: dict[str, pd.DataFrame], times) -> pd.DataFrame:
         {ep: [int((df["time_months"].astype(float) >= t).sum()) for t in times] for ep, df in frames.items()},
         index=pd.Index(list(times), name="month"),
     )
+
+
+#: Name of the joint statement (the deaths after progression) in the sidecar and the drop search.
+JOINT_STATEMENT = "deaths_after_progression"
+
+
+@dataclass(frozen=True)
+class JointReconstruction:
+    """The CNAO pseudo-cohort: one file per endpoint over the same patients, and what it honours.
+
+    ``reported`` are the paper's statements per endpoint (:func:`cnao_problems`), ``honoured`` the ones
+    the files meet, ``reasons`` ``{endpoint: {statement: why dropped}}``, ``died_of_progression`` the
+    reported count and whether it is honoured (at least that many deaths after a local failure or a
+    distant progression), ``capped`` whether the per-month cap (:data:`PER_MONTH_CAP`) holds.
+    """
+
+    frames: dict[str, pd.DataFrame]
+    reported: dict[str, KMProblem]
+    honoured: dict[str, KMProblem]
+    reasons: dict[str, dict[str, str]]
+    died_of_progression: int
+    died_of_progression_honoured: bool
+    capped: bool
+
+
+def _solve_frames(problems: dict[str, KMProblem], kdp: int, cap: int | None) -> dict[str, pd.DataFrame] | None:
+    """Frames meeting every statement of ``problems`` in one cohort (re-checked exactly), or None.
+
+    As in :func:`sarcoma_review.audit.feasibility.find_witness`, a solution on the very end of a printed
+    interval that fails the exact re-check is searched again with the intervals narrowed."""
+    if joint_solution(problems, kdp, cap=cap) is None:
+        return None
+    failed: list[str] = []
+    for inner in (False, True):
+        sol = joint_solution(problems, kdp, inner=inner, cap=cap)
+        if sol is None:
+            continue
+        frames = joint_frames(problems, sol)
+        failed = [k for k, ok in joint_checks(frames, problems, kdp).items() if not ok]
+        if not failed:
+            return frames
+    raise Undecided(f"the joint solution breaks {', '.join(failed)} on the exact re-check")
+
+
+def _joint_candidates(problems: dict[str, KMProblem]) -> list[tuple[str, str]]:
+    """(endpoint, statement) pairs that the joint drop search may leave out, lowest priority and latest first."""
+
+    def key(item: tuple[str, str]) -> tuple[int, float]:
+        ep, name = item
+        return (-priority(name), -float(name.split("@", 1)[1]) if "@" in name else 0.0)
+
+    return sorted(((ep, s) for ep, p in problems.items() for s in p.statements()), key=key)
+
+
+_JOINT_MEMO: dict[str, JointReconstruction] = {}
+
+
+def joint_reconstruction(data_dir: Path | str | os.PathLike[str] | None = None) -> JointReconstruction:
+    """The CNAO endpoints reconstructed as one cohort (see the module docstring).
+
+    1. Each endpoint's own conflicts are resolved first, as for a curve alone (:func:`choose_drops`:
+       the smallest set of lowest-priority statements).
+    2. The remaining statements of all endpoints, the shared follow-up and the deaths after progression
+       go into one integer program (:func:`joint_solution`), first with the per-month cap, then without.
+    3. Only if that fails: the joint statement (deaths after progression) is dropped, then the smallest
+       set (one, then two) of the remaining statements, lowest priority and latest first.
+    """
+    reported = cnao_problems(data_dir=data_dir)
+    kdp_reported = died_of_progression(data_dir)
+    memo_key = repr((sorted((ep, repr(p)) for ep, p in reported.items()), kdp_reported))
+    if memo_key in _JOINT_MEMO:
+        return _JOINT_MEMO[memo_key]
+    reasons: dict[str, dict[str, str]] = {}
+    kept: dict[str, KMProblem] = {}
+    for ep, p in reported.items():
+        drops = choose_drops(p)
+        reasons[ep] = {s: drop_reason(p, s, drops) for s in drops}
+        kept[ep] = p.without(*drops)
+    result = _joint_search(kept, kdp_reported, reasons)
+    if result is None:
+        raise ValueError("no set of up to two statements can be dropped to reconstruct the CNAO cohort jointly")
+    frames, honoured, kdp_ok, capped = result
+    out = JointReconstruction(frames, reported, honoured, reasons, kdp_reported, kdp_ok, capped)
+    _JOINT_MEMO[memo_key] = out
+    return out
+
+
+def _joint_search(kept: dict[str, KMProblem], kdp: int, reasons: dict[str, dict[str, str]]):
+    """Frames, honoured problems, whether the deaths after progression hold, whether the cap holds."""
+    from itertools import combinations
+
+    for cap in (PER_MONTH_CAP, None):
+        frames = _solve_frames(kept, kdp, cap)
+        if frames is not None:
+            return frames, kept, True, cap is not None
+    frames = _solve_frames(kept, 0, None)
+    if frames is not None:
+        return frames, kept, False, False
+    cands = _joint_candidates(kept)
+    for size in (1, 2):
+        for combo in combinations(cands, size):
+            trial = dict(kept)
+            for ep, s in combo:
+                trial[ep] = trial[ep].without(s)
+            frames = _solve_frames(trial, 0, None)
+            if frames is None:
+                continue
+            others = ", ".join(f"{ENDPOINT_NAMES.get(e, e)}: {kept[e].describe(s)}" for e, s in combo)
+            for ep, s in combo:
+                reasons[ep][s] = (
+                    f"{kept[ep].describe(s)} cannot hold in one cohort (one follow-up shared by every endpoint) "
+                    f"with the statements kept; the smallest set of lowest-priority statements to leave out is "
+                    f"{others} ({PRIORITY_NAMES[priority(s)]})"
+                )
+            return frames, trial, False, False
+    return None
+
+
+def reconstruction_problems(
+    fu_min: float | None = None, fu_max: float | None = None, data_dir: Path | str | os.PathLike[str] | None = None
+) -> dict[str, KMProblem]:
+    """The statements the pseudo-cohort honours, per endpoint (:func:`joint_reconstruction`).
+
+    With ``fu_min`` / ``fu_max`` (another reading of the follow-up range), each endpoint alone: the
+    reported set minus :func:`choose_drops`."""
+    if fu_min is None and fu_max is None:
+        return joint_reconstruction(data_dir).honoured
+    return {ep: p.without(*choose_drops(p)) for ep, p in cnao_problems(fu_min, fu_max, data_dir).items()}
+
+
+def dropped_reasons(
+    problems: dict[str, KMProblem] | None = None, data_dir: Path | str | os.PathLike[str] | None = None
+) -> dict[str, dict[str, str]]:
+    """``{endpoint: {statement: reason}}`` for the statements the pseudo-cohort leaves out.
+
+    ``problems`` are the reported statements (default :func:`cnao_problems` of ``data_dir``); when they
+    are the data's, the reasons are those of :func:`joint_reconstruction`, else of each endpoint alone."""
+    reported = cnao_problems(data_dir=data_dir)
+    if problems is None or {ep: repr(p) for ep, p in problems.items()} == {ep: repr(p) for ep, p in reported.items()}:
+        return joint_reconstruction(data_dir).reasons
+    out = {}
+    for ep, p in problems.items():
+        drops = choose_drops(p)
+        out[ep] = {s: drop_reason(p, s, drops) for s in drops}
+    return out
+
+
+def follow_up_median_record(rec: JointReconstruction, data_dir=None) -> dict:
+    """Which reading of "median follow-up" the pseudo-cohort honours, the paper's words, and the value
+    of each reading in the pseudo-cohort (all patients, reverse Kaplan-Meier, survivors only)."""
+    facts = read_strings("cnao", "facts", data_dir)
+    wording = [
+        {"where": r["location"], "says": r["statement"], "source": r["source"]}
+        for _, r in facts[facts["quantity"] == "follow_up_median"].iterrows()
+    ]
+    os_df = rec.frames[FOLLOW_UP_ENDPOINT]
+    t, e = os_df["time_months"].astype(float).tolist(), os_df["event"].astype(int).tolist()
+    alive = [x for x, d in zip(t, e) if not d]
+    reported = rec.reported[FOLLOW_UP_ENDPOINT].fu_median
+    honoured = rec.honoured[FOLLOW_UP_ENDPOINT].active("fu_median")
+    return {
+        "reported": reported,
+        "paper_wording": wording,
+        "paper_says_how": False,
+        "read_as": FOLLOW_UP_MEDIAN_READING,
+        "why_this_reading": "the paper prints the median with a range (the shortest and longest follow-up); a "
+        "median and a range of the same thing are those of the patients' follow-up times. It does not say how "
+        "the median was computed, so this is an assumption.",
+        "honoured": honoured,
+        "in_the_reconstruction": {
+            "median_of_all_follow_up_times": float(np.median(t)),
+            "reverse_kaplan_meier_median": reverse_km_median(t, e),
+            "median_follow_up_of_survivors": float(np.median(alive)) if alive else None,
+        },
+        "other_readings_honoured": "not sought: they are shown for comparison only",
+    }
