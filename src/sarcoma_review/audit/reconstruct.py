@@ -1,30 +1,52 @@
-"""Deterministic pseudo-individual patient data for the CNAO endpoints.
+"""Deterministic pseudo-individual patient data for the CNAO endpoints, as one cohort.
 
 Every statement is read from ``data/cnao`` (:func:`cnao_problems`), so a data change changes the
-reconstruction. What each reconstruction honours, in this order of priority:
+reconstruction. The three files (local control, DPFS, overall survival) are the same invented patients
+(``patient_id``), built together by one exact integer program (:func:`joint_solution`, HiGHS through
+:func:`scipy.optimize.milp`, no random numbers):
 
-1. study-level facts: the number of patients, the minimum, maximum and median follow-up (the
-   median read as the reverse Kaplan-Meier median of the pseudo-data), the accrual window;
-2. the reported event counts (all events, and events by a time: "13 of 15 within two years");
+* **One follow-up per patient.** Each patient's follow-up ends once, at death or at the last contact;
+  that is the overall-survival time. A patient without a local failure is censored for local control at
+  that same time (deaths censored, as the paper's curves count them), and likewise for DPFS; a local
+  failure or distant progression lies at or before the end of follow-up. So at any time no more patients
+  are at risk for local control or DPFS than for overall survival (:func:`cohort_check`).
+* **The program.** Time is cut into cells (every month up to the first landmark, then every three
+  months, and at every time a statement names; :func:`_grid`). Per cell it chooses the deaths, the other
+  follow-up ends and each endpoint's events; within a cell, events come first, then deaths, then the
+  other ends. The number followed at the start of a cell is ``n`` minus the ends before it; the number
+  at risk for local control is that minus the patients with a local failure who are still followed
+  (``Phi``), which grows at each failure and falls when such a patient's follow-up ends. The events of a
+  cell then have consecutive risk sets, and log S at a landmark is linear in binary "event with r at
+  risk in cell c" variables (the encoding of :mod:`sarcoma_review.audit.feasibility`). At most
+  :data:`PER_MONTH_CAP` deaths, other ends and events of each endpoint per month, so that the program
+  cannot heap them into one cell (lifted only when no capped cohort exists; the sidecar says so).
+* **Times.** Items of a cell are spread evenly inside it; a statement that names a time (earliest,
+  latest or median event, minimum, maximum or median follow-up) puts its item on the cell's end, with
+  no follow-up end tied to an event there. Each follow-up end the program marks as a patient with a
+  local failure takes the earliest unassigned failure (:func:`joint_frames`). The files are then
+  re-checked exactly, statement by statement and patient by patient (:func:`joint_checks`).
+
+What the reconstruction honours, in this order of priority (:data:`PRIORITY`):
+
+1. study-level facts: the number of patients, the minimum, maximum and median follow-up, the accrual
+   window. The median follow-up is read as the median of all patients' follow-up times
+   (:data:`FOLLOW_UP_MEDIAN_READING`): the paper prints it with the range of those times and does not say
+   how it was computed; the reverse Kaplan-Meier median and the survivors' median of the pseudo-cohort
+   are reported beside it (:func:`follow_up_median_record`), not honoured;
+2. the reported event counts (all events, and events by a time: "13 of 15 within two years"), and, for
+   the cohort, that at least 6 of the deaths follow a local failure or a distant progression
+   ("6 died by disease progression");
 3. the reported range and median of the event times;
 4. the landmark survival rates.
 
-When the feasibility check finds the statements jointly unattainable, the smallest set of
-statements of the lowest priority is dropped (:func:`choose_drops`: first only landmarks, one,
-then two...; only if no such set works, event-time statements as well, and so on; among sets of
-the same size the later landmarks go first, since they rest on fewer patients at risk). Each
-reconstruction carries a sidecar record (:func:`sidecar`, published as
-``cnao_pseudo_ipd_<endpoint>.json`` beside the CSV) of what it honours, what it drops and why,
-and the plausibility caveat where the honoured statements need an implausible timing of events.
-
-The risk sets come from the exact integer program of :mod:`sarcoma_review.audit.feasibility`
-(deterministic, no random numbers); event times are spread evenly inside the landmark intervals,
-censorings evenly inside the gaps between events. The censoring on which the reverse
-Kaplan-Meier follow-up curve first falls to one half is then moved to the reported median
-follow-up when its gap between events allows (:func:`place_follow_up_median`), the others of its
-gap squeezed on either side; no event moves, so no other statement changes. The four patients lost
-to follow-up are not located: any four of the censorings can be them. The accrual window bounds
-every censoring time by accrual length + minimum follow-up (:func:`validate_pseudo_ipd`).
+Each endpoint's own conflicts are resolved first, as for a curve alone (:func:`choose_drops`: the
+smallest set of lowest-priority statements; among sets of the same size the later landmarks go first,
+since they rest on fewer patients at risk). Only if the rest cannot be one cohort are more dropped
+(:func:`joint_reconstruction`). The sidecar of each file (:func:`sidecar`, published as
+``cnao_pseudo_ipd_<endpoint>.json``) records what it honours, what it drops and why, the assumptions,
+the reading of the median follow-up and the plausibility caveat where the honoured statements need an
+implausible timing of events. The four patients lost to follow-up are not located: any four of the
+patients alive at last contact can be them.
 """
 
 from __future__ import annotations
@@ -638,9 +660,7 @@ class _Joint:
         for t, pr in marks.items():
             lo, hi = printed_interval(pr, p.rounding)
             lo = max(lo, Fraction(1, 10**9))
-            coefs = {
-                self.y[ep][(r, c)]: math.log1p(-1 / r) for r in range(2, self.n + 1) for c in self.cells_to(t)
-            }
+            coefs = {self.y[ep][(r, c)]: math.log1p(-1 / r) for r in range(2, self.n + 1) for c in self.cells_to(t)}
             margin = -LOG_MARGIN if self.inner else LOG_MARGIN
             self.add(coefs, math.log(lo / 100) - margin, math.log(hi / 100) + margin)
         for t, m in p.active_events_by().items():
@@ -792,12 +812,7 @@ def joint_solution(
             "failed_ends": {ep: [x[v] for v in m.delta[ep]] for ep in m.subs},
             "failed_deaths": {ep: [x[v] for v in m.delta_dead[ep]] for ep in m.subs},
             "risk_sets": {
-                ep: [
-                    [r, c]
-                    for c in range(m.C)
-                    for r in range(m.n, 0, -1)
-                    if x[m.y[ep][(r, c)]] == 1
-                ]
+                ep: [[r, c] for c in range(m.C) for r in range(m.n, 0, -1) if x[m.y[ep][(r, c)]] == 1]
                 for ep in problems
             },
         }
@@ -901,9 +916,7 @@ def joint_frames(problems: dict[str, KMProblem], sol: dict) -> dict[str, pd.Data
     n = len(follow)
     ids = list(range(1, n + 1))
     out = {
-        FOLLOW_UP_ENDPOINT: pd.DataFrame(
-            {"patient_id": ids, "time_months": follow, "event": [int(d) for d in died]}
-        )
+        FOLLOW_UP_ENDPOINT: pd.DataFrame({"patient_id": ids, "time_months": follow, "event": [int(d) for d in died]})
     }
     for ep in subs:
         t = list(follow)
