@@ -458,12 +458,9 @@ def cohort_check(frames: dict[str, pd.DataFrame], problems: dict[str, KMProblem]
         )
     else:
         sentence = (
-            f"The files are one cohort: the same {len(frames[FOLLOW_UP_ENDPOINT])} invented patients, each followed "
-            "for one time shared by every endpoint, with no local failure or distant progression after the "
-            f"end of follow-up. At {last:g} months, the last time the paper reports, at risk: {counts}."
-            if per_patient
-            else f"At {last:g} months, the last time the paper reports, the files have at risk: {counts}; at no "
-            "month are more patients at risk for another endpoint than for overall survival."
+            f"At {last:g} months, the last time the paper reports, at risk: {counts}; at no month up to then are "
+            "more patients at risk for another endpoint than for overall survival"
+            + (", and no patient's time for another endpoint ends after the end of follow-up." if per_patient else ".")
         )
     return {
         "last_reported_month": last,
