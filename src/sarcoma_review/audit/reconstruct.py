@@ -856,6 +856,26 @@ def _place_cell(a: float, b: float, items: list[tuple[str, bool]]) -> list[float
     return [round(a + (b - a) * (i + 1) / (p + 1), 2) if i < p else float(b) for i in range(len(items))]
 
 
+def _cell_items(
+    c: int, b: float, sol: dict, subs: list[str], anchors: tuple[dict, dict], n_ev: dict[str, int], rank0: int
+) -> list[tuple[str, bool]]:
+    """One cell's items in canonical order (each endpoint's events, deaths, other ends), each with
+    whether a statement places it on the cell's end ``b``; ``n_ev`` (events so far) is advanced."""
+    ev_anchor, end_anchor = anchors
+    items: list[tuple[str, bool]] = []
+    for ep in subs:
+        for _ in range(sol["events"][ep][c]):
+            items.append((ep, ev_anchor[ep].get(n_ev[ep]) == b))
+            n_ev[ep] += 1
+    d = sol["deaths"][c]
+    for k in range(d):
+        pin = end_anchor.get(rank0 + k) == b or ev_anchor[FOLLOW_UP_ENDPOINT].get(n_ev[FOLLOW_UP_ENDPOINT] + k) == b
+        items.append(("death", pin))
+    items += [("alive", end_anchor.get(rank0 + d + k) == b) for k in range(sol["alive"][c])]
+    n_ev[FOLLOW_UP_ENDPOINT] += d
+    return items
+
+
 def joint_frames(problems: dict[str, KMProblem], sol: dict) -> dict[str, pd.DataFrame]:
     """Patient-level files from :func:`joint_solution`: one row per patient in each, the same
     ``patient_id`` (1 = shortest follow-up) in every file.
@@ -869,32 +889,18 @@ def joint_frames(problems: dict[str, KMProblem], sol: dict) -> dict[str, pd.Data
     distant progression are different patients (the count of deaths after progression is then at least
     their sum)."""
     subs = [ep for ep in problems if ep != FOLLOW_UP_ENDPOINT]
-    ev_anchor = {ep: _anchored_events(p) for ep, p in problems.items()}
-    end_anchor = _anchored_ends(problems[FOLLOW_UP_ENDPOINT])
-    follow, died = [], []
-    event_times: dict[str, list[float]] = {ep: [] for ep in subs}
-    failed: dict[str, list[int]] = {ep: [] for ep in subs}  # patient index per failure, in time order
+    anchors = ({ep: _anchored_events(p) for ep, p in problems.items()}, _anchored_ends(problems[FOLLOW_UP_ENDPOINT]))
+    follow: list[float] = []
+    died: list[bool] = []
+    fail_time: dict[str, dict[int, float]] = {ep: {} for ep in subs}  # patient index -> failure time
     queue: dict[str, list[float]] = {ep: [] for ep in subs}
     n_ev = dict.fromkeys(problems, 0)
     for c, (a, b) in enumerate(sol["cells"]):
-        items: list[tuple[str, bool]] = []
-        for ep in subs:
-            for _ in range(sol["events"][ep][c]):
-                items.append((ep, ev_anchor[ep].get(n_ev[ep]) == b))
-                n_ev[ep] += 1
-        rank0 = len(follow)
-        for k in range(sol["deaths"][c]):
-            pin = end_anchor.get(rank0 + k) == b or ev_anchor[FOLLOW_UP_ENDPOINT].get(n_ev[FOLLOW_UP_ENDPOINT] + k) == b
-            items.append(("death", pin))
-        for k in range(sol["alive"][c]):
-            items.append(("alive", end_anchor.get(rank0 + sol["deaths"][c] + k) == b))
-        n_ev[FOLLOW_UP_ENDPOINT] += sol["deaths"][c]
-        times = _place_cell(a, b, items)
+        items = _cell_items(c, b, sol, subs, anchors, n_ev, len(follow))
         ends = []
-        for (kind, _), t in zip(items, times):
+        for (kind, _), t in zip(items, _place_cell(a, b, items)):
             if kind in subs:
                 queue[kind].append(t)
-                event_times[kind].append(t)
             else:
                 ends.append(len(follow))
                 follow.append(t)
@@ -905,22 +911,16 @@ def joint_frames(problems: dict[str, KMProblem], sol: dict) -> dict[str, pd.Data
             dd, de = sol["failed_deaths"][ep][c], sol["failed_ends"][ep][c]
             dying = deaths_here[:dd] if j % 2 == 0 else deaths_here[len(deaths_here) - dd :]
             for i in [*dying, *alive_here[: de - dd]]:
-                failed[ep].append(i)
-                t_fail = queue[ep].pop(0)
-                if t_fail > follow[i]:
-                    raise ValueError(f"{ep}: a failure at {t_fail} would follow the end of follow-up at {follow[i]}")
-                event_times.setdefault(f"{ep}@{i}", []).append(t_fail)
-    n = len(follow)
-    ids = list(range(1, n + 1))
+                fail_time[ep][i] = queue[ep].pop(0)
+                if fail_time[ep][i] > follow[i]:
+                    raise ValueError(f"{ep}: a failure at {fail_time[ep][i]} would follow the end of follow-up")
+    ids = list(range(1, len(follow) + 1))
     out = {
         FOLLOW_UP_ENDPOINT: pd.DataFrame({"patient_id": ids, "time_months": follow, "event": [int(d) for d in died]})
     }
     for ep in subs:
-        t = list(follow)
-        e = [0] * n
-        for i in failed[ep]:
-            t[i] = event_times[f"{ep}@{i}"][0]
-            e[i] = 1
+        t = [fail_time[ep].get(i, x) for i, x in enumerate(follow)]
+        e = [int(i in fail_time[ep]) for i in range(len(follow))]
         out[ep] = pd.DataFrame({"patient_id": ids, "time_months": t, "event": e})
     for ep, df in out.items():
         df["endpoint"] = ep
