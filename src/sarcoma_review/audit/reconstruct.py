@@ -1076,16 +1076,9 @@ def _joint_search(kept: dict[str, KMProblem], kdp: int, reasons: dict[str, dict[
     return None
 
 
-def reconstruction_problems(
-    fu_min: float | None = None, fu_max: float | None = None, data_dir: Path | str | os.PathLike[str] | None = None
-) -> dict[str, KMProblem]:
-    """The statements the pseudo-cohort honours, per endpoint (:func:`joint_reconstruction`).
-
-    With ``fu_min`` / ``fu_max`` (another reading of the follow-up range), each endpoint alone: the
-    reported set minus :func:`choose_drops`."""
-    if fu_min is None and fu_max is None:
-        return joint_reconstruction(data_dir).honoured
-    return {ep: p.without(*choose_drops(p)) for ep, p in cnao_problems(fu_min, fu_max, data_dir).items()}
+def reconstruction_problems(data_dir: Path | str | os.PathLike[str] | None = None) -> dict[str, KMProblem]:
+    """The statements the pseudo-cohort honours, per endpoint (:func:`joint_reconstruction`)."""
+    return joint_reconstruction(data_dir).honoured
 
 
 def dropped_reasons(
