@@ -474,6 +474,9 @@ def cohort_check(frames: dict[str, pd.DataFrame], problems: dict[str, KMProblem]
 # --------------------------------------------------------------------------------------------
 # one cohort: the endpoints reconstructed jointly
 # --------------------------------------------------------------------------------------------
+#: Cache folder (under the build context's) of the memoised joint solutions, like the feasibility memo.
+JOINT_CACHE = "joint_reconstruction"
+
 #: The endpoint whose times are the follow-up times (death ends follow-up).
 FOLLOW_UP_ENDPOINT = "OS"
 
@@ -784,7 +787,7 @@ def joint_solution(
     from sarcoma_review import paths
     from sarcoma_review.paths import write_atomic
 
-    folder = paths.context().cache("joint_reconstruction")
+    folder = paths.context().cache(JOINT_CACHE)
     path = None
     if folder is not None:
         path = Path(folder) / (_joint_problem_key(problems, min_died_of_progression, inner, time_limit, cap) + ".json")
