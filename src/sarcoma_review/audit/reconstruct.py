@@ -326,6 +326,7 @@ def sidecar(endpoint: str, rec: JointReconstruction, caveat: str | None, data_di
     """What one pseudo-patient file honours and drops, and why (published as JSON beside the CSV)."""
     reported, honoured = rec.reported[endpoint], rec.honoured[endpoint]
     reasons = rec.reasons.get(endpoint, {})
+    lost = _fact_row(read_strings("cnao", "facts", data_dir), "lost_to_follow_up_results")["value"]
     statements = [
         {
             "statement": s,
@@ -371,7 +372,7 @@ def sidecar(endpoint: str, rec: JointReconstruction, caveat: str | None, data_di
         "statements": statements,
         "follow_up_median": follow_up_median_record(rec, data_dir),
         "accrual_months": accrual_months(data_dir),
-        "losses_to_follow_up": "4 in the paper; not located: any four of the patients alive at last contact "
+        "losses_to_follow_up": f"{lost} in the paper; not located: any {lost} of the patients alive at last contact "
         "can be them",
         "implausible_timing": caveat or "",
         "method": "one exact integer program over the shared follow-up and the events of every endpoint "
