@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -125,3 +126,45 @@ def test_reconstruction_curve_stops_at_the_last_reported_time():
     assert page.last_reported_time(KMProblem(n=6, events=2, landmarks={12.0: "80", 36.0: "60"})) == 36.0
     with pytest.raises(ValueError, match="reports no time on this curve"):
         page.last_reported_time(KMProblem(n=6, events=2))
+
+
+def test_the_chapters_reconstructed_curves_stop_at_the_last_reported_time():
+    """#19 item 7 on the project data: each curve of the one pseudo-cohort, as the audit chapter draws
+    it, ends at the last time the paper reports about that curve (its latest landmark, count of events
+    by a time or latest event time, read here from the reported statements), although the invented
+    patients are followed to the maximum follow-up."""
+    from sarcoma_review.audit import reconstruct
+
+    rec = reconstruct.joint_reconstruction()
+    for ep, df in rec.frames.items():
+        p = rec.reported[ep]
+        last = max([*p.landmarks, *p.events_by, *([p.event_max] if p.event_max is not None else [])])
+        assert df["time_months"].max() > last
+        spec = page.reconstruction_km(df, p, ep).to_dict()
+        for mark in ("line", "area"):
+            assert max(r["time"] for r in _chart_rows(spec, mark)) == last, (ep, mark)
+        assert max(r["time"] for r in _chart_rows(spec, "text")) == last
+
+
+def test_the_one_cohort_text_and_table_come_from_the_reconstruction():
+    """The chapter's words on the pseudo-cohort: its size, follow-up range, deaths and the median
+    follow-up reading come from the files (recomputed here with numpy); the numbers at risk table
+    counts time >= t in each file, and never shows more at risk for LC or DPFS than for OS."""
+    from sarcoma_review.audit import reconstruct
+
+    rec = reconstruct.joint_reconstruction()
+    os_ = rec.frames["OS"]
+    text = page.one_cohort_text(rec, reconstruct.follow_up_median_record(rec))
+    assert f"The {len(os_)} invented patients are one cohort" in text
+    assert f"from {os_['time_months'].min():g} to {os_['time_months'].max():g} months" in text
+    assert f"of the {int(os_['event'].sum())} deaths" in text
+    assert f"median of all {len(os_)} patients' follow-up times" in text
+    assert f"that median is {np.median(os_['time_months']):g} months" in text
+    t = page.at_risk_by_month(rec.frames, 36.0)
+    assert t["months"].tolist() == [0, 6, 12, 18, 24, 30, 36]
+    for row in t.itertuples(index=False):
+        m = row[0]
+        want = [int((rec.frames[ep]["time_months"] >= m).sum()) for ep in rec.frames]
+        assert list(row[1:]) == want
+    assert (t["Local control"] <= t["Overall survival"]).all()
+    assert (t["Distant progression-free survival"] <= t["Overall survival"]).all()

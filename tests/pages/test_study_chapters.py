@@ -286,3 +286,21 @@ def test_cnao_among_the_review_series_follows_the_data():
     assert not g.duplicated(["overlap_group", "endpoint"]).any()
     # without Table I's rates, the chapter's other values still come
     assert "cnao_t1_rounding" not in cnao._series_values(series, None)
+
+
+def test_cnao_pseudo_cohort_sentence_counts_the_files_at_risk():
+    """#19 item 7: the CNAO chapter's sentence on the one pseudo-cohort gives its size and, at the last time
+    the paper reports (36 months: the 3-year rates), the numbers at risk counted here in each file."""
+    from sarcoma_review.audit import reconstruct
+
+    rec = reconstruct.joint_reconstruction()
+    text = cnao.pseudo_cohort_sentence()
+    n = len(rec.frames["OS"])
+    assert text.startswith(f"{n} invented patients") and "one follow-up time per patient" in text
+    last = max(12 * int(h) for h in L.load_table("cnao", "landmark_rates")["horizon_years"])
+    counts = {ep: int((df["time_months"] >= last).sum()) for ep, df in rec.frames.items()}
+    assert (
+        f"At {last} months it has at risk {counts['LC']} for local control, {counts['DPFS']} for distant "
+        f"progression-free survival, {counts['OS']} for overall survival" in text
+    )
+    assert counts["LC"] <= counts["OS"] and counts["DPFS"] <= counts["OS"]

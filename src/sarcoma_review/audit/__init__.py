@@ -7,7 +7,7 @@ grim
 feasibility
     "GRIM for survival curves": can any event/censoring pattern give the reported KM figures?
 reconstruct
-    Deterministic pseudo-individual patient data for the CNAO endpoints.
+    Deterministic pseudo-individual patient data for the CNAO endpoints, reconstructed as one cohort.
 ipd
     Recomputation of the ifosfamide series' estimates from its Table 3.
 patients

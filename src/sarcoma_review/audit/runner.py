@@ -20,9 +20,8 @@ from sarcoma_review.audit.reconstruct import (
     cohort_check,
     dropped_reasons,
     follow_up_minima,
+    joint_reconstruction,
     read_strings,
-    reconstruct,
-    reconstruction_problems,
     sidecar,
 )
 from sarcoma_review.audit.records import COLUMNS, CheckResult
@@ -469,40 +468,34 @@ def write_audit_csv(path: Path | str, data_dir: Path | None = None) -> Path:
 
 
 def reconstruct_all(data_dir: Path | None = None) -> dict[str, pd.DataFrame]:
-    """Pseudo-IPD per CNAO endpoint (LC, DPFS, OS); see :mod:`sarcoma_review.audit.reconstruct`.
+    """Pseudo-patient data per CNAO endpoint (LC, DPFS, OS), one cohort: the same patients in every
+    file (``patient_id``); see :func:`sarcoma_review.audit.reconstruct.joint_reconstruction`.
 
     The statements are read from ``<data_dir>/cnao`` (default :func:`sarcoma_review.paths.data_dir`).
     """
-    reported = cnao_problems(data_dir=data_dir)
-    return {
-        ep: reconstruct(p, ep, fu_median=reported[ep].fu_median)
-        for ep, p in reconstruction_problems(data_dir=data_dir).items()
-    }
+    return joint_reconstruction(data_dir).frames
 
 
 def pseudo_ipd_records(data_dir: Path | None = None) -> dict[str, tuple[pd.DataFrame, dict]]:
     """``{endpoint: (pseudo-IPD, sidecar record)}``; see :func:`sarcoma_review.audit.reconstruct.sidecar`."""
-    reported = cnao_problems(data_dir=data_dir)
-    kept = reconstruction_problems(data_dir=data_dir)
-    reasons = dropped_reasons(reported)
+    rec = joint_reconstruction(data_dir)
     out = {}
-    for ep, p in kept.items():
-        df = reconstruct(p, ep, fu_median=reported[ep].fu_median)
-        pl = plausibility(p)
+    for ep, df in rec.frames.items():
+        pl = plausibility(rec.honoured[ep])
         caveat = (
             "the honoured statements need an implausible timing of events: " + pl.sentence()
             if pl is not None and pl.implausible
             else None
         )
-        out[ep] = (df, sidecar(ep, reported[ep], p, df, reasons.get(ep, {}), caveat, data_dir))
-    cohort = cohort_check({ep: df for ep, (df, _) in out.items()}, reported)  # the files side by side
+        out[ep] = (df, sidecar(ep, rec, caveat, data_dir))
+    cohort = cohort_check(rec.frames, rec.reported)  # the files side by side
     for _, record in out.values():
         record["one_cohort"] = cohort
     return out
 
 
 def write_pseudo_ipd(directory: Path | str, data_dir: Path | None = None) -> list[Path]:
-    """Write ``cnao_pseudo_ipd_<endpoint>.csv`` (time_months, event, endpoint) and, beside each, its
+    """Write ``cnao_pseudo_ipd_<endpoint>.csv`` (patient_id, time_months, event, endpoint) and, beside each, its
     sidecar ``cnao_pseudo_ipd_<endpoint>.json`` (what it honours and drops, and why); return the paths."""
     import json
 
@@ -511,7 +504,7 @@ def write_pseudo_ipd(directory: Path | str, data_dir: Path | None = None) -> lis
     paths = []
     for ep, (df, record) in pseudo_ipd_records(data_dir).items():
         p = out_dir / f"cnao_pseudo_ipd_{ep}.csv"
-        df[["time_months", "event", "endpoint"]].to_csv(p, index=False)
+        df[["patient_id", "time_months", "event", "endpoint"]].to_csv(p, index=False)
         j = p.with_suffix(".json")
         j.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         paths += [p, j]

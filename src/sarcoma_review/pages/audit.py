@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from sarcoma_review.audit.feasibility import KMProblem
-from sarcoma_review.audit.reconstruct import last_reported_time
+from sarcoma_review.audit.reconstruct import PER_MONTH_CAP, JointReconstruction, last_reported_time
 from sarcoma_review.audit.records import VERDICTS
 from sarcoma_review.data.vocabulary import ENDPOINT_NAMES
 from sarcoma_review.pages.render import charts
@@ -293,3 +293,61 @@ def reconstruction_km(pseudo: pd.DataFrame, problem: KMProblem, endpoint: str, s
         f"(drawn to {last:g} months, the last time the paper reports)"
     )
     return charts.km_plot(curve, risk[["group", "time", "n_at_risk"]], title=title, max_time=last)
+
+
+def one_cohort_text(rec: JointReconstruction, follow_up: dict) -> str:
+    """What the CNAO pseudo-cohort assumes, in plain words, every number from the reconstruction.
+
+    ``rec`` is :func:`sarcoma_review.audit.reconstruct.joint_reconstruction`, ``follow_up`` its
+    :func:`sarcoma_review.audit.reconstruct.follow_up_median_record`."""
+    os_df = rec.frames["OS"]
+    n, deaths = len(os_df), int(os_df["event"].sum())
+    lo, hi = os_df["time_months"].min(), os_df["time_months"].max()
+    names = [ENDPOINT_NAMES.get(ep, ep) for ep in rec.frames if ep != "OS"]
+    inside = follow_up["in_the_reconstruction"]
+    med = follow_up["reported"]
+    dop = (
+        f"At least {rec.died_of_progression} of the {deaths} deaths come after a local failure or a distant "
+        "progression, as the paper says that many patients died of their disease."
+        if rec.died_of_progression_honoured
+        else f"The paper's {rec.died_of_progression} deaths from disease progression cannot be placed with the rest, "
+        "so the reconstruction does not honour them."
+    )
+    reading = (
+        f"The paper's median follow-up of {med:g} months is read as the median of all {n} patients' follow-up "
+        "times, because the paper prints it with the range of those times and does not say how it was computed; "
+        f"in the reconstruction that median is {inside['median_of_all_follow_up_times']:g} months"
+        if follow_up["honoured"]
+        else f"The paper's median follow-up of {med:g} months cannot be honoured with the rest"
+    )
+    rkm, surv = inside["reverse_kaplan_meier_median"], inside["median_follow_up_of_survivors"]
+    spread = (
+        " Between the times the paper names, deaths, other ends of follow-up and events are spread evenly, "
+        f"at most {PER_MONTH_CAP} of each kind per month."
+        if rec.capped
+        else " Between the times the paper names, deaths, other ends of follow-up and events are spread evenly."
+    )
+    others = []
+    if rkm is not None:
+        others.append(f"the reverse Kaplan–Meier median, another usual reading, is {rkm:.1f} months")
+    if surv is not None:
+        others.append(f"the median among the patients alive at last contact is {surv:.1f} months")
+    return (
+        f"The {n} invented patients are one cohort: the same patients in every curve. Each has one follow-up "
+        f"time, from {lo:g} to {hi:g} months, ending at death or at the last contact, and it is the same for "
+        f"every endpoint. A patient without a local failure (or distant progression) is counted as followed "
+        f"without it until the end of that time, so deaths are censored for {' and '.join(names)}, as in the "
+        "paper's curves; no local failure or distant progression comes after the end of a patient's "
+        f"follow-up. {dop} {reading}" + (f" ({'; '.join(others)})." if others else ".") + spread
+    )
+
+
+def at_risk_by_month(frames: dict[str, pd.DataFrame], last: float, step: float = 6.0) -> pd.DataFrame:
+    """Numbers at risk of each reconstructed endpoint every ``step`` months up to ``last`` (and at it),
+    one row per time, readers' names for the endpoints."""
+    from sarcoma_review.audit.reconstruct import at_risk_table
+
+    grid = sorted({*np.arange(0.0, last, step).tolist(), float(last)})
+    t = at_risk_table(frames, grid).reset_index()
+    t = t.rename(columns={"month": "months", **{ep: endpoint_title(ep) for ep in frames}})
+    return t

@@ -543,3 +543,22 @@ def cnao_glue_values(
 
     v.update(_series_values(series, table_i_rates))
     return v
+
+
+def pseudo_cohort_sentence(data_dir=None) -> str:
+    """What the reconstructed pseudo-cohort of the audit chapter says about the numbers at risk the
+    paper does not print, in plain words, to follow "rebuilds one cohort of"; every number from
+    :func:`sarcoma_review.audit.reconstruct.joint_reconstruction`."""
+    from sarcoma_review.audit import reconstruct
+    from sarcoma_review.data.vocabulary import ENDPOINT_NAMES
+
+    rec = reconstruct.joint_reconstruction(data_dir)
+    last = max(reconstruct.last_reported_time(p) for p in rec.reported.values())
+    risk = reconstruct.at_risk_table(rec.frames, [last]).iloc[0]
+    counts = ", ".join(f"{int(risk[ep])} for {ENDPOINT_NAMES.get(ep, ep)}" for ep in rec.frames)
+    n = len(rec.frames[reconstruct.FOLLOW_UP_ENDPOINT])
+    return (
+        f"{n} invented patients that reproduces the paper's statements, with one follow-up time per patient "
+        "shared by the three curves (deaths censored for local control and distant progression-free survival). "
+        f"At {last:g} months it has at risk {counts}: one possible set of numbers, not the paper's."
+    )

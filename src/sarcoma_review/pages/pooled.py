@@ -451,7 +451,7 @@ def effective_sample_sizes(
     effective sample size (:class:`~sarcoma_review.stats.sensitivity.EffectiveN`).
 
     Today that is the CNAO cohort (:data:`CNAO_STUDY_ID`), from its pseudo-patient data as published
-    (:mod:`sarcoma_review.audit.reconstruct`, with the reported median follow-up placed), at the
+    (:func:`sarcoma_review.audit.reconstruct.joint_reconstruction`: one cohort for all endpoints), at the
     landmarks it reports in Table I. When the reconstruction does not honour the paper's rate at this
     landmark (its statements conflict and the landmark is the one dropped), the entry is marked
     ``honoured=False`` and the series does not enter with an effective n. Empty when the landmark has
@@ -462,13 +462,13 @@ def effective_sample_sizes(
         return {}
     from sarcoma_review.audit import reconstruct
 
-    reported = reconstruct.cnao_problems(data_dir=data_dir)
-    kept = reconstruct.reconstruction_problems(data_dir=data_dir)
+    joint = reconstruct.joint_reconstruction(data_dir)
+    reported, kept = joint.reported, joint.honoured
     months = 12.0 * float(horizon_years)
     statement = f"landmark@{months:g}"
     if endpoint not in kept or statement not in reported[endpoint].statements():
         return {}
-    ipd = reconstruct.reconstruct(kept[endpoint], endpoint, fu_median=reported[endpoint].fu_median)
+    ipd = joint.frames[endpoint]
     g = sensitivity.greenwood_effective_n(ipd["time_months"], ipd["event"], months)
     if not g["n_eff"] == g["n_eff"]:  # NaN: S is 0 or 1
         return {}
