@@ -367,6 +367,23 @@ def release(
     return result
 
 
+def analyses_as_frozen(analyses: list[dict], estimates_csv: Path) -> list[dict]:
+    """A release's analyses with the estimator and interval its frozen estimates record, where the entry
+    does not name them: the releases made before the ad hoc correction became primary froze plain HKSJ (the
+    default then), today's default is HKSJ with
+    the ad hoc correction, so a release is recomputed with its own methods, not today's defaults."""
+    est = pd.read_csv(estimates_csv)
+    prim = est[est["subgroup_column"].isna() & (est["model"] == "random effects")].drop_duplicates("analysis_id")
+    methods = prim.set_index("analysis_id")[["tau2_method", "ci_method"]].to_dict("index")
+    out = []
+    for a in analyses:
+        a = dict(a)
+        for key, value in methods.get(a["id"], {}).items():
+            a.setdefault(key, value)
+        out.append(a)
+    return out
+
+
 def verify_release(version: str, root: Path = REPO_ROOT, pool: PoolFn | None = None) -> bool:
     """Recompute the estimates from ``<root>`` (e.g. a checkout of tag ``vVERSION``) and compare bytes.
 
@@ -375,9 +392,8 @@ def verify_release(version: str, root: Path = REPO_ROOT, pool: PoolFn | None = N
     root = Path(root)
     frozen = (root / "releases" / version / "estimates.csv").read_bytes()
     manifest = json.loads((root / "releases" / version / "manifest.json").read_text(encoding="utf-8"))
-    df = current_estimates(
-        root / "data", manifest["analyses"], manifest.get("subgroups", DEFAULT_SUBGROUPS), pool=pool, root=root
-    )
+    analyses = analyses_as_frozen(manifest["analyses"], root / "releases" / version / "estimates.csv")
+    df = current_estimates(root / "data", analyses, manifest.get("subgroups", DEFAULT_SUBGROUPS), pool=pool, root=root)
     recorded = frozen.split(b"\n", 1)[0].decode("utf-8").split(",")  # the columns this release froze
     if estimates_csv_bytes(df, columns=recorded) != frozen:
         return False
@@ -420,10 +436,21 @@ Path(sys.argv[3]).write_bytes(estimates_csv_bytes(df))
 """
 
 
-def _estimates_with_commit(root: Path, commit: str, rel_dir: Path) -> bytes:
-    """The estimates computed from ``rel_dir/data`` by the package as it was at ``commit``
-    (``git archive`` of its ``src/`` into a temporary folder, run in a subprocess with that folder first
-    on ``PYTHONPATH``, in this environment)."""
+#: Run by :func:`_estimates_with_commit` for the summary of findings (releases that froze one).
+_OLD_SOF_SCRIPT = """
+import sys
+from pathlib import Path
+from sarcoma_review.living.whatsnew import current_sof
+from sarcoma_review.pages.summary import csv_bytes
+sof, _ = current_sof(Path(sys.argv[2]), Path.cwd())
+Path(sys.argv[3]).write_bytes(csv_bytes(sof) if sof is not None else b"")
+"""
+
+
+def _estimates_with_commit(root: Path, commit: str, rel_dir: Path, script: str = _OLD_CODE_SCRIPT) -> bytes:
+    """The estimates (or, with ``_OLD_SOF_SCRIPT``, the summary of findings) computed from ``rel_dir/data``
+    by the package as it was at ``commit`` (``git archive`` of its ``src/`` into a temporary folder, run in a
+    subprocess with that folder first on ``PYTHONPATH``, in this environment)."""
     import os
     import subprocess
     import sys
@@ -444,7 +471,7 @@ def _estimates_with_commit(root: Path, commit: str, rel_dir: Path) -> bytes:
         out = Path(tmp) / "estimates.csv"
         env = {**os.environ, "PYTHONPATH": str(Path(tmp) / "src"), "REVIEW_ROOT": str(root)}
         proc = subprocess.run(
-            [sys.executable, "-c", _OLD_CODE_SCRIPT, str(rel_dir / "manifest.json"), str(rel_dir / "data"), str(out)],
+            [sys.executable, "-c", script, str(rel_dir / "manifest.json"), str(rel_dir / "data"), str(out)],
             capture_output=True,
             text=True,
             env=env,
@@ -479,6 +506,26 @@ def _frozen_json(path: Path, kind: type, version: str) -> Any:
             f"{kind.__name__} a release freezes; restore it with git checkout -- releases/"
         )
     return value
+
+
+def _verify_sof(root: Path, version: str, commit: str | None, pool, sof, frozen_path: Path) -> str:
+    """The note on a frozen summary of findings reproduced with this checkout's code or, when the certainty
+    rules changed since, with the recorded commit's; :class:`ReleaseError` when neither reproduces it."""
+    from sarcoma_review.pages.summary import csv_bytes
+
+    frozen = frozen_path.read_bytes()
+    if sof is not None and csv_bytes(sof) == frozen:
+        return f"{store.SOF_FILE} reproduced byte for byte"
+    if pool is None and commit and store.git(root, "cat-file", "-e", f"{commit}^{{commit}}") is not None:
+        if _estimates_with_commit(root, commit, root / "releases" / version, _OLD_SOF_SCRIPT) == frozen:
+            return (
+                f"{store.SOF_FILE} reproduced byte for byte with the code of the recorded commit {commit[:12]} "
+                "(this checkout's certainty rules differ)"
+            )
+    raise ReleaseError(
+        f"releases/{version}/{store.SOF_FILE} does not reproduce from releases/{version}/data "
+        "with this checkout's code nor with the code of its recorded commit"
+    )
 
 
 def verify_frozen_release(version: str, root: Path = REPO_ROOT, pool: PoolFn | None = None) -> VerifyReport:
@@ -552,12 +599,7 @@ def verify_frozen_release(version: str, root: Path = REPO_ROOT, pool: PoolFn | N
         from sarcoma_review.pages.summary import csv_bytes
 
         sof, _ = current_sof(rel_dir / "data", root)
-        if sof is None or csv_bytes(sof) != sof_frozen.read_bytes():
-            raise ReleaseError(
-                f"releases/{version}/{store.SOF_FILE} does not reproduce from releases/{version}/data "
-                "with this checkout's code"
-            )
-        notes.append(f"{store.SOF_FILE} reproduced byte for byte")
+        notes.append(_verify_sof(root, version, manifest.get("git_commit"), pool, sof, sof_frozen))
     if here == frozen:
         return VerifyReport(
             version,
