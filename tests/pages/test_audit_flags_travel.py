@@ -123,7 +123,7 @@ def test_a_flagged_comparator_is_shown_with_the_verdict_without_it(flags):
         twin = rec[rec["particle_population"] == r["particle_population"]].iloc[0]
         assert r["verdict_without_flagged"] == twin["verdict"]
         assert f"{twin['comparator_estimate']:.1f}%" in r["without_flagged"]
-    text = comparisons.audit_dependence_markdown(panel)
+    text = comparisons.audit_dependence_html(panel)
     assert "audit.html#finding-ifo.ipd.os_5y" in text
 
 

@@ -864,29 +864,31 @@ def _finding_href(findings: str) -> str:
     return AUDIT_PAGE + "#" + finding_anchor(first) if first else ""
 
 
-def audit_dependence_markdown(panel: pd.DataFrame) -> str:
+def audit_dependence_html(panel: pd.DataFrame) -> str:
     """Each comparison that uses a value the reproduction audit flags, with its verdict with and without
-    that value (plain words, from :data:`AUDIT_COLUMNS`)."""
+    that value and a link to the finding (escaped HTML list, from :data:`AUDIT_COLUMNS`)."""
+    import html as _html
+
     if panel.empty or not (panel["audit_flag"].astype(str) != "").any():
-        return "The reproduction audit flags none of the values these comparisons use."
+        return "<p>The reproduction audit flags none of the values these comparisons use.</p>"
     items = []
     for r in panel[panel["audit_flag"].astype(str) != ""].itertuples():
         same = r.verdict_without_flagged == r.verdict
         change = (
             "the verdict does not depend on it"
             if same
-            else f"**the verdict depends on it** ({_VERDICT_WORDS[r.verdict]} with it, "
-            f"{_VERDICT_WORDS.get(r.verdict_without_flagged, 'none')} without)"
+            else f"<strong>the verdict depends on it</strong> ({_VERDICT_WORDS[r.verdict]} with it, "
+            f"{_html.escape(_VERDICT_WORDS.get(r.verdict_without_flagged, 'none'))} without)"
         )
         if r.comparator_class != "comparable":
             change += " (a context-only comparator: no verdict is drawn from it)"
         items.append(
-            f"- {md_text(str(r.landmark)).capitalize()}, {md_text(str(r.particle_population))} against "
-            f"{md_text(_pretty(r.comparator))}: {md_text(str(r.audit_flag))} "
-            f"([finding in the audit]({_finding_href(r.audit_findings)})); without it, "
-            f"{md_text(str(r.without_flagged))}: {change}."
+            f"<li>{_html.escape(str(r.landmark)).capitalize()}, {_html.escape(str(r.particle_population))} against "
+            f"{_html.escape(_pretty(r.comparator))}: {_html.escape(str(r.audit_flag))} "
+            f'(<a href="{_html.escape(_finding_href(r.audit_findings), quote=True)}">finding in the audit</a>); '
+            f"without it, {_html.escape(str(r.without_flagged))}: {change}.</li>"
         )
-    return "\n".join(items)
+    return '<ul class="audit-flags">' + "".join(items) + "</ul>"
 
 
 def write_comparisons_csv(panel: pd.DataFrame, folder: str | Path) -> Path:
