@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from helpers import frozen_literature, frozen_patients
 
 from sarcoma_review.audit import flags as audit_flags
 from sarcoma_review.audit.records import COLUMNS, CheckResult
 from sarcoma_review.data import loaders
 from sarcoma_review.pages import comparisons, pooled, summary
 from sarcoma_review.stats import sensitivity
-from helpers import frozen_literature, frozen_patients
 
 REF = json.loads((Path(__file__).parents[1] / "fixtures" / "r_reference.json").read_text())
 TOL = 1e-6  # both fit the same REML model to 1e-12 (scripts/r/make_reference.R control); 1e-6 on percent
