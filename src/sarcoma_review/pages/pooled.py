@@ -734,7 +734,7 @@ def without_sentence(a: PooledAnalysis, pf: PoolFlags) -> str:
     return (
         f"Without {labels}, {int(w['k'])} series pool to {_pct(w['estimate'])} (95% CI {_pct(w['ci_low'])} to "
         f"{_pct(w['ci_high'])}), against {_pct(p['estimate'])} ({_pct(p['ci_low'])} to {_pct(p['ci_high'])}) "
-        f"with them: a change of {change} points."
+        f"with the flagged value{'s' if len(pf.flagged) > 1 else ''}: a change of {change} points."
     )
 
 

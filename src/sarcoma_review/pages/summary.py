@@ -11,6 +11,7 @@ population (all series, non-chordoma, chordoma).
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -318,8 +319,8 @@ def audit_note_html(r: Mapping[str, Any]) -> str:
             f"{float(r['without_flagged_ci_high']):.1f}), {int(k)} series"
         )
     return (
-        f'<br><small class="audit-flag"><a href="{_e(r["audit_href"])}">{_e(audit_flags.marker(verdict))}</a>: '
-        f"{_e(r['audit_flag'])}; {_e(without)}</small>"
+        f'<br><small class="audit-flag"><a href="{_e(r["audit_href"])}">{_e(audit_flags.marker(verdict))}</a> '
+        f"on a value pooled here ({_e(re.sub(r' [(]audit: [a-z]+[)]', '', str(r['audit_flag'])))}); {_e(without)}</small>"
     )
 
 
