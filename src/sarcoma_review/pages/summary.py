@@ -318,9 +318,10 @@ def audit_note_html(r: Mapping[str, Any]) -> str:
             f"without it {float(r['without_flagged_estimate']):.1f}% ({float(r['without_flagged_ci_low']):.1f} to "
             f"{float(r['without_flagged_ci_high']):.1f}), {int(k)} series"
         )
+    values = re.sub(r" [(]audit: [a-z]+[)]", "", str(r["audit_flag"]))
     return (
         f'<br><small class="audit-flag"><a href="{_e(r["audit_href"])}">{_e(audit_flags.marker(verdict))}</a> '
-        f"on a value pooled here ({_e(re.sub(r' [(]audit: [a-z]+[)]', '', str(r['audit_flag'])))}); {_e(without)}</small>"
+        f"on a value pooled here ({_e(values)}); {_e(without)}</small>"
     )
 
 
