@@ -76,6 +76,27 @@ def test_each_finding_concerns_the_values_it_prints():
     assert set(v["href"]) >= {"audit.html#finding-cnao.km.LC", "audit.html#finding-ifo.ipd.os_5y"}
 
 
+NARRATIVE = CheckResult(
+    "ifo.nar.nar06",
+    "ifosfamide",
+    "Results; Table 3",
+    "the patient who died during therapy: tumour enlarging in the irradiation field",
+    "text: One patient died during therapy ... (read as: local failure: LF)",
+    "Table 3 row 6: local failure no LF",
+    "inconsistent",
+    "x",
+)
+
+
+def test_a_contradicted_coding_concerns_every_rate_recomputed_from_the_table_for_its_endpoint():
+    v = flags.concerned_values(_audit([NARRATIVE]))
+    assert v[["series", "endpoint"]].values.tolist() == [[flags.IFO_TABLE3, "LC"]]
+    assert v["horizon_years"].isna().all() and v["value"].isna().all()
+    assert len(flags.flags_for(v, flags.IFO_TABLE3, "LC", 5.0, 70.0)) == 1  # any landmark, any value
+    assert flags.flags_for(v, flags.IFO_TABLE3, "OS", 5.0, 27.3).empty
+    assert flags.flags_for(v, flags.IFO, "LC", 5.0, 70.0).empty  # the printed rate is not the recomputation
+
+
 def test_explorations_and_passed_findings_do_not_travel():
     v = flags.concerned_values(_audit([KM_LC.explores("cnao.km.LC"), IFO_LC]))
     assert v.empty

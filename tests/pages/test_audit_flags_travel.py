@@ -127,6 +127,32 @@ def test_a_flagged_comparator_is_shown_with_the_verdict_without_it(flags):
     assert "audit.html#finding-ifo.ipd.os_5y" in text
 
 
+def test_a_contradicted_coding_flags_the_recomputation_and_the_printed_rate_stands_in():
+    nar = CheckResult(
+        "ifo.nar.nar06",
+        "ifosfamide",
+        "Results; Table 3",
+        "the patient who died during therapy: tumour enlarging in the irradiation field",
+        "text: ... (read as: local failure: LF)",
+        "Table 3 row 6: local failure no LF",
+        "inconsistent",
+        "x",
+    )
+    fl = audit_flags.concerned_values(pd.DataFrame([nar.as_dict()], columns=list(COLUMNS)))
+    reported = loaders.load_table("ifosfamide", "reported_estimates")
+    reported = reported[reported["estimate_id"] == "lc_5y_results"]  # the printed 5-year local control
+    bench = comparisons.benchmarks(loaders.load_comparators().iloc[0:0], reported, frozen_patients())
+    panel = comparisons.benchmark_panel(frozen_literature(), bench, flags=fl)
+    lc = panel[panel["endpoint"] == "LC"]
+    rec = lc[lc["comparator"].str.contains("recomputed")]
+    rep = lc[lc["comparator"].str.endswith("as reported")]
+    assert (rec["audit_findings"] == "ifo.nar.nar06").all() and (rep["audit_flag"] == "").all()
+    for _, r in rec.iterrows():
+        twin = rep[rep["particle_population"] == r["particle_population"]].iloc[0]
+        assert r["verdict_without_flagged"] == twin["verdict"]
+        assert r["without_flagged"].startswith("the same series as the paper prints it: 70.0%")
+
+
 def test_a_flagged_particle_value_in_a_comparison_is_dropped_as_r_does(flags):
     lit = frozen_literature()
     bench = pd.DataFrame(

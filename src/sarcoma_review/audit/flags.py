@@ -12,7 +12,10 @@ typed here:
   an implausible timing of events);
 - a check of a printed landmark rate (quantity ``"<h>-year <endpoint> (%)"``, optionally preceded by a
   series id) concerns that rate at that horizon, with every percentage its two statements print;
-- a Table I check (``table_i.<series>.<endpoint>``) concerns Table I's printed rate at Table I's horizon.
+- a Table I check (``table_i.<series>.<endpoint>``) concerns Table I's printed rate at Table I's horizon;
+- a narrative finding of the ifosfamide series (``ifo.nar.*``: the text contradicts how Table 3 codes a
+  patient's local failure or death) concerns every rate the review recomputes from that table for the
+  endpoint (series :data:`IFO_TABLE3`, any landmark, any value).
 
 **Rule: a flag travels only to the value actually used.** A used value carries a finding's flag when it
 is the very value the finding concerns: same series, endpoint, landmark *and* printed rate
@@ -38,6 +41,11 @@ from sarcoma_review.audit.records import COLUMNS
 from sarcoma_review.data import tracking
 
 CNAO, IFO = "cnao", "ifosfamide"
+#: The values the review recomputes from the ifosfamide patient table (every landmark): a coding of that
+#: table the text contradicts (a narrative finding) concerns them.
+IFO_TABLE3 = "ifosfamide Table 3"
+#: Which endpoint a narrative finding's claims concern, by the words of the claimed column.
+_NARRATIVE_ENDPOINTS = {"local failure": "LC", "local control": "LC", "overall survival": "OS", "dead": "OS"}
 
 #: Columns of :func:`concerned_values`.
 FLAG_COLUMNS = [
@@ -103,6 +111,15 @@ def _table_i_values(r) -> list[tuple[str, str, float, float]]:
     return [(series_key(parts[1]), parts[2], float(m.group(2)), float(m.group(1)))]
 
 
+def _narrative_values(r) -> list[tuple[str, str, float, float]]:
+    """``[(IFO_TABLE3, endpoint, nan, nan)]`` for each endpoint whose coding a narrative finding contradicts."""
+    m = re.search(r"\(read as: (.*)\)$", str(r["reported"]))
+    if not m:
+        return []
+    eps = [ep for words, ep in _NARRATIVE_ENDPOINTS.items() if words + ":" in m.group(1)]
+    return [(IFO_TABLE3, ep, float("nan"), float("nan")) for ep in dict.fromkeys(eps)]
+
+
 def concerned_values(audit: pd.DataFrame) -> pd.DataFrame:
     """One row per (flagged finding, reported value it concerns): :data:`FLAG_COLUMNS`.
 
@@ -124,6 +141,8 @@ def concerned_values(audit: pd.DataFrame) -> pd.DataFrame:
             vals = [(CNAO, ep, h, v) for ep, h, v in _km_values(r)]
         elif fid.startswith("table_i."):
             vals = _table_i_values(r)
+        elif fid.startswith("ifo.nar."):
+            vals = _narrative_values(r)
         else:
             vals = _rate_values(r)
         for series, ep, h, v in vals:
@@ -179,14 +198,16 @@ def value_flags(data_dir: Path | None = None, audit: pd.DataFrame | None = None)
 
 
 def flags_for(flags: pd.DataFrame, series: str, endpoint: str, horizon_years: float, value: float) -> pd.DataFrame:
-    """The flags on one used value: same series, endpoint, landmark and rate (to 1e-9; see the module's rule)."""
+    """The flags on one used value: same series, endpoint, landmark and rate (to 1e-9; see the module's rule).
+    A flag without a landmark or a value (a coding of a patient table) concerns every landmark or value."""
     if flags.empty:
         return flags
+    h, v = flags["horizon_years"].astype(float), flags["value"].astype(float)
     keep = (
         (flags["series"] == series)
         & (flags["endpoint"] == endpoint)
-        & ((flags["horizon_years"].astype(float) - float(horizon_years)).abs() < 1e-9)
-        & ((flags["value"].astype(float) - float(value)).abs() < 1e-9)
+        & (h.isna() | ((h - float(horizon_years)).abs() < 1e-9))
+        & (v.isna() | ((v - float(value)).abs() < 1e-9))
     )
     return flags[keep]
 
@@ -216,6 +237,7 @@ __all__ = [
     "CNAO",
     "FLAG_COLUMNS",
     "IFO",
+    "IFO_TABLE3",
     "TRAVELLING",
     "concerned_values",
     "flagged_literature",

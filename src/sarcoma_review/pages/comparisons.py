@@ -417,7 +417,7 @@ def benchmarks(
                     "source": "ifosfamide/patients.csv (Kaplan-Meier at 60 months)",
                     "size_note": f"Kaplan-Meier at 60 months from the {len(p)} patients of Table 3",
                     "rate": km,
-                    "audit_series": audit_flags.IFO,
+                    "audit_series": audit_flags.IFO_TABLE3,
                     "recomputed": True,
                     **ifo_facts,
                     **_ifosfamide_at_risk(p, ep),
@@ -679,8 +679,8 @@ def audit_columns(b, d: pd.DataFrame, flags: pd.DataFrame | None, method: str, c
     """:data:`AUDIT_COLUMNS` of one comparison: comparator ``b`` (a row of :func:`benchmarks`) against the
     particle series ``d``.
 
-    The comparator's value is flagged when the audit flags that very printed value
-    (:func:`sarcoma_review.audit.flags.flags_for`; a value the review recomputed is not a printed one);
+    The comparator's value is flagged when the audit flags that very printed value, or, for a value the
+    review recomputed from a patient table, a coding of that table (:func:`sarcoma_review.audit.flags.flags_for`);
     a particle series is flagged likewise. With flagged particle values (and an unflagged comparator), the
     comparison is repeated without those series; a flagged comparator gets its verdict without the flagged
     value from :func:`_without_flagged_comparators`.
@@ -690,9 +690,7 @@ def audit_columns(b, d: pd.DataFrame, flags: pd.DataFrame | None, method: str, c
         return out
     series = getattr(b, "audit_series", "")
     comp = (
-        audit_flags.flags_for(flags, series, b.endpoint, b.horizon_years, b.rate_percent)
-        if series and not getattr(b, "recomputed", False)
-        else flags.iloc[0:0]
+        audit_flags.flags_for(flags, series, b.endpoint, b.horizon_years, b.rate_percent) if series else flags.iloc[0:0]
     )
     lit = audit_flags.flagged_literature(flags, d.assign(endpoint=b.endpoint, horizon_years=float(b.horizon_years)))
     drop = list(lit.loc[lit["audit_findings"] != "", "study_id"])
@@ -701,7 +699,12 @@ def audit_columns(b, d: pd.DataFrame, flags: pd.DataFrame | None, method: str, c
         return out
     words = []
     if len(comp):
-        words.append(f"the comparator's value is flagged by the audit ({comp['verdict'].iloc[0]})")
+        words.append(
+            f"the comparator's recomputation rests on a coding of its patient table that the text contradicts "
+            f"({comp['verdict'].iloc[0]})"
+            if str(comp["finding_id"].iloc[0]).startswith("ifo.nar.")
+            else f"the comparator's value is flagged by the audit ({comp['verdict'].iloc[0]})"
+        )
     if drop:
         v = [x for x in lit["audit_verdict"] if x]
         words.append(
@@ -725,29 +728,35 @@ def audit_columns(b, d: pd.DataFrame, flags: pd.DataFrame | None, method: str, c
 
 
 def _without_flagged_comparators(panel: pd.DataFrame) -> pd.DataFrame:
-    """A flagged comparator value's verdict without it: that of the same series' value the review
-    recomputed from its patient table (same landmark and particle population), when there is one."""
+    """A flagged comparator value's verdict without it: that of the same series' other value at the same
+    landmark and particle population (the rate recomputed from its patient table for a flagged printed rate,
+    the printed rate for a flagged recomputation), when there is one."""
     if panel.empty or "audit_flag" not in panel.columns:
         return panel
+    series = panel["comparator"].str.split(", ").str[0]
     for i, r in panel.iterrows():
-        if "comparator's value" not in str(r["audit_flag"]):
+        if "the comparator's" not in str(r["audit_flag"]):
             continue
         twin = panel[
             (panel["landmark"] == r["landmark"])
             & (panel["particle_population"] == r["particle_population"])
-            & (panel["modality"] == r["modality"])
+            & (series == series[i])
             & (panel.index != i)
             & (panel["audit_flag"].astype(str) == "")
-            & (panel["comparator"].str.contains("recomputed", regex=False))
         ]
         if twin.empty:
             panel.at[i, "without_flagged"] = "no comparison remains without the flagged value"
             continue
         t = twin.iloc[0]
+        how = (
+            "the same series recomputed from its patient table"
+            if "recomputed" in str(t["comparator"])
+            else "the same series as the paper prints it"
+        )
         panel.at[i, "verdict_without_flagged"] = t["verdict"]
         panel.at[i, "without_flagged"] = (
-            f"the same series recomputed from its patient table: {t['comparator_estimate']:.1f}%, difference "
-            f"{t['difference']:+.1f} points, {_VERDICT_WORDS[t['verdict']]}"
+            f"{how}: {t['comparator_estimate']:.1f}%, difference {t['difference']:+.1f} points, "
+            f"{_VERDICT_WORDS[t['verdict']]}"
         )
     return panel
 
