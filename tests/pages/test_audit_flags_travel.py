@@ -66,6 +66,7 @@ def test_pooled_page_marks_the_flagged_series_and_pools_without_it_as_r_does(lc3
     a, pf = lc3
     assert pf.flagged["study_id"].tolist() == ["cuccia2020"]
     assert pf.flagged["audit"].tolist() == ["audit: inconsistent"]
+    assert pf.flagged["series_shown"].tolist() == ["Cuccia 2020 (audit: inconsistent)"]
     assert pf.flagged["audit_link"].tolist() == ["../audit.html#finding-cnao.km.LC"]
     w = pf.without.iloc[0]
     ref = _loo("LC_3y", "cuccia2020")

@@ -797,11 +797,15 @@ def panel_html(panel: pd.DataFrame):
         words[v] if c == "comparable" else "none drawn (context only)"
         for v, c in zip(shown["verdict"], shown["comparator_class"])
     ]
-    shown["audit_shown"] = [audit_flags.marker(_worst(f)) if f else "" for f in shown["audit_flag"]]
     shown["audit_link"] = [_finding_href(f) for f in shown["audit_findings"]]
     shown["without_shown"] = [
         f"{_VERDICT_WORDS.get(v, '')}: {w}" if v else w
         for v, w in zip(shown["verdict_without_flagged"], shown["without_flagged"])
+    ]
+    # a comparison using a value the audit flags says so in its verdict cell, linked to the finding
+    shown["verdict_shown"] = [
+        f"{v} ({audit_flags.marker(_worst(f))})" if f else v
+        for v, f in zip(shown["verdict_shown"], shown["audit_flag"])
     ]
     shown["chance"] = [
         _prob(p) if c == "comparable" else "" for p, c in zip(shown["prob_particle_exceeds"], shown["comparator_class"])
@@ -817,9 +821,8 @@ def panel_html(panel: pd.DataFrame):
             "difference": "Difference (points)",
             "verdict_shown": "Verdict for a new series",
             "at_risk_flag": "Patients at risk",
-            "audit_shown": "Audit flag",
         },
-        links={"audit_shown": "audit_link"},
+        links={"verdict_shown": "audit_link"},
         details={
             "audit_flag": "What the audit flags",
             "without_shown": "Verdict without the flagged value",

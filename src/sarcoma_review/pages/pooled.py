@@ -593,8 +593,8 @@ class PoolFlags:
     """The values of one pooled page that the reproduction audit flags, and the pool without them.
 
     ``series``: the page's series table (``a.studies``) with ``audit_findings``, ``audit_verdict``,
-    ``audit_href``, ``audit`` (the plain-words marker) and ``audit_link`` (its link from the page;
-    see :func:`sarcoma_review.audit.flags.flagged_literature`).
+    ``audit_href``, ``audit`` (the plain-words marker), ``audit_link`` (its link from the page; see
+    :func:`sarcoma_review.audit.flags.flagged_literature`) and ``series_shown`` (the label with the marker).
     ``without``: the primary model without the flagged series (one row, variant
     :data:`~sarcoma_review.stats.sensitivity.WITHOUT_FLAGGED`; empty when no value is flagged or none remains).
     ``findings``: the audit's flags on these values (rows of :func:`sarcoma_review.audit.flags.concerned_values`).
@@ -630,6 +630,8 @@ def pool_flags(
     series = audit_flags.flagged_literature(flags, rows)
     series["audit"] = [audit_flags.marker(v) for v in series["audit_verdict"]]
     series["audit_link"] = [AUDIT_PREFIX + h if h else "" for h in series["audit_href"]]
+    # the series' name carries the flag (linked to the finding): the table keeps its width
+    series["series_shown"] = [f"{lab} ({m})" if m else lab for lab, m in zip(series["label"], series["audit"])]
     drop = list(series.loc[series["audit_findings"] != "", "study_id"])
     without = pd.DataFrame(columns=pooling.RESULT_COLUMNS)
     if drop:
