@@ -802,10 +802,10 @@ def panel_html(panel: pd.DataFrame):
         f"{_VERDICT_WORDS.get(v, '')}: {w}" if v else w
         for v, w in zip(shown["verdict_without_flagged"], shown["without_flagged"])
     ]
-    # a comparison using a value the audit flags says so in its verdict cell, linked to the finding
-    shown["verdict_shown"] = [
-        f"{v} ({audit_flags.marker(_worst(f))})" if f else v
-        for v, f in zip(shown["verdict_shown"], shown["audit_flag"])
+    # a comparison using a value the audit flags says so beside its comparator, linked to the finding
+    shown["comparator_shown"] = [
+        f"{c} ({audit_flags.marker(_worst(f))})" if f else c
+        for c, f in zip(shown["comparator"], shown["audit_flag"])
     ]
     shown["chance"] = [
         _prob(p) if c == "comparable" else "" for p, c in zip(shown["prob_particle_exceeds"], shown["comparator_class"])
@@ -814,7 +814,7 @@ def panel_html(panel: pd.DataFrame):
         shown,
         columns={
             "landmark": "Landmark",
-            "comparator": "Comparator",
+            "comparator_shown": "Comparator",
             "class_shown": "Class",
             "comparator_estimate": "Comparator (%)",
             "particle_estimate": "Particle (%)",
@@ -822,7 +822,7 @@ def panel_html(panel: pd.DataFrame):
             "verdict_shown": "Verdict for a new series",
             "at_risk_flag": "Patients at risk",
         },
-        links={"verdict_shown": "audit_link"},
+        links={"comparator_shown": "audit_link"},
         details={
             "audit_flag": "What the audit flags",
             "without_shown": "Verdict without the flagged value",
