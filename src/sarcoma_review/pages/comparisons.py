@@ -804,8 +804,7 @@ def panel_html(panel: pd.DataFrame):
     ]
     # a comparison using a value the audit flags says so beside its comparator, linked to the finding
     shown["comparator_shown"] = [
-        f"{c} ({audit_flags.marker(_worst(f))})" if f else c
-        for c, f in zip(shown["comparator"], shown["audit_flag"])
+        f"{c} ({audit_flags.marker(_worst(f))})" if f else c for c, f in zip(shown["comparator"], shown["audit_flag"])
     ]
     shown["chance"] = [
         _prob(p) if c == "comparable" else "" for p, c in zip(shown["prob_particle_exceeds"], shown["comparator_class"])
