@@ -32,7 +32,9 @@ audit.ipd               recomputation from the ifosfamide patient table
 audit.ifosfamide        the ifosfamide paper's printed percentages and values recomputed from Table 3, as checks
 audit.patients          the ifosfamide text's statements about patients against its Table 3, pair by pair
 audit.reconstruct       pseudo-individual patient data for the CNAO endpoints
+audit.narratives        the ifosfamide text's narratives about identified patients against the coded Table 3
 audit.runner            run every check; the audit table and its links
+audit.flags             which used values the audit's inconsistent or implausible findings concern
 pages.common            what the study chapters share (glue, plain values, fact lookups, flag lists)
 pages.methods           the Methods chapter (versions of the R reference)
 pages.literature        the Table I literature chapter

@@ -94,3 +94,10 @@ def test_folded_table_has_a_summary_and_a_csv_download() -> None:
     payload = out.split("base64,", 1)[1].split('"', 1)[0]
     back = pd.read_csv(io.StringIO(base64.b64decode(payload).decode("utf-8")))
     pd.testing.assert_frame_equal(back, df)
+
+
+def test_links_wrap_a_cell_in_its_rows_escaped_href_and_leave_empty_ones_as_text():
+    df = pd.DataFrame({"name": ["A <b>", "B"], "href": ['x.html#a"b', ""]})
+    out = html_table(df, columns={"name": "Name"}, links={"name": "href"}).data
+    assert '<a href="x.html#a&quot;b">A &lt;b&gt;</a></td>' in out
+    assert ">B</td>" in out and out.count("<a ") == 1

@@ -12,6 +12,10 @@ ipd
     Recomputation of the ifosfamide series' estimates from its Table 3.
 patients
     The ifosfamide text's statements about patients against Table 3, pair by pair.
+narratives
+    The ifosfamide text's narratives about identified patients (data/ifosfamide/narratives) against Table 3.
+flags
+    The used values (series, endpoint, landmark, rate) that the audit's flagged findings concern.
 runner
     ``run_audit``, ``write_audit_csv``, ``reconstruct_all``, ``write_pseudo_ipd``, ``links``.
 

@@ -14,6 +14,8 @@ import pandas as pd
 from sarcoma_review.audit import grim
 from sarcoma_review.audit.feasibility import check_feasibility, plausibility
 from sarcoma_review.audit.ifosfamide import IPD, REPORTED, Ifo, percent_table
+from sarcoma_review.audit.narratives import GROUP as NARRATIVES
+from sarcoma_review.audit.narratives import Narratives
 from sarcoma_review.audit.patients import patient_checks
 from sarcoma_review.audit.reconstruct import (
     cnao_problems,
@@ -70,7 +72,7 @@ _percent_table = percent_table
 
 
 #: The audit table's groups of checks, in row order (see :mod:`sarcoma_review.audit.registry`).
-GROUPS = ("cnao", "cnao.km", REPORTED, IPD, "ifo.patients", "table_i")
+GROUPS = ("cnao", "cnao.km", REPORTED, IPD, "ifo.patients", NARRATIVES, "table_i")
 
 for _group in ("cnao", "cnao.km", "table_i"):  # these groups read the data folder themselves
     context(_group)(Path)
@@ -376,13 +378,15 @@ def feasibility_checks(data_dir: Path | None = None, *, explorations: bool = Tru
 
 def ifosfamide_checks(d: Path) -> list[CheckResult]:
     """GRIM checks and patient-level recomputation for Eckert et al. 2010: the registered checks of the
-    groups ``ifo.reported``, ``ifo.ipd`` (:mod:`sarcoma_review.audit.ifosfamide`) and ``ifo.patients``
-    (:mod:`sarcoma_review.audit.patients`), in registration order."""
+    groups ``ifo.reported``, ``ifo.ipd`` (:mod:`sarcoma_review.audit.ifosfamide`), ``ifo.patients``
+    (:mod:`sarcoma_review.audit.patients`) and ``ifo.narratives`` (:mod:`sarcoma_review.audit.narratives`),
+    in registration order."""
     ifo = Ifo(d)
     return (
         run_group(REPORTED, ifo)
         + run_group(IPD, ifo)
         + patient_checks(ifo.pts, ifo.th, _read(d, "toxicity", "events"), ifo.est)
+        + run_group(NARRATIVES, Narratives(d))
     )
 
 

@@ -56,7 +56,7 @@ TIERS = (
     ),
     (
         "Treatment and toxicity",
-        ("ifo.pt.", "surgery", "therapy_completed", "rt_as_planned", "dose", "neuropathy", "chemo"),
+        ("ifo.pt.", "ifo.nar.", "surgery", "therapy_completed", "rt_as_planned", "dose", "neuropathy", "chemo"),
     ),
     ("Statistical tests", ("table4", "logrank")),
     ("Who the patients were", ("",)),

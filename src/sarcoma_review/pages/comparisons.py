@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sarcoma_review.audit import flags as audit_flags
 from sarcoma_review.data import vocabulary
 from sarcoma_review.data.vocabulary import landmark_name
 from sarcoma_review.pages.render import charts
@@ -130,6 +131,12 @@ UNCERTAINTY = {
     "unknown": "fixed number: its size is given nowhere, so its sampling uncertainty cannot be included",
 }
 
+#: The reproduction audit's flags on the values a comparison uses (:func:`audit_columns`): ``audit_flag``
+#: (plain words, ``""`` when none), ``audit_findings`` (the finding ids, ``"; "``-joined),
+#: ``verdict_without_flagged`` (the verdict without the flagged value) and ``without_flagged`` (how it was
+#: obtained).
+AUDIT_COLUMNS = ["audit_flag", "audit_findings", "verdict_without_flagged", "without_flagged"]
+
 #: The columns of ``comparisons.csv`` (and of :func:`benchmark_panel`), in order.
 CSV_COLUMNS: list[str] = [
     "landmark",
@@ -177,6 +184,7 @@ CSV_COLUMNS: list[str] = [
     "probability_of",
     "verdict_meaning",
     "notes",
+    *AUDIT_COLUMNS,
 ]
 
 #: The verdict in one or two words (tables, the summary of findings).
@@ -399,6 +407,8 @@ def benchmarks(
                             else ""
                         ),
                         "rate": _ifosfamide_reported_rate(float(r.value), kind, n_ifo, ifosfamide_patients, r.endpoint),
+                        "audit_series": audit_flags.IFO,
+                        "recomputed": False,
                         **ifo_facts,
                         **_ifosfamide_at_risk(ifosfamide_patients, r.endpoint),
                     }
@@ -419,6 +429,8 @@ def benchmarks(
                     "source": "ifosfamide/patients.csv (Kaplan-Meier at 60 months)",
                     "size_note": f"Kaplan-Meier at 60 months from the {len(p)} patients of Table 3",
                     "rate": km,
+                    "audit_series": audit_flags.IFO_TABLE3,
+                    "recomputed": True,
                     **ifo_facts,
                     **_ifosfamide_at_risk(p, ep),
                 }
@@ -439,8 +451,12 @@ def benchmarks(
             *FACT_COLUMNS,
             "n_at_risk",
             "n_died_first",
+            "audit_series",
+            "recomputed",
         ],
     )
+    out["audit_series"] = out["audit_series"].fillna("")
+    out["recomputed"] = [x is True for x in out["recomputed"]]
     out["uncertainty"] = [UNCERTAINTY[x.kind] if x is not None else "" for x in out["rate"]]
     out["rate_ci_low"] = [x.ci_low if x is not None else np.nan for x in out["rate"]]
     out["rate_ci_high"] = [x.ci_high if x is not None else np.nan for x in out["rate"]]
@@ -467,13 +483,16 @@ def _signed(x: float) -> str:
     return "0" if v == 0 else f"{v:+d}"
 
 
-def sof_comparisons(data_dir: Path | None = None, method: str = "REML", ci: str = pooling.PRIMARY_CI) -> pd.DataFrame:
+def sof_comparisons(
+    data_dir: Path | None = None, method: str = "REML", ci: str = pooling.PRIMARY_CI, flags: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """The comparisons that may stand on the summary of findings, from the data in ``data_dir``.
 
     Comparable comparators only, primary particle population only (:func:`comparable_for_summary`),
     each with the comparison's certainty (``certainty``) and a short plain-language text (``short``):
     comparator, rate, difference with the new-series interval, the verdict, the certainty and the
-    number-at-risk flag. Columns: those of :data:`CSV_COLUMNS` plus ``certainty`` and ``short``.
+    number-at-risk flag, and the audit's flag with the verdict without the flagged value (``flags``: see
+    :func:`benchmark_panel`). Columns: those of :data:`CSV_COLUMNS` plus ``certainty`` and ``short``.
     """
     from sarcoma_review.data import loaders
     from sarcoma_review.stats import comparison_certainty
@@ -484,7 +503,7 @@ def sof_comparisons(data_dir: Path | None = None, method: str = "REML", ci: str 
         loaders.load_table("ifosfamide", "reported_estimates", data_dir),
         loaders.load_ifosfamide_patients(data_dir),
     )
-    panel = benchmark_panel(lit, bench, method, ci)
+    panel = benchmark_panel(lit, bench, method, ci, flags=flags)
     ratings = comparison_certainty.rate_panel(panel, practice_margin(data_dir))
     out = comparable_for_summary(panel)
     cert = {(r.landmark, r.comparator): r.certainty for r in ratings.itertuples()}
@@ -501,6 +520,11 @@ def sof_comparisons(data_dir: Path | None = None, method: str = "REML", ci: str 
             )
             + f"{words[r.verdict]}, {r.certainty} certainty"
             + (f"; {r.at_risk_flag}" if str(r.at_risk_flag).startswith("only") else "")
+            + (
+                f"; {r.audit_flag} (without it: {_VERDICT_WORDS.get(r.verdict_without_flagged, 'no verdict')})"
+                if r.audit_flag
+                else ""
+            )
         )
         for r in out.itertuples()
     ]
@@ -613,7 +637,11 @@ def comparable_for_summary(panel: pd.DataFrame) -> pd.DataFrame:
 
 
 def benchmark_panel(
-    lit: pd.DataFrame, bench: pd.DataFrame, method: str = "REML", ci: str = pooling.PRIMARY_CI
+    lit: pd.DataFrame,
+    bench: pd.DataFrame,
+    method: str = "REML",
+    ci: str = pooling.PRIMARY_CI,
+    flags: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Particle therapy against each comparator at the same endpoint and horizon, both with their uncertainty.
 
@@ -622,6 +650,10 @@ def benchmark_panel(
     :mod:`sarcoma_review.stats.comparators` for the method). A population with one series at the
     landmark is that series, labelled so. Comparators or populations that cannot be compared are
     listed with the reason in ``attrs["skipped"]`` as (label, why).
+
+    ``flags`` (:func:`sarcoma_review.audit.flags.value_flags`) fills :data:`AUDIT_COLUMNS`: a comparison
+    whose comparator value or one of whose particle values the reproduction audit flags says so, with the
+    verdict without the flagged value (:func:`audit_columns`, :func:`_without_flagged_comparators`).
     """
     rows, skipped = [], []
     first_year = float(lit["year"].min())
@@ -646,14 +678,103 @@ def benchmark_panel(
                 continue
             res = pooling.pool_rates(d["rate_percent"], d["n_patients"], method, ci)
             r = comparators_stats.compare(res, b.rate)
-            rows.append(
-                _panel_row(
-                    b, d, r, key=label, role=role, method=method, ci=ci, landmark=landmark, klass=klass, reasons=reasons
-                )
+            row = _panel_row(
+                b, d, r, key=label, role=role, method=method, ci=ci, landmark=landmark, klass=klass, reasons=reasons
             )
-    out = pd.DataFrame(rows, columns=CSV_COLUMNS)
+            row.update(audit_columns(b, d, flags, method, ci))
+            rows.append(row)
+    out = _without_flagged_comparators(pd.DataFrame(rows, columns=CSV_COLUMNS))
     out.attrs["skipped"] = skipped
     return out
+
+
+_VERDICT_WORDS = SHORT_VERDICT
+
+
+def audit_columns(b, d: pd.DataFrame, flags: pd.DataFrame | None, method: str, ci: str) -> dict:
+    """:data:`AUDIT_COLUMNS` of one comparison: comparator ``b`` (a row of :func:`benchmarks`) against the
+    particle series ``d``.
+
+    The comparator's value is flagged when the audit flags that very printed value, or, for a value the
+    review recomputed from a patient table, a coding of that table (:func:`sarcoma_review.audit.flags.flags_for`);
+    a particle series is flagged likewise. With flagged particle values (and an unflagged comparator), the
+    comparison is repeated without those series; a flagged comparator gets its verdict without the flagged
+    value from :func:`_without_flagged_comparators`.
+    """
+    out = dict.fromkeys(AUDIT_COLUMNS, "")
+    if flags is None or flags.empty:
+        return out
+    series = getattr(b, "audit_series", "")
+    comp = (
+        audit_flags.flags_for(flags, series, b.endpoint, b.horizon_years, b.rate_percent) if series else flags.iloc[0:0]
+    )
+    lit = audit_flags.flagged_literature(flags, d.assign(endpoint=b.endpoint, horizon_years=float(b.horizon_years)))
+    drop = list(lit.loc[lit["audit_findings"] != "", "study_id"])
+    ids = list(comp["finding_id"]) + [f for x in lit["audit_findings"] for f in x.split("; ") if f]
+    if not ids:
+        return out
+    words = []
+    if len(comp):
+        words.append(
+            f"the comparator's recomputation rests on a coding of its patient table that the text contradicts "
+            f"({comp['verdict'].iloc[0]})"
+            if str(comp["finding_id"].iloc[0]).startswith("ifo.nar.")
+            else f"the comparator's value is flagged by the audit ({comp['verdict'].iloc[0]})"
+        )
+    if drop:
+        v = [x for x in lit["audit_verdict"] if x]
+        words.append(
+            f"the value of {len(drop)} particle series {'are' if len(drop) > 1 else 'is'} flagged by the audit "
+            f"({', '.join(dict.fromkeys(v))})"
+        )
+    out.update(audit_flag="; ".join(words), audit_findings="; ".join(dict.fromkeys(ids)))
+    if drop and not len(comp):
+        rest = d[~d["study_id"].isin(drop)]
+        if rest.empty:
+            out["without_flagged"] = "no particle series remains without the flagged values"
+            return out
+        r2 = comparators_stats.compare(pooling.pool_rates(rest["rate_percent"], rest["n_patients"], method, ci), b.rate)
+        out["verdict_without_flagged"] = r2["verdict"]
+        what = f"pooled, {len(rest)} series" if len(rest) > 1 else "one series"
+        out["without_flagged"] = (
+            f"the particle series without the flagged value ({what}): {r2['particle_estimate']:.1f}%, difference "
+            f"{r2['difference']:+.1f} points, {_VERDICT_WORDS[r2['verdict']]}"
+        )
+    return out
+
+
+def _without_flagged_comparators(panel: pd.DataFrame) -> pd.DataFrame:
+    """A flagged comparator value's verdict without it: that of the same series' other value at the same
+    landmark and particle population (the rate recomputed from its patient table for a flagged printed rate,
+    the printed rate for a flagged recomputation), when there is one."""
+    if panel.empty or "audit_flag" not in panel.columns:
+        return panel
+    series = panel["comparator"].str.split(", ").str[0]
+    for i, r in panel.iterrows():
+        if "the comparator's" not in str(r["audit_flag"]):
+            continue
+        twin = panel[
+            (panel["landmark"] == r["landmark"])
+            & (panel["particle_population"] == r["particle_population"])
+            & (series == series[i])
+            & (panel.index != i)
+            & (panel["audit_flag"].astype(str) == "")
+        ]
+        if twin.empty:
+            panel.at[i, "without_flagged"] = "no comparison remains without the flagged value"
+            continue
+        t = twin.iloc[0]
+        how = (
+            "the same series recomputed from its patient table"
+            if "recomputed" in str(t["comparator"])
+            else "the same series as the paper prints it"
+        )
+        panel.at[i, "verdict_without_flagged"] = t["verdict"]
+        panel.at[i, "without_flagged"] = (
+            f"{how}: {t['comparator_estimate']:.1f}%, difference {t['difference']:+.1f} points, "
+            f"{_VERDICT_WORDS[t['verdict']]}"
+        )
+    return panel
 
 
 def write_comparison_certainty_csv(ratings: pd.DataFrame, folder: str | Path) -> Path:
@@ -692,6 +813,15 @@ def panel_html(panel: pd.DataFrame):
         words[v] if c == "comparable" else "none drawn (context only)"
         for v, c in zip(shown["verdict"], shown["comparator_class"])
     ]
+    shown["audit_link"] = [_finding_href(f) for f in shown["audit_findings"]]
+    shown["without_shown"] = [
+        f"{_VERDICT_WORDS.get(v, '')}: {w}" if v else w
+        for v, w in zip(shown["verdict_without_flagged"], shown["without_flagged"])
+    ]
+    # a comparison using a value the audit flags says so beside its comparator, linked to the finding
+    shown["comparator_shown"] = [
+        f"{c} ({audit_flags.marker(_worst(f))})" if f else c for c, f in zip(shown["comparator"], shown["audit_flag"])
+    ]
     shown["chance"] = [
         _prob(p) if c == "comparable" else "" for p, c in zip(shown["prob_particle_exceeds"], shown["comparator_class"])
     ]
@@ -699,7 +829,7 @@ def panel_html(panel: pd.DataFrame):
         shown,
         columns={
             "landmark": "Landmark",
-            "comparator": "Comparator",
+            "comparator_shown": "Comparator",
             "class_shown": "Class",
             "comparator_estimate": "Comparator (%)",
             "particle_estimate": "Particle (%)",
@@ -707,7 +837,10 @@ def panel_html(panel: pd.DataFrame):
             "verdict_shown": "Verdict for a new series",
             "at_risk_flag": "Patients at risk",
         },
+        links={"comparator_shown": "audit_link"},
         details={
+            "audit_flag": "What the audit flags",
+            "without_shown": "Verdict without the flagged value",
             "class_reason": "Why this class",
             "particle_population": "Particle series",
             "chance": "Chance a new series is higher",
@@ -743,6 +876,46 @@ def panel_html(panel: pd.DataFrame):
             "new_diff_high": "+.1f",
         },
     )
+
+
+def _worst(audit_flag: str) -> str:
+    """The worst verdict named in an ``audit_flag`` text."""
+    return "inconsistent" if "inconsistent" in audit_flag else "implausible"
+
+
+def _finding_href(findings: str) -> str:
+    """The link to the first finding of ``"; "``-joined finding ids (``""`` when none)."""
+    from sarcoma_review.audit.runner import AUDIT_PAGE, finding_anchor
+
+    first = next((f for f in str(findings).split("; ") if f), "")
+    return AUDIT_PAGE + "#" + finding_anchor(first) if first else ""
+
+
+def audit_dependence_html(panel: pd.DataFrame) -> str:
+    """Each comparison that uses a value the reproduction audit flags, with its verdict with and without
+    that value and a link to the finding (escaped HTML list, from :data:`AUDIT_COLUMNS`)."""
+    import html as _html
+
+    if panel.empty or not (panel["audit_flag"].astype(str) != "").any():
+        return "<p>The reproduction audit flags none of the values these comparisons use.</p>"
+    items = []
+    for r in panel[panel["audit_flag"].astype(str) != ""].itertuples():
+        same = r.verdict_without_flagged == r.verdict
+        change = (
+            "the verdict does not depend on it"
+            if same
+            else f"<strong>the verdict depends on it</strong> ({_VERDICT_WORDS[r.verdict]} with it, "
+            f"{_html.escape(_VERDICT_WORDS.get(r.verdict_without_flagged, 'none'))} without)"
+        )
+        if r.comparator_class != "comparable":
+            change += " (a context-only comparator: no verdict is drawn from it)"
+        items.append(
+            f"<li>{_html.escape(str(r.landmark)).capitalize()}, {_html.escape(str(r.particle_population))} against "
+            f"{_html.escape(_pretty(r.comparator))}: {_html.escape(str(r.audit_flag))} "
+            f'(<a href="{_html.escape(_finding_href(r.audit_findings), quote=True)}">finding in the audit</a>); '
+            f"without it, {_html.escape(str(r.without_flagged))}: {change}.</li>"
+        )
+    return '<ul class="audit-flags">' + "".join(items) + "</ul>"
 
 
 def write_comparisons_csv(panel: pd.DataFrame, folder: str | Path) -> Path:

@@ -9,10 +9,13 @@ row with that series' effective sample size. One series is always shown as that 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from sarcoma_review.audit import flags as audit_flags
 from sarcoma_review.data import vocabulary
 from sarcoma_review.data.vocabulary import ENDPOINT_NAMES, analysis_label, landmark_name
 from sarcoma_review.pages.render import charts
@@ -678,3 +681,171 @@ def stand_in_markdown(a: PooledAnalysis) -> str:
             f"(95% CI {_pct(r['ci_low'])} to {_pct(r['ci_high'])}), {int(r['k'])} series."
         )
     return "Shared cohorts are counted once (the overlap rule of the protocol):\n\n" + "\n".join(items) + tail
+
+
+# --- the audit's flags on the values pooled here ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PoolFlags:
+    """The values of one pooled page that the reproduction audit flags, and the pool without them.
+
+    ``series``: the page's series table (``a.studies``) with ``audit_findings``, ``audit_verdict``,
+    ``audit_href``, ``audit`` (the plain-words marker), ``audit_link`` (its link from the page; see
+    :func:`sarcoma_review.audit.flags.flagged_literature`) and ``series_shown`` (the label with the marker).
+    ``without``: the primary model without the flagged series (one row, variant
+    :data:`~sarcoma_review.stats.sensitivity.WITHOUT_FLAGGED`; empty when no value is flagged or none remains).
+    ``findings``: the audit's flags on these values (rows of :func:`sarcoma_review.audit.flags.concerned_values`).
+    """
+
+    series: pd.DataFrame
+    without: pd.DataFrame
+    findings: pd.DataFrame
+
+    @property
+    def flagged(self) -> pd.DataFrame:
+        return self.series[self.series["audit_findings"] != ""]
+
+
+#: From a pooled page (one folder down, ``book/pooled/``) to the audit chapter.
+AUDIT_PREFIX = "../"
+
+
+def pool_flags(
+    a: PooledAnalysis,
+    literature: pd.DataFrame,
+    flags: pd.DataFrame,
+    *,
+    tau2_method: str = "REML",
+    ci_method: str = pooling.PRIMARY_CI,
+    subgroup_column: str | None = None,
+    subgroup_value: str | None = None,
+) -> PoolFlags:
+    """Which pooled values the audit flags (``flags``: :func:`sarcoma_review.audit.flags.value_flags`) and
+    the primary model without them (:func:`sarcoma_review.stats.sensitivity.pool_without`)."""
+    p = a.primary
+    rows = a.studies.assign(endpoint=p["endpoint"], horizon_years=float(p["horizon_years"]))
+    series = audit_flags.flagged_literature(flags, rows)
+    series["audit"] = [audit_flags.marker(v) for v in series["audit_verdict"]]
+    series["audit_link"] = [AUDIT_PREFIX + h if h else "" for h in series["audit_href"]]
+    # the series' name carries the flag (linked to the finding): the table keeps its width
+    series["series_shown"] = [f"{lab} ({m})" if m else lab for lab, m in zip(series["label"], series["audit"])]
+    drop = list(series.loc[series["audit_findings"] != "", "study_id"])
+    without = pd.DataFrame(columns=pooling.RESULT_COLUMNS)
+    if drop:
+        without = sensitivity.pool_without(
+            literature,
+            str(p["endpoint"]),
+            float(p["horizon_years"]),
+            drop,
+            tau2_method=tau2_method,
+            ci_method=ci_method,
+            analysis_id=str(p["analysis_id"]),
+            subgroup_column=subgroup_column,
+            subgroup_value=subgroup_value,
+        )
+    found = flags[flags["finding_id"].isin({f for x in series["audit_findings"] for f in x.split("; ") if f})]
+    return PoolFlags(series=series, without=without, findings=found.reset_index(drop=True))
+
+
+def _members(a: PooledAnalysis, row) -> set[str]:
+    """The series one row of :func:`sarcoma_review.stats.sensitivity.estimates_table` pools."""
+    ids = list(a.studies["study_id"])
+    if row.variant == sensitivity.STRATUM:
+        col = a.studies[row.subgroup_column].astype(str) if row.subgroup_column in a.studies.columns else None
+        return set(a.studies.loc[col == str(row.subgroup_value), "study_id"]) if col is not None else set(ids)
+    if row.variant == sensitivity.LEAVE_ONE_OUT:
+        return set(ids) - {row.subgroup_value}
+    if row.variant == sensitivity.CUMULATIVE:
+        order = list(a.cumulative["subgroup_value"])
+        return set(order[: order.index(row.subgroup_value) + 1])
+    return set(ids)
+
+
+def estimates_with_flags(a: PooledAnalysis, pf: PoolFlags) -> pd.DataFrame:
+    """:func:`sarcoma_review.stats.sensitivity.estimates_table` plus ``audit_flags`` (the audit findings
+    on values a row pools, ``"; "``-joined; ``""`` when none) and, when a value is flagged, the row
+    without the flagged series (``variant`` :data:`~sarcoma_review.stats.sensitivity.WITHOUT_FLAGGED`)."""
+    t = sensitivity.estimates_table(a)
+    by_series = pf.flagged.set_index("study_id")["audit_findings"].to_dict()
+    t["audit_flags"] = [
+        "; ".join(dict.fromkeys(f for s in sorted(_members(a, r)) if s in by_series for f in by_series[s].split("; ")))
+        for r in t.itertuples()
+    ]
+    if not pf.without.empty:
+        w = pf.without.assign(variant=sensitivity.WITHOUT_FLAGGED, audit_flags="")
+        w["kind"] = np.where(w["k"].astype(int) == 1, pooling.SINGLE_SERIES, pooling.POOLED)
+        t = pd.concat([t, w[t.columns]], ignore_index=True)
+    return t
+
+
+def write_estimates_with_flags(a: PooledAnalysis, pf: PoolFlags, path: str | Path | None) -> Path | None:
+    """:func:`write_estimates` with the audit's flags (:func:`estimates_with_flags`)."""
+    if not path:
+        return None
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    estimates_with_flags(a, pf).to_csv(p, index=False, float_format="%.10g", lineterminator="\n")
+    return p
+
+
+def flags_html(a: PooledAnalysis, pf: PoolFlags, audit_prefix: str = AUDIT_PREFIX) -> str:
+    """The pooled values the audit flags, each linked to its finding, and the pool without them (HTML).
+
+    ``audit_prefix`` leads from the page to the audit chapter (the pooled pages sit one folder down)."""
+    import html as _html
+
+    if pf.flagged.empty:
+        return (
+            "<p>The reproduction audit flags none of the values pooled here as inconsistent or implausible "
+            "(a value of Table I that the review replaced by the series' own publication carries no flag: the "
+            "value pooled is the verified one).</p>"
+        )
+    items = []
+    for r in pf.flagged.itertuples():
+        found = pf.findings[pf.findings["finding_id"].isin(r.audit_findings.split("; "))].drop_duplicates("finding_id")
+        links = ", ".join(
+            f'<a href="{_html.escape(audit_prefix + f.href, quote=True)}">{_html.escape(audit_flags.marker(f.verdict))}'
+            f"</a> ({_html.escape(str(f.explanation))})"
+            for f in found.itertuples()
+        )
+        items.append(
+            f"<li><strong>{_html.escape(str(r.label))}</strong>: {float(r.rate_percent):g}% as reported, "
+            f"flagged by the reproduction audit: {links}</li>"
+        )
+    out = '<ul class="audit-flags">' + "".join(items) + "</ul>"
+    return out + "<p>" + _html.escape(without_sentence(a, pf)) + "</p>"
+
+
+def without_sentence(a: PooledAnalysis, pf: PoolFlags) -> str:
+    """How the pooled estimate moves without the flagged values (plain words, numbers from the pool)."""
+    p = a.primary
+    labels = ", ".join(str(x) for x in pf.flagged["label"])
+    if pf.without.empty:
+        return f"Without {labels} no series remains: there is no estimate without the flagged values."
+    w = pf.without.iloc[0]
+    if int(w["k"]) == 1:
+        return (
+            f"Without {labels} one series remains ({w['series']}): {_pct(w['estimate'])} (95% CI "
+            f"{_pct(w['ci_low'])} to {_pct(w['ci_high'])}), that series' own rate, not a pooled estimate; "
+            f"with {labels} the pooled estimate is {_pct(p['estimate'])}."
+        )
+    change = f"{float(w['estimate']) - float(p['estimate']):+.1f}".replace("-", "−")
+    return (
+        f"Without {labels}, {int(w['k'])} series pool to {_pct(w['estimate'])} (95% CI {_pct(w['ci_low'])} to "
+        f"{_pct(w['ci_high'])}), against {_pct(p['estimate'])} ({_pct(p['ci_low'])} to {_pct(p['ci_high'])}) "
+        f"with the flagged value{'s' if len(pf.flagged) > 1 else ''}: a change of {change} points."
+    )
+
+
+def flags_lead(pf: PoolFlags) -> str:
+    """One key-findings line when the audit flags a pooled value (``""`` when it flags none)."""
+    if pf.flagged.empty:
+        return ""
+    names = ", ".join(f"{md_text(str(r.label))} ({float(r.rate_percent):g}%)" for r in pf.flagged.itertuples())
+    n = len(pf.flagged)
+    return (
+        f"- **The audit flags {'a value' if n == 1 else f'{n} values'} pooled here:** {names}. "
+        "See *Without the values the audit flags* below for the estimate without "
+        f"{'it' if n == 1 else 'them'}."
+    )

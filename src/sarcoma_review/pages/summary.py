@@ -11,12 +11,14 @@ population (all series, non-chordoma, chordoma).
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from sarcoma_review.audit import flags as audit_flags
 from sarcoma_review.data import loaders, overlap, patient_groups
 from sarcoma_review.data.vocabulary import landmark_name
 from sarcoma_review.stats import certainty as grade
@@ -126,11 +128,15 @@ def _source_names(data_dir: Path | None = None) -> dict[str, str]:
     return {str(r.seed_file): str(r.label).split(" (")[0] for r in s.itertuples()}
 
 
-def comparator_figures(endpoint: str, horizon_years: float, data_dir: Path | None = None) -> list[dict[str, Any]]:
+def comparator_figures(
+    endpoint: str, horizon_years: float, data_dir: Path | None = None, flags: pd.DataFrame | None = None
+) -> list[dict[str, Any]]:
     """The comparable comparators for this endpoint and horizon, each with the comparison and its certainty.
 
     Only comparators the comparisons chapter classifies as comparable stand here
     (:func:`sarcoma_review.pages.comparisons.sof_comparisons`); context-only ones stay on that page.
+    ``flags`` (:func:`sarcoma_review.audit.flags.value_flags`) marks a comparison that uses a value the
+    reproduction audit flags.
     """
     from sarcoma_review.pages.comparisons import sof_comparisons
 
@@ -140,7 +146,7 @@ def comparator_figures(endpoint: str, horizon_years: float, data_dir: Path | Non
         for r in loaders.load_comparators(data_dir).itertuples()
     }
     ifo = next((v for k, v in names.items() if "003_" in k), "the ifosfamide series")
-    c = sof_comparisons(data_dir)
+    c = sof_comparisons(data_dir, flags=flags)
     c = c[(c["endpoint"] == endpoint) & (c["horizon_years"] == float(horizon_years))]
     out = []
     for r in c.itertuples():
@@ -225,6 +231,7 @@ def sof_frame(
     comparators: bool = True,
     thresholds: grade.Thresholds | None = None,
     figures: grade.DecisionFigures | None = None,
+    flags: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The summary-of-findings table (one row per landmark x population), as published in the CSV.
 
@@ -232,16 +239,17 @@ def sof_frame(
     ``single study``: one series' own rate, nothing pooled), series (the series' names), estimate, ci_low,
     ci_high, pi_low, pi_high (empty for one series), certainty, certainty_symbols, then per domain its
     judgement, ``<domain>_downgrade``, ``<domain>_basis`` (computed/judged) and ``<domain>_reason``;
-    comparators (the figures beside it, with sources; left empty with ``comparators=False``), statement, page.
-    The ratings always use the protocol's ``thresholds`` and the comparable photon ``figures`` (read from
-    ``data_dir`` when not given), whatever is displayed.
+    comparators (the figures beside it, with sources; left empty with ``comparators=False``), statement, page;
+    then :data:`AUDIT_COLUMNS` (:func:`audit_columns`; empty without ``flags``). The ratings always use the
+    protocol's ``thresholds`` and the comparable photon ``figures`` (read from ``data_dir`` when not given),
+    whatever is displayed.
     """
     thresholds = thresholds or load_thresholds(data_dir)
     figures = decision_figures(data_dir) if figures is None else figures
     rows = []
     for a, c in rate_analyses(literature, judgements, analyses, populations, thresholds=thresholds, figures=figures):
         r = c.result
-        comps = comparator_figures(c.endpoint, c.horizon_years, data_dir) if comparators else []
+        comps = comparator_figures(c.endpoint, c.horizon_years, data_dir, flags) if comparators else []
         row = {
             "outcome": landmark_name(c.endpoint, c.horizon_years),
             "endpoint": c.endpoint,
@@ -269,8 +277,99 @@ def sof_frame(
         row["series_values"] = _landmark_values(literature, c)
         row["statement"] = statement(c, literature)
         row["page"] = f"pooled/{a['id']}.html"
+        row.update(audit_columns(literature, flags, c.endpoint, c.horizon_years, str(r.get("study_ids", "")), a))
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+#: The reproduction audit's flags on a row's values: ``audit_flag`` (the flagged series values in plain words,
+#: ``""`` when none), ``audit_findings`` (finding ids), ``audit_href`` (the first finding in the audit chapter)
+#: and the row's primary model without the flagged series (``without_flagged_k``, ``without_flagged_estimate``,
+#: ``without_flagged_ci_low``, ``without_flagged_ci_high``; empty when nothing is flagged).
+AUDIT_COLUMNS = [
+    "audit_flag",
+    "audit_findings",
+    "audit_href",
+    "without_flagged_k",
+    "without_flagged_estimate",
+    "without_flagged_ci_low",
+    "without_flagged_ci_high",
+]
+
+
+def audit_columns(
+    literature: pd.DataFrame,
+    flags: pd.DataFrame | None,
+    endpoint: str,
+    horizon_years: float,
+    study_ids: str,
+    analysis: Mapping[str, Any],
+) -> dict[str, Any]:
+    """:data:`AUDIT_COLUMNS` of one row pooling ``study_ids`` (``";"``-joined) at one landmark: which of its
+    values the audit flags (:func:`sarcoma_review.audit.flags.flagged_literature`: only the value used counts)
+    and the primary model without those series."""
+    out: dict[str, Any] = dict.fromkeys(AUDIT_COLUMNS, "")
+    out.update(dict.fromkeys(AUDIT_COLUMNS[3:], float("nan")))
+    if flags is None or flags.empty:
+        return out
+    ids = [i for i in study_ids.split(";") if i]
+    d = literature[
+        (literature["endpoint"] == endpoint)
+        & (literature["horizon_years"].astype(float) == float(horizon_years))
+        & literature["study_id"].isin(ids)
+    ]
+    t = audit_flags.flagged_literature(flags, d)
+    hit = t[t["audit_findings"] != ""]
+    if hit.empty:
+        return out
+    out["audit_flag"] = "; ".join(
+        f"{r.first_author} {int(r.year)}: {float(r.rate_percent):g}% (audit: {r.audit_verdict})"
+        for r in hit.itertuples()
+    )
+    out["audit_findings"] = "; ".join(dict.fromkeys(f for x in hit["audit_findings"] for f in x.split("; ")))
+    out["audit_href"] = hit["audit_href"].iloc[0]
+    rest = d[~d["study_id"].isin(hit["study_id"])]
+    if not rest.empty:
+        w = pool_primary(
+            rest,
+            endpoint,
+            float(horizon_years),
+            tau2_method=analysis.get("tau2_method", "REML"),
+            ci_method=analysis.get("ci_method", pooling.PRIMARY_CI),
+        ).iloc[0]
+        out.update(
+            without_flagged_k=int(w["k"]),
+            without_flagged_estimate=float(w["estimate"]),
+            without_flagged_ci_low=float(w["ci_low"]),
+            without_flagged_ci_high=float(w["ci_high"]),
+        )
+    return out
+
+
+def audit_note_html(r: Mapping[str, Any]) -> str:
+    """The flag a summary row shows when the audit flags one of its values: the marker linked to the finding,
+    the flagged value and the estimate without it (``""`` when nothing is flagged)."""
+    if not r.get("audit_flag"):
+        return ""
+    verdict = "inconsistent" if "inconsistent" in str(r["audit_flag"]) else "implausible"
+    k = r.get("without_flagged_k")
+    if pd.isna(k) or k == "":
+        without = "no series remains without it"
+    elif int(k) == 1:
+        without = (
+            f"without it one series remains: {float(r['without_flagged_estimate']):.1f}% "
+            f"({float(r['without_flagged_ci_low']):.1f} to {float(r['without_flagged_ci_high']):.1f}), not pooled"
+        )
+    else:
+        without = (
+            f"without it {float(r['without_flagged_estimate']):.1f}% ({float(r['without_flagged_ci_low']):.1f} to "
+            f"{float(r['without_flagged_ci_high']):.1f}), {int(k)} series"
+        )
+    values = re.sub(r" [(]audit: [a-z]+[)]", "", str(r["audit_flag"]))
+    return (
+        f'<br><small class="audit-flag"><a href="{_e(r["audit_href"])}">{_e(audit_flags.marker(verdict))}</a> '
+        f"on a value pooled here ({_e(values)}); {_e(without)}</small>"
+    )
 
 
 def write_csv(frame: pd.DataFrame, folder: str | Path) -> Path:
@@ -338,6 +437,7 @@ def sof_html(frame: pd.DataFrame, table_id: str = "summary-of-findings", strata:
             rate += f"<br><em>one series ({_e(r['series'])}): not pooled</em>"
         else:
             rate += f"<br>prediction interval {r['pi_low']:.0f}% to {r['pi_high']:.0f}%"
+        rate += audit_note_html(r)
         if strata is not None:
             o = strata[
                 (strata["endpoint"] == r["endpoint"])
@@ -391,7 +491,8 @@ def load_sof(
     """:func:`sof_frame` for the data in ``data_dir`` (default ``data/``): every landmark and population."""
     lit = loaders.load_literature(data_dir)
     judgements = loaders.load_table("appraisal", "certainty_judgements", data_dir)
-    return sof_frame(lit, judgements, analyses, data_dir=data_dir, comparators=comparators)
+    flags = audit_flags.value_flags(data_dir)
+    return sof_frame(lit, judgements, analyses, data_dir=data_dir, comparators=comparators, flags=flags)
 
 
 def lead_values(shown: pd.DataFrame) -> dict[str, Any]:
@@ -454,12 +555,13 @@ def group_frame(
     thresholds: grade.Thresholds | None = None,
     figures: grade.DecisionFigures | None = None,
     data_dir: Path | None = None,
+    flags: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per patient group x landmark the group's series report: the series counted (each shared cohort
     once, among the group's own series), each series' own rate, the pooled rate where there are two or more
     series, its GRADE certainty, and ``shown_as`` (``single series``, ``two series`` (never a bottom line: the
-    page shows both series' values) or ``pooled``). Rated as :func:`sof_frame` rates (``thresholds``,
-    ``figures``: read from ``data_dir`` when not given)."""
+    page shows both series' values) or ``pooled``), and :data:`AUDIT_COLUMNS` (empty without ``flags``).
+    Rated as :func:`sof_frame` rates (``thresholds``, ``figures``: read from ``data_dir`` when not given)."""
     thresholds = thresholds or load_thresholds(data_dir)
     figures = decision_figures(data_dir) if figures is None else figures
     groups = patient_groups.group_of(literature)
@@ -521,6 +623,7 @@ def group_frame(
                     **{d.domain: d.judgement for d in c.domains},
                     "judged_domains_from": patient_groups.JUDGEMENT_POPULATION[g],
                     "page": f"pooled/{a['id']}.html",
+                    **audit_columns(literature, flags, ep, hz, res["study_ids"], a),
                 }
             )
     return pd.DataFrame(rows)
@@ -573,7 +676,7 @@ def group_answers_html(groups: pd.DataFrame, harms: pd.DataFrame, studies: pd.Da
             out.append(
                 f'<li class="group-benefit"><a href="#{_e(_row_id(g, r["endpoint"], r["horizon_years"]))}">'
                 f"{_e(r['outcome'][0].upper() + r['outcome'][1:])}</a>: {_e(result_text(r))}; "
-                f"<em>{_e(r['certainty'])} certainty</em></li>"
+                f"<em>{_e(r['certainty'])} certainty</em>{_flag_link(r)}</li>"
             )
         h = harms[harms["group"] == g]
         if len(h):
@@ -588,6 +691,14 @@ def group_answers_html(groups: pd.DataFrame, harms: pd.DataFrame, studies: pd.Da
         out.append("</ul></section>")
     out.append("</div>")
     return "".join(out)
+
+
+def _flag_link(r: Mapping[str, Any]) -> str:
+    """`` (audit: inconsistent)`` linked to the finding when the audit flags one of a row's values."""
+    if not r.get("audit_flag"):
+        return ""
+    verdict = "inconsistent" if "inconsistent" in str(r["audit_flag"]) else "implausible"
+    return f' (<a class="audit-flag" href="{_e(r["audit_href"])}">{_e(audit_flags.marker(verdict))}</a>)'
 
 
 def _row_id(group: str, endpoint: str, horizon: float) -> str:
@@ -622,6 +733,7 @@ def group_table_html(
             )
         else:
             rate = _e(result_text(r))
+        rate += audit_note_html(r)
         comps = (
             comparator_source(r["endpoint"], r["horizon_years"], data_dir)
             if comparators and group in COMPARATOR_GROUPS
@@ -664,7 +776,7 @@ def load_groups(analyses: Sequence[Mapping[str, Any]], data_dir: Path | None = N
     """:func:`group_frame` for the data in ``data_dir`` (every endpoint; the front page shows LC and OS)."""
     lit = loaders.load_literature(data_dir)
     judgements = loaders.load_table("appraisal", "certainty_judgements", data_dir)
-    return group_frame(lit, judgements, analyses, data_dir=data_dir)
+    return group_frame(lit, judgements, analyses, data_dir=data_dir, flags=audit_flags.value_flags(data_dir))
 
 
 def write_group_csvs(groups: pd.DataFrame, harms: pd.DataFrame, studies: pd.DataFrame, folder: str | Path) -> None:

@@ -14,7 +14,7 @@ with the between-subgroup tests where the strata do not overlap (:class:`Stratif
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -580,3 +580,33 @@ def estimates_table(a: PooledAnalysis) -> pd.DataFrame:
     out["kind"] = np.where(out["k"].astype(int) == 1, pooling.SINGLE_SERIES, pooling.POOLED)
     out["series"] = out["series"].fillna("")
     return out[pooling.RESULT_COLUMNS + TABLE_EXTRA]
+
+
+#: Key (``variant``) of the row that pools a landmark without the series whose value the reproduction
+#: audit flags (added by the pooled pages, :mod:`sarcoma_review.pages.pooled`; not part of the panel).
+WITHOUT_FLAGGED = "without-audit-flags"
+
+
+def pool_without(
+    literature: pd.DataFrame,
+    endpoint: str,
+    horizon_years: float,
+    drop: Iterable[str],
+    *,
+    tau2_method: str = "REML",
+    ci_method: str = pooling.PRIMARY_CI,
+    analysis_id: str | None = None,
+    subgroup_column: str | None = None,
+    subgroup_value: str | None = None,
+) -> pd.DataFrame:
+    """The primary model on the series :func:`run_analysis` pools (shared cohorts counted once), the
+    series ``drop`` left out: one row (one series shown as itself when one remains; no row when none
+    remains)."""
+    d = overlap.independent(
+        select_landmark(vocabulary.with_strata(literature), endpoint, horizon_years, subgroup_column, subgroup_value)
+    )
+    d = d[~d["study_id"].astype(str).isin({str(s) for s in drop})].reset_index(drop=True)
+    if d.empty:
+        return pd.DataFrame(columns=pooling.RESULT_COLUMNS)
+    aid = analysis_id or f"{endpoint}_{horizon_years:g}y"
+    return pool_primary(d, endpoint, horizon_years, tau2_method=tau2_method, ci_method=ci_method, analysis_id=aid)

@@ -177,6 +177,7 @@ def html_table(
     details: Mapping[str, str] | None = None,
     details_header: str = "Details",
     filterable: bool | None = None,
+    links: Mapping[str, str] | None = None,
 ) -> HTML:
     """Render ``df`` as an escaped HTML table.
 
@@ -203,6 +204,9 @@ def html_table(
         Give the table a search box that hides the rows not containing the typed text
         (``sortable.js``; the rows stay in the page for readers without scripts and for print).
         Default: tables with more than :data:`FILTER_MIN_ROWS` rows.
+    links
+        ``{column: href_column}``: a non-empty cell of ``column`` links to the row's ``href_column``
+        (both escaped; an empty href leaves the cell as text).
     """
     columns = dict(columns) if columns is not None else {c: str(c) for c in df.columns}
     formats = dict(formats or {})
@@ -225,12 +229,22 @@ def html_table(
     )
     for i, (_, row) in enumerate(df.iterrows()):
         rid = f' id="{html.escape(str(row_ids[i]), quote=True)}"' if row_ids is not None else ""
-        cells = "".join(_cell(row[col], formats.get(col)) for col in columns)
+        cells = "".join(_linked(_cell(row[col], formats.get(col)), row, col, links) for col in columns)
         if details:
             cells += _details_cell(row, details, formats)
         parts.append(f"<tr{rid}>{cells}</tr>")
     parts.append("</tbody></table></div>")
     return HTML("".join(parts))
+
+
+def _linked(cell: str, row: pd.Series, col: str, links: Mapping[str, str] | None) -> str:
+    """``cell`` with its content wrapped in a link to ``row[links[col]]`` when that is a non-empty text."""
+    href = row.get(links[col]) if links and col in links else None
+    if not isinstance(href, str) or not href or _is_blank(row[col]):
+        return cell
+    head, _, rest = cell.partition(">")
+    body, _, _ = rest.rpartition("</td>")
+    return f'{head}><a href="{html.escape(href, quote=True)}">{body}</a></td>'
 
 
 def records_table(rows: Sequence[Mapping[str, Any]], **kwargs: Any) -> HTML:
