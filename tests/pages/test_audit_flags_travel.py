@@ -3,7 +3,8 @@ findings), each with the analysis without the flagged value.
 
 The numbers without a flagged series are checked against R: dropping the one flagged series of a pool is
 metafor's leave-one-out fit of that series (``leave1out`` in ``tests/fixtures/r_reference.json``, REML with
-the Knapp-Hartung interval with the ad hoc correction, ``test = "adhoc"``, the primary model), computed from the frozen inputs beside the fixture.
+the Knapp-Hartung interval with the ad hoc correction, ``test = "adhoc"``, the primary model), computed from
+the frozen inputs beside the fixture.
 """
 
 from __future__ import annotations

@@ -596,7 +596,6 @@ def verify_frozen_release(version: str, root: Path = REPO_ROOT, pool: PoolFn | N
     sof_frozen = rel_dir / store.SOF_FILE
     if sof_frozen.exists():  # releases made before certainty was rated (0.1.0) froze no summary of findings
         from sarcoma_review.living.whatsnew import current_sof
-        from sarcoma_review.pages.summary import csv_bytes
 
         sof, _ = current_sof(rel_dir / "data", root)
         notes.append(_verify_sof(root, version, manifest.get("git_commit"), pool, sof, sof_frozen))
