@@ -511,7 +511,8 @@ def sof_comparisons(
     words = SHORT_VERDICT
     out["short"] = [
         (
-            f"{_pretty(r.comparator)}: {r.comparator_estimate:.0f}%; particle minus comparator {_signed(r.difference)} "
+            f"{_pretty(r.comparator)}: {r.comparator_estimate:.0f}%; particle therapy ({r.particle_population}, "
+            f"{r.particle_estimate:.0f}%) minus comparator {_signed(r.difference)} "
             + (
                 f"points ({'new series' if r.k >= 2 else 'one series'} {_signed(r.new_diff_low)} to "
                 f"{_signed(r.new_diff_high)}): "
@@ -521,7 +522,8 @@ def sof_comparisons(
             + f"{words[r.verdict]}, {r.certainty} certainty"
             + (f"; {r.at_risk_flag}" if str(r.at_risk_flag).startswith("only") else "")
             + (
-                f"; {r.audit_flag} (without it: {_VERDICT_WORDS.get(r.verdict_without_flagged, 'no verdict')})"
+                f"; {r.audit_flag} (without the flagged value: "
+                f"{_VERDICT_WORDS.get(r.verdict_without_flagged, 'no verdict')})"
                 if r.audit_flag
                 else ""
             )
@@ -815,9 +817,9 @@ def panel_html(panel: pd.DataFrame):
     ]
     shown["audit_link"] = [_finding_href(f) for f in shown["audit_findings"]]
     shown["without_shown"] = [
-        f"{_VERDICT_WORDS.get(v, '')}: {w}" if v else w
-        for v, w in zip(shown["verdict_without_flagged"], shown["without_flagged"])
-    ]
+        "" if c != "comparable" else f"{_VERDICT_WORDS.get(v, '')}: {w}" if v else w
+        for v, w, c in zip(shown["verdict_without_flagged"], shown["without_flagged"], shown["comparator_class"])
+    ]  # a context-only comparator gets no verdict, with or without the flagged value
     # a comparison using a value the audit flags says so beside its comparator, linked to the finding
     shown["comparator_shown"] = [
         f"{c} ({audit_flags.marker(_worst(f))})" if f else c for c, f in zip(shown["comparator"], shown["audit_flag"])

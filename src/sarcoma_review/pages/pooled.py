@@ -381,10 +381,17 @@ def _new_centre_line(a: PooledAnalysis) -> str:
             f"estimated, so no {term('prediction interval')} is given: a new series could differ from this "
             "average by more than its confidence interval shows."
         )
+    tail = ""
+    if float(p["tau2"]) == 0:
+        tail = (
+            f" Here the {a.k} series vary no more than chance would make them (their estimated spread is zero), "
+            "so this interval equals the confidence interval; with so few series the real spread between centres "
+            "may be larger."
+        )
     return (
         f"- **What a new centre might see:** the true rate of a new series like these would be expected "
         f"between {_pct(p['pi_low'])} and {_pct(p['pi_high'])} ({term('prediction interval')}; the rate it "
-        "reports would vary more, by its own chance variation)."
+        "reports would vary more, by its own chance variation)." + tail
     )
 
 
