@@ -676,7 +676,7 @@ def group_answers_html(groups: pd.DataFrame, harms: pd.DataFrame, studies: pd.Da
             out.append(
                 f'<li class="group-benefit"><a href="#{_e(_row_id(g, r["endpoint"], r["horizon_years"]))}">'
                 f"{_e(r['outcome'][0].upper() + r['outcome'][1:])}</a>: {_e(result_text(r))}; "
-                f"<em>{_e(r['certainty'])} certainty</em>{_flag_link(r)}</li>"
+                f"<em>{_e(r['certainty'])} certainty</em>{_why_rated(r)}{_flag_link(r)}</li>"
             )
         h = harms[harms["group"] == g]
         if len(h):
@@ -691,6 +691,12 @@ def group_answers_html(groups: pd.DataFrame, harms: pd.DataFrame, studies: pd.Da
         out.append("</ul></section>")
     out.append("</div>")
     return "".join(out)
+
+
+def _why_rated(r: Mapping[str, Any]) -> str:
+    """`` (rated down for risk of bias, imprecision)``: the domains behind a front-page certainty, by name."""
+    down = [part.split(" (")[0].strip() for part in str(r.get("rated_down_for") or "").split(";") if part.strip()]
+    return f" <small>(rated down for {_e(', '.join(down))})</small>" if down else ""
 
 
 def _flag_link(r: Mapping[str, Any]) -> str:
