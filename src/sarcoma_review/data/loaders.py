@@ -494,7 +494,6 @@ def load_outcomes(data_dir: Path | None = None) -> pd.DataFrame:
     return load_table("literature", "outcomes", data_dir)
 
 
-@tracking.frame_loader
 def _with_centre_keys(studies: pd.DataFrame, data_dir: Path | None) -> pd.DataFrame:
     """``studies`` with ``centre_key`` from ``literature/centres``. A series without a row there (one an
     analyst just added) is its own centre, ``own:<study_id>``, as a series whose text names no centre; a
@@ -508,6 +507,7 @@ def _with_centre_keys(studies: pd.DataFrame, data_dir: Path | None) -> pd.DataFr
     return out
 
 
+@tracking.frame_loader
 def load_literature(
     data_dir: Path | None = None, *, horizon_years: float | None = None, columns: Sequence[str] | None = None
 ) -> pd.DataFrame:
